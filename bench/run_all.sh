@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Run every benchmark and keep its latest output in bench/results/<name>.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+run() { echo "== $1"; "$PY" "bench/$1.py" | tee "bench/results/$1.txt"; }
+run patrol
+run heatmap
+run imports
+run reach
+run web_large

@@ -1,0 +1,379 @@
+"""Patrol coverage, risk and heatmaps on the database: load, project, call the pure analysis.
+
+The command line and the web pages both call these functions, so both answer the
+same question the same way. Everything personal goes through the scoped
+repositories with the requester; results leave in EPSG:4326 (maps) and carry the
+metric CRS they were computed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+from sqlalchemy.orm import Session
+
+from geodata.db import repo
+from geodata.db.frames import STORAGE_CRS
+from gridmap import vocab
+from gridmap.analysis import density, groups, patrol, risk
+from gridmap.errors import ConfigError, InvalidInput, NotFound
+from gridmap.privacy import Requester
+
+Progress = Callable[[str], None]
+
+
+def _noop(_step: str) -> None:
+    return None
+
+
+def analysis_as_of(session: Session) -> datetime:
+    """"Now" for analyses: the clock, except in a demo database, whose records stop at the
+    day it was generated: there it is the newest patrol, hazard or inspection."""
+    street = repo.street_summary(session)
+    now = datetime.now().replace(microsecond=0)
+    if street.get("label") is None:
+        return now
+    latest = repo.latest_activity(session)
+    return min(now, latest) if latest else now
+
+
+def default_period(session: Session, *, days: int = 30) -> patrol.Period:
+    """The last ``days`` whole days up to and including the as-of day."""
+    end_day = analysis_as_of(session).date() + timedelta(days=1)
+    end = datetime.combine(end_day, datetime.min.time())
+    return patrol.Period(end - timedelta(days=days), end)
+
+
+def _metric(grids: gpd.GeoDataFrame) -> CRS:
+    if not len(grids):
+        raise NotFound("no grids to analyse: load grids first (or ask for your areas)")
+    return CRS.from_user_input(grids.estimate_utm_crs())
+
+
+def _bbox(grids: gpd.GeoDataFrame, margin_deg: float = 0.002) -> tuple[float, float, float, float]:
+    minx, miny, maxx, maxy = grids.total_bounds
+    return (minx - margin_deg, miny - margin_deg, maxx + margin_deg, maxy + margin_deg)
+
+
+# --- patrol ---------------------------------------------------------------------------
+def _with_accuracy(tracks: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Per-vertex GPS accuracy (metres) from props['accuracy'] when an import kept it."""
+    if "props" not in tracks:
+        return tracks
+    acc = [(p or {}).get("accuracy") if isinstance(p, dict) else None for p in tracks["props"]]
+    out = tracks.drop(columns="props")
+    if any(a is not None for a in acc):
+        out["accuracy"] = acc
+    return out
+
+
+@dataclass
+class PatrolResult:
+    report: patrol.CoverageReport
+    overdue: gpd.GeoDataFrame    # key sites (EPSG:4326) with last_inspected, due_at, days_overdue
+    grids: gpd.GeoDataFrame      # the grids analysed (EPSG:4326)
+    period: patrol.Period
+    as_of: datetime
+    crs: CRS
+    passed_building_ids: set = field(default_factory=set)
+
+    def overdue_only(self) -> gpd.GeoDataFrame:
+        return self.overdue[self.overdue["overdue"]].sort_values(
+            ["grid_code", "days_overdue"], ascending=[True, False])
+
+
+def patrol_report(session: Session, requester: Requester, *, period: patrol.Period | None = None,
+                  by: str | None = None, shift: str = "all", grid_code: str | None = None,
+                  options: patrol.PatrolOptions | None = None,
+                  progress: Progress = _noop) -> PatrolResult:
+    """Coverage of the requester's grids (or one grid) in ``period`` split ``by`` day/week/month."""
+    period = period or default_period(session)
+    options = options or patrol.PatrolOptions()
+    as_of = analysis_as_of(session)
+    progress("grids")
+    grids = repo.visible_grids_frame(session, requester, grid_code=grid_code)
+    crs = _metric(grids)
+    grids_m = grids.to_crs(crs)
+    progress("streets")
+    roads_m = repo.roads_frame(session, bbox=_bbox(grids)).to_crs(crs)
+    network = patrol.street_network(roads_m, grids_m[["code", "name", "geometry"]], options=options)
+    buildings = repo.buildings_frame(session)
+    buildings_m = buildings[buildings["grid_code"].isin(grids["code"])].to_crs(crs)
+    sites = repo.key_sites_frame(session, requester, grid_code=grid_code)
+    sites = sites[sites["grid_code"].isin(grids["code"])]
+    progress("tracks")
+    tracks = repo.patrol_tracks_frame(session, requester, start=period.start, end=period.end)
+    repo.audit(session, requester, "view_patrol_tracks", grid_code,
+               {"tracks": len(tracks), "period": period.label})
+    fixes = patrol.track_fixes(_with_accuracy(tracks).to_crs(crs))
+    progress("cleaning")
+    clean = patrol.clean_fixes(fixes, options=options)
+    progress("matching")
+    report = patrol.coverage(network, clean, patrol.split_period(period, by),
+                             buildings=buildings_m, sites=sites.to_crs(crs), shift=shift,
+                             options=options)
+    overdue = sites.join(patrol.overdue_sites(sites, as_of=as_of))
+    passed_ids = set(buildings_m["id"].to_numpy()[report.buildings_passed.to_numpy(dtype=bool)])
+    return PatrolResult(report, overdue, grids, period, as_of, crs, passed_ids)
+
+
+# --- risk -------------------------------------------------------------------------------
+@dataclass
+class RiskReport:
+    buildings: gpd.GeoDataFrame  # EPSG:4326: id, code, address, grid_code, households, score, components
+    grids: gpd.GeoDataFrame      # EPSG:4326: code, name, score, components
+    building_risk: risk.RiskResult
+    grid_risk: risk.RiskResult
+    weights: dict
+    as_of: datetime
+    vulnerable_by_building: bool
+    patrol_period: patrol.Period
+
+
+def risk_report(session: Session, requester: Requester, *, grid_code: str | None = None,
+                weights: dict | None = None, as_of: datetime | None = None,
+                progress: Progress = _noop) -> RiskReport:
+    """Building and grid risk in the requester's areas (see gridmap.analysis.risk).
+
+    Roles that may not see personal data (planner, viewer) get the vulnerable-resident
+    factor per grid only, never per building.
+    """
+    w = weights or risk.load_weights()
+    as_of = as_of or analysis_as_of(session)
+    window = patrol.Period(as_of - timedelta(days=w["patrol"]["window_days"]), as_of)
+    pat = patrol_report(session, requester, period=window, grid_code=grid_code, progress=progress)
+    crs = pat.crs
+    progress("risk")
+    grids = pat.grids
+    buildings = repo.buildings_frame(session)
+    buildings = buildings[buildings["grid_code"].isin(grids["code"])].reset_index(drop=True)
+    buildings_m = buildings.to_crs(crs)
+    sites_m = pat.overdue.to_crs(crs)
+    hazards_m = repo.hazards_frame(session, requester, grid_code=grid_code).to_crs(crs)
+    hh, res = repo.group_members(session, requester, purpose="risk")
+    counts = groups.group_counts(hh, res, risk.vulnerable_groups(w), as_of_year=as_of.year)
+    by_building = requester.may_reveal
+    passed = pd.Series(buildings["id"].isin(pat.passed_building_ids).to_numpy(),
+                       index=buildings.index)
+    b_risk = risk.building_risk(buildings_m, sites=sites_m, hazards=hazards_m,
+                                groups=counts if by_building else None, passed=passed,
+                                weights=w, as_of=as_of)
+    grid_of = buildings.set_index("id")["grid_code"]
+    per_grid = counts.assign(grid_code=grid_of.reindex(counts["building_id"]).to_numpy())
+    per_grid = per_grid.drop(columns="building_id").groupby("grid_code").sum().reset_index()
+    cov = pat.report.grids.set_index("grid_code")["street_pct"]
+    overdue_n = pat.overdue[pat.overdue["overdue"]].groupby("grid_code").size()
+    g_risk = risk.grid_risk(grids.to_crs(crs), sites=sites_m, hazards=hazards_m, groups=per_grid,
+                            street_pct=cov, overdue_sites=overdue_n, weights=w, as_of=as_of)
+    b_out = buildings[["id", "code", "address", "grid_code", "households", "geometry"]].join(
+        b_risk.score).join(b_risk.components)
+    g_out = grids[["code", "name", "community_name", "leader", "households", "geometry"]].join(
+        g_risk.score).join(g_risk.components)
+    repo.audit(session, requester, "view_risk", grid_code, {"buildings": len(b_out)})
+    return RiskReport(b_out, g_out, b_risk, g_risk, w, as_of, by_building, window)
+
+
+# --- heatmaps ---------------------------------------------------------------------------
+BASE_LAYERS = ("households", "hazards", "incidents", "patrol")
+WEEKLY_CELL_M = 100.0  # the weekly slider shows cells of at least 1 ha (page weight)
+
+
+@dataclass
+class Heatmap:
+    """A computed heatmap layer: the surface, its cells and (for history layers) weeks."""
+
+    layer: str
+    surface: density.Surface
+    cells: gpd.GeoDataFrame          # EPSG:4326: cell, value, per_ha (suppressed cells removed)
+    total: float
+    units: str                       # what one unit of ``value`` is: households, residents, ...
+    personal: bool
+    suppressed_cells: int
+    bandwidth_m: float
+    cell_m: float
+    period: patrol.Period | None
+    weekly: pd.DataFrame | None = None   # cell, ix, iy, week (Monday), value: history layers
+    weekly_cell_m: float = WEEKLY_CELL_M
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_layer(layer: str) -> tuple[str, str | None]:
+    """'households' | 'group:NAME' | 'hazards' | 'incidents' | 'patrol' | 'reach:CATEGORY'."""
+    layer = (layer or "").strip()
+    kind, _, arg = layer.partition(":")
+    if kind in BASE_LAYERS and not arg:
+        return kind, None
+    if kind == "group" and arg:
+        return kind, groups.check_group(arg)
+    if kind == "reach" and arg:
+        return kind, arg
+    raise InvalidInput(f"unknown heatmap layer {layer!r}; use households, group:NAME, hazards, "
+                       "incidents, patrol or reach:CATEGORY")
+
+
+def _points(geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
+    pts = geoms.representative_point()
+    return pts.x.to_numpy(), pts.y.to_numpy()
+
+
+def heatmap(session: Session, requester: Requester, *, layer: str, bandwidth_m: float = 150.0,
+            cell_m: float = 50.0, period: patrol.Period | None = None, kernel: str = "quartic",
+            k: int = density.DEFAULT_K, grid_code: str | None = None, cells: str = "square",
+            h3_resolution: int = 9, progress: Progress = _noop) -> Heatmap:
+    """Kernel density of a layer over the requester's grids (see gridmap.analysis.density).
+
+    Personal groups: points in ``cell_m`` cells with fewer than ``k`` group households
+    are left out of the surface and the cells, and the count of hidden cells is reported.
+    """
+    kind, arg = parse_layer(layer)
+    if cells not in ("square", "h3"):
+        raise InvalidInput(f"cells must be square or h3, got {cells!r}")
+    grids = repo.visible_grids_frame(session, requester, grid_code=grid_code)
+    crs = _metric(grids)
+    area = tuple(grids.to_crs(crs).total_bounds)
+    personal = kind == "group"
+    weekly = None
+    notes: list[str] = []
+    progress("loading")
+    if kind == "reach":
+        return _reach_heatmap(session, category=arg, cell_m=cell_m, grids=grids, crs=crs)
+    if kind in ("households", "group"):
+        b = repo.buildings_frame(session)
+        b = b[b["grid_code"].isin(grids["code"])].to_crs(crs)
+        x, y = _points(b.geometry)
+        if kind == "households":
+            w = b["households"].to_numpy(float)
+            hh = w
+            units = "households"
+        else:
+            hh_rows, res_rows = repo.group_members(session, requester, purpose=f"heatmap {layer}")
+            as_of = analysis_as_of(session)
+            counts = groups.group_counts(hh_rows, res_rows, [arg], as_of_year=as_of.year)
+            c = counts.set_index("building_id").reindex(b["id"]).fillna(0)
+            hh = c[f"{arg}_households"].to_numpy(float)
+            if arg in vocab.HOUSEHOLD_TAG_CODES and arg not in vocab.RESIDENT_TAG_CODES:
+                w, units = hh, "households"  # a household tag (独居老人户): count households
+            else:
+                w, units = c[f"{arg}_residents"].to_numpy(float), "residents"
+    elif kind in ("hazards", "incidents"):
+        hz = repo.hazards_frame(session, requester, open_only=kind == "hazards",
+                                grid_code=grid_code)
+        if kind == "incidents":
+            period = period or default_period(session, days=84)
+            found = pd.to_datetime(hz["found_at"])
+            hz = hz[(found >= period.start) & (found < period.end)]
+        hz = hz.to_crs(crs)
+        x, y = hz.geometry.x.to_numpy(), hz.geometry.y.to_numpy()
+        w = np.ones(len(hz))
+        hh = w
+        units = "hazards" if kind == "hazards" else "incidents"
+        if kind == "incidents":
+            weekly = _weekly(x, y, w, pd.to_datetime(hz["found_at"]),
+                             cell_m=max(cell_m, WEEKLY_CELL_M), crs=crs)
+    else:  # patrol: minutes spent per hectare
+        period = period or default_period(session, days=28)
+        tracks = repo.patrol_tracks_frame(session, requester, start=period.start, end=period.end)
+        repo.audit(session, requester, "view_patrol_tracks", grid_code,
+                   {"tracks": len(tracks), "period": period.label, "purpose": "heatmap"})
+        clean = patrol.clean_fixes(patrol.track_fixes(_with_accuracy(tracks).to_crs(crs)))
+        segs = patrol.track_segments(clean)
+        inside = (segs.t_mid >= np.datetime64(period.start)) & (segs.t_mid < np.datetime64(period.end))
+        x, y = segs.mx[inside], segs.my[inside]
+        w = segs.dt_s[inside] / 60.0
+        hh = w
+        units = "patrol_minutes"
+        weekly = _weekly(x, y, w, pd.to_datetime(segs.t_mid[inside]),
+                         cell_m=max(cell_m, WEEKLY_CELL_M), crs=crs)
+    hidden = 0
+    if personal:
+        drop = density.suppress_points(x, y, hh, cell_m=cell_m, k=k)
+        hidden = int(density.square_cells(x[drop & (hh > 0)], y[drop & (hh > 0)],
+                                          cell_m=cell_m, crs=crs).shape[0]) if drop.any() else 0
+        x, y, w, hh = x[~drop], y[~drop], w[~drop], hh[~drop]
+        notes.append(f"cells with fewer than {k} households hidden: {hidden}")
+    progress("density")
+    surface = density.kde(x, y, w, bandwidth_m=bandwidth_m, cell_m=cell_m, crs=crs,
+                          kernel=kernel, bounds=area)
+    if cells == "h3":
+        ll = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=crs).to_crs(STORAGE_CRS)
+        cell_frame = density.h3_cells(ll.x, ll.y, w, resolution=h3_resolution, extra={"households": hh})
+        if personal:  # H3 cells are other units than the square ones: suppress again
+            cell_frame = cell_frame[~density.suppressed(cell_frame["households"], k=k)]
+    else:
+        cell_frame = density.square_cells(x, y, w, cell_m=cell_m, crs=crs,
+                                          extra={"households": hh}).to_crs(STORAGE_CRS)
+    return Heatmap(layer, surface, cell_frame.reset_index(drop=True), float(w.sum()), units,
+                   personal, hidden, bandwidth_m, cell_m, period, weekly,
+                   max(cell_m, WEEKLY_CELL_M), notes)
+
+
+def _reach_heatmap(session: Session, *, category: str, cell_m: float, grids: gpd.GeoDataFrame,
+                   crs, max_minutes: float = 30.0) -> Heatmap:
+    """Walking minutes to the nearest facility of ``category`` on ``cell_m`` cells.
+
+    Uses the reachability engine (issue 4): the walking network stored in the database
+    (``geodata.network_store.ensure_network``) and ``gridmap.analysis.reach.travel_time_grid``
+    (cell centres snapped to the network like buildings, one multi-source run). Cells
+    farther than ``max_minutes`` or off the network are left empty.
+    """
+    if category not in vocab.FACILITY_CODES:
+        raise InvalidInput(f"unknown facility category {category!r}; use one of "
+                           f"{', '.join(sorted(vocab.FACILITY_CODES))}")
+    try:
+        from geodata.network_store import ensure_network
+        from gridmap.analysis.reach import DEFAULT_SPEED_KMH, travel_time_grid
+    except ImportError as exc:  # pragma: no cover - the engine ships with gridmap
+        raise ConfigError("the travel-time layer needs the walking-network engine "
+                          f"(gridmap reach), which this installation lacks: {exc}") from exc
+    facilities = repo.facilities_frame(session, category=category)
+    if not len(facilities):
+        raise NotFound(f"no facility of category {category} is loaded; import facilities first")
+    stored = ensure_network(session)
+    if stored is None:
+        raise NotFound("no streets are loaded, so there is no walking network to measure on")
+    net = stored.network
+    points = travel_time_grid(net, facilities, cell_m=cell_m, speed_kmh=DEFAULT_SPEED_KMH,
+                              max_minutes=max_minutes).to_crs(crs)
+    # Keep the cells inside the requester's grids (plus one cell).
+    area = grids.to_crs(crs).union_all().buffer(cell_m)
+    points = points[points.within(area) & np.isfinite(points["minutes"])]
+    x, y = points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
+    minutes = points["minutes"].to_numpy(float)
+    if not len(x):
+        raise NotFound(f"no street cell reaches a {category} within {max_minutes:g} minutes")
+    x0, y0 = x.min() - cell_m / 2, y.max() + cell_m / 2
+    nx = int(round((x.max() - x.min()) / cell_m)) + 1
+    ny = int(round((y.max() - y.min()) / cell_m)) + 1
+    values = np.full((ny, nx), np.nan)
+    values[np.round((y0 - cell_m / 2 - y) / cell_m).astype(int),
+           np.round((x - x0 - cell_m / 2) / cell_m).astype(int)] = minutes
+    surface = density.Surface(values, float(x0), float(y0), float(cell_m),
+                              CRS.from_user_input(crs), "minutes", float(len(facilities)))
+    half = cell_m / 2
+    cells = gpd.GeoDataFrame(
+        {"cell": [f"{i}" for i in range(len(x))], "value": np.round(minutes, 1),
+         "per_ha": np.round(minutes, 1)},
+        geometry=gpd.GeoSeries(shapely.box(x - half, y - half, x + half, y + half), crs=crs),
+        crs=crs).to_crs(STORAGE_CRS)
+    notes = [f"walking at {DEFAULT_SPEED_KMH:g} km/h on the stored network; "
+             f"cells beyond {max_minutes:g} minutes are left empty"]
+    return Heatmap(f"reach:{category}", surface, cells, float(len(facilities)), "minutes",
+                   False, 0, 0.0, cell_m, None, None, max(cell_m, WEEKLY_CELL_M), notes)
+
+
+def _weekly(x, y, w, times: pd.Series | pd.DatetimeIndex, *, cell_m: float, crs) -> pd.DataFrame:
+    """Values per square cell and ISO week (Monday) for the time slider."""
+    t = pd.DatetimeIndex(times)
+    week = t.normalize() - pd.to_timedelta(t.day_of_week, unit="D")
+    f = pd.DataFrame({"ix": np.floor(x / cell_m).astype(np.int64),
+                      "iy": np.floor(y / cell_m).astype(np.int64), "week": week, "value": w})
+    f = f.groupby(["ix", "iy", "week"], sort=True)["value"].sum().reset_index()
+    f["cell"] = f["ix"].astype(str) + "_" + f["iy"].astype(str)
+    return f[["cell", "ix", "iy", "week", "value"]]

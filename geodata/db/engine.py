@@ -1,0 +1,103 @@
+"""Choosing and opening the database.
+
+``GRIDMAP_DATABASE_URL`` selects it; without it gridmap uses a SpatiaLite file
+``gridmap.sqlite`` under ``$GRIDMAP_HOME`` (default: the working directory).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Mapping
+from pathlib import Path
+
+# pyogrio and pyproj bring their own GDAL and PROJ, mod_spatialite links the system PROJ:
+# when SpatiaLite is loaded first and these afterwards, the process aborts at exit
+# ("free(): invalid pointer"). Loading them here, before any engine exists, fixes the order.
+import pyogrio.raw  # noqa: F401
+import pyproj  # noqa: F401
+import sqlalchemy as sa
+from geoalchemy2.admin.dialects.sqlite import init_spatialite
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from gridmap.errors import ConfigError
+
+DB_FILENAME = "gridmap.sqlite"
+
+
+def gridmap_home(env: Mapping[str, str] = os.environ) -> Path:
+    return Path(env.get("GRIDMAP_HOME") or os.getcwd())
+
+
+def database_url(env: Mapping[str, str] = os.environ) -> str:
+    """The configured URL, normalised to the drivers gridmap ships with."""
+    url = env.get("GRIDMAP_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{gridmap_home(env) / DB_FILENAME}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def is_sqlite(engine_or_url: Engine | str) -> bool:
+    url = engine_or_url.url if isinstance(engine_or_url, Engine) else make_url(engine_or_url)
+    return url.get_backend_name() == "sqlite"
+
+
+def _spatialite_library() -> str:
+    return os.environ.get("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
+
+
+def _on_sqlite_connect(dbapi_conn, _record) -> None:
+    if not hasattr(dbapi_conn, "enable_load_extension"):
+        raise ConfigError(
+            "this Python's sqlite3 module cannot load extensions, so SpatiaLite cannot run; "
+            "use the Debian python3 (`make install` picks it) or set GRIDMAP_DATABASE_URL to PostGIS"
+        )
+    dbapi_conn.enable_load_extension(True)
+    try:
+        dbapi_conn.load_extension(_spatialite_library())
+    except sqlite3.OperationalError as exc:
+        raise ConfigError(
+            f"SpatiaLite could not be loaded ({exc}); install it with "
+            "`sudo apt-get install libsqlite3-mod-spatialite`"
+        ) from exc
+    finally:
+        dbapi_conn.enable_load_extension(False)
+    # Only the WGS84 family of SRIDs: gridmap stores EPSG:4326 and reprojects in Python.
+    init_spatialite(dbapi_conn, transaction=True, init_mode="WGS84")
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.close()
+
+
+def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
+    """An engine for ``url`` (default: the configured one) with spatial support loaded."""
+    url = url or database_url()
+    if is_sqlite(url):
+        path = make_url(url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, echo=echo)
+        sa.event.listen(engine, "connect", _on_sqlite_connect)
+        return engine
+    # Multi-worker servers exhaust connections without a bounded, recycled pool.
+    return sa.create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=int(os.environ.get("GRIDMAP_DB_POOL_SIZE", "5")),
+        max_overflow=int(os.environ.get("GRIDMAP_DB_MAX_OVERFLOW", "10")),
+        pool_recycle=1800,
+    )
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def describe(engine: Engine) -> str:
+    """One line naming the backend and database, password hidden."""
+    return engine.url.render_as_string(hide_password=True)

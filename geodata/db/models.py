@@ -1,0 +1,427 @@
+"""Database models: the system of record for the whole hierarchy.
+
+SQLAlchemy 2 + GeoAlchemy2. Geometries are stored in EPSG:4326 (lon/lat,
+WGS84/CGCS2000) with an explicit SRID and a spatial index; polygon layers are
+always MULTIPOLYGON so that imports never have to guess. Times are naive local
+time of the street office (China Standard Time has no DST). ``props`` keeps
+attributes an import could not map to a field.
+
+The same models run on PostGIS and SpatiaLite; Alembic migrations create them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from geoalchemy2 import Geometry
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+SRID = 4326
+
+
+def geom(kind: str) -> Geometry:
+    return Geometry(geometry_type=kind, srid=SRID, spatial_index=True)
+
+
+class Base(DeclarativeBase):
+    # One naming convention so both backends get identical constraint names
+    # and autogenerate has nothing to compare differently.
+    metadata = sa.MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Mapped[int]:
+    return mapped_column(
+        sa.ForeignKey(target, ondelete=ondelete), nullable=nullable, index=True
+    )
+
+
+def _props() -> Mapped[dict | None]:
+    return mapped_column(sa.JSON, nullable=True)
+
+
+# --- administrative hierarchy ------------------------------------------------
+class District(Base):
+    __tablename__ = "district"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(12), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    geom = mapped_column(geom("MULTIPOLYGON"), nullable=True)
+    props: Mapped[dict | None] = _props()
+
+
+class Street(Base):
+    """街道/乡镇: a street office."""
+
+    __tablename__ = "street"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(12), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    district_id: Mapped[int | None] = _fk("district.id", nullable=True, ondelete="SET NULL")
+    geom = mapped_column(geom("MULTIPOLYGON"), nullable=True)
+    props: Mapped[dict | None] = _props()
+    communities: Mapped[list[Community]] = relationship(back_populates="street")
+
+
+class Community(Base):
+    """社区/村."""
+
+    __tablename__ = "community"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    street_id: Mapped[int | None] = _fk("street.id", nullable=True, ondelete="SET NULL")
+    geom = mapped_column(geom("MULTIPOLYGON"), nullable=False)
+    props: Mapped[dict | None] = _props()
+    street: Mapped[Street | None] = relationship(back_populates="communities")
+    grids: Mapped[list[Grid]] = relationship(back_populates="community")
+
+
+class Grid(Base):
+    """网格: a community grid (household-based) or a 10,000 m2 unit grid (GB/T 30428.1)."""
+
+    __tablename__ = "grid"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(24), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    kind: Mapped[str] = mapped_column(sa.String(16), default="community")
+    community_id: Mapped[int | None] = _fk("community.id", nullable=True, ondelete="SET NULL")
+    leader: Mapped[str | None] = mapped_column(sa.String(50))
+    leader_phone: Mapped[str | None] = mapped_column(sa.String(20))
+    target_households: Mapped[int | None] = mapped_column(sa.Integer)
+    geom = mapped_column(geom("MULTIPOLYGON"), nullable=False)
+    props: Mapped[dict | None] = _props()
+    community: Mapped[Community | None] = relationship(back_populates="grids")
+
+
+class Compound(Base):
+    """小区/院落, usually gated: residents leave only through its gates."""
+
+    __tablename__ = "compound"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    community_id: Mapped[int | None] = _fk("community.id", nullable=True, ondelete="SET NULL")
+    geom = mapped_column(geom("MULTIPOLYGON"), nullable=False)
+    props: Mapped[dict | None] = _props()
+
+
+class Gate(Base):
+    """出入口 of a compound."""
+
+    __tablename__ = "gate"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(48), unique=True)
+    compound_id: Mapped[int | None] = _fk("compound.id", nullable=True)
+    name: Mapped[str | None] = mapped_column(sa.String(50))
+    kind: Mapped[str] = mapped_column(sa.String(16), default="both")
+    geom = mapped_column(geom("POINT"), nullable=False)
+    props: Mapped[dict | None] = _props()
+
+
+class Road(Base):
+    """A street or path line: the walking network and patrol coverage are built on these."""
+
+    __tablename__ = "road"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(48), unique=True)
+    name: Mapped[str | None] = mapped_column(sa.String(100))
+    highway: Mapped[str] = mapped_column(sa.String(32))
+    foot: Mapped[str | None] = mapped_column(sa.String(16))
+    access: Mapped[str | None] = mapped_column(sa.String(16))
+    compound_id: Mapped[int | None] = _fk("compound.id", nullable=True, ondelete="SET NULL")
+    geom = mapped_column(geom("LINESTRING"), nullable=False)
+    props: Mapped[dict | None] = _props()
+
+
+class Building(Base):
+    """楼栋. ``grid_id`` is the grid holding it: households inherit their grid from here."""
+
+    __tablename__ = "building"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(48), unique=True)
+    name: Mapped[str | None] = mapped_column(sa.String(100))
+    address: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    floors: Mapped[int | None] = mapped_column(sa.Integer)
+    use: Mapped[str] = mapped_column(sa.String(16), default="residential")
+    compound_id: Mapped[int | None] = _fk("compound.id", nullable=True, ondelete="SET NULL")
+    grid_id: Mapped[int | None] = _fk("grid.id", nullable=True, ondelete="SET NULL")
+    geom = mapped_column(geom("MULTIPOLYGON"), nullable=False)
+    entrance = mapped_column(
+        Geometry(geometry_type="POINT", srid=SRID, spatial_index=False), nullable=True
+    )
+    props: Mapped[dict | None] = _props()
+
+
+# --- people (sensitive) -------------------------------------------------------
+class Household(Base):
+    """户: one dwelling's household (一户一档)."""
+
+    __tablename__ = "household"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    building_id: Mapped[int] = _fk("building.id")
+    unit: Mapped[str | None] = mapped_column(sa.String(16))
+    floor: Mapped[int | None] = mapped_column(sa.Integer)
+    room: Mapped[str | None] = mapped_column(sa.String(16))
+    size: Mapped[int] = mapped_column(sa.Integer, default=1)
+    tags: Mapped[list | None] = mapped_column(sa.JSON)
+    props: Mapped[dict | None] = _props()
+
+
+class Resident(Base):
+    """人: name, ID number and phone leave the repository masked unless allowed."""
+
+    __tablename__ = "resident"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = _fk("household.id")
+    name: Mapped[str] = mapped_column(sa.String(50))
+    id_number: Mapped[str | None] = mapped_column(sa.String(18), index=True)
+    phone: Mapped[str | None] = mapped_column(sa.String(20))
+    birth_year: Mapped[int | None] = mapped_column(sa.Integer)
+    sex: Mapped[str | None] = mapped_column(sa.String(1))
+    tags: Mapped[list | None] = mapped_column(sa.JSON)
+    props: Mapped[dict | None] = _props()
+
+
+# --- key sites, facilities -----------------------------------------------------
+class KeySite(Base):
+    """重点场所 with its inspection interval (from the category, editable per site)."""
+
+    __tablename__ = "key_site"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(48), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    category: Mapped[str] = mapped_column(sa.String(32), index=True)
+    address: Mapped[str | None] = mapped_column(sa.String(200))
+    inspection_interval_days: Mapped[int] = mapped_column(sa.Integer)
+    grid_id: Mapped[int | None] = _fk("grid.id", nullable=True, ondelete="SET NULL")
+    geom = mapped_column(geom("POINT"), nullable=False)
+    props: Mapped[dict | None] = _props()
+
+
+class Inspection(Base):
+    __tablename__ = "inspection"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = _fk("key_site.id")
+    inspected_at: Mapped[datetime] = mapped_column(sa.DateTime, index=True)
+    inspector: Mapped[str | None] = mapped_column(sa.String(50))
+    result: Mapped[str] = mapped_column(sa.String(16), default="ok")
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+    photos: Mapped[list | None] = mapped_column(sa.JSON)
+
+
+class Facility(Base):
+    """Service facility of the life circles (GB 50180-2018 categories)."""
+
+    __tablename__ = "facility"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(48), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    category: Mapped[str] = mapped_column(sa.String(32), index=True)
+    capacity: Mapped[int | None] = mapped_column(sa.Integer)
+    geom = mapped_column(geom("POINT"), nullable=False)
+    props: Mapped[dict | None] = _props()
+
+
+# --- patrols, hazards ---------------------------------------------------------
+class PatrolTrack(Base):
+    """One patrol: a line with one timestamp per vertex (seconds after ``started_at``)."""
+
+    __tablename__ = "patrol_track"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    patroller: Mapped[str] = mapped_column(sa.String(50), index=True)
+    grid_id: Mapped[int | None] = _fk("grid.id", nullable=True, ondelete="SET NULL")
+    started_at: Mapped[datetime] = mapped_column(sa.DateTime, index=True)
+    ended_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    times: Mapped[list] = mapped_column(sa.JSON)
+    geom = mapped_column(geom("LINESTRING"), nullable=False)
+    props: Mapped[dict | None] = _props()
+
+
+class Hazard(Base):
+    """隐患/案件: found -> filed -> assigned -> handled -> re-inspected -> closed."""
+
+    __tablename__ = "hazard"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(48), unique=True)
+    category: Mapped[str] = mapped_column(sa.String(32))
+    severity: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    found_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    deadline: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    reporter: Mapped[str | None] = mapped_column(sa.String(50))
+    responsible: Mapped[str | None] = mapped_column(sa.String(50))
+    grid_id: Mapped[int | None] = _fk("grid.id", nullable=True, ondelete="SET NULL")
+    geom = mapped_column(geom("POINT"), nullable=False)
+    props: Mapped[dict | None] = _props()
+    events: Mapped[list[HazardEvent]] = relationship(
+        back_populates="hazard", order_by="HazardEvent.at", cascade="all, delete-orphan"
+    )
+
+
+class HazardEvent(Base):
+    """One step in a hazard's history; every change of status writes one."""
+
+    __tablename__ = "hazard_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hazard_id: Mapped[int] = _fk("hazard.id")
+    at: Mapped[datetime] = mapped_column(sa.DateTime)
+    actor: Mapped[str | None] = mapped_column(sa.String(50))
+    action: Mapped[str] = mapped_column(sa.String(32))
+    from_status: Mapped[str | None] = mapped_column(sa.String(16))
+    to_status: Mapped[str | None] = mapped_column(sa.String(16))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    hazard: Mapped[Hazard] = relationship(back_populates="events")
+
+
+# --- staff, scope, audit --------------------------------------------------------
+user_street = sa.Table(
+    "user_street",
+    Base.metadata,
+    sa.Column("user_id", sa.ForeignKey("staff_user.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("street_id", sa.ForeignKey("street.id", ondelete="CASCADE"), primary_key=True),
+)
+user_community = sa.Table(
+    "user_community",
+    Base.metadata,
+    sa.Column("user_id", sa.ForeignKey("staff_user.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("community_id", sa.ForeignKey("community.id", ondelete="CASCADE"), primary_key=True),
+)
+user_grid = sa.Table(
+    "user_grid",
+    Base.metadata,
+    sa.Column("user_id", sa.ForeignKey("staff_user.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("grid_id", sa.ForeignKey("grid.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class StaffUser(Base):
+    """A person who logs in. Role from vocab.ROLES; areas below limit what they see."""
+
+    __tablename__ = "staff_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(50), unique=True)
+    display_name: Mapped[str | None] = mapped_column(sa.String(50))
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[str] = mapped_column(sa.String(20))
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    locale: Mapped[str] = mapped_column(sa.String(8), default="zh")
+    basemap: Mapped[str] = mapped_column(sa.String(16), default="none")
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=datetime.now)
+    streets: Mapped[list[Street]] = relationship(secondary=user_street)
+    communities: Mapped[list[Community]] = relationship(secondary=user_community)
+    grids: Mapped[list[Grid]] = relationship(secondary=user_grid)
+
+
+class AuditLog(Base):
+    """Every view or export of personal data, and every change, leaves a row here."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(sa.DateTime, default=datetime.now, index=True)
+    username: Mapped[str | None] = mapped_column(sa.String(50), index=True)
+    action: Mapped[str] = mapped_column(sa.String(40))
+    target: Mapped[str | None] = mapped_column(sa.String(200))
+    detail: Mapped[dict | None] = mapped_column(sa.JSON)
+
+
+ENTITY_TABLES = [
+    "district", "street", "community", "grid", "compound", "gate", "road", "building",
+    "household", "resident", "key_site", "inspection", "facility", "patrol_track",
+    "hazard", "hazard_event", "staff_user", "audit_log",
+]
+
+
+# --- walking network and reachability runs (issue 4) ----------------------------------
+class WalkNetwork(Base):
+    """A walking network built from the road, gate and compound tables, kept for reuse.
+
+    ``fingerprint`` summarises the source tables when it was built; a different one means
+    the roads changed and the network is rebuilt. ``crs`` is the metric CRS lengths are in.
+    """
+
+    __tablename__ = "walk_network"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    built_at: Mapped[datetime] = mapped_column(sa.DateTime, default=datetime.now)
+    source: Mapped[str] = mapped_column(sa.String(200))
+    crs: Mapped[str] = mapped_column(sa.String(32))
+    fingerprint: Mapped[str] = mapped_column(sa.String(64), index=True)
+    node_count: Mapped[int] = mapped_column(sa.Integer)
+    edge_count: Mapped[int] = mapped_column(sa.Integer)
+    params: Mapped[dict | None] = mapped_column(sa.JSON)
+    warnings: Mapped[list | None] = mapped_column(sa.JSON)
+
+
+class WalkNode(Base):
+    """A node of a stored network; ``seq`` is its index in the graph. Gates name theirs."""
+
+    __tablename__ = "walk_node"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = _fk("walk_network.id")
+    seq: Mapped[int] = mapped_column(sa.Integer)
+    gate_code: Mapped[str | None] = mapped_column(sa.String(48))
+    compound_id: Mapped[int | None] = _fk("compound.id", nullable=True, ondelete="SET NULL")
+    geom = mapped_column(geom("POINT"), nullable=False)
+
+
+class WalkEdge(Base):
+    """An edge of a stored network: nodes ``u``/``v`` (node seq), length along ``geom`` in
+    metres, the road it came from, and the compound it is an internal path of (if any)."""
+
+    __tablename__ = "walk_edge"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = _fk("walk_network.id")
+    seq: Mapped[int] = mapped_column(sa.Integer)
+    u: Mapped[int] = mapped_column(sa.Integer)
+    v: Mapped[int] = mapped_column(sa.Integer)
+    length_m: Mapped[float] = mapped_column(sa.Float)
+    highway: Mapped[str | None] = mapped_column(sa.String(32))
+    road_id: Mapped[int | None] = _fk("road.id", nullable=True, ondelete="SET NULL")
+    compound_id: Mapped[int | None] = _fk("compound.id", nullable=True, ondelete="SET NULL")
+    geom = mapped_column(geom("LINESTRING"), nullable=False)
+
+
+class ReachRun(Base):
+    """One reachability computation with its parameters (speed, cutoff, method, rules)."""
+
+    __tablename__ = "reach_run"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=datetime.now, index=True)
+    created_by: Mapped[str | None] = mapped_column(sa.String(50))
+    method: Mapped[str] = mapped_column(sa.String(16))
+    speed_kmh: Mapped[float] = mapped_column(sa.Float)
+    max_distance_m: Mapped[float | None] = mapped_column(sa.Float)
+    detour_factor: Mapped[float | None] = mapped_column(sa.Float)
+    network_id: Mapped[int | None] = _fk("walk_network.id", nullable=True, ondelete="SET NULL")
+    categories: Mapped[list] = mapped_column(sa.JSON)
+    params: Mapped[dict | None] = mapped_column(sa.JSON)
+    summary: Mapped[dict | None] = mapped_column(sa.JSON)
+
+
+class ReachResult(Base):
+    """Per building and category: distance to the nearest facility (NULL beyond the cutoff),
+    minutes at the run's speed, that facility, and how the building joined the network."""
+
+    __tablename__ = "reach_result"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = _fk("reach_run.id")
+    building_id: Mapped[int] = _fk("building.id")
+    category: Mapped[str] = mapped_column(sa.String(32), index=True)
+    distance_m: Mapped[float | None] = mapped_column(sa.Float)
+    minutes: Mapped[float | None] = mapped_column(sa.Float)
+    facility_id: Mapped[int | None] = _fk("facility.id", nullable=True, ondelete="SET NULL")
+    snap: Mapped[str] = mapped_column(sa.String(16))
+
+
+ENTITY_TABLES += ["walk_network", "walk_edge", "reach_run", "reach_result"]

@@ -1,0 +1,107 @@
+"""One grid as its leader sees it: boundary, buildings with households, vulnerable
+households (masked), key sites with inspection status, open hazards, this week's patrol
+coverage and unpatrolled streets, and the to-do list made from them.
+
+Everything personal comes through the scoped, masking, auditing repositories.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from geodata.db import analysis, layers, repo
+from geodata.db import hazards as cases_repo
+from gridmap import todo
+from gridmap.analysis import patrol
+from gridmap.analysis.patrol import overdue_sites
+from gridmap.errors import NotFound, PermissionDenied
+from gridmap.messages import N_, fail
+from gridmap.privacy import Requester
+
+PATROL_DAYS = 7
+
+
+@dataclass
+class GridView:
+    grid: dict                      # code, name, community_name, leader, households, ...
+    boundary: gpd.GeoDataFrame      # one row
+    buildings: gpd.GeoDataFrame     # id, code, address, floors, use, households, geometry
+    households: pd.DataFrame        # vulnerable households with masked head of household
+    sites: gpd.GeoDataFrame         # key sites with last_inspected, due_at, days_overdue, overdue
+    cases: gpd.GeoDataFrame         # open hazards with due_at, overdue, escalation
+    coverage: dict | None           # this week's street/building/household/site coverage
+    unpatrolled: gpd.GeoDataFrame   # streets not patrolled this week (name, length_m)
+    patrolled: gpd.GeoDataFrame     # streets patrolled this week
+    period: patrol.Period | None
+    todo: list[todo.Item]
+    as_of: datetime
+
+
+def _vulnerable(session: Session, requester: Requester, grid_code: str,
+                buildings: gpd.GeoDataFrame) -> pd.DataFrame:
+    hh = pd.DataFrame(repo.households(session, requester, grid_code=grid_code))
+    if not len(hh):
+        return pd.DataFrame(columns=["code", "address", "unit", "floor", "room", "size", "tags",
+                                     "resident_tags", "head", "phone"])
+    people = pd.DataFrame(repo.residents(session, requester, grid_code=grid_code))
+    res_tags = (people.groupby("household_id")["tags"]
+                .agg(lambda ts: sorted({t for tags in ts for t in (tags or [])}))
+                if len(people) else pd.Series(dtype=object))
+    head = people.groupby("household_id").first() if len(people) else pd.DataFrame()
+    hh["resident_tags"] = [res_tags.get(i, []) for i in hh["id"]]
+    hh["head"] = [head["name"].get(i) if len(head) else None for i in hh["id"]]
+    hh["phone"] = [head["phone"].get(i) if len(head) else None for i in hh["id"]]
+    hh["tags"] = hh["tags"].map(lambda t: t or [])
+    mask = [todo.is_vulnerable(t, r) for t, r in zip(hh["tags"], hh["resident_tags"], strict=True)]
+    out = hh[mask].copy()
+    address = buildings.set_index("id")["address"]
+    out["address"] = [address.get(b) for b in out["building_id"]]
+    return out.sort_values(["address", "unit", "floor", "room"], na_position="last").reset_index(drop=True)
+
+
+def grid_view(session: Session, requester: Requester, code: str, *, with_patrol: bool = True
+              ) -> GridView:
+    """Everything the grid page and the printable report show (raises NotFound for an unknown
+    grid and PermissionDenied for a grid outside the requester's areas)."""
+    try:
+        boundary = repo.visible_grids_frame(session, requester, grid_code=code)
+    except NotFound as exc:
+        raise fail(NotFound, N_("no grid with code {code}"), code=code) from exc
+    except PermissionDenied as exc:
+        raise fail(PermissionDenied, N_("Grid {code} is outside your areas."), code=code) from exc
+    grid = boundary.drop(columns="geometry").iloc[0].to_dict()
+    as_of = analysis.analysis_as_of(session)
+    buildings = layers.buildings_in(session, None, grid_code=code)
+    households = _vulnerable(session, requester, code, buildings)
+    sites = repo.key_sites_frame(session, requester, grid_code=code)
+    sites = sites.join(overdue_sites(sites, as_of=as_of))
+    cases = cases_repo.cases_frame(session, requester, as_of=as_of, grid_code=code,
+                                   open_only=True)
+    coverage = None
+    period = None
+    empty = gpd.GeoDataFrame({"name": [], "highway": [], "length_m": []},
+                             geometry=gpd.GeoSeries([], crs=4326))
+    unpatrolled, patrolled = empty, empty
+    if with_patrol:
+        end = datetime.combine(as_of.date() + timedelta(days=1), datetime.min.time())
+        period = patrol.Period(end - timedelta(days=PATROL_DAYS), end)
+        res = analysis.patrol_report(session, requester, period=period, grid_code=code)
+        rows = res.report.grids
+        coverage = rows.iloc[0].to_dict() if len(rows) else None
+        segments = res.report.segments.to_crs(4326)
+        patrolled = segments[segments["patrolled"].astype(bool)]
+        unpatrolled = res.report.unpatrolled.to_crs(4326)
+        unpatrolled = unpatrolled[unpatrolled["grid_code"] == code].sort_values(
+            "length_m", ascending=False)
+    actionable = {c: cases_repo.allowed_actions(session, requester, cases_repo.get(session, requester, c))
+                  for c in cases["code"]}
+    items = todo.todo_items(sites=sites, cases=cases, unpatrolled=unpatrolled,
+                            households=households, actionable=actionable, as_of=as_of)
+    return GridView(grid=grid, boundary=boundary, buildings=buildings, households=households,
+                    sites=sites, cases=cases, coverage=coverage, unpatrolled=unpatrolled,
+                    patrolled=patrolled, period=period, todo=items, as_of=as_of)

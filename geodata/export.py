@@ -1,0 +1,224 @@
+"""Exporting a layer as GeoJSON, GeoPackage or a zipped Shapefile (UTF-8 with .cpg).
+
+Column names are the ones the importer's dictionary reads back (``code``, ``name``,
+``community`` ...; Shapefile's ten-character limit uses ``target_hh``, ``leader_tel``,
+``interval``, ``descr``, ``responsib``), parents are given by code, lists are
+comma-joined, times are ISO text and unmapped attributes go out as a JSON ``props``
+column: an export imports again unchanged.
+
+Households and residents have no geometry of their own; they are exported at their
+building's representative point. Personal layers go through the requester's scope,
+residents are masked unless revealed (and allowed), and every export is audited.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from geodata.db import models as m
+from geodata.db.frames import read_frame
+from geodata.db.repo import audit
+from geodata.db.scope import scoped
+from geodata.importer import layer_spec
+from gridmap.crs import STORAGE_CRS
+from gridmap.errors import PermissionDenied
+from gridmap.privacy import Requester, mask_id_number, mask_name, mask_phone
+from gridmap.report import N_, rejected
+
+FORMATS = ("geojson", "gpkg", "shp")
+SUFFIX = {"geojson": ".geojson", "gpkg": ".gpkg", "shp": ".zip"}
+SHP_NAMES = {"target_households": "target_hh", "leader_phone": "leader_tel",
+             "inspection_interval_days": "interval", "description": "descr",
+             "responsible": "responsib"}
+
+
+def _frame(session: Session, stmt) -> gpd.GeoDataFrame:
+    return read_frame(session, stmt)
+
+
+def _simple(session: Session, model, columns: list, parents: dict) -> gpd.GeoDataFrame:
+    """code, name, the listed columns, parent codes, props and geometry of ``model``."""
+    extra = []
+    for label, (parent, fk) in parents.items():
+        extra.append(sa.select(parent.code).where(parent.id == fk).scalar_subquery().label(label))
+    stmt = sa.select(model.code, *columns, *extra, model.props, model.geom).order_by(model.code)
+    return _frame(session, stmt)
+
+
+def layer_frame(session: Session, layer: str, requester: Requester, *,
+                reveal: bool = False) -> gpd.GeoDataFrame:
+    """The rows of ``layer`` as an export frame in EPSG:4326 (see the module docstring)."""
+    spec = layer_spec(layer)
+    name = spec.name
+    if name == "districts":
+        f = _simple(session, m.District, [m.District.name], {})
+    elif name == "streets":
+        f = _simple(session, m.Street, [m.Street.name], {"district": (m.District,
+                                                                      m.Street.district_id)})
+    elif name == "communities":
+        f = _simple(session, m.Community, [m.Community.name],
+                    {"street": (m.Street, m.Community.street_id)})
+    elif name == "grids":
+        f = _simple(session, m.Grid, [m.Grid.name, m.Grid.kind, m.Grid.leader,
+                                      m.Grid.leader_phone, m.Grid.target_households],
+                    {"community": (m.Community, m.Grid.community_id)})
+    elif name == "compounds":
+        f = _simple(session, m.Compound, [m.Compound.name],
+                    {"community": (m.Community, m.Compound.community_id)})
+    elif name == "gates":
+        f = _simple(session, m.Gate, [m.Gate.name, m.Gate.kind],
+                    {"compound": (m.Compound, m.Gate.compound_id)})
+    elif name == "buildings":
+        f = _simple(session, m.Building, [m.Building.name, m.Building.address, m.Building.floors,
+                                          m.Building.use],
+                    {"compound": (m.Compound, m.Building.compound_id),
+                     "grid": (m.Grid, m.Building.grid_id)})
+    elif name == "key_sites":
+        f = _simple(session, m.KeySite, [m.KeySite.name, m.KeySite.category, m.KeySite.address,
+                                         m.KeySite.inspection_interval_days],
+                    {"grid": (m.Grid, m.KeySite.grid_id)})
+    elif name == "facilities":
+        f = _simple(session, m.Facility, [m.Facility.name, m.Facility.category,
+                                          m.Facility.capacity], {})
+    elif name == "households":
+        f = _households(session, requester)
+    elif name == "residents":
+        f = _residents(session, requester, reveal=reveal)
+    elif name == "patrol_tracks":
+        f = _personal(session, requester, m.PatrolTrack,
+                      [m.PatrolTrack.code, m.PatrolTrack.patroller, m.PatrolTrack.started_at,
+                       m.PatrolTrack.ended_at, m.PatrolTrack.times])
+        f["times"] = [json.dumps(t) for t in f["times"]]
+    else:  # hazards
+        h = m.Hazard
+        f = _personal(session, requester, h,
+                      [h.code, h.category, h.severity, h.status, h.description, h.found_at,
+                       h.deadline, h.closed_at, h.reporter, h.responsible])
+    for col in f.columns:
+        if col != "geometry" and pd.api.types.is_datetime64_any_dtype(f[col]):
+            f[col] = f[col].dt.strftime("%Y-%m-%dT%H:%M:%S").where(f[col].notna(), None)
+    if "props" in f.columns:
+        f["props"] = [json.dumps(p, ensure_ascii=False) if p else None for p in f["props"]]
+    if "tags" in f.columns:
+        f["tags"] = [",".join(t) if t else None for t in f["tags"]]
+    return f.set_crs(STORAGE_CRS, allow_override=True)
+
+
+def _personal(session: Session, requester: Requester, model, columns: list) -> gpd.GeoDataFrame:
+    grid = sa.select(m.Grid.code).where(m.Grid.id == model.grid_id).scalar_subquery()
+    stmt = scoped(sa.select(*columns, grid.label("grid"), model.props, model.geom), requester,
+                  model).order_by(model.code)
+    f = _frame(session, stmt)
+    audit(session, requester, f"export_{model.__tablename__}", None, {"count": len(f)})
+    return f
+
+
+def _building_points(session: Session) -> gpd.GeoDataFrame:
+    b = _frame(session, sa.select(m.Building.id, m.Building.code, m.Building.geom))
+    b["geometry"] = shapely.point_on_surface(b.geometry.to_numpy())
+    return b.set_index("id")
+
+
+def _households(session: Session, requester: Requester) -> gpd.GeoDataFrame:
+    h = m.Household
+    stmt = scoped(sa.select(h.code, h.building_id, h.unit, h.floor, h.room, h.size, h.tags,
+                            h.props), requester, h).order_by(h.code)
+    rows = pd.DataFrame(session.execute(stmt).all(),
+                        columns=["code", "building_id", "unit", "floor", "room", "size", "tags",
+                                 "props"])
+    audit(session, requester, "export_households", None, {"count": len(rows)})
+    b = _building_points(session)
+    rows["building"] = rows["building_id"].map(b["code"])
+    geoms = rows["building_id"].map(b.geometry)
+    rows = rows.drop(columns="building_id")
+    return gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(geoms.to_numpy(), crs=STORAGE_CRS))
+
+
+def _residents(session: Session, requester: Requester, *, reveal: bool) -> gpd.GeoDataFrame:
+    if reveal and not requester.may_reveal:
+        raise PermissionDenied(
+            f"role {requester.role!r} may not export unmasked personal data")
+    r = m.Resident
+    stmt = scoped(sa.select(r.household_id, r.name, r.id_number, r.phone, r.birth_year, r.sex,
+                            r.tags, r.props), requester, r).order_by(r.id)
+    rows = pd.DataFrame(session.execute(stmt).all(),
+                        columns=["household_id", "name", "id_number", "phone", "birth_year",
+                                 "sex", "tags", "props"])
+    if not reveal:
+        for col, mask in (("name", mask_name), ("phone", mask_phone),
+                          ("id_number", mask_id_number)):
+            rows[col] = pd.Series([mask(v) if isinstance(v, str) else None for v in rows[col]],
+                                  index=rows.index, dtype=object)
+    audit(session, requester, "export_residents_revealed" if reveal else "export_residents",
+          None, {"count": len(rows), "reveal": reveal})
+    hh = pd.DataFrame(session.execute(sa.select(m.Household.id, m.Household.code,
+                                                m.Household.building_id)).all(),
+                      columns=["id", "code", "building_id"]).set_index("id")
+    b = _building_points(session)
+    rows["household"] = rows["household_id"].map(hh["code"])
+    geoms = rows["household_id"].map(hh["building_id"]).map(b.geometry)
+    rows = rows.drop(columns="household_id")
+    cols = ["household", "name", "id_number", "phone", "birth_year", "sex", "tags", "props"]
+    return gpd.GeoDataFrame(rows[cols], geometry=gpd.GeoSeries(geoms.to_numpy(), crs=STORAGE_CRS))
+
+
+def export_layer(session: Session, layer: str, fmt: str, out: str | Path,
+                 requester: Requester, *, reveal: bool = False) -> tuple[Path, int]:
+    """Write ``layer`` to ``out`` as ``fmt`` (geojson, gpkg or shp = zipped Shapefile).
+
+    Returns the path written and the number of features.
+    """
+    if fmt not in FORMATS:
+        raise rejected(N_("unknown export format {fmt!r}; use geojson, gpkg or shp"), fmt=fmt)
+    spec = layer_spec(layer)
+    frame = layer_frame(session, spec.name, requester, reveal=reveal)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    geometry_type = {"polygon": "MultiPolygon", "point": "Point", "line": "LineString",
+                     None: "Point"}[spec.geometry]
+    with warnings.catch_warnings():
+        # Shapefile truncates long props text; that is said in the docs, not as a warning.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if fmt == "geojson":
+            out.unlink(missing_ok=True)
+            pyogrio.write_dataframe(frame, out, driver="GeoJSON", layer=spec.name,
+                                    geometry_type=geometry_type,
+                                    layer_options={"RFC7946": "YES", "WRITE_NAME": "NO",
+                                                   "COORDINATE_PRECISION": "9"})
+        elif fmt == "gpkg":
+            out.unlink(missing_ok=True)
+            pyogrio.write_dataframe(frame, out, driver="GPKG", layer=spec.name,
+                                    geometry_type=geometry_type)
+        else:
+            _write_shapefile_zip(frame.rename(columns=SHP_NAMES), out, spec.name, geometry_type)
+    return out, len(frame)
+
+
+def _write_shapefile_zip(frame: gpd.GeoDataFrame, out: Path, name: str,
+                         geometry_type: str) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="gridmap-export-"))
+    try:
+        shp = tmp / f"{name}.shp"
+        pyogrio.write_dataframe(frame, shp, driver="ESRI Shapefile", encoding="UTF-8",
+                                geometry_type=geometry_type)
+        cpg = shp.with_suffix(".cpg")
+        if not cpg.exists():
+            cpg.write_text("UTF-8")
+        out.unlink(missing_ok=True)
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for part in sorted(tmp.iterdir()):
+                zf.write(part, arcname=part.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

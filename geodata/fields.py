@@ -1,0 +1,373 @@
+"""Column names -> gridmap fields, and cell values -> the values gridmap stores.
+
+Files name their columns in Chinese or English, in full or abbreviated (名称, NAME,
+mc, 网格名称 ...). :data:`COMMON` and :data:`PER_LAYER` list the names we know; a user
+mapping file (YAML or JSON) adds to them::
+
+    fields:            # source column -> field (or "props" to keep, "ignore" to drop)
+      qh: name
+      区划代码: code
+    values:            # per field: source value -> stored value
+      category: {综合医院: clinic, 社区卫生服务中心: health_center}
+    defaults:          # per field: the value when the file has none
+      category: primary_school
+
+A bare mapping ``{qh: name}`` is read as ``fields``. Unmapped columns are kept in the
+row's JSON ``props``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from gridmap import vocab
+from gridmap.report import N_, rejected
+
+# Field -> names it goes by in files (compared after normalisation: case, spaces,
+# underscores, hyphens and brackets ignored, full-width folded to half-width).
+COMMON: dict[str, tuple[str, ...]] = {
+    "code": ("code", "编码", "代码", "编号", "adcode", "admincode", "admin_code", "区划代码",
+             "行政区划代码", "统计用区划代码", "bm", "dm"),
+    "name": ("name", "名称", "名字", "mc", "name_zh", "namezh", "中文名", "中文名称", "标准名称"),
+    "address": ("address", "addr", "地址", "详细地址", "门牌地址", "楼栋地址", "dz"),
+    "category": ("category", "类别", "类型", "分类", "种类", "场所类别", "设施类别", "lb", "type",
+                 "fclass"),
+    "leader": ("leader", "网格长", "网格员", "负责人", "网格员姓名", "网格长姓名"),
+    "leader_phone": ("leader_phone", "leaderphone", "leader_tel", "网格员电话", "网格长电话",
+                     "网格员手机", "负责人电话"),
+    "households": ("households", "户数", "住户数", "总户数", "hs"),
+    "target_households": ("target_households", "target_hh", "目标户数", "标准户数", "户数标准"),
+    "community": ("community", "community_code", "所属社区", "社区", "社区编码", "社区代码",
+                  "所属社区编码"),
+    "street": ("street", "street_code", "所属街道", "街道", "街道编码", "街道代码", "乡镇街道"),
+    "district": ("district", "district_code", "所属区县", "区县", "区县编码", "所属区"),
+    "grid": ("grid", "grid_code", "所属网格", "网格", "网格编码", "网格代码"),
+    "compound": ("compound", "compound_code", "所属小区", "小区", "小区编码", "院落"),
+    "building": ("building", "building_code", "楼栋编码", "楼栋编号", "所属楼栋", "建筑编码"),
+    "household": ("household", "household_code", "户编码", "户号", "家庭编号", "所属户"),
+    "kind": ("kind", "网格类型", "出入口类型"),
+    "floors": ("floors", "层数", "楼层数", "地上层数", "总层数", "cs"),
+    "use": ("use", "用途", "房屋用途", "建筑用途"),
+    "unit": ("unit", "单元", "单元号"),
+    "floor": ("floor", "楼层", "所在楼层", "所在层"),
+    "room": ("room", "房号", "室", "门牌号", "房间号"),
+    "size": ("size", "人口数", "家庭人数", "户人口", "人数"),
+    "tags": ("tags", "标签", "人员类别", "特殊人群", "户类别"),
+    "id_number": ("id_number", "idnumber", "身份证号", "身份证号码", "公民身份号码", "证件号码"),
+    "phone": ("phone", "tel", "电话", "手机", "联系电话", "手机号码", "联系方式"),
+    "birth_year": ("birth_year", "出生年份", "出生年"),
+    "sex": ("sex", "gender", "性别"),
+    "capacity": ("capacity", "容量", "规模", "床位数", "座位数"),
+    "inspection_interval_days": ("inspection_interval_days", "interval", "巡检周期", "检查周期",
+                                 "检查周期天"),
+    "severity": ("severity", "等级", "隐患等级", "严重程度"),
+    "status": ("status", "状态", "处置状态", "办理状态"),
+    "description": ("description", "descr", "描述", "隐患描述", "情况说明", "备注说明"),
+    "found_at": ("found_at", "发现时间", "上报时间", "登记时间"),
+    "deadline": ("deadline", "整改期限", "期限", "办结时限"),
+    "closed_at": ("closed_at", "结案时间", "办结时间"),
+    "reporter": ("reporter", "上报人", "发现人"),
+    "responsible": ("responsible", "responsib", "责任人", "整改责任人"),
+    "patroller": ("patroller", "巡查人", "巡逻人", "巡查员", "人员"),
+    "time": ("time", "时间", "定位时间", "采集时间", "timestamp", "datetime"),
+    "track": ("track", "track_id", "轨迹", "轨迹编号", "轨迹号"),
+    "started_at": ("started_at", "started", "开始时间", "巡查开始时间"),
+    "props": ("props",),
+}
+
+# Layer-specific names first: in a grids file 社区编码 is the community (the parent),
+# in a communities file it is the row's own code.
+PER_LAYER: dict[str, dict[str, tuple[str, ...]]] = {
+    "districts": {"code": ("区县编码", "区县代码", "区划代码"), "name": ("区县名称", "区县", "区名")},
+    "streets": {"code": ("街道编码", "街道代码", "乡镇代码"),
+                "name": ("街道名称", "街道", "乡镇名称", "街道乡镇")},
+    "communities": {"code": ("社区编码", "社区代码", "居委会代码", "村居代码"),
+                    "name": ("社区名称", "社区", "居委会名称", "村居名称")},
+    "grids": {"code": ("网格编码", "网格代码", "网格编号", "gridcode"),
+              "name": ("网格名称", "网格名")},
+    "compounds": {"code": ("小区编码", "小区代码"), "name": ("小区名称", "小区", "院落名称")},
+    "gates": {"code": ("出入口编码",), "name": ("出入口名称", "门名称")},
+    "buildings": {"code": ("楼栋编码", "楼栋编号", "建筑编码"), "name": ("楼栋名称", "楼名"),
+                  "use": ("类别", "类型")},
+    "households": {"code": ("户编码", "户号", "家庭编号", "房屋编码")},
+    "residents": {"name": ("姓名", "居民姓名"), "tags": ("人员类别", "标签", "特殊人群")},
+    "key_sites": {"code": ("场所编码",), "name": ("场所名称", "单位名称")},
+    "facilities": {"code": ("设施编码",), "name": ("设施名称", "机构名称")},
+    "patrol_tracks": {"code": ("轨迹编号", "轨迹编码"), "patroller": ("name", "姓名", "名称")},
+    "hazards": {"code": ("隐患编号", "案件编号", "隐患编码"), "category": ("隐患类别", "类别", "类型")},
+}
+
+SPECIAL_TARGETS = ("props", "ignore")
+
+
+def normalise_name(name: str) -> str:
+    """Comparable form of a column name: NFKC (full-width -> half-width), lower case,
+    spaces/underscores/hyphens/brackets removed."""
+    text = unicodedata.normalize("NFKC", str(name)).strip().lower()
+    return re.sub(r"[\s_\-()\[\]（）【】:：/\\.]", "", text)
+
+
+@dataclass
+class Mapping:
+    """A user's mapping file: column -> field, value maps and defaults per field."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, object]] = field(default_factory=dict)
+    defaults: dict[str, object] = field(default_factory=dict)
+    source: str | None = None
+
+
+def load_mapping(path: str | Path | None, *, text: str | None = None,
+                 display: str | None = None) -> Mapping:
+    """Read a mapping file (YAML or JSON; JSON is YAML). None -> an empty mapping."""
+    if path is None and text is None:
+        return Mapping()
+    display = display or (Path(path).name if path else "mapping")
+    try:
+        raw_text = text if text is not None else Path(path).read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise rejected(N_("mapping file {file} cannot be read ({reason}); save it as UTF-8"),
+                       file=display, reason=str(exc)) from exc
+    try:
+        data = json.loads(raw_text) if raw_text.lstrip().startswith("{") else yaml.safe_load(raw_text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise rejected(N_("mapping file {file} is not valid YAML or JSON ({reason})"),
+                       file=display, reason=str(exc).splitlines()[0]) from exc
+    if data is None:
+        return Mapping(source=display)
+    if not isinstance(data, dict):
+        raise rejected(N_("mapping file {file} must be a mapping of column names to fields"),
+                       file=display)
+    if not ({"fields", "values", "defaults"} & set(data)):
+        data = {"fields": data}
+    fields_ = data.get("fields") or {}
+    values = data.get("values") or {}
+    defaults = data.get("defaults") or {}
+    if not all(isinstance(x, dict) for x in (fields_, values, defaults)):
+        raise rejected(N_("mapping file {file}: fields, values and defaults must each be a "
+                          "mapping"), file=display)
+    return Mapping(fields={str(k): str(v) for k, v in fields_.items()},
+                   values={str(k): {str(a): b for a, b in (v or {}).items()}
+                           for k, v in values.items()},
+                   defaults={str(k): v for k, v in defaults.items()}, source=display)
+
+
+def map_columns(columns, layer: str, allowed: set[str], user: Mapping
+                ) -> tuple[dict[str, str], list[str], list[tuple[str, str]]]:
+    """Decide each column's field.
+
+    Returns ``(mapping source->field, columns kept in props, [(column, field)] of columns
+    that named a field already taken by an earlier column)``. User entries win, then the
+    layer's own names, then the common dictionary. Fields not in ``allowed`` go to props.
+    """
+    user_norm = {normalise_name(k): v for k, v in user.fields.items()}
+    for target in user.fields.values():
+        if target not in allowed and target not in SPECIAL_TARGETS:
+            raise rejected(N_("mapping file {file}: {field!r} is not a field of {layer}; "
+                              "fields are: {fields}"), file=user.source or "mapping",
+                           field=target, layer=layer, fields=", ".join(sorted(allowed)))
+    layer_names = {normalise_name(n): f for f, names in PER_LAYER.get(layer, {}).items()
+                   for n in names}
+    common = {normalise_name(n): f for f, names in COMMON.items() for n in names}
+    mapping: dict[str, str] = {}
+    props: list[str] = []
+    clashes: list[tuple[str, str]] = []
+    taken: set[str] = set()
+    # Two passes: user and layer-specific names claim their fields before common ones.
+    decided: dict[str, str | None] = {}
+    for col in columns:
+        key = normalise_name(col)
+        if key in user_norm:
+            decided[col] = user_norm[key]
+        elif key in layer_names and layer_names[key] in allowed:
+            decided[col] = layer_names[key]
+    for col in columns:
+        if col in decided:
+            continue
+        target = common.get(normalise_name(col))
+        decided[col] = target if target in allowed else None
+    strong = [c for c in columns if normalise_name(c) in user_norm or
+              (normalise_name(c) in layer_names and layer_names[normalise_name(c)] in allowed)]
+    for col in strong + [c for c in columns if c not in strong]:
+        target = decided[col]
+        if target == "ignore":
+            continue
+        if target is None or target == "props":
+            props.append(col)
+        elif target in taken:
+            clashes.append((col, target))
+            props.append(col)
+        else:
+            mapping[col] = target
+            taken.add(target)
+    order = {c: i for i, c in enumerate(columns)}
+    props.sort(key=order.get)
+    return mapping, props, clashes
+
+
+# --- values ----------------------------------------------------------------------------------
+def is_blank(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if value is pd.NaT:
+        return True
+    return isinstance(value, str) and value.strip() in ("", "nan", "NaN", "None", "NULL", "null")
+
+
+def text(value, max_len: int | None = None) -> str | None:
+    if is_blank(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 310101.0 from a numeric column is the code 310101
+    out = unicodedata.normalize("NFKC", str(value)).strip() if isinstance(value, str) else str(value)
+    return out[:max_len] if max_len else out
+
+
+_INT = re.compile(r"[-+]?\d+(?:\.\d+)?")
+
+
+def integer(value) -> int | None:
+    """'6', '6.0', '6层', 6.0 -> 6; None when there is no number."""
+    if is_blank(value):
+        return None
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return int(round(float(value)))
+    m = _INT.search(unicodedata.normalize("NFKC", str(value)))
+    return int(round(float(m.group()))) if m else None
+
+
+_AMPM = re.compile(r"(上午|下午|AM|PM|am|pm)\s*")
+
+
+def timestamp(value) -> datetime | None:
+    """Dates as Chinese spreadsheets write them: 2024-05-01 08:00, 2024/5/1, 2024年5月1日,
+    '2019/4/2 下午 03:17:42'. Time zones are converted to naive China Standard Time."""
+    if is_blank(value):
+        return None
+    if isinstance(value, datetime):
+        ts = pd.Timestamp(value)
+    elif isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    else:
+        s = unicodedata.normalize("NFKC", str(value)).strip()
+        s = re.sub(r"(\d+)年(\d+)月(\d+)日?", r"\1-\2-\3", s).replace("时", ":").replace("分", "")
+        pm = None
+        m = _AMPM.search(s)
+        if m:
+            pm = m.group(1).lower() in ("下午", "pm")
+            s = _AMPM.sub("", s)
+        ts = pd.to_datetime(s, errors="coerce")
+        if ts is pd.NaT or pd.isna(ts):
+            return None
+        if pm is not None:
+            if pm and ts.hour < 12:
+                ts = ts + pd.Timedelta(hours=12)
+            elif not pm and ts.hour == 12:
+                ts = ts - pd.Timedelta(hours=12)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("Asia/Shanghai").tz_localize(None)
+    return ts.to_pydatetime()
+
+
+_SEX = {"m": "M", "male": "M", "男": "M", "1": "M", "f": "F", "female": "F", "女": "F", "2": "F"}
+
+
+def sex(value) -> str | None:
+    t = text(value)
+    return None if t is None else _SEX.get(t.lower())
+
+
+def vocab_code(value, terms) -> str | None:
+    """A controlled-vocabulary code from its code, Chinese or English label (None: unknown).
+
+    Amap POI types list a path, broadest first ('科教文化服务;学校;小学'): the most specific
+    segment that names a term wins.
+    """
+    t = text(value)
+    if t is None:
+        return None
+    for part in reversed([p.strip() for p in re.split(r"[;；|]", t) if p.strip()]):
+        low = part.lower()
+        for term in terms:
+            if low in (term.code.lower(), term.en.lower()) or part == term.zh:
+                return term.code
+    return None
+
+
+_TAG_SPLIT = re.compile(r"[,;，；、|/\s]+")
+
+
+def tag_list(value, terms) -> tuple[list[str], list[str]]:
+    """Tags from '独居,高血压' or a list; returns (codes, unknown labels)."""
+    if is_blank(value):
+        return [], []
+    items = value if isinstance(value, list) else _TAG_SPLIT.split(str(value))
+    codes, unknown = [], []
+    for item in items:
+        if is_blank(item):
+            continue
+        code = vocab_code(item, terms)
+        (codes if code else unknown).append(code or str(item).strip())
+    return sorted(set(codes)), unknown
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def id_number_ok(value: str) -> bool:
+    """GB 11643-1999 check character of an 18-character resident ID number."""
+    s = str(value).strip().upper()
+    if not re.fullmatch(r"\d{17}[\dX]", s):
+        return False
+    total = sum(int(d) * w for d, w in zip(s[:17], _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11] == s[17]
+
+
+def json_safe(value):
+    """A cell value as plain JSON (props): NaN -> None, numpy -> Python, times -> ISO text."""
+    if is_blank(value):
+        return None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        f = float(value)
+        return int(f) if f.is_integer() and abs(f) < 2**53 else f
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (pd.Timestamp, datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, bytes):
+        return value.hex()
+    return value if isinstance(value, (str, int)) else str(value)
+
+
+VOCABS = {
+    "key_sites.category": vocab.KEY_SITE_CATEGORIES,
+    "facilities.category": vocab.FACILITY_CATEGORIES,
+    "buildings.use": vocab.BUILDING_USES,
+    "hazards.category": vocab.HAZARD_CATEGORIES,
+    "hazards.severity": vocab.HAZARD_SEVERITIES,
+    "hazards.status": vocab.HAZARD_STATUSES,
+    "grids.kind": vocab.GRID_KINDS,
+}
+GATE_KINDS = {"pedestrian": "pedestrian", "人行": "pedestrian", "vehicle": "vehicle",
+              "车行": "vehicle", "both": "both", "人车": "both", "人车混行": "both"}

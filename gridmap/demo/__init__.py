@@ -1,0 +1,1 @@
+"""Demo street offices: a synthetic one (seeded, offline) and one built from OSM."""

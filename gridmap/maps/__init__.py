@@ -1,0 +1,1 @@
+"""Map building on folium: pages, overlays and their offline (vendored) assets."""

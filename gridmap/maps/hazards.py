@@ -1,0 +1,92 @@
+"""Hazard maps: cases coloured by status (overdue in red) over the grids, and the map a
+hazard is reported on (click to place)."""
+
+from __future__ import annotations
+
+import html
+
+import folium
+import geopandas as gpd
+import pandas as pd
+
+from gridmap import vocab
+from gridmap.maps.layers import PointPicker
+from gridmap.maps.overview import Gettext, _identity, _rounded, base_map
+from gridmap.maps.standard import Legend
+
+STATUS_COLORS = {
+    "reported": "#fdae61", "filed": "#fee08b", "assigned": "#2c7bb6", "handled": "#abd9e9",
+    "reinspected": "#66bd63", "closed": "#999999",
+}
+OVERDUE_COLOR = "#d7191c"
+
+
+def status_legend(*, lang: str, _: Gettext = _identity) -> Legend:
+    items = [(OVERDUE_COLOR, _("Overdue"), "dot")]
+    items += [(STATUS_COLORS[t.code], t.zh if lang == "zh" else t.en, "dot")
+              for t in vocab.HAZARD_STATUSES]
+    return Legend(_("Hazards"), items)
+
+
+def _grid_outlines(m: folium.Map, grids: gpd.GeoDataFrame, *, _: Gettext) -> None:
+    layer = folium.FeatureGroup(name=_("Grids"), show=True)
+    if len(grids):
+        folium.GeoJson(
+            _rounded(grids.assign(name=grids["name"].fillna("")), ["code", "name"]),
+            style_function=lambda f: {"fill": True, "fillOpacity": 0.03, "color": "#08306b",
+                                      "weight": 1.2},
+            tooltip=folium.GeoJsonTooltip(["name"], [_("Grid")]),
+        ).add_to(layer)
+    layer.add_to(m)
+
+
+def hazards_map(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame, *, lang: str = "zh",
+                detail_url: str | None = None, pick: bool = False,
+                focus: gpd.GeoDataFrame | None = None, _: Gettext = _identity
+                ) -> tuple[folium.Map, list[Legend]]:
+    """Grids (code, name) and cases (code, category, severity, status, overdue, deadline,
+    responsible, grid_name), EPSG:4326. ``detail_url`` has ``__ID__`` for the case code;
+    ``pick`` adds click-to-place for a new report; ``focus`` fits the map to those rows."""
+    target = focus if focus is not None and len(focus) else (grids if len(grids) else cases)
+    bounds = tuple(target.total_bounds) if len(target) else None
+    if focus is not None and len(focus) == 1 and bounds is not None:  # one point: a street block
+        x, y = bounds[0], bounds[1]
+        bounds = (x - 0.003, y - 0.002, x + 0.003, y + 0.002)
+    m = base_map(bounds)
+    _grid_outlines(m, grids, _=_)
+    layer = folium.FeatureGroup(name=_("Hazards"), show=True)
+    if len(cases):
+        labels = {t.code: (t.zh if lang == "zh" else t.en) for t in vocab.HAZARD_STATUSES}
+        cats = {t.code: (t.zh if lang == "zh" else t.en) for t in vocab.HAZARD_CATEGORIES}
+        sev = {t.code: (t.zh if lang == "zh" else t.en) for t in vocab.HAZARD_SEVERITIES}
+        data = cases.assign(
+            status_label=cases["status"].map(labels),
+            category_label=cases["category"].map(cats).fillna(cases["category"]),
+            severity_label=cases["severity"].map(sev).fillna(cases["severity"]),
+            deadline=pd.to_datetime(cases["deadline"]).dt.strftime("%Y-%m-%d").fillna(""),
+            # folium's popups insert values as HTML: escape what people typed
+            responsible=[html.escape(r or "") for r in cases["responsible"].fillna("")],
+            grid_name=[html.escape(r or "") for r in cases["grid_name"].fillna("")],
+            color=[OVERDUE_COLOR if o else STATUS_COLORS.get(s, "#888888")
+                   for s, o in zip(cases["status"], cases["overdue"], strict=True)],
+            link=[f'<a href="{html.escape(detail_url.replace("__ID__", c))}">{html.escape(c)}</a>'
+                  if detail_url else html.escape(c)
+                  for c in cases["code"]],
+        )
+        folium.GeoJson(
+            _rounded(data, ["code", "link", "category_label", "severity_label", "status_label",
+                            "deadline", "responsible", "grid_name", "color"]),
+            marker=folium.CircleMarker(radius=7, fill=True, weight=1.5, fill_opacity=0.95),
+            style_function=lambda f: {"fillColor": f["properties"]["color"], "color": "#333333"},
+            tooltip=folium.GeoJsonTooltip(["code", "category_label", "status_label"],
+                                          [_("Case"), _("Category"), _("Status")]),
+            popup=folium.GeoJsonPopup(
+                ["link", "category_label", "severity_label", "status_label", "deadline",
+                 "responsible", "grid_name"],
+                [_("Case"), _("Category"), _("Severity"), _("Status"), _("Deadline"),
+                 _("Responsible"), _("Grid")]),
+        ).add_to(layer)
+    layer.add_to(m)
+    if pick:
+        PointPicker("lat", "lon").add_to(m)
+    return m, [status_legend(lang=lang, _=_)]

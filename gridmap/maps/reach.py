@@ -1,0 +1,193 @@
+"""The planner's reachability map: isochrones, covered and uncovered buildings, gaps,
+facilities and suggested new sites for one facility category.
+
+Pure folium: frames in (EPSG:4326), a ``folium.Map`` out. The walking speed and the method
+(network, or straight-line ESTIMATE) are written on the map itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import folium
+import geopandas as gpd
+import numpy as np
+from branca.element import MacroElement
+from jinja2 import Template
+
+from gridmap.maps.overview import base_map
+
+Gettext = Callable[[str], str]
+
+ISO_COLORS = {0: "#1a9850", 1: "#91cf60", 2: "#d9ef8b", 3: "#fee08b"}  # nearest first
+COVERED = "#2b83ba"
+UNCOVERED = "#d7191c"
+OTHER = "#bdbdbd"
+GAP = "#fdae61"
+FACILITY = "#4d004b"
+SITE = "#7b3294"
+
+
+def _identity(s: str) -> str:
+    return s
+
+
+class Legend(MacroElement):
+    """A Leaflet control in a map corner holding ready-made HTML (styled inline)."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
+        {{ this.get_name() }}.onAdd = function () {
+            var div = L.DomUtil.create('div', 'gm-reach-legend');
+            div.innerHTML = {{ this.html|tojson }};
+            L.DomEvent.disableClickPropagation(div);
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}""")
+
+    def __init__(self, html: str, position: str = "bottomright") -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.html = html
+        self.position = position
+
+
+def _swatch(color: str, *, dot: bool = False) -> str:
+    radius = "50%" if dot else "2px"
+    return (f'<span style="display:inline-block;width:12px;height:12px;margin-right:6px;'
+            f'vertical-align:middle;background:{color};border:1px solid rgba(0,0,0,.35);'
+            f'border-radius:{radius}"></span>')
+
+
+def _geojson(frame: gpd.GeoDataFrame, columns: list[str], *, simplify_deg: float = 0.0) -> str:
+    out = frame[columns + ["geometry"]].copy()
+    if simplify_deg:
+        out["geometry"] = out.geometry.simplify(simplify_deg, preserve_topology=True)
+    for c in columns:
+        if out[c].dtype.kind == "f":
+            out[c] = out[c].round(1)
+    return out.to_json(drop_id=True, na="null", show_bbox=False, separators=(",", ":"))
+
+
+def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
+              isochrones: gpd.GeoDataFrame, gaps: gpd.GeoDataFrame,
+              sites: gpd.GeoDataFrame | None, *, category_label: str, distance_m: float,
+              minutes: float, speed_kmh: float, estimate: bool, _: Gettext = _identity,
+              tiles: str | None = None) -> folium.Map:
+    """The map of one category at one threshold.
+
+    buildings   address, residents, households, distance_m (NaN beyond the cutoff),
+                minutes, facility_name, covered (bool), residential (bool), geometry
+    facilities  name, geometry (points)
+    isochrones  facility (None for the merged polygon of all facilities), name, distance_m,
+                minutes, geometry; merged polygons are drawn per threshold, per-facility ones
+                for ``distance_m`` in a layer that starts hidden
+    gaps        buildings, residents, households, geometry
+    sites       rank, residents_added, households_added, share_before, share_after, geometry
+    """
+    frames = [f for f in (buildings, isochrones) if f is not None and len(f)]
+    bounds = tuple(frames[0].total_bounds) if frames else None
+    m = base_map(bounds, tiles=tiles)
+
+    merged = isochrones[isochrones["facility"].isna()] if len(isochrones) else isochrones
+    levels = sorted(merged["distance_m"].unique(), reverse=True) if len(merged) else []
+    for rank, d in enumerate(sorted(levels)):
+        layer = folium.FeatureGroup(
+            name=_("Reach within %(m)s m (%(min)s min)") % {"m": f"{d:.0f}",
+                                                            "min": f"{d / (speed_kmh * 1000 / 60):.1f}"},
+            show=bool(np.isclose(d, distance_m)) or len(levels) == 1)
+        color = ISO_COLORS.get(rank, "#fee08b")
+        folium.GeoJson(
+            _geojson(merged[merged["distance_m"] == d], ["distance_m", "minutes"],
+                     simplify_deg=0.000005),
+            style_function=lambda _f, c=color: {"fillColor": c, "color": c, "weight": 1,
+                                                "fillOpacity": 0.35},
+        ).add_to(layer)
+        layer.add_to(m)
+
+    per = isochrones[isochrones["facility"].notna()
+                     & np.isclose(isochrones["distance_m"], distance_m)] if len(isochrones) \
+        else isochrones
+    if len(per):
+        layer = folium.FeatureGroup(name=_("Each facility's reach"), show=False)
+        folium.GeoJson(
+            _geojson(per.assign(name=per["name"].fillna("")), ["name", "distance_m", "minutes"],
+                     simplify_deg=0.000005),
+            style_function=lambda _f: {"fill": False, "color": "#1a9850", "weight": 1.5,
+                                       "dashArray": "4 3"},
+            tooltip=folium.GeoJsonTooltip(["name"], [_("Facility")]),
+        ).add_to(layer)
+        layer.add_to(m)
+
+    if len(gaps):
+        layer = folium.FeatureGroup(name=_("Gaps (residential areas outside)"), show=True)
+        folium.GeoJson(
+            _geojson(gaps, ["buildings", "residents", "households"], simplify_deg=0.000005),
+            style_function=lambda _f: {"fillColor": GAP, "color": "#e66101", "weight": 1.5,
+                                       "fillOpacity": 0.35, "dashArray": "5 4"},
+            tooltip=folium.GeoJsonTooltip(["residents", "households", "buildings"],
+                                          [_("Residents"), _("Households"), _("Buildings")]),
+        ).add_to(layer)
+        layer.add_to(m)
+
+    if len(buildings):
+        b = buildings.assign(
+            address=buildings["address"].fillna(""),
+            facility_name=buildings["facility_name"].fillna(""),
+            state=np.where(~buildings["residential"], "other",
+                           np.where(buildings["covered"], "covered", "uncovered")))
+        layer = folium.FeatureGroup(name=_("Buildings: covered / not covered"), show=True)
+        colors = {"covered": COVERED, "uncovered": UNCOVERED, "other": OTHER}
+        folium.GeoJson(
+            _geojson(b, ["address", "residents", "households", "distance_m", "minutes",
+                         "facility_name", "state"], simplify_deg=0.000003),
+            style_function=lambda f: {"fillColor": colors[f["properties"]["state"]],
+                                      "color": "#444444", "weight": 0.4, "fillOpacity": 0.85},
+            tooltip=folium.GeoJsonTooltip(
+                ["address", "residents", "distance_m", "minutes", "facility_name"],
+                [_("Address"), _("Residents"), _("Distance (m)"), _("Minutes"),
+                 _("Nearest facility")]),
+        ).add_to(layer)
+        layer.add_to(m)
+
+    layer = folium.FeatureGroup(name=_("Facilities: %(c)s") % {"c": category_label}, show=True)
+    for name, pt in zip(facilities["name"], facilities.geometry, strict=True):
+        folium.CircleMarker([pt.y, pt.x], radius=7, color="#ffffff", weight=2, fill=True,
+                            fill_color=FACILITY, fill_opacity=1.0,
+                            tooltip=str(name)).add_to(layer)
+    layer.add_to(m)
+
+    if sites is not None and len(sites):
+        layer = folium.FeatureGroup(name=_("Suggested new sites"), show=True)
+        for _i, s in sites.iterrows():
+            text = (_("New site %(rank)s: +%(res)s residents (%(before)s → %(after)s)") % {
+                "rank": int(s["rank"]), "res": int(s["residents_added"]),
+                "before": f"{100 * s['share_before']:.1f}%",
+                "after": f"{100 * s['share_after']:.1f}%"})
+            folium.CircleMarker([s.geometry.y, s.geometry.x], radius=10, color=SITE, weight=3,
+                                fill=True, fill_color="#ffffff", fill_opacity=0.9,
+                                tooltip=text).add_to(layer)
+            folium.Marker([s.geometry.y, s.geometry.x], icon=folium.DivIcon(
+                html=(f'<div class="gm-site-rank" style="color:{SITE};font-weight:700;'
+                      f'text-align:center;line-height:20px">{int(s["rank"])}</div>'),
+                icon_size=(20, 20), icon_anchor=(10, 10))).add_to(layer)
+        layer.add_to(m)
+
+    method = (_("ESTIMATE: straight line × detour factor, no walking network")
+              if estimate else _("Network walking distance"))
+    method_style = "color:#b00020;font-weight:700" if estimate else "color:#555"
+    rows = "".join(f"<div>{_swatch(c, dot=dot)}{text}</div>" for c, text, dot in (
+        (COVERED, _("Covered"), False), (UNCOVERED, _("Not covered"), False),
+        (OTHER, _("Not residential"), False), (GAP, _("Gap"), False),
+        (FACILITY, _("Facility"), True), (SITE, _("Suggested site"), True)))
+    speed_text = _("Within %(m)s m = %(min)s min at %(v)s km/h") % {
+        "m": f"{distance_m:.0f}", "min": f"{minutes:.1f}", "v": f"{speed_kmh:g}"}
+    html = (f'<div id="reach-legend" style="background:rgba(255,255,255,.93);padding:6px 8px;'
+            f'border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font-size:12px;'
+            f'line-height:18px;max-width:230px">'
+            f'<div style="font-weight:600">{category_label}</div><div>{speed_text}</div>'
+            f'<div class="gm-method" style="{method_style}">{method}</div>{rows}</div>')
+    m.add_child(Legend(html))
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m

@@ -1,0 +1,26 @@
+"""Turning a folium Map into the three parts a page template embeds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import folium
+
+
+@dataclass(frozen=True)
+class MapParts:
+    header: str  # <link>/<script> tags and CSS for <head>
+    body: str  # the map <div>
+    script: str  # the JavaScript that builds the map
+
+
+def map_parts(m: folium.Map) -> MapParts:
+    """Render ``m`` and split it so a page can place it inside its own layout."""
+    figure = m.get_root()
+    for child in figure._children.values():
+        child.render()
+    return MapParts(
+        header=figure.header.render(),
+        body=figure.html.render(),
+        script=figure.script.render(),
+    )

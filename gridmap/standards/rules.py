@@ -1,0 +1,255 @@
+"""Reachability rules as cited data: load, merge a user's file, judge areas against them.
+
+The shipped tables (``RULE_FILES``) are GB 50180-2018, TD/T 1062-2021, 完整居住社区建设标准
+(试行) and local targets. Every rule names its clause. A user's YAML file (same shape:
+``rules:`` a list of mappings with ``id``) overrides fields of shipped rules with the same id
+(``enabled: false`` switches one off) and adds new ones; ``standard``/``defaults`` at its
+top apply to the rules it adds.
+
+A rule covers a resident when the nearest facility of any of its ``categories`` lies within
+its distance along the walking network; an area passes when the covered share of its
+residents (or households, ``weight``) is at least ``min_share``. Rules are judged on
+distance; minutes at the run's walking speed are shown beside. A rule given in
+``max_minutes`` takes its distance from that speed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from gridmap import vocab
+from gridmap.errors import InvalidInput
+
+RULE_FILES = ("gb50180_2018.yaml", "tdt1062_2021.yaml", "complete_community_2020.yaml",
+              "local_targets.yaml")
+WEIGHTS = ("residents", "households")
+_FIELDS = {"id", "standard", "clause", "title_zh", "title_en", "categories", "max_distance_m",
+           "max_minutes", "min_share", "weight", "level", "basis", "tier", "enabled", "note"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    standard: str
+    clause: str
+    title_zh: str
+    title_en: str
+    categories: tuple[str, ...]
+    max_distance_m: float | None = None
+    max_minutes: float | None = None
+    min_share: float = 1.0
+    weight: str = "residents"
+    level: int | None = None
+    basis: str | None = None
+    tier: str | None = None
+    enabled: bool = True
+    note: str | None = None
+    source: str = ""
+
+    def threshold_m(self, speed_kmh: float) -> float:
+        """The network distance the rule is judged on (minutes x speed for minute rules)."""
+        if self.max_distance_m is not None:
+            return float(self.max_distance_m)
+        return float(self.max_minutes) * speed_kmh * 1000.0 / 60.0
+
+    def title(self, lang: str = "zh") -> str:
+        return self.title_zh if lang == "zh" else self.title_en
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Rules in file order plus the GB 50180-2018 level table (minutes -> distance)."""
+
+    rules: tuple[Rule, ...]
+    levels: tuple[dict, ...]
+    sources: tuple[str, ...]
+
+    def enabled(self) -> list[Rule]:
+        return [r for r in self.rules if r.enabled]
+
+    def get(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise InvalidInput(f"no rule {rule_id!r}; see `gridmap standards` for the ids")
+
+    def categories(self) -> list[str]:
+        """Every category some enabled rule needs, in first-use order."""
+        seen: dict[str, None] = {}
+        for r in self.enabled():
+            seen.update(dict.fromkeys(r.categories))
+        return list(seen)
+
+    def level_distance_m(self, minutes: int) -> float | None:
+        for lv in self.levels:
+            if int(lv["minutes"]) == int(minutes):
+                return float(lv["distance_m"])
+        return None
+
+    def rules_for(self, category: str) -> list[Rule]:
+        return [r for r in self.enabled() if category in r.categories]
+
+
+def _fail(where: str, what: str) -> InvalidInput:
+    return InvalidInput(f"{where}: {what}")
+
+
+def _rule(raw: dict, *, defaults: dict, standard: str | None, where: str,
+          base: Rule | None = None) -> Rule:
+    if not isinstance(raw, dict) or not raw.get("id"):
+        raise _fail(where, "every rule needs an 'id'")
+    rid = str(raw["id"])
+    unknown = set(raw) - _FIELDS
+    if unknown:
+        raise _fail(where, f"rule {rid}: unknown field(s) {', '.join(sorted(unknown))}; "
+                           f"allowed: {', '.join(sorted(_FIELDS))}")
+    data = {**defaults, **raw} if base is None else dict(raw)
+    if base is None:
+        data.setdefault("standard", standard)
+        for need in ("clause", "title_zh", "title_en", "categories"):
+            if not data.get(need):
+                raise _fail(where, f"rule {rid}: '{need}' is missing (every rule cites its "
+                                   "clause and says what it checks)")
+        if data.get("max_distance_m") is None and data.get("max_minutes") is None:
+            raise _fail(where, f"rule {rid}: give max_distance_m or max_minutes")
+    rule = base if base is not None else Rule(id=rid, standard=str(data["standard"]),
+                                              clause="", title_zh="", title_en="",
+                                              categories=(), source=where)
+    changes = {k: v for k, v in data.items() if k in _FIELDS and k != "id"}
+    if "categories" in changes:
+        cats = changes["categories"]
+        cats = [cats] if isinstance(cats, str) else list(cats or [])
+        bad = [c for c in cats if c not in vocab.FACILITY_CODES]
+        if bad:
+            raise _fail(where, f"rule {rid}: unknown facility categor"
+                               f"{'y' if len(bad) == 1 else 'ies'} {', '.join(map(str, bad))}; "
+                               f"use codes from gridmap.vocab.FACILITY_CATEGORIES "
+                               f"(e.g. {', '.join(sorted(vocab.FACILITY_CODES)[:4])} ...)")
+        changes["categories"] = tuple(cats)
+    for key in ("max_distance_m", "max_minutes", "min_share"):
+        if key in changes and changes[key] is not None:
+            try:
+                changes[key] = float(changes[key])
+            except (TypeError, ValueError) as exc:
+                raise _fail(where, f"rule {rid}: {key} must be a number") from exc
+            if not math.isfinite(changes[key]) or changes[key] < 0:
+                raise _fail(where, f"rule {rid}: {key} must be a non-negative number")
+    if "max_distance_m" in changes and changes["max_distance_m"] is not None:
+        changes.setdefault("max_minutes", None)
+    elif changes.get("max_minutes") is not None:
+        changes["max_distance_m"] = None
+    if "min_share" in changes and changes["min_share"] > 1:
+        raise _fail(where, f"rule {rid}: min_share is a share between 0 and 1 "
+                           f"(got {changes['min_share']}; write 0.9 for 90%)")
+    if "weight" in changes and changes["weight"] not in WEIGHTS:
+        raise _fail(where, f"rule {rid}: weight must be one of {', '.join(WEIGHTS)}")
+    if "enabled" in changes:
+        changes["enabled"] = bool(changes["enabled"])
+    for key in ("standard", "clause", "title_zh", "title_en", "basis", "tier", "note"):
+        if key in changes and changes[key] is not None:
+            changes[key] = str(changes[key])
+    if "level" in changes and changes["level"] is not None:
+        changes["level"] = int(changes["level"])
+    return replace(rule, **changes)
+
+
+def _read(text: str, where: str) -> dict:
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise _fail(where, f"not valid YAML ({str(exc).splitlines()[0]})") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("rules", []), list):
+        raise _fail(where, "expected a mapping with a 'rules:' list")
+    return doc
+
+
+def load_rules(override: str | Path | None = None) -> RuleSet:
+    """The shipped rules, merged with the user's rules file ``override`` when given."""
+    rules: list[Rule] = []
+    levels: list[dict] = []
+    sources: list[str] = []
+    for name in RULE_FILES:
+        doc = _read(resources.files("gridmap.standards").joinpath(name).read_text("utf-8"),
+                    name)
+        sources.append(name)
+        levels += doc.get("levels", [])
+        for raw in doc["rules"]:
+            rules.append(_rule(raw, defaults=doc.get("defaults") or {},
+                               standard=doc.get("standard"), where=name))
+    if override is not None:
+        path = Path(override)
+        if not path.is_file():
+            raise InvalidInput(f"{path}: rules file not found")
+        doc = _read(path.read_text("utf-8"), path.name)
+        sources.append(str(path))
+        index = {r.id: k for k, r in enumerate(rules)}
+        for raw in doc["rules"]:
+            rid = str(raw.get("id", "")) if isinstance(raw, dict) else ""
+            if rid in index:
+                rules[index[rid]] = _rule(raw, defaults={}, standard=None, where=path.name,
+                                          base=rules[index[rid]])
+            else:
+                rule = _rule(raw, defaults=doc.get("defaults") or {},
+                             standard=doc.get("standard") or "用户规则", where=path.name)
+                index[rule.id] = len(rules)
+                rules.append(rule)
+    ids = [r.id for r in rules]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise InvalidInput(f"duplicate rule ids: {', '.join(dup)}")
+    return RuleSet(tuple(rules), tuple(levels), tuple(sources))
+
+
+def evaluate(rules: RuleSet | list[Rule], distances: pd.DataFrame, weights: pd.DataFrame,
+             areas: dict[str, pd.Series], *, speed_kmh: float,
+             names: dict[str, dict[str, str]] | None = None,
+             lang: str = "zh") -> pd.DataFrame:
+    """Pass/fail of every enabled rule in every area.
+
+    distances  aligned with the origins: '<category>_m' columns (NaN beyond the cutoff or
+               unreachable); a category without a column counts as absent (nobody covered)
+    weights    aligned: 'residents', 'households'
+    areas      level ('grid', 'community', 'street', ...) -> Series of area codes per origin
+    names      optional level -> {code: display name}
+    Returns one row per (rule, level, area): rule, standard, clause, title, categories,
+    threshold_m, minutes (at ``speed_kmh``), min_share, weight, total, covered, share, passed.
+    """
+    chosen = rules.enabled() if isinstance(rules, RuleSet) else [r for r in rules if r.enabled]
+    rows = []
+    idx = distances.index
+    for rule in chosen:
+        limit = rule.threshold_m(speed_kmh)
+        cols = [f"{c}_m" for c in rule.categories if f"{c}_m" in distances]
+        if cols:
+            best = distances[cols].min(axis=1, skipna=True).to_numpy(float)
+        else:
+            best = np.full(len(idx), np.nan)
+        ok = best <= limit
+        w = weights[rule.weight].reindex(idx).fillna(0).to_numpy(float)
+        for level, codes in areas.items():
+            code = codes.reindex(idx).fillna("").astype(str).to_numpy()
+            keys, inv = np.unique(code, return_inverse=True)
+            total = np.bincount(inv, weights=w, minlength=len(keys))
+            cov = np.bincount(inv, weights=w * ok, minlength=len(keys))
+            for k, key in enumerate(keys):
+                share = cov[k] / total[k] if total[k] > 0 else np.nan
+                rows.append({
+                    "rule": rule.id, "standard": rule.standard, "clause": rule.clause,
+                    "title": rule.title(lang), "categories": ",".join(rule.categories),
+                    "level": level, "area": key,
+                    "area_name": (names or {}).get(level, {}).get(key, key),
+                    "threshold_m": limit, "minutes": limit / (speed_kmh * 1000.0 / 60.0),
+                    "min_share": rule.min_share, "weight": rule.weight,
+                    "total": int(round(total[k])), "covered": int(round(cov[k])),
+                    "share": share,
+                    "passed": bool(share >= rule.min_share) if total[k] > 0 else None,
+                    "computed": bool(cols),
+                })
+    return pd.DataFrame(rows)

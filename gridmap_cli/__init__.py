@@ -1,0 +1,1 @@
+"""The `gridmap` command line."""

@@ -1,0 +1,165 @@
+"""`gridmap import` and `gridmap export`: files in and out of the database.
+
+The command line acts as the installation's administrator (``Requester.system``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from gridmap.analysis.grids import DEFAULT_TARGET_MAX, DEFAULT_TARGET_MIN
+
+LAYER_NAMES = ["districts", "streets", "communities", "grids", "compounds", "gates",
+               "buildings", "households", "residents", "key_sites", "facilities",
+               "patrol_tracks", "hazards"]
+
+
+class _Bar:
+    """click.progressbar on stderr, driven by the importer's (stage, done, total) callback."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar = None
+        self.stage = None
+        self.done = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or total <= 1:
+            return
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.done = 0
+            self.bar = click.progressbar(length=total, label=stage, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def _print_report(report) -> None:
+    d = report.as_dict()
+    echo = click.echo
+    echo(f"file:      {d['file']} ({d['format']}" + (f", layer {d['source_layer']}"
+                                                    if d["source_layer"] else "") + ")")
+    echo(f"layer:     {d['layer']}   features: {d['features']}")
+    echo(f"encoding:  {d['encoding']}  -  {d['encoding_reason']}")
+    echo(f"crs:       {d['crs']}  -  {d['crs_reason']}")
+    if d["mapping"]:
+        echo("fields:    " + ", ".join(f"{k} -> {v}" for k, v in d["mapping"].items()))
+    if d["props_columns"]:
+        echo("props:     " + ", ".join(d["props_columns"]))
+    for n in d["notes"]:
+        echo(f"note:      {n}")
+    for w in d["warnings"]:
+        echo(f"warning:   {w}")
+    if d["problems"]:
+        echo(f"problems ({len(d['problems'])}):")
+        for p in d["problems"]:
+            row = "-" if p["row"] is None else p["row"]
+            echo(f"  row {row:>5}  {p['severity']:<7}  {p['kind']:<18} {p['message']}")
+    if d["load"]:
+        over = [x["code"] for x in d["load"] if x["status"] == "over"]
+        under = [x["code"] for x in d["load"] if x["status"] == "under"]
+        echo(f"households: {d['load_source']}; over target: {', '.join(over) or '-'}; "
+             f"under target: {', '.join(under) or '-'}")
+    for s in d["suggestions"]:
+        echo(f"suggest:   {s}")
+    if report.errors:
+        echo(f"{len(report.errors)} errors: nothing was written")
+    elif report.dry_run:
+        echo(f"dry run: would insert {d['inserts']} and update {d['updates']}; nothing written")
+    else:
+        echo(f"written: {d['written']} ({d['inserts']} inserted, {d['updates']} updated)")
+
+
+@click.command("import")
+@click.argument("layer", type=click.Choice(LAYER_NAMES + ["key-sites", "patrol-tracks"]),
+                metavar="LAYER")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--layer", "source_layer", help="Layer, sheet or archive member to read "
+              "(GeoPackage layers, XLSX sheets, zips with several Shapefiles).")
+@click.option("--crs", help="CRS of the file, overriding its .prj (e.g. EPSG:4549).")
+@click.option("--central-meridian", type=float,
+              help="Central meridian of six-digit Gauss-Kruger eastings (e.g. 120).")
+@click.option("--coords", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84",
+              show_default=True, help="Datum of lon/lat: Amap/Tencent gcj02, Baidu bd09.")
+@click.option("--encoding", help="Text encoding, overriding .cpg and detection (UTF-8, GBK).")
+@click.option("--community", help="Community code of every row that names none.")
+@click.option("--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False),
+              help="YAML/JSON file: column -> field, value maps, defaults.")
+@click.option("--code-scheme", type=click.Choice(["15", "20"]), default="15", show_default=True,
+              help="Scheme of generated grid codes (20 = CJ/T 349).")
+@click.option("--service-code", help="CJ/T 349 service-object code (6 digits) for --code-scheme 20.")
+@click.option("--target-min", type=int, default=DEFAULT_TARGET_MIN, show_default=True,
+              help="Fewest households a grid should hold.")
+@click.option("--target-max", type=int, default=DEFAULT_TARGET_MAX, show_default=True,
+              help="Most households a grid should hold.")
+@click.option("--max-mb", type=int, help="Largest accepted file (default GRIDMAP_MAX_UPLOAD_MB).")
+@click.option("--dry-run", is_flag=True, help="Print the report; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the report).")
+def import_cmd(layer, path, source_layer, crs, central_meridian, coords, encoding, community,
+               mapping_file, code_scheme, service_code, target_min, target_max, max_mb,
+               dry_run, as_json) -> None:
+    """Import PATH into LAYER: check everything, report, then write all or nothing.
+
+    Reads zipped or loose Shapefiles, GeoJSON, GeoPackage, KML/KMZ, CSV/XLSX (lon/lat or
+    WKT columns) and GPX. Exits 1 when errors stopped the write.
+
+    LAYER: districts, streets, communities, grids, compounds, gates, buildings,
+    households, residents, key_sites, facilities, patrol_tracks or hazards.
+    """
+    from geodata.fields import load_mapping
+    from geodata.importer import ImportOptions, import_file
+    from geodata.readers import Limits, ReadOptions
+    from gridmap.privacy import Requester
+    from gridmap_cli.main import _session, _upgrade
+
+    limits = Limits(max_bytes=max_mb * 1024 * 1024) if max_mb else Limits()
+    options = ImportOptions(
+        read=ReadOptions(layer=source_layer, crs=crs, central_meridian=central_meridian,
+                         coords=coords, encoding=encoding, limits=limits),
+        community=community, mapping=load_mapping(mapping_file), code_scheme=code_scheme,
+        service_code=service_code, target_min=target_min, target_max=target_max)
+    _upgrade()
+    bar = _Bar(enabled=True)
+    try:
+        with _session() as session:
+            report = import_file(session, path, layer, options, Requester.system(),
+                                 dry_run=dry_run, progress=bar)
+    finally:
+        bar.close()
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, default=str))
+    else:
+        _print_report(report)
+    if report.errors:
+        sys.exit(1)
+
+
+@click.command("export")
+@click.argument("layer", type=click.Choice(LAYER_NAMES + ["key-sites", "patrol-tracks"]),
+                metavar="LAYER")
+@click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg", "shp"]), required=True,
+              help="GeoJSON, GeoPackage or a zipped Shapefile (UTF-8 with .cpg).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="File to write (.geojson, .gpkg or .zip).")
+@click.option("--reveal", is_flag=True, help="Residents unmasked (audited).")
+def export_cmd(layer, fmt, out, reveal) -> None:
+    """Export LAYER to a file that `gridmap import` reads back unchanged."""
+    from geodata.export import export_layer
+    from gridmap.privacy import Requester
+    from gridmap_cli.main import _session, _upgrade
+
+    _upgrade()
+    with _session() as session:
+        path, n = export_layer(session, layer, fmt, out, Requester.system(), reveal=reveal)
+    click.echo(f"{n} {layer} written to {path}")

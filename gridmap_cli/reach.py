@@ -1,0 +1,519 @@
+"""`gridmap reach`, `gridmap suggest`, `gridmap network`, `gridmap standards`: 15-minute
+life-circle reachability on the walking network."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import click
+
+from gridmap.errors import InvalidInput
+
+SPEED_HELP = "Walking speed in km/h (stated on every output)."
+
+
+def _session():
+    from gridmap_cli.main import _session as session
+
+    return session()
+
+
+def _upgrade() -> None:
+    from gridmap_cli.main import _upgrade as upgrade
+
+    upgrade()
+
+
+def _jsonable(value):
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else round(value, 4)
+    if hasattr(value, "item"):
+        return _jsonable(value.item())
+    return value
+
+
+def _minutes(text: str) -> list[float]:
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError as exc:
+        raise InvalidInput(f"--minutes {text!r}: write minutes separated by commas, "
+                           "e.g. 5,10,15") from exc
+    if not values or min(values) <= 0:
+        raise InvalidInput(f"--minutes {text!r}: minutes must be positive")
+    return values
+
+
+def _bar(label: str):
+    """A progress bar on stderr (the importer's) fed by (category, done, total) callbacks."""
+    from gridmap_cli.imports import _Bar
+
+    bar = _Bar(enabled=True)
+
+    def progress(_what: str, done: int, total: int) -> None:
+        bar(label, done, total)
+
+    progress.close = bar.close
+    return progress
+
+
+def _pct(share) -> str:
+    return "-" if share is None or share != share else f"{100 * share:.1f}%"
+
+
+# --- gridmap reach ----------------------------------------------------------------------
+
+@click.command("reach")
+@click.option("--category", "categories", multiple=True,
+              help="Facility category code (repeatable). Default: every category the rules "
+                   "need or a facility has.")
+@click.option("--minutes", "minutes_text", default="5,10,15", show_default=True,
+              help="Coverage thresholds. 5/10/15 use the GB 50180-2018 walking distances "
+                   "(300/500/1000 m) unless --time-based.")
+@click.option("--speed-kmh", default=4.0, show_default=True, help=SPEED_HELP)
+@click.option("--max-minutes", type=float,
+              help="Search cutoff: distances beyond it are empty. Default: the largest "
+                   "threshold or rule distance (database), 30 minutes (files).")
+@click.option("--time-based", is_flag=True,
+              help="Thresholds are minutes x speed, not the standard's distances.")
+@click.option("--rules", "rules_path", type=click.Path(dir_okay=False),
+              help="Your rules file (YAML): overrides and adds to the shipped rules.")
+@click.option("--method", type=click.Choice(["auto", "network", "estimate"]), default="auto",
+              show_default=True,
+              help="network: walking network; estimate: straight line x detour factor "
+                   "(labelled as an estimate); auto: network when roads exist.")
+@click.option("--detour-factor", default=1.3, show_default=True,
+              help="Straight-line estimate: route length / straight distance.")
+@click.option("--max-snap-m", default=300.0, show_default=True,
+              help="Buildings and facilities farther than this from a walkable edge are "
+                   "off-network.")
+@click.option("--rebuild-network", is_flag=True, help="Rebuild the stored walking network.")
+@click.option("--export", "export_dir", type=click.Path(file_okay=False),
+              help="Also write buildings.csv, coverage.csv, rules.csv and isochrones/gaps "
+                   "(GeoPackage) into this folder.")
+@click.option("--network", "network_file", type=click.Path(dir_okay=False),
+              help="File mode: the network (.osm/.osm.pbf or a street-line layer).")
+@click.option("--facilities", "facilities_file", type=click.Path(dir_okay=False),
+              help="File mode: facilities (point layer with a category column, or .osm).")
+@click.option("--origins", "origins_file", type=click.Path(dir_okay=False),
+              help="File mode: origins (points or polygons, or .osm buildings).")
+@click.option("--category-field", default="category", show_default=True,
+              help="File mode: the facilities' category column.")
+@click.option("--facility-id-field", help="File mode: the facilities' id column.")
+@click.option("--origin-id-field", help="File mode: the origins' id column (default: id, "
+              "code, osm_id ... or the row number).")
+@click.option("--noding", type=click.Choice(["intersections", "vertices"]),
+              default="intersections", show_default=True,
+              help="Street-line layers: join lines wherever they meet, or only at shared "
+                   "vertices.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False),
+              help="File mode: output .csv, .geojson or .gpkg (one row per origin).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def reach_cmd(categories, minutes_text, speed_kmh, max_minutes, time_based, rules_path, method,
+              detour_factor, max_snap_m, rebuild_network, export_dir, network_file,
+              facilities_file, origins_file, category_field, facility_id_field,
+              origin_id_field, noding, out_file, as_json) -> None:
+    """Who reaches which facilities within 5/10/15 minutes on foot.
+
+    Database mode (default): every building to the nearest facility of each category on
+    the stored walking network; coverage per grid, community and street; every rule of GB
+    50180-2018, TD/T 1062-2021, 完整居住社区 and the local targets judged per area; the run
+    is stored. File mode (--network, --facilities, --origins, --out): one table row per
+    origin with <category>_m, <category>_min and <category>_id.
+    """
+    file_mode = any([network_file, facilities_file, origins_file, out_file])
+    if file_mode:
+        missing = [n for n, v in (("--network", network_file), ("--facilities", facilities_file),
+                                  ("--origins", origins_file), ("--out", out_file)) if not v]
+        if missing:
+            raise InvalidInput(f"file mode needs {', '.join(missing)} as well")
+        _reach_files(network_file, facilities_file, origins_file, out_file,
+                     categories=list(categories) or None, category_field=category_field,
+                     facility_id_field=facility_id_field, origin_id_field=origin_id_field,
+                     speed_kmh=speed_kmh, max_minutes=max_minutes if max_minutes else 30.0,
+                     max_snap_m=max_snap_m, noding=noding, minutes=_minutes(minutes_text),
+                     as_json=as_json)
+        return
+    _reach_db(categories=list(categories) or None, minutes=_minutes(minutes_text),
+              speed_kmh=speed_kmh, max_minutes=max_minutes, time_based=time_based,
+              rules_path=rules_path, method=method, detour_factor=detour_factor,
+              max_snap_m=max_snap_m, rebuild=rebuild_network, export_dir=export_dir,
+              noding=noding, as_json=as_json)
+
+
+def _reach_files(network_file, facilities_file, origins_file, out_file, *, categories,
+                 category_field, facility_id_field, origin_id_field, speed_kmh, max_minutes,
+                 max_snap_m, noding, minutes, as_json) -> None:
+    from geodata.reach_files import read_facilities, read_network, read_origins, write_table
+    from gridmap.analysis.reach import metres_for, reach_by_category
+
+    started = time.perf_counter()
+    steps = {}
+    t = time.perf_counter()
+    net = read_network(network_file, noding=noding)
+    steps["network_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    fac, cat_col, id_col = read_facilities(facilities_file, category_field=category_field,
+                                           id_field=facility_id_field)
+    origins, origin_id = read_origins(origins_file, id_field=origin_id_field)
+    steps["read_s"] = time.perf_counter() - t
+    cutoff = float(metres_for(max_minutes, speed_kmh))
+    bar = _bar("shortest paths")
+    t = time.perf_counter()
+    try:
+        res = reach_by_category(net, fac, origins, category_field=cat_col, id_field=id_col,
+                                categories=categories, max_distance_m=cutoff,
+                                speed_kmh=speed_kmh, max_snap_m=max_snap_m, progress=bar)
+    finally:
+        bar.close()
+    steps["reach_s"] = time.perf_counter() - t
+    table = res.table.copy()
+    for c in table.columns:
+        if c.endswith("_m") or c.endswith("_min") or c == "leg_m":
+            table[c] = table[c].round(2)
+    table.insert(0, "speed_kmh", speed_kmh)
+    table.insert(1, "method", res.method)
+    path = write_table(table, origins, origin_id, out_file)
+    total = time.perf_counter() - started
+    summary = {}
+    for cat in res.categories:
+        d = res.distance(cat).to_numpy(float)
+        summary[cat] = {f"{m:g} min": int((d <= metres_for(m, speed_kmh)).sum())
+                        for m in minutes}
+    off = int((res.table["snap"] == "off_network").sum())
+    info = {"out": str(path), "origins": len(origins), "facilities": len(fac),
+            "categories": res.categories, "network": {"nodes": net.n_nodes,
+                                                      "edges": net.n_edges, "crs": net.crs},
+            "speed_kmh": speed_kmh, "max_distance_m": round(cutoff, 2), "method": res.method,
+            "off_network_origins": off,
+            "facilities_off_network": int((res.facility_status == "off_network").sum()),
+            "origins_within": summary, "warnings": list(net.warnings),
+            "seconds": {k: round(v, 3) for k, v in {**steps, "total_s": total}.items()}}
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False))
+        return
+    click.echo(f"network: {net.n_nodes} nodes, {net.n_edges} edges ({net.crs})")
+    for w in net.warnings:
+        click.echo(f"  note: {w}")
+    click.echo(f"{len(origins)} origins, {len(fac)} facilities in {len(res.categories)} "
+               f"categories; walking {speed_kmh:g} km/h, cutoff {cutoff:.0f} m")
+    if off:
+        click.echo(f"{off} origins are more than {max_snap_m:g} m from the network "
+                   "(off-network, empty results)")
+    width = max([len(c) for c in res.categories] + [8])
+    click.echo("origins within (network distance at the speed above):")
+    click.echo(f"  {'category':<{width}}  " + "  ".join(f"{m:>7g} min" for m in minutes))
+    for cat in res.categories:
+        click.echo(f"  {cat:<{width}}  " + "  ".join(
+            f"{summary[cat][f'{m:g} min']:>11}" for m in minutes))
+    click.echo(f"wrote {path} ({len(origins)} rows) in {total:.1f} s")
+
+
+def _reach_db(*, categories, minutes, speed_kmh, max_minutes, time_based, rules_path, method,
+              detour_factor, max_snap_m, rebuild, export_dir, noding, as_json) -> None:
+    from geodata.network_store import NetworkOptions
+    from geodata.reachability import compute_reach
+
+    _upgrade()
+    started = time.perf_counter()
+    bar = _bar("shortest paths")
+    try:
+        with _session() as session:
+            report = compute_reach(session, categories=categories, minutes=minutes,
+                                   speed_kmh=speed_kmh, max_minutes=max_minutes,
+                                   method=method, detour_factor=detour_factor,
+                                   rules_path=rules_path, time_based=time_based,
+                                   max_snap_m=max_snap_m,
+                                   network_options=NetworkOptions(noding=noding),
+                                   rebuild_network=rebuild, created_by="cli", progress=bar,
+                                   lang="en")
+            if export_dir:
+                written = _export(report, Path(export_dir))
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - started
+    street = report.coverage[report.coverage["level"] == "street"]
+    if as_json:
+        cov = {}
+        for cat in report.categories:
+            rows = street[street["category"] == cat]
+            cov[cat] = {r["threshold"]: {"distance_m": r["threshold_m"],
+                                         "residents": int(r["residents"]),
+                                         "covered": int(r["residents_covered"]),
+                                         "share": _jsonable(r["residents_share"]),
+                                         "households": int(r["households"]),
+                                         "households_covered": int(r["households_covered"])}
+                        for _, r in rows.iterrows()}
+        rules = report.rules[report.rules["level"] == "community"]
+        out = {
+            "run_id": report.run_id, "method": report.method, "label": report.label("en"),
+            "speed_kmh": speed_kmh, "max_distance_m": report.params["max_distance_m"],
+            "network": None if report.network is None else {
+                "id": report.network.network_id, "nodes": report.network.network.n_nodes,
+                "edges": report.network.network.n_edges, "reused": not report.network.built},
+            "thresholds": [{"label": t.label, "distance_m": t.distance_m, "minutes": t.minutes,
+                            "kind": t.kind} for t in report.thresholds],
+            "coverage": cov,
+            "rules": [{k: _jsonable(v) for k, v in r.items()} for r in rules[
+                ["rule", "clause", "area", "area_name", "threshold_m", "minutes", "share",
+                 "min_share", "passed"]].to_dict("records")],
+            "warnings": report.warnings, "seconds": round(seconds, 2),
+        }
+        if export_dir:
+            out["exported"] = [str(p) for p in written]
+        click.echo(json.dumps(out, ensure_ascii=False))
+        return
+    click.echo(report.label("en").upper() if report.method == "estimate" else report.label("en"))
+    if report.network is not None:
+        n = report.network
+        click.echo(f"walking network: {n.network.n_nodes} nodes, {n.network.n_edges} edges "
+                   f"({'built now' if n.built else 'reused from ' + n.built_at.isoformat(' ', 'seconds')})")
+    for w in report.warnings:
+        click.echo(f"  note: {w}")
+    click.echo("residents covered (whole database):")
+    labels = [t.label + f" ({t.distance_m:.0f} m)" for t in report.thresholds]
+    width = max([len(c) for c in report.categories] + [8])
+    click.echo(f"  {'category':<{width}}  " + "  ".join(f"{lab:>17}" for lab in labels))
+    for cat in report.categories:
+        rows = street[street["category"] == cat].set_index("threshold")
+        cells = []
+        for t in report.thresholds:
+            r = rows.loc[t.label] if t.label in rows.index else None
+            cells.append("-" if r is None else
+                         f"{int(r['residents_covered'])} {_pct(r['residents_share'])}")
+        click.echo(f"  {cat:<{width}}  " + "  ".join(f"{c:>17}" for c in cells))
+    rules = report.rules[report.rules["level"] == "street"]
+    if len(rules):
+        failed = rules[rules["passed"] == False]  # noqa: E712
+        click.echo(f"rules: {len(rules) - len(failed)} of {len(rules)} met for the whole "
+                   "street office; not met:")
+        for _, r in failed.iterrows():
+            click.echo(f"  {r['rule']}: {_pct(r['share'])} within {r['threshold_m']:.0f} m "
+                       f"({r['minutes']:.1f} min), needs {_pct(r['min_share'])} — {r['clause']}")
+    click.echo(f"run {report.run_id} stored in {seconds:.1f} s")
+    if export_dir:
+        for p in written:
+            click.echo(f"wrote {p}")
+
+
+def _export(report, folder: Path) -> list[Path]:
+    import geopandas as gpd
+    import pandas as pd
+
+    from geodata.reachability import gaps_for, isochrones_for
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    p = folder / "buildings.csv"
+    report.building_table().to_csv(p, index=False, encoding="utf-8-sig")
+    out.append(p)
+    p = folder / "coverage.csv"
+    report.coverage.to_csv(p, index=False, encoding="utf-8-sig")
+    out.append(p)
+    p = folder / "rules.csv"
+    report.rules.to_csv(p, index=False, encoding="utf-8-sig")
+    out.append(p)
+    isos, gaps = [], []
+    have = set(report.inputs.facilities["category"])
+    for cat in report.categories:
+        if cat not in have:
+            continue
+        iso = isochrones_for(report, cat, distances_m=[t.distance_m for t in report.thresholds],
+                             per_facility=False)
+        isos.append(iso.assign(category=cat))
+        for t in report.thresholds:
+            cover = iso[iso["distance_m"] == t.distance_m]
+            g = gaps_for(report, cat, t.distance_m,
+                         covered_area=cover.geometry.iloc[0] if len(cover) else None)
+            gaps.append(g.assign(category=cat, threshold=t.label, distance_m=t.distance_m))
+    if isos:
+        p = folder / "isochrones.gpkg"
+        if p.exists():
+            p.unlink()
+        frame = gpd.GeoDataFrame(pd.concat(isos, ignore_index=True), crs="EPSG:4326")
+        frame.assign(speed_kmh=report.speed_kmh, method=report.method).to_file(p, driver="GPKG")
+        out.append(p)
+    if gaps:
+        p = folder / "gaps.gpkg"
+        if p.exists():
+            p.unlink()
+        gpd.GeoDataFrame(pd.concat(gaps, ignore_index=True), crs="EPSG:4326").assign(
+            speed_kmh=report.speed_kmh, method=report.method).to_file(p, driver="GPKG")
+        out.append(p)
+    return out
+
+
+# --- gridmap suggest --------------------------------------------------------------------
+
+@click.command("suggest")
+@click.option("--category", required=True, help="Facility category code, e.g. health_station.")
+@click.option("--k", default=3, show_default=True, help="How many new sites.")
+@click.option("--level", type=click.Choice(["5", "10", "15"]),
+              help="Life-circle level whose walking distance counts as covered (GB 50180-2018 "
+                   "Table 4.0.1). Default: the category's own level.")
+@click.option("--distance-m", type=float, help="Covered within this network distance instead.")
+@click.option("--candidates", "candidates_file", type=click.Path(dir_okay=False),
+              help="Your candidate sites (point layer); default: street nodes inside the gaps.")
+@click.option("--speed-kmh", default=4.0, show_default=True, help=SPEED_HELP)
+@click.option("--rules", "rules_path", type=click.Path(dir_okay=False),
+              help="Your rules file (YAML).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def suggest_cmd(category, k, level, distance_m, candidates_file, speed_kmh, rules_path,
+                as_json) -> None:
+    """Where k new facilities of a category would cover the most uncovered residents.
+
+    Greedy: each pick is the candidate adding the most residents not yet within reach;
+    coverage before and after each pick is shown.
+    """
+    from gridmap import vocab
+    from gridmap.standards.rules import load_rules
+
+    if category not in vocab.FACILITY_CODES:
+        raise InvalidInput(f"unknown facility category {category!r}; known: "
+                           f"{', '.join(c.code for c in vocab.FACILITY_CATEGORIES)}")
+    if k < 1:
+        raise InvalidInput("--k must be at least 1")
+    rules = load_rules(rules_path)
+    own = next(c.level_min for c in vocab.FACILITY_CATEGORIES if c.code == category)
+    if distance_m is None:
+        distance_m = rules.level_distance_m(int(level) if level else own)
+    from geodata.reachability import compute_reach, gaps_for, suggest_for
+
+    _upgrade()
+    started = time.perf_counter()
+    with _session() as session:
+        report = compute_reach(session, categories=[category], minutes=[own],
+                               speed_kmh=speed_kmh, max_minutes=None, rules_path=rules_path,
+                               store=False, lang="en")
+        cands = None
+        if candidates_file:
+            from geodata.reach_files import read_layer
+
+            cands = read_layer(candidates_file, "the candidates file").geometry
+        gaps = gaps_for(report, category, distance_m)
+        sugg, picks = suggest_for(report, category, distance_m=distance_m, k=k,
+                                  candidates=cands, gaps=gaps)
+    seconds = time.perf_counter() - started
+    rows = []
+    for (_, p), pt in zip(picks.iterrows(), picks.geometry, strict=True):
+        rows.append({"rank": int(p["rank"]), "lon": round(pt.x, 6), "lat": round(pt.y, 6),
+                     "residents_added": int(p["residents_added"]),
+                     "households_added": int(p["households_added"]),
+                     "residents_covered_before": int(p["residents_covered_before"]),
+                     "residents_covered_after": int(p["residents_covered_after"]),
+                     "share_before": _jsonable(p["share_before"]),
+                     "share_after": _jsonable(p["share_after"])})
+    minutes = distance_m / (speed_kmh * 1000 / 60)
+    if as_json:
+        click.echo(json.dumps({
+            "category": category, "k": k, "distance_m": distance_m, "minutes": round(minutes, 2),
+            "speed_kmh": speed_kmh, "method": report.method, "label": report.label("en"),
+            "residents_total": sugg.residents_total, "candidates": len(sugg.ranking),
+            "gaps": len(gaps), "picks": rows, "seconds": round(seconds, 2)},
+            ensure_ascii=False))
+        return
+    click.echo(report.label("en").upper() if report.method == "estimate" else report.label("en"))
+    click.echo(f"{category}: covered within {distance_m:.0f} m ({minutes:.1f} min); "
+               f"{len(gaps)} gap areas, {len(sugg.ranking)} candidate sites")
+    if not rows:
+        click.echo("no candidate adds anyone: nothing to suggest")
+    for r in rows:
+        click.echo(f"  {r['rank']}. ({r['lon']:.6f}, {r['lat']:.6f})  +{r['residents_added']} "
+                   f"residents, +{r['households_added']} households  coverage "
+                   f"{_pct(r['share_before'])} -> {_pct(r['share_after'])}")
+
+
+# --- gridmap network --------------------------------------------------------------------
+
+@click.group("network")
+def network_group() -> None:
+    """The stored walking network (built from the road, gate and compound tables)."""
+
+
+@network_group.command("build")
+@click.option("--noding", type=click.Choice(["intersections", "vertices"]),
+              default="intersections", show_default=True,
+              help="Join road lines wherever they meet, or only at shared vertices.")
+@click.option("--gate-link-m", default=100.0, show_default=True,
+              help="A gate off the mapped paths links to a street at most this far away.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def network_build(noding, gate_link_m, as_json) -> None:
+    """Build (or rebuild) the walking network and store it for later runs."""
+    from geodata.network_store import NetworkOptions, ensure_network, network_info
+    from gridmap.errors import NotFound
+
+    _upgrade()
+    started = time.perf_counter()
+    with _session() as session:
+        stored = ensure_network(session, options=NetworkOptions(noding=noding,
+                                                                gate_link_m=gate_link_m),
+                                rebuild=True)
+        if stored is None:
+            raise NotFound("the database holds no roads: import street lines first")
+        info = network_info(session)
+    info["seconds"] = round(time.perf_counter() - started, 2)
+    info["gated_compounds"] = int(stored.network.compound_gated.sum())
+    info["gates"] = len(stored.network.gate_node)
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False))
+        return
+    click.echo(f"walking network {info['id']}: {info['nodes']} nodes, {info['edges']} edges, "
+               f"{info['gated_compounds']} gated compounds, {info['gates']} gates "
+               f"({info['crs']}) in {info['seconds']} s")
+    for w in info["warnings"]:
+        click.echo(f"  note: {w}")
+
+
+@network_group.command("info")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def network_show(as_json) -> None:
+    """What the stored walking network is."""
+    from geodata.network_store import network_info
+
+    _upgrade()
+    with _session() as session:
+        info = network_info(session)
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False))
+        return
+    if info is None:
+        click.echo("no walking network stored yet (`gridmap network build` or `gridmap reach`)")
+        return
+    click.echo(f"walking network {info['id']} built {info['built_at']}: {info['nodes']} nodes, "
+               f"{info['edges']} edges ({info['crs']})")
+    for w in info["warnings"]:
+        click.echo(f"  note: {w}")
+
+
+# --- gridmap standards ------------------------------------------------------------------
+
+@click.command("standards")
+@click.option("--rules", "rules_path", type=click.Path(dir_okay=False),
+              help="Your rules file (YAML), merged over the shipped rules.")
+@click.option("--all", "show_all", is_flag=True, help="Also list disabled rules.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def standards_cmd(rules_path, show_all, as_json) -> None:
+    """The reachability rules with their clauses (GB 50180-2018, TD/T 1062-2021, ...)."""
+    from dataclasses import asdict
+
+    from gridmap.standards.rules import load_rules
+
+    rules = load_rules(rules_path)
+    chosen = rules.rules if show_all else rules.enabled()
+    if as_json:
+        click.echo(json.dumps({"sources": list(rules.sources), "levels": list(rules.levels),
+                               "rules": [asdict(r) for r in chosen]}, ensure_ascii=False))
+        return
+    for r in chosen:
+        limit = (f"{r.max_distance_m:.0f} m" if r.max_distance_m is not None
+                 else f"{r.max_minutes:g} min")
+        flag = "" if r.enabled else " [disabled]"
+        click.echo(f"{r.id}{flag}: {','.join(r.categories)} within {limit}, "
+                   f">= {100 * r.min_share:.0f}% of {r.weight} — {r.clause}")
+
+
+COMMANDS = [reach_cmd, suggest_cmd, network_group, standards_cmd]

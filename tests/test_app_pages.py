@@ -1,0 +1,340 @@
+"""The everyday web service on the demo street, through Flask's client: every page, search,
+the layer endpoints, the hazard workflow, My grid and its report, admin, and the per-user
+basemap with its GCJ-02 display shift. Both backends."""
+
+import json
+import re
+from datetime import datetime, timedelta
+
+import mapbox_vector_tile
+import numpy as np
+import pytest
+import shapely
+import sqlalchemy as sa
+
+from geodata.db.engine import session_factory
+from geodata.db.models import Building, Community, Grid, Hazard, HazardEvent, Household, Resident
+from geodata.db.users import create_user
+from gridmap.crs import wgs84_to_gcj02
+from gridmap.maps.offline import external_urls
+
+from conftest import login
+
+PASSWORD = "pages-password-1"
+
+
+def _token(client, path="/settings"):
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+@pytest.fixture(scope="module")
+def people(demo_db):
+    """Users of each role on the demo street (committed: the app has its own sessions)."""
+    engine = demo_db[0]
+    with session_factory(engine).begin() as s:
+        grids = s.execute(sa.select(Grid.code, Community.code).join(Community)
+                          .order_by(Grid.code)).all()
+        first_grid, community = grids[0]
+        out = {"grid": first_grid, "community": community,
+               "other_grid": next(g for g, c in grids if c != community)}
+        create_user(s, "p_leader", "grid_leader", password=PASSWORD, grid_codes=[first_grid],
+                    display_name="网格员甲")
+        create_user(s, "p_staff", "community_staff", password=PASSWORD,
+                    community_codes=[community])
+        create_user(s, "p_staff2", "community_staff", password=PASSWORD,
+                    community_codes=[community])
+        create_user(s, "p_planner", "planner", password=PASSWORD)
+    return out
+
+
+class _Reader:
+    """Reads in a short session of their own: a SpatiaLite reader left open would keep the
+    app from committing (the rolled-back db stays open for the whole test)."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def _run(self, method, *args, **kwargs):
+        with session_factory(self.engine)() as s:
+            return getattr(s, method)(*args, **kwargs)
+
+    def scalar(self, *a, **k):
+        return self._run("scalar", *a, **k)
+
+    def scalars(self, *a, **k):
+        with session_factory(self.engine)() as s:
+            return _Rows(s.scalars(*a, **k))
+
+    def execute(self, *a, **k):
+        with session_factory(self.engine)() as s:
+            return _Rows(s.execute(*a, **k).all())
+
+
+class _Rows(list):
+    def one(self):
+        assert len(self) == 1
+        return self[0]
+
+    def all(self):
+        return list(self)
+
+
+@pytest.fixture
+def db(demo_db):
+    return _Reader(demo_db[0])
+
+
+def _client(demo_app, username, password=PASSWORD):
+    client = demo_app.test_client()
+    assert login(client, password, username=username).status_code == 302
+    return client
+
+
+PAGES = ["/", "/?lang=en", "/hazards/", "/hazards/new", "/grid/", "/admin/users", "/admin/grids",
+         "/admin/audit", "/settings", "/search?q=网格"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_renders_in_chinese_with_no_external_load(demo_app, demo_db, path):
+    client = _client(demo_app, "admin", demo_db[1])
+    r = client.get(path)
+    assert r.status_code == 200, r.get_data(as_text=True)[:500]
+    page = r.get_data(as_text=True)
+    assert external_urls(page) == []
+    assert 'id="nav-pages-overview"' in page
+    if "lang=en" in path:
+        assert ">Overview<" in page and "Log out" in page
+    else:
+        assert ">总览<" in page and "退出" in page
+
+
+def test_navigation_follows_the_role(demo_app, people):
+    leader = _client(demo_app, "p_leader")
+    page = leader.get("/hazards/").get_data(as_text=True)
+    assert 'id="nav-grid-my_grid"' in page and 'id="nav-admin-users"' not in page
+    assert leader.get("/admin/users").status_code == 403
+    planner = _client(demo_app, "p_planner")
+    assert 'id="nav-grid-my_grid"' not in planner.get("/").get_data(as_text=True)
+    assert planner.get("/hazards/new").status_code == 403
+
+
+def test_overview_lists_the_street_down_to_grids(demo_app, demo_db, db):
+    client = _client(demo_app, "admin", demo_db[1])
+    page = client.get("/").get_data(as_text=True)
+    n_grids = db.scalar(sa.select(sa.func.count(Grid.id)))
+    n_comm = db.scalar(sa.select(sa.func.count(Community.id)))
+    assert re.search(r'id="n-grids">(\d+)<', page).group(1) == str(n_grids)
+    assert page.count('class="gm-community"') == n_comm
+    assert len(re.findall(r'href="/grid/\d+"', page)) >= n_grids  # every grid links its page
+    households = db.scalar(sa.select(sa.func.count(Household.id)))
+    assert re.search(r'id="n-households">(\d+)<', page).group(1) == str(households)
+    # every demo home has households on file: the coverage badges say 100%
+    assert page.count("住户登记 100%") == n_comm
+
+
+def test_search_by_grid_code_address_and_site(demo_app, demo_db, db):
+    client = _client(demo_app, "admin", demo_db[1])
+    code = db.scalar(sa.select(Grid.code).order_by(Grid.code))
+    r = client.get(f"/search?q={code}")
+    assert r.status_code == 302 and r.headers["Location"] == f"/grid/{code}"
+    building = db.execute(sa.select(Building.address, Grid.code).join(Grid)
+                          .where(Building.address.is_not(None)).limit(1)).one()
+    page = client.get(f"/search?q={building.address}&go=0").get_data(as_text=True)
+    assert building.address in page and f"/grid/{building.code}?focus=" in page
+    page = client.get("/search?q=zzzz-nothing").get_data(as_text=True)
+    assert 'id="no-results"' in page
+
+
+def test_layer_endpoint_sends_only_what_the_map_needs(demo_app, demo_db, db):
+    client = _client(demo_app, "admin", demo_db[1])
+    minx, miny, maxx, maxy = db.execute(sa.text(
+        "SELECT min(ST_X(ST_Centroid(geom))), min(ST_Y(ST_Centroid(geom))), "
+        "max(ST_X(ST_Centroid(geom))), max(ST_Y(ST_Centroid(geom))) FROM grid")).one()
+    bbox = f"{minx - 0.01},{miny - 0.01},{maxx + 0.01},{maxy + 0.01}"
+    fc = client.get(f"/api/layers/grids?bbox={bbox}&zoom=15").get_json()
+    assert len(fc["features"]) == db.scalar(sa.select(sa.func.count(Grid.id)))
+    assert set(fc["features"][0]["properties"]) == {"code", "name", "community_name", "leader",
+                                                    "households", "target", "residents", "buildings"}
+    coords = np.concatenate([shapely.get_coordinates(shapely.geometry.shape(f["geometry"])).ravel()
+                             for f in fc["features"]])
+    assert np.all(np.round(coords, 6) == coords)  # zoom 15: six decimals
+    # on Amap the same grid comes shifted by the GCJ-02 forward formula
+    shifted = client.get(f"/api/layers/grids?bbox={bbox}&zoom=18&display=gcj02").get_json()
+    plain = client.get(f"/api/layers/grids?bbox={bbox}&zoom=18").get_json()
+    a = shapely.get_coordinates(shapely.geometry.shape(plain["features"][0]["geometry"]))[0]
+    b = shapely.get_coordinates(shapely.geometry.shape(shifted["features"][0]["geometry"]))[0]
+    want = [float(v) for v in wgs84_to_gcj02(a[0], a[1])]
+    assert b == pytest.approx(want, abs=2e-7)
+    bad = client.get("/api/layers/grids?bbox=1,2,3&zoom=15")
+    assert bad.status_code == 400 and "bbox" in bad.get_json()["message"]
+    assert client.get("/api/layers/nothing?bbox=1,2,3,4").status_code == 404
+
+
+def test_building_tiles_and_popups(demo_app, demo_db, db):
+    client = _client(demo_app, "admin", demo_db[1])
+    import math
+
+    lon, lat = db.execute(sa.text(
+        "SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM building ORDER BY id LIMIT 1")).one()
+    z = 17
+    x = int((lon + 180) / 360 * 2 ** z)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2 ** z)
+    r = client.get(f"/api/tiles/buildings/{z}/{x}/{y}.mvt")
+    assert r.mimetype == "application/vnd.mapbox-vector-tile"
+    feats = mapbox_vector_tile.decode(r.data)["buildings"]["features"]
+    first = db.scalar(sa.select(Building.id).order_by(Building.id))
+    assert first in {f["id"] for f in feats}
+    hh = db.scalar(sa.select(sa.func.count(Household.id)).where(Household.building_id == first))
+    assert next(f for f in feats if f["id"] == first)["properties"]["households"] == hh
+    popup = client.get(f"/api/buildings/{first}").get_json()
+    assert popup["households"] == hh and popup["use"] in ("住宅", "商住", "商业", "办公", "公共服务", "工业", "其他")
+    assert client.get("/api/tiles/buildings/3/9/0.mvt").status_code == 400
+
+
+def _inside(db, grid_code):
+    geom = db.scalar(sa.select(sa.func.ST_AsText(sa.func.ST_PointOnSurface(Grid.geom)))
+                               .where(Grid.code == grid_code))
+    p = shapely.from_wkt(geom)
+    return p.x, p.y
+
+
+def test_hazard_workflow_through_the_pages(demo_app, db, people):
+    leader = _client(demo_app, "p_leader")
+    lon, lat = _inside(db, people["grid"])
+    token = _token(leader, "/hazards/new")
+    r = leader.post("/hazards/new", data={"csrf_token": token, "lon": lon, "lat": lat,
+                                          "category": "fire", "severity": "high",
+                                          "description": "测试：楼道堆放杂物"})
+    assert r.status_code == 302
+    code = r.headers["Location"].rsplit("/", 1)[1]
+    # outside the leader's grid: refused on the page, in Chinese, nothing written
+    olon, olat = _inside(db, people["other_grid"])
+    r = leader.post("/hazards/new", data={"csrf_token": token, "lon": olon, "lat": olat,
+                                          "category": "fire", "severity": "high",
+                                          "description": "x"})
+    assert r.status_code == 400 and "不在您负责的区域" in r.get_data(as_text=True)
+    staff, staff2 = _client(demo_app, "p_staff"), _client(demo_app, "p_staff2")
+
+    def act(client, action, **data):
+        tok = _token(client, f"/hazards/{code}")
+        return client.post(f"/hazards/{code}/act", data={"csrf_token": tok, "action": action, **data})
+
+    assert act(staff, "file").status_code == 302
+    missing = act(staff, "assign", responsible="", deadline="")
+    assert missing.status_code == 400 and "责任" in missing.get_data(as_text=True)
+    deadline = (datetime.now() + timedelta(days=5)).strftime("%Y-%m-%d")
+    assert act(staff, "assign", responsible="物业 王经理", deadline=deadline).status_code == 302
+    assert act(leader, "handle", note="已清理完毕").status_code == 302
+    refused = act(leader, "reinspect", note="自己核查")
+    assert refused.status_code == 403
+    assert act(staff2, "reinspect", note="现场核查合格").status_code == 302
+    assert act(staff, "close").status_code == 302
+    page = staff.get(f"/hazards/{code}").get_data(as_text=True)
+    assert 'id="case-status">已结案<' in page
+    assert re.findall(r'data-action="(\w+)"', page) == ["report", "file", "assign", "handle",
+                                                       "reinspect", "close"]
+    events = db.execute(sa.select(HazardEvent.action, HazardEvent.actor)
+                                  .join(Hazard).where(Hazard.code == code)
+                                  .order_by(HazardEvent.id)).all()
+    assert [tuple(e) for e in events] == [("report", "p_leader"), ("file", "p_staff"),
+                                          ("assign", "p_staff"), ("handle", "p_leader"),
+                                          ("reinspect", "p_staff2"), ("close", "p_staff")]
+
+
+def test_hazard_list_shows_overdue_per_community(demo_app, demo_db, db):
+    client = _client(demo_app, "admin", demo_db[1])
+    page = client.get("/hazards/?overdue=1").get_data(as_text=True)
+    rows = re.findall(r'<tr class="gm-overdue" data-code="([^"]+)"', page)
+    assert rows  # the demo has overdue cases, listed in red
+    per = re.search(r'id="overdue-per-community">(.*?)</table>', page, re.S).group(1)
+    total = sum(int(n) for n in re.findall(r'<td class="num">\d+</td><td class="num">(\d+)</td>', per))
+    assert total == len(rows) == int(re.search(r'id="n-overdue"[^>]*>(\d+)<', page).group(1))
+
+
+def test_my_grid_page_and_report_mask_personal_data(demo_app, db, people):
+    leader = _client(demo_app, "p_leader")
+    r = leader.get("/grid/")
+    assert r.status_code == 302 and r.headers["Location"] == f"/grid/{people['grid']}"
+    page = leader.get(r.headers["Location"]).get_data(as_text=True)
+    assert 'id="todo"' in page or 'id="todo-empty"' in page
+    phones = db.scalars(
+        sa.select(Resident.phone).join(Household).join(Building).join(Grid)
+        .where(Grid.code == people["grid"], Resident.phone.is_not(None)))
+    assert phones and not any(p in page for p in phones)  # never a full phone number
+    assert re.search(r"1\d\d\*{4}\d{4}", page)  # masked ones are shown
+    assert leader.get(f"/grid/{people['other_grid']}").status_code == 403
+    report = leader.get(f"/grid/{people['grid']}/report").get_data(as_text=True)
+    assert "<svg" in report and "css/print.css" in report and 'id="site-table"' in report
+    assert not any(p in report for p in phones)
+
+
+def test_admin_creates_a_user_and_assigns_a_grid(demo_app, demo_db, db, people):
+    admin = _client(demo_app, "admin", demo_db[1])
+    token = _token(admin, "/admin/users/new")
+    r = admin.post("/admin/users/new", data={"csrf_token": token, "username": "p_new",
+                                             "display_name": "新网格员", "role": "grid_leader",
+                                             "active": "1", "grids": [people["other_grid"]]})
+    assert r.status_code == 302
+    listing = admin.get("/admin/users").get_data(as_text=True)
+    assert 'data-user="p_new"' in listing
+    flashed = admin.get("/admin/users").get_data(as_text=True)
+    assert "p_new" in flashed
+    r = admin.post("/admin/grids", data={"csrf_token": token, "code": people["other_grid"],
+                                         "leader": "李四", "leader_phone": "13800001111",
+                                         "target_households": "450", "users": ["p_new"]})
+    assert r.status_code == 302
+    with session_factory(demo_db[0])() as s:
+        grid = s.scalar(sa.select(Grid).where(Grid.code == people["other_grid"]))
+        assert (grid.leader, grid.leader_phone, grid.target_households) == ("李四", "13800001111", 450)
+    bad = admin.post("/admin/grids", data={"csrf_token": token, "code": people["other_grid"],
+                                           "leader": "x", "leader_phone": "phone!",
+                                           "target_households": "", "users": []})
+    assert bad.status_code == 400 and "电话" in bad.get_data(as_text=True)
+    audit = admin.get("/admin/audit?action=grid_assign").get_data(as_text=True)
+    assert people["other_grid"] in audit
+
+
+def test_basemaps_per_user_and_the_amap_shift(demo_app, demo_db, db, monkeypatch, request):
+    from geodata.db.models import StaffUser
+    from gridmap.maps.standard import BasemapSettings
+
+    def reset():  # the choice is stored for the admin: other tests expect the default
+        with session_factory(demo_db[0]).begin() as s:
+            s.execute(sa.update(StaffUser).where(StaffUser.username == "admin").values(basemap="none"))
+
+    request.addfinalizer(reset)
+
+    monkeypatch.setitem(demo_app.config, "BASEMAPS", BasemapSettings(
+        xyz_url="http://tiles.intranet.example/{z}/{x}/{y}.png", tianditu_key="TDTKEY"))
+    client = _client(demo_app, "admin", demo_db[1])
+    token = _token(client)
+    base = client.get("/").get_data(as_text=True)
+    # 'none' by default; the WGS84 basemaps are offered in the layer control (not shown: the
+    # browser test checks that no tile is requested), Amap is not (another datum)
+    assert "tk=TDTKEY" in base and "autonavi.com" not in base
+    assert re.findall(r'<option value="(\w+)"', base.split('id="basemap-select"')[1].split("</select>")[0]) == [
+        "none", "xyz", "tianditu", "amap"]
+
+    def choose(code):
+        assert client.post("/settings", data={"csrf_token": token, "basemap": code}).status_code == 302
+        return client.get("/").get_data(as_text=True)
+
+    tdt = choose("tianditu")
+    assert "https://t{s}.tianditu.gov.cn/vec_w/wmts?" in tdt and "LAYER=cva" in tdt
+    assert "tk=TDTKEY" in tdt
+    assert "http://tiles.intranet.example/{z}/{x}/{y}.png" in tdt  # same datum: offered too
+    amap = choose("amap")
+    assert "https://webrd0{s}.is.autonavi.com/appmaptile?" in amap and "tianditu.gov.cn" not in amap
+    # every overlay is shifted: the embedded communities and the dynamic layers
+    lon, lat = db.execute(sa.text(
+        "SELECT ST_X(ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)), 1)), "
+        "ST_Y(ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)), 1)) FROM community ORDER BY code LIMIT 1")).one()
+    glon, glat = (float(v) for v in wgs84_to_gcj02(lon, lat))
+    data = json.loads(re.search(r'_add\((\{"features".*?\})\);', amap).group(1))
+    first = data["features"][0]["geometry"]["coordinates"][0][0][0]
+    assert first == pytest.approx([glon, glat], abs=2e-7)
+    assert '"display": "gcj02"' in amap
+    # a click on an Amap map comes back in GCJ-02 and is stored in WGS84
+    assert client.post("/settings", data={"csrf_token": token, "basemap": "bogus"}).status_code == 400
+    choose("none")

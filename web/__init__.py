@@ -1,0 +1,1 @@
+"""The Flask service: app factory, blueprints, templates and static assets."""

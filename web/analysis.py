@@ -1,0 +1,233 @@
+"""Analysis pages: patrol coverage, risk, heatmaps (with GeoTIFF/PNG downloads).
+
+Views parse the request, call one function of geodata.db.analysis, build the map
+with a pure builder from gridmap.maps and render. Typed errors (bad period, unknown
+grid or layer) are shown on the page above the form.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, g, render_template, request, url_for
+from flask_babel import gettext as _
+
+from geodata.db import analysis, repo
+from gridmap.analysis import groups as groups_mod
+from gridmap.analysis import patrol as patrol_mod
+from gridmap.analysis.risk import component_label
+from gridmap.errors import GridmapError, InvalidInput
+from gridmap.maps.heatmap import TIME_PALETTE, colorize, heatmap_map, scale_max
+from gridmap.maps.patrol import patrol_map
+from gridmap.maps.risk import risk_map
+from web.db import db_session
+from web.i18n import DEFAULT_LANGUAGE
+from web.maps import render_map  # basemap, standard controls, offline assets
+
+bp = Blueprint("analysis", __name__)
+
+BANDWIDTHS_M = (50, 100, 150, 200, 300, 500)
+MAP_TRACKS = 200  # tracks drawn on the patrol map (the latest)
+CELLS_M = (25, 50, 100, 200)
+
+
+def _lang() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale() or DEFAULT_LANGUAGE)
+
+
+def _period(text: str | None) -> patrol_mod.Period | None:
+    return patrol_mod.parse_period(text) if text else None
+
+
+def _grid_choices(session) -> list[dict]:
+    grids = repo.visible_grids_frame(session, g.requester)
+    return grids[["code", "name"]].to_dict("records")
+
+
+def _number(name: str, default: float, *, lo: float, hi: float) -> float:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise InvalidInput(_("%(field)s must be a number of metres", field=name)) from exc
+    if not lo <= value <= hi:
+        raise InvalidInput(_("%(field)s must be between %(lo)s and %(hi)s metres",
+                             field=name, lo=lo, hi=hi))
+    return value
+
+
+# --- patrol -----------------------------------------------------------------------------
+@bp.route("/patrol")
+def patrol_page():
+    session = db_session()
+    args = {k: request.args.get(k, "") for k in ("period", "by", "shift", "grid")}
+    by = args["by"] if args["by"] in ("day", "week", "month") else "period"
+    shift = args["shift"] if args["shift"] in ("day", "night") else "all"
+    grid_choices = _grid_choices(session)
+    error = None
+    try:
+        res = analysis.patrol_report(session, g.requester, period=_period(args["period"]),
+                                     by=by, shift=shift, grid_code=args["grid"] or None)
+        whole = res if by == "period" else analysis.patrol_report(
+            session, g.requester, period=res.period, shift=shift, grid_code=args["grid"] or None)
+    except GridmapError as exc:
+        error = str(exc)
+        res = whole = analysis.patrol_report(session, g.requester, shift=shift)
+    rep, wrep = res.report, whole.report
+    segments = wrep.segments.to_crs(4326)
+    # A month of a street office is thousands of tracks: the page carries the latest ones,
+    # simplified to 10 m (the CLI and the tables count them all).
+    latest = wrep.pieces.sort_values("started_at", ascending=False).head(MAP_TRACKS)
+    tracks = latest.assign(geometry=latest.geometry.simplify(10.0)).to_crs(4326)
+    overdue = res.overdue_only()
+    m = patrol_map(res.grids, wrep.grids, segments, tracks, overdue, lang=_lang(), _=_,
+                   tracks_label=_("Patrol tracks (latest %(n)s)", n=len(tracks)))
+    unpatrolled = rep.unpatrolled.drop(columns="geometry").groupby("grid_code").head(3)
+    return render_template(
+        "analysis/patrol.html", map=render_map(m), error=error, args=args, by=by, shift=shift,
+        grids=grid_choices, period=res.period, as_of=res.as_of, totals=rep.totals(),
+        cleaning=rep.cleaning, coverage=rep.grids.to_dict("records"),
+        overdue=overdue.drop(columns="geometry").assign(
+            days=[_("never") if d == float("inf") else f"{d:.0f}" for d in overdue["days_overdue"]]
+        ).to_dict("records"),
+        unpatrolled=unpatrolled.to_dict("records"),
+        patrollers=rep.patrollers.to_dict("records"),
+        options=rep.options, street=repo.street_summary(session))
+
+
+# --- risk -------------------------------------------------------------------------------
+@bp.route("/risk")
+def risk_page():
+    session = db_session()
+    grid = request.args.get("grid", "")
+    error = None
+    try:
+        rep = analysis.risk_report(session, g.requester, grid_code=grid or None)
+    except GridmapError as exc:
+        error = str(exc)
+        rep = analysis.risk_report(session, g.requester)
+    lang = _lang()
+    comp_cols = list(rep.grid_risk.components.columns)
+    bcols = list(rep.building_risk.components.columns)
+    m = risk_map(rep.grids, rep.grids[comp_cols], rep.buildings, rep.buildings[bcols],
+                 lang=lang, _=_)
+    grids = rep.grids.sort_values("score", ascending=False)
+    grid_rows = [{"code": r["code"], "name": r["name"], "score": r["score"],
+                  "parts": [(component_label(e["component"], lang), e["count"], e["points"])
+                            for e in rep.grid_risk.explain(i)]}
+                 for i, r in grids.iterrows()]
+    top = rep.buildings.sort_values("score", ascending=False).head(15)
+    building_rows = [{"code": r["code"], "address": r["address"] if isinstance(r["address"], str)
+                      else r["code"], "grid_code": r["grid_code"], "score": r["score"],
+                      "parts": [(component_label(e["component"], lang), e["count"], e["points"])
+                                for e in rep.building_risk.explain(i)]}
+                     for i, r in top.iterrows()]
+    return render_template("analysis/risk.html", map=render_map(m), error=error, grid=grid,
+                           grids=_grid_choices(session), grid_rows=grid_rows,
+                           building_rows=building_rows, as_of=rep.as_of,
+                           window=rep.patrol_period, by_building=rep.vulnerable_by_building,
+                           street=repo.street_summary(session))
+
+
+# --- heatmaps ---------------------------------------------------------------------------
+def _heatmap_params() -> dict:
+    kind = request.args.get("layer", "households")
+    group = request.args.get("group", "elderly_alone")
+    layer = f"group:{group}" if kind == "group" else (
+        f"reach:{request.args.get('category', '')}" if kind == "reach" else kind)
+    return {
+        "kind": kind, "group": group, "layer": layer,
+        "category": request.args.get("category", ""),
+        "bandwidth_m": _number("bandwidth_m", 150.0, lo=10, hi=2000),
+        "cell_m": _number("cell_m", 50.0, lo=5, hi=500),
+        "kernel": request.args.get("kernel", "quartic"),
+        "cells": request.args.get("cells", "square"),
+        "period": request.args.get("period", ""),
+        "grid": request.args.get("grid", ""),
+        "weekly": request.args.get("weekly") == "1",
+    }
+
+
+def _compute(p: dict) -> analysis.Heatmap:
+    return analysis.heatmap(db_session(), g.requester, layer=p["layer"],
+                            bandwidth_m=p["bandwidth_m"], cell_m=p["cell_m"], kernel=p["kernel"],
+                            period=_period(p["period"]), grid_code=p["grid"] or None,
+                            cells=p["cells"])
+
+
+def _unit_label(units: str) -> str:
+    return {
+        "households": _("Households"), "residents": _("Residents"), "hazards": _("Open hazards"),
+        "incidents": _("Incidents"), "patrol_minutes": _("Patrol minutes"),
+        "minutes": _("Facilities"),
+    }.get(units, units)
+
+
+@bp.route("/heatmap")
+def heatmap_page():
+    session = db_session()
+    error = None
+    try:
+        p = _heatmap_params()
+        hm = _compute(p)
+    except GridmapError as exc:
+        error = str(exc)
+        p = {"kind": "households", "group": "elderly_alone", "layer": "households",
+             "category": "", "bandwidth_m": 150.0, "cell_m": 50.0, "kernel": "quartic",
+             "cells": "square", "period": "", "grid": "", "weekly": False}
+        hm = _compute(p)
+    travel = hm.surface.units == "minutes"
+    unit = _unit_label(hm.units)
+    lang = _lang()
+    if travel:
+        names = dict(_facility_categories(lang))
+        caption = _("Walking minutes to the nearest %(category)s",
+                    category=names.get(p["category"], p["category"]))
+    else:
+        caption = _("%(unit)s per hectare (bandwidth %(bw)s m, cells %(cell)s m)", unit=unit,
+                    bw=f"{hm.bandwidth_m:g}", cell=f"{hm.cell_m:g}")
+    grids = repo.visible_grids_frame(session, g.requester, grid_code=p["grid"] or None)
+    m = heatmap_map(hm.surface, hm.cells, grids, caption=caption, layer_name=_("Density"),
+                    value_label=_("Walking minutes") if travel else unit,
+                    weekly=hm.weekly if p["weekly"] else None, weekly_cell_m=hm.weekly_cell_m,
+                    travel_time=travel, _=_)
+    query = {k: v for k, v in request.args.items() if k != "lang"}
+    return render_template(
+        "analysis/heatmap.html", map=render_map(m), error=error, p=p, hm=hm, unit=unit,
+        caption=caption, integral=None if travel else hm.surface.integral(),
+        group_choices=[(c, groups_mod.group_label(c, lang)) for c in groups_mod.group_codes()],
+        categories=_facility_categories(lang), bandwidths=BANDWIDTHS_M, cells_m=CELLS_M,
+        grids=_grid_choices(session), weeks=0 if hm.weekly is None else hm.weekly["week"].nunique(),
+        download_tif=url_for("analysis.heatmap_download", fmt="tif", **query),
+        download_png=url_for("analysis.heatmap_download", fmt="png", **query),
+        street=repo.street_summary(session))
+
+
+def _facility_categories(lang: str) -> list[tuple[str, str]]:
+    from gridmap import vocab
+
+    return [(c.code, c.zh if lang == "zh" else c.en) for c in vocab.FACILITY_CATEGORIES]
+
+
+@bp.route("/heatmap/download.<fmt>")
+def heatmap_download(fmt: str):
+    from geodata.raster import surface_bytes
+
+    if fmt not in ("tif", "png"):
+        raise InvalidInput(_("Downloads are GeoTIFF (.tif) or PNG (.png)."))
+    p = _heatmap_params()
+    hm = _compute(p)
+    s = hm.surface
+    rgba = None
+    if fmt == "png":
+        rgba = colorize(s.values, vmax=scale_max(s.values),
+                        **({"colors": TIME_PALETTE} if s.units == "minutes" else {}))
+    data = surface_bytes(s, fmt, rgba=rgba, tags={"layer": p["layer"], "bandwidth_m": p["bandwidth_m"]})
+    repo.audit(db_session(), g.requester, "export_heatmap", p["layer"],
+               {"format": fmt, "personal": hm.personal, "cell_m": p["cell_m"]})
+    name = f"heatmap-{p['layer'].replace(':', '-')}-{p['bandwidth_m']:g}m.{fmt}"
+    mime = "image/tiff" if fmt == "tif" else "image/png"
+    return Response(data, mimetype=mime,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,0 +1,64 @@
+"""JSON and vector-tile endpoints the map pages load their layers from.
+
+    GET /api/layers/<layer>?bbox=minx,miny,maxx,maxy&zoom=Z[&display=gcj02][&grid=CODE]
+        GeoJSON of one layer in the box, simplified for Z, coordinates rounded, only the
+        properties the map uses (gridmap.vector.feature_collection)
+    GET /api/tiles/buildings/<z>/<x>/<y>.mvt[?display=gcj02]
+        building footprints as a Mapbox vector tile (ST_AsMVT on PostGIS)
+    GET /api/buildings/<id>     what a building's popup shows
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from geodata.db import layers
+from geodata.db.analysis import analysis_as_of
+from gridmap import vector
+from web.db import db_session
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _lang() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale() or "zh")
+
+
+def _display() -> str:
+    return "gcj02" if request.args.get("display") == "gcj02" else "wgs84"
+
+
+@bp.get("/layers/<layer>")
+def layer_geojson(layer: str):
+    session = db_session()
+    bbox = vector.parse_bbox(request.args.get("bbox")) if request.args.get("bbox") else None
+    zoom = vector.parse_zoom(request.args.get("zoom"))
+    display = _display()
+    read_box = layers.display_bbox_to_storage(bbox, display) if bbox else None
+    frame, props = layers.layer_frame(session, g.requester, layer, read_box,
+                                      as_of=analysis_as_of(session), lang=_lang(),
+                                      grid_code=request.args.get("grid") or None)
+    body = vector.feature_collection(frame, props, zoom=zoom, display=display)
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "private, max-age=30"
+    return response
+
+
+@bp.get("/tiles/buildings/<int:z>/<int:x>/<int:y>.mvt")
+def building_tile(z: int, x: int, y: int):
+    data = layers.building_tile(db_session(), z, x, y, display=_display())
+    response = Response(data, mimetype="application/vnd.mapbox-vector-tile")
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@bp.get("/buildings/<int:building_id>")
+def building(building_id: int):
+    return jsonify(layers.building_details(db_session(), building_id, lang=_lang()))
+
+
+def mvt_threshold() -> int:
+    """Above this many buildings a page draws them as vector tiles instead of GeoJSON."""
+    return int(current_app.config.get("MVT_THRESHOLD", 3000))

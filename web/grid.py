@@ -1,0 +1,117 @@
+"""My grid: the page a grid leader opens every morning, and its printable A4 report."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from geodata.db import repo
+from geodata.db.mygrid import grid_view
+from gridmap import vocab
+from gridmap.maps.grid import grid_map, grid_svg, svg_scale_m_per_mm
+from web.db import db_session
+from web.maps import render_map
+from web.pages import _focus
+
+bp = Blueprint("grid", __name__, url_prefix="/grid")
+
+
+def _lang() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale() or "zh")
+
+
+@bp.route("/")
+def my_grid():
+    """A user with one grid goes straight to it; others choose from their grids."""
+    session = db_session()
+    grids = repo.visible_grids_frame(session, g.requester)
+    mine = [gr.code for gr in g.user.grids]
+    if len(mine) == 1:
+        return redirect(url_for("grid.grid_page", code=mine[0]))
+    return render_template("grid/choose.html",
+                           grids=grids.drop(columns="geometry").to_dict("records"))
+
+
+def _labels(lang: str) -> dict:
+    def terms(ts):
+        return {t.code: (t.zh if lang == "zh" else t.en) for t in ts}
+
+    return {
+        "hh_tags": terms(vocab.HOUSEHOLD_TAGS), "res_tags": terms(vocab.RESIDENT_TAGS),
+        "sites": {c.code: (c.zh if lang == "zh" else c.en) for c in vocab.KEY_SITE_CATEGORIES},
+        "status": terms(vocab.HAZARD_STATUSES), "category": terms(vocab.HAZARD_CATEGORIES),
+        "severity": terms(vocab.HAZARD_SEVERITIES), "uses": terms(vocab.BUILDING_USES),
+        "actions": {"file": _("file"), "assign": _("assign"), "handle": _("record handling"),
+                    "reinspect": _("re-inspect"), "reinspect_fail": _("re-inspect"),
+                    "close": _("close"), "dismiss": _("dismiss")},
+    }
+
+
+def todo_text(item, labels: dict) -> str:
+    """One to-do line in the user's language."""
+    if item.kind == "hazard_overdue":
+        return _("Hazard %(code)s (%(cat)s) is %(n)s days overdue", code=item.code,
+                 cat=labels["category"].get(item.name, item.name), n=f"{item.days:.0f}")
+    if item.kind == "hazard_action":
+        acts = "、".join(dict.fromkeys(labels["actions"].get(a, a) for a in item.detail.split(",")))
+        return _("Hazard %(code)s waits for you: %(acts)s", code=item.code, acts=acts)
+    if item.kind == "hazard_due_soon":
+        return _("Hazard %(code)s is due within %(n)s days", code=item.code, n=f"{item.days:.1f}")
+    if item.kind == "inspection_overdue":
+        if math.isinf(item.days):
+            return _("Inspect %(site)s: never inspected", site=item.name)
+        return _("Inspect %(site)s: %(n)s days overdue", site=item.name, n=f"{item.days:.0f}")
+    if item.kind == "unpatrolled":
+        return _("Patrol %(street)s (%(m)s m not patrolled this week)", street=item.name,
+                 m=f"{item.days:.0f}")
+    if item.kind == "visit":
+        return _("Keep in touch with %(n)s vulnerable households", n=f"{item.days:.0f}")
+    return item.kind
+
+
+def _context(code: str, *, with_patrol: bool = True) -> dict:
+    session = db_session()
+    view = grid_view(session, g.requester, code, with_patrol=with_patrol)
+    lang = _lang()
+    labels = _labels(lang)
+    return {
+        "view": view, "grid": view.grid, "labels": labels,
+        "todo": [{"kind": i.kind, "priority": i.priority, "code": i.code,
+                  "text": todo_text(i, labels)} for i in view.todo],
+        "buildings": view.buildings.drop(columns="geometry").to_dict("records"),
+        "households": view.households.to_dict("records"),
+        "sites": view.sites.drop(columns="geometry").to_dict("records"),
+        "cases": view.cases.drop(columns="geometry").to_dict("records"),
+        "unpatrolled": view.unpatrolled.drop(columns="geometry").head(10).to_dict("records"),
+        "coverage": view.coverage, "period": view.period, "as_of": view.as_of,
+        "street": repo.street_summary(session), "lang": lang,
+    }
+
+
+@bp.route("/<code>")
+def grid_page(code: str):
+    ctx = _context(code)
+    view = ctx["view"]
+    m, legends = grid_map(view.boundary, view.buildings, view.sites, view.cases, view.patrolled,
+                          view.unpatrolled, lang=ctx["lang"],
+                          focus=_focus(request.args.get("focus")),
+                          hazard_url=url_for("hazards.detail", code="__ID__"), _=_)
+    return render_template("grid/page.html", map=render_map(m, legends=legends), **ctx)
+
+
+@bp.route("/<code>/report")
+def report(code: str):
+    """The A4 grid report: print it from the browser (print CSS), or save it as PDF there."""
+    ctx = _context(code)
+    view = ctx["view"]
+    svg = grid_svg(view.boundary, view.buildings, view.sites, view.cases, view.patrolled,
+                   view.unpatrolled, north=_("N"))
+    repo.audit(db_session(), g.requester, "grid_report", code,
+               {"households": len(view.households)})
+    return render_template("grid/report.html", svg=svg, printed_at=datetime.now(),
+                           m_per_mm=svg_scale_m_per_mm(view.boundary), **ctx)

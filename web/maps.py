@@ -1,0 +1,51 @@
+"""Every map page goes through here: the user's basemap, the standard controls, assets from
+our own server, and the three parts a template embeds.
+
+    m = some_builder(..., _=_)            # a pure builder from gridmap.maps
+    return render_template("x.html", map=render_map(m))
+"""
+
+from __future__ import annotations
+
+from flask import current_app, g, request, url_for
+from flask_babel import gettext as _
+
+from gridmap.crs import gcj02_to_wgs84
+from gridmap.maps.offline import localize_assets
+from gridmap.maps.render import MapParts, map_parts
+from gridmap.maps.standard import BasemapSettings, Legend, display_crs, finish_map
+
+
+def basemap_settings() -> BasemapSettings:
+    return current_app.config["BASEMAPS"]
+
+
+def user_basemap() -> str:
+    """The logged-in user's basemap if this installation offers it, else ``none``."""
+    user = g.get("user")
+    return basemap_settings().resolve(user.basemap if user is not None else None)
+
+
+def current_display() -> str:
+    """``gcj02`` when the user's basemap needs overlays shifted, else ``wgs84``."""
+    return display_crs(user_basemap())
+
+
+def static_root() -> str:
+    return url_for("static", filename="").rstrip("/")
+
+
+def render_map(m, *, legends: list[Legend] | tuple = ()) -> MapParts:
+    """Finish ``m`` (basemap, legend, scale, fullscreen, measure, layer control), point its
+    assets at /static/vendor and split it for a template."""
+    finish_map(m, basemap=user_basemap(), settings=basemap_settings(), _=_, legends=legends)
+    localize_assets(m, static_root())
+    return map_parts(m)
+
+
+def point_from_display(lon: float, lat: float, display: str | None) -> tuple[float, float]:
+    """A point clicked on a map back in storage coordinates (WGS84)."""
+    if (display or request.form.get("display")) == "gcj02":
+        x, y = gcj02_to_wgs84(lon, lat)
+        return float(x), float(y)
+    return lon, lat

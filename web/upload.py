@@ -1,0 +1,340 @@
+"""The import page: upload a file, read the report and the preview map, confirm, see the result.
+
+Checking and writing run in a background thread per upload (a *job*), so a large
+file never holds a request open: the job page polls ``/import/<job>/status`` and
+shows a progress bar until the report (or the result) is ready. Confirming runs the
+whole import again inside one transaction (the database may have changed since the
+preview) and writes only when that report has no error: all or nothing.
+
+Jobs live in this process's memory and their files in a temporary folder; both are
+dropped an hour after the last use. Behind several server processes, send a user's
+requests to one of them (sticky sessions) or run one process with threads.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from geodata.db import repo
+from geodata.export import FORMATS as EXPORT_FORMATS
+from geodata.export import SUFFIX as EXPORT_SUFFIX
+from geodata.export import export_layer
+from geodata.fields import load_mapping
+from geodata.importer import LAYERS, ImportOptions, Prepared, prepare, write
+from geodata.readers import LayerChoiceNeeded, Limits, ReadOptions, spool
+from gridmap.errors import GridmapError
+from gridmap.maps.imports import import_preview_map
+from gridmap.privacy import Requester
+from gridmap.report import N_, Note
+from web.db import db_session
+from web.maps import render_map  # basemap, standard controls, offline assets
+
+bp = Blueprint("upload", __name__)
+JOB_TTL_S = 3600
+
+
+def layer_labels() -> dict[str, str]:
+    return {
+        "districts": _("Districts"), "streets": _("Streets"), "communities": _("Communities"),
+        "grids": _("Grids"), "compounds": _("Compounds"), "gates": _("Gates"),
+        "buildings": _("Buildings"), "households": _("Households"),
+        "residents": _("Residents"), "key_sites": _("Key sites"),
+        "facilities": _("Facilities"), "patrol_tracks": _("Patrol tracks"),
+        "hazards": _("Hazards"),
+    }
+
+
+def kind_labels() -> dict[str, str]:
+    return {
+        "repaired": _("repaired"), "dropped": _("dropped"), "unreadable_geometry": _("unreadable"),
+        "overlap": _("overlap"), "gap": _("gap"), "crosses_community": _("crosses boundary"),
+        "outside_community": _("outside community"), "duplicate_code": _("duplicate code"),
+        "duplicate": _("duplicate"), "overloaded": _("too many households"),
+        "underloaded": _("too few households"), "generated_code": _("code generated"),
+        "code_fallback": _("code"), "code_format": _("code format"),
+        "no_community": _("no community"), "unknown_parent": _("unknown parent"),
+        "bad_value": _("bad value"), "missing_name": _("no name"),
+        "missing_category": _("no category"), "no_coordinates": _("no coordinates"),
+        "wrong_geometry": _("wrong geometry"), "multipart": _("several parts"),
+        "converted": _("converted"), "matched_by_name": _("matched by name"),
+        "unknown_building": _("unknown building"), "ambiguous_address": _("ambiguous address"),
+        "unknown_household": _("unknown household"), "bad_id_number": _("ID number"),
+        "out_of_scope": _("outside your areas"), "bad_time": _("bad time"),
+        "defaulted": _("default used"), "bad_code": _("bad code"), "missing_code": _("no code"),
+    }
+
+
+def severity_labels() -> dict[str, str]:
+    return {"error": _("error"), "warning": _("warning"), "info": _("info")}
+
+
+@dataclass
+class Job:
+    id: str
+    owner: str
+    requester: Requester
+    folder: Path
+    path: Path
+    filename: str
+    layer: str
+    options: ImportOptions
+    state: str = "checking"  # checking | ready | failed | writing | done
+    stage: str = "read"
+    done: int = 0
+    total: int = 0
+    prepared: Prepared | None = None
+    error: Note | str | None = None
+    choices: list[str] = field(default_factory=list)
+    touched: float = field(default_factory=time.time)
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        self.stage, self.done, self.total = stage, done, total
+        self.touched = time.time()
+
+
+class Jobs:
+    """This process's import jobs, by id."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    def add(self, job: Job) -> None:
+        with self._lock:
+            self._expire()
+            self._jobs[job.id] = job
+
+    def get(self, job_id: str, owner: str) -> Job:
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None or job.owner != owner:
+            abort(404)
+        job.touched = time.time()
+        return job
+
+    def _expire(self) -> None:
+        now = time.time()
+        for key, job in list(self._jobs.items()):
+            if now - job.touched > JOB_TTL_S and job.state not in ("checking", "writing"):
+                shutil.rmtree(job.folder, ignore_errors=True)
+                del self._jobs[key]
+
+
+def _jobs() -> Jobs:
+    return current_app.extensions.setdefault("gridmap_import_jobs", Jobs())
+
+
+def _max_bytes() -> int:
+    return int(current_app.config.get("MAX_CONTENT_LENGTH") or Limits().max_bytes)
+
+
+def _run(job: Job, sessions, *, confirm: bool) -> None:
+    """Check (and when ``confirm``, write) ``job`` in its own transaction. Runs in a thread."""
+    session = sessions()
+    try:
+        prepared = prepare(session, job.path, job.layer, job.options, job.requester,
+                           progress=job.progress, display_name=job.filename,
+                           workdir=Path(tempfile.mkdtemp(dir=job.folder)))
+        job.prepared = prepared
+        if not confirm:
+            session.rollback()
+            job.state = "ready"
+        elif not prepared.report.ok:
+            session.rollback()
+            job.error = Note(N_("the data changed since the preview: the import now has {n} "
+                                "errors; nothing was written"), {"n": len(prepared.report.errors)})
+            job.state = "failed"
+        else:
+            write(session, prepared, progress=job.progress)
+            session.commit()
+            job.state = "done"
+    except LayerChoiceNeeded as exc:
+        session.rollback()
+        job.error, job.choices, job.state = exc.note, exc.choices, "failed"
+    except GridmapError as exc:
+        session.rollback()
+        job.error, job.state = getattr(exc, "note", None) or str(exc), "failed"
+    except Exception as exc:  # noqa: BLE001 - shown on the page; the transaction rolled back
+        session.rollback()
+        job.error, job.state = f"{type(exc).__name__}: {exc}", "failed"
+        _log_failure("writing" if confirm else "checking", exc)
+    finally:
+        session.close()
+
+
+def _log_failure(stage: str, exc: Exception) -> None:
+    import logging
+
+    logging.getLogger(__name__).exception("import %s failed", stage, exc_info=exc)
+
+
+def _start(job: Job, *, confirm: bool) -> None:
+    sessions = current_app.extensions["gridmap_sessions"]
+    job.state = "writing" if confirm else "checking"
+    job.stage, job.done, job.total, job.error = "read", 0, 0, None
+    threading.Thread(target=_run, args=(job, sessions), kwargs={"confirm": confirm},
+                     daemon=True, name=f"import-{job.id}").start()
+
+
+# --- views -------------------------------------------------------------------------------------
+def _form_context(error: str | None = None, values: dict | None = None) -> dict:
+    session = db_session()
+    communities = repo.communities_frame(session)
+    return {"layers": layer_labels(), "error": error, "values": values or {},
+            "communities": communities[["code", "name"]].to_dict("records"),
+            "max_mb": _max_bytes() // (1024 * 1024)}
+
+
+def _options(form, mapping_text: str | None, mapping_name: str | None) -> ImportOptions:
+    def number(name: str, default=None, kind=float):
+        raw = (form.get(name) or "").strip()
+        if not raw:
+            return default
+        try:
+            return kind(raw)
+        except ValueError as exc:
+            raise GridmapError(_("%(field)s must be a number", field=name)) from exc
+
+    read = ReadOptions(layer=(form.get("source_layer") or "").strip() or None,
+                       crs=(form.get("crs") or "").strip() or None,
+                       central_meridian=number("central_meridian"),
+                       coords=form.get("coords") or "wgs84",
+                       encoding=(form.get("encoding") or "").strip() or None,
+                       limits=Limits(max_bytes=_max_bytes()))
+    return ImportOptions(
+        read=read, community=(form.get("community") or "").strip() or None,
+        mapping=load_mapping(None, text=mapping_text, display=mapping_name)
+        if mapping_text else load_mapping(None),
+        code_scheme=form.get("code_scheme") or "15",
+        service_code=(form.get("service_code") or "").strip() or None,
+        target_min=number("target_min", 300, int), target_max=number("target_max", 500, int))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def upload_page():
+    if request.method == "GET":
+        return render_template("upload/form.html", **_form_context())
+    try:
+        upload = request.files.get("file")
+        form = request.form
+    except RequestEntityTooLarge:
+        return render_template("upload/form.html", **_form_context(
+            _("The file is larger than the %(mb)s MB limit.", mb=_max_bytes() // 1048576))), 413
+    values = form.to_dict()
+    layer = form.get("layer")
+    if layer not in LAYERS:
+        return render_template("upload/form.html", **_form_context(
+            _("Choose what the file holds."), values)), 400
+    if upload is None or not upload.filename:
+        return render_template("upload/form.html", **_form_context(
+            _("Choose a file to import."), values)), 400
+    if not g.requester.may_edit:
+        return render_template("upload/form.html", **_form_context(
+            _("Your role may not import data."), values)), 403
+    folder = Path(tempfile.mkdtemp(prefix="gridmap-upload-"))
+    try:
+        mapping_file = request.files.get("mapping")
+        mapping_text = mapping_file.read().decode("utf-8-sig") if mapping_file and \
+            mapping_file.filename else None
+        options = _options(form, mapping_text, mapping_file.filename if mapping_text else None)
+        path = spool(upload.stream, upload.filename, folder, max_bytes=_max_bytes())
+    except (GridmapError, UnicodeDecodeError) as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        message = exc.note.render(_) if hasattr(exc, "note") else str(exc)
+        return render_template("upload/form.html", **_form_context(message, values)), 400
+    job = Job(id=secrets.token_urlsafe(12), owner=g.user.username, requester=g.requester,
+              folder=folder, path=path, filename=path.name, layer=layer, options=options)
+    _jobs().add(job)
+    _start(job, confirm=False)
+    return redirect(url_for("upload.job_page", job_id=job.id))
+
+
+@bp.get("/export")
+def export_download():
+    """Download a layer as GeoJSON, GeoPackage or zipped Shapefile (scoped, masked, audited)."""
+    layer, fmt = request.args.get("layer", ""), request.args.get("format", "")
+    if layer not in LAYERS or fmt not in EXPORT_FORMATS:
+        abort(400)
+    folder = Path(tempfile.mkdtemp(prefix="gridmap-export-"))
+    try:
+        path, _n = export_layer(db_session(), layer, fmt, folder / f"{layer}{EXPORT_SUFFIX[fmt]}",
+                                g.requester)
+        data = path.read_bytes()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    mimetype = {"geojson": "application/geo+json", "gpkg": "application/geopackage+sqlite3",
+                "shp": "application/zip"}[fmt]
+    return send_file(BytesIO(data), mimetype=mimetype, as_attachment=True,
+                     download_name=f"{layer}{EXPORT_SUFFIX[fmt]}")
+
+
+@bp.get("/import/<job_id>/status")
+def job_status(job_id: str):
+    job = _jobs().get(job_id, g.user.username)
+    stage = {"read": _("Reading the file"), "check": _("Checking"),
+             "write": _("Writing")}.get(job.stage, job.stage)
+    return jsonify(state=job.state, stage=stage, done=job.done, total=job.total)
+
+
+@bp.post("/import/<job_id>/confirm")
+def job_confirm(job_id: str):
+    job = _jobs().get(job_id, g.user.username)
+    if job.state != "ready" or job.prepared is None or not job.prepared.report.ok:
+        abort(409)
+    _start(job, confirm=True)
+    return redirect(url_for("upload.job_page", job_id=job.id))
+
+
+@bp.post("/import/<job_id>/layer")
+def job_layer(job_id: str):
+    """Re-check the same file with the layer (sheet, archive member) the user chose."""
+    job = _jobs().get(job_id, g.user.username)
+    if job.state != "failed":
+        abort(409)
+    job.options.read.layer = request.form.get("source_layer") or None
+    job.choices = []
+    _start(job, confirm=False)
+    return redirect(url_for("upload.job_page", job_id=job.id))
+
+
+def _text(item) -> str:
+    if item is None:
+        return ""
+    return item.render(_) if isinstance(item, Note) else str(item)
+
+
+@bp.get("/import/<job_id>")
+def job_page(job_id: str):
+    job = _jobs().get(job_id, g.user.username)
+    context = {"job": job, "layers": layer_labels(), "kinds": kind_labels(),
+               "severities": severity_labels(), "t": _text, "map": None, "report": None}
+    if job.prepared is not None and job.state in ("ready", "done", "failed"):
+        report = job.prepared.report
+        context["report"] = report
+        if job.state == "ready" and job.prepared.spec.geometry is not None:
+            grids = repo.grids_frame(db_session())
+            m = import_preview_map(job.prepared.preview, grids, _=_)
+            context["map"] = render_map(m)
+    return render_template("upload/job.html", **context)
