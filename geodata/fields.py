@@ -216,12 +216,13 @@ def map_columns(columns, layer: str, allowed: set[str], user: Mapping
 
 
 # --- values ----------------------------------------------------------------------------------
+def is_missing(value) -> bool:
+    """None, NaN or NaT: what pandas leaves in an empty cell."""
+    return value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+
+
 def is_blank(value) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    if value is pd.NaT:
+    if is_missing(value):
         return True
     return isinstance(value, str) and value.strip() in ("", "nan", "NaN", "None", "NULL", "null")
 

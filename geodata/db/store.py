@@ -6,7 +6,6 @@ Everything happens in the caller's transaction: it lands whole or not at all.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from datetime import datetime
 
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from geodata.db import models as m
 from geodata.db.frames import as_multi, to_ewkt
+from geodata.fields import is_missing
 from gridmap.demo.city import City
 
 Progress = Callable[[str, int], None]
@@ -24,11 +24,7 @@ CHUNK = 5000
 
 def _clean(value):
     """NaN/NaT/numpy scalars -> plain Python values a DBAPI accepts."""
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if value is pd.NaT:
+    if is_missing(value):
         return None
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
