@@ -120,15 +120,16 @@ def node_distances(network: Network, sources: Snap, *,
     return SourceGraph(network, sources).run(max_distance_m=max_distance_m)
 
 
-def _same_edge(sources: Snap, targets: Snap, which=None):
-    """(target, source, metres) for targets on the same edge as a source (of ``which``, the
-    source indices taking part; default all): the direct way along the edge."""
+_NO_PAIRS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+
+
+def _same_edge(sources: Snap, targets: Snap):
+    """(target, source, metres) for targets on the same edge as a source: the direct way
+    along the edge."""
     fs = np.flatnonzero(sources.status == SNAP_EDGE)
-    if which is not None:
-        fs = np.intersect1d(fs, which)
     ts = np.flatnonzero(targets.status == SNAP_EDGE)
     if len(fs) == 0 or len(ts) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        return _NO_PAIRS
     fe = sources.edge[fs]
     order = np.argsort(fe, kind="stable")
     fs, fe = fs[order], fe[order]
@@ -136,7 +137,7 @@ def _same_edge(sources: Snap, targets: Snap, which=None):
     lo = np.searchsorted(fe, te, "left")
     cnt = np.searchsorted(fe, te, "right") - lo
     if cnt.sum() == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        return _NO_PAIRS
     t = np.repeat(ts, cnt)
     rank = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
     f = fs[np.repeat(lo, cnt) + rank]
@@ -144,42 +145,67 @@ def _same_edge(sources: Snap, targets: Snap, which=None):
     return t, f, d
 
 
+class PointJoin:
+    """Target points joined to the node distances of a run, prepared once for every run.
+
+    Per target: the minimum over its attachments (node distance + access cost) and, when
+    ``sources`` is given, the direct way along an edge it shares with a source. What does
+    not depend on the run (the grouping of attachments by point, the same-edge pairs
+    sorted by target and distance) is computed here, so a run only gathers and reduces.
+    """
+
+    def __init__(self, targets: Snap, sources: Snap | None = None) -> None:
+        self.targets = targets
+        p = targets.att_point
+        new_group = np.r_[True, p[1:] != p[:-1]] if len(p) else np.zeros(0, dtype=bool)
+        self.starts = np.flatnonzero(new_group)  # attachments are sorted by point
+        self.group = np.cumsum(new_group) - 1
+        self.n_sources = 0 if sources is None else sources.n
+        t, f, d = _same_edge(sources, targets) if sources is not None else _NO_PAIRS
+        order = np.lexsort((d, t))
+        self.pairs = t[order], f[order], d[order]
+
+    def distances(self, nd: NodeDistances, which=None, *,
+                  max_distance_m: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+        """Distance (m, inf beyond ``max_distance_m``) and nearest source of each target;
+        ``which``: the source indices that took part in the run (default all)."""
+        targets = self.targets
+        dist = np.full(targets.n, np.inf)
+        src = np.full(targets.n, -1, dtype=np.int64)
+        if len(self.starts):
+            vals = nd.dist_m[targets.att_node] + targets.att_cost_m
+            best = np.minimum.reduceat(vals, self.starts)
+            rows = np.flatnonzero((vals <= best[self.group]) & np.isfinite(vals))
+            g = self.group[rows]
+            rows = rows[np.r_[True, g[1:] != g[:-1]]] if len(rows) else rows  # first best
+            dist[targets.att_point[rows]] = vals[rows]
+            src[targets.att_point[rows]] = nd.source[targets.att_node[rows]]
+        t, f, d = self.pairs
+        if len(t):
+            keep = d < dist[t]
+            if which is not None:
+                taking_part = np.zeros(self.n_sources, dtype=bool)
+                taking_part[np.asarray(which, dtype=np.int64)] = True
+                keep &= taking_part[f]
+            t, f, d = t[keep], f[keep], d[keep]
+            first = np.r_[True, t[1:] != t[:-1]] if len(t) else np.zeros(0, dtype=bool)
+            dist[t[first]] = d[first]  # sorted by (target, metres): the first is the best
+            src[t[first]] = f[first]
+        beyond = ~(dist <= max_distance_m)
+        dist[beyond] = np.inf
+        src[beyond] = -1
+        return dist, src
+
+
 def point_distances(nd: NodeDistances, targets: Snap, *, sources: Snap | None = None,
                     which=None, max_distance_m: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
     """Distance (m, inf beyond ``max_distance_m``) and nearest source of each target point.
 
     ``sources`` (the Snap the distances came from; ``which``: the indices that took part)
-    adds the direct way along a shared edge.
+    adds the direct way along a shared edge. For many runs over the same points, build a
+    ``PointJoin`` once.
     """
-    dist = np.full(targets.n, np.inf)
-    src = np.full(targets.n, -1, dtype=np.int64)
-    if len(targets.att_point):
-        # Attachments are sorted by point: minimum per point without sorting again.
-        vals = nd.dist_m[targets.att_node] + targets.att_cost_m
-        p = targets.att_point
-        new_group = np.r_[True, p[1:] != p[:-1]]
-        starts = np.flatnonzero(new_group)
-        best = np.minimum.reduceat(vals, starts)
-        group = np.cumsum(new_group) - 1
-        is_best = (vals <= best[group]) & np.isfinite(vals)
-        rows = np.flatnonzero(is_best)
-        rows = rows[np.r_[True, group[rows][1:] != group[rows][:-1]]] if len(rows) else rows
-        dist[p[rows]] = vals[rows]
-        src[p[rows]] = nd.source[targets.att_node[rows]]
-    if sources is not None:
-        t, f, d = _same_edge(sources, targets, which)
-        better = d < dist[t]
-        if better.any():
-            t, f, d = t[better], f[better], d[better]
-            order = np.lexsort((d, t))
-            t, f, d = t[order], f[order], d[order]
-            first = np.r_[True, t[1:] != t[:-1]]
-            dist[t[first]] = d[first]
-            src[t[first]] = f[first]
-    beyond = ~(dist <= max_distance_m)
-    dist[beyond] = np.inf
-    src[beyond] = -1
-    return dist, src
+    return PointJoin(targets, sources).distances(nd, which, max_distance_m=max_distance_m)
 
 
 def metric_points(points, crs: str) -> np.ndarray:
@@ -342,12 +368,12 @@ def reach_by_category(network: Network, facilities: gpd.GeoDataFrame,
     ids = _ids(facilities, id_field)
     fcat = facilities[category_field].astype(object).to_numpy()
     cols: dict[str, np.ndarray] = {"snap": osnap.status, "leg_m": osnap.leg_m}
-    graph = SourceGraph(network, fsnap)  # built once for every category
+    graph = SourceGraph(network, fsnap)  # both built once for every category
+    join = PointJoin(osnap, fsnap)
     for k, cat in enumerate(cats):
         mine = np.flatnonzero(fcat == cat)
         nd = graph.run(mine, max_distance_m=max_distance_m)
-        dist, src = point_distances(nd, osnap, sources=fsnap, which=mine,
-                                    max_distance_m=max_distance_m)
+        dist, src = join.distances(nd, mine, max_distance_m=max_distance_m)
         ok = np.isfinite(dist)
         cols[f"{cat}_m"] = np.where(ok, dist, np.nan)
         cols[f"{cat}_min"] = np.where(ok, minutes_for(np.where(ok, dist, 0), speed_kmh), np.nan)
