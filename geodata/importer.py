@@ -454,6 +454,12 @@ class _Builder:
         geoms = shapely.force_2d(frame.geometry.to_numpy())
         keep = np.ones(len(frame), dtype=bool)
         rows = frame["_row"].to_numpy()
+        # Real exports mix kinds (address and entrance points in a building file): features of
+        # another kind are skipped with a warning when the file holds the right kind too;
+        # when it holds none, the layer or the file is wrong and that is an error.
+        types = shapely.get_type_id(geoms)
+        self._mixed = bool(np.isin(types, _FITTING_TYPES[kind]).any()) and bool(
+            (~np.isin(types, _FITTING_TYPES[kind]) & (types >= 0)).any())
         for i, g in enumerate(geoms):
             row = int(rows[i])
             if g is None or g.is_empty:
@@ -470,13 +476,20 @@ class _Builder:
         frame = frame.set_geometry(geoms)
         self.frame = frame[keep].copy()
 
+    def _wrong_kind(self, row: int, gtype: str, message: str) -> None:
+        if self._mixed:
+            self.add(row, "wrong_geometry", "warning", N_("{what}; skipped (the file mixes "
+                                                         "kinds of features)"),
+                     what=note(message, gtype=gtype, layer=note(self.spec.label)))
+        else:
+            self.add(row, "wrong_geometry", "error", message, gtype=gtype,
+                     layer=note(self.spec.label))
+
     def _fit(self, g, kind: str, row: int):
         gtype = g.geom_type
         if kind == "polygon":
             if gtype not in ("Polygon", "MultiPolygon", "GeometryCollection"):
-                self.add(row, "wrong_geometry", "error",
-                         N_("a {gtype}, but {layer} need polygons"), gtype=gtype,
-                         layer=note(self.spec.label))
+                self._wrong_kind(row, gtype, N_("a {gtype}, but {layer} need polygons"))
                 return None
             if not g.is_valid:
                 why = shapely.is_valid_reason(g)
@@ -504,8 +517,7 @@ class _Builder:
                 self.add(row, "converted", "info",
                          N_("a polygon; its representative point is used"))
                 return g.representative_point()
-            self.add(row, "wrong_geometry", "error", N_("a {gtype}, but {layer} need points"),
-                     gtype=gtype, layer=note(self.spec.label))
+            self._wrong_kind(row, gtype, N_("a {gtype}, but {layer} need points"))
             return None
         if kind == "line":
             if gtype == "MultiLineString":
@@ -517,8 +529,7 @@ class _Builder:
                     merged = parts[0]
                 g, gtype = merged, merged.geom_type
             if gtype != "LineString":
-                self.add(row, "wrong_geometry", "error", N_("a {gtype}, but {layer} need lines"),
-                         gtype=gtype, layer=note(self.spec.label))
+                self._wrong_kind(row, gtype, N_("a {gtype}, but {layer} need lines"))
                 return None
             if g.length == 0:
                 self.add(row, "dropped", "warning", N_("zero length; feature dropped"))
@@ -745,7 +756,8 @@ class _Builder:
 
     def _assign_codes(self, rows: list[dict]) -> None:
         """Rows without a code: grids get scheme codes later; others a stable hash of their
-        name (and address and location for points), so a re-import finds them again."""
+        name (boundaries), or name, address and location (the rest), so a re-import finds
+        them again."""
         spec = self.spec
         length = _column_length(self.model, "code") or 48
         for rec in rows:
@@ -761,6 +773,12 @@ class _Builder:
             where = ""
             if geom is not None and spec.geometry == "point":
                 where = f"{geom.x:.5f},{geom.y:.5f}"
+            elif geom is not None and not spec.boundary:
+                # Names repeat (1号楼 in every compound) or are missing: footprints and lines
+                # are told apart by their shape (to 1e-6 degree, 0.1 m) too; the same shape
+                # twice (tiled exports repeat it) is one feature. Boundaries go by name alone.
+                where = hashlib.sha1(shapely.to_wkb(shapely.normalize(
+                    shapely.set_precision(geom, 1e-6)))).hexdigest()
             # Layers without names (hazards, tracks) are told apart by all their fields.
             extra = () if "name" in self.model.__table__.c else tuple(
                 str(rec.get(f)) for f in spec.fields)
@@ -1196,6 +1214,8 @@ class _Builder:
         return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS))
 
 
+# shapely type ids a layer kind takes (points also take polygons: their representative point)
+_FITTING_TYPES = {"polygon": (3, 6, 7), "point": (0, 4, 3, 6), "line": (1, 5)}
 _TRACK_DERIVED = frozenset({"ended_at", "ended"})
 _KML_NOISE = frozenset({"id", "Name", "description", "timestamp", "begin", "end", "altitudeMode",
                         "tessellate", "extrude", "visibility", "drawOrder", "icon"})

@@ -1,6 +1,7 @@
 """geodata.importer on both backends: real files, derived files, hand-made grids and registers."""
 
 import json
+import warnings
 
 import geopandas as gpd
 import numpy as np
@@ -307,6 +308,42 @@ def test_load_counted_from_buildings_and_households(session, community, tmp_path
     pd.DataFrame([{"地址": "不存在路1号", "房号": "1"}]).to_csv(bad, index=False)
     report = imp(session, bad, "households")
     assert report.errors[0].kind == "unknown_building" and "不存在路1号" in report.errors[0].message
+
+
+def test_tiled_building_export_skips_its_points_and_keeps_every_footprint(session, shared_data):
+    # Tilezen buildings: 1,572 footprints (some repeated across tiles, most unnamed) and 409
+    # address points mixed in. The points are skipped with a warning each; every distinct
+    # (name, shape) is one building; a second import updates them all.
+    path = shared_data / "buildings/shanghai_bund_tilezen_buildings.geojson"
+    with warnings.catch_warnings():  # GDAL: repeated ids (the importer reports it)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        truth = pyogrio.read_dataframe(path)
+    polys = truth[truth.geom_type.isin(["Polygon", "MultiPolygon"])]
+    n_points = int((truth.geom_type == "Point").sum())
+    distinct = len(set(zip(polys["name"].fillna(""),
+                           shapely.to_wkb(shapely.normalize(polys.geometry.values)), strict=True)))
+    report = imp(session, path, "buildings")
+    assert report.ok
+    skipped = problems(report, "wrong_geometry")
+    assert len(skipped) == n_points == 409
+    assert {p.severity for p in skipped} == {"warning"}
+    assert report.inserts == distinct == row_count(session, "building")
+    assert len(problems(report, "duplicate")) == len(polys) - distinct
+    assert session.scalar(sa.select(sa.func.count()).select_from(m.Building)
+                          .where(m.Building.name.is_(None))) > 1000  # unnamed, yet all kept
+    again = imp(session, path, "buildings")
+    assert again.inserts == 0 and again.updates == distinct
+    assert row_count(session, "building") == distinct
+
+
+def test_a_file_of_points_only_is_refused_as_buildings(session, tmp_path):
+    path = write_geojson(tmp_path / "pts.geojson", [shapely.Point(X0, Y0), shapely.Point(X0 + 9, Y0)],
+                         name=["甲", "乙"])
+    report = imp(session, path, "buildings")
+    assert not report.ok and report.written == 0
+    assert [(p.row, p.severity) for p in problems(report, "wrong_geometry")] == [
+        (1, "error"), (2, "error")]
+    assert row_count(session, "building") == 0
 
 
 def test_key_sites_facilities_from_real_poi_csv(session, shared_data, tmp_path):
