@@ -80,6 +80,9 @@ def layer_frame(session: Session, layer: str, requester: Requester, *,
     elif name == "gates":
         f = _simple(session, m.Gate, [m.Gate.name, m.Gate.kind],
                     {"compound": (m.Compound, m.Gate.compound_id)})
+    elif name == "roads":
+        f = _simple(session, m.Road, [m.Road.name, m.Road.highway, m.Road.foot, m.Road.access],
+                    {"compound": (m.Compound, m.Road.compound_id)})
     elif name == "buildings":
         f = _simple(session, m.Building, [m.Building.name, m.Building.address, m.Building.floors,
                                           m.Building.use],

@@ -56,6 +56,9 @@ COMMON: dict[str, tuple[str, ...]] = {
     "building": ("building", "building_code", "楼栋编码", "楼栋编号", "所属楼栋", "建筑编码"),
     "household": ("household", "household_code", "户编码", "户号", "家庭编号", "所属户"),
     "kind": ("kind", "网格类型", "出入口类型"),
+    "highway": ("highway", "道路等级", "道路类别", "道路类型", "road_class", "roadclass"),
+    "foot": ("foot", "步行"),
+    "access": ("access", "通行"),
     "floors": ("floors", "层数", "楼层数", "地上层数", "总层数", "cs"),
     "use": ("use", "用途", "房屋用途", "建筑用途"),
     "unit": ("unit", "单元", "单元号"),
@@ -370,5 +373,20 @@ VOCABS = {
     "hazards.status": vocab.HAZARD_STATUSES,
     "grids.kind": vocab.GRID_KINDS,
 }
+# Chinese road classes (CJJ 37 and common survey tables) -> OSM highway values, which the
+# walking network's rules read.
+ROAD_CLASSES = {"快速路": "motorway", "高速公路": "motorway", "主干路": "primary",
+                "主干道": "primary", "次干路": "secondary", "次干道": "secondary",
+                "支路": "tertiary", "街巷": "residential", "小区道路": "service",
+                "内部道路": "service", "人行道": "footway", "步行道": "footway",
+                "步行街": "pedestrian", "绿道": "path", "小路": "path", "台阶": "steps"}
+
+
+def road_class(value) -> str | None:
+    """An OSM highway value from what a file calls the road class (Chinese or OSM)."""
+    t = text(value, 32)
+    return None if t is None else ROAD_CLASSES.get(t, t.lower())
+
+
 GATE_KINDS = {"pedestrian": "pedestrian", "人行": "pedestrian", "vehicle": "vehicle",
               "车行": "vehicle", "both": "both", "人车": "both", "人车混行": "both"}

@@ -97,6 +97,11 @@ LAYERS: dict[str, LayerSpec] = {s.name: s for s in (
     LayerSpec("compounds", m.Compound, "polygon", (),
               (_p("community", "community_id", m.Community),), prefix="CP-",
               label=N_("compounds")),
+    # Streets and paths for the walking network. A path belongs to a compound only when the
+    # file says so: a street along a compound's edge must not be taken inside it.
+    LayerSpec("roads", m.Road, "line", ("highway", "foot", "access"),
+              (_p("compound", "compound_id", m.Compound, None),), prefix="R-",
+              name_required=False, label=N_("roads")),
     LayerSpec("gates", m.Gate, "point", ("kind",),
               (_p("compound", "compound_id", m.Compound, "near"),), prefix="GT-",
               name_required=False, label=N_("gates")),
@@ -127,7 +132,7 @@ ALIASES = {"key-sites": "key_sites", "keysites": "key_sites", "sites": "key_site
            "district": "districts", "street": "streets", "community": "communities",
            "grid": "grids", "compound": "compounds", "gate": "gates", "building": "buildings",
            "household": "households", "resident": "residents", "facility": "facilities",
-           "hazard": "hazards"}
+           "hazard": "hazards", "road": "roads", "streetlines": "roads"}
 BOUNDARY_ROLES = frozenset({"admin", "street_staff"})
 
 
@@ -674,6 +679,8 @@ class _Builder:
                     self.warn(N_("known values of {field}: {known}"), field=f, known=", ".join(
                         f"{t.code} ({t.zh})" for t in F.VOCABS[f"{layer}.{f}"]))
             return out
+        if f == "highway":
+            return F.road_class(v)
         if f == "kind" and layer == "gates":
             t = F.text(v)
             return F.GATE_KINDS.get(t.lower() if t else "", "both")
@@ -699,6 +706,13 @@ class _Builder:
             rec["_households"] = hh
         elif layer == "buildings":
             rec["use"] = rec.get("use") or "residential"
+        elif layer == "roads" and not rec.get("highway"):
+            rec["highway"] = "unclassified"  # walkable: a street of no given class
+            if "highway" not in self._listed:
+                self._listed.add("highway")
+                self.warn(N_("rows without a road class (highway, 道路等级) are taken as "
+                             "walkable streets ('unclassified'); give the class to exclude "
+                             "expressways"))
         elif layer == "key_sites":
             if rec.get("category") is None:
                 if not any(p.row == row and p.kind == "bad_value" for p in self.report.problems):

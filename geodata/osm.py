@@ -25,10 +25,10 @@ import pandas as pd
 import shapely
 from osmium.filter import IdFilter, KeyFilter, TagFilter
 
+from geodata.readers import OSM_SUFFIXES as SUFFIXES
 from gridmap.errors import InvalidInput
 
 CRS = "EPSG:4326"
-SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")
 
 # Tags kept as columns on highway ways: what a walking-network builder needs.
 WAY_TAG_COLUMNS = ("highway", "foot", "access", "service", "footway", "sidewalk", "bicycle",

@@ -20,10 +20,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geodata.readers import OSM_SUFFIXES
 from gridmap.errors import InvalidInput
 from gridmap.network import Network, build_network, network_from_osm
 
-OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")
 OUT_SUFFIXES = (".csv", ".geojson", ".gpkg")
 ID_CANDIDATES = ("id", "code", "osm_id", "fid", "gid", "objectid", "bm", "编码", "编号")
 

@@ -48,6 +48,7 @@ import shapely
 
 from geodata.fields import timestamp
 from gridmap import crs as gcrs
+from gridmap.errors import InvalidInput
 from gridmap.report import N_, InputRejected, Note, Problem, note, problem, rejected
 
 MB = 1024 * 1024
@@ -93,14 +94,16 @@ class SourceData:
     problems: list[Problem] = field(default_factory=list)
 
 
-FORMATS = ("shapefile", "geojson", "gpkg", "kml", "kmz", "csv", "xlsx", "gpx", "zip")
+FORMATS = ("shapefile", "geojson", "gpkg", "kml", "kmz", "csv", "xlsx", "gpx", "zip", "osm")
 _EXTENSIONS = {
     ".zip": "zip", ".shp": "shapefile", ".geojson": "geojson", ".json": "geojson",
     ".gpkg": "gpkg", ".kml": "kml", ".kmz": "kmz", ".csv": "csv", ".txt": "csv",
     ".xlsx": "xlsx", ".gpx": "gpx",
 }
+OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")  # what libosmium reads
 _DATASET_SUFFIXES = (".shp", ".geojson", ".json", ".gpkg", ".kml", ".csv", ".xlsx", ".gpx")
-_SUPPORTED = ".zip (Shapefile), .shp, .geojson/.json, .gpkg, .kml, .kmz, .csv, .xlsx, .gpx"
+_SUPPORTED = (".zip (Shapefile), .shp, .geojson/.json, .gpkg, .kml, .kmz, .csv, .xlsx, .gpx, "
+              ".osm/.osm.pbf/.osm.bz2 (streets)")
 
 
 # --- spooling uploads -----------------------------------------------------------------------
@@ -187,6 +190,8 @@ _KIND_NAMES = {
 
 def detect_format(path: Path, display: str) -> str:
     """The format of ``path``: by name, checked against the content (mislabelled -> error)."""
+    if display.lower().endswith(OSM_SUFFIXES):
+        return "osm"  # libosmium checks the content (and says so) when it reads
     ext = path.suffix.lower()
     actual = sniff(path)
     if ext == ".xls" or actual == "xls":
@@ -987,6 +992,8 @@ def _read_file(path: Path, fmt: str, display: str, opts: ReadOptions, work: Path
         src = _read_csv(path, display, opts)
     elif fmt == "xlsx":
         src = _read_xlsx(path, display, opts)
+    elif fmt == "osm":
+        src = _read_osm_ways(path, display)
     elif fmt in ("shapefile", "geojson", "gpkg", "kml", "gpx"):
         src = _read_ogr(path, fmt, display, opts, work, notes)
         return src
@@ -995,6 +1002,27 @@ def _read_file(path: Path, fmt: str, display: str, opts: ReadOptions, work: Path
                        file=display, supported=_SUPPORTED)
     src.notes = notes + src.notes
     return src
+
+
+def _read_osm_ways(path: Path, display: str) -> SourceData:
+    """The highway ways of an OpenStreetMap file, as lines with their walking tags; the way id
+    is the code, so a later extract of the same area updates them."""
+    from geodata.osm import read_osm  # pyosmium: loaded only for OSM files
+
+    try:
+        ways = read_osm(path).ways
+    except InvalidInput as exc:
+        raise rejected(N_("{file} cannot be read ({reason})"), file=display,
+                       reason=str(exc)) from exc
+    frame = gpd.GeoDataFrame({
+        "code": "W" + ways["osm_id"].astype(str), "name": ways["name"],
+        **{c: ways[c] for c in ("highway", "foot", "access", "service", "layer", "bridge",
+                                "tunnel")}}, geometry=ways.geometry.values, crs="EPSG:4326")
+    return SourceData(name=display, format="osm", layer="ways", layers=["ways"],
+                      frame=frame.reset_index(drop=True), spatial=True, encoding="UTF-8",
+                      encoding_reason=note(N_("OpenStreetMap files are always UTF-8")),
+                      crs="EPSG:4326",
+                      crs_reason=note(N_("OpenStreetMap coordinates are always WGS84")))
 
 
 def list_layers(path: str | Path, opts: ReadOptions | None = None) -> list[str]:

@@ -13,7 +13,7 @@ import click
 
 from gridmap.analysis.grids import DEFAULT_TARGET_MAX, DEFAULT_TARGET_MIN
 
-LAYER_NAMES = ["districts", "streets", "communities", "grids", "compounds", "gates",
+LAYER_NAMES = ["districts", "streets", "communities", "grids", "compounds", "gates", "roads",
                "buildings", "households", "residents", "key_sites", "facilities",
                "patrol_tracks", "hazards"]
 
@@ -112,9 +112,10 @@ def import_cmd(layer, path, source_layer, crs, central_meridian, coords, encodin
     """Import PATH into LAYER: check everything, report, then write all or nothing.
 
     Reads zipped or loose Shapefiles, GeoJSON, GeoPackage, KML/KMZ, CSV/XLSX (lon/lat or
-    WKT columns) and GPX. Exits 1 when errors stopped the write.
+    WKT columns), GPX, and OpenStreetMap files (.osm, .osm.pbf, .osm.bz2: their streets and
+    paths, for `roads`). Exits 1 when errors stopped the write.
 
-    LAYER: districts, streets, communities, grids, compounds, gates, buildings,
+    LAYER: districts, streets, communities, grids, compounds, gates, roads, buildings,
     households, residents, key_sites, facilities, patrol_tracks or hazards.
     """
     from geodata.fields import load_mapping

@@ -17,8 +17,11 @@ from geodata.db.frames import read_frame
 from geodata.db.store import table_counts
 from geodata.fields import Mapping, load_mapping
 from geodata.importer import ImportOptions, import_file
+from geodata.network_store import ensure_network
+from geodata.osm import read_osm
 from geodata.readers import ReadOptions
 from gridmap.errors import InvalidInput, PermissionDenied
+from gridmap.network import network_from_osm
 from gridmap.privacy import Requester
 
 import derive
@@ -344,6 +347,36 @@ def test_a_file_of_points_only_is_refused_as_buildings(session, tmp_path):
     assert [(p.row, p.severity) for p in problems(report, "wrong_geometry")] == [
         (1, "error"), (2, "error")]
     assert row_count(session, "building") == 0
+
+
+def test_roads_from_osm_build_the_same_walking_network_as_the_file(session, shared_data):
+    path = shared_data / "osm/beijing_haidian_cau_map.osm"
+    ways = read_osm(path).ways
+    report = imp(session, path, "roads")
+    assert report.ok and report.format == "osm" and report.inserts == len(ways) == 302
+    codes = set(session.scalars(sa.select(m.Road.code)))
+    assert codes == {f"W{i}" for i in ways["osm_id"]}
+    assert session.scalar(sa.select(m.Road.name).where(m.Road.code == f"W{ways['osm_id'][0]}")) \
+        == ways["name"][0]
+    again = imp(session, path, "roads")
+    assert again.inserts == 0 and again.updates == 302 and row_count(session, "road") == 302
+    # Stored roads -> stored network: the same walkable metres as the file read directly.
+    stored = ensure_network(session).network
+    direct = network_from_osm(ways, gated_compounds=False)
+    assert stored.adjacency.sum() == pytest.approx(direct.adjacency.sum(), abs=0.01)
+    assert stored.adjacency.sum() / 2 > 50_000
+
+
+def test_road_classes_from_a_survey_table(session, tmp_path):
+    lines = [shapely.LineString([(X0, Y0 + 50 * i), (X0 + 300, Y0 + 50 * i)]) for i in range(4)]
+    path = write_geojson(tmp_path / "roads.geojson", lines, 道路名称=["学院路", "成府路", "无名路", "小径"],
+                         道路等级=["主干路", "支路", None, "footway"])
+    report = imp(session, path, "roads", mapping=Mapping(fields={"道路名称": "name"}))
+    assert report.ok and report.written == 4
+    got = dict(session.execute(sa.select(m.Road.name, m.Road.highway)).all())
+    assert got == {"学院路": "primary", "成府路": "tertiary", "无名路": "unclassified",
+                   "小径": "footway"}
+    assert any("unclassified" in w.text for w in report.warnings)
 
 
 def test_key_sites_facilities_from_real_poi_csv(session, shared_data, tmp_path):

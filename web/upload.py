@@ -59,6 +59,7 @@ def layer_labels() -> dict[str, str]:
     return {
         "districts": _("Districts"), "streets": _("Streets"), "communities": _("Communities"),
         "grids": _("Grids"), "compounds": _("Compounds"), "gates": _("Gates"),
+        "roads": _("Roads and paths"),
         "buildings": _("Buildings"), "households": _("Households"),
         "residents": _("Residents"), "key_sites": _("Key sites"),
         "facilities": _("Facilities"), "patrol_tracks": _("Patrol tracks"),
