@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -281,6 +282,23 @@ def _check_role(spec: LayerSpec, requester: Requester) -> None:
 
 
 # --- building the rows --------------------------------------------------------------------------------
+def _name_like_column(frame: pd.DataFrame, columns) -> str | None:
+    """The column most likely to hold names: text values under a heading that says name
+    (…名称, …名稱, …name), else the most values with Chinese characters, else the most text
+    values (numbers and codes are not names)."""
+    def score(c) -> tuple[int, int, int]:
+        values = [str(v) for v in frame[c].head(200) if not F.is_blank(v)]
+        texts = sum(not _NUMERIC.fullmatch(v) for v in values)
+        named = bool(texts) and bool(re.search(r"名|name", str(c), re.IGNORECASE))
+        return (int(named), sum(bool(_CJK.search(v)) for v in values), texts)
+    best = max(columns, key=score, default=None)
+    return best if best is not None and any(score(best)) else (columns[0] if columns else None)
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_NUMERIC = re.compile(r"[-+]?[\d.,eE]+")
+
+
 def _short_hash(*parts) -> str:
     return hashlib.sha1("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:10]
 
@@ -396,7 +414,7 @@ class _Builder:
                               "e.g. '{example}: name'"),
                            file=self.src.name, layer=note(self.spec.label),
                            columns=", ".join(map(str, columns)) or "-",
-                           example=columns[0] if columns else "名称")
+                           example=_name_like_column(frame, columns) or "名称")
         return out
 
     def _tracks_from_points(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

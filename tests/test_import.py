@@ -379,6 +379,18 @@ def test_road_classes_from_a_survey_table(session, tmp_path):
     assert any("unclassified" in w.text for w in report.warnings)
 
 
+def test_a_file_without_a_name_column_says_which_column_to_map(session, shared_data):
+    path = shared_data / "admin/shenzhen_districts_sz.json"  # names under 'qh' (区划)
+    with pytest.raises(InvalidInput) as err:
+        imp(session, path, "districts")
+    assert "shenzhen_districts_sz.json" in str(err.value) and "'qh: name'" in str(err.value)
+    assert row_count(session, "district") == 0
+    report = imp(session, path, "districts", mapping=Mapping(fields={"qh": "name"}))
+    assert report.written == 10
+    names = set(session.scalars(sa.select(m.District.name)))
+    assert {"罗湖", "福田", "盐田"} <= names and len(names) == 10
+
+
 def test_key_sites_facilities_from_real_poi_csv(session, shared_data, tmp_path):
     mapping = Mapping(defaults={"category": "primary_school"})
     path = shared_data / "poi/shanghai_amap/小学.csv"
