@@ -1,5 +1,6 @@
 """The import page through Flask's test client on the demo database (nothing is written)."""
 
+import bz2
 import io
 import re
 import time
@@ -128,3 +129,18 @@ def test_viewer_may_not_import(demo_app, demo_db, tmp_path):
                                 "file": (io.BytesIO(b"a,b\n"), "x.csv")},
                content_type="multipart/form-data")
     assert r.status_code == 403 and "您的角色不能导入数据" in r.get_data(as_text=True)
+
+
+def test_osm_extract_checked_as_roads(client, demo_session, shared_data):
+    before = table_counts(demo_session)
+    form = client.get("/import").get_data(as_text=True)
+    assert '<option value="roads">道路和步行路径</option>' in form and ".osm" in form
+    data = bz2.compress((shared_data / "osm/beijing_haidian_cau_map.osm").read_bytes())
+    job, status = _upload(client, data, "海淀.osm.bz2", "roads")
+    assert status["state"] == "ready"
+    page = client.get(job).get_data(as_text=True)
+    assert 'id="n-features">302<' in page and 'id="encoding">UTF-8<' in page
+    assert "OpenStreetMap 坐标一律为 WGS84" in page
+    assert "leaflet" in page and external_urls(page) == []
+    demo_session.expire_all()
+    assert table_counts(demo_session) == before  # checked, not confirmed: nothing written

@@ -261,6 +261,7 @@ def upload_page():
             mapping_file.filename else None
         options = _options(form, mapping_text, mapping_file.filename if mapping_text else None)
         path = spool(upload.stream, upload.filename, folder, max_bytes=_max_bytes())
+        upload.close()  # large uploads arrive in a temporary file: release it now
     except (GridmapError, UnicodeDecodeError) as exc:
         shutil.rmtree(folder, ignore_errors=True)
         message = exc.note.render(_) if hasattr(exc, "note") else str(exc)
