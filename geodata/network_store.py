@@ -31,6 +31,7 @@ from gridmap.network import (
     DEFAULT_SNAP_TOLERANCE_M,
     Network,
     build_network,
+    vertical_layer,
 )
 
 CHUNK = 5000
@@ -61,8 +62,12 @@ class StoredNetwork:
 def _source_frames(session: Session):
     roads = read_frame(session, sa.select(
         m.Road.id, m.Road.code, m.Road.highway, m.Road.foot, m.Road.access,
-        m.Compound.code.label("compound_code"), m.Road.geom,
+        m.Compound.code.label("compound_code"), m.Road.props, m.Road.geom,
     ).outerjoin(m.Compound, m.Road.compound_id == m.Compound.id).order_by(m.Road.id))
+    # Bridges and tunnels come in as kept attributes (OSM layer/bridge/tunnel columns).
+    roads["layer"] = [vertical_layer(*(p.get(k) for k in ("layer", "bridge", "tunnel")))
+                      if isinstance(p, dict) else 0 for p in roads["props"]]
+    roads = roads.drop(columns="props")
     compounds = read_frame(session, sa.select(m.Compound.id, m.Compound.code, m.Compound.geom)
                            .order_by(m.Compound.id))
     gates = read_frame(session, sa.select(
@@ -75,7 +80,8 @@ def fingerprint(roads, compounds, gates, options: NetworkOptions) -> str:
     """A hash of every source row (attributes and geometry) and the build options."""
     h = hashlib.sha256(json.dumps({**options.as_dict(), "builder": BUILDER_VERSION},
                                   sort_keys=True).encode())
-    for frame, cols in ((roads, ["id", "code", "highway", "foot", "access", "compound_code"]),
+    for frame, cols in ((roads, ["id", "code", "highway", "foot", "access", "compound_code",
+                                 "layer"]),
                         (compounds, ["id", "code"]), (gates, ["id", "code", "compound_code"])):
         h.update(str(len(frame)).encode())
         h.update(frame[cols].astype(str).to_csv(index=False).encode())
@@ -96,7 +102,7 @@ def build_from_frames(roads, compounds, gates, options: NetworkOptions) -> Netwo
     return build_network(
         np.asarray(roads_m.geometry.values, dtype=object), crs=crs,
         highway=roads["highway"].to_numpy(object), foot=roads["foot"].to_numpy(object),
-        access=roads["access"].to_numpy(object),
+        access=roads["access"].to_numpy(object), layer=roads["layer"].to_numpy(object),
         line_compound=roads["compound_code"].to_numpy(object), noding=options.noding,
         compound_codes=compounds["code"].to_numpy(object),
         compound_geoms=np.asarray(compounds.to_crs(crs).geometry.values, dtype=object),

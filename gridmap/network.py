@@ -64,7 +64,7 @@ UNUSABLE_GATE = frozenset({"emergency", "exit", "no"})
 GATE_LINK = "gate_link"
 
 # Bump when the build rules change: stored networks built by another version are rebuilt.
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2  # 2: bridges and tunnels of stored roads keep their layer
 DEFAULT_MAX_SNAP_M = 300.0
 DEFAULT_GATE_TOLERANCE_M = 10.0
 DEFAULT_GATE_LINK_M = 100.0
@@ -93,6 +93,20 @@ def _in(values: np.ndarray, options) -> np.ndarray:
     hit = np.isin(np.asarray(uniques, dtype=object), list(options)) if len(uniques) else \
         np.zeros(0, bool)
     return np.r_[hit, False][codes]  # code -1 (None) indexes the trailing False
+
+
+def vertical_layer(layer=None, bridge=None, tunnel=None) -> int:
+    """A line's level as OSM tags give it: ``layer``, else +1 on a bridge, -1 in a tunnel.
+    Lines on different levels cross without meeting (they still meet at shared vertices)."""
+    try:
+        return int(float(layer))
+    except (TypeError, ValueError):
+        pass
+    if str(bridge).strip().lower() not in ("", "none", "nan", "no", "false", "0"):
+        return 1
+    if str(tunnel).strip().lower() not in ("", "none", "nan", "no", "false", "0"):
+        return -1
+    return 0
 
 
 def walkable(highway, foot=None, access=None, *, in_compound=None) -> np.ndarray:

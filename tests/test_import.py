@@ -360,11 +360,27 @@ def test_roads_from_osm_build_the_same_walking_network_as_the_file(session, shar
         == ways["name"][0]
     again = imp(session, path, "roads")
     assert again.inserts == 0 and again.updates == 302 and row_count(session, "road") == 302
-    # Stored roads -> stored network: the same walkable metres as the file read directly.
+    # Stored roads -> stored network: the same graph as the file read directly (joined by
+    # OSM node ids there; here by shared vertices, bridges and tunnels kept apart).
     stored = ensure_network(session).network
     direct = network_from_osm(ways, gated_compounds=False)
+    assert (stored.n_nodes, stored.n_edges) == (direct.n_nodes, direct.n_edges) == (485, 617)
     assert stored.adjacency.sum() == pytest.approx(direct.adjacency.sum(), abs=0.01)
     assert stored.adjacency.sum() / 2 > 50_000
+
+
+@pytest.mark.parametrize("bridge, nodes", [(None, 5), ("yes", 4)])
+def test_a_bridge_crosses_the_street_below_without_meeting_it(session, tmp_path, bridge, nodes):
+    # A street and a footbridge crossing at its middle: joined there (5 nodes) unless the
+    # file marks the bridge (4 nodes, the crossing is no way down).
+    lines = [shapely.LineString([(X0, Y0), (X0 + 400, Y0)]),
+             shapely.LineString([(X0 + 200, Y0 - 200), (X0 + 200, Y0 + 200)])]
+    path = write_geojson(tmp_path / "roads.geojson", lines, name=["成府路", "过街天桥"],
+                         highway=["residential", "footway"], bridge=[None, bridge])
+    assert imp(session, path, "roads").written == 2
+    net = ensure_network(session).network
+    assert net.n_nodes == nodes
+    assert net.adjacency.sum() / 2 == pytest.approx(800.0, abs=1e-6)
 
 
 def test_road_classes_from_a_survey_table(session, tmp_path):
