@@ -38,7 +38,8 @@ from gridmap.report import N_, rejected
 COMMON: dict[str, tuple[str, ...]] = {
     "code": ("code", "编码", "代码", "编号", "adcode", "admincode", "admin_code", "区划代码",
              "行政区划代码", "统计用区划代码", "bm", "dm"),
-    "name": ("name", "名称", "名字", "mc", "name_zh", "namezh", "中文名", "中文名称", "标准名称"),
+    "name": ("name", "名称", "名字", "mc", "name_zh", "namezh", "中文名", "中文名称", "标准名称",
+             "道路名称", "路名"),
     "address": ("address", "addr", "地址", "详细地址", "门牌地址", "楼栋地址", "dz"),
     "category": ("category", "类别", "类型", "分类", "种类", "场所类别", "设施类别", "lb", "type",
                  "fclass"),

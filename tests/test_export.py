@@ -59,6 +59,10 @@ def street_office(session, tmp_path, shared_data):
     assert imp(session, gj("b", [box(20, 20, 40, 40), box(250, 20, 40, 40)],
                            楼栋编码=["B1", "B2"], 地址=["学院路1号楼", "学院路2号楼"],
                            层数=[6, 18]), "buildings").ok
+    assert imp(session, gj("rd", [shapely.LineString([(0, 100), (400, 100)]),
+                                  shapely.LineString([(100, -50), (100, 250)])],
+                           道路名称=["学院路", "天桥"], 道路等级=["支路", "人行道"],
+                           bridge=[None, "yes"]), "roads").ok
     hh = tmp_path / "h.csv"
     pd.DataFrame({"楼栋编码": ["B1", "B1", "B2"], "单元": ["1", "1", "2"], "房号": ["101", "102", "1801"],
                   "人口数": [3, 1, 2], "户类别": ["出租户", "", "空巢户,低保户"]}).to_csv(hh, index=False)
@@ -94,11 +98,11 @@ def _same_geometries(a, b, tol_deg=1e-7):
         assert ga.equals_exact(gb, tol_deg) or shapely.hausdorff_distance(ga, gb) < tol_deg
 
 
-TABLE_NAMES = {"districts": "district", "communities": "community", "grids": "grid",
+TABLE_NAMES = {"roads": "road", "districts": "district", "communities": "community", "grids": "grid",
                "buildings": "building", "households": "household", "residents": "resident",
                "key_sites": "key_site", "facilities": "facility", "hazards": "hazard",
                "patrol_tracks": "patrol_track"}
-TABLES = {"districts": m.District, "communities": m.Community, "grids": m.Grid,
+TABLES = {"roads": m.Road, "districts": m.District, "communities": m.Community, "grids": m.Grid,
           "buildings": m.Building, "key_sites": m.KeySite, "hazards": m.Hazard,
           "patrol_tracks": m.PatrolTrack}
 
@@ -107,8 +111,8 @@ TABLES = {"districts": m.District, "communities": m.Community, "grids": m.Grid,
 def test_every_layer_round_trips(street_office, tmp_path, fmt):
     session = street_office
     before = table_counts(session)
-    for layer in ("districts", "communities", "grids", "buildings", "households", "residents",
-                  "key_sites", "facilities", "hazards", "patrol_tracks"):
+    for layer in ("districts", "communities", "grids", "roads", "buildings", "households",
+                  "residents", "key_sites", "facilities", "hazards", "patrol_tracks"):
         out = tmp_path / f"{layer}{SUFFIX[fmt]}"
         path, n = export_layer(session, layer, fmt, out, ADMIN, reveal=True)
         assert path.exists() and n == row_count(session, TABLE_NAMES[layer])
@@ -126,6 +130,10 @@ def test_every_layer_round_trips(street_office, tmp_path, fmt):
             assert list(after["code"]) == list(snapshot["code"])
             _same_geometries(after.geometry, snapshot.geometry)
     assert table_counts(session)["district"] == before["district"]
+    roads = session.execute(sa.select(m.Road.name, m.Road.highway, m.Road.props)
+                            .order_by(m.Road.name)).all()
+    assert [(r.name, r.highway, (r.props or {}).get("bridge")) for r in roads] == [
+        ("天桥", "footway", "yes"), ("学院路", "tertiary", None)]
     names = dict(session.execute(sa.select(m.District.code, m.District.name)).all())
     assert names["310101"] == "黄浦区" and names["310115"] == "浦东新区"
     grid = session.execute(sa.select(m.Grid).where(m.Grid.code == "110108001001001")).scalar_one()
