@@ -73,13 +73,13 @@ def _first_grid(demo_db):
 
 def _pages(demo_app, demo_db):
     code = _first_grid(demo_db)[0]
-    pages = ["/", "/?lang=en", "/hazards/", "/hazards/new", f"/grid/{code}", f"/grid/{code}/report",
+    pages = ["/", "/hazards/", "/hazards/new", f"/grid/{code}", f"/grid/{code}/report",
              "/admin/users", "/admin/grids", "/admin/audit", "/settings", "/search?q=网格&go=0",
              "/patrol", "/risk", "/heatmap"]
     for endpoint, path in (("upload.upload_page", "/import"), ("reach.planner_page", "/planner")):
         if endpoint in demo_app.view_functions:
             pages.append(path)
-    return pages
+    return [*pages, "/?lang=en"]  # last: the choice stays in the session
 
 
 def test_every_page_loads_clean(page, live_server, demo_app, demo_db, backend):
@@ -88,6 +88,7 @@ def test_every_page_loads_clean(page, live_server, demo_app, demo_db, backend):
         watch.clear()
         response = page.goto(live_server + path, timeout=120_000)
         assert response.status == 200, path
+        assert page.get_attribute("html", "lang") == ("en" if "lang=en" in path else "zh-CN"), path
         if page.locator(".folium-map").count():
             _wait_map(page)
             assert page.locator(".leaflet-control-scale").count() == 1, path
