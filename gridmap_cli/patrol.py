@@ -181,6 +181,8 @@ def risk_cmd(grid_code, weights, top, as_json):
             "as_of": rep.as_of.isoformat(), "weights": rep.weights,
             "patrol_window": rep.patrol_period.label,
             "grids": [{"code": r["code"], "name": r["name"], "score": _jsonable(r["score"]),
+                       "households": _jsonable(r["households"]),
+                       "per_100_households": _jsonable(r["per_100_households"]),
                        "components": explain(rep.grid_risk, i)} for i, r in grids.iterrows()],
             "buildings": [{"code": r["code"], "address": _jsonable(r["address"]),
                            "grid_code": r["grid_code"], "score": _jsonable(r["score"]),
@@ -194,7 +196,9 @@ def risk_cmd(grid_code, weights, top, as_json):
     for i, r in grids.iterrows():
         parts = ", ".join(f"{component_label(e['component'], 'en')} {e['points']:g}"
                           for e in rep.grid_risk.explain(i)[:4])
-        click.echo(f"{r['code']}  {r['name']}  {r['score']:g}  = {parts}"
+        rate = r["per_100_households"]
+        click.echo(f"{r['code']}  {r['name']}  {r['score']:g}"
+                   f" ({'-' if rate != rate else f'{rate:g}'} per 100 households)  = {parts}"
                    + (" ..." if len(rep.grid_risk.explain(i)) > 4 else ""))
     click.echo(f"\ntop {min(top, len(buildings))} buildings of {len(buildings)}:")
     for i, r in buildings.head(top).iterrows():

@@ -101,6 +101,14 @@ def test_risk_command_on_the_demo(demo_db, tmp_path):
     for unit in out["grids"] + out["buildings"]:
         assert sum(c["points"] for c in unit["components"]) == pytest.approx(unit["score"], abs=1e-6)
     assert out["grids"][0]["score"] >= out["grids"][-1]["score"] > 0
+    # Grids of different sizes compare by the rate; households are the grid's own count.
+    with demo_db[0].connect() as c:
+        households = dict(c.execute(sa.text(
+            "SELECT g.code, COUNT(h.id) FROM grid g JOIN building b ON b.grid_id = g.id "
+            "JOIN household h ON h.building_id = b.id GROUP BY g.code")).all())
+    for g in out["grids"]:
+        assert g["households"] == households[g["code"]]
+        assert g["per_100_households"] == pytest.approx(100 * g["score"] / g["households"], abs=0.05)
     assert any(c["component"].startswith("hazards.") for u in out["buildings"]
                for c in u["components"])
     # A user weights file changes exactly the component it names.
@@ -189,7 +197,7 @@ def test_grid_leader_sees_only_their_grid(demo_db, demo_app):
 def test_pages_render_in_chinese_with_downloads(demo_app, demo_db):
     client = demo_app.test_client()
     login(client, demo_db[1])
-    for path, words in (("/patrol", ["巡查覆盖", "超期未检查"]), ("/risk", ["风险"]),
+    for path, words in (("/patrol", ["巡查覆盖", "超期未检查"]), ("/risk", ["风险", "每百户"]),
                         ("/heatmap", ["热力图", "下载"]),
                         ("/heatmap?layer=group&group=elderly_alone", ["少于5户"]),
                         ("/heatmap?layer=incidents&cells=h3", ["历史周数", "id=\"n-weeks\""])):

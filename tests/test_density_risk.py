@@ -201,3 +201,9 @@ def test_user_weights_override_and_are_validated(tmp_path):
     cat.write_text("key_sites:\n  per_site: {casino: 3}\n")
     with pytest.raises(ConfigError, match="casino"):
         risk.load_weights(cat)
+
+
+def test_rate_per_100_households_compares_grids_of_different_sizes():
+    score = pd.Series([50.0, 50.0, 12.0])
+    rate = risk.per_100_households(score, pd.Series([200, 400, 0]))
+    assert rate.iloc[0] == 25.0 and rate.iloc[1] == 12.5 and np.isnan(rate.iloc[2])

@@ -115,6 +115,7 @@ def risk_page():
                  lang=lang, _=_)
     grids = rep.grids.sort_values("score", ascending=False)
     grid_rows = [{"code": r["code"], "name": r["name"], "score": r["score"],
+                  "households": r["households"], "rate": r["per_100_households"],
                   "parts": [(component_label(e["component"], lang), e["count"], e["points"])
                             for e in rep.grid_risk.explain(i)]}
                  for i, r in grids.iterrows()]

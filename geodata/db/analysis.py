@@ -176,6 +176,8 @@ def risk_report(session: Session, requester: Requester, *, grid_code: str | None
         b_risk.score).join(b_risk.components)
     g_out = grids[["code", "name", "community_name", "leader", "households", "geometry"]].join(
         g_risk.score).join(g_risk.components)
+    g_out.insert(g_out.columns.get_loc("score") + 1, "per_100_households",
+                 risk.per_100_households(g_out["score"], g_out["households"]))
     repo.audit(session, requester, "view_risk", grid_code, {"buildings": len(b_out)})
     return RiskReport(b_out, g_out, b_risk, g_risk, w, as_of, by_building, window)
 

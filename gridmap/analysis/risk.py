@@ -201,6 +201,13 @@ def _result(components: dict[str, np.ndarray], counts: dict[str, np.ndarray], in
     return RiskResult(comp.sum(axis=1).round(3).rename("score"), comp, cnt)
 
 
+def per_100_households(score: pd.Series, households: pd.Series) -> pd.Series:
+    """Score per 100 households, to compare grids of different sizes (NaN without
+    households): a large grid gathers more points by being large."""
+    hh = pd.to_numeric(households, errors="coerce").where(lambda h: h > 0)
+    return (score / hh * 100).round(1).rename("per_100_households")
+
+
 def building_risk(buildings: gpd.GeoDataFrame, *, sites: gpd.GeoDataFrame | None = None,
                   hazards: gpd.GeoDataFrame | None = None,
                   groups: pd.DataFrame | None = None,
