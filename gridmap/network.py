@@ -102,11 +102,14 @@ def vertical_layer(layer=None, bridge=None, tunnel=None) -> int:
         return int(float(layer))
     except (TypeError, ValueError):
         pass
-    if str(bridge).strip().lower() not in ("", "none", "nan", "no", "false", "0"):
+    if str(bridge).strip().lower() not in _NOT_SET:
         return 1
-    if str(tunnel).strip().lower() not in ("", "none", "nan", "no", "false", "0"):
+    if str(tunnel).strip().lower() not in _NOT_SET:
         return -1
     return 0
+
+
+_NOT_SET = frozenset({"", "none", "nan", "null", "no", "false", "0", "否", "无", "非"})
 
 
 def walkable(highway, foot=None, access=None, *, in_compound=None) -> np.ndarray:

@@ -14,6 +14,7 @@ from gridmap.network import (
     SNAP_OFF,
     build_network,
     snap_points,
+    vertical_layer,
     walkable,
 )
 
@@ -185,3 +186,12 @@ def test_edge_geometry_lengths_and_substrings():
     assert piece.length == pytest.approx(55.0)
     assert piece.coords[0] == pytest.approx((15.0, 20.0))
     assert piece.coords[-1] == pytest.approx((30.0, 70.0))
+
+
+@pytest.mark.parametrize("tags, level", [
+    ((None, None, None), 0), (("2", None, None), 2), (("-1", "yes", None), -1),
+    ((None, "yes", None), 1), ((None, "viaduct", None), 1), ((None, "是", None), 1),
+    ((None, "否", None), 0), ((None, "no", "yes"), -1), ((None, None, "building_passage"), -1),
+    (("道路中心线", None, None), 0)])
+def test_vertical_layer_from_osm_and_survey_tags(tags, level):
+    assert vertical_layer(*tags) == level
