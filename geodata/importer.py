@@ -291,8 +291,7 @@ def _name_like_column(frame: pd.DataFrame, columns) -> str | None:
         texts = sum(not _NUMERIC.fullmatch(v) for v in values)
         named = bool(texts) and bool(re.search(r"名|name", str(c), re.IGNORECASE))
         return (int(named), sum(bool(_CJK.search(v)) for v in values), texts)
-    best = max(columns, key=score, default=None)
-    return best if best is not None and any(score(best)) else (columns[0] if columns else None)
+    return max(columns, key=score, default=None)  # all alike: the first column
 
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -481,8 +480,8 @@ class _Builder:
         # another kind are skipped with a warning when the file holds the right kind too;
         # when it holds none, the layer or the file is wrong and that is an error.
         types = shapely.get_type_id(geoms)
-        self._mixed = bool(np.isin(types, _FITTING_TYPES[kind]).any()) and bool(
-            (~np.isin(types, _FITTING_TYPES[kind]) & (types >= 0)).any())
+        fits = np.isin(types, _FITTING_TYPES[kind])
+        mixed = bool(fits.any() and (~fits & (types >= 0)).any())
         for i, g in enumerate(geoms):
             row = int(rows[i])
             if g is None or g.is_empty:
@@ -490,7 +489,7 @@ class _Builder:
                     self.add(row, "dropped", "warning", N_("empty geometry; feature dropped"))
                 keep[i] = False
                 continue
-            out = self._fit(g, kind, row)
+            out = self._fit(g, kind, row, mixed=mixed)
             if out is None:
                 keep[i] = False
                 continue
@@ -499,8 +498,8 @@ class _Builder:
         frame = frame.set_geometry(geoms)
         self.frame = frame[keep].copy()
 
-    def _wrong_kind(self, row: int, gtype: str, message: str) -> None:
-        if self._mixed:
+    def _wrong_kind(self, row: int, gtype: str, message: str, *, mixed: bool) -> None:
+        if mixed:
             self.add(row, "wrong_geometry", "warning", N_("{what}; skipped (the file mixes "
                                                          "kinds of features)"),
                      what=note(message, gtype=gtype, layer=note(self.spec.label)))
@@ -508,11 +507,11 @@ class _Builder:
             self.add(row, "wrong_geometry", "error", message, gtype=gtype,
                      layer=note(self.spec.label))
 
-    def _fit(self, g, kind: str, row: int):
+    def _fit(self, g, kind: str, row: int, *, mixed: bool):
         gtype = g.geom_type
         if kind == "polygon":
             if gtype not in ("Polygon", "MultiPolygon", "GeometryCollection"):
-                self._wrong_kind(row, gtype, N_("a {gtype}, but {layer} need polygons"))
+                self._wrong_kind(row, gtype, N_("a {gtype}, but {layer} need polygons"), mixed=mixed)
                 return None
             if not g.is_valid:
                 why = shapely.is_valid_reason(g)
@@ -540,7 +539,7 @@ class _Builder:
                 self.add(row, "converted", "info",
                          N_("a polygon; its representative point is used"))
                 return g.representative_point()
-            self._wrong_kind(row, gtype, N_("a {gtype}, but {layer} need points"))
+            self._wrong_kind(row, gtype, N_("a {gtype}, but {layer} need points"), mixed=mixed)
             return None
         if kind == "line":
             if gtype == "MultiLineString":
@@ -552,7 +551,7 @@ class _Builder:
                     merged = parts[0]
                 g, gtype = merged, merged.geom_type
             if gtype != "LineString":
-                self._wrong_kind(row, gtype, N_("a {gtype}, but {layer} need lines"))
+                self._wrong_kind(row, gtype, N_("a {gtype}, but {layer} need lines"), mixed=mixed)
                 return None
             if g.length == 0:
                 self.add(row, "dropped", "warning", N_("zero length; feature dropped"))
