@@ -177,3 +177,22 @@ def write_table(table: pd.DataFrame, origins: gpd.GeoDataFrame, id_column: str,
         path.unlink()
     frame.to_file(path, driver="GPKG" if suffix == ".gpkg" else "GeoJSON")
     return path
+
+
+NAME_CANDIDATES = ("name", "名称", "名字", "地址", "address", "label", "备注")
+MAX_CANDIDATES = 5000
+
+
+def read_candidates(path: str | Path) -> tuple[tuple[float, float, str | None], ...]:
+    """The planner's candidate sites: (lon, lat, name) per feature (polygons by an inside
+    point); the name comes from a name/名称/地址 column when there is one."""
+    frame = read_layer(path, "the candidate file")
+    if len(frame) > MAX_CANDIDATES:
+        raise InvalidInput(f"{Path(path).name}: {len(frame)} candidate sites; at most "
+                           f"{MAX_CANDIDATES} are compared (split the file or pick fewer)")
+    pts = frame.geometry.representative_point()
+    col = next((c for c in (_column(frame, n) for n in NAME_CANDIDATES) if c), None)
+    names = frame[col].tolist() if col else [None] * len(frame)
+    return tuple((round(float(p.x), 7), round(float(p.y), 7),
+                  None if n is None or n != n or str(n).strip() == "" else str(n))
+                 for p, n in zip(pts, names, strict=True))

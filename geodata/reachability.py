@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
+from scipy.spatial import cKDTree
 from sqlalchemy.orm import Session
 
 from geodata.db import models as m
@@ -32,13 +33,14 @@ from geodata.db.frames import STORAGE_CRS, read_frame
 from geodata.network_store import NetworkOptions, StoredNetwork, ensure_network
 from gridmap import vocab
 from gridmap.analysis import reach as R
+from gridmap.analysis.radius import circles
 from gridmap.errors import InvalidInput, NotFound
 from gridmap.network import SNAP_OFF, snap_points
 from gridmap.standards.rules import RuleSet, evaluate, load_rules
 
 Progress = Callable[[str, int, int], None]
 AREA_LEVELS = ("grid", "community", "street")
-METHODS = ("auto", "network", "estimate")
+METHODS = ("auto", "network", "estimate", "radius")
 RESIDENTIAL_USES = ("residential", "mixed")
 
 
@@ -130,6 +132,14 @@ class ReachReport:
     network: StoredNetwork | None
     run_id: int | None = None
     warnings: list[str] = field(default_factory=list)
+    facility_scope: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def metric_crs(self) -> str:
+        """The metric CRS of the run's geometry (the network's, else the buildings' UTM)."""
+        if self.network is not None:
+            return self.network.network.crs
+        return self.params.get("crs") or str(self.inputs.buildings.estimate_utm_crs())
 
     @property
     def speed_kmh(self) -> float:
@@ -149,7 +159,9 @@ class ReachReport:
                         for t, g in rows.groupby("threshold", sort=False)}
         rules = self.rules[self.rules["level"] == "street"] if len(self.rules) else self.rules
         passed = int((rules["passed"] == True).sum()) if len(rules) else 0  # noqa: E712
-        return {"categories": out, "rules_passed": passed, "rules_total": int(len(rules))}
+        return {"categories": out, "rules_passed": passed, "rules_total": int(len(rules)),
+                "facilities": {c: {k: int(v) for k, v in row.items()}
+                               for c, row in self.facility_scope.iterrows()}}
 
     def building_table(self) -> pd.DataFrame:
         """Per building: code, area codes, households, residents, snap, then per category
@@ -188,6 +200,28 @@ def building_snap(net, buildings: gpd.GeoDataFrame, *, max_snap_m: float):
     explicit[(explicit >= 0) & ~net.compound_gated[np.maximum(explicit, 0)]] = -1
     return snap_points(net, xy, max_snap_m=max_snap_m,
                        compound=np.where(explicit >= 0, explicit, net.compound_of(xy)))
+
+
+def facilities_in_range(inputs: ReachInputs, max_distance_m: float
+                        ) -> tuple[ReachInputs, pd.DataFrame]:
+    """Only facilities within ``max_distance_m`` (straight line, a lower bound of any walk)
+    of a building where people live take part: one just over the street's boundary still
+    serves its residents, one in another city never does. Returns the inputs with those
+    facilities and, per category, how many there are, were considered and were out of range.
+    """
+    f, b = inputs.facilities, inputs.buildings
+    lived = b[(b["residents"] > 0).to_numpy()]
+    homes = lived if len(lived) else b
+    crs = str(b.estimate_utm_crs())
+    keep = np.zeros(len(f), bool)
+    if len(f) and len(homes):
+        d, _ = cKDTree(_origin_points(homes, crs)).query(R.metric_points(f, crs))
+        keep = d <= max_distance_m
+    cat = f["category"].fillna("").to_numpy(object)
+    scope = pd.DataFrame({"category": cat, "considered": keep.astype(int),
+                          "out_of_range": (~keep).astype(int)}).groupby("category").sum()
+    scope.insert(0, "total", scope["considered"] + scope["out_of_range"])
+    return ReachInputs(b, f[keep], inputs.names), scope
 
 
 def compute_reach(session: Session, *, categories=None, minutes=R.DEFAULT_MINUTES,
@@ -235,6 +269,7 @@ def compute_reach(session: Session, *, categories=None, minutes=R.DEFAULT_MINUTE
     cutoff = (float(R.metres_for(max_minutes, speed_kmh)) if max_minutes is not None else
               max([t.distance_m for t in thresholds] + rules_m))
     warnings: list[str] = []
+    inputs, scope = facilities_in_range(inputs, cutoff)
     stored = None
     if method in ("auto", "network"):
         stored = ensure_network(session, options=network_options, rebuild=rebuild_network)
@@ -257,6 +292,10 @@ def compute_reach(session: Session, *, categories=None, minutes=R.DEFAULT_MINUTE
                             "network (off-network): they count as not covered")
         params = {"speed_kmh": speed_kmh, "max_distance_m": cutoff, "max_snap_m": max_snap_m,
                   "detour_factor": None}
+    elif method == R.METHOD_RADIUS:
+        table = R.radius_by_category(f, b, category_field="category", categories=cats,
+                                     max_distance_m=cutoff, speed_kmh=speed_kmh)
+        params = dict(table.params)
     else:
         table = R.estimate_by_category(f, b, category_field="category", categories=cats,
                                        max_distance_m=cutoff, speed_kmh=speed_kmh,
@@ -279,7 +318,8 @@ def compute_reach(session: Session, *, categories=None, minutes=R.DEFAULT_MINUTE
         rules_df = rules_df[rules_df["categories"].map(
             lambda s: bool(set(s.split(",")) & set(cats)))].reset_index(drop=True)
     report = ReachReport(table.method, table.params, cats, thresholds, table, inputs, cov,
-                         rules_df, ruleset, stored, warnings=warnings)
+                         rules_df, ruleset, stored, warnings=warnings,
+                         facility_scope=scope.loc[scope.index.isin(cats)])
     if store:
         report.run_id = store_run(session, report, created_by=created_by)
     return report
@@ -309,7 +349,7 @@ def store_run(session: Session, report: ReachReport, *, created_by: str | None) 
             ok = d[k] == d[k]
             rows.append({"run_id": run.id, "building_id": int(bids[k]), "category": cat,
                          "distance_m": float(d[k]) if ok else None,
-                         "minutes": float(mins[k]) if ok else None,
+                         "minutes": float(mins[k]) if mins[k] == mins[k] else None,
                          "facility_id": int(fid[k]) if fid[k] is not None else None,
                          "snap": str(snap[k])})
     for start in range(0, len(rows), 5000):
@@ -352,15 +392,16 @@ def isochrones_for(report: ReachReport, category: str, *, distances_m, buffer_m:
         crs = net.crs
         estimate = False
     else:
-        crs = str(report.inputs.buildings.estimate_utm_crs())
-        pts = fac.to_crs(crs).geometry
-        factor = report.params["detour_factor"]
+        # Straight-line reach: circles (the service radius, or the estimate's radius / factor).
+        crs = report.metric_crs
+        xy = R.metric_points(fac, crs)
+        factor = report.params.get("detour_factor") or 1.0
         rows = []
         for d in sorted(distances_m):
-            circles = pts.buffer(d / factor)
-            rows.append((-1, d, shapely.union_all(np.asarray(circles.values, dtype=object))))
+            rings = circles(xy, d / factor)
+            rows.append((-1, d, shapely.union_all(rings)))
             if per_facility:
-                rows += [(k, d, g) for k, g in enumerate(circles.values)]
+                rows += [(k, d, g) for k, g in enumerate(rings)]
         iso = gpd.GeoDataFrame({"source": [r[0] for r in rows], "radius_m": [r[1] for r in rows]},
                                geometry=[r[2] for r in rows], crs=crs)
         estimate = True
@@ -385,8 +426,7 @@ def gaps_for(report: ReachReport, category: str, distance_m: float, *,
     """Gap polygons (EPSG:4326) of one category and distance: residential buildings with
     residents outside the reach, grown and merged; ``covered_area`` (EPSG:4326) removed."""
     b = report.inputs.buildings
-    crs = (report.network.network.crs if report.network is not None
-           else str(b.estimate_utm_crs()))
+    crs = report.metric_crs
     residential = (b["residents"] > 0).to_numpy()
     uncovered = residential & ~covered_mask(report, category, distance_m)
     area = None
@@ -405,11 +445,8 @@ def suggest_for(report: ReachReport, category: str, *, distance_m: float, k: int
     fac = _category_facilities(report, category)
     b = report.inputs.buildings
     weights = b[["residents", "households"]]
-    if report.network is not None:
-        net = report.network.network
-        crs = net.crs
-    else:
-        crs = str(b.estimate_utm_crs())
+    crs = report.metric_crs
+    net = report.network.network if report.network is not None else None
     if gaps is None:
         gaps = gaps_for(report, category, distance_m)
     if candidates is not None:
@@ -420,7 +457,7 @@ def suggest_for(report: ReachReport, category: str, *, distance_m: float, k: int
     else:
         pts = b[(b["residents"] > 0).to_numpy()
                 & ~covered_mask(report, category, distance_m)].to_crs(crs).geometry.centroid
-        cand_xy = np.column_stack([pts.x, pts.y])[:max_candidates]
+        cand_xy = R.thin_points(np.column_stack([pts.x, pts.y]), max_candidates)
     if report.network is not None:
         osnap = building_snap(net, b, max_snap_m=report.params["max_snap_m"])
         fsnap = snap_points(net, R.metric_points(fac, crs), max_snap_m=report.params["max_snap_m"])
@@ -429,7 +466,7 @@ def suggest_for(report: ReachReport, category: str, *, distance_m: float, k: int
     else:
         sugg = R.suggest_sites_estimate(R.metric_points(fac, crs), _origin_points(b, crs), weights,
                                         radius_m=distance_m, candidates_xy=cand_xy, k=k,
-                                        detour_factor=report.params["detour_factor"])
+                                        detour_factor=report.params.get("detour_factor") or 1.0)
     picks = sugg.picks
     pts = gpd.GeoDataFrame(picks.drop(columns=["x", "y"]),
                            geometry=gpd.points_from_xy(picks["x"], picks["y"]), crs=crs)

@@ -82,10 +82,13 @@ def _pct(share) -> str:
               help="Thresholds are minutes x speed, not the standard's distances.")
 @click.option("--rules", "rules_path", type=click.Path(dir_okay=False),
               help="Your rules file (YAML): overrides and adds to the shipped rules.")
-@click.option("--method", type=click.Choice(["auto", "network", "estimate"]), default="auto",
-              show_default=True,
+@click.option("--method", type=click.Choice(["auto", "network", "estimate", "radius",
+                                            "compare"]), default="auto", show_default=True,
               help="network: walking network; estimate: straight line x detour factor "
-                   "(labelled as an estimate); auto: network when roads exist.")
+                   "(labelled as an estimate); auto: network when roads exist; radius: the "
+                   "service radius (straight-line circles around facilities, as local plans "
+                   "draw them); compare: radius and walk side by side, with the buildings "
+                   "covered on paper only per grid, community and street.")
 @click.option("--detour-factor", default=1.3, show_default=True,
               help="Straight-line estimate: route length / straight distance.")
 @click.option("--max-snap-m", default=300.0, show_default=True,
@@ -137,6 +140,13 @@ def reach_cmd(categories, minutes_text, speed_kmh, max_minutes, time_based, rule
                      speed_kmh=speed_kmh, max_minutes=max_minutes if max_minutes else 30.0,
                      max_snap_m=max_snap_m, noding=noding, minutes=_minutes(minutes_text),
                      as_json=as_json)
+        return
+    if method == "compare":
+        if export_dir:
+            raise InvalidInput("--export works with one method; run --method radius and "
+                               "--method network separately to export both")
+        _reach_compare(categories=list(categories) or None, minutes=_minutes(minutes_text),
+                       speed_kmh=speed_kmh, rules_path=rules_path, as_json=as_json)
         return
     _reach_db(categories=list(categories) or None, minutes=_minutes(minutes_text),
               speed_kmh=speed_kmh, max_minutes=max_minutes, time_based=time_based,
@@ -238,16 +248,7 @@ def _reach_db(*, categories, minutes, speed_kmh, max_minutes, time_based, rules_
     seconds = time.perf_counter() - started
     street = report.coverage[report.coverage["level"] == "street"]
     if as_json:
-        cov = {}
-        for cat in report.categories:
-            rows = street[street["category"] == cat]
-            cov[cat] = {r["threshold"]: {"distance_m": r["threshold_m"],
-                                         "residents": int(r["residents"]),
-                                         "covered": int(r["residents_covered"]),
-                                         "share": _jsonable(r["residents_share"]),
-                                         "households": int(r["households"]),
-                                         "households_covered": int(r["households_covered"])}
-                        for _, r in rows.iterrows()}
+        cov = _coverage_json(report)
         rules = report.rules[report.rules["level"] == "community"]
         out = {
             "run_id": report.run_id, "method": report.method, "label": report.label("en"),
@@ -261,6 +262,7 @@ def _reach_db(*, categories, minutes, speed_kmh, max_minutes, time_based, rules_
             "rules": [{k: _jsonable(v) for k, v in r.items()} for r in rules[
                 ["rule", "clause", "area", "area_name", "threshold_m", "minutes", "share",
                  "min_share", "passed"]].to_dict("records")],
+            "facilities": _facilities_json(report),
             "warnings": report.warnings, "seconds": round(seconds, 2),
         }
         if export_dir:
@@ -274,6 +276,7 @@ def _reach_db(*, categories, minutes, speed_kmh, max_minutes, time_based, rules_
                    f"({'built now' if n.built else 'reused from ' + n.built_at.isoformat(' ', 'seconds')})")
     for w in report.warnings:
         click.echo(f"  note: {w}")
+    _echo_facilities(report)
     click.echo("residents covered (whole database):")
     labels = [t.label + f" ({t.distance_m:.0f} m)" for t in report.thresholds]
     width = max([len(c) for c in report.categories] + [8])
@@ -298,6 +301,88 @@ def _reach_db(*, categories, minutes, speed_kmh, max_minutes, time_based, rules_
     if export_dir:
         for p in written:
             click.echo(f"wrote {p}")
+
+
+def _coverage_json(report) -> dict:
+    """Residents and households covered per category and threshold, whole database."""
+    street = report.coverage[report.coverage["level"] == "street"]
+    cov = {}
+    for cat in report.categories:
+        rows = street[street["category"] == cat]
+        cov[cat] = {r["threshold"]: {"distance_m": r["threshold_m"],
+                                     "residents": int(r["residents"]),
+                                     "covered": int(r["residents_covered"]),
+                                     "share": _jsonable(r["residents_share"]),
+                                     "households": int(r["households"]),
+                                     "households_covered": int(r["households_covered"])}
+                    for _, r in rows.iterrows()}
+    return cov
+
+
+def _facilities_json(report) -> dict:
+    return {c: {k: int(v) for k, v in row.items()}
+            for c, row in report.facility_scope.iterrows()}
+
+
+def _echo_facilities(report) -> None:
+    out = {c: r for c, r in _facilities_json(report).items() if r["out_of_range"]}
+    for cat, r in out.items():
+        click.echo(f"  note: {cat}: {r['considered']} of {r['total']} facilities considered; "
+                   f"{r['out_of_range']} are farther than "
+                   f"{report.params['max_distance_m']:.0f} m from every resident and take "
+                   "no part")
+
+
+def _reach_compare(*, categories, minutes, speed_kmh, rules_path, as_json) -> None:
+    """Service radius beside the walk: both runs stored, the paper-only buildings counted."""
+    from geodata.planning import compare_by_area, paper_only_table
+    from geodata.reachability import compute_reach
+
+    _upgrade()
+    started = time.perf_counter()
+    with _session() as session:
+        run = {"categories": categories, "minutes": minutes, "speed_kmh": speed_kmh,
+               "rules_path": rules_path, "created_by": "cli", "lang": "en"}
+        radius = compute_reach(session, method="radius", **run)
+        walk = compute_reach(session, method="auto", **run)
+        paper: dict = {}
+        for cat in walk.categories:
+            paper[cat] = {}
+            for t in walk.thresholds:
+                table = paper_only_table(session, radius, walk, cat, t.distance_m)
+                by_area = compare_by_area(walk, table["straight_m"], table["walk_m"],
+                                          t.distance_m)
+                reasons = table.loc[table["paper_only"], "reason"].value_counts()
+                paper[cat][t.label] = {
+                    "distance_m": t.distance_m,
+                    "reasons": {k: int(v) for k, v in reasons.items()},
+                    **{level: [{k: _jsonable(v) for k, v in r.items()}
+                               for r in by_area[by_area["level"] == level]
+                               .drop(columns="level").to_dict("records")]
+                       for level in ("street", "community", "grid")}}
+        session.commit()
+    seconds = time.perf_counter() - started
+    if as_json:
+        click.echo(json.dumps({
+            "method": "compare", "speed_kmh": speed_kmh,
+            "runs": {"radius": radius.run_id, "network": walk.run_id},
+            "labels": {"radius": radius.label("en"), "network": walk.label("en")},
+            "coverage": {"radius": _coverage_json(radius), "network": _coverage_json(walk)},
+            "paper_only": paper, "facilities": _facilities_json(walk),
+            "seconds": round(seconds, 2)}, ensure_ascii=False))
+        return
+    click.echo(radius.label("en"))
+    click.echo(f"beside: {walk.label('en')}")
+    _echo_facilities(walk)
+    click.echo("residents inside the radius / within the walk / covered on paper only:")
+    for cat in walk.categories:
+        for t in walk.thresholds:
+            s = paper[cat][t.label]["street"][0]
+            click.echo(f"  {cat} {t.distance_m:.0f} m: {s['residents_radius']} / "
+                       f"{s['residents_walk']} / {s['residents_paper_only']} residents "
+                       f"({s['buildings_paper_only']} buildings on paper only)")
+    click.echo(f"runs {radius.run_id} (radius) and {walk.run_id} (walk) stored in "
+               f"{seconds:.1f} s")
 
 
 def _export(report, folder: Path) -> list[Path]:
@@ -354,77 +439,89 @@ def _export(report, folder: Path) -> list[Path]:
 @click.option("--k", default=3, show_default=True, help="How many new sites.")
 @click.option("--level", type=click.Choice(["5", "10", "15"]),
               help="Life-circle level whose walking distance counts as covered (GB 50180-2018 "
-                   "Table 4.0.1). Default: the category's own level.")
-@click.option("--distance-m", type=float, help="Covered within this network distance instead.")
+                   "Table 4.0.1: 300/500/1000 m). Default: the category's own level.")
+@click.option("--method", type=click.Choice(["network", "radius"]), default="network",
+              show_default=True,
+              help="Cover on foot (the walking network; an estimate without roads) or "
+                   "within the service radius (straight line).")
 @click.option("--candidates", "candidates_file", type=click.Path(dir_okay=False),
-              help="Your candidate sites (point layer); default: street nodes inside the gaps.")
+              help="Your candidate sites (point layer; a name column labels them).")
+@click.option("--from-public", is_flag=True,
+              help="Choose among the public buildings (use 公共服务) instead of street points "
+                   "inside the gaps.")
 @click.option("--speed-kmh", default=4.0, show_default=True, help=SPEED_HELP)
 @click.option("--rules", "rules_path", type=click.Path(dir_okay=False),
               help="Your rules file (YAML).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def suggest_cmd(category, k, level, distance_m, candidates_file, speed_kmh, rules_path,
-                as_json) -> None:
+def suggest_cmd(category, k, level, method, candidates_file, from_public, speed_kmh,
+                rules_path, as_json) -> None:
     """Where k new facilities of a category would cover the most uncovered residents.
 
     Greedy: each pick is the candidate adding the most residents not yet within reach;
-    coverage before and after each pick is shown.
+    each site is given with the nearest street and address, coverage before and after.
+    The planner's page computes the same (same function, same defaults).
     """
-    from gridmap import vocab
-    from gridmap.standards.rules import load_rules
+    from geodata.planning import PlanRequest, plan_category
 
-    if category not in vocab.FACILITY_CODES:
-        raise InvalidInput(f"unknown facility category {category!r}; known: "
-                           f"{', '.join(c.code for c in vocab.FACILITY_CATEGORIES)}")
     if k < 1:
         raise InvalidInput("--k must be at least 1")
-    rules = load_rules(rules_path)
-    own = next(c.level_min for c in vocab.FACILITY_CATEGORIES if c.code == category)
-    if distance_m is None:
-        distance_m = rules.level_distance_m(int(level) if level else own)
-    from geodata.reachability import compute_reach, gaps_for, suggest_for
+    if candidates_file and from_public:
+        raise InvalidInput("give --candidates FILE or --from-public, not both")
+    points = ()
+    if candidates_file:
+        from geodata.reach_files import read_candidates
 
+        points = read_candidates(candidates_file)
+    request = PlanRequest(category, view=method, minutes=int(level) if level else None,
+                          speed_kmh=speed_kmh, k=k,
+                          candidates="file" if points else "public" if from_public else "gaps",
+                          candidate_points=points)
     _upgrade()
     started = time.perf_counter()
     with _session() as session:
-        report = compute_reach(session, categories=[category], minutes=[own],
-                               speed_kmh=speed_kmh, max_minutes=None, rules_path=rules_path,
-                               store=False, lang="en")
-        cands = None
-        if candidates_file:
-            from geodata.reach_files import read_layer
-
-            cands = read_layer(candidates_file, "the candidates file").geometry
-        gaps = gaps_for(report, category, distance_m)
-        sugg, picks = suggest_for(report, category, distance_m=distance_m, k=k,
-                                  candidates=cands, gaps=gaps)
+        plan = plan_category(session, request, rules_path=rules_path, store=False, lang="en")
     seconds = time.perf_counter() - started
-    rows = []
-    for (_, p), pt in zip(picks.iterrows(), picks.geometry, strict=True):
-        rows.append({"rank": int(p["rank"]), "lon": round(pt.x, 6), "lat": round(pt.y, 6),
-                     "residents_added": int(p["residents_added"]),
-                     "households_added": int(p["households_added"]),
-                     "residents_covered_before": int(p["residents_covered_before"]),
-                     "residents_covered_after": int(p["residents_covered_after"]),
-                     "share_before": _jsonable(p["share_before"]),
-                     "share_after": _jsonable(p["share_after"])})
-    minutes = distance_m / (speed_kmh * 1000 / 60)
+    rows = site_rows(plan)
+    before = plan.street_totals()
+    report = plan.main
     if as_json:
         click.echo(json.dumps({
-            "category": category, "k": k, "distance_m": distance_m, "minutes": round(minutes, 2),
-            "speed_kmh": speed_kmh, "method": report.method, "label": report.label("en"),
-            "residents_total": sugg.residents_total, "candidates": len(sugg.ranking),
-            "gaps": len(gaps), "picks": rows, "seconds": round(seconds, 2)},
-            ensure_ascii=False))
+            "category": category, "k": k, "distance_m": plan.distance_m,
+            "minutes": round(plan.minutes_at_speed, 2), "speed_kmh": speed_kmh,
+            "method": report.method, "label": report.label("en"),
+            "residents_total": before["residents"],
+            "residents_covered": before["residents_covered"],
+            "candidate_source": plan.candidate_source, "candidates": plan.candidates,
+            "gaps": len(plan.gaps), "facilities": plan.facility_counts(), "picks": rows,
+            "seconds": round(seconds, 2)}, ensure_ascii=False))
         return
     click.echo(report.label("en").upper() if report.method == "estimate" else report.label("en"))
-    click.echo(f"{category}: covered within {distance_m:.0f} m ({minutes:.1f} min); "
-               f"{len(gaps)} gap areas, {len(sugg.ranking)} candidate sites")
+    click.echo(f"{category}: covered within {plan.distance_m:.0f} m "
+               f"({plan.minutes_at_speed:.1f} min); {len(plan.gaps)} gap areas, "
+               f"{plan.candidates} candidate sites ({plan.candidate_source})")
     if not rows:
         click.echo("no candidate adds anyone: nothing to suggest")
     for r in rows:
-        click.echo(f"  {r['rank']}. ({r['lon']:.6f}, {r['lat']:.6f})  +{r['residents_added']} "
-                   f"residents, +{r['households_added']} households  coverage "
-                   f"{_pct(r['share_before'])} -> {_pct(r['share_after'])}")
+        where = ", ".join(x for x in (r["candidate"], r["street"] and f"{r['street']} "
+                                      f"({r['street_m']:.0f} m)", r["address"]) if x)
+        click.echo(f"  {r['rank']}. {where} ({r['lon']:.6f}, {r['lat']:.6f})  "
+                   f"+{r['residents_added']} residents, +{r['households_added']} households  "
+                   f"coverage {_pct(r['share_before'])} -> {_pct(r['share_after'])}")
+
+
+def site_rows(plan) -> list[dict]:
+    """The suggested sites as plain values (JSON and text)."""
+    if plan.picks is None:
+        return []
+    keys = ("rank", "lon", "lat", "street", "street_m", "address", "residents_added",
+            "households_added", "residents_covered_before", "residents_covered_after",
+            "share_before", "share_after")
+    out = []
+    for rec in plan.picks.drop(columns="geometry").to_dict("records"):
+        row = {k: _jsonable(rec[k]) for k in keys}
+        row["candidate"] = rec["candidate_label"]
+        out.append(row)
+    return out
 
 
 # --- gridmap network --------------------------------------------------------------------

@@ -43,6 +43,7 @@ DEFAULT_MINUTES = (5, 10, 15)
 DEFAULT_BUFFER_M = 25.0
 METHOD_NETWORK = "network"
 METHOD_ESTIMATE = "estimate"
+METHOD_RADIUS = "radius"  # the planner's service radius: straight-line circles, no walking
 
 Progress = Callable[[str, int, int], None]
 
@@ -311,6 +312,9 @@ class ReachTable:
 
     def label(self, lang: str = "en") -> str:
         speed = self.params["speed_kmh"]
+        if self.method == METHOD_RADIUS:
+            return ("服务半径：设施周围的直线距离（圆），不计步行路线" if lang == "zh" else
+                    "SERVICE RADIUS: straight-line circles around facilities, not walking routes")
         if self.method == METHOD_ESTIMATE:
             f = self.params["detour_factor"]
             return (f"估算：直线距离×{f:g}，步行速度 {speed:g} km/h" if lang == "zh" else
@@ -401,6 +405,30 @@ def estimate_by_category(facilities: gpd.GeoDataFrame, origins: gpd.GeoDataFrame
     """
     if detour_factor < 1:
         raise InvalidInput(f"detour factor must be at least 1 (got {detour_factor})")
+    return _straight_line(facilities, origins, crs=crs, category_field=category_field,
+                          id_field=id_field, categories=categories,
+                          max_distance_m=max_distance_m, speed_kmh=speed_kmh,
+                          factor=detour_factor, method=METHOD_ESTIMATE)
+
+
+def radius_by_category(facilities: gpd.GeoDataFrame, origins: gpd.GeoDataFrame, *,
+                       crs: str | None = None, category_field: str = "category",
+                       id_field: str | None = None, categories: Iterable[str] | None = None,
+                       max_distance_m: float = np.inf,
+                       speed_kmh: float = DEFAULT_SPEED_KMH) -> ReachTable:
+    """The service radius: straight-line metres from each origin to the nearest facility
+    of each category, so an origin lies inside a facility's circle of radius r exactly when
+    ``<category>_m <= r`` (a true circle in the metric ``crs``). Minutes are empty: a
+    circle says nothing about walking. Method 'radius'."""
+    return _straight_line(facilities, origins, crs=crs, category_field=category_field,
+                          id_field=id_field, categories=categories,
+                          max_distance_m=max_distance_m, speed_kmh=speed_kmh, factor=1.0,
+                          method=METHOD_RADIUS)
+
+
+def _straight_line(facilities, origins, *, crs, category_field, id_field, categories,
+                   max_distance_m, speed_kmh, factor, method) -> ReachTable:
+    """Nearest facility per category by straight line (k-d tree) x ``factor``."""
     metres_per_minute(speed_kmh)
     crs = crs or str(origins.estimate_utm_crs())
     cats = _categories(facilities, category_field, categories)
@@ -408,7 +436,7 @@ def estimate_by_category(facilities: gpd.GeoDataFrame, origins: gpd.GeoDataFrame
     oxy = metric_points(origins, crs)
     ids = _ids(facilities, id_field)
     fcat = facilities[category_field].astype(object).to_numpy()
-    cols: dict[str, np.ndarray] = {"snap": np.full(len(oxy), METHOD_ESTIMATE, dtype=object),
+    cols: dict[str, np.ndarray] = {"snap": np.full(len(oxy), method, dtype=object),
                                    "leg_m": np.full(len(oxy), np.nan)}
     for cat in cats:
         mine = np.flatnonzero(fcat == cat)
@@ -416,17 +444,21 @@ def estimate_by_category(facilities: gpd.GeoDataFrame, origins: gpd.GeoDataFrame
         src = np.full(len(oxy), -1)
         if len(mine):
             d, j = cKDTree(fxy[mine]).query(oxy)
-            dist, src = d * detour_factor, j
+            dist, src = d * factor, j
         ok = dist <= max_distance_m
         cols[f"{cat}_m"] = np.where(ok, dist, np.nan)
-        cols[f"{cat}_min"] = np.where(ok, minutes_for(np.where(ok, dist, 0), speed_kmh), np.nan)
+        cols[f"{cat}_min"] = (np.full(len(oxy), np.nan) if method == METHOD_RADIUS else
+                              np.where(ok, minutes_for(np.where(ok, dist, 0), speed_kmh),
+                                       np.nan))
         id_col = np.full(len(oxy), None, dtype=object)
         id_col[ok] = ids[mine][src[ok]]
         cols[f"{cat}_id"] = id_col
-    return ReachTable(_table(cols, origins.index), cats, METHOD_ESTIMATE,
+    return ReachTable(_table(cols, origins.index), cats, method,
                       {"speed_kmh": speed_kmh, "max_distance_m": float(max_distance_m),
-                       "max_snap_m": None, "detour_factor": detour_factor},
-                      pd.Series(METHOD_ESTIMATE, index=facilities.index, name="snap"))
+                       "max_snap_m": None,
+                       "detour_factor": factor if method == METHOD_ESTIMATE else None,
+                       "crs": crs},
+                      pd.Series(method, index=facilities.index, name="snap"))
 
 
 # --- coverage per area ------------------------------------------------------------------
@@ -755,7 +787,14 @@ def candidate_nodes(network: Network, gaps, *, max_candidates: int = 300,
     nodes = np.flatnonzero(ok)
     pi, _ = shapely.STRtree(gaps).query(shapely.points(network.node_xy[nodes]),
                                         predicate="intersects")
-    xy = network.node_xy[np.unique(nodes[pi])]
+    return thin_points(network.node_xy[np.unique(nodes[pi])], max_candidates)
+
+
+def thin_points(xy: np.ndarray, max_points: int) -> np.ndarray:
+    """At most ``max_points`` of ``xy`` spread over their extent: on the coarsest square
+    grid that keeps no more than that, the point nearest each cell centre."""
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    max_candidates = max_points
     if len(xy) <= max_candidates:
         return xy
     minx, miny = xy.min(axis=0)

@@ -1,0 +1,376 @@
+"""The planner's question for one facility category, answered once for the page, its
+downloads, its print view and the CLI (`gridmap suggest`, `gridmap reach --method compare`).
+
+``plan_category(session, PlanRequest(...))`` runs ``compute_reach`` with the service radius
+(``view='radius'``), on foot (``'network'``: the walking network, or the labelled estimate
+without roads) or both (``'compare'``), at the life-circle level's distance (GB 50180-2018
+table 4.0.1: 300/500/1000 m, which are also appendix C's kindergarten, primary and junior
+middle school radii). From the run it builds the map layers (isochrones or circles), the
+gaps, the greedy new sites with the street and address they stand at, the per-building
+table and, when both answers exist, the buildings "covered on paper only" with their
+reason and their totals per grid, community and street. Page runs are stored like CLI runs
+(``reach_run``, with the request in ``params['plan']``).
+
+Only aggregates leave here (households and residents counted per building).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from geodata.db import models as m
+from geodata.db.frames import STORAGE_CRS, read_frame
+from geodata.reachability import (
+    AREA_LEVELS,
+    ReachReport,
+    building_snap,
+    compute_reach,
+    gaps_for,
+    isochrones_for,
+    store_run,
+    suggest_for,
+)
+from gridmap import vocab
+from gridmap.analysis import radius as RD
+from gridmap.analysis import reach as R
+from gridmap.errors import InvalidInput
+from gridmap.network import SNAP_OFF, walkable
+from gridmap.standards.rules import load_rules
+
+VIEWS = ("radius", "network", "compare")
+LEVELS = (5, 10, 15)
+CANDIDATE_SOURCES = ("gaps", "public", "file")
+MAX_SITES = 10
+NEAR_ADDRESS_M = 150.0  # a suggested site takes the address of a building this close
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What the planner asks. ``minutes``: the life-circle level (default: the category's
+    own); ``candidates``: street points inside the gaps, public buildings (use 'public') or
+    ``candidate_points`` ((lon, lat, name) from the planner's file)."""
+
+    category: str
+    view: str = "network"
+    minutes: int | None = None
+    speed_kmh: float = R.DEFAULT_SPEED_KMH
+    k: int = 3
+    candidates: str = "gaps"
+    candidate_points: tuple = ()
+
+    def checked(self) -> PlanRequest:
+        if self.category not in vocab.FACILITY_CODES:
+            raise InvalidInput(f"unknown facility category {self.category!r}; known: "
+                               f"{', '.join(c.code for c in vocab.FACILITY_CATEGORIES)}")
+        if self.view not in VIEWS:
+            raise InvalidInput(f"view must be one of {', '.join(VIEWS)} (got {self.view!r})")
+        minutes = self.minutes if self.minutes is not None else own_level(self.category)
+        if minutes not in LEVELS:
+            raise InvalidInput(f"level must be one of 5, 10, 15 minutes (got {minutes})")
+        if not 0 <= self.k <= MAX_SITES:
+            raise InvalidInput(f"the number of new sites must be 0 to {MAX_SITES} "
+                               f"(got {self.k})")
+        if self.candidates not in CANDIDATE_SOURCES:
+            raise InvalidInput(f"candidates must be one of {', '.join(CANDIDATE_SOURCES)} "
+                               f"(got {self.candidates!r})")
+        if self.candidates == "file" and not self.candidate_points:
+            raise InvalidInput("the candidate file holds no points")
+        R.metres_per_minute(self.speed_kmh)
+        return PlanRequest(self.category, self.view, int(minutes), float(self.speed_kmh),
+                           int(self.k), self.candidates, tuple(self.candidate_points))
+
+    def params(self) -> dict:
+        out = asdict(self)
+        out["candidate_points"] = [list(p) for p in self.candidate_points]
+        return out
+
+
+def own_level(category: str) -> int:
+    """The life-circle level (minutes) a category belongs to."""
+    return next((c.level_min for c in vocab.FACILITY_CATEGORIES if c.code == category), 15)
+
+
+@dataclass
+class CategoryPlan:
+    """Everything one request computed; frames in EPSG:4326 unless said otherwise."""
+
+    request: PlanRequest
+    distance_m: float
+    main: ReachReport
+    radius: ReachReport | None
+    walk: ReachReport | None
+    reach_areas: gpd.GeoDataFrame  # kind ('isochrone' | 'circle' | 'estimate'), facility...
+    gaps: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame  # one row per building, see building_frame
+    compare: pd.DataFrame | None  # per level/area, see gridmap.analysis.radius
+    picks: gpd.GeoDataFrame | None
+    candidates: int = 0
+    candidate_source: str = "gaps"
+    run_ids: list[int] = field(default_factory=list)
+
+    @property
+    def minutes_at_speed(self) -> float:
+        return float(R.minutes_for(self.distance_m, self.request.speed_kmh))
+
+    def coverage(self, report: ReachReport | None = None) -> pd.DataFrame:
+        """The category's coverage rows (per level, area and threshold) of ``report``."""
+        report = report or self.main
+        cov = report.coverage
+        return cov[cov["category"] == self.request.category]
+
+    def street_totals(self, report: ReachReport | None = None) -> dict:
+        """Residents/households covered at the request's distance, whole street office."""
+        cov = self.coverage(report)
+        rows = cov[(cov["level"] == "street") & np.isclose(cov["threshold_m"], self.distance_m)]
+        res = int(rows["residents"].sum())
+        hh = int(rows["households"].sum())
+        cr = int(rows["residents_covered"].sum())
+        ch = int(rows["households_covered"].sum())
+        return {"residents": res, "residents_covered": cr,
+                "residents_share": cr / res if res else None, "households": hh,
+                "households_covered": ch, "households_share": ch / hh if hh else None}
+
+    def facility_counts(self) -> dict:
+        """Facilities of the category: total, considered, out of range."""
+        scope = self.main.facility_scope
+        cat = self.request.category
+        if cat not in scope.index:
+            return {"total": 0, "considered": 0, "out_of_range": 0}
+        return {k: int(v) for k, v in scope.loc[cat].items()}
+
+
+def plan_category(session: Session, request: PlanRequest, *, rules_path=None,
+                  store: bool = True, created_by: str | None = None,
+                  lang: str = "zh") -> CategoryPlan:
+    """Answer ``request`` (see the module docstring)."""
+    request = request.checked()
+    cat = request.category
+    rules = load_rules(rules_path)
+    needed = list(dict.fromkeys([cat] + [c for r in rules.rules_for(cat) for c in r.categories]))
+    run = {"categories": needed, "minutes": LEVELS, "speed_kmh": request.speed_kmh,
+           "rules_path": rules_path, "store": False, "lang": lang}
+    radius = walk = None
+    if request.view in ("radius", "compare"):
+        radius = compute_reach(session, method=R.METHOD_RADIUS, **run)
+    if request.view in ("network", "compare"):
+        walk = compute_reach(session, method="auto", **run)
+    main = radius if request.view == "radius" else walk
+    distance = rules.level_distance_m(request.minutes)
+    levels = [t.distance_m for t in main.thresholds]
+    areas = _reach_areas(main, cat, levels, distance)
+    if request.view == "compare":
+        areas = pd.concat([areas, _reach_areas(radius, cat, [distance], None)],
+                          ignore_index=True)
+    merged = areas[areas["facility"].isna() & np.isclose(areas["distance_m"], distance)
+                   & (areas["kind"] == _kind(main))]
+    gaps = gaps_for(main, cat, distance,
+                    covered_area=merged.geometry.iloc[0] if len(merged) else None)
+    picks, n_cand = None, 0
+    if request.k > 0:
+        cand, labels = _candidates(request, main)
+        sugg, picks = suggest_for(main, cat, distance_m=distance, k=request.k,
+                                  candidates=cand, gaps=gaps)
+        n_cand = len(sugg.ranking)
+        picks = _describe_sites(session, main, picks, labels)
+    table = building_frame(main, cat, radius=radius, walk=walk, distance_m=distance,
+                           session=session)
+    compare = None
+    if radius is not None and walk is not None:
+        compare = compare_by_area(walk, table["straight_m"], table["walk_m"], distance)
+    plan = CategoryPlan(request, distance, main, radius, walk, areas, gaps, table, compare,
+                        picks, n_cand, request.candidates)
+    if store:
+        for report in (radius, walk):
+            if report is not None:
+                report.params["plan"] = request.params()
+                report.run_id = store_run(session, report, created_by=created_by)
+                plan.run_ids.append(report.run_id)
+        session.commit()
+    return plan
+
+
+def _kind(report: ReachReport) -> str:
+    return {R.METHOD_RADIUS: "circle", R.METHOD_ESTIMATE: "estimate"}.get(report.method,
+                                                                          "isochrone")
+
+
+def _reach_areas(report: ReachReport, category: str, levels, distance_m) -> gpd.GeoDataFrame:
+    """Merged reach polygons at every level plus, at ``distance_m`` (when given), one per
+    facility; ``kind`` says whether they are isochrones or circles."""
+    merged = isochrones_for(report, category, distances_m=levels, per_facility=False)
+    parts = [merged]
+    if distance_m is not None:
+        per = isochrones_for(report, category, distances_m=[distance_m], per_facility=True)
+        parts.append(per[per["facility"].notna()])
+    out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=STORAGE_CRS)
+    out["kind"] = _kind(report)
+    return out
+
+
+def _candidates(request: PlanRequest, report: ReachReport):
+    """Candidate points (EPSG:4326 GeoSeries, None = street points inside the gaps) and
+    their labels."""
+    if request.candidates == "file":
+        pts = gpd.GeoSeries(gpd.points_from_xy([p[0] for p in request.candidate_points],
+                                               [p[1] for p in request.candidate_points]),
+                            crs=STORAGE_CRS)
+        return pts, [p[2] if len(p) > 2 else None for p in request.candidate_points]
+    if request.candidates == "public":
+        b = report.inputs.buildings
+        public = b[(b["use"] == "public").to_numpy()]
+        if public.empty:
+            raise InvalidInput("no building has the use 'public' (公共服务) to choose from; "
+                               "import public buildings or upload a candidate file")
+        crs = report.metric_crs
+        pts = gpd.GeoSeries(public.to_crs(crs).geometry.representative_point(),
+                            crs=crs).to_crs(STORAGE_CRS)
+        labels = [" · ".join(x for x in (n, a) if x) or c for n, a, c in
+                  zip(public["name"], public["address"], public["code"], strict=True)]
+        return pts.reset_index(drop=True), labels
+    return None, None
+
+
+def _describe_sites(session: Session, report: ReachReport, picks: gpd.GeoDataFrame,
+                    labels) -> gpd.GeoDataFrame:
+    """Each pick with the nearest named street (and metres to it), the address of the
+    nearest building within NEAR_ADDRESS_M, and the candidate it is (its label)."""
+    if picks is None or picks.empty:
+        return picks
+    crs = report.metric_crs
+    xy = R.metric_points(picks, crs)
+    pts = shapely.points(xy)
+    roads = read_frame(session, sa.select(m.Road.name, m.Road.geom)
+                       .where(m.Road.name.isnot(None)).where(m.Road.name != ""))
+    street = np.full(len(picks), None, dtype=object)
+    street_m = np.full(len(picks), np.nan)
+    if len(roads):
+        lines = np.asarray(roads.to_crs(crs).geometry.values, dtype=object)
+        pi, li = shapely.STRtree(lines).query_nearest(pts, all_matches=False)
+        street[pi] = roads["name"].to_numpy(object)[li]
+        street_m[pi] = shapely.distance(pts[pi], lines[li])
+    b = report.inputs.buildings
+    named = b[b["address"].notna().to_numpy() & (b["address"] != "").to_numpy()]
+    address = np.full(len(picks), None, dtype=object)
+    if len(named):
+        geoms = np.asarray(named.to_crs(crs).geometry.values, dtype=object)
+        pi, gi = shapely.STRtree(geoms).query_nearest(pts, max_distance=NEAR_ADDRESS_M,
+                                                      all_matches=False)
+        address[pi] = named["address"].to_numpy(object)[gi]
+    out = picks.copy()
+    out["street"] = street
+    out["street_m"] = np.round(street_m, 0)
+    out["address"] = address
+    out["candidate_label"] = [labels[int(c)] if labels is not None else None
+                              for c in out["candidate"]]
+    out["lon"] = out.geometry.x.round(6)
+    out["lat"] = out.geometry.y.round(6)
+    return out
+
+
+def _barriers(session: Session, crs: str) -> tuple[np.ndarray, np.ndarray]:
+    """Lines people may not walk along or across: the non-walkable roads (expressways,
+    motorways, railways or rivers imported as lines)."""
+    roads = read_frame(session, sa.select(m.Road.name, m.Road.highway, m.Road.foot,
+                                          m.Road.access, m.Road.compound_id, m.Road.geom))
+    if roads.empty:
+        return np.zeros(0, dtype=object), np.zeros(0, dtype=object)
+    ok = walkable(roads["highway"].to_numpy(object), roads["foot"].to_numpy(object),
+                  roads["access"].to_numpy(object),
+                  in_compound=roads["compound_id"].notna().to_numpy())
+    bar = roads[~ok]
+    names = [n or h for n, h in zip(bar["name"], bar["highway"], strict=True)]
+    return (np.asarray(bar.to_crs(crs).geometry.values, dtype=object),
+            np.asarray(names, dtype=object))
+
+
+def paper_only_table(session: Session, radius: ReachReport, walk: ReachReport,
+                     category: str, distance_m: float) -> pd.DataFrame:
+    """Per building: straight and walking metres, inside the radius, within the walk, on
+    paper only, and the reason (see ``gridmap.analysis.radius.paper_only_reasons``)."""
+    b = walk.inputs.buildings
+    straight = radius.reach.distance(category).to_numpy(float)
+    walk_m = walk.reach.distance(category).to_numpy(float)
+    crs = walk.metric_crs
+    fac = radius.inputs.facilities
+    fxy_all = R.metric_points(fac, crs) if len(fac) else np.zeros((0, 2))
+    pos = pd.Series(np.arange(len(fac)), index=fac.index)
+    nearest = radius.reach.table[f"{category}_id"].to_numpy(object)
+    fxy = np.full((len(b), 2), np.nan)
+    has = np.array([i is not None for i in nearest], bool)
+    if has.any():
+        fxy[has] = fxy_all[pos.loc[list(nearest[has])].to_numpy()]
+    kw: dict = {}
+    if walk.network is not None:
+        net = walk.network.network
+        osnap = building_snap(net, b, max_snap_m=walk.params["max_snap_m"])
+        oxy = osnap.xy
+        off = osnap.status == SNAP_OFF
+        fcomp = np.full(len(b), -1)
+        fcomp[has] = net.compound_of(fxy[has])
+        kw = {"origin_compound": osnap.compound, "facility_compound": fcomp,
+              "gate_xy": net.node_xy[net.gate_node], "gate_compound": net.gate_compound}
+        kw["barriers"], kw["barrier_names"] = _barriers(session, crs)
+    else:
+        oxy = R.metric_points(b, crs)
+        off = np.zeros(len(b), bool)
+    reasons = RD.paper_only_reasons(origin_xy=oxy, facility_xy=fxy, straight_m=straight,
+                                    walk_m=walk_m, distance_m=distance_m, off_network=off, **kw)
+    reasons.index = b.index
+    return pd.DataFrame({"straight_m": straight, "walk_m": walk_m,
+                         "within_radius": straight <= distance_m,
+                         "on_foot": walk_m <= distance_m,
+                         "paper_only": RD.paper_only(straight, walk_m, distance_m)},
+                        index=b.index).join(reasons)
+
+
+def compare_by_area(report: ReachReport, straight_m, walk_m, distance_m: float
+                    ) -> pd.DataFrame:
+    """Inside the radius, on foot and on paper only per grid, community and street."""
+    b = report.inputs.buildings
+    return RD.compare_by_area(straight_m, walk_m, distance_m, b[["residents", "households"]],
+                              {lv: b[lv] for lv in AREA_LEVELS})
+
+
+def building_frame(main: ReachReport, category: str, *, radius: ReachReport | None,
+                   walk: ReachReport | None, distance_m: float,
+                   session: Session) -> gpd.GeoDataFrame:
+    """One row per building (EPSG:4326 polygons): code, name, address, grid, community,
+    street, use, households, residents, straight_m (service radius view or comparison),
+    walk_m and walk_min, the nearest facility's code and name, covered, paper_only,
+    reason, detour, barrier, and ``state`` for the map (covered / paper_only / uncovered
+    / other)."""
+    b = main.inputs.buildings
+    fac = main.inputs.facilities
+    out = b[["code", "name", "address", "grid", "community", "street", "use", "households",
+             "residents", "geometry"]].copy()
+    nan = np.full(len(b), np.nan)
+    out["straight_m"] = (radius.reach.distance(category).to_numpy(float)
+                         if radius is not None else nan)
+    out["walk_m"] = walk.reach.distance(category).to_numpy(float) if walk is not None else nan
+    out["walk_min"] = (walk.reach.table[f"{category}_min"].to_numpy(float)
+                       if walk is not None else nan)
+    ids = main.reach.table[f"{category}_id"]
+    out["facility_code"] = [fac["code"].get(i) if i is not None else None for i in ids]
+    out["facility_name"] = [fac["name"].get(i) if i is not None else None for i in ids]
+    covered = main.reach.distance(category).to_numpy(float) <= distance_m
+    out["covered"] = covered
+    out["paper_only"] = False
+    out["detour"] = np.nan
+    for c in ("reason", "barrier"):
+        out[c] = pd.Series([None] * len(b), index=b.index, dtype=object)
+    if radius is not None and walk is not None:
+        po = paper_only_table(session, radius, walk, category, distance_m)
+        for c in ("paper_only", "reason", "detour", "barrier"):
+            out[c] = po[c]
+    residential = (b["residents"] > 0).to_numpy()
+    out["state"] = np.where(~residential, "other",
+                            np.where(out["paper_only"].to_numpy(bool), "paper_only",
+                                     np.where(covered, "covered", "uncovered")))
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=STORAGE_CRS)
