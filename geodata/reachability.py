@@ -361,7 +361,8 @@ def latest_runs(session: Session, limit: int = 10) -> list[dict]:
     runs = session.scalars(sa.select(m.ReachRun).order_by(m.ReachRun.id.desc()).limit(limit))
     return [{"id": r.id, "created_at": r.created_at.isoformat(timespec="seconds"),
              "created_by": r.created_by, "method": r.method, "speed_kmh": r.speed_kmh,
-             "max_distance_m": r.max_distance_m, "categories": r.categories}
+             "max_distance_m": r.max_distance_m, "categories": r.categories,
+             "plan": (r.params or {}).get("plan")}
             for r in runs]
 
 

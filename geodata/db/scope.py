@@ -58,3 +58,11 @@ def scoped(stmt: Select, requester: Requester, entity) -> Select:
     if entity is Grid:
         return stmt.where(Grid.id.in_(grids))
     raise TypeError(f"no scope rule for {entity.__name__}")
+
+
+def visible_grid_codes(session, requester: Requester) -> set[str] | None:
+    """The codes of the grids the requester may see; None when unrestricted."""
+    grids = visible_grids(requester)
+    if grids is None:
+        return None
+    return set(session.scalars(sa.select(Grid.code).where(Grid.id.in_(grids))))

@@ -7,6 +7,7 @@ Pure folium: frames in (EPSG:4326), a ``folium.Map`` out. The walking speed and 
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 
 import folium
@@ -21,7 +22,10 @@ Gettext = Callable[[str], str]
 
 ISO_COLORS = {0: "#1a9850", 1: "#91cf60", 2: "#d9ef8b", 3: "#fee08b"}  # nearest first
 COVERED = "#2b83ba"
+PAPER_ONLY = "#e7298a"  # inside the service radius, beyond the walk
 UNCOVERED = "#d7191c"
+ISO_FILL = ISO_COLORS[0]
+CIRCLE = "#08519c"
 OTHER = "#bdbdbd"
 GAP = "#fdae61"
 FACILITY = "#4d004b"
@@ -53,11 +57,15 @@ class Legend(MacroElement):
         self.position = position
 
 
-def _swatch(color: str, *, dot: bool = False) -> str:
-    radius = "50%" if dot else "2px"
+def _swatch(color: str, *, kind: str = "box") -> str:
+    """A legend key: 'box' (solid), 'dot' (a marker), 'fill' (translucent area, as the
+    isochrones are drawn) or 'ring' (a dashed outline, as the circles are)."""
+    radius = "50%" if kind in ("dot", "ring") else "2px"
+    fill = {"fill": f"background:{color}59;border:1px solid {color}",
+            "ring": f"background:transparent;border:2px dashed {color}"}.get(
+        kind, f"background:{color};border:1px solid rgba(0,0,0,.35)")
     return (f'<span style="display:inline-block;width:12px;height:12px;margin-right:6px;'
-            f'vertical-align:middle;background:{color};border:1px solid rgba(0,0,0,.35);'
-            f'border-radius:{radius}"></span>')
+            f'vertical-align:middle;{fill};border-radius:{radius}"></span>')
 
 
 def _geojson(frame: gpd.GeoDataFrame, columns: list[str], *, simplify_deg: float = 0.0) -> str:
@@ -74,15 +82,18 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
               isochrones: gpd.GeoDataFrame, gaps: gpd.GeoDataFrame,
               sites: gpd.GeoDataFrame | None, *, category_label: str, distance_m: float,
               minutes: float, speed_kmh: float, estimate: bool, _: Gettext = _identity,
-              tiles: str | None = None) -> folium.Map:
+              tiles: str | None = None, method_text: str | None = None) -> folium.Map:
     """The map of one category at one threshold.
 
     buildings   address, residents, households, distance_m (NaN beyond the cutoff),
-                minutes, facility_name, covered (bool), residential (bool), geometry
+                minutes, facility_name, state (covered / paper_only / uncovered / other),
+                geometry
     facilities  name, geometry (points)
     isochrones  facility (None for the merged polygon of all facilities), name, distance_m,
-                minutes, geometry; merged polygons are drawn per threshold, per-facility ones
-                for ``distance_m`` in a layer that starts hidden
+                minutes, kind ('isochrone', 'estimate' or 'circle'), geometry; merged
+                walking polygons are drawn per threshold, per-facility ones for
+                ``distance_m`` in a layer that starts hidden; circles (the service radius)
+                are drawn as outlines
     gaps        buildings, residents, households, geometry
     sites       rank, residents_added, households_added, share_before, share_after, geometry
     """
@@ -90,13 +101,23 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
     bounds = tuple(frames[0].total_bounds) if frames else None
     m = base_map(bounds, tiles=tiles)
 
+    if len(isochrones) and "kind" not in isochrones:
+        isochrones = isochrones.assign(kind="estimate" if estimate else "isochrone")
+    circles = isochrones[isochrones["kind"] == "circle"] if len(isochrones) else isochrones
+    walked = isochrones[isochrones["kind"] != "circle"] if len(isochrones) else isochrones
+    only_circles = len(walked) == 0 and len(circles) > 0
+    if only_circles:  # the service radius alone: its circles are the reach
+        walked = circles
+        circles = circles.iloc[0:0]
+    isochrones = walked
     merged = isochrones[isochrones["facility"].isna()] if len(isochrones) else isochrones
     levels = sorted(merged["distance_m"].unique(), reverse=True) if len(merged) else []
     for rank, d in enumerate(sorted(levels)):
-        layer = folium.FeatureGroup(
-            name=_("Reach within %(m)s m (%(min)s min)") % {"m": f"{d:.0f}",
-                                                            "min": f"{d / (speed_kmh * 1000 / 60):.1f}"},
-            show=bool(np.isclose(d, distance_m)) or len(levels) == 1)
+        name = (_("Service radius %(m)s m") % {"m": f"{d:.0f}"} if only_circles else
+                _("Reach within %(m)s m (%(min)s min)") % {
+                    "m": f"{d:.0f}", "min": f"{d / (speed_kmh * 1000 / 60):.1f}"})
+        layer = folium.FeatureGroup(name=name,
+                                    show=bool(np.isclose(d, distance_m)) or len(levels) == 1)
         color = ISO_COLORS.get(rank, "#fee08b")
         folium.GeoJson(
             _geojson(merged[merged["distance_m"] == d], ["distance_m", "minutes"],
@@ -120,6 +141,17 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
         ).add_to(layer)
         layer.add_to(m)
 
+    merged_circles = circles[circles["facility"].isna()] if len(circles) else circles
+    if len(merged_circles):
+        layer = folium.FeatureGroup(name=_("Service radius %(m)s m") % {"m": f"{distance_m:.0f}"},
+                                    show=True)
+        folium.GeoJson(
+            _geojson(merged_circles, ["distance_m"], simplify_deg=0.000005),
+            style_function=lambda _f: {"fill": False, "color": CIRCLE, "weight": 2,
+                                       "dashArray": "6 4"},
+        ).add_to(layer)
+        layer.add_to(m)
+
     if len(gaps):
         layer = folium.FeatureGroup(name=_("Gaps (residential areas outside)"), show=True)
         folium.GeoJson(
@@ -134,11 +166,10 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
     if len(buildings):
         b = buildings.assign(
             address=buildings["address"].fillna(""),
-            facility_name=buildings["facility_name"].fillna(""),
-            state=np.where(~buildings["residential"], "other",
-                           np.where(buildings["covered"], "covered", "uncovered")))
+            facility_name=buildings["facility_name"].fillna(""))
         layer = folium.FeatureGroup(name=_("Buildings: covered / not covered"), show=True)
-        colors = {"covered": COVERED, "uncovered": UNCOVERED, "other": OTHER}
+        colors = {"covered": COVERED, "paper_only": PAPER_ONLY, "uncovered": UNCOVERED,
+                  "other": OTHER}
         folium.GeoJson(
             _geojson(b, ["address", "residents", "households", "distance_m", "minutes",
                          "facility_name", "state"], simplify_deg=0.000003),
@@ -174,20 +205,30 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
                 icon_size=(20, 20), icon_anchor=(10, 10))).add_to(layer)
         layer.add_to(m)
 
-    method = (_("ESTIMATE: straight line × detour factor, no walking network")
-              if estimate else _("Network walking distance"))
+    method = method_text or (_("ESTIMATE: straight line × detour factor, no walking network")
+                             if estimate else _("Network walking distance"))
     method_style = "color:#b00020;font-weight:700" if estimate else "color:#555"
-    rows = "".join(f"<div>{_swatch(c, dot=dot)}{text}</div>" for c, text, dot in (
-        (COVERED, _("Covered"), False), (UNCOVERED, _("Not covered"), False),
-        (OTHER, _("Not residential"), False), (GAP, _("Gap"), False),
-        (FACILITY, _("Facility"), True), (SITE, _("Suggested site"), True)))
-    speed_text = _("Within %(m)s m = %(min)s min at %(v)s km/h") % {
-        "m": f"{distance_m:.0f}", "min": f"{minutes:.1f}", "v": f"{speed_kmh:g}"}
-    html = (f'<div id="reach-legend" style="background:rgba(255,255,255,.93);padding:6px 8px;'
+    entries = [(ISO_FILL, _("Service radius (circle)") if only_circles
+                else _("Walking reach (isochrone)"), "fill")]
+    if len(merged_circles):
+        entries.append((CIRCLE, _("Service radius (circle)"), "ring"))
+    entries += [(COVERED, _("Covered"), "box")]
+    if len(buildings) and (buildings["state"] == "paper_only").any():
+        entries.append((PAPER_ONLY, _("Covered on paper only"), "box"))
+    entries += [(UNCOVERED, _("Not covered"), "box"), (OTHER, _("Not residential"), "box"),
+                (GAP, _("Gap"), "box"), (FACILITY, _("Facility"), "dot"),
+                (SITE, _("Suggested site"), "dot")]
+    rows = "".join(f"<div>{_swatch(c, kind=k)}{html.escape(text)}</div>"
+                   for c, text, k in entries)
+    speed_text = (_("Within %(m)s m of a facility in a straight line") % {"m": f"{distance_m:.0f}"}
+                  if only_circles else _("Within %(m)s m = %(min)s min at %(v)s km/h") % {
+                      "m": f"{distance_m:.0f}", "min": f"{minutes:.1f}", "v": f"{speed_kmh:g}"})
+    legend = (f'<div id="reach-legend" style="background:rgba(255,255,255,.93);padding:6px 8px;'
             f'border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font-size:12px;'
             f'line-height:18px;max-width:230px">'
-            f'<div style="font-weight:600">{category_label}</div><div>{speed_text}</div>'
-            f'<div class="gm-method" style="{method_style}">{method}</div>{rows}</div>')
-    m.add_child(Legend(html))
+            f'<div style="font-weight:600">{html.escape(category_label)}</div>'
+            f'<div>{html.escape(speed_text)}</div><div class="gm-method" '
+            f'style="{method_style}">{html.escape(method)}</div>{rows}</div>')
+    m.add_child(Legend(legend))
     folium.LayerControl(collapsed=False).add_to(m)
     return m
