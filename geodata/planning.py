@@ -166,7 +166,7 @@ def plan_category(session: Session, request: PlanRequest, *, rules_path=None,
     levels = [t.distance_m for t in main.thresholds]
     areas = _reach_areas(main, cat, levels, distance)
     if request.view == "compare":
-        areas = pd.concat([areas, _reach_areas(radius, cat, [distance], None)],
+        areas = pd.concat([areas, _reach_areas(radius, cat, [distance], distance)],
                           ignore_index=True)
     merged = areas[areas["facility"].isna() & np.isclose(areas["distance_m"], distance)
                    & (areas["kind"] == _kind(main))]
@@ -275,8 +275,9 @@ def _describe_sites(session: Session, report: ReachReport, picks: gpd.GeoDataFra
 
 
 def _barriers(session: Session, crs: str) -> tuple[np.ndarray, np.ndarray]:
-    """Lines people may not walk along or across: the non-walkable roads (expressways,
-    motorways, railways or rivers imported as lines)."""
+    """Lines people may not walk along or across: roads of a barrier class that are not
+    walkable (expressways, motorways, railways or rivers imported as lines), outside
+    compounds."""
     roads = read_frame(session, sa.select(m.Road.name, m.Road.highway, m.Road.foot,
                                           m.Road.access, m.Road.compound_id, m.Road.geom))
     if roads.empty:
@@ -284,7 +285,8 @@ def _barriers(session: Session, crs: str) -> tuple[np.ndarray, np.ndarray]:
     ok = walkable(roads["highway"].to_numpy(object), roads["foot"].to_numpy(object),
                   roads["access"].to_numpy(object),
                   in_compound=roads["compound_id"].notna().to_numpy())
-    bar = roads[~ok]
+    bar = roads[~ok & roads["highway"].isin(RD.BARRIER_CLASSES).to_numpy()
+                & roads["compound_id"].isna().to_numpy()]
     names = [n or h for n, h in zip(bar["name"], bar["highway"], strict=True)]
     return (np.asarray(bar.to_crs(crs).geometry.values, dtype=object),
             np.asarray(names, dtype=object))
@@ -323,10 +325,14 @@ def paper_only_table(session: Session, radius: ReachReport, walk: ReachReport,
     reasons = RD.paper_only_reasons(origin_xy=oxy, facility_xy=fxy, straight_m=straight,
                                     walk_m=walk_m, distance_m=distance_m, off_network=off, **kw)
     reasons.index = b.index
+    # Buildings where nobody lives are not "covered" on paper or otherwise (as the
+    # coverage and compare_by_area count them).
+    lived = RD.paper_only(straight, walk_m, distance_m) & (b["residents"] > 0).to_numpy()
+    reasons = reasons.where(pd.Series(lived, index=b.index), None)
+    reasons["detour"] = pd.to_numeric(reasons["detour"])
     return pd.DataFrame({"straight_m": straight, "walk_m": walk_m,
                          "within_radius": straight <= distance_m,
-                         "on_foot": walk_m <= distance_m,
-                         "paper_only": RD.paper_only(straight, walk_m, distance_m)},
+                         "on_foot": walk_m <= distance_m, "paper_only": lived},
                         index=b.index).join(reasons)
 
 
@@ -365,11 +371,11 @@ def building_frame(main: ReachReport, category: str, *, radius: ReachReport | No
     out["detour"] = np.nan
     for c in ("reason", "barrier"):
         out[c] = pd.Series([None] * len(b), index=b.index, dtype=object)
+    residential = (b["residents"] > 0).to_numpy()
     if radius is not None and walk is not None:
         po = paper_only_table(session, radius, walk, category, distance_m)
         for c in ("paper_only", "reason", "detour", "barrier"):
             out[c] = po[c]
-    residential = (b["residents"] > 0).to_numpy()
     out["state"] = np.where(~residential, "other",
                             np.where(out["paper_only"].to_numpy(bool), "paper_only",
                                      np.where(covered, "covered", "uncovered")))

@@ -4,6 +4,7 @@ JavaScript errors, no requests to other hosts)."""
 import re
 
 import pytest
+import sqlalchemy as sa
 
 from browser import PageWatch, save_screenshot
 from conftest import login, row_count
@@ -32,7 +33,7 @@ def test_planner_page_shows_coverage_rules_and_sites(demo_app, demo_db, demo_ses
     communities = row_count(demo_session, "community")
     rule_rows = re.findall(r"<tr title=\"GB 50180-2018 附录C 表C.0.2（幼儿园", html)
     assert len(rule_rows) == communities + 1  # every community and the street
-    sites = re.findall(r'<tr><td>(\d)</td><td>\d+\.\d+, \d+\.\d+</td>', html)
+    sites = re.findall(r'<tr data-rank="(\d)">', html)
     assert sites in (["1", "2"], ["1"])
     # A bad choice is explained on the page, not a crash.
     bad = client.get("/planner?category=spaceport&lang=en").get_data(as_text=True)
@@ -41,7 +42,7 @@ def test_planner_page_shows_coverage_rules_and_sites(demo_app, demo_db, demo_ses
 
 FEATURES = """() => {
   const map = window[document.querySelector('.folium-map').id];
-  const out = {covered: 0, uncovered: 0, other: 0, gaps: 0, iso: 0};
+  const out = {covered: 0, paper_only: 0, uncovered: 0, other: 0, gaps: 0, iso: 0};
   map.eachLayer(l => {
     if (!l.feature) return;
     const p = l.feature.properties;
@@ -54,7 +55,14 @@ FEATURES = """() => {
 
 
 @pytest.mark.browser
-def test_planner_page_in_chromium(chromium, live_server, demo_db, demo_session, backend):
+def _count(demo_db, table: str) -> int:
+    """A row count on a connection closed at once: the page stores its run meanwhile, and
+    an open SQLite transaction would keep it from committing."""
+    with demo_db[0].connect() as c:
+        return c.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+
+
+def test_planner_page_in_chromium(chromium, live_server, demo_db, backend):
     page = chromium.new_page(viewport={"width": 1400, "height": 900})
     watch = PageWatch(page, app_url=live_server)
     page.goto(live_server + "/login")
@@ -65,8 +73,7 @@ def test_planner_page_in_chromium(chromium, live_server, demo_db, demo_session, 
     page.goto(live_server + "/planner?category=health_center&minutes=15&k=3&lang=en")
     page.wait_for_selector("#reach-legend")
     drawn = page.evaluate(FEATURES)
-    assert drawn["covered"] + drawn["uncovered"] + drawn["other"] == \
-        row_count(demo_session, "building")
+    assert drawn["covered"] + drawn["uncovered"] + drawn["other"] == _count(demo_db, "building")
     assert drawn["uncovered"] == int(page.inner_text("#n-uncovered"))
     assert drawn["gaps"] == int(page.inner_text("#n-gaps"))
     assert drawn["iso"] == 1  # the chosen level; the others wait in the layer control
@@ -87,5 +94,66 @@ def test_planner_page_in_chromium(chromium, live_server, demo_db, demo_session, 
     assert page.evaluate("() => sessionStorage.getItem('busyShown')") == "true"
     page.wait_for_selector("#reach-legend")
     assert "300 m" in page.inner_text("#reach-legend")
+    watch.assert_clean()
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def planner_login(demo_db):
+    """A planner of the demo (committed: the live server reads it)."""
+    from sqlalchemy.orm import Session
+
+    from geodata.db.models import StaffUser
+    from geodata.db.users import create_user
+
+    with Session(demo_db[0]) as s:
+        if s.query(StaffUser).filter_by(username="radius_planner").first() is None:
+            create_user(s, "radius_planner", "planner", password="Planner-pass-2026")
+            s.commit()
+    return "radius_planner", "Planner-pass-2026"
+
+
+@pytest.mark.browser
+def test_planner_toggles_radius_walk_and_compare_and_downloads(chromium, live_server,
+                                                                planner_login, backend):
+    import pandas as pd
+
+    page = chromium.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    watch = PageWatch(page, app_url=live_server)
+    page.goto(live_server + "/login")
+    page.fill("#username", planner_login[0])
+    page.fill("#password", planner_login[1])
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    page.goto(live_server + "/planner?category=primary_school&view=network&k=1&lang=zh")
+    page.wait_for_selector("#reach-legend")
+    assert page.inner_text("#view-toggle label.on").strip() == "步行可达"
+    walk = page.inner_text("#residents-covered")
+    with page.expect_navigation():
+        page.click("#view-toggle label:has-text('服务半径')")
+    page.wait_for_selector("#reach-legend")
+    assert "view=radius" in page.url and page.inner_text("#view-toggle label.on") == "服务半径"
+    radius = page.inner_text("#residents-covered")
+    assert "服务半径（圆）" in page.inner_text("#reach-legend")
+    with page.expect_navigation():
+        page.click("#view-toggle label:has-text('对比')")
+    page.wait_for_selector("#reach-legend")
+    assert page.inner_text("#residents-covered-radius") == radius
+    assert page.inner_text("#residents-covered-walk") == walk
+    drawn = page.evaluate(FEATURES)
+    paper = page.inner_text("#paper-only")
+    assert f"{drawn['paper_only']} 楼栋" in paper and drawn["paper_only"] > 0
+    assert "仅图上覆盖" in page.inner_text("#reach-legend")
+    assert page.locator("#compare-table tbody tr").count() >= 2
+    save_screenshot(page, f"planner-compare-{backend}")
+    with page.expect_download() as download:
+        page.click("#dl-csv")
+    table = pd.read_csv(download.value.path(), encoding="utf-8-sig")
+    assert (table["仅图上覆盖"] == "是").sum() == drawn["paper_only"]
+    page.goto(live_server + page.get_attribute("#dl-print", "href"))
+    page.wait_for_function("() => document.getElementById('print-map').naturalWidth > 0",
+                           timeout=60_000)
+    assert page.evaluate("() => document.getElementById('print-map').naturalWidth") >= 2000
+    save_screenshot(page, f"planner-print-{backend}")
     watch.assert_clean()
     page.close()

@@ -408,7 +408,7 @@ def layer_frames(plan: CategoryPlan) -> dict[str, gpd.GeoDataFrame]:
     if plan.picks is not None and len(plan.picks):
         p = plan.picks
         out["suggested_sites"] = gpd.GeoDataFrame({
-            _("Rank"): p["rank"], _("Street"): p["street"], _("Address"): p["address"],
+            _("Rank"): p["rank"], _("Nearest street"): p["street"], _("Address"): p["address"],
             _("Candidate"): p["candidate_label"],
             _("Residents added"): p["residents_added"],
             _("Households added"): p["households_added"],
@@ -433,7 +433,8 @@ def png_labels(plan: CategoryPlan, lang: str) -> dict[str, str]:
         "uncovered": _("Not covered"), "other": _("Not residential"), "gap": _("Gap"),
         "facility": _("Facility"), "site": _("Suggested site"),
         "isochrone": _("Walking reach (isochrone)"), "circle": _("Service radius (circle)"),
-        "scale_unit": "m", "north": _("N")}
+        "scale_unit": "m", "north": _("N"), "scale_bar": _("Scale bar"),
+        "north_arrow": _("North arrow")}
 
 
 def map_png(plan: CategoryPlan, lang: str) -> bytes:

@@ -25,6 +25,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+#: Line classes that cut a walk when they are not walkable (OSM highway/railway/waterway
+#: values as roads are imported): a vehicle-only lane inside a compound is no barrier.
+BARRIER_CLASSES = frozenset({"motorway", "motorway_link", "trunk", "trunk_link", "rail",
+                             "railway", "light_rail", "river", "canal", "waterway"})
 #: Reasons a building inside the radius is beyond the walk, in the order they are tried.
 REASONS = ("off_network", "gate", "barrier", "detour", "longer_route")
 DEFAULT_DETOUR_LIMIT = 2.0
@@ -48,12 +52,13 @@ def paper_only(straight_m, walk_m, distance_m: float) -> np.ndarray:
 
 def _via_gates(origin_xy: np.ndarray, target_xy: np.ndarray, comp: np.ndarray,
                gate_xy: np.ndarray, gate_comp: np.ndarray) -> np.ndarray:
-    """Shortest straight way origin -> a gate of ``comp`` -> target (inf without gates)."""
-    best = np.full(len(origin_xy), np.inf)
+    """Shortest straight way origin -> a gate of ``comp`` -> target; the straight line
+    where ``comp`` is -1 (no compound in the way)."""
+    best = np.hypot(*(origin_xy - target_xy).T)
     for c in np.unique(comp[comp >= 0]):
         rows = np.flatnonzero(comp == c)
         g = gate_xy[gate_comp == c]
-        if len(g) == 0:
+        if len(g) == 0:  # a compound without gates is open: no way round needed
             continue
         legs = (np.hypot(*(origin_xy[rows, None, :] - g[None, :, :]).transpose(2, 0, 1))
                 + np.hypot(*(target_xy[rows, None, :] - g[None, :, :]).transpose(2, 0, 1)))
@@ -108,7 +113,8 @@ def paper_only_reasons(*, origin_xy: np.ndarray, facility_xy: np.ndarray, straig
               else np.asarray(facility_compound, dtype=np.int64)[todo])
         own = np.where(oc != fc, oc, -1)  # leaving one's own compound through its gates
         theirs = np.where(fc != oc, fc, -1)  # entering the facility's compound
-        best = np.minimum(_via_gates(o_xy, f_xy, own, gate_xy, gate_comp),
+        # Both ways round are lower bounds of the walk: the larger one holds.
+        best = np.maximum(_via_gates(o_xy, f_xy, own, gate_xy, gate_comp),
                           _via_gates(f_xy, o_xy, theirs, gate_xy, gate_comp))
         via[todo] = np.where(np.isfinite(best), best, np.nan)
         assign(best > distance_m, "gate")
@@ -126,15 +132,16 @@ def paper_only_reasons(*, origin_xy: np.ndarray, facility_xy: np.ndarray, straig
         assign(crossed, "barrier")
     assign(detour[todo] > detour_limit, "detour")
     assign(np.ones(len(todo), bool), "longer_route")
-    return pd.DataFrame({"reason": reason, "detour": detour, "via_gate_m": via,
-                         "barrier": barrier})
+    return pd.DataFrame({"reason": pd.Series(reason, dtype=object), "detour": detour,
+                         "via_gate_m": via, "barrier": pd.Series(barrier, dtype=object)})
 
 
 def compare_by_area(straight_m, walk_m, distance_m: float, weights: pd.DataFrame,
                     areas: dict[str, pd.Series]) -> pd.DataFrame:
-    """Per area level and area: buildings, residents and households inside the radius
-    (``*_radius``), within ``distance_m`` on foot (``*_walk``) and on paper only
-    (``*_paper_only`` = radius minus walk: a walk is never shorter than the straight line).
+    """Per area level and area: buildings where people live, residents and households
+    inside the radius (``*_radius``), within ``distance_m`` on foot (``*_walk``) and on
+    paper only (``*_paper_only`` = radius minus walk: a walk is never shorter than the
+    straight line).
 
     weights  aligned with the buildings: 'residents' and 'households'
     areas    level -> Series of area codes aligned with the buildings ('' for none)
@@ -143,8 +150,8 @@ def compare_by_area(straight_m, walk_m, distance_m: float, weights: pd.DataFrame
     walk = np.asarray(walk_m, dtype=float)
     masks = {"radius": straight <= distance_m, "walk": walk <= distance_m,
              "paper_only": paper_only(straight, walk, distance_m)}
-    values = {"buildings": np.ones(len(straight)),
-              "residents": weights["residents"].fillna(0).to_numpy(float),
+    residents = weights["residents"].fillna(0).to_numpy(float)
+    values = {"buildings": (residents > 0).astype(float), "residents": residents,
               "households": weights["households"].fillna(0).to_numpy(float)}
     frames = []
     for level, codes in areas.items():

@@ -64,7 +64,8 @@ def reach_png(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
                  ones at ``distance_m`` are drawn
     gaps, sites  polygons; points with ``rank``
     labels       title, subtitle, and legend texts: covered, paper_only, uncovered, other,
-                 gap, facility, site, isochrone, circle, scale_unit ('m'), north ('N')
+                 gap, facility, site, isochrone, circle, scale_unit ('m'), north ('N'),
+                 scale_bar and north_arrow (named in the PNG's ``Legend`` text chunk)
     """
     import matplotlib
 
@@ -158,7 +159,12 @@ def reach_png(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
              fontsize=12, fontweight="bold")
     fig.text(0.02, 0.985 - 0.45 / (width_in * aspect + 1.2), labels.get("subtitle", ""),
              ha="left", va="top", fontproperties=font, fontsize=8)
+    # What the picture holds, for catalogues and checks: its legend entries, scale, arrow.
+    entries = [labels.get("legend", "")] + [h.get_label() for h in handles] + [
+        labels.get("scale_bar", "scale bar"), labels.get("north_arrow", "north arrow")]
     out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=dpi)
+    fig.savefig(out, format="png", dpi=dpi,
+                metadata={"Title": labels["title"], "Legend": "|".join(entries),
+                          "Scale": text})
     plt.close(fig)
     return out.getvalue()
