@@ -8,4 +8,5 @@ run patrol
 run heatmap
 run imports
 run reach
+run radius
 run web_large
