@@ -120,12 +120,16 @@ def reach_cmd(categories, minutes_text, speed_kmh, max_minutes, time_based, rule
               detour_factor, max_snap_m, rebuild_network, export_dir, network_file,
               facilities_file, origins_file, category_field, facility_id_field,
               origin_id_field, noding, out_file, as_json) -> None:
-    """Who reaches which facilities within 5/10/15 minutes on foot.
+    """Who reaches which facilities within 5/10/15 minutes on foot (or the service radius).
 
     Database mode (default): every building to the nearest facility of each category on
     the stored walking network; coverage per grid, community and street; every rule of GB
     50180-2018, TD/T 1062-2021, 完整居住社区 and the local targets judged per area; the run
-    is stored. File mode (--network, --facilities, --origins, --out): one table row per
+    is stored. --method radius judges the straight-line service radius instead (circles,
+    as local plans draw them); --method compare stores both runs and counts the buildings
+    inside a radius but beyond the walk ("covered on paper only") per grid, community and
+    street, with their reasons. File mode (--network, --facilities, --origins, --out): one
+    table row per
     origin with <category>_m, <category>_min and <category>_id.
     """
     file_mode = any([network_file, facilities_file, origins_file, out_file])
