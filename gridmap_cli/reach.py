@@ -129,8 +129,7 @@ def reach_cmd(categories, minutes_text, speed_kmh, max_minutes, time_based, rule
     as local plans draw them); --method compare stores both runs and counts the buildings
     inside a radius but beyond the walk ("covered on paper only") per grid, community and
     street, with their reasons. File mode (--network, --facilities, --origins, --out): one
-    table row per
-    origin with <category>_m, <category>_min and <category>_id.
+    table row per origin with <category>_m, <category>_min and <category>_id.
     """
     file_mode = any([network_file, facilities_file, origins_file, out_file])
     if file_mode:
