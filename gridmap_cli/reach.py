@@ -317,7 +317,9 @@ def _coverage_json(report) -> dict:
                                      "covered": int(r["residents_covered"]),
                                      "share": _jsonable(r["residents_share"]),
                                      "households": int(r["households"]),
-                                     "households_covered": int(r["households_covered"])}
+                                     "households_covered": int(r["households_covered"]),
+                                     "buildings": int(r["buildings"]),
+                                     "buildings_covered": int(r["buildings_covered"])}
                     for _, r in rows.iterrows()}
     return cov
 

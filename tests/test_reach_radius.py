@@ -38,8 +38,8 @@ def client(demo_app, demo_db):
 
 
 def _independent_radius(engine, category: str, radius_m: float) -> pd.DataFrame:
-    """Residents per grid inside a circle of ``radius_m`` around a facility, by a plain
-    geopandas buffer + sjoin on what SQL returns (building entrance, else centroid)."""
+    """Buildings (grid, residents) inside a circle of ``radius_m`` around a facility, by a
+    plain geopandas buffer + sjoin on what SQL returns (building entrance, else centroid)."""
     with engine.connect() as c:
         b = pd.DataFrame(c.execute(sa.text(
             "SELECT b.id, g.code AS grid, ST_AsBinary(b.entrance) AS ent, "
@@ -60,18 +60,19 @@ def _independent_radius(engine, category: str, radius_m: float) -> pd.DataFrame:
     circles = gpd.GeoDataFrame(geometry=gpd.GeoSeries(
         shapely.from_wkb([bytes(g) for g in f["geom"]]), crs=4326).to_crs(crs).buffer(
         radius_m, quad_segs=256), crs=crs)
-    inside = gpd.sjoin(homes, circles, predicate="within").drop_duplicates("id")
-    return inside.groupby("grid")["residents"].sum()
+    return gpd.sjoin(homes, circles, predicate="within").drop_duplicates("id")
 
 
 def test_radius_coverage_equals_a_geopandas_buffer_and_sjoin(demo_db, client):
     engine = demo_db[0]
-    expected = _independent_radius(engine, "kindergarten", 300.0)
+    inside = _independent_radius(engine, "kindergarten", 300.0)
+    expected = inside.groupby("grid")["residents"].sum()
     out = json.loads(run_gridmap("reach", "--method", "radius", "--category", "kindergarten",
                                  "--json", url=_url(demo_db)).stdout)
     assert out["method"] == "radius" and out["label"].startswith("SERVICE RADIUS")
     cov = out["coverage"]["kindergarten"]["5 min"]
     assert cov["distance_m"] == 300 and cov["covered"] == int(expected.sum()) > 0
+    assert cov["buildings_covered"] == int((inside["residents"] > 0).sum())
     with engine.connect() as c:  # the run's stored per-building results, per grid
         per_grid = dict(c.execute(sa.text(
             "SELECT g.code, SUM(h.size) FROM reach_result r "
@@ -90,7 +91,7 @@ def test_radius_coverage_equals_a_geopandas_buffer_and_sjoin(demo_db, client):
     assert "SERVICE RADIUS" in _text(html, "method-label")
 
 
-def test_paper_only_per_grid_is_radius_minus_walk_of_the_two_runs(demo_db):
+def test_paper_only_per_grid_is_radius_minus_walk_of_the_two_runs(demo_db, client):
     engine = demo_db[0]
     out = json.loads(run_gridmap("reach", "--method", "compare", "--category", "kindergarten",
                                  "--minutes", "5", "--json", url=_url(demo_db)).stdout)
@@ -120,6 +121,18 @@ def test_paper_only_per_grid_is_radius_minus_walk_of_the_two_runs(demo_db):
     reasons = out["paper_only"]["kindergarten"]["5 min"]["reasons"]
     assert sum(reasons.values()) == street["buildings_paper_only"]
     assert set(reasons) <= set(RD.REASONS)
+    # The page's 对比 view totals the same per community and names the same reasons.
+    html = client.get("/planner?category=kindergarten&view=compare&minutes=5&k=0").get_data(
+        as_text=True)
+    page = dict(re.findall(r'<tr data-area="(\w+)"><td>[^<]*</td><td class="num">\d+</td>'
+                           r'<td class="num">\d+</td><td class="num">\d+</td>'
+                           r'<td class="num paper">(\d+)<br>', html))
+    cli = {c["area"]: str(c["residents_paper_only"])
+           for c in out["paper_only"]["kindergarten"]["5 min"]["community"]}
+    assert page == cli and len(page) >= 2
+    page_reasons = dict(re.findall(r'<tr data-reason="(\w+)"><td>[^<]*</td>'
+                                   r'<td class="num">(\d+)</td>', html))
+    assert {k: int(v) for k, v in page_reasons.items()} == reasons
 
 
 def test_reasons_on_a_hand_built_street():
@@ -255,3 +268,57 @@ def test_downloads_open_with_pandas_pyogrio_and_pillow(demo_db, client, tmp_path
     assert 'id="print-compare"' in printed and 'id="print-rules"' in printed
     bad = client.get("/planner/download/buildings.shp?run=" + run_id)
     assert bad.status_code == 400
+
+
+def test_an_uploaded_candidate_file_is_chosen_from_and_kept_with_the_run(client, tmp_path):
+    page = client.get("/planner?category=kindergarten&view=network&k=0").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    sites = client.get("/planner?category=kindergarten&view=network&k=3").get_data(
+        as_text=True)
+    lonlat = [tuple(map(float, m)) for m in
+              re.findall(r'class="gm-muted site-lonlat">([\d.]+), ([\d.]+)<', sites)]
+    table = pd.DataFrame({"名称": ["候选甲", "候选乙", "候选丙(远)"],
+                          "经度": [lonlat[0][0], lonlat[1][0], 121.47],
+                          "纬度": [lonlat[0][1], lonlat[1][1], 31.23]})
+    buf = io.BytesIO(table.to_csv(index=False).encode("utf-8-sig"))
+    r = client.post("/planner", data={
+        "csrf_token": token, "category": "kindergarten", "view": "network", "minutes": "5",
+        "k": "3", "speed": "4.0", "candidates_file": (buf, "候选点.csv")},
+        content_type="multipart/form-data")
+    assert r.status_code == 302 and "run=" in r.headers["Location"]
+    html = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "3" in _text(html, "site-source")
+    names = re.findall(r'class="site-candidate">([^<]+)<', html)
+    assert names == ["候选甲", "候选乙"]  # the one in Shanghai adds nobody
+    empty = client.post("/planner", data={"csrf_token": token, "category": "kindergarten"},
+                        content_type="multipart/form-data")
+    assert empty.status_code == 400
+
+
+def test_downloads_keep_to_the_users_areas_and_are_audited(demo_db, demo_app, client):
+    from sqlalchemy.orm import Session
+
+    from geodata.db.models import StaffUser
+    from geodata.db.users import create_user
+
+    with demo_db[0].connect() as c:
+        grid = c.execute(sa.text("SELECT code FROM grid ORDER BY code")).scalars().first()
+        n = c.execute(sa.text("SELECT COUNT(*) FROM building b JOIN grid g ON g.id = "
+                              "b.grid_id WHERE g.code = :g"), {"g": grid}).scalar()
+    with Session(demo_db[0]) as s:
+        if s.query(StaffUser).filter_by(username="radius_leader").first() is None:
+            create_user(s, "radius_leader", "grid_leader", password="Leader-pass-2026",
+                        grid_codes=[grid])
+            s.commit()
+    html = client.get("/planner?category=kindergarten&view=radius&k=0").get_data(as_text=True)
+    run_id = re.search(r'/planner/download/buildings\.csv\?run=(\d+)', html).group(1)
+    leader = demo_app.test_client()
+    login(leader, "Leader-pass-2026", username="radius_leader")
+    mine = pd.read_csv(io.BytesIO(leader.get(f"/planner/download/buildings.csv?run={run_id}"
+                                             f"&lang=zh").data), encoding="utf-8-sig",
+                       dtype={"网格编码": str})
+    assert len(mine) == n and set(mine["网格编码"]) == {grid}
+    with demo_db[0].connect() as c:
+        audit = c.execute(sa.text("SELECT target, detail FROM audit_log WHERE username = "
+                                  "'radius_leader' AND action = 'export_reach'")).all()
+    assert [a.target for a in audit] == [f"run {run_id}"]

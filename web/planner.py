@@ -14,13 +14,24 @@ from __future__ import annotations
 import io
 import math
 import tempfile
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import sqlalchemy as sa
-from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -102,7 +113,7 @@ def stored_request(session, run_id: int) -> PlanRequest:
     return PlanRequest(**plan)
 
 
-def _request_from_form(session, present: set[str]) -> PlanRequest:
+def _request_from_form(present: set[str]) -> PlanRequest:
     category = request.values.get("category") or (
         DEFAULT_CATEGORY if DEFAULT_CATEGORY in present else
         next((c.code for c in vocab.FACILITY_CATEGORIES if c.code in present),
@@ -129,13 +140,62 @@ def _run_id_arg() -> int | None:
                              value=raw)) from exc
 
 
+class RecentPlans:
+    """The last few page runs' results, by run id and language, so that the downloads and
+    the print view that follow a page give that run's figures at once. A run's results do
+    not change; one that has left (or another server process) is computed again from its
+    stored request."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        # (run id, language) -> (plan, files rendered from it: the PNG takes seconds)
+        self._plans: OrderedDict[tuple[int, str], tuple[CategoryPlan, dict]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, run_id: int, lang: str, plan: CategoryPlan) -> None:
+        with self._lock:
+            self._plans[(run_id, lang)] = (plan, {})
+            self._plans.move_to_end((run_id, lang))
+            while len(self._plans) > self.size:
+                self._plans.popitem(last=False)
+
+    def get(self, run_id: int, lang: str) -> CategoryPlan | None:
+        with self._lock:
+            entry = self._plans.get((run_id, lang))
+            return entry[0] if entry else None
+
+    def file(self, run_id: int, lang: str, name: str, make) -> bytes:
+        """The file ``name`` of a run, made once by ``make()`` while the run is here."""
+        with self._lock:
+            entry = self._plans.get((run_id, lang))
+            if entry is not None and name in entry[1]:
+                return entry[1][name]
+        data = make()
+        with self._lock:
+            entry = self._plans.get((run_id, lang))
+            if entry is not None:
+                entry[1][name] = data
+        return data
+
+
+def recent_plans() -> RecentPlans:
+    """This app's recent plans (run ids belong to its database)."""
+    return current_app.extensions.setdefault("gridmap_recent_plans", RecentPlans())
+
+
+def _plan_of_run(session, run_id: int, lang: str) -> CategoryPlan:
+    plan = recent_plans().get(run_id, lang)
+    if plan is None:
+        plan = plan_category(session, stored_request(session, run_id), store=False, lang=lang)
+        recent_plans().put(run_id, lang, plan)
+    return plan
+
+
 def _plan_for_download() -> tuple[CategoryPlan, int]:
     run_id = _run_id_arg()
     if run_id is None:
         raise InvalidInput(_("Say which run to download (run=<id>, from the planner page)."))
-    session = db_session()
-    return plan_category(session, stored_request(session, run_id), store=False,
-                         lang=_lang()), run_id
+    return _plan_of_run(db_session(), run_id, _lang()), run_id
 
 
 @bp.route("/planner", methods=["GET", "POST"])
@@ -151,13 +211,14 @@ def planner_page():
         if request.method == "POST":
             return _upload_candidates(session, present)
         if run_id is not None:
-            req = stored_request(session, run_id)
-            plan = plan_category(session, req, store=False, lang=lang)
+            plan = _plan_of_run(session, run_id, lang)
+            req = plan.request
         else:
-            req = _request_from_form(session, present)
+            req = _request_from_form(present)
             plan = plan_category(session, req, store=True, lang=lang,
                                  created_by=g.user.username)
             run_id = plan.run_ids[-1]
+            recent_plans().put(run_id, lang, plan)
     except GridmapError as exc:
         session.rollback()
         error = str(exc)
@@ -172,7 +233,7 @@ def planner_page():
         downloads=_download_links(run_id) if plan is not None else None,
         runs=_runs(session), street=repo.street_summary(session),
         category_label=vocab.label(vocab.FACILITY_CATEGORIES, req.category, lang),
-        map=context["map"] if context else None)
+        map=context["map"] if context else None), 400 if error else 200
 
 
 def _upload_candidates(session, present: set[str]):
@@ -184,7 +245,7 @@ def _upload_candidates(session, present: set[str]):
     upload = request.files.get("candidates_file")
     if upload is None or not upload.filename:
         raise InvalidInput(_("Choose a file of candidate sites first."))
-    base = _request_from_form(session, present)
+    base = _request_from_form(present)
     with tempfile.TemporaryDirectory(prefix="gridmap-candidates-") as folder:
         path = spool(upload.stream, upload.filename, Path(folder),
                      max_bytes=50 * 1024 * 1024)
@@ -192,6 +253,7 @@ def _upload_candidates(session, present: set[str]):
     req = PlanRequest(base.category, base.view, base.minutes, base.speed_kmh,
                       max(base.k, 1), "file", points)
     plan = plan_category(session, req, store=True, lang=_lang(), created_by=g.user.username)
+    recent_plans().put(plan.run_ids[-1], _lang(), plan)
     return redirect(url_for("reach.planner_page", run=plan.run_ids[-1]))
 
 
@@ -234,7 +296,7 @@ def _method_text(plan: CategoryPlan, lang: str) -> str:
     return plan.main.label(lang)
 
 
-def _context(plan: CategoryPlan, lang: str) -> dict:
+def _context(plan: CategoryPlan, lang: str, *, with_map: bool = True) -> dict:
     req = plan.request
     speed = req.speed_kmh
     summary = []
@@ -266,7 +328,8 @@ def _context(plan: CategoryPlan, lang: str) -> dict:
     b = plan.buildings
     uncovered = b[b["state"].isin(["uncovered", "paper_only"])]
     return {
-        "map": render_map(_map(plan, lang)), "label": _method_text(plan, lang),
+        "map": render_map(_map(plan, lang)) if with_map else None,
+        "label": _method_text(plan, lang),
         "method": plan.main.method, "distance_m": plan.distance_m,
         "minutes_at_speed": plan.minutes_at_speed,
         "totals": {k: plan.street_totals(r) for k, r in (("radius", plan.radius),
@@ -401,6 +464,7 @@ def layer_frames(plan: CategoryPlan) -> dict[str, gpd.GeoDataFrame]:
                 geometry=part.geometry.values, crs=areas.crs)
     if len(plan.gaps):
         out["gaps"] = gpd.GeoDataFrame({
+            _("Name"): [_("Gap %(n)s", n=i + 1) for i in range(len(plan.gaps))],
             _("Buildings"): plan.gaps["buildings"], _("Residents"): plan.gaps["residents"],
             _("Households"): plan.gaps["households"],
             _("Distance (m)"): plan.distance_m}, geometry=plan.gaps.geometry.values,
@@ -408,6 +472,7 @@ def layer_frames(plan: CategoryPlan) -> dict[str, gpd.GeoDataFrame]:
     if plan.picks is not None and len(plan.picks):
         p = plan.picks
         out["suggested_sites"] = gpd.GeoDataFrame({
+            _("Name"): [_("New site %(n)s", n=int(r)) for r in p["rank"]],
             _("Rank"): p["rank"], _("Nearest street"): p["street"], _("Address"): p["address"],
             _("Candidate"): p["candidate_label"],
             _("Residents added"): p["residents_added"],
@@ -466,7 +531,7 @@ def download(name: str, fmt: str):
         mime = ("application/geopackage+sqlite3" if fmt == "gpkg"
                 else "application/vnd.google-earth.kml+xml")
     else:
-        data = map_png(plan, lang)
+        data = recent_plans().file(run_id, lang, "map.png", lambda: map_png(plan, lang))
         mime = "image/png"
     repo.audit(db_session(), g.requester, "export_reach", f"run {run_id}",
                {"file": f"{name}.{fmt}", "category": plan.request.category,
@@ -477,11 +542,15 @@ def download(name: str, fmt: str):
 
 
 def _layers_file(frames: dict[str, gpd.GeoDataFrame], fmt: str) -> bytes:
+    """One file, one layer per frame (KML: one folder each, placemarks named)."""
     with tempfile.TemporaryDirectory(prefix="gridmap-reach-") as folder:
         path = Path(folder) / f"layers.{fmt}"
         for k, (layer, frame) in enumerate(frames.items()):
+            options: dict = {"mode": "a"} if k else {}
+            if fmt == "kml" and not k:
+                options["dataset_options"] = {"NameField": _("Name")}
             frame.to_file(path, layer=layer, driver="GPKG" if fmt == "gpkg" else "KML",
-                          **({"mode": "a"} if k else {}))
+                          **options)
         return path.read_bytes()
 
 
@@ -491,8 +560,7 @@ def print_view():
     community, the rules and the suggested sites."""
     plan, run_id = _plan_for_download()
     lang = _lang()
-    ctx = _context(plan, lang)
-    ctx.pop("map")
+    ctx = _context(plan, lang, with_map=False)
     repo.audit(db_session(), g.requester, "print_reach", f"run {run_id}",
                {"category": plan.request.category, "view": plan.request.view})
     db_session().commit()

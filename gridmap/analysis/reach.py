@@ -474,23 +474,26 @@ def coverage(reach: ReachTable, weights: pd.DataFrame, areas: dict[str, pd.Serie
     thresholds_m  label -> metres, e.g. {'5 min': 333.3, '300 m': 300}
     Returns one row per (level, area, category, threshold): residents, residents_covered,
     residents_share, households, households_covered, households_share (share 0..1, NaN when
-    nobody lives there).
+    nobody lives there), buildings and buildings_covered (buildings where people live).
     """
     w = weights.reindex(reach.table.index)
     res = w["residents"].fillna(0).to_numpy(float)
     hh = w["households"].fillna(0).to_numpy(float)
+    lived = (res > 0).astype(float)
     frames = []
     for level, codes in areas.items():
         code = codes.reindex(reach.table.index).fillna("").astype(str).to_numpy()
         keys, inv = np.unique(code, return_inverse=True)
         tot_r = np.bincount(inv, weights=res, minlength=len(keys))
         tot_h = np.bincount(inv, weights=hh, minlength=len(keys))
+        tot_b = np.bincount(inv, weights=lived, minlength=len(keys))
         for cat in reach.categories:
             d = reach.distance(cat).to_numpy(float)
             for label, limit in thresholds_m.items():
                 ok = d <= limit
                 cov_r = np.bincount(inv, weights=res * ok, minlength=len(keys))
                 cov_h = np.bincount(inv, weights=hh * ok, minlength=len(keys))
+                cov_b = np.bincount(inv, weights=lived * ok, minlength=len(keys))
                 with np.errstate(invalid="ignore", divide="ignore"):
                     frames.append(pd.DataFrame({
                         "level": level, "area": keys, "category": cat, "threshold": label,
@@ -500,11 +503,13 @@ def coverage(reach: ReachTable, weights: pd.DataFrame, areas: dict[str, pd.Serie
                         "households": tot_h.astype(int),
                         "households_covered": cov_h.astype(int),
                         "households_share": np.where(tot_h > 0, cov_h / tot_h, np.nan),
+                        "buildings": tot_b.astype(int), "buildings_covered": cov_b.astype(int),
                     }))
     if not frames:
         return pd.DataFrame(columns=["level", "area", "category", "threshold", "threshold_m",
                                      "residents", "residents_covered", "residents_share",
-                                     "households", "households_covered", "households_share"])
+                                     "households", "households_covered", "households_share",
+                                     "buildings", "buildings_covered"])
     return pd.concat(frames, ignore_index=True)
 
 
