@@ -330,12 +330,15 @@ def _text(item) -> str:
 @bp.get("/import/<job_id>")
 def job_page(job_id: str):
     job = _jobs().get(job_id, g.user.username)
-    context = {"job": job, "layers": layer_labels(), "kinds": kind_labels(),
+    # The worker thread may finish while this page renders: read the state once so the
+    # page never says "ready" without the report (or polls a job that is over).
+    state = job.state
+    context = {"job": job, "state": state, "layers": layer_labels(), "kinds": kind_labels(),
                "severities": severity_labels(), "t": _text, "map": None, "report": None}
-    if job.prepared is not None and job.state in ("ready", "done", "failed"):
+    if job.prepared is not None and state in ("ready", "done", "failed"):
         report = job.prepared.report
         context["report"] = report
-        if job.state == "ready" and job.prepared.spec.geometry is not None:
+        if state == "ready" and job.prepared.spec.geometry is not None:
             grids = repo.grids_frame(db_session())
             m = import_preview_map(job.prepared.preview, grids, _=_)
             context["map"] = render_map(m)
