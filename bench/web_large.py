@@ -3,7 +3,7 @@ headless Chromium, ours beside the same map built the plain folium way.
 
     .venv/bin/python bench/web_large.py [--buildings 50000] [--runs 3] [--backend both|spatialite|postgis]
 
-Budget (issue 6): under 2 MB transferred before the map is interactive, interactive within
+Budget: under 2 MB transferred before the map is interactive, interactive within
 3 s. "Interactive" = the map has drawn its first data and the main thread is free:
 
 * ours (``/``): grids load as GeoJSON by bbox, buildings as Mapbox vector tiles

@@ -179,8 +179,7 @@ def test_search_from_the_navigation(page, live_server, demo_db):
 
 
 def test_upload_a_file(page, live_server, demo_app, demo_db, tmp_path, backend):
-    if "upload.upload_page" not in demo_app.view_functions:
-        pytest.skip("the upload page (issue 3) is not registered in this app")
+    assert "upload.upload_page" in demo_app.view_functions
     import json
 
     # a district around the demo street: checked and shown, not confirmed (nothing written)
@@ -205,8 +204,7 @@ def test_upload_a_file(page, live_server, demo_app, demo_db, tmp_path, backend):
 
 
 def test_planner_category_and_minutes(page, live_server, demo_app, backend):
-    if "reach.planner_page" not in demo_app.view_functions:
-        pytest.skip("the planner page (issue 4) is not registered in this app")
+    assert "reach.planner_page" in demo_app.view_functions
     watch = PageWatch(page, app_url=live_server)
     page.goto(live_server + "/planner", timeout=180_000)
     options = page.eval_on_selector_all("#category option", "os => os.map(o => o.value)")
@@ -309,6 +307,7 @@ def test_phone_layout(chromium, admin_state, live_server, backend):
 def test_printed_report_is_a4(page, live_server, demo_db, tmp_path):
     code, name = _first_grid(demo_db)
     page.goto(f"{live_server}/grid/{code}/report")
+    assert name in page.inner_text("body")
     assert page.is_visible("#print-button")
     page.emulate_media(media="print")
     assert not page.is_visible(".gm-nav") and not page.is_visible("#print-button")
@@ -317,7 +316,6 @@ def test_printed_report_is_a4(page, live_server, demo_db, tmp_path):
     assert boxes and all(float(w) == pytest.approx(595.3, abs=1) and float(h) == pytest.approx(841.9, abs=1)
                          for w, h in boxes)
     (tmp_path / "report.pdf").write_bytes(pdf)
-    assert name.encode("utf-16-be") in pdf or len(boxes) >= 1
 
 
 def test_building_tiles_when_the_street_is_large(page, live_server, demo_app, demo_db, backend):

@@ -36,10 +36,6 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "osm"
 BEIJING = DATA / "beijing_haidian_cau_map.osm"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
-needs_data = pytest.mark.skipif(not BEIJING.is_file(),
-                                reason=f"shared OSM test data not found at {DATA}")
-
-
 @pytest.fixture(scope="module")
 def extract() -> OsmExtract:
     return read_osm(BEIJING)
@@ -69,7 +65,6 @@ def _amenity(extract: OsmExtract) -> np.ndarray:
 
 # --- the reader ------------------------------------------------------------------------
 
-@needs_data
 def test_counts_match_the_file(extract):
     assert len(extract.ways) == 302
     assert 250 <= len(extract.buildings) <= 260          # 255 ways + 2 multipolygon relations
@@ -85,7 +80,6 @@ def test_counts_match_the_file(extract):
         assert frame.crs.to_epsg() == 4326
 
 
-@needs_data
 def test_ways_keep_node_topology_beyond_the_bounds(extract):
     ways = extract.ways
     for nodes, geom in zip(ways["nodes"], ways.geometry, strict=True):
@@ -99,7 +93,6 @@ def test_ways_keep_node_topology_beyond_the_bounds(extract):
     assert ways["foot"].eq("designated").any()            # walk-relevant tags kept
 
 
-@needs_data
 def test_buildings_are_valid_polygons_with_chinese_data(extract):
     b = extract.buildings
     assert b.geometry.is_valid.all()
@@ -108,7 +101,6 @@ def test_buildings_are_valid_polygons_with_chinese_data(extract):
     assert b["address"].dropna().map(lambda a: bool(CJK.search(a))).any()
 
 
-@needs_data
 def test_real_chinese_names(extract):
     names = set(extract.pois["name"].dropna())
     assert "中国农业大学东区社区卫生服务中心" in names
@@ -118,7 +110,6 @@ def test_real_chinese_names(extract):
     assert {"富润家园", "静淑苑"} <= area_names
 
 
-@needs_data
 def test_clipped_admin_relation_is_reported_not_fatal(extract):
     text = "\n".join(extract.warnings)
     assert "relation 15972224" in text and "矿业大学社区居委会" in text
@@ -127,7 +118,6 @@ def test_clipped_admin_relation_is_reported_not_fatal(extract):
                 & (extract.areas["osm_id"] == 15972224)).any()
 
 
-@needs_data
 def test_bz2_and_pbf_give_the_same_result(extract, tmp_path):
     packed = tmp_path / "beijing.osm.bz2"
     with BEIJING.open("rb") as src, bz2.open(packed, "wb") as dst:
@@ -187,7 +177,6 @@ def test_unknown_extension(tmp_path):
         read_osm(path)
 
 
-@needs_data
 def test_corrupt_files_raise_invalid_input(tmp_path):
     truncated = tmp_path / "truncated.osm"
     truncated.write_bytes(BEIJING.read_bytes()[:100_000])
@@ -202,7 +191,6 @@ def test_corrupt_files_raise_invalid_input(tmp_path):
 
 # --- the City --------------------------------------------------------------------------
 
-@needs_data
 def test_city_hierarchy_and_codes(city):
     assert len(city.buildings) >= 200
     assert len(city.communities) >= 2
@@ -221,7 +209,6 @@ def test_city_hierarchy_and_codes(city):
             assert frame.crs.to_epsg() == 4326, name
 
 
-@needs_data
 def test_grids_tile_their_community(city, metric):
     grids = city.grids.to_crs(metric)
     communities = city.communities.to_crs(metric).set_index("code")
@@ -238,7 +225,6 @@ def test_grids_tile_their_community(city, metric):
     assert per_grid.median() == pytest.approx(400, abs=150)
 
 
-@needs_data
 def test_every_building_lies_in_its_grid(city, metric):
     buildings = city.buildings.to_crs(metric)
     grids = city.grids.to_crs(metric).set_index("code")
@@ -252,7 +238,6 @@ def test_every_building_lies_in_its_grid(city, metric):
     assert named.map(lambda n: bool(CJK.search(n))).any()
 
 
-@needs_data
 def test_synthetic_households_and_residents(city):
     households, residents = city.households, city.residents
     assert len(households) > 0 and len(residents) > 0
@@ -272,7 +257,6 @@ def test_synthetic_households_and_residents(city):
     assert residents["name"].map(lambda n: bool(CJK.fullmatch(n[0]))).all()
 
 
-@needs_data
 def test_facilities_keep_real_chinese_names(city):
     f = city.facilities
     assert set(f["category"]) <= vocab.FACILITY_CODES
@@ -290,7 +274,6 @@ def test_facilities_keep_real_chinese_names(city):
     assert {"bus_stop", "police_station", "bank", "wet_market"} <= set(f["category"])
 
 
-@needs_data
 def test_key_sites_inspections_hazards_tracks(city):
     sites = city.key_sites
     assert set(sites["category"]) <= vocab.KEY_SITE_CODES
@@ -309,7 +292,6 @@ def test_key_sites_inspections_hazards_tracks(city):
         assert len(times) == len(geom.coords) and times == sorted(times)
 
 
-@needs_data
 def test_compounds_have_gates_on_their_outline(city_and_notes, metric):
     city, notes = city_and_notes
     compounds = city.compounds.to_crs(metric).set_index("code")
@@ -329,7 +311,6 @@ def test_compounds_have_gates_on_their_outline(city_and_notes, metric):
     assert overlap < 1.0
 
 
-@needs_data
 def test_roads_are_walkable_and_noded(city, extract):
     roads = city.roads
     assert roads["code"].is_unique and roads["code"].str.startswith("osm-w").all()
@@ -343,7 +324,6 @@ def test_roads_are_walkable_and_noded(city, extract):
     assert (count > 1).sum() > 100
 
 
-@needs_data
 def test_same_seed_same_people(extract, city):
     again = city_from_osm(extract.ways, extract.entrances, extract.buildings, extract.pois,
                           extract.areas, seed=7, place_name="北京海淀学院路")

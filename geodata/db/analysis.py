@@ -320,7 +320,7 @@ def _reach_heatmap(session: Session, *, category: str, cell_m: float, grids: gpd
                    crs, max_minutes: float = 30.0) -> Heatmap:
     """Walking minutes to the nearest facility of ``category`` on ``cell_m`` cells.
 
-    Uses the reachability engine (issue 4): the walking network stored in the database
+    Uses the reachability engine: the walking network stored in the database
     (``geodata.network_store.ensure_network``) and ``gridmap.analysis.reach.travel_time_grid``
     (cell centres snapped to the network like buildings, one multi-source run). Cells
     farther than ``max_minutes`` or off the network are left empty.

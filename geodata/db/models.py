@@ -343,7 +343,7 @@ ENTITY_TABLES = [
 ]
 
 
-# --- walking network and reachability runs (issue 4) ----------------------------------
+# --- walking network and reachability runs -------------------------------------------
 class WalkNetwork(Base):
     """A walking network built from the road, gate and compound tables, kept for reuse.
 

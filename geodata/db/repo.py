@@ -243,7 +243,7 @@ def patrol_tracks_frame(session: Session, requester: Requester, *,
     return read_frame(session, stmt.order_by(PatrolTrack.started_at))
 
 
-# --- patrol, risk and heatmaps (issue 5) ------------------------------------------
+# --- patrol, risk and heatmaps ---------------------------------------------------
 def visible_grids_frame(session: Session, requester: Requester, *,
                         grid_code: str | None = None) -> gpd.GeoDataFrame:
     """The grids the requester may see (code, name, community, leader, counts, geometry).
