@@ -67,7 +67,7 @@ def parse_zoom(text: str | None, default: int = 16) -> int:
         return default
     try:
         z = int(float(text))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise fail(InvalidInput, N_("zoom must be a whole number 0-{max}, got {text}"),
                    max=MAX_ZOOM, text=text) from exc
     if not 0 <= z <= MAX_ZOOM:

@@ -201,6 +201,11 @@ from gridmap_cli.hazards import hazards as _hazards  # noqa: E402
 
 cli.add_command(_hazards)
 
+# --- personal API tokens ------------------------------------------------------------------
+from gridmap_cli.tokens import token as _token  # noqa: E402
+
+cli.add_command(_token)
+
 
 def main() -> None:  # pragma: no cover - console entry point
     cli()

@@ -64,6 +64,9 @@ def create_app(config: dict | None = None) -> Flask:
     from web.upload import bp as upload_bp  # file import and export pages
 
     app.register_blueprint(upload_bp)
+    from web.ogc import bp as ogc_bp  # OGC API - Features and the OpenAPI document
+
+    app.register_blueprint(ogc_bp)
 
     _register_errors(app)
 

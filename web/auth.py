@@ -3,10 +3,18 @@
 Every endpoint needs a logged-in session except the login page, /healthz and
 static files. Unsafe methods (POST, PUT, PATCH, DELETE) need the session's CSRF
 token in the form field ``csrf_token`` or the header ``X-CSRF-Token``.
+
+Other systems send a personal API token instead of a session: ``Authorization: Bearer
+<token>`` or HTTP Basic ``<user>:<token>`` (what GDAL_HTTP_USERPWD and QGIS's basic
+authentication send). Such a request acts as the token's user with the same role, scope
+and audit, never touches the session cookie, and needs no CSRF token: a browser never
+adds that header to a forged cross-site request by itself.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import secrets
 from urllib.parse import urlparse
@@ -28,6 +36,7 @@ from flask_babel import gettext as _
 
 from geodata.db.models import StaffUser
 from geodata.db.repo import audit
+from geodata.db.tokens import user_for_token
 from geodata.db.users import authenticate, requester_for
 from web.db import db_session
 
@@ -41,8 +50,46 @@ def csrf_token() -> str:
     return session["csrf"]
 
 
+def _wants_html() -> bool:
+    return request.accept_mimetypes.best == "text/html"
+
+
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return (request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+            or (request.path.startswith("/ogc/") and not _wants_html()))
+
+
+def _unauthorized(message: str):
+    """401 JSON. Programs are invited to send Basic credentials; browsers never are, so
+    they never cache credentials that a forged cross-site request would carry along."""
+    response = jsonify(error="Unauthorized", message=message)
+    if not _wants_html():
+        response.headers["WWW-Authenticate"] = 'Basic realm="gridmap"'
+    return response, 401
+
+
+def _token_credentials() -> tuple[str | None, str] | None:
+    """(user name or None, token) from the Authorization header, else None."""
+    header = request.headers.get("Authorization", "")
+    kind, _sep, value = header.partition(" ")
+    if kind.lower() == "bearer":
+        return None, value.strip()
+    if kind.lower() == "basic":
+        try:
+            text = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return "", ""
+        username, _sep, token = text.partition(":")
+        return username, token
+    return None
+
+
+def _load_token_user(credentials: tuple[str | None, str]) -> None:
+    username, token = credentials
+    user = user_for_token(db_session(), token, username=username)
+    g.token_auth = True
+    g.user = user
+    g.requester = requester_for(user) if user is not None else None
 
 
 def _load_user() -> None:
@@ -67,10 +114,16 @@ def init_app(app: Flask) -> None:
     def _guard():
         if request.endpoint in PUBLIC_ENDPOINTS:
             return None
+        credentials = _token_credentials()
+        if credentials is not None:
+            _load_token_user(credentials)
+            if g.user is None:
+                return _unauthorized(_("The API token is wrong, expired or revoked."))
+            return None  # token requests are CSRF-exempt (see the module docstring)
         _load_user()
         if g.user is None:
             if _wants_json():
-                return jsonify(error="Unauthorized", message=_("Please log in.")), 401
+                return _unauthorized(_("Please log in."))
             return redirect(url_for("auth.login", next=request.full_path))
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):
             sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")

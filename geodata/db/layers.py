@@ -53,7 +53,7 @@ def bbox_clause(session: Session, model, bbox: Bbox, column: str = "geom"):
     return model.id.in_(hits)
 
 
-def _in_box(frame: gpd.GeoDataFrame, bbox: Bbox | None) -> gpd.GeoDataFrame:
+def in_box(frame: gpd.GeoDataFrame, bbox: Bbox | None) -> gpd.GeoDataFrame:
     if bbox is None or not len(frame):
         return frame
     minx, miny, maxx, maxy = bbox
@@ -284,14 +284,14 @@ def layer_frame(session: Session, requester: Requester, layer: str, bbox: Bbox |
     """
     if layer == "communities":
         f = repo.communities_frame(session)
-        return _in_box(f, bbox), ["code", "name", "grids", "households", "residents"]
+        return in_box(f, bbox), ["code", "name", "grids", "households", "residents"]
     if layer == "grids":
         f = repo.grids_frame(session)
         if grid_code:
             f = f[f["code"] == grid_code]
         f = f.assign(target=f["target_households"].fillna(0).astype(int),
                      leader=f["leader"].fillna(""))
-        return _in_box(f, bbox), ["code", "name", "community_name", "leader", "households",
+        return in_box(f, bbox), ["code", "name", "community_name", "leader", "households",
                                   "target", "residents", "buildings"]
     if layer == "buildings":
         f = buildings_in(session, bbox, grid_code=grid_code)
@@ -314,7 +314,7 @@ def layer_frame(session: Session, requester: Requester, layer: str, bbox: Bbox |
         f = f.assign(category_label=f["category"].map(labels).fillna(f["category"]))
         return f, ["code", "name", "category", "category_label"]
     if layer == "key_sites":
-        f = _in_box(repo.key_sites_frame(session, requester, grid_code=grid_code), bbox)
+        f = in_box(repo.key_sites_frame(session, requester, grid_code=grid_code), bbox)
         f = f.join(overdue_sites(f, as_of=as_of))
         labels = {c.code: (c.zh if lang == "zh" else c.en) for c in vocab.KEY_SITE_CATEGORIES}
         f = f.assign(category_label=f["category"].map(labels).fillna(f["category"]),
@@ -324,7 +324,7 @@ def layer_frame(session: Session, requester: Requester, layer: str, bbox: Bbox |
                                                  "last", "status", "grid_code"]
     if layer == "hazards":
         f = repo.hazards_frame(session, requester, grid_code=grid_code)
-        f = _in_box(f, bbox)
+        f = in_box(f, bbox)
         from gridmap import hazards as hz
 
         f = f.assign(

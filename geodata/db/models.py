@@ -324,6 +324,26 @@ class StaffUser(Base):
     grids: Mapped[list[Grid]] = relationship(secondary=user_grid)
 
 
+class ApiToken(Base):
+    """A personal API token: other systems (QGIS, GDAL, scripts) act as its user.
+
+    Only a SHA-256 of the token is kept (tokens are 256 random bits, so a fast hash is
+    enough); the token itself is shown once when it is made.
+    """
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = _fk("staff_user.id")
+    name: Mapped[str] = mapped_column(sa.String(50))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=datetime.now)
+    expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    user: Mapped[StaffUser] = relationship()
+
+
 class AuditLog(Base):
     """Every view or export of personal data, and every change, leaves a row here."""
 

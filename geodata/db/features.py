@@ -1,0 +1,81 @@
+"""The rows of each OGC API collection (gridmap.ogc.COLLECTIONS), read for a requester.
+
+Scoped layers (key sites, hazards, patrol tracks) go through the repositories' scope filter,
+so a token or a session sees exactly what the web pages show; households and residents never
+leave as features, only as counts on buildings, grids and communities (small counts are
+suppressed by :func:`gridmap.ogc.suppress_counts`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import geopandas as gpd
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from geodata.db import repo
+from geodata.db.frames import read_frame
+from geodata.db.layers import bbox_clause, in_box
+from geodata.db.models import Community, Compound, Street
+from gridmap import ogc
+from gridmap.analysis.patrol import overdue_sites
+from gridmap.privacy import Requester
+
+Bbox = tuple[float, float, float, float]
+
+
+def _streets(session: Session) -> gpd.GeoDataFrame:
+    return read_frame(session, sa.select(Street.id, Street.code, Street.name, Street.geom)
+                      .where(Street.geom.is_not(None)).order_by(Street.id))
+
+
+def _compounds(session: Session, bbox: Bbox | None) -> gpd.GeoDataFrame:
+    stmt = (sa.select(Compound.id, Compound.code, Compound.name,
+                      Community.code.label("community_code"), Compound.geom)
+            .outerjoin(Community, Compound.community_id == Community.id).order_by(Compound.id))
+    if bbox is not None:
+        stmt = stmt.where(bbox_clause(session, Compound, bbox))
+    return read_frame(session, stmt)
+
+
+def _key_sites(session: Session, requester: Requester, as_of: datetime) -> gpd.GeoDataFrame:
+    f = repo.key_sites_frame(session, requester)
+    f = f.join(overdue_sites(f, as_of=as_of))
+    return f.assign(status=np.where(f["overdue"], "overdue", "ok"))
+
+
+def read_collection(session: Session, requester: Requester, coll: ogc.Collection,
+                    bbox: Bbox | None, *, as_of: datetime,
+                    interval: tuple[datetime | None, datetime | None] | None = None
+                    ) -> gpd.GeoDataFrame:
+    """Rows of ``coll`` meeting ``bbox`` (lon/lat), ordered by id, with the columns
+    ``id``, the collection's properties and the geometry; counts of people suppressed.
+    ``interval`` narrows the patrol tracks read (the caller still filters exactly)."""
+    start, end = interval or (None, None)
+    readers = {
+        "streets": lambda: _streets(session),
+        "communities": lambda: repo.communities_frame(session),
+        "grids": lambda: repo.grids_frame(session),
+        "compounds": lambda: _compounds(session, bbox),
+        "buildings": lambda: repo.buildings_frame(session, bbox=bbox),
+        "roads": lambda: repo.roads_frame(session, bbox=bbox),
+        "facilities": lambda: repo.facilities_frame(session),
+        "key_sites": lambda: _key_sites(session, requester, as_of),
+        "hazards": lambda: repo.hazards_frame(session, requester),
+        "patrol_tracks": lambda: repo.patrol_tracks_frame(
+            session, requester, start=start,
+            end=end + timedelta(microseconds=1) if end is not None else None),
+    }
+    frame = in_box(readers[coll.id](), bbox)
+    frame = frame.sort_values("id", kind="stable").reset_index(drop=True)
+    return ogc.suppress_counts(frame, coll)
+
+
+def collection_bounds(session: Session, requester: Requester, coll: ogc.Collection,
+                      *, as_of: datetime) -> tuple[float, float, float, float] | None:
+    frame = read_collection(session, requester, coll, None, as_of=as_of)
+    if not len(frame):
+        return None
+    return tuple(float(v) for v in frame.total_bounds)

@@ -1,0 +1,102 @@
+"""Personal API tokens: made (shown once), checked, listed and revoked.
+
+A token is ``gm_`` + 43 URL-safe characters (256 random bits). Only its SHA-256 is stored,
+so a stolen database does not give working tokens; a token is found by that hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from geodata.db.models import ApiToken, StaffUser
+from gridmap.errors import InvalidInput, NotFound
+
+PREFIX = "gm_"
+LAST_USED_EVERY_S = 60  # write last_used_at at most once a minute per token
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(session: Session, username: str, *, name: str = "api",
+                 days: int | None = 90, now: datetime | None = None) -> tuple[ApiToken, str]:
+    """A new token for ``username`` valid ``days`` days (None: until revoked).
+
+    Returns the row and the token, which is not kept anywhere else.
+    """
+    user = session.scalar(sa.select(StaffUser).where(StaffUser.username == username))
+    if user is None:
+        raise NotFound(f"no user {username}")
+    if not user.active:
+        raise InvalidInput(f"user {username} is inactive")
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 50:
+        raise InvalidInput("a token name must have 1 to 50 characters")
+    if days is not None and not 1 <= days <= 3650:
+        raise InvalidInput(f"days must be between 1 and 3650, got {days}")
+    now = now or datetime.now()
+    token = PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user=user, name=name, token_hash=token_hash(token), prefix=token[:10],
+                   created_at=now, expires_at=now + timedelta(days=days) if days else None)
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def user_for_token(session: Session, token: str, *, username: str | None = None,
+                   now: datetime | None = None) -> StaffUser | None:
+    """The active user a valid (unexpired, unrevoked) token belongs to, else None.
+
+    ``username``: from HTTP Basic; it must be the token's own user.
+    """
+    if not token.startswith(PREFIX) or len(token) > 100:
+        return None
+    row = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
+    now = now or datetime.now()
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and row.expires_at <= now:
+        return None
+    user = row.user
+    if not user.active:
+        return None
+    if username is not None and not hmac.compare_digest(username.encode(), user.username.encode()):
+        return None
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > LAST_USED_EVERY_S:
+        row.last_used_at = now
+    return user
+
+
+def tokens_of(session: Session, username: str | None = None) -> list[ApiToken]:
+    stmt = sa.select(ApiToken).join(StaffUser).order_by(StaffUser.username, ApiToken.id)
+    if username is not None:
+        stmt = stmt.where(StaffUser.username == username)
+    return list(session.scalars(stmt))
+
+
+def revoke_token(session: Session, token_id: int, *, username: str | None = None,
+                 now: datetime | None = None) -> ApiToken:
+    """Revoke token ``token_id`` (of ``username`` when given: users revoke only their own)."""
+    row = session.get(ApiToken, token_id)
+    if row is None or (username is not None and row.user.username != username):
+        raise NotFound(f"no token {token_id}" + (f" of {username}" if username else ""))
+    if row.revoked_at is None:
+        row.revoked_at = now or datetime.now()
+    return row
+
+
+def token_state(row: ApiToken, now: datetime | None = None) -> str:
+    """'revoked', 'expired' or 'active'."""
+    now = now or datetime.now()
+    if row.revoked_at is not None:
+        return "revoked"
+    if row.expires_at is not None and row.expires_at <= now:
+        return "expired"
+    return "active"

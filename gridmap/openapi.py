@@ -1,0 +1,230 @@
+"""The OpenAPI 3.0 document served at /ogc/api: the OGC API - Features routes (one path per
+collection, as GIS clients and property-based testers read them best) and the JSON and tile
+routes under /api/ that the map pages use. Built from :data:`gridmap.ogc.COLLECTIONS`, so a
+new collection is documented by being registered."""
+
+from __future__ import annotations
+
+from gridmap import ogc, vector
+
+_REF = "#/components"
+
+
+def _ref(kind: str, name: str) -> dict:
+    return {"$ref": f"{_REF}/{kind}/{name}"}
+
+
+def _json(schema: dict, description: str, media: str = "application/json") -> dict:
+    return {"description": description, "content": {media: {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict:
+    text = {400: "bad parameter (the message names it)", 401: "no valid session or token",
+            404: "no such collection, feature or object"}
+    return {str(c): _json(_ref("schemas", "Error"), text[c]) for c in codes}
+
+
+def _get(summary: str, ok: dict, *, params: list | None = None, tags: tuple = ("OGC API",),
+         errors: tuple = (400, 401), op_id: str) -> dict:
+    return {"get": {"summary": summary, "operationId": op_id, "tags": list(tags),
+                    "parameters": params or [],
+                    "responses": {"200": ok, **_errors(*errors)}}}
+
+
+_TYPES = {"string": {"type": "string"}, "integer": {"type": "integer"},
+          "number": {"type": "number"}}
+
+
+def _feature_schema(coll: ogc.Collection) -> dict:
+    props = {name: {**_TYPES[kind], "nullable": True} for name, kind in coll.properties.items()}
+    return {
+        "type": "object", "required": ["type", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "integer"},
+            "geometry": _ref("schemas", "Geometry"),
+            "properties": {"type": "object", "properties": props},
+            "links": {"type": "array", "items": _ref("schemas", "Link")},
+        },
+    }
+
+
+def _collection_schema(coll: ogc.Collection) -> dict:
+    return {
+        "type": "object",
+        "required": ["type", "features", "numberMatched", "numberReturned", "links"],
+        "properties": {
+            "type": {"type": "string", "enum": ["FeatureCollection"]},
+            "features": {"type": "array", "items": _ref("schemas", f"{coll.id}Feature")},
+            "numberMatched": {"type": "integer", "minimum": 0},
+            "numberReturned": {"type": "integer", "minimum": 0},
+            "timeStamp": {"type": "string"},
+            "links": {"type": "array", "items": _ref("schemas", "Link")},
+        },
+    }
+
+
+def _parameters() -> dict:
+    crs = {"type": "string", "enum": list(ogc.CRS_LIST)}
+    return {
+        "f": {"name": "f", "in": "query", "required": False,
+              "description": "json (default for programs) or html (default for browsers)",
+              "schema": {"type": "string", "enum": ["json", "html"]}},
+        "bbox": {"name": "bbox", "in": "query", "required": False, "style": "form",
+                 "explode": False,
+                 "description": "minx,miny,maxx,maxy in bbox-crs (default CRS84 lon/lat)",
+                 "schema": {"type": "array", "minItems": 4, "maxItems": 4,
+                            "items": {"type": "number", "minimum": -180, "maximum": 180}}},
+        "bbox-crs": {"name": "bbox-crs", "in": "query", "required": False, "schema": crs},
+        "crs": {"name": "crs", "in": "query", "required": False, "schema": crs},
+        "datetime": {"name": "datetime", "in": "query", "required": False,
+                     "description": "an RFC 3339 instant or date, or an interval start/end "
+                                    "with .. for an open end; ignored by layers without time",
+                     "schema": {"type": "string"}},
+        "limit": {"name": "limit", "in": "query", "required": False,
+                  "schema": {"type": "integer", "minimum": 1, "maximum": ogc.MAX_LIMIT,
+                             "default": ogc.DEFAULT_LIMIT}},
+        "offset": {"name": "offset", "in": "query", "required": False,
+                   "schema": {"type": "integer", "minimum": 0, "default": 0}},
+        "featureId": {"name": "featureId", "in": "path", "required": True,
+                      "schema": {"type": "integer"}},
+    }
+
+
+def _schemas() -> dict:
+    link = {"type": "object", "required": ["href", "rel"],
+            "properties": {"href": {"type": "string"}, "rel": {"type": "string"},
+                           "type": {"type": "string"}, "title": {"type": "string"}}}
+    links = {"type": "array", "items": _ref("schemas", "Link")}
+    collection = {"type": "object", "required": ["id", "links"],
+                  "properties": {"id": {"type": "string"}, "title": {"type": "string"},
+                                 "description": {"type": "string"},
+                                 "itemType": {"type": "string"},
+                                 "crs": {"type": "array", "items": {"type": "string"}},
+                                 "storageCrs": {"type": "string"},
+                                 "extent": {"type": "object"}, "links": links}}
+    schemas = {
+        "Link": link,
+        "Error": {"type": "object", "required": ["error", "message"],
+                  "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
+        "Geometry": {"type": "object", "nullable": True, "required": ["type"],
+                     "properties": {"type": {"type": "string"},
+                                    "coordinates": {"type": "array"}}},
+        "LandingPage": {"type": "object", "required": ["links"],
+                        "properties": {"title": {"type": "string"},
+                                       "description": {"type": "string"}, "links": links}},
+        "Conformance": {"type": "object", "required": ["conformsTo"],
+                        "properties": {"conformsTo": {"type": "array",
+                                                      "items": {"type": "string"}}}},
+        "Collection": collection,
+        "Collections": {"type": "object", "required": ["links", "collections"],
+                        "properties": {"links": links, "collections": {
+                            "type": "array", "items": _ref("schemas", "Collection")}}},
+        "MapLayer": {"type": "object", "required": ["type", "features"],
+                     "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},
+                                    "features": {"type": "array", "items": {"type": "object"}}}},
+        "Building": {"type": "object", "required": ["id", "code", "households", "residents"],
+                     "properties": {"id": {"type": "integer"}, "code": {"type": "string"},
+                                    "households": {"type": "integer"},
+                                    "residents": {"type": "integer"}}},
+    }
+    for coll in ogc.COLLECTIONS:
+        schemas[f"{coll.id}Feature"] = _feature_schema(coll)
+        schemas[f"{coll.id}FeatureCollection"] = _collection_schema(coll)
+    return schemas
+
+
+def _ogc_paths() -> dict:
+    p = lambda name: _ref("parameters", name)  # noqa: E731
+    paths = {
+        "/ogc/": _get("landing page", _json(_ref("schemas", "LandingPage"), "links to the API"),
+                      params=[p("f")], op_id="getLandingPage"),
+        "/ogc/conformance": _get("conformance classes served",
+                                 _json(_ref("schemas", "Conformance"), "conformance classes"),
+                                 params=[p("f")], op_id="getConformance"),
+        "/ogc/api": _get("this document", _json({"type": "object"}, "OpenAPI 3.0",
+                                                "application/vnd.oai.openapi+json;version=3.0"),
+                         errors=(401,), op_id="getOpenApi"),
+        "/ogc/collections": _get("the collections", _json(_ref("schemas", "Collections"),
+                                                          "every collection"),
+                                 params=[p("f")], op_id="getCollections"),
+    }
+    for coll in ogc.COLLECTIONS:
+        base = f"/ogc/collections/{coll.id}"
+        filters = [{"name": name, "in": "query", "required": False, "schema": _TYPES[kind],
+                    "description": f"only features whose {name} equals this"}
+                   for name, kind in coll.properties.items()]
+        paths[base] = _get(f"{coll.id}: description", _json(_ref("schemas", "Collection"),
+                                                            "the collection"),
+                           params=[p("f")], op_id=f"describe_{coll.id}")
+        paths[f"{base}/items"] = _get(
+            f"{coll.id}: features", _json(_ref("schemas", f"{coll.id}FeatureCollection"),
+                                          "GeoJSON features", ogc.GEOJSON),
+            params=[p("f"), p("bbox"), p("bbox-crs"), p("crs"), p("datetime"), p("limit"),
+                    p("offset"), *filters], op_id=f"items_{coll.id}")
+        paths[f"{base}/items/{{featureId}}"] = _get(
+            f"{coll.id}: one feature", _json(_ref("schemas", f"{coll.id}Feature"),
+                                             "a GeoJSON feature", ogc.GEOJSON),
+            params=[p("f"), p("crs"), p("featureId")], errors=(400, 401, 404),
+            op_id=f"item_{coll.id}")
+    return paths
+
+
+def _api_paths(map_layers: tuple[str, ...]) -> dict:
+    return {
+        "/api/layers/{layer}": _get(
+            "a map layer in a box (what the map pages draw)",
+            _json(_ref("schemas", "MapLayer"), "GeoJSON, simplified for the zoom"),
+            params=[{"name": "layer", "in": "path", "required": True,
+                     "schema": {"type": "string", "enum": list(map_layers)}},
+                    {"name": "bbox", "in": "query", "required": False,
+                     "schema": {"type": "string"}, "description": "minx,miny,maxx,maxy"},
+                    {"name": "zoom", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 0, "maximum": vector.MAX_ZOOM}},
+                    {"name": "display", "in": "query", "required": False,
+                     "schema": {"type": "string", "enum": ["wgs84", "gcj02"]}},
+                    {"name": "grid", "in": "query", "required": False,
+                     "schema": {"type": "string"}}],
+            tags=("map API",), errors=(400, 401, 404), op_id="mapLayer"),
+        "/api/tiles/buildings/{z}/{x}/{y}.mvt": _get(
+            "building footprints as a Mapbox vector tile",
+            {"description": "the tile (empty when no building meets it)",
+             "content": {"application/vnd.mapbox-vector-tile": {
+                 "schema": {"type": "string", "format": "binary"}}}},
+            params=[{"name": n, "in": "path", "required": True,
+                     "schema": {"type": "integer", "minimum": 0,
+                                "maximum": vector.MAX_ZOOM if n == "z" else 2**22 - 1}}
+                    for n in ("z", "x", "y")],
+            tags=("map API",), errors=(400, 401, 404), op_id="buildingTile"),
+        "/api/buildings/{building_id}": _get(
+            "what a building's popup shows (counts, nothing personal)",
+            _json(_ref("schemas", "Building"), "the building"),
+            params=[{"name": "building_id", "in": "path", "required": True,
+                     "schema": {"type": "integer", "minimum": 0}}],
+            tags=("map API",), errors=(401, 404), op_id="building"),
+    }
+
+
+def document(server_url: str, map_layers: tuple[str, ...]) -> dict:
+    """The whole OpenAPI 3.0 document; ``server_url`` is the app's root (no trailing /),
+    ``map_layers`` the layers /api/layers serves."""
+    security = [{"bearerAuth": []}, {"basicAuth": []}, {"sessionCookie": []}]
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "gridmap", "version": "1.0",
+                 "description": "OGC API - Features (Part 1 core, GeoJSON, HTML, OpenAPI 3.0; "
+                                "Part 2 CRS) and the map API of gridmap. Authenticate with a "
+                                "personal API token as Bearer, or HTTP Basic user:token."},
+        "servers": [{"url": server_url}],
+        "security": security,
+        "paths": {**_ogc_paths(), **_api_paths(map_layers)},
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "basicAuth": {"type": "http", "scheme": "basic"},
+                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "session"},
+            },
+            "parameters": _parameters(),
+            "schemas": _schemas(),
+        },
+    }
