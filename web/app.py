@@ -67,6 +67,9 @@ def create_app(config: dict | None = None) -> Flask:
     from web.ogc import bp as ogc_bp  # OGC API - Features and the OpenAPI document
 
     app.register_blueprint(ogc_bp)
+    from web import tokens  # personal API tokens on the settings page
+
+    tokens.init_app(app)
 
     _register_errors(app)
 

@@ -127,7 +127,8 @@ def init_app(app: Flask) -> None:
             return redirect(url_for("auth.login", next=request.full_path))
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):
             sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
-            if not hmac.compare_digest(sent, session.get("csrf", "")):
+            expected = session.get("csrf", "")  # none yet (just logged in): nothing matches
+            if not expected or not hmac.compare_digest(sent, expected):
                 abort(400, description=_("The form expired; reload the page and try again."))
         return None
 
@@ -143,7 +144,8 @@ def _safe_next(target: str | None) -> str:
 def login():
     if request.method == "POST":
         sent = request.form.get("csrf_token", "")
-        if not hmac.compare_digest(sent, session.get("csrf", "")):
+        expected = session.get("csrf", "")
+        if not expected or not hmac.compare_digest(sent, expected):
             flash(_("The form expired; please try again."), "warning")
             return render_template("login.html"), 400
         username = request.form.get("username", "").strip()
