@@ -14,8 +14,13 @@ def _ref(kind: str, name: str) -> dict:
     return {"$ref": f"{_REF}/{kind}/{name}"}
 
 
-def _json(schema: dict, description: str, media: str = "application/json") -> dict:
-    return {"description": description, "content": {media: {"schema": schema}}}
+def _json(schema: dict, description: str, media: str = "application/json", *,
+          html: bool = False) -> dict:
+    """A response in ``media`` (and, with ``html``, as an HTML page for f=html/browsers)."""
+    content = {media: {"schema": schema}}
+    if html:
+        content["text/html"] = {"schema": {"type": "string"}}
+    return {"description": description, "content": content}
 
 
 def _errors(*codes: int) -> dict:
@@ -30,6 +35,11 @@ def _get(summary: str, ok: dict, *, params: list | None = None, tags: tuple = ("
                     "parameters": params or [],
                     "responses": {"200": ok, **_errors(*errors)}}}
 
+
+_DATE = r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+_INSTANT = _DATE + r"(T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?"
+DATETIME_PATTERN = rf"^({_INSTANT}|({_INSTANT}|\.\.)/({_INSTANT}|\.\.))$"
+BBOX_PATTERN = r"^-?\d+(\.\d+)?(,-?\d+(\.\d+)?){3}$"
 
 _TYPES = {"string": {"type": "string"}, "integer": {"type": "integer"},
           "number": {"type": "number"}}
@@ -80,7 +90,7 @@ def _parameters() -> dict:
         "datetime": {"name": "datetime", "in": "query", "required": False,
                      "description": "an RFC 3339 instant or date, or an interval start/end "
                                     "with .. for an open end; ignored by layers without time",
-                     "schema": {"type": "string"}},
+                     "schema": {"type": "string", "pattern": DATETIME_PATTERN}},
         "limit": {"name": "limit", "in": "query", "required": False,
                   "schema": {"type": "integer", "minimum": 1, "maximum": ogc.MAX_LIMIT,
                              "default": ogc.DEFAULT_LIMIT}},
@@ -137,16 +147,18 @@ def _schemas() -> dict:
 def _ogc_paths() -> dict:
     p = lambda name: _ref("parameters", name)  # noqa: E731
     paths = {
-        "/ogc/": _get("landing page", _json(_ref("schemas", "LandingPage"), "links to the API"),
+        "/ogc/": _get("landing page", _json(_ref("schemas", "LandingPage"), "links to the API",
+                                    html=True),
                       params=[p("f")], op_id="getLandingPage"),
         "/ogc/conformance": _get("conformance classes served",
-                                 _json(_ref("schemas", "Conformance"), "conformance classes"),
+                                 _json(_ref("schemas", "Conformance"), "conformance classes",
+                                       html=True),
                                  params=[p("f")], op_id="getConformance"),
         "/ogc/api": _get("this document", _json({"type": "object"}, "OpenAPI 3.0",
                                                 "application/vnd.oai.openapi+json;version=3.0"),
                          errors=(401,), op_id="getOpenApi"),
         "/ogc/collections": _get("the collections", _json(_ref("schemas", "Collections"),
-                                                          "every collection"),
+                                                          "every collection", html=True),
                                  params=[p("f")], op_id="getCollections"),
     }
     for coll in ogc.COLLECTIONS:
@@ -155,16 +167,16 @@ def _ogc_paths() -> dict:
                     "description": f"only features whose {name} equals this"}
                    for name, kind in coll.properties.items()]
         paths[base] = _get(f"{coll.id}: description", _json(_ref("schemas", "Collection"),
-                                                            "the collection"),
+                                                            "the collection", html=True),
                            params=[p("f")], op_id=f"describe_{coll.id}")
         paths[f"{base}/items"] = _get(
             f"{coll.id}: features", _json(_ref("schemas", f"{coll.id}FeatureCollection"),
-                                          "GeoJSON features", ogc.GEOJSON),
+                                          "GeoJSON features", ogc.GEOJSON, html=True),
             params=[p("f"), p("bbox"), p("bbox-crs"), p("crs"), p("datetime"), p("limit"),
                     p("offset"), *filters], op_id=f"items_{coll.id}")
         paths[f"{base}/items/{{featureId}}"] = _get(
             f"{coll.id}: one feature", _json(_ref("schemas", f"{coll.id}Feature"),
-                                             "a GeoJSON feature", ogc.GEOJSON),
+                                             "a GeoJSON feature", ogc.GEOJSON, html=True),
             params=[p("f"), p("crs"), p("featureId")], errors=(400, 401, 404),
             op_id=f"item_{coll.id}")
     return paths
@@ -178,7 +190,8 @@ def _api_paths(map_layers: tuple[str, ...]) -> dict:
             params=[{"name": "layer", "in": "path", "required": True,
                      "schema": {"type": "string", "enum": list(map_layers)}},
                     {"name": "bbox", "in": "query", "required": False,
-                     "schema": {"type": "string"}, "description": "minx,miny,maxx,maxy"},
+                     "schema": {"type": "string", "pattern": BBOX_PATTERN},
+                     "description": "minx,miny,maxx,maxy"},
                     {"name": "zoom", "in": "query", "required": False,
                      "schema": {"type": "integer", "minimum": 0, "maximum": vector.MAX_ZOOM}},
                     {"name": "display", "in": "query", "required": False,

@@ -254,3 +254,31 @@ def test_openapi_document_covers_ogc_and_map_routes(demo_app, tokens):
                "/ogc/collections/<collection_id>/items/<feature_id>"}
     flask_forms = {r.replace("<int:", "<") for r in rules} - generic
     assert flask_forms <= documented, flask_forms - documented
+
+
+# --- property-based: schemathesis on the OpenAPI document (bounded) -----------------------
+def test_openapi_document_holds_no_5xx_and_no_response_outside_the_schema(live_server, tokens):
+    """Every operation with a few generated requests: no 5xx, status codes, content types,
+    headers and bodies as documented, and 401 without credentials. Not checked: that every
+    schema-valid request is accepted: what a schema cannot say (an interval's start before
+    its end, a box's lower corner first, a real calendar day) is a documented 400."""
+    import schemathesis
+    from hypothesis import HealthCheck, Phase, given, settings
+
+    from geodata.db.layers import LAYERS
+    from gridmap.openapi import document
+
+    schema = schemathesis.openapi.from_dict(document(live_server, LAYERS))
+    headers = {"Authorization": f"Bearer {tokens['admin']}"}
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 30
+
+    for operation in operations:
+        @given(case=operation.as_strategy())
+        @settings(max_examples=2, deadline=None, database=None, phases=[Phase.generate],
+                  suppress_health_check=list(HealthCheck))
+        def check(case):
+            case.call_and_validate(base_url=live_server, headers=headers,
+                                  excluded_checks=[schemathesis.checks.positive_data_acceptance])
+
+        check()

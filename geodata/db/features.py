@@ -8,7 +8,7 @@ suppressed by :func:`gridmap.ogc.suppress_counts`).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import geopandas as gpd
 import numpy as np
@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from geodata.db import repo
 from geodata.db.frames import read_frame
-from geodata.db.layers import bbox_clause, in_box
-from geodata.db.models import Community, Compound, Street
+from geodata.db.layers import bbox_clause, in_box, is_postgis
+from geodata.db.models import Community, Compound, Grid, PatrolTrack, Street
+from geodata.db.scope import scoped
 from gridmap import ogc
 from gridmap.analysis.patrol import overdue_sites
 from gridmap.privacy import Requester
@@ -38,6 +39,29 @@ def _compounds(session: Session, bbox: Bbox | None) -> gpd.GeoDataFrame:
     if bbox is not None:
         stmt = stmt.where(bbox_clause(session, Compound, bbox))
     return read_frame(session, stmt)
+
+
+def _plain_wkb(session: Session, column):
+    """Plain WKB of a geometry column: SpatiaLite's AsEWKB (GeoAlchemy2's default) is several
+    times slower on long lines."""
+    as_binary = sa.func.ST_AsBinary if is_postgis(session) else sa.func.AsBinary
+    return sa.type_coerce(as_binary(column), sa.LargeBinary).label("geom")
+
+
+def _patrol_tracks(session: Session, requester: Requester, bbox: Bbox | None,
+                   start: datetime | None, end: datetime | None) -> gpd.GeoDataFrame:
+    """Tracks without their per-point times (what a GIS layer needs, and 10x faster)."""
+    stmt = scoped(sa.select(PatrolTrack.id, PatrolTrack.code, PatrolTrack.patroller,
+                            Grid.code.label("grid_code"), PatrolTrack.started_at,
+                            PatrolTrack.ended_at, _plain_wkb(session, PatrolTrack.geom))
+                  .outerjoin(Grid, PatrolTrack.grid_id == Grid.id), requester, PatrolTrack)
+    if start is not None:
+        stmt = stmt.where(PatrolTrack.ended_at >= start)
+    if end is not None:
+        stmt = stmt.where(PatrolTrack.started_at <= end)
+    if bbox is not None:
+        stmt = stmt.where(bbox_clause(session, PatrolTrack, bbox))
+    return read_frame(session, stmt.order_by(PatrolTrack.id))
 
 
 def _key_sites(session: Session, requester: Requester, as_of: datetime) -> gpd.GeoDataFrame:
@@ -64,9 +88,7 @@ def read_collection(session: Session, requester: Requester, coll: ogc.Collection
         "facilities": lambda: repo.facilities_frame(session),
         "key_sites": lambda: _key_sites(session, requester, as_of),
         "hazards": lambda: repo.hazards_frame(session, requester),
-        "patrol_tracks": lambda: repo.patrol_tracks_frame(
-            session, requester, start=start,
-            end=end + timedelta(microseconds=1) if end is not None else None),
+        "patrol_tracks": lambda: _patrol_tracks(session, requester, bbox, start, end),
     }
     frame = in_box(readers[coll.id](), bbox)
     frame = frame.sort_values("id", kind="stable").reset_index(drop=True)
