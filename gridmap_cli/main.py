@@ -206,6 +206,12 @@ from gridmap_cli.tokens import token as _token  # noqa: E402
 
 cli.add_command(_token)
 
+# --- operations: backup and restore ------------------------------------------------------
+from gridmap_cli.ops import COMMANDS as _OPS_COMMANDS  # noqa: E402
+
+for _command in _OPS_COMMANDS:
+    cli.add_command(_command)
+
 
 def main() -> None:  # pragma: no cover - console entry point
     cli()

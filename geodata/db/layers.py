@@ -105,6 +105,8 @@ def building_count(session: Session, bbox: Bbox | None = None) -> int:
 
 def building_details(session: Session, building_id: int, *, lang: str = "zh") -> dict:
     """What a building's popup shows (aggregates only, nothing personal)."""
+    if not 0 < building_id <= 2**31 - 1:  # beyond PostgreSQL's integer: no such row
+        raise fail(NotFound, N_("no building with id {id}"), id=building_id)
     per = _households_per_building()
     row = session.execute(
         sa.select(Building.id, Building.code, Building.name, Building.address, Building.floors,

@@ -1,0 +1,153 @@
+"""`gridmap backup FILE` / `gridmap restore FILE`: the whole database and uploaded photos.
+
+FILE is a tar archive holding ``manifest.json`` (backend, schema revision, rows per table,
+when), the database (``database.pgdump``: pg_dump's custom format, restored by pg_restore;
+``database.sqlite``: SQLite's online backup API, a consistent copy while the app runs) and
+``photos/`` (``GRIDMAP_HOME/photos`` when it exists). A restore goes into an empty database
+of the same backend only: it never mixes two installations' rows.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import tarfile
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+from geodata.db.migrate import current_revision
+from gridmap.errors import ConfigError, InvalidInput
+
+PHOTOS_DIR = "photos"
+
+
+def _libpq_url(engine: Engine) -> str:
+    """postgresql+psycopg://... -> postgresql://... (what pg_dump and pg_restore read)."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise ConfigError(f"{name} is not installed (apt-get install postgresql-client)")
+    return path
+
+
+def _run(args: list[str]) -> None:
+    proc = subprocess.run(args, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ConfigError(f"{Path(args[0]).name} failed: {proc.stderr.strip()[:2000]}")
+
+
+def _counts(engine: Engine) -> dict[str, int]:
+    from sqlalchemy.orm import Session
+
+    from geodata.db.store import table_counts
+
+    with Session(engine) as s:
+        return table_counts(s)
+
+
+def _sqlite_path(engine: Engine) -> Path:
+    return Path(make_url(str(engine.url)).database or "")
+
+
+def backup(engine: Engine, out: Path, *, home: Path | None = None) -> dict:
+    """Write the archive ``out``; returns its manifest."""
+    backend = "postgis" if engine.dialect.name == "postgresql" else "spatialite"
+    manifest = {"format": 1, "backend": backend, "revision": current_revision(engine),
+                "created": datetime.now().isoformat(timespec="seconds"),
+                "counts": _counts(engine)}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        if backend == "postgis":
+            db_file = tmpdir / "database.pgdump"
+            _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
+                  f"--file={db_file}", _libpq_url(engine)])
+        else:
+            db_file = tmpdir / "database.sqlite"
+            src = sqlite3.connect(_sqlite_path(engine))
+            dst = sqlite3.connect(db_file)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+                src.close()
+        (tmpdir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+        partial = out.with_name(out.name + ".partial")
+        with tarfile.open(partial, "w") as tar:
+            tar.add(tmpdir / "manifest.json", arcname="manifest.json")
+            tar.add(db_file, arcname=db_file.name)
+            photos = (home or Path.cwd()) / PHOTOS_DIR
+            if photos.is_dir():
+                tar.add(photos, arcname=PHOTOS_DIR)
+        partial.replace(out)  # never a half-written archive under the final name
+    return manifest
+
+
+def _extract(tar: tarfile.TarFile, target: Path) -> None:
+    """Files and folders only, never outside ``target`` (a backup may come from elsewhere)."""
+    for member in tar.getmembers():
+        path = (target / member.name).resolve()
+        if not (member.isfile() or member.isdir()) or not path.is_relative_to(target.resolve()):
+            raise InvalidInput(f"backup member {member.name!r} is not a plain file inside it")
+    tar.extractall(target)
+
+
+def _is_empty(engine: Engine) -> bool:
+    tables = set(sa.inspect(engine).get_table_names())
+    if "staff_user" not in tables:
+        return True
+    return all(n == 0 for n in _counts(engine).values())
+
+
+def restore(engine: Engine, archive: Path, *, home: Path | None = None) -> dict:
+    """Restore ``archive`` into the (empty) database of ``engine``; returns the manifest."""
+    if not archive.is_file():
+        raise InvalidInput(f"{archive}: no such backup file")
+    try:
+        tar = tarfile.open(archive, "r")
+    except tarfile.TarError as exc:
+        raise InvalidInput(f"{archive}: not a gridmap backup ({exc})") from None
+    backend = "postgis" if engine.dialect.name == "postgresql" else "spatialite"
+    with tar, tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        try:
+            manifest = json.loads(tar.extractfile("manifest.json").read())
+        except (KeyError, AttributeError, ValueError):
+            raise InvalidInput(f"{archive}: not a gridmap backup (no manifest.json)") from None
+        if manifest.get("backend") != backend:
+            raise InvalidInput(f"{archive} holds a {manifest.get('backend')} database; the "
+                               f"configured database is {backend}")
+        if not _is_empty(engine):
+            raise InvalidInput("the configured database is not empty: restore into a new, "
+                               "empty database")
+        _extract(tar, tmpdir)
+        if backend == "postgis":
+            _run([_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
+                  "--clean", "--if-exists",
+                  "--single-transaction", f"--dbname={_libpq_url(engine)}",
+                  str(tmpdir / "database.pgdump")])
+        else:
+            engine.dispose()
+            target = _sqlite_path(engine)
+            src = sqlite3.connect(tmpdir / "database.sqlite")
+            dst = sqlite3.connect(target)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+                src.close()
+        photos = tmpdir / PHOTOS_DIR
+        if photos.is_dir():
+            shutil.copytree(photos, (home or Path.cwd()) / PHOTOS_DIR, dirs_exist_ok=True)
+    engine.dispose()
+    if _counts(engine) != manifest["counts"]:
+        raise ConfigError("the restored database does not hold the rows the backup recorded")
+    return manifest
