@@ -60,11 +60,12 @@ venv:
 	echo "make venv: creating $(VENV) with $$chosen ($$("$$chosen" -V 2>&1))"; \
 	"$$chosen" -m venv "$(VENV)"
 
-# Re-install only when pyproject.toml changed (the stamp lives inside .venv, so a
-# recreated venv is re-installed too).
-$(STAMP): pyproject.toml | venv
+# Re-install only when pyproject.toml or constraints.txt changed (the stamp lives inside
+# .venv, so a recreated venv is re-installed too). constraints.txt pins every package to the
+# versions the tests passed with: installs are reproducible.
+$(STAMP): pyproject.toml constraints.txt | venv
 	"$(VENV_PY)" -m pip install $(PIP_FLAGS) -q --upgrade pip
-	"$(VENV_PY)" -m pip install $(PIP_FLAGS) -q -e '.[dev]'
+	"$(VENV_PY)" -m pip install $(PIP_FLAGS) -q -c constraints.txt -e '.[dev]'
 	@touch "$@"
 
 install: system-deps venv $(STAMP)

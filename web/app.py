@@ -42,8 +42,9 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(gridmap_home())
 
-    from web import auth, db, i18n, pages
+    from web import auth, db, i18n, logs, pages
 
+    logs.init_app(app)  # first: its before_request starts the clock of every request
     db.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)
