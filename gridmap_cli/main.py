@@ -114,23 +114,34 @@ def demo(build_only: bool, osm_path: str | None, seed: int, host: str, port: int
 
 
 # --- serve -----------------------------------------------------------------------
-def _serve(host: str, port: int) -> None:
+def _serve(host: str, port: int, workers: int = 1, threads: int = 8) -> None:
+    if workers > 1:
+        from web.serve import serve_workers
+
+        click.echo(f"serving on http://{host}:{port}/ with {workers} processes "
+                   "(Ctrl+C to stop)")
+        serve_workers(host, port, workers=workers, threads=threads)
+        return
     from waitress import serve as waitress_serve
 
     from web.app import create_app
 
     app = create_app()
     click.echo(f"serving on http://{host}:{port}/  (Ctrl+C to stop)")
-    waitress_serve(app, host=host, port=port, threads=8, ident="gridmap")
+    waitress_serve(app, host=host, port=port, threads=threads, ident="gridmap")
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Serve the web app with waitress (a production WSGI server)."""
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Processes sharing the port (SO_REUSEPORT); more use more cores.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="waitress threads per process.")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the web app with waitress (a production WSGI server), in one or more processes."""
     _upgrade()
-    _serve(host, port)
+    _serve(host, port, workers, threads)
 
 
 # --- stats -----------------------------------------------------------------------
