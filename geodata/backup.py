@@ -111,12 +111,10 @@ def restore(engine: Engine, archive: Path, *, home: Path | None = None) -> dict:
     """Restore ``archive`` into the (empty) database of ``engine``; returns the manifest."""
     if not archive.is_file():
         raise InvalidInput(f"{archive}: no such backup file")
-    try:
-        tar = tarfile.open(archive, "r")
-    except tarfile.TarError as exc:
-        raise InvalidInput(f"{archive}: not a gridmap backup ({exc})") from None
+    if not tarfile.is_tarfile(archive):
+        raise InvalidInput(f"{archive}: not a gridmap backup (not a tar archive)")
     backend = "postgis" if engine.dialect.name == "postgresql" else "spatialite"
-    with tar, tempfile.TemporaryDirectory() as tmp:
+    with tarfile.open(archive, "r") as tar, tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         try:
             manifest = json.loads(tar.extractfile("manifest.json").read())
