@@ -46,9 +46,12 @@ def _worker(host: str, port: int, threads: int) -> None:
 
 def serve_workers(host: str, port: int, *, workers: int, threads: int = 8) -> None:
     """Run ``workers`` processes until SIGTERM/SIGINT; replaces a worker that dies."""
+    from geodata.db.engine import gridmap_home
+    from web.app import _secret_key
     from web.logs import configure
 
     configure()
+    _secret_key(gridmap_home())  # made once here, not raced by the workers (sessions are shared)
     ctx = multiprocessing.get_context("fork")
     stopping = False
 
