@@ -101,6 +101,7 @@ def _load(port: int, token: str, paths, clients: int, seconds: float) -> dict:
     lock = threading.Lock()
     queue = list(reversed(paths))
     results: list[tuple[str, float, bool]] = []
+    failures: dict[str, int] = {}
     stop_at = time.monotonic() + seconds
 
     def client():
@@ -117,12 +118,16 @@ def _load(port: int, token: str, paths, clients: int, seconds: float) -> dict:
                 response = conn.getresponse()
                 response.read()
                 ok = response.status == 200
-            except (OSError, http.client.HTTPException):
+                what = f"HTTP {response.status}"
+            except (OSError, http.client.HTTPException) as exc:
                 ok = False
+                what = type(exc).__name__
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             with lock:
                 results.append((kind, time.perf_counter() - t, ok))
+                if not ok:
+                    failures[what] = failures.get(what, 0) + 1
 
     started = time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(clients)]
@@ -136,7 +141,7 @@ def _load(port: int, token: str, paths, clients: int, seconds: float) -> dict:
         return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else 0.0
 
     out = {"requests": len(results), "seconds": wall, "rps": len(results) / wall,
-           "errors": sum(not ok for _k, _t, ok in results)}
+           "errors": sum(not ok for _k, _t, ok in results), "failures": failures}
     for kind in ("api", "ogc"):
         times = [t for k, t, _ok in results if k == kind]
         out[kind] = (p(times, 50), p(times, 95))
@@ -171,6 +176,9 @@ def bench_backend(backend: str, url: str, args, tmp: Path) -> list[str]:
         lines.append(f"{name:<26}{r['rps']:>7.1f}{r['all_p95']:>8.0f}"
                      f"{r['api'][0]:>7.0f}/{r['api'][1]:<6.0f}{r['ogc'][0]:>7.0f}/"
                      f"{r['ogc'][1]:<6.0f}{r['errors']:>8}{r['requests']:>10}")
+        if r["failures"]:
+            log = (tmp / f"serve-{backend}-{workers}.log").read_text().strip().splitlines()
+            lines.append(f"  errors: {r['failures']}; server log ends: {log[-1:] or '-'}")
     return lines
 
 

@@ -108,7 +108,7 @@ def collection(session: Session, req: OgcRequest, collection_id: str) -> dict:
 
 
 def _read(session: Session, requester: Requester, req: OgcRequest, coll: ogc.Collection,
-          *, as_of: datetime):
+          *, as_of: Callable[[], datetime]):
     """(rows after bbox, datetime and property filters, the output CRS)."""
     args = req.args
     crs = ogc.parse_crs(args.get("crs"))
@@ -131,7 +131,7 @@ def _audit(session: Session, requester: Requester, req: OgcRequest, coll: ogc.Co
 
 
 def items(session: Session, requester: Requester, req: OgcRequest, collection_id: str, *,
-          as_of: datetime) -> tuple[dict, dict]:
+          as_of: Callable[[], datetime]) -> tuple[dict, dict]:
     """(GeoJSON FeatureCollection with numberMatched/numberReturned and paging links,
     headers)."""
     _ = req.gettext
@@ -158,7 +158,7 @@ def items(session: Session, requester: Requester, req: OgcRequest, collection_id
 
 
 def item(session: Session, requester: Requester, req: OgcRequest, collection_id: str,
-         feature_id: str, *, as_of: datetime) -> tuple[dict, dict]:
+         feature_id: str, *, as_of: Callable[[], datetime]) -> tuple[dict, dict]:
     """One feature, or NotFound (also for a feature outside the requester's areas)."""
     coll = ogc.collection(collection_id)
     crs = ogc.parse_crs(req.args.get("crs"))

@@ -87,7 +87,7 @@ def collection(collection_id: str):
 def items(collection_id: str):
     session = db_session()
     doc, headers = ogc_api.items(session, g.requester, _req(), collection_id,
-                                 as_of=analysis_as_of(session))
+                                 as_of=lambda: analysis_as_of(session))
     return _respond(doc, "ogc/items.html", mimetype=ogc.GEOJSON, headers=headers,
                     coll=ogc.collection(collection_id))
 
@@ -96,6 +96,6 @@ def items(collection_id: str):
 def item(collection_id: str, feature_id: str):
     session = db_session()
     doc, headers = ogc_api.item(session, g.requester, _req(), collection_id, feature_id,
-                                as_of=analysis_as_of(session))
+                                as_of=lambda: analysis_as_of(session))
     return _respond(doc, "ogc/item.html", mimetype=ogc.GEOJSON, headers=headers,
                     coll=ogc.collection(collection_id))

@@ -8,6 +8,7 @@ suppressed by :func:`gridmap.ogc.suppress_counts`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import geopandas as gpd
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from geodata.db import repo
 from geodata.db.frames import read_frame
 from geodata.db.layers import bbox_clause, in_box, is_postgis
-from geodata.db.models import Community, Compound, Grid, PatrolTrack, Street
+from geodata.db.models import Building, Community, Compound, Grid, Household, PatrolTrack, Street
 from geodata.db.scope import scoped
 from gridmap import ogc
 from gridmap.analysis.patrol import overdue_sites
@@ -64,26 +65,45 @@ def _patrol_tracks(session: Session, requester: Requester, bbox: Bbox | None,
     return read_frame(session, stmt.order_by(PatrolTrack.id))
 
 
-def _key_sites(session: Session, requester: Requester, as_of: datetime) -> gpd.GeoDataFrame:
+def _buildings(session: Session, bbox: Bbox | None) -> gpd.GeoDataFrame:
+    """Buildings with household and resident counts counted per building through the
+    household index (correlated), not by grouping every household of the city per request."""
+    mine = Household.building_id == Building.id
+    households = (sa.select(sa.func.count(Household.id)).where(mine)
+                  .correlate(Building).scalar_subquery())
+    residents = (sa.select(sa.cast(sa.func.coalesce(sa.func.sum(Household.size), 0), sa.Integer))
+                 .where(mine).correlate(Building).scalar_subquery())
+    stmt = (sa.select(Building.id, Building.code, Building.name, Building.address,
+                      Building.floors, Building.use, Grid.code.label("grid_code"),
+                      households.label("households"), residents.label("residents"),
+                      _plain_wkb(session, Building.geom))
+            .outerjoin(Grid, Building.grid_id == Grid.id).order_by(Building.id))
+    if bbox is not None:
+        stmt = stmt.where(bbox_clause(session, Building, bbox))
+    return read_frame(session, stmt)
+
+
+def _key_sites(session: Session, requester: Requester, as_of) -> gpd.GeoDataFrame:
     f = repo.key_sites_frame(session, requester)
-    f = f.join(overdue_sites(f, as_of=as_of))
+    f = f.join(overdue_sites(f, as_of=as_of()))
     return f.assign(status=np.where(f["overdue"], "overdue", "ok"))
 
 
 def read_collection(session: Session, requester: Requester, coll: ogc.Collection,
-                    bbox: Bbox | None, *, as_of: datetime,
+                    bbox: Bbox | None, *, as_of: Callable[[], datetime],
                     interval: tuple[datetime | None, datetime | None] | None = None
                     ) -> gpd.GeoDataFrame:
     """Rows of ``coll`` meeting ``bbox`` (lon/lat), ordered by id, with the columns
     ``id``, the collection's properties and the geometry; counts of people suppressed.
-    ``interval`` narrows the patrol tracks read (the caller still filters exactly)."""
+    ``interval`` narrows the patrol tracks read (the caller still filters exactly);
+    ``as_of`` gives "now" for overdue inspections, asked only by the key sites."""
     start, end = interval or (None, None)
     readers = {
         "streets": lambda: _streets(session),
         "communities": lambda: repo.communities_frame(session),
         "grids": lambda: repo.grids_frame(session),
         "compounds": lambda: _compounds(session, bbox),
-        "buildings": lambda: repo.buildings_frame(session, bbox=bbox),
+        "buildings": lambda: _buildings(session, bbox),
         "roads": lambda: repo.roads_frame(session, bbox=bbox),
         "facilities": lambda: repo.facilities_frame(session),
         "key_sites": lambda: _key_sites(session, requester, as_of),
@@ -95,9 +115,3 @@ def read_collection(session: Session, requester: Requester, coll: ogc.Collection
     return ogc.suppress_counts(frame, coll)
 
 
-def collection_bounds(session: Session, requester: Requester, coll: ogc.Collection,
-                      *, as_of: datetime) -> tuple[float, float, float, float] | None:
-    frame = read_collection(session, requester, coll, None, as_of=as_of)
-    if not len(frame):
-        return None
-    return tuple(float(v) for v in frame.total_bounds)
