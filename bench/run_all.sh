@@ -10,3 +10,4 @@ run imports
 run reach
 run radius
 run web_large
+run load
