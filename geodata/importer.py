@@ -43,7 +43,8 @@ from gridmap.analysis import grids as ga
 from gridmap.crs import STORAGE_CRS, gcj02_offset_check, metric_crs
 from gridmap.errors import PermissionDenied
 from gridmap.privacy import Requester, mask_id_number, mask_name
-from gridmap.report import N_, Note, Problem, note, problem, rejected
+from gridmap.report import N_, Note, Problem, group_problems, note, problem, rejected
+from gridmap.standards import poi
 
 Progress = Callable[[str, int, int], None]
 CHUNK = 2000
@@ -173,6 +174,10 @@ class ImportReport:
     coords: str = "wgs84"
     mapping: dict[str, str] = field(default_factory=dict)
     props_columns: list[str] = field(default_factory=list)
+    # one entry per distinct category value: value, count, category (None: unmapped),
+    # source (mapping | known | dictionary | None), key (the dictionary entry), excluded
+    categories: list[dict] = field(default_factory=list)
+    excluded: int = 0
     warnings: list[Note] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -206,9 +211,13 @@ class ImportReport:
             "features": self.features, "crs": self.crs, "crs_reason": t(self.crs_reason),
             "encoding": self.encoding, "encoding_reason": t(self.encoding_reason),
             "coords": self.coords, "mapping": self.mapping, "props_columns": self.props_columns,
+            "categories": self.categories, "excluded": self.excluded,
+            "unmapped": [{"value": c["value"], "count": c["count"]} for c in self.categories
+                         if c["category"] is None and not c["excluded"]],
             "warnings": [w.text for w in self.warnings],
             "notes": [n.text for n in self.notes],
-            "problems": [p.as_dict() for p in self.problems],
+            "problems": [g.as_dict() for g in group_problems(self.problems)],
+            "problem_rows": len(self.problems),
             "errors": len(self.errors), "inserts": self.inserts, "updates": self.updates,
             "dropped": self.dropped, "generated_codes": self.generated_codes,
             "load": self.load, "load_source": t(self.load_source),
@@ -358,6 +367,7 @@ class _Builder:
                 (shapely.get_type_id(frame.geometry.to_numpy()) == 0).all():
             frame = self._tracks_from_points(frame)
         self.frame = self._map_fields(frame)
+        self._categorise()
         if spec.geometry is not None:
             self._normalise_geometry()
         self.progress("check", 0, 3)
@@ -415,6 +425,52 @@ class _Builder:
                            columns=", ".join(map(str, columns)) or "-",
                            example=_name_like_column(frame, columns) or "名称")
         return out
+
+    def _categorise(self) -> None:
+        """Category cells -> codes, decided once per distinct value: the user's mapping first,
+        then the shipped dictionary of map-provider types (``gridmap.standards.poi``), then
+        gridmap's own codes and labels. Rows whose value is excluded leave the import (counted,
+        one note per value); values nothing decides stay as they are and are refused per row.
+        """
+        layer = self.spec.name
+        terms = F.VOCABS.get(f"{layer}.category")
+        if terms is None or "category" not in self.frame.columns:
+            return
+        frame = self.frame
+        user = self.opts.mapping.values.get("category", {})
+        cells = frame["category"].map(F.text)
+        codes = cells.copy()
+        drop = np.zeros(len(frame), dtype=bool)
+        for value, count in cells.value_counts(sort=True).items():
+            entry = {"value": value, "count": int(count), "category": None, "source": None,
+                     "key": None, "excluded": False}
+            if value in user:
+                target = F.text(user[value])
+                entry["source"] = "mapping"
+                if target == poi.EXCLUDE:
+                    entry["excluded"] = True
+                else:
+                    entry["category"] = F.vocab_code(target, terms) or target
+            elif (hit := poi.classify(layer, value)) is not None:
+                entry.update(category=hit.category, source="dictionary", key=hit.key,
+                             excluded=hit.excluded)
+            elif (code := F.vocab_code(value, terms)) is not None:
+                entry.update(category=code, source="known")
+            self.report.categories.append(entry)
+            at = (cells == value).to_numpy()
+            if entry["excluded"]:
+                drop |= at
+                self.say(N_("{n} rows of category {value!r} left out ({why})"), n=int(count),
+                         value=value, why=note(N_("your mapping")) if entry["source"] ==
+                         "mapping" else note(N_("shipped dictionary: {key}"), key=entry["key"]))
+            elif entry["category"] is not None:
+                codes.loc[at] = entry["category"]
+        frame["category"] = codes.where(codes.notna(), frame["category"])
+        if drop.any():
+            self.report.excluded = int(drop.sum())
+            self.report.dropped += int(drop.sum())
+            frame = frame[~drop].copy()
+        self.frame = frame
 
     def _tracks_from_points(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         """CSV/XLSX patrol points (patroller, time, lon, lat[, track]) -> one line per track."""
@@ -481,6 +537,8 @@ class _Builder:
         # when it holds none, the layer or the file is wrong and that is an error.
         types = shapely.get_type_id(geoms)
         fits = np.isin(types, _FITTING_TYPES[kind])
+        if not fits.any() and (types >= 0).any():
+            raise self._wrong_file(types[types >= 0])
         mixed = bool(fits.any() and (~fits & (types >= 0)).any())
         for i, g in enumerate(geoms):
             row = int(rows[i])
@@ -497,6 +555,20 @@ class _Builder:
         self.report.dropped += int((~keep).sum())
         frame = frame.set_geometry(geoms)
         self.frame = frame[keep].copy()
+
+    def _wrong_file(self, types: np.ndarray) -> Exception:
+        """One refusal for a file with no feature of the layer's kind: what it holds and
+        which layers would take it."""
+        kinds = pd.Series([_KIND_OF_TYPE.get(int(t), "other") for t in types]).value_counts()
+        held = kinds.index[0]
+        takers = [s for s in LAYERS.values() if s.geometry == held]
+        listing = Note(", ".join(f"{{l{i}}}" for i in range(len(takers))),
+                       {f"l{i}": note(s.label) for i, s in enumerate(takers)})
+        return rejected(N_("{file} holds {n:,} {what}, but {layer} need {need}: nothing was "
+                           "read. A file of {what} goes to {takers}"),
+                        file=self.src.name, n=int(kinds.iloc[0]), what=note(_KIND_WORDS[held]),
+                        layer=note(self.spec.label), need=note(_KIND_WORDS[self.spec.geometry]),
+                        takers=listing if takers else note(N_("no layer")))
 
     def _wrong_kind(self, row: int, gtype: str, message: str, *, mixed: bool) -> None:
         if mixed:
@@ -1247,6 +1319,10 @@ class _Builder:
 
 # shapely type ids a layer kind takes (points also take polygons: their representative point)
 _FITTING_TYPES = {"polygon": (3, 6, 7), "point": (0, 4, 3, 6), "line": (1, 5)}
+_KIND_OF_TYPE = {0: "point", 4: "point", 1: "line", 5: "line", 2: "line", 3: "polygon",
+                 6: "polygon"}
+_KIND_WORDS = {"point": N_("points"), "line": N_("lines"), "polygon": N_("polygons"),
+               "other": N_("geometry collections")}
 _TRACK_DERIVED = frozenset({"ended_at", "ended"})
 _KML_NOISE = frozenset({"id", "Name", "description", "timestamp", "begin", "end", "altitudeMode",
                         "tessellate", "extrude", "visibility", "drawOrder", "icon"})

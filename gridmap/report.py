@@ -85,6 +85,57 @@ class Problem:
         return out
 
 
+@dataclass(frozen=True)
+class ProblemGroup:
+    """Problems that say the same thing (same kind, severity and message) about many rows."""
+
+    kind: str
+    severity: str
+    note: Note
+    rows: tuple[int, ...]  # every row, in file order
+    count: int  # problems in the group (rows, plus any without a row)
+
+    FIRST = 3
+
+    @property
+    def message(self) -> str:
+        return self.note.text
+
+    @property
+    def first_rows(self) -> tuple[int, ...]:
+        return self.rows[:self.FIRST]
+
+    @property
+    def more(self) -> int:
+        return max(0, len(self.rows) - self.FIRST)
+
+    def rows_note(self) -> Note | None:
+        """'1, 7, 12' or '1, 7, 12 … and 40 more'; None for a whole-file problem."""
+        if not self.rows:
+            return None
+        listed = ", ".join(str(r) for r in self.first_rows)
+        if self.more:
+            return Note(N_("{rows} … and {n} more"), {"rows": listed, "n": self.more})
+        return Note("{rows}", {"rows": listed})
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "severity": self.severity, "message": self.message,
+                "count": self.count, "row": self.rows[0] if self.rows else None,
+                "rows": list(self.first_rows), "more": self.more}
+
+
+def group_problems(problems: list[Problem]) -> list[ProblemGroup]:
+    """One group per distinct (kind, severity, message), in order of first appearance;
+    errors first, then warnings, then infos."""
+    groups: dict[tuple[str, str, str], list[Problem]] = {}
+    for p in problems:
+        groups.setdefault((p.kind, p.severity, p.note.text), []).append(p)
+    out = [ProblemGroup(ps[0].kind, ps[0].severity, ps[0].note,
+                        tuple(sorted({p.row for p in ps if p.row is not None})), len(ps))
+           for ps in groups.values()]
+    return sorted(out, key=lambda g: SEVERITIES.index(g.severity))
+
+
 def problem(row: int | None, kind: str, severity: str, template: str, *,
             code: str | None = None, area_m2: float | None = None, **params: Any) -> Problem:
     if severity not in SEVERITIES:

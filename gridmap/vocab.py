@@ -159,6 +159,8 @@ FACILITY_CATEGORIES = (
     FacilityCategory("toilet", "公共厕所", "Public toilet", 5),
     FacilityCategory("parking", "非机动车及机动车停车场", "Parking", 5),
     FacilityCategory("express", "快递服务站", "Parcel station", 5),
+    # Not in the GB 50180 lists (a city-level service), but most health POIs are hospitals.
+    FacilityCategory("hospital", "医院", "Hospital", 15),
 )
 FACILITY_CODES = frozenset(c.code for c in FACILITY_CATEGORIES)
 

@@ -57,15 +57,25 @@ def _print_report(report) -> None:
         echo("fields:    " + ", ".join(f"{k} -> {v}" for k, v in d["mapping"].items()))
     if d["props_columns"]:
         echo("props:     " + ", ".join(d["props_columns"]))
+    if d["categories"]:
+        echo("categories:")
+        for c in d["categories"]:
+            to = "excluded" if c["excluded"] else c["category"] or "UNMAPPED"
+            why = {"mapping": "your mapping", "known": "gridmap category",
+                   "dictionary": f"dictionary: {c['key']}"}.get(c["source"], "-")
+            echo(f"  {c['count']:>6}  {c['value']} -> {to}  ({why})")
     for n in d["notes"]:
         echo(f"note:      {n}")
     for w in d["warnings"]:
         echo(f"warning:   {w}")
     if d["problems"]:
-        echo(f"problems ({len(d['problems'])}):")
+        echo(f"problems ({d['problem_rows']} in {len(d['problems'])} kinds):")
         for p in d["problems"]:
-            row = "-" if p["row"] is None else p["row"]
-            echo(f"  row {row:>5}  {p['severity']:<7}  {p['kind']:<18} {p['message']}")
+            rows = ", ".join(map(str, p["rows"])) or "-"
+            if p["more"]:
+                rows += f" … and {p['more']} more"
+            echo(f"  {p['count']:>5} x  {p['severity']:<7}  {p['kind']:<18} {p['message']}"
+                 f"  (rows {rows})")
     if d["load"]:
         over = [x["code"] for x in d["load"] if x["status"] == "over"]
         under = [x["code"] for x in d["load"] if x["status"] == "under"]

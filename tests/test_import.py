@@ -342,10 +342,11 @@ def test_tiled_building_export_skips_its_points_and_keeps_every_footprint(sessio
 def test_a_file_of_points_only_is_refused_as_buildings(session, tmp_path):
     path = write_geojson(tmp_path / "pts.geojson", [shapely.Point(X0, Y0), shapely.Point(X0 + 9, Y0)],
                          name=["甲", "乙"])
-    report = imp(session, path, "buildings")
-    assert not report.ok and report.written == 0
-    assert [(p.row, p.severity) for p in problems(report, "wrong_geometry")] == [
-        (1, "error"), (2, "error")]
+    with pytest.raises(InvalidInput) as err:
+        imp(session, path, "buildings")
+    # one refusal naming what the file holds and the layers that take points
+    assert "pts.geojson holds 2 points, but buildings need polygons" in str(err.value)
+    assert "gates, key sites, facilities, hazards" in str(err.value)
     assert row_count(session, "building") == 0
 
 

@@ -1017,6 +1017,7 @@ _FACILITY_PLAN = {
     "toilet": (5, (6, 20), ("{s}公共厕所",)),
     "parking": (4, (60, 300), ("{s}停车场",)),
     "express": (5, (500, 2000), ("菜鸟驿站（{s}店）", "京东快递站（{s}店）", "丰巢驿站（{s}店）")),
+    "hospital": (0, (0, 0), ()),  # a street office's plan has none of its own
 }
 # Facilities placed inside a non-residential building when one is available.
 _IN_BUILDING = {"junior_middle_school": "public", "primary_school": "public",
