@@ -166,6 +166,50 @@ def load_mapping(path: str | Path | None, *, text: str | None = None,
                    defaults={str(k): v for k, v in defaults.items()}, source=display)
 
 
+def mapping_dict(mapping: Mapping) -> dict:
+    """The mapping as the file holds it (empty sections left out)."""
+    out: dict[str, dict] = {}
+    if mapping.fields:
+        out["fields"] = dict(mapping.fields)
+    if mapping.values:
+        out["values"] = {f: dict(v) for f, v in mapping.values.items() if v}
+    if mapping.defaults:
+        out["defaults"] = dict(mapping.defaults)
+    return out
+
+
+def dump_mapping(mapping: Mapping, *, layer: str) -> str:
+    """A mapping file that :func:`load_mapping` reads back (and ``gridmap import --mapping``
+    takes)."""
+    head = (f"# gridmap import {layer} FILE --mapping THIS_FILE\n"
+            "# fields: column -> field; values: field -> {value in the file: stored value or "
+            "exclude}\n")
+    return head + yaml.safe_dump(mapping_dict(mapping), allow_unicode=True, sort_keys=False)
+
+
+def with_choices(mapping: Mapping, *, values: dict[str, str | None] | None = None,
+                 columns: dict[str, str | None] | None = None,
+                 field_name: str = "category") -> Mapping:
+    """A copy of ``mapping`` with a person's choices added: ``values`` maps a value of
+    ``field_name`` to a stored value or 'exclude' (None removes the entry); ``columns`` maps a
+    column to a field (None or 'props' removes the entry)."""
+    fields_ = dict(mapping.fields)
+    for col, target in (columns or {}).items():
+        if target in (None, "", "props"):
+            fields_.pop(col, None)
+        else:
+            fields_[col] = target
+    per_field = dict(mapping.values.get(field_name, {}))
+    for value, target in (values or {}).items():
+        if target in (None, ""):
+            per_field.pop(value, None)
+        else:
+            per_field[value] = target
+    all_values = {**mapping.values, field_name: per_field}
+    return Mapping(fields=fields_, values={k: v for k, v in all_values.items() if v},
+                   defaults=dict(mapping.defaults), source=mapping.source or "page")
+
+
 def map_columns(columns, layer: str, allowed: set[str], user: Mapping
                 ) -> tuple[dict[str, str], list[str], list[tuple[str, str]]]:
     """Decide each column's field.

@@ -233,6 +233,7 @@ class Prepared:
     rows: list[dict]  # column values; "_id" existing id or None, "_row" source row(s)
     preview: gpd.GeoDataFrame  # new/updated features in EPSG:4326 (code, name, action)
     requester: Requester
+    mapping: F.Mapping = field(default_factory=F.Mapping)  # the user's mapping (audited)
 
 
 def _noop(_stage: str, _done: int, _total: int) -> None:
@@ -279,7 +280,7 @@ def prepare(session: Session, path: str | Path, layer: str, options: ImportOptio
     report.problems.sort(key=lambda p: (p.row is None, p.row or 0, p.severity != "error"))
     report.inserts = sum(1 for r in rows if r["_id"] is None)
     report.updates = len(rows) - report.inserts
-    return Prepared(spec, report, rows, preview, requester)
+    return Prepared(spec, report, rows, preview, requester, options.mapping)
 
 
 def _check_role(spec: LayerSpec, requester: Requester) -> None:
@@ -760,9 +761,10 @@ class _Builder:
             out = F.vocab_code(v, F.VOCABS[f"{layer}.{f}"])
             if out is None and not F.is_blank(v):
                 self.add(row, "bad_value", "error",
-                         N_("{field} {value!r} is not a known {layer} {field}; map it to one in "
-                            "the mapping file's values section"),
-                         field=f, value=str(v), layer=note(self.spec.label))
+                         N_("{field} {value!r} is not a known {layer} {field}; choose one on the "
+                            "import page or in the mapping file's values section"),
+                         field=note(_FIELD_WORDS.get(f, f)), value=str(v),
+                         layer=note(self.spec.label))
                 if f not in self._listed:
                     self._listed.add(f)
                     self.warn(N_("known values of {field}: {known}"), field=f, known=", ".join(
@@ -1319,6 +1321,8 @@ class _Builder:
 
 # shapely type ids a layer kind takes (points also take polygons: their representative point)
 _FITTING_TYPES = {"polygon": (3, 6, 7), "point": (0, 4, 3, 6), "line": (1, 5)}
+_FIELD_WORDS = {"category": N_("category"), "use": N_("use"), "severity": N_("severity"),
+                "status": N_("status"), "kind": N_("kind")}
 _KIND_OF_TYPE = {0: "point", 4: "point", 1: "line", 5: "line", 2: "line", 3: "polygon",
                  6: "polygon"}
 _KIND_WORDS = {"point": N_("points"), "line": N_("lines"), "polygon": N_("polygons"),
@@ -1392,7 +1396,8 @@ def write(session: Session, prepared: Prepared, *, progress: Progress | None = N
              "to_status": r["status"], "note": f"imported from {report.file}"} for r in inserts])
     audit(session, prepared.requester, "import", f"{spec.name}:{report.file}",
           {"inserted": len(inserts), "updated": len(updates), "format": report.format,
-           "crs": report.crs, "encoding": report.encoding})
+           "crs": report.crs, "encoding": report.encoding, "excluded": report.excluded,
+           "mapping": F.mapping_dict(prepared.mapping)})
     session.flush()
     report.written = total
     report.written_rows = [

@@ -41,13 +41,14 @@ from geodata.db import repo
 from geodata.export import FORMATS as EXPORT_FORMATS
 from geodata.export import SUFFIX as EXPORT_SUFFIX
 from geodata.export import export_layer
-from geodata.fields import load_mapping
+from geodata.fields import VOCABS, dump_mapping, load_mapping, with_choices
 from geodata.importer import LAYERS, ImportOptions, Prepared, prepare, write
 from geodata.readers import LayerChoiceNeeded, Limits, ReadOptions, spool
 from gridmap.errors import GridmapError
 from gridmap.maps.imports import import_preview_map
 from gridmap.privacy import Requester
-from gridmap.report import N_, Note
+from gridmap.report import N_, Note, group_problems
+from gridmap.standards.poi import EXCLUDE
 from web.db import db_session
 from web.maps import render_map  # basemap, standard controls, offline assets
 
@@ -327,6 +328,57 @@ def _text(item) -> str:
     return item.render(_) if isinstance(item, Note) else str(item)
 
 
+def _lang() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale() or "zh")
+
+
+def _category_choices(layer: str) -> list[tuple[str, str]]:
+    terms = VOCABS.get(f"{layer}.category", ())
+    lang = _lang()
+    return [(t.code, f"{t.zh if lang == 'zh' else t.en} ({t.code})") for t in terms]
+
+
+def _decision(entry: dict) -> str:
+    """What the select shows for one category value: a code, 'exclude' or '' (unmapped)."""
+    return EXCLUDE if entry["excluded"] else entry["category"] or ""
+
+
+@bp.post("/import/<job_id>/mapping")
+def job_mapping(job_id: str):
+    """Check the same file again with the values and columns the person chose on the page."""
+    job = _jobs().get(job_id, g.user.username)
+    if job.state != "ready" or job.prepared is None:
+        abort(409)
+    report, form = job.prepared.report, request.form
+    values: dict[str, str | None] = {}
+    for i, entry in enumerate(report.categories):
+        choice = form.get(f"cat-{i}")
+        if choice is None or choice == _decision(entry):
+            continue
+        values[entry["value"]] = choice or None
+    allowed = LAYERS[job.layer].allowed
+    columns: dict[str, str | None] = {}
+    for i, col in enumerate(report.props_columns):
+        choice = form.get(f"col-{i}") or "props"
+        if choice not in allowed and choice not in ("props", "ignore"):
+            abort(400)
+        columns[col] = None if choice == "props" else choice
+    job.options.mapping = with_choices(job.options.mapping, values=values, columns=columns)
+    _start(job, confirm=False)
+    return redirect(url_for("upload.job_page", job_id=job.id))
+
+
+@bp.get("/import/<job_id>/mapping.yaml")
+def job_mapping_file(job_id: str):
+    """The choices made so far as the mapping file `gridmap import --mapping` takes."""
+    job = _jobs().get(job_id, g.user.username)
+    text = dump_mapping(job.options.mapping, layer=job.layer)
+    return send_file(BytesIO(text.encode("utf-8")), mimetype="application/x-yaml",
+                     as_attachment=True, download_name=f"{Path(job.filename).stem}-mapping.yaml")
+
+
 @bp.get("/import/<job_id>")
 def job_page(job_id: str):
     job = _jobs().get(job_id, g.user.username)
@@ -338,6 +390,14 @@ def job_page(job_id: str):
     if job.prepared is not None and state in ("ready", "done", "failed"):
         report = job.prepared.report
         context["report"] = report
+        context["groups"] = group_problems(report.problems)
+        context["category_choices"] = _category_choices(job.layer)
+        context["categories"] = sorted(
+            enumerate(report.categories),
+            key=lambda ie: (ie[1]["category"] is not None or ie[1]["excluded"], -ie[1]["count"]))
+        context["decision"] = _decision
+        context["field_choices"] = sorted(LAYERS[job.layer].allowed - set(report.mapping.values()))
+        context["has_mapping"] = bool(job.options.mapping.fields or job.options.mapping.values)
         if state == "ready" and job.prepared.spec.geometry is not None:
             grids = repo.grids_frame(db_session())
             m = import_preview_map(job.prepared.preview, grids, _=_)

@@ -247,7 +247,9 @@
       var want = opts.once && opts.bbox ? L.latLngBounds([[opts.bbox[1], opts.bbox[0]], [opts.bbox[3], opts.bbox[2]]]) : view.pad(0.5);
       if (ctrl) { ctrl.abort(); } else { GM.begin(); }
       ctrl = new AbortController();
-      var bbox = [want.getWest(), want.getSouth(), want.getEast(), want.getNorth()].map(function (v) { return v.toFixed(6); }).join(',');
+      // A world view (an empty database) reaches past +-180/90: ask for the world itself.
+      var bbox = [Math.max(want.getWest(), -180), Math.max(want.getSouth(), -90),
+                  Math.min(want.getEast(), 180), Math.min(want.getNorth(), 90)].map(function (v) { return v.toFixed(6); }).join(',');
       var params = Object.assign({bbox: bbox, zoom: z, display: opts.display}, opts.params || {});
       fetch(withParams(opts.url, params), {signal: ctrl.signal, credentials: 'same-origin',
                                           headers: {'Accept': 'application/json'}})
