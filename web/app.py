@@ -71,6 +71,9 @@ def create_app(config: dict | None = None) -> Flask:
     from web import tokens  # personal API tokens on the settings page
 
     tokens.init_app(app)
+    from web.upload import recover_jobs  # a restart marks the dead process's jobs interrupted
+
+    recover_jobs(app)
 
     _register_errors(app)
 

@@ -6,13 +6,18 @@ shows a progress bar until the report (or the result) is ready. Confirming runs 
 whole import again inside one transaction (the database may have changed since the
 preview) and writes only when that report has no error: all or nothing.
 
-Jobs live in this process's memory and their files in a temporary folder; both are
-dropped an hour after the last use. Behind several server processes, send a user's
-requests to one of them (sticky sessions) or run one process with threads.
+Every job is also a row of the ``job`` table (state, progress, report), written in short
+transactions beside the import's own, so any server process lists it (``/import/jobs``)
+and answers its status; a server that starts marks the jobs of a dead process
+'interrupted' (their import never committed: nothing of it is in the database). The
+checked file and the preview stay in the memory of the process that checked it, so
+confirming goes to that process; the files are dropped an hour after the last use.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import secrets
 import shutil
 import tempfile
@@ -21,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -35,9 +41,11 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from geodata.db import repo
+from geodata.db.jobs import get_job, interrupt_orphans, list_jobs, save_job
 from geodata.export import FORMATS as EXPORT_FORMATS
 from geodata.export import SUFFIX as EXPORT_SUFFIX
 from geodata.export import export_layer
@@ -54,6 +62,7 @@ from web.maps import render_map  # basemap, standard controls, offline assets
 
 bp = Blueprint("upload", __name__)
 JOB_TTL_S = 3600
+PROGRESS_EVERY_S = 1.0
 
 
 def layer_labels() -> dict[str, str]:
@@ -110,10 +119,29 @@ class Job:
     error: Note | str | None = None
     choices: list[str] = field(default_factory=list)
     touched: float = field(default_factory=time.time)
+    sessions: Any = None  # the app's sessionmaker: the job's row is written with it
+    saved: float = 0.0
 
     def progress(self, stage: str, done: int, total: int) -> None:
         self.stage, self.done, self.total = stage, done, total
         self.touched = time.time()
+        if self.touched - self.saved < PROGRESS_EVERY_S:
+            return
+        # SQLite has one writer: while the import writes, its row waits for the end.
+        if stage == "write" and self.sessions.kw["bind"].dialect.name == "sqlite":
+            return
+        self.save()
+
+    def save(self, **values) -> None:
+        """This job's row (state, progress, and ``values`` such as the report)."""
+        self.saved = time.time()
+        error = self.error.text if isinstance(self.error, Note) else self.error
+        try:
+            save_job(self.sessions, self.id, kind="import", owner=self.owner,
+                     title=self.filename[:200], layer=self.layer, state=self.state,
+                     stage=self.stage, done=self.done, total=self.total, error=error, **values)
+        except SQLAlchemyError:  # the row is for other processes; the import goes on
+            logging.getLogger(__name__).exception("job %s: row not saved", self.id)
 
 
 class Jobs:
@@ -129,10 +157,17 @@ class Jobs:
             self._jobs[job.id] = job
 
     def get(self, job_id: str, owner: str) -> Job:
+        job = self.find(job_id, owner)
+        if job is None:
+            abort(404)
+        return job
+
+    def find(self, job_id: str, owner: str) -> Job | None:
+        """The job if this process runs it (None: another process's, or unknown)."""
         with self._lock:
             job = self._jobs.get(job_id)
         if job is None or job.owner != owner:
-            abort(404)
+            return None
         job.touched = time.time()
         return job
 
@@ -184,6 +219,9 @@ def _run(job: Job, sessions, *, confirm: bool) -> None:
         _log_failure("writing" if confirm else "checking", exc)
     finally:
         session.close()
+        report = job.prepared.report.as_dict() if job.prepared is not None else None
+        # numpy numbers and times as plain JSON, as the command line prints them
+        job.save(result=json.loads(json.dumps(report, default=str)))
 
 
 def _log_failure(stage: str, exc: Exception) -> None:
@@ -194,8 +232,10 @@ def _log_failure(stage: str, exc: Exception) -> None:
 
 def _start(job: Job, *, confirm: bool) -> None:
     sessions = current_app.extensions["gridmap_sessions"]
+    job.sessions = sessions
     job.state = "writing" if confirm else "checking"
     job.stage, job.done, job.total, job.error = "read", 0, 0, None
+    job.save()
     threading.Thread(target=_run, args=(job, sessions), kwargs={"confirm": confirm},
                      daemon=True, name=f"import-{job.id}").start()
 
@@ -293,9 +333,47 @@ def export_download():
                      download_name=f"{layer}{EXPORT_SUFFIX[fmt]}")
 
 
+def _job_row(job_id: str):
+    """The job's row, for a job this process does not run (another process's, or one a
+    restart interrupted); 404 unless it is the user's."""
+    row = get_job(db_session(), job_id)
+    if row is None or row.owner != g.user.username:
+        abort(404)
+    return row
+
+
+def recover_jobs(app) -> list[str]:
+    """At server start: jobs whose process died are 'interrupted' (see geodata.db.jobs)."""
+    import sqlalchemy as sa
+
+    if not sa.inspect(app.extensions["gridmap_engine"]).has_table("job"):
+        return []  # a database not migrated yet: no jobs to recover
+    with app.extensions["gridmap_sessions"].begin() as session:
+        return interrupt_orphans(session)
+
+
+def state_labels() -> dict[str, str]:
+    return {"checking": _("Checking"), "ready": _("Checked, waiting for confirmation"),
+            "writing": _("Writing"), "done": _("Written"), "failed": _("Failed"),
+            "interrupted": _("Interrupted by a server restart; nothing was written")}
+
+
+@bp.get("/import/jobs")
+def jobs_page():
+    """Every import job (the user's own; all for administrators), from any server process."""
+    owner = None if g.requester.role == "admin" else g.user.username
+    rows = list_jobs(db_session(), owner=owner)
+    return render_template("upload/jobs.html", jobs=rows, layers=layer_labels(),
+                           states=state_labels())
+
+
 @bp.get("/import/<job_id>/status")
 def job_status(job_id: str):
-    job = _jobs().get(job_id, g.user.username)
+    job = _jobs().find(job_id, g.user.username)
+    if job is None:
+        row = _job_row(job_id)
+        return jsonify(state=row.state, stage=state_labels().get(row.state, row.state),
+                       done=row.done, total=row.total)
     stage = {"read": _("Reading the file"), "check": _("Checking"),
              "write": _("Writing")}.get(job.stage, job.stage)
     return jsonify(state=job.state, stage=stage, done=job.done, total=job.total)
@@ -381,7 +459,10 @@ def job_mapping_file(job_id: str):
 
 @bp.get("/import/<job_id>")
 def job_page(job_id: str):
-    job = _jobs().get(job_id, g.user.username)
+    job = _jobs().find(job_id, g.user.username)
+    if job is None:
+        return render_template("upload/job_row.html", row=_job_row(job_id), layers=layer_labels(),
+                               states=state_labels())
     # The worker thread may finish while this page renders: read the state once so the
     # page never says "ready" without the report (or polls a job that is over).
     state = job.state

@@ -445,3 +445,26 @@ class ReachResult(Base):
 
 
 ENTITY_TABLES += ["walk_network", "walk_edge", "reach_run", "reach_result"]
+
+
+class Job(Base):
+    """A long run (an import check or write) as a row, so that any server process can show
+    it and a restart can say it was interrupted. ``state``: checking | ready | writing |
+    done | failed | interrupted; ``result`` is the report when there is one."""
+
+    __tablename__ = "job"
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    owner: Mapped[str] = mapped_column(sa.String(50), index=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    layer: Mapped[str | None] = mapped_column(sa.String(40))
+    state: Mapped[str] = mapped_column(sa.String(16), index=True)
+    stage: Mapped[str | None] = mapped_column(sa.String(20))
+    done: Mapped[int] = mapped_column(sa.Integer, default=0)
+    total: Mapped[int] = mapped_column(sa.Integer, default=0)
+    result: Mapped[dict | None] = mapped_column(sa.JSON)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    host: Mapped[str] = mapped_column(sa.String(100))
+    pid: Mapped[int] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=datetime.now, index=True)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime, default=datetime.now)
