@@ -49,6 +49,18 @@ def served(backend, fresh_database):
             app.extensions["gridmap_engine"].dispose()
 
 
+def _login(chromium, base):
+    context = chromium.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    watch = PageWatch(page, app_url=base)
+    page.goto(base + "/login")
+    page.fill("#username", "mapper")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+    return context, page, watch
+
+
 def _categories(url) -> Counter:
     engine = make_engine(url)
     try:
@@ -79,14 +91,7 @@ def test_map_two_values_exclude_one_write_and_reproduce(chromium, served, shared
         if choice != "exclude":
             expected[choice] += c["count"]
 
-    context = chromium.new_context(viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    watch = PageWatch(page, app_url=base)
-    page.goto(base + "/login")
-    page.fill("#username", "mapper")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
+    context, page, watch = _login(chromium, base)
     page.goto(base + "/import")
     page.select_option("#layer", "facilities")
     page.set_input_files("#file", str(path))
@@ -133,3 +138,23 @@ def test_map_two_values_exclude_one_write_and_reproduce(chromium, served, shared
                                      str(mapping_file), "--json", url=other).stdout)
         assert out["written"] == sum(expected.values())
         assert _categories(other) == stored
+
+
+def test_imported_districts_are_drawn_with_their_names(chromium, served, shared_data, backend):
+    """The 17 Shanghai districts of the real GBK Shapefile, imported by the command line, are
+    outlined and named on the overview map (no community or grid loaded)."""
+    import pyogrio
+
+    base, url = served
+    path = shared_data / "admin/shanghai_districts_gbk_ldid936/区县界_area.shp"
+    run_gridmap("import", "districts", str(path), url=url)
+    names = list(pyogrio.read_dataframe(path, encoding="cp936", read_geometry=False)["NAME"])
+    context, page, watch = _login(chromium, base)
+    page.wait_for_function("window.gmReady === true", timeout=60_000)
+    page.wait_for_function("document.querySelectorAll('.gm-area-label').length > 0",
+                           timeout=60_000)
+    labels = page.locator(".gm-area-label").all_inner_texts()
+    assert sorted(labels) == sorted(names) and len(labels) == 17
+    save_screenshot(page, f"overview-districts-{backend}")
+    watch.assert_clean()
+    context.close()

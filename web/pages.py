@@ -50,7 +50,8 @@ def overview():
     if many:
         layers.warm_building_index(engine())
     m, legends = street_map(communities, grids, urls=layer_urls(), buildings_as_tiles=many,
-                            focus=_focus(request.args.get("focus")), fit=fit, _=_)
+                            focus=_focus(request.args.get("focus")), fit=fit,
+                            boundaries=repo.boundary_extents(session), _=_)
     street = repo.street_summary(session)
     totals = {
         "communities": len(communities),

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from geodata.db import repo
 from geodata.db.frames import read_frame
-from geodata.db.models import Building, Facility, Grid, Household, Road
+from geodata.db.models import Building, District, Facility, Grid, Household, Road, Street
 from gridmap import vector, vocab
 from gridmap.analysis.patrol import overdue_sites
 from gridmap.crs import gcj02_to_wgs84, wgs84_to_gcj02
@@ -281,9 +281,15 @@ def layer_frame(session: Session, requester: Requester, layer: str, bbox: Bbox |
                 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """(rows of ``layer`` meeting ``bbox``, the properties its map uses).
 
-    Layers: communities, grids, buildings, roads, facilities, key_sites, hazards. Key sites
+    Layers: districts, streets, communities, grids, buildings, roads, facilities, key_sites, hazards. Key sites
     and hazards are scoped to the requester's areas; the rest carry no personal data.
     """
+    if layer in ("districts", "streets"):
+        model = District if layer == "districts" else Street
+        stmt = sa.select(model.id, model.code, model.name, model.geom)
+        if bbox is not None:
+            stmt = stmt.where(bbox_clause(session, model, bbox))
+        return _fillna(read_frame(session, stmt), ["name"]), ["code", "name"]
     if layer == "communities":
         f = repo.communities_frame(session)
         return in_box(f, bbox), ["code", "name", "grids", "households", "residents"]
@@ -344,4 +350,4 @@ def layer_frame(session: Session, requester: Requester, layer: str, bbox: Bbox |
                choices=", ".join(LAYERS))
 
 
-LAYERS = ("communities", "grids", "buildings", "roads", "facilities", "key_sites", "hazards")
+LAYERS = ("districts", "streets", "communities", "grids", "buildings", "roads", "facilities", "key_sites", "hazards")

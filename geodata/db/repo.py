@@ -20,6 +20,7 @@ from geodata.db.models import (
     AuditLog,
     Building,
     Community,
+    District,
     Facility,
     Grid,
     Hazard,
@@ -142,6 +143,18 @@ def buildings_frame(session: Session, *, bbox: tuple[float, float, float, float]
 
         stmt = stmt.where(bbox_clause(session, Building, bbox))
     return read_frame(session, stmt)
+
+
+def boundary_extents(session: Session) -> dict[str, tuple[float, float, float, float]]:
+    """(minx, miny, maxx, maxy) of the districts and of the streets, for the layers holding
+    rows (boundaries carry no personal data; every user may see them)."""
+    out = {}
+    for layer, model in (("districts", District), ("streets", Street)):
+        frame = read_frame(session, sa.select(model.id, sa.func.ST_Envelope(model.geom)
+                                              .label("geom")))
+        if len(frame):
+            out[layer] = tuple(float(v) for v in frame.total_bounds)
+    return out
 
 
 def street_summary(session: Session) -> dict:

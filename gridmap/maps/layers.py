@@ -56,7 +56,8 @@ class DynamicGeoJson(GridmapLayer, Layer):
         {% endmacro %}""")
 
     def __init__(self, url: str, *, name: str, style: dict, popup: dict | None = None,
-                 tooltip: str | None = None, point_style: dict | None = None,
+                 tooltip: str | None = None, label: str | None = None,
+                 point_style: dict | None = None,
                  params: dict | None = None, bbox: Sequence[float] | None = None,
                  once: bool = False, min_zoom: int | None = None, show: bool = True,
                  overlay: bool = True, control: bool = True):
@@ -64,6 +65,7 @@ class DynamicGeoJson(GridmapLayer, Layer):
         self._name = "DynamicGeoJson"
         self.url = url
         self.spec = {"url": url, "style": style, "popup": popup, "tooltip": tooltip,
+                     "label": label,
                      "pointStyle": point_style, "params": params or {},
                      "bbox": list(bbox) if bbox is not None else None, "once": once,
                      "minZoom": min_zoom}

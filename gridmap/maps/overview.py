@@ -126,20 +126,31 @@ SITE_STATE_COLORS = {"overdue": "#d7191c", "ok": "#1a9641"}
 def street_map(communities: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, urls: dict[str, str],
                buildings_as_tiles: bool, focus: tuple[float, float] | None = None,
                fit: tuple[float, float, float, float] | None = None,
+               boundaries: dict[str, tuple[float, float, float, float]] | None = None,
                _: Gettext = _identity) -> tuple[folium.Map, list]:
     """The street overview for everyday use: community outlines embedded (a handful), grids,
     buildings, key sites and facilities loaded from ``urls`` (layer endpoints; ``tiles`` is
     the building vector-tile template, ``building`` the popup endpoint with ``__ID__``,
-    ``grid_page`` the grid page with ``__ID__``) by bbox and zoom.
+    ``grid_page`` the grid page with ``__ID__``) by bbox and zoom. ``boundaries``: the
+    district and street layers that hold rows, with their extent; each is drawn (outline
+    and name) from its endpoint.
 
     Returns the map and its legends (for :func:`gridmap.maps.standard.finish_map`).
     """
     from gridmap.maps.layers import DynamicGeoJson, VectorTiles, popup_spec, ramp
     from gridmap.maps.standard import Legend
 
+    boundaries = boundaries or {}
     bounds = tuple(communities.total_bounds) if len(communities) else (
-        tuple(grids.total_bounds) if len(grids) else None)
+        tuple(grids.total_bounds) if len(grids) else
+        boundaries.get("streets") or boundaries.get("districts"))
     m = base_map(fit or bounds)
+    for layer, name, colour, weight in (("districts", _("Districts"), "#54278f", 3),
+                                        ("streets", _("Streets"), "#807dba", 2)):
+        if layer in boundaries:
+            DynamicGeoJson(urls[layer], name=name, once=True, bbox=list(boundaries[layer]),
+                           style={"fill": False, "color": colour, "weight": weight,
+                                  "dashArray": "6 4"}, label="name").add_to(m)
     box = list(bounds) if bounds else None
     grid_stops = ramp(grids["households"] if len(grids) else [1], GRID_COLORS)
     DynamicGeoJson(

@@ -219,7 +219,7 @@
   GM.withParams = withParams;
 
   // --- a GeoJSON layer fetched from an endpoint by bbox and zoom ---
-  // opts: url, params, display, style, pointStyle, popup, tooltip, minZoom, once
+  // opts: url, params, display, style, pointStyle, popup, tooltip, label, minZoom, once
   GM.geojsonLayer = function (map, opts) {
     var layer = L.geoJson(null, {
       style: function (f) { return GM.styleFor(opts.style, f.properties); },
@@ -234,6 +234,11 @@
           l.on('click', function (e) { if (!GM.claimed(e.latlng)) { l._openPopup(e); } });
         }
         if (opts.tooltip) { l.bindTooltip(esc(f.properties[opts.tooltip]), {sticky: true}); }
+        // an area's name written on the map, at its centre (districts, streets)
+        if (opts.label) {
+          l.bindTooltip(esc(f.properties[opts.label]), {permanent: true, direction: 'center',
+                                                         className: 'gm-area-label'});
+        }
       }
     });
     var loaded = null, loadedZoom = null, ctrl = null, first = true;
