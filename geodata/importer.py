@@ -40,7 +40,14 @@ from geodata.db.scope import visible_grids
 from geodata.readers import ReadOptions, SourceData, read_source
 from gridmap import vocab
 from gridmap.analysis import grids as ga
-from gridmap.crs import STORAGE_CRS, gcj02_offset_check, metric_crs
+from gridmap.crs import (
+    STORAGE_CRS,
+    china_outline,
+    gcj02_offset_check,
+    gcj02_shift_m,
+    metric_crs,
+    share_inside,
+)
 from gridmap.errors import PermissionDenied
 from gridmap.privacy import Requester, mask_id_number, mask_name
 from gridmap.report import N_, Note, Problem, group_problems, note, problem, rejected
@@ -48,6 +55,7 @@ from gridmap.standards import poi
 
 Progress = Callable[[str, int, int], None]
 CHUNK = 2000
+OFFSET_SAMPLE = 20_000  # roads or buildings read to measure a datum shift
 
 
 # --- layers ------------------------------------------------------------------------------------
@@ -1284,26 +1292,52 @@ class _Builder:
 
     # -- GCJ-02 offset
     def _offset_check(self, rows: list[dict]) -> None:
+        """A layer declared WGS84: compared with what is loaded for the same area (boundaries,
+        compounds, roads, buildings); where nothing is there to compare with and the layer
+        lies in China (the shipped outline, or the loaded districts), the report says so."""
         new = [r["_geom"] for r in rows if r.get("_geom") is not None]
         if not new:
             return
         existing = []
         updating = {r["_id"] for r in rows if r["_id"] is not None}
-        for model in (m.District, m.Street, m.Community, m.Grid, m.Compound):
+        for model in (m.District, m.Street, m.Community, m.Grid, m.Compound, m.Road,
+                      m.Building):
             stmt = sa.select(model.id, model.geom)
+            if model in (m.Road, m.Building):  # a sample is enough to measure a shift
+                stmt = stmt.order_by(model.id).limit(OFFSET_SAMPLE)
             frame = read_frame(self.session, stmt)
             if model is self.model:
                 frame = frame[~frame["id"].isin(updating)]
             existing.extend(frame.geometry.to_numpy())
-        if not existing:
-            return
-        check = gcj02_offset_check(np.asarray(new, dtype=object), np.asarray(existing, dtype=object))
+        new_arr = np.asarray(new, dtype=object)
+        check = gcj02_offset_check(new_arr, np.asarray(existing, dtype=object)) \
+            if existing else None
         if check is not None and check.suspected:
             self.warn(N_("this layer was declared WGS84 but sits {before:,.0f} m (median) from "
                          "the layers already loaded for the same area; read as GCJ-02 it would "
                          "sit {after:,.0f} m from them. Amap/Tencent data is GCJ-02: re-import "
                          "with --coords gcj02"), before=check.median_m,
                       after=check.median_if_gcj02_m)
+        elif check is None:
+            self._datum_alone(new_arr)
+
+    def _datum_alone(self, new: np.ndarray) -> None:
+        districts = read_frame(self.session, sa.select(m.District.id, m.District.geom))
+        where, inside = note(N_("the outline of China shipped with gridmap")), \
+            share_inside(new, china_outline())
+        if len(districts) and self.spec.name != "districts":
+            in_districts = share_inside(new, shapely.union_all(districts.geometry.to_numpy()))
+            if in_districts > inside:
+                where, inside = note(N_("the districts already loaded")), in_districts
+        if inside < 0.5:
+            return
+        self.warn(N_("this layer was declared WGS84 and lies in China ({where}), where Amap, "
+                     "Tencent and DataV coordinates are GCJ-02 and sit {shift:,.0f} m off. "
+                     "Nothing is loaded here to compare it with, so the datum could not be "
+                     "checked: if the file came from Amap, Tencent or DataV, import it with "
+                     "--coords gcj02; GPS, Tianditu and survey data are right as declared"),
+                  where=where, shift=gcj02_shift_m(*shapely.get_coordinates(
+                      shapely.point_on_surface(new[0]))[0]))
 
     # -- preview
     def _preview(self, rows: list[dict]) -> gpd.GeoDataFrame:

@@ -15,12 +15,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pyproj
 import shapely
+import shapely.geometry
 
 from gridmap.report import N_, Note, note, rejected
 
@@ -350,6 +353,28 @@ def _sample_vertices(geoms: np.ndarray, limit: int) -> np.ndarray:
     if len(coords) > limit:
         coords = coords[np.linspace(0, len(coords) - 1, limit).astype(int)]
     return coords
+
+
+@lru_cache(maxsize=1)
+def china_outline():
+    """Mainland China as a coarse polygon (``standards/china_outline.json``, simplified to
+    about 50 km, widened by 0.2 degrees for the coast and islands): where GCJ-02 applies.
+    For telling where data lies only; never drawn or measured."""
+    from importlib import resources
+
+    raw = json.loads(resources.files("gridmap.standards").joinpath("china_outline.json")
+                     .read_text("utf-8"))
+    return shapely.buffer(shapely.geometry.shape(raw["geometry"]), 0.2)
+
+
+def share_inside(geoms, area) -> float:
+    """Share (0-1) of ``geoms`` (EPSG:4326) whose representative point lies in ``area``."""
+    geoms = np.asarray(geoms, dtype=object)
+    geoms = geoms[~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)]
+    if len(geoms) == 0 or area is None:
+        return 0.0
+    shapely.prepare(area)
+    return float(np.mean(shapely.contains(area, shapely.point_on_surface(geoms))))
 
 
 def gcj02_offset_check(new, existing, *, sample: int = 2000, min_shift_m: float = 300.0,
