@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from geodata import fields as F
 from geodata.db import models as m
+from geodata.db.bulk import can_copy, copy_insert
 from geodata.db.frames import read_frame, to_ewkt
 from geodata.db.repo import audit, buildings_frame
 from geodata.db.scope import visible_grids
@@ -945,32 +946,97 @@ class _Builder:
         return set(self.session.scalars(sel).all())
 
     def _household_rows(self) -> list[dict]:
+        """Households in bulk: each column converted once per distinct value and buildings
+        matched by code, else by address, with lookups over whole columns, so a city's
+        register of a million rows takes a few passes rather than a million lookups. The
+        checks and messages are those of the other layers."""
         frame = self.frame
         by_code, by_address, grid_of = self._building_index()
         visible = self._visible()
+        rows_no = frame["_row"].to_numpy()
+        given = _per_value(self.column(frame, "building"), F.text)
+        bid = np.array([by_code.get(c) if c is not None else None for c in given], dtype=object)
+        keys = _per_value(self.column(frame, "address"),
+                          lambda a: _address_key(F.text(a)) if F.text(a) else None)
+        for i in np.flatnonzero(bid == None):  # noqa: E711 - element-wise on an object array
+            row, code, key = int(rows_no[i]), given[i], keys[i]
+            if code is not None:
+                self.add(row, "unknown_building", "error",
+                         N_("building {code!r} does not exist; import the buildings first"),
+                         code=code)
+            elif key is not None:
+                found = by_address.get(key, [])
+                if len(found) == 1:
+                    bid[i] = found[0]
+                elif found:
+                    self.add(row, "ambiguous_address", "error",
+                             N_("address {address!r} matches {n} buildings; give the building "
+                                "code"), address=F.text(self.column(frame, "address").iloc[i]),
+                             n=len(found))
+                else:
+                    self.add(row, "unknown_building", "error",
+                             N_("no building has the address {address!r}"),
+                             address=F.text(self.column(frame, "address").iloc[i]))
+            else:
+                self.add(row, "unknown_building", "error",
+                         N_("neither a building code (楼栋编码) nor an address (地址) is given"))
+        values = {f: self._bulk_field(frame, f) for f in self.spec.fields}
+        values["size"] = np.array([v or 1 for v in values["size"]], dtype=object)
+        own = _per_value(self.column(frame, "code"), F.text)
+        props = frame["_props"].to_numpy()
         rows = []
-        for k in frame.index:
-            row = int(frame.at[k, "_row"])
-            bid = self._find_building(frame, k, row, by_code, by_address)
-            rec: dict[str, Any] = {"_row": row, "_id": None, "building_id": bid}
-            for f in self.spec.fields:
-                rec[f] = self._field_value(frame, k, f, row)
-            rec["size"] = rec.get("size") or 1
-            rec["props"] = frame.at[k, "_props"] or None
-            code = F.text(self.value(frame, k, "code"))
-            if not code and bid is not None:
-                parts = [self._building_codes[bid], rec.get("unit") or "", rec.get("room") or ""]
-                if not (rec.get("unit") or rec.get("room")):
-                    self.add(row, "missing_code", "error",
+        for i in range(len(frame)):
+            rec: dict[str, Any] = {"_row": int(rows_no[i]), "_id": None, "building_id": bid[i],
+                                   **{f: values[f][i] for f in values}, "props": props[i] or None}
+            code = own[i]
+            if not code and bid[i] is not None:
+                if not (rec["unit"] or rec["room"]):
+                    self.add(rec["_row"], "missing_code", "error",
                              N_("no household code and no unit/room to make one from"))
-                code = "-".join(parts)
+                code = "-".join([self._building_codes[bid[i]], rec["unit"] or "", rec["room"] or ""])
             rec["code"] = code
-            if bid is not None and visible is not None and grid_of.get(bid) not in visible:
-                self.add(row, "out_of_scope", "error",
+            if bid[i] is not None and visible is not None and grid_of.get(bid[i]) not in visible:
+                self.add(rec["_row"], "out_of_scope", "error",
                          N_("the building lies outside your areas"))
             rows.append(rec)
         self._flag_duplicates(rows)
         return rows
+
+    def column(self, frame: pd.DataFrame, name: str) -> pd.Series:
+        """Field ``name`` for every row, as :meth:`value` gives it for one."""
+        out = frame[name] if name in frame.columns else \
+            pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        if name in self.opts.mapping.defaults:
+            blank = _per_value(out, F.is_blank).astype(bool)
+            out = out.where(~blank, self.opts.mapping.defaults[name])
+        values = self.opts.mapping.values.get(name)
+        if values:
+            texts = pd.Series(_per_value(out, F.text), index=out.index)
+            out = out.where(~texts.isin(list(values)), texts.map(values))
+        return out
+
+    def _bulk_field(self, frame: pd.DataFrame, f: str) -> np.ndarray:
+        """:meth:`_field_value` for a whole column: each distinct value converted once, the
+        rows of values that do not convert reported one by one."""
+        rows_no = frame["_row"].to_numpy()
+        codes, uniques = _factorize(self.column(frame, f))
+        seen, at = np.unique(codes, return_index=True)
+        first = dict(zip(seen.tolist(), at.tolist(), strict=True))
+        converted = []
+        for c in range(-1, len(uniques)):
+            if c not in first:
+                converted.append(None)
+                continue
+            before = len(self.report.problems)
+            converted.append(self._field_value(frame, frame.index[first[c]], f,
+                                               int(rows_no[first[c]])))
+            said = self.report.problems[before:]
+            if said:  # the same line for every other row holding this value
+                for i in np.flatnonzero(codes == c)[1:]:
+                    self.report.problems.extend(
+                        problem(int(rows_no[i]), p.kind, p.severity, p.note.template,
+                                **p.note.params) for p in said)
+        return _object_array(converted)[codes + 1]
 
     def _find_building(self, frame, k, row, by_code, by_address) -> int | None:
         code = F.text(self.value(frame, k, "building"))
@@ -1378,6 +1444,29 @@ def _parse_props(value) -> dict:
     return out if isinstance(out, dict) else {"props": out}
 
 
+def _per_value(series: pd.Series, fn) -> np.ndarray:
+    """``fn`` of every cell, computed once per distinct value (blank cells: ``fn(None)``)."""
+    codes, uniques = _factorize(series)
+    return _object_array([fn(None), *(fn(u) for u in uniques)])[codes + 1]
+
+
+def _factorize(series: pd.Series) -> tuple[np.ndarray, list]:
+    """(code of each cell, -1 for blanks; the distinct values). Cells holding lists or dicts
+    (GeoJSON arrays) are their own values."""
+    try:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        return codes, list(uniques)
+    except TypeError:
+        return np.arange(len(series)), list(series)
+
+
+def _object_array(values: list) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):  # lists stay lists (no broadcasting)
+        out[i] = v
+    return out
+
+
 def _address_key(address: str) -> str:
     return F.normalise_name(address)
 
@@ -1406,11 +1495,15 @@ def write(session: Session, prepared: Prepared, *, progress: Progress | None = N
     total = len(inserts) + len(updates)
     done = 0
     progress("write", 0, total)
-    for start in range(0, len(inserts), CHUNK):
-        chunk = inserts[start:start + CHUNK]
-        session.execute(sa.insert(table), chunk)
-        done += len(chunk)
-        progress("write", done, total)
+    if can_copy(session, len(inserts)):
+        copy_insert(session, table, inserts, progress=lambda n: progress("write", n, total))
+        done = len(inserts)
+    else:
+        for start in range(0, len(inserts), CHUNK):
+            chunk = inserts[start:start + CHUNK]
+            session.execute(sa.insert(table), chunk)
+            done += len(chunk)
+            progress("write", done, total)
     if updates:
         keys = sorted({k for u in updates for k in u} - {"b_id"})
         stmt = sa.update(table).where(table.c.id == sa.bindparam("b_id")).values(

@@ -9,7 +9,9 @@ import json
 from collections import Counter
 
 import pytest
+import sqlalchemy as sa
 
+from geodata.db.models import Facility
 from geodata.fields import Mapping
 from geodata.importer import ImportOptions, import_file
 from gridmap.privacy import Requester
@@ -92,6 +94,13 @@ def test_a_mapping_file_maps_and_excludes_values(session, shared_data):
     assert row_count(session, "facility") == report.written == sum(types.values()) - 382 - 66
     source = {c["value"]: c["source"] for c in report.categories}
     assert source["医疗保健服务;急救中心;急救中心"] == "mapping"
+    # written in bulk (COPY on PostGIS): place, category and kept columns as in the file
+    rows = session.execute(sa.select(sa.func.ST_X(Facility.geom), sa.func.ST_Y(Facility.geom),
+                                     Facility.category, Facility.props)
+                           .where(Facility.name == "上海长征医院")).all()
+    row = next(r for r in rows if r[3]["address"] == "凤阳路415号")
+    assert row[:2] == pytest.approx((121.4630221396943, 31.234136138536872), abs=1e-9)
+    assert row[2] == "hospital"
 
 
 def test_points_imported_as_grids_are_one_refusal(backend, fresh_database, shared_data):
