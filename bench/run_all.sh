@@ -11,3 +11,4 @@ run reach
 run radius
 run web_large
 run load
+"$PY" bench/register.py  # writes bench/results/register.txt itself

@@ -105,7 +105,9 @@ def _print_report(report) -> None:
 @click.option("--encoding", help="Text encoding, overriding .cpg and detection (UTF-8, GBK).")
 @click.option("--community", help="Community code of every row that names none.")
 @click.option("--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False),
-              help="YAML/JSON file: column -> field, value maps, defaults.")
+              help="YAML/JSON file: column -> field, value maps (a value -> exclude leaves its "
+                   "rows out), defaults. Amap/Baidu POI types map by themselves "
+                   "(gridmap/standards/poi_categories.yaml).")
 @click.option("--code-scheme", type=click.Choice(["15", "20"]), default="15", show_default=True,
               help="Scheme of generated grid codes (20 = CJ/T 349).")
 @click.option("--service-code", help="CJ/T 349 service-object code (6 digits) for --code-scheme 20.")
