@@ -65,6 +65,18 @@ def _login(base: str) -> requests.Session:
     return s
 
 
+def _several(path: Path, tmp_path: Path, *, copies: int) -> Path:
+    """The real file several times over (names numbered, so no row repeats another): a
+    write long enough to be caught in the middle."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, dtype=str)
+    out = tmp_path / f"hospitals_x{copies}.csv"
+    pd.concat([frame.assign(name=frame["name"] + f"（{i}）") for i in range(copies)]).to_csv(
+        out, index=False)
+    return out
+
+
 def _facilities(url: str) -> int:
     engine = make_engine(url)
     try:
@@ -83,7 +95,7 @@ def test_a_restarted_server_lists_the_interrupted_job_and_holds_none_of_its_rows
         try:
             s = _login(base)
             token = _token(s.get(base + "/import").text)
-            with open(shared_data / HOSPITALS, "rb") as f:
+            with open(_several(shared_data / HOSPITALS, tmp_path, copies=4), "rb") as f:
                 r = s.post(base + "/import", data={"csrf_token": token, "layer": "facilities"},
                            files={"file": ("shanghai_hospital.csv", f),
                                   "mapping": ("m.yaml", MAPPING.encode("utf-8"))},

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 COPY_MIN_ROWS = 5000  # fewer rows: executemany costs as little and needs no special path
-PROGRESS_ROWS = 50_000
+PROGRESS_ROWS = 10_000
 
 
 def can_copy(session: Session, n_rows: int) -> bool:
