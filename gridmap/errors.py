@@ -23,3 +23,8 @@ class PermissionDenied(GridmapError, PermissionError):
 
 class ConfigError(GridmapError, RuntimeError):
     """The installation is missing something (database, extension, setting)."""
+
+
+class Conflict(GridmapError, ValueError):
+    """The request was valid when made but the record moved on meanwhile (e.g. a hazard
+    closed while a phone was offline): shown to the person, never silently dropped."""

@@ -1,7 +1,10 @@
 """A grid leader's to-do list: what needs attention today, most urgent first.
 
 Made from the grid's key sites (inspection status), open hazards (deadlines, whose move it
-is), this week's unpatrolled streets and its vulnerable households. Pure: frames in, a
+is), this week's unpatrolled streets (one line per street name, however many segments it
+has) and the vulnerable households due for a visit by their tags' intervals
+(:func:`gridmap.field.visits_due`). The list is finite: at most ``visits_per_day`` visits
+and ``UNPATROLLED_SHOWN`` streets, the rest counted in one line each. Pure: frames in, a
 list of :class:`Item` out; the page words them in the user's language.
 """
 
@@ -24,7 +27,7 @@ SOON_DAYS = 2
 
 class Item(NamedTuple):
     kind: str       # hazard_overdue, inspection_overdue, hazard_action, hazard_due_soon,
-    #                 unpatrolled, visit
+    #                 unpatrolled, unpatrolled_more, visit, visits_more
     priority: int   # 1 most urgent
     code: str | None
     name: str | None
@@ -37,13 +40,29 @@ def is_vulnerable(household_tags: Iterable[str] | None, resident_tags: Iterable[
                 or set(resident_tags or ()) & VULNERABLE_RESIDENT_TAGS)
 
 
+def unpatrolled_streets(unpatrolled: pd.DataFrame) -> pd.DataFrame:
+    """One row per street: segments of the same name (or, unnamed, the same kind of road)
+    summed (name, highway, length_m, segments), longest first."""
+    if not len(unpatrolled):
+        return pd.DataFrame(columns=["name", "highway", "length_m", "segments"])
+    frame = pd.DataFrame({"name": [n if isinstance(n, str) and n else None
+                                   for n in unpatrolled["name"]],
+                          "highway": list(unpatrolled["highway"]),
+                          "length_m": list(unpatrolled["length_m"])})
+    frame["key"] = frame["name"].fillna("~" + frame["highway"].astype(str))
+    out = frame.groupby("key", sort=False).agg(name=("name", "first"), highway=("highway", "first"),
+                                               length_m=("length_m", "sum"),
+                                               segments=("length_m", "size"))
+    return out.sort_values("length_m", ascending=False).reset_index(drop=True)
+
+
 def todo_items(*, sites: pd.DataFrame, cases: pd.DataFrame, unpatrolled: pd.DataFrame,
-               households: pd.DataFrame, actionable: dict[str, list[str]],
-               as_of=None) -> list[Item]:
+               visits: pd.DataFrame, actionable: dict[str, list[str]],
+               as_of=None, visits_per_day: int = 8) -> list[Item]:
     """sites: code, name, overdue, days_overdue (inf = never inspected); cases: code,
-    category, overdue, days_overdue, due_at; unpatrolled: name, highway, length_m (longest
-    first); households: the vulnerable ones; actionable: case code -> actions this user may
-    take (comments excluded from urgency)."""
+    category, overdue, days_overdue, due_at; unpatrolled: name, highway, length_m (street
+    segments); visits: the households due (code, address, days_overdue), most overdue first;
+    actionable: case code -> actions this user may take (comments excluded from urgency)."""
     items: list[Item] = []
     for c in cases.itertuples():
         acts = [a for a in actionable.get(c.code, []) if a != "comment"]
@@ -65,9 +84,16 @@ def todo_items(*, sites: pd.DataFrame, cases: pd.DataFrame, unpatrolled: pd.Data
             days = float(s.days_overdue)
             items.append(Item("inspection_overdue", 1 if math.isinf(days) or days > 7 else 2,
                               s.code, s.name, days))
-    for u in list(unpatrolled.itertuples())[:UNPATROLLED_SHOWN]:
-        name = u.name if isinstance(u.name, str) and u.name else None
-        items.append(Item("unpatrolled", 3, None, name or u.highway, float(u.length_m)))
-    if len(households):
-        items.append(Item("visit", 4, None, None, float(len(households))))
+    streets = unpatrolled_streets(unpatrolled)
+    for u in streets.head(UNPATROLLED_SHOWN).itertuples():
+        items.append(Item("unpatrolled", 3, None, u.name or u.highway, float(u.length_m)))
+    if len(streets) > UNPATROLLED_SHOWN:
+        items.append(Item("unpatrolled_more", 5, None, None,
+                          float(len(streets) - UNPATROLLED_SHOWN)))
+    for v in visits.head(visits_per_day).itertuples():
+        address = getattr(v, "address", None)
+        items.append(Item("visit", 4, v.code, address if isinstance(address, str) else None,
+                          float(v.days_overdue)))
+    if len(visits) > visits_per_day:
+        items.append(Item("visits_more", 5, None, None, float(len(visits) - visits_per_day)))
     return sorted(items, key=lambda i: (i.priority, -(i.days or 0)))

@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask, jsonify, render_template, request
 
 from geodata.db.engine import database_url, gridmap_home
-from gridmap.errors import GridmapError, InvalidInput, NotFound, PermissionDenied
+from gridmap.errors import Conflict, GridmapError, InvalidInput, NotFound, PermissionDenied
 
 
 def _secret_key(home: Path) -> str:
@@ -89,13 +89,15 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _register_errors(app: Flask) -> None:
     """Typed core errors become 4xx JSON for API calls; pages get the same text."""
-    status = {InvalidInput: 400, PermissionDenied: 403, NotFound: 404}
+    status = {Conflict: 409, InvalidInput: 400, PermissionDenied: 403, NotFound: 404}
 
     @app.errorhandler(GridmapError)
     def _gridmap_error(exc: GridmapError):
         code = next((c for t, c in status.items() if isinstance(exc, t)), 400)
         from web.i18n import error_text
 
-        if request.accept_mimetypes.best == "text/html" and not request.path.startswith("/api/"):
+        from web.auth import wants_json
+
+        if not wants_json():
             return render_template("error.html", code=code, message=error_text(exc)), code
         return jsonify(error=type(exc).__name__, message=error_text(exc)), code

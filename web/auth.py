@@ -54,9 +54,18 @@ def _wants_html() -> bool:
     return request.accept_mimetypes.best == "text/html"
 
 
-def _wants_json() -> bool:
-    return (request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
-            or (request.path.startswith("/ogc/") and not _wants_html()))
+def wants_json() -> bool:
+    """JSON for /api/, for /ogc/ unless a browser asks for a page, and for a request that
+    asks for JSON and not HTML; a browser (any Accept naming text/html, or none at all)
+    gets a page."""
+    if request.path.startswith("/api/"):
+        return True
+    if request.path.startswith("/ogc/"):
+        return not _wants_html()
+    accept = request.accept_mimetypes
+    if not accept or "text/html" in str(accept):
+        return False
+    return "application/json" in str(accept) or request.is_json
 
 
 def _unauthorized(message: str):
@@ -122,7 +131,7 @@ def init_app(app: Flask) -> None:
             return None  # token requests are CSRF-exempt (see the module docstring)
         _load_user()
         if g.user is None:
-            if _wants_json():
+            if wants_json():
                 return _unauthorized(_("Please log in."))
             return redirect(url_for("auth.login", next=request.full_path))
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):

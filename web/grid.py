@@ -69,8 +69,15 @@ def todo_text(item, labels: dict) -> str:
     if item.kind == "unpatrolled":
         return _("Patrol %(street)s (%(m)s m not patrolled this week)", street=item.name,
                  m=f"{item.days:.0f}")
+    if item.kind == "unpatrolled_more":
+        return _("%(n)s more streets not patrolled this week", n=f"{item.days:.0f}")
     if item.kind == "visit":
-        return _("Keep in touch with %(n)s vulnerable households", n=f"{item.days:.0f}")
+        where = item.name or item.code
+        if item.days:
+            return _("Visit %(where)s (%(n)s days overdue)", where=where, n=f"{item.days:.0f}")
+        return _("Visit %(where)s (due today)", where=where)
+    if item.kind == "visits_more":
+        return _("%(n)s more households due for a visit", n=f"{item.days:.0f}")
     return item.kind
 
 

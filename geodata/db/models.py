@@ -468,3 +468,57 @@ class Job(Base):
     pid: Mapped[int] = mapped_column(sa.Integer)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=datetime.now, index=True)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime, default=datetime.now)
+
+
+# --- the field app: queued submissions, household visits, photos ------------------------
+class Submission(Base):
+    """One thing sent from the field app (a report, an inspection, a visit, a patrol fix),
+    under the id the phone gave it: a second delivery of the same id is answered from here
+    and changes nothing. ``ref`` groups the fixes of one patrol."""
+
+    __tablename__ = "submission"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    username: Mapped[str] = mapped_column(sa.String(50), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    ref: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    made_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    received_at: Mapped[datetime] = mapped_column(sa.DateTime, default=datetime.now)
+    payload: Mapped[dict | None] = mapped_column(sa.JSON)
+    result: Mapped[dict | None] = mapped_column(sa.JSON)
+
+
+class HouseholdVisit(Base):
+    """A visit to (or call with) a household the grid looks after (走访)."""
+
+    __tablename__ = "household_visit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = _fk("household.id")
+    visited_at: Mapped[datetime] = mapped_column(sa.DateTime, index=True)
+    visitor: Mapped[str | None] = mapped_column(sa.String(50))
+    kind: Mapped[str] = mapped_column(sa.String(16), default="visit")
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Photo(Base):
+    """A photo kept as evidence: re-encoded JPEG under GRIDMAP_HOME (``path`` is relative to
+    it), only the EXIF time and position kept, attached to a hazard, a hazard step or an
+    inspection (``owner`` + ``owner_id``)."""
+
+    __tablename__ = "photo"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(sa.String(16))
+    owner_id: Mapped[int] = mapped_column(sa.Integer, index=True)
+    path: Mapped[str] = mapped_column(sa.String(200))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    bytes: Mapped[int] = mapped_column(sa.Integer)
+    width: Mapped[int] = mapped_column(sa.Integer)
+    height: Mapped[int] = mapped_column(sa.Integer)
+    taken_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+    uploaded_by: Mapped[str | None] = mapped_column(sa.String(50))
+    uploaded_at: Mapped[datetime] = mapped_column(sa.DateTime, default=datetime.now)
+
+
+ENTITY_TABLES += ["submission", "household_visit", "photo"]

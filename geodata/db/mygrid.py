@@ -10,13 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import os
+
 import geopandas as gpd
 import pandas as pd
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from geodata.db import analysis, layers, repo
 from geodata.db import hazards as cases_repo
-from gridmap import todo
+from geodata.db.models import HouseholdVisit
+from gridmap import field, todo
 from gridmap.analysis import patrol
 from gridmap.analysis.patrol import overdue_sites
 from gridmap.errors import NotFound, PermissionDenied
@@ -40,6 +44,35 @@ class GridView:
     period: patrol.Period | None
     todo: list[todo.Item]
     as_of: datetime
+    visits: pd.DataFrame | None = None  # households due for a visit today (all of them)
+
+
+def field_rules() -> dict:
+    """The field rules: the packaged YAML, with ``GRIDMAP_FIELD_RULES`` laid over it."""
+    return field.load_rules(os.environ.get("GRIDMAP_FIELD_RULES") or None)
+
+
+def visits_due(session: Session, households: pd.DataFrame, *, as_of: datetime,
+               rules: dict | None = None) -> pd.DataFrame:
+    """The vulnerable ``households`` due for a visit on ``as_of``'s day (with address and
+    last visit), by the interval of their own and their members' tags."""
+    rules = rules or field_rules()
+    if not len(households):
+        return field.visits_due(pd.DataFrame(columns=["id", "code", "tags"]), last_visit={},
+                                today=as_of.date(), intervals={})
+    ids = [int(i) for i in households["id"]]
+    last = dict(session.execute(
+        sa.select(HouseholdVisit.household_id, sa.func.max(HouseholdVisit.visited_at))
+        .where(HouseholdVisit.household_id.in_(ids)).group_by(HouseholdVisit.household_id)).all())
+    frame = pd.DataFrame({"id": ids, "code": list(households["code"]),
+                          "tags": [list(t or []) + list(r or []) for t, r in
+                                   zip(households["tags"], households["resident_tags"],
+                                       strict=True)]})
+    due = field.visits_due(frame, last_visit=last, today=as_of.date(),
+                           intervals=rules["visits"]["interval_days"])
+    address = households.set_index("id")["address"]
+    due["address"] = [address.get(i) for i in due["id"]]
+    return due
 
 
 def _vulnerable(session: Session, requester: Requester, grid_code: str,
@@ -100,8 +133,11 @@ def grid_view(session: Session, requester: Requester, code: str, *, with_patrol:
             "length_m", ascending=False)
     actionable = {c: cases_repo.allowed_actions(session, requester, cases_repo.get(session, requester, c))
                   for c in cases["code"]}
-    items = todo.todo_items(sites=sites, cases=cases, unpatrolled=unpatrolled,
-                            households=households, actionable=actionable, as_of=as_of)
+    rules = field_rules()
+    due = visits_due(session, households, as_of=as_of, rules=rules)
+    items = todo.todo_items(sites=sites, cases=cases, unpatrolled=unpatrolled, visits=due,
+                            actionable=actionable, as_of=as_of,
+                            visits_per_day=int(rules["visits"]["per_day"]))
     return GridView(grid=grid, boundary=boundary, buildings=buildings, households=households,
                     sites=sites, cases=cases, coverage=coverage, unpatrolled=unpatrolled,
-                    patrolled=patrolled, period=period, todo=items, as_of=as_of)
+                    patrolled=patrolled, period=period, todo=items, as_of=as_of, visits=due)
