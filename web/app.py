@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template
 
 from geodata.db.engine import database_url, gridmap_home
 from gridmap.errors import Conflict, GridmapError, InvalidInput, NotFound, PermissionDenied
@@ -74,6 +74,9 @@ def create_app(config: dict | None = None) -> Flask:
     from web.upload import recover_jobs  # a restart marks the dead process's jobs interrupted
 
     recover_jobs(app)
+    from web.field import bp as field_bp  # the grid leader's phone app (PWA)
+
+    app.register_blueprint(field_bp)
 
     _register_errors(app)
 
@@ -94,9 +97,8 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(GridmapError)
     def _gridmap_error(exc: GridmapError):
         code = next((c for t, c in status.items() if isinstance(exc, t)), 400)
-        from web.i18n import error_text
-
         from web.auth import wants_json
+        from web.i18n import error_text
 
         if not wants_json():
             return render_template("error.html", code=code, message=error_text(exc)), code

@@ -168,7 +168,10 @@ def login():
         if lang:
             session["lang"] = lang
         audit(db_session(), requester_for(user), "login")
-        return redirect(_safe_next(request.args.get("next")))
+        target = request.args.get("next")
+        if user.role == "grid_leader" and (target or "/").rstrip("?") in ("", "/"):
+            return redirect(url_for("field.app"))  # a leader's phone opens on their grid
+        return redirect(_safe_next(target))
     return render_template("login.html")
 
 

@@ -19,15 +19,14 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import shapely
 import sqlalchemy as sa
 from geoalchemy2.shape import to_shape
 from sqlalchemy.orm import Session
 
-from geodata.db import repo
 from geodata.db import hazards as cases_repo
+from geodata.db import repo
 from geodata.db.frames import to_ewkt
 from geodata.db.models import (
     AuditLog,
@@ -50,14 +49,14 @@ from gridmap.messages import N_, fail
 from gridmap.privacy import Requester
 from gridmap.vocab import INSPECTION_RESULT_CODES
 
-#: The street office's clock: phones send epoch milliseconds, rows keep local time.
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 KINDS = ("hazard_report", "hazard_act", "inspection", "visit", "patrol_fix", "patrol_stop")
 
 
 def local_time(ms: float | int | str | None) -> datetime | None:
-    """Epoch milliseconds (a phone's clock) as naive local time of the street office."""
+    """Epoch milliseconds (a phone's clock) as naive local time, in the server's zone like
+    every other time gridmap writes (``datetime.now()``; run the server with the street
+    office's TZ, e.g. TZ=Asia/Shanghai)."""
     if ms is None or ms == "":
         return None
     try:
@@ -65,7 +64,7 @@ def local_time(ms: float | int | str | None) -> datetime | None:
     except (TypeError, ValueError) as exc:
         raise fail(InvalidInput, N_("time: {value} is not a time in milliseconds"),
                    value=ms) from exc
-    return datetime.fromtimestamp(value / 1000, LOCAL_TZ).replace(tzinfo=None)
+    return datetime.fromtimestamp(value / 1000)
 
 
 def _number(payload: dict, key: str, *, lo: float, hi: float, required: bool = True):

@@ -7,10 +7,9 @@ Everything personal comes through the scoped, masking, auditing repositories.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-import os
 
 import geopandas as gpd
 import pandas as pd
