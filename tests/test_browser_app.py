@@ -79,6 +79,7 @@ def _pages(demo_app, demo_db):
     for endpoint, path in (("upload.upload_page", "/import"), ("reach.planner_page", "/planner")):
         if endpoint in demo_app.view_functions:
             pages.append(path)
+    pages.append(f"/field/?grid={code}")  # the grid leader's phone app
     return [*pages, "/?lang=en"]  # last: the choice stays in the session
 
 

@@ -19,6 +19,7 @@ from geodata.db.engine import session_factory
 from geodata.db.models import (
     AuditLog,
     Building,
+    Community,
     Grid,
     Hazard,
     Household,
@@ -28,6 +29,7 @@ from geodata.db.models import (
     PatrolTrack,
     Photo,
     Resident,
+    Street,
     Submission,
 )
 from geodata.db.users import create_user
@@ -190,7 +192,9 @@ def test_checkin_records_an_inspection_only_near_the_site(demo_app, demo_db, pla
     far = _post(client, token, {"id": uuid.uuid4().hex, "kind": "inspection",
                                 "payload": {"site": place["site"], "lon": x + 0.0012, "lat": y,
                                             "accuracy": 8}})
-    assert far.status_code == 400 and "m" in far.get_json()["message"]
+    expected = field.distance_m(x, y, x + 0.0012, y)
+    assert 95 < expected < 110  # 0.0012 degrees of longitude at 40 N
+    assert far.status_code == 400 and f"{expected:.0f}" in far.get_json()["message"]
     near = _post(client, token, {"id": uuid.uuid4().hex, "kind": "inspection",
                                  "payload": {"site": place["site"], "lon": x + 0.0002, "lat": y,
                                              "accuracy": 8, "result": "ok", "notes": "灭火器在位"}})
@@ -342,3 +346,29 @@ def test_sensitive_tags_only_for_roles_that_need_them():
     assert field.visible_tags(tags, "street_staff") == ["elderly_alone"]
     assert field.visible_tags(tags, "grid_leader", printed=True) == ["elderly_alone"]
     assert field.visible_tags(tags, "grid_leader", printed=True, sensitive=True) == tags
+
+
+def test_sensitive_tags_on_screen_for_the_leader_and_on_paper_only_when_asked(demo_app, demo_db):
+    with session_factory(demo_db[0]).begin() as s:
+        rows = s.execute(sa.select(Grid.code, Grid.community_id, Resident.tags)
+                         .join(Household, Resident.household_id == Household.id)
+                         .join(Building, Household.building_id == Building.id)
+                         .join(Grid, Building.grid_id == Grid.id)).all()
+        hit = next(((c, cid) for c, cid, tags in rows if "severe_mental_illness" in (tags or [])),
+                   None)
+        if hit is None:
+            pytest.skip("no resident with a sensitive tag in the demo")
+        street = s.scalar(sa.select(Grid.community_id).where(Grid.code == hit[0]))
+        create_user(s, "f_sens_leader", "grid_leader", password=PASSWORD, grid_codes=[hit[0]])
+        street_code = s.scalar(sa.select(Street.code).join(Community, Community.street_id == Street.id)
+                               .where(Community.id == street))
+        create_user(s, "f_sens_street", "street_staff", password=PASSWORD,
+                    street_codes=[street_code])
+    label = "严重精神障碍"
+    leader = _client(demo_app, "f_sens_leader")
+    assert label in leader.get(f"/grid/{hit[0]}").get_data(as_text=True)
+    assert label not in leader.get(f"/grid/{hit[0]}/report").get_data(as_text=True)
+    assert label in leader.get(f"/grid/{hit[0]}/report?sensitive=1").get_data(as_text=True)
+    staff = _client(demo_app, "f_sens_street")
+    page = staff.get(f"/grid/{hit[0]}").get_data(as_text=True)
+    assert label not in page and "print-report-sensitive" not in page

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from geodata.db import repo
 from geodata.db.mygrid import grid_view
-from gridmap import vocab
+from gridmap import field, vocab
 from gridmap.maps.grid import grid_map, grid_svg, svg_scale_m_per_mm
 from web.db import db_session
 from web.maps import render_map
@@ -81,7 +81,19 @@ def todo_text(item, labels: dict) -> str:
     return item.kind
 
 
-def _context(code: str, *, with_patrol: bool = True) -> dict:
+def _households(view, *, printed: bool = False, sensitive: bool = False) -> list[dict]:
+    """The vulnerable households with only the tags this role may see (on paper, sensitive
+    tags only when asked for)."""
+    rows = view.households.to_dict("records")
+    for r in rows:
+        for key in ("tags", "resident_tags"):
+            r[key] = field.visible_tags(r[key], g.requester.role, printed=printed,
+                                        sensitive=sensitive)
+    return rows
+
+
+def _context(code: str, *, with_patrol: bool = True, printed: bool = False,
+             sensitive: bool = False) -> dict:
     session = db_session()
     view = grid_view(session, g.requester, code, with_patrol=with_patrol)
     lang = _lang()
@@ -91,12 +103,13 @@ def _context(code: str, *, with_patrol: bool = True) -> dict:
         "todo": [{"kind": i.kind, "priority": i.priority, "code": i.code,
                   "text": todo_text(i, labels)} for i in view.todo],
         "buildings": view.buildings.drop(columns="geometry").to_dict("records"),
-        "households": view.households.to_dict("records"),
+        "households": _households(view, printed=printed, sensitive=sensitive),
         "sites": view.sites.drop(columns="geometry").to_dict("records"),
         "cases": view.cases.drop(columns="geometry").to_dict("records"),
         "unpatrolled": view.unpatrolled.drop(columns="geometry").head(10).to_dict("records"),
         "coverage": view.coverage, "period": view.period, "as_of": view.as_of,
         "street": repo.street_summary(session), "lang": lang,
+        "sensitive_roles": field.SENSITIVE_TAG_ROLES,
     }
 
 
@@ -114,11 +127,12 @@ def grid_page(code: str):
 @bp.route("/<code>/report")
 def report(code: str):
     """The A4 grid report: print it from the browser (print CSS), or save it as PDF there."""
-    ctx = _context(code)
+    sensitive = request.args.get("sensitive") == "1"
+    ctx = _context(code, printed=True, sensitive=sensitive)
     view = ctx["view"]
     svg = grid_svg(view.boundary, view.buildings, view.sites, view.cases, view.patrolled,
                    view.unpatrolled, north=_("N"))
     repo.audit(db_session(), g.requester, "grid_report", code,
-               {"households": len(view.households)})
+               {"households": len(view.households), "sensitive_tags": sensitive})
     return render_template("grid/report.html", svg=svg, printed_at=datetime.now(),
                            m_per_mm=svg_scale_m_per_mm(view.boundary), **ctx)
