@@ -8,7 +8,8 @@ answered from that row and changes nothing. A delivery the data has moved past (
 was closed meanwhile) raises :class:`~gridmap.errors.Conflict`, which the phone shows.
 
 Patrol fixes of one patrol (``ref`` = the patrol's id) are kept as they came and the
-``patrol_track`` row is rebuilt from all of them on every fix: times as seconds after the
+``patrol_track`` row is rebuilt from all of them (at the second fix, every
+``REBUILD_EVERY`` fixes and at the stop): times as seconds after the
 first fix, the accuracy of each in ``props['accuracy']``, so the patrol analysis cleans
 them exactly as it cleans imported tracks (speed, accuracy, gaps).
 """
@@ -50,7 +51,9 @@ from gridmap.privacy import Requester
 from gridmap.vocab import INSPECTION_RESULT_CODES
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-KINDS = ("hazard_report", "hazard_act", "inspection", "visit", "patrol_fix", "patrol_stop")
+#: The patrol_track is rebuilt from its fixes every this many fixes and at the stop (the
+#: rebuild reads them all: rebuilding on every fix of an hour's patrol would be quadratic).
+REBUILD_EVERY = 10
 
 
 def local_time(ms: float | int | str | None) -> datetime | None:
@@ -325,8 +328,10 @@ def submit(session: Session, requester: Requester, *, client_id: str, kind: str,
                            payload=kept, result=result))
     session.flush()
     if kind == "patrol_fix":
-        track = rebuild_track(session, requester, ref)
-        result = {**result, "track": track.code if track is not None else None}
+        received = session.scalar(sa.select(sa.func.count()).select_from(Submission).where(
+            Submission.ref == ref, Submission.kind == "patrol_fix"))
+        if received == 2 or received % REBUILD_EVERY == 0:
+            rebuild_track(session, requester, ref)
     return result, True
 
 
