@@ -256,3 +256,22 @@ def test_the_service_worker_opens_the_app_offline(chromium, live_server, leader,
     assert watch.external_requests == []
     context.set_offline(False)
     context.close()
+
+
+def test_the_desk_grid_page_fits_the_phone_with_tables_as_cards(chromium, live_server, leader,
+                                                                backend):
+    c = leader["centre"]
+    context = _phone(chromium, c.x, c.y)
+    page = context.new_page()
+    watch = PageWatch(page, app_url=live_server)
+    _login(page, live_server)
+    page.goto(f"{live_server}/grid/{leader['grid']}")
+    page.wait_for_function("window.gmReady === true", timeout=60_000)
+    wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter(e => !e.closest('.leaflet-container') && e.getBoundingClientRect().right > 391)
+        .map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 390, wide
+    assert page.evaluate("getComputedStyle(document.querySelector('#site-table tr')).display") == "block"
+    save_screenshot(page, f"field-desk-grid-{backend}", full_page=True)
+    watch.assert_clean()
+    context.close()

@@ -465,4 +465,22 @@
     map.getContainer().classList.add('gm-picking');
     return {set: set};
   };
+
+  // --- on a phone the layer control and the legends fold into buttons (tap to open) ---
+  function foldControls() {
+    if (!window.matchMedia || !window.matchMedia('(max-width: 760px)').matches) { return; }
+    document.querySelectorAll('.leaflet-control-layers-expanded').forEach(function (c) {
+      c.classList.remove('leaflet-control-layers-expanded');
+      var link = c.querySelector('.leaflet-control-layers-toggle');
+      if (link) { link.addEventListener('click', function () { c.classList.add('leaflet-control-layers-expanded'); }); }
+      document.addEventListener('click', function (e) {
+        if (!c.contains(e.target)) { c.classList.remove('leaflet-control-layers-expanded'); }
+      });
+    });
+    document.querySelectorAll('.gm-legend, .leaflet-control.legend').forEach(function (legend) {
+      legend.classList.add('gm-folded');
+      legend.addEventListener('click', function () { legend.classList.toggle('gm-folded'); });
+    });
+  }
+  window.addEventListener('load', foldControls);
 })();
