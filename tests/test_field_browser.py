@@ -275,3 +275,49 @@ def test_the_desk_grid_page_fits_the_phone_with_tables_as_cards(chromium, live_s
     save_screenshot(page, f"field-desk-grid-{backend}", full_page=True)
     watch.assert_clean()
     context.close()
+
+
+def test_a_step_made_offline_on_a_case_closed_meanwhile_is_shown_not_lost(
+        chromium, live_server, leader, demo_db, backend):
+    from datetime import datetime, timedelta
+
+    from geodata.db.frames import to_ewkt
+    from geodata.db.models import HazardEvent
+
+    c = leader["centre"]
+    code = f"YHFIELD{backend[:2].upper()}01"
+    with session_factory(demo_db[0]).begin() as s:
+        grid_id = s.scalar(sa.select(Grid.id).where(Grid.code == leader["grid"]))
+        s.add(Hazard(code=code, category="fire", severity="medium", status="assigned",
+                     description="灭火器过期", found_at=datetime.now() - timedelta(days=1),
+                     deadline=datetime.now() + timedelta(days=5), reporter="fb_leader",
+                     responsible="物业", grid_id=grid_id, geom=to_ewkt(c), props={}))
+    context = _phone(chromium, c.x, c.y)
+    page = context.new_page()
+    watch = PageWatch(page, app_url=live_server,
+                      ignore_console=[*OFFLINE_NOISE, r"status of 409"])
+    _login(page, live_server)
+    page.evaluate(f"""gmField.layers.hazards.eachLayer(l => {{
+        if (l.feature.properties.code === {json.dumps(code)}) l.fire('click'); }})""")
+    context.set_offline(True)
+    page.select_option("#fa-action", "handle")
+    page.fill("#fa-note", "已更换灭火器")
+    page.click("#fa-act")
+    page.wait_for_function("document.getElementById('fa-queue-btn').textContent === '1'")
+    with session_factory(demo_db[0]).begin() as s:  # meanwhile the office closed the case
+        s.execute(sa.update(Hazard).where(Hazard.code == code).values(status="closed"))
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.click("#tab-queue")
+    conflict = page.locator("#fa-queue li[data-state=conflict]")
+    conflict.wait_for(timeout=30_000)
+    assert code in conflict.inner_text()
+    assert page.locator("#fa-queue-btn").inner_text() == "1"  # kept, not dropped
+    save_screenshot(page, f"field-conflict-{backend}", full_page=False)
+    steps = _read(demo_db, sa.select(HazardEvent.id).join(Hazard)
+                  .where(Hazard.code == code, HazardEvent.action == "handle"))
+    assert steps == []
+    with session_factory(demo_db[0]).begin() as s:
+        s.execute(sa.delete(Hazard).where(Hazard.code == code))
+    watch.assert_clean()
+    context.close()

@@ -525,7 +525,7 @@
     for (const item of items) {
       const discard = async () => { await store("readwrite", (s) => s.delete(item.seq)); showQueue(); showQueueCount(); };
       list.append(el("li", {class: "fa-card" + (item.state === "conflict" ? " conflict" : ""), "data-state": item.state},
-        el("div", {text: `${new Date(item.made_at).toLocaleString()} · ${item.kind}${item.photos.length ? " · " + item.photos.length + " 📷" : ""}`}),
+        el("div", {text: `${new Date(item.made_at).toLocaleString(document.documentElement.lang)} · ${T.kinds[item.kind] || item.kind}${item.photos.length ? " · " + item.photos.length + " 📷" : ""}`}),
         item.state === "conflict" ? el("div", {text: `${T.conflict}: ${item.message || ""}`}) : null,
         item.state === "conflict" ? el("div", {class: "fa-row"}, el("button", {type: "button", class: "fa-btn secondary", onclick: discard, text: T.discard})) : null));
     }
