@@ -372,3 +372,23 @@ def test_sensitive_tags_on_screen_for_the_leader_and_on_paper_only_when_asked(de
     staff = _client(demo_app, "f_sens_street")
     page = staff.get(f"/grid/{hit[0]}").get_data(as_text=True)
     assert label not in page and "print-report-sensitive" not in page
+
+
+def test_photos_are_shown_on_the_case_only_to_those_who_see_it(demo_app, demo_db, place):
+    client = _client(demo_app, "f_leader")
+    lon, lat = place["centre"]
+    sub = {"id": uuid.uuid4().hex, "kind": "hazard_report",
+           "payload": {"lon": lon, "lat": lat, "category": "gas", "severity": "medium",
+                       "description": "燃气管道锈蚀"}}
+    code = _post(client, _csrf(client), sub, [_jpeg_with_exif()]).get_json()["hazard"]
+    page = client.get(f"/hazards/{code}").get_data(as_text=True)
+    ids = re.findall(r'src="/api/field/photo/(\d+)"', page)
+    assert len(ids) == 1
+    r = client.get(f"/api/field/photo/{ids[0]}")
+    assert r.status_code == 200 and r.mimetype == "image/jpeg"
+    with Image.open(io.BytesIO(r.data)) as img:
+        assert img.format == "JPEG" and dict(img.getexif()) == {}
+    with session_factory(demo_db[0]).begin() as s:
+        create_user(s, "f_other", "grid_leader", password=PASSWORD, grid_codes=[place["other"]])
+    other = _client(demo_app, "f_other")
+    assert other.get(f"/api/field/photo/{ids[0]}").status_code == 403

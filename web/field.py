@@ -6,6 +6,7 @@ service worker, and the JSON it works from under /api/field/.
     GET  /field/manifest.webmanifest    install ("add to home screen")
     GET  /api/field/me                  who, their grids, vocabularies, CSRF token
     GET  /api/field/grid/<code>         one grid for the map and today's list (GeoJSON)
+    GET  /api/field/photo/<id>          an evidence photo (scoped by its case or site)
     POST /api/field/submit              one queued record, applied exactly once by its id
     POST /api/field/reveal              one household's phone numbers, with a reason
 
@@ -37,7 +38,7 @@ from geodata.db.engine import gridmap_home
 from geodata.db.mygrid import field_rules, grid_view
 from gridmap import field, vocab
 from gridmap import hazards as hazard_rules
-from gridmap.errors import InvalidInput, PermissionDenied
+from gridmap.errors import InvalidInput, NotFound, PermissionDenied
 from web.auth import csrf_token
 from web.db import db_session
 from web.grid import _labels, _lang, todo_text
@@ -252,6 +253,17 @@ def submit():
         session.rollback()
         result, first = apply()
     return jsonify(id=sub.get("id"), duplicate=not first, **result), 201 if first else 200
+
+
+@bp.get("/api/field/photo/<int:photo_id>")
+def photo(photo_id: int):
+    """One evidence photo, for those who may see the case or site it belongs to."""
+    record = field_repo.photo_file(db_session(), g.requester, photo_id)
+    path = gridmap_home() / record.path
+    if not path.is_file():
+        raise NotFound(_("The photo file is missing from the photo store."))
+    body = path.read_bytes()  # at most a few hundred kB
+    return Response(body, mimetype="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
 
 
 @bp.post("/api/field/reveal")

@@ -8,6 +8,7 @@ from datetime import datetime
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from geodata.db import field as field_repo
 from geodata.db import hazards as cases_repo
 from geodata.db import repo
 from geodata.db.analysis import analysis_as_of
@@ -133,9 +134,11 @@ def _detail(code: str, *, error: str | None = None, status: int = 200):
     m, legends = hazards_map(grids, case, lang=lang, focus=case, _=_)
     repo.audit(session, g.requester, "hazard_view", code)
     row = _records(case)[0]
+    photos = field_repo.hazard_photos(session, g.requester, code)
     return render_template(
         "hazards/detail.html", map=render_map(m, legends=legends), case=row, hazard=hazard,
         history=history, actions=actions, labels=_labels(lang), error=error, as_of=as_of,
+        photos=photos,
         default_deadline=rules.default_deadline(hazard.severity, as_of).date().isoformat(),
         today=datetime.now().date().isoformat()), status
 

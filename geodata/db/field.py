@@ -33,6 +33,8 @@ from geodata.db.models import (
     AuditLog,
     Building,
     Grid,
+    Hazard,
+    HazardEvent,
     Household,
     HouseholdVisit,
     Inspection,
@@ -370,3 +372,35 @@ def household_in_grid(session: Session, household_id: int) -> str | None:
     return session.scalar(sa.select(Grid.code).join(Building, Building.grid_id == Grid.id)
                           .join(Household, Household.building_id == Building.id)
                           .where(Household.id == household_id))
+
+
+# --- evidence photos: read back through the scope of what they belong to ------------------
+def hazard_photos(session: Session, requester: Requester, code: str) -> list[dict]:
+    """The photos of case ``code`` (its report and every step), oldest first."""
+    hazard = cases_repo.get(session, requester, code)
+    events = sa.select(HazardEvent.id).where(HazardEvent.hazard_id == hazard.id)
+    rows = session.execute(sa.select(Photo.id, Photo.taken_at, Photo.lon, Photo.lat,
+                                     Photo.uploaded_by, Photo.uploaded_at)
+                           .where(sa.or_(sa.and_(Photo.owner == "hazard",
+                                                 Photo.owner_id == hazard.id),
+                                         sa.and_(Photo.owner == "hazard_event",
+                                                 Photo.owner_id.in_(events))))
+                           .order_by(Photo.uploaded_at, Photo.id)).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def photo_file(session: Session, requester: Requester, photo_id: int) -> Photo:
+    """Photo ``photo_id`` if the requester may see what it belongs to."""
+    photo = session.get(Photo, photo_id)
+    if photo is None:
+        raise fail(NotFound, N_("no photo {id}"), id=photo_id)
+    if photo.owner == "inspection":
+        site = session.scalar(sa.select(KeySite.code).join(Inspection)
+                              .where(Inspection.id == photo.owner_id))
+        _site(session, requester, site or "")
+    else:
+        hazard_id = photo.owner_id if photo.owner == "hazard" else session.scalar(
+            sa.select(HazardEvent.hazard_id).where(HazardEvent.id == photo.owner_id))
+        code = session.scalar(sa.select(Hazard.code).where(Hazard.id == hazard_id))
+        cases_repo.get(session, requester, code or "")
+    return photo
