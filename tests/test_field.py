@@ -38,6 +38,7 @@ from gridmap import field, todo
 from conftest import login
 
 PASSWORD = "field-password-1"
+JSON = "application/json"  # what the app's script sends
 ACCEPT_CHROMIUM = ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,"
                    "image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7")
 
@@ -84,7 +85,7 @@ def _client(demo_app, username, password=PASSWORD):
 
 
 def _csrf(client):
-    return client.get("/api/field/me").get_json()["csrf"]
+    return client.get("/field/api/me").get_json()["csrf"]
 
 
 def _read(demo_db, stmt):
@@ -116,9 +117,11 @@ def _post(client, token, sub, photos=()):
     if photos:
         data = {"submission": json.dumps(sub),
                 "photo": [(io.BytesIO(p), f"p{i}.jpg") for i, p in enumerate(photos)]}
-        return client.post("/api/field/submit", data=data, headers={"X-CSRF-Token": token},
+        return client.post("/field/api/submit", data=data, headers={"X-CSRF-Token": token,
+                                                                    "Accept": JSON},
                            content_type="multipart/form-data")
-    return client.post("/api/field/submit", json=sub, headers={"X-CSRF-Token": token})
+    return client.post("/field/api/submit", json=sub,
+                       headers={"X-CSRF-Token": token, "Accept": JSON})
 
 
 def test_leader_lands_on_the_field_app_and_it_is_installable(demo_app, place):
@@ -132,7 +135,7 @@ def test_leader_lands_on_the_field_app_and_it_is_installable(demo_app, place):
     sw = client.get("/field/sw.js")
     assert sw.mimetype == "application/javascript"
     assert '"/field/"' in sw.get_data(as_text=True)
-    me = client.get("/api/field/me").get_json()
+    me = client.get("/field/api/me").get_json()
     assert [g["code"] for g in me["grids"] if g["mine"]] == [place["grid"]]
     # the staff landing stays the overview
     planner = demo_app.test_client()
@@ -143,7 +146,7 @@ def test_leader_lands_on_the_field_app_and_it_is_installable(demo_app, place):
 
 def test_grid_bundle_lists_today_finitely_with_places(demo_app, place):
     client = _client(demo_app, "f_leader")
-    b = client.get(f"/api/field/grid/{place['grid']}").get_json()
+    b = client.get(f"/field/api/grid/{place['grid']}").get_json()
     assert b["grid"]["code"] == place["grid"]
     assert b["boundary"]["features"][0]["geometry"]["type"] == "MultiPolygon"
     assert len(b["buildings"]["features"]) > 0 and len(b["roads"]["features"]) > 0
@@ -247,14 +250,14 @@ def test_reveal_a_phone_with_a_reason_audited_and_limited(demo_app, demo_db, pla
     client = _client(demo_app, "f_leader")
     token = _csrf(client)
     planner = _client(demo_app, "f_planner")
-    refused = planner.post("/api/field/reveal", json={"household": place["household"],
-                                                      "reason": "visit"},
+    refused = planner.post("/field/api/reveal", json={"household": place["household"],
+                                                        "reason": "visit"},
                            headers={"X-CSRF-Token": _token_page(planner)})
     assert refused.status_code == 403
-    bad = client.post("/api/field/reveal", json={"household": place["household"], "reason": "x"},
+    bad = client.post("/field/api/reveal", json={"household": place["household"], "reason": "x"},
                       headers={"X-CSRF-Token": token})
     assert bad.status_code == 400
-    r = client.post("/api/field/reveal", json={"household": place["household"], "reason": "call"},
+    r = client.post("/field/api/reveal", json={"household": place["household"], "reason": "call"},
                     headers={"X-CSRF-Token": token})
     assert r.status_code == 200
     phones = {p["phone"] for p in r.get_json()["people"]}
@@ -263,10 +266,10 @@ def test_reveal_a_phone_with_a_reason_audited_and_limited(demo_app, demo_db, pla
     assert phones == truth and all("*" not in p for p in phones)
     left = r.get_json()["left_today"]
     for _ in range(left):
-        assert client.post("/api/field/reveal", json={"household": place["household"],
+        assert client.post("/field/api/reveal", json={"household": place["household"],
                                                       "reason": "visit"},
                            headers={"X-CSRF-Token": token}).status_code == 200
-    over = client.post("/api/field/reveal", json={"household": place["household"],
+    over = client.post("/field/api/reveal", json={"household": place["household"],
                                                   "reason": "visit"},
                        headers={"X-CSRF-Token": token})
     assert over.status_code == 403
@@ -304,7 +307,7 @@ def test_errors_are_pages_for_browsers(demo_app, place, accept, page):
         assert r.mimetype == "text/html" and 'id="error"' in r.get_data(as_text=True)
     else:
         assert r.get_json()["error"] == "PermissionDenied"
-    api = client.get(f"/api/field/grid/{place['other']}", headers=headers)
+    api = client.get(f"/field/api/grid/{place['other']}", headers={"Accept": JSON})
     assert api.status_code == 403 and api.get_json()["error"] == "PermissionDenied"
 
 
@@ -382,13 +385,13 @@ def test_photos_are_shown_on_the_case_only_to_those_who_see_it(demo_app, demo_db
                        "description": "燃气管道锈蚀"}}
     code = _post(client, _csrf(client), sub, [_jpeg_with_exif()]).get_json()["hazard"]
     page = client.get(f"/hazards/{code}").get_data(as_text=True)
-    ids = re.findall(r'src="/api/field/photo/(\d+)"', page)
+    ids = re.findall(r'src="/field/api/photo/(\d+)"', page)
     assert len(ids) == 1
-    r = client.get(f"/api/field/photo/{ids[0]}")
+    r = client.get(f"/field/api/photo/{ids[0]}")
     assert r.status_code == 200 and r.mimetype == "image/jpeg"
     with Image.open(io.BytesIO(r.data)) as img:
         assert img.format == "JPEG" and dict(img.getexif()) == {}
     with session_factory(demo_db[0]).begin() as s:
         create_user(s, "f_other", "grid_leader", password=PASSWORD, grid_codes=[place["other"]])
     other = _client(demo_app, "f_other")
-    assert other.get(f"/api/field/photo/{ids[0]}").status_code == 403
+    assert other.get(f"/field/api/photo/{ids[0]}").status_code == 403

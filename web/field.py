@@ -1,14 +1,16 @@
 """The grid leader's field app (PWA): an app shell at /field/ with its manifest and
-service worker, and the JSON it works from under /api/field/.
+service worker, and the JSON it works from under /field/api/ (the app's script asks for it with
+``Accept: application/json``, so its errors come back as JSON too; these session-and-CSRF
+endpoints belong to the app, not to the documented token API under /api/).
 
     GET  /field/                        the shell (the same for every grid; cached offline)
     GET  /field/sw.js                   service worker (scope /field/)
     GET  /field/manifest.webmanifest    install ("add to home screen")
-    GET  /api/field/me                  who, their grids, vocabularies, CSRF token
-    GET  /api/field/grid/<code>         one grid for the map and today's list (GeoJSON)
-    GET  /api/field/photo/<id>          an evidence photo (scoped by its case or site)
-    POST /api/field/submit              one queued record, applied exactly once by its id
-    POST /api/field/reveal              one household's phone numbers, with a reason
+    GET  /field/api/me                  who, their grids, vocabularies, CSRF token
+    GET  /field/api/grid/<code>         one grid for the map and today's list (GeoJSON)
+    GET  /field/api/photo/<id>          an evidence photo (scoped by its case or site)
+    POST /field/api/submit              one queued record, applied exactly once by its id
+    POST /field/api/reveal              one household's phone numbers, with a reason
 
 Views parse, call geodata.db.field / geodata.db.mygrid, and answer; rules live there.
 """
@@ -81,7 +83,7 @@ def manifest():
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json")
 
 
-@bp.get("/api/field/me")
+@bp.get("/field/api/me")
 def me():
     _require_field_role()
     session = db_session()
@@ -138,7 +140,7 @@ def _point(geom) -> list[float] | None:
     return [round(p.x, 6), round(p.y, 6)]
 
 
-@bp.get("/api/field/grid/<code>")
+@bp.get("/field/api/grid/<code>")
 def grid_bundle(code: str):
     """Everything the phone draws and lists for one grid, in one response (cached offline)."""
     _require_field_role()
@@ -219,7 +221,7 @@ def _places(view) -> dict:
     return out
 
 
-@bp.post("/api/field/submit")
+@bp.post("/field/api/submit")
 def submit():
     """One record from the phone's queue: JSON body, or multipart with a ``submission``
     JSON field and ``photo`` files. 201 the first time, 200 with the same result again."""
@@ -255,7 +257,7 @@ def submit():
     return jsonify(id=sub.get("id"), duplicate=not first, **result), 201 if first else 200
 
 
-@bp.get("/api/field/photo/<int:photo_id>")
+@bp.get("/field/api/photo/<int:photo_id>")
 def photo(photo_id: int):
     """One evidence photo, for those who may see the case or site it belongs to."""
     record = field_repo.photo_file(db_session(), g.requester, photo_id)
@@ -266,7 +268,7 @@ def photo(photo_id: int):
     return Response(body, mimetype="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
 
 
-@bp.post("/api/field/reveal")
+@bp.post("/field/api/reveal")
 def reveal():
     _require_field_role()
     data = request.get_json(silent=True) or request.form

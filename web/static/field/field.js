@@ -82,7 +82,7 @@
 
   async function send(item) {
     const body = {id: item.id, kind: item.kind, payload: item.payload, made_at: item.made_at};
-    const headers = {"X-CSRF-Token": state.me ? state.me.csrf : ""};
+    const headers = {"X-CSRF-Token": state.me ? state.me.csrf : "", "Accept": "application/json"};
     let init;
     if (item.photos && item.photos.length) {
       const form = new FormData();
@@ -456,7 +456,7 @@
     const reason = select("fa-reason", state.me.reasons, state.me.reasons[0].code);
     const reveal = async () => {
       const r = await fetch(CFG.urls.reveal, {method: "POST", credentials: "same-origin",
-        headers: {"Content-Type": "application/json", "X-CSRF-Token": state.me.csrf},
+        headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": state.me.csrf},
         body: JSON.stringify({household: code, reason: reason.value})});
       const data = await r.json();
       if (!r.ok) { message(data.message, true); return; }

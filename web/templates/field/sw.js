@@ -40,5 +40,5 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
   if (SHELL.includes(url.pathname)) { event.respondWith(shellFirst(event.request)); return; }
-  if (url.pathname.startsWith("/api/field/")) { event.respondWith(networkFirst(event.request)); }
+  if (url.pathname.startsWith("/field/api/")) { event.respondWith(networkFirst(event.request)); }
 });
