@@ -9,7 +9,7 @@ metric CRS they were computed in.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import geopandas as gpd
@@ -33,22 +33,29 @@ def _noop(_step: str) -> None:
     return None
 
 
-def analysis_as_of(session: Session) -> datetime:
-    """"Now" for analyses: the clock, except in a demo database, whose records stop at the
-    day it was generated: there it is the newest patrol, hazard or inspection."""
-    street = repo.street_summary(session)
-    now = datetime.now().replace(microsecond=0)
-    if street.get("label") is None:
-        return now
-    latest = repo.latest_activity(session)
-    return min(now, latest) if latest else now
+def analysis_as_of(session: Session | None = None) -> datetime:
+    """"Now" for analyses: the clock. Recording something never moves it; a past period is
+    judged as of its end (:func:`period_as_of`)."""
+    return datetime.now().replace(microsecond=0)
 
 
-def default_period(session: Session, *, days: int = 30) -> patrol.Period:
-    """The last ``days`` whole days up to and including the as-of day."""
+def default_period(session: Session | None = None, *, days: int = 30) -> patrol.Period:
+    """The last ``days`` whole days up to and including today, by the clock."""
     end_day = analysis_as_of(session).date() + timedelta(days=1)
     end = datetime.combine(end_day, datetime.min.time())
     return patrol.Period(end - timedelta(days=days), end)
+
+
+def period_as_of(period: patrol.Period) -> datetime:
+    """The moment a period's figures are judged at: its end, or now while it is running."""
+    return min(period.end, analysis_as_of())
+
+
+def figures_requester(requester: Requester) -> Requester:
+    """Who a figure is computed for: everybody. A figure is defined on all the data (a
+    patroller from the next grid walks this grid's streets too); the requester's areas
+    only decide which rows of the result they are shown."""
+    return Requester(username=requester.username, role="admin")
 
 
 def _metric(grids: gpd.GeoDataFrame) -> CRS:
@@ -89,16 +96,21 @@ class PatrolResult:
             ["grid_code", "days_overdue"], ascending=[True, False])
 
 
-def patrol_report(session: Session, requester: Requester, *, period: patrol.Period | None = None,
-                  by: str | None = None, shift: str = "all", grid_code: str | None = None,
-                  options: patrol.PatrolOptions | None = None,
-                  progress: Progress = _noop) -> PatrolResult:
-    """Coverage of the requester's grids (or one grid) in ``period`` split ``by`` day/week/month."""
-    period = period or default_period(session)
+def patrol_figures(session: Session, *, period: patrol.Period, by: str | None = None,
+                   shift: str = "all", options: patrol.PatrolOptions | None = None,
+                   username: str = "system", progress: Progress = _noop) -> PatrolResult:
+    """Patrol coverage of every grid in ``period``: the one definition of the figures.
+
+    Computed from all tracks, streets, buildings and key sites (a patroller of the next
+    grid who walks this grid's street patrols it); inspections count up to the period's
+    end and overdue is judged at :func:`period_as_of`, so a closed period keeps its
+    figures whatever is recorded later. Callers filter rows with :func:`patrol_rows`.
+    """
     options = options or patrol.PatrolOptions()
-    as_of = analysis_as_of(session)
+    as_of = period_as_of(period)
+    everyone = Requester.system(username)
     progress("grids")
-    grids = repo.visible_grids_frame(session, requester, grid_code=grid_code)
+    grids = repo.grids_frame(session)
     crs = _metric(grids)
     grids_m = grids.to_crs(crs)
     progress("streets")
@@ -106,12 +118,10 @@ def patrol_report(session: Session, requester: Requester, *, period: patrol.Peri
     network = patrol.street_network(roads_m, grids_m[["code", "name", "geometry"]], options=options)
     buildings = repo.buildings_frame(session)
     buildings_m = buildings[buildings["grid_code"].isin(grids["code"])].to_crs(crs)
-    sites = repo.key_sites_frame(session, requester, grid_code=grid_code)
+    sites = repo.key_sites_frame(session, everyone, until=as_of)
     sites = sites[sites["grid_code"].isin(grids["code"])]
     progress("tracks")
-    tracks = repo.patrol_tracks_frame(session, requester, start=period.start, end=period.end)
-    repo.audit(session, requester, "view_patrol_tracks", grid_code,
-               {"tracks": len(tracks), "period": period.label})
+    tracks = repo.patrol_tracks_frame(session, everyone, start=period.start, end=period.end)
     fixes = patrol.track_fixes(_with_accuracy(tracks).to_crs(crs))
     progress("cleaning")
     clean = patrol.clean_fixes(fixes, options=options)
@@ -122,6 +132,57 @@ def patrol_report(session: Session, requester: Requester, *, period: patrol.Peri
     overdue = sites.join(patrol.overdue_sites(sites, as_of=as_of))
     passed_ids = set(buildings_m["id"].to_numpy()[report.buildings_passed.to_numpy(dtype=bool)])
     return PatrolResult(report, overdue, grids, period, as_of, crs, passed_ids)
+
+
+def patrol_rows(full: PatrolResult, grids: gpd.GeoDataFrame,
+                track_codes: set[str] | None) -> PatrolResult:
+    """The rows of ``full`` a viewer gets: the grids in ``grids``, the streets touching them
+    (each once), their key sites, and the tracks in ``track_codes`` (None: all). The
+    figures themselves are untouched."""
+    codes = set(grids["code"])
+    rep = full.report
+    touches = rep.segments["grid_codes"].map(lambda s: bool(codes & set(str(s).split(","))))
+    pieces = rep.pieces if track_codes is None else rep.pieces[rep.pieces["track"].isin(track_codes)]
+    walkers = set(pieces["patroller"]) if track_codes is not None else None
+    patrollers = rep.patrollers if walkers is None else rep.patrollers[
+        rep.patrollers["patroller"].isin(walkers)]
+    site_codes = set(full.overdue.loc[full.overdue["grid_code"].isin(codes), "code"])
+    shown = replace(
+        rep,
+        grids=rep.grids[rep.grids["grid_code"].isin(codes)].reset_index(drop=True),
+        segments=rep.segments[touches.to_numpy(dtype=bool)].reset_index(drop=True),
+        unpatrolled=rep.unpatrolled[rep.unpatrolled["grid_code"].isin(codes)].reset_index(drop=True),
+        patrollers=patrollers.reset_index(drop=True),
+        sites=rep.sites[rep.sites["code"].isin(site_codes)],
+        pieces=pieces.reset_index(drop=True))
+    overdue = full.overdue[full.overdue["grid_code"].isin(codes)]
+    grid_frame = full.grids[full.grids["code"].isin(codes)].reset_index(drop=True)
+    return PatrolResult(shown, overdue, grid_frame, full.period, full.as_of, full.crs,
+                        full.passed_building_ids)
+
+
+def patrol_report(session: Session, requester: Requester, *, period: patrol.Period | None = None,
+                  by: str | None = None, shift: str = "all", grid_code: str | None = None,
+                  options: patrol.PatrolOptions | None = None,
+                  progress: Progress = _noop) -> PatrolResult:
+    """Coverage of the requester's grids (or one grid) in ``period`` split ``by`` day/week/month.
+
+    The figures are those of :func:`patrol_figures` (all data); the requester's areas
+    choose the grids, streets and key sites shown and the tracks drawn.
+    """
+    period = period or default_period(session)
+    shown = repo.visible_grids_frame(session, requester, grid_code=grid_code)
+    _metric(shown)
+    full = patrol_figures(session, period=period, by=by, shift=shift, options=options,
+                          username=requester.username, progress=progress)
+    own = None
+    if not requester.all_areas:
+        own = set(repo.patrol_tracks_frame(session, requester, start=period.start,
+                                           end=period.end)["code"])
+    repo.audit(session, requester, "view_patrol_tracks", grid_code,
+               {"tracks": len(full.report.pieces["track"].unique()) if own is None else len(own),
+                "period": period.label})
+    return patrol_rows(full, shown, own)
 
 
 # --- risk -------------------------------------------------------------------------------
@@ -137,18 +198,34 @@ class RiskReport:
     patrol_period: patrol.Period
 
 
+def hazards_as_of(hazards: gpd.GeoDataFrame, as_of: datetime) -> gpd.GeoDataFrame:
+    """Hazards as they stood at ``as_of``: found before it, and open when closed after it
+    (a case closed today was still open at the end of last month)."""
+    found = pd.to_datetime(hazards["found_at"])
+    out = hazards[(found < pd.Timestamp(as_of)).to_numpy()].copy()
+    closed = pd.to_datetime(out["closed_at"])
+    reopened = (out["status"] == "closed") & closed.notna() & (closed >= pd.Timestamp(as_of))
+    out.loc[reopened, "status"] = "handled"
+    out.loc[reopened, "closed_at"] = pd.NaT
+    return out
+
+
 def risk_report(session: Session, requester: Requester, *, grid_code: str | None = None,
                 weights: dict | None = None, as_of: datetime | None = None,
                 progress: Progress = _noop) -> RiskReport:
     """Building and grid risk in the requester's areas (see gridmap.analysis.risk).
 
-    Roles that may not see personal data (planner, viewer) get the vulnerable-resident
-    factor per grid only, never per building.
+    Every score is computed from all the data as of ``as_of`` (default now); the
+    requester's areas only choose the rows. Roles that may not see personal data
+    (planner, viewer) get the vulnerable-resident factor per grid only, never per building.
     """
     w = weights or risk.load_weights()
     as_of = as_of or analysis_as_of(session)
     window = patrol.Period(as_of - timedelta(days=w["patrol"]["window_days"]), as_of)
-    pat = patrol_report(session, requester, period=window, grid_code=grid_code, progress=progress)
+    shown = repo.visible_grids_frame(session, requester, grid_code=grid_code)
+    _metric(shown)
+    everyone = figures_requester(requester)
+    pat = patrol_figures(session, period=window, username=requester.username, progress=progress)
     crs = pat.crs
     progress("risk")
     grids = pat.grids
@@ -156,8 +233,8 @@ def risk_report(session: Session, requester: Requester, *, grid_code: str | None
     buildings = buildings[buildings["grid_code"].isin(grids["code"])].reset_index(drop=True)
     buildings_m = buildings.to_crs(crs)
     sites_m = pat.overdue.to_crs(crs)
-    hazards_m = repo.hazards_frame(session, requester, grid_code=grid_code).to_crs(crs)
-    hh, res = repo.group_members(session, requester, purpose="risk")
+    hazards_m = hazards_as_of(repo.hazards_frame(session, everyone), as_of).to_crs(crs)
+    hh, res = repo.group_members(session, everyone, purpose="risk")
     counts = groups.group_counts(hh, res, risk.vulnerable_groups(w), as_of_year=as_of.year)
     by_building = requester.may_reveal
     passed = pd.Series(buildings["id"].isin(pat.passed_building_ids).to_numpy(),
@@ -178,6 +255,10 @@ def risk_report(session: Session, requester: Requester, *, grid_code: str | None
         g_risk.score).join(g_risk.components)
     g_out.insert(g_out.columns.get_loc("score") + 1, "per_100_households",
                  risk.per_100_households(g_out["score"], g_out["households"]))
+    # The viewer's rows; index labels kept so ``explain`` finds each row's components.
+    codes = set(shown["code"])
+    b_out = b_out[b_out["grid_code"].isin(codes)]
+    g_out = g_out[g_out["code"].isin(codes)]
     repo.audit(session, requester, "view_risk", grid_code, {"buildings": len(b_out)})
     return RiskReport(b_out, g_out, b_risk, g_risk, w, as_of, by_building, window)
 

@@ -293,10 +293,14 @@ def roads_frame(session: Session, *, bbox: tuple[float, float, float, float] | N
 
 
 def key_sites_frame(session: Session, requester: Requester, *,
-                    grid_code: str | None = None) -> gpd.GeoDataFrame:
-    """Key sites in the requester's areas with their last inspection (NaT when never)."""
-    last = (sa.select(Inspection.site_id, sa.func.max(Inspection.inspected_at).label("last"))
-            .group_by(Inspection.site_id).subquery())
+                    grid_code: str | None = None, until: datetime | None = None
+                    ) -> gpd.GeoDataFrame:
+    """Key sites in the requester's areas with their last inspection (NaT when never);
+    with ``until``, the last inspection before that moment (a past period's view)."""
+    last = sa.select(Inspection.site_id, sa.func.max(Inspection.inspected_at).label("last"))
+    if until is not None:
+        last = last.where(Inspection.inspected_at < until)
+    last = last.group_by(Inspection.site_id).subquery()
     stmt = scoped(
         sa.select(KeySite.id, KeySite.code, KeySite.name, KeySite.category, KeySite.address,
                   KeySite.inspection_interval_days, Grid.code.label("grid_code"),

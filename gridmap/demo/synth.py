@@ -49,7 +49,7 @@ from gridmap.demo.city import City, planned_target_households
 LABEL = "示例街道（合成数据） / Sample street office (synthetic data)"
 ANCHOR_LONLAT = (116.33, 39.98)
 METRIC_CRS = "EPSG:4548"  # CGCS2000 / 3-degree Gauss-Kruger, central meridian 117E
-DEMO_TODAY = date(2026, 11, 20)
+DEMO_TODAY = date.today()  # the demo is generated relative to the day it is built
 REFERENCE_YEAR = 2026
 DISTRICT_CODE, DISTRICT_NAME = "110108", "海淀区"
 STREET_CODE, STREET_NAME = "110108001", "示例街道"
