@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from contextlib import contextmanager
 
 import click
 from sqlalchemy.exc import OperationalError
@@ -36,16 +35,10 @@ class Cli(click.Group):
             raise click.ClickException(f"cannot use the database {where}: {reason}") from exc
 
 
-@contextmanager
 def _session():
-    from geodata.db.engine import make_engine, session_factory
+    from gridmap_cli.session import command_session
 
-    engine = make_engine()
-    try:
-        with session_factory(engine).begin() as session:
-            yield session
-    finally:
-        engine.dispose()
+    return command_session()
 
 
 def _upgrade() -> None:
@@ -222,6 +215,10 @@ from gridmap_cli.ops import COMMANDS as _OPS_COMMANDS  # noqa: E402
 
 for _command in _OPS_COMMANDS:
     cli.add_command(_command)
+# --- assessment indicators and closing periods --------------------------------------------
+from gridmap_cli.indicators import indicators as _indicators  # noqa: E402
+
+cli.add_command(_indicators)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -14,6 +14,7 @@ from geodata.db import analysis, repo
 from gridmap.analysis import groups as groups_mod
 from gridmap.analysis import patrol as patrol_mod
 from gridmap.analysis.risk import component_label
+from gridmap.display import grid_label
 from gridmap.errors import GridmapError, InvalidInput
 from gridmap.maps.heatmap import TIME_PALETTE, colorize, heatmap_map, scale_max
 from gridmap.maps.patrol import patrol_map
@@ -41,7 +42,8 @@ def _period(text: str | None) -> patrol_mod.Period | None:
 
 def _grid_choices(session) -> list[dict]:
     grids = repo.visible_grids_frame(session, g.requester)
-    return grids[["code", "name"]].to_dict("records")
+    return [{"code": r.code, "name": grid_label(r.community_name, r.name, r.code)}
+            for r in grids.itertuples()]
 
 
 def _number(name: str, default: float, *, lo: float, hi: float) -> float:
@@ -87,7 +89,8 @@ def patrol_page():
     unpatrolled = rep.unpatrolled.drop(columns="geometry").groupby("grid_code").head(3)
     return render_template(
         "analysis/patrol.html", map=render_map(m), error=error, args=args, by=by, shift=shift,
-        grids=grid_choices, period=res.period, as_of=res.as_of, totals=rep.totals(),
+        grids=grid_choices, grid_names={c["code"]: c["name"] for c in grid_choices},
+        period=res.period, as_of=res.as_of, totals=rep.totals(),
         cleaning=rep.cleaning, coverage=rep.grids.to_dict("records"),
         overdue=overdue.drop(columns="geometry").assign(
             days=[_("never") if d == float("inf") else f"{d:.0f}" for d in overdue["days_overdue"]]

@@ -46,6 +46,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     logs.init_app(app)  # first: its before_request starts the clock of every request
     db.init_app(app)
+    from gridmap.display import finalize, person, show  # no "nan"/"None" reaches a person
+
+    app.jinja_env.finalize = finalize
+    app.jinja_env.filters.update(show=show, person=person)
     i18n.init_app(app)
     auth.init_app(app)
     app.register_blueprint(pages.bp)
@@ -77,6 +81,9 @@ def create_app(config: dict | None = None) -> Flask:
     from web.field import bp as field_bp  # the grid leader's phone app (PWA)
 
     app.register_blueprint(field_bp)
+    from web.indicators import bp as indicators_bp  # 指标考核: indicators, print, Excel, API
+
+    app.register_blueprint(indicators_bp)
 
     _register_errors(app)
 

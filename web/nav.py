@@ -37,6 +37,7 @@ NAV = (
     ("analysis.risk_page", lambda: _("Risk"), None),
     ("analysis.heatmap_page", lambda: _("Heatmaps"), None),
     ("reach.planner_page", lambda: _("Reachability"), None),
+    ("indicators.indicators_page", lambda: _("Indicators"), None),
     ("upload.upload_page", lambda: _("Import"), {"admin", "street_staff", "community_staff"}),
     ("admin.users", lambda: _("Admin"), {"admin"}),
 )

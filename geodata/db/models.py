@@ -522,3 +522,30 @@ class Photo(Base):
 
 
 ENTITY_TABLES += ["submission", "household_visit", "photo"]
+
+
+# --- indicator snapshots -----------------------------------------------------------
+class IndicatorSnapshot(Base):
+    """One indicator value of a closed period (指标考核 归档): what was reported upward.
+
+    Closing a period stores every indicator at every level and area; the period then
+    answers from these rows, and later corrections of the data are listed beside them.
+    """
+
+    __tablename__ = "indicator_snapshot"
+    __table_args__ = (sa.UniqueConstraint("period_start", "period_end", "indicator", "level",
+                                          "area", name="uq_indicator_snapshot_row"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_start: Mapped[datetime] = mapped_column(sa.DateTime, index=True)
+    period_end: Mapped[datetime] = mapped_column(sa.DateTime)
+    indicator: Mapped[str] = mapped_column(sa.String(64))
+    level: Mapped[str] = mapped_column(sa.String(16))
+    area: Mapped[str] = mapped_column(sa.String(40))
+    value: Mapped[float | None] = mapped_column(sa.Float)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    row: Mapped[dict] = mapped_column(sa.JSON)  # the whole reported row (name, target, figures...)
+    closed_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    closed_by: Mapped[str | None] = mapped_column(sa.String(50))
+
+
+ENTITY_TABLES += ["indicator_snapshot"]

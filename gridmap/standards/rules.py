@@ -160,14 +160,19 @@ def _rule(raw: dict, *, defaults: dict, standard: str | None, where: str,
     return replace(rule, **changes)
 
 
-def _read(text: str, where: str) -> dict:
+def read_table(text: str, where: str, key: str = "rules") -> dict:
+    """A YAML table of cited entries: a mapping whose ``key`` is a list (rules, indicators)."""
     try:
         doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise _fail(where, f"not valid YAML ({str(exc).splitlines()[0]})") from exc
-    if not isinstance(doc, dict) or not isinstance(doc.get("rules", []), list):
-        raise _fail(where, "expected a mapping with a 'rules:' list")
+    if not isinstance(doc, dict) or not isinstance(doc.get(key, []), list):
+        raise _fail(where, f"expected a mapping with a '{key}:' list")
+    doc.setdefault(key, [])
     return doc
+
+
+_read = read_table
 
 
 def load_rules(override: str | Path | None = None) -> RuleSet:

@@ -1,0 +1,70 @@
+"""How a value reaches a person: one helper, so no "nan", "None" or "NaN" ever does.
+
+``show`` renders a missing value (None, NaN, NaT, empty text, the strings a careless
+conversion leaves behind) as "—"; ``person`` renders a missing person as "未指定"
+(unassigned) and ``grid_label`` names a grid with its community, never a bare number.
+"""
+
+from __future__ import annotations
+
+import math
+
+MISSING = "—"
+NO_PERSON = "未指定"
+_LEFTOVERS = frozenset({"nan", "none", "nat", "null", "<na>"})
+
+
+def is_missing(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, str):
+        return not value.strip() or value.strip().lower() in _LEFTOVERS
+    try:  # pandas NA / NaT
+        import pandas as pd
+
+        return bool(pd.isna(value)) if not hasattr(value, "__len__") else False
+    except (TypeError, ValueError, ImportError):
+        return False
+
+
+def show(value, missing: str = MISSING, fmt: str | None = None) -> str:
+    """``value`` as text, or ``missing`` ("—") when it is absent."""
+    if is_missing(value):
+        return missing
+    if fmt is not None:
+        return format(value, fmt)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def person(value) -> str:
+    """A person's name, or 未指定 when nobody is named."""
+    return show(value, NO_PERSON)
+
+
+def grid_label(community: str | None, name: str | None, code: str | None = None) -> str:
+    """社区 + 网格名, e.g. 学府社区第2网格 (not "003"); falls back to the code."""
+    community = "" if is_missing(community) else str(community)
+    name = "" if is_missing(name) else str(name)
+    if name and community and name.startswith(community):
+        return name
+    if name.isdigit() and len(name) <= 4:  # a sequence number ("003")
+        return f"{community}第{int(name)}网格"
+    if not name:
+        return f"{community}{'' if is_missing(code) else code}" or MISSING
+    return f"{community}{name}"
+
+
+def finalize(value):
+    """The template engine's last step for every ``{{ ... }}``: an absent value prints "—".
+    Empty text stays empty (form fields)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in _LEFTOVERS):
+        return MISSING
+    if isinstance(value, float) and math.isnan(value):
+        return MISSING
+    if type(value).__name__ in ("NaTType", "NAType"):
+        return MISSING
+    return value
