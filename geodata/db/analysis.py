@@ -19,7 +19,7 @@ import shapely
 from pyproj import CRS
 from sqlalchemy.orm import Session
 
-from geodata.db import repo
+from geodata.db import memo, repo
 from geodata.db.frames import STORAGE_CRS
 from gridmap import vocab
 from gridmap.analysis import density, groups, patrol, risk
@@ -107,6 +107,15 @@ def patrol_figures(session: Session, *, period: patrol.Period, by: str | None = 
     figures whatever is recorded later. Callers filter rows with :func:`patrol_rows`.
     """
     options = options or patrol.PatrolOptions()
+    key = ("patrol", period.start, period.end, by, shift, repr(options))
+    return memo.cached(session, key, lambda: _patrol_figures(
+        session, period=period, by=by, shift=shift, options=options, username=username,
+        progress=progress))
+
+
+def _patrol_figures(session: Session, *, period: patrol.Period, by: str | None, shift: str,
+                    options: patrol.PatrolOptions, username: str,
+                    progress: Progress) -> PatrolResult:
     as_of = period_as_of(period)
     everyone = Requester.system(username)
     progress("grids")
@@ -220,8 +229,11 @@ def risk_report(session: Session, requester: Requester, *, grid_code: str | None
     (planner, viewer) get the vulnerable-resident factor per grid only, never per building.
     """
     w = weights or risk.load_weights()
-    as_of = as_of or analysis_as_of(session)
-    window = patrol.Period(as_of - timedelta(days=w["patrol"]["window_days"]), as_of)
+    if as_of is None:  # whole days up to today: the same window all day long
+        window = default_period(days=int(w["patrol"]["window_days"]))
+        as_of = analysis_as_of()
+    else:
+        window = patrol.Period(as_of - timedelta(days=w["patrol"]["window_days"]), as_of)
     shown = repo.visible_grids_frame(session, requester, grid_code=grid_code)
     _metric(shown)
     everyone = figures_requester(requester)

@@ -13,10 +13,6 @@ something is recorded today.
 
 from __future__ import annotations
 
-import copy
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 
@@ -26,8 +22,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from geodata.db import memo, repo
 from geodata.db import models as m
-from geodata.db import repo
 from geodata.db.analysis import analysis_as_of, default_period, patrol_figures, period_as_of
 from geodata.db.frames import read_frame
 from geodata.db.scope import visible_grid_codes
@@ -227,51 +223,17 @@ def _tiling(grids: gpd.GeoDataFrame, comm: gpd.GeoDataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def data_fingerprint(session: Session) -> tuple:
-    """Row counts, newest ids and a few sums of every table a figure reads: any insert,
-    delete, move of a building between grids or change of household size, hazard step or
-    inspection changes it. (An edit that changes none of them, e.g. a boundary redrawn in
-    place, is seen when the cached entry expires: CACHE_SECONDS.)"""
-    parts = []
-    for model in (m.Grid, m.Community, m.Building, m.Household, m.Resident, m.KeySite,
-                  m.Inspection, m.Facility, m.PatrolTrack, m.Hazard, m.HazardEvent, m.Road):
-        parts += list(session.execute(sa.select(sa.func.count(), sa.func.max(model.id))).one())
-    parts += list(session.execute(sa.select(
-        sa.func.sum(sa.func.coalesce(m.Building.grid_id, 0)),
-        sa.func.count(m.Building.entrance))).one())
-    parts.append(session.execute(sa.select(sa.func.sum(m.Household.size))).scalar())
-    parts.append(session.execute(sa.select(sa.func.count(m.Hazard.closed_at))).scalar())
-    return tuple(str(p) for p in parts)
-
-
-CACHE_SECONDS = 600
-_CACHE: OrderedDict = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-
-
 def period_figures(session: Session, period: Period, *, indicators: IndicatorSet,
                    username: str = "system", progress: Progress = _noop
                    ) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, str]]]:
     """Every figure of ``period`` per grid, community and street, from all the data.
 
-    Kept in memory per database, period, band and :func:`data_fingerprint`, so a page, its
-    print view, its download and the API ask once; a period still running is computed
-    again after ``CACHE_SECONDS`` at the latest, because the clock moves its end."""
-    key = (str(session.get_bind().url), period.start, period.end,
-           indicators.households_band, data_fingerprint(session))
-    now = time.monotonic()
-    with _CACHE_LOCK:
-        hit = _CACHE.get(key)
-        if hit is not None and now - hit[0] < CACHE_SECONDS:
-            _CACHE.move_to_end(key)
-            return copy.deepcopy(hit[1])
-    result = compute_figures(session, period, indicators=indicators, username=username,
-                             progress=progress)
-    with _CACHE_LOCK:
-        _CACHE[key] = (now, copy.deepcopy(result))
-        while len(_CACHE) > 8:
-            _CACHE.popitem(last=False)
-    return result
+    Kept in memory per database, period, band and data fingerprint (:mod:`geodata.db.memo`),
+    so a page, its print view, its download and the API ask once."""
+    key = ("indicators", period.start, period.end, indicators.households_band)
+    return memo.cached(session, key, lambda: compute_figures(
+        session, period, indicators=indicators, username=username, progress=progress),
+        copy=True)
 
 
 def compute_figures(session: Session, period: Period, *, indicators: IndicatorSet,
