@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from geodata.db import field as field_repo
 from geodata.db import hazards as cases_repo
 from geodata.db import repo
-from geodata.db.analysis import analysis_as_of
+from geodata.db.analysis import analysis_as_of, figures_requester
 from gridmap import hazards as rules
 from gridmap import vocab
 from gridmap.errors import GridmapError, InvalidInput, PermissionDenied
@@ -69,7 +69,12 @@ def index():
     lang = _lang()
     m, legends = hazards_map(grids, cases, lang=lang,
                              detail_url=url_for("hazards.detail", code="__ID__"), _=_)
-    per_community = cases_repo.overdue_by_community(everything)
+    # A community's counts are one figure for every viewer: counted over all its cases,
+    # shown for the communities of the viewer's grids.
+    every_case = cases_repo.cases_frame(session, figures_requester(g.requester), as_of=as_of)
+    per_community = cases_repo.overdue_by_community(every_case)
+    per_community = per_community[per_community["community_code"].isin(
+        set(grids["community_code"]))]
     communities = sorted({(r["community_code"], r["community_name"]) for r in
                           _records(everything) if r["community_code"]})
     return render_template(
