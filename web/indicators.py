@@ -11,13 +11,17 @@ areas only choose rows), so the page, the download, the API and the command line
 
 from __future__ import annotations
 
+import numpy as np
 from flask import Blueprint, Response, g, jsonify, render_template, request
+from flask_babel import gettext as _
 
 from geodata.db import repo
 from geodata.db.indicators import indicator_report, resolve_period
 from geodata.indicator_export import indicators_xlsx, status_text
 from gridmap.display import show
+from gridmap.maps.indicators import indicator_map
 from web.db import db_session
+from web.maps import render_map
 
 bp = Blueprint("indicators", __name__)
 LEVELS = ("street", "community", "grid")
@@ -36,10 +40,24 @@ def _report(*, corrections: bool = False) -> dict:
                             level=level, lang=_lang(), corrections=corrections)
 
 
+def sparkline(trend: list[dict], value, *, width: int = 64, height: int = 16) -> str:
+    """SVG polyline points of the closed periods' values then this one ('' under two)."""
+    values = [t["value"] for t in trend] + [value]
+    values = [v for v in values if v is not None]
+    if len(values) < 2:
+        return ""
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or 1.0
+    step = width / (len(values) - 1)
+    return " ".join(f"{k * step:.1f},{height - 1 - (v - lo) / span * (height - 2):.1f}"
+                    for k, v in enumerate(values))
+
+
 def _tables(report: dict) -> list[dict]:
     out = []
     for level in LEVELS:
-        rows = [dict(r, shown=show(r["value"]), result=status_text(r))
+        rows = [dict(r, shown=show(r["value"]), result=status_text(r),
+                     spark=sparkline(r.get("trend") or [], r["value"]))
                 for r in report["indicators"] if r["level"] == level]
         if rows:
             out.append({"level": level, "rows": rows})
@@ -51,11 +69,46 @@ def api_indicators():
     return jsonify(_report(corrections=request.args.get("corrections") == "1"))
 
 
+def _choropleth(chosen: str):
+    """The map of one indicator over the viewer's grids (or communities), and the choices."""
+    from gridmap.standards.indicators import load_indicators
+
+    items = [i for i in load_indicators().enabled() if {"grid", "community"} & set(i.levels)]
+    ind = next((i for i in items if i.id == chosen), items[0] if items else None)
+    if ind is None:
+        return None, [], None
+    level = "grid" if "grid" in ind.levels else "community"
+    session = db_session()
+    rep = indicator_report(session, g.requester,
+                           period=resolve_period(request.args.get("period") or None),
+                           level=level, lang=_lang())
+    rows = {r["area"]: r for r in rep["indicators"] if r["indicator"] == ind.id}
+    if level == "grid":
+        areas = repo.visible_grids_frame(session, g.requester)[["code", "geometry"]]
+    else:
+        areas = repo.communities_frame(session)[["code", "geometry"]]
+    areas = areas[areas["code"].isin(rows)].reset_index(drop=True)
+    if not len(areas):
+        return None, items, ind
+    areas = areas.assign(
+        area_name=[rows[c]["area_name"] for c in areas["code"]],
+        value=[np.nan if rows[c]["value"] is None else rows[c]["value"] for c in areas["code"]],
+        shown=[show(rows[c]["value"]) for c in areas["code"]],
+        status=[rows[c]["status"] for c in areas["code"]])
+    m, legends = indicator_map(areas, title=ind.name(_lang()), unit=ind.unit,
+                               threshold=ind.threshold_text(_lang()),
+                               lower_is_better=ind.direction == "lower", _=_)
+    return render_map(m, legends=legends), items, ind
+
+
 @bp.get("/indicators")
 def indicators_page():
     report = _report(corrections=request.args.get("corrections") == "1")
+    map_parts, choices, shown_ind = _choropleth(request.args.get("map", ""))
     return render_template("indicators/index.html", report=report, tables=_tables(report),
-                           args=request.args, street=repo.street_summary(db_session()))
+                           args=request.args, street=repo.street_summary(db_session()),
+                           map=map_parts, map_choices=choices, map_indicator=shown_ind,
+                           lang=_lang())
 
 
 @bp.get("/indicators/print")

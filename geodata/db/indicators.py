@@ -14,7 +14,7 @@ something is recorded today.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import geopandas as gpd
 import numpy as np
@@ -377,6 +377,10 @@ def indicator_report(session: Session, requester: Requester, *, period: Period,
             if now != r.value:
                 fixes.append({"indicator": r.indicator, "level": r.level, "area": r.area,
                               "area_name": r.area_name, "reported": r.value, "now": now})
+    trend = _trend(session, period)
+    if len(rows):
+        rows = rows.assign(trend=[trend.get((r.indicator, r.level, r.area), [])
+                                  for r in rows.itertuples()])
     repo.audit(session, requester, "view_indicators", level, {"period": period.label,
                                                               "rows": int(len(rows))})
     return {
@@ -388,6 +392,24 @@ def indicator_report(session: Session, requester: Requester, *, period: Period,
         "indicators": [_clean(r) for r in rows.to_dict("records")],
         "corrections": fixes if snap and corrections else None,
     }
+
+
+def _trend(session: Session, period: Period, last: int = 6) -> dict[tuple, list[dict]]:
+    """Per (indicator, level, area): the values of the closed periods of the same length
+    that ended by this one's start, oldest first (at most ``last``)."""
+    length = period.end - period.start
+    snaps = session.execute(sa.select(
+        m.IndicatorSnapshot.indicator, m.IndicatorSnapshot.level, m.IndicatorSnapshot.area,
+        m.IndicatorSnapshot.period_start, m.IndicatorSnapshot.period_end,
+        m.IndicatorSnapshot.value).where(m.IndicatorSnapshot.period_end <= period.start)
+        .order_by(m.IndicatorSnapshot.period_start)).all()
+    out: dict[tuple, list[dict]] = {}
+    for ind_id, lv, area, start, end, value in snaps:
+        if abs((end - start) - length) > timedelta(days=3):  # months are 28-31 days
+            continue
+        out.setdefault((ind_id, lv, area), []).append(
+            {"period": Period(start, end).label, "value": value})
+    return {k: v[-last:] for k, v in out.items()}
 
 
 def _clean(row: dict) -> dict:
