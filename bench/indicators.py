@@ -10,7 +10,7 @@ the stored result paths:
 * a running period answered from the in-process figures cache (keyed by the data
   fingerprint), through the API, after its first computation.
 Server time is measured with Flask's test client (no network). All paths must give the
-same rows; the script checks it.
+same values; the script checks the snapshot against the naive recomputation.
 """
 
 from __future__ import annotations
@@ -56,11 +56,11 @@ def main() -> None:
 
     import sqlalchemy as sa
 
+    from geodata.db import memo
     from geodata.db.engine import make_engine, session_factory
-    from geodata.db.indicators import close_period, compute_figures, indicator_report
+    from geodata.db.indicators import close_period, compute_figures
     from gridmap.analysis import indicators as ind
     from gridmap.analysis.patrol import parse_period
-    from gridmap.privacy import Requester
     from gridmap.standards.indicators import load_indicators
     from web.app import create_app
 
@@ -80,6 +80,7 @@ def main() -> None:
                                lambda: compute_figures(s, period, indicators=items), results)
         naive = timed("evaluate the indicator table on them",
                       lambda: ind.evaluate(items, figures, names=names), results)
+        memo.clear()  # closing computes afresh, as it would in a new process
         timed("close the month (compute + store the snapshot)",
               lambda: close_period(s, period, by="bench"), results)
     print("\n--- stored results, through the API (server time) ---")
@@ -96,9 +97,6 @@ def main() -> None:
           lambda: client.get(f"/api/indicators?period={running}").get_json(), results, repeat=5)
     timed("GET /indicators (page, closed month)",
           lambda: client.get(f"/indicators?period={month}").status_code, results, repeat=3)
-    with session_factory(engine).begin() as s:
-        live = indicator_report(s, Requester.system(), period=period)
-    same = api["indicators"] == live["indicators"]
     def norm(v):
         return None if v is None or v != v else v
 
@@ -106,8 +104,8 @@ def main() -> None:
             for r in naive.to_dict("records")}
     agree = all(rows[(r["indicator"], r["level"], r["area"])] == norm(r["value"])
                 for r in api["indicators"])
-    print(f"\nrows: {len(api['indicators'])}; snapshot == live report: {same}; "
-          f"API values == naive recomputation: {agree}")
+    print(f"\nrows: {len(api['indicators'])}; snapshot values (API) == naive recomputation: "
+          f"{agree}")
     naive_s = results["figures of the month from the tables (compute_figures)"]
     snap_s = results[f"GET /api/indicators?period={month} (closed: snapshot)"]
     print(f"naive {naive_s:.2f} s vs snapshot {snap_s * 1000:.0f} ms: {naive_s / snap_s:.0f}x")

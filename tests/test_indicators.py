@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from geodata.db import analysis
 from geodata.db import hazards as cases
 from geodata.db import indicators as gi
-from geodata.db.models import Building, Community, Grid, Street
+from geodata.db.models import Building, Community, Grid, Hazard, Street
 from gridmap.analysis import indicators as ind
 from gridmap.analysis.patrol import Period, parse_period
 from gridmap.errors import InvalidInput
@@ -160,8 +160,13 @@ def test_a_past_period_keeps_its_figures_when_a_hazard_is_reported_today(demo_se
     point = demo_session.scalar(sa.select(sa.func.ST_AsText(sa.func.ST_PointOnSurface(Grid.geom)))
                                 .where(Grid.id == grid.id))
     lon, lat = (float(v) for v in point.removeprefix("POINT(").rstrip(")").split())
-    cases.report(demo_session, Requester.system("admin"), lon=lon, lat=lat, category="fire",
+    admin = Requester.system("admin")
+    cases.report(demo_session, admin, lon=lon, lat=lat, category="fire",
                  severity="high", description="楼道堆放杂物")
+    waiting = demo_session.scalars(sa.select(Hazard).where(Hazard.status == "reinspected")
+                                   .order_by(Hazard.code)).first()
+    assert waiting is not None, "the demo has a re-inspected case waiting to be closed"
+    cases.act(demo_session, admin, waiting.code, "close")  # closing a case today
     after_past = gi.compute_rows(demo_session, past, indicators=items)
     after_today = gi.compute_rows(demo_session, today, indicators=items)
     pd.testing.assert_frame_equal(before_past, after_past)
@@ -173,6 +178,12 @@ def test_a_past_period_keeps_its_figures_when_a_hazard_is_reported_today(demo_se
 
     (n0, a0), (n1, a1) = found(before_today), found(after_today)
     assert (n1, a1) == (n0 + 1, a0)  # found today, not yet assigned: the share falls
+
+    def closed(rows):
+        r = rows[(rows["indicator"] == "hazards.reinspected") & (rows["level"] == "street")]
+        return r.iloc[0]["figures"]["hazards_closed"]
+
+    assert closed(after_today) == closed(before_today) + 1
 
 
 # --- the command line, the API of every role, the snapshot -----------------------------------
