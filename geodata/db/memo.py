@@ -49,7 +49,7 @@ def cached(session: Session, key: tuple, compute: Callable, *, copy: bool = Fals
 
     With ``copy`` the caller gets its own deep copy; otherwise the shared result, which
     the caller must not change."""
-    full = (str(session.get_bind().url), *key, data_fingerprint(session))
+    full = (str(session.get_bind().engine.url), *key, data_fingerprint(session))
     now = time.monotonic()
     with _LOCK:
         hit = _CACHE.get(full)
