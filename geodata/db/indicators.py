@@ -30,6 +30,7 @@ from geodata.db.scope import visible_grid_codes
 from gridmap import hazards as hazard_rules
 from gridmap.analysis import indicators as ind
 from gridmap.analysis.patrol import Period, parse_period
+from gridmap.display import grid_label
 from gridmap.errors import InvalidInput, NotFound
 from gridmap.privacy import Requester
 from gridmap.standards.indicators import IndicatorSet, load_indicators
@@ -67,8 +68,7 @@ def _areas(session: Session) -> tuple[pd.DataFrame, gpd.GeoDataFrame, dict]:
     street_of = comm.set_index("code")["street_code"]
     grids["street_code"] = street_of.reindex(grids["community_code"]).to_numpy()
     names = {
-        "grid": {r.code: f"{r.community_name or ''}{r.name}" if r.name else r.code
-                 for r in grids.itertuples()},
+        "grid": {r.code: grid_label(r.community_name, r.name, r.code) for r in grids.itertuples()},
         "community": dict(zip(comm["code"], comm["name"], strict=True)),
         "street": dict(session.execute(sa.select(m.Street.code, m.Street.name)).all()),
     }
