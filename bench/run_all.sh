@@ -9,6 +9,7 @@ run heatmap
 run imports
 run reach
 run radius
+run indicators
 run web_large
 run load
 "$PY" bench/register.py  # writes bench/results/register.txt itself
