@@ -11,7 +11,8 @@ import math
 
 MISSING = "—"
 NO_PERSON = "未指定"
-_LEFTOVERS = frozenset({"nan", "none", "nat", "null", "<na>"})
+# What a careless str() of a missing value leaves (exact: "none" is a real basemap code).
+_LEFTOVERS = frozenset({"nan", "NaN", "None", "NaT", "<NA>"})
 
 
 def is_missing(value) -> bool:
@@ -20,7 +21,7 @@ def is_missing(value) -> bool:
     if isinstance(value, float):
         return math.isnan(value)
     if isinstance(value, str):
-        return not value.strip() or value.strip().lower() in _LEFTOVERS
+        return not value.strip() or value.strip() in _LEFTOVERS
     try:  # pandas NA / NaT
         import pandas as pd
 
@@ -61,7 +62,7 @@ def grid_label(community: str | None, name: str | None, code: str | None = None)
 def finalize(value):
     """The template engine's last step for every ``{{ ... }}``: an absent value prints "—".
     Empty text stays empty (form fields)."""
-    if value is None or (isinstance(value, str) and value.strip().lower() in _LEFTOVERS):
+    if value is None or (isinstance(value, str) and value.strip() in _LEFTOVERS):
         return MISSING
     if isinstance(value, float) and math.isnan(value):
         return MISSING

@@ -26,6 +26,7 @@ def test_missing_values_render_as_a_dash_or_unassigned():
     assert person(None) == person(float("nan")) == "未指定"
     assert person("张三") == "张三"
     assert finalize("") == "" and show(0) == "0" and show(2.0) == "2" and show(2.5) == "2.5"
+    assert finalize("none") == "none"  # a real code (the basemap choice), not a leftover
     assert grid_label("学府社区", "003") == "学府社区第3网格"
     assert grid_label("学府社区", "学府社区第2网格") == "学府社区第2网格"
     assert grid_label("学府社区", "东区") == "学府社区东区"
