@@ -1,7 +1,7 @@
 """indicator snapshots of closed periods (indicator_snapshot)
 
 Revision ID: 0004_indicator_snapshots
-Revises: 0005_jobs
+Revises: 0006_field_app
 Create Date: 2026-12-03 08:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0004_indicator_snapshots'
-down_revision: Union[str, Sequence[str], None] = '0005_jobs'
+down_revision: Union[str, Sequence[str], None] = '0006_field_app'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
