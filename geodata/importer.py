@@ -37,9 +37,9 @@ from geodata.db import models as m
 from geodata.db.bulk import can_copy, copy_insert
 from geodata.db.frames import read_frame, to_ewkt
 from geodata.db.repo import audit, buildings_frame
-from geodata.db.scope import visible_grids
+from geodata.db.scope import PLACE_LEVEL, existing_places, in_place, writable_places
 from geodata.readers import ReadOptions, SourceData, read_source
-from gridmap import vocab
+from gridmap import permissions, vocab
 from gridmap.analysis import grids as ga
 from gridmap.crs import (
     STORAGE_CRS,
@@ -144,7 +144,6 @@ ALIASES = {"key-sites": "key_sites", "keysites": "key_sites", "sites": "key_site
            "grid": "grids", "compound": "compounds", "gate": "gates", "building": "buildings",
            "household": "households", "resident": "residents", "facility": "facilities",
            "hazard": "hazards", "road": "roads", "streetlines": "roads"}
-BOUNDARY_ROLES = frozenset({"admin", "street_staff"})
 
 
 def layer_spec(name: str) -> LayerSpec:
@@ -293,11 +292,19 @@ def prepare(session: Session, path: str | Path, layer: str, options: ImportOptio
 
 
 def _check_role(spec: LayerSpec, requester: Requester) -> None:
-    if not requester.may_edit:
+    """The whole file is refused when the role may write nothing of this layer."""
+    if permissions.may_write(requester.role, spec.name):
+        return
+    if not permissions.layers_writable(requester.role):
         raise PermissionDenied(f"role {requester.role!r} may not import data")
-    if spec.boundary and requester.role not in BOUNDARY_ROLES:
+    writers = [r for r in permissions.WRITE if permissions.may_write(r, spec.name)]
+    if writers == ["admin"]:
+        raise PermissionDenied(f"only administrators may import {spec.name}; "
+                               f"role {requester.role!r} may not")
+    if set(writers) == {"admin", "street_staff"}:
         raise PermissionDenied(f"only administrators and street-office staff may import "
                                f"{spec.name}; role {requester.role!r} may not")
+    raise PermissionDenied(f"role {requester.role!r} may not import {spec.name}")
 
 
 # --- building the rows --------------------------------------------------------------------------------
@@ -385,6 +392,7 @@ class _Builder:
         rows = self._rows()
         self.progress("check", 1, 3)
         self._match_existing(rows)
+        self._authorise(rows)
         if spec.name == "grids":
             self._grid_checks(rows)
         self.progress("check", 2, 3)
@@ -724,31 +732,8 @@ class _Builder:
             rec["_geom"] = frame.geometry[k]
             self._layer_fixups(rec, frame, k)
             rows.append(rec)
-        self._check_scope(rows)
         self._assign_codes(rows)
         return rows
-
-    def _check_scope(self, rows: list[dict]) -> None:
-        """Staff limited to some areas may only write into them (grid, or community)."""
-        if self.requester.all_areas:
-            return
-        grids = self._visible() or set()
-        column = "grid_id" if any("grid_id" in r for r in rows) else \
-            "community_id" if any("community_id" in r for r in rows) else None
-        if column == "community_id":
-            allowed = set(self.session.scalars(
-                sa.select(m.Grid.community_id).where(m.Grid.id.in_(grids or [-1])))) | set(
-                self.requester.community_ids) | set(self.session.scalars(
-                    sa.select(m.Community.id).where(
-                        m.Community.street_id.in_(self.requester.street_ids or [-1]))))
-        elif column == "grid_id":
-            allowed = grids
-        else:
-            return
-        for rec in rows:
-            if rec.get(column) not in allowed:
-                self.add(rec["_row"], "out_of_scope", "error",
-                         N_("the feature lies outside your areas"))
 
     def _field_value(self, frame, k, f: str, row: int):
         v = self.value(frame, k, f)
@@ -826,7 +811,10 @@ class _Builder:
                 self.add(row, "missing_category", "error",
                          N_("no category; give a 类别 column or a default in the mapping file"))
         elif layer == "hazards":
+            rec["_defaulted"] = set()
             for f, default in (("category", "other"), ("severity", "low"), ("status", "reported")):
+                if not rec.get(f):
+                    rec["_defaulted"].add(f)
                 rec[f] = rec.get(f) or default
             if rec.get("found_at") is None:
                 rec["found_at"] = datetime.now().replace(microsecond=0)
@@ -939,12 +927,6 @@ class _Builder:
         self._building_codes = codes
         return by_code, by_address, grid_of
 
-    def _visible(self) -> set[int] | None:
-        sel = visible_grids(self.requester)
-        if sel is None:
-            return None
-        return set(self.session.scalars(sel).all())
-
     def _household_rows(self) -> list[dict]:
         """Households in bulk: each column converted once per distinct value and buildings
         matched by code, else by address, with lookups over whole columns, so a city's
@@ -952,7 +934,6 @@ class _Builder:
         checks and messages are those of the other layers."""
         frame = self.frame
         by_code, by_address, grid_of = self._building_index()
-        visible = self._visible()
         rows_no = frame["_row"].to_numpy()
         given = _per_value(self.column(frame, "building"), F.text)
         bid = np.array([by_code.get(c) if c is not None else None for c in given], dtype=object)
@@ -995,9 +976,7 @@ class _Builder:
                              N_("no household code and no unit/room to make one from"))
                 code = "-".join([self._building_codes[bid[i]], rec["unit"] or "", rec["room"] or ""])
             rec["code"] = code
-            if bid[i] is not None and visible is not None and grid_of.get(bid[i]) not in visible:
-                self.add(rec["_row"], "out_of_scope", "error",
-                         N_("the building lies outside your areas"))
+            rec["_place"] = grid_of.get(bid[i])
             rows.append(rec)
         self._flag_duplicates(rows)
         return rows
@@ -1075,7 +1054,6 @@ class _Builder:
             by_code, by_address, grid_of = self._building_index()
         else:
             grid_of = dict(self.session.execute(sa.select(m.Building.id, m.Building.grid_id)).all())
-        visible = self._visible()
         rows = []
         for k in frame.index:
             row = int(frame.at[k, "_row"])
@@ -1111,9 +1089,7 @@ class _Builder:
                     rec["sex"] = "M" if int(idn[16]) % 2 else "F"
             rec["props"] = frame.at[k, "_props"] or None
             rec["_label"] = mask_name(name)
-            if hid is not None and visible is not None and \
-                    grid_of.get(hh_building.get(hid)) not in visible:
-                self.add(row, "out_of_scope", "error", N_("the household lies outside your areas"))
+            rec["_place"] = grid_of.get(hh_building.get(hid))
             rows.append(rec)
         seen: dict[tuple, int] = {}
         for rec in rows:
@@ -1178,6 +1154,74 @@ class _Builder:
                          N_("no code in the file; matched existing {code} by name"),
                          code=same[0].code)
         self._taken_codes = set(by_code)
+
+    # -- who may write what, where
+    def _new_place(self, rec: dict, level: str, compound_community: dict):
+        if "_place" in rec:  # households and residents: their building's grid
+            return rec["_place"]
+        if level == "area":
+            return rec.get("_geom")
+        if self.spec.name == "gates":
+            return compound_community.get(rec.get("compound_id"))
+        if self.spec.name == "streets":
+            return rec["_id"]
+        return rec.get({"grid": "grid_id", "community": "community_id",
+                        "street": "street_id"}[level])
+
+    def _authorise(self, rows: list[dict]) -> None:
+        """Refuse, row by row, what the requester's role may not do (gridmap.permissions)
+        and rows whose old or new place lies outside their areas; an existing record's
+        workflow fields may not change here."""
+        spec, requester = self.spec, self.requester
+        level = PLACE_LEVEL.get(spec.name)
+        allowed = None if level is None else writable_places(self.session, requester, level)
+        updating = [r["_id"] for r in rows if r["_id"] is not None]
+        old = existing_places(self.session, spec.name, self.model, updating) \
+            if allowed is not None else {}
+        compound_community = dict(self.session.execute(
+            sa.select(m.Compound.id, m.Compound.community_id)).all()) \
+            if spec.name == "gates" and allowed is not None else {}
+        for rec in rows:
+            action = permissions.UPDATE if rec["_id"] is not None else permissions.CREATE
+            if not permissions.may(requester.role, spec.name, action):
+                self.add(rec["_row"], "not_allowed", "error",
+                         N_("role {role} may not {action} {layer}"), role=requester.role,
+                         action=action, layer=note(spec.label))
+                continue
+            if allowed is None:
+                continue
+            if rec["_id"] is not None and not in_place(old.get(rec["_id"]), allowed):
+                self.add(rec["_row"], "out_of_scope", "error",
+                         N_("{code} exists outside your areas; it cannot be changed or moved "
+                            "from here"), code=rec.get("code") or rec.get("_label") or "")
+            elif not in_place(self._new_place(rec, level, compound_community), allowed):
+                self.add(rec["_row"], "out_of_scope", "error",
+                         N_("the feature lies outside your areas"))
+        self._keep_workflow(rows)
+
+    def _keep_workflow(self, rows: list[dict]) -> None:
+        """Workflow fields of existing records keep their stored values; a file that
+        tries to change them is refused on that row."""
+        fields_ = permissions.WORKFLOW_FIELDS.get(self.spec.name)
+        ids = [r["_id"] for r in rows if r["_id"] is not None]
+        if not fields_ or not ids:
+            return
+        model = self.model
+        stored = {r[0]: r[1:] for r in self.session.execute(
+            sa.select(model.id, *(getattr(model, f) for f in fields_)).where(
+                model.id.in_(ids))).all()}
+        for rec in rows:
+            if rec["_id"] is None:
+                continue
+            before = dict(zip(fields_, stored[rec["_id"]], strict=True))
+            changed = [f for f in fields_ if not F.is_blank(rec.get(f))
+                       and f not in rec.get("_defaulted", ())
+                       and not _same_value(rec.get(f), before[f])]
+            if changed:
+                self.add(rec["_row"], "workflow_field", "error",
+                         N_("{code}: {fields} change only through the case workflow, not by "
+                            "import"), code=rec.get("code"), fields=", ".join(changed))
+            rec.update(before)
 
     # -- grids
     def _grid_checks(self, rows: list[dict]) -> None:
@@ -1465,6 +1509,12 @@ def _object_array(values: list) -> np.ndarray:
     for i, v in enumerate(values):  # lists stay lists (no broadcasting)
         out[i] = v
     return out
+
+
+def _same_value(new, old) -> bool:
+    if isinstance(old, datetime) or isinstance(new, datetime):
+        return pd.Timestamp(new) == pd.Timestamp(old) if old is not None else False
+    return F.text(new) == F.text(old)
 
 
 def _address_key(address: str) -> str:

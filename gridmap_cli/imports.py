@@ -117,10 +117,13 @@ def _print_report(report) -> None:
               help="Most households a grid should hold.")
 @click.option("--max-mb", type=int, help="Largest accepted file (default GRIDMAP_MAX_UPLOAD_MB).")
 @click.option("--dry-run", is_flag=True, help="Print the report; write nothing.")
+@click.option("--as", "as_user", metavar="USER",
+              help="Import as this staff user: their role's layers, only inside their areas "
+                   "(default: the operator, as administrator).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the report).")
 def import_cmd(layer, path, source_layer, crs, central_meridian, coords, encoding, community,
                mapping_file, code_scheme, service_code, target_min, target_max, max_mb,
-               dry_run, as_json) -> None:
+               dry_run, as_user, as_json) -> None:
     """Import PATH into LAYER: check everything, report, then write all or nothing.
 
     Reads zipped or loose Shapefiles, GeoJSON, GeoPackage, KML/KMZ, CSV/XLSX (lon/lat or
@@ -133,7 +136,6 @@ def import_cmd(layer, path, source_layer, crs, central_meridian, coords, encodin
     from geodata.fields import load_mapping
     from geodata.importer import ImportOptions, import_file
     from geodata.readers import Limits, ReadOptions
-    from gridmap.privacy import Requester
     from gridmap_cli.main import _session, _upgrade
 
     limits = Limits(max_bytes=max_mb * 1024 * 1024) if max_mb else Limits()
@@ -146,7 +148,8 @@ def import_cmd(layer, path, source_layer, crs, central_meridian, coords, encodin
     bar = _Bar(enabled=True)
     try:
         with _session() as session:
-            report = import_file(session, path, layer, options, Requester.system(),
+            requester = _requester(session, as_user)
+            report = import_file(session, path, layer, options, requester,
                                  dry_run=dry_run, progress=bar)
     finally:
         bar.close()
@@ -156,6 +159,22 @@ def import_cmd(layer, path, source_layer, crs, central_meridian, coords, encodin
         _print_report(report)
     if report.errors:
         sys.exit(1)
+
+
+def _requester(session, username: str | None):
+    """The staff user named by --as (active), else the operator as administrator."""
+    import sqlalchemy as sa
+
+    from geodata.db.models import StaffUser
+    from geodata.db.users import requester_for
+    from gridmap.privacy import Requester
+
+    if not username:
+        return Requester.system()
+    user = session.scalar(sa.select(StaffUser).where(StaffUser.username == username))
+    if user is None or not user.active:
+        raise click.ClickException(f"--as {username}: no active user of that name")
+    return requester_for(user)
 
 
 @click.command("export")

@@ -52,6 +52,7 @@ from geodata.export import export_layer
 from geodata.fields import VOCABS, dump_mapping, load_mapping, with_choices
 from geodata.importer import LAYERS, ImportOptions, Prepared, prepare, write
 from geodata.readers import LayerChoiceNeeded, Limits, ReadOptions, spool
+from gridmap import permissions
 from gridmap.errors import GridmapError
 from gridmap.maps.imports import import_preview_map
 from gridmap.privacy import Requester
@@ -94,6 +95,8 @@ def kind_labels() -> dict[str, str]:
         "unknown_household": _("unknown household"), "bad_id_number": _("ID number"),
         "out_of_scope": _("outside your areas"), "bad_time": _("bad time"),
         "defaulted": _("default used"), "bad_code": _("bad code"), "missing_code": _("no code"),
+        "not_allowed": _("not allowed for your role"),
+        "workflow_field": _("changes only through the workflow"),
     }
 
 
@@ -244,7 +247,9 @@ def _start(job: Job, *, confirm: bool) -> None:
 def _form_context(error: str | None = None, values: dict | None = None) -> dict:
     session = db_session()
     communities = repo.communities_frame(session)
-    return {"layers": layer_labels(), "error": error, "values": values or {},
+    writable = permissions.layers_writable(g.requester.role)
+    layers = {k: v for k, v in layer_labels().items() if k in writable}
+    return {"layers": layers, "error": error, "values": values or {},
             "communities": communities[["code", "name"]].to_dict("records"),
             "max_mb": _max_bytes() // (1024 * 1024)}
 
@@ -286,15 +291,18 @@ def upload_page():
             _("The file is larger than the %(mb)s MB limit.", mb=_max_bytes() // 1048576))), 413
     values = form.to_dict()
     layer = form.get("layer")
+    if not permissions.layers_writable(g.requester.role):
+        return render_template("upload/form.html", **_form_context(
+            _("Your role may not import data."), values)), 403
     if layer not in LAYERS:
         return render_template("upload/form.html", **_form_context(
             _("Choose what the file holds."), values)), 400
     if upload is None or not upload.filename:
         return render_template("upload/form.html", **_form_context(
             _("Choose a file to import."), values)), 400
-    if not g.requester.may_edit:
+    if not permissions.may_write(g.requester.role, layer):
         return render_template("upload/form.html", **_form_context(
-            _("Your role may not import data."), values)), 403
+            _("Your role may not import %(layer)s.", layer=layer_labels()[layer]), values)), 403
     folder = Path(tempfile.mkdtemp(prefix="gridmap-upload-"))
     try:
         mapping_file = request.files.get("mapping")

@@ -66,3 +66,87 @@ def visible_grid_codes(session, requester: Requester) -> set[str] | None:
     if grids is None:
         return None
     return set(session.scalars(sa.select(Grid.code).where(Grid.id.in_(grids))))
+
+
+# --- writing: where a row lies, and whether the requester may write there ----------------------
+# The place a layer's rows are judged by: a grid, a community, a street, or (for street-wide
+# layers that belong to no grid) the geometry itself against the requester's streets.
+PLACE_LEVEL = {
+    "buildings": "grid", "key_sites": "grid", "patrol_tracks": "grid", "hazards": "grid",
+    "households": "grid", "residents": "grid",
+    "grids": "community", "compounds": "community", "gates": "community",
+    "communities": "street", "streets": "street",
+    "roads": "area", "facilities": "area",
+}
+
+
+def writable_places(session, requester: Requester, level: str):
+    """The grid/community/street ids (or, for ``area``, a geometry) the requester may write in.
+
+    None when unrestricted (city-wide roles).
+    """
+    import shapely
+
+    if requester.all_areas:
+        return None
+    grids = set(session.scalars(visible_grids(requester)))
+    if level == "grid":
+        return grids
+    streets = set(requester.street_ids)
+    if level == "street":
+        return streets
+    if level == "community":
+        return set(session.scalars(sa.select(Community.id).where(sa.or_(
+            Community.id.in_(requester.community_ids or [-1]),
+            Community.street_id.in_(streets or [-1]))))) | set(
+            session.scalars(sa.select(Grid.community_id).where(Grid.id.in_(grids or [-1]))))
+    if level == "area":
+        from geodata.db.frames import read_frame
+        from geodata.db.models import Street
+
+        frame = read_frame(session, sa.select(Street.id, Street.geom).where(
+            Street.id.in_(streets or [-1])))
+        shapes = [g for g in frame.geometry if g is not None]
+        return shapely.union_all(shapes) if shapes else shapely.Point()
+    raise ValueError(f"no place level {level!r}")
+
+
+def existing_places(session, layer: str, model, ids: list[int]) -> dict:
+    """The place (grid/community/street id, or geometry) of existing rows ``ids`` of a layer."""
+    from geodata.db.models import Compound, Gate
+
+    if not ids:
+        return {}
+    level = PLACE_LEVEL[layer]
+    if layer == "households":
+        stmt = sa.select(Household.id, Building.grid_id).join(
+            Building, Household.building_id == Building.id).where(Household.id.in_(ids))
+    elif layer == "residents":
+        stmt = sa.select(Resident.id, Building.grid_id).join(
+            Household, Resident.household_id == Household.id).join(
+            Building, Household.building_id == Building.id).where(Resident.id.in_(ids))
+    elif layer == "gates":
+        stmt = sa.select(Gate.id, Compound.community_id).outerjoin(
+            Compound, Gate.compound_id == Compound.id).where(Gate.id.in_(ids))
+    elif layer == "streets":
+        stmt = sa.select(model.id, model.id).where(model.id.in_(ids))
+    elif level == "area":
+        from geodata.db.frames import read_frame
+
+        frame = read_frame(session, sa.select(model.id, model.geom).where(model.id.in_(ids)))
+        return dict(zip(frame["id"], frame.geometry, strict=True))
+    else:
+        column = {"grid": "grid_id", "community": "community_id", "street": "street_id"}[level]
+        stmt = sa.select(model.id, getattr(model, column)).where(model.id.in_(ids))
+    return dict(session.execute(stmt).all())
+
+
+def in_place(place, allowed) -> bool:
+    """Whether a place lies in ``allowed`` (None: anywhere)."""
+    if allowed is None:
+        return True
+    if place is None:
+        return False
+    if hasattr(allowed, "geom_type"):
+        return not allowed.is_empty and bool(allowed.intersects(place))
+    return place in allowed
