@@ -16,16 +16,13 @@ from gridmap import vocab
 from gridmap.analysis.grids import to_metric
 from gridmap.maps.hazards import OVERDUE_COLOR, STATUS_COLORS
 from gridmap.maps.overview import Gettext, _identity, _rounded, base_map, households_colormap
+from gridmap.maps.safe import SafeGeoJson
 from gridmap.maps.standard import Legend
 
 SITE_OK = "#1a9641"
 SITE_OVERDUE = "#d7191c"
 PATROLLED = "#1a9850"
 UNPATROLLED = "#d73027"
-
-
-def _esc(values) -> list[str]:
-    return [html.escape(v) if isinstance(v, str) else "" for v in values]
 
 
 def grid_map(boundary: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
@@ -35,17 +32,17 @@ def grid_map(boundary: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, sites: gpd
              ) -> tuple[folium.Map, list[Legend]]:
     """All frames EPSG:4326 (see geodata.db.mygrid.GridView for the columns)."""
     m = base_map(tuple(boundary.total_bounds))
-    folium.GeoJson(
+    SafeGeoJson(
         _rounded(boundary.assign(name=boundary["name"].fillna("")), ["code", "name"]),
         name=_("Grid boundary"),
         style_function=lambda f: {"fill": False, "color": "#08306b", "weight": 3},
     ).add_to(m)
     cmap = households_colormap(buildings["households"], _("Households per building"))
     if len(buildings):
-        b = buildings.assign(address=_esc(buildings["address"].fillna(buildings["code"])),
+        b = buildings.assign(address=buildings["address"].fillna(buildings["code"]),
                              floors=buildings["floors"].fillna(0).astype(int),
                              use=[vocab.label(vocab.BUILDING_USES, u, lang) for u in buildings["use"]])
-        folium.GeoJson(
+        SafeGeoJson(
             _rounded(b, ["address", "households", "floors", "use"]), name=_("Buildings"),
             style_function=lambda f: {"fillColor": cmap(f["properties"]["households"]),
                                       "color": "#444444", "weight": 0.6, "fillOpacity": 0.85},
@@ -57,8 +54,8 @@ def grid_map(boundary: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, sites: gpd
                                      (unpatrolled, _("Unpatrolled streets (7 days)"), UNPATROLLED, True)):
         layer = folium.FeatureGroup(name=name, show=show)
         if len(frame):
-            f = frame.assign(name=_esc(frame["name"]), length_m=frame["length_m"].round(0))
-            folium.GeoJson(_rounded(f, ["name", "length_m"]),
+            f = frame.assign(name=frame["name"].fillna(""), length_m=frame["length_m"].round(0))
+            SafeGeoJson(_rounded(f, ["name", "length_m"]),
                            style_function=lambda x, c=color: {"color": c, "weight": 4, "opacity": 0.85},
                            tooltip=folium.GeoJsonTooltip(["name", "length_m"],
                                                          [_("Street"), _("Length (m)")])).add_to(layer)
@@ -67,11 +64,11 @@ def grid_map(boundary: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, sites: gpd
     if len(sites):
         cats = {c.code: (c.zh if lang == "zh" else c.en) for c in vocab.KEY_SITE_CATEGORIES}
         s = sites.assign(
-            name=_esc(sites["name"]), category=sites["category"].map(cats).fillna(sites["category"]),
+            name=sites["name"].fillna(""), category=sites["category"].map(cats).fillna(sites["category"]),
             last=pd.to_datetime(sites["last_inspected"]).dt.strftime("%Y-%m-%d").fillna(_("never")),
             color=np.where(sites["overdue"], SITE_OVERDUE, SITE_OK),
             state=np.where(sites["overdue"], _("Inspection overdue"), _("Inspection up to date")))
-        folium.GeoJson(
+        SafeGeoJson(
             _rounded(s, ["name", "category", "last", "color", "state"]),
             marker=folium.CircleMarker(radius=6, fill=True, weight=1, fill_opacity=0.95),
             style_function=lambda f: {"fillColor": f["properties"]["color"], "color": "#222222"},
@@ -90,8 +87,8 @@ def grid_map(boundary: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, sites: gpd
             deadline=pd.to_datetime(cases["deadline"]).dt.strftime("%Y-%m-%d").fillna(""),
             color=[OVERDUE_COLOR if o else STATUS_COLORS.get(st, "#888")
                    for st, o in zip(cases["status"], cases["overdue"], strict=True)])
-        folium.GeoJson(
-            _rounded(h, ["code", "link", "status_label", "deadline", "color"]),
+        SafeGeoJson(
+            _rounded(h, ["code", "link", "status_label", "deadline", "color"]), markup=("link",),
             marker=folium.CircleMarker(radius=9, fill=True, fill_opacity=0.95, weight=3),
             style_function=lambda f: {"fillColor": f["properties"]["color"], "color": "#000000"},
             tooltip=folium.GeoJsonTooltip(["code", "status_label"], [_("Case"), _("Status")]),

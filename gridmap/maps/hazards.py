@@ -12,6 +12,7 @@ import pandas as pd
 from gridmap import vocab
 from gridmap.maps.layers import PointPicker
 from gridmap.maps.overview import Gettext, _identity, _rounded, base_map
+from gridmap.maps.safe import SafeGeoJson
 from gridmap.maps.standard import Legend
 
 STATUS_COLORS = {
@@ -31,7 +32,7 @@ def status_legend(*, lang: str, _: Gettext = _identity) -> Legend:
 def _grid_outlines(m: folium.Map, grids: gpd.GeoDataFrame, *, _: Gettext) -> None:
     layer = folium.FeatureGroup(name=_("Grids"), show=True)
     if len(grids):
-        folium.GeoJson(
+        SafeGeoJson(
             _rounded(grids.assign(name=grids["name"].fillna("")), ["code", "name"]),
             style_function=lambda f: {"fill": True, "fillOpacity": 0.03, "color": "#08306b",
                                       "weight": 1.2},
@@ -64,18 +65,17 @@ def hazards_map(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame, *, lang: str =
             category_label=cases["category"].map(cats).fillna(cases["category"]),
             severity_label=cases["severity"].map(sev).fillna(cases["severity"]),
             deadline=pd.to_datetime(cases["deadline"]).dt.strftime("%Y-%m-%d").fillna(""),
-            # folium's popups insert values as HTML: escape what people typed
-            responsible=[html.escape(r or "") for r in cases["responsible"].fillna("")],
-            grid_name=[html.escape(r or "") for r in cases["grid_name"].fillna("")],
+            responsible=cases["responsible"].fillna(""),
+            grid_name=cases["grid_name"].fillna(""),
             color=[OVERDUE_COLOR if o else STATUS_COLORS.get(s, "#888888")
                    for s, o in zip(cases["status"], cases["overdue"], strict=True)],
             link=[f'<a href="{html.escape(detail_url.replace("__ID__", c))}">{html.escape(c)}</a>'
                   if detail_url else html.escape(c)
                   for c in cases["code"]],
         )
-        folium.GeoJson(
+        SafeGeoJson(
             _rounded(data, ["code", "link", "category_label", "severity_label", "status_label",
-                            "deadline", "responsible", "grid_name", "color"]),
+                            "deadline", "responsible", "grid_name", "color"]), markup=("link",),
             marker=folium.CircleMarker(radius=7, fill=True, weight=1.5, fill_opacity=0.95),
             style_function=lambda f: {"fillColor": f["properties"]["color"], "color": "#333333"},
             tooltip=folium.GeoJsonTooltip(["code", "category_label", "status_label"],

@@ -21,6 +21,7 @@ from pyproj import Transformer
 
 from gridmap.analysis.density import Surface
 from gridmap.maps.overview import _identity, _rounded, base_map
+from gridmap.maps.safe import SafeGeoJson
 
 Gettext = Callable[[str], str]
 # Light yellow -> orange -> dark red (ColorBrewer YlOrRd), readable on a blank base map.
@@ -111,7 +112,7 @@ def add_cells(m: folium.Map, cells: gpd.GeoDataFrame, *, name: str, value_label:
     labels = [value_label, density_label, *(extra or {}).values()]
     vmax = cmap.vmax
     group = folium.FeatureGroup(name=name, show=show)
-    folium.GeoJson(
+    SafeGeoJson(
         _rounded(data, fields),
         style_function=lambda f: {
             "fillColor": cmap(min(f["properties"]["per_ha"], vmax)),
@@ -177,7 +178,7 @@ def heatmap_map(surface: Surface, cells: gpd.GeoDataFrame, grids: gpd.GeoDataFra
         weekly_slider(m, weekly, cell_m=weekly_cell_m or surface.cell_m, crs=surface.crs,
                       name=_("By week"),
                       colors=colors)
-    folium.GeoJson(
+    SafeGeoJson(
         _rounded(grids.assign(name=grids["name"].fillna("")), ["code", "name"]),
         name=_("Grids"),
         style_function=lambda f: {"fill": False, "color": "#08306b", "weight": 1.5},

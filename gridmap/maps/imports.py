@@ -9,6 +9,7 @@ import pandas as pd
 import shapely
 
 from gridmap.maps.overview import Gettext, _identity, _rounded, base_map
+from gridmap.maps.safe import SafeGeoJson
 
 PREVIEW_LIMIT = 5000  # features drawn; a preview of 50,000 parcels would freeze the browser
 COLOURS = {"insert": "#1a9850", "update": "#2c7bb6", "error": "#d7191c"}
@@ -32,7 +33,7 @@ def import_preview_map(new: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
     m = base_map(_bounds(new) or _bounds(grids))
     if len(grids):
         layer = folium.FeatureGroup(name=_("Existing grids"), show=True)
-        folium.GeoJson(
+        SafeGeoJson(
             _rounded(grids.assign(name=grids["name"].fillna("")), ["code", "name"]),
             style_function=lambda f: {"fill": False, "color": "#666666", "weight": 1.5,
                                       "dashArray": "4 3"},
@@ -52,7 +53,7 @@ def import_preview_map(new: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
         layer = folium.FeatureGroup(name=_("Features in the file"), show=True)
         geojson = _rounded(data, ["row", "code", "name", "status", "label"],
                            tolerance_deg=simplify)
-        folium.GeoJson(
+        SafeGeoJson(
             geojson,
             style_function=lambda f: {"color": COLOURS[f["properties"]["status"]],
                                       "fillColor": COLOURS[f["properties"]["status"]],

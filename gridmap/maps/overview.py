@@ -8,6 +8,8 @@ import branca.colormap as cm
 import folium
 import geopandas as gpd
 
+from gridmap.maps.safe import SafeGeoJson
+
 Gettext = Callable[[str], str]
 
 
@@ -68,7 +70,7 @@ def overview_map(
         target=grids["target_households"].fillna(0).astype(int),
         leader=grids["leader"].fillna(""),
     )
-    folium.GeoJson(
+    SafeGeoJson(
         _rounded(grid_data, ["code", "name", "community_name", "leader", "households",
                              "residents", "buildings", "target"]),
         name=_("Grids"),
@@ -91,7 +93,7 @@ def overview_map(
     building_layer = folium.FeatureGroup(name=_("Buildings"), show=True)
     b = buildings.assign(address=buildings["address"].fillna(""),
                          floors=buildings["floors"].fillna(0).astype(int))
-    folium.GeoJson(
+    SafeGeoJson(
         _rounded(b, ["address", "households", "floors", "use"], tolerance_deg=0.000005),
         name=_("Buildings"),
         style_function=lambda f: {
@@ -104,7 +106,7 @@ def overview_map(
     building_layer.add_to(m)
 
     community_layer = folium.FeatureGroup(name=_("Communities"), show=True)
-    folium.GeoJson(
+    SafeGeoJson(
         _rounded(communities, ["code", "name", "grids", "households", "residents"]),
         name=_("Communities"),
         style_function=lambda f: {"fill": False, "color": "#08306b", "weight": 3},
@@ -196,7 +198,7 @@ def street_map(communities: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, urls: 
         popup=popup_spec(["name", "category_label"], [_("Facility"), _("Category")])).add_to(m)
     community_layer = folium.FeatureGroup(name=_("Communities"), show=True)
     if len(communities):
-        folium.GeoJson(
+        SafeGeoJson(
             _rounded(communities, ["code", "name", "grids", "households"]),
             style_function=lambda f: {"fill": False, "color": "#08306b", "weight": 3},
             tooltip=folium.GeoJsonTooltip(["name", "grids", "households"],

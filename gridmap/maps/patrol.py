@@ -14,6 +14,7 @@ import shapely
 
 from gridmap import vocab
 from gridmap.maps.overview import _identity, _rounded, base_map
+from gridmap.maps.safe import SafeGeoJson
 
 Gettext = Callable[[str], str]
 COVERAGE_COLORS = ["#d73027", "#fc8d59", "#fee08b", "#91cf60", "#1a9850"]
@@ -52,7 +53,7 @@ def patrol_map(grids: gpd.GeoDataFrame, coverage: pd.DataFrame, segments: gpd.Ge
     g = g.assign(**{c: g[c].astype(float).round(1).where(g[c].notna(), None)
                     for c in ("street_pct", "buildings_pct", "households_pct", "key_sites_pct")})
     grid_layer = folium.FeatureGroup(name=_("Grids by street coverage"), show=True)
-    folium.GeoJson(
+    SafeGeoJson(
         _rounded(g, ["code", "name", "street_pct", "buildings_pct", "households_pct",
                      "key_sites_pct", "patrol_km"]),
         style_function=lambda f: {
@@ -77,7 +78,7 @@ def patrol_map(grids: gpd.GeoDataFrame, coverage: pd.DataFrame, segments: gpd.Ge
         part = seg[seg["patrolled"] == patrolled]
         layer = folium.FeatureGroup(name=name, show=True)
         if len(part):
-            folium.GeoJson(
+            SafeGeoJson(
                 _rounded(part, ["name", "highway", "length_m", "share"]),
                 style_function=lambda f, c=color: {"color": c, "weight": 3, "opacity": 0.9},
                 tooltip=folium.GeoJsonTooltip(["name", "length_m", "share"],
@@ -89,7 +90,7 @@ def patrol_map(grids: gpd.GeoDataFrame, coverage: pd.DataFrame, segments: gpd.Ge
     if len(tracks):
         t = _precise(tracks).assign(started_at=pd.to_datetime(tracks["started_at"]).dt.strftime("%Y-%m-%d %H:%M"),
                           length_m=tracks["length_m"].round(0))
-        folium.GeoJson(
+        SafeGeoJson(
             _rounded(t, ["patroller", "started_at", "length_m"]),
             style_function=lambda f: {"color": "#2c7fb8", "weight": 1.5, "opacity": 0.6},
             tooltip=folium.GeoJsonTooltip(["patroller", "started_at", "length_m"],
@@ -106,7 +107,7 @@ def patrol_map(grids: gpd.GeoDataFrame, coverage: pd.DataFrame, segments: gpd.Ge
             days=overdue["days_overdue"].map(lambda d: _("never inspected") if np.isinf(d)
                                              else f"{d:.0f}"),
         )
-        folium.GeoJson(
+        SafeGeoJson(
             _rounded(o, ["name", "category", "grid_code", "last", "days"]),
             marker=folium.CircleMarker(radius=6, fill=True, color="#7f0000", fill_color="#ef3b2c",
                                        fill_opacity=0.9, weight=1),

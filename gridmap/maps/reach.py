@@ -17,6 +17,7 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from gridmap.maps.overview import base_map
+from gridmap.maps.safe import SafeGeoJson, safe_text
 
 Gettext = Callable[[str], str]
 
@@ -119,7 +120,7 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
         layer = folium.FeatureGroup(name=name,
                                     show=bool(np.isclose(d, distance_m)) or len(levels) == 1)
         color = ISO_COLORS.get(rank, "#fee08b")
-        folium.GeoJson(
+        SafeGeoJson(
             _geojson(merged[merged["distance_m"] == d], ["distance_m", "minutes"],
                      simplify_deg=0.000005),
             style_function=lambda _f, c=color: {"fillColor": c, "color": c, "weight": 1,
@@ -132,7 +133,7 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
         else isochrones
     if len(per):
         layer = folium.FeatureGroup(name=_("Each facility's reach"), show=False)
-        folium.GeoJson(
+        SafeGeoJson(
             _geojson(per.assign(name=per["name"].fillna("")), ["name", "distance_m", "minutes"],
                      simplify_deg=0.000005),
             style_function=lambda _f: {"fill": False, "color": "#1a9850", "weight": 1.5,
@@ -145,7 +146,7 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
     if len(merged_circles):
         layer = folium.FeatureGroup(name=_("Service radius %(m)s m") % {"m": f"{distance_m:.0f}"},
                                     show=True)
-        folium.GeoJson(
+        SafeGeoJson(
             _geojson(merged_circles, ["distance_m"], simplify_deg=0.000005),
             style_function=lambda _f: {"fill": False, "color": CIRCLE, "weight": 2,
                                        "dashArray": "6 4"},
@@ -154,7 +155,7 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
 
     if len(gaps):
         layer = folium.FeatureGroup(name=_("Gaps (residential areas outside)"), show=True)
-        folium.GeoJson(
+        SafeGeoJson(
             _geojson(gaps, ["buildings", "residents", "households"], simplify_deg=0.000005),
             style_function=lambda _f: {"fillColor": GAP, "color": "#e66101", "weight": 1.5,
                                        "fillOpacity": 0.35, "dashArray": "5 4"},
@@ -170,7 +171,7 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
         layer = folium.FeatureGroup(name=_("Buildings: covered / not covered"), show=True)
         colors = {"covered": COVERED, "paper_only": PAPER_ONLY, "uncovered": UNCOVERED,
                   "other": OTHER}
-        folium.GeoJson(
+        SafeGeoJson(
             _geojson(b, ["address", "residents", "households", "distance_m", "minutes",
                          "facility_name", "state"], simplify_deg=0.000003),
             style_function=lambda f: {"fillColor": colors[f["properties"]["state"]],
@@ -186,7 +187,7 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
     for name, pt in zip(facilities["name"], facilities.geometry, strict=True):
         folium.CircleMarker([pt.y, pt.x], radius=7, color="#ffffff", weight=2, fill=True,
                             fill_color=FACILITY, fill_opacity=1.0,
-                            tooltip=str(name)).add_to(layer)
+                            tooltip=safe_text(name)).add_to(layer)
     layer.add_to(m)
 
     if sites is not None and len(sites):
@@ -198,7 +199,7 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
                 "after": f"{100 * s['share_after']:.1f}%"})
             folium.CircleMarker([s.geometry.y, s.geometry.x], radius=10, color=SITE, weight=3,
                                 fill=True, fill_color="#ffffff", fill_opacity=0.9,
-                                tooltip=text).add_to(layer)
+                                tooltip=safe_text(text)).add_to(layer)
             folium.Marker([s.geometry.y, s.geometry.x], icon=folium.DivIcon(
                 html=(f'<div class="gm-site-rank" style="color:{SITE};font-weight:700;'
                       f'text-align:center;line-height:20px">{int(s["rank"])}</div>'),

@@ -14,6 +14,7 @@ import pandas as pd
 
 from gridmap.analysis.risk import component_label
 from gridmap.maps.overview import _identity, _rounded, base_map
+from gridmap.maps.safe import SafeGeoJson
 
 Gettext = Callable[[str], str]
 RISK_COLORS = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"]
@@ -52,8 +53,8 @@ def risk_map(grids: gpd.GeoDataFrame, grid_components: pd.DataFrame,
         name=grids["name"].fillna(""),
         explain=explain_html(grid_components, grids["score"], lang=lang, _=_))
     layer = folium.FeatureGroup(name=_("Grids by risk"), show=True)
-    folium.GeoJson(
-        _rounded(g, ["code", "name", "score", "explain"]),
+    SafeGeoJson(
+        _rounded(g, ["code", "name", "score", "explain"]), markup=("explain",),
         style_function=lambda f: {"fillColor": gcmap(f["properties"]["score"]),
                                   "color": "#555555", "weight": 1, "fillOpacity": 0.55},
         highlight_function=lambda f: {"weight": 3, "color": "#1f4e79"},
@@ -70,8 +71,8 @@ def risk_map(grids: gpd.GeoDataFrame, grid_components: pd.DataFrame,
     pts = pts[pts["score"] > 0]
     blayer = folium.FeatureGroup(name=_("Buildings by risk"), show=True)
     if len(pts):
-        folium.GeoJson(
-            _rounded(pts, ["address", "grid_code", "score", "explain"]),
+        SafeGeoJson(
+            _rounded(pts, ["address", "grid_code", "score", "explain"]), markup=("explain",),
             marker=folium.CircleMarker(radius=5, fill=True, weight=1, fill_opacity=0.9),
             style_function=lambda f: {"fillColor": bcmap(f["properties"]["score"]),
                                       "color": "#444444",

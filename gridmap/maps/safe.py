@@ -1,0 +1,58 @@
+"""The one way data reaches a folium popup or tooltip: escaped.
+
+folium's GeoJsonTooltip and GeoJsonPopup put property values into the page as HTML, so
+a key site named ``<img src=x onerror=...>`` would run in every browser that opens the
+map. Every map builds its GeoJSON layers through :class:`SafeGeoJson`, which
+HTML-escapes every text property first; a column that is markup by construction (a
+link built from escaped parts) is named in ``markup``. Names are data, never markup.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+import folium
+
+
+def _escape(value):
+    if isinstance(value, str):
+        return html.escape(value)
+    if isinstance(value, list):
+        return [_escape(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _escape(v) for k, v in value.items()}
+    return value
+
+
+def escaped_geojson(data, markup: tuple[str, ...] = ()) -> dict:
+    """A FeatureCollection (dict, JSON text or GeoDataFrame) with text properties escaped."""
+    if hasattr(data, "to_json"):
+        data = data.to_json(drop_id=True, na="null")
+    if isinstance(data, str):
+        data = json.loads(data)
+    if not isinstance(data, dict):
+        raise TypeError(f"SafeGeoJson takes GeoJSON data, not {type(data).__name__}")
+    features = data.get("features", [data] if data.get("type") == "Feature" else [])
+    for feature in features:
+        props = feature.get("properties") or {}
+        feature["properties"] = {k: v if k in markup else _escape(v) for k, v in props.items()}
+    return data
+
+
+class SafeGeoJson(folium.GeoJson):
+    """folium.GeoJson whose text properties are HTML-escaped (``markup``: trusted columns)."""
+
+    def __init__(self, data, *, markup: tuple[str, ...] = (), **kwargs) -> None:
+        super().__init__(escaped_geojson(data, markup), **kwargs)
+
+
+def safe_text(value) -> str:
+    """A plain text for folium's ``tooltip=``/``popup=`` strings.
+
+    folium places those inside a JavaScript template literal that becomes HTML, so the
+    text is HTML-escaped and the template literal's own specials (backtick, ``$``,
+    backslash) become character references.
+    """
+    return html.escape("" if value is None else str(value)).translate(
+        {ord("`"): "&#96;", ord("$"): "&#36;", ord("\\"): "&#92;"})
