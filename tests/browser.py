@@ -44,6 +44,7 @@ __all__ = [
     "PageWatch",
     "browser_login",
     "save_screenshot",
+    "wait_until",
 ]
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
@@ -240,3 +241,20 @@ def browser_login(page: Page, base_url: str, password: str, username: str = "adm
     page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
+
+
+def wait_until(page: Page, expression: str, *, timeout: float = 30_000, poll_ms: int = 100) -> None:
+    """Wait until the JavaScript ``expression`` is truthy on ``page``.
+
+    Playwright's ``wait_for_function`` compiles its expression inside the page, which the
+    app's Content-Security-Policy (no 'unsafe-eval') refuses; ``evaluate`` runs outside it.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout / 1000
+    body = expression if expression.lstrip().startswith(("()", "function")) else \
+        f"() => ({expression})"
+    while not page.evaluate(body):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout / 1000:.0f} s for {expression}")
+        page.wait_for_timeout(poll_ms)

@@ -16,7 +16,7 @@ from geodata.db.engine import session_factory
 from geodata.db.models import Building, Community, Grid, StaffUser
 from gridmap.crs import wgs84_to_gcj02
 
-from browser import PageWatch, save_screenshot
+from browser import PageWatch, save_screenshot, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -64,7 +64,7 @@ def _read(demo_db, stmt):
 
 
 def _wait_map(page):
-    page.wait_for_function("window.gmReady === true", timeout=60_000)
+    wait_until(page, "window.gmReady === true", timeout=60_000)
 
 
 def _first_grid(demo_db):
@@ -195,7 +195,7 @@ def test_upload_a_file(page, live_server, demo_app, demo_db, tmp_path, backend):
     page.select_option("#layer", "districts")
     page.set_input_files("#file", str(upload))
     page.locator("#upload-form button[type=submit]").click()
-    page.wait_for_function("document.querySelector('#job') && "
+    wait_until(page, "document.querySelector('#job') && "
                            "!['checking', 'writing'].includes(document.querySelector('#job').dataset.state)",
                            timeout=120_000)
     assert page.get_attribute("#job", "data-state") == "ready", page.inner_text("#job")[:300]
@@ -332,7 +332,7 @@ def test_building_tiles_when_the_street_is_large(page, live_server, demo_app, de
             sa.func.ST_PointOnSurface(Building.geom))).order_by(Building.id))[0]
         spot = shapely.from_wkt(wkt)
         page.evaluate(f"() => {{ ({MAP})().setView([{spot.y}, {spot.x}], 18, {{animate: false}}); }}")
-        page.wait_for_function("() => !document.querySelector('.gm-vector-tiles .leaflet-tile-loading')")
+        wait_until(page, "() => !document.querySelector('.gm-vector-tiles .leaflet-tile-loading')")
         page.wait_for_timeout(300)
         xy = page.evaluate(f"() => ({MAP})().latLngToContainerPoint([{spot.y}, {spot.x}])")
         box = page.locator(".folium-map").bounding_box()

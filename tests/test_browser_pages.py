@@ -2,7 +2,7 @@
 
 import pytest
 
-from browser import PageWatch, save_screenshot
+from browser import PageWatch, save_screenshot, wait_until
 from conftest import row_count
 
 pytestmark = pytest.mark.browser
@@ -29,7 +29,7 @@ def test_overview_renders_grids_on_the_map(chromium, live_server, demo_db, demo_
     watch = PageWatch(page, app_url=live_server)
     browser_login(page, live_server, demo_db[1])
     assert page.url == live_server + "/"
-    page.wait_for_function("window.gmReady === true")  # the layers loaded by bbox have drawn
+    wait_until(page, "window.gmReady === true")  # the layers loaded by bbox have drawn
     expected = sum(row_count(demo_session, t) for t in ("grid", "building", "community"))
     assert page.evaluate(FEATURES_ON_MAP) == expected
     # grids, buildings, key sites, facilities, communities; the basemap radio buttons apart

@@ -42,7 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(gridmap_home())
 
-    from web import auth, db, i18n, logs, pages
+    from web import auth, db, i18n, logs, pages, security
 
     logs.init_app(app)  # first: its before_request starts the clock of every request
     db.init_app(app)
@@ -51,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.finalize = finalize
     app.jinja_env.filters.update(show=show, person=person)
     i18n.init_app(app)
+    security.init_app(app)
     auth.init_app(app)
     app.register_blueprint(pages.bp)
     from web.analysis import bp as analysis_bp  # patrol, risk and heatmap pages

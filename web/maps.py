@@ -14,6 +14,7 @@ from gridmap.crs import gcj02_to_wgs84
 from gridmap.maps.offline import localize_assets
 from gridmap.maps.render import MapParts, map_parts
 from gridmap.maps.standard import BasemapSettings, Legend, display_crs, finish_map
+from web.security import add_nonce
 
 
 def basemap_settings() -> BasemapSettings:
@@ -40,7 +41,10 @@ def render_map(m, *, legends: list[Legend] | tuple = ()) -> MapParts:
     assets at /static/vendor and split it for a template."""
     finish_map(m, basemap=user_basemap(), settings=basemap_settings(), _=_, legends=legends)
     localize_assets(m, static_root())
-    return map_parts(m)
+    parts = map_parts(m)
+    # folium's own header and body scripts are the app's: they run under this page's nonce
+    return MapParts(header=add_nonce(parts.header), body=add_nonce(parts.body),
+                    script=parts.script)
 
 
 def point_from_display(lon: float, lat: float, display: str | None) -> tuple[float, float]:
