@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import warnings
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -30,8 +31,10 @@ from sqlalchemy.orm import Session
 from geodata.db import models as m
 from geodata.db.frames import read_frame
 from geodata.db.repo import audit
-from geodata.db.scope import scoped
+from geodata.db.scope import scoped, visible_grids
 from geodata.importer import layer_spec
+from gridmap import privacy
+from gridmap.analysis.density import DEFAULT_K, suppressed
 from gridmap.crs import STORAGE_CRS
 from gridmap.errors import PermissionDenied
 from gridmap.privacy import Requester, mask_id_number, mask_name, mask_phone
@@ -48,13 +51,62 @@ def _frame(session: Session, stmt) -> gpd.GeoDataFrame:
     return read_frame(session, stmt)
 
 
-def _simple(session: Session, model, columns: list, parents: dict) -> gpd.GeoDataFrame:
-    """code, name, the listed columns, parent codes, props and geometry of ``model``."""
+def _simple(session: Session, model, columns: list, parents: dict,
+            requester: Requester | None = None) -> gpd.GeoDataFrame:
+    """code, name, the listed columns, parent codes, props and geometry of ``model``
+    (inside the requester's areas when one is given)."""
     extra = []
     for label, (parent, fk) in parents.items():
         extra.append(sa.select(parent.code).where(parent.id == fk).scalar_subquery().label(label))
     stmt = sa.select(model.code, *columns, *extra, model.props, model.geom).order_by(model.code)
+    if requester is not None:
+        stmt = scoped(stmt, requester, model)
     return _frame(session, stmt)
+
+
+def _mask_column(f: pd.DataFrame, column: str, mask) -> None:
+    if column in f.columns:
+        f[column] = pd.Series([mask(v) if isinstance(v, str) else None for v in f[column]],
+                              index=f.index, dtype=object)
+
+
+def _aggregate(session: Session, requester: Requester, layer: str) -> gpd.GeoDataFrame:
+    """Counts in place of people: households or residents per building, patrol tracks per
+    grid, inside the requester's areas; counts of 1 to k-1 are suppressed (empty, with
+    ``suppressed`` true) as on the heatmaps."""
+    if layer == "patrol_tracks":
+        t = m.PatrolTrack
+        stmt = scoped(sa.select(t.grid_id.label("place_id"), sa.func.count().label("n"))
+                      .group_by(t.grid_id), requester, t)
+        places = _frame(session, sa.select(m.Grid.id, m.Grid.code.label("grid"), m.Grid.geom))
+        places["geometry"] = shapely.point_on_surface(places.geometry.to_numpy())
+        count_name = "tracks"
+    else:
+        stmt = sa.select(m.Building.id.label("place_id"), sa.func.count().label("n"))
+        if layer == "residents":
+            stmt = stmt.select_from(m.Resident).join(
+                m.Household, m.Resident.household_id == m.Household.id)
+        else:
+            stmt = stmt.select_from(m.Household)
+        stmt = stmt.join(m.Building, m.Household.building_id == m.Building.id)
+        grids = visible_grids(requester)
+        if grids is not None:
+            stmt = stmt.where(m.Building.grid_id.in_(grids))
+        stmt = stmt.group_by(m.Building.id)
+        places = _building_points(session).reset_index()
+        places = places.rename(columns={"code": "building"})
+        count_name = layer
+    counts = pd.DataFrame(session.execute(stmt).all(), columns=["place_id", "n"]).dropna()
+    counts = counts.astype({"place_id": "int64", "n": "int64"})
+    f = places.merge(counts, left_on="id", right_on="place_id", how="inner")
+    hidden = suppressed(f["n"].to_numpy(), k=DEFAULT_K)
+    f[count_name] = pd.array([None if h else int(n) for n, h in zip(f["n"], hidden, strict=True)],
+                             dtype="Int64")
+    f["suppressed"] = hidden
+    audit(session, requester, f"export_{layer}_counts", None, {"count": len(f)})
+    label = "grid" if layer == "patrol_tracks" else "building"
+    return gpd.GeoDataFrame(f[[label, count_name, "suppressed"]], geometry=f.geometry.values,
+                            crs=STORAGE_CRS)
 
 
 def layer_frame(session: Session, layer: str, requester: Requester, *,
@@ -62,6 +114,11 @@ def layer_frame(session: Session, layer: str, requester: Requester, *,
     """The rows of ``layer`` as an export frame in EPSG:4326 (see the module docstring)."""
     spec = layer_spec(layer)
     name = spec.name
+    if reveal and not requester.may_reveal:
+        raise PermissionDenied(f"role {requester.role!r} may not export unmasked personal data")
+    if privacy.export_kind(requester.role, name) == "aggregate":
+        return _aggregate(session, requester, name)
+    managing = requester.role in privacy.MANAGING_ROLES
     if name == "districts":
         f = _simple(session, m.District, [m.District.name], {})
     elif name == "streets":
@@ -74,6 +131,8 @@ def layer_frame(session: Session, layer: str, requester: Requester, *,
         f = _simple(session, m.Grid, [m.Grid.name, m.Grid.kind, m.Grid.leader,
                                       m.Grid.leader_phone, m.Grid.target_households],
                     {"community": (m.Community, m.Grid.community_id)})
+        if not managing:  # leaders' phones only to the staff who manage them
+            _mask_column(f, "leader_phone", mask_phone)
     elif name == "compounds":
         f = _simple(session, m.Compound, [m.Compound.name],
                     {"community": (m.Community, m.Compound.community_id)})
@@ -88,10 +147,10 @@ def layer_frame(session: Session, layer: str, requester: Requester, *,
                                           m.Building.use],
                     {"compound": (m.Compound, m.Building.compound_id),
                      "grid": (m.Grid, m.Building.grid_id)})
-    elif name == "key_sites":
+    elif name == "key_sites":  # scoped as on the map
         f = _simple(session, m.KeySite, [m.KeySite.name, m.KeySite.category, m.KeySite.address,
                                          m.KeySite.inspection_interval_days],
-                    {"grid": (m.Grid, m.KeySite.grid_id)})
+                    {"grid": (m.Grid, m.KeySite.grid_id)}, requester=requester)
     elif name == "facilities":
         f = _simple(session, m.Facility, [m.Facility.name, m.Facility.category,
                                           m.Facility.capacity], {})
@@ -109,6 +168,8 @@ def layer_frame(session: Session, layer: str, requester: Requester, *,
         f = _personal(session, requester, h,
                       [h.code, h.category, h.severity, h.status, h.description, h.found_at,
                        h.deadline, h.closed_at, h.reporter, h.responsible])
+        if not managing:  # citizens' names stay with the staff handling the cases
+            _mask_column(f, "reporter", mask_name)
     for col in f.columns:
         if col != "geometry" and pd.api.types.is_datetime64_any_dtype(f[col]):
             f[col] = f[col].dt.strftime("%Y-%m-%dT%H:%M:%S").where(f[col].notna(), None)
@@ -150,20 +211,21 @@ def _households(session: Session, requester: Requester) -> gpd.GeoDataFrame:
 
 
 def _residents(session: Session, requester: Requester, *, reveal: bool) -> gpd.GeoDataFrame:
-    if reveal and not requester.may_reveal:
-        raise PermissionDenied(
-            f"role {requester.role!r} may not export unmasked personal data")
     r = m.Resident
     stmt = scoped(sa.select(r.household_id, r.name, r.id_number, r.phone, r.birth_year, r.sex,
                             r.tags, r.props), requester, r).order_by(r.id)
     rows = pd.DataFrame(session.execute(stmt).all(),
                         columns=["household_id", "name", "id_number", "phone", "birth_year",
                                  "sex", "tags", "props"])
+    birth = "birth_year"
     if not reveal:
         for col, mask in (("name", mask_name), ("phone", mask_phone),
                           ("id_number", mask_id_number)):
-            rows[col] = pd.Series([mask(v) if isinstance(v, str) else None for v in rows[col]],
-                                  index=rows.index, dtype=object)
+            _mask_column(rows, col, mask)
+        # an age band, not the birth year, beside a masked ID number
+        year = datetime.now().year
+        rows["age_band"] = [privacy.age_band(v, year) for v in rows["birth_year"]]
+        birth = "age_band"
     audit(session, requester, "export_residents_revealed" if reveal else "export_residents",
           None, {"count": len(rows), "reveal": reveal})
     hh = pd.DataFrame(session.execute(sa.select(m.Household.id, m.Household.code,
@@ -173,7 +235,7 @@ def _residents(session: Session, requester: Requester, *, reveal: bool) -> gpd.G
     rows["household"] = rows["household_id"].map(hh["code"])
     geoms = rows["household_id"].map(hh["building_id"]).map(b.geometry)
     rows = rows.drop(columns="household_id")
-    cols = ["household", "name", "id_number", "phone", "birth_year", "sex", "tags", "props"]
+    cols = ["household", "name", "id_number", "phone", birth, "sex", "tags", "props"]
     return gpd.GeoDataFrame(rows[cols], geometry=gpd.GeoSeries(geoms.to_numpy(), crs=STORAGE_CRS))
 
 
@@ -191,6 +253,8 @@ def export_layer(session: Session, layer: str, fmt: str, out: str | Path,
     out.parent.mkdir(parents=True, exist_ok=True)
     geometry_type = {"polygon": "MultiPolygon", "point": "Point", "line": "LineString",
                      None: "Point"}[spec.geometry]
+    if privacy.export_kind(requester.role, spec.name) == "aggregate":
+        geometry_type = "Point"  # counts at building and grid points
     with warnings.catch_warnings():
         # Shapefile truncates long props text; that is said in the docs, not as a warning.
         warnings.simplefilter("ignore", RuntimeWarning)

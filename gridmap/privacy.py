@@ -7,6 +7,7 @@ ID number its first 6 (region) and last 4 digits.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # Roles whose work covers a whole city: they see every area, but only in aggregate
@@ -77,3 +78,54 @@ class Requester:
     def system(cls, username: str = "system") -> Requester:
         """The command line acting as administrator of its own installation."""
         return cls(username=username, role="admin")
+
+
+# --- exports by need -------------------------------------------------------------------------
+# Planners and viewers work with counts: for layers about people they get aggregates
+# (per building or grid, small counts suppressed as on the heatmaps), never rows.
+AGGREGATE_ONLY_ROLES = frozenset({"planner", "viewer"})
+PEOPLE_LAYERS = ("households", "residents", "patrol_tracks")
+# Grid leaders' phone numbers go to the staff who manage them, citizen reporters' names to
+# the staff who handle the cases; everyone else gets them masked.
+MANAGING_ROLES = frozenset({"admin", "street_staff", "community_staff"})
+AGE_BAND_YEARS = 10
+
+
+def export_kind(role: str, layer: str) -> str:
+    """``rows`` or ``aggregate``: what ``role`` may export of ``layer``."""
+    return "aggregate" if role in AGGREGATE_ONLY_ROLES and layer in PEOPLE_LAYERS else "rows"
+
+
+def age_band(birth_year, as_of_year: int) -> str | None:
+    """A ten-year age band ("60-69") in place of a birth year beside a masked ID: together
+    they would narrow an 18-digit ID number to a few dozen candidates."""
+    try:
+        age = as_of_year - int(birth_year)
+    except (TypeError, ValueError):
+        return None
+    if age < 0:
+        return None
+    low = age // AGE_BAND_YEARS * AGE_BAND_YEARS
+    return f"{low}-{low + AGE_BAND_YEARS - 1}"
+
+
+SPREADSHEET_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[-+]?\d+(\.\d+)?")  # -12.5 is a value, not a formula
+
+
+def neutralise_formula(value):
+    """A text a spreadsheet would run as a formula (=, +, -, @ first) gets a leading
+    apostrophe, so it opens as text; other values pass unchanged."""
+    if isinstance(value, str) and value.startswith(SPREADSHEET_TRIGGERS) and \
+            not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def neutralise_frame(frame):
+    """A copy of a DataFrame bound for CSV/XLSX with every text cell neutralised."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or str(out[col].dtype) in ("str", "string"):
+            out[col] = out[col].map(neutralise_formula)
+    return out

@@ -395,11 +395,12 @@ def _export(report, folder: Path) -> list[Path]:
     import pandas as pd
 
     from geodata.reachability import gaps_for, isochrones_for
+    from gridmap.privacy import neutralise_frame
 
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     p = folder / "buildings.csv"
-    report.building_table().to_csv(p, index=False, encoding="utf-8-sig")
+    neutralise_frame(report.building_table()).to_csv(p, index=False, encoding="utf-8-sig")
     out.append(p)
     p = folder / "coverage.csv"
     report.coverage.to_csv(p, index=False, encoding="utf-8-sig")

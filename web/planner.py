@@ -44,6 +44,7 @@ from gridmap import vocab
 from gridmap.errors import GridmapError, InvalidInput, NotFound
 from gridmap.maps.reach import reach_map
 from gridmap.maps.reach_png import reach_png
+from gridmap.privacy import neutralise_frame
 from web.db import db_session
 from web.maps import render_map  # basemap, standard controls, offline assets
 
@@ -517,7 +518,7 @@ def download(name: str, fmt: str):
     plan, run_id = _plan_for_download()
     lang = _lang()
     if name == "buildings":
-        table = building_table(plan, lang)
+        table = neutralise_frame(building_table(plan, lang))  # names never run as formulas
         if fmt == "csv":
             data = table.to_csv(index=False).encode("utf-8-sig")  # Excel reads the BOM
             mime = "text/csv; charset=utf-8"

@@ -51,12 +51,13 @@ def search(session: Session, requester: Requester, query: str, *, limit: int = 2
                                         Building.address.ilike(pattern, escape="\\"),
                                         Building.name.ilike(pattern, escape="\\")))
                           .order_by(Building.address, Building.code)),
-        "key_sites": rows(sa.select(KeySite.code, KeySite.name, KeySite.category, KeySite.address,
-                                    Grid.code.label("grid_code"), *_xy(session, KeySite.geom))
-                          .outerjoin(Grid, KeySite.grid_id == Grid.id)
-                          .where(sa.or_(KeySite.code == q, KeySite.name.ilike(pattern, escape="\\"),
-                                        KeySite.address.ilike(pattern, escape="\\")))
-                          .order_by(KeySite.name)),
+        "key_sites": rows(scoped(  # the same scope as the map's key sites
+            sa.select(KeySite.code, KeySite.name, KeySite.category, KeySite.address,
+                      Grid.code.label("grid_code"), *_xy(session, KeySite.geom))
+            .outerjoin(Grid, KeySite.grid_id == Grid.id)
+            .where(sa.or_(KeySite.code == q, KeySite.name.ilike(pattern, escape="\\"),
+                          KeySite.address.ilike(pattern, escape="\\"))),
+            requester, KeySite).order_by(KeySite.name)),
         "facilities": rows(sa.select(Facility.code, Facility.name, Facility.category,
                                      *_xy(session, Facility.geom))
                            .where(sa.or_(Facility.code == q,
