@@ -4,14 +4,13 @@ import pandas as pd
 import pyogrio
 import pytest
 import sqlalchemy as sa
+from test_export import ADMIN, street_office  # noqa: F401 - the hand-built street office
 
 from geodata.db import models as m
 from geodata.db.search import search
 from geodata.export import export_layer
 from gridmap import privacy
 from gridmap.privacy import Requester
-
-from test_export import ADMIN, street_office  # noqa: F401 - the hand-built street office
 
 
 def _read(session, layer, requester, tmp_path, **kw):
