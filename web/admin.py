@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from geodata.db import staff
+from geodata.db import sessions, staff
+from geodata.db.repo import audit as record
 from gridmap import vocab
 from gridmap.errors import GridmapError, InvalidInput, PermissionDenied
 from web.db import db_session
@@ -53,6 +56,8 @@ def user_form(username: str | None = None):
                 active=form.get("active") == "1", password=form.get("password") or None,
                 street_codes=form.getlist("streets"), community_codes=form.getlist("communities"),
                 grid_codes=form.getlist("grids"), create=create)
+            if form.get("password") and not create:  # a new password ends their sessions
+                sessions.end_all(session, user.id, datetime.now())
             if generated:
                 flash(_("User %(u)s created. Initial password (shown once): %(p)s",
                         u=user.username, p=generated), "success")
@@ -76,6 +81,29 @@ def user_form(username: str | None = None):
                   "communities": [c.code for c in u.communities], "grids": [x.code for x in u.grids]}
     return render_template("admin/user_form.html", create=create, values=values, error=error,
                            roles=_roles(), areas=staff.area_choices(session)), 400 if error else 200
+
+
+@bp.post("/users/<username>/sessions/end")
+def end_sessions(username: str):
+    """Log a user out everywhere (every browser's session ends now)."""
+    session = db_session()
+    user = staff.get_user(session, g.requester, username)
+    n = sessions.end_all(session, user.id, datetime.now())
+    record(session, g.requester, "end_sessions", user.username, {"sessions": n})
+    flash(_("%(u)s is logged out everywhere (%(n)s sessions ended).", u=user.username, n=n),
+          "success")
+    return redirect(url_for("admin.user_form", username=user.username))
+
+
+@bp.post("/users/<username>/unlock")
+def unlock(username: str):
+    """Forget a user's failed logins: the lockout ends."""
+    session = db_session()
+    user = staff.get_user(session, g.requester, username)
+    n = sessions.unlock(session, user.username)
+    record(session, g.requester, "unlock_login", user.username, {"failures": n})
+    flash(_("%(u)s may log in again.", u=user.username), "success")
+    return redirect(url_for("admin.user_form", username=user.username))
 
 
 @bp.route("/grids", methods=["GET", "POST"])

@@ -32,6 +32,8 @@ def create_app(config: dict | None = None) -> Flask:
         DATABASE_URL=config.pop("DATABASE_URL", None) or database_url(),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # behind TLS: GRIDMAP_SECURE_COOKIES=1 sends the cookie over HTTPS only
+        SESSION_COOKIE_SECURE=os.environ.get("GRIDMAP_SECURE_COOKIES") == "1",
         MAX_CONTENT_LENGTH=int(os.environ.get("GRIDMAP_MAX_UPLOAD_MB", "200")) * 1024 * 1024,
     )
     from gridmap.maps.standard import BasemapSettings
@@ -87,6 +89,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(indicators_bp)
 
     _register_errors(app)
+    if os.environ.get("GRIDMAP_PROXY_FIX") == "1":  # behind one TLS-terminating proxy
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
     @app.get("/healthz")
     def healthz():

@@ -3,6 +3,8 @@ and the user's own settings (language, basemap, display name, password)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import (
     Blueprint,
     current_app,
@@ -17,6 +19,7 @@ from flask_babel import gettext as _
 
 from geodata.db import repo
 from geodata.db.search import search as run_search
+from geodata.db.sessions import end_all
 from geodata.db.users import authenticate, hash_password
 from gridmap import vocab
 from gridmap.errors import InvalidInput
@@ -164,6 +167,10 @@ def settings():
                 flash(_("The new password must have at least 8 characters."), "danger")
                 return render_template("nav/settings.html"), 400
             user.password_hash = hash_password(form["new_password"])
+            from flask import session as web_session
+
+            # a new password ends every other session of this user (this one stays)
+            end_all(session, user.id, datetime.now(), keep=web_session.get("sid"))
         repo.audit(session, g.requester, "settings", user.username,
                    {k: form.get(k) for k in ("basemap", "locale") if form.get(k)})
         flash(_("Settings saved."), "success")

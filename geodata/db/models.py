@@ -356,6 +356,30 @@ class AuditLog(Base):
     detail: Mapped[dict | None] = mapped_column(sa.JSON)
 
 
+class StaffSession(Base):
+    """A logged-in browser. The cookie carries a random token; this row (its SHA-256) ends
+    at logout, on a password change, on an administrator's "log out everywhere", and by
+    the idle and absolute timeouts."""
+
+    __tablename__ = "staff_session"
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # sha256 of the token
+    user_id: Mapped[int] = _fk("staff_user.id")
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    last_seen: Mapped[datetime] = mapped_column(sa.DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    address: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class LoginFailure(Base):
+    """A failed login, counted per account and per address for throttling."""
+
+    __tablename__ = "login_failure"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(sa.DateTime, index=True)
+    username: Mapped[str] = mapped_column(sa.String(50), index=True)
+    address: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+
+
 ENTITY_TABLES = [
     "district", "street", "community", "grid", "compound", "gate", "road", "building",
     "household", "resident", "key_site", "inspection", "facility", "patrol_track",

@@ -1,0 +1,117 @@
+"""Server-side login sessions and failed-login throttling.
+
+The browser's cookie holds a random token; the database holds its SHA-256 with the user,
+when it began and when it was last seen. A session ends at logout, on a password change
+(every other session of the user), on an administrator's "log out everywhere", after
+``idle`` without a request and ``absolute`` after it began.
+
+Failed logins are counted per account and per address over a window; past the limit the
+account (or address) is locked until the window passes or an administrator unlocks it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from geodata.db.models import LoginFailure, StaffSession, StaffUser
+
+TOUCH_EVERY = timedelta(seconds=60)  # last_seen is written at most this often
+
+
+@dataclass(frozen=True)
+class SessionRules:
+    idle: timedelta = timedelta(minutes=30)
+    absolute: timedelta = timedelta(hours=12)
+    window: timedelta = timedelta(minutes=15)
+    max_failures_account: int = 5
+    max_failures_address: int = 20
+
+    @classmethod
+    def from_env(cls, env) -> SessionRules:
+        return cls(idle=timedelta(minutes=float(env.get("GRIDMAP_SESSION_IDLE_MIN", 30))),
+                   absolute=timedelta(hours=float(env.get("GRIDMAP_SESSION_MAX_HOURS", 12))),
+                   max_failures_account=int(env.get("GRIDMAP_LOGIN_MAX_FAILURES", 5)))
+
+
+def _key(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def start(session: Session, user: StaffUser, address: str | None, now: datetime) -> str:
+    """A new session for ``user``; returns the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    session.add(StaffSession(id=_key(token), user_id=user.id, created_at=now, last_seen=now,
+                             address=(address or "")[:64] or None))
+    session.flush()
+    return token
+
+
+def resume(session: Session, token: str | None, rules: SessionRules,
+           now: datetime) -> StaffUser | None:
+    """The user of a live session, touching it; None (and the session ended) when it has
+    ended, idled out or passed its absolute limit."""
+    if not token:
+        return None
+    row = session.get(StaffSession, _key(token))
+    if row is None or row.ended_at is not None:
+        return None
+    if now - row.last_seen > rules.idle or now - row.created_at > rules.absolute:
+        row.ended_at = now
+        session.flush()
+        return None
+    if now - row.last_seen > TOUCH_EVERY:
+        row.last_seen = now
+    return session.get(StaffUser, row.user_id)
+
+
+def end(session: Session, token: str | None, now: datetime) -> None:
+    if token:
+        session.execute(sa.update(StaffSession).where(
+            StaffSession.id == _key(token), StaffSession.ended_at.is_(None)).values(ended_at=now))
+
+
+def end_all(session: Session, user_id: int, now: datetime, *, keep: str | None = None) -> int:
+    """End every live session of a user (but ``keep``'s); returns how many ended."""
+    stmt = sa.update(StaffSession).where(StaffSession.user_id == user_id,
+                                         StaffSession.ended_at.is_(None))
+    if keep:
+        stmt = stmt.where(StaffSession.id != _key(keep))
+    return session.execute(stmt.values(ended_at=now)).rowcount or 0
+
+
+def live_count(session: Session, user_id: int) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(StaffSession).where(
+        StaffSession.user_id == user_id, StaffSession.ended_at.is_(None))) or 0
+
+
+def record_failure(session: Session, username: str, address: str | None, now: datetime) -> None:
+    session.add(LoginFailure(at=now, username=username[:50], address=(address or "")[:64] or None))
+    session.flush()
+
+
+def locked(session: Session, username: str, address: str | None, rules: SessionRules,
+           now: datetime) -> str | None:
+    """``account`` or ``address`` when too many recent failures lock the login, else None."""
+    since = now - rules.window
+
+    def failures(where) -> int:
+        return session.scalar(sa.select(sa.func.count()).select_from(LoginFailure).where(
+            LoginFailure.at > since, where)) or 0
+
+    if failures(LoginFailure.username == username) >= rules.max_failures_account:
+        return "account"
+    if address and failures(LoginFailure.address == address) >= rules.max_failures_address:
+        return "address"
+    return None
+
+
+def unlock(session: Session, username: str) -> int:
+    """Forget an account's failed logins (an administrator's unlock); returns how many."""
+    return session.execute(sa.delete(LoginFailure).where(
+        LoginFailure.username == username)).rowcount or 0
