@@ -380,6 +380,8 @@ class _Builder:
                            file=src.name, layer=note(spec.label))
         frame = src.frame.copy()
         frame["_row"] = np.arange(1, len(frame) + 1)
+        if src.spatial:
+            self._vertex_limits(frame)
         if spec.name == "patrol_tracks" and src.format != "gpx" and len(frame) and \
                 (shapely.get_type_id(frame.geometry.to_numpy()) == 0).all():
             frame = self._tracks_from_points(frame)
@@ -401,6 +403,23 @@ class _Builder:
         self.progress("check", 3, 3)
         preview = self._preview(rows)
         return rows, preview
+
+    def _vertex_limits(self, frame: gpd.GeoDataFrame) -> None:
+        """Refuse the file past the per-file vertex limit, and each feature past the
+        per-feature one (its geometry dropped at once: the row is refused anyway)."""
+        limits = self.opts.read.limits
+        counts = shapely.get_num_coordinates(frame.geometry.to_numpy())
+        total = int(counts.sum())
+        if total > limits.max_vertices_file:
+            raise rejected(N_("{file} has {n} vertices; at most {limit} per file are accepted "
+                              "(GRIDMAP_MAX_VERTICES_FILE)"), file=self.src.name, n=total,
+                           limit=limits.max_vertices_file)
+        for i in np.flatnonzero(counts > limits.max_vertices_feature):
+            self.add(int(frame["_row"].iloc[i]), "too_many_vertices", "error",
+                     N_("the feature has {n} vertices; at most {limit} are accepted "
+                        "(GRIDMAP_MAX_VERTICES_FEATURE)"), n=int(counts[i]),
+                     limit=limits.max_vertices_feature)
+            frame.iloc[i, frame.columns.get_loc(frame.geometry.name)] = None
 
     # -- columns
     def _map_fields(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -63,6 +63,12 @@ class Limits:
     max_unpacked_bytes: int = 1024 * MB  # everything an archive unpacks to
     max_ratio: float = 200.0  # uncompressed / compressed size of one member
     max_members: int = 2000
+    # vertices of one feature and of the whole file (GRIDMAP_MAX_VERTICES_FEATURE/_FILE):
+    # a million-vertex polygon would hold the server's memory while its preview lives
+    max_vertices_feature: int = field(default_factory=lambda: int(
+        os.environ.get("GRIDMAP_MAX_VERTICES_FEATURE", 100_000)))
+    max_vertices_file: int = field(default_factory=lambda: int(
+        os.environ.get("GRIDMAP_MAX_VERTICES_FILE", 5_000_000)))
 
 
 @dataclass

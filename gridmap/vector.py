@@ -67,7 +67,7 @@ def parse_zoom(text: str | None, default: int = 16) -> int:
         return default
     try:
         z = int(float(text))
-    except (ValueError, OverflowError) as exc:
+    except (ValueError, OverflowError) as exc:  # "abc", "inf", "1e309"
         raise fail(InvalidInput, N_("zoom must be a whole number 0-{max}, got {text}"),
                    max=MAX_ZOOM, text=text) from exc
     if not 0 <= z <= MAX_ZOOM:

@@ -202,3 +202,23 @@ def test_cli_import_as_a_user_is_held_to_that_users_areas(backend, fresh_databas
         assert proc.returncode == 1 and "street-office staff" in proc.stderr
         proc = run_gridmap("import", "hazards", str(path), "--as", "nobody", url=url, check=False)
         assert proc.returncode == 1 and "no active user" in proc.stderr
+
+
+def test_vertex_limits_per_feature_and_per_file(session, roles, tmp_path):
+    from geodata.readers import Limits
+
+    ring = shapely.Point(116.001, 39.001).buffer(0.0005, quad_segs=64)  # 257 vertices
+    path = csv(tmp_path, "big", 场所编码=["KS-1", "KS-2"], 场所名称=["大", "小"],
+               类别=["网吧", "网吧"], wkt=[ring.wkt, "POINT(116.001 39.001)"])
+
+    def run(**limits):
+        options = ImportOptions(read=ReadOptions(limits=Limits(**limits)))
+        return import_file(session, path, "key_sites", options, Requester.system())
+
+    report = run(max_vertices_feature=100)
+    assert errors(report) == [(1, "too_many_vertices")] and report.written == 0
+    assert "257" in report.errors[0].message
+    with pytest.raises(Exception, match="258 vertices"):
+        run(max_vertices_file=200)
+    assert row_count(session, "key_site") == 1  # the fixture's own site only
+    assert run().written == 2  # within the default limits

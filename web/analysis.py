@@ -97,7 +97,7 @@ def patrol_page():
         ).to_dict("records"),
         unpatrolled=unpatrolled.to_dict("records"),
         patrollers=rep.patrollers.to_dict("records"),
-        options=rep.options, street=repo.street_summary(session))
+        options=rep.options, street=repo.street_summary(session)), 400 if error else 200
 
 
 # --- risk -------------------------------------------------------------------------------
@@ -132,7 +132,7 @@ def risk_page():
                            grids=_grid_choices(session), grid_rows=grid_rows,
                            building_rows=building_rows, as_of=rep.as_of,
                            window=rep.patrol_period, by_building=rep.vulnerable_by_building,
-                           street=repo.street_summary(session))
+                           street=repo.street_summary(session)), 400 if error else 200
 
 
 # --- heatmaps ---------------------------------------------------------------------------
@@ -206,7 +206,7 @@ def heatmap_page():
         grids=_grid_choices(session), weeks=0 if hm.weekly is None else hm.weekly["week"].nunique(),
         download_tif=url_for("analysis.heatmap_download", fmt="tif", **query),
         download_png=url_for("analysis.heatmap_download", fmt="png", **query),
-        street=repo.street_summary(session))
+        street=repo.street_summary(session)), 400 if error else 200  # the page says what
 
 
 def _facility_categories(lang: str) -> list[tuple[str, str]]:

@@ -44,9 +44,10 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(gridmap_home())
 
-    from web import auth, db, i18n, logs, pages, security
+    from web import auth, db, i18n, logs, pages, params, security
 
     logs.init_app(app)  # first: its before_request starts the clock of every request
+    params.init_app(app)  # before any blueprint's rules are built
     db.init_app(app)
     from gridmap.display import finalize, person, show  # no "nan"/"None" reaches a person
 

@@ -96,6 +96,7 @@ def kind_labels() -> dict[str, str]:
         "out_of_scope": _("outside your areas"), "bad_time": _("bad time"),
         "defaulted": _("default used"), "bad_code": _("bad code"), "missing_code": _("no code"),
         "not_allowed": _("not allowed for your role"),
+        "too_many_vertices": _("too many vertices"),
         "workflow_field": _("changes only through the workflow"),
     }
 

@@ -115,6 +115,16 @@ def _parse_day(text: str, what: str) -> datetime:
 def parse_period(text: str) -> Period:
     """``START/END`` (dates inclusive, or times), ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY-Www``."""
     text = (text or "").strip()
+    try:
+        return _parse_period(text)
+    except InvalidInput:
+        raise
+    except (ValueError, OverflowError) as exc:  # month 13, week 99: the calendar refuses
+        raise InvalidInput(f"period {text!r} is not on the calendar ({exc}); use a month "
+                           "01-12 or an ISO week 01-53") from exc
+
+
+def _parse_period(text: str) -> Period:
     if "/" in text:
         a, b = text.split("/", 1)
         start = _parse_day(a, "period start")
