@@ -14,7 +14,7 @@ import yaml
 from geodata.db.engine import make_engine, session_factory
 from geodata.db.models import AuditLog, Facility
 
-from browser import PageWatch, save_screenshot
+from browser import PageWatch, save_screenshot, wait_until
 from conftest import run_gridmap
 
 pytestmark = pytest.mark.browser
@@ -72,7 +72,7 @@ def _categories(url) -> Counter:
 
 
 def _wait(page, state):
-    page.wait_for_function("document.querySelector('#job') && !['checking', 'writing']"
+    wait_until(page, "document.querySelector('#job') && !['checking', 'writing']"
                            ".includes(document.querySelector('#job').dataset.state)",
                            timeout=180_000)
     assert page.get_attribute("#job", "data-state") == state, page.inner_text("#job")[:500]
@@ -150,8 +150,8 @@ def test_imported_districts_are_drawn_with_their_names(chromium, served, shared_
     run_gridmap("import", "districts", str(path), url=url)
     names = list(pyogrio.read_dataframe(path, encoding="cp936", read_geometry=False)["NAME"])
     context, page, watch = _login(chromium, base)
-    page.wait_for_function("window.gmReady === true", timeout=60_000)
-    page.wait_for_function("document.querySelectorAll('.gm-area-label').length > 0",
+    wait_until(page, "window.gmReady === true", timeout=60_000)
+    wait_until(page, "document.querySelectorAll('.gm-area-label').length > 0",
                            timeout=60_000)
     labels = page.locator(".gm-area-label").all_inner_texts()
     assert sorted(labels) == sorted(names) and len(labels) == 17

@@ -81,6 +81,19 @@ ROUTES = {
     "upload.job_status": [({"job_id": "nope"}, "", every(*LOGGED_IN, status=(404,)))],
     "upload.job_confirm": [({"job_id": "nope"}, "", NO_TOKEN)],
     "upload.job_layer": [({"job_id": "nope"}, "", NO_TOKEN)],
+    "upload.job_mapping": [({"job_id": "nope"}, "", NO_TOKEN)],
+    "upload.job_mapping_file": [({"job_id": "nope"}, "", every(*LOGGED_IN, status=(404,)))],
+    "upload.jobs_page": [({}, "", ALL_OK)],
+    "tokens.add": [({}, "", NO_TOKEN)],
+    "tokens.revoke": [({}, "", NO_TOKEN)],
+    "ogc.landing": [({}, "", ALL_OK)],
+    "ogc.conformance": [({}, "", ALL_OK)],
+    "ogc.api_document": [({}, "", ALL_OK)],
+    "ogc.collections": [({}, "", ALL_OK)],
+    "ogc.collection": [({"collection_id": "hazards"}, "", ALL_OK)],
+    "ogc.items": [({"collection_id": "hazards"}, "limit=5", ALL_OK)],
+    "ogc.item": [({"collection_id": "hazards", "feature_id": "nope"}, "",
+                  every(*LOGGED_IN, status=(404,)))],
 }
 
 

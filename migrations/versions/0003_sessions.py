@@ -1,7 +1,7 @@
 """server-side sessions (staff_session) and failed logins (login_failure)
 
 Revision ID: 0003_sessions
-Revises: 0002_reach_network
+Revises: 0005_jobs
 Create Date: 2026-12-03 08:10:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0003_sessions'
-down_revision: Union[str, Sequence[str], None] = '0002_reach_network'
+down_revision: Union[str, Sequence[str], None] = '0005_jobs'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
