@@ -38,6 +38,8 @@ ALL_OK = every(*LOGGED_IN)
 ADMIN_ONLY = {**every(*LOGGED_IN, status=(403,)), "admin": OK}
 NO_TOKEN = every(*LOGGED_IN, status=(400,))  # state changes sent without a CSRF token
 AREA_PAGES = {**ALL_OK, "viewer": (404,)}  # a viewer with no area has no grids to show
+FIELD_ONLY = {**every(*STAFF), **every("planner", "viewer", status=(403,))}  # the phone app
+AREA_OR_EMPTY = {**ALL_OK, "viewer": (200, 404)}  # a viewer with no area: no rows or no page
 SCOPED_IN = {**every(*LOGGED_IN), "viewer": (403,)}
 SCOPED_OUT = {**every("admin", "street_staff", "planner"),
               **every("community_staff", "grid_leader", "viewer", status=(403, 404))}
@@ -94,6 +96,20 @@ ROUTES = {
     "ogc.items": [({"collection_id": "hazards"}, "limit=5", ALL_OK)],
     "ogc.item": [({"collection_id": "hazards", "feature_id": "nope"}, "",
                   every(*LOGGED_IN, status=(404,)))],
+    "field.app": [({}, "", FIELD_ONLY)],
+    "field.service_worker": [({}, "", ALL_OK)],
+    "field.manifest": [({}, "", ALL_OK)],
+    "field.me": [({}, "", FIELD_ONLY)],
+    "field.grid_bundle": [({"code": "in"}, "", FIELD_ONLY),
+                          ({"code": "out"}, "", {**FIELD_ONLY, **every(
+                              "community_staff", "grid_leader", status=(403, 404))})],
+    "field.submit": [({}, "", NO_TOKEN)],
+    "field.photo": [({"photo_id": 999999}, "", every(*LOGGED_IN, status=(403, 404)))],
+    "field.reveal": [({}, "", NO_TOKEN)],
+    "indicators.api_indicators": [({}, "level=grid", AREA_OR_EMPTY)],
+    "indicators.indicators_page": [({}, "", AREA_OR_EMPTY)],
+    "indicators.indicators_print": [({}, "", AREA_OR_EMPTY)],
+    "indicators.indicators_download": [({}, "", AREA_OR_EMPTY)],
 }
 
 
@@ -144,7 +160,8 @@ def _client(app, role):
 
 def _url(app, endpoint, args, query, objects):
     kind = {"grid.grid_page": "grid", "grid.report": "grid", "hazards.detail": "hazard",
-            "hazards.act": "hazard", "api.building": "building"}.get(endpoint)
+            "hazards.act": "hazard", "api.building": "building",
+            "field.grid_bundle": "grid"}.get(endpoint)
     args = {k: objects[kind][v] if kind and v in ("in", "out") else v for k, v in args.items()}
     with app.test_request_context():
         from flask import url_for

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0003_sessions'
-down_revision: Union[str, Sequence[str], None] = '0005_jobs'
+down_revision: Union[str, Sequence[str], None] = '0004_indicator_snapshots'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
