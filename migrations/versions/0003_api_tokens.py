@@ -1,6 +1,6 @@
 """personal API tokens (api_token)
 
-Revision ID: 0007_api_tokens
+Revision ID: 0003_api_tokens
 Revises: 0002_reach_network
 Create Date: 2026-12-03 07:45:00
 
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
-revision: str = '0007_api_tokens'
+revision: str = '0003_api_tokens'
 down_revision: Union[str, Sequence[str], None] = '0002_reach_network'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None

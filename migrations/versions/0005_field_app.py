@@ -1,7 +1,7 @@
 """the field app: submission (idempotent deliveries), household_visit, photo
 
-Revision ID: 0006_field_app
-Revises: 0005_jobs
+Revision ID: 0005_field_app
+Revises: 0004_jobs
 
 """
 from typing import Sequence, Union
@@ -10,8 +10,8 @@ from alembic import op
 import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
-revision: str = '0006_field_app'
-down_revision: Union[str, Sequence[str], None] = '0005_jobs'
+revision: str = '0005_field_app'
+down_revision: Union[str, Sequence[str], None] = '0004_jobs'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

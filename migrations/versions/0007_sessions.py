@@ -1,7 +1,7 @@
 """server-side sessions (staff_session) and failed logins (login_failure)
 
-Revision ID: 0003_sessions
-Revises: 0005_jobs
+Revision ID: 0007_sessions
+Revises: 0006_indicator_snapshots
 Create Date: 2026-12-03 08:10:00
 
 """
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
-revision: str = '0003_sessions'
-down_revision: Union[str, Sequence[str], None] = '0004_indicator_snapshots'
+revision: str = '0007_sessions'
+down_revision: Union[str, Sequence[str], None] = '0006_indicator_snapshots'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

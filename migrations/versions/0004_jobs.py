@@ -1,7 +1,7 @@
 """jobs: long runs (imports) as rows any server process can show
 
-Revision ID: 0005_jobs
-Revises: 0002_reach_network
+Revision ID: 0004_jobs
+Revises: 0003_api_tokens
 Create Date: 2026-12-03 08:00:00
 
 """
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
-revision: str = '0005_jobs'
-down_revision: Union[str, Sequence[str], None] = '0007_api_tokens'
+revision: str = '0004_jobs'
+down_revision: Union[str, Sequence[str], None] = '0003_api_tokens'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -1,7 +1,7 @@
 """indicator snapshots of closed periods (indicator_snapshot)
 
-Revision ID: 0004_indicator_snapshots
-Revises: 0006_field_app
+Revision ID: 0006_indicator_snapshots
+Revises: 0005_field_app
 Create Date: 2026-12-03 08:00:00
 
 """
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
-revision: str = '0004_indicator_snapshots'
-down_revision: Union[str, Sequence[str], None] = '0006_field_app'
+revision: str = '0006_indicator_snapshots'
+down_revision: Union[str, Sequence[str], None] = '0005_field_app'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
