@@ -213,8 +213,23 @@ def _api_paths(map_layers: tuple[str, ...]) -> dict:
             "what a building's popup shows (counts, nothing personal)",
             _json(_ref("schemas", "Building"), "the building"),
             params=[{"name": "building_id", "in": "path", "required": True,
-                     "schema": {"type": "integer", "minimum": 0}}],
-            tags=("map API",), errors=(401, 404), op_id="building"),
+                     "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}}],
+            tags=("map API",), errors=(400, 401, 404), op_id="building"),
+        "/api/indicators": _get(
+            "the assessment indicators of a period (the rows of the viewer's areas)",
+            _json({"type": "object", "required": ["period", "indicators"],
+                   "properties": {"period": {"type": "object"},
+                                  "indicators": {"type": "array", "items": {"type": "object"}}}},
+                  "values, targets, pass/fail or stars, and their sources"),
+            params=[{"name": "level", "in": "query", "required": False,
+                     "schema": {"type": "string", "enum": ["grid", "community", "street"]}},
+                    {"name": "period", "in": "query", "required": False,
+                     "schema": {"type": "string"},
+                     "description": "a day, ISO week (2026-W47), month (2026-11) or year"},
+                    {"name": "corrections", "in": "query", "required": False,
+                     "schema": {"type": "string", "enum": ["0", "1"]},
+                     "description": "1: list corrections made after the period was closed"}],
+            tags=("indicators",), errors=(400, 401), op_id="indicators"),
     }
 
 

@@ -254,7 +254,20 @@ def wait_until(page: Page, expression: str, *, timeout: float = 30_000, poll_ms:
     deadline = time.monotonic() + timeout / 1000
     body = expression if expression.lstrip().startswith(("()", "function")) else \
         f"() => ({expression})"
-    while not page.evaluate(body):
+    while not _evaluate_across_navigation(page, body):
         if time.monotonic() > deadline:
             raise TimeoutError(f"waited {timeout / 1000:.0f} s for {expression}")
         page.wait_for_timeout(poll_ms)
+
+
+def _evaluate_across_navigation(page: Page, body: str):
+    """``page.evaluate``, falsy while the page is between documents (a reload or a redirect
+    destroys the context the expression ran in; the next poll asks the new document)."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        return page.evaluate(body)
+    except PlaywrightError as exc:
+        if "context was destroyed" in str(exc) or "navigat" in str(exc):
+            return False
+        raise

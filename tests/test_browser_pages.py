@@ -30,10 +30,14 @@ def test_overview_renders_grids_on_the_map(chromium, live_server, demo_db, demo_
     browser_login(page, live_server, demo_db[1])
     assert page.url == live_server + "/"
     wait_until(page, "window.gmReady === true")  # the layers loaded by bbox have drawn
-    expected = sum(row_count(demo_session, t) for t in ("grid", "building", "community"))
+    # the street (and district, when loaded) outlines are drawn with their names too
+    expected = sum(row_count(demo_session, t)
+                   for t in ("grid", "building", "community", "street", "district"))
     assert page.evaluate(FEATURES_ON_MAP) == expected
-    # grids, buildings, key sites, facilities, communities; the basemap radio buttons apart
-    assert page.locator(".leaflet-control-layers-overlays label").count() == 5
+    # grids, buildings, key sites, facilities, communities, and the street and district
+    # outlines where loaded; the basemap radio buttons apart
+    outlines = sum(row_count(demo_session, t) > 0 for t in ("street", "district"))
+    assert page.locator(".leaflet-control-layers-overlays label").count() == 5 + outlines
     assert page.locator(".leaflet-control-scale").count() == 1
     save_screenshot(page, f"overview-{backend}")
     watch.assert_clean()

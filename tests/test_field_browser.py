@@ -21,7 +21,7 @@ from geodata.db.engine import session_factory
 from geodata.db.models import Grid, Hazard, Inspection, KeySite, PatrolTrack, Photo, Road
 from geodata.db.users import create_user
 
-from browser import PageWatch, save_screenshot
+from browser import PageWatch, save_screenshot, wait_until
 from conftest import run_gridmap
 
 pytestmark = pytest.mark.browser
@@ -92,11 +92,11 @@ def _login(page, live_server):
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(live_server + "/field/")
-    page.wait_for_function("window.gmReady === true", timeout=60_000)
+    wait_until(page, "window.gmReady === true", timeout=60_000)
 
 
 def _queue_empty(page, timeout=30_000):
-    page.wait_for_function("document.getElementById('fa-queue-btn').hidden === true",
+    wait_until(page, "document.getElementById('fa-queue-btn').hidden === true",
                            timeout=timeout)
 
 
@@ -132,7 +132,7 @@ def test_leader_lands_on_their_grid_fully_in_view(chromium, live_server, leader,
         .filter(e => !e.closest('.leaflet-container') && e.getBoundingClientRect().right > 391)
         .map(e => e.id || e.tagName)""")
     assert wide == []
-    page.wait_for_function("gmField.layers.me !== undefined")
+    wait_until(page, "gmField.layers.me !== undefined")
     assert page.evaluate("gmField.layers.meCircle.getRadius()") == 6
     assert page.evaluate("gmField.layers.buildings.getLayers().length") > 0
     page.click("#tab-today")
@@ -153,13 +153,13 @@ def test_a_walk_along_a_street_is_a_patrol_that_counts(chromium, live_server, le
     page = context.new_page()
     watch = PageWatch(page, app_url=live_server)
     _login(page, live_server)
-    page.wait_for_function("gmField.pos !== null")
+    wait_until(page, "gmField.pos !== null")
     page.click("#tab-patrol")
     page.click("#fa-patrol-start")
     for lon, lat in walk[1:]:
         time.sleep(0.6)  # 8 m per 0.6 s stays under the cleaning's jump test
         context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 5})
-    page.wait_for_function(f"gmField.patrol && gmField.patrol.fixes >= {len(walk) - 2}")
+    wait_until(page, f"gmField.patrol && gmField.patrol.fixes >= {len(walk) - 2}")
     page.click("#fa-patrol-stop")
     _queue_empty(page)
     save_screenshot(page, f"field-patrol-{backend}", full_page=False)
@@ -186,7 +186,7 @@ def test_a_hazard_reported_offline_arrives_once_with_its_photo(chromium, live_se
     page = context.new_page()
     watch = PageWatch(page, app_url=live_server, ignore_console=OFFLINE_NOISE)
     _login(page, live_server)
-    page.wait_for_function("gmField.pos !== null")
+    wait_until(page, "gmField.pos !== null")
     photo = tmp_path / "evidence.jpg"
     photo.write_bytes(_photo(c.x, c.y))
     context.set_offline(True)
@@ -197,7 +197,7 @@ def test_a_hazard_reported_offline_arrives_once_with_its_photo(chromium, live_se
     page.fill("#fa-description", "三号楼楼道电动车充电")
     page.set_input_files("#fa-photos", str(photo))
     page.click("#fa-report-send")
-    page.wait_for_function("document.getElementById('fa-queue-btn').textContent === '1'")
+    wait_until(page, "document.getElementById('fa-queue-btn').textContent === '1'")
     mine = sa.select(Hazard.id).where(Hazard.reporter == "fb_leader")
     assert _read(demo_db, mine) == []
     save_screenshot(page, f"field-offline-report-{backend}", full_page=False)
@@ -224,14 +224,18 @@ def test_checkin_at_a_key_site_records_an_inspection(chromium, live_server, lead
     page = context.new_page()
     watch = PageWatch(page, app_url=live_server)
     _login(page, live_server)
-    page.wait_for_function("gmField.pos !== null")
+    wait_until(page, "gmField.pos !== null")
     page.evaluate(f"""gmField.layers.sites.eachLayer(l => {{
         if (l.feature.properties.code === {json.dumps(leader['site'])}) l.fire('click'); }})""")
     page.fill("#fa-notes", "消防通道畅通")
     page.click("#fa-checkin")
+    # the check-in is queued asynchronously (position, then the queue): wait for its row
+    stmt = (sa.select(Inspection.notes).join(KeySite)
+            .where(KeySite.code == leader["site"], Inspection.inspector == "fb_leader"))
+    deadline = time.monotonic() + 30
+    while not (rows := _read(demo_db, stmt)) and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
     _queue_empty(page)
-    rows = _read(demo_db, sa.select(Inspection.notes).join(KeySite)
-                 .where(KeySite.code == leader["site"], Inspection.inspector == "fb_leader"))
     assert rows == [("消防通道畅通",)]
     watch.assert_clean()
     context.close()
@@ -246,10 +250,10 @@ def test_the_service_worker_opens_the_app_offline(chromium, live_server, leader,
     _login(page, live_server)
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()  # now every request of the page goes through the worker (and is cached)
-    page.wait_for_function("window.gmReady === true && navigator.serviceWorker.controller !== null")
+    wait_until(page, "window.gmReady === true && navigator.serviceWorker.controller !== null")
     context.set_offline(True)
     page.reload()
-    page.wait_for_function("window.gmReady === true", timeout=30_000)
+    wait_until(page, "window.gmReady === true", timeout=30_000)
     assert page.evaluate("gmField.bundle.grid.code") == leader["grid"]
     assert page.evaluate("navigator.onLine") is False
     save_screenshot(page, f"field-offline-shell-{backend}", full_page=False)
@@ -266,7 +270,7 @@ def test_the_desk_grid_page_fits_the_phone_with_tables_as_cards(chromium, live_s
     watch = PageWatch(page, app_url=live_server)
     _login(page, live_server)
     page.goto(f"{live_server}/grid/{leader['grid']}")
-    page.wait_for_function("window.gmReady === true", timeout=60_000)
+    wait_until(page, "window.gmReady === true", timeout=60_000)
     wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
         .filter(e => !e.closest('.leaflet-container') && e.getBoundingClientRect().right > 391)
         .map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
@@ -303,7 +307,7 @@ def test_a_step_made_offline_on_a_case_closed_meanwhile_is_shown_not_lost(
     page.select_option("#fa-action", "handle")
     page.fill("#fa-note", "已更换灭火器")
     page.click("#fa-act")
-    page.wait_for_function("document.getElementById('fa-queue-btn').textContent === '1'")
+    wait_until(page, "document.getElementById('fa-queue-btn').textContent === '1'")
     with session_factory(demo_db[0]).begin() as s:  # meanwhile the office closed the case
         s.execute(sa.update(Hazard).where(Hazard.code == code).values(status="closed"))
     context.set_offline(False)

@@ -80,7 +80,9 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
         path = make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, echo=echo)
+        # One writer at a time: a request that writes (a reach run, an audit row) while
+        # another holds the lock waits for it instead of failing after sqlite3's 5 s.
+        engine = sa.create_engine(url, echo=echo, connect_args={"timeout": 30})
         sa.event.listen(engine, "connect", _on_sqlite_connect)
         return engine
     # Multi-worker servers exhaust connections without a bounded, recycled pool.

@@ -25,6 +25,7 @@ CACHE_SECONDS = 600
 MAX_ENTRIES = 16
 _CACHE: OrderedDict = OrderedDict()
 _LOCK = threading.Lock()
+_COMPUTING: dict[tuple, threading.Lock] = {}  # one lock per question being computed
 
 
 def data_fingerprint(session: Session) -> tuple:
@@ -50,17 +51,23 @@ def cached(session: Session, key: tuple, compute: Callable, *, copy: bool = Fals
     With ``copy`` the caller gets its own deep copy; otherwise the shared result, which
     the caller must not change."""
     full = (str(session.get_bind().engine.url), *key, data_fingerprint(session))
-    now = time.monotonic()
     with _LOCK:
-        hit = _CACHE.get(full)
-        if hit is not None and now - hit[0] < CACHE_SECONDS:
-            _CACHE.move_to_end(full)
-            return copy_mod.deepcopy(hit[1]) if copy else hit[1]
-    result = compute()
-    with _LOCK:
-        _CACHE[full] = (now, copy_mod.deepcopy(result) if copy else result)
-        while len(_CACHE) > MAX_ENTRIES:
-            _CACHE.popitem(last=False)
+        computing = _COMPUTING.setdefault(full, threading.Lock())
+    # Requests asking the same question at once wait for the first one's answer: computed
+    # once, and on SQLite two computations that both cache a reach run cannot deadlock.
+    with computing:
+        now = time.monotonic()
+        with _LOCK:
+            hit = _CACHE.get(full)
+            if hit is not None and now - hit[0] < CACHE_SECONDS:
+                _CACHE.move_to_end(full)
+                return copy_mod.deepcopy(hit[1]) if copy else hit[1]
+        result = compute()
+        with _LOCK:
+            _CACHE[full] = (now, copy_mod.deepcopy(result) if copy else result)
+            while len(_CACHE) > MAX_ENTRIES:
+                _CACHE.popitem(last=False)
+            _COMPUTING.pop(full, None)
     return result
 
 
