@@ -72,13 +72,7 @@ def backup(engine: Engine, out: Path, *, home: Path | None = None) -> dict:
                   f"--file={db_file}", _libpq_url(engine)])
         else:
             db_file = tmpdir / "database.sqlite"
-            src = sqlite3.connect(_sqlite_path(engine))
-            dst = sqlite3.connect(db_file)
-            try:
-                src.backup(dst)
-            finally:
-                dst.close()
-                src.close()
+            _sqlite_copy(_sqlite_path(engine), db_file)
         (tmpdir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
         partial = out.with_name(out.name + ".partial")
         with tarfile.open(partial, "w") as tar:
@@ -135,13 +129,7 @@ def restore(engine: Engine, archive: Path, *, home: Path | None = None) -> dict:
         else:
             engine.dispose()
             target = _sqlite_path(engine)
-            src = sqlite3.connect(tmpdir / "database.sqlite")
-            dst = sqlite3.connect(target)
-            try:
-                src.backup(dst)
-            finally:
-                dst.close()
-                src.close()
+            _sqlite_copy(tmpdir / "database.sqlite", target)
         photos = tmpdir / PHOTOS_DIR
         if photos.is_dir():
             shutil.copytree(photos, (home or Path.cwd()) / PHOTOS_DIR, dirs_exist_ok=True)
@@ -149,3 +137,14 @@ def restore(engine: Engine, archive: Path, *, home: Path | None = None) -> dict:
     if _counts(engine) != manifest["counts"]:
         raise ConfigError("the restored database does not hold the rows the backup recorded")
     return manifest
+
+
+def _sqlite_copy(source, target) -> None:
+    """A consistent copy of the SQLite file ``source`` into ``target`` (the backup API)."""
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
