@@ -16,6 +16,8 @@ STAMP       := $(VENV)/.gridmap-installed
 HOST        ?= 127.0.0.1
 PORT        ?= 8000
 PYTEST_ARGS ?=
+# Two pytest workers, one per backend's tests (tests/conftest.py groups them).
+PYTEST_WORKERS ?= -n 2 --dist loadgroup
 PYTHON      ?=
 
 # The sqlite3 module must allow loading mod_spatialite.  Debian's /usr/bin/python3 does;
@@ -75,7 +77,7 @@ demo: install
 
 test: install
 	"$(VENV)/bin/lint-imports"
-	"$(VENV_PY)" -m pytest $(PYTEST_ARGS)
+	"$(VENV_PY)" -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	"$(VENV)/bin/ruff" check .

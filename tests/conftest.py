@@ -35,6 +35,18 @@ def pytest_report_header(config):
     return describe()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`--dist loadgroup`) the tests of one backend share a worker.
+
+    The demo and migrated databases are session fixtures: grouped, each worker builds one
+    backend's instead of both.
+    """
+    for item in items:
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("backend")
+        if backend:
+            item.add_marker(pytest.mark.xdist_group(backend))
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

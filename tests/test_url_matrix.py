@@ -151,6 +151,19 @@ def world(demo_db):
     return engine, objects
 
 
+@pytest.fixture(scope="module")
+def clients(demo_app, world):
+    """One logged-in client per role, kept for the module (a login costs an Argon2 check)."""
+    made = {}
+
+    def get(role):
+        if role not in made:
+            made[role] = _client(demo_app, role)
+        return made[role]
+
+    return get
+
+
 def _client(app, role):
     client = app.test_client()
     if role is not None:
@@ -193,14 +206,14 @@ def test_every_route_has_an_entry(demo_app):
 
 
 @pytest.mark.parametrize("endpoint", sorted(ROUTES))
-def test_route_as_every_role(demo_app, world, endpoint):
+def test_route_as_every_role(demo_app, world, clients, endpoint):
     engine, objects = world
     before = _state(engine)
     methods = _methods(demo_app, endpoint)
     method = "GET" if "GET" in methods else "POST"
     seen = {}
     for role in ROLES:
-        client = _client(demo_app, role)
+        client = clients(role) if role else demo_app.test_client()
         for args, query, expected in ROUTES[endpoint]:
             url = _url(demo_app, endpoint, args, query, objects)
             r = client.open(url, method=method)
