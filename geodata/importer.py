@@ -36,6 +36,7 @@ from geodata import fields as F
 from geodata.db import models as m
 from geodata.db.bulk import can_copy, copy_insert
 from geodata.db.frames import read_frame, to_ewkt
+from geodata.db.models import model_for
 from geodata.db.repo import audit, buildings_frame
 from geodata.db.scope import PLACE_LEVEL, existing_places, in_place, writable_places
 from geodata.readers import ReadOptions, SourceData, read_source
@@ -50,6 +51,7 @@ from gridmap.crs import (
     share_inside,
 )
 from gridmap.errors import PermissionDenied
+from gridmap.layers import REGISTRY, LayerSpec, Registry
 from gridmap.privacy import Requester, mask_id_number, mask_name
 from gridmap.report import N_, Note, Problem, group_problems, note, problem, rejected
 from gridmap.standards import poi
@@ -60,98 +62,12 @@ OFFSET_SAMPLE = 20_000  # roads or buildings read to measure a datum shift
 
 
 # --- layers ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Parent:
-    field: str  # the mapped field holding the parent's code
-    column: str  # foreign key column
-    model: Any
-    locate: str | None  # 'area': the parent polygon holding it; 'near': nearest within 30 m
+LAYERS = REGISTRY  # the layers a file may go to (gridmap.layers)
 
 
-@dataclass(frozen=True)
-class LayerSpec:
-    name: str
-    model: Any
-    geometry: str | None  # polygon | point | line | None (a table)
-    fields: tuple[str, ...]  # fields copied (normalised) into the model's columns
-    parents: tuple[Parent, ...] = ()
-    extra: tuple[str, ...] = ()  # mapped fields used by the importer, not stored as columns
-    prefix: str = ""
-    label: str = ""
-    name_required: bool = True
-    personal: bool = False
-    boundary: bool = False
-
-    @property
-    def allowed(self) -> set[str]:
-        out = {"name", *self.fields, *(p.field for p in self.parents), *self.extra}
-        if self.name != "residents":
-            out.add("code")
-        return out
-
-
-def _p(field_: str, column: str, model, locate: str | None = "area") -> Parent:
-    return Parent(field_, column, model, locate)
-
-
-LAYERS: dict[str, LayerSpec] = {s.name: s for s in (
-    LayerSpec("districts", m.District, "polygon", (), prefix="D-", boundary=True,
-              label=N_("districts")),
-    LayerSpec("streets", m.Street, "polygon", (), (_p("district", "district_id", m.District),),
-              prefix="S-", boundary=True, label=N_("streets")),
-    LayerSpec("communities", m.Community, "polygon", (),
-              (_p("street", "street_id", m.Street),), prefix="C-", boundary=True,
-              label=N_("communities")),
-    LayerSpec("grids", m.Grid, "polygon", ("kind", "leader", "leader_phone", "target_households"),
-              (_p("community", "community_id", m.Community),), extra=("households",),
-              prefix="G-", boundary=True, label=N_("grids")),
-    LayerSpec("compounds", m.Compound, "polygon", (),
-              (_p("community", "community_id", m.Community),), prefix="CP-",
-              label=N_("compounds")),
-    # Streets and paths for the walking network. A path belongs to a compound only when the
-    # file says so: a street along a compound's edge must not be taken inside it.
-    LayerSpec("roads", m.Road, "line", ("highway", "foot", "access"),
-              (_p("compound", "compound_id", m.Compound, None),), prefix="R-",
-              name_required=False, label=N_("roads")),
-    LayerSpec("gates", m.Gate, "point", ("kind",),
-              (_p("compound", "compound_id", m.Compound, "near"),), prefix="GT-",
-              name_required=False, label=N_("gates")),
-    LayerSpec("buildings", m.Building, "polygon", ("address", "floors", "use"),
-              (_p("compound", "compound_id", m.Compound), _p("grid", "grid_id", m.Grid)),
-              prefix="B-", name_required=False, label=N_("buildings")),
-    LayerSpec("households", m.Household, None, ("unit", "floor", "room", "size", "tags"),
-              extra=("building", "address"), prefix="H-", name_required=False, personal=True,
-              label=N_("households")),
-    LayerSpec("residents", m.Resident, None, ("id_number", "phone", "birth_year", "sex", "tags"),
-              extra=("household", "building", "address", "unit", "room"), personal=True,
-              label=N_("residents")),
-    LayerSpec("key_sites", m.KeySite, "point", ("category", "address", "inspection_interval_days"),
-              (_p("grid", "grid_id", m.Grid),), prefix="KS-", label=N_("key sites")),
-    LayerSpec("facilities", m.Facility, "point", ("category", "capacity"), prefix="F-",
-              label=N_("facilities")),
-    LayerSpec("patrol_tracks", m.PatrolTrack, "line", ("patroller",),
-              (_p("grid", "grid_id", m.Grid),), extra=("time", "track", "started_at"), prefix="PT-",
-              name_required=False, personal=True, label=N_("patrol tracks")),
-    LayerSpec("hazards", m.Hazard, "point",
-              ("category", "severity", "status", "description", "found_at", "deadline",
-               "closed_at", "reporter", "responsible"),
-              (_p("grid", "grid_id", m.Grid),), prefix="HZ-", name_required=False, personal=True,
-              label=N_("hazards")),
-)}
-ALIASES = {"key-sites": "key_sites", "keysites": "key_sites", "sites": "key_sites",
-           "patrol-tracks": "patrol_tracks", "patrols": "patrol_tracks", "tracks": "patrol_tracks",
-           "district": "districts", "street": "streets", "community": "communities",
-           "grid": "grids", "compound": "compounds", "gate": "gates", "building": "buildings",
-           "household": "households", "resident": "residents", "facility": "facilities",
-           "hazard": "hazards", "road": "roads", "streetlines": "roads"}
-
-
-def layer_spec(name: str) -> LayerSpec:
-    key = ALIASES.get(str(name).strip().lower(), str(name).strip().lower())
-    if key not in LAYERS:
-        raise rejected(N_("unknown layer {layer!r}; choose one of {layers}"),
-                       layer=name, layers=", ".join(LAYERS))
-    return LAYERS[key]
+def layer_spec(name: str, registry: Registry = REGISTRY) -> LayerSpec:
+    """The layer called ``name`` (or one of its words) in ``registry``."""
+    return registry.spec(name)
 
 
 # --- options and report ---------------------------------------------------------------------------
@@ -252,14 +168,15 @@ def _noop(_stage: str, _done: int, _total: int) -> None:
 def import_file(session: Session, path: str | Path, layer: str, options: ImportOptions,
                 requester: Requester, *, dry_run: bool = False,
                 progress: Progress | None = None, display_name: str | None = None,
-                workdir: Path | None = None) -> ImportReport:
+                workdir: Path | None = None, registry: Registry = REGISTRY) -> ImportReport:
     """Read, check and (unless ``dry_run`` or errors) write ``path`` into ``layer``.
 
     Writes happen in ``session``'s transaction; the caller commits. Raises
-    InvalidInput for files that cannot be read at all.
+    InvalidInput for files that cannot be read at all. ``registry``: the layers and their
+    fields (``gridmap.layers``).
     """
     prepared = prepare(session, path, layer, options, requester, progress=progress,
-                       display_name=display_name, workdir=workdir)
+                       display_name=display_name, workdir=workdir, registry=registry)
     report = prepared.report
     report.dry_run = dry_run
     if dry_run or not report.ok:
@@ -270,8 +187,11 @@ def import_file(session: Session, path: str | Path, layer: str, options: ImportO
 
 def prepare(session: Session, path: str | Path, layer: str, options: ImportOptions,
             requester: Requester, *, progress: Progress | None = None,
-            display_name: str | None = None, workdir: Path | None = None) -> Prepared:
-    spec = layer_spec(layer)
+            display_name: str | None = None, workdir: Path | None = None,
+            registry: Registry = REGISTRY) -> Prepared:
+    """Read ``path``, map, normalise and check it for ``layer``: the rows to write and the
+    full report, nothing written (see the module docstring)."""
+    spec = registry.spec(layer)
     _check_role(spec, requester)
     progress = progress or _noop
     progress("read", 0, 1)
@@ -283,7 +203,7 @@ def prepare(session: Session, path: str | Path, layer: str, options: ImportOptio
                           crs=src.crs, crs_reason=src.crs_reason, coords=options.read.coords,
                           warnings=list(src.warnings), notes=list(src.notes),
                           problems=list(src.problems))
-    builder = _Builder(session, spec, src, options, requester, report, progress)
+    builder = _Builder(session, spec, src, options, requester, report, progress, registry)
     rows, preview = builder.run()
     report.problems.sort(key=lambda p: (p.row is None, p.row or 0, p.severity != "error"))
     report.inserts = sum(1 for r in rows if r["_id"] is None)
@@ -338,15 +258,17 @@ class _Builder:
     """One import's working state: the mapped frame, problems, parents, rows."""
 
     def __init__(self, session: Session, spec: LayerSpec, src: SourceData, options: ImportOptions,
-                 requester: Requester, report: ImportReport, progress: Progress) -> None:
+                 requester: Requester, report: ImportReport, progress: Progress,
+                 registry: Registry = REGISTRY) -> None:
         self.session = session
         self.spec = spec
+        self.registry = registry
         self.src = src
         self.opts = options
         self.requester = requester
         self.report = report
         self.progress = progress
-        self.model = spec.model
+        self.model = model_for(spec.table)
         self._listed: set[str] = set()
 
     # -- helpers
@@ -431,7 +353,7 @@ class _Builder:
                        and not (frame[c].astype(str).isin(["-1", "0", "NaT", "nan", "None", ""])
                                 .all())]
         mapping, props, clashes = F.map_columns(columns, self.spec.name, self.spec.allowed,
-                                                self.opts.mapping)
+                                                self.opts.mapping, registry=self.registry)
         self.report.mapping = mapping
         self.report.props_columns = props
         for col, target in clashes:
@@ -514,7 +436,8 @@ class _Builder:
         mapping, _props, _ = F.map_columns([c for c in frame.columns
                                             if c not in ("geometry", "_row")],
                                            "patrol_tracks", {"patroller", "time", "track",
-                                                             "code", "grid"}, self.opts.mapping)
+                                                             "code", "grid"}, self.opts.mapping,
+                                           registry=self.registry)
         inv = {v: k for k, v in mapping.items()}
         if "time" not in inv or ("patroller" not in inv
                                  and "patroller" not in self.opts.mapping.defaults):
@@ -598,7 +521,7 @@ class _Builder:
         which layers would take it."""
         kinds = pd.Series([_KIND_OF_TYPE.get(int(t), "other") for t in types]).value_counts()
         held = kinds.index[0]
-        takers = [s for s in LAYERS.values() if s.geometry == held]
+        takers = [s for s in self.registry if s.geometry == held]
         listing = Note(", ".join(f"{{l{i}}}" for i in range(len(takers))),
                        {f"l{i}": note(s.label) for i, s in enumerate(takers)})
         return rejected(N_("{file} holds {n:,} {what}, but {layer} need {need}: nothing was "
@@ -679,7 +602,7 @@ class _Builder:
     def _resolve_parents(self) -> None:
         frame = self.frame
         for parent in self.spec.parents:
-            table = self._lookup(parent.model)
+            table = self._lookup(model_for(self.registry[parent.layer].table))
             by_code = dict(zip(table["code"], table["id"], strict=True))
             given = frame[parent.field].map(F.text) if parent.field in frame.columns else \
                 pd.Series([None] * len(frame), index=frame.index, dtype=object)
@@ -757,14 +680,14 @@ class _Builder:
     def _field_value(self, frame, k, f: str, row: int):
         v = self.value(frame, k, f)
         layer = self.spec.name
-        if f in ("floors", "floor", "size", "capacity", "target_households",
-                 "inspection_interval_days", "birth_year"):
+        kind = self.registry.field(f).kind
+        if kind == "int":
             out = F.integer(v)
             if out is None and not F.is_blank(v):
                 self.add(row, "bad_value", "warning", N_("{field} {value!r} is not a number; "
                                                          "left empty"), field=f, value=str(v))
             return out
-        if f in ("found_at", "deadline", "closed_at"):
+        if kind == "time":
             out = F.timestamp(v)
             if out is None and not F.is_blank(v):
                 self.add(row, "bad_value", "error", N_("{field} {value!r} is not a date"),
@@ -783,14 +706,14 @@ class _Builder:
                     self.warn(N_("known values of {field}: {known}"), field=f, known=", ".join(
                         f"{t.code} ({t.zh})" for t in F.VOCABS[f"{layer}.{f}"]))
             return out
-        if f == "highway":
+        if kind == "road_class":
             return F.road_class(v)
         if f == "kind" and layer == "gates":
             t = F.text(v)
             return F.GATE_KINDS.get(t.lower() if t else "", "both")
-        if f == "sex":
+        if kind == "sex":
             return F.sex(v)
-        if f == "tags":
+        if kind == "tags":
             terms = vocab.RESIDENT_TAGS if layer == "residents" else vocab.HOUSEHOLD_TAGS
             codes, unknown = F.tag_list(v, terms)
             if unknown:
@@ -1550,7 +1473,7 @@ def write(session: Session, prepared: Prepared, *, progress: Progress | None = N
     if not report.ok:
         raise rejected(N_("the import has {n} errors; nothing was written"), n=len(report.errors))
     progress = progress or _noop
-    table = spec.model.__table__
+    table = model_for(spec.table).__table__
     columns = set(table.c.keys()) - {"id"}
     inserts, updates = [], []
     for rec in prepared.rows:
