@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from gridmap.report import N_, InputRejected, Note, Problem, note, problem, rejected
 
@@ -104,13 +105,15 @@ def _wrong_kind(said: list[Problem], row: int, gtype: str, message: str, *, laye
                             layer=note(layer)))
 
 
-def fit_one(g, kind: str, row: int, said: list[Problem], *, layer: str, mixed: bool):
+def fit_one(g: BaseGeometry, kind: str, row: int, said: list[Problem], *, layer: str,
+            mixed: bool) -> BaseGeometry | None:
     """``g`` fitted to ``kind`` (None: dropped); what was done is appended to ``said``."""
-    fit = {"polygon": _polygon, "point": _point, "line": _line}.get(kind)
+    fit = _FITS.get(kind)
     return g if fit is None else fit(g, row, said, layer=layer, mixed=mixed)
 
 
-def _polygon(g, row: int, said: list[Problem], *, layer: str, mixed: bool):
+def _polygon(g: BaseGeometry, row: int, said: list[Problem], *, layer: str,
+             mixed: bool) -> BaseGeometry | None:
     gtype = g.geom_type
     if gtype not in ("Polygon", "MultiPolygon", "GeometryCollection"):
         _wrong_kind(said, row, gtype, N_("a {gtype}, but {layer} need polygons"), layer=layer,
@@ -130,7 +133,8 @@ def _polygon(g, row: int, said: list[Problem], *, layer: str, mixed: bool):
     return shapely.MultiPolygon(polys)
 
 
-def _point(g, row: int, said: list[Problem], *, layer: str, mixed: bool):
+def _point(g: BaseGeometry, row: int, said: list[Problem], *, layer: str,
+           mixed: bool) -> BaseGeometry | None:
     gtype = g.geom_type
     if gtype == "Point":
         return g
@@ -150,7 +154,8 @@ def _point(g, row: int, said: list[Problem], *, layer: str, mixed: bool):
     return None
 
 
-def _line(g, row: int, said: list[Problem], *, layer: str, mixed: bool):
+def _line(g: BaseGeometry, row: int, said: list[Problem], *, layer: str,
+          mixed: bool) -> BaseGeometry | None:
     gtype = g.geom_type
     if gtype == "MultiLineString":
         merged = shapely.line_merge(g)
@@ -168,3 +173,6 @@ def _line(g, row: int, said: list[Problem], *, layer: str, mixed: bool):
         said.append(problem(row, "dropped", "warning", N_("zero length; feature dropped")))
         return None
     return g
+
+
+_FITS = {"polygon": _polygon, "point": _point, "line": _line}

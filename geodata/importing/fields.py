@@ -271,43 +271,58 @@ class FieldsMixin:
         return _object_array(converted)[codes + 1]
 
     def _layer_fixups(self, rec: dict, frame, k) -> None:
-        layer, row = self.spec.name, rec["_row"]
-        if layer == "grids":
-            rec["kind"] = rec.get("kind") or "community"
-            hh = F.integer(self.value(frame, k, "households"))
-            if hh is not None:
-                rec["props"] = {**(rec["props"] or {}), "households": hh}
-            rec["_households"] = hh
-        elif layer == "buildings":
-            rec["use"] = rec.get("use") or "residential"
-        elif layer == "roads" and not rec.get("highway"):
-            rec["highway"] = "unclassified"  # walkable: a street of no given class
-            if "highway" not in self._listed:
-                self._listed.add("highway")
-                self.warn(N_("rows without a road class (highway, 道路等级) are taken as "
-                             "walkable streets ('unclassified'); give the class to exclude "
-                             "expressways"))
-        elif layer == "key_sites":
-            if rec.get("category") is None:
-                if not any(p.row == row and p.kind == "bad_value" for p in self.report.problems):
-                    self.add(row, "missing_category", "error",
-                             N_("no category; give a 类别 column or a default in the mapping file"))
-            elif rec.get("inspection_interval_days") is None:
-                rec["inspection_interval_days"] = vocab.INSPECTION_INTERVAL_DAYS[rec["category"]]
-        elif layer == "facilities":
-            if rec.get("category") is None and not any(
-                    p.row == row and p.kind == "bad_value" for p in self.report.problems):
-                self.add(row, "missing_category", "error",
-                         N_("no category; give a 类别 column or a default in the mapping file"))
-        elif layer == "hazards":
-            rec["_defaulted"] = set()
-            for f, default in (("category", "other"), ("severity", "low"), ("status", "reported")):
-                if not rec.get(f):
-                    rec["_defaulted"].add(f)
-                rec[f] = rec.get(f) or default
-            if rec.get("found_at") is None:
-                rec["found_at"] = datetime.now().replace(microsecond=0)
-                self.add(row, "defaulted", "info",
-                         N_("no found time; the import time is used"))
-        elif layer == "patrol_tracks":
-            self._track_times(rec, frame, k)
+        """The layer's defaults and derived values for one row."""
+        fix = {"grids": self._fix_grid, "buildings": self._fix_building,
+               "roads": self._fix_road, "key_sites": self._fix_key_site,
+               "facilities": self._fix_facility, "hazards": self._fix_hazard,
+               "patrol_tracks": self._track_times}.get(self.spec.name)
+        if fix is not None:
+            fix(rec, frame, k)
+
+    def _fix_grid(self, rec: dict, frame, k) -> None:
+        rec["kind"] = rec.get("kind") or "community"
+        hh = F.integer(self.value(frame, k, "households"))
+        if hh is not None:
+            rec["props"] = {**(rec["props"] or {}), "households": hh}
+        rec["_households"] = hh
+
+    def _fix_building(self, rec: dict, _frame, _k) -> None:
+        rec["use"] = rec.get("use") or "residential"
+
+    def _fix_road(self, rec: dict, _frame, _k) -> None:
+        if rec.get("highway"):
+            return
+        rec["highway"] = "unclassified"  # walkable: a street of no given class
+        if "highway" not in self._listed:
+            self._listed.add("highway")
+            self.warn(N_("rows without a road class (highway, 道路等级) are taken as "
+                         "walkable streets ('unclassified'); give the class to exclude "
+                         "expressways"))
+
+    def _no_category(self, rec: dict) -> None:
+        """A row without a category is refused, unless its value was refused already."""
+        row = rec["_row"]
+        if not any(p.row == row and p.kind == "bad_value" for p in self.report.problems):
+            self.add(row, "missing_category", "error",
+                     N_("no category; give a 类别 column or a default in the mapping file"))
+
+    def _fix_key_site(self, rec: dict, _frame, _k) -> None:
+        if rec.get("category") is None:
+            self._no_category(rec)
+        elif rec.get("inspection_interval_days") is None:
+            rec["inspection_interval_days"] = vocab.INSPECTION_INTERVAL_DAYS[rec["category"]]
+
+    def _fix_facility(self, rec: dict, _frame, _k) -> None:
+        if rec.get("category") is None:
+            self._no_category(rec)
+
+    def _fix_hazard(self, rec: dict, _frame, _k) -> None:
+        rec["_defaulted"] = set()
+        for f, default in (("category", "other"), ("severity", "low"), ("status", "reported")):
+            if not rec.get(f):
+                rec["_defaulted"].add(f)
+            rec[f] = rec.get(f) or default
+        if rec.get("found_at") is None:
+            rec["found_at"] = datetime.now().replace(microsecond=0)
+            self.add(rec["_row"], "defaulted", "info",
+                     N_("no found time; the import time is used"))
