@@ -30,38 +30,58 @@ from sqlalchemy.orm import Session
 
 from geodata.db import models as m
 from geodata.db.frames import read_frame
+from geodata.db.models import model_for
 from geodata.db.repo import audit
 from geodata.db.scope import scoped, visible_grids
-from geodata.importer import layer_spec
 from gridmap import privacy
 from gridmap.analysis.density import DEFAULT_K, suppressed
 from gridmap.crs import STORAGE_CRS
 from gridmap.errors import PermissionDenied
+from gridmap.layers import REGISTRY, LayerSpec, Registry
 from gridmap.privacy import Requester, mask_id_number, mask_name, mask_phone
 from gridmap.report import N_, rejected
 
 FORMATS = ("geojson", "gpkg", "shp")
 SUFFIX = {"geojson": ".geojson", "gpkg": ".gpkg", "shp": ".zip"}
-SHP_NAMES = {"target_households": "target_hh", "leader_phone": "leader_tel",
-             "inspection_interval_days": "interval", "description": "descr",
-             "responsible": "responsib"}
 
 
 def _frame(session: Session, stmt) -> gpd.GeoDataFrame:
     return read_frame(session, stmt)
 
 
-def _simple(session: Session, model, columns: list, parents: dict,
+def _parent_codes(spec: LayerSpec, model, registry: Registry) -> list:
+    """The parents' codes, each under its field's name (``community``, ``grid`` ...)."""
+    out = []
+    for p in spec.parents:
+        parent = model_for(registry[p.layer].table)
+        fk = getattr(model, p.column)
+        out.append(sa.select(parent.code).where(parent.id == fk).scalar_subquery().label(p.field))
+    return out
+
+
+def _columns(spec: LayerSpec, model) -> list:
+    return [getattr(model, c) for c in (*spec.fields, *spec.derived)]
+
+
+def _simple(session: Session, spec: LayerSpec, registry: Registry,
             requester: Requester | None = None) -> gpd.GeoDataFrame:
-    """code, name, the listed columns, parent codes, props and geometry of ``model``
-    (inside the requester's areas when one is given)."""
-    extra = []
-    for label, (parent, fk) in parents.items():
-        extra.append(sa.select(parent.code).where(parent.id == fk).scalar_subquery().label(label))
-    stmt = sa.select(model.code, *columns, *extra, model.props, model.geom).order_by(model.code)
+    """code, name, the layer's fields, parent codes, props and geometry (inside the
+    requester's areas when one is given)."""
+    model = model_for(spec.table)
+    stmt = sa.select(model.code, model.name, *_columns(spec, model),
+                     *_parent_codes(spec, model, registry), model.props,
+                     model.geom).order_by(model.code)
     if requester is not None:
         stmt = scoped(stmt, requester, model)
     return _frame(session, stmt)
+
+
+def _mask_others(f: pd.DataFrame, spec: LayerSpec, registry: Registry) -> None:
+    """Phones and names of people, masked for roles that do not manage them."""
+    for name in spec.fields:
+        how = registry.field(name).mask
+        if how is not None:
+            _mask_column(f, name, {"phone": mask_phone, "name": mask_name}[how])
 
 
 def _mask_column(f: pd.DataFrame, column: str, mask) -> None:
@@ -110,66 +130,29 @@ def _aggregate(session: Session, requester: Requester, layer: str) -> gpd.GeoDat
 
 
 def layer_frame(session: Session, layer: str, requester: Requester, *,
-                reveal: bool = False) -> gpd.GeoDataFrame:
+                reveal: bool = False, registry: Registry = REGISTRY) -> gpd.GeoDataFrame:
     """The rows of ``layer`` as an export frame in EPSG:4326 (see the module docstring)."""
-    spec = layer_spec(layer)
+    spec = registry.spec(layer)
     name = spec.name
     if reveal and not requester.may_reveal:
         raise PermissionDenied(f"role {requester.role!r} may not export unmasked personal data")
     if privacy.export_kind(requester.role, name) == "aggregate":
         return _aggregate(session, requester, name)
-    managing = requester.role in privacy.MANAGING_ROLES
-    if name == "districts":
-        f = _simple(session, m.District, [m.District.name], {})
-    elif name == "streets":
-        f = _simple(session, m.Street, [m.Street.name], {"district": (m.District,
-                                                                      m.Street.district_id)})
-    elif name == "communities":
-        f = _simple(session, m.Community, [m.Community.name],
-                    {"street": (m.Street, m.Community.street_id)})
-    elif name == "grids":
-        f = _simple(session, m.Grid, [m.Grid.name, m.Grid.kind, m.Grid.leader,
-                                      m.Grid.leader_phone, m.Grid.target_households],
-                    {"community": (m.Community, m.Grid.community_id)})
-        if not managing:  # leaders' phones only to the staff who manage them
-            _mask_column(f, "leader_phone", mask_phone)
-    elif name == "compounds":
-        f = _simple(session, m.Compound, [m.Compound.name],
-                    {"community": (m.Community, m.Compound.community_id)})
-    elif name == "gates":
-        f = _simple(session, m.Gate, [m.Gate.name, m.Gate.kind],
-                    {"compound": (m.Compound, m.Gate.compound_id)})
-    elif name == "roads":
-        f = _simple(session, m.Road, [m.Road.name, m.Road.highway, m.Road.foot, m.Road.access],
-                    {"compound": (m.Compound, m.Road.compound_id)})
-    elif name == "buildings":
-        f = _simple(session, m.Building, [m.Building.name, m.Building.address, m.Building.floors,
-                                          m.Building.use],
-                    {"compound": (m.Compound, m.Building.compound_id),
-                     "grid": (m.Grid, m.Building.grid_id)})
-    elif name == "key_sites":  # scoped as on the map
-        f = _simple(session, m.KeySite, [m.KeySite.name, m.KeySite.category, m.KeySite.address,
-                                         m.KeySite.inspection_interval_days],
-                    {"grid": (m.Grid, m.KeySite.grid_id)}, requester=requester)
-    elif name == "facilities":
-        f = _simple(session, m.Facility, [m.Facility.name, m.Facility.category,
-                                          m.Facility.capacity], {})
-    elif name == "households":
-        f = _households(session, requester)
+    if name == "households":
+        f = _households(session, requester, spec)
     elif name == "residents":
-        f = _residents(session, requester, reveal=reveal)
-    elif name == "patrol_tracks":
-        f = _personal(session, requester, m.PatrolTrack,
-                      [m.PatrolTrack.code, m.PatrolTrack.patroller, m.PatrolTrack.started_at,
-                       m.PatrolTrack.ended_at, m.PatrolTrack.times])
-        f["times"] = [json.dumps(t) for t in f["times"]]
-    else:  # hazards
-        h = m.Hazard
-        f = _personal(session, requester, h,
-                      [h.code, h.category, h.severity, h.status, h.description, h.found_at,
-                       h.deadline, h.closed_at, h.reporter, h.responsible])
-        if not managing:  # citizens' names stay with the staff handling the cases
-            _mask_column(f, "reporter", mask_name)
+        f = _residents(session, requester, spec, reveal=reveal)
+    elif spec.personal:
+        f = _personal(session, requester, spec, registry)
+    else:  # key sites are scoped as on the map
+        f = _simple(session, spec, registry, requester if spec.scoped else None)
+    if requester.role not in privacy.MANAGING_ROLES:
+        _mask_others(f, spec, registry)
+    return _as_text(f).set_crs(STORAGE_CRS, allow_override=True)
+
+
+def _as_text(f: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Times as ISO text, props and lists of times as JSON, tags comma-joined."""
     for col in f.columns:
         if col != "geometry" and pd.api.types.is_datetime64_any_dtype(f[col]):
             f[col] = f[col].dt.strftime("%Y-%m-%dT%H:%M:%S").where(f[col].notna(), None)
@@ -177,13 +160,17 @@ def layer_frame(session: Session, layer: str, requester: Requester, *,
         f["props"] = [json.dumps(p, ensure_ascii=False) if p else None for p in f["props"]]
     if "tags" in f.columns:
         f["tags"] = [",".join(t) if t else None for t in f["tags"]]
-    return f.set_crs(STORAGE_CRS, allow_override=True)
+    if "times" in f.columns:
+        f["times"] = [json.dumps(t) for t in f["times"]]
+    return f
 
 
-def _personal(session: Session, requester: Requester, model, columns: list) -> gpd.GeoDataFrame:
-    grid = sa.select(m.Grid.code).where(m.Grid.id == model.grid_id).scalar_subquery()
-    stmt = scoped(sa.select(*columns, grid.label("grid"), model.props, model.geom), requester,
-                  model).order_by(model.code)
+def _personal(session: Session, requester: Requester, spec: LayerSpec,
+              registry: Registry) -> gpd.GeoDataFrame:
+    model = model_for(spec.table)
+    stmt = scoped(sa.select(model.code, *_columns(spec, model),
+                            *_parent_codes(spec, model, registry), model.props, model.geom),
+                  requester, model).order_by(model.code)
     f = _frame(session, stmt)
     audit(session, requester, f"export_{model.__tablename__}", None, {"count": len(f)})
     return f
@@ -195,13 +182,12 @@ def _building_points(session: Session) -> gpd.GeoDataFrame:
     return b.set_index("id")
 
 
-def _households(session: Session, requester: Requester) -> gpd.GeoDataFrame:
+def _households(session: Session, requester: Requester, spec: LayerSpec) -> gpd.GeoDataFrame:
     h = m.Household
-    stmt = scoped(sa.select(h.code, h.building_id, h.unit, h.floor, h.room, h.size, h.tags,
-                            h.props), requester, h).order_by(h.code)
+    stmt = scoped(sa.select(h.code, h.building_id, *_columns(spec, h), h.props), requester,
+                  h).order_by(h.code)
     rows = pd.DataFrame(session.execute(stmt).all(),
-                        columns=["code", "building_id", "unit", "floor", "room", "size", "tags",
-                                 "props"])
+                        columns=["code", "building_id", *spec.fields, "props"])
     audit(session, requester, "export_households", None, {"count": len(rows)})
     b = _building_points(session)
     rows["building"] = rows["building_id"].map(b["code"])
@@ -210,13 +196,13 @@ def _households(session: Session, requester: Requester) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(geoms.to_numpy(), crs=STORAGE_CRS))
 
 
-def _residents(session: Session, requester: Requester, *, reveal: bool) -> gpd.GeoDataFrame:
+def _residents(session: Session, requester: Requester, spec: LayerSpec, *,
+               reveal: bool) -> gpd.GeoDataFrame:
     r = m.Resident
-    stmt = scoped(sa.select(r.household_id, r.name, r.id_number, r.phone, r.birth_year, r.sex,
-                            r.tags, r.props), requester, r).order_by(r.id)
+    stmt = scoped(sa.select(r.household_id, r.name, *_columns(spec, r), r.props), requester,
+                  r).order_by(r.id)
     rows = pd.DataFrame(session.execute(stmt).all(),
-                        columns=["household_id", "name", "id_number", "phone", "birth_year",
-                                 "sex", "tags", "props"])
+                        columns=["household_id", "name", *spec.fields, "props"])
     birth = "birth_year"
     if not reveal:
         for col, mask in (("name", mask_name), ("phone", mask_phone),
@@ -235,24 +221,25 @@ def _residents(session: Session, requester: Requester, *, reveal: bool) -> gpd.G
     rows["household"] = rows["household_id"].map(hh["code"])
     geoms = rows["household_id"].map(hh["building_id"]).map(b.geometry)
     rows = rows.drop(columns="household_id")
-    cols = ["household", "name", "id_number", "phone", birth, "sex", "tags", "props"]
+    cols = ["household", "name", *(birth if c == "birth_year" else c for c in spec.fields),
+            "props"]
     return gpd.GeoDataFrame(rows[cols], geometry=gpd.GeoSeries(geoms.to_numpy(), crs=STORAGE_CRS))
 
 
 def export_layer(session: Session, layer: str, fmt: str, out: str | Path,
-                 requester: Requester, *, reveal: bool = False) -> tuple[Path, int]:
+                 requester: Requester, *, reveal: bool = False,
+                 registry: Registry = REGISTRY) -> tuple[Path, int]:
     """Write ``layer`` to ``out`` as ``fmt`` (geojson, gpkg or shp = zipped Shapefile).
 
     Returns the path written and the number of features.
     """
     if fmt not in FORMATS:
         raise rejected(N_("unknown export format {fmt!r}; use geojson, gpkg or shp"), fmt=fmt)
-    spec = layer_spec(layer)
-    frame = layer_frame(session, spec.name, requester, reveal=reveal)
+    spec = registry.spec(layer)
+    frame = layer_frame(session, spec.name, requester, reveal=reveal, registry=registry)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    geometry_type = {"polygon": "MultiPolygon", "point": "Point", "line": "LineString",
-                     None: "Point"}[spec.geometry]
+    geometry_type = spec.geometry_type
     if privacy.export_kind(requester.role, spec.name) == "aggregate":
         geometry_type = "Point"  # counts at building and grid points
     with warnings.catch_warnings():
@@ -269,7 +256,7 @@ def export_layer(session: Session, layer: str, fmt: str, out: str | Path,
             pyogrio.write_dataframe(frame, out, driver="GPKG", layer=spec.name,
                                     geometry_type=geometry_type)
         else:
-            _write_shapefile_zip(frame.rename(columns=SHP_NAMES), out, spec.name, geometry_type)
+            _write_shapefile_zip(frame.rename(columns=registry.export_names()), out, spec.name, geometry_type)
     return out, len(frame)
 
 

@@ -1,7 +1,7 @@
 """Column names -> gridmap fields, and cell values -> the values gridmap stores.
 
 Files name their columns in Chinese or English, in full or abbreviated (名称, NAME,
-mc, 网格名称 ...). :data:`COMMON` and :data:`PER_LAYER` list the names we know; a user
+mc, 网格名称 ...). The layer registry (``gridmap.layers``) lists the names we know; a user
 mapping file (YAML or JSON) adds to them::
 
     fields:            # source column -> field (or "props" to keep, "ignore" to drop)
@@ -31,85 +31,8 @@ import pandas as pd
 import yaml
 
 from gridmap import vocab
+from gridmap.layers import REGISTRY, Registry
 from gridmap.report import N_, rejected
-
-# Field -> names it goes by in files (compared after normalisation: case, spaces,
-# underscores, hyphens and brackets ignored, full-width folded to half-width).
-COMMON: dict[str, tuple[str, ...]] = {
-    "code": ("code", "编码", "代码", "编号", "adcode", "admincode", "admin_code", "区划代码",
-             "行政区划代码", "统计用区划代码", "bm", "dm"),
-    "name": ("name", "名称", "名字", "mc", "name_zh", "namezh", "中文名", "中文名称", "标准名称",
-             "道路名称", "路名"),
-    "address": ("address", "addr", "地址", "详细地址", "门牌地址", "楼栋地址", "dz"),
-    "category": ("category", "类别", "类型", "分类", "种类", "场所类别", "设施类别", "lb", "type",
-                 "fclass"),
-    "leader": ("leader", "网格长", "网格员", "负责人", "网格员姓名", "网格长姓名"),
-    "leader_phone": ("leader_phone", "leaderphone", "leader_tel", "网格员电话", "网格长电话",
-                     "网格员手机", "负责人电话"),
-    "households": ("households", "户数", "住户数", "总户数", "hs"),
-    "target_households": ("target_households", "target_hh", "目标户数", "标准户数", "户数标准"),
-    "community": ("community", "community_code", "所属社区", "社区", "社区编码", "社区代码",
-                  "所属社区编码"),
-    "street": ("street", "street_code", "所属街道", "街道", "街道编码", "街道代码", "乡镇街道"),
-    "district": ("district", "district_code", "所属区县", "区县", "区县编码", "所属区"),
-    "grid": ("grid", "grid_code", "所属网格", "网格", "网格编码", "网格代码"),
-    "compound": ("compound", "compound_code", "所属小区", "小区", "小区编码", "院落"),
-    "building": ("building", "building_code", "楼栋编码", "楼栋编号", "所属楼栋", "建筑编码"),
-    "household": ("household", "household_code", "户编码", "户号", "家庭编号", "所属户"),
-    "kind": ("kind", "网格类型", "出入口类型"),
-    "highway": ("highway", "道路等级", "道路类别", "道路类型", "road_class", "roadclass"),
-    "foot": ("foot", "步行"),
-    "access": ("access", "通行"),
-    "floors": ("floors", "层数", "楼层数", "地上层数", "总层数", "cs"),
-    "use": ("use", "用途", "房屋用途", "建筑用途"),
-    "unit": ("unit", "单元", "单元号"),
-    "floor": ("floor", "楼层", "所在楼层", "所在层"),
-    "room": ("room", "房号", "室", "门牌号", "房间号"),
-    "size": ("size", "人口数", "家庭人数", "户人口", "人数"),
-    "tags": ("tags", "标签", "人员类别", "特殊人群", "户类别"),
-    "id_number": ("id_number", "idnumber", "身份证号", "身份证号码", "公民身份号码", "证件号码"),
-    "phone": ("phone", "tel", "电话", "手机", "联系电话", "手机号码", "联系方式"),
-    "birth_year": ("birth_year", "出生年份", "出生年"),
-    "sex": ("sex", "gender", "性别"),
-    "capacity": ("capacity", "容量", "规模", "床位数", "座位数"),
-    "inspection_interval_days": ("inspection_interval_days", "interval", "巡检周期", "检查周期",
-                                 "检查周期天"),
-    "severity": ("severity", "等级", "隐患等级", "严重程度"),
-    "status": ("status", "状态", "处置状态", "办理状态"),
-    "description": ("description", "descr", "描述", "隐患描述", "情况说明", "备注说明"),
-    "found_at": ("found_at", "发现时间", "上报时间", "登记时间"),
-    "deadline": ("deadline", "整改期限", "期限", "办结时限"),
-    "closed_at": ("closed_at", "结案时间", "办结时间"),
-    "reporter": ("reporter", "上报人", "发现人"),
-    "responsible": ("responsible", "responsib", "责任人", "整改责任人"),
-    "patroller": ("patroller", "巡查人", "巡逻人", "巡查员", "人员"),
-    "time": ("time", "时间", "定位时间", "采集时间", "timestamp", "datetime"),
-    "track": ("track", "track_id", "轨迹", "轨迹编号", "轨迹号"),
-    "started_at": ("started_at", "started", "开始时间", "巡查开始时间"),
-    "props": ("props",),
-}
-
-# Layer-specific names first: in a grids file 社区编码 is the community (the parent),
-# in a communities file it is the row's own code.
-PER_LAYER: dict[str, dict[str, tuple[str, ...]]] = {
-    "districts": {"code": ("区县编码", "区县代码", "区划代码"), "name": ("区县名称", "区县", "区名")},
-    "streets": {"code": ("街道编码", "街道代码", "乡镇代码"),
-                "name": ("街道名称", "街道", "乡镇名称", "街道乡镇")},
-    "communities": {"code": ("社区编码", "社区代码", "居委会代码", "村居代码"),
-                    "name": ("社区名称", "社区", "居委会名称", "村居名称")},
-    "grids": {"code": ("网格编码", "网格代码", "网格编号", "gridcode"),
-              "name": ("网格名称", "网格名")},
-    "compounds": {"code": ("小区编码", "小区代码"), "name": ("小区名称", "小区", "院落名称")},
-    "gates": {"code": ("出入口编码",), "name": ("出入口名称", "门名称")},
-    "buildings": {"code": ("楼栋编码", "楼栋编号", "建筑编码"), "name": ("楼栋名称", "楼名"),
-                  "use": ("类别", "类型")},
-    "households": {"code": ("户编码", "户号", "家庭编号", "房屋编码")},
-    "residents": {"name": ("姓名", "居民姓名"), "tags": ("人员类别", "标签", "特殊人群")},
-    "key_sites": {"code": ("场所编码",), "name": ("场所名称", "单位名称")},
-    "facilities": {"code": ("设施编码",), "name": ("设施名称", "机构名称")},
-    "patrol_tracks": {"code": ("轨迹编号", "轨迹编码"), "patroller": ("name", "姓名", "名称")},
-    "hazards": {"code": ("隐患编号", "案件编号", "隐患编码"), "category": ("隐患类别", "类别", "类型")},
-}
 
 SPECIAL_TARGETS = ("props", "ignore")
 
@@ -210,7 +133,8 @@ def with_choices(mapping: Mapping, *, values: dict[str, str | None] | None = Non
                    defaults=dict(mapping.defaults), source=mapping.source or "page")
 
 
-def map_columns(columns, layer: str, allowed: set[str], user: Mapping
+def map_columns(columns, layer: str, allowed: set[str], user: Mapping, *,
+                registry: Registry = REGISTRY
                 ) -> tuple[dict[str, str], list[str], list[tuple[str, str]]]:
     """Decide each column's field.
 
@@ -224,9 +148,9 @@ def map_columns(columns, layer: str, allowed: set[str], user: Mapping
             raise rejected(N_("mapping file {file}: {field!r} is not a field of {layer}; "
                               "fields are: {fields}"), file=user.source or "mapping",
                            field=target, layer=layer, fields=", ".join(sorted(allowed)))
-    layer_names = {normalise_name(n): f for f, names in PER_LAYER.get(layer, {}).items()
-                   for n in names}
-    common = {normalise_name(n): f for f, names in COMMON.items() for n in names}
+    own = registry.layers[layer].names if layer in registry else {}
+    layer_names = {normalise_name(n): f for f, names in own.items() for n in names}
+    common = {normalise_name(n): f for f, names in registry.headings().items() for n in names}
     mapping: dict[str, str] = {}
     props: list[str] = []
     clashes: list[tuple[str, str]] = []

@@ -25,8 +25,9 @@ import pandas as pd
 import shapely
 from osmium.filter import IdFilter, KeyFilter, TagFilter
 
-from geodata.readers import OSM_SUFFIXES as SUFFIXES
 from gridmap.errors import InvalidInput
+
+SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")  # what libosmium reads
 
 CRS = "EPSG:4326"
 

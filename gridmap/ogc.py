@@ -24,6 +24,7 @@ from shapely.geometry import mapping
 
 from gridmap.analysis.density import DEFAULT_K, suppressed
 from gridmap.errors import InvalidInput, NotFound
+from gridmap.layers import REGISTRY
 from gridmap.messages import N_, fail
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -64,48 +65,49 @@ class Collection:
 
 _AREA_COUNTS = {"households": "integer", "residents": "integer"}
 
+def _published(id_: str, title: str, description: str, properties: dict[str, str],
+               **kw) -> Collection:
+    """A collection of the layer ``id_``, its geometry type as the layer registry says."""
+    return Collection(id_, title, description, REGISTRY[id_].geometry_type, properties, **kw)
+
+
 COLLECTIONS: tuple[Collection, ...] = (
-    Collection("streets", N_("Street offices"), N_("Street office boundaries (街道)."),
-               "MultiPolygon", {"code": "string", "name": "string"}),
-    Collection("communities", N_("Communities"), N_("Community boundaries (社区) with their "
+    _published("streets", N_("Street offices"), N_("Street office boundaries (街道)."),
+               {"code": "string", "name": "string"}),
+    _published("communities", N_("Communities"), N_("Community boundaries (社区) with their "
                "number of grids and, suppressed below 5 households, households and residents."),
-               "MultiPolygon", {"code": "string", "name": "string", "street_name": "string",
-                                "grids": "integer", **_AREA_COUNTS},
+               {"code": "string", "name": "string", "street_name": "string",
+                "grids": "integer", **_AREA_COUNTS},
                counts=("households", "residents")),
-    Collection("grids", N_("Grids"), N_("Grid polygons (网格) with leader, target and, "
+    _published("grids", N_("Grids"), N_("Grid polygons (网格) with leader, target and, "
                "suppressed below 5 households, households and residents."),
-               "MultiPolygon", {"code": "string", "name": "string", "community_code": "string",
-                                "community_name": "string", "leader": "string",
-                                "target_households": "integer", "buildings": "integer",
-                                **_AREA_COUNTS},
+               {"code": "string", "name": "string", "community_code": "string",
+                "community_name": "string", "leader": "string",
+                "target_households": "integer", "buildings": "integer",
+                **_AREA_COUNTS},
                counts=("households", "residents")),
-    Collection("compounds", N_("Compounds"), N_("Residential compounds (小区/院落)."),
-               "MultiPolygon", {"code": "string", "name": "string", "community_code": "string"}),
-    Collection("buildings", N_("Buildings"), N_("Building footprints with address, floors, "
+    _published("compounds", N_("Compounds"), N_("Residential compounds (小区/院落)."),
+               {"code": "string", "name": "string", "community_code": "string"}),
+    _published("buildings", N_("Buildings"), N_("Building footprints with address, floors, "
                "use and, suppressed below 5 households, households and residents."),
-               "MultiPolygon", {"code": "string", "name": "string", "address": "string",
-                                "floors": "integer", "use": "string", "grid_code": "string",
-                                **_AREA_COUNTS},
+               {"code": "string", "name": "string", "address": "string",
+                "floors": "integer", "use": "string", "grid_code": "string",
+                **_AREA_COUNTS},
                counts=("households", "residents")),
-    Collection("roads", N_("Roads"), N_("Street and path lines."), "LineString",
-               {"code": "string", "name": "string", "highway": "string"}),
-    Collection("facilities", N_("Facilities"), N_("Service facilities by category."), "Point",
-               {"code": "string", "name": "string", "category": "string",
+    _published("roads", N_("Roads"), N_("Street and path lines."), {"code": "string", "name": "string", "highway": "string"}),
+    _published("facilities", N_("Facilities"), N_("Service facilities by category."), {"code": "string", "name": "string", "category": "string",
                 "capacity": "integer"}),
-    Collection("key_sites", N_("Key sites"), N_("Key sites in your areas with their last "
-               "inspection."), "Point",
-               {"code": "string", "name": "string", "category": "string", "address": "string",
+    _published("key_sites", N_("Key sites"), N_("Key sites in your areas with their last "
+               "inspection."), {"code": "string", "name": "string", "category": "string", "address": "string",
                 "grid_code": "string", "last_inspected": "string", "status": "string"},
                scoped=True),
-    Collection("hazards", N_("Hazards"), N_("Hazard cases in your areas; datetime filters "
-               "on the time found."), "Point",
-               {"code": "string", "category": "string", "severity": "string",
+    _published("hazards", N_("Hazards"), N_("Hazard cases in your areas; datetime filters "
+               "on the time found."), {"code": "string", "category": "string", "severity": "string",
                 "status": "string", "found_at": "string", "deadline": "string",
                 "closed_at": "string", "responsible": "string", "grid_code": "string"},
                time=("found_at",), scoped=True),
-    Collection("patrol_tracks", N_("Patrol tracks"), N_("GPS patrol tracks in your areas; "
-               "datetime filters on the patrol's start and end."), "LineString",
-               {"code": "string", "patroller": "string", "grid_code": "string",
+    _published("patrol_tracks", N_("Patrol tracks"), N_("GPS patrol tracks in your areas; "
+               "datetime filters on the patrol's start and end."), {"code": "string", "patroller": "string", "grid_code": "string",
                 "started_at": "string", "ended_at": "string"},
                time=("started_at", "ended_at"), scoped=True),
 )

@@ -12,10 +12,9 @@ from pathlib import Path
 import click
 
 from gridmap.analysis.grids import DEFAULT_TARGET_MAX, DEFAULT_TARGET_MIN
+from gridmap.layers import REGISTRY
 
-LAYER_NAMES = ["districts", "streets", "communities", "grids", "compounds", "gates", "roads",
-               "buildings", "households", "residents", "key_sites", "facilities",
-               "patrol_tracks", "hazards"]
+LAYER_CHOICES = REGISTRY.choices()  # layer names and their hyphenated forms
 
 
 class _Bar:
@@ -92,7 +91,7 @@ def _print_report(report) -> None:
 
 
 @click.command("import")
-@click.argument("layer", type=click.Choice(LAYER_NAMES + ["key-sites", "patrol-tracks"]),
+@click.argument("layer", type=click.Choice(LAYER_CHOICES),
                 metavar="LAYER")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--layer", "source_layer", help="Layer, sheet or archive member to read "
@@ -178,7 +177,7 @@ def _requester(session, username: str | None):
 
 
 @click.command("export")
-@click.argument("layer", type=click.Choice(LAYER_NAMES + ["key-sites", "patrol-tracks"]),
+@click.argument("layer", type=click.Choice(LAYER_CHOICES),
                 metavar="LAYER")
 @click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg", "shp"]), required=True,
               help="GeoJSON, GeoPackage or a zipped Shapefile (UTF-8 with .cpg).")

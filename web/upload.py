@@ -40,6 +40,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -50,10 +51,11 @@ from geodata.export import FORMATS as EXPORT_FORMATS
 from geodata.export import SUFFIX as EXPORT_SUFFIX
 from geodata.export import export_layer
 from geodata.fields import VOCABS, dump_mapping, load_mapping, with_choices
-from geodata.importer import LAYERS, ImportOptions, Prepared, prepare, write
+from geodata.importer import ImportOptions, Prepared, prepare, write
 from geodata.readers import LayerChoiceNeeded, Limits, ReadOptions, spool
 from gridmap import permissions
 from gridmap.errors import GridmapError
+from gridmap.layers import REGISTRY as LAYERS
 from gridmap.maps.imports import import_preview_map
 from gridmap.privacy import Requester
 from gridmap.report import N_, Note, group_problems
@@ -67,15 +69,9 @@ PROGRESS_EVERY_S = 1.0
 
 
 def layer_labels() -> dict[str, str]:
-    return {
-        "districts": _("Districts"), "streets": _("Streets"), "communities": _("Communities"),
-        "grids": _("Grids"), "compounds": _("Compounds"), "gates": _("Gates"),
-        "roads": _("Roads and paths"),
-        "buildings": _("Buildings"), "households": _("Households"),
-        "residents": _("Residents"), "key_sites": _("Key sites"),
-        "facilities": _("Facilities"), "patrol_tracks": _("Patrol tracks"),
-        "hazards": _("Hazards"),
-    }
+    """Layer -> its title in the page's language (from the layer registry)."""
+    lang = str(get_locale() or "zh")
+    return {spec.name: spec.title(lang) for spec in LAYERS}
 
 
 def kind_labels() -> dict[str, str]:

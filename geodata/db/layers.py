@@ -29,6 +29,7 @@ from gridmap import vector, vocab
 from gridmap.analysis.patrol import overdue_sites
 from gridmap.crs import gcj02_to_wgs84, wgs84_to_gcj02
 from gridmap.errors import NotFound
+from gridmap.layers import REGISTRY
 from gridmap.messages import N_, fail
 from gridmap.privacy import Requester
 
@@ -350,4 +351,4 @@ def layer_frame(session: Session, requester: Requester, layer: str, bbox: Bbox |
                choices=", ".join(LAYERS))
 
 
-LAYERS = ("districts", "streets", "communities", "grids", "buildings", "roads", "facilities", "key_sites", "hazards")
+LAYERS = REGISTRY.map_layers  # the layers drawn on the map, in drawing order

@@ -573,3 +573,11 @@ class IndicatorSnapshot(Base):
 
 
 ENTITY_TABLES += ["indicator_snapshot"]
+
+
+def model_for(table: str) -> type[Base]:
+    """The mapped class of ``table`` (a layer of ``gridmap.layers`` names its table)."""
+    for mapper in Base.registry.mappers:
+        if mapper.class_.__tablename__ == table:
+            return mapper.class_
+    raise KeyError(f"no model for table {table!r}")

@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from geodata.db import models as m
 from geodata.db.frames import as_multi, to_ewkt
+from geodata.db.models import model_for
 from geodata.fields import is_missing
 from gridmap.demo.city import City
+from gridmap.layers import REGISTRY, LayerSpec
 
 Progress = Callable[[str, int], None]
 CHUNK = 5000
@@ -58,6 +60,22 @@ def _with_geom(frame, rows: list[dict], *, multi: bool = False, column: str = "g
     return rows
 
 
+def _layer_rows(session: Session, spec: LayerSpec, frame: pd.DataFrame) -> list[dict]:
+    """A City frame's rows for ``spec``'s table: its fields, parents' codes as keys."""
+    links = [*spec.parents, *([spec.owner] if spec.owner else [])]
+    columns = {c: c for c in (*(["code"] if spec.coded else []), *(["name"] if spec.named else []),
+                                *spec.fields, *spec.derived)}
+    columns.update({f"{p.field}_code": p.column for p in links})
+    rows = _records(frame, columns)
+    for p in links:
+        ids = _ids(session, model_for(REGISTRY[p.layer].table))
+        for r in rows:  # people hang on rows that exist; places may lie outside any parent
+            r[p.column] = ids[r[p.column]] if p is spec.owner else ids.get(r[p.column])
+    if spec.geometry is not None:
+        _with_geom(frame, rows, multi=spec.geometry == "polygon")
+    return rows
+
+
 def write_city(session: Session, city: City, progress: Progress | None = None) -> dict[str, int]:
     """Insert every table of ``city``; returns rows written per table."""
     written: dict[str, int] = {}
@@ -67,105 +85,14 @@ def write_city(session: Session, city: City, progress: Progress | None = None) -
         written[model.__tablename__] = written.get(model.__tablename__, 0) + len(rows)
 
     f = city
-    put(m.District, _with_geom(f.districts, _records(f.districts, {"code": "code", "name": "name"}), multi=True))
-    district = _ids(session, m.District)
-
-    rows = _records(f.streets, {"code": "code", "name": "name", "district_code": "district_id"})
-    for r in rows:
-        r["district_id"] = district.get(r["district_id"])
-    put(m.Street, _with_geom(f.streets, rows, multi=True))
-    street = _ids(session, m.Street)
-
-    rows = _records(f.communities, {"code": "code", "name": "name", "street_code": "street_id"})
-    for r in rows:
-        r["street_id"] = street.get(r["street_id"])
-    put(m.Community, _with_geom(f.communities, rows, multi=True))
-    community = _ids(session, m.Community)
-
-    rows = _records(f.grids, {
-        "code": "code", "name": "name", "kind": "kind", "community_code": "community_id",
-        "leader": "leader", "leader_phone": "leader_phone", "target_households": "target_households",
-    })
-    for r in rows:
-        r["community_id"] = community.get(r["community_id"])
-    put(m.Grid, _with_geom(f.grids, rows, multi=True))
-    grid = _ids(session, m.Grid)
-
-    rows = _records(f.compounds, {"code": "code", "name": "name", "community_code": "community_id"})
-    for r in rows:
-        r["community_id"] = community.get(r["community_id"])
-    put(m.Compound, _with_geom(f.compounds, rows, multi=True))
-    compound = _ids(session, m.Compound)
-
-    rows = _records(f.gates, {"code": "code", "compound_code": "compound_id", "name": "name", "kind": "kind"})
-    for r in rows:
-        r["compound_id"] = compound.get(r["compound_id"])
-    put(m.Gate, _with_geom(f.gates, rows))
-
-    rows = _records(f.roads, {
-        "code": "code", "name": "name", "highway": "highway", "foot": "foot",
-        "access": "access", "compound_code": "compound_id",
-    })
-    for r in rows:
-        r["compound_id"] = compound.get(r["compound_id"])
-    put(m.Road, _with_geom(f.roads, rows))
-
-    rows = _records(f.buildings, {
-        "code": "code", "name": "name", "address": "address", "floors": "floors", "use": "use",
-        "compound_code": "compound_id", "grid_code": "grid_id",
-    })
-    for r in rows:
-        r["compound_id"] = compound.get(r["compound_id"])
-        r["grid_id"] = grid.get(r["grid_id"])
-    put(m.Building, _with_geom(f.buildings, rows, multi=True))
-    building = _ids(session, m.Building)
-
-    rows = _records(f.households, {
-        "code": "code", "building_code": "building_id", "unit": "unit", "floor": "floor",
-        "room": "room", "size": "size", "tags": "tags",
-    })
-    for r in rows:
-        r["building_id"] = building[r["building_id"]]
-    put(m.Household, rows)
-    household = _ids(session, m.Household)
-
-    rows = _records(f.residents, {
-        "household_code": "household_id", "name": "name", "id_number": "id_number",
-        "phone": "phone", "birth_year": "birth_year", "sex": "sex", "tags": "tags",
-    })
-    for r in rows:
-        r["household_id"] = household[r["household_id"]]
-    put(m.Resident, rows)
-
-    rows = _records(f.facilities, {"code": "code", "name": "name", "category": "category", "capacity": "capacity"})
-    put(m.Facility, _with_geom(f.facilities, rows))
-
-    rows = _records(f.key_sites, {
-        "code": "code", "name": "name", "category": "category", "address": "address",
-        "grid_code": "grid_id", "inspection_interval_days": "inspection_interval_days",
-    })
-    for r in rows:
-        r["grid_id"] = grid.get(r["grid_id"])
-    put(m.KeySite, _with_geom(f.key_sites, rows))
-    site = _ids(session, m.KeySite)
-
-    rows = _records(f.inspections, {
-        "site_code": "site_id", "inspected_at": "inspected_at", "inspector": "inspector",
-        "result": "result", "notes": "notes",
-    })
-    for r in rows:
-        r["site_id"] = site[r["site_id"]]
-    put(m.Inspection, rows)
-
-    rows = _records(f.hazards, {
-        "code": "code", "category": "category", "severity": "severity", "status": "status",
-        "description": "description", "found_at": "found_at", "deadline": "deadline",
-        "closed_at": "closed_at", "reporter": "reporter", "responsible": "responsible",
-        "grid_code": "grid_id",
-    })
-    for r in rows:
-        r["grid_id"] = grid.get(r["grid_id"])
-    put(m.Hazard, _with_geom(f.hazards, rows))
+    for spec in REGISTRY:
+        rows = _layer_rows(session, spec, getattr(f, spec.name))
+        if spec.name == "patrol_tracks":
+            for r in rows:
+                r["times"] = [round(float(t), 1) for t in r["times"]]
+        put(model_for(spec.table), rows)
+        if spec.name == "key_sites":
+            put(m.Inspection, _inspections(session, f))
     hazard = _ids(session, m.Hazard)
     events = [
         {
@@ -181,16 +108,18 @@ def write_city(session: Session, city: City, progress: Progress | None = None) -
         for step in (history or [])
     ]
     put(m.HazardEvent, events)
-
-    rows = _records(f.patrol_tracks, {
-        "code": "code", "patroller": "patroller", "grid_code": "grid_id",
-        "started_at": "started_at", "ended_at": "ended_at", "times": "times",
-    })
-    for r in rows:
-        r["grid_id"] = grid.get(r["grid_id"])
-        r["times"] = [round(float(t), 1) for t in r["times"]]
-    put(m.PatrolTrack, _with_geom(f.patrol_tracks, rows))
     return written
+
+
+def _inspections(session: Session, city: City) -> list[dict]:
+    rows = _records(city.inspections, {
+        "site_code": "site_id", "inspected_at": "inspected_at", "inspector": "inspector",
+        "result": "result", "notes": "notes",
+    })
+    site = _ids(session, m.KeySite)
+    for r in rows:
+        r["site_id"] = site[r["site_id"]]
+    return rows
 
 
 def _as_datetime(value) -> datetime:
