@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from geodata.db import models as m
 from geodata.db.jobs import save_job
 from gridmap.analysis.patrol import Period
+from gridmap.errors import ConfigError
 
 ANALYSES = ("patrol", "risk", "indicators", "reach")
 SCHEDULER_ENV = "GRIDMAP_DASK_SCHEDULER"
@@ -173,7 +174,11 @@ def _client(scheduler: str | None, workers: int | None):
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
-        return Client(scheduler, timeout=30), scheduler
+        try:
+            return Client(scheduler, timeout=20), scheduler
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(f"cannot reach the Dask scheduler {scheduler} "
+                              f"({SCHEDULER_ENV}): {exc}") from exc
     n = workers or os.cpu_count() or 1
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                            dashboard_address=None)
@@ -196,7 +201,31 @@ def run_streets(sessions, url: str, analysis: str, period: Period, *,
         raise ValueError(f"analysis must be one of {', '.join(ANALYSES)}")
     with sessions() as session:
         codes = codes or street_codes(session)
+    client, where = (None, SEQUENTIAL) if scheduler == SEQUENTIAL else _client(scheduler, workers)
     run_id = uuid.uuid4().hex[:20]
+    outcome = RunOutcome(run_id, analysis, period, where)
+    try:
+        _run(sessions, client, outcome, url, codes, owner, progress)
+    except BaseException as exc:  # Ctrl+C or a lost cluster: the run's row says so
+        save_job(sessions, run_id, state="interrupted", stage=None,
+                 error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    finally:
+        if client is not None:
+            cluster = getattr(client, "cluster", None)
+            client.close()
+            if cluster is not None and scheduler is None:
+                cluster.close()
+    save_job(sessions, run_id, state="failed" if outcome.failed else "done", stage=None,
+             result={"where": outcome.where, "seconds": outcome.seconds,
+                     "streets": len(outcome.done), "failed": outcome.failed},
+             error="; ".join(f"{c}: {e}" for c, e in outcome.failed.items())[:2000] or None)
+    return outcome
+
+
+def _run(sessions, client, outcome: RunOutcome, url: str, codes: list[str], owner: str,
+         progress) -> None:
+    run_id, analysis, period = outcome.run_id, outcome.analysis, outcome.period
     tasks = {code: f"{run_id}-{k:04d}" for k, code in enumerate(codes)}
     save_job(sessions, run_id, kind="run", owner=owner, layer=analysis, state="writing",
              stage="queued", total=len(codes),
@@ -205,7 +234,6 @@ def run_streets(sessions, url: str, analysis: str, period: Period, *,
         save_job(sessions, task_id, kind="run_task", owner=owner, layer=analysis,
                  state="queued", total=1, title=f"{analysis} {period.label} {code}")
     started = time.perf_counter()
-    outcome = RunOutcome(run_id, analysis, period, SEQUENTIAL)
 
     def finished(code: str, summary: dict | None, error: str | None) -> None:
         if summary is not None:
@@ -217,7 +245,7 @@ def run_streets(sessions, url: str, analysis: str, period: Period, *,
             progress(summary, None if summary is not None else code)
 
     args = [(url, analysis, code, period.start, period.end, run_id, tasks[code]) for code in codes]
-    if scheduler == SEQUENTIAL:
+    if client is None:
         for a in args:
             try:
                 finished(a[2], run_street(*a), None)
@@ -226,30 +254,18 @@ def run_streets(sessions, url: str, analysis: str, period: Period, *,
     else:
         from dask.distributed import as_completed
 
-        client, outcome.where = _client(scheduler, workers)
-        try:
-            futures = {client.submit(run_street, *a, key=f"{analysis}-{a[2]}-{run_id}",
-                                     retries=RETRIES, pure=False): a[2] for a in args}
-            for fut in as_completed(futures):
-                code = futures[fut]
-                if fut.status == "finished":
-                    finished(code, fut.result(), None)
-                else:
-                    exc = fut.exception()
-                    finished(code, None, f"{type(exc).__name__}: {exc}")
-                    save_job(sessions, tasks[code], state="failed",
-                             error=f"{type(exc).__name__}: {exc}"[:2000])
-        finally:
-            cluster = getattr(client, "cluster", None)
-            client.close()
-            if cluster is not None and scheduler is None:
-                cluster.close()
+        futures = {client.submit(run_street, *a, key=f"{analysis}-{a[2]}-{run_id}",
+                                 retries=RETRIES, pure=False): a[2] for a in args}
+        for fut in as_completed(futures):
+            code = futures[fut]
+            if fut.status == "finished":
+                finished(code, fut.result(), None)
+            else:
+                exc = fut.exception()
+                finished(code, None, f"{type(exc).__name__}: {exc}")
+                save_job(sessions, tasks[code], state="failed",
+                         error=f"{type(exc).__name__}: {exc}"[:2000])
     outcome.seconds = round(time.perf_counter() - started, 2)
-    save_job(sessions, run_id, state="failed" if outcome.failed else "done", stage=None,
-             result={"where": outcome.where, "seconds": outcome.seconds,
-                     "streets": len(outcome.done), "failed": outcome.failed},
-             error="; ".join(f"{c}: {e}" for c, e in outcome.failed.items())[:2000] or None)
-    return outcome
 
 
 def stored_results(session: Session, analysis: str, period: Period) -> list[dict]:
