@@ -12,4 +12,5 @@ run radius
 run indicators
 run web_large
 run load
+run city  # a generated city through `gridmap run` (about 20 minutes on 2 cores)
 "$PY" bench/register.py  # writes bench/results/register.txt itself

@@ -72,3 +72,27 @@ def total_rows(city: City) -> int:
     )
 
 
+
+
+def store_city_of_streets(sessions, n: int, *, seed: int = 7,
+                          progress=None) -> dict[str, int]:
+    """Replace a demo database's contents with a generated city of ``n`` street offices
+    (:mod:`gridmap.demo.streets`), written one street office per transaction; returns the
+    rows written per table. ``progress(k)`` after street office ``k``."""
+    from gridmap.demo.streets import city_of_streets
+
+    with sessions.begin() as session:
+        ensure_demo_target(session)
+        clear_all(session)
+    written: dict[str, int] = {}
+    for k, city in enumerate(city_of_streets(n, seed=seed), start=1):
+        with sessions.begin() as session:
+            for table, rows in write_city(session, city).items():
+                written[table] = written.get(table, 0) + rows
+            code = city.streets["code"].iloc[0]
+            street = session.scalars(sa.select(m.Street).where(m.Street.code == code)).one()
+            street.props = {**(street.props or {}), "demo": True, "label": city.label,
+                            "anchor": list(city.anchor)}
+        if progress:
+            progress(k)
+    return written

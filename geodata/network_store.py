@@ -53,7 +53,7 @@ class NetworkOptions:
 @dataclass(frozen=True)
 class StoredNetwork:
     network: Network
-    network_id: int
+    network_id: int | None  # None: built for one street office's run, not stored
     built: bool  # True when this call built it, False when it was reused
     built_at: datetime
     compound_ids: np.ndarray  # database id of each network compound (aligned with codes)
@@ -221,6 +221,9 @@ def ensure_network(session: Session, *, options: NetworkOptions | None = None,
     fp = fingerprint(roads, compounds, gates, options)
     row = session.scalars(sa.select(m.WalkNetwork).order_by(m.WalkNetwork.id.desc())).first()
     comp_ids = compounds["id"].to_numpy()
+    if session.info.get("street_view"):  # one street office's roads: never replace the city's
+        return StoredNetwork(build_from_frames(roads, compounds, gates, options), None, True,
+                             datetime.now(), comp_ids)
     if row is not None and row.fingerprint == fp and not rebuild:
         return StoredNetwork(load_network(session, row, compounds), row.id, False,
                              row.built_at, comp_ids)

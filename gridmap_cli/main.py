@@ -220,6 +220,11 @@ from gridmap_cli.indicators import indicators as _indicators  # noqa: E402
 
 cli.add_command(_indicators)
 
+# --- city-wide runs, one task per street office on Dask ----------------------------------
+from gridmap_cli.run import run_cmd as _run  # noqa: E402
+
+cli.add_command(_run)
+
 
 def main() -> None:  # pragma: no cover - console entry point
     cli()

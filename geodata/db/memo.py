@@ -50,6 +50,11 @@ def cached(session: Session, key: tuple, compute: Callable, *, copy: bool = Fals
 
     With ``copy`` the caller gets its own deep copy; otherwise the shared result, which
     the caller must not change."""
+    if session.info.get("memo") is False:
+        # A city-wide run's task (one street office's part of the database) computes afresh:
+        # its figures are not the whole's, and a long-lived worker must not answer from an
+        # earlier run whose data changed in a way the fingerprint cannot see.
+        return compute()
     full = (str(session.get_bind().engine.url), *key, data_fingerprint(session))
     with _LOCK:
         computing = _COMPUTING.setdefault(full, threading.Lock())

@@ -575,6 +575,30 @@ class IndicatorSnapshot(Base):
 ENTITY_TABLES += ["indicator_snapshot"]
 
 
+# --- results of city-wide runs, per street office ------------------------------------------
+class StreetResult(Base):
+    """One row of a city-wide run (`gridmap run ... --all-streets`): a grid's (or a
+    community's, a street's) figures of one analysis and period, written by the task that
+    computed its street office. A rerun of the same street, analysis and period replaces them."""
+
+    __tablename__ = "street_result"
+    __table_args__ = (sa.Index("ix_street_result_run_key", "analysis", "period_start",
+                               "period_end", "street_code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(sa.String(32), index=True)  # the job row of the run
+    analysis: Mapped[str] = mapped_column(sa.String(20))
+    period_start: Mapped[datetime] = mapped_column(sa.DateTime)
+    period_end: Mapped[datetime] = mapped_column(sa.DateTime)
+    street_code: Mapped[str] = mapped_column(sa.String(20))
+    level: Mapped[str] = mapped_column(sa.String(16))
+    area: Mapped[str] = mapped_column(sa.String(64))
+    values: Mapped[dict] = mapped_column(sa.JSON)
+    computed_at: Mapped[datetime] = mapped_column(sa.DateTime)
+
+
+ENTITY_TABLES += ["street_result"]
+
+
 def model_for(table: str) -> type[Base]:
     """The mapped class of ``table`` (a layer of ``gridmap.layers`` names its table)."""
     for mapper in Base.registry.mappers:
