@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from geodata.db import building_json
 from geodata.db.features import read_collection
 from geodata.db.frames import read_frame
 from geodata.db.models import Community, Street
@@ -155,6 +156,37 @@ def items(session: Session, requester: Requester, req: OgcRequest, collection_id
     }
     _audit(session, requester, req, coll, len(page))
     return doc, {"Content-Crs": f"<{crs}>"}
+
+
+def items_json(session: Session, requester: Requester, req: OgcRequest,
+               collection_id: str) -> tuple[str, dict] | None:
+    """:func:`items` as JSON text written mostly by the database, for the one query the
+    maps and GIS clients send most (buildings in a box, no other filter, on PostGIS);
+    None when the request is not that one (the caller then uses :func:`items`)."""
+    args = req.args
+    if (collection_id != "buildings" or not args.get("bbox") or args.get("datetime")
+            or ogc.property_filters(ogc.BY_ID["buildings"], args)
+            or not building_json.usable(session)):
+        return None
+    _ = req.gettext
+    coll = ogc.collection(collection_id)
+    limit = ogc.parse_int(args.get("limit"), name="limit", default=ogc.DEFAULT_LIMIT,
+                          low=1, high=ogc.MAX_LIMIT)
+    offset = ogc.parse_int(args.get("offset"), name="offset", default=0, low=0, high=10**9)
+    crs = ogc.parse_crs(args.get("crs"))
+    bbox = ogc.parse_bbox(args.get("bbox"), ogc.parse_crs(args.get("bbox-crs"), name="bbox-crs"))
+    features, matched = building_json.ogc_page(session, bbox, crs, limit=limit, offset=offset)
+    keep = {k: v for k, v in args.items() if k not in ("f", "offset", "limit")}
+    text = ogc.collection_json(features, {
+        "numberMatched": matched,
+        "numberReturned": len(features),
+        "timeStamp": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "links": ogc.page_links(f"{req.base}/collections/{coll.id}/items", keep,
+                                offset=offset, limit=limit, matched=matched,
+                                title_next=_("next page"), title_prev=_("previous page")),
+    })
+    _audit(session, requester, req, coll, len(features))
+    return text, {"Content-Crs": f"<{crs}>"}
 
 
 def item(session: Session, requester: Requester, req: OgcRequest, collection_id: str,

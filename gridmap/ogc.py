@@ -12,6 +12,7 @@ differ from CRS84 only in that order.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -325,3 +326,19 @@ def extent_of(bounds: tuple[float, float, float, float] | None) -> dict:
     box = [list(bounds)] if bounds and all(math.isfinite(v) for v in bounds) else \
         [[-180.0, -90.0, 180.0, 90.0]]
     return {"spatial": {"bbox": box, "crs": CRS84}}
+
+
+# --- GeoJSON text from pieces (geometries written by the database) ------------------------
+def feature_json(fid, geometry_json: str | None, properties: dict) -> str:
+    """One GeoJSON feature as text around a geometry that is already GeoJSON text;
+    ``fid`` None: a feature without an id (map layers)."""
+    head = '{"type":"Feature",' + (f'"id":{json.dumps(fid)},' if fid is not None else "")
+    return (f'{head}"geometry":{geometry_json or "null"},'
+            f'"properties":{json.dumps(properties, ensure_ascii=False)}}}')
+
+
+def collection_json(features: list[str], members: dict | None = None) -> str:
+    """A FeatureCollection as text: the feature texts, then ``members`` (counts, links)."""
+    rest = json.dumps(members, ensure_ascii=False)[1:] if members else "}"
+    sep = "," if members else ""
+    return f'{{"type":"FeatureCollection","features":[{",".join(features)}]{sep}{rest}'

@@ -55,6 +55,13 @@ def _respond(doc: dict, template: str, *, mimetype: str = "application/json",
     return response
 
 
+def _respond_text(text: str, headers: dict) -> Response:
+    response = Response(text, mimetype=ogc.GEOJSON)
+    response.headers.update(headers)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 @bp.get("/")
 def landing():
     return _respond(ogc_api.landing(_req()), "ogc/landing.html")
@@ -86,6 +93,10 @@ def collection(collection_id: str):
 @bp.get("/collections/<collection_id>/items")
 def items(collection_id: str):
     session = db_session()
+    if not _html():
+        fast = ogc_api.items_json(session, g.requester, _req(), collection_id)
+        if fast is not None:
+            return _respond_text(*fast)
     doc, headers = ogc_api.items(session, g.requester, _req(), collection_id,
                                  as_of=lambda: analysis_as_of(session))
     return _respond(doc, "ogc/items.html", mimetype=ogc.GEOJSON, headers=headers,
