@@ -149,6 +149,49 @@ def _load(port: int, token: str, paths, clients: int, seconds: float) -> dict:
     return out
 
 
+PEER_SQL = """
+SELECT ST_AsGeoJSON(b.geom, 7) FROM building b
+WHERE b.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) ORDER BY b.id"""
+
+
+def _peer(url: str, paths, clients: int, seconds: float) -> dict:
+    """The floor under the server: the same boxes as one plain PostGIS query each
+    (geometries as GeoJSON text, no properties, no HTTP), from ``clients`` threads with a
+    connection each through psycopg."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    boxes = [[float(v) for v in p.split("bbox=")[1].split("&")[0].split(",")] for _k, p in paths]
+    lock = threading.Lock()
+    queue = list(reversed(boxes))
+    times: list[float] = []
+    stop_at = time.monotonic() + seconds
+
+    def client():
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            while time.monotonic() < stop_at:
+                with lock:
+                    if not queue:
+                        return
+                    box = queue.pop()
+                t = time.perf_counter()
+                conn.execute(PEER_SQL, box).fetchall()
+                with lock:
+                    times.append(time.perf_counter() - t)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    wall = time.perf_counter() - started
+    return {"rps": len(times) / wall, "requests": len(times),
+            "p50": statistics.quantiles(times, n=100)[49] * 1000,
+            "p95": statistics.quantiles(times, n=100)[94] * 1000}
+
+
 def bench_backend(backend: str, url: str, args, tmp: Path) -> list[str]:
     started = time.perf_counter()
     _run(["demo", "--build-only"], url)
@@ -179,6 +222,12 @@ def bench_backend(backend: str, url: str, args, tmp: Path) -> list[str]:
         if r["failures"]:
             log = (tmp / f"serve-{backend}-{workers}.log").read_text().strip().splitlines()
             lines.append(f"  errors: {r['failures']}; server log ends: {log[-1:] or '-'}")
+    if backend == "postgis" and extent:
+        peer = _peer(url, _paths(extent, args.requests), args.clients, args.seconds)
+        lines.append(f"{'peer: psycopg ST_AsGeoJSON':<26}{peer['rps']:>7.1f}{peer['p95']:>8.0f}"
+                     f"{'':>14}{'':>14}{0:>8}{peer['requests']:>10}")
+    lines.append("load average after the runs (other work shares the machine): "
+                 + " ".join(f"{v:.2f}" for v in os.getloadavg()))
     return lines
 
 

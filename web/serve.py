@@ -6,8 +6,12 @@ connections over the workers (a slow analysis in one worker does not hold up the
 and CPU-bound work uses every core). The parent only supervises: a worker that dies is
 replaced; SIGTERM or Ctrl+C stops them all.
 
-What stays per process: caches (the SpatiaLite tile index, static files, planner runs) are
-rebuilt by each worker; an upload's import job lives in the worker that took the upload.
+What is shared: sessions, API tokens and import jobs are rows of the database; an upload
+and its checked job (report, preview) are files under ``GRIDMAP_HOME/jobs``, so any worker
+shows, re-checks or confirms it, and the job's row lets one of them confirm it once. What
+stays per process are caches that each worker fills for itself and that never disagree with
+the database (static files, the SpatiaLite tile index, planner runs, analysis figures keyed
+by the data fingerprint of geodata.db.memo).
 """
 
 from __future__ import annotations
