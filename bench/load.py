@@ -97,6 +97,17 @@ def _paths(extent: list[float], n: int, seed: int = 1) -> list[tuple[str, str]]:
     return out
 
 
+def _in_threads(client, clients: int) -> float:
+    """Run ``client`` in ``clients`` threads until all return; the wall time in seconds."""
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return time.perf_counter() - started
+
+
 def _load(port: int, token: str, paths, clients: int, seconds: float) -> dict:
     lock = threading.Lock()
     queue = list(reversed(paths))
@@ -129,13 +140,7 @@ def _load(port: int, token: str, paths, clients: int, seconds: float) -> dict:
                 if not ok:
                     failures[what] = failures.get(what, 0) + 1
 
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    wall = time.perf_counter() - started
+    wall = _in_threads(client, clients)
 
     def p(values, q):
         return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else 0.0
@@ -180,13 +185,7 @@ def _peer(url: str, paths, clients: int, seconds: float) -> dict:
                 with lock:
                     times.append(time.perf_counter() - t)
 
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    wall = time.perf_counter() - started
+    wall = _in_threads(client, clients)
     return {"rps": len(times) / wall, "requests": len(times),
             "p50": statistics.quantiles(times, n=100)[49] * 1000,
             "p95": statistics.quantiles(times, n=100)[94] * 1000}
