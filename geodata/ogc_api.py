@@ -88,6 +88,7 @@ def _collection_doc(req: OgcRequest, coll: ogc.Collection, extent) -> dict:
             _link(f"{b}?f=html", "alternate", "text/html", _(coll.title)),
             _link(f"{b}/items?f=json", "items", ogc.GEOJSON, _("features")),
             _link(f"{b}/items?f=html", "items", "text/html", _("features")),
+            _link(f"{b}/queryables", ogc.QUERYABLES_REL, ogc.SCHEMA_JSON, _(coll.title)),
         ],
     }
 
@@ -108,6 +109,12 @@ def collection(session: Session, req: OgcRequest, collection_id: str) -> dict:
     return _collection_doc(req, coll, _area_extent(session))
 
 
+def queryables(req: OgcRequest, collection_id: str) -> dict:
+    coll = ogc.collection(collection_id)
+    return ogc.queryables(coll, f"{req.base}/collections/{coll.id}/queryables",
+                          req.gettext(coll.title))
+
+
 def _read(session: Session, requester: Requester, req: OgcRequest, coll: ogc.Collection,
           *, as_of: Callable[[], datetime]):
     """(rows after bbox, datetime and property filters, the output CRS)."""
@@ -121,7 +128,7 @@ def _read(session: Session, requester: Requester, req: OgcRequest, coll: ogc.Col
         frame = frame[ogc.time_mask(frame, coll.time, interval)]
     if filters:
         frame = frame[ogc.property_mask(frame, coll, filters)]
-    return frame, crs
+    return ogc.sort_frame(frame, ogc.parse_sortby(args.get("sortby"), coll)), crs
 
 
 def _audit(session: Session, requester: Requester, req: OgcRequest, coll: ogc.Collection,
@@ -165,6 +172,7 @@ def items_json(session: Session, requester: Requester, req: OgcRequest,
     None when the request is not that one (the caller then uses :func:`items`)."""
     args = req.args
     if (collection_id != "buildings" or not args.get("bbox") or args.get("datetime")
+            or args.get("sortby")
             or ogc.property_filters(ogc.BY_ID["buildings"], args)
             or not building_json.usable(session)):
         return None

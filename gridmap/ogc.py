@@ -39,7 +39,12 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    # Part 3: each collection's queryables (its properties), filtered as property=value
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
 )
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+SCHEMA_JSON = "application/schema+json"
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
@@ -242,6 +247,44 @@ def property_mask(frame: pd.DataFrame, coll: Collection, filters: dict[str, str]
 
 def property_filters(coll: Collection, args: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in args.items() if k in coll.properties}
+
+
+def queryables(coll: Collection, url: str, title: str) -> dict:
+    """The collection's queryables as a JSON Schema (OGC API - Features Part 3): every
+    property, each a ``property=value`` filter on the items."""
+    return {"$schema": "https://json-schema.org/draft/2019-09/schema", "$id": url,
+            "type": "object", "title": title,
+            "properties": {name: {"title": name, "type": kind}
+                           for name, kind in coll.properties.items()},
+            "additionalProperties": False}
+
+
+def parse_sortby(value: str | None, coll: Collection) -> list[tuple[str, bool]]:
+    """``sortby=name,-floors`` (``+`` or nothing: ascending, ``-``: descending) ->
+    [(property, ascending)]; only the collection's properties sort."""
+    if value is None or value.strip() == "":
+        return []
+    keys = []
+    for part in value.split(","):
+        part = part.strip()
+        ascending = not part.startswith("-")
+        name = part.lstrip("+-")
+        if name not in coll.properties:
+            raise fail(InvalidInput, N_("sortby {value}: {id} has no property {name}; "
+                                        "sort by {choices}"), value=value[:100], id=coll.id,
+                       name=name[:50], choices=", ".join(coll.properties))
+        keys.append((name, ascending))
+    return keys
+
+
+def sort_frame(frame: pd.DataFrame, keys: list[tuple[str, bool]]) -> pd.DataFrame:
+    """Rows in the order of ``keys`` (missing values last), ties kept in id order."""
+    if not keys or not len(frame):
+        return frame
+    out = frame
+    for name, ascending in reversed(keys):  # stable sorts, the last key first
+        out = out.sort_values(name, ascending=ascending, kind="stable", na_position="last")
+    return out
 
 
 # --- privacy --------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ API tokens (web.auth) both work; scope, masking and audit are the same as on the
     GET /ogc/conformance                          conformance classes
     GET /ogc/api                                  OpenAPI 3.0 document (these and /api/)
     GET /ogc/collections[/<id>]                   collections
+    GET /ogc/collections/<id>/queryables          its properties (JSON Schema)
     GET /ogc/collections/<id>/items               features: bbox, bbox-crs, crs, datetime,
-                                                  limit, offset, property=value
+                                                  limit, offset, property=value, sortby
     GET /ogc/collections/<id>/items/<fid>         one feature
 """
 
@@ -88,6 +89,12 @@ def collections():
 def collection(collection_id: str):
     return _respond(ogc_api.collection(db_session(), _req(), collection_id),
                     "ogc/collection.html")
+
+
+@bp.get("/collections/<collection_id>/queryables")
+def queryables(collection_id: str):
+    doc = ogc_api.queryables(_req(), collection_id)
+    return Response(json.dumps(doc, ensure_ascii=False), mimetype=ogc.SCHEMA_JSON)
 
 
 @bp.get("/collections/<collection_id>/items")

@@ -36,6 +36,13 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def pool_for_threads(threads: int) -> None:
+    """One pooled database connection per waitress thread (unless GRIDMAP_DB_POOL_SIZE
+    says otherwise): with fewer, busy threads open and close overflow connections on every
+    request, which costs PostgreSQL a new backend process each time."""
+    os.environ.setdefault("GRIDMAP_DB_POOL_SIZE", str(threads))
+
+
 def _worker(host: str, port: int, threads: int) -> None:
     from waitress import serve
 
@@ -44,6 +51,7 @@ def _worker(host: str, port: int, threads: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     sock = _listen(host, port)
+    pool_for_threads(threads)
     app = create_app()  # after the fork: this process's own engine and connections
     serve(app, sockets=[sock], threads=threads, ident="gridmap")
 
