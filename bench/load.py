@@ -9,8 +9,11 @@ threads of this process (keep-alive HTTP/1.1, a Bearer API token) send, round ro
 ``/api/layers/buildings?bbox=..&zoom=17`` and ``/ogc/collections/buildings/items?bbox=..``
 for random boxes of about 300 x 300 m inside the street office, until ``--requests`` are
 done or ``--seconds`` have passed. Reported: requests/s, p50 and p95 latency per route,
-errors (non-200 or failed connections). The load generator shares the machine's cores with
-the server: the figures are what one machine serving itself can do, not the server alone.
+errors (non-200 or failed connections). On PostGIS the peer in the same run is the floor
+under the server: the same boxes as one plain ``ST_AsGeoJSON`` query each through psycopg
+from as many threads (no HTTP, no properties, no scope). The load generator shares the
+machine's cores with the server: the figures are what one machine serving itself can do,
+not the server alone, and the load average printed says how busy the machine was.
 """
 
 from __future__ import annotations
