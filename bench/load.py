@@ -1,7 +1,8 @@
 """Benchmark: bbox queries under load, one server process beside `gridmap serve --workers N`.
 
     .venv/bin/python bench/load.py [--requests 800] [--seconds 60] [--clients 16]
-                                   [--workers 2] [--backend both|spatialite|postgis]
+                                   [--workers 2] [--rounds 2]
+                                   [--backend both|spatialite|postgis]
 
 The synthetic demo is built fresh into each backend; the server runs as `gridmap serve`
 (waitress, 8 threads per process) in its own process tree on 127.0.0.1; ``--clients``
@@ -207,7 +208,9 @@ def bench_backend(backend: str, url: str, args, tmp: Path) -> list[str]:
              f"{'server':<26}{'req/s':>7}{'p95 ms':>8}{'api p50/p95':>14}{'ogc p50/p95':>14}"
              f"{'errors':>8}{'requests':>10}"]
     extent = None
-    for workers in (1, args.workers):
+    # alternated over --rounds: the machine's other work drifts during a run, and one
+    # order alone would credit the drift to the number of processes
+    for workers in (1, args.workers) * args.rounds:
         port = _free_port()
         proc = _serve(url, workers, port, tmp / f"serve-{backend}-{workers}.log")
         try:
@@ -239,6 +242,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="times to run the pair (one process, --workers) in turn")
     parser.add_argument("--backend", choices=("both", "spatialite", "postgis"), default="both")
     args = parser.parse_args()
     backends = ["spatialite", "postgis"] if args.backend == "both" else [args.backend]
@@ -249,6 +254,7 @@ def main() -> None:
           f"{platform.release()}; Python {platform.python_version()}")
     print(f"command: .venv/bin/python bench/load.py --requests {args.requests} --seconds "
           f"{args.seconds:g} --clients {args.clients} --workers {args.workers} "
+          f"--rounds {args.rounds} "
           f"--backend {args.backend}")
     print("requests: half /api/layers/buildings?bbox=..&zoom=17, half "
           "/ogc/collections/buildings/items?bbox=..&limit=100; random ~300 m boxes; "
