@@ -159,8 +159,11 @@ class Job:
 
 
 def jobs_dir() -> Path:
-    """Where every server process keeps the uploads and checked jobs."""
-    return gridmap_home() / "jobs"
+    """Where every server process keeps the uploads and checked jobs: GRIDMAP_HOME/jobs,
+    or without GRIDMAP_HOME the system's temporary directory (shared by the workers too)."""
+    if os.environ.get("GRIDMAP_HOME"):
+        return gridmap_home() / "jobs"
+    return Path(tempfile.gettempdir()) / "gridmap-jobs"
 
 
 def _store(job: Job) -> None:
