@@ -229,7 +229,7 @@ def bench_backend(backend: str, url: str, args, tmp: Path) -> list[str]:
             lines.append(f"  errors: {r['failures']}; server log ends: {log[-1:] or '-'}")
     if backend == "postgis" and extent:
         peer = _peer(url, _paths(extent, args.requests), args.clients, args.seconds)
-        lines.append(f"{'peer: psycopg ST_AsGeoJSON':<26}{peer['rps']:>7.1f}{peer['p95']:>8.0f}"
+        lines.append(f"{'peer: plain ST_AsGeoJSON':<26}{peer['rps']:>7.1f}{peer['p95']:>8.0f}"
                      f"{'':>14}{'':>14}{0:>8}{peer['requests']:>10}")
     lines.append("load average after the runs (other work shares the machine): "
                  + " ".join(f"{v:.2f}" for v in os.getloadavg()))

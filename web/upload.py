@@ -163,7 +163,27 @@ def jobs_dir() -> Path:
     or without GRIDMAP_HOME the system's temporary directory (shared by the workers too)."""
     if os.environ.get("GRIDMAP_HOME"):
         return gridmap_home() / "jobs"
-    return Path(tempfile.gettempdir()) / "gridmap-jobs"
+    return Path(tempfile.gettempdir()) / f"gridmap-jobs-{os.getuid()}"
+
+
+def _job_folder(job_id: str) -> Path:
+    """A new job's folder; the jobs folder is made private to this user."""
+    root = jobs_dir()
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder = root / job_id
+    folder.mkdir(mode=0o700)
+    return folder
+
+
+def _trusted(path: Path) -> bool:
+    """Only a job this user wrote is loaded (a pickle runs code): the file and the jobs
+    folder are ours and nobody else may write to the folder."""
+    try:
+        root, own = path.parent.parent.stat(), path.stat()
+    except FileNotFoundError:
+        return False
+    uid = os.getuid()
+    return root.st_uid == uid and own.st_uid == uid and not root.st_mode & 0o022
 
 
 def _store(job: Job) -> None:
@@ -176,12 +196,14 @@ def _store(job: Job) -> None:
 
 
 def _stored(job_id: str) -> Job | None:
-    path = jobs_dir() / job_id / "job.pickle"
     if not job_id.replace("-", "").replace("_", "").isalnum():
         return None
+    path = jobs_dir() / job_id / "job.pickle"
+    if not _trusted(path):
+        return None
     try:
-        with open(path, "rb") as f:  # written by this server only (0600 under GRIDMAP_HOME)
-            job = pickle.load(f)  # noqa: S301
+        with open(path, "rb") as f:
+            job = pickle.load(f)  # noqa: S301 - written by this server (see _trusted)
     except (FileNotFoundError, EOFError, pickle.UnpicklingError):
         return None
     os.utime(path)  # in use: not expired
@@ -378,8 +400,7 @@ def upload_page():
         return render_template("upload/form.html", **_form_context(
             _("Your role may not import %(layer)s.", layer=layer_labels()[layer]), values)), 403
     job_id = secrets.token_urlsafe(12)
-    folder = jobs_dir() / job_id
-    folder.mkdir(parents=True)
+    folder = _job_folder(job_id)
     try:
         mapping_file = request.files.get("mapping")
         mapping_text = mapping_file.read().decode("utf-8-sig") if mapping_file and \
