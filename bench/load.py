@@ -1,7 +1,8 @@
 """Benchmark: bbox queries under load, one server process beside `gridmap serve --workers N`.
 
     .venv/bin/python bench/load.py [--requests 800] [--seconds 60] [--clients 16]
-                                   [--workers 2] [--backend both|spatialite|postgis]
+                                   [--workers 2] [--rounds 2]
+                                   [--backend both|spatialite|postgis]
 
 The synthetic demo is built fresh into each backend; the server runs as `gridmap serve`
 (waitress, 8 threads per process) in its own process tree on 127.0.0.1; ``--clients``
@@ -9,8 +10,11 @@ threads of this process (keep-alive HTTP/1.1, a Bearer API token) send, round ro
 ``/api/layers/buildings?bbox=..&zoom=17`` and ``/ogc/collections/buildings/items?bbox=..``
 for random boxes of about 300 x 300 m inside the street office, until ``--requests`` are
 done or ``--seconds`` have passed. Reported: requests/s, p50 and p95 latency per route,
-errors (non-200 or failed connections). The load generator shares the machine's cores with
-the server: the figures are what one machine serving itself can do, not the server alone.
+errors (non-200 or failed connections). On PostGIS the peer in the same run is the floor
+under the server: the same boxes as one plain ``ST_AsGeoJSON`` query each through psycopg
+from as many threads (no HTTP, no properties, no scope). The load generator shares the
+machine's cores with the server: the figures are what one machine serving itself can do,
+not the server alone, and the load average printed says how busy the machine was.
 """
 
 from __future__ import annotations
@@ -97,6 +101,17 @@ def _paths(extent: list[float], n: int, seed: int = 1) -> list[tuple[str, str]]:
     return out
 
 
+def _in_threads(client, clients: int) -> float:
+    """Run ``client`` in ``clients`` threads until all return; the wall time in seconds."""
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return time.perf_counter() - started
+
+
 def _load(port: int, token: str, paths, clients: int, seconds: float) -> dict:
     lock = threading.Lock()
     queue = list(reversed(paths))
@@ -129,13 +144,7 @@ def _load(port: int, token: str, paths, clients: int, seconds: float) -> dict:
                 if not ok:
                     failures[what] = failures.get(what, 0) + 1
 
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    wall = time.perf_counter() - started
+    wall = _in_threads(client, clients)
 
     def p(values, q):
         return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else 0.0
@@ -147,6 +156,43 @@ def _load(port: int, token: str, paths, clients: int, seconds: float) -> dict:
         out[kind] = (p(times, 50), p(times, 95))
     out["all_p95"] = p([t for _k, t, _ok in results], 95)
     return out
+
+
+PEER_SQL = """
+SELECT ST_AsGeoJSON(b.geom, 7) FROM building b
+WHERE b.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) ORDER BY b.id"""
+
+
+def _peer(url: str, paths, clients: int, seconds: float) -> dict:
+    """The floor under the server: the same boxes as one plain PostGIS query each
+    (geometries as GeoJSON text, no properties, no HTTP), from ``clients`` threads with a
+    connection each through psycopg."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    boxes = [[float(v) for v in p.split("bbox=")[1].split("&")[0].split(",")] for _k, p in paths]
+    lock = threading.Lock()
+    queue = list(reversed(boxes))
+    times: list[float] = []
+    stop_at = time.monotonic() + seconds
+
+    def client():
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            while time.monotonic() < stop_at:
+                with lock:
+                    if not queue:
+                        return
+                    box = queue.pop()
+                t = time.perf_counter()
+                conn.execute(PEER_SQL, box).fetchall()
+                with lock:
+                    times.append(time.perf_counter() - t)
+
+    wall = _in_threads(client, clients)
+    return {"rps": len(times) / wall, "requests": len(times),
+            "p50": statistics.quantiles(times, n=100)[49] * 1000,
+            "p95": statistics.quantiles(times, n=100)[94] * 1000}
 
 
 def bench_backend(backend: str, url: str, args, tmp: Path) -> list[str]:
@@ -162,7 +208,9 @@ def bench_backend(backend: str, url: str, args, tmp: Path) -> list[str]:
              f"{'server':<26}{'req/s':>7}{'p95 ms':>8}{'api p50/p95':>14}{'ogc p50/p95':>14}"
              f"{'errors':>8}{'requests':>10}"]
     extent = None
-    for workers in (1, args.workers):
+    # alternated over --rounds: the machine's other work drifts during a run, and one
+    # order alone would credit the drift to the number of processes
+    for workers in (1, args.workers) * args.rounds:
         port = _free_port()
         proc = _serve(url, workers, port, tmp / f"serve-{backend}-{workers}.log")
         try:
@@ -179,6 +227,12 @@ def bench_backend(backend: str, url: str, args, tmp: Path) -> list[str]:
         if r["failures"]:
             log = (tmp / f"serve-{backend}-{workers}.log").read_text().strip().splitlines()
             lines.append(f"  errors: {r['failures']}; server log ends: {log[-1:] or '-'}")
+    if backend == "postgis" and extent:
+        peer = _peer(url, _paths(extent, args.requests), args.clients, args.seconds)
+        lines.append(f"{'peer: plain ST_AsGeoJSON':<26}{peer['rps']:>7.1f}{peer['p95']:>8.0f}"
+                     f"{'':>14}{'':>14}{0:>8}{peer['requests']:>10}")
+    lines.append("load average after the runs (other work shares the machine): "
+                 + " ".join(f"{v:.2f}" for v in os.getloadavg()))
     return lines
 
 
@@ -188,6 +242,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="times to run the pair (one process, --workers) in turn")
     parser.add_argument("--backend", choices=("both", "spatialite", "postgis"), default="both")
     args = parser.parse_args()
     backends = ["spatialite", "postgis"] if args.backend == "both" else [args.backend]
@@ -198,6 +254,7 @@ def main() -> None:
           f"{platform.release()}; Python {platform.python_version()}")
     print(f"command: .venv/bin/python bench/load.py --requests {args.requests} --seconds "
           f"{args.seconds:g} --clients {args.clients} --workers {args.workers} "
+          f"--rounds {args.rounds} "
           f"--backend {args.backend}")
     print("requests: half /api/layers/buildings?bbox=..&zoom=17, half "
           "/ogc/collections/buildings/items?bbox=..&limit=100; random ~300 m boxes; "

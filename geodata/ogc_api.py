@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from geodata.db import building_json
 from geodata.db.features import read_collection
 from geodata.db.frames import read_frame
 from geodata.db.models import Community, Street
@@ -87,6 +88,7 @@ def _collection_doc(req: OgcRequest, coll: ogc.Collection, extent) -> dict:
             _link(f"{b}?f=html", "alternate", "text/html", _(coll.title)),
             _link(f"{b}/items?f=json", "items", ogc.GEOJSON, _("features")),
             _link(f"{b}/items?f=html", "items", "text/html", _("features")),
+            _link(f"{b}/queryables", ogc.QUERYABLES_REL, ogc.SCHEMA_JSON, _(coll.title)),
         ],
     }
 
@@ -107,6 +109,12 @@ def collection(session: Session, req: OgcRequest, collection_id: str) -> dict:
     return _collection_doc(req, coll, _area_extent(session))
 
 
+def queryables(req: OgcRequest, collection_id: str) -> dict:
+    coll = ogc.collection(collection_id)
+    return ogc.queryables(coll, f"{req.base}/collections/{coll.id}/queryables",
+                          req.gettext(coll.title))
+
+
 def _read(session: Session, requester: Requester, req: OgcRequest, coll: ogc.Collection,
           *, as_of: Callable[[], datetime]):
     """(rows after bbox, datetime and property filters, the output CRS)."""
@@ -120,7 +128,7 @@ def _read(session: Session, requester: Requester, req: OgcRequest, coll: ogc.Col
         frame = frame[ogc.time_mask(frame, coll.time, interval)]
     if filters:
         frame = frame[ogc.property_mask(frame, coll, filters)]
-    return frame, crs
+    return ogc.sort_frame(frame, ogc.parse_sortby(args.get("sortby"), coll)), crs
 
 
 def _audit(session: Session, requester: Requester, req: OgcRequest, coll: ogc.Collection,
@@ -155,6 +163,38 @@ def items(session: Session, requester: Requester, req: OgcRequest, collection_id
     }
     _audit(session, requester, req, coll, len(page))
     return doc, {"Content-Crs": f"<{crs}>"}
+
+
+def items_json(session: Session, requester: Requester, req: OgcRequest,
+               collection_id: str) -> tuple[str, dict] | None:
+    """:func:`items` as JSON text written mostly by the database, for the one query the
+    maps and GIS clients send most (buildings in a box, no other filter, on PostGIS);
+    None when the request is not that one (the caller then uses :func:`items`)."""
+    args = req.args
+    if (collection_id != "buildings" or not args.get("bbox") or args.get("datetime")
+            or args.get("sortby")
+            or ogc.property_filters(ogc.BY_ID["buildings"], args)
+            or not building_json.usable(session)):
+        return None
+    _ = req.gettext
+    coll = ogc.collection(collection_id)
+    limit = ogc.parse_int(args.get("limit"), name="limit", default=ogc.DEFAULT_LIMIT,
+                          low=1, high=ogc.MAX_LIMIT)
+    offset = ogc.parse_int(args.get("offset"), name="offset", default=0, low=0, high=10**9)
+    crs = ogc.parse_crs(args.get("crs"))
+    bbox = ogc.parse_bbox(args.get("bbox"), ogc.parse_crs(args.get("bbox-crs"), name="bbox-crs"))
+    features, matched = building_json.ogc_page(session, bbox, crs, limit=limit, offset=offset)
+    keep = {k: v for k, v in args.items() if k not in ("f", "offset", "limit")}
+    text = ogc.collection_json(features, {
+        "numberMatched": matched,
+        "numberReturned": len(features),
+        "timeStamp": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "links": ogc.page_links(f"{req.base}/collections/{coll.id}/items", keep,
+                                offset=offset, limit=limit, matched=matched,
+                                title_next=_("next page"), title_prev=_("previous page")),
+    })
+    _audit(session, requester, req, coll, len(features))
+    return text, {"Content-Crs": f"<{crs}>"}
 
 
 def item(session: Session, requester: Requester, req: OgcRequest, collection_id: str,

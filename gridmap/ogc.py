@@ -12,6 +12,7 @@ differ from CRS84 only in that order.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -39,7 +40,12 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    # Part 3: each collection's queryables (its properties), filtered as property=value
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
 )
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+SCHEMA_JSON = "application/schema+json"
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
@@ -245,6 +251,44 @@ def property_filters(coll: Collection, args: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in args.items() if k in coll.properties}
 
 
+def queryables(coll: Collection, url: str, title: str) -> dict:
+    """The collection's queryables as a JSON Schema (OGC API - Features Part 3): every
+    property, each a ``property=value`` filter on the items."""
+    return {"$schema": "https://json-schema.org/draft/2019-09/schema", "$id": url,
+            "type": "object", "title": title,
+            "properties": {name: {"title": name, "type": kind}
+                           for name, kind in coll.properties.items()},
+            "additionalProperties": False}
+
+
+def parse_sortby(value: str | None, coll: Collection) -> list[tuple[str, bool]]:
+    """``sortby=name,-floors`` (``+`` or nothing: ascending, ``-``: descending) ->
+    [(property, ascending)]; only the collection's properties sort."""
+    if value is None or value.strip() == "":
+        return []
+    keys = []
+    for part in value.split(","):
+        part = part.strip()
+        ascending = not part.startswith("-")
+        name = part.lstrip("+-")
+        if name not in coll.properties:
+            raise fail(InvalidInput, N_("sortby {value}: {id} has no property {name}; "
+                                        "sort by {choices}"), value=value[:100], id=coll.id,
+                       name=name[:50], choices=", ".join(coll.properties))
+        keys.append((name, ascending))
+    return keys
+
+
+def sort_frame(frame: pd.DataFrame, keys: list[tuple[str, bool]]) -> pd.DataFrame:
+    """Rows in the order of ``keys`` (missing values last), ties kept in id order."""
+    if not keys or not len(frame):
+        return frame
+    out = frame
+    for name, ascending in reversed(keys):  # stable sorts, the last key first
+        out = out.sort_values(name, ascending=ascending, kind="stable", na_position="last")
+    return out
+
+
 # --- privacy --------------------------------------------------------------------------------
 def suppress_counts(frame: pd.DataFrame, coll: Collection, *, k: int = DEFAULT_K
                     ) -> pd.DataFrame:
@@ -327,3 +371,19 @@ def extent_of(bounds: tuple[float, float, float, float] | None) -> dict:
     box = [list(bounds)] if bounds and all(math.isfinite(v) for v in bounds) else \
         [[-180.0, -90.0, 180.0, 90.0]]
     return {"spatial": {"bbox": box, "crs": CRS84}}
+
+
+# --- GeoJSON text from pieces (geometries written by the database) ------------------------
+def feature_json(fid, geometry_json: str | None, properties: dict) -> str:
+    """One GeoJSON feature as text around a geometry that is already GeoJSON text;
+    ``fid`` None: a feature without an id (map layers)."""
+    head = '{"type":"Feature",' + (f'"id":{json.dumps(fid)},' if fid is not None else "")
+    return (f'{head}"geometry":{geometry_json or "null"},'
+            f'"properties":{json.dumps(properties, ensure_ascii=False)}}}')
+
+
+def collection_json(features: list[str], members: dict | None = None) -> str:
+    """A FeatureCollection as text: the feature texts, then ``members`` (counts, links)."""
+    rest = json.dumps(members, ensure_ascii=False)[1:] if members else "}"
+    sep = "," if members else ""
+    return f'{{"type":"FeatureCollection","features":[{",".join(features)}]{sep}{rest}'

@@ -127,6 +127,9 @@ def _schemas() -> dict:
                         "properties": {"conformsTo": {"type": "array",
                                                       "items": {"type": "string"}}}},
         "Collection": collection,
+        "Queryables": {"type": "object", "required": ["type", "properties"],
+                       "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                                      "properties": {"type": "object"}}},
         "Collections": {"type": "object", "required": ["links", "collections"],
                         "properties": {"links": links, "collections": {
                             "type": "array", "items": _ref("schemas", "Collection")}}},
@@ -166,6 +169,11 @@ def _ogc_paths() -> dict:
         filters = [{"name": name, "in": "query", "required": False, "schema": _TYPES[kind],
                     "description": f"only features whose {name} equals this"}
                    for name, kind in coll.properties.items()]
+        names = "|".join(coll.properties)
+        sortby = {"name": "sortby", "in": "query", "required": False,
+                  "description": "properties to sort by, comma-separated; - before a name "
+                                 "sorts descending",
+                  "schema": {"type": "string", "pattern": rf"^[+-]?({names})(,[+-]?({names}))*$"}}
         paths[base] = _get(f"{coll.id}: description", _json(_ref("schemas", "Collection"),
                                                             "the collection", html=True),
                            params=[p("f")], op_id=f"describe_{coll.id}")
@@ -173,7 +181,11 @@ def _ogc_paths() -> dict:
             f"{coll.id}: features", _json(_ref("schemas", f"{coll.id}FeatureCollection"),
                                           "GeoJSON features", ogc.GEOJSON, html=True),
             params=[p("f"), p("bbox"), p("bbox-crs"), p("crs"), p("datetime"), p("limit"),
-                    p("offset"), *filters], op_id=f"items_{coll.id}")
+                    p("offset"), sortby, *filters], op_id=f"items_{coll.id}")
+        paths[f"{base}/queryables"] = _get(
+            f"{coll.id}: queryables", _json(_ref("schemas", "Queryables"),
+                                            "its properties as JSON Schema", ogc.SCHEMA_JSON),
+            op_id=f"queryables_{coll.id}")
         paths[f"{base}/items/{{featureId}}"] = _get(
             f"{coll.id}: one feature", _json(_ref("schemas", f"{coll.id}Feature"),
                                              "a GeoJSON feature", ogc.GEOJSON, html=True),

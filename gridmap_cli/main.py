@@ -118,7 +118,9 @@ def _serve(host: str, port: int, workers: int = 1, threads: int = 8) -> None:
     from waitress import serve as waitress_serve
 
     from web.app import create_app
+    from web.serve import pool_for_threads
 
+    pool_for_threads(threads)
     app = create_app()
     click.echo(f"serving on http://{host}:{port}/  (Ctrl+C to stop)")
     waitress_serve(app, host=host, port=port, threads=threads, ident="gridmap")

@@ -120,6 +120,13 @@ def test_declared_conformance_classes_are_served(demo_app, tokens):
         base + "ogcapi-features-2/1.0/conf/crs":
             lambda: _get(client, f"/ogc/collections/facilities/items?crs={ogc.EPSG4490}",
                          tokens["admin"]).headers["Content-Crs"] == f"<{ogc.EPSG4490}>",
+        base + "ogcapi-features-3/1.0/conf/queryables":
+            lambda: set(_get(client, "/ogc/collections/roads/queryables", tokens["admin"])
+                        .get_json()["properties"]) == set(ogc.BY_ID["roads"].properties),
+        base + "ogcapi-features-3/1.0/conf/queryables-query-parameters":
+            lambda: {f["properties"]["highway"] for f in _get(
+                client, "/ogc/collections/roads/items?highway=residential&limit=50",
+                tokens["admin"]).get_json()["features"]} == {"residential"},
     }
     assert sorted(declared) == sorted(probes)
     assert {uri: probe() for uri, probe in probes.items()} == dict.fromkeys(probes, True)
@@ -245,13 +252,14 @@ def test_openapi_document_covers_ogc_and_map_routes(demo_app, tokens):
     assert {"/ogc/", "/ogc/conformance", "/ogc/collections", "/api/layers/{layer}",
             "/api/tiles/buildings/{z}/{x}/{y}.mvt", "/api/buildings/{building_id}"} <= paths
     for c in ogc.COLLECTIONS:
-        assert {f"/ogc/collections/{c.id}/items",
+        assert {f"/ogc/collections/{c.id}/items", f"/ogc/collections/{c.id}/queryables",
                 f"/ogc/collections/{c.id}/items/{{featureId}}"} <= paths
     rules = {r.rule for r in demo_app.url_map.iter_rules()
              if r.rule.startswith(("/ogc", "/api/"))}
     documented = {p.replace("{", "<").replace("}", ">") for p in paths}
     generic = {"/ogc/collections/<collection_id>", "/ogc/collections/<collection_id>/items",
-               "/ogc/collections/<collection_id>/items/<feature_id>"}
+               "/ogc/collections/<collection_id>/items/<feature_id>",
+               "/ogc/collections/<collection_id>/queryables"}
     flask_forms = {r.replace("<int:", "<") for r in rules} - generic
     assert flask_forms <= documented, flask_forms - documented
 
@@ -283,3 +291,35 @@ def test_openapi_document_holds_no_5xx_and_no_response_outside_the_schema(live_s
                                   excluded_checks=[schemathesis.checks.positive_data_acceptance])
 
         check()
+
+
+def test_queryables_are_linked_and_sortby_orders_the_items(demo_app, demo_db, tokens):
+    client = demo_app.test_client()
+    coll = _get(client, "/ogc/collections/buildings", tokens["admin"]).get_json()
+    link = next(x for x in coll["links"] if x["rel"] == ogc.QUERYABLES_REL)
+    assert link["href"].endswith("/ogc/collections/buildings/queryables")
+    r = _get(client, "/ogc/collections/buildings/queryables", tokens["admin"])
+    assert r.mimetype == "application/schema+json"
+    doc = r.get_json()
+    assert doc["properties"]["floors"] == {"title": "floors", "type": "integer"}
+    assert doc["additionalProperties"] is False
+    # sortby: descending floors, ties by id; checked against the database itself
+    with Session(demo_db[0]) as s:
+        rows = s.execute(sa.text("SELECT id, floors FROM building")).all()
+    expected = [i for i, _f in sorted(rows, key=lambda r: (r[1] is None, -(r[1] or 0), r[0]))]
+    got = _get(client, "/ogc/collections/buildings/items?sortby=-floors&limit=40",
+               tokens["admin"]).get_json()
+    assert [f["id"] for f in got["features"]] == expected[:40]
+    assert got["numberMatched"] == len(rows)
+    box = "116.0,39.0,117.0,41.0"  # with a bbox too: the general path sorts there as well
+    got = _get(client, f"/ogc/collections/buildings/items?bbox={box}&sortby=floors,-code"
+               "&limit=30", tokens["admin"]).get_json()
+    keys = [(f["properties"]["floors"], f["properties"]["code"]) for f in got["features"]]
+    assert keys == sorted(keys, key=lambda k: (k[0] is None, k[0] or 0, _neg(k[1])))
+    bad = _get(client, "/ogc/collections/buildings/items?sortby=households;drop", tokens["admin"])
+    assert bad.status_code == 400 and "sortby" in bad.get_json()["message"]
+
+
+def _neg(text: str | None) -> tuple:
+    """A key that sorts strings descending."""
+    return tuple(-ord(c) for c in (text or "")) + (1,)

@@ -94,6 +94,7 @@ ROUTES = {
     "ogc.collections": [({}, "", ALL_OK)],
     "ogc.collection": [({"collection_id": "hazards"}, "", ALL_OK)],
     "ogc.items": [({"collection_id": "hazards"}, "limit=5", ALL_OK)],
+    "ogc.queryables": [({"collection_id": "hazards"}, "", ALL_OK)],
     "ogc.item": [({"collection_id": "hazards", "feature_id": "nope"}, "",
                   every(*LOGGED_IN, status=(404,)))],
     "field.app": [({}, "", FIELD_ONLY)],

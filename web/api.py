@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from geodata.db import layers
+from geodata.db import building_json, layers
 from geodata.db.analysis import analysis_as_of
-from gridmap import vector
+from gridmap import ogc, vector
 from web.db import db_session
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -37,6 +37,14 @@ def layer_geojson(layer: str):
     zoom = vector.parse_zoom(request.args.get("zoom"))
     display = _display()
     read_box = layers.display_bbox_to_storage(bbox, display) if bbox else None
+    if layer == "buildings" and bbox and display == "wgs84" and building_json.usable(session):
+        features = building_json.map_features(
+            session, read_box, tolerance_deg=vector.simplify_tolerance_deg(zoom),
+            decimals=vector.coordinate_decimals(zoom), lang=_lang(),
+            grid_code=request.args.get("grid") or None)
+        response = Response(ogc.collection_json(features), mimetype="application/json")
+        response.headers["Cache-Control"] = "private, max-age=30"
+        return response
     frame, props = layers.layer_frame(session, g.requester, layer, read_box,
                                       as_of=analysis_as_of(session), lang=_lang(),
                                       grid_code=request.args.get("grid") or None)

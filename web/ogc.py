@@ -8,8 +8,9 @@ API tokens (web.auth) both work; scope, masking and audit are the same as on the
     GET /ogc/conformance                          conformance classes
     GET /ogc/api                                  OpenAPI 3.0 document (these and /api/)
     GET /ogc/collections[/<id>]                   collections
+    GET /ogc/collections/<id>/queryables          its properties (JSON Schema)
     GET /ogc/collections/<id>/items               features: bbox, bbox-crs, crs, datetime,
-                                                  limit, offset, property=value
+                                                  limit, offset, property=value, sortby
     GET /ogc/collections/<id>/items/<fid>         one feature
 """
 
@@ -55,6 +56,13 @@ def _respond(doc: dict, template: str, *, mimetype: str = "application/json",
     return response
 
 
+def _respond_text(text: str, headers: dict) -> Response:
+    response = Response(text, mimetype=ogc.GEOJSON)
+    response.headers.update(headers)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 @bp.get("/")
 def landing():
     return _respond(ogc_api.landing(_req()), "ogc/landing.html")
@@ -83,9 +91,19 @@ def collection(collection_id: str):
                     "ogc/collection.html")
 
 
+@bp.get("/collections/<collection_id>/queryables")
+def queryables(collection_id: str):
+    doc = ogc_api.queryables(_req(), collection_id)
+    return Response(json.dumps(doc, ensure_ascii=False), mimetype=ogc.SCHEMA_JSON)
+
+
 @bp.get("/collections/<collection_id>/items")
 def items(collection_id: str):
     session = db_session()
+    if not _html():
+        fast = ogc_api.items_json(session, g.requester, _req(), collection_id)
+        if fast is not None:
+            return _respond_text(*fast)
     doc, headers = ogc_api.items(session, g.requester, _req(), collection_id,
                                  as_of=lambda: analysis_as_of(session))
     return _respond(doc, "ogc/items.html", mimetype=ogc.GEOJSON, headers=headers,

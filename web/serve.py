@@ -6,8 +6,12 @@ connections over the workers (a slow analysis in one worker does not hold up the
 and CPU-bound work uses every core). The parent only supervises: a worker that dies is
 replaced; SIGTERM or Ctrl+C stops them all.
 
-What stays per process: caches (the SpatiaLite tile index, static files, planner runs) are
-rebuilt by each worker; an upload's import job lives in the worker that took the upload.
+What is shared: sessions, API tokens and import jobs are rows of the database; an upload
+and its checked job (report, preview) are files under ``GRIDMAP_HOME/jobs``, so any worker
+shows, re-checks or confirms it, and the job's row lets one of them confirm it once. What
+stays per process are caches that each worker fills for itself and that never disagree with
+the database (static files, the SpatiaLite tile index, planner runs, analysis figures keyed
+by the data fingerprint of geodata.db.memo).
 """
 
 from __future__ import annotations
@@ -32,6 +36,13 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def pool_for_threads(threads: int) -> None:
+    """One pooled database connection per waitress thread (unless GRIDMAP_DB_POOL_SIZE
+    says otherwise): with fewer, busy threads open and close overflow connections on every
+    request, which costs PostgreSQL a new backend process each time."""
+    os.environ.setdefault("GRIDMAP_DB_POOL_SIZE", str(threads))
+
+
 def _worker(host: str, port: int, threads: int) -> None:
     from waitress import serve
 
@@ -40,6 +51,7 @@ def _worker(host: str, port: int, threads: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     sock = _listen(host, port)
+    pool_for_threads(threads)
     app = create_app()  # after the fork: this process's own engine and connections
     serve(app, sockets=[sock], threads=threads, ident="gridmap")
 

@@ -10,14 +10,18 @@ Every job is also a row of the ``job`` table (state, progress, report), written 
 transactions beside the import's own, so any server process lists it (``/import/jobs``)
 and answers its status; a server that starts marks the jobs of a dead process
 'interrupted' (their import never committed: nothing of it is in the database). The
-checked file and the preview stay in the memory of the process that checked it, so
-confirming goes to that process; the files are dropped an hour after the last use.
+uploaded file and, after each check, the job with its report and preview are kept under
+``GRIDMAP_HOME/jobs/<id>/``, so with ``gridmap serve --workers N`` any process shows the
+preview and confirms (the job's row decides who runs it: a job is confirmed once); the
+folder is dropped an hour after the last use.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import pickle
 import secrets
 import shutil
 import tempfile
@@ -46,7 +50,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from geodata.db import repo
-from geodata.db.jobs import get_job, interrupt_orphans, list_jobs, save_job
+from geodata.db.engine import gridmap_home
+from geodata.db.jobs import RUNNING, claim_job, get_job, interrupt_orphans, list_jobs, save_job
 from geodata.export import FORMATS as EXPORT_FORMATS
 from geodata.export import SUFFIX as EXPORT_SUFFIX
 from geodata.export import export_layer
@@ -121,6 +126,11 @@ class Job:
     touched: float = field(default_factory=time.time)
     sessions: Any = None  # the app's sessionmaker: the job's row is written with it
     saved: float = 0.0
+    running: bool = False  # a thread of this process checks or writes it
+    run: str = "checking"  # what that thread does: checking | writing
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "sessions": None, "running": False}
 
     def progress(self, stage: str, done: int, total: int) -> None:
         self.stage, self.done, self.total = stage, done, total
@@ -144,8 +154,61 @@ class Job:
             logging.getLogger(__name__).exception("job %s: row not saved", self.id)
 
 
+def jobs_dir() -> Path:
+    """Where every server process keeps the uploads and checked jobs: GRIDMAP_HOME/jobs,
+    or without GRIDMAP_HOME the system's temporary directory (shared by the workers too)."""
+    if os.environ.get("GRIDMAP_HOME"):
+        return gridmap_home() / "jobs"
+    return Path(tempfile.gettempdir()) / f"gridmap-jobs-{os.getuid()}"
+
+
+def _job_folder(job_id: str) -> Path:
+    """A new job's folder; the jobs folder is made private to this user."""
+    root = jobs_dir()
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder = root / job_id
+    folder.mkdir(mode=0o700)
+    return folder
+
+
+def _trusted(path: Path) -> bool:
+    """Only a job this user wrote is loaded (a pickle runs code): the file and the jobs
+    folder are ours and nobody else may write to the folder."""
+    try:
+        root, own = path.parent.parent.stat(), path.stat()
+    except FileNotFoundError:
+        return False
+    uid = os.getuid()
+    return root.st_uid == uid and own.st_uid == uid and not root.st_mode & 0o022
+
+
+def _store(job: Job) -> None:
+    """The job as it stands after a run, for any process (written whole, then renamed)."""
+    tmp = job.folder / "job.pickle.tmp"
+    with open(tmp, "wb") as f:
+        pickle.dump(job, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, job.folder / "job.pickle")
+
+
+def _stored(job_id: str) -> Job | None:
+    if not job_id.replace("-", "").replace("_", "").isalnum():
+        return None
+    path = jobs_dir() / job_id / "job.pickle"
+    if not _trusted(path):
+        return None
+    try:
+        with open(path, "rb") as f:
+            job = pickle.load(f)  # noqa: S301 - written by this server (see _trusted)
+    except (FileNotFoundError, EOFError, pickle.UnpicklingError):
+        return None
+    os.utime(path)  # in use: not expired
+    return job
+
+
 class Jobs:
-    """This process's import jobs, by id."""
+    """Import jobs: the ones this process runs (live progress) in memory; any other one
+    from its folder, unless its row says another process runs it."""
 
     def __init__(self) -> None:
         self._jobs: dict[str, Job] = {}
@@ -159,14 +222,26 @@ class Jobs:
     def get(self, job_id: str, owner: str) -> Job:
         job = self.find(job_id, owner)
         if job is None:
-            abort(404)
+            row = get_job(db_session(), job_id)
+            busy = row is not None and row.owner == owner and row.state in RUNNING
+            abort(409 if busy else 404)  # 409: another process checks or writes it now
         return job
 
     def find(self, job_id: str, owner: str) -> Job | None:
-        """The job if this process runs it (None: another process's, or unknown)."""
+        """The job if this process runs it or it is at rest (None: another process runs
+        it, or unknown)."""
         with self._lock:
             job = self._jobs.get(job_id)
-        if job is None or job.owner != owner:
+        if job is None or not job.running:
+            row = get_job(db_session(), job_id)
+            if row is None or row.state in RUNNING:
+                return None
+            job = _stored(job_id)
+            if job is None or job.state != row.state:  # e.g. interrupted: the row tells
+                return None
+            with self._lock:
+                self._jobs[job_id] = job
+        if job.owner != owner:
             return None
         job.touched = time.time()
         return job
@@ -174,9 +249,16 @@ class Jobs:
     def _expire(self) -> None:
         now = time.time()
         for key, job in list(self._jobs.items()):
-            if now - job.touched > JOB_TTL_S and job.state not in ("checking", "writing"):
-                shutil.rmtree(job.folder, ignore_errors=True)
+            if now - job.touched > JOB_TTL_S and not job.running:
                 del self._jobs[key]
+        folders = jobs_dir().glob("*/job.pickle") if jobs_dir().is_dir() else ()
+        for path in folders:
+            try:
+                old = now - path.stat().st_mtime > JOB_TTL_S
+            except FileNotFoundError:
+                continue
+            if old and path.parent.name not in self._jobs:
+                shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def _jobs() -> Jobs:
@@ -221,7 +303,12 @@ def _run(job: Job, sessions, *, confirm: bool) -> None:
         session.close()
         report = job.prepared.report.as_dict() if job.prepared is not None else None
         # numpy numbers and times as plain JSON, as the command line prints them
+        try:  # stored before the row says so: a process that sees the row finds the job
+            _store(job)
+        except (OSError, pickle.PicklingError):
+            logging.getLogger(__name__).exception("job %s: not stored", job.id)
         job.save(result=json.loads(json.dumps(report, default=str)))
+        job.running = False
 
 
 def _log_failure(stage: str, exc: Exception) -> None:
@@ -230,11 +317,19 @@ def _log_failure(stage: str, exc: Exception) -> None:
     logging.getLogger(__name__).exception("import %s failed", stage, exc_info=exc)
 
 
-def _start(job: Job, *, confirm: bool) -> None:
+def _start(job: Job, *, confirm: bool, claim_from: tuple[str, ...] | None = None) -> None:
+    """Run ``job`` in a thread of this process. ``claim_from``: the states the job's row
+    must be in (409 when another process or request has started it meanwhile)."""
     sessions = current_app.extensions["gridmap_sessions"]
+    state = "writing" if confirm else "checking"
+    if claim_from is not None and not claim_job(sessions, job.id, from_states=claim_from,
+                                                to_state=state):
+        abort(409)
     job.sessions = sessions
-    job.state = "writing" if confirm else "checking"
+    job.state = state
     job.stage, job.done, job.total, job.error = "read", 0, 0, None
+    job.running, job.run = True, state
+    _jobs().add(job)
     job.save()
     threading.Thread(target=_run, args=(job, sessions), kwargs={"confirm": confirm},
                      daemon=True, name=f"import-{job.id}").start()
@@ -300,7 +395,8 @@ def upload_page():
     if not permissions.may_write(g.requester.role, layer):
         return render_template("upload/form.html", **_form_context(
             _("Your role may not import %(layer)s.", layer=layer_labels()[layer]), values)), 403
-    folder = Path(tempfile.mkdtemp(prefix="gridmap-upload-"))
+    job_id = secrets.token_urlsafe(12)
+    folder = _job_folder(job_id)
     try:
         mapping_file = request.files.get("mapping")
         mapping_text = mapping_file.read().decode("utf-8-sig") if mapping_file and \
@@ -312,9 +408,8 @@ def upload_page():
         shutil.rmtree(folder, ignore_errors=True)
         message = exc.note.render(_) if hasattr(exc, "note") else str(exc)
         return render_template("upload/form.html", **_form_context(message, values)), 400
-    job = Job(id=secrets.token_urlsafe(12), owner=g.user.username, requester=g.requester,
+    job = Job(id=job_id, owner=g.user.username, requester=g.requester,
               folder=folder, path=path, filename=path.name, layer=layer, options=options)
-    _jobs().add(job)
     _start(job, confirm=False)
     return redirect(url_for("upload.job_page", job_id=job.id))
 
@@ -381,7 +476,9 @@ def job_status(job_id: str):
                        done=row.done, total=row.total)
     stage = {"read": _("Reading the file"), "check": _("Checking"),
              "write": _("Writing")}.get(job.stage, job.stage)
-    return jsonify(state=job.state, stage=stage, done=job.done, total=job.total)
+    # until the run is stored and its row written, the other processes still see it run
+    state = job.run if job.running else job.state
+    return jsonify(state=state, stage=stage, done=job.done, total=job.total)
 
 
 @bp.post("/import/<job_id>/confirm")
@@ -389,7 +486,7 @@ def job_confirm(job_id: str):
     job = _jobs().get(job_id, g.user.username)
     if job.state != "ready" or job.prepared is None or not job.prepared.report.ok:
         abort(409)
-    _start(job, confirm=True)
+    _start(job, confirm=True, claim_from=("ready",))
     return redirect(url_for("upload.job_page", job_id=job.id))
 
 
@@ -401,7 +498,7 @@ def job_layer(job_id: str):
         abort(409)
     job.options.read.layer = request.form.get("source_layer") or None
     job.choices = []
-    _start(job, confirm=False)
+    _start(job, confirm=False, claim_from=("failed",))
     return redirect(url_for("upload.job_page", job_id=job.id))
 
 
@@ -449,7 +546,7 @@ def job_mapping(job_id: str):
             abort(400)
         columns[col] = None if choice == "props" else choice
     job.options.mapping = with_choices(job.options.mapping, values=values, columns=columns)
-    _start(job, confirm=False)
+    _start(job, confirm=False, claim_from=("ready",))
     return redirect(url_for("upload.job_page", job_id=job.id))
 
 
@@ -470,7 +567,7 @@ def job_page(job_id: str):
                                states=state_labels())
     # The worker thread may finish while this page renders: read the state once so the
     # page never says "ready" without the report (or polls a job that is over).
-    state = job.state
+    state = job.run if job.running else job.state
     context = {"job": job, "state": state, "layers": layer_labels(), "kinds": kind_labels(),
                "severities": severity_labels(), "t": _text, "map": None, "report": None}
     if job.prepared is not None and state in ("ready", "done", "failed"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -86,14 +87,37 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
         sa.event.listen(engine, "connect", _on_sqlite_connect)
         return engine
     # Multi-worker servers exhaust connections without a bounded, recycled pool.
-    return sa.create_engine(
+    engine = sa.create_engine(
         url,
         echo=echo,
-        pool_pre_ping=True,
         pool_size=int(os.environ.get("GRIDMAP_DB_POOL_SIZE", "5")),
         max_overflow=int(os.environ.get("GRIDMAP_DB_MAX_OVERFLOW", "10")),
         pool_recycle=1800,
     )
+    sa.event.listen(engine, "checkout", _ping_if_idle)
+    sa.event.listen(engine, "checkin", _mark_used)
+    return engine
+
+
+PING_AFTER_IDLE_S = 10.0
+
+
+def _mark_used(_dbapi_connection, record) -> None:
+    record.info["used_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    """What pool_pre_ping does, but only for a connection idle a while: a busy server
+    would otherwise spend a round trip per request on it. A connection the server dropped
+    (a restart) is replaced here instead of failing the request."""
+    if time.monotonic() - record.info.get("used_at", 0.0) < PING_AFTER_IDLE_S:
+        return
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        dbapi_connection.rollback()
+    except Exception as exc:  # noqa: BLE001 - any failure: the pool opens a new connection
+        raise sa.exc.DisconnectionError(str(exc)) from exc
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

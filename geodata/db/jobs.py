@@ -82,3 +82,14 @@ def interrupt_orphans(session: Session, *, alive: Callable[[int], bool] = _alive
             job.updated_at = now.replace(microsecond=0)
             out.append(job.id)
     return out
+
+
+def claim_job(sessions: sessionmaker[Session], job_id: str, *, from_states: tuple[str, ...],
+              to_state: str) -> bool:
+    """Move the job from one of ``from_states`` to ``to_state`` unless another process (or
+    a second click) did first: with several server processes, one job is confirmed once."""
+    with sessions.begin() as session:
+        result = session.execute(sa.update(Job).where(Job.id == job_id,
+                                                      Job.state.in_(from_states))
+                                 .values(state=to_state))
+        return result.rowcount == 1

@@ -12,9 +12,9 @@ import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from geodata.db.models import ApiToken, StaffUser
+from geodata.db.models import ApiToken, Community, Grid, StaffUser, Street
 from gridmap.errors import InvalidInput, NotFound
 
 PREFIX = "gm_"
@@ -58,7 +58,8 @@ def user_for_token(session: Session, token: str, *, username: str | None = None,
     """
     if not token.startswith(PREFIX) or len(token) > 100:
         return None
-    row = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
+    row = session.scalars(_with_user_and_areas(sa.select(ApiToken))
+                          .where(ApiToken.token_hash == token_hash(token))).unique().first()
     now = now or datetime.now()
     if row is None or row.revoked_at is not None:
         return None
@@ -72,6 +73,16 @@ def user_for_token(session: Session, token: str, *, username: str | None = None,
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > LAST_USED_EVERY_S:
         row.last_used_at = now
     return user
+
+
+def _with_user_and_areas(stmt):
+    """The token's user and the ids of their areas in the same round trip: every API
+    request needs them (web.auth builds the requester's scope from them)."""
+    user = joinedload(ApiToken.user)
+    return stmt.options(*(user.joinedload(rel).load_only(model.id)
+                          for rel, model in ((StaffUser.streets, Street),
+                                             (StaffUser.communities, Community),
+                                             (StaffUser.grids, Grid))))
 
 
 def tokens_of(session: Session, username: str | None = None) -> list[ApiToken]:
