@@ -138,7 +138,11 @@ def load_mapping(path: str | Path | None, *, text: str | None = None,
         return Mapping()
     display = display or (Path(path).name if path else "mapping")
     try:
-        raw_text = text if text is not None else Path(path).read_bytes().decode("utf-8-sig")
+        if text is not None:
+            raw_text = text
+        else:
+            assert path is not None  # one of the two was given (checked above)
+            raw_text = Path(path).read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise rejected(N_("mapping file {file} cannot be read ({reason}); save it as UTF-8"),
                        file=display, reason=str(exc)) from exc
@@ -219,11 +223,11 @@ def map_columns(columns, layer: str, allowed: set[str], user: Mapping
     layer's own names, then the common dictionary. Fields not in ``allowed`` go to props.
     """
     user_norm = {normalise_name(k): v for k, v in user.fields.items()}
-    for target in user.fields.values():
-        if target not in allowed and target not in SPECIAL_TARGETS:
+    for named in user.fields.values():
+        if named not in allowed and named not in SPECIAL_TARGETS:
             raise rejected(N_("mapping file {file}: {field!r} is not a field of {layer}; "
                               "fields are: {fields}"), file=user.source or "mapping",
-                           field=target, layer=layer, fields=", ".join(sorted(allowed)))
+                           field=named, layer=layer, fields=", ".join(sorted(allowed)))
     layer_names = {normalise_name(n): f for f, names in PER_LAYER.get(layer, {}).items()
                    for n in names}
     common = {normalise_name(n): f for f, names in COMMON.items() for n in names}
@@ -259,7 +263,7 @@ def map_columns(columns, layer: str, allowed: set[str], user: Mapping
             mapping[col] = target
             taken.add(target)
     order = {c: i for i, c in enumerate(columns)}
-    props.sort(key=order.get)
+    props.sort(key=order.__getitem__)
     return mapping, props, clashes
 
 
@@ -365,7 +369,8 @@ def tag_list(value, terms) -> tuple[list[str], list[str]]:
     if is_blank(value):
         return [], []
     items = value if isinstance(value, list) else _TAG_SPLIT.split(str(value))
-    codes, unknown = [], []
+    codes: list[str] = []
+    unknown: list[str] = []
     for item in items:
         if is_blank(item):
             continue

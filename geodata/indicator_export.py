@@ -18,7 +18,8 @@ HEADERS = ["指标编号", "指标", "区域编码", "区域", "数值", "单位
 def status_text(row: dict) -> str:
     if row.get("stars") is not None:
         return f"{row['stars']}★" if row["stars"] else "未达3★"
-    return STATUS_ZH.get(row.get("status"), show(row.get("status")))
+    status = row.get("status")
+    return STATUS_ZH.get(str(status), show(status))
 
 
 def indicators_xlsx(report: dict) -> bytes:

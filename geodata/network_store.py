@@ -229,7 +229,7 @@ def ensure_network(session: Session, *, options: NetworkOptions | None = None,
                                road_ids=roads["id"].to_numpy(), compound_ids=comp_ids)
     # The stored form is what later runs will load: use it now too, so that a run on a
     # fresh network and a run on the reused one give identical numbers.
-    stored = session.get(m.WalkNetwork, network_id)
+    stored = session.get_one(m.WalkNetwork, network_id)
     return StoredNetwork(load_network(session, stored, compounds), network_id, True,
                          stored.built_at, comp_ids)
 

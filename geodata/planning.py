@@ -162,10 +162,15 @@ def plan_category(session: Session, request: PlanRequest, *, rules_path=None,
     if request.view in ("network", "compare"):
         walk = compute_reach(session, method="auto", **run)
     main = radius if request.view == "radius" else walk
+    assert main is not None and request.minutes is not None  # every view computes its own
     distance = rules.level_distance_m(request.minutes)
+    if distance is None:
+        raise InvalidInput(f"the standards give no distance for the {request.minutes}-minute "
+                           "level")
     levels = [t.distance_m for t in main.thresholds]
     areas = _reach_areas(main, cat, levels, distance)
     if request.view == "compare":
+        assert radius is not None
         areas = pd.concat([areas, _reach_areas(radius, cat, [distance], distance)],
                           ignore_index=True)
     merged = areas[areas["facility"].isna() & np.isclose(areas["distance_m"], distance)

@@ -338,6 +338,7 @@ def heatmap(session: Session, requester: Requester, *, layer: str, bandwidth_m: 
     notes: list[str] = []
     progress("loading")
     if kind == "reach":
+        assert arg is not None  # parse_layer gives 'reach' its category
         return _reach_heatmap(session, category=arg, cell_m=cell_m, grids=grids, crs=crs)
     if kind in ("households", "group"):
         b = repo.buildings_frame(session)
@@ -348,6 +349,7 @@ def heatmap(session: Session, requester: Requester, *, layer: str, bandwidth_m: 
             hh = w
             units = "households"
         else:
+            assert arg is not None  # parse_layer gives 'group' its name
             hh_rows, res_rows = repo.group_members(session, requester, purpose=f"heatmap {layer}")
             as_of = analysis_as_of(session)
             counts = groups.group_counts(hh_rows, res_rows, [arg], as_of_year=as_of.year)

@@ -36,6 +36,7 @@ def copy_insert(session: Session, table: sa.Table, rows: list[dict], *,
                 if table.c[c].default is not None and table.c[c].default.is_scalar}
     session.flush()
     raw = session.connection().connection.driver_connection
+    assert raw is not None  # a checked-out connection always has its driver connection
     stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, names)))
     done = 0

@@ -35,7 +35,7 @@ def _grid_at(session: Session, requester: Requester, lon: float, lat: float) -> 
     if not len(hit):
         raise fail(InvalidInput, N_("The point {lon}, {lat} lies in no grid: click inside a grid."),
                    lon=f"{lon:.6f}", lat=f"{lat:.6f}")
-    grid = session.get(Grid, int(hit.iloc[0]["id"]))
+    grid = session.get_one(Grid, int(hit.iloc[0]["id"]))
     allowed = visible_grids(requester)
     if allowed is not None and grid.id not in set(session.scalars(allowed)):
         raise fail(PermissionDenied, N_("Grid {code} is outside your areas: report hazards in "
@@ -202,7 +202,7 @@ def sweep_escalations(session: Session, requester: Requester, *, as_of: datetime
     cases = cases_frame(session, requester, as_of=as_of, open_only=True)
     done = []
     for row in cases.itertuples():
-        hazard = session.get(Hazard, int(row.id))
+        hazard = session.get_one(Hazard, int(row.id))
         before = int((hazard.props or {}).get("escalation", 0))
         level = int(row.escalation)
         if level <= before:

@@ -15,6 +15,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -41,6 +42,12 @@ class SessionRules:
 
 def _key(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def _changed(result: sa.Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched (``Session.execute`` is typed for any statement; for
+    these it returns a CursorResult)."""
+    return cast(sa.CursorResult[Any], result).rowcount or 0
 
 
 def start(session: Session, user: StaffUser, address: str | None, now: datetime) -> str:
@@ -82,7 +89,7 @@ def end_all(session: Session, user_id: int, now: datetime, *, keep: str | None =
                                          StaffSession.ended_at.is_(None))
     if keep:
         stmt = stmt.where(StaffSession.id != _key(keep))
-    return session.execute(stmt.values(ended_at=now)).rowcount or 0
+    return _changed(session.execute(stmt.values(ended_at=now)))
 
 
 def live_count(session: Session, user_id: int) -> int:
@@ -113,5 +120,5 @@ def locked(session: Session, username: str, address: str | None, rules: SessionR
 
 def unlock(session: Session, username: str) -> int:
     """Forget an account's failed logins (an administrator's unlock); returns how many."""
-    return session.execute(sa.delete(LoginFailure).where(
-        LoginFailure.username == username)).rowcount or 0
+    return _changed(session.execute(sa.delete(LoginFailure).where(
+        LoginFailure.username == username)))
