@@ -33,7 +33,8 @@ def group_codes() -> list[str]:
 
 def group_label(code: str, lang: str = "zh") -> str:
     if code in AGE_GROUPS:
-        return AGE_GROUPS[code][2 if lang == "zh" else 3]
+        _, _, zh, en = AGE_GROUPS[code]
+        return zh if lang == "zh" else en
     if code in vocab.HOUSEHOLD_TAG_CODES:
         return vocab.label(vocab.HOUSEHOLD_TAGS, code, lang)
     return vocab.label(vocab.RESIDENT_TAGS, code, lang)
