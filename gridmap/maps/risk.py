@@ -4,7 +4,7 @@ components that make up each score."""
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import branca.colormap as cm
 import folium
@@ -36,7 +36,7 @@ def explain_html(components: pd.DataFrame, score: pd.Series, *, lang: str, _: Ge
     return out
 
 
-def risk_colormap(values, caption: str) -> cm.LinearColormap:
+def risk_colormap(values: Sequence[float] | np.ndarray, caption: str) -> cm.LinearColormap:
     vmax = float(np.nanmax(values)) if len(values) and np.nanmax(values) > 0 else 1.0
     return cm.LinearColormap(RISK_COLORS, vmin=0, vmax=vmax, caption=caption)
 

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any, cast
 
 import folium
 import numpy as np
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.plugins import Fullscreen, TimeSliderChoropleth, TimestampedGeoJson
 from jinja2 import Template
 
@@ -150,7 +151,7 @@ def basemap_layers(basemap: str, settings: BasemapSettings, *, _: Gettext = _ide
 
 
 # --- GCJ-02 display shift ----------------------------------------------------------------
-def _shift_positions(coords, *, lonlat: bool):
+def _shift_positions(coords: Any, *, lonlat: bool) -> Any:
     """Shift a nested list of positions ([lon, lat] when ``lonlat``, else [lat, lon])."""
     arr = np.asarray(coords, dtype=float)
     if arr.size == 0:
@@ -168,14 +169,14 @@ def _shift_positions(coords, *, lonlat: bool):
     return out.reshape(arr.shape).tolist()
 
 
-def _ragged_safe(coords, *, lonlat: bool):
+def _ragged_safe(coords: Any, *, lonlat: bool) -> Any:
     try:
         return _shift_positions(coords, lonlat=lonlat)
     except ValueError:  # numpy refuses ragged nesting: go one level down
         return [_ragged_safe(c, lonlat=lonlat) for c in coords]
 
 
-def shift_geojson(obj: dict) -> dict:
+def shift_geojson(obj: dict[str, Any]) -> dict[str, Any]:
     """A GeoJSON object (geometry, Feature or FeatureCollection) shifted WGS84 -> GCJ-02."""
     kind = obj.get("type")
     if kind == "FeatureCollection":
@@ -206,7 +207,8 @@ def shift_to_gcj02(m: folium.Map) -> int:
         if isinstance(el, GridmapLayer):
             el.display = "gcj02"
         elif isinstance(el, TimeSliderChoropleth | TimestampedGeoJson):
-            el.data = json.dumps(shift_geojson(json.loads(el.data)))
+            # both keep their data as JSON text once built
+            el.data = json.dumps(shift_geojson(json.loads(cast(str, el.data))))
         elif isinstance(el, folium.GeoJson) and isinstance(getattr(el, "data", None), dict):
             el.data = shift_geojson(el.data)
         elif isinstance(el, folium.raster_layers.ImageOverlay):
@@ -226,11 +228,17 @@ def shift_to_gcj02(m: folium.Map) -> int:
         else:
             continue
         n += 1
-    m._gridmap_display = "gcj02"
+    _mark(m, "_gridmap_display", "gcj02")
     return n
 
 
-def _walk(element: Element):
+def _mark(m: folium.Map, name: str, value: object) -> None:
+    """Note ``value`` on the map itself (read back with getattr), so a second call knows."""
+    vars(m)[name] = value
+
+
+def _walk(element: Element) -> Iterator[Any]:
+    """``element`` and every element below it (of any folium class)."""
     yield element
     for child in list(element._children.values()):
         yield from _walk(child)
@@ -247,13 +255,14 @@ class Runtime(MacroElement):
 
     _template = Template("")
 
-    def __init__(self, strings: dict[str, str]):
+    def __init__(self, strings: dict[str, str]) -> None:
         super().__init__()
         self._name = "GridmapRuntime"
         self.strings = strings
 
-    def render(self, **kwargs):
-        figure = self.get_root()
+    # branca declares Element.render -> str, yet its MacroElement.render returns None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        figure = cast(Figure, self.get_root())  # added to a Map, which sits in a Figure
         if "gridmap_runtime" not in figure.header._children:
             figure.header.add_child(Element(
                 "<script>window.GM_STRINGS = " + json.dumps(self.strings, ensure_ascii=False)
@@ -276,7 +285,7 @@ class MeasureControl(GridmapLayer, MacroElement):
         new GM.MeasureControl({position: 'topleft'}).addTo({{ this._parent.get_name() }});
         {% endmacro %}""")
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self._name = "GridmapMeasure"
 
@@ -291,7 +300,7 @@ class Legend(GridmapLayer, MacroElement):
                        items: {{ this.items|tojson }}}).addTo({{ this._parent.get_name() }});
         {% endmacro %}""")
 
-    def __init__(self, title: str, items: Iterable[tuple[str, str, str]]):
+    def __init__(self, title: str, items: Iterable[tuple[str, str, str]]) -> None:
         super().__init__()
         self._name = "GridmapLegend"
         self.title = title
@@ -306,7 +315,7 @@ class ScaleBar(GridmapLayer, MacroElement):
         L.control.scale({imperial: false, maxWidth: 150}).addTo({{ this._parent.get_name() }});
         {% endmacro %}""")
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self._name = "GridmapScale"
 
@@ -320,7 +329,7 @@ class ReadySignal(GridmapLayer, MacroElement):
         GM.mapCreated({{ this._parent.get_name() }});
         {% endmacro %}""")
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self._name = "GridmapReady"
 
@@ -391,6 +400,6 @@ def finish_map(m: folium.Map, *, basemap: str = "none", settings: BasemapSetting
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     ReadySignal().add_to(m)
     trim_assets(m)
-    m._gridmap_finished = True
-    m._gridmap_basemap = basemap
+    _mark(m, "_gridmap_finished", True)
+    _mark(m, "_gridmap_basemap", basemap)
     return m
