@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -95,7 +95,7 @@ def allowed_actions(state: CaseState, *, role: str, username: str) -> list[str]:
 
 
 def _refusal(t: Transition, state: CaseState, role: str, username: str
-             ) -> tuple[type, str, dict] | None:
+             ) -> tuple[type, str, dict[str, Any]] | None:
     """Why ``t`` is not allowed: (error type, message template, parameters), or None."""
     if state.status not in t.sources:
         return (InvalidInput, N_("A case in status {status} cannot take the step {action}."),
@@ -168,24 +168,26 @@ def default_deadline(severity: str, at: datetime) -> datetime:
     return datetime.combine(day, datetime.max.time()).replace(microsecond=0)
 
 
-def due_at(status: str, found_at, deadline) -> datetime | None:
+def due_at(status: str, found_at: Any, deadline: Any) -> datetime | None:
     """When the case must be moved on: its deadline once assigned, else ``RESPONSE_DAYS``
     after it was found (a report must not sit unfiled); None for closed cases."""
     if status not in HAZARD_OPEN_STATUSES:
         return None
     if deadline is not None and not pd.isna(deadline):
-        return pd.Timestamp(deadline).to_pydatetime()
+        due: datetime = pd.Timestamp(deadline).to_pydatetime()
+        return due
     if found_at is not None and not pd.isna(found_at) and status in ("reported", "filed"):
-        return pd.Timestamp(found_at).to_pydatetime() + timedelta(days=RESPONSE_DAYS)
+        found: datetime = pd.Timestamp(found_at).to_pydatetime()
+        return found + timedelta(days=RESPONSE_DAYS)
     return None
 
 
-def is_overdue(status: str, deadline, *, as_of: datetime, found_at=None) -> bool:
+def is_overdue(status: str, deadline: Any, *, as_of: datetime, found_at: Any = None) -> bool:
     due = due_at(status, found_at, deadline)
     return due is not None and due < as_of
 
 
-def days_overdue(status: str, deadline, *, as_of: datetime, found_at=None) -> float:
+def days_overdue(status: str, deadline: Any, *, as_of: datetime, found_at: Any = None) -> float:
     """Whole days past due (0 when not overdue)."""
     due = due_at(status, found_at, deadline)
     if due is None or due >= as_of:
@@ -193,7 +195,8 @@ def days_overdue(status: str, deadline, *, as_of: datetime, found_at=None) -> fl
     return float((as_of - due).days)
 
 
-def escalation_level(status: str, deadline, *, as_of: datetime, found_at=None) -> int:
+def escalation_level(status: str, deadline: Any, *, as_of: datetime,
+                     found_at: Any = None) -> int:
     """0 = not overdue; 1, 2, 3 = escalated to community, street, district."""
     if not is_overdue(status, deadline, as_of=as_of, found_at=found_at):
         return 0

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Roles whose work covers a whole city: they see every area, but only in aggregate
 # or masked; planners never need a resident's identity.
@@ -96,7 +100,7 @@ def export_kind(role: str, layer: str) -> str:
     return "aggregate" if role in AGGREGATE_ONLY_ROLES and layer in PEOPLE_LAYERS else "rows"
 
 
-def age_band(birth_year, as_of_year: int) -> str | None:
+def age_band(birth_year: Any, as_of_year: int) -> str | None:
     """A ten-year age band ("60-69") in place of a birth year beside a masked ID: together
     they would narrow an 18-digit ID number to a few dozen candidates."""
     try:
@@ -113,7 +117,7 @@ SPREADSHEET_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[-+]?\d+(\.\d+)?")  # -12.5 is a value, not a formula
 
 
-def neutralise_formula(value):
+def neutralise_formula(value: Any) -> Any:
     """A text a spreadsheet would run as a formula (=, +, -, @ first) gets a leading
     apostrophe, so it opens as text; other values pass unchanged."""
     if isinstance(value, str) and value.startswith(SPREADSHEET_TRIGGERS) and \
@@ -122,7 +126,7 @@ def neutralise_formula(value):
     return value
 
 
-def neutralise_frame(frame):
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of a DataFrame bound for CSV/XLSX with every text cell neutralised."""
     out = frame.copy()
     for col in out.columns:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from datetime import datetime
 from typing import NamedTuple
 
 import pandas as pd
@@ -58,7 +59,7 @@ def unpatrolled_streets(unpatrolled: pd.DataFrame) -> pd.DataFrame:
 
 def todo_items(*, sites: pd.DataFrame, cases: pd.DataFrame, unpatrolled: pd.DataFrame,
                visits: pd.DataFrame, actionable: dict[str, list[str]],
-               as_of=None, visits_per_day: int = 8) -> list[Item]:
+               as_of: datetime | None = None, visits_per_day: int = 8) -> list[Item]:
     """sites: code, name, overdue, days_overdue (inf = never inspected); cases: code,
     category, overdue, days_overdue, due_at; unpatrolled: name, highway, length_m (street
     segments); visits: the households due (code, address, days_overdue), most overdue first;

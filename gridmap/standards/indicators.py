@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from gridmap.errors import InvalidInput
 from gridmap.standards.rules import read_table
@@ -34,7 +35,7 @@ class Indicator:
     unit: str
     levels: tuple[str, ...]
     direction: str
-    target: dict
+    target: dict[str, Any]
     source: str
     enabled: bool = True
     note: str | None = None
@@ -63,7 +64,7 @@ class Indicator:
 @dataclass(frozen=True)
 class IndicatorSet:
     indicators: tuple[Indicator, ...]
-    params: dict
+    params: dict[str, Any]
     sources: tuple[str, ...] = field(default_factory=tuple)
 
     def enabled(self, level: str | None = None) -> list[Indicator]:
@@ -85,7 +86,7 @@ def _fail(where: str, what: str) -> InvalidInput:
     return InvalidInput(f"{where}: {what}")
 
 
-def _number(value, where: str, what: str) -> float:
+def _number(value: Any, where: str, what: str) -> float:
     try:
         out = float(value)
     except (TypeError, ValueError) as exc:
@@ -95,7 +96,7 @@ def _number(value, where: str, what: str) -> float:
     return out
 
 
-def _target(raw, where: str) -> dict:
+def _target(raw: Any, where: str) -> dict[str, Any]:
     if not isinstance(raw, dict) or not raw:
         raise _fail(where, "target must be a mapping: {min: X}, {max: X}, {min: X, max: Y} "
                            "or {stars: {3: A, 4: B, 5: C}}")
@@ -103,7 +104,7 @@ def _target(raw, where: str) -> dict:
     if bad:
         raise _fail(where, f"target: unknown key(s) {', '.join(sorted(map(str, bad)))}; "
                            "use min, max or stars")
-    out: dict = {}
+    out: dict[str, Any] = {}
     if "stars" in raw:
         stars = raw["stars"]
         if not isinstance(stars, dict) or not stars:
@@ -118,7 +119,7 @@ def _target(raw, where: str) -> dict:
     return out
 
 
-def _indicator(raw: dict, *, where: str, base: Indicator | None = None) -> Indicator:
+def _indicator(raw: dict[str, Any], *, where: str, base: Indicator | None = None) -> Indicator:
     from gridmap.analysis.indicators import check_formula  # the figures it may name
 
     if not isinstance(raw, dict) or not raw.get("id"):
@@ -160,7 +161,7 @@ def _indicator(raw: dict, *, where: str, base: Indicator | None = None) -> Indic
     return replace(base, **changes)
 
 
-def _read(text: str, where: str) -> dict:
+def _read(text: str, where: str) -> dict[str, Any]:
     doc = read_table(text, where, "indicators")
     if not isinstance(doc.get("params") or {}, dict):
         raise _fail(where, "'params' must be a mapping")

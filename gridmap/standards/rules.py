@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,6 +58,8 @@ class Rule:
         """The network distance the rule is judged on (minutes x speed for minute rules)."""
         if self.max_distance_m is not None:
             return float(self.max_distance_m)
+        if self.max_minutes is None:  # the loader refuses such rules; a hand-made one may not
+            raise InvalidInput(f"rule {self.id}: give max_distance_m or max_minutes")
         return float(self.max_minutes) * speed_kmh * 1000.0 / 60.0
 
     def title(self, lang: str = "zh") -> str:
@@ -68,7 +71,7 @@ class RuleSet:
     """Rules in file order plus the GB 50180-2018 level table (minutes -> distance)."""
 
     rules: tuple[Rule, ...]
-    levels: tuple[dict, ...]
+    levels: tuple[dict[str, Any], ...]
     sources: tuple[str, ...]
 
     def enabled(self) -> list[Rule]:
@@ -101,7 +104,7 @@ def _fail(where: str, what: str) -> InvalidInput:
     return InvalidInput(f"{where}: {what}")
 
 
-def _rule(raw: dict, *, defaults: dict, standard: str | None, where: str,
+def _rule(raw: dict[str, Any], *, defaults: dict[str, Any], standard: str | None, where: str,
           base: Rule | None = None) -> Rule:
     if not isinstance(raw, dict) or not raw.get("id"):
         raise _fail(where, "every rule needs an 'id'")
@@ -160,7 +163,7 @@ def _rule(raw: dict, *, defaults: dict, standard: str | None, where: str,
     return replace(rule, **changes)
 
 
-def read_table(text: str, where: str, key: str = "rules") -> dict:
+def read_table(text: str, where: str, key: str = "rules") -> dict[str, Any]:
     """A YAML table of cited entries: a mapping whose ``key`` is a list (rules, indicators)."""
     try:
         doc = yaml.safe_load(text) or {}
@@ -178,7 +181,7 @@ _read = read_table
 def load_rules(override: str | Path | None = None) -> RuleSet:
     """The shipped rules, merged with the user's rules file ``override`` when given."""
     rules: list[Rule] = []
-    levels: list[dict] = []
+    levels: list[dict[str, Any]] = []
     sources: list[str] = []
     for name in RULE_FILES:
         doc = _read(resources.files("gridmap.standards").joinpath(name).read_text("utf-8"),
