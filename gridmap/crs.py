@@ -121,6 +121,18 @@ def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarra
 
 
 def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 to BD-09 (Baidu), through GCJ-02.
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        WGS84 degrees.
+
+    Returns
+    -------
+    lon, lat : numpy.ndarray
+        BD-09 degrees; points outside China only get the BD-09 step.
+    """
     return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
 
 
@@ -149,10 +161,34 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarr
 
 
 def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """BD-09 to GCJ-02 by inverting the forward formula (error well under 1 mm).
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        BD-09 degrees.
+
+    Returns
+    -------
+    lon, lat : numpy.ndarray
+        GCJ-02 degrees.
+    """
     return _invert(gcj02_to_bd09, lon, lat)
 
 
 def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """BD-09 to WGS84 by inverting the forward formulas (error well under 1 mm).
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        BD-09 degrees.
+
+    Returns
+    -------
+    lon, lat : numpy.ndarray
+        WGS84 degrees.
+    """
     return _invert(wgs84_to_bd09, lon, lat)
 
 
@@ -197,6 +233,7 @@ class CrsChoice:
 
     @property
     def label(self) -> str:
+        """The chosen CRS for messages: ``EPSG:4549 (CGCS2000 / 3-degree Gauss-Kruger CM 120E)``."""
         return crs_label(self.crs)
 
 
@@ -263,6 +300,18 @@ def _range(values: np.ndarray) -> str:
 
 
 def looks_lonlat(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether every coordinate pair lies in the longitude/latitude ranges.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Coordinates (finite values only).
+
+    Returns
+    -------
+    bool
+        True when all x are within -180..180 and all y within -90..90 degrees.
+    """
     return bool(np.all((x >= -180) & (x <= 180) & (y >= -90) & (y <= 90)))
 
 

@@ -17,6 +17,18 @@ _LEFTOVERS = frozenset({"nan", "NaN", "None", "NaT", "<NA>"})
 
 
 def is_missing(value: object) -> bool:
+    """Whether ``value`` counts as absent for display.
+
+    Parameters
+    ----------
+    value : object
+        None, NaN, NaT, pandas NA, blank text or a leftover such as ``"nan"``/``"None"``
+        are missing.
+
+    Returns
+    -------
+    bool
+    """
     if value is None:
         return True
     if isinstance(value, float):

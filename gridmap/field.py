@@ -28,6 +28,14 @@ SENSITIVE_TAG_ROLES = frozenset({"admin", "community_staff", "grid_leader"})
 
 
 def default_rules() -> dict[str, Any]:
+    """The packaged field-work rules (``standards/field_rules.yaml``).
+
+    Returns
+    -------
+    dict
+        ``visits`` (intervals, days), ``checkin``, ``reveal`` (reasons, a day's limit) and
+        ``photos`` (size limits).
+    """
     text = resources.files("gridmap.standards").joinpath("field_rules.yaml").read_text("utf-8")
     rules: dict[str, Any] = yaml.safe_load(text)
     return rules

@@ -79,6 +79,20 @@ class CaseState:
 
 
 def validate_new(category: str, severity: str, description: str | None) -> None:
+    """Refuse a new hazard report with an unknown category or severity or no description.
+
+    Parameters
+    ----------
+    category, severity : str
+        Codes of :data:`gridmap.vocab.HAZARD_CATEGORIES` and ``HAZARD_SEVERITIES``.
+    description : str or None
+        What the reporter saw; required.
+
+    Raises
+    ------
+    InvalidInput
+        Naming the field that is wrong.
+    """
     if category not in HAZARD_CATEGORY_CODES:
         raise fail(InvalidInput, N_("unknown hazard category {category}; choose one of {choices}"),
                    category=category, choices=", ".join(sorted(HAZARD_CATEGORY_CODES)))
@@ -183,6 +197,21 @@ def due_at(status: str, found_at: Any, deadline: Any) -> datetime | None:
 
 
 def is_overdue(status: str, deadline: Any, *, as_of: datetime, found_at: Any = None) -> bool:
+    """Whether an open case is past its due time (see :func:`due_at`).
+
+    Parameters
+    ----------
+    status : str
+        The case status; closed cases are never overdue.
+    deadline, found_at : datetime-like or None
+        The assigned deadline and when the hazard was found.
+    as_of : datetime
+        The moment judged (local time).
+
+    Returns
+    -------
+    bool
+    """
     due = due_at(status, found_at, deadline)
     return due is not None and due < as_of
 
@@ -205,4 +234,16 @@ def escalation_level(status: str, deadline: Any, *, as_of: datetime,
 
 
 def escalation_target(level: int) -> str | None:
+    """Who an escalation level goes to.
+
+    Parameters
+    ----------
+    level : int
+        0 (not escalated) to 3.
+
+    Returns
+    -------
+    str or None
+        ``community``, ``street`` or ``district``; None for level 0.
+    """
     return ESCALATION_DAYS[level - 1][1] if level > 0 else None

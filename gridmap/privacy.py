@@ -29,6 +29,17 @@ COMPOUND_SURNAMES = frozenset(
 
 
 def mask_name(name: str | None) -> str | None:
+    """A name with all but the surname starred (张** ; 欧阳* for compound surnames).
+
+    Parameters
+    ----------
+    name : str or None
+        The full name; empty or None is returned as is.
+
+    Returns
+    -------
+    str or None
+    """
     if not name:
         return name
     keep = 2 if name[:2] in COMPOUND_SURNAMES and len(name) > 2 else 1
@@ -36,6 +47,18 @@ def mask_name(name: str | None) -> str | None:
 
 
 def mask_phone(phone: str | None) -> str | None:
+    """A phone number with the first three and last four digits kept (138****5678).
+
+    Parameters
+    ----------
+    phone : str or None
+        The number; shorter than 8 characters is starred whole; empty or None is returned
+        as is.
+
+    Returns
+    -------
+    str or None
+    """
     if not phone:
         return phone
     digits = phone.strip()
@@ -45,6 +68,18 @@ def mask_phone(phone: str | None) -> str | None:
 
 
 def mask_id_number(id_number: str | None) -> str | None:
+    """An ID number with the first six and last four characters kept.
+
+    Parameters
+    ----------
+    id_number : str or None
+        The 18-digit resident ID (10 characters or fewer are starred whole); empty or None
+        is returned as is.
+
+    Returns
+    -------
+    str or None
+    """
     if not id_number:
         return id_number
     s = id_number.strip()
@@ -68,14 +103,17 @@ class Requester:
 
     @property
     def all_areas(self) -> bool:
+        """Whether the role covers every area (admin, planner)."""
         return self.role in ALL_AREA_ROLES
 
     @property
     def may_reveal(self) -> bool:
+        """Whether the role may reveal unmasked phone numbers."""
         return self.role in REVEAL_ROLES
 
     @property
     def may_edit(self) -> bool:
+        """Whether the role may edit records at all."""
         return self.role in EDIT_ROLES
 
     @classmethod

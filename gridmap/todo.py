@@ -37,6 +37,19 @@ class Item(NamedTuple):
 
 
 def is_vulnerable(household_tags: Iterable[str] | None, resident_tags: Iterable[str] | None) -> bool:
+    """Whether a household needs regular visits.
+
+    Parameters
+    ----------
+    household_tags, resident_tags : iterable of str or None
+        The household's tags and all its members' tags.
+
+    Returns
+    -------
+    bool
+        True when any tag is in :data:`VULNERABLE_HOUSEHOLD_TAGS` or
+        :data:`VULNERABLE_RESIDENT_TAGS`.
+    """
     return bool(set(household_tags or ()) & VULNERABLE_HOUSEHOLD_TAGS
                 or set(resident_tags or ()) & VULNERABLE_RESIDENT_TAGS)
 

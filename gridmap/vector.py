@@ -64,6 +64,25 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float]:
 
 
 def parse_zoom(text: str | None, default: int = 16) -> int:
+    """A zoom level from query text.
+
+    Parameters
+    ----------
+    text : str or None
+        The ``z`` parameter as sent; None or empty gives ``default``.
+    default : int
+        Zoom used when no text is given.
+
+    Returns
+    -------
+    int
+        Zoom level, 0 to :data:`MAX_ZOOM`.
+
+    Raises
+    ------
+    InvalidInput
+        When the text is not a whole number in that range.
+    """
     if text in (None, ""):
         return default
     try:
@@ -138,6 +157,18 @@ def feature_collection(frame: gpd.GeoDataFrame, properties: Sequence[str], *, zo
 
 # --- tiles ------------------------------------------------------------------------------------
 def check_tile(z: int, x: int, y: int) -> None:
+    """Refuse tile coordinates outside the XYZ pyramid.
+
+    Parameters
+    ----------
+    z, x, y : int
+        Zoom level and tile column and row (``x``, ``y`` in 0 .. 2**z - 1).
+
+    Raises
+    ------
+    InvalidInput
+        When ``z`` exceeds :data:`MAX_ZOOM` or ``x``/``y`` lie outside the zoom level.
+    """
     if not (0 <= z <= MAX_ZOOM and 0 <= x < 2 ** z and 0 <= y < 2 ** z):
         raise fail(InvalidInput, N_("no tile {z}/{x}/{y}: z must be 0-{max} and x, y 0-{last}"),
                    z=z, x=x, y=y, max=MAX_ZOOM, last=2 ** z - 1)
@@ -152,6 +183,18 @@ def tile_bounds_3857(z: int, x: int, y: int) -> tuple[float, float, float, float
 
 
 def mercator_to_lonlat(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Web Mercator (EPSG:3857) metres to longitude/latitude degrees.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Easting and northing, metres.
+
+    Returns
+    -------
+    lon, lat : numpy.ndarray
+        Degrees (spherical inverse of :func:`lonlat_to_mercator`).
+    """
     x, y = np.asarray(x, float), np.asarray(y, float)
     lon = np.degrees(x / EARTH_RADIUS_M)
     lat = np.degrees(2 * np.arctan(np.exp(y / EARTH_RADIUS_M)) - math.pi / 2)
@@ -159,6 +202,18 @@ def mercator_to_lonlat(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def lonlat_to_mercator(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude/latitude degrees to Web Mercator (EPSG:3857) metres.
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        Degrees; latitude is clipped to +-85.0511 (the square world of web maps).
+
+    Returns
+    -------
+    x, y : numpy.ndarray
+        Easting and northing, metres.
+    """
     lon, lat = np.asarray(lon, float), np.clip(np.asarray(lat, float), -85.0511, 85.0511)
     x = np.radians(lon) * EARTH_RADIUS_M
     y = np.log(np.tan(math.pi / 4 + np.radians(lat) / 2)) * EARTH_RADIUS_M

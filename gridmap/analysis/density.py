@@ -49,10 +49,12 @@ class Surface:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """(rows, columns) of the grid."""
         return self.values.shape
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
+        """(minx, miny, maxx, maxy) of the grid in its CRS, metres."""
         ny, nx = self.values.shape
         return (self.x0, self.y0 - ny * self.cell_m, self.x0 + nx * self.cell_m, self.y0)
 

@@ -90,6 +90,19 @@ def _parse(formula: str, where: str) -> ast.Expression:
 
 
 def check_formula(formula: str, *, where: str) -> None:
+    """Refuse a formula that is not arithmetic over known figures.
+
+    Parameters
+    ----------
+    formula : str
+        E.g. ``residents / area_ha``.
+    where : str
+        The file and indicator named in the error.
+
+    Raises
+    ------
+    InvalidInput
+    """
     _parse(formula, where)
 
 

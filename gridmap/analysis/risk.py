@@ -42,6 +42,15 @@ WEIGHTS_ENV = "GRIDMAP_RISK_WEIGHTS"
 
 
 def default_weights() -> dict[str, Any]:
+    """The packaged risk weights (``standards/risk_weights.yaml``).
+
+    Returns
+    -------
+    dict
+        Points per key site, open hazard (by severity) and day overdue, vulnerable
+        household or resident, recent incident, unpatrolled building and overdue
+        inspection.
+    """
     text = resources.files("gridmap.standards").joinpath("risk_weights.yaml").read_text("utf-8")
     weights: dict[str, Any] = yaml.safe_load(text)
     return weights
@@ -112,6 +121,18 @@ def load_weights(path: str | Path | None = None) -> dict[str, Any]:
 
 
 def vulnerable_groups(weights: dict[str, Any]) -> list[str]:
+    """The groups ``weights`` gives points to, households' first, without repeats.
+
+    Parameters
+    ----------
+    weights : dict
+        As from :func:`load_weights`.
+
+    Returns
+    -------
+    list of str
+        Group codes (see :mod:`gridmap.analysis.groups`).
+    """
     v = weights["vulnerable"]
     return list(dict.fromkeys([*v["per_household"], *v["per_resident"]]))
 

@@ -86,6 +86,21 @@ def to_web_mercator(surface: Surface, *, oversample: int = 2
 
 
 def legend(vmax: float, caption: str, *, colors: list[str] = PALETTE) -> cm.LinearColormap:
+    """Colour scale of a heat map from 0 to ``vmax``.
+
+    Parameters
+    ----------
+    vmax : float
+        Top of the scale (in the surface's units, e.g. households per hectare); at least 1e-9.
+    caption : str
+        Title shown above the scale.
+    colors : list of str
+        Hex colours from low to high.
+
+    Returns
+    -------
+    branca.colormap.LinearColormap
+    """
     return cm.LinearColormap(colors, vmin=0, vmax=max(vmax, 1e-9), caption=caption)
 
 

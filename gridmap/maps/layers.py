@@ -73,6 +73,7 @@ class DynamicGeoJson(GridmapLayer, Layer):
 
     @property
     def options(self) -> dict[str, Any]:
+        """What the runtime needs to load the layer: its spec and the display CRS."""
         return {**self.spec, "display": self.display}
 
 
@@ -97,6 +98,7 @@ class VectorTiles(GridmapLayer, Layer):
 
     @property
     def options(self) -> dict[str, Any]:
+        """What the runtime needs to load the tiles: their spec and the display CRS."""
         return {**self.spec, "display": self.display}
 
 
@@ -118,4 +120,5 @@ class PointPicker(GridmapLayer, MacroElement):
 
     @property
     def options(self) -> dict[str, Any]:
+        """Ids of the form's latitude and longitude inputs and the display CRS."""
         return {"latInput": self.lat_input, "lonInput": self.lon_input, "display": self.display}

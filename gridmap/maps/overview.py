@@ -43,6 +43,19 @@ def _rounded(frame: gpd.GeoDataFrame, columns: list[str], *, tolerance_deg: floa
 
 
 def households_colormap(values: Iterable[float], caption: str) -> cm.LinearColormap:
+    """Colour scale of households per building, from 0 to the largest count.
+
+    Parameters
+    ----------
+    values : iterable of float
+        Households per building (at least 1 is used as the top).
+    caption : str
+        Title shown above the scale.
+
+    Returns
+    -------
+    branca.colormap.LinearColormap
+    """
     vmax = max(1, int(max(values, default=1)))
     return cm.LinearColormap(
         ["#ffffcc", "#fd8d3c", "#bd0026"], vmin=0, vmax=vmax, caption=caption

@@ -74,6 +74,17 @@ class BasemapSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> BasemapSettings:
+        """Basemap settings from ``GRIDMAP_XYZ_URL``, ``GRIDMAP_TIANDITU_KEY``, ``GRIDMAP_AMAP_URL`` ...
+
+        Parameters
+        ----------
+        env : mapping
+            The environment (default: ``os.environ``); unset or empty values keep the defaults.
+
+        Returns
+        -------
+        BasemapSettings
+        """
         amap = env.get("GRIDMAP_AMAP_URL", AMAP_URL)
         return cls(
             xyz_url=env.get("GRIDMAP_XYZ_URL") or None,
@@ -101,6 +112,19 @@ class BasemapSettings:
 
 
 def basemap_label(code: str, _: Gettext = _identity) -> str:
+    """Display name of a basemap code (``none``, ``xyz``, ``tianditu``, ``amap``).
+
+    Parameters
+    ----------
+    code : str
+        The basemap code; an unknown code is returned as is.
+    _ : callable
+        Translation of the names.
+
+    Returns
+    -------
+    str
+    """
     return {"none": _("No basemap"), "xyz": _("Street map (XYZ tiles)"),
             "tianditu": _("Tianditu"), "amap": _("Amap (GCJ-02)")}.get(code, code)
 
@@ -262,6 +286,7 @@ class Runtime(MacroElement):
 
     # branca declares Element.render -> str, yet its MacroElement.render returns None
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        """Add the runtime script and its strings to the page header (once per page)."""
         figure = cast(Figure, self.get_root())  # added to a Map, which sits in a Figure
         if "gridmap_runtime" not in figure.header._children:
             figure.header.add_child(Element(

@@ -42,10 +42,12 @@ class Indicator:
     origin: str = ""
 
     def name(self, lang: str = "zh") -> str:
+        """The indicator's name in ``lang`` (``zh`` or ``en``)."""
         return self.name_zh if lang == "zh" else self.name_en
 
     @property
     def stars(self) -> dict[int, float] | None:
+        """Star levels and the value each needs ({1: v1, 2: v2, 3: v3}), or None."""
         return self.target.get("stars")
 
     def threshold_text(self, lang: str = "zh") -> str:
@@ -68,9 +70,17 @@ class IndicatorSet:
     sources: tuple[str, ...] = field(default_factory=tuple)
 
     def enabled(self, level: str | None = None) -> list[Indicator]:
+        """The enabled indicators, those of ``level`` (grid, community, street) when given."""
         return [i for i in self.indicators if i.enabled and (level is None or level in i.levels)]
 
     def get(self, indicator_id: str) -> Indicator:
+        """The indicator ``indicator_id``.
+
+        Raises
+        ------
+        InvalidInput
+            When no indicator has that id.
+        """
         for i in self.indicators:
             if i.id == indicator_id:
                 return i
@@ -78,6 +88,7 @@ class IndicatorSet:
 
     @property
     def households_band(self) -> tuple[float, float]:
+        """The (low, high) households per grid the standard asks for (default 300-500)."""
         lo, hi = self.params.get("households_band", (300, 500))
         return float(lo), float(hi)
 

@@ -63,6 +63,7 @@ class Rule:
         return float(self.max_minutes) * speed_kmh * 1000.0 / 60.0
 
     def title(self, lang: str = "zh") -> str:
+        """The rule's title in ``lang`` (``zh`` or ``en``)."""
         return self.title_zh if lang == "zh" else self.title_en
 
 
@@ -75,9 +76,17 @@ class RuleSet:
     sources: tuple[str, ...]
 
     def enabled(self) -> list[Rule]:
+        """The enabled rules, in file order."""
         return [r for r in self.rules if r.enabled]
 
     def get(self, rule_id: str) -> Rule:
+        """The rule ``rule_id``.
+
+        Raises
+        ------
+        InvalidInput
+            When no rule has that id.
+        """
         for r in self.rules:
             if r.id == rule_id:
                 return r
@@ -91,12 +100,25 @@ class RuleSet:
         return list(seen)
 
     def level_distance_m(self, minutes: int) -> float | None:
+        """The walking distance of a life-circle level.
+
+        Parameters
+        ----------
+        minutes : int
+            The level: 5, 10 or 15 minutes.
+
+        Returns
+        -------
+        float or None
+            Metres (GB 50180-2018 table), None when the rules give no such level.
+        """
         for lv in self.levels:
             if int(lv["minutes"]) == int(minutes):
                 return float(lv["distance_m"])
         return None
 
     def rules_for(self, category: str) -> list[Rule]:
+        """The enabled rules that judge facility ``category``."""
         return [r for r in self.enabled() if category in r.categories]
 
 
