@@ -274,12 +274,29 @@ def is_missing(value) -> bool:
 
 
 def is_blank(value) -> bool:
+    """Whether a cell is empty: missing (see :func:`gridmap.display.is_missing`) or a blank
+    or null-like text (``nan``, ``None``, ``NULL`` ...).
+    """
     if is_missing(value):
         return True
     return isinstance(value, str) and value.strip() in ("", "nan", "NaN", "None", "NULL", "null")
 
 
 def text(value, max_len: int | None = None) -> str | None:
+    """A cell as trimmed, NFKC-normalised text.
+
+    Parameters
+    ----------
+    value : object
+        The cell; a whole float (310101.0 from a numeric column) becomes ``310101``.
+    max_len : int or None
+        Characters kept at most.
+
+    Returns
+    -------
+    str or None
+        None for a blank cell.
+    """
     if is_blank(value):
         return None
     if isinstance(value, float) and value.is_integer():
@@ -340,6 +357,7 @@ _SEX = {"m": "M", "male": "M", "男": "M", "1": "M", "f": "F", "female": "F", "�
 
 
 def sex(value) -> str | None:
+    """``M`` or ``F`` from 男/女, M/F, male/female, 1/2; None for blank or unknown."""
     t = text(value)
     return None if t is None else _SEX.get(t.lower())
 

@@ -46,6 +46,7 @@ class NetworkOptions:
     snap_tolerance_m: float = DEFAULT_SNAP_TOLERANCE_M
 
     def as_dict(self) -> dict:
+        """The options as stored beside the network (distances in metres)."""
         return {"noding": self.noding, "gate_tolerance_m": self.gate_tolerance_m,
                 "gate_link_m": self.gate_link_m, "snap_tolerance_m": self.snap_tolerance_m}
 

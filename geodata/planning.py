@@ -66,6 +66,17 @@ class PlanRequest:
     candidate_points: tuple = ()
 
     def checked(self) -> PlanRequest:
+        """The request validated, with the category's own level filled in.
+
+        Returns
+        -------
+        PlanRequest
+
+        Raises
+        ------
+        InvalidInput
+            Naming the field that is wrong (category, view, level, sites, candidates, speed).
+        """
         if self.category not in vocab.FACILITY_CODES:
             raise InvalidInput(f"unknown facility category {self.category!r}; known: "
                                f"{', '.join(c.code for c in vocab.FACILITY_CATEGORIES)}")
@@ -87,6 +98,7 @@ class PlanRequest:
                            int(self.k), self.candidates, tuple(self.candidate_points))
 
     def params(self) -> dict:
+        """The request as JSON-ready values (for storing beside the results)."""
         out = asdict(self)
         out["candidate_points"] = [list(p) for p in self.candidate_points]
         return out
@@ -117,6 +129,7 @@ class CategoryPlan:
 
     @property
     def minutes_at_speed(self) -> float:
+        """The level's distance as walking minutes at the request's speed (km/h)."""
         return float(R.minutes_for(self.distance_m, self.request.speed_kmh))
 
     def coverage(self, report: ReachReport | None = None) -> pd.DataFrame:

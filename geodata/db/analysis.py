@@ -92,6 +92,7 @@ class PatrolResult:
     passed_building_ids: set = field(default_factory=set)
 
     def overdue_only(self) -> gpd.GeoDataFrame:
+        """The key sites past their inspection interval, by grid, most days overdue first."""
         return self.overdue[self.overdue["overdue"]].sort_values(
             ["grid_code", "days_overdue"], ascending=[True, False])
 

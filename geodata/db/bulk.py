@@ -18,6 +18,19 @@ PROGRESS_ROWS = 10_000
 
 
 def can_copy(session: Session, n_rows: int) -> bool:
+    """Whether :func:`copy_insert` pays off: PostgreSQL and at least :data:`COPY_MIN_ROWS` rows.
+
+    Parameters
+    ----------
+    session : Session
+        The session the rows go through.
+    n_rows : int
+        How many rows are to be inserted.
+
+    Returns
+    -------
+    bool
+    """
     return n_rows >= COPY_MIN_ROWS and session.get_bind().dialect.name == "postgresql"
 
 

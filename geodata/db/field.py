@@ -376,6 +376,18 @@ def reveal_phone(session: Session, requester: Requester, *, household_code: str,
 
 
 def household_in_grid(session: Session, household_id: int) -> str | None:
+    """The code of the grid holding a household's building.
+
+    Parameters
+    ----------
+    session : Session
+    household_id : int
+
+    Returns
+    -------
+    str or None
+        None when the household or its building has no grid.
+    """
     return session.scalar(sa.select(Grid.code).join(Building, Building.grid_id == Grid.id)
                           .join(Household, Household.building_id == Building.id)
                           .where(Household.id == household_id))

@@ -98,6 +98,20 @@ def _state(session: Session, hazard: Hazard) -> rules.CaseState:
 
 
 def allowed_actions(session: Session, requester: Requester, hazard: Hazard) -> list[str]:
+    """The actions ``requester`` may take on ``hazard`` now (see
+    :func:`gridmap.hazards.allowed_actions`).
+
+    Parameters
+    ----------
+    session : Session
+    requester : Requester
+    hazard : Hazard
+
+    Returns
+    -------
+    list of str
+        Action codes in display order.
+    """
     return rules.allowed_actions(_state(session, hazard), role=requester.role,
                                  username=requester.username)
 
@@ -135,6 +149,21 @@ def act(session: Session, requester: Requester, code: str, action: str, *,
 
 
 def history(session: Session, requester: Requester, code: str) -> list[dict]:
+    """Every step of case ``code``, oldest first.
+
+    Parameters
+    ----------
+    session : Session
+    requester : Requester
+        Must see the case (its grid is in the requester's areas).
+    code : str
+        The case code.
+
+    Returns
+    -------
+    list of dict
+        ``at``, ``actor``, ``action``, ``from_status``, ``to_status``, ``note``.
+    """
     hazard = get(session, requester, code)
     rows = session.execute(
         sa.select(HazardEvent.at, HazardEvent.actor, HazardEvent.action,

@@ -35,6 +35,18 @@ class SessionRules:
 
     @classmethod
     def from_env(cls, env) -> SessionRules:
+        """Session limits from the environment.
+
+        Parameters
+        ----------
+        env : mapping
+            ``GRIDMAP_SESSION_IDLE_MIN`` (minutes, default 30), ``GRIDMAP_SESSION_MAX_HOURS``
+            (hours, default 12), ``GRIDMAP_LOGIN_MAX_FAILURES`` (default 5).
+
+        Returns
+        -------
+        SessionRules
+        """
         return cls(idle=timedelta(minutes=float(env.get("GRIDMAP_SESSION_IDLE_MIN", 30))),
                    absolute=timedelta(hours=float(env.get("GRIDMAP_SESSION_MAX_HOURS", 12))),
                    max_failures_account=int(env.get("GRIDMAP_LOGIN_MAX_FAILURES", 5)))
@@ -78,6 +90,16 @@ def resume(session: Session, token: str | None, rules: SessionRules,
 
 
 def end(session: Session, token: str | None, now: datetime) -> None:
+    """End the session of ``token`` (nothing when there is none or it has ended).
+
+    Parameters
+    ----------
+    session : Session
+    token : str or None
+        The cookie's session token.
+    now : datetime
+        The end time recorded.
+    """
     if token:
         session.execute(sa.update(StaffSession).where(
             StaffSession.id == _key(token), StaffSession.ended_at.is_(None)).values(ended_at=now))
@@ -93,11 +115,23 @@ def end_all(session: Session, user_id: int, now: datetime, *, keep: str | None =
 
 
 def live_count(session: Session, user_id: int) -> int:
+    """How many sessions of a user have not ended."""
     return session.scalar(sa.select(sa.func.count()).select_from(StaffSession).where(
         StaffSession.user_id == user_id, StaffSession.ended_at.is_(None))) or 0
 
 
 def record_failure(session: Session, username: str, address: str | None, now: datetime) -> None:
+    """Record one failed login of ``username`` from ``address``.
+
+    Parameters
+    ----------
+    session : Session
+    username : str
+        As typed (first 50 characters kept).
+    address : str or None
+        The client address (first 64 characters kept).
+    now : datetime
+    """
     session.add(LoginFailure(at=now, username=username[:50], address=(address or "")[:64] or None))
     session.flush()
 
