@@ -111,8 +111,11 @@ def restore(engine: Engine, archive: Path, *, home: Path | None = None) -> dict:
     with tarfile.open(archive, "r") as tar, tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         try:
-            manifest = json.loads(tar.extractfile("manifest.json").read())
-        except (KeyError, AttributeError, ValueError):
+            member = tar.extractfile("manifest.json")  # KeyError when absent
+            if member is None:  # a directory or link of that name
+                raise KeyError("manifest.json")
+            manifest = json.loads(member.read())
+        except (KeyError, ValueError):
             raise InvalidInput(f"{archive}: not a gridmap backup (no manifest.json)") from None
         if manifest.get("backend") != backend:
             raise InvalidInput(f"{archive} holds a {manifest.get('backend')} database; the "

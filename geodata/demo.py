@@ -67,6 +67,7 @@ def store_demo(session: Session, city: City, progress: Progress | None = None,
 
 
 def total_rows(city: City) -> int:
+    """Rows the demo city writes, case history steps included."""
     return sum(city.counts().values()) + int(
         sum(len(h or []) for h in city.hazards["history"])
     )

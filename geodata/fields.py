@@ -61,7 +61,11 @@ def load_mapping(path: str | Path | None, *, text: str | None = None,
         return Mapping()
     display = display or (Path(path).name if path else "mapping")
     try:
-        raw_text = text if text is not None else Path(path).read_bytes().decode("utf-8-sig")
+        if text is not None:
+            raw_text = text
+        else:
+            assert path is not None  # one of the two was given (checked above)
+            raw_text = Path(path).read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise rejected(N_("mapping file {file} cannot be read ({reason}); save it as UTF-8"),
                        file=display, reason=str(exc)) from exc
@@ -143,11 +147,11 @@ def map_columns(columns, layer: str, allowed: set[str], user: Mapping, *,
     layer's own names, then the common dictionary. Fields not in ``allowed`` go to props.
     """
     user_norm = {normalise_name(k): v for k, v in user.fields.items()}
-    for target in user.fields.values():
-        if target not in allowed and target not in SPECIAL_TARGETS:
+    for named in user.fields.values():
+        if named not in allowed and named not in SPECIAL_TARGETS:
             raise rejected(N_("mapping file {file}: {field!r} is not a field of {layer}; "
                               "fields are: {fields}"), file=user.source or "mapping",
-                           field=target, layer=layer, fields=", ".join(sorted(allowed)))
+                           field=named, layer=layer, fields=", ".join(sorted(allowed)))
     own = registry.layers[layer].names if layer in registry else {}
     layer_names = {normalise_name(n): f for f, names in own.items() for n in names}
     common = {normalise_name(n): f for f, names in registry.headings().items() for n in names}
@@ -183,7 +187,7 @@ def map_columns(columns, layer: str, allowed: set[str], user: Mapping, *,
             mapping[col] = target
             taken.add(target)
     order = {c: i for i, c in enumerate(columns)}
-    props.sort(key=order.get)
+    props.sort(key=order.__getitem__)
     return mapping, props, clashes
 
 
@@ -194,12 +198,29 @@ def is_missing(value) -> bool:
 
 
 def is_blank(value) -> bool:
+    """Whether a cell is empty: missing (see :func:`gridmap.display.is_missing`) or a blank
+    or null-like text (``nan``, ``None``, ``NULL`` ...).
+    """
     if is_missing(value):
         return True
     return isinstance(value, str) and value.strip() in ("", "nan", "NaN", "None", "NULL", "null")
 
 
 def text(value, max_len: int | None = None) -> str | None:
+    """A cell as trimmed, NFKC-normalised text.
+
+    Parameters
+    ----------
+    value : object
+        The cell; a whole float (310101.0 from a numeric column) becomes ``310101``.
+    max_len : int or None
+        Characters kept at most.
+
+    Returns
+    -------
+    str or None
+        None for a blank cell.
+    """
     if is_blank(value):
         return None
     if isinstance(value, float) and value.is_integer():
@@ -260,6 +281,7 @@ _SEX = {"m": "M", "male": "M", "男": "M", "1": "M", "f": "F", "female": "F", "�
 
 
 def sex(value) -> str | None:
+    """``M`` or ``F`` from 男/女, M/F, male/female, 1/2; None for blank or unknown."""
     t = text(value)
     return None if t is None else _SEX.get(t.lower())
 
@@ -289,7 +311,8 @@ def tag_list(value, terms) -> tuple[list[str], list[str]]:
     if is_blank(value):
         return [], []
     items = value if isinstance(value, list) else _TAG_SPLIT.split(str(value))
-    codes, unknown = [], []
+    codes: list[str] = []
+    unknown: list[str] = []
     for item in items:
         if is_blank(item):
             continue

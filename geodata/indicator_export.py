@@ -16,9 +16,13 @@ HEADERS = ["指标编号", "指标", "区域编码", "区域", "数值", "单位
 
 
 def status_text(row: dict) -> str:
+    """The result column of an indicator row in Chinese: stars (``3★``, ``未达3★``) or
+    达标/未达标/无数据.
+    """
     if row.get("stars") is not None:
         return f"{row['stars']}★" if row["stars"] else "未达3★"
-    return STATUS_ZH.get(row.get("status"), show(row.get("status")))
+    status = row.get("status")
+    return STATUS_ZH.get(str(status), show(status))
 
 
 def indicators_xlsx(report: dict) -> bytes:

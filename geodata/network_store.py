@@ -46,6 +46,7 @@ class NetworkOptions:
     snap_tolerance_m: float = DEFAULT_SNAP_TOLERANCE_M
 
     def as_dict(self) -> dict:
+        """The options as stored beside the network (distances in metres)."""
         return {"noding": self.noding, "gate_tolerance_m": self.gate_tolerance_m,
                 "gate_link_m": self.gate_link_m, "snap_tolerance_m": self.snap_tolerance_m}
 
@@ -232,7 +233,7 @@ def ensure_network(session: Session, *, options: NetworkOptions | None = None,
                                road_ids=roads["id"].to_numpy(), compound_ids=comp_ids)
     # The stored form is what later runs will load: use it now too, so that a run on a
     # fresh network and a run on the reused one give identical numbers.
-    stored = session.get(m.WalkNetwork, network_id)
+    stored = session.get_one(m.WalkNetwork, network_id)
     return StoredNetwork(load_network(session, stored, compounds), network_id, True,
                          stored.built_at, comp_ids)
 

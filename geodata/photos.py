@@ -83,6 +83,7 @@ def store_photo(data: bytes, *, home: Path, name: str, max_bytes: int, max_side_
     if len(data) > max_bytes:
         raise fail(InvalidInput, N_("{file}: the photo is {mb} MB, more than {limit} MB"),
                    file=name, mb=f"{len(data) / 1e6:.1f}", limit=f"{max_bytes / 1e6:.1f}")
+    image: Image.Image
     try:
         image = Image.open(io.BytesIO(data))
         fmt = image.format
@@ -103,7 +104,7 @@ def store_photo(data: bytes, *, home: Path, name: str, max_bytes: int, max_side_
             lon, lat = float(hint["lon"]), float(hint["lat"])
         except (TypeError, ValueError):
             lon = lat = None
-        if lon is not None and not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        if lon is not None and lat is not None and not (-180 <= lon <= 180 and -90 <= lat <= 90):
             lon = lat = None
     image = ImageOps.exif_transpose(image).convert("RGB")
     image.thumbnail((max_side_px, max_side_px))

@@ -66,6 +66,17 @@ class PlanRequest:
     candidate_points: tuple = ()
 
     def checked(self) -> PlanRequest:
+        """The request validated, with the category's own level filled in.
+
+        Returns
+        -------
+        PlanRequest
+
+        Raises
+        ------
+        InvalidInput
+            Naming the field that is wrong (category, view, level, sites, candidates, speed).
+        """
         if self.category not in vocab.FACILITY_CODES:
             raise InvalidInput(f"unknown facility category {self.category!r}; known: "
                                f"{', '.join(c.code for c in vocab.FACILITY_CATEGORIES)}")
@@ -87,6 +98,7 @@ class PlanRequest:
                            int(self.k), self.candidates, tuple(self.candidate_points))
 
     def params(self) -> dict:
+        """The request as JSON-ready values (for storing beside the results)."""
         out = asdict(self)
         out["candidate_points"] = [list(p) for p in self.candidate_points]
         return out
@@ -117,6 +129,7 @@ class CategoryPlan:
 
     @property
     def minutes_at_speed(self) -> float:
+        """The level's distance as walking minutes at the request's speed (km/h)."""
         return float(R.minutes_for(self.distance_m, self.request.speed_kmh))
 
     def coverage(self, report: ReachReport | None = None) -> pd.DataFrame:
@@ -162,10 +175,15 @@ def plan_category(session: Session, request: PlanRequest, *, rules_path=None,
     if request.view in ("network", "compare"):
         walk = compute_reach(session, method="auto", **run)
     main = radius if request.view == "radius" else walk
+    assert main is not None and request.minutes is not None  # every view computes its own
     distance = rules.level_distance_m(request.minutes)
+    if distance is None:
+        raise InvalidInput(f"the standards give no distance for the {request.minutes}-minute "
+                           "level")
     levels = [t.distance_m for t in main.thresholds]
     areas = _reach_areas(main, cat, levels, distance)
     if request.view == "compare":
+        assert radius is not None
         areas = pd.concat([areas, _reach_areas(radius, cat, [distance], distance)],
                           ignore_index=True)
     merged = areas[areas["facility"].isna() & np.isclose(areas["distance_m"], distance)

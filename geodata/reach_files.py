@@ -30,6 +30,7 @@ ID_CANDIDATES = ("id", "code", "osm_id", "fid", "gid", "objectid", "bm", "编码
 
 
 def is_osm(path: str | Path) -> bool:
+    """Whether ``path`` names an OpenStreetMap extract (.osm, .osm.pbf, .osm.gz ...)."""
     return str(path).lower().endswith(OSM_SUFFIXES)
 
 

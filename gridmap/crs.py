@@ -17,13 +17,16 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pyproj
 import shapely
 import shapely.geometry
+from numpy.typing import ArrayLike
 
 from gridmap.report import N_, Note, note, rejected
 
@@ -73,10 +76,12 @@ def gauss_kruger_epsg(central_meridian: float) -> int:
 
 
 # --- GCJ-02 / BD-09 -----------------------------------------------------------------------
-def in_china(lon, lat) -> np.ndarray:
+def in_china(lon: ArrayLike, lat: ArrayLike) -> np.ndarray:
     """True where the Chinese obfuscation applies (the published bounding box)."""
-    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    return (lon > CHINA_LON[0]) & (lon < CHINA_LON[1]) & (lat > CHINA_LAT[0]) & (lat < CHINA_LAT[1])
+    x, y = np.asarray(lon, float), np.asarray(lat, float)
+    inside: np.ndarray = ((x > CHINA_LON[0]) & (x < CHINA_LON[1]) & (y > CHINA_LAT[0])
+                          & (y < CHINA_LAT[1]))
+    return inside
 
 
 def _gcj_delta(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -99,15 +104,15 @@ def _gcj_delta(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return dlon, dlat
 
 
-def wgs84_to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """WGS84 -> GCJ-02 (vectorised); points outside China are returned unchanged."""
-    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    dlon, dlat = _gcj_delta(lon, lat)
-    inside = in_china(lon, lat)
-    return np.where(inside, lon + dlon, lon), np.where(inside, lat + dlat, lat)
+    x, y = np.asarray(lon, float), np.asarray(lat, float)
+    dlon, dlat = _gcj_delta(x, y)
+    inside = in_china(x, y)
+    return np.where(inside, x + dlon, x), np.where(inside, y + dlat, y)
 
 
-def gcj02_to_bd09(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """GCJ-02 -> BD-09 (Baidu's published formula)."""
     x, y = np.asarray(lon, float), np.asarray(lat, float)
     z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _BD_X_PI)
@@ -115,11 +120,24 @@ def gcj02_to_bd09(lon, lat) -> tuple[np.ndarray, np.ndarray]:
     return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
 
 
-def wgs84_to_bd09(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 to BD-09 (Baidu), through GCJ-02.
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        WGS84 degrees.
+
+    Returns
+    -------
+    lon, lat : numpy.ndarray
+        BD-09 degrees; points outside China only get the BD-09 step.
+    """
     return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
 
 
-def _invert(forward, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+def _invert(forward: Callable[[ArrayLike, ArrayLike], tuple[np.ndarray, np.ndarray]],
+            lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Solve forward(x) = (lon, lat) by fixed-point iteration x <- x - (forward(x) - target).
 
     The shift is smooth and tiny against its own scale (a few hundred metres varying over
@@ -137,30 +155,54 @@ def _invert(forward, lon, lat) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def gcj02_to_wgs84(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """GCJ-02 -> WGS84 by iterating the forward formula (error well under 1 mm)."""
     return _invert(wgs84_to_gcj02, lon, lat)
 
 
-def bd09_to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """BD-09 to GCJ-02 by inverting the forward formula (error well under 1 mm).
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        BD-09 degrees.
+
+    Returns
+    -------
+    lon, lat : numpy.ndarray
+        GCJ-02 degrees.
+    """
     return _invert(gcj02_to_bd09, lon, lat)
 
 
-def bd09_to_wgs84(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """BD-09 to WGS84 by inverting the forward formulas (error well under 1 mm).
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        BD-09 degrees.
+
+    Returns
+    -------
+    lon, lat : numpy.ndarray
+        WGS84 degrees.
+    """
     return _invert(wgs84_to_bd09, lon, lat)
 
 
 _TO_WGS84 = {"gcj02": gcj02_to_wgs84, "bd09": bd09_to_wgs84}
 
 
-def to_wgs84_geometries(geoms, coords: str) -> np.ndarray:
+def to_wgs84_geometries(geoms: ArrayLike, coords: str) -> np.ndarray:
     """Geometries in GCJ-02 or BD-09 lon/lat -> WGS84 (vertex by vertex, Z dropped).
 
     ``coords`` 'wgs84' returns the input unchanged.
     """
-    geoms = np.asarray(geoms, dtype=object)
+    arr = np.asarray(geoms, dtype=object)
     if coords == "wgs84":
-        return geoms
+        return arr
     if coords not in _TO_WGS84:
         raise rejected(N_("unknown coordinate system {coords!r}; use wgs84, gcj02 or bd09"),
                        coords=coords)
@@ -170,7 +212,7 @@ def to_wgs84_geometries(geoms, coords: str) -> np.ndarray:
         x, y = convert(xy[:, 0], xy[:, 1])
         return np.column_stack([x, y])
 
-    return shapely.transform(geoms, _xy)
+    return np.asarray(shapely.transform(arr, _xy))
 
 
 def gcj02_shift_m(lon: float, lat: float) -> float:
@@ -191,6 +233,7 @@ class CrsChoice:
 
     @property
     def label(self) -> str:
+        """The chosen CRS for messages: ``EPSG:4549 (CGCS2000 / 3-degree Gauss-Kruger CM 120E)``."""
         return crs_label(self.crs)
 
 
@@ -257,10 +300,29 @@ def _range(values: np.ndarray) -> str:
 
 
 def looks_lonlat(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether every coordinate pair lies in the longitude/latitude ranges.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Coordinates (finite values only).
+
+    Returns
+    -------
+    bool
+        True when all x are within -180..180 and all y within -90..90 degrees.
+    """
     return bool(np.all((x >= -180) & (x <= 180) & (y >= -90) & (y <= 90)))
 
 
-def infer_crs(x, y, *, central_meridian: float | None = None) -> CrsChoice:
+def _finite_xy(x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """The coordinate pairs of ``x``, ``y`` where both are finite."""
+    xs, ys = np.asarray(x, float), np.asarray(y, float)
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    return xs[ok], ys[ok]
+
+
+def infer_crs(x: ArrayLike, y: ArrayLike, *, central_meridian: float | None = None) -> CrsChoice:
     """The CRS of bare coordinates (no .prj, no CRS in the file).
 
     * lon/lat ranges -> EPSG:4326;
@@ -270,10 +332,7 @@ def infer_crs(x, y, *, central_meridian: float | None = None) -> CrsChoice:
       EPSG:4534-4554, otherwise :class:`~gridmap.report.InputRejected` says what to pass.
     Raises InputRejected for anything else, and for lat/lon given in swapped order.
     """
-    x = np.asarray(x, float)
-    y = np.asarray(y, float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
+    x, y = _finite_xy(x, y)
     if len(x) == 0:
         raise rejected(N_("the file has no coordinates to tell its CRS from; give --crs"))
     if central_meridian is not None:
@@ -325,16 +384,15 @@ def infer_crs(x, y, *, central_meridian: float | None = None) -> CrsChoice:
                    xr=_range(x), yr=_range(y))
 
 
-def check_declared_fits(choice: CrsChoice, x, y) -> None:
+def check_declared_fits(choice: CrsChoice, x: ArrayLike, y: ArrayLike) -> None:
     """Raise when a declared geographic CRS holds projected numbers (a wrong .prj)."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if not ok.any() or not choice.crs.is_geographic or looks_lonlat(x[ok], y[ok]):
+    xs, ys = _finite_xy(x, y)
+    if not len(xs) or not choice.crs.is_geographic or looks_lonlat(xs, ys):
         return
     raise rejected(N_("the declared CRS {label} is geographic but the coordinates (x {xr}, "
                       "y {yr}) are not longitude/latitude: the CRS in the file is wrong; pass "
                       "the right one with --crs"),
-                   label=choice.label, xr=_range(x[ok]), yr=_range(y[ok]))
+                   label=choice.label, xr=_range(xs), yr=_range(ys))
 
 
 # --- GCJ-02 offset between layers -----------------------------------------------------------
@@ -352,11 +410,17 @@ def _sample_vertices(geoms: np.ndarray, limit: int) -> np.ndarray:
     coords = shapely.get_coordinates(geoms)
     if len(coords) > limit:
         coords = coords[np.linspace(0, len(coords) - 1, limit).astype(int)]
-    return coords
+    return np.asarray(coords)
+
+
+def _present(geoms: np.ndarray) -> np.ndarray:
+    """``geoms`` without the empty and missing ones."""
+    kept: np.ndarray = geoms[~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)]
+    return kept
 
 
 @lru_cache(maxsize=1)
-def china_outline():
+def china_outline() -> Any:
     """Mainland China as a coarse polygon (``standards/china_outline.json``, simplified to
     about 50 km, widened by 0.2 degrees for the coast and islands): where GCJ-02 applies.
     For telling where data lies only; never drawn or measured."""
@@ -367,17 +431,17 @@ def china_outline():
     return shapely.buffer(shapely.geometry.shape(raw["geometry"]), 0.2)
 
 
-def share_inside(geoms, area) -> float:
+def share_inside(geoms: ArrayLike, area: Any) -> float:
     """Share (0-1) of ``geoms`` (EPSG:4326) whose representative point lies in ``area``."""
-    geoms = np.asarray(geoms, dtype=object)
-    geoms = geoms[~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)]
-    if len(geoms) == 0 or area is None:
+    arr = np.asarray(geoms, dtype=object)
+    arr = arr[~shapely.is_empty(arr) & ~shapely.is_missing(arr)]
+    if len(arr) == 0 or area is None:
         return 0.0
     shapely.prepare(area)
-    return float(np.mean(shapely.contains(area, shapely.point_on_surface(geoms))))
+    return float(np.mean(shapely.contains(area, shapely.point_on_surface(arr))))
 
 
-def gcj02_offset_check(new, existing, *, sample: int = 2000, min_shift_m: float = 300.0,
+def gcj02_offset_check(new: ArrayLike, existing: ArrayLike, *, sample: int = 2000, min_shift_m: float = 300.0,
                        max_shift_m: float = 700.0) -> OffsetCheck | None:
     """Does a layer declared WGS84 look like GCJ-02 next to layers already loaded?
 
@@ -387,10 +451,8 @@ def gcj02_offset_check(new, existing, *, sample: int = 2000, min_shift_m: float 
     existing data as declared (median > 60 m) and treating them as GCJ-02 at least halves
     that distance.
     """
-    new = np.asarray(new, dtype=object)
-    existing = np.asarray(existing, dtype=object)
-    new = new[~shapely.is_empty(new) & ~shapely.is_missing(new)]
-    existing = existing[~shapely.is_empty(existing) & ~shapely.is_missing(existing)]
+    new = _present(np.asarray(new, dtype=object))
+    existing = _present(np.asarray(existing, dtype=object))
     if len(new) == 0 or len(existing) == 0:
         return None
     nb = shapely.total_bounds(new)
@@ -404,8 +466,9 @@ def gcj02_offset_check(new, existing, *, sample: int = 2000, min_shift_m: float 
         return None
     to_m = pyproj.Transformer.from_crs(STORAGE_EPSG, metric_crs(tuple(nb)), always_xy=True)
 
-    def metric(geoms):
-        return shapely.transform(geoms, lambda xy: np.column_stack(to_m.transform(xy[:, 0], xy[:, 1])))
+    def metric(geoms: np.ndarray) -> np.ndarray:
+        return np.asarray(shapely.transform(
+            geoms, lambda xy: np.column_stack(to_m.transform(xy[:, 0], xy[:, 1]))))
 
     polygonal = shapely.get_type_id(existing) >= 3
     targets = np.where(polygonal & (shapely.get_type_id(existing) <= 6),

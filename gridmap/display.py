@@ -8,6 +8,7 @@ conversion leaves behind) as "—"; ``person`` renders a missing person as "未�
 from __future__ import annotations
 
 import math
+from typing import Any
 
 MISSING = "—"
 NO_PERSON = "未指定"
@@ -15,7 +16,19 @@ NO_PERSON = "未指定"
 _LEFTOVERS = frozenset({"nan", "NaN", "None", "NaT", "<NA>"})
 
 
-def is_missing(value) -> bool:
+def is_missing(value: object) -> bool:
+    """Whether ``value`` counts as absent for display.
+
+    Parameters
+    ----------
+    value : object
+        None, NaN, NaT, pandas NA, blank text or a leftover such as ``"nan"``/``"None"``
+        are missing.
+
+    Returns
+    -------
+    bool
+    """
     if value is None:
         return True
     if isinstance(value, float):
@@ -30,7 +43,7 @@ def is_missing(value) -> bool:
         return False
 
 
-def show(value, missing: str = MISSING, fmt: str | None = None) -> str:
+def show(value: object, missing: str = MISSING, fmt: str | None = None) -> str:
     """``value`` as text, or ``missing`` ("—") when it is absent."""
     if is_missing(value):
         return missing
@@ -41,7 +54,7 @@ def show(value, missing: str = MISSING, fmt: str | None = None) -> str:
     return str(value)
 
 
-def person(value) -> str:
+def person(value: object) -> str:
     """A person's name, or 未指定 when nobody is named."""
     return show(value, NO_PERSON)
 
@@ -59,7 +72,7 @@ def grid_label(community: str | None, name: str | None, code: str | None = None)
     return f"{community}{name}"
 
 
-def finalize(value):
+def finalize(value: Any) -> Any:
     """The template engine's last step for every ``{{ ... }}``: an absent value prints "—".
     Empty text stays empty (form fields)."""
     if value is None or (isinstance(value, str) and value.strip() in _LEFTOVERS):

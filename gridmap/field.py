@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -26,12 +27,21 @@ SENSITIVE_TAGS = frozenset({"severe_mental_illness", "pregnant", "key_person",
 SENSITIVE_TAG_ROLES = frozenset({"admin", "community_staff", "grid_leader"})
 
 
-def default_rules() -> dict:
+def default_rules() -> dict[str, Any]:
+    """The packaged field-work rules (``standards/field_rules.yaml``).
+
+    Returns
+    -------
+    dict
+        ``visits`` (intervals, days), ``checkin``, ``reveal`` (reasons, a day's limit) and
+        ``photos`` (size limits).
+    """
     text = resources.files("gridmap.standards").joinpath("field_rules.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    rules: dict[str, Any] = yaml.safe_load(text)
+    return rules
 
 
-def load_rules(path: str | Path | None = None) -> dict:
+def load_rules(path: str | Path | None = None) -> dict[str, Any]:
     """The packaged rules, with a user file's keys (two levels deep) laid over them."""
     rules = default_rules()
     if not path:

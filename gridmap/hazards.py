@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -79,6 +79,20 @@ class CaseState:
 
 
 def validate_new(category: str, severity: str, description: str | None) -> None:
+    """Refuse a new hazard report with an unknown category or severity or no description.
+
+    Parameters
+    ----------
+    category, severity : str
+        Codes of :data:`gridmap.vocab.HAZARD_CATEGORIES` and ``HAZARD_SEVERITIES``.
+    description : str or None
+        What the reporter saw; required.
+
+    Raises
+    ------
+    InvalidInput
+        Naming the field that is wrong.
+    """
     if category not in HAZARD_CATEGORY_CODES:
         raise fail(InvalidInput, N_("unknown hazard category {category}; choose one of {choices}"),
                    category=category, choices=", ".join(sorted(HAZARD_CATEGORY_CODES)))
@@ -95,7 +109,7 @@ def allowed_actions(state: CaseState, *, role: str, username: str) -> list[str]:
 
 
 def _refusal(t: Transition, state: CaseState, role: str, username: str
-             ) -> tuple[type, str, dict] | None:
+             ) -> tuple[type, str, dict[str, Any]] | None:
     """Why ``t`` is not allowed: (error type, message template, parameters), or None."""
     if state.status not in t.sources:
         return (InvalidInput, N_("A case in status {status} cannot take the step {action}."),
@@ -168,24 +182,41 @@ def default_deadline(severity: str, at: datetime) -> datetime:
     return datetime.combine(day, datetime.max.time()).replace(microsecond=0)
 
 
-def due_at(status: str, found_at, deadline) -> datetime | None:
+def due_at(status: str, found_at: Any, deadline: Any) -> datetime | None:
     """When the case must be moved on: its deadline once assigned, else ``RESPONSE_DAYS``
     after it was found (a report must not sit unfiled); None for closed cases."""
     if status not in HAZARD_OPEN_STATUSES:
         return None
     if deadline is not None and not pd.isna(deadline):
-        return pd.Timestamp(deadline).to_pydatetime()
+        due: datetime = pd.Timestamp(deadline).to_pydatetime()
+        return due
     if found_at is not None and not pd.isna(found_at) and status in ("reported", "filed"):
-        return pd.Timestamp(found_at).to_pydatetime() + timedelta(days=RESPONSE_DAYS)
+        found: datetime = pd.Timestamp(found_at).to_pydatetime()
+        return found + timedelta(days=RESPONSE_DAYS)
     return None
 
 
-def is_overdue(status: str, deadline, *, as_of: datetime, found_at=None) -> bool:
+def is_overdue(status: str, deadline: Any, *, as_of: datetime, found_at: Any = None) -> bool:
+    """Whether an open case is past its due time (see :func:`due_at`).
+
+    Parameters
+    ----------
+    status : str
+        The case status; closed cases are never overdue.
+    deadline, found_at : datetime-like or None
+        The assigned deadline and when the hazard was found.
+    as_of : datetime
+        The moment judged (local time).
+
+    Returns
+    -------
+    bool
+    """
     due = due_at(status, found_at, deadline)
     return due is not None and due < as_of
 
 
-def days_overdue(status: str, deadline, *, as_of: datetime, found_at=None) -> float:
+def days_overdue(status: str, deadline: Any, *, as_of: datetime, found_at: Any = None) -> float:
     """Whole days past due (0 when not overdue)."""
     due = due_at(status, found_at, deadline)
     if due is None or due >= as_of:
@@ -193,7 +224,8 @@ def days_overdue(status: str, deadline, *, as_of: datetime, found_at=None) -> fl
     return float((as_of - due).days)
 
 
-def escalation_level(status: str, deadline, *, as_of: datetime, found_at=None) -> int:
+def escalation_level(status: str, deadline: Any, *, as_of: datetime,
+                     found_at: Any = None) -> int:
     """0 = not overdue; 1, 2, 3 = escalated to community, street, district."""
     if not is_overdue(status, deadline, as_of=as_of, found_at=found_at):
         return 0
@@ -202,4 +234,16 @@ def escalation_level(status: str, deadline, *, as_of: datetime, found_at=None) -
 
 
 def escalation_target(level: int) -> str | None:
+    """Who an escalation level goes to.
+
+    Parameters
+    ----------
+    level : int
+        0 (not escalated) to 3.
+
+    Returns
+    -------
+    str or None
+        ``community``, ``street`` or ``district``; None for level 0.
+    """
     return ESCALATION_DAYS[level - 1][1] if level > 0 else None

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+from numpy.typing import ArrayLike
 
 
-def from_geoms(geoms) -> tuple[np.ndarray, np.ndarray]:
+def from_geoms(geoms: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """(xy, offsets) of an array of LineStrings (2-D; z is dropped)."""
-    geoms = np.asarray(geoms, dtype=object)
-    xy, owner = shapely.get_coordinates(geoms, return_index=True)
-    counts = np.bincount(owner, minlength=len(geoms)) if len(geoms) else np.zeros(0, int)
+    arr = np.asarray(geoms, dtype=object)
+    xy, owner = shapely.get_coordinates(arr, return_index=True)
+    counts = np.bincount(owner, minlength=len(arr)) if len(arr) else np.zeros(0, int)
     return xy.astype(np.float64), np.r_[0, np.cumsum(counts)].astype(np.int64)
 
 
@@ -25,7 +26,8 @@ def to_geoms(xy: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     counts = np.diff(offsets)
     if len(counts) == 0:
         return np.array([], dtype=object)
-    return shapely.linestrings(xy, indices=np.repeat(np.arange(len(counts)), counts))
+    lines: np.ndarray = shapely.linestrings(xy, indices=np.repeat(np.arange(len(counts)), counts))
+    return lines
 
 
 def along(xy: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -38,12 +40,14 @@ def along(xy: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     cum = np.cumsum(step)
     counts = np.diff(offsets)
     base = np.repeat(cum[offsets[:-1][counts > 0]], counts[counts > 0])
-    return cum - base
+    from_start: np.ndarray = cum - base
+    return from_start
 
 
 def lengths(cum: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Length of each line from the per-vertex distances of ``along``."""
-    return cum[offsets[1:] - 1]
+    last: np.ndarray = cum[offsets[1:] - 1]
+    return last
 
 
 def global_key(cum: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -57,25 +61,29 @@ def global_key(cum: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.nda
     return cum + np.repeat(base, counts), base
 
 
-def points_at(xy, offsets, cum, line: np.ndarray, dist: np.ndarray, *,
-              key_base=None) -> np.ndarray:
+def points_at(xy: np.ndarray, offsets: np.ndarray, cum: np.ndarray, line: ArrayLike,
+              dist: ArrayLike, *,
+              key_base: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Points (n, 2) at ``dist`` metres along ``line`` (clipped to the line). ``key_base`` is
     ``global_key(cum, offsets)`` when the caller keeps it (it costs a pass over all vertices)."""
-    line = np.asarray(line, dtype=np.int64)
+    li = np.asarray(line, dtype=np.int64)
     key, base = key_base or global_key(cum, offsets)
-    length = lengths(cum, offsets)[line]
-    dist = np.clip(np.asarray(dist, dtype=float), 0.0, length)
-    seg = np.searchsorted(key, base[line] + dist, side="right") - 1
-    seg = np.clip(seg, offsets[line], np.maximum(offsets[line + 1] - 2, offsets[line]))
-    nxt = np.minimum(seg + 1, offsets[line + 1] - 1)
+    length = lengths(cum, offsets)[li]
+    d = np.clip(np.asarray(dist, dtype=float), 0.0, length)
+    seg = np.searchsorted(key, base[li] + d, side="right") - 1
+    seg = np.clip(seg, offsets[li], np.maximum(offsets[li + 1] - 2, offsets[li]))
+    nxt = np.minimum(seg + 1, offsets[li + 1] - 1)
     span = cum[nxt] - cum[seg]
-    frac = np.where(span > 0, (dist - cum[seg]) / np.where(span > 0, span, 1.0), 0.0)
+    frac = np.where(span > 0, (d - cum[seg]) / np.where(span > 0, span, 1.0), 0.0)
     frac = np.clip(frac, 0.0, 1.0)[:, None]
-    return xy[seg] * (1.0 - frac) + xy[nxt] * frac
+    points: np.ndarray = xy[seg] * (1.0 - frac) + xy[nxt] * frac
+    return points
 
 
-def substrings(xy, offsets, cum, line, start, end, *,
-               key_base=None) -> tuple[np.ndarray, np.ndarray]:
+def substrings(xy: np.ndarray, offsets: np.ndarray, cum: np.ndarray, line: ArrayLike,
+               start: ArrayLike, end: ArrayLike, *,
+               key_base: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Pieces of lines between two distances along them, as (xy, offsets) again.
 
     ``line``, ``start``, ``end`` are aligned arrays (metres from the line's first vertex,
@@ -107,8 +115,8 @@ def substrings(xy, offsets, cum, line, start, end, *,
     return out, out_offsets
 
 
-def insert_points(xy, offsets, line, dist, pts) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                         np.ndarray]:
+def insert_points(xy: np.ndarray, offsets: np.ndarray, line: ArrayLike, dist: ArrayLike,
+                  pts: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Insert points into lines at the given distances along them.
 
     Returns (xy, offsets, source, inserted): ``source`` maps each new vertex to its old index
@@ -156,7 +164,8 @@ def insert_points(xy, offsets, line, dist, pts) -> tuple[np.ndarray, np.ndarray,
     return new_xy, new_offsets, new_src, any_new[kept_run]
 
 
-def locate(lines_geom, points) -> np.ndarray:
+def locate(lines_geom: ArrayLike, points: ArrayLike) -> np.ndarray:
     """Distance along each line of the nearest point to each point (aligned arrays)."""
-    return shapely.line_locate_point(np.asarray(lines_geom, dtype=object),
-                                     np.asarray(points, dtype=object))
+    dist: np.ndarray = shapely.line_locate_point(np.asarray(lines_geom, dtype=object),
+                                                 np.asarray(points, dtype=object))
+    return dist

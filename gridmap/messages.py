@@ -18,6 +18,22 @@ __all__ = ["N_", "fail"]
 
 
 def fail(cls: type[GridmapError], template: str, **params: Any) -> GridmapError:
+    """A typed error whose text is translated when shown.
+
+    Parameters
+    ----------
+    cls : type
+        The error class (``InvalidInput``, ``PermissionDenied`` ...).
+    template : str
+        A message marked with ``N_`` and ``{name}`` placeholders.
+    **params
+        The placeholder values.
+
+    Returns
+    -------
+    GridmapError
+        The error to raise, English text in ``str()``, the :class:`Note` in ``.note``.
+    """
     note = Note(template, params)
     exc = cls(note.text)
     exc.note = note  # type: ignore[attr-defined]

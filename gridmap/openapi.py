@@ -5,17 +5,19 @@ new collection is documented by being registered."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from gridmap import ogc, vector
 
 _REF = "#/components"
 
 
-def _ref(kind: str, name: str) -> dict:
+def _ref(kind: str, name: str) -> dict[str, Any]:
     return {"$ref": f"{_REF}/{kind}/{name}"}
 
 
-def _json(schema: dict, description: str, media: str = "application/json", *,
-          html: bool = False) -> dict:
+def _json(schema: dict[str, Any], description: str, media: str = "application/json", *,
+          html: bool = False) -> dict[str, Any]:
     """A response in ``media`` (and, with ``html``, as an HTML page for f=html/browsers)."""
     content = {media: {"schema": schema}}
     if html:
@@ -23,14 +25,15 @@ def _json(schema: dict, description: str, media: str = "application/json", *,
     return {"description": description, "content": content}
 
 
-def _errors(*codes: int) -> dict:
+def _errors(*codes: int) -> dict[str, Any]:
     text = {400: "bad parameter (the message names it)", 401: "no valid session or token",
             404: "no such collection, feature or object"}
     return {str(c): _json(_ref("schemas", "Error"), text[c]) for c in codes}
 
 
-def _get(summary: str, ok: dict, *, params: list | None = None, tags: tuple = ("OGC API",),
-         errors: tuple = (400, 401), op_id: str) -> dict:
+def _get(summary: str, ok: dict[str, Any], *, params: list[dict[str, Any]] | None = None,
+         tags: tuple[str, ...] = ("OGC API",), errors: tuple[int, ...] = (400, 401),
+         op_id: str) -> dict[str, Any]:
     return {"get": {"summary": summary, "operationId": op_id, "tags": list(tags),
                     "parameters": params or [],
                     "responses": {"200": ok, **_errors(*errors)}}}
@@ -45,7 +48,7 @@ _TYPES = {"string": {"type": "string"}, "integer": {"type": "integer"},
           "number": {"type": "number"}}
 
 
-def _feature_schema(coll: ogc.Collection) -> dict:
+def _feature_schema(coll: ogc.Collection) -> dict[str, Any]:
     props = {name: {**_TYPES[kind], "nullable": True} for name, kind in coll.properties.items()}
     return {
         "type": "object", "required": ["type", "geometry", "properties"],
@@ -59,7 +62,7 @@ def _feature_schema(coll: ogc.Collection) -> dict:
     }
 
 
-def _collection_schema(coll: ogc.Collection) -> dict:
+def _collection_schema(coll: ogc.Collection) -> dict[str, Any]:
     return {
         "type": "object",
         "required": ["type", "features", "numberMatched", "numberReturned", "links"],
@@ -74,7 +77,7 @@ def _collection_schema(coll: ogc.Collection) -> dict:
     }
 
 
-def _parameters() -> dict:
+def _parameters() -> dict[str, Any]:
     crs = {"type": "string", "enum": list(ogc.CRS_LIST)}
     return {
         "f": {"name": "f", "in": "query", "required": False,
@@ -101,7 +104,7 @@ def _parameters() -> dict:
     }
 
 
-def _schemas() -> dict:
+def _schemas() -> dict[str, Any]:
     link = {"type": "object", "required": ["href", "rel"],
             "properties": {"href": {"type": "string"}, "rel": {"type": "string"},
                            "type": {"type": "string"}, "title": {"type": "string"}}}
@@ -147,8 +150,10 @@ def _schemas() -> dict:
     return schemas
 
 
-def _ogc_paths() -> dict:
-    p = lambda name: _ref("parameters", name)  # noqa: E731
+def _ogc_paths() -> dict[str, Any]:
+    def p(name: str) -> dict[str, Any]:
+        return _ref("parameters", name)
+
     paths = {
         "/ogc/": _get("landing page", _json(_ref("schemas", "LandingPage"), "links to the API",
                                     html=True),
@@ -194,7 +199,7 @@ def _ogc_paths() -> dict:
     return paths
 
 
-def _api_paths(map_layers: tuple[str, ...]) -> dict:
+def _api_paths(map_layers: tuple[str, ...]) -> dict[str, Any]:
     return {
         "/api/layers/{layer}": _get(
             "a map layer in a box (what the map pages draw)",
@@ -245,10 +250,11 @@ def _api_paths(map_layers: tuple[str, ...]) -> dict:
     }
 
 
-def document(server_url: str, map_layers: tuple[str, ...]) -> dict:
+def document(server_url: str, map_layers: tuple[str, ...]) -> dict[str, Any]:
     """The whole OpenAPI 3.0 document; ``server_url`` is the app's root (no trailing /),
     ``map_layers`` the layers /api/layers serves."""
-    security = [{"bearerAuth": []}, {"basicAuth": []}, {"sessionCookie": []}]
+    security: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"basicAuth": []},
+                                            {"sessionCookie": []}]
     return {
         "openapi": "3.0.3",
         "info": {"title": "gridmap", "version": "1.0",

@@ -43,6 +43,21 @@ WORKFLOW_FIELDS: dict[str, tuple[str, ...]] = {
 
 
 def may(role: str, layer: str, action: str) -> bool:
+    """Whether ``role`` may take ``action`` on ``layer``.
+
+    Parameters
+    ----------
+    role : str
+        A staff role (``admin``, ``grid_leader`` ...).
+    layer : str
+        A layer name (``buildings``, ``residents`` ...).
+    action : str
+        ``create`` (a new row) or ``update`` (a row matched by code).
+
+    Returns
+    -------
+    bool
+    """
     return action in WRITE.get(role, {}).get(layer, frozenset())
 
 
@@ -52,6 +67,17 @@ def may_write(role: str, layer: str) -> bool:
 
 
 def layers_writable(role: str) -> list[str]:
+    """The layers ``role`` may write at all, in :data:`ALL_LAYERS` order.
+
+    Parameters
+    ----------
+    role : str
+        A staff role.
+
+    Returns
+    -------
+    list of str
+    """
     return [layer for layer in ALL_LAYERS if may_write(role, layer)]
 
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Roles whose work covers a whole city: they see every area, but only in aggregate
 # or masked; planners never need a resident's identity.
@@ -25,6 +29,17 @@ COMPOUND_SURNAMES = frozenset(
 
 
 def mask_name(name: str | None) -> str | None:
+    """A name with all but the surname starred (张** ; 欧阳* for compound surnames).
+
+    Parameters
+    ----------
+    name : str or None
+        The full name; empty or None is returned as is.
+
+    Returns
+    -------
+    str or None
+    """
     if not name:
         return name
     keep = 2 if name[:2] in COMPOUND_SURNAMES and len(name) > 2 else 1
@@ -32,6 +47,18 @@ def mask_name(name: str | None) -> str | None:
 
 
 def mask_phone(phone: str | None) -> str | None:
+    """A phone number with the first three and last four digits kept (138****5678).
+
+    Parameters
+    ----------
+    phone : str or None
+        The number; shorter than 8 characters is starred whole; empty or None is returned
+        as is.
+
+    Returns
+    -------
+    str or None
+    """
     if not phone:
         return phone
     digits = phone.strip()
@@ -41,6 +68,18 @@ def mask_phone(phone: str | None) -> str | None:
 
 
 def mask_id_number(id_number: str | None) -> str | None:
+    """An ID number with the first six and last four characters kept.
+
+    Parameters
+    ----------
+    id_number : str or None
+        The 18-digit resident ID (10 characters or fewer are starred whole); empty or None
+        is returned as is.
+
+    Returns
+    -------
+    str or None
+    """
     if not id_number:
         return id_number
     s = id_number.strip()
@@ -64,14 +103,17 @@ class Requester:
 
     @property
     def all_areas(self) -> bool:
+        """Whether the role covers every area (admin, planner)."""
         return self.role in ALL_AREA_ROLES
 
     @property
     def may_reveal(self) -> bool:
+        """Whether the role may reveal unmasked phone numbers."""
         return self.role in REVEAL_ROLES
 
     @property
     def may_edit(self) -> bool:
+        """Whether the role may edit records at all."""
         return self.role in EDIT_ROLES
 
     @classmethod
@@ -96,7 +138,7 @@ def export_kind(role: str, layer: str) -> str:
     return "aggregate" if role in AGGREGATE_ONLY_ROLES and layer in PEOPLE_LAYERS else "rows"
 
 
-def age_band(birth_year, as_of_year: int) -> str | None:
+def age_band(birth_year: Any, as_of_year: int) -> str | None:
     """A ten-year age band ("60-69") in place of a birth year beside a masked ID: together
     they would narrow an 18-digit ID number to a few dozen candidates."""
     try:
@@ -113,7 +155,7 @@ SPREADSHEET_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[-+]?\d+(\.\d+)?")  # -12.5 is a value, not a formula
 
 
-def neutralise_formula(value):
+def neutralise_formula(value: Any) -> Any:
     """A text a spreadsheet would run as a formula (=, +, -, @ first) gets a leading
     apostrophe, so it opens as text; other values pass unchanged."""
     if isinstance(value, str) and value.startswith(SPREADSHEET_TRIGGERS) and \
@@ -122,7 +164,7 @@ def neutralise_formula(value):
     return value
 
 
-def neutralise_frame(frame):
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of a DataFrame bound for CSV/XLSX with every text cell neutralised."""
     out = frame.copy()
     for col in out.columns:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from datetime import datetime
 from typing import NamedTuple
 
 import pandas as pd
@@ -36,6 +37,19 @@ class Item(NamedTuple):
 
 
 def is_vulnerable(household_tags: Iterable[str] | None, resident_tags: Iterable[str] | None) -> bool:
+    """Whether a household needs regular visits.
+
+    Parameters
+    ----------
+    household_tags, resident_tags : iterable of str or None
+        The household's tags and all its members' tags.
+
+    Returns
+    -------
+    bool
+        True when any tag is in :data:`VULNERABLE_HOUSEHOLD_TAGS` or
+        :data:`VULNERABLE_RESIDENT_TAGS`.
+    """
     return bool(set(household_tags or ()) & VULNERABLE_HOUSEHOLD_TAGS
                 or set(resident_tags or ()) & VULNERABLE_RESIDENT_TAGS)
 
@@ -58,7 +72,7 @@ def unpatrolled_streets(unpatrolled: pd.DataFrame) -> pd.DataFrame:
 
 def todo_items(*, sites: pd.DataFrame, cases: pd.DataFrame, unpatrolled: pd.DataFrame,
                visits: pd.DataFrame, actionable: dict[str, list[str]],
-               as_of=None, visits_per_day: int = 8) -> list[Item]:
+               as_of: datetime | None = None, visits_per_day: int = 8) -> list[Item]:
     """sites: code, name, overdue, days_overdue (inf = never inspected); cases: code,
     category, overdue, days_overdue, due_at; unpatrolled: name, highway, length_m (street
     segments); visits: the households due (code, address, days_overdue), most overdue first;

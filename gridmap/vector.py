@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -36,7 +37,7 @@ MAX_ZOOM = 22
 # --- zoom-dependent generalisation -------------------------------------------------------
 def pixel_deg(zoom: float) -> float:
     """Width of one 256-px screen pixel in degrees of longitude at ``zoom``."""
-    return 360.0 / (256.0 * 2.0 ** zoom)
+    return float(360.0 / (256.0 * 2.0 ** zoom))
 
 
 def simplify_tolerance_deg(zoom: float) -> float:
@@ -63,6 +64,25 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float]:
 
 
 def parse_zoom(text: str | None, default: int = 16) -> int:
+    """A zoom level from query text.
+
+    Parameters
+    ----------
+    text : str or None
+        The ``z`` parameter as sent; None or empty gives ``default``.
+    default : int
+        Zoom used when no text is given.
+
+    Returns
+    -------
+    int
+        Zoom level, 0 to :data:`MAX_ZOOM`.
+
+    Raises
+    ------
+    InvalidInput
+        When the text is not a whole number in that range.
+    """
     if text in (None, ""):
         return default
     try:
@@ -76,7 +96,7 @@ def parse_zoom(text: str | None, default: int = 16) -> int:
     return z
 
 
-def shift_geometries(geoms, display: str):
+def shift_geometries(geoms: np.ndarray, display: str) -> np.ndarray:
     """Geometries (EPSG:4326) as shown on a ``display`` basemap: ``gcj02`` shifts them."""
     if display != "gcj02":
         return geoms
@@ -85,10 +105,10 @@ def shift_geometries(geoms, display: str):
         lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
         return np.column_stack([lon, lat])
 
-    return shapely.transform(np.asarray(geoms), fwd)
+    return np.asarray(shapely.transform(np.asarray(geoms), fwd))
 
 
-def _clean(value):
+def _clean(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, float | np.floating):
@@ -105,7 +125,7 @@ def _clean(value):
 
 
 def feature_collection(frame: gpd.GeoDataFrame, properties: Sequence[str], *, zoom: float,
-                       display: str = "wgs84", simplify: bool = True) -> dict:
+                       display: str = "wgs84", simplify: bool = True) -> dict[str, Any]:
     """GeoJSON FeatureCollection of ``frame`` (EPSG:4326) for a map at ``zoom``.
 
     Only ``properties`` travel; polygons and lines are simplified to half a pixel
@@ -137,6 +157,18 @@ def feature_collection(frame: gpd.GeoDataFrame, properties: Sequence[str], *, zo
 
 # --- tiles ------------------------------------------------------------------------------------
 def check_tile(z: int, x: int, y: int) -> None:
+    """Refuse tile coordinates outside the XYZ pyramid.
+
+    Parameters
+    ----------
+    z, x, y : int
+        Zoom level and tile column and row (``x``, ``y`` in 0 .. 2**z - 1).
+
+    Raises
+    ------
+    InvalidInput
+        When ``z`` exceeds :data:`MAX_ZOOM` or ``x``/``y`` lie outside the zoom level.
+    """
     if not (0 <= z <= MAX_ZOOM and 0 <= x < 2 ** z and 0 <= y < 2 ** z):
         raise fail(InvalidInput, N_("no tile {z}/{x}/{y}: z must be 0-{max} and x, y 0-{last}"),
                    z=z, x=x, y=y, max=MAX_ZOOM, last=2 ** z - 1)
@@ -150,14 +182,38 @@ def tile_bounds_3857(z: int, x: int, y: int) -> tuple[float, float, float, float
     return minx, maxy - size, minx + size, maxy
 
 
-def mercator_to_lonlat(x, y) -> tuple[np.ndarray, np.ndarray]:
+def mercator_to_lonlat(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Web Mercator (EPSG:3857) metres to longitude/latitude degrees.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Easting and northing, metres.
+
+    Returns
+    -------
+    lon, lat : numpy.ndarray
+        Degrees (spherical inverse of :func:`lonlat_to_mercator`).
+    """
     x, y = np.asarray(x, float), np.asarray(y, float)
     lon = np.degrees(x / EARTH_RADIUS_M)
     lat = np.degrees(2 * np.arctan(np.exp(y / EARTH_RADIUS_M)) - math.pi / 2)
     return lon, lat
 
 
-def lonlat_to_mercator(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+def lonlat_to_mercator(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude/latitude degrees to Web Mercator (EPSG:3857) metres.
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        Degrees; latitude is clipped to +-85.0511 (the square world of web maps).
+
+    Returns
+    -------
+    x, y : numpy.ndarray
+        Easting and northing, metres.
+    """
     lon, lat = np.asarray(lon, float), np.clip(np.asarray(lat, float), -85.0511, 85.0511)
     x = np.radians(lon) * EARTH_RADIUS_M
     y = np.log(np.tan(math.pi / 4 + np.radians(lat) / 2)) * EARTH_RADIUS_M
@@ -172,7 +228,8 @@ def tile_bbox_4326(z: int, x: int, y: int, *, buffer: float = 0.0) -> tuple[floa
     return float(lon[0]), float(lat[0]), float(lon[1]), float(lat[1])
 
 
-def to_tile_coords(geoms, z: int, x: int, y: int, *, extent: int = MVT_EXTENT):
+def to_tile_coords(geoms: np.ndarray | Sequence[BaseGeometry], z: int, x: int, y: int, *,
+                   extent: int = MVT_EXTENT) -> np.ndarray:
     """Lon/lat geometries -> tile pixel space (0..extent, y down), as float shapely geoms."""
     minx, miny, maxx, maxy = tile_bounds_3857(z, x, y)
     scale = extent / (maxx - minx)
@@ -181,10 +238,10 @@ def to_tile_coords(geoms, z: int, x: int, y: int, *, extent: int = MVT_EXTENT):
         mx, my = lonlat_to_mercator(xy[:, 0], xy[:, 1])
         return np.column_stack([(mx - minx) * scale, (maxy - my) * scale])
 
-    return shapely.transform(np.asarray(geoms), fwd)
+    return np.asarray(shapely.transform(np.asarray(geoms), fwd))
 
 
-def tile_geometries(geoms, z: int, x: int, y: int, *, extent: int = MVT_EXTENT,
+def tile_geometries(geoms: np.ndarray | Sequence[BaseGeometry], z: int, x: int, y: int, *, extent: int = MVT_EXTENT,
                     buffer: int = MVT_BUFFER) -> np.ndarray:
     """What ``ST_AsMVTGeom(geom, tile, extent, buffer, clip=true)`` does, for footprints:
     into tile space, clipped to the tile plus ``buffer`` units, snapped to whole units."""
@@ -197,14 +254,16 @@ def tile_geometries(geoms, z: int, x: int, y: int, *, extent: int = MVT_EXTENT,
     # vertices, the encoder drops repeated points and collapsed rings, and canvas fills the
     # rare self-touching ring after rounding the same way. Together they cost more than the
     # rest of a 17,000-building tile.
-    return g
+    return np.asarray(g)
 
 
 # --- vectorised polygon encoding (the common case: building footprints) --------------------
 def _varints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Protobuf varints of non-negative ``values`` (< 2**35): (bytes, byte length of each)."""
     v = values.astype(np.uint64)
-    nbytes = 1 + sum((v >= np.uint64(1 << (7 * k))).astype(np.int64) for k in range(1, 5))
+    nbytes = np.ones(len(v), dtype=np.int64)
+    for k in range(1, 5):
+        nbytes += (v >= np.uint64(1 << (7 * k))).astype(np.int64)
     starts = np.concatenate([[0], np.cumsum(nbytes)[:-1]])
     out = np.zeros(int(nbytes.sum()), dtype=np.uint8)
     for k in range(5):
@@ -298,7 +357,8 @@ def _polygon_payloads(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     ring_bytes = np.add.reduceat(nbytes, ring_start) if total else np.zeros(0, np.int64)
     byte_start = np.concatenate([[0], np.cumsum(ring_bytes)[:-1]])
     np.add.at(length, ring_feat, ring_bytes)
-    first_ring = np.flatnonzero(np.r_[True, ring_feat[1:] != ring_feat[:-1]]) if len(ring_feat) else []
+    first_ring = (np.flatnonzero(np.r_[True, ring_feat[1:] != ring_feat[:-1]]) if len(ring_feat)
+                  else np.zeros(0, np.int64))
     start[ring_feat[first_ring]] = byte_start[first_ring]
     return data, start, length
 
@@ -397,7 +457,7 @@ def _packed(field: int, values: Sequence[int]) -> bytes:
     return _bytes_field(field, b"".join(_varint(v) for v in values))
 
 
-def _value(v) -> bytes:
+def _value(v: object) -> bytes:
     if isinstance(v, bool):
         return _key(7, 0) + _varint(int(v))
     if isinstance(v, int):
@@ -495,8 +555,9 @@ def _vb(v: int) -> bytes:
     return _SMALL[v] if v < 16384 else _varint(v)
 
 
-def encode_layer(name: str, geoms: Sequence[BaseGeometry], properties: Sequence[dict] | None = None,
-                 *, columns: dict[str, Sequence] | None = None, ids: Sequence[int] | None = None,
+def encode_layer(name: str, geoms: Sequence[BaseGeometry],
+                 properties: Sequence[dict[str, Any]] | None = None,
+                 *, columns: dict[str, Sequence[Any]] | None = None, ids: Sequence[int] | None = None,
                  extent: int = MVT_EXTENT) -> bytes:
     """One MVT layer from tile-space geometries (see :func:`tile_geometries`) and their
     properties -- one dict per feature, or ``columns`` (name -> one value per feature, the
@@ -505,9 +566,9 @@ def encode_layer(name: str, geoms: Sequence[BaseGeometry], properties: Sequence[
     n = len(geoms)
     if columns is None:
         names = list(dict.fromkeys(k for p in (properties or []) for k in p))
-        columns = {k: [p.get(k) for p in properties] for k in names}
+        columns = {k: [p.get(k) for p in properties or []] for k in names}
     keys = {k: i for i, k in enumerate(columns)}
-    values: dict[tuple, int] = {}
+    values: dict[tuple[str, Any], int] = {}
     # per column: the value index of every feature (None: no tag)
     value_ix = []
     for col in columns.values():
@@ -517,8 +578,8 @@ def encode_layer(name: str, geoms: Sequence[BaseGeometry], properties: Sequence[
             lut = [values.setdefault(("int", int(u)), len(values)) for u in uniq]
             value_ix.append(list(np.asarray(lut)[inverse]))
             continue
-        ix = []
-        seen: dict = {}
+        ix: list[int | None] = []
+        seen: dict[Any, int] = {}
         for v in col:
             if v is None or (isinstance(v, float) and math.isnan(v)):
                 ix.append(None)
@@ -530,20 +591,21 @@ def encode_layer(name: str, geoms: Sequence[BaseGeometry], properties: Sequence[
             ix.append(hit)
         value_ix.append(ix)
     key_bytes = [_vb(i) for i in range(len(keys))]
-    geoms = np.asarray(geoms, dtype=object)
-    types = shapely.get_type_id(geoms) if n else np.zeros(0, int)
-    if n and np.all(np.isin(types, (-1, 3, 6)) | shapely.is_empty(geoms)):
-        ix = [np.array([-1 if v is None else v for v in col], np.int64)
-              if any(v is None for v in col) else np.asarray(col, np.int64) for col in value_ix]
-        feats_bytes = _encode_polygon_features(_polygon_payloads(geoms), ix,
+    garr = np.asarray(geoms, dtype=object)
+    types = shapely.get_type_id(garr) if n else np.zeros(0, int)
+    if n and np.all(np.isin(types, (-1, 3, 6)) | shapely.is_empty(garr)):
+        tag_ix = [np.array([-1 if v is None else v for v in col], np.int64)
+                  if any(v is None for v in col) else np.asarray(col, np.int64)
+                  for col in value_ix]
+        feats_bytes = _encode_polygon_features(_polygon_payloads(garr), tag_ix,
                                                None if ids is None else np.asarray(ids, np.int64))
         return _layer(name, feats_bytes, keys, values, extent)
-    fast = _polygon_commands_fast(geoms) if n else []
-    poly_types = shapely.get_type_id(geoms) if n else []
+    fast = _polygon_commands_fast(garr) if n else []
+    poly_types = shapely.get_type_id(garr) if n else []
     id_list = [int(i) for i in ids] if ids is not None else None
     feats = []
     for i in range(n):
-        geom = geoms[i]
+        geom = garr[i]
         if geom is None or geom.is_empty:
             continue
         if poly_types[i] in (3, 6):  # done above, vectorised; None: collapsed
@@ -564,7 +626,8 @@ def encode_layer(name: str, geoms: Sequence[BaseGeometry], properties: Sequence[
     return _layer(name, b"".join(feats), keys, values, extent)
 
 
-def _layer(name: str, feats: bytes, keys: dict, values: dict, extent: int) -> bytes:
+def _layer(name: str, feats: bytes, keys: dict[str, int], values: dict[tuple[str, Any], int],
+           extent: int) -> bytes:
     layer = _key(15, 0) + _varint(2) + _bytes_field(1, name.encode("utf-8"))
     layer += feats
     layer += b"".join(_bytes_field(3, k.encode("utf-8")) for k in keys)
@@ -590,11 +653,13 @@ def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
         shift += 7
 
 
-def _fields(buf: bytes):
+def _fields(buf: bytes) -> Iterator[tuple[int, int, Any]]:
+    """(field number, wire type, value: int for varints, bytes otherwise) of a message."""
     pos = 0
     while pos < len(buf):
         key, pos = _read_varint(buf, pos)
         field, wire = key >> 3, key & 7
+        val: int | bytes
         if wire == 0:
             val, pos = _read_varint(buf, pos)
         elif wire == 1:
@@ -621,7 +686,7 @@ def _packed_ints(buf: bytes) -> list[int]:
     return out
 
 
-def _decode_value(buf: bytes):
+def _decode_value(buf: bytes) -> Any:
     for field, _wire, val in _fields(buf):
         if field == 1:
             return val.decode("utf-8")
@@ -663,7 +728,7 @@ def _decode_geometry(gtype: int, cmds: list[int]) -> BaseGeometry | None:
         lines = [shapely.LineString(p) for p in parts]
         return lines[0] if len(lines) == 1 else shapely.MultiLineString(lines)
     if gtype == 3:
-        polys: list[tuple[list, list]] = []
+        polys: list[tuple[list[tuple[int, int]], list[list[tuple[int, int]]]]] = []
         for ring in parts:
             area2 = _ring_area2(np.asarray(ring, float))
             if area2 > 0 or not polys:
@@ -675,10 +740,10 @@ def _decode_geometry(gtype: int, cmds: list[int]) -> BaseGeometry | None:
     return None
 
 
-def decode_mvt(data: bytes) -> dict[str, dict]:
+def decode_mvt(data: bytes) -> dict[str, dict[str, Any]]:
     """{layer name: {"extent": int, "features": [{"id", "properties", "geometry"}]}} with
     geometries in tile space (shapely)."""
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     for field, _w, layer_buf in _fields(data):
         if field != 3:
             continue

@@ -92,6 +92,7 @@ class PatrolResult:
     passed_building_ids: set = field(default_factory=set)
 
     def overdue_only(self) -> gpd.GeoDataFrame:
+        """The key sites past their inspection interval, by grid, most days overdue first."""
         return self.overdue[self.overdue["overdue"]].sort_values(
             ["grid_code", "days_overdue"], ascending=[True, False])
 
@@ -338,6 +339,7 @@ def heatmap(session: Session, requester: Requester, *, layer: str, bandwidth_m: 
     notes: list[str] = []
     progress("loading")
     if kind == "reach":
+        assert arg is not None  # parse_layer gives 'reach' its category
         return _reach_heatmap(session, category=arg, cell_m=cell_m, grids=grids, crs=crs)
     if kind in ("households", "group"):
         b = repo.buildings_frame(session)
@@ -348,6 +350,7 @@ def heatmap(session: Session, requester: Requester, *, layer: str, bandwidth_m: 
             hh = w
             units = "households"
         else:
+            assert arg is not None  # parse_layer gives 'group' its name
             hh_rows, res_rows = repo.group_members(session, requester, purpose=f"heatmap {layer}")
             as_of = analysis_as_of(session)
             counts = groups.group_counts(hh_rows, res_rows, [arg], as_of_year=as_of.year)

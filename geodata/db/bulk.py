@@ -18,6 +18,19 @@ PROGRESS_ROWS = 10_000
 
 
 def can_copy(session: Session, n_rows: int) -> bool:
+    """Whether :func:`copy_insert` pays off: PostgreSQL and at least :data:`COPY_MIN_ROWS` rows.
+
+    Parameters
+    ----------
+    session : Session
+        The session the rows go through.
+    n_rows : int
+        How many rows are to be inserted.
+
+    Returns
+    -------
+    bool
+    """
     return n_rows >= COPY_MIN_ROWS and session.get_bind().dialect.name == "postgresql"
 
 
@@ -36,6 +49,7 @@ def copy_insert(session: Session, table: sa.Table, rows: list[dict], *,
                 if table.c[c].default is not None and table.c[c].default.is_scalar}
     session.flush()
     raw = session.connection().connection.driver_connection
+    assert raw is not None  # a checked-out connection always has its driver connection
     stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, names)))
     done = 0

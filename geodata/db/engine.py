@@ -28,6 +28,18 @@ DB_FILENAME = "gridmap.sqlite"
 
 
 def gridmap_home(env: Mapping[str, str] = os.environ) -> Path:
+    """The folder of gridmap's files (photos, backups): ``GRIDMAP_HOME``, else the
+    current directory.
+
+    Parameters
+    ----------
+    env : mapping
+        The environment (default: ``os.environ``).
+
+    Returns
+    -------
+    pathlib.Path
+    """
     return Path(env.get("GRIDMAP_HOME") or os.getcwd())
 
 
@@ -43,6 +55,16 @@ def database_url(env: Mapping[str, str] = os.environ) -> str:
 
 
 def is_sqlite(engine_or_url: Engine | str) -> bool:
+    """Whether an engine or database URL is SQLite (SpatiaLite).
+
+    Parameters
+    ----------
+    engine_or_url : Engine or str
+
+    Returns
+    -------
+    bool
+    """
     url = engine_or_url.url if isinstance(engine_or_url, Engine) else make_url(engine_or_url)
     return url.get_backend_name() == "sqlite"
 
@@ -121,6 +143,16 @@ def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session maker for ``engine`` whose objects stay readable after commit.
+
+    Parameters
+    ----------
+    engine : Engine
+
+    Returns
+    -------
+    sessionmaker
+    """
     return sessionmaker(engine, expire_on_commit=False)
 
 

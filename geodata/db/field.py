@@ -17,9 +17,10 @@ them exactly as it cleans imported tracks (speed, accuracy, gaps).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import overload
 
 import shapely
 import sqlalchemy as sa
@@ -58,6 +59,10 @@ CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 REBUILD_EVERY = 10
 
 
+@overload
+def local_time(ms: float) -> datetime: ...
+@overload
+def local_time(ms: float | int | str | None) -> datetime | None: ...
 def local_time(ms: float | int | str | None) -> datetime | None:
     """Epoch milliseconds (a phone's clock) as naive local time, in the server's zone like
     every other time gridmap writes (``datetime.now()``; run the server with the street
@@ -298,7 +303,8 @@ HANDLERS: dict[str, Callable[[_Ctx], dict]] = {
 
 
 def submit(session: Session, requester: Requester, *, client_id: str, kind: str, payload: dict,
-           made_at_ms=None, photos: list[tuple[str, bytes]] = (), home: Path,
+           made_at_ms: float | int | str | None = None,
+           photos: Sequence[tuple[str, bytes]] = (), home: Path,
            rules: dict | None = None) -> tuple[dict, bool]:
     """Apply one delivery; returns (result, first time). The same ``client_id`` again gives
     the stored result and ``False``. Raises the handler's typed error otherwise."""
@@ -331,7 +337,8 @@ def submit(session: Session, requester: Requester, *, client_id: str, kind: str,
     session.flush()
     if kind == "patrol_fix":
         received = session.scalar(sa.select(sa.func.count()).select_from(Submission).where(
-            Submission.ref == ref, Submission.kind == "patrol_fix"))
+            Submission.ref == ref, Submission.kind == "patrol_fix")) or 0
+        assert ref is not None  # _patrol_fix keeps the patrol's ref in the payload
         if received == 2 or received % REBUILD_EVERY == 0:
             rebuild_track(session, requester, ref)
     return result, True
@@ -354,7 +361,7 @@ def reveal_phone(session: Session, requester: Requester, *, household_code: str,
     day = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
     used = session.scalar(sa.select(sa.func.count()).select_from(AuditLog).where(
         AuditLog.username == requester.username, AuditLog.action == "reveal_phone",
-        AuditLog.at >= day))
+        AuditLog.at >= day)) or 0
     limit = int(rules["reveal"]["per_day"])
     if used >= limit:
         raise fail(PermissionDenied, N_("You have revealed {n} phone numbers today, the daily "
@@ -369,6 +376,18 @@ def reveal_phone(session: Session, requester: Requester, *, household_code: str,
 
 
 def household_in_grid(session: Session, household_id: int) -> str | None:
+    """The code of the grid holding a household's building.
+
+    Parameters
+    ----------
+    session : Session
+    household_id : int
+
+    Returns
+    -------
+    str or None
+        None when the household or its building has no grid.
+    """
     return session.scalar(sa.select(Grid.code).join(Building, Building.grid_id == Grid.id)
                           .join(Household, Household.building_id == Building.id)
                           .where(Household.id == household_id))

@@ -35,7 +35,7 @@ def _grid_at(session: Session, requester: Requester, lon: float, lat: float) -> 
     if not len(hit):
         raise fail(InvalidInput, N_("The point {lon}, {lat} lies in no grid: click inside a grid."),
                    lon=f"{lon:.6f}", lat=f"{lat:.6f}")
-    grid = session.get(Grid, int(hit.iloc[0]["id"]))
+    grid = session.get_one(Grid, int(hit.iloc[0]["id"]))
     allowed = visible_grids(requester)
     if allowed is not None and grid.id not in set(session.scalars(allowed)):
         raise fail(PermissionDenied, N_("Grid {code} is outside your areas: report hazards in "
@@ -98,6 +98,20 @@ def _state(session: Session, hazard: Hazard) -> rules.CaseState:
 
 
 def allowed_actions(session: Session, requester: Requester, hazard: Hazard) -> list[str]:
+    """The actions ``requester`` may take on ``hazard`` now (see
+    :func:`gridmap.hazards.allowed_actions`).
+
+    Parameters
+    ----------
+    session : Session
+    requester : Requester
+    hazard : Hazard
+
+    Returns
+    -------
+    list of str
+        Action codes in display order.
+    """
     return rules.allowed_actions(_state(session, hazard), role=requester.role,
                                  username=requester.username)
 
@@ -135,6 +149,21 @@ def act(session: Session, requester: Requester, code: str, action: str, *,
 
 
 def history(session: Session, requester: Requester, code: str) -> list[dict]:
+    """Every step of case ``code``, oldest first.
+
+    Parameters
+    ----------
+    session : Session
+    requester : Requester
+        Must see the case (its grid is in the requester's areas).
+    code : str
+        The case code.
+
+    Returns
+    -------
+    list of dict
+        ``at``, ``actor``, ``action``, ``from_status``, ``to_status``, ``note``.
+    """
     hazard = get(session, requester, code)
     rows = session.execute(
         sa.select(HazardEvent.at, HazardEvent.actor, HazardEvent.action,
@@ -202,7 +231,7 @@ def sweep_escalations(session: Session, requester: Requester, *, as_of: datetime
     cases = cases_frame(session, requester, as_of=as_of, open_only=True)
     done = []
     for row in cases.itertuples():
-        hazard = session.get(Hazard, int(row.id))
+        hazard = session.get_one(Hazard, int(row.id))
         before = int((hazard.props or {}).get("escalation", 0))
         level = int(row.escalation)
         if level <= before:

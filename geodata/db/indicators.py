@@ -332,6 +332,25 @@ def _grid_areas(session: Session) -> pd.DataFrame:
 def compute_rows(session: Session, period: Period, *, indicators: IndicatorSet,
                  username: str = "system", lang: str = "zh",
                  progress: Progress = _noop) -> pd.DataFrame:
+    """The indicators of ``period`` computed from the database, not stored.
+
+    Parameters
+    ----------
+    session : Session
+    period : Period
+    indicators : IndicatorSet
+    username : str
+        Who asks: the name the whole-city reads are made under.
+    lang : str
+        ``zh`` or ``en`` for names.
+    progress : callable
+        Called with a stage name as the figures are gathered.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (indicator, level, area); see :func:`gridmap.analysis.indicators.evaluate`.
+    """
     figures, names = period_figures(session, period, indicators=indicators, username=username,
                                     progress=progress)
     return ind.evaluate(indicators, figures, names=names, lang=lang)

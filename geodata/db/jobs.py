@@ -42,6 +42,7 @@ def save_job(sessions: sessionmaker[Session], job_id: str, **values) -> None:
 
 
 def get_job(session: Session, job_id: str) -> Job | None:
+    """The job ``job_id``, or None when there is none."""
     return session.get(Job, job_id)
 
 

@@ -26,6 +26,16 @@ def include_object(obj, name, obj_type, reflected, compare_to) -> bool:
 
 
 def alembic_config(engine: Engine) -> Config:
+    """An Alembic configuration for ``engine`` with gridmap's migrations.
+
+    Parameters
+    ----------
+    engine : Engine
+
+    Returns
+    -------
+    alembic.config.Config
+    """
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     # ConfigParser interpolation would choke on a '%' in a password.
@@ -43,11 +53,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at (None: an empty database)."""
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def head_revision(engine: Engine) -> str | None:
+    """The newest migration gridmap ships."""
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
 
 

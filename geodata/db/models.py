@@ -21,6 +21,17 @@ SRID = 4326
 
 
 def geom(kind: str) -> Geometry:
+    """A geometry column type in the storage SRID (EPSG:4326) with a spatial index.
+
+    Parameters
+    ----------
+    kind : str
+        ``POINT``, ``LINESTRING``, ``POLYGON``, ``MULTIPOLYGON`` ...
+
+    Returns
+    -------
+    geoalchemy2.Geometry
+    """
     return Geometry(geometry_type=kind, srid=SRID, spatial_index=True)
 
 

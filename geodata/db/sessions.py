@@ -15,6 +15,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -34,6 +35,18 @@ class SessionRules:
 
     @classmethod
     def from_env(cls, env) -> SessionRules:
+        """Session limits from the environment.
+
+        Parameters
+        ----------
+        env : mapping
+            ``GRIDMAP_SESSION_IDLE_MIN`` (minutes, default 30), ``GRIDMAP_SESSION_MAX_HOURS``
+            (hours, default 12), ``GRIDMAP_LOGIN_MAX_FAILURES`` (default 5).
+
+        Returns
+        -------
+        SessionRules
+        """
         return cls(idle=timedelta(minutes=float(env.get("GRIDMAP_SESSION_IDLE_MIN", 30))),
                    absolute=timedelta(hours=float(env.get("GRIDMAP_SESSION_MAX_HOURS", 12))),
                    max_failures_account=int(env.get("GRIDMAP_LOGIN_MAX_FAILURES", 5)))
@@ -41,6 +54,12 @@ class SessionRules:
 
 def _key(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def _changed(result: sa.Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched (``Session.execute`` is typed for any statement; for
+    these it returns a CursorResult)."""
+    return cast(sa.CursorResult[Any], result).rowcount or 0
 
 
 def start(session: Session, user: StaffUser, address: str | None, now: datetime) -> str:
@@ -71,6 +90,16 @@ def resume(session: Session, token: str | None, rules: SessionRules,
 
 
 def end(session: Session, token: str | None, now: datetime) -> None:
+    """End the session of ``token`` (nothing when there is none or it has ended).
+
+    Parameters
+    ----------
+    session : Session
+    token : str or None
+        The cookie's session token.
+    now : datetime
+        The end time recorded.
+    """
     if token:
         session.execute(sa.update(StaffSession).where(
             StaffSession.id == _key(token), StaffSession.ended_at.is_(None)).values(ended_at=now))
@@ -82,15 +111,27 @@ def end_all(session: Session, user_id: int, now: datetime, *, keep: str | None =
                                          StaffSession.ended_at.is_(None))
     if keep:
         stmt = stmt.where(StaffSession.id != _key(keep))
-    return session.execute(stmt.values(ended_at=now)).rowcount or 0
+    return _changed(session.execute(stmt.values(ended_at=now)))
 
 
 def live_count(session: Session, user_id: int) -> int:
+    """How many sessions of a user have not ended."""
     return session.scalar(sa.select(sa.func.count()).select_from(StaffSession).where(
         StaffSession.user_id == user_id, StaffSession.ended_at.is_(None))) or 0
 
 
 def record_failure(session: Session, username: str, address: str | None, now: datetime) -> None:
+    """Record one failed login of ``username`` from ``address``.
+
+    Parameters
+    ----------
+    session : Session
+    username : str
+        As typed (first 50 characters kept).
+    address : str or None
+        The client address (first 64 characters kept).
+    now : datetime
+    """
     session.add(LoginFailure(at=now, username=username[:50], address=(address or "")[:64] or None))
     session.flush()
 
@@ -113,5 +154,5 @@ def locked(session: Session, username: str, address: str | None, rules: SessionR
 
 def unlock(session: Session, username: str) -> int:
     """Forget an account's failed logins (an administrator's unlock); returns how many."""
-    return session.execute(sa.delete(LoginFailure).where(
-        LoginFailure.username == username)).rowcount or 0
+    return _changed(session.execute(sa.delete(LoginFailure).where(
+        LoginFailure.username == username)))

@@ -22,6 +22,7 @@ LAST_USED_EVERY_S = 60  # write last_used_at at most once a minute per token
 
 
 def token_hash(token: str) -> str:
+    """The SHA-256 hex digest stored in place of an API token."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
@@ -86,6 +87,18 @@ def _with_user_and_areas(stmt):
 
 
 def tokens_of(session: Session, username: str | None = None) -> list[ApiToken]:
+    """API tokens by user name, every user's or one user's.
+
+    Parameters
+    ----------
+    session : Session
+    username : str or None
+        Only this user's tokens when given.
+
+    Returns
+    -------
+    list of ApiToken
+    """
     stmt = sa.select(ApiToken).join(StaffUser).order_by(StaffUser.username, ApiToken.id)
     if username is not None:
         stmt = stmt.where(StaffUser.username == username)

@@ -14,11 +14,13 @@ check. Values are per hectare (count / 10,000 m2).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import ArrayLike
 from pyproj import CRS
 from scipy.signal import fftconvolve
 
@@ -47,10 +49,12 @@ class Surface:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """(rows, columns) of the grid."""
         return self.values.shape
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
+        """(minx, miny, maxx, maxy) of the grid in its CRS, metres."""
         ny, nx = self.values.shape
         return (self.x0, self.y0 - ny * self.cell_m, self.x0 + nx * self.cell_m, self.y0)
 
@@ -66,7 +70,7 @@ class Surface:
             raise InvalidInput(f"a surface in {self.units} has no count to integrate")
         return float(np.nansum(self.values) * self.cell_m ** 2 / HECTARE_M2)
 
-    def sample(self, x, y) -> np.ndarray:
+    def sample(self, x: ArrayLike, y: ArrayLike) -> np.ndarray:
         """Values at points (nearest cell; NaN outside)."""
         ny, nx = self.values.shape
         col = np.floor((np.asarray(x, float) - self.x0) / self.cell_m).astype(int)
@@ -104,7 +108,8 @@ def kernel_matrix(bandwidth_m: float, cell_m: float, kernel: str = "quartic") ->
     if k.sum() <= 0:  # bandwidth far below the cell size: all mass stays in its cell
         k = np.zeros_like(k)
         k[r, r] = 1.0
-    return k / k.sum()
+    weights: np.ndarray = k / k.sum()
+    return weights
 
 
 def cell_grid(bounds: tuple[float, float, float, float], *, cell_m: float,
@@ -123,7 +128,8 @@ def cell_grid(bounds: tuple[float, float, float, float], *, cell_m: float,
     return float(x0), float(y1), nx, ny
 
 
-def _bin_linear(x, y, w, x0, y0, cell_m, nx, ny) -> np.ndarray:
+def _bin_linear(x: np.ndarray, y: np.ndarray, w: np.ndarray, x0: float, y0: float,
+                cell_m: float, nx: int, ny: int) -> np.ndarray:
     """Cloud-in-cell binning: each weight shared among the 4 nearest cell centres."""
     grid = np.zeros((ny, nx))
     fx = (x - x0) / cell_m - 0.5
@@ -139,7 +145,20 @@ def _bin_linear(x, y, w, x0, y0, cell_m, nx, ny) -> np.ndarray:
     return grid
 
 
-def kde(x, y, weights=None, *, bandwidth_m: float, cell_m: float, crs,
+def _finite_points(x: ArrayLike, y: ArrayLike, weights: ArrayLike | None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The points (and weights, default 1) whose x, y and weight are all finite."""
+    xs = np.asarray(x, dtype=float)
+    ys = np.asarray(y, dtype=float)
+    w = np.ones(len(xs)) if weights is None else np.asarray(weights, dtype=float)
+    if not (len(xs) == len(ys) == len(w)):
+        raise InvalidInput("x, y and weights must have the same length")
+    ok = np.isfinite(xs) & np.isfinite(ys) & np.isfinite(w)
+    return xs[ok], ys[ok], w[ok]
+
+
+def kde(x: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None, *, bandwidth_m: float,
+        cell_m: float, crs: Any,
         kernel: str = "quartic", bounds: tuple[float, float, float, float] | None = None
         ) -> Surface:
     """Kernel density of points (metric ``x``, ``y``; optional ``weights``) per hectare.
@@ -148,13 +167,7 @@ def kde(x, y, weights=None, *, bandwidth_m: float, cell_m: float, crs,
     the surface integrates to ``sum(weights)``. Out: :class:`Surface`.
     """
     _check(bandwidth_m, cell_m, kernel)
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
-    if not (len(x) == len(y) == len(w)):
-        raise InvalidInput("x, y and weights must have the same length")
-    ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(w)
-    x, y, w = x[ok], y[ok], w[ok]
+    x, y, w = _finite_points(x, y, weights)
     if bounds is None:
         if not len(x):
             raise InvalidInput("no points to compute a density from, and no area given")
@@ -179,8 +192,8 @@ def kde(x, y, weights=None, *, bandwidth_m: float, cell_m: float, crs,
 
 
 # --- cell aggregation --------------------------------------------------------------------
-def square_cells(x, y, weights=None, *, cell_m: float, crs, extra: dict | None = None
-                 ) -> gpd.GeoDataFrame:
+def square_cells(x: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None, *, cell_m: float,
+                 crs: Any, extra: dict[str, ArrayLike] | None = None) -> gpd.GeoDataFrame:
     """Sum of ``weights`` (and of each array in ``extra``) per square cell of ``cell_m``.
 
     Cells are aligned to multiples of ``cell_m`` (like :func:`cell_grid`). Out: one row
@@ -205,7 +218,8 @@ def square_cells(x, y, weights=None, *, cell_m: float, crs, extra: dict | None =
     return gpd.GeoDataFrame(f[cols], geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
 
 
-def h3_cells(lon, lat, weights=None, *, resolution: int = 9, extra: dict | None = None
+def h3_cells(lon: ArrayLike, lat: ArrayLike, weights: ArrayLike | None = None, *,
+             resolution: int = 9, extra: dict[str, ArrayLike] | None = None
              ) -> gpd.GeoDataFrame:
     """Sum of ``weights`` per H3 cell (lon/lat in, EPSG:4326 polygons out).
 
@@ -231,7 +245,7 @@ def h3_cells(lon, lat, weights=None, *, resolution: int = 9, extra: dict | None 
                             crs="EPSG:4326")
 
 
-def suppressed(households, *, k: int = DEFAULT_K) -> np.ndarray:
+def suppressed(households: ArrayLike, *, k: int = DEFAULT_K) -> np.ndarray:
     """True where a cell holds fewer than ``k`` households of a personal group (but some).
 
     Such cells must not be shown: a count of 1-4 can identify a family.
@@ -239,10 +253,12 @@ def suppressed(households, *, k: int = DEFAULT_K) -> np.ndarray:
     if k < 1:
         raise InvalidInput(f"the small-count threshold k must be at least 1, got {k}")
     h = np.asarray(households, dtype=float)
-    return (h > 0) & (h < k)
+    few: np.ndarray = (h > 0) & (h < k)
+    return few
 
 
-def suppress_points(x, y, households, *, cell_m: float, k: int = DEFAULT_K) -> np.ndarray:
+def suppress_points(x: ArrayLike, y: ArrayLike, households: ArrayLike, *, cell_m: float,
+                    k: int = DEFAULT_K) -> np.ndarray:
     """Index-aligned bool: points to *drop* because their ``cell_m`` square cell holds
     fewer than ``k`` households of the group (the points' own household counts)."""
     x = np.asarray(x, dtype=float)

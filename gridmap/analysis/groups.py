@@ -32,14 +32,46 @@ def group_codes() -> list[str]:
 
 
 def group_label(code: str, lang: str = "zh") -> str:
+    """Display name of a resident group.
+
+    Parameters
+    ----------
+    code : str
+        An age group (``elderly60`` ...), household tag or resident tag code.
+    lang : str
+        ``zh`` or ``en``.
+
+    Returns
+    -------
+    str
+        The label; the code itself when it is unknown.
+    """
     if code in AGE_GROUPS:
-        return AGE_GROUPS[code][2 if lang == "zh" else 3]
+        _, _, zh, en = AGE_GROUPS[code]
+        return zh if lang == "zh" else en
     if code in vocab.HOUSEHOLD_TAG_CODES:
         return vocab.label(vocab.HOUSEHOLD_TAGS, code, lang)
     return vocab.label(vocab.RESIDENT_TAGS, code, lang)
 
 
 def check_group(code: str) -> str:
+    """Refuse an unknown group code.
+
+    Parameters
+    ----------
+    code : str
+        One of :func:`group_codes`.
+
+    Returns
+    -------
+    str
+        ``code`` unchanged.
+
+    Raises
+    ------
+    InvalidInput
+        Listing the known groups.
+    """
     if code not in group_codes():
         raise InvalidInput(f"unknown group {code!r}; choose one of: {', '.join(group_codes())}")
     return code

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import operator
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -89,6 +90,19 @@ def _parse(formula: str, where: str) -> ast.Expression:
 
 
 def check_formula(formula: str, *, where: str) -> None:
+    """Refuse a formula that is not arithmetic over known figures.
+
+    Parameters
+    ----------
+    formula : str
+        E.g. ``residents / area_ha``.
+    where : str
+        The file and indicator named in the error.
+
+    Raises
+    ------
+    InvalidInput
+    """
     _parse(formula, where)
 
 
@@ -102,29 +116,34 @@ def formula_figures(formula: str) -> list[str]:
 def evaluate_formula(formula: str, figures: pd.DataFrame) -> np.ndarray:
     """The formula on every row of ``figures`` (float; NaN where a figure is missing or a
     denominator is zero)."""
-    def ev(node):
+    def ev(node: ast.AST) -> np.ndarray:
         if isinstance(node, ast.Expression):
             return ev(node.body)
         if isinstance(node, ast.Constant):
-            return np.full(len(figures), float(node.value))
+            # _parse admits number constants only
+            return np.full(len(figures), float(cast(float, node.value)))
         if isinstance(node, ast.Name):
             if node.id not in figures:
                 return np.full(len(figures), np.nan)
-            return pd.to_numeric(figures[node.id], errors="coerce").to_numpy(float)
+            column: np.ndarray = pd.to_numeric(figures[node.id], errors="coerce").to_numpy(float)
+            return column
         if isinstance(node, ast.UnaryOp):
             v = ev(node.operand)
             return -v if isinstance(node.op, ast.USub) else v
+        if not isinstance(node, ast.BinOp):  # _parse admits no other node
+            raise InvalidInput(f"formula {formula!r}: unexpected {type(node).__name__}")
         a, b = ev(node.left), ev(node.right)
         if isinstance(node.op, ast.Div):
             with np.errstate(invalid="ignore", divide="ignore"):
                 return np.where(b != 0, a / np.where(b != 0, b, 1), np.nan)
-        return _OPS[type(node.op)](a, b)
+        result: np.ndarray = _OPS[type(node.op)](a, b)
+        return result
 
     return ev(_parse(formula, "formula"))
 
 
 def roll_up(grid_figures: pd.DataFrame, community_figures: pd.DataFrame,
-            street_extra: dict | None = None) -> dict[str, pd.DataFrame]:
+            street_extra: dict[str, Any] | None = None) -> dict[str, pd.DataFrame]:
     """Figures per level, indexed by area code.
 
     grid_figures: one row per grid with ``code``, ``community_code``, ``street_code`` and
@@ -147,7 +166,7 @@ def roll_up(grid_figures: pd.DataFrame, community_figures: pd.DataFrame,
     return {"grid": grid, "community": comm, "street": street}
 
 
-def _judge(ind, value: float) -> tuple[str, int | None]:
+def _judge(ind: Any, value: float | None) -> tuple[str, int | None]:
     """'pass' / 'fail' / 'no_data', and the star level (0 when below every star)."""
     if value is None or not np.isfinite(value):
         return "no_data", None
@@ -164,7 +183,7 @@ def _judge(ind, value: float) -> tuple[str, int | None]:
     return ("pass" if ok else "fail"), None
 
 
-def evaluate(indicators, figures: dict[str, pd.DataFrame], *, names: dict[str, dict[str, str]],
+def evaluate(indicators: Any, figures: dict[str, pd.DataFrame], *, names: dict[str, dict[str, str]],
              level: str | None = None, lang: str = "zh") -> pd.DataFrame:
     """One row per (indicator, level, area): value (rounded to 0.01), status, stars and the
     figures the formula used."""

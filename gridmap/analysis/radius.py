@@ -21,9 +21,12 @@ Pure functions: arrays in a metric CRS in, arrays and frames out.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import ArrayLike
 
 #: Line classes that cut a walk when they are not walkable (OSM highway/railway/waterway
 #: values as roads are imported): a vehicle-only lane inside a compound is no barrier.
@@ -39,22 +42,24 @@ def circles(xy: np.ndarray, radius_m: float, *, quad_segs: int = CIRCLE_QUAD_SEG
             ) -> np.ndarray:
     """Circles of ``radius_m`` around points ((n, 2) metric coordinates)."""
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-    return shapely.buffer(shapely.points(xy), radius_m, quad_segs=quad_segs)
+    rings: np.ndarray = shapely.buffer(shapely.points(xy), radius_m, quad_segs=quad_segs)
+    return rings
 
 
-def paper_only(straight_m, walk_m, distance_m: float) -> np.ndarray:
+def paper_only(straight_m: ArrayLike, walk_m: ArrayLike, distance_m: float) -> np.ndarray:
     """Inside the service radius but not within ``distance_m`` on foot (NaN walk: beyond
     the search or off the network)."""
     straight = np.asarray(straight_m, dtype=float)
     walk = np.asarray(walk_m, dtype=float)
-    return (straight <= distance_m) & ~(walk <= distance_m)
+    on_paper: np.ndarray = (straight <= distance_m) & ~(walk <= distance_m)
+    return on_paper
 
 
 def _via_gates(origin_xy: np.ndarray, target_xy: np.ndarray, comp: np.ndarray,
                gate_xy: np.ndarray, gate_comp: np.ndarray) -> np.ndarray:
     """Shortest straight way origin -> a gate of ``comp`` -> target; the straight line
     where ``comp`` is -1 (no compound in the way)."""
-    best = np.hypot(*(origin_xy - target_xy).T)
+    best: np.ndarray = np.hypot(*(origin_xy - target_xy).T)
     for c in np.unique(comp[comp >= 0]):
         rows = np.flatnonzero(comp == c)
         g = gate_xy[gate_comp == c]
@@ -66,10 +71,12 @@ def _via_gates(origin_xy: np.ndarray, target_xy: np.ndarray, comp: np.ndarray,
     return best
 
 
-def paper_only_reasons(*, origin_xy: np.ndarray, facility_xy: np.ndarray, straight_m,
-                       walk_m, distance_m: float, off_network, origin_compound=None,
-                       facility_compound=None, gate_xy=None, gate_compound=None,
-                       barriers=None, barrier_names=None,
+def paper_only_reasons(*, origin_xy: np.ndarray, facility_xy: np.ndarray, straight_m: ArrayLike,
+                       walk_m: ArrayLike, distance_m: float, off_network: ArrayLike,
+                       origin_compound: ArrayLike | None = None,
+                       facility_compound: ArrayLike | None = None,
+                       gate_xy: np.ndarray | None = None, gate_compound: ArrayLike | None = None,
+                       barriers: np.ndarray | None = None, barrier_names: Any = None,
                        detour_limit: float = DEFAULT_DETOUR_LIMIT) -> pd.DataFrame:
     """Why each building covered on paper only is not reached on foot.
 
@@ -136,7 +143,7 @@ def paper_only_reasons(*, origin_xy: np.ndarray, facility_xy: np.ndarray, straig
                          "via_gate_m": via, "barrier": pd.Series(barrier, dtype=object)})
 
 
-def compare_by_area(straight_m, walk_m, distance_m: float, weights: pd.DataFrame,
+def compare_by_area(straight_m: ArrayLike, walk_m: ArrayLike, distance_m: float, weights: pd.DataFrame,
                     areas: dict[str, pd.Series]) -> pd.DataFrame:
     """Per area level and area: buildings where people live, residents and households
     inside the radius (``*_radius``), within ``distance_m`` on foot (``*_walk``) and on

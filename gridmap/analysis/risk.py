@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -40,12 +41,23 @@ from gridmap.errors import ConfigError, InvalidInput
 WEIGHTS_ENV = "GRIDMAP_RISK_WEIGHTS"
 
 
-def default_weights() -> dict:
+def default_weights() -> dict[str, Any]:
+    """The packaged risk weights (``standards/risk_weights.yaml``).
+
+    Returns
+    -------
+    dict
+        Points per key site, open hazard (by severity) and day overdue, vulnerable
+        household or resident, recent incident, unpatrolled building and overdue
+        inspection.
+    """
     text = resources.files("gridmap.standards").joinpath("risk_weights.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    weights: dict[str, Any] = yaml.safe_load(text)
+    return weights
 
 
-def _merge(base: dict, override: dict, where: str, path: str = "") -> dict:
+def _merge(base: dict[str, Any], override: dict[str, Any], where: str,
+           path: str = "") -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in override.items():
         here = f"{path}.{key}" if path else str(key)
@@ -64,8 +76,8 @@ def _merge(base: dict, override: dict, where: str, path: str = "") -> dict:
     return out
 
 
-def _validate(weights: dict, where: str) -> dict:
-    def walk(node, path):
+def _validate(weights: dict[str, Any], where: str) -> dict[str, Any]:
+    def walk(node: dict[str, Any], path: str) -> None:
         for key, value in node.items():
             here = f"{path}.{key}" if path else key
             if isinstance(value, dict):
@@ -90,7 +102,7 @@ def _validate(weights: dict, where: str) -> dict:
     return weights
 
 
-def load_weights(path: str | Path | None = None) -> dict:
+def load_weights(path: str | Path | None = None) -> dict[str, Any]:
     """The default weights, overridden by ``path`` (or $GRIDMAP_RISK_WEIGHTS) when given."""
     weights = default_weights()
     path = path or os.environ.get(WEIGHTS_ENV) or None
@@ -108,7 +120,19 @@ def load_weights(path: str | Path | None = None) -> dict:
     return _validate(_merge(weights, user, str(p)), str(p))
 
 
-def vulnerable_groups(weights: dict) -> list[str]:
+def vulnerable_groups(weights: dict[str, Any]) -> list[str]:
+    """The groups ``weights`` gives points to, households' first, without repeats.
+
+    Parameters
+    ----------
+    weights : dict
+        As from :func:`load_weights`.
+
+    Returns
+    -------
+    list of str
+        Group codes (see :mod:`gridmap.analysis.groups`).
+    """
     v = weights["vulnerable"]
     return list(dict.fromkeys([*v["per_household"], *v["per_resident"]]))
 
@@ -125,7 +149,7 @@ class RiskResult:
     components: pd.DataFrame
     counts: pd.DataFrame
 
-    def explain(self, i) -> list[dict]:
+    def explain(self, i: Any) -> list[dict[str, Any]]:
         """The non-zero components of unit ``i``: name, count, points; largest first."""
         row = self.components.loc[i]
         out = [{"component": c, "count": float(self.counts.loc[i, c]), "points": float(v)}
@@ -167,13 +191,16 @@ def _near_counts(units: np.ndarray, points: np.ndarray, radius_m: float,
     return out
 
 
-def _in_grid_counts(codes: np.ndarray, item_grid: np.ndarray, weights=None) -> np.ndarray:
+def _in_grid_counts(codes: np.ndarray, item_grid: np.ndarray,
+                    weights: np.ndarray | None = None) -> np.ndarray:
     w = np.ones(len(item_grid)) if weights is None else np.asarray(weights, float)
     s = pd.Series(w, index=pd.Index(item_grid, dtype=object)).groupby(level=0).sum()
-    return s.reindex(codes).fillna(0).to_numpy(float)
+    per_grid: np.ndarray = s.reindex(codes).fillna(0).to_numpy(float)
+    return per_grid
 
 
-def _hazard_parts(hazards: gpd.GeoDataFrame, weights: dict, as_of: datetime):
+def _hazard_parts(hazards: gpd.GeoDataFrame | None, weights: dict[str, Any], as_of: datetime
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Open hazards' severity points and capped days overdue, index-aligned."""
     h = weights["hazards"]
     if hazards is None or not len(hazards):
@@ -186,15 +213,18 @@ def _hazard_parts(hazards: gpd.GeoDataFrame, weights: dict, as_of: datetime):
     return sev * is_open, days * is_open, is_open
 
 
-def _recent(hazards, weights, as_of) -> np.ndarray:
+def _recent(hazards: gpd.GeoDataFrame | None, weights: dict[str, Any],
+            as_of: datetime) -> np.ndarray:
     if hazards is None or not len(hazards):
         return np.zeros(0, dtype=bool)
     since = pd.Timestamp(as_of - timedelta(days=weights["incidents"]["recent_days"]))
     found = pd.to_datetime(hazards["found_at"])
-    return ((found >= since) & (found <= pd.Timestamp(as_of))).to_numpy()
+    recent: np.ndarray = ((found >= since) & (found <= pd.Timestamp(as_of))).to_numpy()
+    return recent
 
 
-def _result(components: dict[str, np.ndarray], counts: dict[str, np.ndarray], index) -> RiskResult:
+def _result(components: dict[str, np.ndarray], counts: dict[str, np.ndarray],
+            index: pd.Index) -> RiskResult:
     comp = pd.DataFrame(components, index=index).round(3)
     cnt = pd.DataFrame(counts, index=index)
     # Score is the sum of the rounded components, so they add up exactly as printed.
@@ -212,7 +242,7 @@ def building_risk(buildings: gpd.GeoDataFrame, *, sites: gpd.GeoDataFrame | None
                   hazards: gpd.GeoDataFrame | None = None,
                   groups: pd.DataFrame | None = None,
                   passed: pd.Series | None = None,
-                  weights: dict | None = None, as_of: datetime) -> RiskResult:
+                  weights: dict[str, Any] | None = None, as_of: datetime) -> RiskResult:
     """Risk per building.
 
     In (one metric CRS): buildings (id, geometry); key sites (category, geometry);
@@ -255,7 +285,8 @@ def building_risk(buildings: gpd.GeoDataFrame, *, sites: gpd.GeoDataFrame | None
     return _result(comps, counts, buildings.index)
 
 
-def _vulnerable(comps, counts, w, groups: pd.DataFrame | None, ids) -> None:
+def _vulnerable(comps: dict[str, np.ndarray], counts: dict[str, np.ndarray], w: dict[str, Any],
+                groups: pd.DataFrame | None, ids: np.ndarray | None) -> None:
     """Add vulnerable.<group> components from per-unit counts (rows matched on ``ids``)."""
     v = w["vulnerable"]
     n = len(ids) if ids is not None else 0
@@ -276,7 +307,7 @@ def grid_risk(grids: gpd.GeoDataFrame, *, sites: gpd.GeoDataFrame | None = None,
               groups: pd.DataFrame | None = None,
               street_pct: pd.Series | None = None,
               overdue_sites: pd.Series | None = None,
-              weights: dict | None = None, as_of: datetime) -> RiskResult:
+              weights: dict[str, Any] | None = None, as_of: datetime) -> RiskResult:
     """Risk per grid: the factors counted inside each grid (by ``grid_code``) plus patrol
     coverage shortfall and overdue inspections.
 
@@ -296,7 +327,7 @@ def grid_risk(grids: gpd.GeoDataFrame, *, sites: gpd.GeoDataFrame | None = None,
         counts[f"key_sites.{cat}"] = c
         comps[f"key_sites.{cat}"] = c * per
     sev, days, is_open = _hazard_parts(hazards, w, as_of)
-    if len(is_open):
+    if hazards is not None and len(is_open):
         hg = hazards["grid_code"].to_numpy(object)
         counts["hazards.open"] = _in_grid_counts(codes, hg[is_open])
         comps["hazards.open"] = _in_grid_counts(codes, hg[is_open], sev[is_open])

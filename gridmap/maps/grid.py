@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Callable
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -111,7 +113,7 @@ def grid_map(boundary: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, sites: gpd
 
 
 # --- SVG for print ----------------------------------------------------------------------------
-def _path(geom, tx) -> str:
+def _path(geom: Any, tx: Callable[[np.ndarray], np.ndarray]) -> str:
     parts = []
     gtype = geom.geom_type
     if gtype in ("Polygon", "MultiPolygon"):
@@ -127,7 +129,7 @@ def _path(geom, tx) -> str:
 
 
 def _nice_length(max_m: float) -> float:
-    exp = 10 ** math.floor(math.log10(max_m))
+    exp: float = 10 ** math.floor(math.log10(max_m))
     for f in (5, 2, 1):
         if f * exp <= max_m:
             return f * exp
@@ -193,4 +195,5 @@ def svg_scale_m_per_mm(boundary: gpd.GeoDataFrame, *, width: float = 180.0,
     metric = to_metric(boundary)
     minx, miny, maxx, maxy = metric.total_bounds
     pad = 0.06 * max(maxx - minx, maxy - miny)
-    return 1.0 / min(width / (maxx - minx + 2 * pad), height / (maxy - miny + 2 * pad))
+    m_per_mm: float = 1.0 / min(width / (maxx - minx + 2 * pad), height / (maxy - miny + 2 * pad))
+    return m_per_mm

@@ -23,6 +23,19 @@ OVERDUE_COLOR = "#d7191c"
 
 
 def status_legend(*, lang: str, _: Gettext = _identity) -> Legend:
+    """Legend of hazard markers: overdue first, then one colour per status.
+
+    Parameters
+    ----------
+    lang : str
+        ``zh`` or ``en`` for the status names.
+    _ : callable
+        Translation of the fixed texts.
+
+    Returns
+    -------
+    Legend
+    """
     items = [(OVERDUE_COLOR, _("Overdue"), "dot")]
     items += [(STATUS_COLORS[t.code], t.zh if lang == "zh" else t.en, "dot")
               for t in vocab.HAZARD_STATUSES]

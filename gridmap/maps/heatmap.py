@@ -9,6 +9,7 @@ overlay linearly in its own (Web Mercator) pixel space.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import branca.colormap as cm
 import folium
@@ -58,7 +59,8 @@ def colorize(values: np.ndarray, *, vmax: float, colors: list[str] = PALETTE,
     return out
 
 
-def to_web_mercator(surface: Surface, *, oversample: int = 2) -> tuple[np.ndarray, list]:
+def to_web_mercator(surface: Surface, *, oversample: int = 2
+                    ) -> tuple[np.ndarray, list[list[float]]]:
     """Resample ``surface`` (nearest cell) onto a Web Mercator grid.
 
     Returns (values in mercator rows/cols, [[south, west], [north, east]] bounds).
@@ -84,6 +86,21 @@ def to_web_mercator(surface: Surface, *, oversample: int = 2) -> tuple[np.ndarra
 
 
 def legend(vmax: float, caption: str, *, colors: list[str] = PALETTE) -> cm.LinearColormap:
+    """Colour scale of a heat map from 0 to ``vmax``.
+
+    Parameters
+    ----------
+    vmax : float
+        Top of the scale (in the surface's units, e.g. households per hectare); at least 1e-9.
+    caption : str
+        Title shown above the scale.
+    colors : list of str
+        Hex colours from low to high.
+
+    Returns
+    -------
+    branca.colormap.LinearColormap
+    """
     return cm.LinearColormap(colors, vmin=0, vmax=max(vmax, 1e-9), caption=caption)
 
 
@@ -125,7 +142,7 @@ def add_cells(m: folium.Map, cells: gpd.GeoDataFrame, *, name: str, value_label:
     group.add_to(m)
 
 
-def weekly_slider(m: folium.Map, weekly: pd.DataFrame, *, cell_m: float, crs, name: str,
+def weekly_slider(m: folium.Map, weekly: pd.DataFrame, *, cell_m: float, crs: Any, name: str,
                   colors: list[str] = PALETTE) -> int:
     """Square cells per ISO week (weekly: cell, ix, iy, week, value) on a time slider.
 

@@ -18,6 +18,7 @@ or ``{"color": {"property": "status", "map": {...}, "default": "#888"}}``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from branca.element import MacroElement
 from folium.map import Layer
@@ -26,17 +27,17 @@ from jinja2 import Template
 from gridmap.maps.standard import GridmapLayer
 
 
-def ramp(values: Sequence[float], colors: Sequence[str]) -> list[list]:
+def ramp(values: Sequence[float], colors: Sequence[str]) -> list[list[Any]]:
     """Evenly spaced colour stops from 0 to max(values) (at least 1)."""
     vmax = max([1.0, *[float(v) for v in values if v == v]])
     n = len(colors)
     return [[round(vmax * i / (n - 1), 3), c] for i, c in enumerate(colors)]
 
 
-def popup_spec(fields: Sequence[str], labels: Sequence[str], *, link: dict | None = None) -> dict:
+def popup_spec(fields: Sequence[str], labels: Sequence[str], *, link: dict[str, Any] | None = None) -> dict[str, Any]:
     """Popup of a dynamic layer: a table of ``fields`` labelled ``labels``; ``link`` is
     ``{"field": f, "href": "/grid/__ID__", "label": "Open"}`` (``__ID__`` <- the field)."""
-    spec: dict = {"fields": list(fields), "labels": list(labels)}
+    spec: dict[str, Any] = {"fields": list(fields), "labels": list(labels)}
     if link:
         spec["link"] = link
     return spec
@@ -55,10 +56,10 @@ class DynamicGeoJson(GridmapLayer, Layer):
         var {{ this.get_name() }} = GM.geojsonLayer({{ this._parent.get_name() }}, {{ this.options|tojson }});
         {% endmacro %}""")
 
-    def __init__(self, url: str, *, name: str, style: dict, popup: dict | None = None,
+    def __init__(self, url: str, *, name: str, style: dict[str, Any], popup: dict[str, Any] | None = None,
                  tooltip: str | None = None, label: str | None = None,
-                 point_style: dict | None = None,
-                 params: dict | None = None, bbox: Sequence[float] | None = None,
+                 point_style: dict[str, Any] | None = None,
+                 params: dict[str, Any] | None = None, bbox: Sequence[float] | None = None,
                  once: bool = False, min_zoom: int | None = None, show: bool = True,
                  overlay: bool = True, control: bool = True):
         super().__init__(name=name, overlay=overlay, control=control, show=show)
@@ -71,7 +72,8 @@ class DynamicGeoJson(GridmapLayer, Layer):
                      "minZoom": min_zoom}
 
     @property
-    def options(self) -> dict:
+    def options(self) -> dict[str, Any]:
+        """What the runtime needs to load the layer: its spec and the display CRS."""
         return {**self.spec, "display": self.display}
 
 
@@ -86,8 +88,8 @@ class VectorTiles(GridmapLayer, Layer):
         var {{ this.get_name() }} = GM.vectorLayer({{ this._parent.get_name() }}, {{ this.options|tojson }});
         {% endmacro %}""")
 
-    def __init__(self, url: str, *, name: str, layer_name: str, style: dict,
-                 popup_url: str | None = None, popup: dict | None = None,
+    def __init__(self, url: str, *, name: str, layer_name: str, style: dict[str, Any],
+                 popup_url: str | None = None, popup: dict[str, Any] | None = None,
                  min_zoom: int | None = None, show: bool = True):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "VectorTiles"
@@ -95,7 +97,8 @@ class VectorTiles(GridmapLayer, Layer):
                      "popupUrl": popup_url, "popup": popup, "minZoom": min_zoom}
 
     @property
-    def options(self) -> dict:
+    def options(self) -> dict[str, Any]:
+        """What the runtime needs to load the tiles: their spec and the display CRS."""
         return {**self.spec, "display": self.display}
 
 
@@ -116,5 +119,6 @@ class PointPicker(GridmapLayer, MacroElement):
         self.lon_input = lon_input
 
     @property
-    def options(self) -> dict:
+    def options(self) -> dict[str, Any]:
+        """Ids of the form's latitude and longitude inputs and the display CRS."""
         return {"latInput": self.lat_input, "lonInput": self.lon_input, "display": self.display}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import branca.colormap as cm
 import folium
 import geopandas as gpd
+from branca.element import MacroElement
 
 from gridmap.maps.safe import SafeGeoJson
 
@@ -36,10 +37,25 @@ def _rounded(frame: gpd.GeoDataFrame, columns: list[str], *, tolerance_deg: floa
     out = frame[columns + ["geometry"]].copy()
     if tolerance_deg:
         out["geometry"] = out.geometry.simplify(tolerance_deg, preserve_topology=True)
-    return out.to_json(drop_id=True, to_wgs84=False, na="null", show_bbox=False, separators=(",", ":"))
+    text: str = out.to_json(drop_id=True, to_wgs84=False, na="null", show_bbox=False,
+                            separators=(",", ":"))
+    return text
 
 
-def households_colormap(values, caption: str) -> cm.LinearColormap:
+def households_colormap(values: Iterable[float], caption: str) -> cm.LinearColormap:
+    """Colour scale of households per building, from 0 to the largest count.
+
+    Parameters
+    ----------
+    values : iterable of float
+        Households per building (at least 1 is used as the top).
+    caption : str
+        Title shown above the scale.
+
+    Returns
+    -------
+    branca.colormap.LinearColormap
+    """
     vmax = max(1, int(max(values, default=1)))
     return cm.LinearColormap(
         ["#ffffcc", "#fd8d3c", "#bd0026"], vmin=0, vmax=vmax, caption=caption
@@ -129,7 +145,7 @@ def street_map(communities: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, urls: 
                buildings_as_tiles: bool, focus: tuple[float, float] | None = None,
                fit: tuple[float, float, float, float] | None = None,
                boundaries: dict[str, tuple[float, float, float, float]] | None = None,
-               _: Gettext = _identity) -> tuple[folium.Map, list]:
+               _: Gettext = _identity) -> tuple[folium.Map, list[MacroElement]]:
     """The street overview for everyday use: community outlines embedded (a handful), grids,
     buildings, key sites and facilities loaded from ``urls`` (layer endpoints; ``tiles`` is
     the building vector-tile template, ``building`` the popup endpoint with ``__ID__``,
@@ -213,6 +229,7 @@ def street_map(communities: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, urls: 
         m.options["zoom"] = 18
     households_cmap = households_colormap([grid_stops[-1][0]], _("Households per grid"))
     households_cmap.add_to(m)
-    legends = [Legend(_("Key sites"), [(SITE_STATE_COLORS["ok"], _("Inspection up to date"), "dot"),
-                                       (SITE_STATE_COLORS["overdue"], _("Inspection overdue"), "dot")])]
+    legends: list[MacroElement] = [
+        Legend(_("Key sites"), [(SITE_STATE_COLORS["ok"], _("Inspection up to date"), "dot"),
+                                (SITE_STATE_COLORS["overdue"], _("Inspection overdue"), "dot")])]
     return m, legends

@@ -30,6 +30,17 @@ def _precise(frame: gpd.GeoDataFrame, decimals: int = 6) -> gpd.GeoDataFrame:
 
 
 def coverage_colormap(caption: str) -> cm.LinearColormap:
+    """Colour scale of patrol coverage, red at 0 % to green at 100 %.
+
+    Parameters
+    ----------
+    caption : str
+        Title shown above the scale.
+
+    Returns
+    -------
+    branca.colormap.LinearColormap
+    """
     return cm.LinearColormap(COVERAGE_COLORS, vmin=0, vmax=100, caption=caption)
 
 

@@ -76,7 +76,8 @@ def _geojson(frame: gpd.GeoDataFrame, columns: list[str], *, simplify_deg: float
     for c in columns:
         if out[c].dtype.kind == "f":
             out[c] = out[c].round(1)
-    return out.to_json(drop_id=True, na="null", show_bbox=False, separators=(",", ":"))
+    text: str = out.to_json(drop_id=True, na="null", show_bbox=False, separators=(",", ":"))
+    return text
 
 
 def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,

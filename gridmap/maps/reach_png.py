@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -27,6 +28,10 @@ from gridmap.maps.reach import (
     UNCOVERED,
 )
 
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
+    from matplotlib.font_manager import FontProperties
+
 CJK_FONTS = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
              "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
              "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
@@ -34,7 +39,7 @@ STATE_COLORS = {"covered": COVERED, "paper_only": PAPER_ONLY, "uncovered": UNCOV
                 "other": OTHER}
 
 
-def _font():
+def _font() -> FontProperties:
     """A font that has Chinese glyphs (fonts-wqy-zenhei, installed with the app)."""
     from matplotlib import font_manager
 
@@ -90,16 +95,18 @@ def reach_png(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
     ax.set_yticks([])
     ax.set_xlabel("")
     ax.set_ylabel("")
-    handles = []
+    handles: list[Artist] = []
     merged = (reach_areas[reach_areas["facility"].isna()
                           & np.isclose(reach_areas["distance_m"], distance_m)]
               if len(reach_areas) else reach_areas)
-    for kind, style in (("isochrone", {"facecolor": ISO_FILL, "edgecolor": ISO_FILL,
-                                       "alpha": 0.35, "linewidth": 0.5}),
-                        ("estimate", {"facecolor": ISO_FILL, "edgecolor": ISO_FILL,
-                                      "alpha": 0.35, "linewidth": 0.5}),
-                        ("circle", {"facecolor": "none", "edgecolor": CIRCLE,
-                                    "linewidth": 1.2, "linestyle": "--"})):
+    styles: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("isochrone", {"facecolor": ISO_FILL, "edgecolor": ISO_FILL,
+                       "alpha": 0.35, "linewidth": 0.5}),
+        ("estimate", {"facecolor": ISO_FILL, "edgecolor": ISO_FILL,
+                      "alpha": 0.35, "linewidth": 0.5}),
+        ("circle", {"facecolor": "none", "edgecolor": CIRCLE,
+                    "linewidth": 1.2, "linestyle": "--"}))
+    for kind, style in styles:
         part = merged[merged["kind"] == kind] if len(merged) else merged
         if len(part):
             part.to_crs(crs).plot(ax=ax, **style)
@@ -160,7 +167,7 @@ def reach_png(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
     fig.text(0.02, 0.985 - 0.45 / (width_in * aspect + 1.2), labels.get("subtitle", ""),
              ha="left", va="top", fontproperties=font, fontsize=8)
     # What the picture holds, for catalogues and checks: its legend entries, scale, arrow.
-    entries = [labels.get("legend", "")] + [h.get_label() for h in handles] + [
+    entries = [labels.get("legend", "")] + [str(h.get_label()) for h in handles] + [
         labels.get("scale_bar", "scale bar"), labels.get("north_arrow", "north arrow")]
     out = io.BytesIO()
     fig.savefig(out, format="png", dpi=dpi,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import folium
+from branca.element import Figure
 
 
 @dataclass(frozen=True)
@@ -16,7 +18,7 @@ class MapParts:
 
 def map_parts(m: folium.Map) -> MapParts:
     """Render ``m`` and split it so a page can place it inside its own layout."""
-    figure = m.get_root()
+    figure = cast(Figure, m.get_root())  # folium puts every Map in a Figure
     for child in figure._children.values():
         child.render()
     return MapParts(

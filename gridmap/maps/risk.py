@@ -4,7 +4,7 @@ components that make up each score."""
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import branca.colormap as cm
 import folium
@@ -36,7 +36,20 @@ def explain_html(components: pd.DataFrame, score: pd.Series, *, lang: str, _: Ge
     return out
 
 
-def risk_colormap(values, caption: str) -> cm.LinearColormap:
+def risk_colormap(values: Sequence[float] | np.ndarray, caption: str) -> cm.LinearColormap:
+    """Colour scale of risk points, from 0 to the highest score (1 when none is above 0).
+
+    Parameters
+    ----------
+    values : sequence of float
+        Risk scores (points); NaN is ignored.
+    caption : str
+        Title shown above the scale.
+
+    Returns
+    -------
+    branca.colormap.LinearColormap
+    """
     vmax = float(np.nanmax(values)) if len(values) and np.nanmax(values) > 0 else 1.0
     return cm.LinearColormap(RISK_COLORS, vmin=0, vmax=vmax, caption=caption)
 

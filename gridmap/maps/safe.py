@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import html
 import json
+from typing import Any
 
 import folium
 
 
-def _escape(value):
+def _escape(value: Any) -> Any:
     if isinstance(value, str):
         return html.escape(value)
     if isinstance(value, list):
@@ -25,7 +26,7 @@ def _escape(value):
     return value
 
 
-def escaped_geojson(data, markup: tuple[str, ...] = ()) -> dict:
+def escaped_geojson(data: Any, markup: tuple[str, ...] = ()) -> dict[str, Any]:
     """A FeatureCollection (dict, JSON text or GeoDataFrame) with text properties escaped."""
     if hasattr(data, "to_json"):
         data = data.to_json(drop_id=True, na="null")
@@ -43,11 +44,11 @@ def escaped_geojson(data, markup: tuple[str, ...] = ()) -> dict:
 class SafeGeoJson(folium.GeoJson):
     """folium.GeoJson whose text properties are HTML-escaped (``markup``: trusted columns)."""
 
-    def __init__(self, data, *, markup: tuple[str, ...] = (), **kwargs) -> None:
+    def __init__(self, data: Any, *, markup: tuple[str, ...] = (), **kwargs: Any) -> None:
         super().__init__(escaped_geojson(data, markup), **kwargs)
 
 
-def safe_text(value) -> str:
+def safe_text(value: object) -> str:
     """A plain text for folium's ``tooltip=``/``popup=`` strings.
 
     folium places those inside a JavaScript template literal that becomes HTML, so the

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any, cast
 
 import folium
 import numpy as np
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.plugins import Fullscreen, TimeSliderChoropleth, TimestampedGeoJson
 from jinja2 import Template
 
@@ -73,6 +74,17 @@ class BasemapSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> BasemapSettings:
+        """Basemap settings from ``GRIDMAP_XYZ_URL``, ``GRIDMAP_TIANDITU_KEY``, ``GRIDMAP_AMAP_URL`` ...
+
+        Parameters
+        ----------
+        env : mapping
+            The environment (default: ``os.environ``); unset or empty values keep the defaults.
+
+        Returns
+        -------
+        BasemapSettings
+        """
         amap = env.get("GRIDMAP_AMAP_URL", AMAP_URL)
         return cls(
             xyz_url=env.get("GRIDMAP_XYZ_URL") or None,
@@ -100,6 +112,19 @@ class BasemapSettings:
 
 
 def basemap_label(code: str, _: Gettext = _identity) -> str:
+    """Display name of a basemap code (``none``, ``xyz``, ``tianditu``, ``amap``).
+
+    Parameters
+    ----------
+    code : str
+        The basemap code; an unknown code is returned as is.
+    _ : callable
+        Translation of the names.
+
+    Returns
+    -------
+    str
+    """
     return {"none": _("No basemap"), "xyz": _("Street map (XYZ tiles)"),
             "tianditu": _("Tianditu"), "amap": _("Amap (GCJ-02)")}.get(code, code)
 
@@ -150,7 +175,7 @@ def basemap_layers(basemap: str, settings: BasemapSettings, *, _: Gettext = _ide
 
 
 # --- GCJ-02 display shift ----------------------------------------------------------------
-def _shift_positions(coords, *, lonlat: bool):
+def _shift_positions(coords: Any, *, lonlat: bool) -> Any:
     """Shift a nested list of positions ([lon, lat] when ``lonlat``, else [lat, lon])."""
     arr = np.asarray(coords, dtype=float)
     if arr.size == 0:
@@ -168,14 +193,14 @@ def _shift_positions(coords, *, lonlat: bool):
     return out.reshape(arr.shape).tolist()
 
 
-def _ragged_safe(coords, *, lonlat: bool):
+def _ragged_safe(coords: Any, *, lonlat: bool) -> Any:
     try:
         return _shift_positions(coords, lonlat=lonlat)
     except ValueError:  # numpy refuses ragged nesting: go one level down
         return [_ragged_safe(c, lonlat=lonlat) for c in coords]
 
 
-def shift_geojson(obj: dict) -> dict:
+def shift_geojson(obj: dict[str, Any]) -> dict[str, Any]:
     """A GeoJSON object (geometry, Feature or FeatureCollection) shifted WGS84 -> GCJ-02."""
     kind = obj.get("type")
     if kind == "FeatureCollection":
@@ -206,7 +231,8 @@ def shift_to_gcj02(m: folium.Map) -> int:
         if isinstance(el, GridmapLayer):
             el.display = "gcj02"
         elif isinstance(el, TimeSliderChoropleth | TimestampedGeoJson):
-            el.data = json.dumps(shift_geojson(json.loads(el.data)))
+            # both keep their data as JSON text once built
+            el.data = json.dumps(shift_geojson(json.loads(cast(str, el.data))))
         elif isinstance(el, folium.GeoJson) and isinstance(getattr(el, "data", None), dict):
             el.data = shift_geojson(el.data)
         elif isinstance(el, folium.raster_layers.ImageOverlay):
@@ -226,11 +252,17 @@ def shift_to_gcj02(m: folium.Map) -> int:
         else:
             continue
         n += 1
-    m._gridmap_display = "gcj02"
+    _mark(m, "_gridmap_display", "gcj02")
     return n
 
 
-def _walk(element: Element):
+def _mark(m: folium.Map, name: str, value: object) -> None:
+    """Note ``value`` on the map itself (read back with getattr), so a second call knows."""
+    vars(m)[name] = value
+
+
+def _walk(element: Element) -> Iterator[Any]:
+    """``element`` and every element below it (of any folium class)."""
     yield element
     for child in list(element._children.values()):
         yield from _walk(child)
@@ -247,13 +279,15 @@ class Runtime(MacroElement):
 
     _template = Template("")
 
-    def __init__(self, strings: dict[str, str]):
+    def __init__(self, strings: dict[str, str]) -> None:
         super().__init__()
         self._name = "GridmapRuntime"
         self.strings = strings
 
-    def render(self, **kwargs):
-        figure = self.get_root()
+    # branca declares Element.render -> str, yet its MacroElement.render returns None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        """Add the runtime script and its strings to the page header (once per page)."""
+        figure = cast(Figure, self.get_root())  # added to a Map, which sits in a Figure
         if "gridmap_runtime" not in figure.header._children:
             figure.header.add_child(Element(
                 "<script>window.GM_STRINGS = " + json.dumps(self.strings, ensure_ascii=False)
@@ -276,7 +310,7 @@ class MeasureControl(GridmapLayer, MacroElement):
         new GM.MeasureControl({position: 'topleft'}).addTo({{ this._parent.get_name() }});
         {% endmacro %}""")
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self._name = "GridmapMeasure"
 
@@ -291,7 +325,7 @@ class Legend(GridmapLayer, MacroElement):
                        items: {{ this.items|tojson }}}).addTo({{ this._parent.get_name() }});
         {% endmacro %}""")
 
-    def __init__(self, title: str, items: Iterable[tuple[str, str, str]]):
+    def __init__(self, title: str, items: Iterable[tuple[str, str, str]]) -> None:
         super().__init__()
         self._name = "GridmapLegend"
         self.title = title
@@ -306,7 +340,7 @@ class ScaleBar(GridmapLayer, MacroElement):
         L.control.scale({imperial: false, maxWidth: 150}).addTo({{ this._parent.get_name() }});
         {% endmacro %}""")
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self._name = "GridmapScale"
 
@@ -320,7 +354,7 @@ class ReadySignal(GridmapLayer, MacroElement):
         GM.mapCreated({{ this._parent.get_name() }});
         {% endmacro %}""")
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self._name = "GridmapReady"
 
@@ -391,6 +425,6 @@ def finish_map(m: folium.Map, *, basemap: str = "none", settings: BasemapSetting
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     ReadySignal().add_to(m)
     trim_assets(m)
-    m._gridmap_finished = True
-    m._gridmap_basemap = basemap
+    _mark(m, "_gridmap_finished", True)
+    _mark(m, "_gridmap_basemap", basemap)
     return m

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from gridmap.errors import InvalidInput
 from gridmap.standards.rules import read_table
@@ -34,17 +35,19 @@ class Indicator:
     unit: str
     levels: tuple[str, ...]
     direction: str
-    target: dict
+    target: dict[str, Any]
     source: str
     enabled: bool = True
     note: str | None = None
     origin: str = ""
 
     def name(self, lang: str = "zh") -> str:
+        """The indicator's name in ``lang`` (``zh`` or ``en``)."""
         return self.name_zh if lang == "zh" else self.name_en
 
     @property
     def stars(self) -> dict[int, float] | None:
+        """Star levels and the value each needs ({1: v1, 2: v2, 3: v3}), or None."""
         return self.target.get("stars")
 
     def threshold_text(self, lang: str = "zh") -> str:
@@ -63,13 +66,21 @@ class Indicator:
 @dataclass(frozen=True)
 class IndicatorSet:
     indicators: tuple[Indicator, ...]
-    params: dict
+    params: dict[str, Any]
     sources: tuple[str, ...] = field(default_factory=tuple)
 
     def enabled(self, level: str | None = None) -> list[Indicator]:
+        """The enabled indicators, those of ``level`` (grid, community, street) when given."""
         return [i for i in self.indicators if i.enabled and (level is None or level in i.levels)]
 
     def get(self, indicator_id: str) -> Indicator:
+        """The indicator ``indicator_id``.
+
+        Raises
+        ------
+        InvalidInput
+            When no indicator has that id.
+        """
         for i in self.indicators:
             if i.id == indicator_id:
                 return i
@@ -77,6 +88,7 @@ class IndicatorSet:
 
     @property
     def households_band(self) -> tuple[float, float]:
+        """The (low, high) households per grid the standard asks for (default 300-500)."""
         lo, hi = self.params.get("households_band", (300, 500))
         return float(lo), float(hi)
 
@@ -85,7 +97,7 @@ def _fail(where: str, what: str) -> InvalidInput:
     return InvalidInput(f"{where}: {what}")
 
 
-def _number(value, where: str, what: str) -> float:
+def _number(value: Any, where: str, what: str) -> float:
     try:
         out = float(value)
     except (TypeError, ValueError) as exc:
@@ -95,7 +107,7 @@ def _number(value, where: str, what: str) -> float:
     return out
 
 
-def _target(raw, where: str) -> dict:
+def _target(raw: Any, where: str) -> dict[str, Any]:
     if not isinstance(raw, dict) or not raw:
         raise _fail(where, "target must be a mapping: {min: X}, {max: X}, {min: X, max: Y} "
                            "or {stars: {3: A, 4: B, 5: C}}")
@@ -103,7 +115,7 @@ def _target(raw, where: str) -> dict:
     if bad:
         raise _fail(where, f"target: unknown key(s) {', '.join(sorted(map(str, bad)))}; "
                            "use min, max or stars")
-    out: dict = {}
+    out: dict[str, Any] = {}
     if "stars" in raw:
         stars = raw["stars"]
         if not isinstance(stars, dict) or not stars:
@@ -118,7 +130,7 @@ def _target(raw, where: str) -> dict:
     return out
 
 
-def _indicator(raw: dict, *, where: str, base: Indicator | None = None) -> Indicator:
+def _indicator(raw: dict[str, Any], *, where: str, base: Indicator | None = None) -> Indicator:
     from gridmap.analysis.indicators import check_formula  # the figures it may name
 
     if not isinstance(raw, dict) or not raw.get("id"):
@@ -160,7 +172,7 @@ def _indicator(raw: dict, *, where: str, base: Indicator | None = None) -> Indic
     return replace(base, **changes)
 
 
-def _read(text: str, where: str) -> dict:
+def _read(text: str, where: str) -> dict[str, Any]:
     doc = read_table(text, where, "indicators")
     if not isinstance(doc.get("params") or {}, dict):
         raise _fail(where, "'params' must be a mapping")

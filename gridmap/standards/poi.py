@@ -31,6 +31,7 @@ class Decision:
 
     @property
     def excluded(self) -> bool:
+        """Whether the point is not a facility of any category."""
         return self.category is None
 
 

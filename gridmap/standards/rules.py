@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,9 +58,12 @@ class Rule:
         """The network distance the rule is judged on (minutes x speed for minute rules)."""
         if self.max_distance_m is not None:
             return float(self.max_distance_m)
+        if self.max_minutes is None:  # the loader refuses such rules; a hand-made one may not
+            raise InvalidInput(f"rule {self.id}: give max_distance_m or max_minutes")
         return float(self.max_minutes) * speed_kmh * 1000.0 / 60.0
 
     def title(self, lang: str = "zh") -> str:
+        """The rule's title in ``lang`` (``zh`` or ``en``)."""
         return self.title_zh if lang == "zh" else self.title_en
 
 
@@ -68,13 +72,21 @@ class RuleSet:
     """Rules in file order plus the GB 50180-2018 level table (minutes -> distance)."""
 
     rules: tuple[Rule, ...]
-    levels: tuple[dict, ...]
+    levels: tuple[dict[str, Any], ...]
     sources: tuple[str, ...]
 
     def enabled(self) -> list[Rule]:
+        """The enabled rules, in file order."""
         return [r for r in self.rules if r.enabled]
 
     def get(self, rule_id: str) -> Rule:
+        """The rule ``rule_id``.
+
+        Raises
+        ------
+        InvalidInput
+            When no rule has that id.
+        """
         for r in self.rules:
             if r.id == rule_id:
                 return r
@@ -88,12 +100,25 @@ class RuleSet:
         return list(seen)
 
     def level_distance_m(self, minutes: int) -> float | None:
+        """The walking distance of a life-circle level.
+
+        Parameters
+        ----------
+        minutes : int
+            The level: 5, 10 or 15 minutes.
+
+        Returns
+        -------
+        float or None
+            Metres (GB 50180-2018 table), None when the rules give no such level.
+        """
         for lv in self.levels:
             if int(lv["minutes"]) == int(minutes):
                 return float(lv["distance_m"])
         return None
 
     def rules_for(self, category: str) -> list[Rule]:
+        """The enabled rules that judge facility ``category``."""
         return [r for r in self.enabled() if category in r.categories]
 
 
@@ -101,7 +126,7 @@ def _fail(where: str, what: str) -> InvalidInput:
     return InvalidInput(f"{where}: {what}")
 
 
-def _rule(raw: dict, *, defaults: dict, standard: str | None, where: str,
+def _rule(raw: dict[str, Any], *, defaults: dict[str, Any], standard: str | None, where: str,
           base: Rule | None = None) -> Rule:
     if not isinstance(raw, dict) or not raw.get("id"):
         raise _fail(where, "every rule needs an 'id'")
@@ -160,7 +185,7 @@ def _rule(raw: dict, *, defaults: dict, standard: str | None, where: str,
     return replace(rule, **changes)
 
 
-def read_table(text: str, where: str, key: str = "rules") -> dict:
+def read_table(text: str, where: str, key: str = "rules") -> dict[str, Any]:
     """A YAML table of cited entries: a mapping whose ``key`` is a list (rules, indicators)."""
     try:
         doc = yaml.safe_load(text) or {}
@@ -178,7 +203,7 @@ _read = read_table
 def load_rules(override: str | Path | None = None) -> RuleSet:
     """The shipped rules, merged with the user's rules file ``override`` when given."""
     rules: list[Rule] = []
-    levels: list[dict] = []
+    levels: list[dict[str, Any]] = []
     sources: list[str] = []
     for name in RULE_FILES:
         doc = _read(resources.files("gridmap.standards").joinpath(name).read_text("utf-8"),
