@@ -60,7 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
     from web.analysis import bp as analysis_bp  # patrol, risk and heatmap pages
 
     app.register_blueprint(analysis_bp)
-    from web.planner import bp as reach_bp  # life-circle reachability (planner's page)
+    from web.reach import bp as reach_bp  # life-circle reachability (planner's page)
 
     app.register_blueprint(reach_bp)
 
