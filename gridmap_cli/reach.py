@@ -4,37 +4,19 @@ life-circle reachability on the walking network."""
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 
 import click
 
 from gridmap.errors import InvalidInput
+from gridmap_cli.common import ProgressBar, command_session, jsonable, upgrade
 
 SPEED_HELP = "Walking speed in km/h (stated on every output)."
 
 
-def _session():
-    from gridmap_cli.main import _session as session
-
-    return session()
-
-
-def _upgrade() -> None:
-    from gridmap_cli.main import _upgrade as upgrade
-
-    upgrade()
-
-
 def _jsonable(value):
-    if value is None:
-        return None
-    if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else round(value, 4)
-    if hasattr(value, "item"):
-        return _jsonable(value.item())
-    return value
+    return jsonable(value, digits=4)  # reach figures are stated to 4 decimals
 
 
 def _minutes(text: str) -> list[float]:
@@ -50,9 +32,7 @@ def _minutes(text: str) -> list[float]:
 
 def _bar(label: str):
     """A progress bar on stderr (the importer's) fed by (category, done, total) callbacks."""
-    from gridmap_cli.imports import _Bar
-
-    bar = _Bar(enabled=True)
+    bar = ProgressBar(enabled=True)
 
     def progress(_what: str, done: int, total: int) -> None:
         bar(label, done, total)
@@ -231,11 +211,11 @@ def _reach_db(*, categories, minutes, speed_kmh, max_minutes, time_based, rules_
     from geodata.network_store import NetworkOptions
     from geodata.reachability import compute_reach
 
-    _upgrade()
+    upgrade()
     started = time.perf_counter()
     bar = _bar("shortest paths")
     try:
-        with _session() as session:
+        with command_session() as session:
             report = compute_reach(session, categories=categories, minutes=minutes,
                                    speed_kmh=speed_kmh, max_minutes=max_minutes,
                                    method=method, detour_factor=detour_factor,
@@ -343,9 +323,9 @@ def _reach_compare(*, categories, minutes, speed_kmh, rules_path, as_json) -> No
     from geodata.planning import compare_by_area, paper_only_table
     from geodata.reachability import compute_reach
 
-    _upgrade()
+    upgrade()
     started = time.perf_counter()
-    with _session() as session:
+    with command_session() as session:
         run = {"categories": categories, "minutes": minutes, "speed_kmh": speed_kmh,
                "rules_path": rules_path, "created_by": "cli", "lang": "en"}
         radius = compute_reach(session, method="radius", **run)
@@ -482,9 +462,9 @@ def suggest_cmd(category, k, level, method, candidates_file, from_public, speed_
                           speed_kmh=speed_kmh, k=k,
                           candidates="file" if points else "public" if from_public else "gaps",
                           candidate_points=points)
-    _upgrade()
+    upgrade()
     started = time.perf_counter()
-    with _session() as session:
+    with command_session() as session:
         plan = plan_category(session, request, rules_path=rules_path, store=False, lang="en")
     seconds = time.perf_counter() - started
     rows = site_rows(plan)
@@ -549,9 +529,9 @@ def network_build(noding, gate_link_m, as_json) -> None:
     from geodata.network_store import NetworkOptions, ensure_network, network_info
     from gridmap.errors import NotFound
 
-    _upgrade()
+    upgrade()
     started = time.perf_counter()
-    with _session() as session:
+    with command_session() as session:
         stored = ensure_network(session, options=NetworkOptions(noding=noding,
                                                                 gate_link_m=gate_link_m),
                                 rebuild=True)
@@ -577,8 +557,8 @@ def network_show(as_json) -> None:
     """What the stored walking network is."""
     from geodata.network_store import network_info
 
-    _upgrade()
-    with _session() as session:
+    upgrade()
+    with command_session() as session:
         info = network_info(session)
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False))
