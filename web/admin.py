@@ -13,7 +13,7 @@ from geodata.db.repo import audit as record
 from gridmap import vocab
 from gridmap.errors import GridmapError, InvalidInput, PermissionDenied
 from web.db import db_session
-from web.i18n import error_text
+from web.i18n import current_lang, error_text
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -24,15 +24,9 @@ def _admins_only():
         raise PermissionDenied(_("Only administrators may open the administration pages."))
 
 
-def _lang() -> str:
-    from flask_babel import get_locale
-
-    return str(get_locale() or "zh")
-
-
 def _roles() -> list[tuple[str, str]]:
-    lang = _lang()
-    return [(t.code, t.zh if lang == "zh" else t.en) for t in vocab.ROLES]
+    lang = current_lang()
+    return list(vocab.labels(vocab.ROLES, lang).items())
 
 
 @bp.route("/")

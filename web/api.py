@@ -16,14 +16,9 @@ from geodata.db import layers
 from geodata.db.analysis import analysis_as_of
 from gridmap import vector
 from web.db import db_session
+from web.i18n import current_lang
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-def _lang() -> str:
-    from flask_babel import get_locale
-
-    return str(get_locale() or "zh")
 
 
 def _display() -> str:
@@ -38,7 +33,7 @@ def layer_geojson(layer: str):
     display = _display()
     read_box = layers.display_bbox_to_storage(bbox, display) if bbox else None
     frame, props = layers.layer_frame(session, g.requester, layer, read_box,
-                                      as_of=analysis_as_of(session), lang=_lang(),
+                                      as_of=analysis_as_of(session), lang=current_lang(),
                                       grid_code=request.args.get("grid") or None)
     body = vector.feature_collection(frame, props, zoom=zoom, display=display)
     response = jsonify(body)
@@ -56,7 +51,7 @@ def building_tile(z: int, x: int, y: int):
 
 @bp.get("/buildings/<int:building_id>")
 def building(building_id: int):
-    return jsonify(layers.building_details(db_session(), building_id, lang=_lang()))
+    return jsonify(layers.building_details(db_session(), building_id, lang=current_lang()))
 
 
 def mvt_threshold() -> int:

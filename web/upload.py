@@ -52,13 +52,14 @@ from geodata.export import export_layer
 from geodata.fields import VOCABS, dump_mapping, load_mapping, with_choices
 from geodata.importer import LAYERS, ImportOptions, Prepared, prepare, write
 from geodata.readers import LayerChoiceNeeded, Limits, ReadOptions, spool
-from gridmap import permissions
+from gridmap import permissions, vocab
 from gridmap.errors import GridmapError
 from gridmap.maps.imports import import_preview_map
 from gridmap.privacy import Requester
 from gridmap.report import N_, Note, group_problems
 from gridmap.standards.poi import EXCLUDE
 from web.db import db_session
+from web.i18n import current_lang
 from web.maps import render_map  # basemap, standard controls, offline assets
 
 bp = Blueprint("upload", __name__)
@@ -415,16 +416,10 @@ def _text(item) -> str:
     return item.render(_) if isinstance(item, Note) else str(item)
 
 
-def _lang() -> str:
-    from flask_babel import get_locale
-
-    return str(get_locale() or "zh")
-
-
 def _category_choices(layer: str) -> list[tuple[str, str]]:
     terms = VOCABS.get(f"{layer}.category", ())
-    lang = _lang()
-    return [(t.code, f"{t.zh if lang == 'zh' else t.en} ({t.code})") for t in terms]
+    lang = current_lang()
+    return [(code, f"{text} ({code})") for code, text in vocab.labels(terms, lang).items()]
 
 
 def _decision(entry: dict) -> str:

@@ -15,6 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from geodata.db.backend import bbox_clause
 from geodata.db.frames import read_frame
 from geodata.db.models import (
     AuditLog,
@@ -139,8 +140,6 @@ def buildings_frame(session: Session, *, bbox: tuple[float, float, float, float]
     if grid_code:
         stmt = stmt.where(Grid.code == grid_code)
     if bbox:  # through the spatial index of either backend (SpatiaLite has no ST_MakeEnvelope)
-        from geodata.db.layers import bbox_clause
-
         stmt = stmt.where(bbox_clause(session, Building, bbox))
     return read_frame(session, stmt)
 
