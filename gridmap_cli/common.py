@@ -10,15 +10,35 @@ import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from geodata.settings import Settings
+
+
+@cache
+def settings() -> Settings:
+    """The installation's settings, read from the environment once per command."""
+    from geodata.settings import Settings
+
+    return Settings.from_env()
+
+
+def make_engine():
+    """An engine on the configured database."""
+    from geodata.db.engine import make_engine as engine_for
+
+    s = settings()
+    return engine_for(s.database_url, pool_size=s.db_pool_size, max_overflow=s.db_max_overflow)
 
 
 @contextmanager
 def command_session() -> Iterator:
     """One transaction on the configured database, committed when the command succeeds."""
-    from geodata.db.engine import make_engine, session_factory
+    from geodata.db.engine import session_factory
 
     engine = make_engine()
     try:
@@ -30,7 +50,6 @@ def command_session() -> Iterator:
 
 def upgrade() -> None:
     """Create or migrate the schema to the latest version."""
-    from geodata.db.engine import make_engine
     from geodata.db.migrate import upgrade as upgrade_schema
 
     engine = make_engine()
@@ -90,6 +109,11 @@ def jsonable(value: Any, *, digits: int | None = None) -> Any:
     return value
 
 
+def rounded(value: Any) -> Any:
+    """:func:`jsonable` with floats to 4 decimals, as reach figures are stated."""
+    return jsonable(value, digits=4)
+
+
 def records(frame, columns: list[str] | None = None) -> list[dict]:
     """The rows of a DataFrame as JSON-ready dicts."""
     frame = frame if columns is None else frame[columns]
@@ -110,3 +134,8 @@ def fmt(v, unit: str = "") -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
     return f"{v:g}{unit}" if isinstance(v, float) else f"{v}{unit}"
+
+
+def percent(share) -> str:
+    """A share (0-1) as a percentage for a table cell; "-" when there is none."""
+    return "-" if share is None or share != share else f"{100 * share:.1f}%"

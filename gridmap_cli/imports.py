@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from gridmap.analysis.grids import DEFAULT_TARGET_MAX, DEFAULT_TARGET_MIN
-from gridmap_cli.common import ProgressBar, command_session, upgrade
+from gridmap_cli.common import ProgressBar, command_session, settings, upgrade
 
 LAYER_NAMES = ["districts", "streets", "communities", "grids", "compounds", "gates", "roads",
                "buildings", "households", "residents", "key_sites", "facilities",
@@ -111,7 +111,7 @@ def import_cmd(layer, path, source_layer, crs, central_meridian, coords, encodin
     from geodata.importer import ImportOptions, import_file
     from geodata.readers import Limits, ReadOptions
 
-    limits = Limits(max_bytes=max_mb * 1024 * 1024) if max_mb else Limits()
+    limits = Limits(max_bytes=max_mb * 1024 * 1024 if max_mb else settings().max_upload_bytes)
     options = ImportOptions(
         read=ReadOptions(layer=source_layer, crs=crs, central_meridian=central_meridian,
                          coords=coords, encoding=encoding, limits=limits),

@@ -15,15 +15,17 @@ import click
 from sqlalchemy.exc import OperationalError
 
 from gridmap.errors import GridmapError
-from gridmap_cli.common import command_session, upgrade
+from gridmap_cli.common import command_session, settings, upgrade
 from gridmap_cli.hazards import hazards
 from gridmap_cli.heatmap import heatmap_cmd
 from gridmap_cli.imports import export_cmd, import_cmd
 from gridmap_cli.indicators import indicators
+from gridmap_cli.network import network_group, standards_cmd
 from gridmap_cli.ops import COMMANDS as OPS_COMMANDS
 from gridmap_cli.patrol import patrol_cmd
-from gridmap_cli.reach import COMMANDS as REACH_COMMANDS
+from gridmap_cli.reach import reach_cmd
 from gridmap_cli.risk import risk_cmd
+from gridmap_cli.suggest import suggest_cmd
 from gridmap_cli.tokens import token
 
 
@@ -38,9 +40,7 @@ class Cli(click.Group):
         except OperationalError as exc:
             from sqlalchemy.engine import make_url
 
-            from geodata.db.engine import database_url
-
-            where = make_url(database_url()).render_as_string(hide_password=True)
+            where = make_url(settings().database_url).render_as_string(hide_password=True)
             reason = str(exc.orig or exc).strip().splitlines()[0]
             raise click.ClickException(f"cannot use the database {where}: {reason}") from exc
 
@@ -60,12 +60,10 @@ def db() -> None:
 @db.command("upgrade")
 def dbupgrade() -> None:
     """Create or migrate the schema to the latest version (PostGIS or SpatiaLite)."""
-    from geodata.db.engine import database_url
-
-    upgrade()
     from sqlalchemy.engine import make_url
 
-    click.echo(f"schema up to date: {make_url(database_url()).render_as_string(hide_password=True)}")
+    upgrade()
+    click.echo(f"schema up to date: {make_url(settings().database_url).render_as_string(hide_password=True)}")
 
 
 # --- demo -----------------------------------------------------------------------
@@ -112,7 +110,7 @@ def _serve(host: str, port: int, workers: int = 1, threads: int = 8) -> None:
 
     from web.app import create_app
 
-    app = create_app()
+    app = create_app(settings=settings())
     click.echo(f"serving on http://{host}:{port}/  (Ctrl+C to stop)")
     waitress_serve(app, host=host, port=port, threads=threads, ident="gridmap")
 
@@ -175,7 +173,8 @@ def user_add(name, role, password, display_name, grids, communities, streets) ->
     click.echo(f"user {name} ({role}) saved" + ("" if password else f"; password: {pw}"))
 
 
-for _command in (patrol_cmd, risk_cmd, heatmap_cmd, import_cmd, export_cmd, *REACH_COMMANDS,
+for _command in (patrol_cmd, risk_cmd, heatmap_cmd, import_cmd, export_cmd, reach_cmd, suggest_cmd,
+                 network_group, standards_cmd,
                  hazards, token, *OPS_COMMANDS, indicators):
     cli.add_command(_command)
 

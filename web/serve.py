@@ -32,7 +32,7 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(host: str, port: int, threads: int) -> None:
+def _worker(host: str, port: int, threads: int, settings) -> None:
     from waitress import serve
 
     from web.app import create_app
@@ -40,23 +40,24 @@ def _worker(host: str, port: int, threads: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     sock = _listen(host, port)
-    app = create_app()  # after the fork: this process's own engine and connections
+    app = create_app(settings=settings)  # after the fork: this process's own engine and connections
     serve(app, sockets=[sock], threads=threads, ident="gridmap")
 
 
 def serve_workers(host: str, port: int, *, workers: int, threads: int = 8) -> None:
     """Run ``workers`` processes until SIGTERM/SIGINT; replaces a worker that dies."""
-    from geodata.db.engine import gridmap_home
+    from geodata.settings import Settings
     from web.app import _secret_key
-    from web.logs import configure
+    from web.logs import configure_level
 
-    configure()
-    _secret_key(gridmap_home())  # made once here, not raced by the workers (sessions are shared)
+    settings = Settings.from_env()
+    configure_level(settings.log_level)
+    _secret_key(settings)  # made once here, not raced by the workers (sessions are shared)
     ctx = multiprocessing.get_context("fork")
     stopping = False
 
     def start():
-        p = ctx.Process(target=_worker, args=(host, port, threads), daemon=False)
+        p = ctx.Process(target=_worker, args=(host, port, threads, settings), daemon=False)
         p.start()
         return p
 
