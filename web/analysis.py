@@ -20,7 +20,7 @@ from gridmap.maps.heatmap import TIME_PALETTE, colorize, heatmap_map, scale_max
 from gridmap.maps.patrol import patrol_map
 from gridmap.maps.risk import risk_map
 from web.db import db_session
-from web.i18n import current_lang
+from web.i18n import current_lang, error_text
 from web.maps import render_map  # basemap, standard controls, offline assets
 
 bp = Blueprint("analysis", __name__)
@@ -69,7 +69,7 @@ def patrol_page():
         whole = res if by == "period" else analysis.patrol_report(
             session, g.requester, period=res.period, shift=shift, grid_code=args["grid"] or None)
     except GridmapError as exc:
-        error = str(exc)
+        error = error_text(exc)
         res = whole = analysis.patrol_report(session, g.requester, shift=shift)
     rep, wrep = res.report, whole.report
     segments = wrep.segments.to_crs(4326)
@@ -103,7 +103,7 @@ def risk_page():
     try:
         rep = analysis.risk_report(session, g.requester, grid_code=grid or None)
     except GridmapError as exc:
-        error = str(exc)
+        error = error_text(exc)
         rep = analysis.risk_report(session, g.requester)
     lang = current_lang()
     comp_cols = list(rep.grid_risk.components.columns)
@@ -171,7 +171,7 @@ def heatmap_page():
         p = _heatmap_params()
         hm = _compute(p)
     except GridmapError as exc:
-        error = str(exc)
+        error = error_text(exc)
         p = {"kind": "households", "group": "elderly_alone", "layer": "households",
              "category": "", "bandwidth_m": 150.0, "cell_m": 50.0, "kernel": "quartic",
              "cells": "square", "period": "", "grid": "", "weekly": False}

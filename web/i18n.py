@@ -7,7 +7,7 @@ choice comes from ?lang=, then the session, then the user's saved locale.
 from __future__ import annotations
 
 from flask import Flask, g, request, session
-from flask_babel import Babel, get_locale, gettext
+from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 
 from gridmap import vocab
@@ -70,4 +70,4 @@ def error_text(exc: Exception) -> str:
             params[key] = vocab.label(vocabulary, params[key], lang)
     if isinstance(params.get("action"), str):
         params["action"] = action_labels().get(params["action"], params["action"])
-    return type(note)(note.template, params).render(gettext)
+    return type(note)(note.template, params).render(_)

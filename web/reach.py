@@ -45,7 +45,7 @@ from gridmap.maps.reach import reach_map
 from gridmap.maps.reach_png import reach_png
 from gridmap.privacy import neutralise_frame
 from web.db import db_session
-from web.i18n import current_lang
+from web.i18n import current_lang, error_text
 from web.maps import render_map  # basemap, standard controls, offline assets
 
 bp = Blueprint("reach", __name__)
@@ -219,7 +219,7 @@ def planner_page():
             recent_plans().put(run_id, lang, plan)
     except GridmapError as exc:
         session.rollback()
-        error = str(exc)
+        error = error_text(exc)
     if req is None:
         cat = request.values.get("category") or DEFAULT_CATEGORY
         req = PlanRequest(cat if cat in vocab.FACILITY_CODES else DEFAULT_CATEGORY)

@@ -30,7 +30,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     g,
     jsonify,
@@ -53,13 +52,14 @@ from geodata.fields import VOCABS, dump_mapping, load_mapping, with_choices
 from geodata.importer import LAYERS, ImportOptions, Prepared, prepare, write
 from geodata.readers import LayerChoiceNeeded, Limits, ReadOptions, spool
 from gridmap import permissions, vocab
-from gridmap.errors import GridmapError
+from gridmap.errors import Conflict, GridmapError, InvalidInput, NotFound
 from gridmap.maps.imports import import_preview_map
+from gridmap.messages import fail
 from gridmap.privacy import Requester
 from gridmap.report import N_, Note, group_problems
 from gridmap.standards.poi import EXCLUDE
 from web.db import db_session
-from web.i18n import current_lang
+from web.i18n import current_lang, error_text
 from web.maps import render_map  # basemap, standard controls, offline assets
 
 bp = Blueprint("upload", __name__)
@@ -164,7 +164,7 @@ class Jobs:
     def get(self, job_id: str, owner: str) -> Job:
         job = self.find(job_id, owner)
         if job is None:
-            abort(404)
+            raise fail(NotFound, N_("No import job {id}."), id=job_id)
         return job
 
     def find(self, job_id: str, owner: str) -> Job | None:
@@ -315,7 +315,7 @@ def upload_page():
         upload.close()  # large uploads arrive in a temporary file: release it now
     except (GridmapError, UnicodeDecodeError) as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        message = exc.note.render(_) if hasattr(exc, "note") else str(exc)
+        message = error_text(exc)
         return render_template("upload/form.html", **_form_context(message, values)), 400
     job = Job(id=secrets.token_urlsafe(12), owner=g.user.username, requester=g.requester,
               folder=folder, path=path, filename=path.name, layer=layer, options=options)
@@ -329,7 +329,7 @@ def export_download():
     """Download a layer as GeoJSON, GeoPackage or zipped Shapefile (scoped, masked, audited)."""
     layer, fmt = request.args.get("layer", ""), request.args.get("format", "")
     if layer not in LAYERS or fmt not in EXPORT_FORMATS:
-        abort(400)
+        raise fail(InvalidInput, N_("Choose a layer and a format to export."))
     folder = Path(tempfile.mkdtemp(prefix="gridmap-export-"))
     try:
         path, _n = export_layer(db_session(), layer, fmt, folder / f"{layer}{EXPORT_SUFFIX[fmt]}",
@@ -348,7 +348,7 @@ def _job_row(job_id: str):
     restart interrupted); 404 unless it is the user's."""
     row = get_job(db_session(), job_id)
     if row is None or row.owner != g.user.username:
-        abort(404)
+        raise fail(NotFound, N_("No import job {id}."), id=job_id)
     return row
 
 
@@ -389,11 +389,17 @@ def job_status(job_id: str):
     return jsonify(state=job.state, stage=stage, done=job.done, total=job.total)
 
 
+def _not_now() -> GridmapError:
+    """A step asked of a job that is not waiting for it (a second tab, a reload)."""
+    return fail(Conflict, N_("This import is not waiting for that step any more; reload the "
+                             "page."))
+
+
 @bp.post("/import/<job_id>/confirm")
 def job_confirm(job_id: str):
     job = _jobs().get(job_id, g.user.username)
     if job.state != "ready" or job.prepared is None or not job.prepared.report.ok:
-        abort(409)
+        raise _not_now()
     _start(job, confirm=True)
     return redirect(url_for("upload.job_page", job_id=job.id))
 
@@ -403,7 +409,7 @@ def job_layer(job_id: str):
     """Re-check the same file with the layer (sheet, archive member) the user chose."""
     job = _jobs().get(job_id, g.user.username)
     if job.state != "failed":
-        abort(409)
+        raise _not_now()
     job.options.read.layer = request.form.get("source_layer") or None
     job.choices = []
     _start(job, confirm=False)
@@ -432,7 +438,7 @@ def job_mapping(job_id: str):
     """Check the same file again with the values and columns the person chose on the page."""
     job = _jobs().get(job_id, g.user.username)
     if job.state != "ready" or job.prepared is None:
-        abort(409)
+        raise _not_now()
     report, form = job.prepared.report, request.form
     values: dict[str, str | None] = {}
     for i, entry in enumerate(report.categories):
@@ -445,7 +451,8 @@ def job_mapping(job_id: str):
     for i, col in enumerate(report.props_columns):
         choice = form.get(f"col-{i}") or "props"
         if choice not in allowed and choice not in ("props", "ignore"):
-            abort(400)
+            raise fail(InvalidInput, N_("Column {column}: choose a field, keep it or ignore it."),
+                       column=col)
         columns[col] = None if choice == "props" else choice
     job.options.mapping = with_choices(job.options.mapping, values=values, columns=columns)
     _start(job, confirm=False)

@@ -28,13 +28,18 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+_NO_SUCH = {"grid": N_("no grid with code {code}"),
+            "community": N_("no community with code {code}"),
+            "street": N_("no street with code {code}")}
+
+
 def _by_codes(session: Session, model, codes: list[str], what: str) -> list:
     if not codes:
         return []
     rows = session.scalars(sa.select(model).where(model.code.in_(codes))).all()
     missing = sorted(set(codes) - {r.code for r in rows})
     if missing:
-        raise NotFound(f"no {what} with code {', '.join(missing)}")
+        raise fail(NotFound, _NO_SUCH[what], code=", ".join(missing))
     return list(rows)
 
 
@@ -51,11 +56,12 @@ def create_user(
 ) -> tuple[StaffUser, str]:
     """Add (or update) a user; returns it and the password (generated when not given)."""
     if role not in ROLE_CODES:
-        raise InvalidInput(f"unknown role {role!r}; choose one of {', '.join(sorted(ROLE_CODES))}")
+        raise fail(InvalidInput, N_("unknown role {given}; choose one of {choices}"),
+                   given=repr(role), choices=", ".join(sorted(ROLE_CODES)))
     if not username or len(username) > 50:
-        raise InvalidInput("user name must be 1-50 characters")
+        raise fail(InvalidInput, N_("user name must be 1-50 characters"))
     if password is not None and len(password) < 8:
-        raise InvalidInput("password must have at least 8 characters")
+        raise fail(InvalidInput, N_("password must have at least 8 characters"))
     password = password or secrets.token_urlsafe(12)
     user = session.scalar(sa.select(StaffUser).where(StaffUser.username == username))
     if user is None:
