@@ -166,10 +166,6 @@ class RunOutcome:
     seconds: float = 0.0
 
 
-def scheduler_address(env=os.environ) -> str | None:
-    return (env.get(SCHEDULER_ENV) or "").strip() or None
-
-
 def _client(scheduler: str | None, workers: int | None):
     from dask.distributed import Client, LocalCluster
 

@@ -7,6 +7,7 @@ inspection intervals are editable local defaults, not law.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 
@@ -20,12 +21,15 @@ def _codes(terms: tuple[Term, ...]) -> frozenset[str]:
     return frozenset(t.code for t in terms)
 
 
-def label(terms: tuple[Term, ...], code: str, lang: str = "zh") -> str:
+def labels(terms: Iterable, lang: str) -> dict[str, str]:
+    """Code -> display label in ``lang`` ("zh", else English) for every term (anything with
+    ``code``, ``zh`` and ``en``)."""
+    return {t.code: t.zh if lang == "zh" else t.en for t in terms}
+
+
+def label(terms: Iterable, code: str, lang: str = "zh") -> str:
     """Display label of ``code`` in ``terms``; the code itself when unknown."""
-    for t in terms:
-        if t.code == code:
-            return t.zh if lang == "zh" else t.en
-    return code
+    return labels(terms, lang).get(code, code)
 
 
 # --- staff roles -----------------------------------------------------------

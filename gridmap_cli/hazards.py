@@ -7,6 +7,8 @@ from datetime import datetime
 
 import click
 
+from gridmap_cli.common import command_session
+
 
 @click.group("hazards")
 def hazards() -> None:
@@ -26,9 +28,8 @@ def overdue(as_of: str | None, as_json: bool) -> None:
     """Open cases past their deadline, and the count per community."""
     from geodata.db import hazards as cases
     from gridmap.privacy import Requester
-    from gridmap_cli.main import _session
 
-    with _session() as session:
+    with command_session() as session:
         when = _as_of(session, as_of)
         frame = cases.cases_frame(session, Requester.system(), as_of=when, open_only=True)
         late = frame[frame["overdue"]]
@@ -55,9 +56,8 @@ def escalate(as_of: str | None, as_json: bool) -> None:
     deadline, street after 7 days, district after 30). Safe to run every day."""
     from geodata.db import hazards as cases
     from gridmap.privacy import Requester
-    from gridmap_cli.main import _session
 
-    with _session() as session:
+    with command_session() as session:
         when = _as_of(session, as_of)
         done = cases.sweep_escalations(session, Requester.system("escalation"), as_of=when)
     if as_json:

@@ -13,35 +13,9 @@ import click
 
 from gridmap.analysis.grids import DEFAULT_TARGET_MAX, DEFAULT_TARGET_MIN
 from gridmap.layers import REGISTRY
+from gridmap_cli.common import ProgressBar, command_session, settings, upgrade
 
 LAYER_CHOICES = REGISTRY.choices()  # layer names and their hyphenated forms
-
-
-class _Bar:
-    """click.progressbar on stderr, driven by the importer's (stage, done, total) callback."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.bar = None
-        self.stage = None
-        self.done = 0
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if not self.enabled or total <= 1:
-            return
-        if stage != self.stage:
-            self.close()
-            self.stage = stage
-            self.done = 0
-            self.bar = click.progressbar(length=total, label=stage, file=sys.stderr)
-            self.bar.__enter__()
-        self.bar.update(done - self.done)
-        self.done = done
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
 
 
 def _print_report(report) -> None:
@@ -135,18 +109,17 @@ def import_cmd(layer, path, source_layer, crs, central_meridian, coords, encodin
     from geodata.fields import load_mapping
     from geodata.importer import ImportOptions, import_file
     from geodata.readers import Limits, ReadOptions
-    from gridmap_cli.main import _session, _upgrade
 
-    limits = Limits(max_bytes=max_mb * 1024 * 1024) if max_mb else Limits()
+    limits = Limits(max_bytes=max_mb * 1024 * 1024 if max_mb else settings().max_upload_bytes)
     options = ImportOptions(
         read=ReadOptions(layer=source_layer, crs=crs, central_meridian=central_meridian,
                          coords=coords, encoding=encoding, limits=limits),
         community=community, mapping=load_mapping(mapping_file), code_scheme=code_scheme,
         service_code=service_code, target_min=target_min, target_max=target_max)
-    _upgrade()
-    bar = _Bar(enabled=True)
+    upgrade()
+    bar = ProgressBar(enabled=True)
     try:
-        with _session() as session:
+        with command_session() as session:
             requester = _requester(session, as_user)
             report = import_file(session, path, layer, options, requester,
                                  dry_run=dry_run, progress=bar)
@@ -188,9 +161,8 @@ def export_cmd(layer, fmt, out, reveal) -> None:
     """Export LAYER to a file that `gridmap import` reads back unchanged."""
     from geodata.export import export_layer
     from gridmap.privacy import Requester
-    from gridmap_cli.main import _session, _upgrade
 
-    _upgrade()
-    with _session() as session:
+    upgrade()
+    with command_session() as session:
         path, n = export_layer(session, layer, fmt, out, Requester.system(), reveal=reveal)
     click.echo(f"{n} {layer} written to {path}")

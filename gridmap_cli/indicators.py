@@ -8,13 +8,9 @@ from pathlib import Path
 
 import click
 
+from gridmap_cli.common import command_session
+
 LEVELS = ("grid", "community", "street")
-
-
-def _session():
-    from gridmap_cli.session import command_session
-
-    return command_session()
 
 
 def _requester(session, username: str | None):
@@ -96,7 +92,7 @@ def indicators(ctx, level, period, rules_path, as_user, corrections, list_only, 
         return
     chosen = resolve_period(period)
     bar, step = _progress("indicators")
-    with bar, _session() as session:
+    with bar, command_session() as session:
         report = indicator_report(session, _requester(session, as_user), period=chosen,
                                   level=level, rules_path=rules_path, corrections=corrections,
                                   progress=step)
@@ -125,7 +121,7 @@ def close(period, rules_path, closed_by, replace) -> None:
 
     chosen = parse_period(period)
     bar, step = _progress("closing")
-    with bar, _session() as session:
+    with bar, command_session() as session:
         n = close_period(session, chosen, by=closed_by, rules_path=rules_path,
                          replace=replace, progress=step)
     click.echo(f"closed {chosen.label}: {n} indicator values stored")

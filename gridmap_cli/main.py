@@ -15,6 +15,19 @@ import click
 from sqlalchemy.exc import OperationalError
 
 from gridmap.errors import GridmapError
+from gridmap_cli.common import command_session, settings, upgrade
+from gridmap_cli.hazards import hazards
+from gridmap_cli.heatmap import heatmap_cmd
+from gridmap_cli.imports import export_cmd, import_cmd
+from gridmap_cli.indicators import indicators
+from gridmap_cli.network import network_group, standards_cmd
+from gridmap_cli.ops import COMMANDS as OPS_COMMANDS
+from gridmap_cli.patrol import patrol_cmd
+from gridmap_cli.reach import reach_cmd
+from gridmap_cli.risk import risk_cmd
+from gridmap_cli.run import run_cmd
+from gridmap_cli.suggest import suggest_cmd
+from gridmap_cli.tokens import token
 
 
 class Cli(click.Group):
@@ -28,28 +41,9 @@ class Cli(click.Group):
         except OperationalError as exc:
             from sqlalchemy.engine import make_url
 
-            from geodata.db.engine import database_url
-
-            where = make_url(database_url()).render_as_string(hide_password=True)
+            where = make_url(settings().database_url).render_as_string(hide_password=True)
             reason = str(exc.orig or exc).strip().splitlines()[0]
             raise click.ClickException(f"cannot use the database {where}: {reason}") from exc
-
-
-def _session():
-    from gridmap_cli.session import command_session
-
-    return command_session()
-
-
-def _upgrade() -> None:
-    from geodata.db.engine import make_engine
-    from geodata.db.migrate import upgrade
-
-    engine = make_engine()
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
 
 
 @click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,14 +59,12 @@ def db() -> None:
 
 
 @db.command("upgrade")
-def db_upgrade() -> None:
+def dbupgrade() -> None:
     """Create or migrate the schema to the latest version (PostGIS or SpatiaLite)."""
-    from geodata.db.engine import database_url
-
-    _upgrade()
     from sqlalchemy.engine import make_url
 
-    click.echo(f"schema up to date: {make_url(database_url()).render_as_string(hide_password=True)}")
+    upgrade()
+    click.echo(f"schema up to date: {make_url(settings().database_url).render_as_string(hide_password=True)}")
 
 
 # --- demo -----------------------------------------------------------------------
@@ -88,14 +80,14 @@ def demo(build_only: bool, osm_path: str | None, seed: int, host: str, port: int
     from geodata.demo import ensure_demo_target, make_city, store_demo, total_rows
 
     started = time.perf_counter()
-    _upgrade()
-    with _session() as session:
+    upgrade()
+    with command_session() as session:
         ensure_demo_target(session)  # fail before spending time on the build
     click.echo("computing the demo street office ..." if osm_path is None
                else f"reading {osm_path} ...")
     city = make_city(seed=seed, osm_path=osm_path)
     with click.progressbar(length=total_rows(city), label="writing",
-                           file=sys.stderr) as bar, _session() as session:
+                           file=sys.stderr) as bar, command_session() as session:
         written, password = store_demo(session, city, lambda _table, n: bar.update(n))
     click.echo(f"{city.label}")
     click.echo(", ".join(f"{k}: {v}" for k, v in written.items() if v))
@@ -120,8 +112,7 @@ def _serve(host: str, port: int, workers: int = 1, threads: int = 8) -> None:
     from web.app import create_app
     from web.serve import pool_for_threads
 
-    pool_for_threads(threads)
-    app = create_app()
+    app = create_app(settings=pool_for_threads(settings(), threads))
     click.echo(f"serving on http://{host}:{port}/  (Ctrl+C to stop)")
     waitress_serve(app, host=host, port=port, threads=threads, ident="gridmap")
 
@@ -135,7 +126,7 @@ def _serve(host: str, port: int, workers: int = 1, threads: int = 8) -> None:
               help="waitress threads per process.")
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the web app with waitress (a production WSGI server), in one or more processes."""
-    _upgrade()
+    upgrade()
     _serve(host, port, workers, threads)
 
 
@@ -146,7 +137,7 @@ def stats(as_json: bool) -> None:
     """Row counts of every table."""
     from geodata.db.store import table_counts
 
-    with _session() as session:
+    with command_session() as session:
         counts = table_counts(session)
     if as_json:
         click.echo(json.dumps(counts))
@@ -176,56 +167,18 @@ def user_add(name, role, password, display_name, grids, communities, streets) ->
     """Add a user, or update an existing one's role, password and areas."""
     from geodata.db.users import create_user
 
-    _upgrade()
-    with _session() as session:
+    upgrade()
+    with command_session() as session:
         _user, pw = create_user(session, name, role, password=password, display_name=display_name,
                                 grid_codes=list(grids), community_codes=list(communities),
                                 street_codes=list(streets))
     click.echo(f"user {name} ({role}) saved" + ("" if password else f"; password: {pw}"))
 
 
-# --- patrol coverage, risk, heatmaps (issue 5) ------------------------------------------
-from gridmap_cli.patrol import COMMANDS as _ANALYSIS_COMMANDS  # noqa: E402
-
-for _command in _ANALYSIS_COMMANDS:
+for _command in (patrol_cmd, risk_cmd, heatmap_cmd, import_cmd, export_cmd, reach_cmd, suggest_cmd,
+                 network_group, standards_cmd,
+                 hazards, token, *OPS_COMMANDS, indicators, run_cmd):
     cli.add_command(_command)
-
-# --- import and export of boundary and register files (issue 3) ------------------------
-from gridmap_cli.imports import export_cmd, import_cmd  # noqa: E402
-
-cli.add_command(import_cmd)
-cli.add_command(export_cmd)
-
-# --- 15-minute life-circle reachability (issue 4) ----------------------------------------
-from gridmap_cli.reach import COMMANDS as _REACH_COMMANDS  # noqa: E402
-
-for _command in _REACH_COMMANDS:
-    cli.add_command(_command)
-
-# --- hazard cases: overdue list and escalation sweep (issue 6) ---------------------------
-from gridmap_cli.hazards import hazards as _hazards  # noqa: E402
-
-cli.add_command(_hazards)
-
-# --- personal API tokens ------------------------------------------------------------------
-from gridmap_cli.tokens import token as _token  # noqa: E402
-
-cli.add_command(_token)
-
-# --- operations: backup and restore ------------------------------------------------------
-from gridmap_cli.ops import COMMANDS as _OPS_COMMANDS  # noqa: E402
-
-for _command in _OPS_COMMANDS:
-    cli.add_command(_command)
-# --- assessment indicators and closing periods --------------------------------------------
-from gridmap_cli.indicators import indicators as _indicators  # noqa: E402
-
-cli.add_command(_indicators)
-
-# --- city-wide runs, one task per street office on Dask ----------------------------------
-from gridmap_cli.run import run_cmd as _run  # noqa: E402
-
-cli.add_command(_run)
 
 
 def main() -> None:  # pragma: no cover - console entry point

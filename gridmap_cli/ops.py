@@ -6,11 +6,7 @@ from pathlib import Path
 
 import click
 
-
-def _engine():
-    from geodata.db.engine import make_engine
-
-    return make_engine()
+from gridmap_cli.common import make_engine, settings
 
 
 @click.command()
@@ -19,11 +15,10 @@ def backup(file: Path) -> None:
     """Write the database (pg_dump on PostGIS, a consistent SQLite copy on SpatiaLite) and
     GRIDMAP_HOME/photos into the archive FILE."""
     from geodata.backup import backup as run
-    from geodata.db.engine import gridmap_home
 
-    engine = _engine()
+    engine = make_engine()
     try:
-        manifest = run(engine, file, home=gridmap_home())
+        manifest = run(engine, file, home=settings().home)
     finally:
         engine.dispose()
     rows = sum(manifest["counts"].values())
@@ -37,11 +32,10 @@ def restore(file: Path) -> None:
     """Restore the archive FILE into the configured database, which must be empty and of the
     same backend (create a new one first); photos go to GRIDMAP_HOME/photos."""
     from geodata.backup import restore as run
-    from geodata.db.engine import gridmap_home
 
-    engine = _engine()
+    engine = make_engine()
     try:
-        manifest = run(engine, file, home=gridmap_home())
+        manifest = run(engine, file, home=settings().home)
     finally:
         engine.dispose()
     rows = sum(manifest["counts"].values())

@@ -1,40 +1,18 @@
-"""`gridmap reach`, `gridmap suggest`, `gridmap network`, `gridmap standards`: 15-minute
-life-circle reachability on the walking network."""
+"""`gridmap reach`: 15-minute life-circle reachability on the walking network, from the
+database or from files."""
 
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 
 import click
 
 from gridmap.errors import InvalidInput
+from gridmap_cli.common import ProgressBar, command_session, percent, rounded, upgrade
 
 SPEED_HELP = "Walking speed in km/h (stated on every output)."
-
-
-def _session():
-    from gridmap_cli.main import _session as session
-
-    return session()
-
-
-def _upgrade() -> None:
-    from gridmap_cli.main import _upgrade as upgrade
-
-    upgrade()
-
-
-def _jsonable(value):
-    if value is None:
-        return None
-    if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else round(value, 4)
-    if hasattr(value, "item"):
-        return _jsonable(value.item())
-    return value
 
 
 def _minutes(text: str) -> list[float]:
@@ -50,19 +28,13 @@ def _minutes(text: str) -> list[float]:
 
 def _bar(label: str):
     """A progress bar on stderr (the importer's) fed by (category, done, total) callbacks."""
-    from gridmap_cli.imports import _Bar
-
-    bar = _Bar(enabled=True)
+    bar = ProgressBar(enabled=True)
 
     def progress(_what: str, done: int, total: int) -> None:
         bar(label, done, total)
 
     progress.close = bar.close
     return progress
-
-
-def _pct(share) -> str:
-    return "-" if share is None or share != share else f"{100 * share:.1f}%"
 
 
 # --- gridmap reach ----------------------------------------------------------------------
@@ -231,11 +203,11 @@ def _reach_db(*, categories, minutes, speed_kmh, max_minutes, time_based, rules_
     from geodata.network_store import NetworkOptions
     from geodata.reachability import compute_reach
 
-    _upgrade()
+    upgrade()
     started = time.perf_counter()
     bar = _bar("shortest paths")
     try:
-        with _session() as session:
+        with command_session() as session:
             report = compute_reach(session, categories=categories, minutes=minutes,
                                    speed_kmh=speed_kmh, max_minutes=max_minutes,
                                    method=method, detour_factor=detour_factor,
@@ -262,7 +234,7 @@ def _reach_db(*, categories, minutes, speed_kmh, max_minutes, time_based, rules_
             "thresholds": [{"label": t.label, "distance_m": t.distance_m, "minutes": t.minutes,
                             "kind": t.kind} for t in report.thresholds],
             "coverage": cov,
-            "rules": [{k: _jsonable(v) for k, v in r.items()} for r in rules[
+            "rules": [{k: rounded(v) for k, v in r.items()} for r in rules[
                 ["rule", "clause", "area", "area_name", "threshold_m", "minutes", "share",
                  "min_share", "passed"]].to_dict("records")],
             "facilities": _facilities_json(report),
@@ -290,7 +262,7 @@ def _reach_db(*, categories, minutes, speed_kmh, max_minutes, time_based, rules_
         for t in report.thresholds:
             r = rows.loc[t.label] if t.label in rows.index else None
             cells.append("-" if r is None else
-                         f"{int(r['residents_covered'])} {_pct(r['residents_share'])}")
+                         f"{int(r['residents_covered'])} {percent(r['residents_share'])}")
         click.echo(f"  {cat:<{width}}  " + "  ".join(f"{c:>17}" for c in cells))
     rules = report.rules[report.rules["level"] == "street"]
     if len(rules):
@@ -298,8 +270,8 @@ def _reach_db(*, categories, minutes, speed_kmh, max_minutes, time_based, rules_
         click.echo(f"rules: {len(rules) - len(failed)} of {len(rules)} met for the whole "
                    "street office; not met:")
         for _, r in failed.iterrows():
-            click.echo(f"  {r['rule']}: {_pct(r['share'])} within {r['threshold_m']:.0f} m "
-                       f"({r['minutes']:.1f} min), needs {_pct(r['min_share'])} — {r['clause']}")
+            click.echo(f"  {r['rule']}: {percent(r['share'])} within {r['threshold_m']:.0f} m "
+                       f"({r['minutes']:.1f} min), needs {percent(r['min_share'])} — {r['clause']}")
     click.echo(f"run {report.run_id} stored in {seconds:.1f} s")
     if export_dir:
         for p in written:
@@ -315,7 +287,7 @@ def _coverage_json(report) -> dict:
         cov[cat] = {r["threshold"]: {"distance_m": r["threshold_m"],
                                      "residents": int(r["residents"]),
                                      "covered": int(r["residents_covered"]),
-                                     "share": _jsonable(r["residents_share"]),
+                                     "share": rounded(r["residents_share"]),
                                      "households": int(r["households"]),
                                      "households_covered": int(r["households_covered"]),
                                      "buildings": int(r["buildings"]),
@@ -343,9 +315,9 @@ def _reach_compare(*, categories, minutes, speed_kmh, rules_path, as_json) -> No
     from geodata.planning import compare_by_area, paper_only_table
     from geodata.reachability import compute_reach
 
-    _upgrade()
+    upgrade()
     started = time.perf_counter()
-    with _session() as session:
+    with command_session() as session:
         run = {"categories": categories, "minutes": minutes, "speed_kmh": speed_kmh,
                "rules_path": rules_path, "created_by": "cli", "lang": "en"}
         radius = compute_reach(session, method="radius", **run)
@@ -361,7 +333,7 @@ def _reach_compare(*, categories, minutes, speed_kmh, rules_path, as_json) -> No
                 paper[cat][t.label] = {
                     "distance_m": t.distance_m,
                     "reasons": {k: int(v) for k, v in reasons.items()},
-                    **{level: [{k: _jsonable(v) for k, v in r.items()}
+                    **{level: [{k: rounded(v) for k, v in r.items()}
                                for r in by_area[by_area["level"] == level]
                                .drop(columns="level").to_dict("records")]
                        for level in ("street", "community", "grid")}}
@@ -436,187 +408,3 @@ def _export(report, folder: Path) -> list[Path]:
             speed_kmh=report.speed_kmh, method=report.method).to_file(p, driver="GPKG")
         out.append(p)
     return out
-
-
-# --- gridmap suggest --------------------------------------------------------------------
-
-@click.command("suggest")
-@click.option("--category", required=True, help="Facility category code, e.g. health_station.")
-@click.option("--k", default=3, show_default=True, help="How many new sites.")
-@click.option("--level", type=click.Choice(["5", "10", "15"]),
-              help="Life-circle level whose walking distance counts as covered (GB 50180-2018 "
-                   "Table 4.0.1: 300/500/1000 m). Default: the category's own level.")
-@click.option("--method", type=click.Choice(["network", "radius"]), default="network",
-              show_default=True,
-              help="Cover on foot (the walking network; an estimate without roads) or "
-                   "within the service radius (straight line).")
-@click.option("--candidates", "candidates_file", type=click.Path(dir_okay=False),
-              help="Your candidate sites (point layer; a name column labels them).")
-@click.option("--from-public", is_flag=True,
-              help="Choose among the public buildings (use 公共服务) instead of street points "
-                   "inside the gaps.")
-@click.option("--speed-kmh", default=4.0, show_default=True, help=SPEED_HELP)
-@click.option("--rules", "rules_path", type=click.Path(dir_okay=False),
-              help="Your rules file (YAML).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def suggest_cmd(category, k, level, method, candidates_file, from_public, speed_kmh,
-                rules_path, as_json) -> None:
-    """Where k new facilities of a category would cover the most uncovered residents.
-
-    Greedy: each pick is the candidate adding the most residents not yet within reach;
-    each site is given with the nearest street and address, coverage before and after.
-    The planner's page computes the same (same function, same defaults).
-    """
-    from geodata.planning import PlanRequest, plan_category
-
-    if k < 1:
-        raise InvalidInput("--k must be at least 1")
-    if candidates_file and from_public:
-        raise InvalidInput("give --candidates FILE or --from-public, not both")
-    points = ()
-    if candidates_file:
-        from geodata.reach_files import read_candidates
-
-        points = read_candidates(candidates_file)
-    request = PlanRequest(category, view=method, minutes=int(level) if level else None,
-                          speed_kmh=speed_kmh, k=k,
-                          candidates="file" if points else "public" if from_public else "gaps",
-                          candidate_points=points)
-    _upgrade()
-    started = time.perf_counter()
-    with _session() as session:
-        plan = plan_category(session, request, rules_path=rules_path, store=False, lang="en")
-    seconds = time.perf_counter() - started
-    rows = site_rows(plan)
-    before = plan.street_totals()
-    report = plan.main
-    if as_json:
-        click.echo(json.dumps({
-            "category": category, "k": k, "distance_m": plan.distance_m,
-            "minutes": round(plan.minutes_at_speed, 2), "speed_kmh": speed_kmh,
-            "method": report.method, "label": report.label("en"),
-            "residents_total": before["residents"],
-            "residents_covered": before["residents_covered"],
-            "candidate_source": plan.candidate_source, "candidates": plan.candidates,
-            "gaps": len(plan.gaps), "facilities": plan.facility_counts(), "picks": rows,
-            "seconds": round(seconds, 2)}, ensure_ascii=False))
-        return
-    click.echo(report.label("en").upper() if report.method == "estimate" else report.label("en"))
-    click.echo(f"{category}: covered within {plan.distance_m:.0f} m "
-               f"({plan.minutes_at_speed:.1f} min); {len(plan.gaps)} gap areas, "
-               f"{plan.candidates} candidate sites ({plan.candidate_source})")
-    if not rows:
-        click.echo("no candidate adds anyone: nothing to suggest")
-    for r in rows:
-        where = ", ".join(x for x in (r["candidate"], r["street"] and f"{r['street']} "
-                                      f"({r['street_m']:.0f} m)", r["address"]) if x)
-        click.echo(f"  {r['rank']}. {where} ({r['lon']:.6f}, {r['lat']:.6f})  "
-                   f"+{r['residents_added']} residents, +{r['households_added']} households  "
-                   f"coverage {_pct(r['share_before'])} -> {_pct(r['share_after'])}")
-
-
-def site_rows(plan) -> list[dict]:
-    """The suggested sites as plain values (JSON and text)."""
-    if plan.picks is None:
-        return []
-    keys = ("rank", "lon", "lat", "street", "street_m", "address", "residents_added",
-            "households_added", "residents_covered_before", "residents_covered_after",
-            "share_before", "share_after")
-    out = []
-    for rec in plan.picks.drop(columns="geometry").to_dict("records"):
-        row = {k: _jsonable(rec[k]) for k in keys}
-        row["candidate"] = rec["candidate_label"]
-        out.append(row)
-    return out
-
-
-# --- gridmap network --------------------------------------------------------------------
-
-@click.group("network")
-def network_group() -> None:
-    """The stored walking network (built from the road, gate and compound tables)."""
-
-
-@network_group.command("build")
-@click.option("--noding", type=click.Choice(["intersections", "vertices"]),
-              default="intersections", show_default=True,
-              help="Join road lines wherever they meet, or only at shared vertices.")
-@click.option("--gate-link-m", default=100.0, show_default=True,
-              help="A gate off the mapped paths links to a street at most this far away.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def network_build(noding, gate_link_m, as_json) -> None:
-    """Build (or rebuild) the walking network and store it for later runs."""
-    from geodata.network_store import NetworkOptions, ensure_network, network_info
-    from gridmap.errors import NotFound
-
-    _upgrade()
-    started = time.perf_counter()
-    with _session() as session:
-        stored = ensure_network(session, options=NetworkOptions(noding=noding,
-                                                                gate_link_m=gate_link_m),
-                                rebuild=True)
-        if stored is None:
-            raise NotFound("the database holds no roads: import street lines first")
-        info = network_info(session)
-    info["seconds"] = round(time.perf_counter() - started, 2)
-    info["gated_compounds"] = int(stored.network.compound_gated.sum())
-    info["gates"] = len(stored.network.gate_node)
-    if as_json:
-        click.echo(json.dumps(info, ensure_ascii=False))
-        return
-    click.echo(f"walking network {info['id']}: {info['nodes']} nodes, {info['edges']} edges, "
-               f"{info['gated_compounds']} gated compounds, {info['gates']} gates "
-               f"({info['crs']}) in {info['seconds']} s")
-    for w in info["warnings"]:
-        click.echo(f"  note: {w}")
-
-
-@network_group.command("info")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def network_show(as_json) -> None:
-    """What the stored walking network is."""
-    from geodata.network_store import network_info
-
-    _upgrade()
-    with _session() as session:
-        info = network_info(session)
-    if as_json:
-        click.echo(json.dumps(info, ensure_ascii=False))
-        return
-    if info is None:
-        click.echo("no walking network stored yet (`gridmap network build` or `gridmap reach`)")
-        return
-    click.echo(f"walking network {info['id']} built {info['built_at']}: {info['nodes']} nodes, "
-               f"{info['edges']} edges ({info['crs']})")
-    for w in info["warnings"]:
-        click.echo(f"  note: {w}")
-
-
-# --- gridmap standards ------------------------------------------------------------------
-
-@click.command("standards")
-@click.option("--rules", "rules_path", type=click.Path(dir_okay=False),
-              help="Your rules file (YAML), merged over the shipped rules.")
-@click.option("--all", "show_all", is_flag=True, help="Also list disabled rules.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def standards_cmd(rules_path, show_all, as_json) -> None:
-    """The reachability rules with their clauses (GB 50180-2018, TD/T 1062-2021, ...)."""
-    from dataclasses import asdict
-
-    from gridmap.standards.rules import load_rules
-
-    rules = load_rules(rules_path)
-    chosen = rules.rules if show_all else rules.enabled()
-    if as_json:
-        click.echo(json.dumps({"sources": list(rules.sources), "levels": list(rules.levels),
-                               "rules": [asdict(r) for r in chosen]}, ensure_ascii=False))
-        return
-    for r in chosen:
-        limit = (f"{r.max_distance_m:.0f} m" if r.max_distance_m is not None
-                 else f"{r.max_minutes:g} min")
-        flag = "" if r.enabled else " [disabled]"
-        click.echo(f"{r.id}{flag}: {','.join(r.categories)} within {limit}, "
-                   f">= {100 * r.min_share:.0f}% of {r.weight} — {r.clause}")
-
-
-COMMANDS = [reach_cmd, suggest_cmd, network_group, standards_cmd]

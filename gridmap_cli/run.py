@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from gridmap_cli.common import make_engine, settings
+
 ANALYSES = ("patrol", "risk", "indicators", "reach")  # geodata.street_runs.COMPUTE
 
 
@@ -31,18 +33,18 @@ def run_cmd(analysis, all_streets, streets, period, workers, sequential) -> None
     """
     from sqlalchemy.engine import make_url
 
-    from geodata.db.engine import database_url, make_engine, session_factory
+    from geodata.db.engine import session_factory
     from geodata.db.indicators import resolve_period
     from geodata.db.migrate import upgrade
     from geodata.db.street_view import street_codes
-    from geodata.street_runs import SCHEDULER_ENV, SEQUENTIAL, run_streets, scheduler_address
+    from geodata.street_runs import SCHEDULER_ENV, SEQUENTIAL, run_streets
     from gridmap.errors import InvalidInput, NotFound
 
     if all_streets == bool(streets):
         raise InvalidInput("say which street offices: --all-streets or --street CODE")
     chosen = resolve_period(period)
-    url = database_url()
-    engine = make_engine(url)
+    url = settings().database_url
+    engine = make_engine()
     try:
         upgrade(engine)
         sessions = session_factory(engine)
@@ -54,7 +56,7 @@ def run_cmd(analysis, all_streets, streets, period, workers, sequential) -> None
             raise NotFound(f"no street office with grids: {', '.join(unknown)}")
         if not codes:
             raise NotFound("no street office has grids: import them or build the demo")
-        scheduler = SEQUENTIAL if sequential else scheduler_address()
+        scheduler = SEQUENTIAL if sequential else settings().dask_scheduler
         where = "in this process" if sequential else (
             f"on {scheduler}" if scheduler else "on a local Dask cluster")
         click.echo(f"{analysis} {chosen.label}: {len(codes)} street offices {where}",
@@ -75,4 +77,4 @@ def run_cmd(analysis, all_streets, streets, period, workers, sequential) -> None
     if outcome.failed:
         raise click.ClickException(
             f"{len(outcome.failed)} street offices failed after retries ({SCHEDULER_ENV} "
-            f"{'set' if scheduler_address() else 'unset'}); see job {outcome.run_id}")
+            f"{'set' if settings().dask_scheduler else 'unset'}); see job {outcome.run_id}")

@@ -6,11 +6,7 @@ import json
 
 import click
 
-
-def _session():
-    from gridmap_cli.main import _session as session
-
-    return session()
+from gridmap_cli.common import command_session
 
 
 @click.group()
@@ -27,7 +23,7 @@ def token_add(username: str, days: int, name: str) -> None:
     """Make a token for USERNAME and print it once (only its hash is kept)."""
     from geodata.db.tokens import create_token
 
-    with _session() as session:
+    with command_session() as session:
         row, secret = create_token(session, username, name=name, days=days or None)
         until = row.expires_at.strftime("%Y-%m-%d %H:%M") if row.expires_at else "revoked"
         token_id = row.id
@@ -45,7 +41,7 @@ def token_list(username: str | None, as_json: bool) -> None:
     def when(t):
         return t.strftime("%Y-%m-%d %H:%M") if t else ""
 
-    with _session() as session:
+    with command_session() as session:
         rows = [{"id": r.id, "user": r.user.username, "name": r.name, "prefix": r.prefix,
                  "state": token_state(r), "expires": when(r.expires_at),
                  "last_used": when(r.last_used_at)} for r in tokens_of(session, username)]
@@ -63,7 +59,7 @@ def token_revoke(token_id: int) -> None:
     """Revoke token TOKEN_ID at once (see `gridmap token list`)."""
     from geodata.db.tokens import revoke_token
 
-    with _session() as session:
+    with command_session() as session:
         row = revoke_token(session, token_id)
         who = row.user.username
     click.echo(f"token {token_id} of {who} revoked")

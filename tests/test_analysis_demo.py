@@ -191,6 +191,8 @@ def test_grid_leader_sees_only_their_grid(demo_db, demo_app):
     rows = re.findall(r'<td title="(\d+)">', page.split('id="coverage-table"')[1].split("</table>")[0])
     assert rows == [mine]
     denied = client.get(f"/risk?grid={other}").get_data(as_text=True)
+    assert f"网格 {other} 不在分配给 leader5 的区域内" in denied  # in the page's language
+    denied = client.get(f"/risk?grid={other}&lang=en").get_data(as_text=True)
     assert "outside the areas assigned to leader5" in denied
 
 

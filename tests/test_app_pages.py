@@ -260,7 +260,7 @@ def test_my_grid_page_and_report_mask_personal_data(demo_app, db, people):
     assert 'id="todo"' in page  # the demo leader's grid has work due
     phones = db.scalars(
         sa.select(Resident.phone).join(Household).join(Building).join(Grid)
-        .where(Grid.code == people["grid"], Resident.phone.is_not(None)))
+        .where(Grid.code == people["grid"], Resident.phone.is_not(None))).all()
     assert phones and not any(p in page for p in phones)  # never a full phone number
     assert re.search(r"1\d\d\*{4}\d{4}", page)  # masked ones are shown
     assert leader.get(f"/grid/{people['other_grid']}").status_code == 403

@@ -24,9 +24,9 @@ def _oversized() -> set[str]:
             if len(text.splitlines()) > MAX_MODULE_LINES:
                 found.add(name)
             for node in ast.walk(ast.parse(text)):
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    if node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES:
-                        found.add(f"{name}:{node.name}")
+                if (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES):
+                    found.add(f"{name}:{node.name}")
     return found
 
 

@@ -20,7 +20,7 @@ from gridmap.maps.heatmap import TIME_PALETTE, colorize, heatmap_map, scale_max
 from gridmap.maps.patrol import patrol_map
 from gridmap.maps.risk import risk_map
 from web.db import db_session
-from web.i18n import DEFAULT_LANGUAGE
+from web.i18n import current_lang, error_text
 from web.maps import render_map  # basemap, standard controls, offline assets
 
 bp = Blueprint("analysis", __name__)
@@ -28,12 +28,6 @@ bp = Blueprint("analysis", __name__)
 BANDWIDTHS_M = (50, 100, 150, 200, 300, 500)
 MAP_TRACKS = 200  # tracks drawn on the patrol map (the latest)
 CELLS_M = (25, 50, 100, 200)
-
-
-def _lang() -> str:
-    from flask_babel import get_locale
-
-    return str(get_locale() or DEFAULT_LANGUAGE)
 
 
 def _period(text: str | None) -> patrol_mod.Period | None:
@@ -75,7 +69,7 @@ def patrol_page():
         whole = res if by == "period" else analysis.patrol_report(
             session, g.requester, period=res.period, shift=shift, grid_code=args["grid"] or None)
     except GridmapError as exc:
-        error = str(exc)
+        error = error_text(exc)
         res = whole = analysis.patrol_report(session, g.requester, shift=shift)
     rep, wrep = res.report, whole.report
     segments = wrep.segments.to_crs(4326)
@@ -84,7 +78,7 @@ def patrol_page():
     latest = wrep.pieces.sort_values("started_at", ascending=False).head(MAP_TRACKS)
     tracks = latest.assign(geometry=latest.geometry.simplify(10.0)).to_crs(4326)
     overdue = res.overdue_only()
-    m = patrol_map(res.grids, wrep.grids, segments, tracks, overdue, lang=_lang(), _=_,
+    m = patrol_map(res.grids, wrep.grids, segments, tracks, overdue, lang=current_lang(), _=_,
                    tracks_label=_("Patrol tracks (latest %(n)s)", n=len(tracks)))
     unpatrolled = rep.unpatrolled.drop(columns="geometry").groupby("grid_code").head(3)
     return render_template(
@@ -109,9 +103,9 @@ def risk_page():
     try:
         rep = analysis.risk_report(session, g.requester, grid_code=grid or None)
     except GridmapError as exc:
-        error = str(exc)
+        error = error_text(exc)
         rep = analysis.risk_report(session, g.requester)
-    lang = _lang()
+    lang = current_lang()
     comp_cols = list(rep.grid_risk.components.columns)
     bcols = list(rep.building_risk.components.columns)
     m = risk_map(rep.grids, rep.grids[comp_cols], rep.buildings, rep.buildings[bcols],
@@ -177,14 +171,14 @@ def heatmap_page():
         p = _heatmap_params()
         hm = _compute(p)
     except GridmapError as exc:
-        error = str(exc)
+        error = error_text(exc)
         p = {"kind": "households", "group": "elderly_alone", "layer": "households",
              "category": "", "bandwidth_m": 150.0, "cell_m": 50.0, "kernel": "quartic",
              "cells": "square", "period": "", "grid": "", "weekly": False}
         hm = _compute(p)
     travel = hm.surface.units == "minutes"
     unit = _unit_label(hm.units)
-    lang = _lang()
+    lang = current_lang()
     if travel:
         names = dict(_facility_categories(lang))
         caption = _("Walking minutes to the nearest %(category)s",
@@ -212,7 +206,7 @@ def heatmap_page():
 def _facility_categories(lang: str) -> list[tuple[str, str]]:
     from gridmap import vocab
 
-    return [(c.code, c.zh if lang == "zh" else c.en) for c in vocab.FACILITY_CATEGORIES]
+    return list(vocab.labels(vocab.FACILITY_CATEGORIES, lang).items())
 
 
 @bp.route("/heatmap/download.<fmt>")

@@ -16,14 +16,9 @@ from geodata.db import building_json, layers
 from geodata.db.analysis import analysis_as_of
 from gridmap import ogc, vector
 from web.db import db_session
+from web.i18n import current_lang
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-def _lang() -> str:
-    from flask_babel import get_locale
-
-    return str(get_locale() or "zh")
 
 
 def _display() -> str:
@@ -40,13 +35,13 @@ def layer_geojson(layer: str):
     if layer == "buildings" and bbox and display == "wgs84" and building_json.usable(session):
         features = building_json.map_features(
             session, read_box, tolerance_deg=vector.simplify_tolerance_deg(zoom),
-            decimals=vector.coordinate_decimals(zoom), lang=_lang(),
+            decimals=vector.coordinate_decimals(zoom), lang=current_lang(),
             grid_code=request.args.get("grid") or None)
         response = Response(ogc.collection_json(features), mimetype="application/json")
         response.headers["Cache-Control"] = "private, max-age=30"
         return response
     frame, props = layers.layer_frame(session, g.requester, layer, read_box,
-                                      as_of=analysis_as_of(session), lang=_lang(),
+                                      as_of=analysis_as_of(session), lang=current_lang(),
                                       grid_code=request.args.get("grid") or None)
     body = vector.feature_collection(frame, props, zoom=zoom, display=display)
     response = jsonify(body)
@@ -64,7 +59,7 @@ def building_tile(z: int, x: int, y: int):
 
 @bp.get("/buildings/<int:building_id>")
 def building(building_id: int):
-    return jsonify(layers.building_details(db_session(), building_id, lang=_lang()))
+    return jsonify(layers.building_details(db_session(), building_id, lang=current_lang()))
 
 
 def mvt_threshold() -> int:

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
-import os
+import logging
 import secrets
-from pathlib import Path
 
-from flask import Flask, jsonify, render_template
+from flask import Flask, jsonify, render_template, request
 
-from geodata.db.engine import database_url, gridmap_home
-from gridmap.errors import Conflict, GridmapError, InvalidInput, NotFound, PermissionDenied
+from geodata.settings import Settings
+from gridmap.errors import (
+    ConfigError,
+    Conflict,
+    GridmapError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
+from web.auth import wants_json
+from web.i18n import error_text
+
+log = logging.getLogger("gridmap.web")
 
 
-def _secret_key(home: Path) -> str:
+def _secret_key(settings: Settings) -> str:
     """GRIDMAP_SECRET_KEY, else a key generated once and kept in GRIDMAP_HOME."""
-    if os.environ.get("GRIDMAP_SECRET_KEY"):
-        return os.environ["GRIDMAP_SECRET_KEY"]
-    path = home / ".gridmap_secret_key"
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.home / ".gridmap_secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32))
@@ -24,25 +34,25 @@ def _secret_key(home: Path) -> str:
     return path.read_text().strip()
 
 
-def create_app(config: dict | None = None) -> Flask:
-    """Build the app. ``config`` overrides settings (tests pass DATABASE_URL, SECRET_KEY)."""
+def create_app(config: dict | None = None, settings: Settings | None = None) -> Flask:
+    """Build the app from ``settings`` (default: read from the environment now).
+    ``config`` overrides Flask settings (tests pass DATABASE_URL, SECRET_KEY)."""
     app = Flask(__name__)
+    settings = settings or Settings.from_env()
     config = dict(config or {})
     app.config.update(
-        DATABASE_URL=config.pop("DATABASE_URL", None) or database_url(),
+        SETTINGS=settings,
+        DATABASE_URL=config.pop("DATABASE_URL", None) or settings.database_url,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        # behind TLS: GRIDMAP_SECURE_COOKIES=1 sends the cookie over HTTPS only
-        SESSION_COOKIE_SECURE=os.environ.get("GRIDMAP_SECURE_COOKIES") == "1",
-        MAX_CONTENT_LENGTH=int(os.environ.get("GRIDMAP_MAX_UPLOAD_MB", "200")) * 1024 * 1024,
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        BASEMAPS=settings.basemaps,
+        MVT_THRESHOLD=settings.mvt_threshold,
     )
-    from gridmap.maps.standard import BasemapSettings
-
-    app.config.update(BASEMAPS=BasemapSettings.from_env(os.environ),
-                      MVT_THRESHOLD=int(os.environ.get("GRIDMAP_MVT_THRESHOLD", "3000")))
     app.config.update(config)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _secret_key(gridmap_home())
+        app.config["SECRET_KEY"] = _secret_key(settings)
 
     from web import auth, db, i18n, logs, pages, params, security
 
@@ -60,11 +70,11 @@ def create_app(config: dict | None = None) -> Flask:
     from web.analysis import bp as analysis_bp  # patrol, risk and heatmap pages
 
     app.register_blueprint(analysis_bp)
-    from web.planner import bp as reach_bp  # life-circle reachability (planner's page)
+    from web.reach import bp as reach_bp  # life-circle reachability (planner's page)
 
     app.register_blueprint(reach_bp)
 
-    from web import admin, api, compress, grid, hazards, nav  # issue 6: layout, maps, workflow
+    from web import admin, api, compress, grid, hazards, nav  # layout, maps, hazard workflow
 
     nav.init_app(app)
     compress.init_app(app)
@@ -90,7 +100,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(indicators_bp)
 
     _register_errors(app)
-    if os.environ.get("GRIDMAP_PROXY_FIX") == "1":  # behind one TLS-terminating proxy
+    if settings.proxy_fix:  # behind one TLS-terminating proxy
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
@@ -105,16 +115,25 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+ERROR_STATUS = {Conflict: 409, InvalidInput: 400, PermissionDenied: 403, NotFound: 404,
+                ConfigError: 500}
+
+
+def error_status(exc: GridmapError) -> int:
+    """The HTTP status of a typed error: what the person can fix is 4xx, what the
+    installation lacks (a setting, an extension) is 500."""
+    return next((c for t, c in ERROR_STATUS.items() if isinstance(exc, t)), 400)
+
+
 def _register_errors(app: Flask) -> None:
-    """Typed core errors become 4xx JSON for API calls; pages get the same text."""
-    status = {Conflict: 409, InvalidInput: 400, PermissionDenied: 403, NotFound: 404}
+    """Typed core errors become JSON for API calls; pages get the same translated text.
+    The only place a refusal becomes an HTTP status (views raise, never abort)."""
 
     @app.errorhandler(GridmapError)
     def _gridmap_error(exc: GridmapError):
-        code = next((c for t, c in status.items() if isinstance(exc, t)), 400)
-        from web.auth import wants_json
-        from web.i18n import error_text
-
+        code = error_status(exc)
+        if code >= 500:  # the operator must see it: the person only learns that it failed
+            log.error("configuration error on %s %s: %s", request.method, request.path, exc)
         if not wants_json():
             return render_template("error.html", code=code, message=error_text(exc)), code
         return jsonify(error=type(exc).__name__, message=error_text(exc)), code

@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import os
 import secrets
 from datetime import datetime
 from urllib.parse import urlparse
@@ -31,7 +30,6 @@ from urllib.parse import urlparse
 from flask import (
     Blueprint,
     Flask,
-    abort,
     current_app,
     flash,
     g,
@@ -48,6 +46,8 @@ from geodata.db import sessions
 from geodata.db.repo import audit
 from geodata.db.tokens import user_for_token
 from geodata.db.users import authenticate, requester_for
+from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.privacy import Requester
 from web.db import db_session
 
@@ -148,7 +148,7 @@ def _load_user() -> None:
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals["csrf_token"] = csrf_token
-    app.config.setdefault("SESSION_RULES", sessions.SessionRules.from_env(os.environ))
+    app.config.setdefault("SESSION_RULES", app.config["SETTINGS"].session_rules)
 
     @app.before_request
     def _guard():
@@ -166,7 +166,7 @@ def init_app(app: Flask) -> None:
                 return _unauthorized(_("Please log in."))
             return redirect(url_for("auth.login", next=request.full_path))
         if request.method in ("POST", "PUT", "PATCH", "DELETE") and not csrf_ok():
-            abort(400, description=_("The form expired; reload the page and try again."))
+            raise fail(InvalidInput, N_("The form expired; reload the page and try again."))
         return None
 
 

@@ -43,7 +43,8 @@ from gridmap import hazards as hazard_rules
 from gridmap.errors import InvalidInput, NotFound, PermissionDenied
 from web.auth import csrf_token
 from web.db import db_session
-from web.grid import _labels, _lang, todo_text
+from web.grid import _labels, todo_text
+from web.i18n import action_labels, current_lang
 
 bp = Blueprint("field", __name__)
 #: Bump when the shell's files change: the service worker keeps one cache per version.
@@ -77,7 +78,7 @@ def manifest():
     body = {"name": _("gridmap field app"), "short_name": _("My grid"),
             "start_url": url_for("field.app"), "scope": url_for("field.app"),
             "display": "standalone", "background_color": "#ffffff", "theme_color": "#1f6feb",
-            "lang": "zh-CN" if _lang() == "zh" else "en",
+            "lang": "zh-CN" if current_lang() == "zh" else "en",
             "icons": [{"src": url_for("static", filename="field/icon.svg"), "sizes": "any",
                        "type": "image/svg+xml", "purpose": "any"}]}
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json")
@@ -90,10 +91,10 @@ def me():
     grids = repo.visible_grids_frame(session, g.requester)
     mine = [gr.code for gr in g.user.grids]
     rules = field_rules()
-    lang = _lang()
+    lang = current_lang()
 
     def terms(ts):
-        return [{"code": t.code, "label": t.zh if lang == "zh" else t.en} for t in ts]
+        return [{"code": code, "label": text} for code, text in vocab.labels(ts, lang).items()]
 
     return jsonify(
         user=g.user.display_name or g.user.username, username=g.user.username,
@@ -103,7 +104,7 @@ def me():
         categories=terms(vocab.HAZARD_CATEGORIES), severities=terms(vocab.HAZARD_SEVERITIES),
         results=terms(vocab.INSPECTION_RESULTS),
         reasons=[{"code": r, "label": _reason_label(r)} for r in rules["reveal"]["reasons"]],
-        actions={k: v for k, v in _action_labels().items()},
+        actions=action_labels(),
         photos={"per_item": rules["photos"]["per_item"],
                 "max_side_px": rules["photos"]["max_side_px"]},
         checkin={"radius_m": rules["checkin"]["radius_m"],
@@ -114,12 +115,6 @@ def me():
 def _reason_label(code: str) -> str:
     return {"visit": _("Home visit"), "call": _("Phone call"), "emergency": _("Emergency"),
             "verify": _("Check the register")}.get(code, code)
-
-
-def _action_labels() -> dict:
-    from web.hazards import action_labels
-
-    return action_labels()
 
 
 def _geojson(frame: gpd.GeoDataFrame, columns: list[str]) -> dict:
@@ -146,7 +141,7 @@ def grid_bundle(code: str):
     _require_field_role()
     session = db_session()
     view = grid_view(session, g.requester, code)
-    lang = _lang()
+    lang = current_lang()
     labels = _labels(lang)
     boundary = view.boundary
     minx, miny, maxx, maxy = boundary.total_bounds

@@ -13,16 +13,11 @@ from geodata.db.mygrid import grid_view
 from gridmap import field, vocab
 from gridmap.maps.grid import grid_map, grid_svg, svg_scale_m_per_mm
 from web.db import db_session
+from web.i18n import current_lang
 from web.maps import render_map
 from web.pages import _focus
 
 bp = Blueprint("grid", __name__, url_prefix="/grid")
-
-
-def _lang() -> str:
-    from flask_babel import get_locale
-
-    return str(get_locale() or "zh")
 
 
 @bp.route("/")
@@ -39,11 +34,11 @@ def my_grid():
 
 def _labels(lang: str) -> dict:
     def terms(ts):
-        return {t.code: (t.zh if lang == "zh" else t.en) for t in ts}
+        return vocab.labels(ts, lang)
 
     return {
         "hh_tags": terms(vocab.HOUSEHOLD_TAGS), "res_tags": terms(vocab.RESIDENT_TAGS),
-        "sites": {c.code: (c.zh if lang == "zh" else c.en) for c in vocab.KEY_SITE_CATEGORIES},
+        "sites": vocab.labels(vocab.KEY_SITE_CATEGORIES, lang),
         "status": terms(vocab.HAZARD_STATUSES), "category": terms(vocab.HAZARD_CATEGORIES),
         "severity": terms(vocab.HAZARD_SEVERITIES), "uses": terms(vocab.BUILDING_USES),
         "actions": {"file": _("file"), "assign": _("assign"), "handle": _("record handling"),
@@ -96,7 +91,7 @@ def _context(code: str, *, with_patrol: bool = True, printed: bool = False,
              sensitive: bool = False) -> dict:
     session = db_session()
     view = grid_view(session, g.requester, code, with_patrol=with_patrol)
-    lang = _lang()
+    lang = current_lang()
     labels = _labels(lang)
     return {
         "view": view, "grid": view.grid, "labels": labels,

@@ -17,31 +17,15 @@ from gridmap import vocab
 from gridmap.errors import GridmapError, InvalidInput, PermissionDenied
 from gridmap.maps.hazards import hazards_map
 from web.db import db_session
-from web.i18n import error_text
+from web.i18n import action_labels, current_lang, error_text
 from web.maps import current_display, point_from_display, render_map
 
 bp = Blueprint("hazards", __name__, url_prefix="/hazards")
 
 
-def _lang() -> str:
-    from flask_babel import get_locale
-
-    return str(get_locale() or "zh")
-
-
-def action_labels() -> dict[str, str]:
-    return {
-        "report": _("Reported"), "file": _("File the case"), "assign": _("Assign"),
-        "handle": _("Record handling"), "reinspect": _("Re-inspection passed"),
-        "reinspect_fail": _("Re-inspection failed"), "close": _("Close the case"),
-        "dismiss": _("Dismiss (no hazard or duplicate)"), "comment": _("Add a note"),
-        "escalate": _("Escalated (overdue)"),
-    }
-
-
 def _labels(lang: str) -> dict:
     def terms(ts):
-        return {t.code: (t.zh if lang == "zh" else t.en) for t in ts}
+        return vocab.labels(ts, lang)
 
     return {"status": terms(vocab.HAZARD_STATUSES), "category": terms(vocab.HAZARD_CATEGORIES),
             "severity": terms(vocab.HAZARD_SEVERITIES), "action": action_labels(),
@@ -66,7 +50,7 @@ def index():
         overdue_only=args["overdue"] == "1",
         open_only=not args["status"] and args["overdue"] != "1" and request.args.get("all") != "1")
     grids = repo.visible_grids_frame(session, g.requester)
-    lang = _lang()
+    lang = current_lang()
     m, legends = hazards_map(grids, cases, lang=lang,
                              detail_url=url_for("hazards.detail", code="__ID__"), _=_)
     # A community's counts are one figure for every viewer: counted over all its cases,
@@ -90,7 +74,7 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     session = db_session()
-    lang = _lang()
+    lang = current_lang()
     error = None
     values = {k: request.form.get(k, "") for k in ("category", "severity", "description",
                                                   "lat", "lon")}
@@ -135,7 +119,7 @@ def _detail(code: str, *, error: str | None = None, status: int = 200):
     history = cases_repo.history(session, g.requester, code)
     actions = cases_repo.allowed_actions(session, g.requester, hazard)
     grids = repo.visible_grids_frame(session, g.requester)
-    lang = _lang()
+    lang = current_lang()
     m, legends = hazards_map(grids, case, lang=lang, focus=case, _=_)
     repo.audit(session, g.requester, "hazard_view", code)
     row = _records(case)[0]

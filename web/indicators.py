@@ -21,23 +21,18 @@ from geodata.indicator_export import indicators_xlsx, status_text
 from gridmap.display import show
 from gridmap.maps.indicators import indicator_map
 from web.db import db_session
+from web.i18n import current_lang
 from web.maps import render_map
 
 bp = Blueprint("indicators", __name__)
 LEVELS = ("street", "community", "grid")
 
 
-def _lang() -> str:
-    from flask_babel import get_locale
-
-    return str(get_locale() or "zh")
-
-
 def _report(*, corrections: bool = False) -> dict:
     level = request.args.get("level") or None
     return indicator_report(db_session(), g.requester,
                             period=resolve_period(request.args.get("period") or None),
-                            level=level, lang=_lang(), corrections=corrections)
+                            level=level, lang=current_lang(), corrections=corrections)
 
 
 def sparkline(trend: list[dict], value, *, width: int = 64, height: int = 16) -> str:
@@ -81,7 +76,7 @@ def _choropleth(chosen: str):
     session = db_session()
     rep = indicator_report(session, g.requester,
                            period=resolve_period(request.args.get("period") or None),
-                           level=level, lang=_lang())
+                           level=level, lang=current_lang())
     rows = {r["area"]: r for r in rep["indicators"] if r["indicator"] == ind.id}
     if level == "grid":
         areas = repo.visible_grids_frame(session, g.requester)[["code", "geometry"]]
@@ -95,8 +90,8 @@ def _choropleth(chosen: str):
         value=[np.nan if rows[c]["value"] is None else rows[c]["value"] for c in areas["code"]],
         shown=[show(rows[c]["value"]) for c in areas["code"]],
         status=[rows[c]["status"] for c in areas["code"]])
-    m, legends = indicator_map(areas, title=ind.name(_lang()), unit=ind.unit,
-                               threshold=ind.threshold_text(_lang()),
+    m, legends = indicator_map(areas, title=ind.name(current_lang()), unit=ind.unit,
+                               threshold=ind.threshold_text(current_lang()),
                                lower_is_better=ind.direction == "lower", _=_)
     return render_map(m, legends=legends), items, ind
 
@@ -108,7 +103,7 @@ def indicators_page():
     return render_template("indicators/index.html", report=report, tables=_tables(report),
                            args=request.args, street=repo.street_summary(db_session()),
                            map=map_parts, map_choices=choices, map_indicator=shown_ind,
-                           lang=_lang())
+                           lang=current_lang())
 
 
 @bp.get("/indicators/print")

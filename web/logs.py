@@ -20,8 +20,13 @@ access_log = logging.getLogger("gridmap.access")
 
 
 def configure(env=os.environ) -> None:
+    """Install one stderr handler on the root logger at ``GRIDMAP_LOG_LEVEL`` of ``env``."""
+    configure_level(env.get("GRIDMAP_LOG_LEVEL", "INFO"))
+
+
+def configure_level(name: str) -> None:
     """Install one stderr handler on the root logger (again: only the level changes)."""
-    name = env.get("GRIDMAP_LOG_LEVEL", "INFO").upper()
+    name = name.upper()
     level = logging.getLevelName(name)
     if not isinstance(level, int):
         raise ConfigError(f"GRIDMAP_LOG_LEVEL={name} is not a level; use DEBUG, INFO, "
@@ -36,7 +41,7 @@ def configure(env=os.environ) -> None:
 
 
 def init_app(app: Flask) -> None:
-    configure()
+    configure_level(app.config["SETTINGS"].log_level)
 
     @app.before_request
     def _started():

@@ -25,7 +25,7 @@ from gridmap import vocab
 from gridmap.errors import InvalidInput
 from gridmap.maps.standard import basemap_label
 from web.db import db_session
-from web.i18n import LANGUAGES
+from web.i18n import LANGUAGES, current_lang
 from web.maps import basemap_settings, user_basemap
 
 bp = Blueprint("nav", __name__)
@@ -76,14 +76,8 @@ def init_app(app) -> None:
             "nav_items": nav_items(),
             "basemap": user_basemap(),
             "basemap_choices": [(b, basemap_label(b, _)) for b in settings.available()],
-            "role_label": vocab.label(vocab.ROLES, g.user.role, str(_lang())),
+            "role_label": vocab.label(vocab.ROLES, g.user.role, current_lang()),
         }
-
-
-def _lang() -> str:
-    from flask_babel import get_locale
-
-    return str(get_locale() or "zh")
 
 
 # --- search -------------------------------------------------------------------------------
@@ -108,16 +102,16 @@ def _target(kind: str, row: dict) -> str:
 def search():
     q = request.args.get("q", "").strip()
     hits = run_search(db_session(), g.requester, q) if q else {}
-    lang = _lang()
+    lang = current_lang()
     results = []
     for kind in KINDS:
         for row in hits.get(kind, []):
             row = dict(row)
             if kind == "key_sites":
-                cats = {c.code: (c.zh if lang == "zh" else c.en) for c in vocab.KEY_SITE_CATEGORIES}
+                cats = vocab.labels(vocab.KEY_SITE_CATEGORIES, lang)
                 row["detail"] = cats.get(row["category"], row["category"])
             elif kind == "facilities":
-                cats = {c.code: (c.zh if lang == "zh" else c.en) for c in vocab.FACILITY_CATEGORIES}
+                cats = vocab.labels(vocab.FACILITY_CATEGORIES, lang)
                 row["detail"] = cats.get(row["category"], row["category"])
             elif kind == "hazards":
                 row["detail"] = vocab.label(vocab.HAZARD_STATUSES, row["status"], lang)

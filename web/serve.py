@@ -16,12 +16,15 @@ by the data fingerprint of geodata.db.memo).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import os
 import signal
 import socket
 import time
+
+from geodata.settings import Settings
 
 log = logging.getLogger("gridmap.serve")
 
@@ -36,14 +39,14 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def pool_for_threads(threads: int) -> None:
-    """One pooled database connection per waitress thread (unless GRIDMAP_DB_POOL_SIZE
-    says otherwise): with fewer, busy threads open and close overflow connections on every
-    request, which costs PostgreSQL a new backend process each time."""
-    os.environ.setdefault("GRIDMAP_DB_POOL_SIZE", str(threads))
+def pool_for_threads(settings: Settings, threads: int) -> Settings:
+    """At least one pooled database connection per waitress thread: with fewer, busy threads
+    open and close overflow connections on every request, which costs PostgreSQL a new
+    backend process each time."""
+    return dataclasses.replace(settings, db_pool_size=max(settings.db_pool_size, threads))
 
 
-def _worker(host: str, port: int, threads: int) -> None:
+def _worker(host: str, port: int, threads: int, settings: Settings) -> None:
     from waitress import serve
 
     from web.app import create_app
@@ -51,24 +54,23 @@ def _worker(host: str, port: int, threads: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     sock = _listen(host, port)
-    pool_for_threads(threads)
-    app = create_app()  # after the fork: this process's own engine and connections
+    app = create_app(settings=pool_for_threads(settings, threads))  # after the fork: own engine
     serve(app, sockets=[sock], threads=threads, ident="gridmap")
 
 
 def serve_workers(host: str, port: int, *, workers: int, threads: int = 8) -> None:
     """Run ``workers`` processes until SIGTERM/SIGINT; replaces a worker that dies."""
-    from geodata.db.engine import gridmap_home
     from web.app import _secret_key
-    from web.logs import configure
+    from web.logs import configure_level
 
-    configure()
-    _secret_key(gridmap_home())  # made once here, not raced by the workers (sessions are shared)
+    settings = Settings.from_env()
+    configure_level(settings.log_level)
+    _secret_key(settings)  # made once here, not raced by the workers (sessions are shared)
     ctx = multiprocessing.get_context("fork")
     stopping = False
 
     def start():
-        p = ctx.Process(target=_worker, args=(host, port, threads), daemon=False)
+        p = ctx.Process(target=_worker, args=(host, port, threads, settings), daemon=False)
         p.start()
         return p
 

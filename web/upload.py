@@ -34,7 +34,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     g,
     jsonify,
@@ -58,14 +57,16 @@ from geodata.export import export_layer
 from geodata.fields import VOCABS, dump_mapping, load_mapping, with_choices
 from geodata.importer import ImportOptions, Prepared, prepare, write
 from geodata.readers import LayerChoiceNeeded, Limits, ReadOptions, spool
-from gridmap import permissions
-from gridmap.errors import GridmapError
+from gridmap import permissions, vocab
+from gridmap.errors import Conflict, GridmapError, InvalidInput, NotFound
 from gridmap.layers import REGISTRY as LAYERS
 from gridmap.maps.imports import import_preview_map
+from gridmap.messages import fail
 from gridmap.privacy import Requester
 from gridmap.report import N_, Note, group_problems
 from gridmap.standards.poi import EXCLUDE
 from web.db import db_session
+from web.i18n import current_lang, error_text
 from web.maps import render_map  # basemap, standard controls, offline assets
 
 bp = Blueprint("upload", __name__)
@@ -223,8 +224,9 @@ class Jobs:
         job = self.find(job_id, owner)
         if job is None:
             row = get_job(db_session(), job_id)
-            busy = row is not None and row.owner == owner and row.state in RUNNING
-            abort(409 if busy else 404)  # 409: another process checks or writes it now
+            if row is not None and row.owner == owner and row.state in RUNNING:
+                raise _not_now()  # another process checks or writes it now
+            raise fail(NotFound, N_("No import job {id}."), id=job_id)
         return job
 
     def find(self, job_id: str, owner: str) -> Job | None:
@@ -324,7 +326,7 @@ def _start(job: Job, *, confirm: bool, claim_from: tuple[str, ...] | None = None
     state = "writing" if confirm else "checking"
     if claim_from is not None and not claim_job(sessions, job.id, from_states=claim_from,
                                                 to_state=state):
-        abort(409)
+        raise _not_now()
     job.sessions = sessions
     job.state = state
     job.stage, job.done, job.total, job.error = "read", 0, 0, None
@@ -406,7 +408,7 @@ def upload_page():
         upload.close()  # large uploads arrive in a temporary file: release it now
     except (GridmapError, UnicodeDecodeError) as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        message = exc.note.render(_) if hasattr(exc, "note") else str(exc)
+        message = error_text(exc)
         return render_template("upload/form.html", **_form_context(message, values)), 400
     job = Job(id=job_id, owner=g.user.username, requester=g.requester,
               folder=folder, path=path, filename=path.name, layer=layer, options=options)
@@ -419,7 +421,7 @@ def export_download():
     """Download a layer as GeoJSON, GeoPackage or zipped Shapefile (scoped, masked, audited)."""
     layer, fmt = request.args.get("layer", ""), request.args.get("format", "")
     if layer not in LAYERS or fmt not in EXPORT_FORMATS:
-        abort(400)
+        raise fail(InvalidInput, N_("Choose a layer and a format to export."))
     folder = Path(tempfile.mkdtemp(prefix="gridmap-export-"))
     try:
         path, _n = export_layer(db_session(), layer, fmt, folder / f"{layer}{EXPORT_SUFFIX[fmt]}",
@@ -438,7 +440,7 @@ def _job_row(job_id: str):
     restart interrupted); 404 unless it is the user's."""
     row = get_job(db_session(), job_id)
     if row is None or row.owner != g.user.username:
-        abort(404)
+        raise fail(NotFound, N_("No import job {id}."), id=job_id)
     return row
 
 
@@ -481,11 +483,17 @@ def job_status(job_id: str):
     return jsonify(state=state, stage=stage, done=job.done, total=job.total)
 
 
+def _not_now() -> GridmapError:
+    """A step asked of a job that is not waiting for it (a second tab, a reload)."""
+    return fail(Conflict, N_("This import is not waiting for that step any more; reload the "
+                             "page."))
+
+
 @bp.post("/import/<job_id>/confirm")
 def job_confirm(job_id: str):
     job = _jobs().get(job_id, g.user.username)
     if job.state != "ready" or job.prepared is None or not job.prepared.report.ok:
-        abort(409)
+        raise _not_now()
     _start(job, confirm=True, claim_from=("ready",))
     return redirect(url_for("upload.job_page", job_id=job.id))
 
@@ -495,7 +503,7 @@ def job_layer(job_id: str):
     """Re-check the same file with the layer (sheet, archive member) the user chose."""
     job = _jobs().get(job_id, g.user.username)
     if job.state != "failed":
-        abort(409)
+        raise _not_now()
     job.options.read.layer = request.form.get("source_layer") or None
     job.choices = []
     _start(job, confirm=False, claim_from=("failed",))
@@ -508,16 +516,10 @@ def _text(item) -> str:
     return item.render(_) if isinstance(item, Note) else str(item)
 
 
-def _lang() -> str:
-    from flask_babel import get_locale
-
-    return str(get_locale() or "zh")
-
-
 def _category_choices(layer: str) -> list[tuple[str, str]]:
     terms = VOCABS.get(f"{layer}.category", ())
-    lang = _lang()
-    return [(t.code, f"{t.zh if lang == 'zh' else t.en} ({t.code})") for t in terms]
+    lang = current_lang()
+    return [(code, f"{text} ({code})") for code, text in vocab.labels(terms, lang).items()]
 
 
 def _decision(entry: dict) -> str:
@@ -530,7 +532,7 @@ def job_mapping(job_id: str):
     """Check the same file again with the values and columns the person chose on the page."""
     job = _jobs().get(job_id, g.user.username)
     if job.state != "ready" or job.prepared is None:
-        abort(409)
+        raise _not_now()
     report, form = job.prepared.report, request.form
     values: dict[str, str | None] = {}
     for i, entry in enumerate(report.categories):
@@ -543,7 +545,8 @@ def job_mapping(job_id: str):
     for i, col in enumerate(report.props_columns):
         choice = form.get(f"col-{i}") or "props"
         if choice not in allowed and choice not in ("props", "ignore"):
-            abort(400)
+            raise fail(InvalidInput, N_("Column {column}: choose a field, keep it or ignore it."),
+                       column=col)
         columns[col] = None if choice == "props" else choice
     job.options.mapping = with_choices(job.options.mapping, values=values, columns=columns)
     _start(job, confirm=False, claim_from=("ready",))

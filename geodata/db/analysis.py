@@ -24,6 +24,7 @@ from geodata.db.frames import STORAGE_CRS
 from gridmap import vocab
 from gridmap.analysis import density, groups, patrol, risk
 from gridmap.errors import ConfigError, InvalidInput, NotFound
+from gridmap.messages import N_, fail
 from gridmap.privacy import Requester
 
 Progress = Callable[[str], None]
@@ -60,7 +61,7 @@ def figures_requester(requester: Requester) -> Requester:
 
 def _metric(grids: gpd.GeoDataFrame) -> CRS:
     if not len(grids):
-        raise NotFound("no grids to analyse: load grids first (or ask for your areas)")
+        raise fail(NotFound, N_("no grids to analyse: load grids first (or ask for your areas)"))
     return CRS.from_user_input(grids.estimate_utm_crs())
 
 
@@ -310,8 +311,8 @@ def parse_layer(layer: str) -> tuple[str, str | None]:
         return kind, groups.check_group(arg)
     if kind == "reach" and arg:
         return kind, arg
-    raise InvalidInput(f"unknown heatmap layer {layer!r}; use households, group:NAME, hazards, "
-                       "incidents, patrol or reach:CATEGORY")
+    raise fail(InvalidInput, N_("unknown heatmap layer {given}; use households, group:NAME, "
+                                "hazards, incidents, patrol or reach:CATEGORY"), given=repr(layer))
 
 
 def _points(geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
@@ -330,7 +331,7 @@ def heatmap(session: Session, requester: Requester, *, layer: str, bandwidth_m: 
     """
     kind, arg = parse_layer(layer)
     if cells not in ("square", "h3"):
-        raise InvalidInput(f"cells must be square or h3, got {cells!r}")
+        raise fail(InvalidInput, N_("cells must be square or h3, got {given}"), given=repr(cells))
     grids = repo.visible_grids_frame(session, requester, grid_code=grid_code)
     crs = _metric(grids)
     area = tuple(grids.to_crs(crs).total_bounds)
@@ -422,8 +423,8 @@ def _reach_heatmap(session: Session, *, category: str, cell_m: float, grids: gpd
     farther than ``max_minutes`` or off the network are left empty.
     """
     if category not in vocab.FACILITY_CODES:
-        raise InvalidInput(f"unknown facility category {category!r}; use one of "
-                           f"{', '.join(sorted(vocab.FACILITY_CODES))}")
+        raise fail(InvalidInput, N_("unknown facility category {given}; use one of {choices}"),
+                   given=repr(category), choices=", ".join(sorted(vocab.FACILITY_CODES)))
     try:
         from geodata.network_store import ensure_network
         from gridmap.analysis.reach import DEFAULT_SPEED_KMH, travel_time_grid
@@ -432,10 +433,12 @@ def _reach_heatmap(session: Session, *, category: str, cell_m: float, grids: gpd
                           f"(gridmap reach), which this installation lacks: {exc}") from exc
     facilities = repo.facilities_frame(session, category=category)
     if not len(facilities):
-        raise NotFound(f"no facility of category {category} is loaded; import facilities first")
+        raise fail(NotFound, N_("no facility of category {facility} is loaded; import "
+                                "facilities first"), facility=category)
     stored = ensure_network(session)
     if stored is None:
-        raise NotFound("no streets are loaded, so there is no walking network to measure on")
+        raise fail(NotFound, N_("no streets are loaded, so there is no walking network to "
+                                "measure on"))
     net = stored.network
     points = travel_time_grid(net, facilities, cell_m=cell_m, speed_kmh=DEFAULT_SPEED_KMH,
                               max_minutes=max_minutes).to_crs(crs)
@@ -445,7 +448,8 @@ def _reach_heatmap(session: Session, *, category: str, cell_m: float, grids: gpd
     x, y = points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
     minutes = points["minutes"].to_numpy(float)
     if not len(x):
-        raise NotFound(f"no street cell reaches a {category} within {max_minutes:g} minutes")
+        raise fail(NotFound, N_("no street cell reaches a {facility} within {minutes} minutes"),
+                   facility=category, minutes=f"{max_minutes:g}")
     x0, y0 = x.min() - cell_m / 2, y.max() + cell_m / 2
     nx = int(round((x.max() - x.min()) / cell_m)) + 1
     ny = int(round((y.max() - y.min()) / cell_m)) + 1

@@ -13,6 +13,8 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from geodata.db.backend import is_postgis
+
 COPY_MIN_ROWS = 5000  # fewer rows: executemany costs as little and needs no special path
 PROGRESS_ROWS = 10_000
 
@@ -31,7 +33,7 @@ def can_copy(session: Session, n_rows: int) -> bool:
     -------
     bool
     """
-    return n_rows >= COPY_MIN_ROWS and session.get_bind().dialect.name == "postgresql"
+    return n_rows >= COPY_MIN_ROWS and is_postgis(session)
 
 
 def copy_insert(session: Session, table: sa.Table, rows: list[dict], *,

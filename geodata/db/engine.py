@@ -96,8 +96,10 @@ def _on_sqlite_connect(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
-    """An engine for ``url`` (default: the configured one) with spatial support loaded."""
+def make_engine(url: str | None = None, *, echo: bool = False, pool_size: int = 5,
+                max_overflow: int = 10) -> Engine:
+    """An engine for ``url`` (default: the configured one) with spatial support loaded;
+    ``pool_size`` and ``max_overflow`` bound PostgreSQL's connection pool."""
     url = url or database_url()
     if is_sqlite(url):
         path = make_url(url).database
@@ -112,8 +114,8 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
     engine = sa.create_engine(
         url,
         echo=echo,
-        pool_size=int(os.environ.get("GRIDMAP_DB_POOL_SIZE", "5")),
-        max_overflow=int(os.environ.get("GRIDMAP_DB_MAX_OVERFLOW", "10")),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
         pool_recycle=1800,
     )
     sa.event.listen(engine, "checkout", _ping_if_idle)

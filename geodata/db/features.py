@@ -17,15 +17,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from geodata.db import repo
+from geodata.db.backend import Bbox, bbox_clause, in_box, is_postgis
 from geodata.db.frames import read_frame
-from geodata.db.layers import bbox_clause, in_box, is_postgis
 from geodata.db.models import Building, Community, Compound, Grid, Household, PatrolTrack, Street
 from geodata.db.scope import scoped
 from gridmap import ogc
 from gridmap.analysis.patrol import overdue_sites
 from gridmap.privacy import Requester
-
-Bbox = tuple[float, float, float, float]
 
 
 def _streets(session: Session) -> gpd.GeoDataFrame:

@@ -1,7 +1,5 @@
 """Map layers by bbox and zoom, and building vector tiles, on PostGIS and SpatiaLite.
 
-* :func:`bbox_clause`: "geometry's box meets this box" through the spatial index of either
-  backend (PostGIS ``&&`` on the GiST index; SpatiaLite's R*Tree ``idx_<table>_geom``);
 * :func:`layer_frame`: the rows of one named layer in a bbox with only the columns its map
   needs (personal layers scoped by the requester);
 * :func:`building_tile`: a Mapbox vector tile of buildings: ``ST_AsMVTGeom``/``ST_AsMVT`` on
@@ -23,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from geodata.db import repo
+from geodata.db.backend import Bbox, bbox_clause, in_box, is_postgis
 from geodata.db.frames import read_frame
 from geodata.db.models import Building, District, Facility, Grid, Household, Road, Street
 from gridmap import vector, vocab
@@ -33,34 +32,7 @@ from gridmap.layers import REGISTRY
 from gridmap.messages import N_, fail
 from gridmap.privacy import Requester
 
-Bbox = tuple[float, float, float, float]
 BUILDING_LAYER = "buildings"
-
-
-def is_postgis(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def bbox_clause(session: Session, model, bbox: Bbox, column: str = "geom"):
-    """A WHERE clause: the row's geometry box intersects ``bbox`` (lon/lat), index-assisted."""
-    minx, miny, maxx, maxy = (float(v) for v in bbox)
-    geom = getattr(model, column)
-    if is_postgis(session):
-        return geom.op("&&")(sa.func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326))
-    index = sa.table(f"idx_{model.__tablename__}_{column}", sa.column("pkid"),
-                     sa.column("xmin"), sa.column("xmax"), sa.column("ymin"), sa.column("ymax"))
-    hits = sa.select(index.c.pkid).where(index.c.xmin <= maxx, index.c.xmax >= minx,
-                                         index.c.ymin <= maxy, index.c.ymax >= miny)
-    return model.id.in_(hits)
-
-
-def in_box(frame: gpd.GeoDataFrame, bbox: Bbox | None) -> gpd.GeoDataFrame:
-    if bbox is None or not len(frame):
-        return frame
-    minx, miny, maxx, maxy = bbox
-    b = frame.geometry.bounds
-    hit = (b["minx"] <= maxx) & (b["maxx"] >= minx) & (b["miny"] <= maxy) & (b["maxy"] >= miny)
-    return frame[hit.to_numpy()]
 
 
 def display_bbox_to_storage(bbox: Bbox, display: str) -> Bbox:
@@ -319,13 +291,13 @@ def layer_frame(session: Session, requester: Requester, layer: str, bbox: Bbox |
         if bbox is not None:
             stmt = stmt.where(bbox_clause(session, Facility, bbox))
         f = read_frame(session, stmt)
-        labels = {c.code: (c.zh if lang == "zh" else c.en) for c in vocab.FACILITY_CATEGORIES}
+        labels = vocab.labels(vocab.FACILITY_CATEGORIES, lang)
         f = f.assign(category_label=f["category"].map(labels).fillna(f["category"]))
         return f, ["code", "name", "category", "category_label"]
     if layer == "key_sites":
         f = in_box(repo.key_sites_frame(session, requester, grid_code=grid_code), bbox)
         f = f.join(overdue_sites(f, as_of=as_of))
-        labels = {c.code: (c.zh if lang == "zh" else c.en) for c in vocab.KEY_SITE_CATEGORIES}
+        labels = vocab.labels(vocab.KEY_SITE_CATEGORIES, lang)
         f = f.assign(category_label=f["category"].map(labels).fillna(f["category"]),
                      last=pd.to_datetime(f["last_inspected"]).dt.strftime("%Y-%m-%d"),
                      status=np.where(f["overdue"], "overdue", "ok"))

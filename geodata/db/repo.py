@@ -15,6 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from geodata.db.backend import bbox_clause
 from geodata.db.frames import read_frame
 from geodata.db.models import (
     AuditLog,
@@ -34,6 +35,7 @@ from geodata.db.models import (
 )
 from geodata.db.scope import scoped, visible_grids
 from gridmap.errors import NotFound, PermissionDenied
+from gridmap.messages import N_, fail
 from gridmap.privacy import Requester, mask_id_number, mask_name, mask_phone
 
 
@@ -139,8 +141,6 @@ def buildings_frame(session: Session, *, bbox: tuple[float, float, float, float]
     if grid_code:
         stmt = stmt.where(Grid.code == grid_code)
     if bbox:  # through the spatial index of either backend (SpatiaLite has no ST_MakeEnvelope)
-        from geodata.db.layers import bbox_clause
-
         stmt = stmt.where(bbox_clause(session, Building, bbox))
     return read_frame(session, stmt)
 
@@ -168,9 +168,8 @@ def street_summary(session: Session) -> dict:
 # --- personal data (scoped, masked, audited) -----------------------------------
 def _check_reveal(requester: Requester, reveal: bool) -> None:
     if reveal and not requester.may_reveal:
-        raise PermissionDenied(
-            f"role {requester.role!r} may not see unmasked personal data; ask a grid leader or admin"
-        )
+        raise fail(PermissionDenied, N_("role {given} may not see unmasked personal data; ask a "
+                                        "grid leader or admin"), given=repr(requester.role))
 
 
 def households(session: Session, requester: Requester, *, grid_code: str | None = None,
@@ -267,15 +266,15 @@ def visible_grids_frame(session: Session, requester: Requester, *,
     frame = grids_frame(session)
     if grid_code is not None:
         if not (frame["code"] == grid_code).any():
-            raise NotFound(f"no grid with code {grid_code}")
+            raise fail(NotFound, N_("no grid with code {code}"), code=grid_code)
         frame = frame[frame["code"] == grid_code]
     allowed = visible_grids(requester)
     if allowed is not None:
         ids = set(session.scalars(allowed))
         mine = frame["id"].isin(ids)
         if grid_code is not None and not mine.any():
-            raise PermissionDenied(f"grid {grid_code} is outside the areas assigned to "
-                                   f"{requester.username}")
+            raise fail(PermissionDenied, N_("grid {code} is outside the areas assigned to {name}"),
+                       code=grid_code, name=requester.username)
         frame = frame[mine]
     return frame.reset_index(drop=True)
 

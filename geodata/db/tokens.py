@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from geodata.db.models import ApiToken, Community, Grid, StaffUser, Street
 from gridmap.errors import InvalidInput, NotFound
+from gridmap.messages import N_, fail
 
 PREFIX = "gm_"
 LAST_USED_EVERY_S = 60  # write last_used_at at most once a minute per token
@@ -34,14 +35,14 @@ def create_token(session: Session, username: str, *, name: str = "api",
     """
     user = session.scalar(sa.select(StaffUser).where(StaffUser.username == username))
     if user is None:
-        raise NotFound(f"no user {username}")
+        raise fail(NotFound, N_("no user {name}"), name=username)
     if not user.active:
-        raise InvalidInput(f"user {username} is inactive")
+        raise fail(InvalidInput, N_("user {name} is inactive"), name=username)
     name = (name or "").strip()
     if not 1 <= len(name) <= 50:
-        raise InvalidInput("a token name must have 1 to 50 characters")
+        raise fail(InvalidInput, N_("a token name must have 1 to 50 characters"))
     if days is not None and not 1 <= days <= 3650:
-        raise InvalidInput(f"days must be between 1 and 3650, got {days}")
+        raise fail(InvalidInput, N_("days must be between 1 and 3650, got {days}"), days=days)
     now = now or datetime.now()
     token = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(user=user, name=name, token_hash=token_hash(token), prefix=token[:10],
@@ -110,7 +111,9 @@ def revoke_token(session: Session, token_id: int, *, username: str | None = None
     """Revoke token ``token_id`` (of ``username`` when given: users revoke only their own)."""
     row = session.get(ApiToken, token_id)
     if row is None or (username is not None and row.user.username != username):
-        raise NotFound(f"no token {token_id}" + (f" of {username}" if username else ""))
+        if username is None:
+            raise fail(NotFound, N_("no token {id}"), id=token_id)
+        raise fail(NotFound, N_("no token {id} of {name}"), id=token_id, name=username)
     if row.revoked_at is None:
         row.revoked_at = now or datetime.now()
     return row

@@ -64,7 +64,7 @@ def grid_map(boundary: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, sites: gpd
         layer.add_to(m)
     site_layer = folium.FeatureGroup(name=_("Key sites"), show=True)
     if len(sites):
-        cats = {c.code: (c.zh if lang == "zh" else c.en) for c in vocab.KEY_SITE_CATEGORIES}
+        cats = vocab.labels(vocab.KEY_SITE_CATEGORIES, lang)
         s = sites.assign(
             name=sites["name"].fillna(""), category=sites["category"].map(cats).fillna(sites["category"]),
             last=pd.to_datetime(sites["last_inspected"]).dt.strftime("%Y-%m-%d").fillna(_("never")),
@@ -81,7 +81,7 @@ def grid_map(boundary: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, sites: gpd
     site_layer.add_to(m)
     hazard_layer = folium.FeatureGroup(name=_("Open hazards"), show=True)
     if len(cases):
-        labels = {t.code: (t.zh if lang == "zh" else t.en) for t in vocab.HAZARD_STATUSES}
+        labels = vocab.labels(vocab.HAZARD_STATUSES, lang)
         h = cases.assign(
             link=[f'<a href="{html.escape(hazard_url.replace("__ID__", c))}">{html.escape(c)}</a>'
                   if hazard_url else html.escape(c) for c in cases["code"]],

@@ -37,8 +37,8 @@ def status_legend(*, lang: str, _: Gettext = _identity) -> Legend:
     Legend
     """
     items = [(OVERDUE_COLOR, _("Overdue"), "dot")]
-    items += [(STATUS_COLORS[t.code], t.zh if lang == "zh" else t.en, "dot")
-              for t in vocab.HAZARD_STATUSES]
+    items += [(STATUS_COLORS[code], text, "dot")
+              for code, text in vocab.labels(vocab.HAZARD_STATUSES, lang).items()]
     return Legend(_("Hazards"), items)
 
 
@@ -70,9 +70,9 @@ def hazards_map(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame, *, lang: str =
     _grid_outlines(m, grids, _=_)
     layer = folium.FeatureGroup(name=_("Hazards"), show=True)
     if len(cases):
-        labels = {t.code: (t.zh if lang == "zh" else t.en) for t in vocab.HAZARD_STATUSES}
-        cats = {t.code: (t.zh if lang == "zh" else t.en) for t in vocab.HAZARD_CATEGORIES}
-        sev = {t.code: (t.zh if lang == "zh" else t.en) for t in vocab.HAZARD_SEVERITIES}
+        labels = vocab.labels(vocab.HAZARD_STATUSES, lang)
+        cats = vocab.labels(vocab.HAZARD_CATEGORIES, lang)
+        sev = vocab.labels(vocab.HAZARD_SEVERITIES, lang)
         data = cases.assign(
             status_label=cases["status"].map(labels),
             category_label=cases["category"].map(cats).fillna(cases["category"]),

@@ -111,7 +111,7 @@ def patrol_map(grids: gpd.GeoDataFrame, coverage: pd.DataFrame, segments: gpd.Ge
 
     site_layer = folium.FeatureGroup(name=_("Overdue inspections"), show=True)
     if len(overdue):
-        zh = {c.code: (c.zh if lang == "zh" else c.en) for c in vocab.KEY_SITE_CATEGORIES}
+        zh = vocab.labels(vocab.KEY_SITE_CATEGORIES, lang)
         o = overdue.assign(
             category=overdue["category"].map(zh).fillna(overdue["category"]),
             last=pd.to_datetime(overdue["last_inspected"]).dt.strftime("%Y-%m-%d").fillna(_("never")),

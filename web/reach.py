@@ -32,7 +32,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from geodata.db import repo
@@ -46,6 +45,7 @@ from gridmap.maps.reach import reach_map
 from gridmap.maps.reach_png import reach_png
 from gridmap.privacy import neutralise_frame
 from web.db import db_session
+from web.i18n import current_lang, error_text
 from web.maps import render_map  # basemap, standard controls, offline assets
 
 bp = Blueprint("reach", __name__)
@@ -53,10 +53,6 @@ bp = Blueprint("reach", __name__)
 SPEEDS = (3.0, 3.6, 4.0, 4.5, 5.0)
 DEFAULT_CATEGORY = "health_center"
 DOWNLOADS = {"buildings": ("csv", "xlsx"), "layers": ("gpkg", "kml"), "map": ("png",)}
-
-
-def _lang() -> str:
-    return str(get_locale() or "zh")
 
 
 def view_labels() -> dict[str, str]:
@@ -73,10 +69,11 @@ def reason_labels() -> dict[str, str]:
 
 def _category_choices(lang: str, present: set[str]) -> list[dict]:
     out = []
+    names = vocab.labels(vocab.FACILITY_CATEGORIES, lang)
     for level in sorted(LEVELS, reverse=True):
         for c in vocab.FACILITY_CATEGORIES:
             if c.level_min == level:
-                out.append({"code": c.code, "label": c.zh if lang == "zh" else c.en,
+                out.append({"code": c.code, "label": names[c.code],
                             "level": level, "present": c.code in present})
     return out
 
@@ -196,13 +193,13 @@ def _plan_for_download() -> tuple[CategoryPlan, int]:
     run_id = _run_id_arg()
     if run_id is None:
         raise InvalidInput(_("Say which run to download (run=<id>, from the planner page)."))
-    return _plan_of_run(db_session(), run_id, _lang()), run_id
+    return _plan_of_run(db_session(), run_id, current_lang()), run_id
 
 
 @bp.route("/planner", methods=["GET", "POST"])
 def planner_page():
     session = db_session()
-    lang = _lang()
+    lang = current_lang()
     present = _categories_present(session)
     error = None
     plan = None
@@ -222,7 +219,7 @@ def planner_page():
             recent_plans().put(run_id, lang, plan)
     except GridmapError as exc:
         session.rollback()
-        error = str(exc)
+        error = error_text(exc)
     if req is None:
         cat = request.values.get("category") or DEFAULT_CATEGORY
         req = PlanRequest(cat if cat in vocab.FACILITY_CODES else DEFAULT_CATEGORY)
@@ -253,8 +250,8 @@ def _upload_candidates(session, present: set[str]):
         points = read_candidates(path)
     req = PlanRequest(base.category, base.view, base.minutes, base.speed_kmh,
                       max(base.k, 1), "file", points)
-    plan = plan_category(session, req, store=True, lang=_lang(), created_by=g.user.username)
-    recent_plans().put(plan.run_ids[-1], _lang(), plan)
+    plan = plan_category(session, req, store=True, lang=current_lang(), created_by=g.user.username)
+    recent_plans().put(plan.run_ids[-1], current_lang(), plan)
     return redirect(url_for("reach.planner_page", run=plan.run_ids[-1]))
 
 
@@ -460,8 +457,8 @@ def layer_frames(plan: CategoryPlan) -> dict[str, gpd.GeoDataFrame]:
                 _("Distance (m)"): part["distance_m"].round(1),
                 _("Walking time (min)"): (part["distance_m"] / (speed * 1000 / 60)).round(2)
                 if kind != "circle" else None,
-                _("Method"): plan.radius.label(_lang()) if kind == "circle"
-                else plan.main.label(_lang())},
+                _("Method"): plan.radius.label(current_lang()) if kind == "circle"
+                else plan.main.label(current_lang())},
                 geometry=part.geometry.values, crs=areas.crs)
     if len(plan.gaps):
         out["gaps"] = gpd.GeoDataFrame({
@@ -516,7 +513,7 @@ def download(name: str, fmt: str):
         raise InvalidInput(_("Downloads are buildings.csv/.xlsx, layers.gpkg/.kml and "
                              "map.png."))
     plan, run_id = _plan_for_download()
-    lang = _lang()
+    lang = current_lang()
     if name == "buildings":
         table = neutralise_frame(building_table(plan, lang))  # names never run as formulas
         if fmt == "csv":
@@ -560,7 +557,7 @@ def print_view():
     """The A4 print view: the map at print resolution, the totals, the comparison per
     community, the rules and the suggested sites."""
     plan, run_id = _plan_for_download()
-    lang = _lang()
+    lang = current_lang()
     ctx = _context(plan, lang, with_map=False)
     repo.audit(db_session(), g.requester, "print_reach", f"run {run_id}",
                {"category": plan.request.category, "view": plan.request.view})

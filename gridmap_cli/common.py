@@ -1,0 +1,141 @@
+"""What every `gridmap` subcommand shares: the database session and schema upgrade, progress
+bars on stderr, one JSON encoding of values, plain-text tables.
+
+The subcommand modules import this module, never ``gridmap_cli.main`` (which imports them).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from geodata.settings import Settings
+
+
+@cache
+def settings() -> Settings:
+    """The installation's settings, read from the environment once per command."""
+    from geodata.settings import Settings
+
+    return Settings.from_env()
+
+
+def make_engine():
+    """An engine on the configured database."""
+    from geodata.db.engine import make_engine as engine_for
+
+    s = settings()
+    return engine_for(s.database_url, pool_size=s.db_pool_size, max_overflow=s.db_max_overflow)
+
+
+@contextmanager
+def command_session() -> Iterator:
+    """One transaction on the configured database, committed when the command succeeds."""
+    from geodata.db.engine import session_factory
+
+    engine = make_engine()
+    try:
+        with session_factory(engine).begin() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def upgrade() -> None:
+    """Create or migrate the schema to the latest version."""
+    from geodata.db.migrate import upgrade as upgrade_schema
+
+    engine = make_engine()
+    try:
+        upgrade_schema(engine)
+    finally:
+        engine.dispose()
+
+
+class ProgressBar:
+    """click.progressbar on stderr, driven by a (stage, done, total) callback."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar = None
+        self.stage = None
+        self.done = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or total <= 1:
+            return
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.done = 0
+            self.bar = click.progressbar(length=total, label=stage, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+@contextmanager
+def steps(label: str, n: int) -> Iterator[Callable[[Any], None]]:
+    """A progress bar on stderr advanced by named steps."""
+    with click.progressbar(length=n, label=label, file=sys.stderr) as bar:
+        yield lambda _step: bar.update(1)
+
+
+def jsonable(value: Any, *, digits: int | None = None) -> Any:
+    """``value`` as JSON can hold it: NaN and infinity become null, dates ISO text, numpy
+    scalars Python numbers; floats rounded to ``digits`` decimals when given."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return None
+        return value if digits is None else round(value, digits)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return jsonable(value.item(), digits=digits)
+    return value
+
+
+def rounded(value: Any) -> Any:
+    """:func:`jsonable` with floats to 4 decimals, as reach figures are stated."""
+    return jsonable(value, digits=4)
+
+
+def records(frame, columns: list[str] | None = None) -> list[dict]:
+    """The rows of a DataFrame as JSON-ready dicts."""
+    frame = frame if columns is None else frame[columns]
+    return [{k: jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def table(rows: list[list], headers: list[str]) -> None:
+    """Print ``rows`` under ``headers``, numbers right-aligned."""
+    cells = [[str(c) for c in r] for r in [headers, *rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for k, r in enumerate(cells):
+        click.echo("  ".join(c.rjust(w) if k and i else c.ljust(w)
+                             for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+
+
+def fmt(v, unit: str = "") -> str:
+    """A number with its unit for a table cell; "-" when there is none."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{v:g}{unit}" if isinstance(v, float) else f"{v}{unit}"
+
+
+def percent(share) -> str:
+    """A share (0-1) as a percentage for a table cell; "-" when there is none."""
+    return "-" if share is None or share != share else f"{100 * share:.1f}%"
