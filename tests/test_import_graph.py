@@ -14,12 +14,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("gridmap", "geodata", "web", "gridmap_cli")
 
 # Cycles being removed elsewhere, each with the reason it is still here. Empty is the goal.
-KNOWN_CYCLES: list[tuple[str, ...]] = [
-    # OSM_SUFFIXES / read_osm: goes when the readers are split along their sections.
-    ("geodata.osm", "geodata.readers", "geodata.osm"),
-]
-
-
 def _modules() -> dict[str, Path]:
     found = {}
     for package in PACKAGES:
@@ -124,7 +118,7 @@ def _cycle_in(group: set[str], graph: dict[str, set[str]]) -> list[str]:
 
 
 def test_the_project_has_no_import_cycle():
-    cycles = [c for c in find_cycles(import_graph()) if tuple(c) not in KNOWN_CYCLES]
+    cycles = find_cycles(import_graph())
     assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
 
 
