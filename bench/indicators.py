@@ -16,7 +16,6 @@ same values; the script checks the snapshot against the naive recomputation.
 from __future__ import annotations
 
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -28,22 +27,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from _common import best_of, machine_header  # noqa: E402
+
 
 def timed(label, fn, results, repeat=1):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
+    best, out = best_of(fn, repeat)
     results[label] = best
     print(f"{label:<62} {best:8.3f} s", flush=True)
     return out
 
 
 def main() -> None:
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f} at start "
-          "(the cores are shared)")
+    print(machine_header())
     tmp = Path(tempfile.mkdtemp(prefix="gridmap-bench-ind-"))
     url = f"sqlite:///{tmp / 'demo.sqlite'}"
     env = {**os.environ, "GRIDMAP_DATABASE_URL": url}
