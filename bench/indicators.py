@@ -15,11 +15,7 @@ same values; the script checks the snapshot against the naive recomputation.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import tempfile
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -27,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from _common import best_of, machine_header  # noqa: E402
+from _common import best_of, build_demo, machine_header  # noqa: E402
 
 
 def timed(label, fn, results, repeat=1):
@@ -39,15 +35,7 @@ def timed(label, fn, results, repeat=1):
 
 def main() -> None:
     print(machine_header())
-    tmp = Path(tempfile.mkdtemp(prefix="gridmap-bench-ind-"))
-    url = f"sqlite:///{tmp / 'demo.sqlite'}"
-    env = {**os.environ, "GRIDMAP_DATABASE_URL": url}
-    exe = Path(sys.executable).parent / "gridmap"
-    t = time.perf_counter()
-    out = subprocess.run([str(exe), "demo", "--build-only"], env=env, capture_output=True,
-                         text=True, check=True).stdout
-    password = out.split("log in as: admin / ")[1].split()[0]
-    print(f"synthetic demo built in {time.perf_counter() - t:.1f} s (not timed below)")
+    url, password = build_demo()
 
     import sqlalchemy as sa
 

@@ -14,12 +14,8 @@ and planner under 500 ms; each page's HTML under 300 KB.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
-import tempfile
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -27,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from _common import best_of, machine_header  # noqa: E402
+from _common import best_of, build_demo, machine_header  # noqa: E402
 
 PAGES = ("/patrol", "/risk", "/planner", "/heatmap", "/grid/", "/indicators",
          "/api/indicators")
@@ -35,15 +31,7 @@ PAGES = ("/patrol", "/risk", "/planner", "/heatmap", "/grid/", "/indicators",
 
 def main() -> None:
     print(machine_header())
-    tmp = Path(tempfile.mkdtemp(prefix="gridmap-bench-pages-"))
-    url = f"sqlite:///{tmp / 'demo.sqlite'}"
-    env = {**os.environ, "GRIDMAP_DATABASE_URL": url}
-    exe = Path(sys.executable).parent / "gridmap"
-    t = time.perf_counter()
-    out = subprocess.run([str(exe), "demo", "--build-only"], env=env, capture_output=True,
-                         text=True, check=True).stdout
-    password = out.split("log in as: admin / ")[1].split()[0]
-    print(f"synthetic demo built in {time.perf_counter() - t:.1f} s (not timed below)")
+    url, password = build_demo()
 
     from geodata.db import memo
     from web.app import create_app
@@ -61,7 +49,7 @@ def main() -> None:
     for page in PAGES:
         path = page + (f"?period={month}" if "indicators" in page else "")
         memo.clear()
-        first, resp = best_of(lambda p=path: client.get(p))
+        first, resp = best_of(lambda p=path: client.get(p), repeat=1)
         assert resp.status_code == 200, (path, resp.status_code)
         cached, resp = best_of(lambda p=path: client.get(p), repeat=3)
         body = resp.get_data(as_text=True)
