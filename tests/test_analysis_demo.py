@@ -228,7 +228,7 @@ BROWSER_PAGES = [
 @pytest.mark.browser
 @pytest.mark.parametrize("path,name", BROWSER_PAGES)
 def test_analysis_pages_in_chromium(chromium, live_server, demo_db, backend, path, name):
-    from browser import PageWatch, browser_login, save_screenshot
+    from browser import PageWatch, browser_login, save_screenshot, wait_until
 
     page = chromium.new_page(viewport={"width": 1366, "height": 860})
     watch = PageWatch(page, app_url=live_server)
@@ -237,6 +237,7 @@ def test_analysis_pages_in_chromium(chromium, live_server, demo_db, backend, pat
     page.wait_for_load_state("load")  # (the time-slider player never lets the network idle)
     page.wait_for_selector(".leaflet-container")
     page.wait_for_selector(".leaflet-control-layers-overlays label")
+    wait_until(page, "window.gmReady === true")  # the layers fetched by the page have drawn
     save_screenshot(page, f"{name}-{backend}")
     assert page.locator(".leaflet-control-layers-overlays label").count() >= 2
     assert page.locator(".legend").count() >= 1

@@ -7,7 +7,7 @@ grid or layer) are shown on the page above the form.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 
 from geodata.db import analysis, repo
@@ -17,8 +17,8 @@ from gridmap.analysis.risk import component_label
 from gridmap.display import grid_label
 from gridmap.errors import GridmapError, InvalidInput
 from gridmap.maps.heatmap import TIME_PALETTE, colorize, heatmap_map, scale_max
-from gridmap.maps.patrol import patrol_map
-from gridmap.maps.risk import risk_map
+from gridmap.maps.patrol import PATROL_LAYERS, patrol_layer_frames, patrol_map
+from gridmap.maps.risk import RISK_LAYERS, risk_layer_frames, risk_map
 from web.db import db_session
 from web.i18n import DEFAULT_LANGUAGE
 from web.maps import render_map  # basemap, standard controls, offline assets
@@ -61,31 +61,39 @@ def _number(name: str, default: float, *, lo: float, hi: float) -> float:
 
 
 # --- patrol -----------------------------------------------------------------------------
+def _patrol_args() -> dict:
+    args = {k: request.args.get(k, "") for k in ("period", "by", "shift", "grid")}
+    args["by"] = args["by"] if args["by"] in ("day", "week", "month") else "period"
+    args["shift"] = args["shift"] if args["shift"] in ("day", "night") else "all"
+    return args
+
+
+def _map_params(args: dict) -> dict:
+    """The page's own question, sent along with each layer request (empty ones left out)."""
+    return {k: v for k, v in args.items() if v and k != "by"}
+
+
 @bp.route("/patrol")
 def patrol_page():
     session = db_session()
-    args = {k: request.args.get(k, "") for k in ("period", "by", "shift", "grid")}
-    by = args["by"] if args["by"] in ("day", "week", "month") else "period"
-    shift = args["shift"] if args["shift"] in ("day", "night") else "all"
+    args = _patrol_args()
+    by, shift = args["by"], args["shift"]
     grid_choices = _grid_choices(session)
     error = None
     try:
         res = analysis.patrol_report(session, g.requester, period=_period(args["period"]),
                                      by=by, shift=shift, grid_code=args["grid"] or None)
-        whole = res if by == "period" else analysis.patrol_report(
-            session, g.requester, period=res.period, shift=shift, grid_code=args["grid"] or None)
     except GridmapError as exc:
         error = str(exc)
-        res = whole = analysis.patrol_report(session, g.requester, shift=shift)
-    rep, wrep = res.report, whole.report
-    segments = wrep.segments.to_crs(4326)
-    # A month of a street office is thousands of tracks: the page carries the latest ones,
-    # simplified to 10 m (the CLI and the tables count them all).
-    latest = wrep.pieces.sort_values("started_at", ascending=False).head(MAP_TRACKS)
-    tracks = latest.assign(geometry=latest.geometry.simplify(10.0)).to_crs(4326)
+        args = {"period": "", "by": "period", "shift": shift, "grid": ""}
+        res = analysis.patrol_report(session, g.requester, shift=shift)
+    rep = res.report
+    n_tracks = min(MAP_TRACKS, int(rep.pieces["track"].nunique()) if len(rep.pieces) else 0)
+    m = patrol_map(_bounds(res.grids), {n: url_for("analysis.patrol_layer", name=n)
+                                        for n in PATROL_LAYERS},
+                   params=_map_params(args), _=_,
+                   tracks_label=_("Patrol tracks (latest %(n)s)", n=n_tracks))
     overdue = res.overdue_only()
-    m = patrol_map(res.grids, wrep.grids, segments, tracks, overdue, lang=_lang(), _=_,
-                   tracks_label=_("Patrol tracks (latest %(n)s)", n=len(tracks)))
     unpatrolled = rep.unpatrolled.drop(columns="geometry").groupby("grid_code").head(3)
     return render_template(
         "analysis/patrol.html", map=render_map(m), error=error, args=args, by=by, shift=shift,
@@ -100,22 +108,72 @@ def patrol_page():
         options=rep.options, street=repo.street_summary(session)), 400 if error else 200
 
 
+def _bounds(grids) -> tuple[float, float, float, float] | None:
+    return tuple(float(v) for v in grids.total_bounds) if len(grids) else None
+
+
+def _layer_response(frame, props):
+    """One map layer of an analysis page as GeoJSON: the features in the request's bbox
+    (given in the display's coordinates), simplified for its zoom."""
+    from geodata.db.layers import display_bbox_to_storage
+    from gridmap import vector
+
+    display = "gcj02" if request.args.get("display") == "gcj02" else "wgs84"
+    if request.args.get("bbox"):
+        x0, y0, x1, y1 = display_bbox_to_storage(vector.parse_bbox(request.args["bbox"]),
+                                                 display)
+        frame = frame.cx[x0:x1, y0:y1]
+    body = vector.feature_collection(frame, props, zoom=vector.parse_zoom(request.args.get("zoom")),
+                                     display=display)
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "private, max-age=30"
+    return response
+
+
+@bp.route("/patrol/layers/<name>")
+def patrol_layer(name: str):
+    if name not in PATROL_LAYERS:
+        abort(404)
+    args = _patrol_args()
+    res = analysis.patrol_report(db_session(), g.requester, period=_period(args["period"]),
+                                 shift=args["shift"], grid_code=args["grid"] or None)
+    rep = res.report
+
+    def tracks():  # the latest, simplified to 10 m (the tables count them all)
+        latest = rep.pieces.sort_values("started_at", ascending=False).head(MAP_TRACKS)
+        return latest.assign(geometry=latest.geometry.simplify(10.0)).to_crs(4326)
+
+    frames = patrol_layer_frames(res.grids, rep.grids, rep.segments, tracks,
+                                 res.overdue_only(), only=name, lang=_lang(), _=_)
+    return _layer_response(*frames[name])
+
+
 # --- risk -------------------------------------------------------------------------------
+def _risk(grid: str, period: str) -> analysis.RiskReport:
+    return analysis.risk_report(db_session(), g.requester, grid_code=grid or None,
+                                period=_period(period))
+
+
 @bp.route("/risk")
 def risk_page():
     session = db_session()
-    grid = request.args.get("grid", "")
+    grid, period = request.args.get("grid", ""), request.args.get("period", "")
     error = None
     try:
-        rep = analysis.risk_report(session, g.requester, grid_code=grid or None)
+        rep = _risk(grid, period)
     except GridmapError as exc:
         error = str(exc)
-        rep = analysis.risk_report(session, g.requester)
+        grid = period = ""
+        rep = _risk("", "")
     lang = _lang()
     comp_cols = list(rep.grid_risk.components.columns)
     bcols = list(rep.building_risk.components.columns)
-    m = risk_map(rep.grids, rep.grids[comp_cols], rep.buildings, rep.buildings[bcols],
-                 lang=lang, _=_)
+    shown_buildings = rep.buildings[rep.buildings["score"] > 0]
+    m = risk_map(_bounds(rep.grids), {n: url_for("analysis.risk_layer", name=n)
+                                      for n in RISK_LAYERS},
+                 grid_scores=rep.grids["score"], building_scores=shown_buildings["score"],
+                 grid_components=comp_cols, building_components=bcols,
+                 params=_map_params({"grid": grid, "period": period}), lang=lang, _=_)
     grids = rep.grids.sort_values("score", ascending=False)
     grid_rows = [{"code": r["code"], "name": r["name"], "score": r["score"],
                   "households": r["households"], "rate": r["per_100_households"],
@@ -133,6 +191,17 @@ def risk_page():
                            building_rows=building_rows, as_of=rep.as_of,
                            window=rep.patrol_period, by_building=rep.vulnerable_by_building,
                            street=repo.street_summary(session)), 400 if error else 200
+
+
+@bp.route("/risk/layers/<name>")
+def risk_layer(name: str):
+    if name not in RISK_LAYERS:
+        abort(404)
+    rep = _risk(request.args.get("grid", ""), request.args.get("period", ""))
+    frames = risk_layer_frames(rep.grids, rep.grids[list(rep.grid_risk.components.columns)],
+                               rep.buildings,
+                               rep.buildings[list(rep.building_risk.components.columns)])
+    return _layer_response(*frames[name])
 
 
 # --- heatmaps ---------------------------------------------------------------------------
