@@ -4,6 +4,7 @@ Values are checked against independent calculations: SQL counts and dates straig
 from the tables, the GeoTIFF read back by GDAL (rasterio, in a separate process).
 """
 
+import io
 import json
 import re
 import subprocess
@@ -212,6 +213,16 @@ def test_pages_render_in_chinese_with_downloads(demo_app, demo_db):
     assert "attachment" in tif.headers["Content-Disposition"]
     png = client.get("/heatmap/download.png?layer=hazards")
     assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
+    # for people, not GIS: a readable size with a colour bar beside the map
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png.data)).convert("RGB")
+    assert image.size[0] == 1600 and image.size[1] > 800
+    # the colour bar's top colour (the palette's last) is drawn right of the map
+    pixels = np.asarray(image)
+    top_colour = np.array([0xBD, 0x00, 0x26])
+    right = pixels[:, int(0.85 * image.size[0]):]
+    assert (np.abs(right.astype(int) - top_colour).sum(axis=2) < 30).sum() > 100
     bad = client.get("/heatmap?bandwidth_m=-5").get_data(as_text=True)
     assert 'id="error"' in bad
 

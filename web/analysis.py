@@ -16,7 +16,7 @@ from gridmap.analysis import patrol as patrol_mod
 from gridmap.analysis.risk import component_label
 from gridmap.display import grid_label
 from gridmap.errors import GridmapError, InvalidInput
-from gridmap.maps.heatmap import TIME_PALETTE, colorize, heatmap_map, scale_max
+from gridmap.maps.heatmap import PALETTE, TIME_PALETTE, colorize, heatmap_map, scale_max
 from gridmap.maps.patrol import PATROL_LAYERS, patrol_layer_frames, patrol_map
 from gridmap.maps.risk import RISK_LAYERS, risk_layer_frames, risk_map
 from web.db import db_session
@@ -187,6 +187,7 @@ def risk_page():
                                 for e in rep.building_risk.explain(i)]}
                      for i, r in top.iterrows()]
     return render_template("analysis/risk.html", map=render_map(m), error=error, grid=grid,
+                           period=period,
                            grids=_grid_choices(session), grid_rows=grid_rows,
                            building_rows=building_rows, as_of=rep.as_of,
                            window=rep.patrol_period, by_building=rep.vulnerable_by_building,
@@ -254,13 +255,7 @@ def heatmap_page():
     travel = hm.surface.units == "minutes"
     unit = _unit_label(hm.units)
     lang = _lang()
-    if travel:
-        names = dict(_facility_categories(lang))
-        caption = _("Walking minutes to the nearest %(category)s",
-                    category=names.get(p["category"], p["category"]))
-    else:
-        caption = _("%(unit)s per hectare (bandwidth %(bw)s m, cells %(cell)s m)", unit=unit,
-                    bw=f"{hm.bandwidth_m:g}", cell=f"{hm.cell_m:g}")
+    caption = _caption(p, hm)
     grids = repo.visible_grids_frame(session, g.requester, grid_code=p["grid"] or None)
     m = heatmap_map(hm.surface, hm.cells, grids, caption=caption, layer_name=_("Density"),
                     value_label=_("Walking minutes") if travel else unit,
@@ -278,6 +273,16 @@ def heatmap_page():
         street=repo.street_summary(session)), 400 if error else 200  # the page says what
 
 
+def _caption(p: dict, hm: analysis.Heatmap) -> str:
+    """What the surface shows, with its unit (the map's legend and the PNG's title)."""
+    if hm.surface.units == "minutes":
+        names = dict(_facility_categories(_lang()))
+        return _("Walking minutes to the nearest %(category)s",
+                 category=names.get(p["category"], p["category"]))
+    return _("%(unit)s per hectare (bandwidth %(bw)s m, cells %(cell)s m)",
+             unit=_unit_label(hm.units), bw=f"{hm.bandwidth_m:g}", cell=f"{hm.cell_m:g}")
+
+
 def _facility_categories(lang: str) -> list[tuple[str, str]]:
     from gridmap import vocab
 
@@ -287,17 +292,24 @@ def _facility_categories(lang: str) -> list[tuple[str, str]]:
 @bp.route("/heatmap/download.<fmt>")
 def heatmap_download(fmt: str):
     from geodata.raster import surface_bytes
+    from gridmap.maps.heatmap_png import heatmap_png
 
     if fmt not in ("tif", "png"):
         raise InvalidInput(_("Downloads are GeoTIFF (.tif) or PNG (.png)."))
     p = _heatmap_params()
     hm = _compute(p)
     s = hm.surface
-    rgba = None
-    if fmt == "png":
-        rgba = colorize(s.values, vmax=scale_max(s.values),
-                        **({"colors": TIME_PALETTE} if s.units == "minutes" else {}))
-    data = surface_bytes(s, fmt, rgba=rgba, tags={"layer": p["layer"], "bandwidth_m": p["bandwidth_m"]})
+    if fmt == "png":  # for people: a readable size, the grids, a colour bar with the unit
+        colors = TIME_PALETTE if s.units == "minutes" else PALETTE
+        vmax = scale_max(s.values)
+        travel = s.units == "minutes"
+        unit = _("Walking minutes") if travel else _("%(unit)s per hectare",
+                                                      unit=_unit_label(hm.units))
+        grids = repo.visible_grids_frame(db_session(), g.requester, grid_code=p["grid"] or None)
+        data = heatmap_png(s, colorize(s.values, vmax=vmax, colors=colors), grids, vmax=vmax,
+                           title=_caption(p, hm), unit_label=unit, colors=colors)
+    else:
+        data = surface_bytes(s, fmt, tags={"layer": p["layer"], "bandwidth_m": p["bandwidth_m"]})
     repo.audit(db_session(), g.requester, "export_heatmap", p["layer"],
                {"format": fmt, "personal": hm.personal, "cell_m": p["cell_m"]})
     name = f"heatmap-{p['layer'].replace(':', '-')}-{p['bandwidth_m']:g}m.{fmt}"
