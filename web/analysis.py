@@ -16,7 +16,14 @@ from gridmap.analysis import patrol as patrol_mod
 from gridmap.analysis.risk import component_label
 from gridmap.display import grid_label
 from gridmap.errors import GridmapError, InvalidInput
-from gridmap.maps.heatmap import PALETTE, TIME_PALETTE, colorize, heatmap_map, scale_max
+from gridmap.maps.heatmap import (
+    PALETTE,
+    TIME_PALETTE,
+    cell_frame,
+    colorize,
+    heatmap_map,
+    scale_max,
+)
 from gridmap.maps.patrol import PATROL_LAYERS, patrol_layer_frames, patrol_map
 from gridmap.maps.risk import RISK_LAYERS, risk_layer_frames, risk_map
 from web.db import db_session
@@ -260,7 +267,8 @@ def heatmap_page():
     m = heatmap_map(hm.surface, hm.cells, grids, caption=caption, layer_name=_("Density"),
                     value_label=_("Walking minutes") if travel else unit,
                     weekly=hm.weekly if p["weekly"] else None, weekly_cell_m=hm.weekly_cell_m,
-                    travel_time=travel, _=_)
+                    travel_time=travel, cells_url=url_for("analysis.heatmap_cells"),
+                    params={k: v for k, v in request.args.items() if k != "lang"}, _=_)
     query = {k: v for k, v in request.args.items() if k != "lang"}
     return render_template(
         "analysis/heatmap.html", map=render_map(m), error=error, p=p, hm=hm, unit=unit,
@@ -281,6 +289,13 @@ def _caption(p: dict, hm: analysis.Heatmap) -> str:
                  category=names.get(p["category"], p["category"]))
     return _("%(unit)s per hectare (bandwidth %(bw)s m, cells %(cell)s m)",
              unit=_unit_label(hm.units), bw=f"{hm.bandwidth_m:g}", cell=f"{hm.cell_m:g}")
+
+
+@bp.route("/heatmap/layers/cells")
+def heatmap_cells():
+    """The heatmap's cells (small counts already suppressed) in the map's box."""
+    hm = _compute(_heatmap_params())  # bbox, zoom and display are the layer's own
+    return _layer_response(*cell_frame(hm.cells))
 
 
 def _facility_categories(lang: str) -> list[tuple[str, str]]:
