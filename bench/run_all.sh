@@ -10,6 +10,7 @@ run imports
 run reach
 run radius
 run indicators
+run pages
 run web_large
 run load
 "$PY" bench/register.py  # writes bench/results/register.txt itself

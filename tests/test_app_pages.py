@@ -335,6 +335,10 @@ def test_basemaps_per_user_and_the_amap_shift(demo_app, demo_db, db, monkeypatch
     first = data["features"][0]["geometry"]["coordinates"][0][0][0]
     assert first == pytest.approx([glon, glat], abs=2e-7)
     assert '"display": "gcj02"' in amap
+    # the grids layer's fixed box is asked in GCJ-02 like the view: no grid at the edge is lost
+    grids_spec = next(v for k, v in _layer_specs(amap).items() if k.endswith("/grids"))
+    assert grids_spec["display"] == "gcj02"
+    assert len(_fetch(client, grids_spec)) == db.scalar(sa.text("SELECT count(*) FROM grid"))
     # a click on an Amap map comes back in GCJ-02 and is stored in WGS84
     assert client.post("/settings", data={"csrf_token": token, "basemap": "bogus"}).status_code == 400
     choose("none")

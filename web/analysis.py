@@ -7,7 +7,7 @@ grid or layer) are shown on the page above the form.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, g, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, render_template, request, url_for
 from flask_babel import gettext as _
 
 from geodata.db import analysis, repo
@@ -28,7 +28,7 @@ from gridmap.maps.patrol import PATROL_LAYERS, patrol_layer_frames, patrol_map
 from gridmap.maps.risk import RISK_LAYERS, risk_layer_frames, risk_map
 from web.db import db_session
 from web.i18n import DEFAULT_LANGUAGE
-from web.maps import render_map  # basemap, standard controls, offline assets
+from web.maps import layer_response, render_map  # basemap, controls, offline assets
 
 bp = Blueprint("analysis", __name__)
 
@@ -119,24 +119,6 @@ def _bounds(grids) -> tuple[float, float, float, float] | None:
     return tuple(float(v) for v in grids.total_bounds) if len(grids) else None
 
 
-def _layer_response(frame, props):
-    """One map layer of an analysis page as GeoJSON: the features in the request's bbox
-    (given in the display's coordinates), simplified for its zoom."""
-    from geodata.db.layers import display_bbox_to_storage
-    from gridmap import vector
-
-    display = "gcj02" if request.args.get("display") == "gcj02" else "wgs84"
-    if request.args.get("bbox"):
-        x0, y0, x1, y1 = display_bbox_to_storage(vector.parse_bbox(request.args["bbox"]),
-                                                 display)
-        frame = frame.cx[x0:x1, y0:y1]
-    body = vector.feature_collection(frame, props, zoom=vector.parse_zoom(request.args.get("zoom")),
-                                     display=display)
-    response = jsonify(body)
-    response.headers["Cache-Control"] = "private, max-age=30"
-    return response
-
-
 @bp.route("/patrol/layers/<name>")
 def patrol_layer(name: str):
     if name not in PATROL_LAYERS:
@@ -152,7 +134,7 @@ def patrol_layer(name: str):
 
     frames = patrol_layer_frames(res.grids, rep.grids, rep.segments, tracks,
                                  res.overdue_only(), only=name, lang=_lang(), _=_)
-    return _layer_response(*frames[name])
+    return layer_response(*frames[name])
 
 
 # --- risk -------------------------------------------------------------------------------
@@ -209,7 +191,7 @@ def risk_layer(name: str):
     frames = risk_layer_frames(rep.grids, rep.grids[list(rep.grid_risk.components.columns)],
                                rep.buildings,
                                rep.buildings[list(rep.building_risk.components.columns)])
-    return _layer_response(*frames[name])
+    return layer_response(*frames[name])
 
 
 # --- heatmaps ---------------------------------------------------------------------------
@@ -295,7 +277,7 @@ def _caption(p: dict, hm: analysis.Heatmap) -> str:
 def heatmap_cells():
     """The heatmap's cells (small counts already suppressed) in the map's box."""
     hm = _compute(_heatmap_params())  # bbox, zoom and display are the layer's own
-    return _layer_response(*cell_frame(hm.cells))
+    return layer_response(*cell_frame(hm.cells))
 
 
 def _facility_categories(lang: str) -> list[tuple[str, str]]:
