@@ -35,7 +35,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from geodata.db import repo
+from geodata.db import memo, repo
 from geodata.db.models import Facility, ReachRun
 from geodata.db.scope import visible_grid_codes
 from geodata.planning import LEVELS, CategoryPlan, PlanRequest, own_level, plan_category
@@ -216,8 +216,9 @@ def planner_page():
             req = plan.request
         else:
             req = _request_from_form(present)
-            plan = plan_category(session, req, store=True, lang=lang,
-                                 created_by=g.user.username)
+            # the same question on the same data is the run already stored: no new run
+            plan = memo.cached(session, ("planner", repr(req), lang), lambda: plan_category(
+                session, req, store=True, lang=lang, created_by=g.user.username))
             run_id = plan.run_ids[-1]
             recent_plans().put(run_id, lang, plan)
     except GridmapError as exc:
