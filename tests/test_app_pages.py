@@ -400,7 +400,7 @@ def test_risk_page_is_small_and_its_scores_are_the_sum_of_their_parts(demo_app, 
         assert feats and (expect is None or len(feats) == expect)
         for f in feats:  # the popup's components add up to the score it shows
             p = f["properties"]
-            assert sum(p[c] or 0 for c in parts) == pytest.approx(p["score"], abs=1e-6)
+            assert sum(p.get(c, 0) for c in parts) == pytest.approx(p["score"], abs=1e-6)
     # the tables: every row lists all its components, and they add up to its score
     for table in ("grid-risk-table", "building-risk-table"):
         body = page.split(f'id="{table}"')[1].split("</table>")[0]
@@ -436,7 +436,7 @@ def test_risk_of_a_closed_month_is_judged_at_its_end(demo_app, demo_db, db):
         expect[code] = expect.get(code, 0) + weights["hazards"]["per_open"][severity]
     assert expect
     for code, p in feats.items():
-        assert (p["hazards.open"] or 0) == pytest.approx(expect.get(code, 0)), code
+        assert p.get("hazards.open", 0) == pytest.approx(expect.get(code, 0)), code
 
 
 def test_heatmap_and_indicator_totals_reconcile_or_state_their_rule(demo_app, demo_db, db):

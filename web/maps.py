@@ -68,6 +68,8 @@ def layer_response(frame, props):
         frame = frame.cx[x0:x1, y0:y1]
     body = vector.feature_collection(frame, props, zoom=vector.parse_zoom(request.args.get("zoom")),
                                      display=display)
+    for feature in body["features"]:  # an empty value is left out (popups skip it anyway)
+        feature["properties"] = {k: v for k, v in feature["properties"].items() if v is not None}
     response = jsonify(body)
     response.headers["Cache-Control"] = "private, max-age=30"
     return response
