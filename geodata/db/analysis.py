@@ -346,7 +346,29 @@ def heatmap(session: Session, requester: Requester, *, layer: str, bandwidth_m: 
 
     Personal groups: points in ``cell_m`` cells with fewer than ``k`` group households
     are left out of the surface and the cells, and the count of hidden cells is reported.
+    Layers of no personal data are kept in the memo per requester's areas; group and
+    patrol layers are computed on each view, which audits their use.
     """
+    kind, _arg = parse_layer(layer)
+
+    def compute() -> Heatmap:
+        return _heatmap(session, requester, layer=layer, bandwidth_m=bandwidth_m,
+                        cell_m=cell_m, period=period, kernel=kernel, k=k, grid_code=grid_code,
+                        cells=cells, h3_resolution=h3_resolution, progress=progress)
+
+    if kind in ("group", "patrol"):
+        return compute()
+    scope = (requester.role, *(tuple(sorted(ids)) for ids in (
+        requester.street_ids, requester.community_ids, requester.grid_ids)))
+    key = ("heatmap", layer, bandwidth_m, cell_m, period and (period.start, period.end),
+           kernel, k, grid_code, cells, h3_resolution, scope)
+    return memo.cached(session, key, compute)
+
+
+def _heatmap(session: Session, requester: Requester, *, layer: str, bandwidth_m: float,
+             cell_m: float, period: patrol.Period | None, kernel: str, k: int,
+             grid_code: str | None, cells: str, h3_resolution: int,
+             progress: Progress) -> Heatmap:
     kind, arg = parse_layer(layer)
     if cells not in ("square", "h3"):
         raise InvalidInput(f"cells must be square or h3, got {cells!r}")
