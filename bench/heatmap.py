@@ -15,8 +15,6 @@ exact numpy KDE on a 1 km window to show how each scales.
 
 from __future__ import annotations
 
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -26,6 +24,8 @@ from scipy.stats import gaussian_kde
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _common import machine_header  # noqa: E402
 
 from gridmap.analysis import density  # noqa: E402
 
@@ -59,8 +59,7 @@ def exact_gaussian(x, y, w, cx, cy, sigma, chunk=200_000):
 def main() -> None:
     from gridmap.demo.synth import build_synthetic_city
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"load average {os.getloadavg()[0]:.1f} at start (the cores are shared)")
+    print(machine_header())
     city = build_synthetic_city(seed=7)
     crs = city.grids.estimate_utm_crs()
     b = city.buildings.to_crs(crs)

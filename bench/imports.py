@@ -33,6 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
+from _common import best_of  # noqa: E402
+
 from geodata.db.engine import make_engine, session_factory  # noqa: E402
 from geodata.db.migrate import upgrade  # noqa: E402
 from geodata.fields import Mapping  # noqa: E402
@@ -42,15 +44,6 @@ from gridmap import crs  # noqa: E402
 from gridmap.privacy import Requester  # noqa: E402
 
 GEOD = pyproj.Geod(ellps="WGS84")
-
-
-def best_of(fn, repeat: int = 3):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def max_error_m(lon, lat, gx, gy) -> float:

@@ -15,12 +15,7 @@ same values; the script checks the snapshot against the naive recomputation.
 
 from __future__ import annotations
 
-import os
-import platform
-import subprocess
 import sys
-import tempfile
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -28,31 +23,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from _common import best_of, build_demo, machine_header  # noqa: E402
+
 
 def timed(label, fn, results, repeat=1):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
+    best, out = best_of(fn, repeat)
     results[label] = best
     print(f"{label:<62} {best:8.3f} s", flush=True)
     return out
 
 
 def main() -> None:
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f} at start "
-          "(the cores are shared)")
-    tmp = Path(tempfile.mkdtemp(prefix="gridmap-bench-ind-"))
-    url = f"sqlite:///{tmp / 'demo.sqlite'}"
-    env = {**os.environ, "GRIDMAP_DATABASE_URL": url}
-    exe = Path(sys.executable).parent / "gridmap"
-    t = time.perf_counter()
-    out = subprocess.run([str(exe), "demo", "--build-only"], env=env, capture_output=True,
-                         text=True, check=True).stdout
-    password = out.split("log in as: admin / ")[1].split()[0]
-    print(f"synthetic demo built in {time.perf_counter() - t:.1f} s (not timed below)")
+    print(machine_header())
+    url, password = build_demo()
 
     import sqlalchemy as sa
 

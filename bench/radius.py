@@ -16,8 +16,6 @@ The merged circles the map draws (256-gons, unioned) are timed on their own.
 
 from __future__ import annotations
 
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -29,6 +27,8 @@ import shapely
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _common import machine_header  # noqa: E402
 
 from gridmap.analysis import reach as R  # noqa: E402
 from gridmap.analysis.radius import circles  # noqa: E402
@@ -98,9 +98,7 @@ def geopandas_peer(buildings, facilities) -> dict[float, tuple[pd.Series, np.nda
 def main() -> None:
     print(f"service radius: {N_BUILDINGS:,} buildings, {N_FACILITIES:,} facilities, "
           f"{SIDE_M / 1000:g} km x {SIDE_M / 1000:g} km, radii {', '.join(f'{r:g}' for r in RADII_M)} m")
-    print(f"python {platform.python_version()}, numpy {np.__version__}, geopandas "
-          f"{gpd.__version__}, shapely {shapely.__version__}, {os.cpu_count()} cores "
-          f"(shared), {platform.machine()}")
+    print(machine_header())
     buildings, facilities = street()
     results: dict[str, float] = {}
     cov = timed("ours: radius_by_category + coverage (3 radii, 3 levels)",

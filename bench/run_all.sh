@@ -10,6 +10,7 @@ run imports
 run reach
 run radius
 run indicators
+run pages
 run web_large
 run load
 run city  # a generated city through `gridmap run` (about 20 minutes on 2 cores)

@@ -10,22 +10,27 @@ from gridmap_cli.common import command_session, jsonable, steps
 
 
 @click.command("risk")
+@click.option("--period", help="Judge as of this period's end, with its patrols (START/END, a "
+              "day, a month 2025-06 or a week 2025-W23). Default: now, with the weights' "
+              "patrol window of whole days.")
 @click.option("--grid", "grid_code", help="Only this grid.")
 @click.option("--weights", type=click.Path(dir_okay=False),
               help="YAML file overriding gridmap/standards/risk_weights.yaml "
                    "(also $GRIDMAP_RISK_WEIGHTS).")
 @click.option("--top", default=10, show_default=True, help="Buildings listed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def risk_cmd(grid_code, weights, top, as_json):
+def risk_cmd(period, grid_code, weights, top, as_json):
     """Explainable risk index per grid and building: every score with its components."""
     from geodata.db.analysis import risk_report
+    from gridmap.analysis.patrol import parse_period
     from gridmap.analysis.risk import component_label, load_weights
     from gridmap.privacy import Requester
 
     w = load_weights(weights)
+    chosen = parse_period(period) if period else None
     with steps("risk", 6) as step, command_session() as session:
         rep = risk_report(session, Requester.system("cli"), grid_code=grid_code, weights=w,
-                          progress=step)
+                          period=chosen, progress=step)
     grids = rep.grids.sort_values("score", ascending=False)
     buildings = rep.buildings.sort_values("score", ascending=False)
 

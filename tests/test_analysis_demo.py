@@ -4,6 +4,7 @@ Values are checked against independent calculations: SQL counts and dates straig
 from the tables, the GeoTIFF read back by GDAL (rasterio, in a separate process).
 """
 
+import io
 import json
 import re
 import subprocess
@@ -214,6 +215,16 @@ def test_pages_render_in_chinese_with_downloads(demo_app, demo_db):
     assert "attachment" in tif.headers["Content-Disposition"]
     png = client.get("/heatmap/download.png?layer=hazards")
     assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
+    # for people, not GIS: a readable size with a colour bar beside the map
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png.data)).convert("RGB")
+    assert image.size[0] == 1600 and image.size[1] > 800
+    # the colour bar's top colour (the palette's last) is drawn right of the map
+    pixels = np.asarray(image)
+    top_colour = np.array([0xBD, 0x00, 0x26])
+    right = pixels[:, int(0.85 * image.size[0]):]
+    assert (np.abs(right.astype(int) - top_colour).sum(axis=2) < 30).sum() > 100
     bad = client.get("/heatmap?bandwidth_m=-5").get_data(as_text=True)
     assert 'id="error"' in bad
 
@@ -230,7 +241,7 @@ BROWSER_PAGES = [
 @pytest.mark.browser
 @pytest.mark.parametrize("path,name", BROWSER_PAGES)
 def test_analysis_pages_in_chromium(chromium, live_server, demo_db, backend, path, name):
-    from browser import PageWatch, browser_login, save_screenshot
+    from browser import PageWatch, browser_login, save_screenshot, wait_until
 
     page = chromium.new_page(viewport={"width": 1366, "height": 860})
     watch = PageWatch(page, app_url=live_server)
@@ -239,6 +250,7 @@ def test_analysis_pages_in_chromium(chromium, live_server, demo_db, backend, pat
     page.wait_for_load_state("load")  # (the time-slider player never lets the network idle)
     page.wait_for_selector(".leaflet-container")
     page.wait_for_selector(".leaflet-control-layers-overlays label")
+    wait_until(page, "window.gmReady === true")  # the layers fetched by the page have drawn
     save_screenshot(page, f"{name}-{backend}")
     assert page.locator(".leaflet-control-layers-overlays label").count() >= 2
     assert page.locator(".legend").count() >= 1

@@ -335,6 +335,132 @@ def test_basemaps_per_user_and_the_amap_shift(demo_app, demo_db, db, monkeypatch
     first = data["features"][0]["geometry"]["coordinates"][0][0][0]
     assert first == pytest.approx([glon, glat], abs=2e-7)
     assert '"display": "gcj02"' in amap
+    # the grids layer's fixed box is asked in GCJ-02 like the view: no grid at the edge is lost
+    grids_spec = next(v for k, v in _layer_specs(amap).items() if k.endswith("/grids"))
+    assert grids_spec["display"] == "gcj02"
+    assert len(_fetch(client, grids_spec)) == db.scalar(sa.text("SELECT count(*) FROM grid"))
     # a click on an Amap map comes back in GCJ-02 and is stored in WGS84
     assert client.post("/settings", data={"csrf_token": token, "basemap": "bogus"}).status_code == 400
     choose("none")
+
+
+# --- analysis pages: small HTML, layers fetched by the page, totals that reconcile -----------
+def _layer_specs(page: str) -> dict[str, dict]:
+    """The layers a page's map fetches: url -> spec (params, bbox), from the page itself."""
+    specs = [json.loads(s) for s in re.findall(r"GM\.geojsonLayer\(\w+, (\{.*?\})\);", page)]
+    return {s["url"]: s for s in specs}
+
+
+def _fetch(client, spec: dict, **extra) -> list[dict]:
+    query = {**spec["params"], "bbox": ",".join(f"{v:.6f}" for v in spec["bbox"]), "zoom": 16,
+             "display": spec["display"], **extra}
+    r = client.get(spec["url"], query_string=query)
+    assert r.status_code == 200, (spec["url"], r.get_data(as_text=True)[:300])
+    return r.get_json()["features"]
+
+
+def test_patrol_page_is_small_and_its_layers_match_its_tables(demo_app, demo_db, db):
+    client = _client(demo_app, "admin", demo_db[1])
+    r = client.get("/patrol")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and len(page.encode()) < 300 * 1024
+    assert '"type":"Feature"' not in page.replace(" ", "")  # nothing embedded
+    specs = _layer_specs(page)
+    assert set(specs) == {f"/patrol/layers/{n}" for n in
+                          ("grids", "patrolled", "unpatrolled", "tracks", "overdue")}
+    n_grids = db.scalar(sa.text("SELECT count(*) FROM grid"))
+    grids = _fetch(client, specs["/patrol/layers/grids"])
+    rows = re.findall(r'<td title="(\d+)">', page.split('id="coverage-table"')[1].split("</table>")[0])
+    assert len(grids) == len(rows) == n_grids
+    table = page.split('id="coverage-table"')[1].split("</table>")[0]
+    first = re.search(r'<td title="(\d+)">[^<]*</td>\s*<td class="num[^"]*">([\d.]+)</td>', table)
+    by_code = {f["properties"]["code"]: f["properties"] for f in grids}
+    assert by_code[first.group(1)]["street_pct"] == pytest.approx(float(first.group(2)), abs=0.051)
+    overdue = _fetch(client, specs["/patrol/layers/overdue"])
+    n_overdue = int(re.search(r"超期未检查[^(（]*[（(](\d+)[)）]", page).group(1))
+    assert len(overdue) == n_overdue > 0
+    assert len(_fetch(client, specs["/patrol/layers/tracks"])) == 200  # the latest, as labelled
+    # a box away from the street holds nothing
+    assert _fetch(client, specs["/patrol/layers/patrolled"], bbox="10,10,10.1,10.1") == []
+    assert client.get("/patrol/layers/bogus").status_code == 404
+
+
+def test_risk_page_is_small_and_its_scores_are_the_sum_of_their_parts(demo_app, demo_db, db):
+    client = _client(demo_app, "admin", demo_db[1])
+    r = client.get("/risk")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and len(page.encode()) < 300 * 1024
+    specs = _layer_specs(page)
+    assert set(specs) == {"/risk/layers/grids", "/risk/layers/buildings"}
+    n_grids = db.scalar(sa.text("SELECT count(*) FROM grid"))
+    for url, expect in (("/risk/layers/grids", n_grids), ("/risk/layers/buildings", None)):
+        spec = specs[url]
+        parts = [f for f in spec["popup"]["fields"] if "." in f]
+        feats = _fetch(client, spec)
+        assert feats and (expect is None or len(feats) == expect)
+        for f in feats:  # the popup's components add up to the score it shows
+            p = f["properties"]
+            assert sum(p.get(c, 0) for c in parts) == pytest.approx(p["score"], abs=1e-6)
+    # the tables: every row lists all its components, and they add up to its score
+    for table in ("grid-risk-table", "building-risk-table"):
+        body = page.split(f'id="{table}"')[1].split("</table>")[0]
+        rows = re.findall(r'<td class="num">([\d.e+-]+)</td>.*?<td class="gm-parts">(.*?)</td>',
+                          body, flags=re.S)
+        assert rows
+        for score, parts in rows:
+            points = [float(re.search(r"(-?[\d.]+(?:e[+-]?\d+)?)\s*$", part.strip()).group(1))
+                      for part in parts.split(";") if part.strip()]
+            assert sum(points) == pytest.approx(float(score), rel=1e-4, abs=1e-3), (score, parts)
+
+
+def test_risk_of_a_closed_month_is_judged_at_its_end(demo_app, demo_db, db):
+    last = datetime.now().date().replace(day=1) - timedelta(days=1)
+    month = f"{last.year}-{last.month:02d}"
+    end = datetime(last.year, last.month, last.day) + timedelta(days=1)
+    client = _client(demo_app, "admin", demo_db[1])
+    page = client.get(f"/risk?period={month}").get_data(as_text=True)
+    assert f"{end:%Y-%m-%d}" in page and f'value="{month}"' in page
+    spec = _layer_specs(page)["/risk/layers/grids"]
+    assert spec["params"] == {"period": month}
+    feats = {f["properties"]["code"]: f["properties"] for f in _fetch(client, spec)}
+    # open hazards per grid as they stood at the month's end, counted here from the table
+    from gridmap.analysis.risk import load_weights
+
+    weights = load_weights()
+    rows = db.execute(sa.text(
+        "SELECT g.code, h.severity FROM hazard h JOIN grid g ON g.id = h.grid_id "
+        "WHERE h.found_at < :end AND (h.status != 'closed' OR h.closed_at >= :end)"),
+        {"end": end}).all()
+    expect: dict[str, float] = {}
+    for code, severity in rows:
+        expect[code] = expect.get(code, 0) + weights["hazards"]["per_open"][severity]
+    assert expect
+    for code, p in feats.items():
+        assert p.get("hazards.open", 0) == pytest.approx(expect.get(code, 0)), code
+
+
+def test_heatmap_and_indicator_totals_reconcile_or_state_their_rule(demo_app, demo_db, db):
+    client = _client(demo_app, "admin", demo_db[1])
+    page = client.get("/heatmap?layer=households").get_data(as_text=True)
+    households = db.scalar(sa.text("SELECT count(*) FROM household"))
+    integral = float(re.search(r'id="integral">([\d.]+)<', page).group(1))
+    assert integral == pytest.approx(households, abs=0.1)
+    patrol = client.get("/patrol").get_data(as_text=True)
+    pct = float(re.search(r'id="street-pct">([\d.]+)%', patrol).group(1))
+    done_km, all_km = (float(v) for v in re.search(
+        r"街巷公里</span><b>([\d.]+) / ([\d.]+)</b>", patrol).groups())
+    assert pct == pytest.approx(100 * done_km / all_km, abs=0.2)  # km shown to 0.1
+    assert 'id="coverage-rules"' in patrol and "计入其相邻的每个网格" in patrol
+    last = datetime.now().date().replace(day=1) - timedelta(days=1)
+    ind = client.get(f"/indicators?period={last.year}-{last.month:02d}").get_data(as_text=True)
+    assert 'id="indicator-rules"' in ind and "由所辖网格相加" in ind
+
+
+def test_streets_read_as_the_street_office_level(demo_app, demo_db):
+    client = _client(demo_app, "admin", demo_db[1])
+    form = client.get("/admin/users/new").get_data(as_text=True)
+    assert '<label for="streets">街道</label>' in form
+    for path in ("/import",):
+        page = client.get(path).get_data(as_text=True)
+        assert "街道" in page and "街巷覆盖率" not in page, path
+    assert "街巷巡查覆盖率 %" in client.get("/patrol").get_data(as_text=True)

@@ -112,8 +112,7 @@ def test_payload_names_never_run_on_any_map_page(chromium, live_server, demo_db,
     for path in pages:
         print("open", path, flush=True)
         page.goto(live_server + path, wait_until="load", timeout=120_000)
-        if path == "/":
-            wait_until(page, "window.gmReady === true")
+        wait_until(page, "window.gmReady === true")  # layers the page fetches included
         assert page.locator(".folium-map").count() >= 1, path
         drawn[path] = page.evaluate(OPEN_EVERY_FEATURE)
         page.mouse.move(640, 400)

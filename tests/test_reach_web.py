@@ -6,7 +6,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from browser import PageWatch, save_screenshot
+from browser import PageWatch, save_screenshot, wait_until
 from conftest import login, row_count
 
 
@@ -72,6 +72,7 @@ def test_planner_page_in_chromium(chromium, live_server, demo_db, backend):
     page.wait_for_load_state("networkidle")
     page.goto(live_server + "/planner?category=health_center&minutes=15&k=3&lang=en")
     page.wait_for_selector("#reach-legend")
+    wait_until(page, "window.gmReady === true")  # the buildings are fetched
     drawn = page.evaluate(FEATURES)
     assert drawn["covered"] + drawn["uncovered"] + drawn["other"] == _count(demo_db, "building")
     assert drawn["uncovered"] == int(page.inner_text("#n-uncovered"))
@@ -93,6 +94,7 @@ def test_planner_page_in_chromium(chromium, live_server, demo_db, backend):
     assert "minutes=5" in page.url
     assert page.evaluate("() => sessionStorage.getItem('busyShown')") == "true"
     page.wait_for_selector("#reach-legend")
+    wait_until(page, "window.gmReady === true")  # the buildings are fetched
     assert "300 m" in page.inner_text("#reach-legend")
     watch.assert_clean()
     page.close()
@@ -127,17 +129,20 @@ def test_planner_toggles_radius_walk_and_compare_and_downloads(chromium, live_se
     page.wait_for_load_state("networkidle")
     page.goto(live_server + "/planner?category=primary_school&view=network&k=1&lang=zh")
     page.wait_for_selector("#reach-legend")
+    wait_until(page, "window.gmReady === true")  # the buildings are fetched
     assert page.inner_text("#view-toggle label.on").strip() == "步行可达"
     walk = page.inner_text("#residents-covered")
     with page.expect_navigation():
         page.click("#view-toggle label:has-text('服务半径')")
     page.wait_for_selector("#reach-legend")
+    wait_until(page, "window.gmReady === true")  # the buildings are fetched
     assert "view=radius" in page.url and page.inner_text("#view-toggle label.on") == "服务半径"
     radius = page.inner_text("#residents-covered")
     assert "服务半径（圆）" in page.inner_text("#reach-legend")
     with page.expect_navigation():
         page.click("#view-toggle label:has-text('对比')")
     page.wait_for_selector("#reach-legend")
+    wait_until(page, "window.gmReady === true")  # the buildings are fetched
     assert page.inner_text("#residents-covered-radius") == radius
     assert page.inner_text("#residents-covered-walk") == walk
     drawn = page.evaluate(FEATURES)

@@ -7,7 +7,7 @@ grid or layer) are shown on the page above the form.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, render_template, request, url_for
 from flask_babel import gettext as _
 
 from geodata.db import analysis, repo
@@ -16,12 +16,19 @@ from gridmap.analysis import patrol as patrol_mod
 from gridmap.analysis.risk import component_label
 from gridmap.display import grid_label
 from gridmap.errors import GridmapError, InvalidInput
-from gridmap.maps.heatmap import TIME_PALETTE, colorize, heatmap_map, scale_max
-from gridmap.maps.patrol import patrol_map
-from gridmap.maps.risk import risk_map
+from gridmap.maps.heatmap import (
+    PALETTE,
+    TIME_PALETTE,
+    cell_frame,
+    colorize,
+    heatmap_map,
+    scale_max,
+)
+from gridmap.maps.patrol import PATROL_LAYERS, patrol_layer_frames, patrol_map
+from gridmap.maps.risk import RISK_LAYERS, risk_layer_frames, risk_map
 from web.db import db_session
 from web.i18n import current_lang, error_text
-from web.maps import render_map  # basemap, standard controls, offline assets
+from web.maps import layer_response, render_map  # basemap, controls, offline assets
 
 bp = Blueprint("analysis", __name__)
 
@@ -55,31 +62,39 @@ def _number(name: str, default: float, *, lo: float, hi: float) -> float:
 
 
 # --- patrol -----------------------------------------------------------------------------
+def _patrol_args() -> dict:
+    args = {k: request.args.get(k, "") for k in ("period", "by", "shift", "grid")}
+    args["by"] = args["by"] if args["by"] in ("day", "week", "month") else "period"
+    args["shift"] = args["shift"] if args["shift"] in ("day", "night") else "all"
+    return args
+
+
+def _map_params(args: dict) -> dict:
+    """The page's own question, sent along with each layer request (empty ones left out)."""
+    return {k: v for k, v in args.items() if v and k != "by"}
+
+
 @bp.route("/patrol")
 def patrol_page():
     session = db_session()
-    args = {k: request.args.get(k, "") for k in ("period", "by", "shift", "grid")}
-    by = args["by"] if args["by"] in ("day", "week", "month") else "period"
-    shift = args["shift"] if args["shift"] in ("day", "night") else "all"
+    args = _patrol_args()
+    by, shift = args["by"], args["shift"]
     grid_choices = _grid_choices(session)
     error = None
     try:
         res = analysis.patrol_report(session, g.requester, period=_period(args["period"]),
                                      by=by, shift=shift, grid_code=args["grid"] or None)
-        whole = res if by == "period" else analysis.patrol_report(
-            session, g.requester, period=res.period, shift=shift, grid_code=args["grid"] or None)
     except GridmapError as exc:
         error = error_text(exc)
-        res = whole = analysis.patrol_report(session, g.requester, shift=shift)
-    rep, wrep = res.report, whole.report
-    segments = wrep.segments.to_crs(4326)
-    # A month of a street office is thousands of tracks: the page carries the latest ones,
-    # simplified to 10 m (the CLI and the tables count them all).
-    latest = wrep.pieces.sort_values("started_at", ascending=False).head(MAP_TRACKS)
-    tracks = latest.assign(geometry=latest.geometry.simplify(10.0)).to_crs(4326)
+        args = {"period": "", "by": "period", "shift": shift, "grid": ""}
+        res = analysis.patrol_report(session, g.requester, shift=shift)
+    rep = res.report
+    n_tracks = min(MAP_TRACKS, int(rep.pieces["track"].nunique()) if len(rep.pieces) else 0)
+    m = patrol_map(_bounds(res.grids), {n: url_for("analysis.patrol_layer", name=n)
+                                        for n in PATROL_LAYERS},
+                   params=_map_params(args), _=_,
+                   tracks_label=_("Patrol tracks (latest %(n)s)", n=n_tracks))
     overdue = res.overdue_only()
-    m = patrol_map(res.grids, wrep.grids, segments, tracks, overdue, lang=current_lang(), _=_,
-                   tracks_label=_("Patrol tracks (latest %(n)s)", n=len(tracks)))
     unpatrolled = rep.unpatrolled.drop(columns="geometry").groupby("grid_code").head(3)
     return render_template(
         "analysis/patrol.html", map=render_map(m), error=error, args=args, by=by, shift=shift,
@@ -94,22 +109,54 @@ def patrol_page():
         options=rep.options, street=repo.street_summary(session)), 400 if error else 200
 
 
+def _bounds(grids) -> tuple[float, float, float, float] | None:
+    return tuple(float(v) for v in grids.total_bounds) if len(grids) else None
+
+
+@bp.route("/patrol/layers/<name>")
+def patrol_layer(name: str):
+    if name not in PATROL_LAYERS:
+        abort(404)
+    args = _patrol_args()
+    res = analysis.patrol_report(db_session(), g.requester, period=_period(args["period"]),
+                                 shift=args["shift"], grid_code=args["grid"] or None)
+    rep = res.report
+
+    def tracks():  # the latest, simplified to 10 m (the tables count them all)
+        latest = rep.pieces.sort_values("started_at", ascending=False).head(MAP_TRACKS)
+        return latest.assign(geometry=latest.geometry.simplify(10.0)).to_crs(4326)
+
+    frames = patrol_layer_frames(res.grids, rep.grids, rep.segments, tracks,
+                                 res.overdue_only(), only=name, lang=current_lang(), _=_)
+    return layer_response(*frames[name])
+
+
 # --- risk -------------------------------------------------------------------------------
+def _risk(grid: str, period: str) -> analysis.RiskReport:
+    return analysis.risk_report(db_session(), g.requester, grid_code=grid or None,
+                                period=_period(period))
+
+
 @bp.route("/risk")
 def risk_page():
     session = db_session()
-    grid = request.args.get("grid", "")
+    grid, period = request.args.get("grid", ""), request.args.get("period", "")
     error = None
     try:
-        rep = analysis.risk_report(session, g.requester, grid_code=grid or None)
+        rep = _risk(grid, period)
     except GridmapError as exc:
         error = error_text(exc)
-        rep = analysis.risk_report(session, g.requester)
+        grid = period = ""
+        rep = _risk("", "")
     lang = current_lang()
     comp_cols = list(rep.grid_risk.components.columns)
     bcols = list(rep.building_risk.components.columns)
-    m = risk_map(rep.grids, rep.grids[comp_cols], rep.buildings, rep.buildings[bcols],
-                 lang=lang, _=_)
+    shown_buildings = rep.buildings[rep.buildings["score"] > 0]
+    m = risk_map(_bounds(rep.grids), {n: url_for("analysis.risk_layer", name=n)
+                                      for n in RISK_LAYERS},
+                 grid_scores=rep.grids["score"], building_scores=shown_buildings["score"],
+                 grid_components=comp_cols, building_components=bcols,
+                 params=_map_params({"grid": grid, "period": period}), lang=lang, _=_)
     grids = rep.grids.sort_values("score", ascending=False)
     grid_rows = [{"code": r["code"], "name": r["name"], "score": r["score"],
                   "households": r["households"], "rate": r["per_100_households"],
@@ -123,10 +170,22 @@ def risk_page():
                                 for e in rep.building_risk.explain(i)]}
                      for i, r in top.iterrows()]
     return render_template("analysis/risk.html", map=render_map(m), error=error, grid=grid,
+                           period=period,
                            grids=_grid_choices(session), grid_rows=grid_rows,
                            building_rows=building_rows, as_of=rep.as_of,
                            window=rep.patrol_period, by_building=rep.vulnerable_by_building,
                            street=repo.street_summary(session)), 400 if error else 200
+
+
+@bp.route("/risk/layers/<name>")
+def risk_layer(name: str):
+    if name not in RISK_LAYERS:
+        abort(404)
+    rep = _risk(request.args.get("grid", ""), request.args.get("period", ""))
+    frames = risk_layer_frames(rep.grids, rep.grids[list(rep.grid_risk.components.columns)],
+                               rep.buildings,
+                               rep.buildings[list(rep.building_risk.components.columns)])
+    return layer_response(*frames[name])
 
 
 # --- heatmaps ---------------------------------------------------------------------------
@@ -179,18 +238,13 @@ def heatmap_page():
     travel = hm.surface.units == "minutes"
     unit = _unit_label(hm.units)
     lang = current_lang()
-    if travel:
-        names = dict(_facility_categories(lang))
-        caption = _("Walking minutes to the nearest %(category)s",
-                    category=names.get(p["category"], p["category"]))
-    else:
-        caption = _("%(unit)s per hectare (bandwidth %(bw)s m, cells %(cell)s m)", unit=unit,
-                    bw=f"{hm.bandwidth_m:g}", cell=f"{hm.cell_m:g}")
+    caption = _caption(p, hm)
     grids = repo.visible_grids_frame(session, g.requester, grid_code=p["grid"] or None)
     m = heatmap_map(hm.surface, hm.cells, grids, caption=caption, layer_name=_("Density"),
                     value_label=_("Walking minutes") if travel else unit,
                     weekly=hm.weekly if p["weekly"] else None, weekly_cell_m=hm.weekly_cell_m,
-                    travel_time=travel, _=_)
+                    travel_time=travel, cells_url=url_for("analysis.heatmap_cells"),
+                    params={k: v for k, v in request.args.items() if k != "lang"}, _=_)
     query = {k: v for k, v in request.args.items() if k != "lang"}
     return render_template(
         "analysis/heatmap.html", map=render_map(m), error=error, p=p, hm=hm, unit=unit,
@@ -203,6 +257,23 @@ def heatmap_page():
         street=repo.street_summary(session)), 400 if error else 200  # the page says what
 
 
+def _caption(p: dict, hm: analysis.Heatmap) -> str:
+    """What the surface shows, with its unit (the map's legend and the PNG's title)."""
+    if hm.surface.units == "minutes":
+        names = dict(_facility_categories(current_lang()))
+        return _("Walking minutes to the nearest %(category)s",
+                 category=names.get(p["category"], p["category"]))
+    return _("%(unit)s per hectare (bandwidth %(bw)s m, cells %(cell)s m)",
+             unit=_unit_label(hm.units), bw=f"{hm.bandwidth_m:g}", cell=f"{hm.cell_m:g}")
+
+
+@bp.route("/heatmap/layers/cells")
+def heatmap_cells():
+    """The heatmap's cells (small counts already suppressed) in the map's box."""
+    hm = _compute(_heatmap_params())  # bbox, zoom and display are the layer's own
+    return layer_response(*cell_frame(hm.cells))
+
+
 def _facility_categories(lang: str) -> list[tuple[str, str]]:
     from gridmap import vocab
 
@@ -212,17 +283,24 @@ def _facility_categories(lang: str) -> list[tuple[str, str]]:
 @bp.route("/heatmap/download.<fmt>")
 def heatmap_download(fmt: str):
     from geodata.raster import surface_bytes
+    from gridmap.maps.heatmap_png import heatmap_png
 
     if fmt not in ("tif", "png"):
         raise InvalidInput(_("Downloads are GeoTIFF (.tif) or PNG (.png)."))
     p = _heatmap_params()
     hm = _compute(p)
     s = hm.surface
-    rgba = None
-    if fmt == "png":
-        rgba = colorize(s.values, vmax=scale_max(s.values),
-                        **({"colors": TIME_PALETTE} if s.units == "minutes" else {}))
-    data = surface_bytes(s, fmt, rgba=rgba, tags={"layer": p["layer"], "bandwidth_m": p["bandwidth_m"]})
+    if fmt == "png":  # for people: a readable size, the grids, a colour bar with the unit
+        colors = TIME_PALETTE if s.units == "minutes" else PALETTE
+        vmax = scale_max(s.values)
+        travel = s.units == "minutes"
+        unit = _("Walking minutes") if travel else _("%(unit)s per hectare",
+                                                      unit=_unit_label(hm.units))
+        grids = repo.visible_grids_frame(db_session(), g.requester, grid_code=p["grid"] or None)
+        data = heatmap_png(s, colorize(s.values, vmax=vmax, colors=colors), grids, vmax=vmax,
+                           title=_caption(p, hm), unit_label=unit, colors=colors)
+    else:
+        data = surface_bytes(s, fmt, tags={"layer": p["layer"], "bandwidth_m": p["bandwidth_m"]})
     repo.audit(db_session(), g.requester, "export_heatmap", p["layer"],
                {"format": fmt, "personal": hm.personal, "cell_m": p["cell_m"]})
     name = f"heatmap-{p['layer'].replace(':', '-')}-{p['bandwidth_m']:g}m.{fmt}"

@@ -7,9 +7,11 @@ our own server, and the three parts a template embeds.
 
 from __future__ import annotations
 
-from flask import current_app, g, request, url_for
+from flask import current_app, g, jsonify, request, url_for
 from flask_babel import gettext as _
 
+from geodata.db.layers import display_bbox_to_storage
+from gridmap import vector
 from gridmap.crs import gcj02_to_wgs84
 from gridmap.maps.offline import localize_assets
 from gridmap.maps.render import MapParts, map_parts
@@ -53,3 +55,21 @@ def point_from_display(lon: float, lat: float, display: str | None) -> tuple[flo
         x, y = gcj02_to_wgs84(lon, lat)
         return float(x), float(y)
     return lon, lat
+
+
+def layer_response(frame, props):
+    """A page's map layer (``frame`` in EPSG:4326, the ``props`` it sends) as GeoJSON: the
+    features in the request's bbox (in the display's coordinates), simplified for its zoom,
+    shifted for the display."""
+    display = "gcj02" if request.args.get("display") == "gcj02" else "wgs84"
+    if request.args.get("bbox"):
+        x0, y0, x1, y1 = display_bbox_to_storage(vector.parse_bbox(request.args["bbox"]),
+                                                 display)
+        frame = frame.cx[x0:x1, y0:y1]
+    body = vector.feature_collection(frame, props, zoom=vector.parse_zoom(request.args.get("zoom")),
+                                     display=display)
+    for feature in body["features"]:  # an empty value is left out (popups skip it anyway)
+        feature["properties"] = {k: v for k, v in feature["properties"].items() if v is not None}
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "private, max-age=30"
+    return response

@@ -34,7 +34,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from geodata.db import repo
+from geodata.db import memo, repo
 from geodata.db.models import Facility, ReachRun
 from geodata.db.scope import visible_grid_codes
 from geodata.planning import LEVELS, CategoryPlan, PlanRequest, own_level, plan_category
@@ -213,8 +213,9 @@ def planner_page():
             req = plan.request
         else:
             req = _request_from_form(present)
-            plan = plan_category(session, req, store=True, lang=lang,
-                                 created_by=g.user.username)
+            # the same question on the same data is the run already stored: no new run
+            plan = memo.cached(session, ("planner", repr(req), lang), lambda: plan_category(
+                session, req, store=True, lang=lang, created_by=g.user.username))
             run_id = plan.run_ids[-1]
             recent_plans().put(run_id, lang, plan)
     except GridmapError as exc:
@@ -223,7 +224,7 @@ def planner_page():
     if req is None:
         cat = request.values.get("category") or DEFAULT_CATEGORY
         req = PlanRequest(cat if cat in vocab.FACILITY_CODES else DEFAULT_CATEGORY)
-    context = _context(plan, lang) if plan is not None else None
+    context = _context(plan, lang, run_id=run_id) if plan is not None else None
     return render_template(
         "reach/planner.html", error=error, categories=_category_choices(lang, present),
         req=req, minutes=req.minutes or own_level(req.category), levels=LEVELS, speeds=SPEEDS,
@@ -274,18 +275,35 @@ def _runs(session) -> list[dict]:
     return out
 
 
-def _map(plan: CategoryPlan, lang: str):
+def _buildings_frame(plan: CategoryPlan) -> gpd.GeoDataFrame:
     b = plan.buildings
-    fac = plan.main.inputs.facilities
-    label = vocab.label(vocab.FACILITY_CATEGORIES, plan.request.category, lang)
-    frame = b[["address", "residents", "households", "state", "geometry"]].assign(
+    return b[["address", "residents", "households", "state", "geometry"]].assign(
         distance_m=plan.main.reach.distance(plan.request.category).round(0),
         minutes=b["walk_min"].round(1), facility_name=b["facility_name"])
-    return reach_map(frame, fac[fac["category"] == plan.request.category], plan.reach_areas,
-                     plan.gaps, plan.picks, category_label=label, distance_m=plan.distance_m,
-                     minutes=plan.minutes_at_speed, speed_kmh=plan.request.speed_kmh,
+
+
+def _map(plan: CategoryPlan, lang: str, run_id: int | None = None):
+    fac = plan.main.inputs.facilities
+    label = vocab.label(vocab.FACILITY_CATEGORIES, plan.request.category, lang)
+    # a stored run's buildings are fetched by the page (the HTML stays small)
+    url = url_for("reach.planner_buildings") if run_id is not None else None
+    return reach_map(_buildings_frame(plan), fac[fac["category"] == plan.request.category],
+                     plan.reach_areas, plan.gaps, plan.picks, category_label=label,
+                     distance_m=plan.distance_m, minutes=plan.minutes_at_speed,
+                     speed_kmh=plan.request.speed_kmh,
                      estimate=plan.main.method == "estimate", _=_,
-                     method_text=_method_text(plan, lang))
+                     method_text=_method_text(plan, lang), buildings_url=url,
+                     params={"run": run_id} if run_id is not None else None)
+
+
+@bp.route("/planner/layers/buildings")
+def planner_buildings():
+    """A stored run's buildings by state, in the map's box."""
+    from gridmap.maps.reach import building_layer_frame
+    from web.maps import layer_response
+
+    plan, _run = _plan_for_download()
+    return layer_response(*building_layer_frame(_buildings_frame(plan)))
 
 
 def _method_text(plan: CategoryPlan, lang: str) -> str:
@@ -294,7 +312,8 @@ def _method_text(plan: CategoryPlan, lang: str) -> str:
     return plan.main.label(lang)
 
 
-def _context(plan: CategoryPlan, lang: str, *, with_map: bool = True) -> dict:
+def _context(plan: CategoryPlan, lang: str, *, with_map: bool = True,
+             run_id: int | None = None) -> dict:
     req = plan.request
     speed = req.speed_kmh
     summary = []
@@ -326,7 +345,7 @@ def _context(plan: CategoryPlan, lang: str, *, with_map: bool = True) -> dict:
     b = plan.buildings
     uncovered = b[b["state"].isin(["uncovered", "paper_only"])]
     return {
-        "map": render_map(_map(plan, lang)) if with_map else None,
+        "map": render_map(_map(plan, lang, run_id)) if with_map else None,
         "label": _method_text(plan, lang),
         "method": plan.main.method, "distance_m": plan.distance_m,
         "minutes_at_speed": plan.minutes_at_speed,

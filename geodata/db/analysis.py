@@ -59,9 +59,13 @@ def figures_requester(requester: Requester) -> Requester:
     return Requester(username=requester.username, role="admin")
 
 
-def _metric(grids: gpd.GeoDataFrame) -> CRS:
+def _require_grids(grids: gpd.GeoDataFrame) -> None:
     if not len(grids):
         raise fail(NotFound, N_("no grids to analyse: load grids first (or ask for your areas)"))
+
+
+def _metric(grids: gpd.GeoDataFrame) -> CRS:
+    _require_grids(grids)
     return CRS.from_user_input(grids.estimate_utm_crs())
 
 
@@ -109,6 +113,7 @@ def patrol_figures(session: Session, *, period: patrol.Period, by: str | None = 
     figures whatever is recorded later. Callers filter rows with :func:`patrol_rows`.
     """
     options = options or patrol.PatrolOptions()
+    by = None if by == "period" else by  # the same question either way
     key = ("patrol", period.start, period.end, by, shift, repr(options))
     return memo.cached(session, key, lambda: _patrol_figures(
         session, period=period, by=by, shift=shift, options=options, username=username,
@@ -183,7 +188,7 @@ def patrol_report(session: Session, requester: Requester, *, period: patrol.Peri
     """
     period = period or default_period(session)
     shown = repo.visible_grids_frame(session, requester, grid_code=grid_code)
-    _metric(shown)
+    _require_grids(shown)
     full = patrol_figures(session, period=period, by=by, shift=shift, options=options,
                           username=requester.username, progress=progress)
     own = None
@@ -223,23 +228,44 @@ def hazards_as_of(hazards: gpd.GeoDataFrame, as_of: datetime) -> gpd.GeoDataFram
 
 def risk_report(session: Session, requester: Requester, *, grid_code: str | None = None,
                 weights: dict | None = None, as_of: datetime | None = None,
+                period: patrol.Period | None = None,
                 progress: Progress = _noop) -> RiskReport:
     """Building and grid risk in the requester's areas (see gridmap.analysis.risk).
 
-    Every score is computed from all the data as of ``as_of`` (default now); the
+    Every score is computed from all the data as of ``as_of`` (default now), or as of the
+    end of ``period`` whose patrols then count instead of the weights' window; the
     requester's areas only choose the rows. Roles that may not see personal data
     (planner, viewer) get the vulnerable-resident factor per grid only, never per building.
     """
     w = weights or risk.load_weights()
-    if as_of is None:  # whole days up to today: the same window all day long
-        window = default_period(days=int(w["patrol"]["window_days"]))
-        as_of = analysis_as_of()
+    if period is not None:
+        window, fixed_as_of = period, period_as_of(period)
+    elif as_of is None:  # whole days up to today: the same window all day long
+        window, fixed_as_of = default_period(days=int(w["patrol"]["window_days"])), None
     else:
         window = patrol.Period(as_of - timedelta(days=w["patrol"]["window_days"]), as_of)
+        fixed_as_of = as_of
     shown = repo.visible_grids_frame(session, requester, grid_code=grid_code)
-    _metric(shown)
-    everyone = figures_requester(requester)
-    pat = patrol_figures(session, period=window, username=requester.username, progress=progress)
+    _require_grids(shown)
+    by_building = requester.may_reveal
+    key = ("risk", window.start, window.end, fixed_as_of, by_building, repr(w))
+    full = memo.cached(session, key, lambda: _risk_figures(
+        session, window=window, as_of=fixed_as_of or analysis_as_of(), weights=w,
+        by_building=by_building, username=requester.username, progress=progress))
+    # The viewer's rows; index labels kept so ``explain`` finds each row's components.
+    codes = set(shown["code"])
+    b_out = full.buildings[full.buildings["grid_code"].isin(codes)]
+    g_out = full.grids[full.grids["code"].isin(codes)]
+    repo.audit(session, requester, "view_risk", grid_code, {"buildings": len(b_out)})
+    return replace(full, buildings=b_out, grids=g_out)
+
+
+def _risk_figures(session: Session, *, window: patrol.Period, as_of: datetime, weights: dict,
+                  by_building: bool, username: str, progress: Progress) -> RiskReport:
+    """Risk of every building and grid from all the data (the one definition)."""
+    w = weights
+    everyone = Requester.system(username)
+    pat = patrol_figures(session, period=window, username=username, progress=progress)
     crs = pat.crs
     progress("risk")
     grids = pat.grids
@@ -250,7 +276,6 @@ def risk_report(session: Session, requester: Requester, *, grid_code: str | None
     hazards_m = hazards_as_of(repo.hazards_frame(session, everyone), as_of).to_crs(crs)
     hh, res = repo.group_members(session, everyone, purpose="risk")
     counts = groups.group_counts(hh, res, risk.vulnerable_groups(w), as_of_year=as_of.year)
-    by_building = requester.may_reveal
     passed = pd.Series(buildings["id"].isin(pat.passed_building_ids).to_numpy(),
                        index=buildings.index)
     b_risk = risk.building_risk(buildings_m, sites=sites_m, hazards=hazards_m,
@@ -269,11 +294,6 @@ def risk_report(session: Session, requester: Requester, *, grid_code: str | None
         g_risk.score).join(g_risk.components)
     g_out.insert(g_out.columns.get_loc("score") + 1, "per_100_households",
                  risk.per_100_households(g_out["score"], g_out["households"]))
-    # The viewer's rows; index labels kept so ``explain`` finds each row's components.
-    codes = set(shown["code"])
-    b_out = b_out[b_out["grid_code"].isin(codes)]
-    g_out = g_out[g_out["code"].isin(codes)]
-    repo.audit(session, requester, "view_risk", grid_code, {"buildings": len(b_out)})
     return RiskReport(b_out, g_out, b_risk, g_risk, w, as_of, by_building, window)
 
 
@@ -328,7 +348,29 @@ def heatmap(session: Session, requester: Requester, *, layer: str, bandwidth_m: 
 
     Personal groups: points in ``cell_m`` cells with fewer than ``k`` group households
     are left out of the surface and the cells, and the count of hidden cells is reported.
+    Layers of no personal data are kept in the memo per requester's areas; group and
+    patrol layers are computed on each view, which audits their use.
     """
+    kind, _arg = parse_layer(layer)
+
+    def compute() -> Heatmap:
+        return _heatmap(session, requester, layer=layer, bandwidth_m=bandwidth_m,
+                        cell_m=cell_m, period=period, kernel=kernel, k=k, grid_code=grid_code,
+                        cells=cells, h3_resolution=h3_resolution, progress=progress)
+
+    if kind in ("group", "patrol"):
+        return compute()
+    scope = (requester.role, *(tuple(sorted(ids)) for ids in (
+        requester.street_ids, requester.community_ids, requester.grid_ids)))
+    key = ("heatmap", layer, bandwidth_m, cell_m, period and (period.start, period.end),
+           kernel, k, grid_code, cells, h3_resolution, scope)
+    return memo.cached(session, key, compute)
+
+
+def _heatmap(session: Session, requester: Requester, *, layer: str, bandwidth_m: float,
+             cell_m: float, period: patrol.Period | None, kernel: str, k: int,
+             grid_code: str | None, cells: str, h3_resolution: int,
+             progress: Progress) -> Heatmap:
     kind, arg = parse_layer(layer)
     if cells not in ("square", "h3"):
         raise fail(InvalidInput, N_("cells must be square or h3, got {given}"), given=repr(cells))

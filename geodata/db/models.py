@@ -610,6 +610,17 @@ class StreetResult(Base):
 ENTITY_TABLES += ["street_result"]
 
 
+# --- data version ------------------------------------------------------------------
+class DataVersion(Base):
+    """A counter per family of tables, bumped by a database trigger on every write to them
+    (migration 0008): computed figures are kept keyed by these counters, so a change from
+    any process or tool is seen at the next request. Never cleared with the data."""
+
+    __tablename__ = "data_version"
+    family: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    version: Mapped[int] = mapped_column(sa.BigInteger)
+
+
 def model_for(table: str) -> type[Base]:
     """The mapped class of ``table`` (a layer of ``gridmap.layers`` names its table)."""
     for mapper in Base.registry.mappers:

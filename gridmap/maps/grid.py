@@ -104,8 +104,8 @@ def grid_map(boundary: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, sites: gpd
     legend = Legend(_("Legend"), [
         (SITE_OK, _("Key site, inspection up to date"), "dot"),
         (SITE_OVERDUE, _("Key site, inspection overdue"), "dot"),
-        (OVERDUE_COLOR, _("Hazard overdue"), "box"),
-        (STATUS_COLORS["assigned"], _("Hazard open"), "box"),
+        (OVERDUE_COLOR, _("Hazard overdue"), "dot"),  # drawn as circles, like the sites
+        (STATUS_COLORS["assigned"], _("Hazard open"), "dot"),
         (PATROLLED, _("Patrolled street"), "line"),
         (UNPATROLLED, _("Unpatrolled street"), "line"),
     ])

@@ -21,6 +21,7 @@ from folium.plugins import TimestampedGeoJson
 from pyproj import Transformer
 
 from gridmap.analysis.density import Surface
+from gridmap.maps.layers import DynamicGeoJson, popup_spec
 from gridmap.maps.overview import _identity, _rounded, base_map
 from gridmap.maps.safe import SafeGeoJson
 
@@ -124,7 +125,7 @@ def add_cells(m: folium.Map, cells: gpd.GeoDataFrame, *, name: str, value_label:
     """The cells (EPSG:4326; value, per_ha) as a choropleth with popups."""
     if not len(cells):
         return
-    data = cells.assign(value=cells["value"].round(1), per_ha=cells["per_ha"].round(2))
+    data, _sent = cell_frame(cells)
     fields = ["value", "per_ha", *(extra or {})]
     labels = [value_label, density_label, *(extra or {}).values()]
     vmax = cmap.vmax
@@ -175,13 +176,21 @@ def weekly_slider(m: folium.Map, weekly: pd.DataFrame, *, cell_m: float, crs: An
     return int(w["week"].nunique())
 
 
+def cell_frame(cells: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """The cells as the cells layer sends them (rounded) and the properties it sends."""
+    data = cells.assign(value=cells["value"].round(1), per_ha=cells["per_ha"].round(2))
+    return data, ["value", "per_ha", *(["households"] if "households" in cells else [])]
+
+
 def heatmap_map(surface: Surface, cells: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
                 caption: str, layer_name: str, value_label: str, weekly: pd.DataFrame | None = None,
                 weekly_cell_m: float | None = None, travel_time: bool = False,
+                cells_url: str | None = None, params: dict | None = None,
                 _: Gettext = _identity) -> folium.Map:
     """The heatmap page's map: grid outlines, the density image with legend, the cells
-    (choropleth with popups, off by default) and, when ``weekly`` is given, the weekly
-    slider (the density image then starts hidden so the weeks are readable)."""
+    (choropleth with popups, off by default; fetched from ``cells_url`` with ``params``
+    when given, else embedded) and, when ``weekly`` is given, the weekly slider (the
+    density image then starts hidden so the weeks are readable)."""
     bounds = tuple(grids.total_bounds) if len(grids) else None
     m = base_map(bounds)
     colors = TIME_PALETTE if travel_time else PALETTE
@@ -189,8 +198,22 @@ def heatmap_map(surface: Surface, cells: gpd.GeoDataFrame, grids: gpd.GeoDataFra
     cmap = add_surface(m, surface, caption=caption, name=layer_name, colors=colors,
                        show=not slider)
     density_label = _("Minutes") if travel_time else _("Per hectare")
-    add_cells(m, cells, name=_("Cells"), value_label=value_label, density_label=density_label,
-              cmap=cmap, extra={"households": _("Households")} if "households" in cells else None)
+    extra = {"households": _("Households")} if "households" in cells else None
+    if cells_url is None:
+        add_cells(m, cells, name=_("Cells"), value_label=value_label,
+                  density_label=density_label, cmap=cmap, extra=extra)
+    elif len(cells):
+        n = len(colors)
+        DynamicGeoJson(
+            cells_url, name=_("Cells"), params=params, show=False, once=True,
+            bbox=list(grids.total_bounds) if len(grids) else None,
+            style={"fillColor": {"property": "per_ha", "stops": [
+                [cmap.vmax * i / (n - 1), c] for i, c in enumerate(colors)]},
+                "color": "#7f7f7f", "weight": 0.3, "fillOpacity": 0.7},
+            tooltip="value",
+            popup=popup_spec(["value", "per_ha", *(extra or {})],
+                             [value_label, density_label, *(extra or {}).values()]),
+        ).add_to(m)
     if slider:
         weekly_slider(m, weekly, cell_m=weekly_cell_m or surface.cell_m, crs=surface.crs,
                       name=_("By week"),

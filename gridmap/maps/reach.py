@@ -13,9 +13,11 @@ from collections.abc import Callable
 import folium
 import geopandas as gpd
 import numpy as np
+import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
+from gridmap.maps.layers import DynamicGeoJson, popup_spec
 from gridmap.maps.overview import base_map
 from gridmap.maps.safe import SafeGeoJson, safe_text
 
@@ -73,6 +75,9 @@ def _geojson(frame: gpd.GeoDataFrame, columns: list[str], *, simplify_deg: float
     out = frame[columns + ["geometry"]].copy()
     if simplify_deg:
         out["geometry"] = out.geometry.simplify(simplify_deg, preserve_topology=True)
+    # 6 decimals of a degree (~0.1 m): what a screen resolves, a third of the text
+    out["geometry"] = shapely.transform(np.asarray(out.geometry.values),
+                                        lambda xy: np.round(xy, 6))
     for c in columns:
         if out[c].dtype.kind == "f":
             out[c] = out[c].round(1)
@@ -80,12 +85,25 @@ def _geojson(frame: gpd.GeoDataFrame, columns: list[str], *, simplify_deg: float
     return text
 
 
+def building_layer_frame(buildings: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """The planner's buildings as their layer sends them, and the properties it sends."""
+    b = buildings.assign(address=buildings["address"].fillna(""),
+                         facility_name=buildings["facility_name"].fillna(""),
+                         distance_m=buildings["distance_m"].round(0),
+                         minutes=buildings["minutes"].round(1))
+    return b, ["address", "residents", "households", "distance_m", "minutes",
+               "facility_name", "state"]
+
+
 def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
               isochrones: gpd.GeoDataFrame, gaps: gpd.GeoDataFrame,
               sites: gpd.GeoDataFrame | None, *, category_label: str, distance_m: float,
               minutes: float, speed_kmh: float, estimate: bool, _: Gettext = _identity,
-              tiles: str | None = None, method_text: str | None = None) -> folium.Map:
-    """The map of one category at one threshold.
+              tiles: str | None = None, method_text: str | None = None,
+              buildings_url: str | None = None, params: dict | None = None) -> folium.Map:
+    """The map of one category at one threshold (the buildings fetched from
+    ``buildings_url`` with ``params`` when given: :func:`building_layer_frame`, else
+    embedded).
 
     buildings   address, residents, households, distance_m (NaN beyond the cutoff),
                 minutes, facility_name, state (covered / paper_only / uncovered / other),
@@ -166,23 +184,30 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
         layer.add_to(m)
 
     if len(buildings):
-        b = buildings.assign(
-            address=buildings["address"].fillna(""),
-            facility_name=buildings["facility_name"].fillna(""))
-        layer = folium.FeatureGroup(name=_("Buildings: covered / not covered"), show=True)
         colors = {"covered": COVERED, "paper_only": PAPER_ONLY, "uncovered": UNCOVERED,
                   "other": OTHER}
-        SafeGeoJson(
-            _geojson(b, ["address", "residents", "households", "distance_m", "minutes",
-                         "facility_name", "state"], simplify_deg=0.000003),
-            style_function=lambda f: {"fillColor": colors[f["properties"]["state"]],
-                                      "color": "#444444", "weight": 0.4, "fillOpacity": 0.85},
-            tooltip=folium.GeoJsonTooltip(
-                ["address", "residents", "distance_m", "minutes", "facility_name"],
-                [_("Address"), _("Residents"), _("Distance (m)"), _("Minutes"),
-                 _("Nearest facility")]),
-        ).add_to(layer)
-        layer.add_to(m)
+        name = _("Buildings: covered / not covered")
+        tip = (["address", "residents", "distance_m", "minutes", "facility_name"],
+               [_("Address"), _("Residents"), _("Distance (m)"), _("Minutes"),
+                _("Nearest facility")])
+        if buildings_url is not None:
+            DynamicGeoJson(buildings_url, name=name, params=params, once=True,
+                           bbox=list(buildings.total_bounds),
+                           style={"fillColor": {"property": "state", "map": colors,
+                                                "default": OTHER},
+                                  "color": "#444444", "weight": 0.4, "fillOpacity": 0.85},
+                           tooltip="address", popup=popup_spec(*tip)).add_to(m)
+        else:
+            b, columns = building_layer_frame(buildings)
+            layer = folium.FeatureGroup(name=name, show=True)
+            SafeGeoJson(
+                _geojson(b, columns, simplify_deg=0.000003),
+                style_function=lambda f: {"fillColor": colors[f["properties"]["state"]],
+                                          "color": "#444444", "weight": 0.4,
+                                          "fillOpacity": 0.85},
+                tooltip=folium.GeoJsonTooltip(*tip),
+            ).add_to(layer)
+            layer.add_to(m)
 
     layer = folium.FeatureGroup(name=_("Facilities: %(c)s") % {"c": category_label}, show=True)
     for name, pt in zip(facilities["name"], facilities.geometry, strict=True):

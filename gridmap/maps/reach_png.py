@@ -50,6 +50,17 @@ def _font() -> FontProperties:
     return font_manager.FontProperties()
 
 
+def map_axes(ax, xmin: float, ymin: float, xmax: float, ymax: float) -> None:
+    """A map's axes: this extent at true scale, no ticks, no axis labels."""
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+
+
 def _nice_length(span_m: float) -> float:
     """A round scale-bar length near a fifth of the map width."""
     target = span_m / 5
@@ -88,13 +99,7 @@ def reach_png(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
     aspect = (ymax - ymin) / max(xmax - xmin, 1.0)
     fig = plt.figure(figsize=(width_in, width_in * aspect + 1.2), dpi=dpi)
     ax = fig.add_axes((0.02, 0.02, 0.96, (width_in * aspect) / (width_in * aspect + 1.2)))
-    ax.set_xlim(xmin, xmax)
-    ax.set_ylim(ymin, ymax)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_xlabel("")
-    ax.set_ylabel("")
+    map_axes(ax, xmin, ymin, xmax, ymax)
     handles: list[Artist] = []
     merged = (reach_areas[reach_areas["facility"].isna()
                           & np.isclose(reach_areas["distance_m"], distance_m)]

@@ -1,9 +1,12 @@
 """The risk map: grids coloured by risk score, building markers whose popups list the
-components that make up each score."""
+components that make up each score.
+
+The page carries only the map's frame and the styles; the browser fetches the features
+from the page's layer endpoint (``risk_layer_frames`` gives what each layer sends).
+"""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 
 import branca.colormap as cm
@@ -13,31 +16,23 @@ import numpy as np
 import pandas as pd
 
 from gridmap.analysis.risk import component_label
-from gridmap.maps.overview import _identity, _rounded, base_map
-from gridmap.maps.safe import SafeGeoJson
+from gridmap.maps.layers import DynamicGeoJson, popup_spec
+from gridmap.maps.overview import _identity, base_map
 
 Gettext = Callable[[str], str]
 RISK_COLORS = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"]
+RISK_LAYERS = ("grids", "buildings")
+MIN_RADIUS_PX, MAX_EXTRA_PX = 4, 8  # a building's marker grows with its score
 
 
-def explain_html(components: pd.DataFrame, score: pd.Series, *, lang: str, _: Gettext) -> list[str]:
-    """Per row: an HTML table of the non-zero components, largest first, and the total."""
-    out = []
-    labels = {c: html.escape(component_label(c, lang)) for c in components.columns}
-    values = components.to_numpy(float)
-    cols = list(components.columns)
-    for i, total in enumerate(score.to_numpy(float)):
-        nz = np.flatnonzero(values[i])
-        order = nz[np.argsort(-values[i][nz])]
-        rows = "".join(f"<tr><td>{labels[cols[j]]}</td><td style='text-align:right'>"
-                       f"{values[i][j]:g}</td></tr>" for j in order)
-        out.append(f"<table class='gm-risk'>{rows}<tr><th>{html.escape(_('Risk score'))}</th>"
-                   f"<th style='text-align:right'>{total:g}</th></tr></table>")
-    return out
+def risk_vmax(values) -> float:
+    """Top of the colour scale: the highest score (1 when nothing scores)."""
+    vmax = float(np.nanmax(values)) if len(values) else 0.0
+    return vmax if vmax > 0 else 1.0
 
 
 def risk_colormap(values: Sequence[float] | np.ndarray, caption: str) -> cm.LinearColormap:
-    """Colour scale of risk points, from 0 to the highest score (1 when none is above 0).
+    """Colour scale of risk points, from 0 to :func:`risk_vmax`.
 
     Parameters
     ----------
@@ -50,50 +45,66 @@ def risk_colormap(values: Sequence[float] | np.ndarray, caption: str) -> cm.Line
     -------
     branca.colormap.LinearColormap
     """
-    vmax = float(np.nanmax(values)) if len(values) and np.nanmax(values) > 0 else 1.0
-    return cm.LinearColormap(RISK_COLORS, vmin=0, vmax=vmax, caption=caption)
+    return cm.LinearColormap(RISK_COLORS, vmin=0, vmax=risk_vmax(values), caption=caption)
 
 
-def risk_map(grids: gpd.GeoDataFrame, grid_components: pd.DataFrame,
-             buildings: gpd.GeoDataFrame, building_components: pd.DataFrame, *,
-             lang: str = "zh", _: Gettext = _identity) -> folium.Map:
+def _stops(vmax: float) -> list[list]:
+    return [[round(vmax * i / (len(RISK_COLORS) - 1), 3), c] for i, c in enumerate(RISK_COLORS)]
+
+
+def _parts(components: pd.DataFrame) -> pd.DataFrame:
+    """Component points with the zero ones empty (a popup lists only what adds up)."""
+    return components.astype(float).round(3).where(components.to_numpy(float) != 0, None)
+
+
+def risk_layer_frames(grids: gpd.GeoDataFrame, grid_components: pd.DataFrame,
+                      buildings: gpd.GeoDataFrame, building_components: pd.DataFrame
+                      ) -> dict[str, tuple[gpd.GeoDataFrame, list[str]]]:
     """grids (code, name, score, geometry) and buildings (address, grid_code, score,
-    geometry), EPSG:4326, each with its component frame (index-aligned)."""
-    bounds = tuple(grids.total_bounds) if len(grids) else None
-    m = base_map(bounds)
-    gcmap = risk_colormap(grids["score"], _("Grid risk score"))
+    geometry), EPSG:4326, each with its component frame (index-aligned): the frame and
+    the properties of each layer; building markers are the scoring buildings only."""
     g = grids[["code", "name", "score", "geometry"]].assign(
-        name=grids["name"].fillna(""),
-        explain=explain_html(grid_components, grids["score"], lang=lang, _=_))
-    layer = folium.FeatureGroup(name=_("Grids by risk"), show=True)
-    SafeGeoJson(
-        _rounded(g, ["code", "name", "score", "explain"]), markup=("explain",),
-        style_function=lambda f: {"fillColor": gcmap(f["properties"]["score"]),
-                                  "color": "#555555", "weight": 1, "fillOpacity": 0.55},
-        highlight_function=lambda f: {"weight": 3, "color": "#1f4e79"},
-        tooltip=folium.GeoJsonTooltip(["name", "score"], [_("Grid"), _("Risk score")]),
-        popup=folium.GeoJsonPopup(["name", "explain"], [_("Grid"), ""], max_width=420),
-    ).add_to(layer)
-    layer.add_to(m)
-
-    bcmap = risk_colormap(buildings["score"], _("Building risk score"))
+        name=grids["name"].fillna("")).join(_parts(grid_components))
+    vmax = risk_vmax(buildings["score"])
     pts = buildings.assign(
         geometry=buildings.geometry.representative_point(),
         address=buildings["address"].fillna(buildings.get("code", "")).fillna(""),
-        explain=explain_html(building_components, buildings["score"], lang=lang, _=_))
+        radius=(MIN_RADIUS_PX + MAX_EXTRA_PX * np.minimum(
+            1.0, buildings["score"].astype(float) / vmax)).round(1)
+    )[["address", "grid_code", "score", "radius", "geometry"]].join(
+        _parts(building_components))
     pts = pts[pts["score"] > 0]
-    blayer = folium.FeatureGroup(name=_("Buildings by risk"), show=True)
-    if len(pts):
-        SafeGeoJson(
-            _rounded(pts, ["address", "grid_code", "score", "explain"]), markup=("explain",),
-            marker=folium.CircleMarker(radius=5, fill=True, weight=1, fill_opacity=0.9),
-            style_function=lambda f: {"fillColor": bcmap(f["properties"]["score"]),
-                                      "color": "#444444",
-                                      "radius": 4 + 8 * min(1.0, f["properties"]["score"] / bcmap.vmax)},
-            tooltip=folium.GeoJsonTooltip(["address", "score"], [_("Address"), _("Risk score")]),
-            popup=folium.GeoJsonPopup(["address", "explain"], [_("Address"), ""], max_width=420),
-        ).add_to(blayer)
-    blayer.add_to(m)
-    gcmap.add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    return {"grids": (g, ["code", "name", "score", *grid_components.columns]),
+            "buildings": (pts, ["address", "grid_code", "score", "radius",
+                                *building_components.columns])}
+
+
+def risk_map(bounds: tuple[float, float, float, float] | None, urls: dict[str, str], *,
+             grid_scores, building_scores, grid_components: list[str],
+             building_components: list[str], params: dict | None = None, lang: str = "zh",
+             _: Gettext = _identity) -> folium.Map:
+    """The map frame: the grids and the scoring buildings fetched from ``urls``; the
+    scores set the colour scales, the component names the popups."""
+    m = base_map(bounds)
+    box = list(bounds) if bounds is not None else None
+    g_vmax, b_vmax = risk_vmax(grid_scores), risk_vmax(building_scores)
+
+    def popup(first_label: str, first: str, comps: list[str]) -> dict:
+        return popup_spec([first, *comps, "score"],
+                          [first_label, *[component_label(c, lang) for c in comps],
+                           _("Risk score")])
+
+    DynamicGeoJson(urls["grids"], name=_("Grids by risk"), params=params, bbox=box, once=True,
+                   style={"fillColor": {"property": "score", "stops": _stops(g_vmax)},
+                          "color": "#555555", "weight": 1, "fillOpacity": 0.55},
+                   tooltip="name", popup=popup(_("Grid"), "name", grid_components)).add_to(m)
+    DynamicGeoJson(urls["buildings"], name=_("Buildings by risk"), params=params, bbox=box,
+                   once=True,
+                   style={"fillColor": {"property": "score", "stops": _stops(b_vmax)},
+                          "color": "#444444", "weight": 1, "fillOpacity": 0.9,
+                          "radius": {"property": "radius"}},
+                   tooltip="address",
+                   popup=popup(_("Address"), "address", building_components)).add_to(m)
+    risk_colormap(grid_scores, _("Grid risk score")).add_to(m)
+    risk_colormap(building_scores, _("Building risk score")).add_to(m)
     return m

@@ -170,7 +170,8 @@
     return new Ctl(options);
   };
 
-  // --- styles from a JSON spec: {"fillColor": {"property": p, "stops": [[v, c], ...]}} ---
+  // --- styles from a JSON spec: {"fillColor": {"property": p, "stops": [[v, c], ...]}},
+  // {"color": {"property": p, "map": {...}}} or {"radius": {"property": p}} ---
   function hexToRgb(h) {
     var n = parseInt(h.slice(1), 16);
     return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
@@ -194,6 +195,7 @@
       if (v && typeof v === 'object' && v.property) {
         if (v.stops) { out[k] = ramp(v.stops, props[v.property]); }
         else if (v.map) { out[k] = v.map[props[v.property]] || v['default']; }
+        else { out[k] = props[v.property]; }  // the value itself (a marker's radius)
       } else { out[k] = v; }
     });
     return out;

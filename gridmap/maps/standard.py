@@ -230,6 +230,13 @@ def shift_to_gcj02(m: folium.Map) -> int:
     for el in _walk(m):
         if isinstance(el, GridmapLayer):
             el.display = "gcj02"
+            spec = getattr(el, "spec", None)
+            if isinstance(spec, dict) and spec.get("bbox"):
+                # the box a layer asks for is in the display's coordinates, like the view's
+                # (unshifted, the server reads a box ~500 m off and drops the edge)
+                (x0, y0), (x1, y1) = _shift_positions([spec["bbox"][:2], spec["bbox"][2:]],
+                                                      lonlat=True)
+                spec["bbox"] = [x0, y0, x1, y1]
         elif isinstance(el, TimeSliderChoropleth | TimestampedGeoJson):
             # both keep their data as JSON text once built
             el.data = json.dumps(shift_geojson(json.loads(cast(str, el.data))))

@@ -1,7 +1,7 @@
 """results of city-wide runs per street office (street_result)
 
 Revision ID: 0009_street_results
-Revises: 0007_sessions
+Revises: 0008_data_version
 Create Date: 2026-12-03 12:45:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0009_street_results'
-down_revision: Union[str, Sequence[str], None] = '0007_sessions'
+down_revision: Union[str, Sequence[str], None] = '0008_data_version'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
