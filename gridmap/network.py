@@ -2,13 +2,11 @@
 
 ``build_network`` turns street lines into a graph:
 
-* **walkability** (``walkable``): footways, paths, pedestrian streets, steps, living,
-  residential and service streets, unclassified roads, tertiary and above; trunk roads and
-  motorways (urban expressways) and cycleways only with an explicit foot=yes/designated;
-  never where foot=no; access=private/no only inside a compound.
+* **walkability**: the rule of ``gridmap.walkable`` (private access only inside a compound).
 * **noding**: OSM ways join where they share a node id (``node_ids``; bridges stay apart);
   an imported line layer is noded where lines share a vertex (``"vertices"``) or wherever
-  they meet or cross (``"intersections"``, the default), and line ends closer than
+  they meet or cross on the same level (``"intersections"``, the default; the rule of
+  ``gridmap.noding``: a bridge over a street is no junction), and line ends closer than
   ``snap_tolerance_m`` to another line are joined to it (undershoots in survey data).
 * **gated compounds**: a compound with at least one gate is closed. Paths inside it
   (internal paths) are cut from everything outside except at its gates. Lines are split
@@ -38,25 +36,23 @@ import scipy.sparse as sp
 import shapely
 
 from gridmap import lines as L
+from gridmap.crs import metric_crs
 from gridmap.errors import InvalidInput
+from gridmap.noding import (
+    coordinate_keys,
+    crossing_points,
+    insert_at,
+    piece_coordinates,
+    pieces,
+    split_vertices,
+)
+from gridmap.noding import vertical_layer as vertical_layer  # the stored-road builder reads it
+from gridmap.walkable import (
+    internal_highway,
+    text_array,
+    walkable,
+)
 
-# --- walkability (OSM highway=* values) ----------------------------------------
-WALK_HIGHWAYS = frozenset({
-    "footway", "path", "pedestrian", "steps", "corridor", "living_street", "residential",
-    "service", "unclassified", "road", "track", "tertiary", "tertiary_link", "secondary",
-    "secondary_link", "primary", "primary_link", "crossing", "platform",
-})
-# Walkable only with an explicit foot=yes/designated/permissive: cycle tracks, bridleways,
-# and urban expressways (快速路), whose pedestrians use separately mapped side roads.
-FOOT_TAG_ONLY_HIGHWAYS = frozenset({"cycleway", "bridleway", "trunk", "trunk_link", "motorway",
-                                    "motorway_link"})
-FOOT_YES = frozenset({"yes", "designated", "permissive", "official"})
-PRIVATE_ACCESS = frozenset({"private", "no", "customers", "delivery", "permit", "military"})
-# Highways that can be a compound's internal path; bigger roads stay public even when an
-# OSM landuse polygon is drawn over them.
-INTERNAL_HIGHWAYS = frozenset({"service", "footway", "path", "living_street", "pedestrian",
-                               "steps", "track", "corridor", "residential", "unclassified",
-                               "road", "crossing"})
 # Entrances that are no way in or out for residents on foot.
 UNUSABLE_GATE = frozenset({"emergency", "exit", "no"})
 
@@ -64,74 +60,12 @@ UNUSABLE_GATE = frozenset({"emergency", "exit", "no"})
 GATE_LINK = "gate_link"
 
 # Bump when the build rules change: stored networks built by another version are rebuilt.
-BUILDER_VERSION = 2  # 2: bridges and tunnels of stored roads keep their layer
+BUILDER_VERSION = 3  # 2: bridges and tunnels keep their layer; 3: one walkability rule
 DEFAULT_MAX_SNAP_M = 300.0
 DEFAULT_GATE_TOLERANCE_M = 10.0
 DEFAULT_GATE_LINK_M = 100.0
 DEFAULT_SNAP_TOLERANCE_M = 0.5
 NODINGS = ("intersections", "vertices")
-
-
-def _text_array(values, n: int) -> np.ndarray:
-    """Tag values as an object array of stripped lower-case str or None."""
-    if values is None:
-        return np.full(n, None, dtype=object)
-    ser = pd.Series(np.asarray(values, dtype=object), dtype=object)
-    known = ser.notna()
-    if not known.any():
-        return np.full(n, None, dtype=object)
-    text = ser[known].astype(str).str.strip().str.lower()
-    out = np.full(n, None, dtype=object)
-    out[known.to_numpy()] = text.where(text != "", None).to_numpy(dtype=object)
-    return out
-
-
-def _in(values: np.ndarray, options) -> np.ndarray:
-    """Elementwise membership for object arrays: factorised, so millions of rows with a few
-    distinct values cost one hashing pass."""
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-    hit = np.isin(np.asarray(uniques, dtype=object), list(options)) if len(uniques) else \
-        np.zeros(0, bool)
-    return np.r_[hit, False][codes]  # code -1 (None) indexes the trailing False
-
-
-def vertical_layer(layer=None, bridge=None, tunnel=None) -> int:
-    """A line's level as OSM tags give it: ``layer``, else +1 on a bridge, -1 in a tunnel.
-    Lines on different levels cross without meeting (they still meet at shared vertices)."""
-    try:
-        return int(float(layer))
-    except (TypeError, ValueError):
-        pass
-    if str(bridge).strip().lower() not in _NOT_SET:
-        return 1
-    if str(tunnel).strip().lower() not in _NOT_SET:
-        return -1
-    return 0
-
-
-_NOT_SET = frozenset({"", "none", "nan", "null", "no", "false", "0", "否", "无", "非"})
-
-
-def walkable(highway, foot=None, access=None, *, in_compound=None) -> np.ndarray:
-    """Boolean mask: may a person walk along each line?
-
-    ``highway``/``foot``/``access`` are aligned sequences of OSM-style values (None when
-    unknown). A line without a highway value (an imported layer without the column) is
-    walkable. ``in_compound`` marks lines inside a compound, where private access is fine.
-    """
-    n = len(highway)
-    hw = _text_array(highway, n)
-    ft = _text_array(foot, n)
-    ac = _text_array(access, n)
-    inside = np.zeros(n, bool) if in_compound is None else np.asarray(in_compound, bool)
-    foot_yes = _in(ft, FOOT_YES)
-    foot_no = _in(ft, ["no"])
-    known = pd.notna(pd.Series(hw, dtype=object)).to_numpy()
-    normal = _in(hw, WALK_HIGHWAYS) | ~known
-    only_foot = _in(hw, FOOT_TAG_ONLY_HIGHWAYS)
-    private = (_in(ac, PRIVATE_ACCESS) | _in(ft, ["private"])) & ~foot_yes
-    ok = (normal | (only_foot & foot_yes)) & ~foot_no
-    return ok & (~private | inside)
 
 
 @dataclass(frozen=True, eq=False)
@@ -273,42 +207,6 @@ class Network:
 
 # --- building the graph ------------------------------------------------------------
 
-def _coordinate_keys(xy: np.ndarray) -> np.ndarray:
-    """Integer key per vertex; vertices in the same millimetre share it."""
-    grid = np.round(xy * 1000.0).astype(np.int64)
-    if len(grid) == 0:
-        return np.zeros(0, dtype=np.int64)
-    grid -= grid.min(axis=0)
-    span = grid.max(axis=0) + 1
-    if span[0] < 2**31 and span[1] < 2**31:  # pack (x, y) into one int64: a 1-D sort
-        return grid[:, 0] * span[1] + grid[:, 1]
-    _, inverse = np.unique(grid, axis=0, return_inverse=True)
-    return inverse.reshape(-1).astype(np.int64)
-
-
-def _line_points(lines, others, *, layer=None) -> tuple[np.ndarray, np.ndarray]:
-    """Points where lines meet other lines (pairs from an STRtree), as (line index, point)."""
-    tree = shapely.STRtree(others)
-    li, oi = tree.query(lines, predicate="intersects")
-    if layer is not None:
-        same = layer[li] == layer[oi] if others is lines else np.ones(len(li), bool)
-        li, oi = li[same], oi[same]
-    if others is lines:
-        keep = li < oi
-        li, oi = li[keep], oi[keep]
-    if len(li) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, dtype=object)
-    inter = shapely.intersection(lines[li], others[oi])
-    # Overlapping stretches count by their ends.
-    inter = np.where(shapely.get_type_id(inter) == 1, shapely.boundary(inter), inter)
-    inter = np.where(shapely.get_type_id(inter) == 5, shapely.boundary(inter), inter)
-    parts, idx = shapely.get_parts(inter, return_index=True)
-    pts = parts[shapely.get_type_id(parts) == 0]
-    idx = idx[shapely.get_type_id(parts) == 0]
-    return np.r_[li[idx], oi[idx] if others is lines else np.zeros(0, np.int64)], \
-        np.r_[pts, pts if others is lines else np.zeros(0, dtype=object)]
-
-
 def _dangle_points(lines, tol_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Line ends within ``tol_m`` of another line (undershoots): (line, point on it, end id).
 
@@ -352,8 +250,9 @@ def build_network(lines, *, crs: str, highway=None, foot=None, access=None, laye
 
     lines           array/GeoSeries of LineStrings (metric CRS)
     highway, foot, access, layer
-                    optional aligned tag values (see ``walkable``; ``layer`` keeps bridges
-                    and tunnels from joining streets they cross in "intersections" noding)
+                    optional aligned tag values (see ``gridmap.walkable``; ``layer`` keeps
+                    bridges and tunnels from joining streets they cross in "intersections"
+                    noding, see ``gridmap.noding``)
     node_ids        optional per line a sequence of node ids, one per vertex (OSM ways):
                     lines then join exactly where they share an id
     noding          "intersections" or "vertices" for lines without node ids
@@ -370,95 +269,170 @@ def build_network(lines, *, crs: str, highway=None, foot=None, access=None, laye
     """
     if noding not in NODINGS:
         raise InvalidInput(f"noding must be one of {', '.join(NODINGS)} (got {noding!r})")
-    geoms = np.asarray(lines, dtype=object)
-    n_in = len(geoms)
     warnings: list[str] = []
-    comp_code = np.asarray(compound_codes if compound_codes is not None else [], dtype=object)
-    comp_geom = np.asarray(compound_geoms if compound_geoms is not None else [], dtype=object)
-    if len(comp_code) != len(comp_geom):
-        raise InvalidInput("compound codes and polygons must have the same length")
-    comp_index = {c: i for i, c in enumerate(comp_code)}
-    comp_tree = shapely.STRtree(comp_geom) if len(comp_geom) else None
+    comps = _Compounds.of(compound_codes, compound_geoms)
+    gates = _gates(comps, gate_points, gate_compound, gate_codes, gate_tolerance_m, warnings)
+    ways = _walkable_ways(np.asarray(lines, dtype=object), comps, highway, foot, access, layer,
+                          line_compound)
+    ids = _vertex_ids(ways, node_ids, warnings)
+    xy, offsets, src, inserted = _noded_vertices(ways, comps, noding, ids is not None,
+                                                 snap_tolerance_m)
+    key = coordinate_keys(xy)
+    if ids is not None:
+        key = np.where(src >= 0, ids[np.maximum(src, 0)], -1)
+        key = np.where(key >= 0, key, -(coordinate_keys(xy) + 1))
+    split = split_vertices(key, inserted, offsets)
+    if gate_node_ids is not None and ids is not None and len(gate_node_ids):
+        split |= np.isin(key, np.asarray(list(gate_node_ids), dtype=np.int64))
+    edges = _edges(xy, offsets, key, split)
+    edges = _internal_paths(edges, ways, comps)
+    net = Network(crs=crs, node_xy=edges.node_xy, edge_u=edges.u, edge_v=edges.v,
+                  edge_length_m=edges.length, edge_compound=edges.compound,
+                  edge_highway=ways.highway[edges.line],
+                  edge_source=ways.keep[edges.line].astype(np.int64),
+                  geom_offsets=edges.geom_offsets, geom_xy=edges.geom_xy,
+                  compound_code=comps.code, compound_geom=comps.geom,
+                  compound_gated=comps.gated)
+    parent = _parent_compounds(comps.geom, comps.gated)
+    return _close_compounds(net, gates.points, gates.compound, gates.codes, parent,
+                            gate_tolerance_m, gate_link_m, warnings)
 
-    # Gates and which compounds they close.
-    g_pts = np.asarray(gate_points if gate_points is not None else [], dtype=object)
-    g_codes = np.asarray(gate_codes if gate_codes is not None else
-                         [f"gate-{i + 1}" for i in range(len(g_pts))], dtype=object)
-    g_comp = np.full(len(g_pts), -1, dtype=np.int64)
-    if gate_compound is not None:
-        for i, c in enumerate(gate_compound):
-            if c is not None and not (isinstance(c, float) and np.isnan(c)):
-                g_comp[i] = comp_index.get(c, -1)
-    if comp_tree is not None and len(g_pts):
+
+@dataclass
+class _Compounds:
+    """Compound codes and polygons (metric), which are gated, and a tree of the polygons."""
+
+    code: np.ndarray
+    geom: np.ndarray
+    gated: np.ndarray
+    tree: shapely.STRtree | None
+
+    @classmethod
+    def of(cls, codes, geoms) -> _Compounds:
+        code = np.asarray(codes if codes is not None else [], dtype=object)
+        geom = np.asarray(geoms if geoms is not None else [], dtype=object)
+        if len(code) != len(geom):
+            raise InvalidInput("compound codes and polygons must have the same length")
+        return cls(code, geom, np.zeros(len(code), bool),
+                   shapely.STRtree(geom) if len(geom) else None)
+
+    def index_of(self, codes, n: int) -> np.ndarray:
+        """Position of each given compound code (-1 for None/NaN/unknown)."""
+        pos = {c: i for i, c in enumerate(self.code)}
+        out = np.full(n, -1, dtype=np.int64)
+        if codes is not None:
+            for i, c in enumerate(codes):
+                if c is not None and not (isinstance(c, float) and np.isnan(c)):
+                    out[i] = pos.get(c, -1)
+        return out
+
+
+@dataclass
+class _Gates:
+    points: np.ndarray
+    codes: np.ndarray
+    compound: np.ndarray  # position in the compounds, -1 when on none
+
+
+def _gates(comps: _Compounds, gate_points, gate_compound, gate_codes, tol_m: float,
+           warnings: list[str]) -> _Gates:
+    """Gates and the compounds they close (marked in ``comps.gated``)."""
+    pts = np.asarray(gate_points if gate_points is not None else [], dtype=object)
+    codes = np.asarray(gate_codes if gate_codes is not None else
+                       [f"gate-{i + 1}" for i in range(len(pts))], dtype=object)
+    comp = comps.index_of(gate_compound, len(pts))
+    todo = np.flatnonzero(comp < 0)
+    if comps.tree is not None and len(todo):
         # Gates without a compound: the compound whose outline passes within the tolerance.
-        todo = np.flatnonzero(g_comp < 0)
-        if len(todo):
-            outlines = shapely.boundary(comp_geom)
-            gi, ci = shapely.STRtree(outlines).query(g_pts[todo], predicate="dwithin",
-                                                     distance=gate_tolerance_m)
-            d = shapely.distance(g_pts[todo][gi], outlines[ci])
-            order = np.lexsort((d, gi))
-            gi, ci = gi[order], ci[order]
-            first = np.r_[True, gi[1:] != gi[:-1]] if len(gi) else np.zeros(0, bool)
-            g_comp[todo[gi[first]]] = ci[first]
-    gated = np.zeros(len(comp_code), bool)
-    gated[g_comp[g_comp >= 0]] = True
-    open_comps = [str(c) for c in comp_code[~gated]]
+        outlines = shapely.boundary(comps.geom)
+        gi, ci = shapely.STRtree(outlines).query(pts[todo], predicate="dwithin",
+                                                 distance=tol_m)
+        d = shapely.distance(pts[todo][gi], outlines[ci])
+        order = np.lexsort((d, gi))
+        gi, ci = gi[order], ci[order]
+        first = np.r_[True, gi[1:] != gi[:-1]] if len(gi) else np.zeros(0, bool)
+        comp[todo[gi[first]]] = ci[first]
+    comps.gated[comp[comp >= 0]] = True
+    open_comps = [str(c) for c in comps.code[~comps.gated]]
     if open_comps:
         shown = ", ".join(open_comps[:5]) + (" ..." if len(open_comps) > 5 else "")
         warnings.append(f"{len(open_comps)} compounds have no gate and are treated as open "
                         f"({shown})")
-    loose = int((g_comp < 0).sum())
+    loose = int((comp < 0).sum())
     if loose:
         warnings.append(f"{loose} gates are not on any compound outline (within "
-                        f"{gate_tolerance_m:g} m) and were ignored")
+                        f"{tol_m:g} m) and were ignored")
+    return _Gates(pts, codes, comp)
 
-    # Which compound each line lies in (midpoint), for the private-access exception.
+
+@dataclass
+class _Ways:
+    """The walkable input lines (positions ``keep`` in the input) and what is known of them."""
+
+    keep: np.ndarray
+    geoms: np.ndarray
+    highway: np.ndarray
+    explicit: np.ndarray  # compound given by the caller, -1 when none
+    private: np.ndarray
+    level: np.ndarray | None
+
+
+def _walkable_ways(geoms, comps: _Compounds, highway, foot, access, layer,
+                   line_compound) -> _Ways:
+    """The lines a person may walk: private ones only inside a compound (by midpoint or as
+    the caller says)."""
+    n_in = len(geoms)
     mid_comp = np.full(n_in, -1, dtype=np.int64)
-    if comp_tree is not None and n_in:
+    if comps.tree is not None and n_in:
         mid = shapely.line_interpolate_point(geoms, 0.5, normalized=True)
-        pi, ci = comp_tree.query(mid, predicate="intersects")
+        pi, ci = comps.tree.query(mid, predicate="intersects")
         mid_comp[pi] = ci
-    explicit = np.full(n_in, -1, dtype=np.int64)
-    if line_compound is not None:
-        for i, c in enumerate(line_compound):
-            if c is not None and not (isinstance(c, float) and np.isnan(c)):
-                explicit[i] = comp_index.get(c, -1)
-    in_comp = (mid_comp >= 0) | (explicit >= 0)
-    hw = _text_array(highway, n_in)
-    ok = walkable(hw, foot, access, in_compound=in_comp)
+    explicit = comps.index_of(line_compound, n_in)
+    hw = text_array(highway, n_in)
+    ok = walkable(hw, foot, access, in_compound=(mid_comp >= 0) | (explicit >= 0))
     ok &= ~shapely.is_empty(geoms) & (shapely.get_num_coordinates(geoms) >= 2)
     keep = np.flatnonzero(ok)
-    geoms, hw, explicit, mid_comp = geoms[keep], hw[keep], explicit[keep], mid_comp[keep]
-    private = ~walkable(hw, foot=None if foot is None else np.asarray(foot, dtype=object)[keep],
-                        access=None if access is None else np.asarray(access, dtype=object)[keep])
-    lay = None if layer is None else _text_array(np.asarray(layer, dtype=object)[keep],
-                                                 len(keep))
-    if len(geoms) == 0:
+    if len(keep) == 0:
         raise InvalidInput("no walkable street lines: the network would be empty")
+    private = ~walkable(hw[keep], foot=None if foot is None else np.asarray(foot, object)[keep],
+                        access=None if access is None else np.asarray(access, object)[keep])
+    level = None if layer is None else text_array(np.asarray(layer, dtype=object)[keep],
+                                                  len(keep))
+    return _Ways(keep, geoms[keep], hw[keep], explicit[keep], private, level)
 
-    xy, offsets = L.from_geoms(geoms)
+
+def _vertex_ids(ways: _Ways, node_ids, warnings: list[str]) -> np.ndarray | None:
+    """Per vertex its node id (OSM ways), -1 where a line's ids do not fit its vertices."""
+    if node_ids is None:
+        return None
+    xy, offsets = L.from_geoms(ways.geoms)
     counts = np.diff(offsets)
-    ids = None
-    if node_ids is not None:
-        ids_list = [node_ids[k] for k in keep]
-        ids = np.full(len(xy), -1, dtype=np.int64)
-        lens = np.array([len(x) if x is not None else -1 for x in ids_list])
-        good = lens == counts
-        if good.any():
-            flat = np.concatenate([np.asarray(ids_list[i], dtype=np.int64)
-                                   for i in np.flatnonzero(good)])
-            pos = np.concatenate([np.arange(offsets[i], offsets[i + 1])
-                                  for i in np.flatnonzero(good)])
-            ids[pos] = flat
-        if not good.all():
-            warnings.append(f"{int((~good).sum())} lines have no usable node ids; joined by "
-                            "shared coordinates instead")
+    ids_list = [node_ids[k] for k in ways.keep]
+    ids = np.full(len(xy), -1, dtype=np.int64)
+    lens = np.array([len(x) if x is not None else -1 for x in ids_list])
+    good = lens == counts
+    if good.any():
+        flat = np.concatenate([np.asarray(ids_list[i], dtype=np.int64)
+                               for i in np.flatnonzero(good)])
+        pos = np.concatenate([np.arange(offsets[i], offsets[i + 1])
+                              for i in np.flatnonzero(good)])
+        ids[pos] = flat
+    if not good.all():
+        warnings.append(f"{int((~good).sum())} lines have no usable node ids; joined by "
+                        "shared coordinates instead")
+    return ids
 
-    # Points to insert: crossings (imported layers), undershoots, compound outlines.
+
+def _noded_vertices(ways: _Ways, comps: _Compounds, noding: str, has_ids: bool,
+                    snap_tolerance_m: float):
+    """Vertices with the points inserted where lines must be cut: crossings on the same
+    level and undershoots (lines without node ids), gated compound outlines.
+    Returns (xy, offsets, src, inserted) as ``gridmap.noding.insert_at``."""
+    geoms = ways.geoms
+    xy, offsets = L.from_geoms(geoms)
     ins_line: list[np.ndarray] = []
     ins_pts: list[np.ndarray] = []
-    if ids is None and noding == "intersections":
+    if not has_ids and noding == "intersections":
         dl, dpts, dend = _dangle_points(geoms, snap_tolerance_m)
         if len(dl):
             # Move the dangling end onto the other line, then node it there.
@@ -467,55 +441,44 @@ def build_network(lines, *, crs: str, highway=None, foot=None, access=None, laye
             geoms = L.to_geoms(xy, offsets)
             ins_line.append(dl)
             ins_pts.append(dpts)
-        cl, cpts = _line_points(geoms, geoms, layer=lay)
+        cl, cpts = crossing_points(geoms, geoms, level=ways.level)
         ins_line.append(cl)
         ins_pts.append(cpts)
-    gated_idx = np.flatnonzero(gated)
+    gated_idx = np.flatnonzero(comps.gated)
     if len(gated_idx):
-        outlines = shapely.boundary(comp_geom[gated_idx])
-        ol, opts = _line_points(geoms, outlines)
+        ol, opts = crossing_points(geoms, shapely.boundary(comps.geom[gated_idx]))
         ins_line.append(ol)
         ins_pts.append(opts)
-    inserted = np.zeros(len(xy), bool)
-    src = np.arange(len(xy))
-    if ins_line and sum(len(x) for x in ins_line):
-        line_idx = np.concatenate(ins_line)
-        pts = np.concatenate(ins_pts)
-        dist = shapely.line_locate_point(geoms[line_idx], pts)
-        xy, offsets, src, inserted = L.insert_points(xy, offsets, line_idx, dist,
-                                                     shapely.get_coordinates(pts))
-        counts = np.diff(offsets)
+    if not sum(len(x) for x in ins_line):
+        return xy, offsets, np.arange(len(xy)), np.zeros(len(xy), bool)
+    return insert_at(geoms, xy, offsets, np.concatenate(ins_line), np.concatenate(ins_pts))
 
-    # Vertex keys: node ids where known, else shared coordinates.
-    coord_key = _coordinate_keys(xy)
-    if ids is not None:
-        key = np.where(src >= 0, ids[np.maximum(src, 0)], -1)
-        key = np.where(key >= 0, key, -(coord_key + 1))
-    else:
-        key = coord_key
-    owner = np.repeat(np.arange(len(counts)), counts)
-    uniq, key_inv, key_count = np.unique(key, return_inverse=True, return_counts=True)
-    key_inv = key_inv.reshape(-1)
-    split = key_count[key_inv] > 1
-    split |= inserted
-    split[offsets[:-1]] = True
-    split[offsets[1:] - 1] = True
-    if gate_node_ids is not None and ids is not None and len(gate_node_ids):
-        split |= np.isin(key, np.asarray(list(gate_node_ids), dtype=np.int64))
 
-    # Edges between consecutive split vertices of a line.
+@dataclass
+class _Edges:
+    node_xy: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    line: np.ndarray  # position in _Ways
+    geom_xy: np.ndarray
+    geom_offsets: np.ndarray
+    cum: np.ndarray
+    length: np.ndarray
+    compound: np.ndarray | None = None
+
+
+def _edges(xy, offsets, key, split) -> _Edges:
+    """Edges between consecutive split vertices of a line; nodes are the distinct keys of
+    split vertices."""
+    a, b = pieces(split, offsets)
+    owner = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    geom_xy, geom_offsets = piece_coordinates(xy, a, b)
     sv = np.flatnonzero(split)
-    same_line = owner[sv[1:]] == owner[sv[:-1]]
-    a, b = sv[:-1][same_line], sv[1:][same_line]
-    edge_line = owner[a]
-    n_vert = b - a + 1
-    geom_offsets = np.r_[0, np.cumsum(n_vert)].astype(np.int64)
-    rank = np.arange(geom_offsets[-1]) - np.repeat(geom_offsets[:-1], n_vert)
-    geom_xy = xy[np.repeat(a, n_vert) + rank]
-    # Node ids: the distinct keys of split vertices, numbered without another sort.
+    uniq, key_inv = np.unique(key, return_inverse=True)
+    key_inv = key_inv.reshape(-1)
     used = np.zeros(len(uniq), bool)
     used[key_inv[sv]] = True
-    node_of_key = np.cumsum(used) - 1
+    node_of_key = np.cumsum(used) - 1  # numbered without another sort
     node_of_vertex = np.full(len(xy), -1, dtype=np.int64)
     node_of_vertex[sv] = node_of_key[key_inv[sv]]
     node_xy = np.zeros((int(used.sum()), 2))
@@ -525,49 +488,39 @@ def build_network(lines, *, crs: str, highway=None, foot=None, access=None, laye
     geom_xy[geom_offsets[:-1]] = node_xy[u]
     geom_xy[geom_offsets[1:] - 1] = node_xy[v]
     cum = L.along(geom_xy, geom_offsets)
-    length = L.lengths(cum, geom_offsets)
+    return _Edges(node_xy, u.astype(np.int64), v.astype(np.int64), owner[a], geom_xy,
+                  geom_offsets, cum, L.lengths(cum, geom_offsets))
 
-    # Internal paths of gated compounds: explicit, or midpoint inside + a path-like highway.
-    e_hw = hw[edge_line]
-    e_comp = explicit[edge_line].copy()
+
+def _internal_paths(e: _Edges, ways: _Ways, comps: _Compounds) -> _Edges:
+    """Each edge's gated compound (internal paths: explicit, or midpoint inside and a
+    path-like highway); pieces of private ways outside every compound are dropped."""
+    e_comp = ways.explicit[e.line].copy()
     e_in_any = e_comp >= 0
-    if comp_tree is not None and len(u):
-        e_mid = L.points_at(geom_xy, geom_offsets, cum, np.arange(len(u)), length / 2)
-        pi, ci = comp_tree.query(shapely.points(e_mid), predicate="intersects")
-        area = shapely.area(comp_geom)[ci]
-        order = np.lexsort((-area, pi))
-        found = np.full(len(u), -1, dtype=np.int64)
+    if comps.tree is not None and len(e.u):
+        e_mid = L.points_at(e.geom_xy, e.geom_offsets, e.cum, np.arange(len(e.u)), e.length / 2)
+        pi, ci = comps.tree.query(shapely.points(e_mid), predicate="intersects")
+        order = np.lexsort((-shapely.area(comps.geom)[ci], pi))
+        found = np.full(len(e.u), -1, dtype=np.int64)
         found[pi[order]] = ci[order]
         e_in_any |= found >= 0
-        pathlike = _in(e_hw, INTERNAL_HIGHWAYS) | pd.isna(pd.Series(e_hw, dtype=object)).to_numpy()
         # An explicit compound (the road table's compound_id) wins; otherwise a path-like
         # piece inside a compound is one of its internal paths.
-        derive = (e_comp < 0) & pathlike & (found >= 0)
+        derive = (e_comp < 0) & internal_highway(ways.highway[e.line]) & (found >= 0)
         e_comp[derive] = found[derive]
-    if len(gated):
-        e_comp[(e_comp >= 0) & ~gated[np.maximum(e_comp, 0)]] = -1
+    if len(comps.gated):
+        e_comp[(e_comp >= 0) & ~comps.gated[np.maximum(e_comp, 0)]] = -1
     else:
         e_comp[:] = -1
-    # Pieces of private ways outside every compound are not walkable after all.
-    drop = private[edge_line] & ~e_in_any
-    if drop.any():
-        keep_e = ~drop
-        sub_xy, sub_off = L.substrings(geom_xy, geom_offsets, cum, np.flatnonzero(keep_e),
-                                       np.zeros(keep_e.sum()), length[keep_e])
-        geom_xy, geom_offsets = sub_xy, sub_off
-        u, v, length, e_comp, e_hw, edge_line = (u[keep_e], v[keep_e], length[keep_e],
-                                                 e_comp[keep_e], e_hw[keep_e],
-                                                 edge_line[keep_e])
-    e_src = keep[edge_line]
-
-    net = Network(crs=crs, node_xy=node_xy, edge_u=u.astype(np.int64),
-                  edge_v=v.astype(np.int64), edge_length_m=length, edge_compound=e_comp,
-                  edge_highway=e_hw, edge_source=e_src.astype(np.int64),
-                  geom_offsets=geom_offsets, geom_xy=geom_xy, compound_code=comp_code,
-                  compound_geom=comp_geom, compound_gated=gated)
-    parent = _parent_compounds(comp_geom, gated)
-    return _close_compounds(net, g_pts, g_comp, g_codes, parent, gate_tolerance_m, gate_link_m,
-                            warnings)
+    e.compound = e_comp
+    drop = ways.private[e.line] & ~e_in_any
+    if not drop.any():
+        return e
+    keep = np.flatnonzero(~drop)
+    sub_xy, sub_off = L.substrings(e.geom_xy, e.geom_offsets, e.cum, keep,
+                                   np.zeros(len(keep)), e.length[keep])
+    return _Edges(e.node_xy, e.u[keep], e.v[keep], e.line[keep], sub_xy, sub_off,
+                  L.along(sub_xy, sub_off), e.length[keep], e_comp[keep])
 
 
 def _filled(geoms: np.ndarray) -> np.ndarray:
@@ -1003,7 +956,7 @@ def network_from_osm(ways, entrances=None, areas=None, *, crs: str | None = None
     """
     if ways is None or len(ways) == 0:
         raise InvalidInput("the OSM data holds no highways: no walking network can be built")
-    crs = crs or str(ways.estimate_utm_crs())
+    crs = crs or str(metric_crs(ways))
     ways_m = ways.to_crs(crs)
     codes, polys = (osm_compounds(areas) if gated_compounds else
                     (np.array([], dtype=object), np.array([], dtype=object)))

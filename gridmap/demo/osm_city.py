@@ -38,29 +38,18 @@ import shapely
 from shapely.ops import split as split_geometry
 
 from gridmap import vocab
+from gridmap.crs import metric_crs
 from gridmap.demo import people
 from gridmap.demo.city import City, planned_target_households
 from gridmap.errors import InvalidInput
+from gridmap.ordering import reading_order, reading_sequence
+from gridmap.units import minutes_for
+from gridmap.walkable import FOOT_YES, internal_highway, private, walkable
 
 logger = logging.getLogger(__name__)
 
 CRS = "EPSG:4326"
 
-# --- walkability -------------------------------------------------------------
-# Walkable unless foot=no (access=no too, unless foot says otherwise).
-WALK_HIGHWAYS = frozenset({
-    "footway", "path", "pedestrian", "steps", "corridor", "living_street", "residential",
-    "service", "unclassified", "road", "track", "tertiary", "tertiary_link", "secondary",
-    "secondary_link", "primary", "primary_link",
-})
-# Walkable only with an explicit foot=yes/designated/permissive: cycle tracks, and
-# urban expressways (快速路/高速), whose pedestrians use separately mapped side roads.
-FOOT_TAG_ONLY_HIGHWAYS = frozenset({"cycleway", "bridleway", "trunk", "trunk_link",
-                                    "motorway", "motorway_link"})
-FOOT_YES = frozenset({"yes", "designated", "permissive", "official"})
-# access values that keep the public out: kept as roads, flagged access='private'.
-PRIVATE_ACCESS = frozenset({"private", "no", "customers", "delivery", "permit", "military",
-                            "agricultural", "forestry"})
 # Roads that bound street blocks: the public street grid (no links, service roads or paths).
 BLOCK_HIGHWAYS = frozenset({"motorway", "trunk", "primary", "secondary", "tertiary",
                             "unclassified", "residential", "living_street", "road"})
@@ -73,7 +62,7 @@ COMMUNITY_HOUSEHOLDS = 2_000  # aim of a community; at least two communities are
 M2_PER_DWELLING = 90.0
 GATE_SNAP_M = 5.0
 FRAME_MARGIN_M = 30.0         # study frame = buildings' bounding box plus this margin
-WALK_SPEED_M_S = 1.2
+WALK_SPEED_KMH = 4.32        # 1.2 m/s: a patroller's pace
 
 # --- buildings -----------------------------------------------------------------
 # building=* -> vocab.BUILDING_USES; 'yes' and unknown values are decided by tags/landuse.
@@ -117,9 +106,6 @@ COMPOUND_KINDS = {
     "amenity=research_institute": "科研院所",
 }
 MIN_COMPOUND_PIECE_M2 = 300.0
-# Walkable highways a compound's own (internal) road can be.
-INTERNAL_HIGHWAYS = frozenset({"service", "footway", "path", "living_street", "pedestrian",
-                               "steps", "track", "corridor", "residential", "unclassified"})
 PEDESTRIAN_GATES = frozenset({"turnstile", "full-height_turnstile", "kissing_gate", "stile"})
 
 # --- POI tag tables ------------------------------------------------------------
@@ -257,23 +243,14 @@ def chinese_numeral(n: int) -> str:
 
 
 def is_walkable(highway: str | None, foot: str | None, access: str | None) -> bool:
-    """Whether a person may walk along an OSM highway (private roads count: flagged later)."""
-    highway, foot, access = _text(highway), _text(foot), _text(access)
-    if highway is None or foot == "no":
-        return False
-    if foot in FOOT_YES:
-        return highway in WALK_HIGHWAYS or highway in FOOT_TAG_ONLY_HIGHWAYS
-    return highway in WALK_HIGHWAYS and access != "no"
+    """Whether anyone may walk along an OSM way (``gridmap.walkable``; private roads count:
+    they are kept and flagged, and walked only inside a compound)."""
+    return bool(walkable([highway], [foot], [access], in_compound=True)[0])
 
 
 def road_access(foot: str | None, access: str | None) -> str | None:
     """City ``access`` column: 'private' when the public may not use the way, else None."""
-    foot, access = _text(foot), _text(access)
-    if foot in FOOT_YES:
-        return None
-    if foot == "private" or access in PRIVATE_ACCESS:
-        return "private"
-    return None
+    return "private" if private([foot], [access])[0] else None
 
 
 def match_rules(tags: dict, name: str | None, rules: dict) -> str | None:
@@ -317,16 +294,6 @@ def chinese_name(name: str | None, category_zh: str) -> str:
     if name is None:
         return f"{category_zh}（OSM未命名）"
     return name if _CJK.search(name) else f"{name}（{category_zh}）"
-
-
-def reading_order(x, y, row_height: float) -> np.ndarray:
-    """Indices in 'west->east, then north->south' order: rows of ``row_height`` from the
-    north, west to east inside a row (how grid sequence numbers run)."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if len(x) == 0:
-        return np.array([], dtype=int)
-    rows = np.floor((y.max() - y) / max(row_height, 1e-9))
-    return np.lexsort((x, rows))
 
 
 def _osm_code(osm_type: str, osm_id) -> str:
@@ -534,9 +501,10 @@ def _roads(ways: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
     """Walkable ways split at junctions (nodes shared with another walkable way), metric."""
     columns = ["code", "name", "highway", "foot", "access", "compound_code"]
     ways = ways.reset_index(drop=True)
-    walk = np.array([is_walkable(h, f, a) for h, f, a in
-                     zip(ways["highway"], ways.get("foot", [None] * len(ways)),
-                         ways.get("access", [None] * len(ways)), strict=True)], dtype=bool)
+    walk = walkable(ways["highway"].to_numpy(object),
+                    ways["foot"].to_numpy(object) if "foot" in ways else None,
+                    ways["access"].to_numpy(object) if "access" in ways else None,
+                    in_compound=True)
     ways = ways[walk].reset_index(drop=True)
     if ways.empty:
         return _gdf({c: [] for c in columns}, [], crs)
@@ -684,11 +652,8 @@ def _communities(grids, households) -> np.ndarray:
 def _sequence(geoms) -> np.ndarray:
     """Sequence number (1-based) of each polygon in reading order."""
     cent = shapely.centroid(np.asarray(geoms, dtype=object))
-    order = reading_order(shapely.get_x(cent), shapely.get_y(cent),
-                          float(np.sqrt(np.median(shapely.area(geoms)))))
-    seq = np.empty(len(order), dtype=int)
-    seq[order] = np.arange(1, len(order) + 1)
-    return seq
+    return reading_sequence(shapely.get_x(cent), shapely.get_y(cent),
+                            float(np.sqrt(np.median(shapely.area(geoms)))))
 
 
 def _assign(points, polys) -> np.ndarray:
@@ -850,7 +815,7 @@ def _internal_roads(roads_m, compounds_m) -> list[str | None]:
     ri, ci = shapely.STRtree(comp_geoms).query(road_geoms, predicate="intersects")
     inside = shapely.length(shapely.intersection(road_geoms[ri], comp_geoms[ci]))
     share = inside / np.maximum(shapely.length(road_geoms[ri]), 1e-9)
-    internal = roads_m["highway"].isin(INTERNAL_HIGHWAYS).to_numpy()
+    internal = internal_highway(roads_m["highway"].to_numpy(object))
     for r, c, s in zip(ri, ci, share, strict=True):
         if s >= 0.9 and internal[r]:
             out[r] = compounds_m["code"].iloc[c]
@@ -997,7 +962,8 @@ def _patrol_tracks(grids_m, roads_m, leaders, rng, as_of: datetime) -> gpd.GeoDa
             line = max(shapely.get_parts(inner), key=lambda p: p.area).exterior
         coords = shapely.get_coordinates(line)
         step = np.r_[0, np.hypot(*np.diff(coords, axis=0).T)]
-        times = list(np.round(np.cumsum(step) / WALK_SPEED_M_S * rng.uniform(1.0, 1.3), 1))
+        times = list(np.round(minutes_for(np.cumsum(step), WALK_SPEED_KMH) * 60.0
+                              * rng.uniform(1.0, 1.3), 1))
         start = (as_of - timedelta(days=int(rng.integers(0, 7)))).replace(
             hour=int(rng.choice([9, 15, 20])), minute=int(rng.integers(0, 60)), second=0,
             microsecond=0)
@@ -1031,7 +997,7 @@ def city_from_osm(ways: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame,
     if ways is None or ways.empty:
         raise InvalidInput("the OSM data holds no highways: cannot form street blocks")
     rng = np.random.default_rng(seed)
-    crs = buildings.estimate_utm_crs()
+    crs = metric_crs(buildings)
     areas_m = areas.to_crs(crs) if len(areas) else gpd.GeoDataFrame(
         {"kind": [], "osm_type": [], "osm_id": [], "name": []}, geometry=[], crs=crs)
 

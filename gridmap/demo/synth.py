@@ -43,8 +43,9 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
-from gridmap import vocab
+from gridmap import ordering, vocab
 from gridmap.demo.city import City, planned_target_households
+from gridmap.units import metres_for
 
 LABEL = "示例街道（合成数据） / Sample street office (synthetic data)"
 ANCHOR_LONLAT = (116.33, 39.98)
@@ -113,11 +114,8 @@ _ID_CHECK = np.array(list("10X98765432"))
 # small helpers
 # =====================================================================================
 def reading_order(x, y, row_height_m: float = ROW_HEIGHT_M) -> np.ndarray:
-    """Indices sorted west->east inside rows of ``row_height_m`` taken north->south
-    (the order grid and community sequence numbers run in)."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    rows = np.floor((y.max() - y) / row_height_m)
-    return np.lexsort((x, rows))
+    """Reading order of ``gridmap.ordering`` with this street's row height by default."""
+    return ordering.reading_order(x, y, row_height_m)
 
 
 def _largest(geom):
@@ -1671,7 +1669,7 @@ def _patrols(st: _Street, rng) -> tuple[pd.DataFrame, np.ndarray]:
                 night = rng.random() < 0.15
                 speed_kmh = float(rng.uniform(3.5, 5.0))
                 minutes = float(rng.uniform(25, 60) if night else rng.uniform(35, 85))
-                target_m = min(speed_kmh / 0.06 * minutes, 2.5 * street_m)
+                target_m = min(float(metres_for(minutes, speed_kmh)), 2.5 * street_m)
                 start = home if rng.random() < 0.6 else int(rng.choice(nodes))
                 route = random_route(adj, start, target_m, lengths_l,
                                      (night_weight if night else weight).tolist(),

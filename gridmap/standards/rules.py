@@ -26,6 +26,7 @@ import yaml
 
 from gridmap import vocab
 from gridmap.errors import InvalidInput
+from gridmap.units import metres_for, minutes_for
 
 RULE_FILES = ("gb50180_2018.yaml", "tdt1062_2021.yaml", "complete_community_2020.yaml",
               "local_targets.yaml")
@@ -57,7 +58,7 @@ class Rule:
         """The network distance the rule is judged on (minutes x speed for minute rules)."""
         if self.max_distance_m is not None:
             return float(self.max_distance_m)
-        return float(self.max_minutes) * speed_kmh * 1000.0 / 60.0
+        return float(metres_for(float(self.max_minutes), speed_kmh))
 
     def title(self, lang: str = "zh") -> str:
         return self.title_zh if lang == "zh" else self.title_en
@@ -250,7 +251,7 @@ def evaluate(rules: RuleSet | list[Rule], distances: pd.DataFrame, weights: pd.D
                     "title": rule.title(lang), "categories": ",".join(rule.categories),
                     "level": level, "area": key,
                     "area_name": (names or {}).get(level, {}).get(key, key),
-                    "threshold_m": limit, "minutes": limit / (speed_kmh * 1000.0 / 60.0),
+                    "threshold_m": limit, "minutes": float(minutes_for(limit, speed_kmh)),
                     "min_share": rule.min_share, "weight": rule.weight,
                     "total": int(round(total[k])), "covered": int(round(cov[k])),
                     "share": share,
