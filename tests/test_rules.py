@@ -14,7 +14,7 @@ from scipy.sparse.csgraph import connected_components
 from gridmap.analysis import patrol
 from gridmap.analysis.grids import sequence_numbers
 from gridmap.crs import metric_crs
-from gridmap.demo.osm_city import _roads as demo_roads
+from gridmap.demo.osm_places import walk_roads as demo_roads
 from gridmap.demo.synth import reading_order as synth_order
 from gridmap.errors import InvalidInput
 from gridmap.network import build_network, network_from_osm

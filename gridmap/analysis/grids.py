@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 
 from gridmap.crs import STORAGE_CRS, metric_crs
-from gridmap.demo.osm_city import shared_boundaries
+from gridmap.demo.regions import shared_boundaries
 from gridmap.ordering import reading_sequence
 
 DEFAULT_TARGET_MIN = 300
