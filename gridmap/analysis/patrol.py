@@ -81,7 +81,7 @@ class PatrolOptions:
 def _require_metric(frame: gpd.GeoDataFrame, what: str) -> None:
     if frame.crs is None or not frame.crs.is_projected:
         raise InvalidInput(f"{what} must be in a projected (metric) CRS, got {frame.crs}; "
-                           "project it first (e.g. frame.to_crs(frame.estimate_utm_crs()))")
+                           "project it first (e.g. frame.to_crs(gridmap.crs.metric_crs(frame)))")
 
 
 # --- periods -----------------------------------------------------------------------
