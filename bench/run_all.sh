@@ -9,6 +9,7 @@ run heatmap
 run imports
 run reach
 run radius
+run noding
 run indicators
 run web_large
 run load
