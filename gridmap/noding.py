@@ -56,6 +56,10 @@ def crossing_points(lines, others, *, level=None) -> tuple[np.ndarray, np.ndarra
     if others is lines:
         keep = li < oi
         li, oi = li[keep], oi[keep]
+        # Lines meeting only end to end (most pairs of a noded street set) need no point:
+        # their shared end is a vertex of both, joined by its coordinates.
+        inner = ~shapely.relate_pattern(lines[li], lines[oi], "FF*F*****")
+        li, oi = li[inner], oi[inner]
     if len(li) == 0:
         return np.zeros(0, np.int64), np.zeros(0, dtype=object)
     inter = shapely.intersection(lines[li], others[oi])
