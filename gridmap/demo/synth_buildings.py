@@ -17,7 +17,7 @@ from gridmap.demo.synth_common import (
     WALL_CLEARANCE_M,
     largest,
     pick,
-    reading_order,
+    sweep_order,
 )
 
 # =====================================================================================
@@ -214,7 +214,7 @@ def partition_blocks(members: list[int], weights: np.ndarray, centres: np.ndarra
     """
     total = float(weights[members].sum())
     k = max(1, round(total / target))
-    order = [members[i] for i in reading_order(centres[members, 0], centres[members, 1], 150.0)]
+    order = [members[i] for i in sweep_order(centres[members, 0], centres[members, 1], 150.0)]
     unassigned = set(members)
     label: dict[int, int] = {}
     for r in range(k):

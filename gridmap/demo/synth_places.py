@@ -23,6 +23,7 @@ from gridmap.demo.synth_common import (
     STREET_NAME,
     pick,
     reading_order,
+    sweep_order,
     synth_names,
     synth_phones,
 )
@@ -86,12 +87,12 @@ def lay_street_network(st: Street, rng) -> None:
     arterials = arterial_designs(rng)
     superblocks = faces(shapely.get_parts(shapely.union_all([a["geometry"] for a in arterials])))
     xy = shapely.get_coordinates(shapely.centroid(superblocks))
-    st.superblocks = superblocks[reading_order(xy[:, 0], xy[:, 1], 500.0)]
+    st.superblocks = superblocks[sweep_order(xy[:, 0], xy[:, 1], 500.0)]
     st.designs = arterials + branch_designs(st.superblocks, rng)
     st.net = node_network(st.designs)
     blocks = merge_slivers(faces(st.net["geometry"].to_numpy()))
     xy = shapely.get_coordinates(shapely.centroid(blocks))
-    st.blocks = blocks[reading_order(xy[:, 0], xy[:, 1], 100.0)]
+    st.blocks = blocks[sweep_order(xy[:, 0], xy[:, 1], 100.0)]
     a, b = shapely.STRtree(st.superblocks).query(shapely.point_on_surface(st.blocks),
                                                  predicate="within")
     st.block_comm = np.full(len(st.blocks), -1)
