@@ -9,6 +9,7 @@ run heatmap
 run imports
 run reach
 run radius
+run noding
 run indicators
 run pages
 run web_large

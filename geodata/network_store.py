@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from geodata.db import models as m
 from geodata.db.frames import STORAGE_CRS, read_frame
 from gridmap import lines as L
+from gridmap.crs import metric_crs
 from gridmap.network import (
     BUILDER_VERSION,
     DEFAULT_GATE_LINK_M,
@@ -93,7 +94,7 @@ def fingerprint(roads, compounds, gates, options: NetworkOptions) -> str:
 
 def metric_crs_for(frame: gpd.GeoDataFrame) -> str:
     """The local UTM zone of ``frame`` (EPSG:4326), as 'EPSG:xxxxx'."""
-    return str(frame.estimate_utm_crs()) if len(frame) else "EPSG:32650"
+    return str(metric_crs(frame))
 
 
 def build_from_frames(roads, compounds, gates, options: NetworkOptions) -> Network:

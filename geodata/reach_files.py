@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from geodata.readers import OSM_SUFFIXES
+from gridmap.crs import metric_crs
 from gridmap.errors import InvalidInput
 from gridmap.network import Network, build_network, network_from_osm
 from gridmap.privacy import neutralise_frame
@@ -72,7 +73,7 @@ def read_network(path: str | Path, *, noding: str = "intersections",
     lines = lines[lines.geom_type == "LineString"]
     if lines.empty:
         raise InvalidInput(f"{Path(path).name}: the network file holds no lines")
-    crs = str(lines.estimate_utm_crs())
+    crs = str(metric_crs(lines))
     metric = lines.to_crs(crs)
 
     def col(name):

@@ -34,6 +34,7 @@ from geodata.network_store import NetworkOptions, StoredNetwork, ensure_network
 from gridmap import vocab
 from gridmap.analysis import reach as R
 from gridmap.analysis.radius import circles
+from gridmap.crs import metric_crs
 from gridmap.errors import InvalidInput, NotFound
 from gridmap.network import SNAP_OFF, snap_points
 from gridmap.standards.rules import RuleSet, evaluate, load_rules
@@ -139,7 +140,7 @@ class ReachReport:
         """The metric CRS of the run's geometry (the network's, else the buildings' UTM)."""
         if self.network is not None:
             return self.network.network.crs
-        return self.params.get("crs") or str(self.inputs.buildings.estimate_utm_crs())
+        return self.params.get("crs") or str(metric_crs(self.inputs.buildings))
 
     @property
     def speed_kmh(self) -> float:
@@ -212,7 +213,7 @@ def facilities_in_range(inputs: ReachInputs, max_distance_m: float
     f, b = inputs.facilities, inputs.buildings
     lived = b[(b["residents"] > 0).to_numpy()]
     homes = lived if len(lived) else b
-    crs = str(b.estimate_utm_crs())
+    crs = str(metric_crs(b))
     keep = np.zeros(len(f), bool)
     if len(f) and len(homes):
         d, _ = cKDTree(_origin_points(homes, crs)).query(R.metric_points(f, crs))

@@ -58,12 +58,32 @@ def utm_epsg(lon: float, lat: float) -> int:
     return (32600 if lat >= 0 else 32700) + zone
 
 
-def metric_crs(bounds: tuple[float, float, float, float]) -> pyproj.CRS:
-    """The UTM CRS for lon/lat ``bounds`` (minx, miny, maxx, maxy): metres, small distortion."""
-    minx, miny, maxx, maxy = bounds
+def metric_crs(where) -> pyproj.CRS:
+    """The UTM CRS of an area: metres, small distortion; the one way gridmap chooses a
+    metric CRS.
+
+    ``where`` is a GeoDataFrame/GeoSeries (any CRS; none set means lon/lat), a shapely
+    geometry or array of them in lon/lat, or lon/lat bounds (minx, miny, maxx, maxy). The
+    zone is the one holding the centre of the bounds; empty input gives EPSG:32650 (any
+    metric CRS will do).
+    """
+    minx, miny, maxx, maxy = _lonlat_bounds(where)
     if not np.all(np.isfinite([minx, miny, maxx, maxy])):
-        return pyproj.CRS.from_epsg(32650)  # empty input: any metric CRS will do
+        return pyproj.CRS.from_epsg(32650)
     return pyproj.CRS.from_epsg(utm_epsg((minx + maxx) / 2.0, (miny + maxy) / 2.0))
+
+
+def _lonlat_bounds(where) -> tuple[float, float, float, float]:
+    if hasattr(where, "total_bounds"):  # GeoDataFrame / GeoSeries
+        if len(where) == 0:
+            return (np.nan,) * 4
+        if where.crs is not None and not where.crs.is_geographic:
+            where = where.to_crs(STORAGE_CRS)
+        return tuple(where.total_bounds)
+    if isinstance(where, tuple | list) and len(where) == 4 and \
+            all(isinstance(v, int | float | np.floating | np.integer) for v in where):
+        return tuple(float(v) for v in where)
+    return tuple(shapely.total_bounds(np.asarray(where, dtype=object)))
 
 
 def gauss_kruger_epsg(central_meridian: float) -> int:

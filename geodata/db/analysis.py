@@ -23,6 +23,7 @@ from geodata.db import memo, repo
 from geodata.db.frames import STORAGE_CRS
 from gridmap import vocab
 from gridmap.analysis import density, groups, patrol, risk
+from gridmap.crs import metric_crs
 from gridmap.errors import ConfigError, InvalidInput, NotFound
 from gridmap.messages import N_, fail
 from gridmap.privacy import Requester
@@ -66,7 +67,7 @@ def _require_grids(grids: gpd.GeoDataFrame) -> None:
 
 def _metric(grids: gpd.GeoDataFrame) -> CRS:
     _require_grids(grids)
-    return CRS.from_user_input(grids.estimate_utm_crs())
+    return metric_crs(grids)
 
 
 def _bbox(grids: gpd.GeoDataFrame, margin_deg: float = 0.002) -> tuple[float, float, float, float]:
@@ -130,7 +131,7 @@ def _patrol_figures(session: Session, *, period: patrol.Period, by: str | None, 
     crs = _metric(grids)
     grids_m = grids.to_crs(crs)
     progress("streets")
-    roads_m = repo.roads_frame(session, bbox=_bbox(grids)).to_crs(crs)
+    roads_m = repo.roads_frame(session, bbox=_bbox(grids), network_tags=True).to_crs(crs)
     network = patrol.street_network(roads_m, grids_m[["code", "name", "geometry"]], options=options)
     buildings = repo.buildings_frame(session)
     buildings_m = buildings[buildings["grid_code"].isin(grids["code"])].to_crs(crs)

@@ -30,10 +30,12 @@ from geodata.db.scope import visible_grid_codes
 from gridmap import hazards as hazard_rules
 from gridmap.analysis import indicators as ind
 from gridmap.analysis.patrol import Period, parse_period
+from gridmap.crs import metric_crs
 from gridmap.display import grid_label
 from gridmap.errors import InvalidInput, NotFound
 from gridmap.privacy import Requester
 from gridmap.standards.indicators import IndicatorSet, load_indicators
+from gridmap.units import metres_for
 
 Progress = Callable[[str], None]
 HEALTH_15 = ("health_center", "health_station")
@@ -95,7 +97,7 @@ def _health(session: Session) -> pd.DataFrame:
         if any(c in HEALTH_15 for c in cats) else pd.Series(np.nan, index=table.index)
     d20 = table[[f"{c}_m" for c in cats]].min(axis=1, skipna=True)
     limit_15 = rep.ruleset.level_distance_m(15) or 1000.0
-    limit_20 = 20 * speed * 1000.0 / 60.0
+    limit_20 = float(metres_for(20, speed))
     out["in_15"] = (d15 <= limit_15).to_numpy()
     out["in_20"] = (d20 <= limit_20).to_numpy()
     return out
@@ -203,7 +205,7 @@ def _per_grid(frame: pd.DataFrame, codes: pd.Index, key: str = "grid_code") -> p
 
 def _tiling(grids: gpd.GeoDataFrame, comm: gpd.GeoDataFrame) -> pd.DataFrame:
     """Per community: its area, the part inside its grids, the part under two or more."""
-    crs = comm.estimate_utm_crs() if len(comm) else None
+    crs = metric_crs(comm) if len(comm) else None
     rows = []
     if crs is None:
         return pd.DataFrame(columns=["code", *ind.COMMUNITY_FIGURES])

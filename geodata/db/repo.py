@@ -21,6 +21,7 @@ from geodata.db.models import (
     AuditLog,
     Building,
     Community,
+    Compound,
     District,
     Facility,
     Grid,
@@ -36,6 +37,7 @@ from geodata.db.models import (
 from geodata.db.scope import scoped, visible_grids
 from gridmap.errors import NotFound, PermissionDenied
 from gridmap.messages import N_, fail
+from gridmap.noding import vertical_layer
 from gridmap.privacy import Requester, mask_id_number, mask_name, mask_phone
 
 
@@ -279,12 +281,22 @@ def visible_grids_frame(session: Session, requester: Requester, *,
     return frame.reset_index(drop=True)
 
 
-def roads_frame(session: Session, *, bbox: tuple[float, float, float, float] | None = None
-                ) -> gpd.GeoDataFrame:
-    """Street and path lines (id, code, name, highway, foot, access, geometry)."""
-    stmt = sa.select(Road.id, Road.code, Road.name, Road.highway, Road.foot, Road.access,
-                     Road.geom).order_by(Road.id)
+def roads_frame(session: Session, *, bbox: tuple[float, float, float, float] | None = None,
+                network_tags: bool = False) -> gpd.GeoDataFrame:
+    """Street and path lines (id, code, name, highway, foot, access, geometry); with
+    ``network_tags`` also compound_code and layer (bridge/tunnel level), which decide where
+    a private road may be walked and where streets meet."""
+    cols = [Road.id, Road.code, Road.name, Road.highway, Road.foot, Road.access]
+    if network_tags:
+        cols += [Compound.code.label("compound_code"), Road.props]
+    stmt = sa.select(*cols, Road.geom).order_by(Road.id)
+    if network_tags:
+        stmt = stmt.outerjoin(Compound, Road.compound_id == Compound.id)
     frame = read_frame(session, stmt)
+    if network_tags:
+        frame["layer"] = [vertical_layer(*(p.get(k) for k in ("layer", "bridge", "tunnel")))
+                          if isinstance(p, dict) else 0 for p in frame["props"]]
+        frame = frame.drop(columns="props")
     if bbox:  # in Python: the same on both backends, and a street office has few roads
         minx, miny, maxx, maxy = bbox
         frame = frame.cx[minx:maxx, miny:maxy].reset_index(drop=True)

@@ -23,7 +23,8 @@ import pandas as pd
 import shapely
 
 from gridmap.crs import STORAGE_CRS, metric_crs
-from gridmap.demo.osm_city import shared_boundaries
+from gridmap.demo.regions import shared_boundaries
+from gridmap.ordering import reading_sequence
 
 DEFAULT_TARGET_MIN = 300
 DEFAULT_TARGET_MAX = 500
@@ -40,7 +41,7 @@ def to_metric(frame: gpd.GeoDataFrame | gpd.GeoSeries, crs=None):
     if frame.crs is None:
         frame = frame.set_crs(STORAGE_CRS)
     if crs is None:
-        crs = metric_crs(tuple(frame.to_crs(STORAGE_CRS).total_bounds))
+        crs = metric_crs(frame)
     return frame.to_crs(crs)
 
 
@@ -70,7 +71,7 @@ def assign_by_location(geoms: gpd.GeoSeries, areas: gpd.GeoSeries) -> pd.Series:
     out = pd.Series([None] * len(geoms), index=geoms.index, dtype=object)
     if len(geoms) == 0 or len(areas) == 0:
         return out
-    crs = metric_crs(tuple(geoms.to_crs(STORAGE_CRS).total_bounds))
+    crs = metric_crs(geoms)
     g = to_metric(geoms, crs).to_numpy()
     a = to_metric(areas, crs).to_numpy()
     polygonal = np.isin(shapely.get_type_id(g), [3, 6])
@@ -100,7 +101,7 @@ def community_fit(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
     known = grid_community.notna() & grid_community.isin(communities.index)
     if not known.any():
         return out
-    crs = metric_crs(tuple(grids.to_crs(STORAGE_CRS).total_bounds))
+    crs = metric_crs(grids)
     g = to_metric(grids.geometry[known], crs).to_numpy()
     c = to_metric(communities.geometry, crs).loc[grid_community[known].to_numpy()].to_numpy()
     outside = shapely.area(shapely.difference(g, c, grid_size=0.001))
@@ -124,7 +125,7 @@ def community_gaps(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
     known = grid_community.notna() & grid_community.isin(communities.index)
     if not known.any():
         return pd.DataFrame(columns=cols)
-    crs = metric_crs(tuple(communities.to_crs(STORAGE_CRS).total_bounds))
+    crs = metric_crs(communities)
     g = to_metric(grids.geometry[known], crs)
     c = to_metric(communities.geometry, crs)
     rows = {}
@@ -170,28 +171,9 @@ def household_load(households: pd.Series, *, targets: pd.Series | None = None,
 
 
 # --- grid codes ----------------------------------------------------------------------------
-def reading_order(x, y, height) -> np.ndarray:
-    """Positions in reading order: rows from north to south, west to east inside a row.
-
-    A row starts at the northernmost centroid not yet placed and takes every centroid less
-    than half the median grid height (``height``) below it, so flat and tall grids both
-    fall into the rows a person sees on the map.
-    """
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    by_north = np.argsort(-y, kind="stable")
-    tolerance = 0.5 * max(float(height), 1e-9)
-    rows = np.empty(len(y), dtype=int)
-    row, top = -1, np.inf
-    for k in by_north:
-        if y[k] < top - tolerance:
-            row, top = row + 1, y[k]
-        rows[k] = row
-    return np.lexsort((x, rows))
-
-
 def sequence_numbers(geoms: gpd.GeoSeries, groups: pd.Series) -> pd.Series:
     """1-based sequence of each polygon inside its group: rows from north to south, west to
-    east inside a row (see :func:`reading_order`)."""
+    east inside a row (see :mod:`gridmap.ordering`)."""
     out = pd.Series(0, index=geoms.index, dtype=int)
     if len(geoms) == 0:
         return out
@@ -200,11 +182,8 @@ def sequence_numbers(geoms: gpd.GeoSeries, groups: pd.Series) -> pd.Series:
         part = m.loc[idx].to_numpy()
         cent = shapely.centroid(part)
         bounds = shapely.bounds(part)
-        order = reading_order(shapely.get_x(cent), shapely.get_y(cent),
-                              float(np.median(bounds[:, 3] - bounds[:, 1])))
-        seq = np.empty(len(order), dtype=int)
-        seq[order] = np.arange(1, len(order) + 1)
-        out.loc[idx] = seq
+        out.loc[idx] = reading_sequence(shapely.get_x(cent), shapely.get_y(cent),
+                                        float(np.median(bounds[:, 3] - bounds[:, 1])))
     return out
 
 

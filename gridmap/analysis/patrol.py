@@ -34,10 +34,9 @@ import pandas as pd
 import shapely
 
 from gridmap.errors import InvalidInput
+from gridmap.noding import node_lines, vertical_layer
+from gridmap.walkable import walkable
 
-# Highways nobody patrols on foot unless explicitly open to pedestrians.
-NOT_PATROLLED_HIGHWAYS = frozenset({"motorway", "motorway_link", "trunk", "trunk_link",
-                                    "construction", "proposed", "raceway", "bus_guideway"})
 # A GPS jump that persists longer than this is a relocation, not a spike: restart there.
 _RESET_AFTER_S = 120.0
 
@@ -82,7 +81,7 @@ class PatrolOptions:
 def _require_metric(frame: gpd.GeoDataFrame, what: str) -> None:
     if frame.crs is None or not frame.crs.is_projected:
         raise InvalidInput(f"{what} must be in a projected (metric) CRS, got {frame.crs}; "
-                           "project it first (e.g. frame.to_crs(frame.estimate_utm_crs()))")
+                           "project it first (e.g. frame.to_crs(gridmap.crs.metric_crs(frame)))")
 
 
 # --- periods -----------------------------------------------------------------------
@@ -400,10 +399,22 @@ class StreetNetwork:
 
 
 def patrolled_roads(roads: gpd.GeoDataFrame) -> pd.Series:
-    """Index-aligned bool: roads a patrol can walk (not motorways, not foot=no)."""
-    highway = roads["highway"].fillna("").astype(str)
-    foot = roads["foot"].fillna("").astype(str) if "foot" in roads else pd.Series("", index=roads.index)
-    return (~highway.isin(NOT_PATROLLED_HIGHWAYS) | foot.isin(["yes", "designated"])) & (foot != "no")
+    """Index-aligned bool: roads a patrol can walk, by the rule of ``gridmap.walkable``
+    (private roads only as a compound's own roads: ``compound_code`` set)."""
+    def col(name):
+        return roads[name].to_numpy(object) if name in roads else None
+    inside = roads["compound_code"].notna().to_numpy() if "compound_code" in roads else None
+    return pd.Series(walkable(roads["highway"].to_numpy(object), col("foot"), col("access"),
+                              in_compound=inside), index=roads.index)
+
+
+def road_levels(roads: pd.DataFrame) -> np.ndarray | None:
+    """Vertical level of each road from its layer/bridge/tunnel columns (None: none given)."""
+    if not any(c in roads for c in ("layer", "bridge", "tunnel")):
+        return None
+    tags = [roads[c].to_numpy(object) if c in roads else [None] * len(roads)
+            for c in ("layer", "bridge", "tunnel")]
+    return np.array([vertical_layer(*t) for t in zip(*tags, strict=True)], dtype=np.int64)
 
 
 def street_network(roads: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
@@ -419,6 +430,7 @@ def street_network(roads: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
     crs = roads.crs
     grids = grids.to_crs(crs).reset_index(drop=True)
     walk = roads[patrolled_roads(roads)]
+    levels = road_levels(walk)
     lines = np.asarray(walk.geometry.values, dtype=object)
     ok = ~shapely.is_missing(lines) & ~shapely.is_empty(lines)
     ok[ok] = shapely.length(lines[ok]) > 0
@@ -434,16 +446,32 @@ def street_network(roads: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
                           for g in lines], dtype=object)
         ok = ~shapely.is_empty(lines) & np.isin(shapely.get_type_id(lines), [1, 5])
         lines, keep_labels = lines[ok], keep_labels[ok]
+    return _segments_and_pieces(walk, lines, keep_labels, levels, grids, crs, options)
+
+
+def _noded_streets(lines, levels, keep_labels, walk_index) -> tuple[np.ndarray, np.ndarray]:
+    """Street segments between junctions (``gridmap.noding``: a bridge over a street is none)
+    and the position in ``lines`` of the road each came from. Stretches drawn twice count
+    once; crumbs of the edge cut and of noding (2 m or shorter) are dropped."""
+    parts, owner = shapely.get_parts(lines, return_index=True)
+    level = None
+    if levels is not None:
+        level = levels[walk_index.get_indexer(keep_labels)][owner]
+    noded, src = node_lines(parts, level=level)
+    keep = shapely.length(noded) > 2.0
+    noded, src = noded[keep], owner[src[keep]]
+    _, first = np.unique(shapely.to_wkb(shapely.normalize(noded)), return_index=True)
+    first = np.sort(first)
+    return noded[first], src[first]
+
+
+def _segments_and_pieces(walk, lines, keep_labels, levels, grids, crs, options) -> StreetNetwork:
     empty = gpd.GeoDataFrame({"road": [], "name": [], "highway": [], "length_m": []},
                              geometry=gpd.GeoSeries([], crs=crs), crs=crs)
     if not len(lines):
         return StreetNetwork(empty, pd.DataFrame(columns=["segment", "length_m", "mx", "my", "dx", "dy"]),
                              pd.DataFrame({"piece": [], "grid": []}, dtype=int), grids, crs)
-    noded = shapely.get_parts(shapely.node(shapely.MultiLineString(list(shapely.get_parts(lines)))))
-    noded = noded[shapely.length(noded) > 2.0]  # crumbs of the edge cut and of noding
-    # Which road each noded part came from: the road nearest to its midpoint.
-    mids = shapely.line_interpolate_point(noded, 0.5, normalized=True)
-    road_pos = shapely.STRtree(lines).query_nearest(mids, all_matches=False)[1]
+    noded, road_pos = _noded_streets(lines, levels, keep_labels, walk.index)
     source = walk.loc[keep_labels[road_pos]]
     segments = gpd.GeoDataFrame({
         "road": keep_labels[road_pos],

@@ -34,8 +34,10 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from gridmap import lines as L
+from gridmap.crs import metric_crs
 from gridmap.errors import InvalidInput
 from gridmap.network import SNAP_EDGE, SNAP_OFF, Network, Snap, point_xy, snap_points
+from gridmap.units import metres_for, metres_per_minute, minutes_for
 
 DEFAULT_SPEED_KMH = 4.0
 DEFAULT_DETOUR_FACTOR = 1.3  # typical ratio of walking route to straight line in Chinese cities
@@ -46,21 +48,6 @@ METHOD_ESTIMATE = "estimate"
 METHOD_RADIUS = "radius"  # the planner's service radius: straight-line circles, no walking
 
 Progress = Callable[[str, int, int], None]
-
-
-def metres_per_minute(speed_kmh: float) -> float:
-    if not speed_kmh or speed_kmh <= 0:
-        raise InvalidInput(f"walking speed must be positive (got {speed_kmh} km/h)")
-    return speed_kmh * 1000.0 / 60.0
-
-
-def minutes_for(distance_m, speed_kmh: float):
-    """Walking minutes for metres at ``speed_kmh``."""
-    return np.asarray(distance_m, dtype=float) / metres_per_minute(speed_kmh)
-
-
-def metres_for(minutes, speed_kmh: float):
-    return np.asarray(minutes, dtype=float) * metres_per_minute(speed_kmh)
 
 
 # --- the engine -----------------------------------------------------------------------
@@ -430,7 +417,7 @@ def _straight_line(facilities, origins, *, crs, category_field, id_field, catego
                    max_distance_m, speed_kmh, factor, method) -> ReachTable:
     """Nearest facility per category by straight line (k-d tree) x ``factor``."""
     metres_per_minute(speed_kmh)
-    crs = crs or str(origins.estimate_utm_crs())
+    crs = crs or str(metric_crs(origins))
     cats = _categories(facilities, category_field, categories)
     fxy = metric_points(facilities, crs)
     oxy = metric_points(origins, crs)

@@ -235,7 +235,8 @@ def per_100_households(score: pd.Series, households: pd.Series) -> pd.Series:
     """Score per 100 households, to compare grids of different sizes (NaN without
     households): a large grid gathers more points by being large."""
     hh = pd.to_numeric(households, errors="coerce").where(lambda h: h > 0)
-    return (score / hh * 100).round(1).rename("per_100_households")
+    # Two decimals: a rate of exactly x.x5 stays x.x5 instead of rounding either way.
+    return (score / hh * 100).round(2).rename("per_100_households")
 
 
 def building_risk(buildings: gpd.GeoDataFrame, *, sites: gpd.GeoDataFrame | None = None,

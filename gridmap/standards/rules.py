@@ -27,6 +27,7 @@ import yaml
 
 from gridmap import vocab
 from gridmap.errors import InvalidInput
+from gridmap.units import metres_for, minutes_for
 
 RULE_FILES = ("gb50180_2018.yaml", "tdt1062_2021.yaml", "complete_community_2020.yaml",
               "local_targets.yaml")
@@ -60,7 +61,7 @@ class Rule:
             return float(self.max_distance_m)
         if self.max_minutes is None:  # the loader refuses such rules; a hand-made one may not
             raise InvalidInput(f"rule {self.id}: give max_distance_m or max_minutes")
-        return float(self.max_minutes) * speed_kmh * 1000.0 / 60.0
+        return float(metres_for(float(self.max_minutes), speed_kmh))
 
     def title(self, lang: str = "zh") -> str:
         """The rule's title in ``lang`` (``zh`` or ``en``)."""
@@ -275,7 +276,7 @@ def evaluate(rules: RuleSet | list[Rule], distances: pd.DataFrame, weights: pd.D
                     "title": rule.title(lang), "categories": ",".join(rule.categories),
                     "level": level, "area": key,
                     "area_name": (names or {}).get(level, {}).get(key, key),
-                    "threshold_m": limit, "minutes": limit / (speed_kmh * 1000.0 / 60.0),
+                    "threshold_m": limit, "minutes": float(minutes_for(limit, speed_kmh)),
                     "min_share": rule.min_share, "weight": rule.weight,
                     "total": int(round(total[k])), "covered": int(round(cov[k])),
                     "share": share,

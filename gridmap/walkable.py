@@ -1,0 +1,98 @@
+"""Which ways a person may walk along: the one rule for OSM-style highway/foot/access tags.
+
+The walking network, the demo city builders and patrol matching all read this module, so a
+footway crossing, a bus platform or a private compound road is treated alike everywhere:
+
+* footways, paths, pedestrian streets, steps, crossings, platforms, living, residential and
+  service streets, unclassified roads, tertiary and above are walkable;
+* trunk roads and motorways (urban expressways, 快速路), cycleways and bridleways only with
+  an explicit foot=yes/designated/permissive/official;
+* never where foot=no;
+* private access (access=private/no/..., or foot=private) only inside a compound: the
+  residents of a 小区 walk its roads, the public does not;
+* a line without a highway value (an imported layer without that column) is walkable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+WALK_HIGHWAYS = frozenset({
+    "footway", "path", "pedestrian", "steps", "corridor", "living_street", "residential",
+    "service", "unclassified", "road", "track", "tertiary", "tertiary_link", "secondary",
+    "secondary_link", "primary", "primary_link", "crossing", "platform",
+})
+# Walkable only with an explicit foot tag in FOOT_YES: cycle tracks, bridleways, and urban
+# expressways, whose pedestrians use separately mapped side roads.
+FOOT_TAG_ONLY_HIGHWAYS = frozenset({"cycleway", "bridleway", "trunk", "trunk_link", "motorway",
+                                    "motorway_link"})
+FOOT_YES = frozenset({"yes", "designated", "permissive", "official"})
+# access values that keep the public out.
+PRIVATE_ACCESS = frozenset({"private", "no", "customers", "delivery", "permit", "military",
+                            "agricultural", "forestry"})
+# Highways that can be a compound's internal path; bigger roads stay public even when an
+# OSM landuse polygon is drawn over them.
+INTERNAL_HIGHWAYS = frozenset({"service", "footway", "path", "living_street", "pedestrian",
+                               "steps", "track", "corridor", "residential", "unclassified",
+                               "road", "crossing"})
+
+
+def text_array(values, n: int) -> np.ndarray:
+    """Tag values as an object array of stripped lower-case str or None (``n`` Nones when
+    ``values`` is None)."""
+    if values is None:
+        return np.full(n, None, dtype=object)
+    ser = pd.Series(np.asarray(values, dtype=object), dtype=object)
+    known = ser.notna()
+    if not known.any():
+        return np.full(n, None, dtype=object)
+    text = ser[known].astype(str).str.strip().str.lower()
+    out = np.full(n, None, dtype=object)
+    out[known.to_numpy()] = text.where(text != "", None).to_numpy(dtype=object)
+    return out
+
+
+def isin(values: np.ndarray, options) -> np.ndarray:
+    """Elementwise membership for object arrays: factorised, so millions of rows with a few
+    distinct values cost one hashing pass."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    hit = np.isin(np.asarray(uniques, dtype=object), list(options)) if len(uniques) else \
+        np.zeros(0, bool)
+    return np.r_[hit, False][codes]  # code -1 (None) indexes the trailing False
+
+
+def private(foot, access, n: int | None = None) -> np.ndarray:
+    """Boolean mask: does the tagging keep the public out (access in PRIVATE_ACCESS or
+    foot=private, unless foot says yes)? ``n`` is the length when both are None."""
+    if n is None:
+        n = len(foot) if foot is not None else len(access)
+    ft, ac = text_array(foot, n), text_array(access, n)
+    return (isin(ac, PRIVATE_ACCESS) | isin(ft, ["private"])) & ~isin(ft, FOOT_YES)
+
+
+def walkable(highway, foot=None, access=None, *, in_compound=None) -> np.ndarray:
+    """Boolean mask: may a person walk along each line?
+
+    ``highway``/``foot``/``access`` are aligned sequences of OSM-style values (None when
+    unknown). ``in_compound`` marks lines inside a compound, where private access is fine
+    (True for all: who may walk there at all, privacy aside).
+    """
+    n = len(highway)
+    hw = text_array(highway, n)
+    ft = text_array(foot, n)
+    if in_compound is None or np.ndim(in_compound) == 0:
+        inside = np.full(n, bool(in_compound))
+    else:
+        inside = np.asarray(in_compound, bool)
+    known = pd.notna(pd.Series(hw, dtype=object)).to_numpy()
+    normal = isin(hw, WALK_HIGHWAYS) | ~known
+    only_foot = isin(hw, FOOT_TAG_ONLY_HIGHWAYS) & isin(ft, FOOT_YES)
+    ok = (normal | only_foot) & ~isin(ft, ["no"])
+    return ok & (~private(ft, access, n) | inside)
+
+
+def internal_highway(highway) -> np.ndarray:
+    """Boolean mask: can each line be a compound's own path (INTERNAL_HIGHWAYS or no value)?"""
+    hw = text_array(highway, len(highway))
+    return isin(hw, INTERNAL_HIGHWAYS) | pd.isna(pd.Series(hw, dtype=object)).to_numpy()
