@@ -37,9 +37,13 @@ def _last_week() -> str:
 
 
 @pytest.fixture(scope="module")
-def city(backend, fresh_database):
-    """(url, sessions) of a database holding a generated city of three street offices."""
-    with fresh_database(backend) as url:
+def city(fresh_database):
+    """(url, sessions) of a PostGIS database holding a generated city of three street offices.
+
+    PostGIS only: a cluster's workers on several machines share a database server; the
+    tasks themselves run on both backends in ``test_sequential_run_on_the_demo``.
+    """
+    with fresh_database("postgis") as url:
         engine = make_engine(url)
         upgrade(engine)
         sessions = session_factory(engine)
@@ -108,6 +112,33 @@ def _tasks(sessions, run_id: str) -> list[m.Job]:
                               .order_by(m.Job.id)))
 
 
+def _equals_whole_city(sessions, rows: list[dict], period: str) -> None:
+    """Each street office's rows are the whole city's patrol figures of its grids."""
+    from geodata.db.analysis import patrol_figures
+
+    with sessions() as s:
+        whole = patrol_figures(s, period=parse_period(period)).report.grids.set_index("grid_code")
+    assert sorted(r["area"] for r in rows) == sorted(whole.index)
+    for r in rows:
+        v = r["values"]
+        assert v["grid_code"] == r["area"]
+        for col in ("street_m", "patrolled_m", "households", "households_covered",
+                    "buildings_passed", "key_sites_visited", "patrols"):
+            assert v[col] == pytest.approx(float(whole.loc[r["area"], col])), (r["area"], col)
+
+
+def test_sequential_run_on_the_demo(demo_db):
+    engine = demo_db[0]
+    url = engine.url.render_as_string(hide_password=False)
+    period = _last_week()
+    proc = run_gridmap("run", "patrol", "--all-streets", "--period", period, "--sequential",
+                       url=url)
+    assert "1 of 1 street offices done" in proc.stdout
+    rows = _rows(session_factory(engine), period)
+    assert sum(r["values"]["patrols"] for r in rows) > 0
+    _equals_whole_city(session_factory(engine), rows, period)
+
+
 def test_patrol_on_dask_workers_equals_local_run_and_survives_a_killed_worker(city, tmp_path):
     url, sessions = city
     period = _last_week()
@@ -124,16 +155,7 @@ def test_patrol_on_dask_workers_equals_local_run_and_survives_a_killed_worker(ci
     assert len(local) == grids  # one row per grid of the city
     assert sum(r["values"]["patrols"] for r in local) > 0
 
-    # each street office's rows are the whole city's figures of its grids
-    from geodata.db.analysis import patrol_figures
-    with sessions() as s:
-        whole = patrol_figures(s, period=parse_period(period)).report.grids.set_index("grid_code")
-    for r in local:
-        v = r["values"]
-        assert v["grid_code"] == r["area"]
-        for col in ("street_m", "patrolled_m", "households", "households_covered",
-                    "buildings_passed", "key_sites_visited", "patrols"):
-            assert v[col] == pytest.approx(float(whole.loc[r["area"], col])), (r["area"], col)
+    _equals_whole_city(sessions, local, period)
 
     with dask_cluster(tmp_path) as (address, workers):
         env = {**env_without, SCHEDULER_ENV: address, "GRIDMAP_DATABASE_URL": url}
