@@ -58,7 +58,7 @@ def utm_epsg(lon: float, lat: float) -> int:
     return (32600 if lat >= 0 else 32700) + zone
 
 
-def metric_crs(where) -> pyproj.CRS:
+def metric_crs(where: Any) -> pyproj.CRS:
     """The UTM CRS of an area: metres, small distortion; the one way gridmap chooses a
     metric CRS.
 
@@ -73,17 +73,22 @@ def metric_crs(where) -> pyproj.CRS:
     return pyproj.CRS.from_epsg(utm_epsg((minx + maxx) / 2.0, (miny + maxy) / 2.0))
 
 
-def _lonlat_bounds(where) -> tuple[float, float, float, float]:
+def _lonlat_bounds(where: Any) -> tuple[float, float, float, float]:
     if hasattr(where, "total_bounds"):  # GeoDataFrame / GeoSeries
         if len(where) == 0:
-            return (np.nan,) * 4
+            return (np.nan, np.nan, np.nan, np.nan)
         if where.crs is not None and not where.crs.is_geographic:
             where = where.to_crs(STORAGE_CRS)
-        return tuple(where.total_bounds)
+        return _four(where.total_bounds)
     if isinstance(where, tuple | list) and len(where) == 4 and \
             all(isinstance(v, int | float | np.floating | np.integer) for v in where):
-        return tuple(float(v) for v in where)
-    return tuple(shapely.total_bounds(np.asarray(where, dtype=object)))
+        return _four(where)
+    return _four(shapely.total_bounds(np.asarray(where, dtype=object)))
+
+
+def _four(bounds: Any) -> tuple[float, float, float, float]:
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    return minx, miny, maxx, maxy
 
 
 def gauss_kruger_epsg(central_meridian: float) -> int:

@@ -7,17 +7,21 @@ crosses it without a junction; ``vertical_layer`` reads the level from OSM-style
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import shapely
+from numpy.typing import ArrayLike
 
 from gridmap import lines as L
 
 _NOT_SET = frozenset({"", "none", "nan", "null", "no", "false", "0", "否", "无", "非"})
 
 
-def vertical_layer(layer=None, bridge=None, tunnel=None) -> int:
+def vertical_layer(layer: Any = None, bridge: Any = None, tunnel: Any = None) -> int:
     """A line's level as OSM tags give it: ``layer``, else +1 on a bridge, -1 in a tunnel.
-    Lines on different levels cross without meeting (they still meet at shared vertices)."""
+    Lines on different levels cross without meeting (they still meet at shared vertices).
+    The tags are raw cell values: str, number, None or NaN."""
     try:
         return int(float(layer))
     except (TypeError, ValueError):
@@ -37,12 +41,14 @@ def coordinate_keys(xy: np.ndarray) -> np.ndarray:
     grid -= grid.min(axis=0)
     span = grid.max(axis=0) + 1
     if span[0] < 2**31 and span[1] < 2**31:  # pack (x, y) into one int64: a 1-D sort
-        return grid[:, 0] * span[1] + grid[:, 1]
+        packed: np.ndarray = grid[:, 0] * span[1] + grid[:, 1]
+        return packed
     _, inverse = np.unique(grid, axis=0, return_inverse=True)
     return inverse.reshape(-1).astype(np.int64)
 
 
-def crossing_points(lines, others, *, level=None) -> tuple[np.ndarray, np.ndarray]:
+def crossing_points(lines: np.ndarray, others: np.ndarray, *, level: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Points where lines meet other lines (pairs from an STRtree), as (line index, point).
 
     With ``others is lines`` every pair is taken once and both lines get the point; then
@@ -73,7 +79,8 @@ def crossing_points(lines, others, *, level=None) -> tuple[np.ndarray, np.ndarra
         np.r_[pts, pts if others is lines else np.zeros(0, dtype=object)]
 
 
-def insert_at(geoms, xy, offsets, line_idx, pts):
+def insert_at(geoms: np.ndarray, xy: np.ndarray, offsets: np.ndarray, line_idx: np.ndarray,
+              pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Insert points into the lines (xy, offsets) they lie on: (xy, offsets, src, inserted),
     ``src`` the original vertex of each vertex (-1 when inserted)."""
     if len(line_idx) == 0:
@@ -110,7 +117,8 @@ def piece_coordinates(xy: np.ndarray, a: np.ndarray, b: np.ndarray
     return xy[np.repeat(a, n_vert) + rank], offsets
 
 
-def node_lines(lines, *, level=None) -> tuple[np.ndarray, np.ndarray]:
+def node_lines(lines: ArrayLike, *, level: ArrayLike | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Lines cut where they meet (see the module docstring): (pieces, source line index).
 
     ``level`` is an aligned sequence of vertical levels (None: all on one level).

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import ArrayLike
 from shapely.geometry import mapping
 
 from gridmap.analysis.density import DEFAULT_K, suppressed
@@ -72,7 +75,7 @@ class Collection:
 _AREA_COUNTS = {"households": "integer", "residents": "integer"}
 
 def _published(id_: str, title: str, description: str, properties: dict[str, str],
-               **kw) -> Collection:
+               **kw: Any) -> Collection:
     """A collection of the layer ``id_``, its geometry type as the layer registry says."""
     return Collection(id_, title, description, REGISTRY[id_].geometry_type, properties, **kw)
 
@@ -191,7 +194,8 @@ def _instant(text: str) -> datetime | None:
                    value=text[:60])
     if t.tzinfo is not None:  # stored times are naive China Standard Time
         t = t.tz_convert("Asia/Shanghai").tz_localize(None)
-    return t.to_pydatetime()
+    when: datetime = t.to_pydatetime()
+    return when
 
 
 def parse_datetime(value: str | None) -> tuple[datetime | None, datetime | None] | None:
@@ -251,7 +255,7 @@ def property_filters(coll: Collection, args: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in args.items() if k in coll.properties}
 
 
-def queryables(coll: Collection, url: str, title: str) -> dict:
+def queryables(coll: Collection, url: str, title: str) -> dict[str, Any]:
     """The collection's queryables as a JSON Schema (OGC API - Features Part 3): every
     property, each a ``property=value`` filter on the items."""
     return {"$schema": "https://json-schema.org/draft/2019-09/schema", "$id": url,
@@ -304,9 +308,9 @@ def suppress_counts(frame: pd.DataFrame, coll: Collection, *, k: int = DEFAULT_K
 
 
 # --- output -----------------------------------------------------------------------------
-def _plain(values) -> list:
+def _plain(values: Iterable[Any]) -> list[Any]:
     """JSON-ready values: numpy scalars -> Python, NaN/NaT -> None, times -> ISO 8601."""
-    out = []
+    out: list[Any] = []
     for v in values:
         if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT:
             out.append(None)
@@ -322,7 +326,7 @@ def _plain(values) -> list:
     return out
 
 
-def geometries_in(geoms, crs: str) -> list:
+def geometries_in(geoms: ArrayLike, crs: str) -> list[Any]:
     """Geometries (lon/lat) in the axis order of ``crs``, rounded to ~1 cm."""
     arr = np.asarray(geoms, dtype=object)
     if crs in LAT_FIRST:
@@ -330,7 +334,7 @@ def geometries_in(geoms, crs: str) -> list:
     return list(shapely.set_precision(arr, 10 ** -COORD_DECIMALS)) if len(arr) else []
 
 
-def features(frame, coll: Collection, crs: str) -> list[dict]:
+def features(frame: pd.DataFrame, coll: Collection, crs: str) -> list[dict[str, Any]]:
     """GeoJSON features of ``frame`` (columns id, the collection's properties, geometry)."""
     columns = {name: _plain(frame[name]) for name in coll.properties}
     for name, kind in coll.properties.items():
@@ -346,7 +350,8 @@ def features(frame, coll: Collection, crs: str) -> list[dict]:
 
 
 def page_links(url: str, args: dict[str, str], *, offset: int, limit: int, matched: int,
-               title_next: str = "next page", title_prev: str = "previous page") -> list[dict]:
+               title_next: str = "next page", title_prev: str = "previous page"
+               ) -> list[dict[str, str]]:
     """self, next (when more rows follow), prev (when not on the first page)."""
 
     def at(new_offset: int, f: str | None = None) -> str:
@@ -366,7 +371,7 @@ def page_links(url: str, args: dict[str, str], *, offset: int, limit: int, match
     return links
 
 
-def extent_of(bounds: tuple[float, float, float, float] | None) -> dict:
+def extent_of(bounds: tuple[float, float, float, float] | None) -> dict[str, Any]:
     """The collection's spatial extent in CRS84 (OGC requires CRS84 here)."""
     box = [list(bounds)] if bounds and all(math.isfinite(v) for v in bounds) else \
         [[-180.0, -90.0, 180.0, 90.0]]
@@ -374,7 +379,7 @@ def extent_of(bounds: tuple[float, float, float, float] | None) -> dict:
 
 
 # --- GeoJSON text from pieces (geometries written by the database) ------------------------
-def feature_json(fid, geometry_json: str | None, properties: dict) -> str:
+def feature_json(fid: object, geometry_json: str | None, properties: dict[str, Any]) -> str:
     """One GeoJSON feature as text around a geometry that is already GeoJSON text;
     ``fid`` None: a feature without an id (map layers)."""
     head = '{"type":"Feature",' + (f'"id":{json.dumps(fid)},' if fid is not None else "")
@@ -382,7 +387,7 @@ def feature_json(fid, geometry_json: str | None, properties: dict) -> str:
             f'"properties":{json.dumps(properties, ensure_ascii=False)}}}')
 
 
-def collection_json(features: list[str], members: dict | None = None) -> str:
+def collection_json(features: list[str], members: dict[str, Any] | None = None) -> str:
     """A FeatureCollection as text: the feature texts, then ``members`` (counts, links)."""
     rest = json.dumps(members, ensure_ascii=False)[1:] if members else "}"
     sep = "," if members else ""

@@ -9,23 +9,26 @@ Coordinates are metric (y grows to the north).
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 
-def reading_order(x, y, row_height_m: float) -> np.ndarray:
+def reading_order(x: npt.ArrayLike, y: npt.ArrayLike,
+                  row_height_m: float) -> npt.NDArray[np.intp]:
     """Positions of the points (x, y) in reading order (see the module docstring)."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    by_north = np.argsort(-y, kind="stable")
+    xs, ys = np.asarray(x, float), np.asarray(y, float)
+    by_north = np.argsort(-ys, kind="stable")
     tolerance = 0.5 * max(float(row_height_m), 1e-9)
-    rows = np.empty(len(y), dtype=int)
+    rows = np.empty(len(ys), dtype=int)
     row, top = -1, np.inf
     for k in by_north:
-        if y[k] < top - tolerance:
-            row, top = row + 1, y[k]
+        if ys[k] < top - tolerance:
+            row, top = row + 1, float(ys[k])
         rows[k] = row
-    return np.lexsort((x, rows))
+    return np.lexsort((xs, rows))
 
 
-def reading_sequence(x, y, row_height_m: float) -> np.ndarray:
+def reading_sequence(x: npt.ArrayLike, y: npt.ArrayLike,
+                     row_height_m: float) -> npt.NDArray[np.int_]:
     """1-based sequence number of each point in reading order."""
     order = reading_order(x, y, row_height_m)
     seq = np.empty(len(order), dtype=int)

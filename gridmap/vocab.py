@@ -8,7 +8,7 @@ inspection intervals are editable local defaults, not law.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 
 class Term(NamedTuple):
@@ -21,13 +21,24 @@ def _codes(terms: tuple[Term, ...]) -> frozenset[str]:
     return frozenset(t.code for t in terms)
 
 
-def labels(terms: Iterable, lang: str) -> dict[str, str]:
+class Labelled(Protocol):
+    """Anything with a stable ``code`` and its ``zh`` and ``en`` labels."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def zh(self) -> str: ...
+    @property
+    def en(self) -> str: ...
+
+
+def labels(terms: Iterable[Labelled], lang: str) -> dict[str, str]:
     """Code -> display label in ``lang`` ("zh", else English) for every term (anything with
     ``code``, ``zh`` and ``en``)."""
     return {t.code: t.zh if lang == "zh" else t.en for t in terms}
 
 
-def label(terms: Iterable, code: str, lang: str = "zh") -> str:
+def label(terms: Iterable[Labelled], code: str, lang: str = "zh") -> str:
     """Display label of ``code`` in ``terms``; the code itself when unknown."""
     return labels(terms, lang).get(code, code)
 

@@ -15,8 +15,15 @@ footway crossing, a bus platform or a private compound road is treated alike eve
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+
+# Aligned tag values of a set of lines (str or None each): a list, array or pandas Series.
+TagValues = Sequence[Any] | np.ndarray
 
 WALK_HIGHWAYS = frozenset({
     "footway", "path", "pedestrian", "steps", "corridor", "living_street", "residential",
@@ -38,7 +45,7 @@ INTERNAL_HIGHWAYS = frozenset({"service", "footway", "path", "living_street", "p
                                "road", "crossing"})
 
 
-def text_array(values, n: int) -> np.ndarray:
+def text_array(values: TagValues | None, n: int) -> np.ndarray:
     """Tag values as an object array of stripped lower-case str or None (``n`` Nones when
     ``values`` is None)."""
     if values is None:
@@ -53,25 +60,31 @@ def text_array(values, n: int) -> np.ndarray:
     return out
 
 
-def isin(values: np.ndarray, options) -> np.ndarray:
+def isin(values: np.ndarray, options: Iterable[str]) -> npt.NDArray[np.bool_]:
     """Elementwise membership for object arrays: factorised, so millions of rows with a few
     distinct values cost one hashing pass."""
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
     hit = np.isin(np.asarray(uniques, dtype=object), list(options)) if len(uniques) else \
         np.zeros(0, bool)
-    return np.r_[hit, False][codes]  # code -1 (None) indexes the trailing False
+    out: npt.NDArray[np.bool_] = np.r_[hit, False][codes]  # code -1 (None): trailing False
+    return out
 
 
-def private(foot, access, n: int | None = None) -> np.ndarray:
+def private(foot: TagValues | None, access: TagValues | None,
+            n: int | None = None) -> npt.NDArray[np.bool_]:
     """Boolean mask: does the tagging keep the public out (access in PRIVATE_ACCESS or
     foot=private, unless foot says yes)? ``n`` is the length when both are None."""
     if n is None:
-        n = len(foot) if foot is not None else len(access)
+        given = foot if foot is not None else access
+        if given is None:
+            raise ValueError("private(): give n when foot and access are both None")
+        n = len(given)
     ft, ac = text_array(foot, n), text_array(access, n)
     return (isin(ac, PRIVATE_ACCESS) | isin(ft, ["private"])) & ~isin(ft, FOOT_YES)
 
 
-def walkable(highway, foot=None, access=None, *, in_compound=None) -> np.ndarray:
+def walkable(highway: TagValues, foot: TagValues | None = None, access: TagValues | None = None,
+             *, in_compound: bool | TagValues | None = None) -> npt.NDArray[np.bool_]:
     """Boolean mask: may a person walk along each line?
 
     ``highway``/``foot``/``access`` are aligned sequences of OSM-style values (None when
@@ -81,18 +94,20 @@ def walkable(highway, foot=None, access=None, *, in_compound=None) -> np.ndarray
     n = len(highway)
     hw = text_array(highway, n)
     ft = text_array(foot, n)
+    inside: npt.NDArray[np.bool_]
     if in_compound is None or np.ndim(in_compound) == 0:
         inside = np.full(n, bool(in_compound))
     else:
         inside = np.asarray(in_compound, bool)
-    known = pd.notna(pd.Series(hw, dtype=object)).to_numpy()
+    known: npt.NDArray[np.bool_] = pd.notna(pd.Series(hw, dtype=object)).to_numpy()
     normal = isin(hw, WALK_HIGHWAYS) | ~known
     only_foot = isin(hw, FOOT_TAG_ONLY_HIGHWAYS) & isin(ft, FOOT_YES)
     ok = (normal | only_foot) & ~isin(ft, ["no"])
     return ok & (~private(ft, access, n) | inside)
 
 
-def internal_highway(highway) -> np.ndarray:
+def internal_highway(highway: TagValues) -> npt.NDArray[np.bool_]:
     """Boolean mask: can each line be a compound's own path (INTERNAL_HIGHWAYS or no value)?"""
     hw = text_array(highway, len(highway))
-    return isin(hw, INTERNAL_HIGHWAYS) | pd.isna(pd.Series(hw, dtype=object)).to_numpy()
+    unknown: npt.NDArray[np.bool_] = pd.isna(pd.Series(hw, dtype=object)).to_numpy()
+    return isin(hw, INTERNAL_HIGHWAYS) | unknown

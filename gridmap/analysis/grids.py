@@ -16,10 +16,12 @@ index labels. Areas are square metres.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from gridmap.crs import STORAGE_CRS, metric_crs
@@ -36,7 +38,8 @@ PROVINCES = frozenset(
 )
 
 
-def to_metric(frame: gpd.GeoDataFrame | gpd.GeoSeries, crs=None):
+def to_metric(frame: gpd.GeoDataFrame | gpd.GeoSeries,
+              crs: pyproj.CRS | str | None = None) -> gpd.GeoDataFrame | gpd.GeoSeries:
     """``frame`` in the metric CRS of its own extent (or ``crs``)."""
     if frame.crs is None:
         frame = frame.set_crs(STORAGE_CRS)
@@ -250,7 +253,7 @@ def generate_grid_codes(grids: gpd.GeoDataFrame, community_codes: pd.Series, *,
     reasons: list[str | None] = []
     used = set(taken)
     order = sorted(grids.index, key=lambda k: (str(community_codes.get(k)), seq[k]))
-    by_label: dict = {}
+    by_label: dict[Any, tuple[int, str | None, str | None]] = {}  # grid index -> row
     next_seq: dict[str, int] = {}
     for k in order:
         cc = community_codes.get(k)

@@ -129,7 +129,7 @@ def frame_polygon(buildings_m: gpd.GeoSeries, ways_m: gpd.GeoSeries):
 
 def _landuse_at(points: np.ndarray, areas_m: gpd.GeoDataFrame) -> list[str | None]:
     """Kind of the smallest area (landuse or institution ground) holding each point."""
-    kinds = [None] * len(points)
+    kinds: list[str | None] = [None] * len(points)
     relevant = areas_m[areas_m["kind"].isin(USE_FROM_LANDUSE)]
     if relevant.empty or len(points) == 0:
         return kinds

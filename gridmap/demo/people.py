@@ -52,7 +52,8 @@ RENTAL_SHARE = 0.18
 SIZE_P = {1: 0.24, 2: 0.31, 3: 0.26, 4: 0.12, 5: 0.07}
 # Per size: (composition, probability). A composition lists age ranges [lo, hi] and
 # the sex of each member ('M'/'F'/'*'); 'couple' members are one man and one woman.
-COMPOSITIONS = {
+# household size -> ((age band, sex) of each member, probability) options
+COMPOSITIONS: dict[int, list[tuple[tuple[tuple[str, str], ...], float]]] = {
     1: [((("elder", "*"),), 0.30), ((("adult", "*"),), 0.70)],
     2: [((("elder", "M"), ("elder", "F")), 0.26), ((("young", "M"), ("young", "F")), 0.40),
         ((("middle", "*"), ("youth", "*")), 0.30), ((("elder", "*"), ("child", "*")), 0.04)],

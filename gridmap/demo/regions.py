@@ -135,7 +135,7 @@ def merge_light_regions(label: np.ndarray, weights, nbrs, min_keep: float) -> np
     """Merge regions lighter than ``min_keep`` into their lightest neighbour; relabel 0..n-1."""
     label = label.copy()
     while True:
-        totals = defaultdict(float)
+        totals: defaultdict[int, float] = defaultdict(float)
         for k, r in enumerate(label):
             totals[r] += weights[k]
         light = sorted((t, r) for r, t in totals.items() if t < min_keep)
@@ -157,7 +157,9 @@ def split_in_two(label: np.ndarray, nbrs, order, weights) -> np.ndarray:
     """Fallback when everything ended up in one region: a breadth-first half and the rest."""
     if label.max() > 0 or len(label) < 2:
         return label
-    start, half, seen, queue = order[0], np.sum(weights) / 2, [], []
+    start, half = order[0], np.sum(weights) / 2
+    seen: list[int] = []
+    queue: list[int] = []
     queue.append(start)
     visited = {start}
     total = 0.0

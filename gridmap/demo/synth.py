@@ -103,7 +103,7 @@ def build_synthetic_city(seed: int = 7) -> City:
                       .transform(*ANCHOR_LONLAT))
     comp_code = st.comp_code
     rr = st.road_rows
-    gate_seq = defaultdict(int)
+    gate_seq: defaultdict[int, int] = defaultdict(int)
     gate_codes = []
     for g in st.gates:
         gate_seq[g["compound"]] += 1

@@ -4,6 +4,7 @@ inspections, hazards and patrols."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -60,7 +61,8 @@ def facility_rows(st: Street, rng) -> tuple[pd.DataFrame, list]:
     art = np.flatnonzero(st.is_arterial & shapely.covered_by(edges, street_m))
     lines = np.array([d["geometry"] for d in st.designs], dtype=object)
     line_tree = shapely.STRtree(lines)
-    rows, geoms, used = [], [], set()
+    rows, geoms = [], []
+    used: set[str] = set()
     for cat in vocab.FACILITY_CATEGORIES:
         count, cap, names = FACILITY_PLAN[cat.code]
         comms = ONLY_IN_COMMUNITIES.get(cat.code, tuple(range(len(st.comm_codes))))
@@ -238,7 +240,8 @@ def patrol_rows(st: Street, rng) -> tuple[pd.DataFrame, np.ndarray]:
     node_xy[eu] = [c[0] for c in coords]
     node_xy[ev] = [c[-1] for c in coords]
     days = [MIDNIGHT - timedelta(days=d) for d in range(PATROL_DAYS, 0, -1)]
-    rows, xys = [], []
+    rows: list[dict[str, Any]] = []
+    xys: list[np.ndarray] = []
     for g in range(len(st.grid_polys)):
         es = ei[gi == g]
         es = es[walkable[es]]

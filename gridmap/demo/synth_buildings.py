@@ -4,6 +4,7 @@ grids grouped from blocks by households."""
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ from gridmap.demo.synth_common import (
 # 3. buildings
 # =====================================================================================
 # Row layouts: depth/length/gaps in metres, floors, metres per stair unit, doors per landing.
-_STYLES = {
+_STYLES: dict[str, dict[str, Any]] = {
     "old": {"depth": (10, 12), "length": (24, 48), "row_gap": (16, 22), "gap": (6, 12),
             "floors": (5, 6, 6, 6), "unit_m": 14, "per_floor": (2,), "keep": 0.8},
     "low": {"depth": (9, 11), "length": (14, 26), "row_gap": (10, 14), "gap": (6, 10),
@@ -134,14 +135,14 @@ def place_buildings(blocks, plan, public_kind, compounds: pd.DataFrame, lanes: l
     kept[sel[(cum > cap[block_of[sel]]) & ~protected[sel]]] = False
     sel = np.flatnonzero(kept)
     o = own[sel]
-    style = np.array([owners[k][4] for k in o], dtype=object)
+    styles = np.array([owners[k][4] for k in o], dtype=object)
     main = pd.DataFrame({
         "geometry": boxes[sel],
         "floors": cand[sel, 4].astype(int),
         "units": cand[sel, 5].astype(int),
         "per_floor": cand[sel, 6].astype(int),
         "old": cand[sel, 7].astype(bool),
-        "use": np.array([_USE_BY_STYLE.get(s, "residential") for s in style], dtype=object),
+        "use": np.array([_USE_BY_STYLE.get(s, "residential") for s in styles], dtype=object),
         "block": np.array([owners[k][2] for k in o]),
         "compound": np.array([owners[k][3] for k in o]),
     })

@@ -138,18 +138,18 @@ def faces(lines) -> np.ndarray:
 def merge_slivers(blocks: np.ndarray, min_area_m2: float = 2_000.0) -> np.ndarray:
     """Blocks with tiny faces (where two nearly aligned roads cross) merged into the
     neighbour they share the most road with; the merged edge becomes an inner stub."""
-    blocks = list(blocks)
+    parts = list(blocks)
     while True:
-        area = shapely.area(np.array(blocks, dtype=object))
+        area = shapely.area(np.array(parts, dtype=object))
         small = int(np.argmin(area))
-        if area[small] >= min_area_m2 or len(blocks) < 2:
-            return np.array(blocks, dtype=object)
+        if area[small] >= min_area_m2 or len(parts) < 2:
+            return np.array(parts, dtype=object)
         shared = shapely.length(shapely.intersection(
-            shapely.boundary(np.array(blocks, dtype=object)), blocks[small].boundary))
+            shapely.boundary(np.array(parts, dtype=object)), parts[small].boundary))
         shared[small] = -1.0
         into = int(np.argmax(shared))
-        blocks[into] = shapely.union_all([blocks[into], blocks[small]])
-        del blocks[small]
+        parts[into] = shapely.union_all([parts[into], parts[small]])
+        del parts[small]
 
 
 def block_neighbours(blocks: np.ndarray, min_shared_m: float = 1.0) -> list[set[int]]:

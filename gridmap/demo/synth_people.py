@@ -194,7 +194,8 @@ def population(n_households: int, rng) -> tuple[pd.DataFrame, pd.DataFrame]:
     residents = pd.DataFrame({
         "household": hh, "name": names,
         "id_number": synth_id_numbers(rng, region, birth_year, male),
-        "phone": np.where(age >= 14, synth_phones(rng, len(hh)), None),  # children: no phone
+        # children: no phone. numpy's stubs reject None, which np.where takes as an object.
+        "phone": np.where(age >= 14, synth_phones(rng, len(hh)), None),  # type: ignore[call-overload]
         "birth_year": birth_year.astype(int), "sex": np.where(male, "M", "F"),
         "tags": tag_lists(tags, codes)})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,39 +46,45 @@ from gridmap.demo.synth_layout import (
 # =====================================================================================
 # the builder: stages sharing one layout record
 # =====================================================================================
+def _unset() -> np.ndarray:
+    return np.zeros(0)
+
+
 @dataclass
 class Street:
-    """Everything the stages compute, in local metres (internal to this module)."""
+    """Everything the stages compute, in local metres (internal to this module). Each
+    field starts empty and is filled by the stage that computes it."""
+
     designs: list = field(default_factory=list)
-    net: pd.DataFrame | None = None
-    is_arterial: np.ndarray | None = None
-    superblocks: np.ndarray | None = None
-    blocks: np.ndarray | None = None
-    block_comm: np.ndarray | None = None
+    net: pd.DataFrame = field(default_factory=pd.DataFrame)
+    is_arterial: np.ndarray = field(default_factory=_unset)
+    superblocks: np.ndarray = field(default_factory=_unset)
+    blocks: np.ndarray = field(default_factory=_unset)
+    block_comm: np.ndarray = field(default_factory=_unset)
     nbrs: list = field(default_factory=list)
-    street_poly: object = None
-    plan: np.ndarray | None = None
+    street_poly: Any = None  # shapely polygon
+    plan: np.ndarray = field(default_factory=_unset)
     public_kind: list = field(default_factory=list)
-    compounds: pd.DataFrame | None = None
+    compounds: pd.DataFrame = field(default_factory=pd.DataFrame)
     gates: list = field(default_factory=list)
     lanes: list = field(default_factory=list)
-    bld: pd.DataFrame | None = None
+    bld: pd.DataFrame = field(default_factory=pd.DataFrame)
     road_rows: list = field(default_factory=list)
     comm_codes: list = field(default_factory=list)
     comm_names: list = field(default_factory=list)
-    comm_polys: np.ndarray | None = None
+    comm_polys: np.ndarray = field(default_factory=_unset)
     grid_blocks: list = field(default_factory=list)
-    grid_comm: np.ndarray | None = None
-    grid_polys: np.ndarray | None = None
-    grid_code: np.ndarray | None = None
-    grid_name: np.ndarray | None = None
-    block_grid: np.ndarray | None = None
-    target_households: np.ndarray | None = None
-    leaders: np.ndarray | None = None
-    leader_phone: np.ndarray | None = None
+    grid_comm: np.ndarray = field(default_factory=_unset)
+    grid_polys: np.ndarray = field(default_factory=_unset)
+    grid_code: np.ndarray = field(default_factory=_unset)
+    grid_name: np.ndarray = field(default_factory=_unset)
+    block_grid: np.ndarray = field(default_factory=_unset)
+    target_households: np.ndarray = field(default_factory=_unset)
+    leaders: np.ndarray = field(default_factory=_unset)
+    leader_phone: np.ndarray = field(default_factory=_unset)
     patrollers: list = field(default_factory=list)
-    staff: np.ndarray | None = None
-    comp_code: np.ndarray | None = None
+    staff: np.ndarray = field(default_factory=_unset)
+    comp_code: np.ndarray = field(default_factory=_unset)
     comp_name: list = field(default_factory=list)
     comp_addr: list = field(default_factory=list)
 

@@ -277,4 +277,4 @@ def gps_fixes(route_xy: np.ndarray, speed_kmh: float, fix_s: float, noise_m: flo
     times, dist = times[keep], dist[keep]
     xy = np.column_stack([np.interp(dist, cum, route_xy[:, 0]),
                           np.interp(dist, cum, route_xy[:, 1])])
-    return xy + rng.normal(0.0, noise_m, xy.shape), np.round(times, 1)
+    return xy + rng.normal(0.0, noise_m, xy.shape), times.round(1)

@@ -3,10 +3,13 @@ noding, edges, internal paths, then the compounds closed (``_gates``)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
+from numpy.typing import ArrayLike
 
 from gridmap import lines as L
 from gridmap.errors import InvalidInput
@@ -26,10 +29,13 @@ from gridmap.noding import (
     pieces,
     split_vertices,
 )
-from gridmap.walkable import internal_highway, text_array, walkable
+from gridmap.walkable import TagValues, internal_highway, text_array, walkable
+
+# Per line its node ids, one per vertex (None: unknown), e.g. the ``nodes`` of OSM ways.
+NodeIds = Sequence[Sequence[int] | np.ndarray | None]
 
 
-def _dangle_points(lines, tol_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _dangle_points(lines: np.ndarray, tol_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Line ends within ``tol_m`` of another line (undershoots): (line, point on it, end id).
 
     ``end id`` is 2 * line + (0 start | 1 end) of the dangling end, which moves there.
@@ -61,10 +67,14 @@ def _dangle_points(lines, tol_m: float) -> tuple[np.ndarray, np.ndarray, np.ndar
     return li, target, end_id[pi]
 
 
-def build_network(lines, *, crs: str, highway=None, foot=None, access=None, layer=None,
-                  node_ids=None, noding: str = "intersections", line_compound=None,
-                  compound_codes=None, compound_geoms=None, gate_points=None,
-                  gate_compound=None, gate_codes=None, gate_node_ids=None,
+def build_network(lines: ArrayLike, *, crs: str, highway: TagValues | None = None,
+                  foot: TagValues | None = None, access: TagValues | None = None,
+                  layer: TagValues | None = None, node_ids: NodeIds | None = None,
+                  noding: str = "intersections", line_compound: Iterable[Any] | None = None,
+                  compound_codes: ArrayLike | None = None,
+                  compound_geoms: ArrayLike | None = None, gate_points: ArrayLike | None = None,
+                  gate_compound: Iterable[Any] | None = None, gate_codes: ArrayLike | None = None,
+                  gate_node_ids: Collection[int] | np.ndarray | None = None,
                   gate_tolerance_m: float = DEFAULT_GATE_TOLERANCE_M,
                   gate_link_m: float = DEFAULT_GATE_LINK_M,
                   snap_tolerance_m: float = DEFAULT_SNAP_TOLERANCE_M) -> Network:
@@ -130,7 +140,7 @@ class _Compounds:
     tree: shapely.STRtree | None
 
     @classmethod
-    def of(cls, codes, geoms) -> _Compounds:
+    def of(cls, codes: ArrayLike | None, geoms: ArrayLike | None) -> _Compounds:
         code = np.asarray(codes if codes is not None else [], dtype=object)
         geom = np.asarray(geoms if geoms is not None else [], dtype=object)
         if len(code) != len(geom):
@@ -138,7 +148,7 @@ class _Compounds:
         return cls(code, geom, np.zeros(len(code), bool),
                    shapely.STRtree(geom) if len(geom) else None)
 
-    def index_of(self, codes, n: int) -> np.ndarray:
+    def index_of(self, codes: Iterable[Any] | None, n: int) -> np.ndarray:
         """Position of each given compound code (-1 for None/NaN/unknown)."""
         pos = {c: i for i, c in enumerate(self.code)}
         out = np.full(n, -1, dtype=np.int64)
@@ -156,7 +166,8 @@ class _Gates:
     compound: np.ndarray  # position in the compounds, -1 when on none
 
 
-def _gates(comps: _Compounds, gate_points, gate_compound, gate_codes, tol_m: float,
+def _gates(comps: _Compounds, gate_points: ArrayLike | None,
+           gate_compound: Iterable[Any] | None, gate_codes: ArrayLike | None, tol_m: float,
            warnings: list[str]) -> _Gates:
     """Gates and the compounds they close (marked in ``comps.gated``)."""
     pts = np.asarray(gate_points if gate_points is not None else [], dtype=object)
@@ -199,8 +210,9 @@ class _Ways:
     level: np.ndarray | None
 
 
-def _walkable_ways(geoms, comps: _Compounds, highway, foot, access, layer,
-                   line_compound) -> _Ways:
+def _walkable_ways(geoms: np.ndarray, comps: _Compounds, highway: TagValues | None,
+                   foot: TagValues | None, access: TagValues | None, layer: TagValues | None,
+                   line_compound: Iterable[Any] | None) -> _Ways:
     """The lines a person may walk: private ones only inside a compound (by midpoint or as
     the caller says)."""
     n_in = len(geoms)
@@ -223,7 +235,8 @@ def _walkable_ways(geoms, comps: _Compounds, highway, foot, access, layer,
     return _Ways(keep, geoms[keep], hw[keep], explicit[keep], private, level)
 
 
-def _vertex_ids(ways: _Ways, node_ids, warnings: list[str]) -> np.ndarray | None:
+def _vertex_ids(ways: _Ways, node_ids: NodeIds | None, warnings: list[str]
+                ) -> np.ndarray | None:
     """Per vertex its node id (OSM ways), -1 where a line's ids do not fit its vertices."""
     if node_ids is None:
         return None
@@ -246,7 +259,8 @@ def _vertex_ids(ways: _Ways, node_ids, warnings: list[str]) -> np.ndarray | None
 
 
 def _noded_vertices(ways: _Ways, comps: _Compounds, noding: str, has_ids: bool,
-                    snap_tolerance_m: float):
+                    snap_tolerance_m: float
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Vertices with the points inserted where lines must be cut: crossings on the same
     level and undershoots (lines without node ids), gated compound outlines.
     Returns (xy, offsets, src, inserted) as ``gridmap.noding.insert_at``."""
@@ -286,12 +300,12 @@ class _Edges:
     geom_offsets: np.ndarray
     cum: np.ndarray
     length: np.ndarray
-    compound: np.ndarray | None = None
+    compound: np.ndarray  # position in the compounds, -1 for public edges
 
 
-def _edges(xy, offsets, key, split) -> _Edges:
+def _edges(xy: np.ndarray, offsets: np.ndarray, key: np.ndarray, split: np.ndarray) -> _Edges:
     """Edges between consecutive split vertices of a line; nodes are the distinct keys of
-    split vertices."""
+    split vertices. All public until ``_internal_paths`` assigns their compounds."""
     a, b = pieces(split, offsets)
     owner = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
     geom_xy, geom_offsets = piece_coordinates(xy, a, b)
@@ -311,7 +325,8 @@ def _edges(xy, offsets, key, split) -> _Edges:
     geom_xy[geom_offsets[1:] - 1] = node_xy[v]
     cum = L.along(geom_xy, geom_offsets)
     return _Edges(node_xy, u.astype(np.int64), v.astype(np.int64), owner[a], geom_xy,
-                  geom_offsets, cum, L.lengths(cum, geom_offsets))
+                  geom_offsets, cum, L.lengths(cum, geom_offsets),
+                  np.full(len(u), -1, dtype=np.int64))
 
 
 def _internal_paths(e: _Edges, ways: _Ways, comps: _Compounds) -> _Edges:

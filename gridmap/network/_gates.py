@@ -44,7 +44,8 @@ def parent_compounds(geoms: np.ndarray, gated: np.ndarray) -> np.ndarray:
     return parent
 
 
-def _boundary_nodes_near(net: Network, pts: np.ndarray, comp: np.ndarray, tol_m: float):
+def _boundary_nodes_near(net: Network, pts: np.ndarray, comp: np.ndarray, tol_m: float
+                         ) -> np.ndarray:
     """For each gate point the nearest node within ``tol_m`` where its compound's internal
     paths meet anything else (streets, or the paths of a compound around or beside it);
     -1 if none."""
@@ -75,7 +76,8 @@ def _boundary_nodes_near(net: Network, pts: np.ndarray, comp: np.ndarray, tol_m:
     return out
 
 
-def close_compounds(net: Network, g_pts, g_comp, g_codes, parent: np.ndarray, tol_m: float,
+def close_compounds(net: Network, g_pts: np.ndarray, g_comp: np.ndarray, g_codes: np.ndarray,
+                    parent: np.ndarray, tol_m: float,
                      link_m: float, warnings: list[str]) -> Network:
     """Make gates the only links between each gated compound's internal paths and the rest
     (the public streets, or the paths of the compound it is nested in)."""

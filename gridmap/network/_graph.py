@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
+from numpy.typing import ArrayLike
 
 from gridmap import lines as L
 
@@ -137,12 +138,13 @@ class Network:
     def _vertex_key(self) -> tuple[np.ndarray, np.ndarray]:
         return L.global_key(self.vertex_along, self.geom_offsets)
 
-    def substrings(self, edge, start_m, end_m) -> tuple[np.ndarray, np.ndarray]:
+    def substrings(self, edge: ArrayLike, start_m: ArrayLike, end_m: ArrayLike
+                   ) -> tuple[np.ndarray, np.ndarray]:
         """Pieces of edges between two distances from their u end (see gridmap.lines)."""
         return L.substrings(self.geom_xy, self.geom_offsets, self.vertex_along, edge, start_m,
                             end_m, key_base=self._vertex_key)
 
-    def points_along(self, edge, at_m) -> np.ndarray:
+    def points_along(self, edge: ArrayLike, at_m: ArrayLike) -> np.ndarray:
         """Points at distances from the u end of edges."""
         return L.points_at(self.geom_xy, self.geom_offsets, self.vertex_along, edge, at_m,
                            key_base=self._vertex_key)
@@ -171,7 +173,7 @@ def incidence(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.r_[u, v], np.r_[e, e]
 
 
-def split_edges(net: Network, edge, at_m) -> tuple[Network, np.ndarray]:
+def split_edges(net: Network, edge: ArrayLike, at_m: ArrayLike) -> tuple[Network, np.ndarray]:
     """Split edges at distances from their u end.
 
     Returns the new network and, per request, the node at the split point (the existing end
@@ -215,7 +217,8 @@ def split_edges(net: Network, edge, at_m) -> tuple[Network, np.ndarray]:
     return out, node
 
 
-def add_edges(net: Network, u, v, compound, highway: str) -> Network:
+def add_edges(net: Network, u: ArrayLike, v: ArrayLike, compound: ArrayLike,
+              highway: str) -> Network:
     """Append straight edges (connectors) between existing nodes."""
     u = np.asarray(u, dtype=np.int64)
     v = np.asarray(v, dtype=np.int64)

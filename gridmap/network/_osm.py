@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from gridmap.crs import metric_crs
@@ -14,6 +16,9 @@ from gridmap.network._graph import (
     Network,
 )
 
+if TYPE_CHECKING:
+    import geopandas as gpd
+
 # OSM areas that are gated grounds in Chinese cities: residential compounds (小区) and
 # institution grounds (campuses, hospitals, schools).
 COMPOUND_AREA_KINDS = frozenset({
@@ -22,7 +27,7 @@ COMPOUND_AREA_KINDS = frozenset({
 })
 
 
-def osm_compounds(areas) -> tuple[np.ndarray, np.ndarray]:
+def osm_compounds(areas: gpd.GeoDataFrame | None) -> tuple[np.ndarray, np.ndarray]:
     """(codes, polygons) of the OSM areas that are compounds, EPSG:4326 as given."""
     if areas is None or len(areas) == 0:
         return np.array([], dtype=object), np.array([], dtype=object)
@@ -32,7 +37,7 @@ def osm_compounds(areas) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.asarray(chosen.geometry.values, dtype=object)
 
 
-def usable_entrances(entrances):
+def usable_entrances(entrances: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
     """OSM entrance/gate nodes people may walk through (not emergency exits, not foot=no)."""
     if entrances is None or len(entrances) == 0:
         return entrances
@@ -42,7 +47,8 @@ def usable_entrances(entrances):
     return entrances[~bad.fillna(False).to_numpy(bool)]
 
 
-def network_from_osm(ways, entrances=None, areas=None, *, crs: str | None = None,
+def network_from_osm(ways: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame | None = None,
+                     areas: gpd.GeoDataFrame | None = None, *, crs: str | None = None,
                      gated_compounds: bool = True,
                      gate_tolerance_m: float = DEFAULT_GATE_TOLERANCE_M,
                      gate_link_m: float = DEFAULT_GATE_LINK_M) -> Network:

@@ -6,14 +6,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from numpy.typing import ArrayLike
 
 from gridmap.network._graph import DEFAULT_MAX_SNAP_M, Network
 
 SEARCH_WINDOWS_M = (40.0, 120.0)
 
 
-def nearest_on(net: Network, xy: np.ndarray, want: np.ndarray, max_m: float, *,
-                outside: bool = False):
+def nearest_on(net: Network, xy: ArrayLike, want: ArrayLike, max_m: float, *,
+               outside: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each point the nearest point on an allowed edge within ``max_m``.
 
     Allowed: edges whose ``edge_compound`` equals ``want`` of the point (or differs from it,
@@ -105,7 +106,7 @@ class Snap:
     att_node: np.ndarray
     att_cost_m: np.ndarray
 
-    def subset(self, mask) -> Snap:
+    def subset(self, mask: ArrayLike) -> Snap:
         """The snap of a subset of the points (boolean mask or indices), renumbered."""
         idx = np.flatnonzero(mask) if np.asarray(mask).dtype == bool else np.asarray(mask)
         new = np.full(self.n, -1, dtype=np.int64)
@@ -120,7 +121,7 @@ class Snap:
                     att_cost_m=self.att_cost_m[rows])
 
 
-def point_xy(points) -> np.ndarray:
+def point_xy(points: ArrayLike) -> np.ndarray:
     """(n, 2) coordinates of points given as an (n, 2) array or shapely points."""
     arr = np.asarray(points)
     if arr.dtype != object and arr.ndim == 2 and arr.shape[1] >= 2:
@@ -128,11 +129,13 @@ def point_xy(points) -> np.ndarray:
     arr = np.asarray(points, dtype=object)
     if len(arr) == 0:
         return np.zeros((0, 2))
-    return shapely.get_coordinates(arr).astype(np.float64).reshape(-1, 2)
+    xy: np.ndarray = shapely.get_coordinates(arr).astype(np.float64).reshape(-1, 2)
+    return xy
 
 
-def snap_points(network: Network, points, *, max_snap_m: float = DEFAULT_MAX_SNAP_M,
-                compound=None) -> Snap:
+def snap_points(network: Network, points: ArrayLike, *,
+                max_snap_m: float = DEFAULT_MAX_SNAP_M,
+                compound: ArrayLike | None = None) -> Snap:
     """Attach points (metric CRS, the network's) to the nearest point on an allowed edge.
 
     points      (n, 2) array or shapely points
@@ -193,7 +196,7 @@ def snap_points(network: Network, points, *, max_snap_m: float = DEFAULT_MAX_SNA
                 att_node=an[order].astype(np.int64), att_cost_m=ac[order])
 
 
-def snap_nodes(network: Network, nodes) -> Snap:
+def snap_nodes(network: Network, nodes: ArrayLike) -> Snap:
     """A Snap of points lying exactly on the given network nodes (no leg, no edge): sources
     or targets "at a node" for checks against other shortest-path tools."""
     nodes = np.asarray(nodes, dtype=np.int64)
