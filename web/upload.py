@@ -63,7 +63,7 @@ from gridmap.layers import REGISTRY as LAYERS
 from gridmap.maps.imports import import_preview_map
 from gridmap.messages import fail
 from gridmap.privacy import Requester
-from gridmap.report import N_, Note, group_problems
+from gridmap.notes import N_, Note, group_problems
 from gridmap.standards.poi import EXCLUDE
 from web.db import db_session
 from web.i18n import current_lang, error_text
