@@ -20,6 +20,7 @@ from jinja2 import Template
 from gridmap.maps.layers import DynamicGeoJson, popup_spec
 from gridmap.maps.overview import base_map
 from gridmap.maps.safe import SafeGeoJson, safe_text
+from gridmap.units import minutes_for
 
 Gettext = Callable[[str], str]
 
@@ -135,7 +136,7 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
     for rank, d in enumerate(sorted(levels)):
         name = (_("Service radius %(m)s m") % {"m": f"{d:.0f}"} if only_circles else
                 _("Reach within %(m)s m (%(min)s min)") % {
-                    "m": f"{d:.0f}", "min": f"{d / (speed_kmh * 1000 / 60):.1f}"})
+                    "m": f"{d:.0f}", "min": f"{float(minutes_for(d, speed_kmh)):.1f}"})
         layer = folium.FeatureGroup(name=name,
                                     show=bool(np.isclose(d, distance_m)) or len(levels) == 1)
         color = ISO_COLORS.get(rank, "#fee08b")
