@@ -38,8 +38,8 @@ from gridmap.analysis.density import DEFAULT_K, suppressed
 from gridmap.crs import STORAGE_CRS
 from gridmap.errors import PermissionDenied
 from gridmap.layers import REGISTRY, LayerSpec, Registry
+from gridmap.notes import N_, rejected
 from gridmap.privacy import Requester, mask_id_number, mask_name, mask_phone
-from gridmap.report import N_, rejected
 
 FORMATS = ("geojson", "gpkg", "shp")
 SUFFIX = {"geojson": ".geojson", "gpkg": ".gpkg", "shp": ".zip"}

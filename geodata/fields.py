@@ -32,7 +32,7 @@ import yaml
 
 from gridmap import vocab
 from gridmap.layers import REGISTRY, Registry
-from gridmap.report import N_, rejected
+from gridmap.notes import N_, rejected
 
 SPECIAL_TARGETS = ("props", "ignore")
 

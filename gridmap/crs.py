@@ -28,7 +28,7 @@ import shapely
 import shapely.geometry
 from numpy.typing import ArrayLike
 
-from gridmap.report import N_, Note, note, rejected
+from gridmap.notes import N_, Note, note, rejected
 
 STORAGE_CRS = "EPSG:4326"
 STORAGE_EPSG = 4326
@@ -354,7 +354,7 @@ def infer_crs(x: ArrayLike, y: ArrayLike, *, central_meridian: float | None = No
     * eight-digit eastings whose first two digits are a 3-degree zone (25-45) -> CGCS2000
       3-degree Gauss-Kruger zone (EPSG:4513-4533); a 6-degree zone (13-23) -> EPSG:4491-4501;
     * six-digit eastings -> the zone is not in the numbers: ``central_meridian`` picks
-      EPSG:4534-4554, otherwise :class:`~gridmap.report.InputRejected` says what to pass.
+      EPSG:4534-4554, otherwise :class:`~gridmap.notes.InputRejected` says what to pass.
     Raises InputRejected for anything else, and for lat/lon given in swapped order.
     """
     x, y = _finite_xy(x, y)

@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gridmap.report import N_, InputRejected, Note, Problem, note, problem, rejected
+from gridmap.notes import N_, InputRejected, Note, Problem, note, problem, rejected
 
 # shapely type ids a layer kind takes (points also take polygons: their representative point)
 FITTING_TYPES = {"polygon": (3, 6, 7), "point": (0, 4, 3, 6), "line": (1, 5)}

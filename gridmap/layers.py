@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
-from gridmap.report import N_, rejected
+from gridmap.notes import N_, rejected
 
 KINDS = ("text", "int", "time", "ref", "tags", "sex", "road_class")
 GEOMETRIES = ("polygon", "point", "line", None)

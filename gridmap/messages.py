@@ -2,7 +2,7 @@
 
 ``fail(InvalidInput, N_("no grid with code {code}"), code=c)`` builds the error with its
 English text (for the command line and logs) and keeps the template and parameters as a
-:class:`gridmap.report.Note` on ``exc.note``, so the web shows it in Chinese
+:class:`gridmap.notes.Note` on ``exc.note``, so the web shows it in Chinese
 (``exc.note.render(gettext)``). Templates marked with ``N_`` are extracted by
 ``scripts/i18n.sh``.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from gridmap.errors import GridmapError
-from gridmap.report import N_, Note
+from gridmap.notes import N_, Note
 
 __all__ = ["N_", "fail"]
 

@@ -8,7 +8,7 @@ import pytest
 import shapely
 
 from gridmap import crs
-from gridmap.report import InputRejected
+from gridmap.notes import InputRejected
 
 GEOD = pyproj.Geod(ellps="WGS84")
 

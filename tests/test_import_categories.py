@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from geodata.db.models import Facility
 from geodata.fields import Mapping
 from geodata.importer import ImportOptions, import_file
+from gridmap.notes import group_problems, problem
 from gridmap.privacy import Requester
-from gridmap.report import group_problems, problem
 from gridmap.standards import poi
 
 from conftest import row_count, run_gridmap

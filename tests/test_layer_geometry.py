@@ -5,7 +5,7 @@ import pytest
 import shapely
 
 from gridmap.layer_geometry import fit_to_layer
-from gridmap.report import InputRejected
+from gridmap.notes import InputRejected
 
 TAKERS = {"polygon": ["grids"], "point": ["facilities", "gates"], "line": ["roads"]}
 

@@ -19,8 +19,8 @@ from geodata.fields import Mapping, map_columns
 from geodata.importer import ImportOptions, import_file
 from geodata.readers import ReadOptions
 from gridmap.layers import REGISTRY, SHAPEFILE_NAME_MAX, Field
+from gridmap.notes import InputRejected
 from gridmap.privacy import Requester
-from gridmap.report import InputRejected
 
 ADMIN = Requester.system("registry")
 BEDS = Field("capacity", "int", "床位数", "beds", ("capacity", "床位数", "beds"), export="beds")

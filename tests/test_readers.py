@@ -17,7 +17,7 @@ from geodata.readers import (
     read_source,
     spool,
 )
-from gridmap.report import InputRejected
+from gridmap.notes import InputRejected
 
 import derive
 

@@ -16,7 +16,7 @@ from geodata.db.engine import make_engine, session_factory
 from geodata.db.frames import to_ewkt
 from geodata.db.migrate import upgrade
 from geodata.db.models import Building, Household
-from gridmap import vector
+from gridmap import mvt, vector
 from gridmap.crs import wgs84_to_gcj02
 
 Z = 17
@@ -69,10 +69,10 @@ def test_encoder_round_trips_through_mapbox_vector_tile():
     multi = shapely.MultiPolygon([shapely.box(200, 200, 250, 260), shapely.box(300, 300, 320, 330)])
     line = shapely.LineString([(0, 0), (50, 5), (90, 40)])
     point = shapely.Point(4000, 17)
-    layer = vector.encode_layer("t", [poly, multi, line, point, shapely.Polygon()],
+    layer = mvt.encode_layer("t", [poly, multi, line, point, shapely.Polygon()],
                                 [{"n": 1, "s": "楼"}, {"f": 2.5}, {"b": True}, {"neg": -7}, {}],
                                 ids=[11, 12, 13, 14, 15])
-    data = vector.encode_mvt([layer])
+    data = mvt.encode_mvt([layer])
     theirs = mapbox_vector_tile.decode(data, default_options={"y_coord_down": True})["t"]
     assert theirs["extent"] == 4096
     feats = {f["id"]: f for f in theirs["features"]}
@@ -87,14 +87,14 @@ def test_encoder_round_trips_through_mapbox_vector_tile():
     assert shapely.geometry.shape(feats[13]["geometry"]).equals(line)
     assert shapely.geometry.shape(feats[14]["geometry"]).equals(point)
     # our own decoder reads the same
-    ours = {f["id"]: f for f in vector.decode_mvt(data)["t"]["features"]}
+    ours = {f["id"]: f for f in mvt.decode_mvt(data)["t"]["features"]}
     assert ours[11]["geometry"].equals(poly) and ours[12]["geometry"].equals(multi)
 
 
 def test_exterior_rings_are_clockwise_on_screen():
     ccw = shapely.Polygon([(0, 0), (0, 50), (50, 50), (50, 0)])  # any input orientation
-    data = vector.encode_mvt([vector.encode_layer("t", [ccw, ccw.reverse()], [{}, {}])])
-    for f in vector.decode_mvt(data)["t"]["features"]:
+    data = mvt.encode_mvt([mvt.encode_layer("t", [ccw, ccw.reverse()], [{}, {}])])
+    for f in mvt.decode_mvt(data)["t"]["features"]:
         ring = np.asarray(f["geometry"].exterior.coords)
         x, y = ring[:, 0], ring[:, 1]
         assert np.sum(x[:-1] * y[1:] - x[1:] * y[:-1]) > 0  # positive area in y-down space
@@ -192,7 +192,7 @@ def test_postgis_and_spatialite_tiles_decode_to_the_same_features(fresh_database
                     _write_buildings(s)
                     s.commit()
                     decoded[kind] = {
-                        disp: {f["id"]: f for f in vector.decode_mvt(
+                        disp: {f["id"]: f for f in mvt.decode_mvt(
                             layers.building_tile(s, 16, *tiles[disp], display=disp))["buildings"]["features"]}
                         for disp in ("wgs84", "gcj02")}
             finally:

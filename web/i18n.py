@@ -56,7 +56,7 @@ def init_app(app: Flask) -> None:
 
 def error_text(exc: Exception) -> str:
     """An error's message in the interface language: errors raised with a translatable note
-    (gridmap.messages.fail, gridmap.report.rejected) are rendered through the catalogue,
+    (gridmap.messages.fail, gridmap.notes.rejected) are rendered through the catalogue,
     with role, status and action codes in their parameters shown as their labels."""
     note = getattr(exc, "note", None)
     if note is None:

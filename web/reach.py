@@ -44,6 +44,7 @@ from gridmap.errors import GridmapError, InvalidInput, NotFound
 from gridmap.maps.reach import reach_map
 from gridmap.maps.reach_png import reach_png
 from gridmap.privacy import neutralise_frame
+from gridmap.units import minutes_for
 from web.db import db_session
 from web.i18n import current_lang, error_text
 from web.maps import render_map  # basemap, standard controls, offline assets
@@ -322,7 +323,7 @@ def _context(plan: CategoryPlan, lang: str, *, with_map: bool = True,
     for t in plan.main.thresholds:
         for _i, r in street_cov[street_cov["threshold"] == t.label].iterrows():
             summary.append({"label": t.label, "distance_m": t.distance_m,
-                            "minutes": t.distance_m / (speed * 1000 / 60),
+                            "minutes": float(minutes_for(t.distance_m, speed)),
                             "residents": int(r["residents"]),
                             "covered": int(r["residents_covered"]),
                             "share": _num(r["residents_share"])})
@@ -474,7 +475,8 @@ def layer_frames(plan: CategoryPlan) -> dict[str, gpd.GeoDataFrame]:
                 _("Facility code"): part["code"].fillna(_("all facilities")),
                 _("Name"): part["name"].fillna(_("all facilities")),
                 _("Distance (m)"): part["distance_m"].round(1),
-                _("Walking time (min)"): (part["distance_m"] / (speed * 1000 / 60)).round(2)
+                _("Walking time (min)"): pd.Series(minutes_for(part["distance_m"], speed),
+                                                    index=part.index).round(2)
                 if kind != "circle" else None,
                 _("Method"): plan.radius.label(current_lang()) if kind == "circle"
                 else plan.main.label(current_lang())},

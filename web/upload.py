@@ -62,8 +62,8 @@ from gridmap.errors import Conflict, GridmapError, InvalidInput, NotFound
 from gridmap.layers import REGISTRY as LAYERS
 from gridmap.maps.imports import import_preview_map
 from gridmap.messages import fail
+from gridmap.notes import N_, Note, group_problems
 from gridmap.privacy import Requester
-from gridmap.report import N_, Note, group_problems
 from gridmap.standards.poi import EXCLUDE
 from web.db import db_session
 from web.i18n import current_lang, error_text

@@ -24,7 +24,7 @@ from geodata.db import repo
 from geodata.db.backend import Bbox, bbox_clause, in_box, is_postgis
 from geodata.db.frames import read_frame
 from geodata.db.models import Building, District, Facility, Grid, Household, Road, Street
-from gridmap import vector, vocab
+from gridmap import mvt, vector, vocab
 from gridmap.analysis.patrol import overdue_sites
 from gridmap.crs import gcj02_to_wgs84, wgs84_to_gcj02
 from gridmap.errors import NotFound
@@ -110,7 +110,7 @@ def building_tile(session: Session, z: int, x: int, y: int, *, display: str = "w
 
 
 def _tile_read_box(z: int, x: int, y: int, display: str) -> Bbox:
-    box = vector.tile_bbox_4326(z, x, y, buffer=vector.MVT_BUFFER / vector.MVT_EXTENT)
+    box = vector.tile_bbox_4326(z, x, y, buffer=mvt.MVT_BUFFER / mvt.MVT_EXTENT)
     return display_bbox_to_storage(box, display)
 
 
@@ -199,8 +199,8 @@ def _building_tile_python(session: Session, z: int, x: int, y: int, *, display: 
     tile_geoms = vector.tile_geometries(geoms, z, x, y)
     ids = index.ids[hit].tolist()
     columns = {"households": index.households[hit].tolist(), "use": index.use[hit].tolist()}
-    layer = vector.encode_layer(BUILDING_LAYER, tile_geoms, columns=columns, ids=ids)
-    return vector.encode_mvt([layer])
+    layer = mvt.encode_layer(BUILDING_LAYER, tile_geoms, columns=columns, ids=ids)
+    return mvt.encode_mvt([layer])
 
 
 def _gcj02_affine(z: int, x: int, y: int) -> tuple[float, ...]:
@@ -224,7 +224,7 @@ def _building_tile_postgis(session: Session, z: int, x: int, y: int, *, display:
     minx, miny, maxx, maxy = _tile_read_box(z, x, y, display)
     geom = "b.geom"
     params: dict = {"z": z, "x": x, "y": y, "minx": minx, "miny": miny, "maxx": maxx,
-                    "maxy": maxy, "extent": vector.MVT_EXTENT, "buffer": vector.MVT_BUFFER}
+                    "maxy": maxy, "extent": mvt.MVT_EXTENT, "buffer": mvt.MVT_BUFFER}
     if display == "gcj02":
         a, b, d, e, xoff, yoff = _gcj02_affine(z, x, y)
         params.update(a=a, b=b, d=d, e=e, xoff=xoff, yoff=yoff)

@@ -26,8 +26,8 @@ from gridmap.crs import (
 )
 from gridmap.layer_geometry import fit_to_layer
 from gridmap.layers import REGISTRY, LayerSpec, Registry
+from gridmap.notes import N_, note, problem, rejected
 from gridmap.privacy import Requester
-from gridmap.report import N_, note, problem, rejected
 
 
 class Builder(FieldsMixin, TracksMixin, ParentsMixin, PeopleMixin, MatchingMixin, ChecksMixin,

@@ -22,7 +22,7 @@ from gridmap.crs import (
     gcj02_shift_m,
     share_inside,
 )
-from gridmap.report import N_, note, rejected
+from gridmap.notes import N_, note, rejected
 
 OFFSET_SAMPLE = 20_000  # roads or buildings read to measure a datum shift
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from geodata import fields as F
 from gridmap import vocab
-from gridmap.report import N_, note, problem, rejected
+from gridmap.notes import N_, note, problem, rejected
 from gridmap.standards import poi
 
 _FIELD_WORDS = {"category": N_("category"), "use": N_("use"), "severity": N_("severity"),

@@ -13,7 +13,7 @@ from geodata.db.frames import read_frame
 from geodata.db.repo import buildings_frame
 from gridmap.analysis import grids as ga
 from gridmap.crs import STORAGE_CRS
-from gridmap.report import N_, note, problem
+from gridmap.notes import N_, note, problem
 
 
 class GridChecksMixin:

@@ -8,7 +8,7 @@ import shapely
 import sqlalchemy as sa
 
 from geodata.importing.fields import _column_length
-from gridmap.report import N_
+from gridmap.notes import N_
 
 
 def _short_hash(*parts) -> str:

@@ -15,7 +15,7 @@ from gridmap.crs import (
     STORAGE_CRS,
     metric_crs,
 )
-from gridmap.report import N_, rejected
+from gridmap.notes import N_, rejected
 
 
 class ParentsMixin:

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from geodata import fields as F
 from geodata.db import models as m
 from geodata.importing.fields import _per_value
+from gridmap.notes import N_
 from gridmap.privacy import mask_id_number, mask_name
-from gridmap.report import N_
 
 
 def _address_key(address: str) -> str:

@@ -14,8 +14,8 @@ from gridmap import permissions
 from gridmap.analysis import grids as ga
 from gridmap.errors import PermissionDenied
 from gridmap.layers import LayerSpec
+from gridmap.notes import Note, Problem, group_problems
 from gridmap.privacy import Requester
-from gridmap.report import Note, Problem, group_problems
 
 Progress = Callable[[str, int, int], None]
 

@@ -11,7 +11,7 @@ import pandas as pd
 import shapely
 
 from geodata import fields as F
-from gridmap.report import N_, note, rejected
+from gridmap.notes import N_, note, rejected
 
 
 class TracksMixin:

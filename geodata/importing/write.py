@@ -15,7 +15,7 @@ from geodata.db.frames import to_ewkt
 from geodata.db.models import model_for
 from geodata.db.repo import audit
 from geodata.importing.spec import Prepared, Progress, _noop
-from gridmap.report import N_, rejected
+from gridmap.notes import N_, rejected
 
 
 def write_rows(session: Session, prepared: Prepared, *, chunk_rows: int,

@@ -16,7 +16,7 @@ in EPSG:4326 plus what was found on the way, each with its reason:
 * safety: size cap, zip-slip and absolute paths, symlinks, zip bombs (ratio and total
   size, counted while decompressing), corrupt archives and mislabelled files.
 
-Everything that goes wrong raises :class:`gridmap.report.InputRejected` (an
+Everything that goes wrong raises :class:`gridmap.notes.InputRejected` (an
 ``InvalidInput``) with one message that names the file and says what to do.
 
 One module per step: ``spool``, ``sniff``, ``archive``, ``encoding``, ``ogr``, ``tabular``,

@@ -9,7 +9,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from geodata.readers.source import _DATASET_SUFFIXES, _SUPPORTED, MB, Limits
-from gridmap.report import N_, InputRejected, note, rejected
+from gridmap.notes import N_, InputRejected, note, rejected
 
 
 def member_name(info: zipfile.ZipInfo) -> str:

@@ -10,7 +10,7 @@ import shapely
 
 from geodata.readers.source import ReadOptions, SourceData
 from gridmap import crs as gcrs
-from gridmap.report import N_, note, rejected
+from gridmap.notes import N_, note, rejected
 
 
 def _place(src: SourceData, declared: gcrs.CrsChoice | None, opts: ReadOptions) -> None:

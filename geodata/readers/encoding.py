@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from geodata.readers.source import MB
-from gridmap.report import N_, Note, note, rejected
+from gridmap.notes import N_, Note, note, rejected
 
 _ENCODING_ALIASES = {
     "utf8": "UTF-8", "utf-8": "UTF-8", "65001": "UTF-8", "utf-8-sig": "UTF-8",

@@ -27,7 +27,7 @@ from geodata.readers.encoding import (
 )
 from geodata.readers.source import MB, ReadOptions, SourceData
 from gridmap import crs as gcrs
-from gridmap.report import N_, Note, Problem, note, problem, rejected
+from gridmap.notes import N_, Note, Problem, note, problem, rejected
 
 
 def _geometries(wkb: np.ndarray, rows_offset: int = 1) -> tuple[np.ndarray, list[Problem]]:

@@ -18,7 +18,7 @@ from geodata.readers.spool import _too_big
 from geodata.readers.tabular import _read_csv, _read_xlsx
 from gridmap import crs as gcrs
 from gridmap.errors import InvalidInput
-from gridmap.report import N_, Note, note, rejected
+from gridmap.notes import N_, Note, note, rejected
 
 Reader = Callable[[Path, str, ReadOptions], SourceData]
 

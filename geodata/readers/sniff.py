@@ -8,7 +8,7 @@ from pathlib import Path
 
 from geodata.osm import SUFFIXES as OSM_SUFFIXES
 from geodata.readers.source import _EXTENSIONS, _SUPPORTED
-from gridmap.report import N_, note, rejected
+from gridmap.notes import N_, note, rejected
 
 
 def _head(path: Path, n: int = 4096) -> bytes:

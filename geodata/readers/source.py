@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 
-from gridmap.report import Note, Problem
+from gridmap.notes import Note, Problem
 
 MB = 1024 * 1024
 

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from geodata.readers.source import DEFAULT_MAX_BYTES, MB
-from gridmap.report import N_, rejected
+from gridmap.notes import N_, rejected
 
 
 def safe_filename(name: str) -> str:

@@ -18,7 +18,7 @@ from geodata.readers.crs import _place
 from geodata.readers.encoding import detect_text_encoding, normalise_encoding, python_codec
 from geodata.readers.ogr import _first_line
 from geodata.readers.source import MB, ReadOptions, SourceData
-from gridmap.report import N_, Note, Problem, note, problem, rejected
+from gridmap.notes import N_, Note, Problem, note, problem, rejected
 
 LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度", "东经", "x坐标", "横坐标", "gcj_lng",
              "wgs84_lng", "bd_lng", "point_x", "coord_x")

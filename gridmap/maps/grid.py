@@ -62,6 +62,24 @@ def grid_map(boundary: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, sites: gpd
                            tooltip=folium.GeoJsonTooltip(["name", "length_m"],
                                                          [_("Street"), _("Length (m)")])).add_to(layer)
         layer.add_to(m)
+    _add_key_sites(m, sites, lang, _)
+    _add_hazards(m, cases, lang, hazard_url, _)
+    cmap.add_to(m)
+    if focus is not None:
+        folium.Marker([focus[1], focus[0]], tooltip=_("Search result")).add_to(m)
+    legend = Legend(_("Legend"), [
+        (SITE_OK, _("Key site, inspection up to date"), "dot"),
+        (SITE_OVERDUE, _("Key site, inspection overdue"), "dot"),
+        (OVERDUE_COLOR, _("Hazard overdue"), "dot"),  # drawn as circles, like the sites
+        (STATUS_COLORS["assigned"], _("Hazard open"), "dot"),
+        (PATROLLED, _("Patrolled street"), "line"),
+        (UNPATROLLED, _("Unpatrolled street"), "line"),
+    ])
+    return m, [legend]
+
+
+def _add_key_sites(m: folium.Map, sites: gpd.GeoDataFrame, lang: str, _: Gettext) -> None:
+    """The key-site layer: one dot per site, red when its inspection is overdue."""
     site_layer = folium.FeatureGroup(name=_("Key sites"), show=True)
     if len(sites):
         cats = vocab.labels(vocab.KEY_SITE_CATEGORIES, lang)
@@ -79,6 +97,11 @@ def grid_map(boundary: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, sites: gpd
                                       [_("Key site"), _("Category"), _("Last inspection"), _("Status")]),
         ).add_to(site_layer)
     site_layer.add_to(m)
+
+
+def _add_hazards(m: folium.Map, cases: gpd.GeoDataFrame, lang: str, hazard_url: str | None,
+                 _: Gettext) -> None:
+    """The open-hazard layer: one dot per case, linked to its page when ``hazard_url`` is given."""
     hazard_layer = folium.FeatureGroup(name=_("Open hazards"), show=True)
     if len(cases):
         labels = vocab.labels(vocab.HAZARD_STATUSES, lang)
@@ -98,18 +121,6 @@ def grid_map(boundary: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, sites: gpd
                                       [_("Case"), _("Status"), _("Deadline")]),
         ).add_to(hazard_layer)
     hazard_layer.add_to(m)
-    cmap.add_to(m)
-    if focus is not None:
-        folium.Marker([focus[1], focus[0]], tooltip=_("Search result")).add_to(m)
-    legend = Legend(_("Legend"), [
-        (SITE_OK, _("Key site, inspection up to date"), "dot"),
-        (SITE_OVERDUE, _("Key site, inspection overdue"), "dot"),
-        (OVERDUE_COLOR, _("Hazard overdue"), "dot"),  # drawn as circles, like the sites
-        (STATUS_COLORS["assigned"], _("Hazard open"), "dot"),
-        (PATROLLED, _("Patrolled street"), "line"),
-        (UNPATROLLED, _("Unpatrolled street"), "line"),
-    ])
-    return m, [legend]
 
 
 # --- SVG for print ----------------------------------------------------------------------------

@@ -9,7 +9,9 @@ import folium
 import geopandas as gpd
 from branca.element import MacroElement
 
+from gridmap.maps.layers import DynamicGeoJson, VectorTiles, popup_spec, ramp
 from gridmap.maps.safe import SafeGeoJson
+from gridmap.maps.standard import Legend
 
 Gettext = Callable[[str], str]
 
@@ -155,9 +157,6 @@ def street_map(communities: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, urls: 
 
     Returns the map and its legends (for :func:`gridmap.maps.standard.finish_map`).
     """
-    from gridmap.maps.layers import DynamicGeoJson, VectorTiles, popup_spec, ramp
-    from gridmap.maps.standard import Legend
-
     boundaries = boundaries or {}
     bounds = tuple(communities.total_bounds) if len(communities) else (
         tuple(grids.total_bounds) if len(grids) else
@@ -183,21 +182,7 @@ def street_map(communities: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, urls: 
              _("Target households"), _("Residents"), _("Buildings")],
             link={"field": "code", "href": urls["grid_page"], "label": _("Open the grid page")}),
     ).add_to(m)
-    building_style = {"fillColor": {"property": "households", "stops": ramp([120], GRID_COLORS)},
-                      "color": "#444444", "weight": 0.5, "fillOpacity": 0.9}
-    building_popup = popup_spec(["address", "households", "residents", "floors", "use", "grid_code"],
-                                [_("Address"), _("Households"), _("Residents"), _("Floors"),
-                                 _("Use"), _("Grid")])
-    if buildings_as_tiles:
-        VectorTiles(urls["tiles"], name=_("Buildings"), layer_name="buildings",
-                    style=building_style, popup_url=urls["building"], popup=building_popup,
-                    min_zoom=13).add_to(m)
-    else:
-        DynamicGeoJson(urls["buildings"], name=_("Buildings"), style=building_style,
-                       tooltip="address", min_zoom=14,
-                       popup=popup_spec(["address", "households", "floors", "use", "grid_code"],
-                                        [_("Address"), _("Households"), _("Floors"), _("Use"),
-                                         _("Grid")])).add_to(m)
+    _add_buildings(m, urls, buildings_as_tiles, _)
     DynamicGeoJson(
         urls["key_sites"], name=_("Key sites"), show=False, once=True, bbox=box,
         style={"radius": 6, "weight": 1, "color": "#333333", "fillOpacity": 0.9,
@@ -222,14 +207,38 @@ def street_map(communities: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, urls: 
         ).add_to(community_layer)
     community_layer.add_to(m)
     if focus is not None:
-        folium.Marker([focus[1], focus[0]], tooltip=_("Search result")).add_to(m)
-        m.location = [focus[1], focus[0]]
-        for key in [k for k, c in m._children.items() if type(c).__name__ == "FitBounds"]:
-            del m._children[key]
-        m.options["zoom"] = 18
+        _focus_on(m, focus, _)
     households_cmap = households_colormap([grid_stops[-1][0]], _("Households per grid"))
     households_cmap.add_to(m)
     legends: list[MacroElement] = [
         Legend(_("Key sites"), [(SITE_STATE_COLORS["ok"], _("Inspection up to date"), "dot"),
                                 (SITE_STATE_COLORS["overdue"], _("Inspection overdue"), "dot")])]
     return m, legends
+
+
+def _add_buildings(m: folium.Map, urls: dict[str, str], as_tiles: bool, _: Gettext) -> None:
+    """Buildings coloured by households: vector tiles from zoom 13, or GeoJSON from zoom 14."""
+    building_style = {"fillColor": {"property": "households", "stops": ramp([120], GRID_COLORS)},
+                      "color": "#444444", "weight": 0.5, "fillOpacity": 0.9}
+    building_popup = popup_spec(["address", "households", "residents", "floors", "use", "grid_code"],
+                                [_("Address"), _("Households"), _("Residents"), _("Floors"),
+                                 _("Use"), _("Grid")])
+    if as_tiles:
+        VectorTiles(urls["tiles"], name=_("Buildings"), layer_name="buildings",
+                    style=building_style, popup_url=urls["building"], popup=building_popup,
+                    min_zoom=13).add_to(m)
+    else:
+        DynamicGeoJson(urls["buildings"], name=_("Buildings"), style=building_style,
+                       tooltip="address", min_zoom=14,
+                       popup=popup_spec(["address", "households", "floors", "use", "grid_code"],
+                                        [_("Address"), _("Households"), _("Floors"), _("Use"),
+                                         _("Grid")])).add_to(m)
+
+
+def _focus_on(m: folium.Map, focus: tuple[float, float], _: Gettext) -> None:
+    """Mark the search result and open the map on it, at zoom 18, instead of the fitted extent."""
+    folium.Marker([focus[1], focus[0]], tooltip=_("Search result")).add_to(m)
+    m.location = [focus[1], focus[0]]
+    for key in [k for k, c in m._children.items() if type(c).__name__ == "FitBounds"]:
+        del m._children[key]
+    m.options["zoom"] = 18

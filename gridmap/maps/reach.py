@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -20,6 +21,7 @@ from jinja2 import Template
 from gridmap.maps.layers import DynamicGeoJson, popup_spec
 from gridmap.maps.overview import base_map
 from gridmap.maps.safe import SafeGeoJson, safe_text
+from gridmap.units import minutes_for
 
 Gettext = Callable[[str], str]
 
@@ -100,7 +102,7 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
               sites: gpd.GeoDataFrame | None, *, category_label: str, distance_m: float,
               minutes: float, speed_kmh: float, estimate: bool, _: Gettext = _identity,
               tiles: str | None = None, method_text: str | None = None,
-              buildings_url: str | None = None, params: dict | None = None) -> folium.Map:
+              buildings_url: str | None = None, params: dict[str, Any] | None = None) -> folium.Map:
     """The map of one category at one threshold (the buildings fetched from
     ``buildings_url`` with ``params`` when given: :func:`building_layer_frame`, else
     embedded).
@@ -121,6 +123,25 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
     bounds = tuple(frames[0].total_bounds) if frames else None
     m = base_map(bounds, tiles=tiles)
 
+    walked, circles, only_circles = _split_reach(isochrones, estimate)
+    _add_walked_reach(m, walked, only_circles=only_circles, distance_m=distance_m,
+                      speed_kmh=speed_kmh, _=_)
+    has_circles = _add_circles(m, circles, distance_m, _)
+    _add_gaps(m, gaps, _)
+    _add_buildings(m, buildings, buildings_url, params, _)
+    _add_facilities(m, facilities, sites, category_label, _)
+    legend = _legend_html(buildings, category_label=category_label, distance_m=distance_m,
+                          minutes=minutes, speed_kmh=speed_kmh, estimate=estimate,
+                          method_text=method_text, only_circles=only_circles,
+                          has_circles=has_circles, _=_)
+    m.add_child(Legend(legend))
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+def _split_reach(isochrones: gpd.GeoDataFrame, estimate: bool
+                 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, bool]:
+    """(walked reach, service-radius circles, whether the circles alone are the reach)."""
     if len(isochrones) and "kind" not in isochrones:
         isochrones = isochrones.assign(kind="estimate" if estimate else "isochrone")
     circles = isochrones[isochrones["kind"] == "circle"] if len(isochrones) else isochrones
@@ -129,13 +150,19 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
     if only_circles:  # the service radius alone: its circles are the reach
         walked = circles
         circles = circles.iloc[0:0]
-    isochrones = walked
-    merged = isochrones[isochrones["facility"].isna()] if len(isochrones) else isochrones
+    return walked, circles, only_circles
+
+
+def _add_walked_reach(m: folium.Map, walked: gpd.GeoDataFrame, *, only_circles: bool,
+                      distance_m: float, speed_kmh: float, _: Gettext) -> None:
+    """One layer per threshold of the merged reach (the one at ``distance_m`` shown), and
+    each facility's own reach at ``distance_m`` in a layer that starts hidden."""
+    merged = walked[walked["facility"].isna()] if len(walked) else walked
     levels = sorted(merged["distance_m"].unique(), reverse=True) if len(merged) else []
     for rank, d in enumerate(sorted(levels)):
         name = (_("Service radius %(m)s m") % {"m": f"{d:.0f}"} if only_circles else
                 _("Reach within %(m)s m (%(min)s min)") % {
-                    "m": f"{d:.0f}", "min": f"{d / (speed_kmh * 1000 / 60):.1f}"})
+                    "m": f"{d:.0f}", "min": f"{float(minutes_for(d, speed_kmh)):.1f}"})
         layer = folium.FeatureGroup(name=name,
                                     show=bool(np.isclose(d, distance_m)) or len(levels) == 1)
         color = ISO_COLORS.get(rank, "#fee08b")
@@ -147,9 +174,8 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
         ).add_to(layer)
         layer.add_to(m)
 
-    per = isochrones[isochrones["facility"].notna()
-                     & np.isclose(isochrones["distance_m"], distance_m)] if len(isochrones) \
-        else isochrones
+    per = walked[walked["facility"].notna()
+                 & np.isclose(walked["distance_m"], distance_m)] if len(walked) else walked
     if len(per):
         layer = folium.FeatureGroup(name=_("Each facility's reach"), show=False)
         SafeGeoJson(
@@ -161,6 +187,9 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
         ).add_to(layer)
         layer.add_to(m)
 
+
+def _add_circles(m: folium.Map, circles: gpd.GeoDataFrame, distance_m: float, _: Gettext) -> bool:
+    """The merged service-radius circles as dashed outlines; whether there were any."""
     merged_circles = circles[circles["facility"].isna()] if len(circles) else circles
     if len(merged_circles):
         layer = folium.FeatureGroup(name=_("Service radius %(m)s m") % {"m": f"{distance_m:.0f}"},
@@ -171,7 +200,11 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
                                        "dashArray": "6 4"},
         ).add_to(layer)
         layer.add_to(m)
+    return bool(len(merged_circles))
 
+
+def _add_gaps(m: folium.Map, gaps: gpd.GeoDataFrame, _: Gettext) -> None:
+    """Residential areas outside the reach."""
     if len(gaps):
         layer = folium.FeatureGroup(name=_("Gaps (residential areas outside)"), show=True)
         SafeGeoJson(
@@ -183,6 +216,10 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
         ).add_to(layer)
         layer.add_to(m)
 
+
+def _add_buildings(m: folium.Map, buildings: gpd.GeoDataFrame, buildings_url: str | None,
+                   params: dict[str, Any] | None, _: Gettext) -> None:
+    """Buildings coloured by coverage: fetched from ``buildings_url`` when given, else embedded."""
     if len(buildings):
         colors = {"covered": COVERED, "paper_only": PAPER_ONLY, "uncovered": UNCOVERED,
                   "other": OTHER}
@@ -209,6 +246,10 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
             ).add_to(layer)
             layer.add_to(m)
 
+
+def _add_facilities(m: folium.Map, facilities: gpd.GeoDataFrame,
+                    sites: gpd.GeoDataFrame | None, category_label: str, _: Gettext) -> None:
+    """The facilities, then the suggested new sites numbered by rank."""
     layer = folium.FeatureGroup(name=_("Facilities: %(c)s") % {"c": category_label}, show=True)
     for name, pt in zip(facilities["name"], facilities.geometry, strict=True):
         folium.CircleMarker([pt.y, pt.x], radius=7, color="#ffffff", weight=2, fill=True,
@@ -232,12 +273,17 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
                 icon_size=(20, 20), icon_anchor=(10, 10))).add_to(layer)
         layer.add_to(m)
 
+
+def _legend_html(buildings: gpd.GeoDataFrame, *, category_label: str, distance_m: float,
+                 minutes: float, speed_kmh: float, estimate: bool, method_text: str | None,
+                 only_circles: bool, has_circles: bool, _: Gettext) -> str:
+    """The legend: category, threshold, method (red when estimated) and one key per layer."""
     method = method_text or (_("ESTIMATE: straight line × detour factor, no walking network")
                              if estimate else _("Network walking distance"))
     method_style = "color:#b00020;font-weight:700" if estimate else "color:#555"
     entries = [(ISO_FILL, _("Service radius (circle)") if only_circles
                 else _("Walking reach (isochrone)"), "fill")]
-    if len(merged_circles):
+    if has_circles:
         entries.append((CIRCLE, _("Service radius (circle)"), "ring"))
     entries += [(COVERED, _("Covered"), "box")]
     if len(buildings) and (buildings["state"] == "paper_only").any():
@@ -256,6 +302,4 @@ def reach_map(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
             f'<div style="font-weight:600">{html.escape(category_label)}</div>'
             f'<div>{html.escape(speed_text)}</div><div class="gm-method" '
             f'style="{method_style}">{html.escape(method)}</div>{rows}</div>')
-    m.add_child(Legend(legend))
-    folium.LayerControl(collapsed=False).add_to(m)
-    return m
+    return legend

@@ -50,7 +50,7 @@ def _font() -> FontProperties:
     return font_manager.FontProperties()
 
 
-def map_axes(ax, xmin: float, ymin: float, xmax: float, ymax: float) -> None:
+def map_axes(ax: Any, xmin: float, ymin: float, xmax: float, ymax: float) -> None:
     """A map's axes: this extent at true scale, no ticks, no axis labels."""
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
@@ -87,8 +87,6 @@ def reach_png(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
 
     font = _font()
     b = buildings.to_crs(crs)
@@ -100,6 +98,36 @@ def reach_png(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
     fig = plt.figure(figsize=(width_in, width_in * aspect + 1.2), dpi=dpi)
     ax = fig.add_axes((0.02, 0.02, 0.96, (width_in * aspect) / (width_in * aspect + 1.2)))
     map_axes(ax, xmin, ymin, xmax, ymax)
+    handles: list[Artist] = []
+    handles += _draw_reach(ax, reach_areas, crs=crs, distance_m=distance_m, labels=labels)
+    handles += _draw_gaps_and_buildings(ax, gaps, b, crs=crs, labels=labels)
+    handles += _draw_points(ax, facilities, sites, crs=crs, labels=labels, font=font)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    legend = ax.legend(handles=handles, loc="lower left", prop=font, fontsize=7,
+                       framealpha=0.92, title=labels.get("legend"), title_fontproperties=font)
+    legend.set_zorder(10)
+    text = _draw_scale_and_north(ax, (xmin, ymin, xmax, ymax), pad, labels=labels, font=font)
+    fig.text(0.02, 0.985, labels["title"], ha="left", va="top", fontproperties=font,
+             fontsize=12, fontweight="bold")
+    fig.text(0.02, 0.985 - 0.45 / (width_in * aspect + 1.2), labels.get("subtitle", ""),
+             ha="left", va="top", fontproperties=font, fontsize=8)
+    # What the picture holds, for catalogues and checks: its legend entries, scale, arrow.
+    entries = [labels.get("legend", "")] + [str(h.get_label()) for h in handles] + [
+        labels.get("scale_bar", "scale bar"), labels.get("north_arrow", "north arrow")]
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=dpi,
+                metadata={"Title": labels["title"], "Legend": "|".join(entries),
+                          "Scale": text})
+    plt.close(fig)
+    return out.getvalue()
+
+
+def _draw_reach(ax: Any, reach_areas: gpd.GeoDataFrame, *, crs: str, distance_m: float,
+                labels: Mapping[str, str]) -> list[Artist]:
+    """The merged reach at ``distance_m``: walked areas filled, circles dashed; legend handles."""
+    from matplotlib.patches import Patch
+
     handles: list[Artist] = []
     merged = (reach_areas[reach_areas["facility"].isna()
                           & np.isclose(reach_areas["distance_m"], distance_m)]
@@ -119,6 +147,15 @@ def reach_png(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
             handles.append(Patch(facecolor=style["facecolor"] if kind != "circle" else "none",
                                  edgecolor=style["edgecolor"], alpha=style.get("alpha", 1),
                                  linestyle=style.get("linestyle", "-"), label=label))
+    return handles
+
+
+def _draw_gaps_and_buildings(ax: Any, gaps: gpd.GeoDataFrame, b: gpd.GeoDataFrame, *, crs: str,
+                             labels: Mapping[str, str]) -> list[Artist]:
+    """Gaps (dashed), then buildings (already in ``crs``) by state; legend handles."""
+    from matplotlib.patches import Patch
+
+    handles: list[Artist] = []
     if len(gaps):
         gaps.to_crs(crs).plot(ax=ax, facecolor=GAP, edgecolor="#e66101", alpha=0.35,
                               linewidth=0.8, linestyle="--")
@@ -128,6 +165,15 @@ def reach_png(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
         if len(part):
             part.plot(ax=ax, facecolor=color, edgecolor="#444444", linewidth=0.15)
             handles.append(Patch(facecolor=color, edgecolor="#444444", label=labels[state]))
+    return handles
+
+
+def _draw_points(ax: Any, facilities: gpd.GeoDataFrame, sites: gpd.GeoDataFrame | None, *,
+                 crs: str, labels: Mapping[str, str], font: FontProperties) -> list[Artist]:
+    """Facilities, then suggested sites numbered by rank; legend handles."""
+    from matplotlib.lines import Line2D
+
+    handles: list[Artist] = []
     if len(facilities):
         f = facilities.to_crs(crs)
         ax.scatter(f.geometry.x, f.geometry.y, s=60, c=FACILITY, edgecolors="white",
@@ -145,12 +191,14 @@ def reach_png(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
         handles.append(Line2D([], [], marker="o", linestyle="", markersize=10,
                               markerfacecolor="white", markeredgecolor=SITE,
                               markeredgewidth=2, label=labels["site"]))
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    legend = ax.legend(handles=handles, loc="lower left", prop=font, fontsize=7,
-                       framealpha=0.92, title=labels.get("legend"), title_fontproperties=font)
-    legend.set_zorder(10)
-    # Scale bar (metres: the axes are a metric CRS) and north arrow (grid north).
+    return handles
+
+
+def _draw_scale_and_north(ax: Any, extent: tuple[float, float, float, float], pad: float, *,
+                          labels: Mapping[str, str], font: FontProperties) -> str:
+    """A scale bar (metres: the axes are a metric CRS) and a north arrow (grid north);
+    returns the scale bar's text."""
+    xmin, ymin, xmax, ymax = extent
     span = xmax - xmin
     length = _nice_length(span)
     x0, y0 = xmax - pad - length, ymin + pad
@@ -167,16 +215,4 @@ def reach_png(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
                 arrowprops={"facecolor": "black", "width": 4, "headwidth": 12}, zorder=10)
     ax.text(nx, ny - 0.1 * span, labels.get("north", "N"), ha="center", va="top",
             fontproperties=font, fontsize=10, fontweight="bold", zorder=10)
-    fig.text(0.02, 0.985, labels["title"], ha="left", va="top", fontproperties=font,
-             fontsize=12, fontweight="bold")
-    fig.text(0.02, 0.985 - 0.45 / (width_in * aspect + 1.2), labels.get("subtitle", ""),
-             ha="left", va="top", fontproperties=font, fontsize=8)
-    # What the picture holds, for catalogues and checks: its legend entries, scale, arrow.
-    entries = [labels.get("legend", "")] + [str(h.get_label()) for h in handles] + [
-        labels.get("scale_bar", "scale bar"), labels.get("north_arrow", "north arrow")]
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=dpi,
-                metadata={"Title": labels["title"], "Legend": "|".join(entries),
-                          "Scale": text})
-    plt.close(fig)
-    return out.getvalue()
+    return text

@@ -75,8 +75,8 @@ class Problem:
     def message(self) -> str:
         return self.note.text
 
-    def as_dict(self) -> dict:
-        out = {"row": self.row, "kind": self.kind, "severity": self.severity,
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"row": self.row, "kind": self.kind, "severity": self.severity,
                "message": self.message}
         if self.code is not None:
             out["code"] = self.code
@@ -118,7 +118,7 @@ class ProblemGroup:
             return Note(N_("{rows} … and {n} more"), {"rows": listed, "n": self.more})
         return Note("{rows}", {"rows": listed})
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "severity": self.severity, "message": self.message,
                 "count": self.count, "row": self.rows[0] if self.rows else None,
                 "rows": list(self.first_rows), "more": self.more}
