@@ -20,6 +20,7 @@ import warnings
 import zipfile
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -53,7 +54,7 @@ def _parent_codes(spec: LayerSpec, model, registry: Registry) -> list:
     """The parents' codes, each under its field's name (``community``, ``grid`` ...)."""
     out = []
     for p in spec.parents:
-        parent = model_for(registry[p.layer].table)
+        parent: type[Any] = model_for(registry[p.layer].table)
         fk = getattr(model, p.column)
         out.append(sa.select(parent.code).where(parent.id == fk).scalar_subquery().label(p.field))
     return out
@@ -67,7 +68,7 @@ def _simple(session: Session, spec: LayerSpec, registry: Registry,
             requester: Requester | None = None) -> gpd.GeoDataFrame:
     """code, name, the layer's fields, parent codes, props and geometry (inside the
     requester's areas when one is given)."""
-    model = model_for(spec.table)
+    model: type[Any] = model_for(spec.table)  # columns differ per layer: looked up, not checked
     stmt = sa.select(model.code, model.name, *_columns(spec, model),
                      *_parent_codes(spec, model, registry), model.props,
                      model.geom).order_by(model.code)
@@ -167,7 +168,7 @@ def _as_text(f: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def _personal(session: Session, requester: Requester, spec: LayerSpec,
               registry: Registry) -> gpd.GeoDataFrame:
-    model = model_for(spec.table)
+    model: type[Any] = model_for(spec.table)  # columns differ per layer: looked up, not checked
     stmt = scoped(sa.select(model.code, *_columns(spec, model),
                             *_parent_codes(spec, model, registry), model.props, model.geom),
                   requester, model).order_by(model.code)

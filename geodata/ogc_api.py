@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from geodata.db import building_json
+from geodata.db.backend import Bbox
 from geodata.db.features import read_collection
 from geodata.db.frames import read_frame
 from geodata.db.models import Community, Street
@@ -34,6 +35,15 @@ class OgcRequest:
     args: dict[str, str] = field(default_factory=dict)
     gettext: Callable[[str], str] = str
     via: str = "session"           # "token" or "session": recorded in the audit log
+
+
+def _bbox(args: dict[str, str]) -> Bbox | None:
+    """The request's ``bbox`` (in its ``bbox-crs``) as a lon/lat box; None without one."""
+    box = ogc.parse_bbox(args.get("bbox"), ogc.parse_crs(args.get("bbox-crs"), name="bbox-crs"))
+    if box is None:
+        return None
+    minx, miny, maxx, maxy = box  # parse_bbox always answers four numbers
+    return minx, miny, maxx, maxy
 
 
 def _link(href: str, rel: str, kind: str, title: str) -> dict:
@@ -120,7 +130,7 @@ def _read(session: Session, requester: Requester, req: OgcRequest, coll: ogc.Col
     """(rows after bbox, datetime and property filters, the output CRS)."""
     args = req.args
     crs = ogc.parse_crs(args.get("crs"))
-    bbox = ogc.parse_bbox(args.get("bbox"), ogc.parse_crs(args.get("bbox-crs"), name="bbox-crs"))
+    bbox = _bbox(args)
     interval = ogc.parse_datetime(args.get("datetime"))
     filters = ogc.property_filters(coll, args)
     frame = read_collection(session, requester, coll, bbox, as_of=as_of, interval=interval)
@@ -182,7 +192,9 @@ def items_json(session: Session, requester: Requester, req: OgcRequest,
                           low=1, high=ogc.MAX_LIMIT)
     offset = ogc.parse_int(args.get("offset"), name="offset", default=0, low=0, high=10**9)
     crs = ogc.parse_crs(args.get("crs"))
-    bbox = ogc.parse_bbox(args.get("bbox"), ogc.parse_crs(args.get("bbox-crs"), name="bbox-crs"))
+    bbox = _bbox(args)
+    if bbox is None:  # not this query (the bbox argument was checked above)
+        return None
     features, matched = building_json.ogc_page(session, bbox, crs, limit=limit, offset=offset)
     keep = {k: v for k, v in args.items() if k not in ("f", "offset", "limit")}
     text = ogc.collection_json(features, {

@@ -188,11 +188,11 @@ class _Collector:
         self.entrances: list[dict] = []
         self.entrance_xy: list[tuple[float, float]] = []
         self.buildings: list[dict] = []
-        self.building_wkb: list[bytes] = []
+        self.building_wkb: list[str] = []  # hex WKB, as osmium's WKBFactory writes it
         self.pois: list[dict] = []
         self.poi_geom: list = []  # WKB point of a node, or the WKB of an area (reduced later)
         self.areas: list[dict] = []
-        self.area_wkb: list[bytes] = []
+        self.area_wkb: list[str] = []  # hex WKB
         self.relations: dict[int, dict] = {}  # multipolygon/boundary candidates by id
         self.relation_areas: set[int] = set()
         self.warnings: list[str] = []
@@ -300,7 +300,7 @@ class _Collector:
         xy = np.asarray(self.entrance_xy, dtype=float).reshape(-1, 2)
         return _frame(self.entrances, columns, shapely.points(xy), sort=["osm_id"])
 
-    def polygons_frame(self, rows: list[dict], wkbs: list[bytes], columns, what: str):
+    def polygons_frame(self, rows: list[dict], wkbs: list[str], columns, what: str):
         geoms = [_polygonal(g) for g in shapely.from_wkb(wkbs)] if wkbs else []
         keep = [i for i, g in enumerate(geoms) if g is not None]
         for i in sorted(set(range(len(rows))) - set(keep)):

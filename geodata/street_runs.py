@@ -257,10 +257,10 @@ def _run(sessions, client, outcome: RunOutcome, url: str, codes: list[str], owne
             if fut.status == "finished":
                 finished(code, fut.result(), None)
             else:
-                exc = fut.exception()
-                finished(code, None, f"{type(exc).__name__}: {exc}")
+                error = fut.exception()
+                finished(code, None, f"{type(error).__name__}: {error}")
                 save_job(sessions, tasks[code], state="failed",
-                         error=f"{type(exc).__name__}: {exc}"[:2000])
+                         error=f"{type(error).__name__}: {error}"[:2000])
     outcome.seconds = round(time.perf_counter() - started, 2)
 
 

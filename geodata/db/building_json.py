@@ -70,7 +70,7 @@ def ogc_page(session: Session, bbox: Bbox, crs: str, *, limit: int, offset: int,
         **_box(bbox), "lat_first": crs in ogc.LAT_FIRST, "grid": 10 ** -ogc.COORD_DECIMALS,
         "decimals": ogc.COORD_DECIMALS, "limit": limit, "offset": offset}).all()
     matched = rows[0].matched if rows else _count(session, bbox)
-    hide = suppressed([r.households for r in rows], k=k) if rows else []
+    hide: list[bool] = suppressed([r.households for r in rows], k=k).tolist() if rows else []
     out = []
     for r, hidden in zip(rows, hide, strict=True):
         props = {"code": r.code, "name": r.name, "address": r.address,

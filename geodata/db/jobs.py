@@ -12,6 +12,7 @@ import os
 import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -90,7 +91,8 @@ def claim_job(sessions: sessionmaker[Session], job_id: str, *, from_states: tupl
     """Move the job from one of ``from_states`` to ``to_state`` unless another process (or
     a second click) did first: with several server processes, one job is confirmed once."""
     with sessions.begin() as session:
-        result = session.execute(sa.update(Job).where(Job.id == job_id,
-                                                      Job.state.in_(from_states))
-                                 .values(state=to_state))
+        # An UPDATE answers a CursorResult (with rowcount); Session.execute's stubs say Result.
+        stmt = sa.update(Job).where(Job.id == job_id, Job.state.in_(from_states)).values(
+            state=to_state)
+        result = cast(sa.CursorResult, session.execute(stmt))
         return result.rowcount == 1

@@ -145,7 +145,7 @@ def _fingerprint(session: Session) -> tuple:
 
 def _building_index(session: Session) -> _BuildingIndex:
     bind = session.get_bind()
-    key = str(getattr(bind, "engine", bind).url)
+    key = str(bind.engine.url)  # an Engine's .engine is itself
     now = time.monotonic()
     with _INDEX_LOCK:
         index = _INDEXES.get(key)
@@ -199,7 +199,7 @@ def _building_tile_python(session: Session, z: int, x: int, y: int, *, display: 
     tile_geoms = vector.tile_geometries(geoms, z, x, y)
     ids = index.ids[hit].tolist()
     columns = {"households": index.households[hit].tolist(), "use": index.use[hit].tolist()}
-    layer = mvt.encode_layer(BUILDING_LAYER, tile_geoms, columns=columns, ids=ids)
+    layer = mvt.encode_layer(BUILDING_LAYER, list(tile_geoms), columns=columns, ids=ids)
     return mvt.encode_mvt([layer])
 
 

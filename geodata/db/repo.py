@@ -9,6 +9,7 @@ the requester's role allows it; every such read is written to the audit log.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -150,12 +151,13 @@ def buildings_frame(session: Session, *, bbox: tuple[float, float, float, float]
 def boundary_extents(session: Session) -> dict[str, tuple[float, float, float, float]]:
     """(minx, miny, maxx, maxy) of the districts and of the streets, for the layers holding
     rows (boundaries carry no personal data; every user may see them)."""
-    out = {}
+    out: dict[str, tuple[float, float, float, float]] = {}
     for layer, model in (("districts", District), ("streets", Street)):
         frame = read_frame(session, sa.select(model.id, sa.func.ST_Envelope(model.geom)
                                               .label("geom")))
         if len(frame):
-            out[layer] = tuple(float(v) for v in frame.total_bounds)
+            minx, miny, maxx, maxy = (float(v) for v in frame.total_bounds)
+            out[layer] = (minx, miny, maxx, maxy)
     return out
 
 
@@ -286,7 +288,7 @@ def roads_frame(session: Session, *, bbox: tuple[float, float, float, float] | N
     """Street and path lines (id, code, name, highway, foot, access, geometry); with
     ``network_tags`` also compound_code and layer (bridge/tunnel level), which decide where
     a private road may be walked and where streets meet."""
-    cols = [Road.id, Road.code, Road.name, Road.highway, Road.foot, Road.access]
+    cols: list[Any] = [Road.id, Road.code, Road.name, Road.highway, Road.foot, Road.access]
     if network_tags:
         cols += [Compound.code.label("compound_code"), Road.props]
     stmt = sa.select(*cols, Road.geom).order_by(Road.id)
@@ -308,10 +310,10 @@ def key_sites_frame(session: Session, requester: Requester, *,
                     ) -> gpd.GeoDataFrame:
     """Key sites in the requester's areas with their last inspection (NaT when never);
     with ``until``, the last inspection before that moment (a past period's view)."""
-    last = sa.select(Inspection.site_id, sa.func.max(Inspection.inspected_at).label("last"))
+    latest = sa.select(Inspection.site_id, sa.func.max(Inspection.inspected_at).label("last"))
     if until is not None:
-        last = last.where(Inspection.inspected_at < until)
-    last = last.group_by(Inspection.site_id).subquery()
+        latest = latest.where(Inspection.inspected_at < until)
+    last = latest.group_by(Inspection.site_id).subquery()
     stmt = scoped(
         sa.select(KeySite.id, KeySite.code, KeySite.name, KeySite.category, KeySite.address,
                   KeySite.inspection_interval_days, Grid.code.label("grid_code"),
@@ -350,8 +352,8 @@ def latest_activity(session: Session) -> datetime | None:
     """The newest patrol, hazard or inspection time: the "today" of a demo database."""
     times = [session.execute(sa.select(sa.func.max(col))).scalar()
              for col in (PatrolTrack.ended_at, Hazard.found_at, Inspection.inspected_at)]
-    times = [pd.Timestamp(t).to_pydatetime() for t in times if t is not None]
-    return max(times) if times else None
+    found = [pd.Timestamp(t).to_pydatetime() for t in times if t is not None]
+    return max(found) if found else None
 
 
 def facilities_frame(session: Session, *, category: str | None = None) -> gpd.GeoDataFrame:

@@ -61,8 +61,9 @@ def street_area(session: Session, code: str) -> StreetArea:
                        .where(m.Community.street_id == street.id).order_by(m.Grid.id))
     if not len(grids):
         raise NotFound(f"street office {code} has no grids")
+    minx, miny, maxx, maxy = (float(v) for v in grids.total_bounds)
     return StreetArea(code, street.name, street.id, tuple(int(i) for i in grids["id"]),
-                      tuple(float(v) for v in grids.total_bounds))
+                      (minx, miny, maxx, maxy))
 
 
 def street_view(session: Session, area: StreetArea) -> Session:

@@ -8,6 +8,7 @@ the caller's transaction.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -50,9 +51,9 @@ def create_user(
     *,
     password: str | None = None,
     display_name: str | None = None,
-    grid_codes: list[str] = (),
-    community_codes: list[str] = (),
-    street_codes: list[str] = (),
+    grid_codes: Sequence[str] = (),
+    community_codes: Sequence[str] = (),
+    street_codes: Sequence[str] = (),
 ) -> tuple[StaffUser, str]:
     """Add (or update) a user; returns it and the password (generated when not given)."""
     if role not in ROLE_CODES:

@@ -26,7 +26,7 @@ from gridmap.crs import (
 )
 from gridmap.layer_geometry import fit_to_layer
 from gridmap.layers import REGISTRY, LayerSpec, Registry
-from gridmap.notes import N_, note, problem, rejected
+from gridmap.notes import N_, note, rejected
 from gridmap.privacy import Requester
 
 
@@ -48,15 +48,6 @@ class Builder(FieldsMixin, TracksMixin, ParentsMixin, PeopleMixin, MatchingMixin
         self.model = model_for(spec.table)
         self._listed: set[str] = set()
 
-    def add(self, row: int | None, kind: str, severity: str, template: str, **params) -> None:
-        self.report.problems.append(problem(row, kind, severity, template, **params))
-
-    def warn(self, template: str, **params) -> None:
-        self.report.warnings.append(note(template, **params))
-
-    def say(self, template: str, **params) -> None:
-        self.report.notes.append(note(template, **params))
-
     def run(self) -> tuple[list[dict], gpd.GeoDataFrame]:
         spec, src = self.spec, self.src
         if spec.geometry is not None and not src.spatial:
@@ -73,7 +64,7 @@ class Builder(FieldsMixin, TracksMixin, ParentsMixin, PeopleMixin, MatchingMixin
         self.frame = self._map_fields(frame)
         self._categorise()
         if spec.geometry is not None:
-            self._normalise_geometry()
+            self._normalise_geometry(spec.geometry)
         self.progress("check", 0, 3)
         self._resolve_parents()
         rows = self._rows()
@@ -89,14 +80,15 @@ class Builder(FieldsMixin, TracksMixin, ParentsMixin, PeopleMixin, MatchingMixin
         preview = self._preview(rows)
         return rows, preview
 
-    def _normalise_geometry(self) -> None:
+    def _normalise_geometry(self, kind: str) -> None:
         """Fit every feature to the layer's geometry kind (``gridmap.layer_geometry``)."""
         frame = self.frame
-        refused = {p.row for p in self.report.problems if p.severity == "error"}
+        refused = {p.row for p in self.report.problems
+                   if p.severity == "error" and p.row is not None}
         takers = {kind: [s.label for s in self.registry if s.geometry == kind]
                   for kind in ("polygon", "point", "line")}
         fitted = fit_to_layer(frame.geometry.to_numpy(), frame["_row"].to_numpy(),
-                              self.spec.geometry, layer=self.spec.label, file=self.src.name,
+                              kind, layer=self.spec.label, file=self.src.name,
                               takers=takers, rows_with_errors=refused)
         self.report.problems.extend(fitted.problems)
         self.report.dropped += int((~fitted.keep).sum())

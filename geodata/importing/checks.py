@@ -15,6 +15,7 @@ from geodata import fields as F
 from geodata.db import models as m
 from geodata.db.frames import read_frame
 from geodata.db.scope import PLACE_LEVEL, existing_places, in_place, writable_places
+from geodata.importing.state import BuilderState
 from gridmap import permissions
 from gridmap.crs import (
     china_outline,
@@ -33,7 +34,7 @@ def _same_value(new, old) -> bool:
     return F.text(new) == F.text(old)
 
 
-class ChecksMixin:
+class ChecksMixin(BuilderState):
     """Checks of the rows against the requester and what is loaded."""
 
     def _vertex_limits(self, frame: gpd.GeoDataFrame) -> None:
@@ -85,7 +86,7 @@ class ChecksMixin:
                          N_("role {role} may not {action} {layer}"), role=requester.role,
                          action=action, layer=note(spec.label))
                 continue
-            if allowed is None:
+            if allowed is None or level is None:  # level is None only when allowed is
                 continue
             if rec["_id"] is not None and not in_place(old.get(rec["_id"]), allowed):
                 self.add(rec["_row"], "out_of_scope", "error",

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from geodata import fields as F
+from geodata.importing.state import BuilderState
 from gridmap import vocab
 from gridmap.notes import N_, note, problem, rejected
 from gridmap.standards import poi
@@ -86,7 +88,7 @@ def _object_array(values: list) -> np.ndarray:
     return out
 
 
-class FieldsMixin:
+class FieldsMixin(BuilderState):
     """The mapped frame's fields, value by value or column by column."""
 
     def value(self, frame: pd.DataFrame, k, name: str):
@@ -206,17 +208,17 @@ class FieldsMixin:
         layer = self.spec.name
         kind = self.registry.field(f).kind
         if kind == "int":
-            out = F.integer(v)
-            if out is None and not F.is_blank(v):
+            number = F.integer(v)
+            if number is None and not F.is_blank(v):
                 self.add(row, "bad_value", "warning", N_("{field} {value!r} is not a number; "
                                                          "left empty"), field=f, value=str(v))
-            return out
+            return number
         if kind == "time":
-            out = F.timestamp(v)
-            if out is None and not F.is_blank(v):
+            when = F.timestamp(v)
+            if when is None and not F.is_blank(v):
                 self.add(row, "bad_value", "error", N_("{field} {value!r} is not a date"),
                          field=f, value=str(v))
-            return out
+            return when
         if f"{layer}.{f}" in F.VOCABS:
             out = F.vocab_code(v, F.VOCABS[f"{layer}.{f}"])
             if out is None and not F.is_blank(v):
@@ -254,7 +256,7 @@ class FieldsMixin:
         codes, uniques = _factorize(self.column(frame, f))
         seen, at = np.unique(codes, return_index=True)
         first = dict(zip(seen.tolist(), at.tolist(), strict=True))
-        converted = []
+        converted: list[Any] = []
         for c in range(-1, len(uniques)):
             if c not in first:
                 converted.append(None)

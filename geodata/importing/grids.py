@@ -11,12 +11,13 @@ import sqlalchemy as sa
 from geodata.db import models as m
 from geodata.db.frames import read_frame
 from geodata.db.repo import buildings_frame
+from geodata.importing.state import BuilderState
 from gridmap.analysis import grids as ga
 from gridmap.crs import STORAGE_CRS
 from gridmap.notes import N_, note, problem
 
 
-class GridChecksMixin:
+class GridChecksMixin(BuilderState):
     """Checks a grids import makes across all its rows."""
 
     def _grid_checks(self, rows: list[dict]) -> None:
@@ -72,10 +73,10 @@ class GridChecksMixin:
                          seq=int(gen["sequence"].iloc[k]), scheme=opts.code_scheme)
         self._flag_duplicates(rows)
         # Existing codes: the standard's shape.
-        for k, rec in enumerate(rows):
+        for pos, rec in enumerate(rows):
             if rec["_row"] in {g["row"] for g in self.report.generated_codes}:
                 continue
-            why = ga.validate_grid_code(rec["code"], community_code=cc.iloc[k])
+            why = ga.validate_grid_code(rec["code"], community_code=cc.iloc[pos])
             if why:
                 self.add(rec["_row"], "code_format", "warning",
                          N_("grid code {code} is not a standard 15- or 20-digit code: {why}"),

@@ -8,6 +8,7 @@ import shapely
 import sqlalchemy as sa
 
 from geodata.importing.fields import _column_length
+from geodata.importing.state import BuilderState
 from gridmap.notes import N_
 
 
@@ -15,7 +16,7 @@ def _short_hash(*parts) -> str:
     return hashlib.sha1("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:10]
 
 
-class MatchingMixin:
+class MatchingMixin(BuilderState):
     """Codes and the existing record each row updates (``_id``)."""
 
     def _assign_codes(self, rows: list[dict]) -> None:
@@ -113,9 +114,10 @@ class MatchingMixin:
             # No code of its own: match by name (in the same community) when that is
             # unambiguous on both sides.
             name = rec.get("name")
+            if not name:
+                continue
             same = [r for r in by_name.get(name, []) if r.code not in claimed
-                    and (not same_parent or r.community_id == rec.get("community_id"))] \
-                if name else []
+                    and (not same_parent or r.community_id == rec.get("community_id"))]
             if len(same) == 1 and file_names.get(name) == 1:
                 rec["_id"] = same[0].id
                 rec["code"] = same[0].code

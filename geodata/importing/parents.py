@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from geodata import fields as F
 from geodata.db.frames import read_frame
 from geodata.db.models import model_for
+from geodata.importing.state import BuilderState
 from gridmap.analysis import grids as ga
 from gridmap.crs import (
     STORAGE_CRS,
@@ -18,7 +19,7 @@ from gridmap.crs import (
 from gridmap.notes import N_, rejected
 
 
-class ParentsMixin:
+class ParentsMixin(BuilderState):
     """Parent ids of every row (``_<column>`` in the frame)."""
 
     def _lookup(self, model) -> pd.DataFrame:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from geodata import fields as F
 from geodata.db import models as m
 from geodata.importing.fields import _per_value
+from geodata.importing.state import BuilderState
 from gridmap.notes import N_
 from gridmap.privacy import mask_id_number, mask_name
 
@@ -18,7 +19,7 @@ def _address_key(address: str) -> str:
     return F.normalise_name(address)
 
 
-class PeopleMixin:
+class PeopleMixin(BuilderState):
     """Rows of households and residents."""
 
     def _building_index(self) -> tuple[dict, dict, dict]:
@@ -45,7 +46,7 @@ class PeopleMixin:
         given = _per_value(self.column(frame, "building"), F.text)
         bid = np.array([by_code.get(c) if c is not None else None for c in given], dtype=object)
         keys = _per_value(self.column(frame, "address"),
-                          lambda a: _address_key(F.text(a)) if F.text(a) else None)
+                          lambda a: _address_key(t) if (t := F.text(a)) else None)
         for i in np.flatnonzero(bid == None):  # noqa: E711 - element-wise on an object array
             row, code, key = int(rows_no[i]), given[i], keys[i]
             if code is not None:
@@ -73,17 +74,17 @@ class PeopleMixin:
         own = _per_value(self.column(frame, "code"), F.text)
         props = frame["_props"].to_numpy()
         rows = []
-        for i in range(len(frame)):
-            rec: dict[str, Any] = {"_row": int(rows_no[i]), "_id": None, "building_id": bid[i],
-                                   **{f: values[f][i] for f in values}, "props": props[i] or None}
-            code = own[i]
-            if not code and bid[i] is not None:
+        for j in range(len(frame)):
+            rec: dict[str, Any] = {"_row": int(rows_no[j]), "_id": None, "building_id": bid[j],
+                                   **{f: values[f][j] for f in values}, "props": props[j] or None}
+            code = own[j]
+            if not code and bid[j] is not None:
                 if not (rec["unit"] or rec["room"]):
                     self.add(rec["_row"], "missing_code", "error",
                              N_("no household code and no unit/room to make one from"))
-                code = "-".join([self._building_codes[bid[i]], rec["unit"] or "", rec["room"] or ""])
+                code = "-".join([self._building_codes[bid[j]], rec["unit"] or "", rec["room"] or ""])
             rec["code"] = code
-            rec["_place"] = grid_of.get(bid[i])
+            rec["_place"] = grid_of.get(bid[j])
             rows.append(rec)
         self._flag_duplicates(rows)
         return rows

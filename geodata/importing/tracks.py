@@ -11,10 +11,11 @@ import pandas as pd
 import shapely
 
 from geodata import fields as F
+from geodata.importing.state import BuilderState
 from gridmap.notes import N_, note, rejected
 
 
-class TracksMixin:
+class TracksMixin(BuilderState):
     """Patrol points -> tracks; times -> start, end and seconds per point."""
 
     def _tracks_from_points(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -86,12 +87,13 @@ class TracksMixin:
         if isinstance(times, list) and start_given is not None and all(
                 isinstance(t, (int, float)) for t in times):
             times = [start_given + pd.Timedelta(seconds=float(t)) for t in times]
-        stamps = [F.timestamp(t) for t in (times or [])]
+        parsed = [F.timestamp(t) for t in (times or [])]
+        stamps = [s for s in parsed if s is not None]
         n = len(shapely.get_coordinates(line)) if line is not None else 0
-        if not stamps or any(s is None for s in stamps) or len(stamps) != n:
+        if not parsed or len(stamps) != len(parsed) or len(parsed) != n:
             self.add(row, "bad_time", "error",
                      N_("the track needs a time at every point ({n} points, {t} times)"),
-                     n=n, t=sum(s is not None for s in stamps))
+                     n=n, t=len(stamps))
             return
         start = min(stamps)
         rec["started_at"], rec["ended_at"] = start, max(stamps)

@@ -4,6 +4,7 @@ large), updates, hazard events and the audit line."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -28,7 +29,8 @@ def write_rows(session: Session, prepared: Prepared, *, chunk_rows: int,
     if not report.ok:
         raise rejected(N_("the import has {n} errors; nothing was written"), n=len(report.errors))
     progress = progress or _noop
-    table = model_for(spec.table).__table__
+    # A declarative class may map any selectable, so the stubs say FromClause; ours map tables.
+    table = cast(sa.Table, model_for(spec.table).__table__)
     columns = set(table.c.keys()) - {"id"}
     inserts, updates = [], []
     for rec in prepared.rows:

@@ -21,7 +21,7 @@ _ENCODING_ALIASES = {
 
 
 # DBF byte 29 (language driver id) -> code page, for the ids Chinese data carries.
-_LDID = {0x4D: "CP936", 0x7A: "CP936", 0x4F: "CP950", 0x78: "CP950", 0x4E: "CP949",
+_LDID: dict[int, str | None] = {0x4D: "CP936", 0x7A: "CP936", 0x4F: "CP950", 0x78: "CP950", 0x4E: "CP949",
          0x7B: "CP932", 0x13: "CP932", 0x01: "CP437", 0x02: "CP850", 0x03: "CP1252",
          0x57: None, 0x00: None}
 
@@ -57,7 +57,7 @@ def guess_text_encoding(data: bytes) -> tuple[str, Note] | None:
     if not any(b >= 0x80 for b in data):
         return "UTF-8", note(N_("the text is plain ASCII (any encoding reads it); UTF-8 used"))
     try:
-        text = data.decode("utf-8")
+        text: str | None = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         # A sample may cut the last character in half.
         text = data[: exc.start].decode("utf-8") if exc.start >= len(data) - 3 else None
@@ -115,15 +115,15 @@ def dbf_encoding(dbf: Path, display: str) -> tuple[str, Note]:
     if declared in _CJK_LDID:
         return declared, note(N_("no .cpg; the DBF language-driver byte is 0x{ldid:02X} "
                                  "({codepage})"), ldid=ldid, codepage=declared)
-    named = declared not in (None, "unknown")
+    named = declared if declared not in (None, "unknown") else None  # a code page it names
     if named and not any(b >= 0x80 for b in records):
-        return declared, note(N_("no .cpg; the DBF language-driver byte is 0x{ldid:02X} "
-                                 "({codepage})"), ldid=ldid, codepage=declared)
+        return named, note(N_("no .cpg; the DBF language-driver byte is 0x{ldid:02X} "
+                              "({codepage})"), ldid=ldid, codepage=declared)
     found = guess_text_encoding(records)
     if found is None:
         if named:
-            return declared, note(N_("no .cpg; the DBF language-driver byte is 0x{ldid:02X} "
-                                     "({codepage})"), ldid=ldid, codepage=declared)
+            return named, note(N_("no .cpg; the DBF language-driver byte is 0x{ldid:02X} "
+                                  "({codepage})"), ldid=ldid, codepage=declared)
         raise rejected(N_("{file}: the text is neither UTF-8 nor GBK/GB18030; pass --encoding"),
                        file=display)
     enc, why = found

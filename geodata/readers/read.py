@@ -45,7 +45,7 @@ def read_source(path: str | Path, opts: ReadOptions | None = None, *,
         raise rejected(N_("unknown coordinate system {coords!r}; use wgs84, gcj02 or bd09"),
                        coords=opts.coords)
     own_tmp = workdir is None
-    work = Path(tempfile.mkdtemp(prefix="gridmap-import-")) if own_tmp else workdir
+    work = Path(tempfile.mkdtemp(prefix="gridmap-import-")) if workdir is None else workdir
     try:
         return _read_any(path, display, opts, work)
     finally:
