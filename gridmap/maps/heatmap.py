@@ -185,7 +185,7 @@ def cell_frame(cells: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[str]]:
 def heatmap_map(surface: Surface, cells: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
                 caption: str, layer_name: str, value_label: str, weekly: pd.DataFrame | None = None,
                 weekly_cell_m: float | None = None, travel_time: bool = False,
-                cells_url: str | None = None, params: dict | None = None,
+                cells_url: str | None = None, params: dict[str, str] | None = None,
                 _: Gettext = _identity) -> folium.Map:
     """The heatmap page's map: grid outlines, the density image with legend, the cells
     (choropleth with popups, off by default; fetched from ``cells_url`` with ``params``

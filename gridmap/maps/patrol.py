@@ -9,6 +9,7 @@ sends), so a month of thousands of tracks is not written into the HTML.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import branca.colormap as cm
 import folium
@@ -59,7 +60,7 @@ def patrol_layer_frames(grids: gpd.GeoDataFrame, coverage: pd.DataFrame,
     pcts = ("street_pct", "buildings_pct", "households_pct", "key_sites_pct")
     seg_props = ["name", "highway", "length_m", "share"]
 
-    def grid_layer():
+    def grid_layer() -> tuple[pd.DataFrame, list[str]]:
         cov = coverage.set_index("grid_code")
         g = grids[["code", "name", "geometry"]].copy()
         for col in (*pcts, "patrol_km"):
@@ -67,19 +68,19 @@ def patrol_layer_frames(grids: gpd.GeoDataFrame, coverage: pd.DataFrame,
         g = g.assign(**{c: g[c].astype(float).round(1) for c in (*pcts, "patrol_km")})
         return g, ["code", "name", *pcts, "patrol_km"]
 
-    def street_layer(patrolled: bool):
+    def street_layer(patrolled: bool) -> tuple[pd.DataFrame, list[str]]:
         part = segments[segments["patrolled"].astype(bool) == patrolled].to_crs(4326)
         return part.assign(name=part["name"].fillna(""), length_m=part["length_m"].round(0),
                            share=(100 * part["share"]).round(0)), seg_props
 
-    def track_layer():
+    def track_layer() -> tuple[pd.DataFrame, list[str]]:
         t = tracks()
         return t.assign(
             started_at=pd.to_datetime(t["started_at"]).dt.strftime("%Y-%m-%d %H:%M"),
             length_m=t["length_m"].round(0)), ["patroller", "started_at", "length_m"]
 
-    def site_layer():
-        names = {c.code: (c.zh if lang == "zh" else c.en) for c in vocab.KEY_SITE_CATEGORIES}
+    def site_layer() -> tuple[pd.DataFrame, list[str]]:
+        names = vocab.labels(vocab.KEY_SITE_CATEGORIES, lang)
         o = overdue.assign(
             category=overdue["category"].map(names).fillna(overdue["category"]),
             last=pd.to_datetime(overdue["last_inspected"]).dt.strftime("%Y-%m-%d")
@@ -95,7 +96,7 @@ def patrol_layer_frames(grids: gpd.GeoDataFrame, coverage: pd.DataFrame,
 
 
 def patrol_map(bounds: tuple[float, float, float, float] | None, urls: dict[str, str], *,
-               params: dict | None = None, _: Gettext = _identity,
+               params: dict[str, str] | None = None, _: Gettext = _identity,
                tracks_label: str | None = None) -> folium.Map:
     """The map frame: one layer per ``PATROL_LAYERS`` name fetched from ``urls[name]``
     (with ``params``: the page's period, split, shift and grid) for the box ``bounds``."""
@@ -104,7 +105,7 @@ def patrol_map(bounds: tuple[float, float, float, float] | None, urls: dict[str,
     box = list(bounds) if bounds is not None else None
     stops = [[100 * i / (len(COVERAGE_COLORS) - 1), c] for i, c in enumerate(COVERAGE_COLORS)]
 
-    def layer(name, title, style, **kw):
+    def layer(name: str, title: str, style: dict[str, Any], **kw: Any) -> None:
         DynamicGeoJson(urls[name], name=title, style=style, params=params, bbox=box,
                        once=True, **kw).add_to(m)
 

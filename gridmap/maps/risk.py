@@ -25,7 +25,7 @@ RISK_LAYERS = ("grids", "buildings")
 MIN_RADIUS_PX, MAX_EXTRA_PX = 4, 8  # a building's marker grows with its score
 
 
-def risk_vmax(values) -> float:
+def risk_vmax(values: Sequence[float] | np.ndarray | pd.Series) -> float:
     """Top of the colour scale: the highest score (1 when nothing scores)."""
     vmax = float(np.nanmax(values)) if len(values) else 0.0
     return vmax if vmax > 0 else 1.0
@@ -48,7 +48,7 @@ def risk_colormap(values: Sequence[float] | np.ndarray, caption: str) -> cm.Line
     return cm.LinearColormap(RISK_COLORS, vmin=0, vmax=risk_vmax(values), caption=caption)
 
 
-def _stops(vmax: float) -> list[list]:
+def _stops(vmax: float) -> list[list[float | str]]:
     return [[round(vmax * i / (len(RISK_COLORS) - 1), 3), c] for i, c in enumerate(RISK_COLORS)]
 
 
@@ -80,8 +80,9 @@ def risk_layer_frames(grids: gpd.GeoDataFrame, grid_components: pd.DataFrame,
 
 
 def risk_map(bounds: tuple[float, float, float, float] | None, urls: dict[str, str], *,
-             grid_scores, building_scores, grid_components: list[str],
-             building_components: list[str], params: dict | None = None, lang: str = "zh",
+             grid_scores: pd.Series, building_scores: pd.Series, grid_components: list[str],
+             building_components: list[str], params: dict[str, str] | None = None,
+             lang: str = "zh",
              _: Gettext = _identity) -> folium.Map:
     """The map frame: the grids and the scoring buildings fetched from ``urls``; the
     scores set the colour scales, the component names the popups."""
@@ -89,7 +90,7 @@ def risk_map(bounds: tuple[float, float, float, float] | None, urls: dict[str, s
     box = list(bounds) if bounds is not None else None
     g_vmax, b_vmax = risk_vmax(grid_scores), risk_vmax(building_scores)
 
-    def popup(first_label: str, first: str, comps: list[str]) -> dict:
+    def popup(first_label: str, first: str, comps: list[str]) -> dict[str, list[str]]:
         return popup_spec([first, *comps, "score"],
                           [first_label, *[component_label(c, lang) for c in comps],
                            _("Risk score")])
