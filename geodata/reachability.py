@@ -15,10 +15,11 @@ data is read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -253,17 +254,7 @@ def compute_reach(session: Session, *, categories=None, minutes=R.DEFAULT_MINUTE
     inputs = load_inputs(session)
     if inputs.buildings.empty:
         raise NotFound("the database holds no buildings; import them or build the demo")
-    have = set(inputs.facilities["category"].dropna())
-    if categories:
-        cats = list(dict.fromkeys(categories))
-        bad = [c for c in cats if c not in vocab.FACILITY_CODES]
-        if bad:
-            raise InvalidInput(f"unknown facility categor{'y' if len(bad) == 1 else 'ies'} "
-                               f"{', '.join(bad)}; known: "
-                               f"{', '.join(c.code for c in vocab.FACILITY_CATEGORIES)}")
-    else:
-        wanted = set(ruleset.categories()) | have
-        cats = [c.code for c in vocab.FACILITY_CATEGORIES if c.code in wanted]
+    cats = _chosen_categories(categories, ruleset, inputs)
     thresholds = thresholds_for(minutes, ruleset, speed_kmh, time_based=time_based)
     rules_m = [r.threshold_m(speed_kmh) for r in ruleset.enabled()
                if set(r.categories) & set(cats)]
@@ -278,32 +269,10 @@ def compute_reach(session: Session, *, categories=None, minutes=R.DEFAULT_MINUTE
             raise NotFound("the database holds no roads, so there is no walking network; "
                            "import the street lines, or use --method estimate")
     b = inputs.buildings
-    f = inputs.facilities
-    if stored is not None:
-        net = stored.network
-        warnings += list(net.warnings)
-        osnap = building_snap(net, b, max_snap_m=max_snap_m)
-        table = R.reach_by_category(net, f, b, category_field="category", categories=cats,
-                                    max_distance_m=cutoff, speed_kmh=speed_kmh,
-                                    max_snap_m=max_snap_m, origin_snap=osnap,
-                                    progress=progress)
-        off = int((osnap.status == SNAP_OFF).sum())
-        if off:
-            warnings.append(f"{off} buildings are more than {max_snap_m:g} m from the walking "
-                            "network (off-network): they count as not covered")
-        params = {"speed_kmh": speed_kmh, "max_distance_m": cutoff, "max_snap_m": max_snap_m,
-                  "detour_factor": None}
-    elif method == R.METHOD_RADIUS:
-        table = R.radius_by_category(f, b, category_field="category", categories=cats,
-                                     max_distance_m=cutoff, speed_kmh=speed_kmh)
-        params = dict(table.params)
-    else:
-        table = R.estimate_by_category(f, b, category_field="category", categories=cats,
-                                       max_distance_m=cutoff, speed_kmh=speed_kmh,
-                                       detour_factor=detour_factor)
-        warnings.append("no walking network: distances are ESTIMATES (straight line x "
-                        f"{detour_factor:g})")
-        params = dict(table.params)
+    table, params = _reach_table(stored, inputs, method=method, cats=cats, cutoff_m=cutoff,
+                                 speed_kmh=speed_kmh, max_snap_m=max_snap_m,
+                                 detour_factor=detour_factor, progress=progress,
+                                 warnings=warnings)
     params.update({"minutes": minutes, "time_based": time_based,
                    "thresholds_m": {t.label: t.distance_m for t in thresholds},
                    "rules": list(ruleset.sources)})
@@ -312,18 +281,81 @@ def compute_reach(session: Session, *, categories=None, minutes=R.DEFAULT_MINUTE
     areas = {level: b[level] for level in AREA_LEVELS}
     cov = R.coverage(table, weights, areas,
                      thresholds_m={t.label: t.distance_m for t in thresholds})
-    present = table.table[[c for c in table.table if c.endswith("_m")]]
-    rules_df = evaluate(ruleset, present, weights, areas, speed_kmh=speed_kmh,
-                        names=inputs.names, lang=lang)
-    if len(rules_df):
-        rules_df = rules_df[rules_df["categories"].map(
-            lambda s: bool(set(s.split(",")) & set(cats)))].reset_index(drop=True)
+    rules_df = _rules_for(ruleset, table, weights, areas, cats=cats, speed_kmh=speed_kmh,
+                          names=inputs.names, lang=lang)
     report = ReachReport(table.method, table.params, cats, thresholds, table, inputs, cov,
                          rules_df, ruleset, stored, warnings=warnings,
                          facility_scope=scope.loc[scope.index.isin(cats)])
     if store:
         report.run_id = store_run(session, report, created_by=created_by)
     return report
+
+
+def _chosen_categories(categories: Iterable[str] | None, ruleset: RuleSet,
+                       inputs: ReachInputs) -> list[str]:
+    """The categories asked for (each known), else every one the rules need or a facility has,
+    in vocabulary order."""
+    have = set(inputs.facilities["category"].dropna())
+    if categories:
+        cats = list(dict.fromkeys(categories))
+        bad = [c for c in cats if c not in vocab.FACILITY_CODES]
+        if bad:
+            raise InvalidInput(f"unknown facility categor{'y' if len(bad) == 1 else 'ies'} "
+                               f"{', '.join(bad)}; known: "
+                               f"{', '.join(c.code for c in vocab.FACILITY_CATEGORIES)}")
+    else:
+        wanted = set(ruleset.categories()) | have
+        cats = [c.code for c in vocab.FACILITY_CATEGORIES if c.code in wanted]
+    return cats
+
+
+def _reach_table(stored: StoredNetwork | None, inputs: ReachInputs, *, method: str,
+                 cats: list[str], cutoff_m: float, speed_kmh: float, max_snap_m: float,
+                 detour_factor: float, progress: Progress | None,
+                 warnings: list[str]) -> tuple[R.ReachTable, dict[str, Any]]:
+    """The per-building table on the walking network when there is one, else by service
+    radius or straight-line estimate; appends what a reader must know to ``warnings``."""
+    b = inputs.buildings
+    f = inputs.facilities
+    if stored is not None:
+        net = stored.network
+        warnings += list(net.warnings)
+        osnap = building_snap(net, b, max_snap_m=max_snap_m)
+        table = R.reach_by_category(net, f, b, category_field="category", categories=cats,
+                                    max_distance_m=cutoff_m, speed_kmh=speed_kmh,
+                                    max_snap_m=max_snap_m, origin_snap=osnap,
+                                    progress=progress)
+        off = int((osnap.status == SNAP_OFF).sum())
+        if off:
+            warnings.append(f"{off} buildings are more than {max_snap_m:g} m from the walking "
+                            "network (off-network): they count as not covered")
+        params = {"speed_kmh": speed_kmh, "max_distance_m": cutoff_m, "max_snap_m": max_snap_m,
+                  "detour_factor": None}
+    elif method == R.METHOD_RADIUS:
+        table = R.radius_by_category(f, b, category_field="category", categories=cats,
+                                     max_distance_m=cutoff_m, speed_kmh=speed_kmh)
+        params = dict(table.params)
+    else:
+        table = R.estimate_by_category(f, b, category_field="category", categories=cats,
+                                       max_distance_m=cutoff_m, speed_kmh=speed_kmh,
+                                       detour_factor=detour_factor)
+        warnings.append("no walking network: distances are ESTIMATES (straight line x "
+                        f"{detour_factor:g})")
+        params = dict(table.params)
+    return table, params
+
+
+def _rules_for(ruleset: RuleSet, table: R.ReachTable, weights: pd.DataFrame,
+               areas: dict[str, pd.Series], *, cats: list[str], speed_kmh: float,
+               names: Any, lang: str) -> pd.DataFrame:
+    """The planning rules evaluated on the distances, kept to those about ``cats``."""
+    present = table.table[[c for c in table.table if c.endswith("_m")]]
+    rules_df = evaluate(ruleset, present, weights, areas, speed_kmh=speed_kmh,
+                        names=names, lang=lang)
+    if len(rules_df):
+        rules_df = rules_df[rules_df["categories"].map(
+            lambda s: bool(set(s.split(",")) & set(cats)))].reset_index(drop=True)
+    return rules_df
 
 
 def store_run(session: Session, report: ReachReport, *, created_by: str | None) -> int:
@@ -453,14 +485,14 @@ def suggest_for(report: ReachReport, category: str, *, distance_m: float, k: int
         gaps = gaps_for(report, category, distance_m)
     if candidates is not None:
         cand_xy = R.metric_points(candidates, crs)
-    elif report.network is not None:
+    elif net is not None:
         gap_geoms = np.asarray(gaps.to_crs(crs).geometry.values, dtype=object)
         cand_xy = R.candidate_nodes(net, gap_geoms, max_candidates=max_candidates)
     else:
         pts = b[(b["residents"] > 0).to_numpy()
                 & ~covered_mask(report, category, distance_m)].to_crs(crs).geometry.centroid
         cand_xy = R.thin_points(np.column_stack([pts.x, pts.y]), max_candidates)
-    if report.network is not None:
+    if net is not None:
         osnap = building_snap(net, b, max_snap_m=report.params["max_snap_m"])
         fsnap = snap_points(net, R.metric_points(fac, crs), max_snap_m=report.params["max_snap_m"])
         sugg = R.suggest_sites(net, fsnap, osnap, weights, radius_m=distance_m,

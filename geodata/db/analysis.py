@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -421,18 +422,10 @@ def _heatmap(session: Session, requester: Requester, *, layer: str, bandwidth_m:
                              cell_m=max(cell_m, WEEKLY_CELL_M), crs=crs)
     else:  # patrol: minutes spent per hectare
         period = period or default_period(session, days=28)
-        tracks = repo.patrol_tracks_frame(session, requester, start=period.start, end=period.end)
-        repo.audit(session, requester, "view_patrol_tracks", grid_code,
-                   {"tracks": len(tracks), "period": period.label, "purpose": "heatmap"})
-        clean = patrol.clean_fixes(patrol.track_fixes(_with_accuracy(tracks).to_crs(crs)))
-        segs = patrol.track_segments(clean)
-        inside = (segs.t_mid >= np.datetime64(period.start)) & (segs.t_mid < np.datetime64(period.end))
-        x, y = segs.mx[inside], segs.my[inside]
-        w = segs.dt_s[inside] / 60.0
+        x, y, w, weekly = _patrol_minutes(session, requester, period=period, grid_code=grid_code,
+                                          cell_m=cell_m, crs=crs)
         hh = w
         units = "patrol_minutes"
-        weekly = _weekly(x, y, w, pd.to_datetime(segs.t_mid[inside]),
-                         cell_m=max(cell_m, WEEKLY_CELL_M), crs=crs)
     hidden = 0
     if personal:
         drop = density.suppress_points(x, y, hh, cell_m=cell_m, k=k)
@@ -454,6 +447,24 @@ def _heatmap(session: Session, requester: Requester, *, layer: str, bandwidth_m:
     return Heatmap(layer, surface, cell_frame.reset_index(drop=True), float(w.sum()), units,
                    personal, hidden, bandwidth_m, cell_m, period, weekly,
                    max(cell_m, WEEKLY_CELL_M), notes)
+
+
+def _patrol_minutes(session: Session, requester: Requester, *, period: patrol.Period,
+                    grid_code: str | None, cell_m: float,
+                    crs: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
+    """Midpoints (x, y) and minutes of the patrol chords walked in ``period``, and the
+    minutes per cell and week; the read of the tracks is audited."""
+    tracks = repo.patrol_tracks_frame(session, requester, start=period.start, end=period.end)
+    repo.audit(session, requester, "view_patrol_tracks", grid_code,
+               {"tracks": len(tracks), "period": period.label, "purpose": "heatmap"})
+    clean = patrol.clean_fixes(patrol.track_fixes(_with_accuracy(tracks).to_crs(crs)))
+    segs = patrol.track_segments(clean)
+    inside = (segs.t_mid >= np.datetime64(period.start)) & (segs.t_mid < np.datetime64(period.end))
+    x, y = segs.mx[inside], segs.my[inside]
+    w = segs.dt_s[inside] / 60.0
+    weekly = _weekly(x, y, w, pd.to_datetime(segs.t_mid[inside]),
+                     cell_m=max(cell_m, WEEKLY_CELL_M), crs=crs)
+    return x, y, w, weekly
 
 
 def _reach_heatmap(session: Session, *, category: str, cell_m: float, grids: gpd.GeoDataFrame,
