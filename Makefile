@@ -16,8 +16,6 @@ STAMP       := $(VENV)/.gridmap-installed
 HOST        ?= 127.0.0.1
 PORT        ?= 8000
 PYTEST_ARGS ?=
-# Two pytest workers, one per backend's tests (tests/conftest.py groups them).
-PYTEST_WORKERS ?= -n 2 --dist loadgroup
 PYTHON      ?=
 
 # The sqlite3 module must allow loading mod_spatialite.  Debian's /usr/bin/python3 does;
@@ -33,9 +31,9 @@ endif
 
 help:
 	@echo "make install   system packages + .venv + pip install -e '.[dev]'"
-	@echo "make test      install, lint-imports, pytest \$$PYTEST_ARGS"
+	@echo "make test      install, lint-imports, ruff check/format --check, mypy, pytest \$$PYTEST_ARGS"
 	@echo "make demo      install, build the demo SpatiaLite file and serve it on \$$HOST:\$$PORT ($(HOST):$(PORT))"
-	@echo "make lint      ruff check ."
+	@echo "make lint      ruff check . and ruff format --check ."
 	@echo "make bench     run bench/run_all.sh"
 	@echo "make clean     remove caches and test artifacts (distclean also removes .venv)"
 
@@ -77,10 +75,14 @@ demo: install
 
 test: install
 	"$(VENV)/bin/lint-imports"
-	"$(VENV_PY)" -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	"$(VENV)/bin/ruff" check .
+	"$(VENV)/bin/ruff" format --check .
+	"$(VENV)/bin/mypy"
+	bash scripts/test-backends.sh "$(VENV_PY)" $(PYTEST_ARGS)
 
 lint: install
 	"$(VENV)/bin/ruff" check .
+	"$(VENV)/bin/ruff" format --check .
 
 bench: install
 	@if [ -f bench/run_all.sh ]; then bash bench/run_all.sh; else echo "make bench: no bench/run_all.sh, nothing to run"; fi

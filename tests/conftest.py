@@ -35,16 +35,25 @@ def pytest_report_header(config):
     return describe()
 
 
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (`--dist loadgroup`) the tests of one backend share a worker.
+def pytest_addoption(parser):
+    parser.addoption(
+        "--backend", choices=BACKENDS, default=None,
+        help="run only this backend's database tests (spatialite also runs the tests that use "
+             "no database backend); `make test` runs one pytest per backend side by side")
 
-    The demo and migrated databases are session fixtures: grouped, each worker builds one
-    backend's instead of both.
-    """
+
+def pytest_collection_modifyitems(config, items):
+    only = config.getoption("--backend")
+    if only is None:
+        return
+    keep, drop = [], []
     for item in items:
-        backend = getattr(item, "callspec", None) and item.callspec.params.get("backend")
-        if backend:
-            item.add_marker(pytest.mark.xdist_group(backend))
+        params = getattr(item, "callspec", None) and item.callspec.params
+        backend = params.get("backend") if params else None
+        (keep if backend == only or (backend is None and only == "spatialite") else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")

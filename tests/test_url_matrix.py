@@ -40,6 +40,7 @@ NO_TOKEN = every(*LOGGED_IN, status=(400,))  # state changes sent without a CSRF
 AREA_PAGES = {**ALL_OK, "viewer": (404,)}  # a viewer with no area has no grids to show
 FIELD_ONLY = {**every(*STAFF), **every("planner", "viewer", status=(403,))}  # the phone app
 AREA_OR_EMPTY = {**ALL_OK, "viewer": (200, 404)}  # a viewer with no area: no rows or no page
+AREA_OR_EMPTY_404 = every(*LOGGED_IN, status=(404,))  # an unknown name: no such thing
 SCOPED_IN = {**every(*LOGGED_IN), "viewer": (403,)}
 SCOPED_OUT = {**every("admin", "street_staff", "planner"),
               **every("community_staff", "grid_leader", "viewer", status=(403, 404))}
@@ -55,6 +56,12 @@ ROUTES = {
     "analysis.risk_page": [({}, "", AREA_PAGES)],
     "analysis.heatmap_page": [({}, "", AREA_PAGES)],
     "analysis.heatmap_download": [({"fmt": "png"}, "", AREA_PAGES)],
+    "analysis.patrol_layer": [({"name": "grids"}, "", AREA_PAGES),
+                              ({"name": "tracks"}, "zoom=16", AREA_PAGES),
+                              ({"name": "no-such-layer"}, "", AREA_OR_EMPTY_404)],
+    "analysis.risk_layer": [({"name": "buildings"}, "zoom=16", AREA_PAGES),
+                            ({"name": "no-such-layer"}, "", AREA_OR_EMPTY_404)],
+    "analysis.heatmap_cells": [({}, "layer=households", AREA_PAGES)],
     "api.building": [({"building_id": "in"}, "", ALL_OK)],
     "api.building_tile": [({"z": 15, "x": 26978, "y": 12409}, "", ALL_OK)],
     "api.layer_geojson": [({"layer": "hazards"}, "zoom=16", ALL_OK),
@@ -73,6 +80,8 @@ ROUTES = {
     "nav.search": [({}, "q=网吧", ALL_OK)],
     "nav.settings": [({}, "", ALL_OK)],
     "reach.planner_page": [({}, "", ALL_OK)],
+    "reach.planner_buildings": [({}, "", every(*LOGGED_IN, status=(400,))),
+                                ({}, "run=999999", every(*LOGGED_IN, status=(404,)))],
     # without a run (?run=) there is nothing to download or print
     "reach.download": [({"name": "buildings", "fmt": "csv"}, "", NO_TOKEN)],
     "reach.print_view": [({}, "", NO_TOKEN)],
