@@ -25,7 +25,6 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -357,20 +356,7 @@ def json_safe(value):
     return value if isinstance(value, (str, int)) else str(value)
 
 
-class LabelledTerm(Protocol):
-    """A vocabulary term: its stored code and its Chinese and English labels."""
-
-    @property
-    def code(self) -> str: ...
-
-    @property
-    def zh(self) -> str: ...
-
-    @property
-    def en(self) -> str: ...
-
-
-VOCABS: dict[str, tuple[LabelledTerm, ...]] = {
+VOCABS: dict[str, tuple[vocab.Labelled, ...]] = {
     "key_sites.category": vocab.KEY_SITE_CATEGORIES,
     "facilities.category": vocab.FACILITY_CATEGORIES,
     "buildings.use": vocab.BUILDING_USES,
