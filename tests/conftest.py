@@ -140,6 +140,54 @@ def run_gridmap(*args: str, url: str, check: bool = True, timeout: float = 300):
     return proc
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(url: str, *args: str, env: dict[str, str] | None = None, log: Path | None = None,
+                 ready: tuple[int, ...] = (200,), timeout_s: float = 60):
+    """Start `gridmap serve ARGS` on a free port against ``url`` and wait until /healthz
+    answers with a status in ``ready``; returns (process, base URL). The caller stops it.
+    Output goes to ``log`` (shown when the server dies or never answers)."""
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    port = free_port()
+    exe = Path(sys.executable).parent / "gridmap"
+    out = log.open("w") if log else subprocess.DEVNULL
+    proc = subprocess.Popen([str(exe), "serve", *args, "--port", str(port)],
+                            env={**os.environ, "GRIDMAP_DATABASE_URL": url, **(env or {})},
+                            stdout=out, stderr=subprocess.STDOUT)
+    if log:
+        out.close()  # the child holds its own copy
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=5) as r:
+                status = r.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except OSError:
+            status = None
+        if status in ready:
+            return proc, base
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            proc.wait()
+            raise AssertionError("gridmap serve did not answer"
+                                 + (f":\n{log.read_text()[-3000:]}" if log else ""))
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="session")
 def demo_db(backend, fresh_database):
     """A database of each backend holding the synthetic demo, built by `gridmap demo`.

@@ -2,12 +2,10 @@
 server started after it lists the job as interrupted (real `gridmap serve` processes, real
 HTTP, the real Amap hospital file)."""
 
-import os
 import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,7 +17,7 @@ from geodata.db.engine import make_engine, session_factory
 from geodata.db.jobs import interrupt_orphans
 from geodata.db.models import Facility, Job
 
-from conftest import run_gridmap
+from conftest import run_gridmap, start_server
 
 HOSPITALS = "poi/shanghai_amap/shanghai_hospital.csv"
 MAPPING = ("values:\n  category:\n    医疗保健服务;急救中心;急救中心: hospital\n"
@@ -27,29 +25,9 @@ MAPPING = ("values:\n  category:\n    医疗保健服务;急救中心;急救中�
 PASSWORD = "jobs-test-password"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve(url: str, home: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "GRIDMAP_DATABASE_URL": url, "GRIDMAP_HOME": str(home),
-           "GRIDMAP_SECRET_KEY": "jobs-test-secret"}
-    exe = Path(sys.executable).parent / "gridmap"
-    proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(base + "/healthz", timeout=2).status_code in (200, 503):
-                return proc, base
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("gridmap serve did not answer")
+    return start_server(url, ready=(200, 503), env={"GRIDMAP_HOME": str(home),
+                                                    "GRIDMAP_SECRET_KEY": "jobs-test-secret"})
 
 
 def _token(text: str) -> str:

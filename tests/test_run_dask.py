@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from geodata.demo import store_city_of_streets
 from geodata.street_runs import SCHEDULER_ENV, stored_results
 from gridmap.analysis.patrol import parse_period
 
-from conftest import run_gridmap
+from conftest import free_port, run_gridmap
 
 STREETS = 3
 DASK = Path(sys.executable).parent / "dask"
@@ -52,19 +51,13 @@ def city(fresh_database):
         engine.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def dask_cluster(tmp_path: Path, workers: int = 2):
     """A `dask scheduler` and ``workers`` `dask worker` processes (no nanny: a killed worker
     stays dead); yields (address, worker processes). Every process is stopped afterwards."""
     from dask.distributed import Client
 
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     procs: list[subprocess.Popen] = []
     log = open(tmp_path / "dask.log", "w")  # noqa: SIM115 - closed below
     try:

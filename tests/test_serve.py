@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -15,36 +11,16 @@ from pathlib import Path
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from conftest import start_server
 
 
 def test_two_worker_processes_share_the_port_and_stop_together(demo_db, backend, tmp_path):
     if backend != "spatialite":  # processes and sockets do not depend on the database;
         pytest.skip("once is enough: bench/load.py serves PostGIS with --workers")
     url = demo_db[0].url.render_as_string(hide_password=False)
-    port = _free_port()
-    log = (tmp_path / "serve.log").open("w")
-    exe = Path(sys.executable).parent / "gridmap"
-    proc = subprocess.Popen([str(exe), "serve", "--workers", "2", "--threads", "2",
-                             "--port", str(port)],
-                            env={**os.environ, "GRIDMAP_DATABASE_URL": url,
-                                 "GRIDMAP_LOG_LEVEL": "INFO"},
-                            stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_server(url, "--workers", "2", "--threads", "2",
+                              env={"GRIDMAP_LOG_LEVEL": "INFO"}, log=tmp_path / "serve.log")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=5)
-                break
-            except OSError:
-                assert time.monotonic() < deadline and proc.poll() is None, \
-                    (tmp_path / "serve.log").read_text()
-                time.sleep(0.3)
 
         def hit(_i):
             with urllib.request.urlopen(f"{base}/healthz", timeout=30) as r:
@@ -60,7 +36,6 @@ def test_two_worker_processes_share_the_port_and_stop_together(demo_db, backend,
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) is not None
-        log.close()
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or \
             "zombie" in Path(f"/proc/{pid}/status").read_text()

@@ -5,19 +5,15 @@ real HTTP on new connections, the real Amap hospital file)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import requests
 
-from conftest import run_gridmap
+from conftest import run_gridmap, start_server
 
 HOSPITALS = "poi/shanghai_amap/shanghai_hospital.csv"
 EXCLUDED = "医疗保健服务;疾病预防机构;疾病预防"
@@ -25,12 +21,6 @@ MAPPING = ("values:\n  category:\n    医疗保健服务;急救中心;急救中�
            f"    {EXCLUDED}: exclude\n")
 PASSWORD = "workers-test-password"
 CLOSE = {"Connection": "close"}  # a new connection each time: the kernel picks the worker
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _csrf(text: str) -> str:
@@ -51,25 +41,12 @@ def test_a_job_is_followed_previewed_and_confirmed_across_two_workers(
     with fresh_database(backend) as url:
         run_gridmap("db", "upgrade", url=url)
         run_gridmap("user", "add", "admin", "--role", "admin", "--password", PASSWORD, url=url)
-        port = _free_port()
         log = tmp_path / "serve.log"
-        exe = Path(sys.executable).parent / "gridmap"
-        with log.open("w") as out:
-            proc = subprocess.Popen(
-                [str(exe), "serve", "--workers", "2", "--threads", "2", "--port", str(port)],
-                env={**os.environ, "GRIDMAP_DATABASE_URL": url, "GRIDMAP_HOME": str(tmp_path),
-                     "GRIDMAP_SECRET_KEY": "workers-test-secret", "GRIDMAP_LOG_LEVEL": "INFO"},
-                stdout=out, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
+        proc, base = start_server(
+            url, "--workers", "2", "--threads", "2", log=log, timeout_s=90,
+            env={"GRIDMAP_HOME": str(tmp_path), "GRIDMAP_SECRET_KEY": "workers-test-secret",
+                 "GRIDMAP_LOG_LEVEL": "INFO"})
         try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    requests.get(base + "/healthz", timeout=30)
-                    break
-                except requests.RequestException:
-                    assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
-                    time.sleep(0.3)
             s = requests.Session()
             s.post(base + "/login", data={"csrf_token": _csrf(s.get(base + "/login").text),
                                           "username": "admin", "password": PASSWORD},
