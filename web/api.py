@@ -17,12 +17,9 @@ from geodata.db.analysis import analysis_as_of
 from gridmap import ogc, vector
 from web.db import db_session
 from web.i18n import current_lang
+from web.maps import requested_display
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-def _display() -> str:
-    return "gcj02" if request.args.get("display") == "gcj02" else "wgs84"
 
 
 @bp.get("/layers/<layer>")
@@ -30,7 +27,7 @@ def layer_geojson(layer: str):
     session = db_session()
     bbox = vector.parse_bbox(request.args.get("bbox")) if request.args.get("bbox") else None
     zoom = vector.parse_zoom(request.args.get("zoom"))
-    display = _display()
+    display = requested_display()
     read_box = layers.display_bbox_to_storage(bbox, display) if bbox else None
     if layer == "buildings" and bbox and display == "wgs84" and building_json.usable(session):
         features = building_json.map_features(
@@ -51,7 +48,7 @@ def layer_geojson(layer: str):
 
 @bp.get("/tiles/buildings/<int:z>/<int:x>/<int:y>.mvt")
 def building_tile(z: int, x: int, y: int):
-    data = layers.building_tile(db_session(), z, x, y, display=_display())
+    data = layers.building_tile(db_session(), z, x, y, display=requested_display())
     response = Response(data, mimetype="application/vnd.mapbox-vector-tile")
     response.headers["Cache-Control"] = "private, max-age=300"
     return response

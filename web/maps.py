@@ -34,6 +34,11 @@ def current_display() -> str:
     return display_crs(user_basemap())
 
 
+def requested_display() -> str:
+    """The coordinates a fetch asks for (``display=gcj02``, else ``wgs84``)."""
+    return "gcj02" if request.args.get("display") == "gcj02" else "wgs84"
+
+
 def static_root() -> str:
     return url_for("static", filename="").rstrip("/")
 
@@ -61,7 +66,7 @@ def layer_response(frame, props):
     """A page's map layer (``frame`` in EPSG:4326, the ``props`` it sends) as GeoJSON: the
     features in the request's bbox (in the display's coordinates), simplified for its zoom,
     shifted for the display."""
-    display = "gcj02" if request.args.get("display") == "gcj02" else "wgs84"
+    display = requested_display()
     if request.args.get("bbox"):
         x0, y0, x1, y1 = display_bbox_to_storage(vector.parse_bbox(request.args["bbox"]),
                                                  display)

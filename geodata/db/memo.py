@@ -42,9 +42,8 @@ def cached(session: Session, key: tuple, compute: Callable, *, copy: bool = Fals
     With ``copy`` the caller gets its own deep copy; otherwise the shared result, which
     the caller must not change."""
     if session.info.get("memo") is False:
-        # A city-wide run's task (one street office's part of the database) computes afresh:
-        # its figures are not the whole's, and a long-lived worker must not answer from an
-        # earlier run whose data changed in a way the fingerprint cannot see.
+        # A city-wide run's task sees one street office's part of the database: its figures
+        # are not the whole's, though its question and the data-version counters are the same.
         return compute()
     full = (str(session.get_bind().engine.url), *key, data_fingerprint(session))
     with _LOCK:
