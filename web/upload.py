@@ -43,7 +43,6 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -76,7 +75,7 @@ PROGRESS_EVERY_S = 1.0
 
 def layer_labels() -> dict[str, str]:
     """Layer -> its title in the page's language (from the layer registry)."""
-    lang = str(get_locale() or "zh")
+    lang = current_lang()
     return {spec.name: spec.title(lang) for spec in LAYERS}
 
 
