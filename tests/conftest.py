@@ -49,7 +49,8 @@ def pytest_collection_modifyitems(config, items):
     keep, drop = [], []
     for item in items:
         params = getattr(item, "callspec", None) and item.callspec.params
-        backend = params.get("backend") if params else None
+        marker = item.get_closest_marker("backend")
+        backend = params.get("backend") if params else (marker.args[0] if marker else None)
         (keep if backend == only or (backend is None and only == "spatialite") else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
