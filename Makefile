@@ -31,7 +31,7 @@ endif
 
 help:
 	@echo "make install   system packages + .venv + pip install -e '.[dev]'"
-	@echo "make test      install, lint-imports, ruff check, mypy, pytest \$$PYTEST_ARGS"
+	@echo "make test      install, lint-imports, ruff check, ruff format --check, mypy, pytest \$$PYTEST_ARGS"
 	@echo "make demo      install, build the demo SpatiaLite file and serve it on \$$HOST:\$$PORT ($(HOST):$(PORT))"
 	@echo "make lint      ruff check ."
 	@echo "make bench     run bench/run_all.sh"
@@ -76,11 +76,13 @@ demo: install
 test: install
 	"$(VENV)/bin/lint-imports"
 	"$(VENV)/bin/ruff" check .
+	"$(VENV)/bin/ruff" format --check .
 	"$(VENV)/bin/mypy"
 	bash scripts/test-backends.sh "$(VENV_PY)" $(PYTEST_ARGS)
 
 lint: install
 	"$(VENV)/bin/ruff" check .
+	"$(VENV)/bin/ruff" format --check .
 
 bench: install
 	@if [ -f bench/run_all.sh ]; then bash bench/run_all.sh; else echo "make bench: no bench/run_all.sh, nothing to run"; fi

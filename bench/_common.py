@@ -21,9 +21,11 @@ def machine_header() -> str:
     import numpy as np
     import shapely
 
-    return (f"machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python "
-            f"{platform.python_version()}, numpy {np.__version__}, geopandas {gpd.__version__}, "
-            f"shapely {shapely.__version__}; load average {os.getloadavg()[0]:.1f} at start")
+    return (
+        f"machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python "
+        f"{platform.python_version()}, numpy {np.__version__}, geopandas {gpd.__version__}, "
+        f"shapely {shapely.__version__}; load average {os.getloadavg()[0]:.1f} at start"
+    )
 
 
 def best_of(fn, repeat: int = 3):
@@ -44,8 +46,9 @@ def build_demo() -> tuple[str, str]:
     env = {**os.environ, "GRIDMAP_DATABASE_URL": url}
     exe = Path(sys.executable).parent / "gridmap"
     t = time.perf_counter()
-    out = subprocess.run([str(exe), "demo", "--build-only"], env=env, capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [str(exe), "demo", "--build-only"], env=env, capture_output=True, text=True, check=True
+    ).stdout
     password = out.split("log in as: admin / ")[1].split()[0]
     print(f"synthetic demo built in {time.perf_counter() - t:.1f} s (not timed below)")
     return url, password

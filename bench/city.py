@@ -47,8 +47,12 @@ def _gridmap(args: list[str], url: str) -> tuple[float, str]:
     env = {k: v for k, v in os.environ.items() if k != "GRIDMAP_DASK_SCHEDULER"}
     env["GRIDMAP_DATABASE_URL"] = url
     t = time.perf_counter()
-    proc = subprocess.run([str(Path(sys.executable).parent / "gridmap"), *args], env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "gridmap"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - t
     if proc.returncode != 0:
         raise SystemExit(f"gridmap {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
@@ -67,15 +71,20 @@ def bench(url: str, args) -> None:
     sessions = session_factory(engine)
     t = time.perf_counter()
     written = store_city_of_streets(sessions, args.streets)
-    print(f"city of {args.streets} street offices built in {time.perf_counter() - t:.0f} s "
-          f"(not timed below): {written['grid']} grids, {written['building']} buildings, "
-          f"{written['household']} households, {written['resident']} residents, "
-          f"{written['patrol_track']} patrol tracks", flush=True)
+    print(
+        f"city of {args.streets} street offices built in {time.perf_counter() - t:.0f} s "
+        f"(not timed below): {written['grid']} grids, {written['building']} buildings, "
+        f"{written['household']} households, {written['resident']} residents, "
+        f"{written['patrol_track']} patrol tracks",
+        flush=True,
+    )
     month = _last_month()
     run = ["run", args.analysis, "--all-streets", "--period", month]
     engine_s, out = _gridmap([*run, "--workers", str(args.workers)], url)
-    print(f"engine  (local Dask cluster, {args.workers} processes): {engine_s:8.1f} s   {out}",
-          flush=True)
+    print(
+        f"engine  (local Dask cluster, {args.workers} processes): {engine_s:8.1f} s   {out}",
+        flush=True,
+    )
     with sessions() as s:
         by_engine = stored_results(s, args.analysis, parse_period(month))
     peer_s, out = _gridmap([*run, "--sequential"], url)
@@ -84,11 +93,15 @@ def bench(url: str, args) -> None:
         by_peer = stored_results(s, args.analysis, parse_period(month))
     assert by_engine == by_peer and by_engine, "the engine's rows differ from the peer's"
     per_street = engine_s / args.streets
-    print(f"identical rows: {len(by_engine)}; peer / engine = {peer_s / engine_s:.2f}; "
-          f"per street office: engine {per_street:.1f} s, peer {peer_s / args.streets:.1f} s")
-    print(f"{CITY_STREETS} street offices at this rate: engine {per_street * CITY_STREETS / 60:.0f} "
-          f"min on {args.workers} processes, peer {peer_s / args.streets * CITY_STREETS / 60:.0f} "
-          "min (linear: independent tasks of the same size)")
+    print(
+        f"identical rows: {len(by_engine)}; peer / engine = {peer_s / engine_s:.2f}; "
+        f"per street office: engine {per_street:.1f} s, peer {peer_s / args.streets:.1f} s"
+    )
+    print(
+        f"{CITY_STREETS} street offices at this rate: engine {per_street * CITY_STREETS / 60:.0f} "
+        f"min on {args.workers} processes, peer {peer_s / args.streets * CITY_STREETS / 60:.0f} "
+        "min (linear: independent tasks of the same size)"
+    )
     engine.dispose()
 
 
@@ -97,12 +110,15 @@ def main() -> None:
     parser.add_argument("--streets", type=int, default=8)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--backend", choices=("postgis", "spatialite"), default="postgis")
-    parser.add_argument("--analysis", default="indicators",
-                        choices=("patrol", "risk", "indicators", "reach"))
+    parser.add_argument(
+        "--analysis", default="indicators", choices=("patrol", "risk", "indicators", "reach")
+    )
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f} at start "
-          "(the cores are shared)")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f} at start "
+        "(the cores are shared)"
+    )
     print(f"{args.analysis} of the month {_last_month()}, backend {args.backend}", flush=True)
     with ExitStack() as stack:
         if args.backend == "postgis":

@@ -70,9 +70,11 @@ def bench_gcj02() -> None:
 
     t_exact, (ex, ey) = best_of(lambda: evil(eviltransform.gcj2wgs_exact), repeat=1)
     t_approx, (ax, ay) = best_of(lambda: evil(eviltransform.gcj2wgs), repeat=1)
-    rows = [("gridmap.crs.gcj02_to_wgs84 (ours)", t_ours, max_error_m(ox, oy, gx, gy)),
-            ("eviltransform.gcj2wgs_exact", t_exact, max_error_m(ex, ey, gx, gy)),
-            ("eviltransform.gcj2wgs (one step)", t_approx, max_error_m(ax, ay, gx, gy))]
+    rows = [
+        ("gridmap.crs.gcj02_to_wgs84 (ours)", t_ours, max_error_m(ox, oy, gx, gy)),
+        ("eviltransform.gcj2wgs_exact", t_exact, max_error_m(ex, ey, gx, gy)),
+        ("eviltransform.gcj2wgs (one step)", t_approx, max_error_m(ax, ay, gx, gy)),
+    ]
     for label, t, err in rows:
         print(f"   {label:<38} {t:8.3f} s  {t / t_ours:7.1f}x ours  max error {err:.6f} m")
 
@@ -87,21 +89,27 @@ def bench_read() -> None:
     print("\n2. reading with encoding/CRS triage and geometry checks")
     t_ours, src = best_of(lambda: read_source(shp))
     t_peer, _ = best_of(lambda: pyogrio.read_dataframe(shp, encoding="GBK"))
-    print(f"   {'GBK Shapefile, 17 districts: ours':<38} {t_ours:8.3f} s   "
-          f"pyogrio.read_dataframe {t_peer:.3f} s   ratio {t_ours / t_peer:.1f}x  "
-          f"({src.encoding}, {src.crs})")
+    print(
+        f"   {'GBK Shapefile, 17 districts: ours':<38} {t_ours:8.3f} s   "
+        f"pyogrio.read_dataframe {t_peer:.3f} s   ratio {t_ours / t_peer:.1f}x  "
+        f"({src.encoding}, {src.crs})"
+    )
     t_ours, src = best_of(lambda: read_source(csv))
 
     def peer():
         df = pd.read_csv(csv, dtype=str)
-        return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"].astype(float),
-                                                                df["lat"].astype(float)),
-                                crs=4326)
+        return gpd.GeoDataFrame(
+            df,
+            geometry=gpd.points_from_xy(df["lon"].astype(float), df["lat"].astype(float)),
+            crs=4326,
+        )
 
     t_peer, _ = best_of(peer)
-    print(f"   {'Amap CSV, 7,513 rows: ours':<38} {t_ours:8.3f} s   "
-          f"pandas+points_from_xy {t_peer:.3f} s   ratio {t_ours / t_peer:.1f}x  "
-          f"({src.encoding})")
+    print(
+        f"   {'Amap CSV, 7,513 rows: ours':<38} {t_ours:8.3f} s   "
+        f"pandas+points_from_xy {t_peer:.3f} s   ratio {t_ours / t_peer:.1f}x  "
+        f"({src.encoding})"
+    )
 
 
 def bench_import() -> None:
@@ -109,26 +117,33 @@ def bench_import() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/bench.sqlite")
         upgrade(engine)
-        options = ImportOptions(mapping=Mapping(fields={"type": "props"},
-                                                defaults={"category": "clinic"}))
+        options = ImportOptions(
+            mapping=Mapping(fields={"type": "props"}, defaults={"category": "clinic"})
+        )
         with session_factory(engine)() as s:
-            t, report = best_of(lambda: import_file(s, csv, "facilities", options,
-                                                    Requester.system(), dry_run=True),
-                                repeat=1)
+            t, report = best_of(
+                lambda: import_file(
+                    s, csv, "facilities", options, Requester.system(), dry_run=True
+                ),
+                repeat=1,
+            )
             t_write = time.perf_counter()
             import_file(s, csv, "facilities", options, Requester.system())
             s.commit()
             t_write = time.perf_counter() - t_write
         engine.dispose()
     print("\n3. whole import of the 7,513-row hospital CSV as facilities (SpatiaLite)")
-    print(f"   dry run (read, map, key, compare, report) {t:8.3f} s  "
-          f"({report.features / t:,.0f} rows/s, {len(report.problems)} report lines)")
+    print(
+        f"   dry run (read, map, key, compare, report) {t:8.3f} s  "
+        f"({report.features / t:,.0f} rows/s, {len(report.problems)} report lines)"
+    )
     print(f"   real import in one transaction            {t_write:8.3f} s")
 
 
 def main() -> None:
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     bench_gcj02()
     bench_read()
     bench_import()

@@ -59,41 +59,70 @@ def main() -> None:
         grids = s.execute(sa.text("SELECT count(*) FROM grid")).scalar()
         print(f"{grids} grids, month {month}, {len(items.enabled())} indicators enabled\n")
         print("--- peer: naive recomputation ---")
-        figures, names = timed("figures of the month from the tables (compute_figures)",
-                               lambda: compute_figures(s, period, indicators=items), results)
-        naive = timed("evaluate the indicator table on them",
-                      lambda: ind.evaluate(items, figures, names=names), results)
+        figures, names = timed(
+            "figures of the month from the tables (compute_figures)",
+            lambda: compute_figures(s, period, indicators=items),
+            results,
+        )
+        naive = timed(
+            "evaluate the indicator table on them",
+            lambda: ind.evaluate(items, figures, names=names),
+            results,
+        )
         memo.clear()  # closing computes afresh, as it would in a new process
-        timed("close the month (compute + store the snapshot)",
-              lambda: close_period(s, period, by="bench"), results)
+        timed(
+            "close the month (compute + store the snapshot)",
+            lambda: close_period(s, period, by="bench"),
+            results,
+        )
     print("\n--- stored results, through the API (server time) ---")
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": True})
     client = app.test_client()
     login(client, password)
-    api = timed(f"GET /api/indicators?period={month} (closed: snapshot)",
-                lambda: client.get(f"/api/indicators?period={month}").get_json(), results,
-                repeat=5)
+    api = timed(
+        f"GET /api/indicators?period={month} (closed: snapshot)",
+        lambda: client.get(f"/api/indicators?period={month}").get_json(),
+        results,
+        repeat=5,
+    )
     running = date.today().isoformat()
-    timed(f"GET /api/indicators?period={running} (running, first computation)",
-          lambda: client.get(f"/api/indicators?period={running}").get_json(), results)
-    timed(f"GET /api/indicators?period={running} (running, again: cached)",
-          lambda: client.get(f"/api/indicators?period={running}").get_json(), results, repeat=5)
-    timed("GET /indicators (page, closed month)",
-          lambda: client.get(f"/indicators?period={month}").status_code, results, repeat=3)
+    timed(
+        f"GET /api/indicators?period={running} (running, first computation)",
+        lambda: client.get(f"/api/indicators?period={running}").get_json(),
+        results,
+    )
+    timed(
+        f"GET /api/indicators?period={running} (running, again: cached)",
+        lambda: client.get(f"/api/indicators?period={running}").get_json(),
+        results,
+        repeat=5,
+    )
+    timed(
+        "GET /indicators (page, closed month)",
+        lambda: client.get(f"/indicators?period={month}").status_code,
+        results,
+        repeat=3,
+    )
+
     def norm(v):
         return None if v is None or v != v else v
 
-    rows = {(r["indicator"], r["level"], r["area"]): norm(r["value"])
-            for r in naive.to_dict("records")}
-    agree = all(rows[(r["indicator"], r["level"], r["area"])] == norm(r["value"])
-                for r in api["indicators"])
-    print(f"\nrows: {len(api['indicators'])}; snapshot values (API) == naive recomputation: "
-          f"{agree}")
+    rows = {
+        (r["indicator"], r["level"], r["area"]): norm(r["value"]) for r in naive.to_dict("records")
+    }
+    agree = all(
+        rows[(r["indicator"], r["level"], r["area"])] == norm(r["value"]) for r in api["indicators"]
+    )
+    print(
+        f"\nrows: {len(api['indicators'])}; snapshot values (API) == naive recomputation: {agree}"
+    )
     naive_s = results["figures of the month from the tables (compute_figures)"]
     snap_s = results[f"GET /api/indicators?period={month} (closed: snapshot)"]
     print(f"naive {naive_s:.2f} s vs snapshot {snap_s * 1000:.0f} ms: {naive_s / snap_s:.0f}x")
-    print("not measured: a city of 300 street offices (the naive path scales with the "
-          "buildings and tracks of each street office; closing runs once per office and month)")
+    print(
+        "not measured: a city of 300 street offices (the naive path scales with the "
+        "buildings and tracks of each street office; closing runs once per office and month)"
+    )
     engine.dispose()
     app.extensions["gridmap_engine"].dispose()
 

@@ -43,8 +43,13 @@ GRIDMAP = str(Path(sys.executable).parent / "gridmap")
 
 
 def _run(args: list[str], url: str) -> str:
-    proc = subprocess.run([GRIDMAP, *args], env={**os.environ, "GRIDMAP_DATABASE_URL": url},
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [GRIDMAP, *args],
+        env={**os.environ, "GRIDMAP_DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return proc.stdout
 
 
@@ -55,17 +60,21 @@ def _free_port() -> int:
 
 
 def _extent(url: str, token: str, port: int) -> list[float]:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/ogc/collections/buildings",
-                                 headers={"Authorization": f"Bearer {token}"})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/ogc/collections/buildings",
+        headers={"Authorization": f"Bearer {token}"},
+    )
     with urllib.request.urlopen(req, timeout=60) as r:
         return json.loads(r.read())["extent"]["spatial"]["bbox"][0]
 
 
 def _serve(url: str, workers: int, port: int, log: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([GRIDMAP, "serve", "--port", str(port), "--workers", str(workers)],
-                            env={**os.environ, "GRIDMAP_DATABASE_URL": url,
-                                 "GRIDMAP_LOG_LEVEL": "WARNING"},
-                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [GRIDMAP, "serve", "--port", str(port), "--workers", str(workers)],
+        env={**os.environ, "GRIDMAP_DATABASE_URL": url, "GRIDMAP_LOG_LEVEL": "WARNING"},
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -149,8 +158,13 @@ def _load(port: int, token: str, paths, clients: int, seconds: float) -> dict:
     def p(values, q):
         return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else 0.0
 
-    out = {"requests": len(results), "seconds": wall, "rps": len(results) / wall,
-           "errors": sum(not ok for _k, _t, ok in results), "failures": failures}
+    out = {
+        "requests": len(results),
+        "seconds": wall,
+        "rps": len(results) / wall,
+        "errors": sum(not ok for _k, _t, ok in results),
+        "failures": failures,
+    }
     for kind in ("api", "ogc"):
         times = [t for k, t, _ok in results if k == kind]
         out[kind] = (p(times, 50), p(times, 95))
@@ -190,23 +204,31 @@ def _peer(url: str, paths, clients: int, seconds: float) -> dict:
                     times.append(time.perf_counter() - t)
 
     wall = _in_threads(client, clients)
-    return {"rps": len(times) / wall, "requests": len(times),
-            "p50": statistics.quantiles(times, n=100)[49] * 1000,
-            "p95": statistics.quantiles(times, n=100)[94] * 1000}
+    return {
+        "rps": len(times) / wall,
+        "requests": len(times),
+        "p50": statistics.quantiles(times, n=100)[49] * 1000,
+        "p95": statistics.quantiles(times, n=100)[94] * 1000,
+    }
 
 
 def bench_backend(backend: str, url: str, args, tmp: Path) -> list[str]:
     started = time.perf_counter()
     _run(["demo", "--build-only"], url)
     built = time.perf_counter() - started
-    token = _run(["token", "add", "admin", "--days", "1", "--name", "bench"], url) \
-        .strip().splitlines()[-1]
+    token = (
+        _run(["token", "add", "admin", "--days", "1", "--name", "bench"], url)
+        .strip()
+        .splitlines()[-1]
+    )
     stats = json.loads(_run(["stats", "--json"], url))
-    lines = [f"backend {backend}: demo with {stats['building']:,} buildings, "
-             f"{stats['household']:,} households (built in {built:.0f} s)",
-             "",
-             f"{'server':<26}{'req/s':>7}{'p95 ms':>8}{'api p50/p95':>14}{'ogc p50/p95':>14}"
-             f"{'errors':>8}{'requests':>10}"]
+    lines = [
+        f"backend {backend}: demo with {stats['building']:,} buildings, "
+        f"{stats['household']:,} households (built in {built:.0f} s)",
+        "",
+        f"{'server':<26}{'req/s':>7}{'p95 ms':>8}{'api p50/p95':>14}{'ogc p50/p95':>14}"
+        f"{'errors':>8}{'requests':>10}",
+    ]
     extent = None
     # alternated over --rounds: the machine's other work drifts during a run, and one
     # order alone would credit the drift to the number of processes
@@ -216,23 +238,29 @@ def bench_backend(backend: str, url: str, args, tmp: Path) -> list[str]:
         try:
             extent = extent or _extent(url, token, port)
             paths = _paths(extent, args.requests)
-            _load(port, token, paths[:args.clients * 2], args.clients, 30)  # warm up
+            _load(port, token, paths[: args.clients * 2], args.clients, 30)  # warm up
             r = _load(port, token, paths, args.clients, args.seconds)
         finally:
             _stop(proc)
         name = "gridmap serve" if workers == 1 else f"gridmap serve --workers {workers}"
-        lines.append(f"{name:<26}{r['rps']:>7.1f}{r['all_p95']:>8.0f}"
-                     f"{r['api'][0]:>7.0f}/{r['api'][1]:<6.0f}{r['ogc'][0]:>7.0f}/"
-                     f"{r['ogc'][1]:<6.0f}{r['errors']:>8}{r['requests']:>10}")
+        lines.append(
+            f"{name:<26}{r['rps']:>7.1f}{r['all_p95']:>8.0f}"
+            f"{r['api'][0]:>7.0f}/{r['api'][1]:<6.0f}{r['ogc'][0]:>7.0f}/"
+            f"{r['ogc'][1]:<6.0f}{r['errors']:>8}{r['requests']:>10}"
+        )
         if r["failures"]:
             log = (tmp / f"serve-{backend}-{workers}.log").read_text().strip().splitlines()
             lines.append(f"  errors: {r['failures']}; server log ends: {log[-1:] or '-'}")
     if backend == "postgis" and extent:
         peer = _peer(url, _paths(extent, args.requests), args.clients, args.seconds)
-        lines.append(f"{'peer: plain ST_AsGeoJSON':<26}{peer['rps']:>7.1f}{peer['p95']:>8.0f}"
-                     f"{'':>14}{'':>14}{0:>8}{peer['requests']:>10}")
-    lines.append("load average after the runs (other work shares the machine): "
-                 + " ".join(f"{v:.2f}" for v in os.getloadavg()))
+        lines.append(
+            f"{'peer: plain ST_AsGeoJSON':<26}{peer['rps']:>7.1f}{peer['p95']:>8.0f}"
+            f"{'':>14}{'':>14}{0:>8}{peer['requests']:>10}"
+        )
+    lines.append(
+        "load average after the runs (other work shares the machine): "
+        + " ".join(f"{v:.2f}" for v in os.getloadavg())
+    )
     return lines
 
 
@@ -242,23 +270,35 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="times to run the pair (one process, --workers) in turn")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="times to run the pair (one process, --workers) in turn",
+    )
     parser.add_argument("--backend", choices=("both", "spatialite", "postgis"), default="both")
     args = parser.parse_args()
     backends = ["spatialite", "postgis"] if args.backend == "both" else [args.backend]
-    print("# bench/load.py: bbox queries at "
-          f"{args.clients} concurrent clients, one server process beside --workers "
-          f"{args.workers}")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
-          f"{platform.release()}; Python {platform.python_version()}")
-    print(f"command: .venv/bin/python bench/load.py --requests {args.requests} --seconds "
-          f"{args.seconds:g} --clients {args.clients} --workers {args.workers} "
-          f"--rounds {args.rounds} "
-          f"--backend {args.backend}")
-    print("requests: half /api/layers/buildings?bbox=..&zoom=17, half "
-          "/ogc/collections/buildings/items?bbox=..&limit=100; random ~300 m boxes; "
-          "latencies in ms")
+    print(
+        "# bench/load.py: bbox queries at "
+        f"{args.clients} concurrent clients, one server process beside --workers "
+        f"{args.workers}"
+    )
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
+        f"{platform.release()}; Python {platform.python_version()}"
+    )
+    print(
+        f"command: .venv/bin/python bench/load.py --requests {args.requests} --seconds "
+        f"{args.seconds:g} --clients {args.clients} --workers {args.workers} "
+        f"--rounds {args.rounds} "
+        f"--backend {args.backend}"
+    )
+    print(
+        "requests: half /api/layers/buildings?bbox=..&zoom=17, half "
+        "/ogc/collections/buildings/items?bbox=..&limit=100; random ~300 m boxes; "
+        "latencies in ms"
+    )
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         for backend in backends:
             if backend == "spatialite":

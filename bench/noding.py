@@ -47,19 +47,28 @@ def main() -> None:
     roads = build_synthetic_city().roads.to_crs(METRIC_CRS)
     one = np.asarray(shapely.get_parts(roads.geometry.to_numpy()), dtype=object)
     span = 3200.0  # the demo street is about 2.6 km across
-    lines = np.concatenate([
-        [affinity.translate(g, dx * span, dy * span) for g in one]
-        for dx in range(3) for dy in range(3)])
+    lines = np.concatenate(
+        [
+            [affinity.translate(g, dx * span, dy * span) for g in one]
+            for dx in range(3)
+            for dy in range(3)
+        ]
+    )
     level = np.zeros(len(lines), dtype=np.int64)
     t_ours, (ours, _src) = _best(lambda: node_lines(lines, level=level))
     t_peer, (peer, _psrc) = _best(lambda: _peer(lines))
-    print(f"python {platform.python_version()}, shapely {shapely.__version__}, "
-          f"{platform.machine()}")
+    print(
+        f"python {platform.python_version()}, shapely {shapely.__version__}, {platform.machine()}"
+    )
     print(f"input: {len(lines)} street lines, {shapely.length(lines).sum() / 1000:.1f} km")
-    print(f"ours  gridmap.noding.node_lines (levels)   {t_ours:7.3f} s  {len(ours)} pieces, "
-          f"{shapely.length(ours).sum() / 1000:.1f} km")
-    print(f"peer  shapely.node + nearest source line   {t_peer:7.3f} s  {len(peer)} pieces, "
-          f"{shapely.length(peer).sum() / 1000:.1f} km")
+    print(
+        f"ours  gridmap.noding.node_lines (levels)   {t_ours:7.3f} s  {len(ours)} pieces, "
+        f"{shapely.length(ours).sum() / 1000:.1f} km"
+    )
+    print(
+        f"peer  shapely.node + nearest source line   {t_peer:7.3f} s  {len(peer)} pieces, "
+        f"{shapely.length(peer).sum() / 1000:.1f} km"
+    )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from _common import best_of, build_demo, machine_header  # noqa: E402
 
-PAGES = ("/patrol", "/risk", "/planner", "/heatmap", "/grid/", "/indicators",
-         "/api/indicators")
+PAGES = ("/patrol", "/risk", "/planner", "/heatmap", "/grid/", "/indicators", "/api/indicators")
 
 
 def main() -> None:
@@ -60,19 +59,30 @@ def main() -> None:
 
         naive_s, _ = best_of(naive, repeat=1)
         layers = sorted(set(re.findall(r'"url": "(/(?:patrol|risk)/layers/[a-z_]+)"', body)))
-        print(f"{page:<28}{first * 1000:8.0f}ms{cached * 1000:8.0f}ms{naive_s * 1000:8.0f}ms"
-              f"{len(body.encode()) / 1024:8.0f}KB  {len(layers)}", flush=True)
+        print(
+            f"{page:<28}{first * 1000:8.0f}ms{cached * 1000:8.0f}ms{naive_s * 1000:8.0f}ms"
+            f"{len(body.encode()) / 1024:8.0f}KB  {len(layers)}",
+            flush=True,
+        )
         worst[page] = (cached, len(body.encode()))
         for layer in layers:
             q = f"{layer}?bbox=116,39,117,41&zoom=15"
             sec, r = best_of(lambda q=q: client.get(q), repeat=3)
-            print(f"  {layer:<26}{'':>10}{sec * 1000:8.0f}ms{'':>10}"
-                  f"{len(r.get_data()) / 1024:8.0f}KB  (JSON)", flush=True)
-    slow = [p for p, (s, _) in worst.items()
-            if s > (0.5 if p in ("/patrol", "/risk", "/planner") else 0.3)]
+            print(
+                f"  {layer:<26}{'':>10}{sec * 1000:8.0f}ms{'':>10}"
+                f"{len(r.get_data()) / 1024:8.0f}KB  (JSON)",
+                flush=True,
+            )
+    slow = [
+        p
+        for p, (s, _) in worst.items()
+        if s > (0.5 if p in ("/patrol", "/risk", "/planner") else 0.3)
+    ]
     big = [p for p, (_, n) in worst.items() if n > 300 * 1024]
-    print(f"\nover the time target once cached: {', '.join(slow) or 'none'}; "
-          f"over 300 KB: {', '.join(big) or 'none'}")
+    print(
+        f"\nover the time target once cached: {', '.join(slow) or 'none'}; "
+        f"over 300 KB: {', '.join(big) or 'none'}"
+    )
     app.extensions["gridmap_engine"].dispose()
 
 

@@ -62,29 +62,43 @@ def street(seed: int = 7):
     community = [f"C{gx // 6}{gy // 6}" for gx, gy in grid_ix]
     boxes = shapely.box(x0 + xy[:, 0], y0 + xy[:, 1], x0 + xy[:, 0] + 20, y0 + xy[:, 1] + 12)
     households = rng.integers(0, 60, N_BUILDINGS)
-    buildings = gpd.GeoDataFrame({
-        "grid": grid, "community": community, "street": "S1", "households": households,
-        "residents": (households * rng.uniform(1.8, 3.2, N_BUILDINGS)).round().astype(int)},
-        geometry=boxes, crs=UTM).to_crs(4326)
+    buildings = gpd.GeoDataFrame(
+        {
+            "grid": grid,
+            "community": community,
+            "street": "S1",
+            "households": households,
+            "residents": (households * rng.uniform(1.8, 3.2, N_BUILDINGS)).round().astype(int),
+        },
+        geometry=boxes,
+        crs=UTM,
+    ).to_crs(4326)
     fxy = rng.uniform(0, SIDE_M, (N_FACILITIES, 2))
-    facilities = gpd.GeoDataFrame({"category": ["kindergarten"] * N_FACILITIES},
-                                  geometry=gpd.points_from_xy(x0 + fxy[:, 0], y0 + fxy[:, 1]),
-                                  crs=UTM).to_crs(4326)
+    facilities = gpd.GeoDataFrame(
+        {"category": ["kindergarten"] * N_FACILITIES},
+        geometry=gpd.points_from_xy(x0 + fxy[:, 0], y0 + fxy[:, 1]),
+        crs=UTM,
+    ).to_crs(4326)
     return buildings, facilities
 
 
 def ours(buildings, facilities) -> pd.DataFrame:
-    table = R.radius_by_category(facilities, buildings, categories=["kindergarten"],
-                                 max_distance_m=max(RADII_M))
-    return R.coverage(table, buildings[["residents", "households"]],
-                      {lv: buildings[lv] for lv in ("grid", "community", "street")},
-                      thresholds_m={f"{r:g} m": r for r in RADII_M})
+    table = R.radius_by_category(
+        facilities, buildings, categories=["kindergarten"], max_distance_m=max(RADII_M)
+    )
+    return R.coverage(
+        table,
+        buildings[["residents", "households"]],
+        {lv: buildings[lv] for lv in ("grid", "community", "street")},
+        thresholds_m={f"{r:g} m": r for r in RADII_M},
+    )
 
 
 def geopandas_peer(buildings, facilities) -> dict[float, tuple[pd.Series, np.ndarray]]:
     crs = buildings.estimate_utm_crs()
-    points = gpd.GeoDataFrame(buildings[["grid", "residents"]],
-                              geometry=buildings.to_crs(crs).centroid, crs=crs)
+    points = gpd.GeoDataFrame(
+        buildings[["grid", "residents"]], geometry=buildings.to_crs(crs).centroid, crs=crs
+    )
     points["bid"] = np.arange(len(points))
     fac = facilities.to_crs(crs)
     out = {}
@@ -96,28 +110,44 @@ def geopandas_peer(buildings, facilities) -> dict[float, tuple[pd.Series, np.nda
 
 
 def main() -> None:
-    print(f"service radius: {N_BUILDINGS:,} buildings, {N_FACILITIES:,} facilities, "
-          f"{SIDE_M / 1000:g} km x {SIDE_M / 1000:g} km, radii {', '.join(f'{r:g}' for r in RADII_M)} m")
+    print(
+        f"service radius: {N_BUILDINGS:,} buildings, {N_FACILITIES:,} facilities, "
+        f"{SIDE_M / 1000:g} km x {SIDE_M / 1000:g} km, radii {', '.join(f'{r:g}' for r in RADII_M)} m"
+    )
     print(machine_header())
     buildings, facilities = street()
     results: dict[str, float] = {}
-    cov = timed("ours: radius_by_category + coverage (3 radii, 3 levels)",
-                lambda: ours(buildings, facilities), results)
-    peer = timed("geopandas: buffer + sjoin + groupby (3 radii, grids)",
-                 lambda: geopandas_peer(buildings, facilities), results)
+    cov = timed(
+        "ours: radius_by_category + coverage (3 radii, 3 levels)",
+        lambda: ours(buildings, facilities),
+        results,
+    )
+    peer = timed(
+        "geopandas: buffer + sjoin + groupby (3 radii, grids)",
+        lambda: geopandas_peer(buildings, facilities),
+        results,
+    )
     crs = buildings.estimate_utm_crs()
     fxy = R.metric_points(facilities, str(crs))
-    timed("ours: merged circles for the map (1 radius, 256-gons)",
-          lambda: shapely.union_all(circles(fxy, 300.0)), results)
+    timed(
+        "ours: merged circles for the map (1 radius, 256-gons)",
+        lambda: shapely.union_all(circles(fxy, 300.0)),
+        results,
+    )
     print()
-    ratio = results["geopandas: buffer + sjoin + groupby (3 radii, grids)"] / \
-        results["ours: radius_by_category + coverage (3 radii, 3 levels)"]
-    print(f"ours vs geopandas buffer + sjoin: {ratio:.1f}x faster "
-          f"(ours {results['ours: radius_by_category + coverage (3 radii, 3 levels)']:.2f} s, "
-          "target < 2 s)")
+    ratio = (
+        results["geopandas: buffer + sjoin + groupby (3 radii, grids)"]
+        / results["ours: radius_by_category + coverage (3 radii, 3 levels)"]
+    )
+    print(
+        f"ours vs geopandas buffer + sjoin: {ratio:.1f}x faster "
+        f"(ours {results['ours: radius_by_category + coverage (3 radii, 3 levels)']:.2f} s, "
+        "target < 2 s)"
+    )
     grid = cov[(cov["level"] == "grid")].set_index(["threshold", "area"])["residents_covered"]
-    table = R.radius_by_category(facilities, buildings, categories=["kindergarten"],
-                                 max_distance_m=max(RADII_M))
+    table = R.radius_by_category(
+        facilities, buildings, categories=["kindergarten"], max_distance_m=max(RADII_M)
+    )
     d = table.distance("kindergarten").to_numpy(float)
     for r in RADII_M:
         mine = grid.xs(f"{r:g} m").astype(int)
@@ -128,11 +158,14 @@ def main() -> None:
         only_theirs = np.flatnonzero(~(d <= r) & inside)
         band = r * (1 - np.cos(np.pi / 64))  # the peer's 64-gon lies this far inside, at most
         in_band = bool(np.all(d[only_ours] > r - band - 1e-6))
-        print(f"  {r:6.0f} m: residents covered ours {int(mine.sum()):,}, geopandas "
-              f"{int(theirs.sum()):,}; grids that differ {int((mine != theirs).sum())}; "
-              f"buildings only ours {len(only_ours)} (all within {band:.2f} m of the true "
-              f"circle, outside the 64-gon: {'yes' if in_band else 'NO'}), only geopandas "
-              f"{len(only_theirs)}")
+        print(
+            f"  {r:6.0f} m: residents covered ours {int(mine.sum()):,}, geopandas "
+            f"{int(theirs.sum()):,}; grids that differ {int((mine != theirs).sum())}; "
+            f"buildings only ours {len(only_ours)} (all within {band:.2f} m of the true "
+            f"circle, outside the 64-gon: {'yes' if in_band else 'NO'}), only geopandas "
+            f"{len(only_theirs)}"
+        )
+
 
 if __name__ == "__main__":
     main()

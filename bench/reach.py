@@ -51,8 +51,9 @@ from gridmap.network import build_network, snap_nodes, snap_points  # noqa: E402
 SIDE = 1000
 SPACING_M = 60.0
 N_ORIGINS = 500_000
-FACILITIES = {f"cat{k:02d}": n for k, n in
-              enumerate([20, 50, 100, 200, 400, 700, 1000, 1500, 2500, 4000])}
+FACILITIES = {
+    f"cat{k:02d}": n for k, n in enumerate([20, 50, 100, 200, 400, 700, 1000, 1500, 2500, 4000])
+}
 CUTOFF_M = 2000.0
 ISO_FACILITIES = 1000
 ISO_RADIUS_M = 1000.0
@@ -88,11 +89,16 @@ def synthetic_lines(rng):
     xy = np.column_stack([jj.ravel() * SPACING_M, ii.ravel() * SPACING_M])
     xy += rng.uniform(-10, 10, xy.shape) + [440000.0, 4400000.0]
     idx = np.arange(SIDE * SIDE).reshape(SIDE, SIDE)
-    edges = np.vstack([np.column_stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()]),
-                       np.column_stack([idx[:-1, :].ravel(), idx[1:, :].ravel()])])
+    edges = np.vstack(
+        [
+            np.column_stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()]),
+            np.column_stack([idx[:-1, :].ravel(), idx[1:, :].ravel()]),
+        ]
+    )
     edges = edges[rng.random(len(edges)) > 0.1]
-    lines = shapely.linestrings(xy[edges].reshape(-1, 2),
-                                indices=np.repeat(np.arange(len(edges)), 2))
+    lines = shapely.linestrings(
+        xy[edges].reshape(-1, 2), indices=np.repeat(np.arange(len(edges)), 2)
+    )
     return xy, lines
 
 
@@ -109,8 +115,9 @@ def nx_graph(net) -> nx.Graph:
     g.add_nodes_from(range(net.n_nodes))
     a = net.adjacency.tocoo()
     keep = a.row < a.col
-    g.add_weighted_edges_from(zip(a.row[keep].tolist(), a.col[keep].tolist(),
-                                  a.data[keep].tolist(), strict=True))
+    g.add_weighted_edges_from(
+        zip(a.row[keep].tolist(), a.col[keep].tolist(), a.data[keep].tolist(), strict=True)
+    )
     return g
 
 
@@ -128,15 +135,27 @@ def part_a() -> dict:
     lo, hi = node_xy.min(axis=0), node_xy.max(axis=0)
     origins_xy = rng.uniform(lo, hi, (N_ORIGINS, 2))
     fac_xy = {k: rng.uniform(lo, hi, (n, 2)) for k, n in FACILITIES.items()}
-    out(f"input generated: {len(lines):,} street lines, {N_ORIGINS:,} origins, "
-        f"{sum(FACILITIES.values()):,} facilities          {fmt(c.stop())}")
+    out(
+        f"input generated: {len(lines):,} street lines, {N_ORIGINS:,} origins, "
+        f"{sum(FACILITIES.values()):,} facilities          {fmt(c.stop())}"
+    )
     crs = "EPSG:32650"
-    origins = gpd.GeoDataFrame({"id": np.arange(N_ORIGINS)},
-                               geometry=gpd.points_from_xy(origins_xy[:, 0], origins_xy[:, 1]),
-                               crs=crs)
-    fac = pd.concat([gpd.GeoDataFrame({"category": k, "id": [f"{k}-{i}" for i in range(len(v))]},
-                                      geometry=gpd.points_from_xy(v[:, 0], v[:, 1]), crs=crs)
-                     for k, v in fac_xy.items()], ignore_index=True)
+    origins = gpd.GeoDataFrame(
+        {"id": np.arange(N_ORIGINS)},
+        geometry=gpd.points_from_xy(origins_xy[:, 0], origins_xy[:, 1]),
+        crs=crs,
+    )
+    fac = pd.concat(
+        [
+            gpd.GeoDataFrame(
+                {"category": k, "id": [f"{k}-{i}" for i in range(len(v))]},
+                geometry=gpd.points_from_xy(v[:, 0], v[:, 1]),
+                crs=crs,
+            )
+            for k, v in fac_xy.items()
+        ],
+        ignore_index=True,
+    )
     fac = gpd.GeoDataFrame(fac, geometry="geometry", crs=crs)
 
     out("-- ours, end to end")
@@ -148,11 +167,14 @@ def part_a() -> dict:
     c = Clock()
     osnap = snap_points(net, origins_xy)
     t_snap = c.stop()
-    out(f"snap 500,000 origins onto edges {fmt(t_snap)}   off-network: "
-        f"{int((osnap.status == 'off_network').sum())}")
+    out(
+        f"snap 500,000 origins onto edges {fmt(t_snap)}   off-network: "
+        f"{int((osnap.status == 'off_network').sum())}"
+    )
     c = Clock()
-    res = R.reach_by_category(net, fac, origins, id_field="id", max_distance_m=CUTOFF_M,
-                              origin_snap=osnap)
+    res = R.reach_by_category(
+        net, fac, origins, id_field="id", max_distance_m=CUTOFF_M, origin_snap=osnap
+    )
     t_reach = c.stop()
     out(f"10 categories (snap facilities + shortest paths) {fmt(t_reach)}")
     c = Clock()
@@ -163,8 +185,10 @@ def part_a() -> dict:
     out(f"write the per-origin table (CSV, {size / 1e6:.0f} MB, with lon/lat) {fmt(t_write)}")
     t_total = total.stop()
     peak_e2e = peak_mib()
-    out(f"END TO END (build + snap + 10 categories + write) {fmt(t_total)}   "
-        f"peak memory {peak_e2e / 1024:.2f} GiB (process, includes the generated input)")
+    out(
+        f"END TO END (build + snap + 10 categories + write) {fmt(t_total)}   "
+        f"peak memory {peak_e2e / 1024:.2f} GiB (process, includes the generated input)"
+    )
     covered = {k: int((res.distance(k) <= 1000).sum()) for k in FACILITIES}
     out("origins within 1,000 m: " + ", ".join(f"{k} {v:,}" for k, v in covered.items()))
 
@@ -174,11 +198,15 @@ def part_a() -> dict:
     c = Clock()
     iso = R.isochrones(net, fsnap, radii_m=[ISO_RADIUS_M], buffer_m=BUFFER_M, merged=False)
     t_iso = c.stop()
-    out(f"{len(iso)} isochrones, 15 min (1,000 m) each, buffer 25 m  {fmt(t_iso)}   "
-        f"mean area {iso.area.mean() / 1e6:.2f} km2")
+    out(
+        f"{len(iso)} isochrones, 15 min (1,000 m) each, buffer 25 m  {fmt(t_iso)}   "
+        f"mean area {iso.area.mean() / 1e6:.2f} km2"
+    )
 
-    out("-- shortest-path stage per category: ours (exact, facilities mid-edge, origins "
-        "mid-edge) / bare csgraph floor (nearest nodes only)")
+    out(
+        "-- shortest-path stage per category: ours (exact, facilities mid-edge, origins "
+        "mid-edge) / bare csgraph floor (nearest nodes only)"
+    )
     rows = []
     fsnap_all = snap_points(net, R.metric_points(fac, crs))
     cats = fac["category"].to_numpy()
@@ -196,25 +224,31 @@ def part_a() -> dict:
         ours = c.stop()
         fl, nodes, _ = floor_run(net, fac_xy[k], CUTOFF_M)
         rows.append((k, FACILITIES[k], ours, fl, nodes, dij))
-        out(f"{k} ({FACILITIES[k]:>5} facilities)  ours {fmt(ours)} (Dijkstra {dij[0]:.2f} s)  "
-            f"floor {fmt(fl)}  ratio {ours[0] / fl[0]:.2f} (Dijkstra alone {dij[0] / fl[0]:.2f})")
+        out(
+            f"{k} ({FACILITIES[k]:>5} facilities)  ours {fmt(ours)} (Dijkstra {dij[0]:.2f} s)  "
+            f"floor {fmt(fl)}  ratio {ours[0] / fl[0]:.2f} (Dijkstra alone {dij[0] / fl[0]:.2f})"
+        )
     ours_sum = t_graph[0] + sum(r[2][0] for r in rows)
     floor_sum = sum(r[3][0] for r in rows)
     ours_cpu = t_graph[1] + sum(r[2][1] for r in rows)
     floor_cpu = sum(r[3][1] for r in rows)
     dij_sum = sum(r[5][0] for r in rows)
-    out(f"all 10 categories (ours incl. the graph and join build): ours {ours_sum:.2f} s "
+    out(
+        f"all 10 categories (ours incl. the graph and join build): ours {ours_sum:.2f} s "
         f"[{ours_cpu:.2f} cpu], floor {floor_sum:.2f} s [{floor_cpu:.2f} cpu], ratio "
         f"{ours_sum / floor_sum:.2f} wall, {ours_cpu / floor_cpu:.2f} cpu (target <= 1.5); "
-        f"Dijkstra alone {dij_sum / floor_sum:.2f}")
+        f"Dijkstra alone {dij_sum / floor_sum:.2f}"
+    )
     # Exactness at nodes: facilities placed on nodes give the floor's distances exactly.
     k, _n, _o, _f, nodes, _d = rows[3]
     nd = R.node_distances(net, snap_nodes(net, nodes), max_distance_m=CUTOFF_M)
     floor = dijkstra(net.adjacency, indices=nodes, min_only=True, limit=CUTOFF_M)
     both = np.isfinite(floor)
-    out(f"check {k} on nodes: max |ours - floor| = "
+    out(
+        f"check {k} on nodes: max |ours - floor| = "
         f"{np.max(np.abs(nd.dist_m[both] - floor[both])):.2e} m, same reach: "
-        f"{bool((np.isfinite(nd.dist_m) == both).all())}")
+        f"{bool((np.isfinite(nd.dist_m) == both).all())}"
+    )
 
     out("-- networkx (same graph, multi_source_dijkstra_path_length with cutoff)")
     c = Clock()
@@ -230,13 +264,26 @@ def part_a() -> dict:
         ref[list(d)] = list(d.values())
         diff = np.max(np.abs(np.where(np.isfinite(ref), ref - floor, 0)))
         nx_rows.append((k, ours, fl, t_nx))
-        out(f"{k}: networkx {fmt(t_nx)}  ours {ours[0]:.2f} s  floor {fl[0]:.2f} s  "
-            f"networkx/ours {t_nx[0] / ours[0]:.0f}x   max |networkx - floor| {diff:.1e} m")
+        out(
+            f"{k}: networkx {fmt(t_nx)}  ours {ours[0]:.2f} s  floor {fl[0]:.2f} s  "
+            f"networkx/ours {t_nx[0] / ours[0]:.0f}x   max |networkx - floor| {diff:.1e} m"
+        )
     del g
-    return {"build": t_build, "snap": t_snap, "reach": t_reach, "write": t_write,
-            "total": t_total, "peak_gib": peak_e2e / 1024, "iso": t_iso,
-            "ours_sum": ours_sum, "floor_sum": floor_sum, "ours_cpu": ours_cpu,
-            "floor_cpu": floor_cpu, "dij_sum": dij_sum, "nx": nx_rows}
+    return {
+        "build": t_build,
+        "snap": t_snap,
+        "reach": t_reach,
+        "write": t_write,
+        "total": t_total,
+        "peak_gib": peak_e2e / 1024,
+        "iso": t_iso,
+        "ours_sum": ours_sum,
+        "floor_sum": floor_sum,
+        "ours_cpu": ours_cpu,
+        "floor_cpu": floor_cpu,
+        "dij_sum": dij_sum,
+        "nx": nx_rows,
+    }
 
 
 def part_b() -> dict:
@@ -251,11 +298,14 @@ def part_b() -> dict:
     net = read_network(OSM)
     fac, cat_col, id_col = read_facilities(OSM)
     origins, _oid = read_origins(OSM)
-    res = R.reach_by_category(net, fac, origins, category_field=cat_col, id_field=id_col,
-                              max_distance_m=CUTOFF_M)
+    res = R.reach_by_category(
+        net, fac, origins, category_field=cat_col, id_field=id_col, max_distance_m=CUTOFF_M
+    )
     t_total = total.stop()
-    out(f"file mode end to end (read .osm x3, build, snap, {len(res.categories)} categories) "
-        f"{fmt(t_total)}   {net}, {len(origins)} buildings, {len(fac)} facilities")
+    out(
+        f"file mode end to end (read .osm x3, build, snap, {len(res.categories)} categories) "
+        f"{fmt(t_total)}   {net}, {len(origins)} buildings, {len(fac)} facilities"
+    )
     osnap = snap_points(net, R.metric_points(origins, net.crs))
     fsnap = snap_points(net, R.metric_points(fac, net.crs))
     g = nx_graph(net)
@@ -293,33 +343,43 @@ def part_b() -> dict:
         ok = np.isfinite(ref)
         assert (np.isfinite(nd.dist_m) == ok).all()
         worst = max(worst, float(np.max(np.abs(nd.dist_m[ok] - ref[ok]))) if ok.any() else 0.0)
-    out(f"shortest-path stage, all {len(res.categories)} categories: ours {ours_t * 1000:.1f} ms, "
+    out(
+        f"shortest-path stage, all {len(res.categories)} categories: ours {ours_t * 1000:.1f} ms, "
         f"floor {floor_t * 1000:.1f} ms (ratio {ours_t / floor_t:.2f}; Dijkstra alone "
         f"{dij_t * 1000:.1f} ms, {dij_t / floor_t:.2f}), networkx {nx_t * 1000:.1f} ms "
-        f"({nx_t / ours_t:.0f}x ours)")
+        f"({nx_t / ours_t:.0f}x ours)"
+    )
     out(f"our distances vs networkx (sources on nodes): max difference {worst:.2e} m")
     return {"total": t_total, "ratio": ours_t / floor_t, "dij_ratio": dij_t / floor_t}
 
 
 def main() -> None:
     out(f"gridmap reach benchmark  {time.strftime('%Y-%m-%d %H:%M')}")
-    out(f"machine: {os.cpu_count()} cores, {platform.machine()}, Python "
+    out(
+        f"machine: {os.cpu_count()} cores, {platform.machine()}, Python "
         f"{platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
         f"shapely {shapely.__version__}, networkx {nx.__version__}; load average at start "
-        f"{os.getloadavg()[0]:.1f} (shared machine)")
+        f"{os.getloadavg()[0]:.1f} (shared machine)"
+    )
     a = part_a()
     b = part_b()
     out()
     out("== targets")
-    out(f"shortest-path stage within 1.5x of the bare floor: synthetic "
+    out(
+        f"shortest-path stage within 1.5x of the bare floor: synthetic "
         f"{a['ours_sum'] / a['floor_sum']:.2f}x wall ({a['ours_cpu'] / a['floor_cpu']:.2f}x CPU), "
         f"Beijing {b.get('ratio', float('nan')):.2f}x; the Dijkstra alone (ours finds each node's "
         f"facility too): synthetic {a['dij_sum'] / a['floor_sum']:.2f}x, Beijing "
-        f"{b.get('dij_ratio', float('nan')):.2f}x")
-    out(f"1M-node run under 60 s and 4 GiB: {a['total'][0]:.1f} s wall ({a['total'][1]:.1f} s "
-        f"CPU), {a['peak_gib']:.2f} GiB")
-    out(f"isochrones for 1,000 facilities under 30 s: {a['iso'][0]:.1f} s "
-        f"({a['iso'][1]:.1f} s CPU on 2 threads)")
+        f"{b.get('dij_ratio', float('nan')):.2f}x"
+    )
+    out(
+        f"1M-node run under 60 s and 4 GiB: {a['total'][0]:.1f} s wall ({a['total'][1]:.1f} s "
+        f"CPU), {a['peak_gib']:.2f} GiB"
+    )
+    out(
+        f"isochrones for 1,000 facilities under 30 s: {a['iso'][0]:.1f} s "
+        f"({a['iso'][1]:.1f} s CPU on 2 threads)"
+    )
 
 
 if __name__ == "__main__":

@@ -52,31 +52,43 @@ def write_households_csv(path: Path, n: int, buildings: int, seed: int = 7) -> N
     k = np.arange(n)
     b = k // per + 1
     slot = k % per
-    frame = pd.DataFrame({
-        "楼栋编码": [f"B{v:06d}" for v in b],
-        "单元": (slot % 4 + 1).astype(str),
-        "房号": [f"{f}{r:02d}" for f, r in zip(slot // 8 + 1, slot % 8 + 1, strict=True)],
-        "人口数": rng.integers(1, 6, n),
-    })
+    frame = pd.DataFrame(
+        {
+            "楼栋编码": [f"B{v:06d}" for v in b],
+            "单元": (slot % 4 + 1).astype(str),
+            "房号": [f"{f}{r:02d}" for f, r in zip(slot // 8 + 1, slot % 8 + 1, strict=True)],
+            "人口数": rng.integers(1, 6, n),
+        }
+    )
     frame.to_csv(path, index=False, encoding="utf-8")
 
 
 def insert_buildings(engine, n: int) -> None:
     import sqlalchemy as sa
 
-    side = int(n ** 0.5) + 1
+    side = int(n**0.5) + 1
     rows = []
     for i in range(n):
         x, y = 116.30 + (i % side) * 0.0004, 39.95 + (i // side) * 0.0004
-        ring = f"(({x} {y}, {x + 0.0002} {y}, {x + 0.0002} {y + 0.0002}, {x} {y + 0.0002}, {x} {y}))"
-        rows.append({"code": f"B{i + 1:06d}", "address": f"示例路{i + 1}号楼",
-                     "use": "residential", "geom": f"SRID=4326;MULTIPOLYGON({ring})"})
+        ring = (
+            f"(({x} {y}, {x + 0.0002} {y}, {x + 0.0002} {y + 0.0002}, {x} {y + 0.0002}, {x} {y}))"
+        )
+        rows.append(
+            {
+                "code": f"B{i + 1:06d}",
+                "address": f"示例路{i + 1}号楼",
+                "use": "residential",
+                "geom": f"SRID=4326;MULTIPOLYGON({ring})",
+            }
+        )
     fn = "ST_GeomFromEWKT" if engine.dialect.name == "postgresql" else "GeomFromEWKT"
-    stmt = sa.text(f"INSERT INTO building (code, address, use, geom) VALUES "
-                   f"(:code, :address, :use, {fn}(:geom))")
+    stmt = sa.text(
+        f"INSERT INTO building (code, address, use, geom) VALUES "
+        f"(:code, :address, :use, {fn}(:geom))"
+    )
     with engine.begin() as c:
         for start in range(0, n, 5000):
-            c.execute(stmt, rows[start:start + 5000])
+            c.execute(stmt, rows[start : start + 5000])
 
 
 # --- one run in a child process --------------------------------------------------------------
@@ -97,8 +109,9 @@ def child(args) -> None:
     sessions = session_factory(engine)
     t = time.perf_counter()
     with sessions() as s:
-        dry = import_file(s, args.csv, "households", ImportOptions(), Requester.system(),
-                          dry_run=True)
+        dry = import_file(
+            s, args.csv, "households", ImportOptions(), Requester.system(), dry_run=True
+        )
         s.rollback()
     dry_s = time.perf_counter() - t
     t = time.perf_counter()
@@ -107,12 +120,22 @@ def child(args) -> None:
         s.commit()
     write_s = time.perf_counter() - t
     with engine.connect() as c:
-        stored = c.execute(sa.text("SELECT count(*) FROM household h JOIN building b "
-                                   "ON b.id = h.building_id")).scalar()
+        stored = c.execute(
+            sa.text("SELECT count(*) FROM household h JOIN building b ON b.id = h.building_id")
+        ).scalar()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"dry_s": dry_s, "write_s": write_s, "peak_mib": peak_mib,
-                      "errors": len(dry.errors), "written": report.written,
-                      "stored_joined": stored}))
+    print(
+        json.dumps(
+            {
+                "dry_s": dry_s,
+                "write_s": write_s,
+                "peak_mib": peak_mib,
+                "errors": len(dry.errors),
+                "written": report.written,
+                "stored_joined": stored,
+            }
+        )
+    )
     engine.dispose()
 
 
@@ -132,9 +155,24 @@ def run_child(code: Path, backend: str, n: int, buildings: int, csv: Path) -> di
     else:
         url = f"sqlite:///{tmp / 'bench.sqlite'}"
     try:
-        proc = subprocess.run([sys.executable, __file__, "--child", "--code", str(code),
-                               "--url", url, "--csv", str(csv), "--buildings", str(buildings)],
-                              capture_output=True, text=True, cwd=code)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                "--code",
+                str(code),
+                "--url",
+                url,
+                "--csv",
+                str(csv),
+                "--buildings",
+                str(buildings),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=code,
+        )
         if proc.returncode != 0:
             raise RuntimeError(proc.stderr[-3000:])
         out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -148,10 +186,15 @@ def run_child(code: Path, backend: str, n: int, buildings: int, csv: Path) -> di
 
 def base_tree(dest: Path) -> str:
     """The tree this one branched from, unpacked into ``dest``; returns its commit."""
-    base = subprocess.run(["git", "merge-base", "HEAD", "main"], cwd=ROOT, capture_output=True,
-                          text=True, check=True).stdout.strip()
-    archive = subprocess.run(["git", "archive", base, "geodata", "gridmap", "migrations"],
-                             cwd=ROOT, capture_output=True, check=True).stdout
+    base = subprocess.run(
+        ["git", "merge-base", "HEAD", "main"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    archive = subprocess.run(
+        ["git", "archive", base, "geodata", "gridmap", "migrations"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
     return base
 
@@ -178,19 +221,23 @@ def main() -> None:
     for n in sorted({args.households, args.old_households}):
         csvs[n] = work / f"households_{n}.csv"
         write_households_csv(csvs[n], n, args.buildings)
-    lines = [f"# bench/register.py  {time.strftime('%Y-%m-%d %H:%M')}  python "
-             f"{platform.python_version()}  {os.cpu_count()} cores  {platform.machine()}",
-             f"# {args.buildings:,} buildings; households CSV (楼栋编码, 单元, 房号, 人口数); "
-             f"per-row path = {base[:10]} (merge-base with main)",
-             "# backend     path      households  dry run s  write s  rows/s (write)  "
-             "peak MiB  stored+joined"]
+    lines = [
+        f"# bench/register.py  {time.strftime('%Y-%m-%d %H:%M')}  python "
+        f"{platform.python_version()}  {os.cpu_count()} cores  {platform.machine()}",
+        f"# {args.buildings:,} buildings; households CSV (楼栋编码, 单元, 房号, 人口数); "
+        f"per-row path = {base[:10]} (merge-base with main)",
+        "# backend     path      households  dry run s  write s  rows/s (write)  "
+        "peak MiB  stored+joined",
+    ]
     for backend in args.backends.split(","):
         runs = [("bulk", ROOT, args.households), ("per row", old, args.old_households)]
         for label, code, n in runs:
             r = run_child(code, backend, n, args.buildings, csvs[n])
-            line = (f"  {backend:<11} {label:<9} {n:>10,}  {r['dry_s']:>9.1f}  "
-                    f"{r['write_s']:>7.1f}  {n / r['write_s']:>14,.0f}  {r['peak_mib']:>8,.0f}  "
-                    f"{r['stored_joined']:>13,}")
+            line = (
+                f"  {backend:<11} {label:<9} {n:>10,}  {r['dry_s']:>9.1f}  "
+                f"{r['write_s']:>7.1f}  {n / r['write_s']:>14,.0f}  {r['peak_mib']:>8,.0f}  "
+                f"{r['stored_joined']:>13,}"
+            )
             print(line, flush=True)
             lines.append(line)
             assert r["errors"] == 0 and r["stored_joined"] == n, r

@@ -65,20 +65,40 @@ def generate(session, n_buildings: int) -> dict:
     rows = int(np.ceil(per_grid / cols))
     gw, gh = cols * 28 + 20, rows * 22 + 20  # grid size in metres (with a street around)
     street_geom = shapely.box(LON0, LAT0, LON0 + 10 * gw * M_LON, LAT0 + 15 * gh * M_LAT)
-    session.execute(sa.insert(m.Street), [{"code": "110108099", "name": "基准测试街道",
-                                           "geom": to_ewkt(shapely.MultiPolygon([street_geom])),
-                                           "props": {"label": "生成数据 / generated data"}}])
+    session.execute(
+        sa.insert(m.Street),
+        [
+            {
+                "code": "110108099",
+                "name": "基准测试街道",
+                "geom": to_ewkt(shapely.MultiPolygon([street_geom])),
+                "props": {"label": "生成数据 / generated data"},
+            }
+        ],
+    )
     street_id = session.scalar(sa.select(m.Street.id))
     rng = np.random.default_rng(6)
     made = 0
     for c in range(10):
         cx, cy = (c % 5) * 2, (c // 5) * 7.5
-        box = shapely.box(LON0 + cx * gw * M_LON, LAT0 + cy * gh * M_LAT,
-                          LON0 + (cx + 2) * gw * M_LON, LAT0 + (cy + 7.5) * gh * M_LAT)
+        box = shapely.box(
+            LON0 + cx * gw * M_LON,
+            LAT0 + cy * gh * M_LAT,
+            LON0 + (cx + 2) * gw * M_LON,
+            LAT0 + (cy + 7.5) * gh * M_LAT,
+        )
         code = f"110108099{c + 1:03d}"
-        session.execute(sa.insert(m.Community), [{"code": code, "name": f"基准社区{c + 1}",
-                                                  "street_id": street_id,
-                                                  "geom": to_ewkt(shapely.MultiPolygon([box]))}])
+        session.execute(
+            sa.insert(m.Community),
+            [
+                {
+                    "code": code,
+                    "name": f"基准社区{c + 1}",
+                    "street_id": street_id,
+                    "geom": to_ewkt(shapely.MultiPolygon([box])),
+                }
+            ],
+        )
         community_id = session.scalar(sa.select(m.Community.id).where(m.Community.code == code))
         for k in range(15):
             gx = LON0 + (cx + k % 2) * gw * M_LON
@@ -86,12 +106,24 @@ def generate(session, n_buildings: int) -> dict:
             ghh = gh * 7.5 / 8
             cell = shapely.box(gx, gy, gx + gw * M_LON, gy + ghh * M_LAT)
             if k == 14:  # the last one takes the rest of the community
-                cell = shapely.box(gx, gy, LON0 + (cx + 2) * gw * M_LON, LAT0 + (cy + 7.5) * gh * M_LAT)
+                cell = shapely.box(
+                    gx, gy, LON0 + (cx + 2) * gw * M_LON, LAT0 + (cy + 7.5) * gh * M_LAT
+                )
             gcode = f"{code}{k + 1:03d}"
-            session.execute(sa.insert(m.Grid), [{"code": gcode, "name": f"基准社区{c + 1}第{k + 1}网格",
-                                                 "community_id": community_id, "kind": "community",
-                                                 "leader": "张三", "target_households": 400,
-                                                 "geom": to_ewkt(shapely.MultiPolygon([cell]))}])
+            session.execute(
+                sa.insert(m.Grid),
+                [
+                    {
+                        "code": gcode,
+                        "name": f"基准社区{c + 1}第{k + 1}网格",
+                        "community_id": community_id,
+                        "kind": "community",
+                        "leader": "张三",
+                        "target_households": 400,
+                        "geom": to_ewkt(shapely.MultiPolygon([cell])),
+                    }
+                ],
+            )
             grid_id = session.scalar(sa.select(m.Grid.id).where(m.Grid.code == gcode))
             want = min(per_grid, n_buildings - made)
             bx0, by0 = gx + 10 * M_LON, gy + 10 * M_LAT
@@ -100,19 +132,39 @@ def generate(session, n_buildings: int) -> dict:
                 x = bx0 + (i % cols) * 28 * M_LON
                 y = by0 + (i // cols) * (ghh - 20) / rows * M_LAT
                 w, h = rng.uniform(14, 24), rng.uniform(9, 13)
-                poly = shapely.affinity.rotate(shapely.box(x, y, x + w * M_LON, y + h * M_LAT),
-                                               rng.uniform(-8, 8))
-                brows.append({"code": f"{gcode}B{i:04d}", "address": f"基准路{made + i + 1}号",
-                              "floors": int(rng.integers(3, 19)), "use": "residential",
-                              "grid_id": grid_id, "geom": to_ewkt(shapely.MultiPolygon([poly]))})
+                poly = shapely.affinity.rotate(
+                    shapely.box(x, y, x + w * M_LON, y + h * M_LAT), rng.uniform(-8, 8)
+                )
+                brows.append(
+                    {
+                        "code": f"{gcode}B{i:04d}",
+                        "address": f"基准路{made + i + 1}号",
+                        "floors": int(rng.integers(3, 19)),
+                        "use": "residential",
+                        "grid_id": grid_id,
+                        "geom": to_ewkt(shapely.MultiPolygon([poly])),
+                    }
+                )
             if brows:
                 session.execute(sa.insert(m.Building), brows)
             made += want
     ids = session.scalars(sa.select(m.Building.id)).all()
     for start in range(0, len(ids), 20000):
-        session.execute(sa.insert(m.Household), [
-            {"code": f"H{b}-{u}", "building_id": b, "unit": "1", "floor": u + 1, "room": f"{u + 1}01",
-             "size": 2} for b in ids[start:start + 20000] for u in range(2)])
+        session.execute(
+            sa.insert(m.Household),
+            [
+                {
+                    "code": f"H{b}-{u}",
+                    "building_id": b,
+                    "unit": "1",
+                    "floor": u + 1,
+                    "room": f"{u + 1}01",
+                    "size": 2,
+                }
+                for b in ids[start : start + 20000]
+                for u in range(2)
+            ],
+        )
     create_user(session, "admin", "admin", password=PASSWORD)
     return {"buildings": made, "grids": 150, "communities": 10, "households": 2 * len(ids)}
 
@@ -129,14 +181,19 @@ def plain_page(app) -> tuple[bytes, float]:
     with app.test_request_context("/"):
         started = time.perf_counter()
         session = session_factory(app.extensions["gridmap_engine"])()
-        mp = overview_map(repo.communities_frame(session), repo.grids_frame(session),
-                          repo.buildings_frame(session))
+        mp = overview_map(
+            repo.communities_frame(session),
+            repo.grids_frame(session),
+            repo.buildings_frame(session),
+        )
         localize_assets(mp, "/static")
         parts = map_parts(mp)
         html = render_template_string(
             "<!DOCTYPE html><html><head><meta charset='utf-8'>{{ p.header|safe }}"
             "<style>html,body{margin:0;height:100%}</style></head><body>{{ p.body|safe }}"
-            "<script>{{ p.script|safe }}</script></body></html>", p=parts)
+            "<script>{{ p.script|safe }}</script></body></html>",
+            p=parts,
+        )
         session.close()
         return html.encode("utf-8"), time.perf_counter() - started
 
@@ -162,7 +219,9 @@ def measure(browser, base: str, path: str, *, ours: bool) -> dict:
     cdp.send("Network.enable")
     cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
     got: dict[str, float] = {}
-    cdp.on("Network.loadingFinished", lambda e: got.__setitem__(e["requestId"], e["encodedDataLength"]))
+    cdp.on(
+        "Network.loadingFinished", lambda e: got.__setitem__(e["requestId"], e["encodedDataLength"])
+    )
     page.goto(base + path, wait_until="commit", timeout=180_000)
     if ours:
         page.wait_for_function("window.gmReady === true", timeout=180_000, polling=50)
@@ -183,16 +242,23 @@ def measure(browser, base: str, path: str, *, ours: bool) -> dict:
     page.wait_for_load_state("networkidle", timeout=180_000)
     bytes_idle = sum(got.values())
     if VERBOSE:
-        print(f"  {path}: drawn {drawn:.0f} ms, long tasks {[[round(a), round(b)] for a, b in tasks]}",
-              file=sys.stderr)
+        print(
+            f"  {path}: drawn {drawn:.0f} ms, long tasks {[[round(a), round(b)] for a, b in tasks]}",
+            file=sys.stderr,
+        )
         slow = page.evaluate("""() => performance.getEntriesByType('resource')
             .filter(e => e.responseEnd - e.startTime > 150)
             .map(e => [e.name.split('/').slice(-2).join('/').slice(0, 40), Math.round(e.startTime),
                        Math.round(e.responseStart), Math.round(e.responseEnd)])""")
         print(f"    slow requests (start, first byte, end ms): {slow}", file=sys.stderr)
     context.close()
-    return {"tti_s": tti, "drawn_s": (drawn - nav_start_ms) / 1000.0, "bytes_ready": bytes_ready,
-            "bytes_idle": bytes_idle, **counts}
+    return {
+        "tti_s": tti,
+        "drawn_s": (drawn - nav_start_ms) / 1000.0,
+        "bytes_ready": bytes_ready,
+        "bytes_idle": bytes_idle,
+        **counts,
+    }
 
 
 def serve(url: str, plain_file: str, port_file: str) -> None:
@@ -222,12 +288,14 @@ def main() -> None:
     ap.add_argument("--buildings", type=int, default=50_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--backend", choices=("both", "spatialite", "postgis"), default="both")
-    ap.add_argument("--db", help="SpatiaLite file to generate into and reuse (default: a temporary one)")
+    ap.add_argument(
+        "--db", help="SpatiaLite file to generate into and reuse (default: a temporary one)"
+    )
     ap.add_argument("--verbose", action="store_true", help="print each run's timeline")
     args = ap.parse_args()
     global VERBOSE
     VERBOSE = args.verbose
-    for backend in (("spatialite", "postgis") if args.backend == "both" else (args.backend,)):
+    for backend in ("spatialite", "postgis") if args.backend == "both" else (args.backend,):
         run(args, backend)
         print()
 
@@ -252,10 +320,16 @@ def run(args, backend: str) -> None:
         started = time.perf_counter()
         with session_factory(engine).begin() as session:
             if reuse:
-                counts = {t: session.scalar(sa.select(sa.func.count()).select_from(sa.table(t)))
-                          for t in ("building", "grid", "community", "household")}
-                sizes = {"buildings": counts["building"], "grids": counts["grid"],
-                         "communities": counts["community"], "households": counts["household"]}
+                counts = {
+                    t: session.scalar(sa.select(sa.func.count()).select_from(sa.table(t)))
+                    for t in ("building", "grid", "community", "household")
+                }
+                sizes = {
+                    "buildings": counts["building"],
+                    "grids": counts["grid"],
+                    "communities": counts["community"],
+                    "households": counts["household"],
+                }
                 create_user(session, "admin", "admin", password=PASSWORD)
             else:
                 sizes = generate(session, args.buildings)
@@ -271,8 +345,9 @@ def run(args, backend: str) -> None:
         # The server runs in its own process, as `gridmap serve` does (waitress, 8 threads):
         # sharing this process's GIL with the Playwright driver would slow both.
         port_file = tmp / "port"
-        proc = subprocess.Popen([sys.executable, __file__, "--serve", url, str(plain_file),
-                                 str(port_file)])
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", url, str(plain_file), str(port_file)]
+        )
         stack.callback(proc.wait, timeout=30)
         stack.callback(proc.terminate)
         deadline = time.monotonic() + 120
@@ -290,26 +365,47 @@ def run(args, backend: str) -> None:
     def med(name, key):
         return statistics.median(r[key] for r in results[name])
 
-    print(f"# bench/web_large.py: street overview of {sizes['buildings']:,} buildings in headless Chromium")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
-          f"{platform.release()}; Python {platform.python_version()}; backend {backend}")
-    print(f"command: .venv/bin/python bench/web_large.py --buildings {args.buildings} "
-          f"--runs {args.runs} --backend {backend}")
-    print(f"data: {sizes['communities']} communities, {sizes['grids']} grids, "
-          f"{sizes['buildings']:,} buildings, {sizes['households']:,} households "
-          f"(generated in {gen_s:.1f} s)")
-    print(f"plain folium page: {len(plain_html) / 1e6:.1f} MB of HTML, built in {plain_build_s:.1f} s "
-          "(server side, once, not counted in its time below)")
-    print(f"budget: < 2 MiB ({BUDGET_BYTES:,} bytes) before interactive, interactive < {BUDGET_S:.0f} s\n")
-    print(f"{'page':<14}{'interactive s':>15}{'MB by then':>12}{'MB at idle':>12}"
-          f"{'requests':>10}{'features':>10}{'tiles':>7}")
+    print(
+        f"# bench/web_large.py: street overview of {sizes['buildings']:,} buildings in headless Chromium"
+    )
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
+        f"{platform.release()}; Python {platform.python_version()}; backend {backend}"
+    )
+    print(
+        f"command: .venv/bin/python bench/web_large.py --buildings {args.buildings} "
+        f"--runs {args.runs} --backend {backend}"
+    )
+    print(
+        f"data: {sizes['communities']} communities, {sizes['grids']} grids, "
+        f"{sizes['buildings']:,} buildings, {sizes['households']:,} households "
+        f"(generated in {gen_s:.1f} s)"
+    )
+    print(
+        f"plain folium page: {len(plain_html) / 1e6:.1f} MB of HTML, built in {plain_build_s:.1f} s "
+        "(server side, once, not counted in its time below)"
+    )
+    print(
+        f"budget: < 2 MiB ({BUDGET_BYTES:,} bytes) before interactive, interactive < {BUDGET_S:.0f} s\n"
+    )
+    print(
+        f"{'page':<14}{'interactive s':>15}{'MB by then':>12}{'MB at idle':>12}"
+        f"{'requests':>10}{'features':>10}{'tiles':>7}"
+    )
     for name, label in (("ours", "gridmap /"), ("plain", "plain folium")):
-        print(f"{label:<14}{med(name, 'tti_s'):>15.2f}{med(name, 'bytes_ready') / 1e6:>12.2f}"
-              f"{med(name, 'bytes_idle') / 1e6:>12.2f}{med(name, 'requests'):>10.0f}"
-              f"{med(name, 'features'):>10.0f}{med(name, 'tiles'):>7.0f}")
-    print(f"\nruns: {args.runs} each, medians shown; every run: "
-          + "; ".join(f"{n} " + ", ".join(f"{r['tti_s']:.2f} s/{r['bytes_ready'] / 1e6:.2f} MB"
-                                            for r in results[n]) for n in results))
+        print(
+            f"{label:<14}{med(name, 'tti_s'):>15.2f}{med(name, 'bytes_ready') / 1e6:>12.2f}"
+            f"{med(name, 'bytes_idle') / 1e6:>12.2f}{med(name, 'requests'):>10.0f}"
+            f"{med(name, 'features'):>10.0f}{med(name, 'tiles'):>7.0f}"
+        )
+    print(
+        f"\nruns: {args.runs} each, medians shown; every run: "
+        + "; ".join(
+            f"{n} "
+            + ", ".join(f"{r['tti_s']:.2f} s/{r['bytes_ready'] / 1e6:.2f} MB" for r in results[n])
+            for n in results
+        )
+    )
     ratio_t = med("plain", "tti_s") / med("ours", "tti_s")
     ratio_b = med("plain", "bytes_ready") / med("ours", "bytes_ready")
     print(f"plain / ours: {ratio_t:.1f}x the time, {ratio_b:.1f}x the bytes")

@@ -61,15 +61,27 @@ def _sqlite_path(engine: Engine) -> Path:
 def backup(engine: Engine, out: Path, *, home: Path | None = None) -> dict:
     """Write the archive ``out``; returns its manifest."""
     backend = "postgis" if engine.dialect.name == "postgresql" else "spatialite"
-    manifest = {"format": 1, "backend": backend, "revision": current_revision(engine),
-                "created": datetime.now().isoformat(timespec="seconds"),
-                "counts": _counts(engine)}
+    manifest = {
+        "format": 1,
+        "backend": backend,
+        "revision": current_revision(engine),
+        "created": datetime.now().isoformat(timespec="seconds"),
+        "counts": _counts(engine),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         if backend == "postgis":
             db_file = tmpdir / "database.pgdump"
-            _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
-                  f"--file={db_file}", _libpq_url(engine)])
+            _run(
+                [
+                    _tool("pg_dump"),
+                    "--format=custom",
+                    "--no-owner",
+                    "--no-privileges",
+                    f"--file={db_file}",
+                    _libpq_url(engine),
+                ]
+            )
         else:
             db_file = tmpdir / "database.sqlite"
             _sqlite_copy(_sqlite_path(engine), db_file)
@@ -118,17 +130,29 @@ def restore(engine: Engine, archive: Path, *, home: Path | None = None) -> dict:
         except (KeyError, ValueError):
             raise InvalidInput(f"{archive}: not a gridmap backup (no manifest.json)") from None
         if manifest.get("backend") != backend:
-            raise InvalidInput(f"{archive} holds a {manifest.get('backend')} database; the "
-                               f"configured database is {backend}")
+            raise InvalidInput(
+                f"{archive} holds a {manifest.get('backend')} database; the "
+                f"configured database is {backend}"
+            )
         if not _is_empty(engine):
-            raise InvalidInput("the configured database is not empty: restore into a new, "
-                               "empty database")
+            raise InvalidInput(
+                "the configured database is not empty: restore into a new, empty database"
+            )
         _extract(tar, tmpdir)
         if backend == "postgis":
-            _run([_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
-                  "--clean", "--if-exists",
-                  "--single-transaction", f"--dbname={_libpq_url(engine)}",
-                  str(tmpdir / "database.pgdump")])
+            _run(
+                [
+                    _tool("pg_restore"),
+                    "--no-owner",
+                    "--no-privileges",
+                    "--exit-on-error",
+                    "--clean",
+                    "--if-exists",
+                    "--single-transaction",
+                    f"--dbname={_libpq_url(engine)}",
+                    str(tmpdir / "database.pgdump"),
+                ]
+            )
         else:
             engine.dispose()
             target = _sqlite_path(engine)

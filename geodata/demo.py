@@ -27,8 +27,13 @@ def make_city(*, seed: int = 7, osm_path: str | Path | None = None) -> City:
 
     extract = read_osm(osm_path)
     return city_from_osm(
-        extract.ways, extract.entrances, extract.buildings, extract.pois, extract.areas,
-        seed=seed, place_name=Path(osm_path).stem,
+        extract.ways,
+        extract.entrances,
+        extract.buildings,
+        extract.pois,
+        extract.areas,
+        seed=seed,
+        place_name=Path(osm_path).stem,
     )
 
 
@@ -49,8 +54,13 @@ def ensure_demo_target(session: Session) -> None:
         )
 
 
-def store_demo(session: Session, city: City, progress: Progress | None = None,
-               *, admin_password: str | None = None) -> tuple[dict[str, int], str]:
+def store_demo(
+    session: Session,
+    city: City,
+    progress: Progress | None = None,
+    *,
+    admin_password: str | None = None,
+) -> tuple[dict[str, int], str]:
     """Replace the database's contents with ``city`` and an admin; returns counts and password.
 
     Refuses to touch a database that holds anything but an earlier demo.
@@ -59,24 +69,24 @@ def store_demo(session: Session, city: City, progress: Progress | None = None,
     clear_all(session)
     written = write_city(session, city, progress)
     for street in session.scalars(sa.select(m.Street)):
-        street.props = {**(street.props or {}), "demo": True, "label": city.label,
-                        "anchor": list(city.anchor)}
-    _user, password = create_user(session, DEMO_ADMIN, "admin", password=admin_password,
-                                  display_name="演示管理员")
+        street.props = {
+            **(street.props or {}),
+            "demo": True,
+            "label": city.label,
+            "anchor": list(city.anchor),
+        }
+    _user, password = create_user(
+        session, DEMO_ADMIN, "admin", password=admin_password, display_name="演示管理员"
+    )
     return written, password
 
 
 def total_rows(city: City) -> int:
     """Rows the demo city writes, case history steps included."""
-    return sum(city.counts().values()) + int(
-        sum(len(h or []) for h in city.hazards["history"])
-    )
+    return sum(city.counts().values()) + int(sum(len(h or []) for h in city.hazards["history"]))
 
 
-
-
-def store_city_of_streets(sessions, n: int, *, seed: int = 7,
-                          progress=None) -> dict[str, int]:
+def store_city_of_streets(sessions, n: int, *, seed: int = 7, progress=None) -> dict[str, int]:
     """Replace a demo database's contents with a generated city of ``n`` street offices
     (:mod:`gridmap.demo.streets`), written one street office per transaction; returns the
     rows written per table. ``progress(k)`` after street office ``k``."""
@@ -92,8 +102,12 @@ def store_city_of_streets(sessions, n: int, *, seed: int = 7,
                 written[table] = written.get(table, 0) + rows
             code = city.streets["code"].iloc[0]
             street = session.scalars(sa.select(m.Street).where(m.Street.code == code)).one()
-            street.props = {**(street.props or {}), "demo": True, "label": city.label,
-                            "anchor": list(city.anchor)}
+            street.props = {
+                **(street.props or {}),
+                "demo": True,
+                "label": city.label,
+                "anchor": list(city.anchor),
+            }
         if progress:
             progress(k)
     return written

@@ -64,14 +64,20 @@ def _columns(spec: LayerSpec, model) -> list:
     return [getattr(model, c) for c in (*spec.fields, *spec.derived)]
 
 
-def _simple(session: Session, spec: LayerSpec, registry: Registry,
-            requester: Requester | None = None) -> gpd.GeoDataFrame:
+def _simple(
+    session: Session, spec: LayerSpec, registry: Registry, requester: Requester | None = None
+) -> gpd.GeoDataFrame:
     """code, name, the layer's fields, parent codes, props and geometry (inside the
     requester's areas when one is given)."""
     model: type[Any] = model_for(spec.table)  # columns differ per layer: looked up, not checked
-    stmt = sa.select(model.code, model.name, *_columns(spec, model),
-                     *_parent_codes(spec, model, registry), model.props,
-                     model.geom).order_by(model.code)
+    stmt = sa.select(
+        model.code,
+        model.name,
+        *_columns(spec, model),
+        *_parent_codes(spec, model, registry),
+        model.props,
+        model.geom,
+    ).order_by(model.code)
     if requester is not None:
         stmt = scoped(stmt, requester, model)
     return _frame(session, stmt)
@@ -87,8 +93,11 @@ def _mask_others(f: pd.DataFrame, spec: LayerSpec, registry: Registry) -> None:
 
 def _mask_column(f: pd.DataFrame, column: str, mask) -> None:
     if column in f.columns:
-        f[column] = pd.Series([mask(v) if isinstance(v, str) else None for v in f[column]],
-                              index=f.index, dtype=object)
+        f[column] = pd.Series(
+            [mask(v) if isinstance(v, str) else None for v in f[column]],
+            index=f.index,
+            dtype=object,
+        )
 
 
 def _aggregate(session: Session, requester: Requester, layer: str) -> gpd.GeoDataFrame:
@@ -97,8 +106,11 @@ def _aggregate(session: Session, requester: Requester, layer: str) -> gpd.GeoDat
     ``suppressed`` true) as on the heatmaps."""
     if layer == "patrol_tracks":
         t = m.PatrolTrack
-        stmt = scoped(sa.select(t.grid_id.label("place_id"), sa.func.count().label("n"))
-                      .group_by(t.grid_id), requester, t)
+        stmt = scoped(
+            sa.select(t.grid_id.label("place_id"), sa.func.count().label("n")).group_by(t.grid_id),
+            requester,
+            t,
+        )
         places = _frame(session, sa.select(m.Grid.id, m.Grid.code.label("grid"), m.Grid.geom))
         places["geometry"] = shapely.point_on_surface(places.geometry.to_numpy())
         count_name = "tracks"
@@ -106,7 +118,8 @@ def _aggregate(session: Session, requester: Requester, layer: str) -> gpd.GeoDat
         stmt = sa.select(m.Building.id.label("place_id"), sa.func.count().label("n"))
         if layer == "residents":
             stmt = stmt.select_from(m.Resident).join(
-                m.Household, m.Resident.household_id == m.Household.id)
+                m.Household, m.Resident.household_id == m.Household.id
+            )
         else:
             stmt = stmt.select_from(m.Household)
         stmt = stmt.join(m.Building, m.Household.building_id == m.Building.id)
@@ -121,17 +134,25 @@ def _aggregate(session: Session, requester: Requester, layer: str) -> gpd.GeoDat
     counts = counts.astype({"place_id": "int64", "n": "int64"})
     f = places.merge(counts, left_on="id", right_on="place_id", how="inner")
     hidden = suppressed(f["n"].to_numpy(), k=DEFAULT_K)
-    f[count_name] = pd.array([None if h else int(n) for n, h in zip(f["n"], hidden, strict=True)],
-                             dtype="Int64")
+    f[count_name] = pd.array(
+        [None if h else int(n) for n, h in zip(f["n"], hidden, strict=True)], dtype="Int64"
+    )
     f["suppressed"] = hidden
     audit(session, requester, f"export_{layer}_counts", None, {"count": len(f)})
     label = "grid" if layer == "patrol_tracks" else "building"
-    return gpd.GeoDataFrame(f[[label, count_name, "suppressed"]], geometry=f.geometry.values,
-                            crs=STORAGE_CRS)
+    return gpd.GeoDataFrame(
+        f[[label, count_name, "suppressed"]], geometry=f.geometry.values, crs=STORAGE_CRS
+    )
 
 
-def layer_frame(session: Session, layer: str, requester: Requester, *,
-                reveal: bool = False, registry: Registry = REGISTRY) -> gpd.GeoDataFrame:
+def layer_frame(
+    session: Session,
+    layer: str,
+    requester: Requester,
+    *,
+    reveal: bool = False,
+    registry: Registry = REGISTRY,
+) -> gpd.GeoDataFrame:
     """The rows of ``layer`` as an export frame in EPSG:4326 (see the module docstring)."""
     spec = registry.spec(layer)
     name = spec.name
@@ -166,12 +187,21 @@ def _as_text(f: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return f
 
 
-def _personal(session: Session, requester: Requester, spec: LayerSpec,
-              registry: Registry) -> gpd.GeoDataFrame:
+def _personal(
+    session: Session, requester: Requester, spec: LayerSpec, registry: Registry
+) -> gpd.GeoDataFrame:
     model: type[Any] = model_for(spec.table)  # columns differ per layer: looked up, not checked
-    stmt = scoped(sa.select(model.code, *_columns(spec, model),
-                            *_parent_codes(spec, model, registry), model.props, model.geom),
-                  requester, model).order_by(model.code)
+    stmt = scoped(
+        sa.select(
+            model.code,
+            *_columns(spec, model),
+            *_parent_codes(spec, model, registry),
+            model.props,
+            model.geom,
+        ),
+        requester,
+        model,
+    ).order_by(model.code)
     f = _frame(session, stmt)
     audit(session, requester, f"export_{model.__tablename__}", None, {"count": len(f)})
     return f
@@ -185,10 +215,12 @@ def _building_points(session: Session) -> gpd.GeoDataFrame:
 
 def _households(session: Session, requester: Requester, spec: LayerSpec) -> gpd.GeoDataFrame:
     h = m.Household
-    stmt = scoped(sa.select(h.code, h.building_id, *_columns(spec, h), h.props), requester,
-                  h).order_by(h.code)
-    rows = pd.DataFrame(session.execute(stmt).all(),
-                        columns=["code", "building_id", *spec.fields, "props"])
+    stmt = scoped(
+        sa.select(h.code, h.building_id, *_columns(spec, h), h.props), requester, h
+    ).order_by(h.code)
+    rows = pd.DataFrame(
+        session.execute(stmt).all(), columns=["code", "building_id", *spec.fields, "props"]
+    )
     audit(session, requester, "export_households", None, {"count": len(rows)})
     b = _building_points(session)
     rows["building"] = rows["building_id"].map(b["code"])
@@ -197,39 +229,57 @@ def _households(session: Session, requester: Requester, spec: LayerSpec) -> gpd.
     return gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(geoms.to_numpy(), crs=STORAGE_CRS))
 
 
-def _residents(session: Session, requester: Requester, spec: LayerSpec, *,
-               reveal: bool) -> gpd.GeoDataFrame:
+def _residents(
+    session: Session, requester: Requester, spec: LayerSpec, *, reveal: bool
+) -> gpd.GeoDataFrame:
     r = m.Resident
-    stmt = scoped(sa.select(r.household_id, r.name, *_columns(spec, r), r.props), requester,
-                  r).order_by(r.id)
-    rows = pd.DataFrame(session.execute(stmt).all(),
-                        columns=["household_id", "name", *spec.fields, "props"])
+    stmt = scoped(
+        sa.select(r.household_id, r.name, *_columns(spec, r), r.props), requester, r
+    ).order_by(r.id)
+    rows = pd.DataFrame(
+        session.execute(stmt).all(), columns=["household_id", "name", *spec.fields, "props"]
+    )
     birth = "birth_year"
     if not reveal:
-        for col, mask in (("name", mask_name), ("phone", mask_phone),
-                          ("id_number", mask_id_number)):
+        for col, mask in (
+            ("name", mask_name),
+            ("phone", mask_phone),
+            ("id_number", mask_id_number),
+        ):
             _mask_column(rows, col, mask)
         # an age band, not the birth year, beside a masked ID number
         year = datetime.now().year
         rows["age_band"] = [privacy.age_band(v, year) for v in rows["birth_year"]]
         birth = "age_band"
-    audit(session, requester, "export_residents_revealed" if reveal else "export_residents",
-          None, {"count": len(rows), "reveal": reveal})
-    hh = pd.DataFrame(session.execute(sa.select(m.Household.id, m.Household.code,
-                                                m.Household.building_id)).all(),
-                      columns=["id", "code", "building_id"]).set_index("id")
+    audit(
+        session,
+        requester,
+        "export_residents_revealed" if reveal else "export_residents",
+        None,
+        {"count": len(rows), "reveal": reveal},
+    )
+    hh = pd.DataFrame(
+        session.execute(sa.select(m.Household.id, m.Household.code, m.Household.building_id)).all(),
+        columns=["id", "code", "building_id"],
+    ).set_index("id")
     b = _building_points(session)
     rows["household"] = rows["household_id"].map(hh["code"])
     geoms = rows["household_id"].map(hh["building_id"]).map(b.geometry)
     rows = rows.drop(columns="household_id")
-    cols = ["household", "name", *(birth if c == "birth_year" else c for c in spec.fields),
-            "props"]
+    cols = ["household", "name", *(birth if c == "birth_year" else c for c in spec.fields), "props"]
     return gpd.GeoDataFrame(rows[cols], geometry=gpd.GeoSeries(geoms.to_numpy(), crs=STORAGE_CRS))
 
 
-def export_layer(session: Session, layer: str, fmt: str, out: str | Path,
-                 requester: Requester, *, reveal: bool = False,
-                 registry: Registry = REGISTRY) -> tuple[Path, int]:
+def export_layer(
+    session: Session,
+    layer: str,
+    fmt: str,
+    out: str | Path,
+    requester: Requester,
+    *,
+    reveal: bool = False,
+    registry: Registry = REGISTRY,
+) -> tuple[Path, int]:
     """Write ``layer`` to ``out`` as ``fmt`` (geojson, gpkg or shp = zipped Shapefile).
 
     Returns the path written and the number of features.
@@ -248,26 +298,33 @@ def export_layer(session: Session, layer: str, fmt: str, out: str | Path,
         warnings.simplefilter("ignore", RuntimeWarning)
         if fmt == "geojson":
             out.unlink(missing_ok=True)
-            pyogrio.write_dataframe(frame, out, driver="GeoJSON", layer=spec.name,
-                                    geometry_type=geometry_type,
-                                    layer_options={"RFC7946": "YES", "WRITE_NAME": "NO",
-                                                   "COORDINATE_PRECISION": "9"})
+            pyogrio.write_dataframe(
+                frame,
+                out,
+                driver="GeoJSON",
+                layer=spec.name,
+                geometry_type=geometry_type,
+                layer_options={"RFC7946": "YES", "WRITE_NAME": "NO", "COORDINATE_PRECISION": "9"},
+            )
         elif fmt == "gpkg":
             out.unlink(missing_ok=True)
-            pyogrio.write_dataframe(frame, out, driver="GPKG", layer=spec.name,
-                                    geometry_type=geometry_type)
+            pyogrio.write_dataframe(
+                frame, out, driver="GPKG", layer=spec.name, geometry_type=geometry_type
+            )
         else:
-            _write_shapefile_zip(frame.rename(columns=registry.export_names()), out, spec.name, geometry_type)
+            _write_shapefile_zip(
+                frame.rename(columns=registry.export_names()), out, spec.name, geometry_type
+            )
     return out, len(frame)
 
 
-def _write_shapefile_zip(frame: gpd.GeoDataFrame, out: Path, name: str,
-                         geometry_type: str) -> None:
+def _write_shapefile_zip(frame: gpd.GeoDataFrame, out: Path, name: str, geometry_type: str) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="gridmap-export-"))
     try:
         shp = tmp / f"{name}.shp"
-        pyogrio.write_dataframe(frame, shp, driver="ESRI Shapefile", encoding="UTF-8",
-                                geometry_type=geometry_type)
+        pyogrio.write_dataframe(
+            frame, shp, driver="ESRI Shapefile", encoding="UTF-8", geometry_type=geometry_type
+        )
         cpg = shp.with_suffix(".cpg")
         if not cpg.exists():
             cpg.write_text("UTF-8")

@@ -54,8 +54,9 @@ class Mapping:
     source: str | None = None
 
 
-def load_mapping(path: str | Path | None, *, text: str | None = None,
-                 display: str | None = None) -> Mapping:
+def load_mapping(
+    path: str | Path | None, *, text: str | None = None, display: str | None = None
+) -> Mapping:
     """Read a mapping file (YAML or JSON; JSON is YAML). None -> an empty mapping."""
     if path is None and text is None:
         return Mapping()
@@ -67,30 +68,43 @@ def load_mapping(path: str | Path | None, *, text: str | None = None,
             assert path is not None  # one of the two was given (checked above)
             raw_text = Path(path).read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise rejected(N_("mapping file {file} cannot be read ({reason}); save it as UTF-8"),
-                       file=display, reason=str(exc)) from exc
+        raise rejected(
+            N_("mapping file {file} cannot be read ({reason}); save it as UTF-8"),
+            file=display,
+            reason=str(exc),
+        ) from exc
     try:
-        data = json.loads(raw_text) if raw_text.lstrip().startswith("{") else yaml.safe_load(raw_text)
+        data = (
+            json.loads(raw_text) if raw_text.lstrip().startswith("{") else yaml.safe_load(raw_text)
+        )
     except (ValueError, yaml.YAMLError) as exc:
-        raise rejected(N_("mapping file {file} is not valid YAML or JSON ({reason})"),
-                       file=display, reason=str(exc).splitlines()[0]) from exc
+        raise rejected(
+            N_("mapping file {file} is not valid YAML or JSON ({reason})"),
+            file=display,
+            reason=str(exc).splitlines()[0],
+        ) from exc
     if data is None:
         return Mapping(source=display)
     if not isinstance(data, dict):
-        raise rejected(N_("mapping file {file} must be a mapping of column names to fields"),
-                       file=display)
+        raise rejected(
+            N_("mapping file {file} must be a mapping of column names to fields"), file=display
+        )
     if not ({"fields", "values", "defaults"} & set(data)):
         data = {"fields": data}
     fields_ = data.get("fields") or {}
     values = data.get("values") or {}
     defaults = data.get("defaults") or {}
     if not all(isinstance(x, dict) for x in (fields_, values, defaults)):
-        raise rejected(N_("mapping file {file}: fields, values and defaults must each be a "
-                          "mapping"), file=display)
-    return Mapping(fields={str(k): str(v) for k, v in fields_.items()},
-                   values={str(k): {str(a): b for a, b in (v or {}).items()}
-                           for k, v in values.items()},
-                   defaults={str(k): v for k, v in defaults.items()}, source=display)
+        raise rejected(
+            N_("mapping file {file}: fields, values and defaults must each be a mapping"),
+            file=display,
+        )
+    return Mapping(
+        fields={str(k): str(v) for k, v in fields_.items()},
+        values={str(k): {str(a): b for a, b in (v or {}).items()} for k, v in values.items()},
+        defaults={str(k): v for k, v in defaults.items()},
+        source=display,
+    )
 
 
 def mapping_dict(mapping: Mapping) -> dict:
@@ -108,15 +122,21 @@ def mapping_dict(mapping: Mapping) -> dict:
 def dump_mapping(mapping: Mapping, *, layer: str) -> str:
     """A mapping file that :func:`load_mapping` reads back (and ``gridmap import --mapping``
     takes)."""
-    head = (f"# gridmap import {layer} FILE --mapping THIS_FILE\n"
-            "# fields: column -> field; values: field -> {value in the file: stored value or "
-            "exclude}\n")
+    head = (
+        f"# gridmap import {layer} FILE --mapping THIS_FILE\n"
+        "# fields: column -> field; values: field -> {value in the file: stored value or "
+        "exclude}\n"
+    )
     return head + yaml.safe_dump(mapping_dict(mapping), allow_unicode=True, sort_keys=False)
 
 
-def with_choices(mapping: Mapping, *, values: dict[str, str | None] | None = None,
-                 columns: dict[str, str | None] | None = None,
-                 field_name: str = "category") -> Mapping:
+def with_choices(
+    mapping: Mapping,
+    *,
+    values: dict[str, str | None] | None = None,
+    columns: dict[str, str | None] | None = None,
+    field_name: str = "category",
+) -> Mapping:
     """A copy of ``mapping`` with a person's choices added: ``values`` maps a value of
     ``field_name`` to a stored value or 'exclude' (None removes the entry); ``columns`` maps a
     column to a field (None or 'props' removes the entry)."""
@@ -133,13 +153,17 @@ def with_choices(mapping: Mapping, *, values: dict[str, str | None] | None = Non
         else:
             per_field[value] = target
     all_values = {**mapping.values, field_name: per_field}
-    return Mapping(fields=fields_, values={k: v for k, v in all_values.items() if v},
-                   defaults=dict(mapping.defaults), source=mapping.source or "page")
+    return Mapping(
+        fields=fields_,
+        values={k: v for k, v in all_values.items() if v},
+        defaults=dict(mapping.defaults),
+        source=mapping.source or "page",
+    )
 
 
-def map_columns(columns, layer: str, allowed: set[str], user: Mapping, *,
-                registry: Registry = REGISTRY
-                ) -> tuple[dict[str, str], list[str], list[tuple[str, str]]]:
+def map_columns(
+    columns, layer: str, allowed: set[str], user: Mapping, *, registry: Registry = REGISTRY
+) -> tuple[dict[str, str], list[str], list[tuple[str, str]]]:
     """Decide each column's field.
 
     Returns ``(mapping source->field, columns kept in props, [(column, field)] of columns
@@ -149,9 +173,15 @@ def map_columns(columns, layer: str, allowed: set[str], user: Mapping, *,
     user_norm = {normalise_name(k): v for k, v in user.fields.items()}
     for named in user.fields.values():
         if named not in allowed and named not in SPECIAL_TARGETS:
-            raise rejected(N_("mapping file {file}: {field!r} is not a field of {layer}; "
-                              "fields are: {fields}"), file=user.source or "mapping",
-                           field=named, layer=layer, fields=", ".join(sorted(allowed)))
+            raise rejected(
+                N_(
+                    "mapping file {file}: {field!r} is not a field of {layer}; fields are: {fields}"
+                ),
+                file=user.source or "mapping",
+                field=named,
+                layer=layer,
+                fields=", ".join(sorted(allowed)),
+            )
     own = registry.layers[layer].names if layer in registry else {}
     layer_names = {normalise_name(n): f for f, names in own.items() for n in names}
     common = {normalise_name(n): f for f, names in registry.headings().items() for n in names}
@@ -172,8 +202,12 @@ def map_columns(columns, layer: str, allowed: set[str], user: Mapping, *,
             continue
         target = common.get(normalise_name(col))
         decided[col] = target if target in allowed else None
-    strong = [c for c in columns if normalise_name(c) in user_norm or
-              (normalise_name(c) in layer_names and layer_names[normalise_name(c)] in allowed)]
+    strong = [
+        c
+        for c in columns
+        if normalise_name(c) in user_norm
+        or (normalise_name(c) in layer_names and layer_names[normalise_name(c)] in allowed)
+    ]
     for col in strong + [c for c in columns if c not in strong]:
         target = decided[col]
         if target == "ignore":
@@ -225,7 +259,9 @@ def text(value, max_len: int | None = None) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # 310101.0 from a numeric column is the code 310101
-    out = unicodedata.normalize("NFKC", str(value)).strip() if isinstance(value, str) else str(value)
+    out = (
+        unicodedata.normalize("NFKC", str(value)).strip() if isinstance(value, str) else str(value)
+    )
     return out[:max_len] if max_len else out
 
 
@@ -367,11 +403,24 @@ VOCABS: dict[str, tuple[vocab.Labelled, ...]] = {
 }
 # Chinese road classes (CJJ 37 and common survey tables) -> OSM highway values, which the
 # walking network's rules read.
-ROAD_CLASSES = {"快速路": "motorway", "高速公路": "motorway", "主干路": "primary",
-                "主干道": "primary", "次干路": "secondary", "次干道": "secondary",
-                "支路": "tertiary", "街巷": "residential", "小区道路": "service",
-                "内部道路": "service", "人行道": "footway", "步行道": "footway",
-                "步行街": "pedestrian", "绿道": "path", "小路": "path", "台阶": "steps"}
+ROAD_CLASSES = {
+    "快速路": "motorway",
+    "高速公路": "motorway",
+    "主干路": "primary",
+    "主干道": "primary",
+    "次干路": "secondary",
+    "次干道": "secondary",
+    "支路": "tertiary",
+    "街巷": "residential",
+    "小区道路": "service",
+    "内部道路": "service",
+    "人行道": "footway",
+    "步行道": "footway",
+    "步行街": "pedestrian",
+    "绿道": "path",
+    "小路": "path",
+    "台阶": "steps",
+}
 
 
 def road_class(value) -> str | None:
@@ -380,5 +429,12 @@ def road_class(value) -> str | None:
     return None if t is None else ROAD_CLASSES.get(t, t.lower())
 
 
-GATE_KINDS = {"pedestrian": "pedestrian", "人行": "pedestrian", "vehicle": "vehicle",
-              "车行": "vehicle", "both": "both", "人车": "both", "人车混行": "both"}
+GATE_KINDS = {
+    "pedestrian": "pedestrian",
+    "人行": "pedestrian",
+    "vehicle": "vehicle",
+    "车行": "vehicle",
+    "both": "both",
+    "人车": "both",
+    "人车混行": "both",
+}

@@ -34,8 +34,17 @@ from geodata.readers import read_source
 from gridmap.layers import REGISTRY, LayerSpec, Registry
 from gridmap.privacy import Requester
 
-__all__ = ["CHUNK", "LAYERS", "ImportOptions", "ImportReport", "Prepared", "import_file",
-           "layer_spec", "prepare", "write"]
+__all__ = [
+    "CHUNK",
+    "LAYERS",
+    "ImportOptions",
+    "ImportReport",
+    "Prepared",
+    "import_file",
+    "layer_spec",
+    "prepare",
+    "write",
+]
 
 
 CHUNK = 2000  # rows per INSERT or UPDATE statement
@@ -49,18 +58,36 @@ def layer_spec(name: str, registry: Registry = REGISTRY) -> LayerSpec:
     return registry.spec(name)
 
 
-def import_file(session: Session, path: str | Path, layer: str, options: ImportOptions,
-                requester: Requester, *, dry_run: bool = False,
-                progress: Progress | None = None, display_name: str | None = None,
-                workdir: Path | None = None, registry: Registry = REGISTRY) -> ImportReport:
+def import_file(
+    session: Session,
+    path: str | Path,
+    layer: str,
+    options: ImportOptions,
+    requester: Requester,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    display_name: str | None = None,
+    workdir: Path | None = None,
+    registry: Registry = REGISTRY,
+) -> ImportReport:
     """Read, check and (unless ``dry_run`` or errors) write ``path`` into ``layer``.
 
     Writes happen in ``session``'s transaction; the caller commits. Raises
     InvalidInput for files that cannot be read at all. ``registry``: the layers and their
     fields (``gridmap.layers``).
     """
-    prepared = prepare(session, path, layer, options, requester, progress=progress,
-                       display_name=display_name, workdir=workdir, registry=registry)
+    prepared = prepare(
+        session,
+        path,
+        layer,
+        options,
+        requester,
+        progress=progress,
+        display_name=display_name,
+        workdir=workdir,
+        registry=registry,
+    )
     report = prepared.report
     report.dry_run = dry_run
     if dry_run or not report.ok:
@@ -69,10 +96,18 @@ def import_file(session: Session, path: str | Path, layer: str, options: ImportO
     return report
 
 
-def prepare(session: Session, path: str | Path, layer: str, options: ImportOptions,
-            requester: Requester, *, progress: Progress | None = None,
-            display_name: str | None = None, workdir: Path | None = None,
-            registry: Registry = REGISTRY) -> Prepared:
+def prepare(
+    session: Session,
+    path: str | Path,
+    layer: str,
+    options: ImportOptions,
+    requester: Requester,
+    *,
+    progress: Progress | None = None,
+    display_name: str | None = None,
+    workdir: Path | None = None,
+    registry: Registry = REGISTRY,
+) -> Prepared:
     """Read ``path``, map, normalise and check it for ``layer``: the rows to write and the
     full report, nothing written (see the module docstring)."""
     spec = registry.spec(layer)
@@ -81,12 +116,22 @@ def prepare(session: Session, path: str | Path, layer: str, options: ImportOptio
     progress("read", 0, 1)
     src = read_source(path, options.read, display_name=display_name, workdir=workdir)
     progress("read", 1, 1)
-    report = ImportReport(layer=spec.name, file=src.name, format=src.format,
-                          source_layer=src.layer, layers=src.layers, features=len(src.frame),
-                          encoding=src.encoding, encoding_reason=src.encoding_reason,
-                          crs=src.crs, crs_reason=src.crs_reason, coords=options.read.coords,
-                          warnings=list(src.warnings), notes=list(src.notes),
-                          problems=list(src.problems))
+    report = ImportReport(
+        layer=spec.name,
+        file=src.name,
+        format=src.format,
+        source_layer=src.layer,
+        layers=src.layers,
+        features=len(src.frame),
+        encoding=src.encoding,
+        encoding_reason=src.encoding_reason,
+        crs=src.crs,
+        crs_reason=src.crs_reason,
+        coords=options.read.coords,
+        warnings=list(src.warnings),
+        notes=list(src.notes),
+        problems=list(src.problems),
+    )
     builder = Builder(session, spec, src, options, requester, report, progress, registry)
     rows, preview = builder.run()
     report.problems.sort(key=lambda p: (p.row is None, p.row or 0, p.severity != "error"))

@@ -48,8 +48,12 @@ class NetworkOptions:
 
     def as_dict(self) -> dict:
         """The options as stored beside the network (distances in metres)."""
-        return {"noding": self.noding, "gate_tolerance_m": self.gate_tolerance_m,
-                "gate_link_m": self.gate_link_m, "snap_tolerance_m": self.snap_tolerance_m}
+        return {
+            "noding": self.noding,
+            "gate_tolerance_m": self.gate_tolerance_m,
+            "gate_link_m": self.gate_link_m,
+            "snap_tolerance_m": self.snap_tolerance_m,
+        }
 
 
 @dataclass(frozen=True)
@@ -62,29 +66,56 @@ class StoredNetwork:
 
 
 def _source_frames(session: Session):
-    roads = read_frame(session, sa.select(
-        m.Road.id, m.Road.code, m.Road.highway, m.Road.foot, m.Road.access,
-        m.Compound.code.label("compound_code"), m.Road.props, m.Road.geom,
-    ).outerjoin(m.Compound, m.Road.compound_id == m.Compound.id).order_by(m.Road.id))
+    roads = read_frame(
+        session,
+        sa.select(
+            m.Road.id,
+            m.Road.code,
+            m.Road.highway,
+            m.Road.foot,
+            m.Road.access,
+            m.Compound.code.label("compound_code"),
+            m.Road.props,
+            m.Road.geom,
+        )
+        .outerjoin(m.Compound, m.Road.compound_id == m.Compound.id)
+        .order_by(m.Road.id),
+    )
     # Bridges and tunnels come in as kept attributes (OSM layer/bridge/tunnel columns).
-    roads["layer"] = [vertical_layer(*(p.get(k) for k in ("layer", "bridge", "tunnel")))
-                      if isinstance(p, dict) else 0 for p in roads["props"]]
+    roads["layer"] = [
+        vertical_layer(*(p.get(k) for k in ("layer", "bridge", "tunnel")))
+        if isinstance(p, dict)
+        else 0
+        for p in roads["props"]
+    ]
     roads = roads.drop(columns="props")
-    compounds = read_frame(session, sa.select(m.Compound.id, m.Compound.code, m.Compound.geom)
-                           .order_by(m.Compound.id))
-    gates = read_frame(session, sa.select(
-        m.Gate.id, m.Gate.code, m.Compound.code.label("compound_code"), m.Gate.geom,
-    ).outerjoin(m.Compound, m.Gate.compound_id == m.Compound.id).order_by(m.Gate.id))
+    compounds = read_frame(
+        session, sa.select(m.Compound.id, m.Compound.code, m.Compound.geom).order_by(m.Compound.id)
+    )
+    gates = read_frame(
+        session,
+        sa.select(
+            m.Gate.id,
+            m.Gate.code,
+            m.Compound.code.label("compound_code"),
+            m.Gate.geom,
+        )
+        .outerjoin(m.Compound, m.Gate.compound_id == m.Compound.id)
+        .order_by(m.Gate.id),
+    )
     return roads, compounds, gates
 
 
 def fingerprint(roads, compounds, gates, options: NetworkOptions) -> str:
     """A hash of every source row (attributes and geometry) and the build options."""
-    h = hashlib.sha256(json.dumps({**options.as_dict(), "builder": BUILDER_VERSION},
-                                  sort_keys=True).encode())
-    for frame, cols in ((roads, ["id", "code", "highway", "foot", "access", "compound_code",
-                                 "layer"]),
-                        (compounds, ["id", "code"]), (gates, ["id", "code", "compound_code"])):
+    h = hashlib.sha256(
+        json.dumps({**options.as_dict(), "builder": BUILDER_VERSION}, sort_keys=True).encode()
+    )
+    for frame, cols in (
+        (roads, ["id", "code", "highway", "foot", "access", "compound_code", "layer"]),
+        (compounds, ["id", "code"]),
+        (gates, ["id", "code", "compound_code"]),
+    ):
         h.update(str(len(frame)).encode())
         h.update(frame[cols].astype(str).to_csv(index=False).encode())
         for wkb in shapely.to_wkb(np.asarray(frame.geometry.values, dtype=object)):
@@ -102,17 +133,23 @@ def build_from_frames(roads, compounds, gates, options: NetworkOptions) -> Netwo
     crs = metric_crs_for(roads)
     roads_m = roads.to_crs(crs)
     return build_network(
-        np.asarray(roads_m.geometry.values, dtype=object), crs=crs,
-        highway=roads["highway"].to_numpy(object), foot=roads["foot"].to_numpy(object),
-        access=roads["access"].to_numpy(object), layer=roads["layer"].to_numpy(object),
-        line_compound=roads["compound_code"].to_numpy(object), noding=options.noding,
+        np.asarray(roads_m.geometry.values, dtype=object),
+        crs=crs,
+        highway=roads["highway"].to_numpy(object),
+        foot=roads["foot"].to_numpy(object),
+        access=roads["access"].to_numpy(object),
+        layer=roads["layer"].to_numpy(object),
+        line_compound=roads["compound_code"].to_numpy(object),
+        noding=options.noding,
         compound_codes=compounds["code"].to_numpy(object),
         compound_geoms=np.asarray(compounds.to_crs(crs).geometry.values, dtype=object),
         gate_points=np.asarray(gates.to_crs(crs).geometry.values, dtype=object),
         gate_compound=gates["compound_code"].to_numpy(object),
         gate_codes=gates["code"].to_numpy(object),
-        gate_tolerance_m=options.gate_tolerance_m, gate_link_m=options.gate_link_m,
-        snap_tolerance_m=options.snap_tolerance_m)
+        gate_tolerance_m=options.gate_tolerance_m,
+        gate_link_m=options.gate_link_m,
+        snap_tolerance_m=options.snap_tolerance_m,
+    )
 
 
 def _to_storage(xy: np.ndarray, crs: str) -> np.ndarray:
@@ -127,16 +164,29 @@ def _from_storage(xy: np.ndarray, crs: str) -> np.ndarray:
     return np.column_stack([x, y])
 
 
-def store_network(session: Session, net: Network, *, fp: str, options: NetworkOptions,
-                  road_ids: np.ndarray, compound_ids: np.ndarray,
-                  source: str = SOURCE_DB) -> int:
+def store_network(
+    session: Session,
+    net: Network,
+    *,
+    fp: str,
+    options: NetworkOptions,
+    road_ids: np.ndarray,
+    compound_ids: np.ndarray,
+    source: str = SOURCE_DB,
+) -> int:
     """Insert ``net`` (replacing every stored network); returns the new network id."""
     session.execute(sa.delete(m.WalkNetwork))
     gated_ids = [int(i) for i in compound_ids[net.compound_gated]]
-    row = m.WalkNetwork(built_at=datetime.now(), source=source, crs=net.crs, fingerprint=fp,
-                        node_count=net.n_nodes, edge_count=net.n_edges,
-                        params={**options.as_dict(), "gated_compound_ids": gated_ids},
-                        warnings=list(net.warnings))
+    row = m.WalkNetwork(
+        built_at=datetime.now(),
+        source=source,
+        crs=net.crs,
+        fingerprint=fp,
+        node_count=net.n_nodes,
+        edge_count=net.n_edges,
+        params={**options.as_dict(), "gated_compound_ids": gated_ids},
+        warnings=list(net.warnings),
+    )
     session.add(row)
     session.flush()
     node_ll = _to_storage(net.node_xy, net.crs)
@@ -145,42 +195,69 @@ def store_network(session: Session, net: Network, *, fp: str, options: NetworkOp
     nodes = []
     for seq in range(net.n_nodes):
         g = gate_of.get(seq)
-        nodes.append({"network_id": row.id, "seq": seq, "geom": f"SRID=4326;{node_wkt[seq]}",
-                      "gate_code": None if g is None else str(net.gate_code[g]),
-                      "compound_id": None if g is None else
-                      int(compound_ids[net.gate_compound[g]])})
+        nodes.append(
+            {
+                "network_id": row.id,
+                "seq": seq,
+                "geom": f"SRID=4326;{node_wkt[seq]}",
+                "gate_code": None if g is None else str(net.gate_code[g]),
+                "compound_id": None if g is None else int(compound_ids[net.gate_compound[g]]),
+            }
+        )
     for start in range(0, len(nodes), CHUNK):
-        session.execute(sa.insert(m.WalkNode), nodes[start:start + CHUNK])
+        session.execute(sa.insert(m.WalkNode), nodes[start : start + CHUNK])
     edge_ll = _to_storage(net.geom_xy, net.crs)
-    edge_wkt = shapely.to_wkt(L.to_geoms(edge_ll, net.geom_offsets), rounding_precision=-1,
-                              trim=True)
-    edges = [{
-        "network_id": row.id, "seq": k, "u": int(net.edge_u[k]), "v": int(net.edge_v[k]),
-        "length_m": float(net.edge_length_m[k]),
-        "highway": None if net.edge_highway[k] is None else str(net.edge_highway[k])[:32],
-        "road_id": int(road_ids[net.edge_source[k]]) if net.edge_source[k] >= 0 else None,
-        "compound_id": int(compound_ids[net.edge_compound[k]]) if net.edge_compound[k] >= 0
-        else None,
-        "geom": f"SRID=4326;{edge_wkt[k]}",
-    } for k in range(net.n_edges)]
+    edge_wkt = shapely.to_wkt(
+        L.to_geoms(edge_ll, net.geom_offsets), rounding_precision=-1, trim=True
+    )
+    edges = [
+        {
+            "network_id": row.id,
+            "seq": k,
+            "u": int(net.edge_u[k]),
+            "v": int(net.edge_v[k]),
+            "length_m": float(net.edge_length_m[k]),
+            "highway": None if net.edge_highway[k] is None else str(net.edge_highway[k])[:32],
+            "road_id": int(road_ids[net.edge_source[k]]) if net.edge_source[k] >= 0 else None,
+            "compound_id": int(compound_ids[net.edge_compound[k]])
+            if net.edge_compound[k] >= 0
+            else None,
+            "geom": f"SRID=4326;{edge_wkt[k]}",
+        }
+        for k in range(net.n_edges)
+    ]
     for start in range(0, len(edges), CHUNK):
-        session.execute(sa.insert(m.WalkEdge), edges[start:start + CHUNK])
+        session.execute(sa.insert(m.WalkEdge), edges[start : start + CHUNK])
     return row.id
 
 
 def load_network(session: Session, row: m.WalkNetwork, compounds: gpd.GeoDataFrame) -> Network:
     """The stored network ``row`` as a Network in its metric CRS."""
     crs = row.crs
-    nodes = read_frame(session, sa.select(m.WalkNode.seq, m.WalkNode.gate_code,
-                                          m.WalkNode.compound_id, m.WalkNode.geom)
-                       .where(m.WalkNode.network_id == row.id).order_by(m.WalkNode.seq))
-    edges = read_frame(session, sa.select(m.WalkEdge.seq, m.WalkEdge.u, m.WalkEdge.v,
-                                          m.WalkEdge.length_m, m.WalkEdge.highway,
-                                          m.WalkEdge.road_id, m.WalkEdge.compound_id,
-                                          m.WalkEdge.geom)
-                       .where(m.WalkEdge.network_id == row.id).order_by(m.WalkEdge.seq))
-    node_xy = _from_storage(shapely.get_coordinates(np.asarray(nodes.geometry.values,
-                                                               dtype=object)), crs)
+    nodes = read_frame(
+        session,
+        sa.select(m.WalkNode.seq, m.WalkNode.gate_code, m.WalkNode.compound_id, m.WalkNode.geom)
+        .where(m.WalkNode.network_id == row.id)
+        .order_by(m.WalkNode.seq),
+    )
+    edges = read_frame(
+        session,
+        sa.select(
+            m.WalkEdge.seq,
+            m.WalkEdge.u,
+            m.WalkEdge.v,
+            m.WalkEdge.length_m,
+            m.WalkEdge.highway,
+            m.WalkEdge.road_id,
+            m.WalkEdge.compound_id,
+            m.WalkEdge.geom,
+        )
+        .where(m.WalkEdge.network_id == row.id)
+        .order_by(m.WalkEdge.seq),
+    )
+    node_xy = _from_storage(
+        shapely.get_coordinates(np.asarray(nodes.geometry.values, dtype=object)), crs
+    )
     xy, offsets = L.from_geoms(np.asarray(edges.geometry.values, dtype=object))
     xy = _from_storage(xy, crs)
     comp_ids = compounds["id"].to_numpy()
@@ -189,29 +266,36 @@ def load_network(session: Session, row: m.WalkNetwork, compounds: gpd.GeoDataFra
     gate_rows = nodes[nodes["gate_code"].notna()]
 
     def index_of(ids) -> np.ndarray:
-        return np.array([comp_index.get(int(i), -1) if i is not None and i == i else -1
-                         for i in ids], dtype=np.int64)
+        return np.array(
+            [comp_index.get(int(i), -1) if i is not None and i == i else -1 for i in ids],
+            dtype=np.int64,
+        )
 
     return Network(
-        crs=crs, node_xy=node_xy,
-        edge_u=edges["u"].to_numpy(np.int64), edge_v=edges["v"].to_numpy(np.int64),
+        crs=crs,
+        node_xy=node_xy,
+        edge_u=edges["u"].to_numpy(np.int64),
+        edge_v=edges["v"].to_numpy(np.int64),
         edge_length_m=edges["length_m"].to_numpy(float),
         edge_compound=index_of(edges["compound_id"]),
         edge_highway=edges["highway"].to_numpy(object),
         # Loaded networks name the source road by its database id.
         edge_source=edges["road_id"].fillna(-1).to_numpy(np.int64),
-        geom_offsets=offsets, geom_xy=xy,
+        geom_offsets=offsets,
+        geom_xy=xy,
         compound_code=compounds["code"].to_numpy(object),
         compound_geom=np.asarray(compounds.to_crs(crs).geometry.values, dtype=object),
         compound_gated=np.array([int(i) in gated_ids for i in comp_ids], dtype=bool),
         gate_node=gate_rows["seq"].to_numpy(np.int64),
         gate_compound=index_of(gate_rows["compound_id"]),
         gate_code=gate_rows["gate_code"].to_numpy(object),
-        warnings=tuple(row.warnings or ()))
+        warnings=tuple(row.warnings or ()),
+    )
 
 
-def ensure_network(session: Session, *, options: NetworkOptions | None = None,
-                   rebuild: bool = False) -> StoredNetwork | None:
+def ensure_network(
+    session: Session, *, options: NetworkOptions | None = None, rebuild: bool = False
+) -> StoredNetwork | None:
     """The stored network if still current, else a freshly built and stored one.
 
     Returns None when the database holds no roads (callers fall back to the estimate).
@@ -224,19 +308,27 @@ def ensure_network(session: Session, *, options: NetworkOptions | None = None,
     row = session.scalars(sa.select(m.WalkNetwork).order_by(m.WalkNetwork.id.desc())).first()
     comp_ids = compounds["id"].to_numpy()
     if session.info.get("street_view"):  # one street office's roads: never replace the city's
-        return StoredNetwork(build_from_frames(roads, compounds, gates, options), None, True,
-                             datetime.now(), comp_ids)
+        return StoredNetwork(
+            build_from_frames(roads, compounds, gates, options),
+            None,
+            True,
+            datetime.now(),
+            comp_ids,
+        )
     if row is not None and row.fingerprint == fp and not rebuild:
-        return StoredNetwork(load_network(session, row, compounds), row.id, False,
-                             row.built_at, comp_ids)
+        return StoredNetwork(
+            load_network(session, row, compounds), row.id, False, row.built_at, comp_ids
+        )
     net = build_from_frames(roads, compounds, gates, options)
-    network_id = store_network(session, net, fp=fp, options=options,
-                               road_ids=roads["id"].to_numpy(), compound_ids=comp_ids)
+    network_id = store_network(
+        session, net, fp=fp, options=options, road_ids=roads["id"].to_numpy(), compound_ids=comp_ids
+    )
     # The stored form is what later runs will load: use it now too, so that a run on a
     # fresh network and a run on the reused one give identical numbers.
     stored = session.get_one(m.WalkNetwork, network_id)
-    return StoredNetwork(load_network(session, stored, compounds), network_id, True,
-                         stored.built_at, comp_ids)
+    return StoredNetwork(
+        load_network(session, stored, compounds), network_id, True, stored.built_at, comp_ids
+    )
 
 
 def network_info(session: Session) -> dict | None:
@@ -244,6 +336,13 @@ def network_info(session: Session) -> dict | None:
     row = session.scalars(sa.select(m.WalkNetwork).order_by(m.WalkNetwork.id.desc())).first()
     if row is None:
         return None
-    return {"id": row.id, "built_at": row.built_at.isoformat(timespec="seconds"),
-            "source": row.source, "crs": row.crs, "nodes": row.node_count,
-            "edges": row.edge_count, "params": row.params, "warnings": row.warnings or []}
+    return {
+        "id": row.id,
+        "built_at": row.built_at.isoformat(timespec="seconds"),
+        "source": row.source,
+        "crs": row.crs,
+        "nodes": row.node_count,
+        "edges": row.edge_count,
+        "params": row.params,
+        "warnings": row.warnings or [],
+    }

@@ -31,10 +31,10 @@ OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 
 @dataclass
 class OgcRequest:
-    base: str                      # e.g. http://host/ogc (no trailing slash)
+    base: str  # e.g. http://host/ogc (no trailing slash)
     args: dict[str, str] = field(default_factory=dict)
     gettext: Callable[[str], str] = str
-    via: str = "session"           # "token" or "session": recorded in the audit log
+    via: str = "session"  # "token" or "session": recorded in the audit log
 
 
 def _bbox(args: dict[str, str]) -> Bbox | None:
@@ -55,9 +55,11 @@ def landing(req: OgcRequest) -> dict:
     b = req.base
     return {
         "title": _("gridmap OGC API - Features"),
-        "description": _("Map layers of gridmap for GIS clients (QGIS, GDAL): boundaries, "
-                         "buildings, roads, facilities, key sites, hazards and patrol tracks, "
-                         "scoped to your areas."),
+        "description": _(
+            "Map layers of gridmap for GIS clients (QGIS, GDAL): boundaries, "
+            "buildings, roads, facilities, key sites, hazards and patrol tracks, "
+            "scoped to your areas."
+        ),
         "links": [
             _link(f"{b}/?f=json", "self", JSON, _("this document")),
             _link(f"{b}/?f=html", "alternate", "text/html", _("this document as HTML")),
@@ -82,17 +84,25 @@ def _area_extent(session: Session) -> tuple[float, float, float, float] | None:
             boxes.append(frame.total_bounds)
     if not boxes:
         return None
-    return (float(min(b[0] for b in boxes)), float(min(b[1] for b in boxes)),
-            float(max(b[2] for b in boxes)), float(max(b[3] for b in boxes)))
+    return (
+        float(min(b[0] for b in boxes)),
+        float(min(b[1] for b in boxes)),
+        float(max(b[2] for b in boxes)),
+        float(max(b[3] for b in boxes)),
+    )
 
 
 def _collection_doc(req: OgcRequest, coll: ogc.Collection, extent) -> dict:
     _ = req.gettext
     b = f"{req.base}/collections/{coll.id}"
     return {
-        "id": coll.id, "title": _(coll.title), "description": _(coll.description),
-        "itemType": "feature", "extent": ogc.extent_of(extent),
-        "crs": list(ogc.CRS_LIST), "storageCrs": ogc.CRS84,
+        "id": coll.id,
+        "title": _(coll.title),
+        "description": _(coll.description),
+        "itemType": "feature",
+        "extent": ogc.extent_of(extent),
+        "crs": list(ogc.CRS_LIST),
+        "storageCrs": ogc.CRS84,
         "links": [
             _link(f"{b}?f=json", "self", JSON, _(coll.title)),
             _link(f"{b}?f=html", "alternate", "text/html", _(coll.title)),
@@ -107,9 +117,10 @@ def collections(session: Session, req: OgcRequest) -> dict:
     _ = req.gettext
     extent = _area_extent(session)
     return {
-        "links": [_link(f"{req.base}/collections?f=json", "self", JSON, _("collections")),
-                  _link(f"{req.base}/collections?f=html", "alternate", "text/html",
-                        _("collections"))],
+        "links": [
+            _link(f"{req.base}/collections?f=json", "self", JSON, _("collections")),
+            _link(f"{req.base}/collections?f=html", "alternate", "text/html", _("collections")),
+        ],
         "collections": [_collection_doc(req, c, extent) for c in ogc.COLLECTIONS],
     }
 
@@ -121,12 +132,19 @@ def collection(session: Session, req: OgcRequest, collection_id: str) -> dict:
 
 def queryables(req: OgcRequest, collection_id: str) -> dict:
     coll = ogc.collection(collection_id)
-    return ogc.queryables(coll, f"{req.base}/collections/{coll.id}/queryables",
-                          req.gettext(coll.title))
+    return ogc.queryables(
+        coll, f"{req.base}/collections/{coll.id}/queryables", req.gettext(coll.title)
+    )
 
 
-def _read(session: Session, requester: Requester, req: OgcRequest, coll: ogc.Collection,
-          *, as_of: Callable[[], datetime]):
+def _read(
+    session: Session,
+    requester: Requester,
+    req: OgcRequest,
+    coll: ogc.Collection,
+    *,
+    as_of: Callable[[], datetime],
+):
     """(rows after bbox, datetime and property filters, the output CRS)."""
     args = req.args
     crs = ogc.parse_crs(args.get("crs"))
@@ -141,25 +159,32 @@ def _read(session: Session, requester: Requester, req: OgcRequest, coll: ogc.Col
     return ogc.sort_frame(frame, ogc.parse_sortby(args.get("sortby"), coll)), crs
 
 
-def _audit(session: Session, requester: Requester, req: OgcRequest, coll: ogc.Collection,
-           returned: int) -> None:
+def _audit(
+    session: Session, requester: Requester, req: OgcRequest, coll: ogc.Collection, returned: int
+) -> None:
     """Scoped layers (key sites, hazards, patrols) leave a row per read, as pages do."""
     if coll.scoped:
         audit(session, requester, "ogc_items", coll.id, {"returned": returned, "via": req.via})
 
 
-def items(session: Session, requester: Requester, req: OgcRequest, collection_id: str, *,
-          as_of: Callable[[], datetime]) -> tuple[dict, dict]:
+def items(
+    session: Session,
+    requester: Requester,
+    req: OgcRequest,
+    collection_id: str,
+    *,
+    as_of: Callable[[], datetime],
+) -> tuple[dict, dict]:
     """(GeoJSON FeatureCollection with numberMatched/numberReturned and paging links,
     headers)."""
     _ = req.gettext
     coll = ogc.collection(collection_id)
-    limit = ogc.parse_int(req.args.get("limit"), name="limit", default=ogc.DEFAULT_LIMIT,
-                          low=1, high=ogc.MAX_LIMIT)
-    offset = ogc.parse_int(req.args.get("offset"), name="offset", default=0, low=0,
-                           high=10**9)
+    limit = ogc.parse_int(
+        req.args.get("limit"), name="limit", default=ogc.DEFAULT_LIMIT, low=1, high=ogc.MAX_LIMIT
+    )
+    offset = ogc.parse_int(req.args.get("offset"), name="offset", default=0, low=0, high=10**9)
     frame, crs = _read(session, requester, req, coll, as_of=as_of)
-    page = frame.iloc[offset:offset + limit]
+    page = frame.iloc[offset : offset + limit]
     keep = {k: v for k, v in req.args.items() if k not in ("f", "offset", "limit")}
     doc = {
         "type": "FeatureCollection",
@@ -167,29 +192,41 @@ def items(session: Session, requester: Requester, req: OgcRequest, collection_id
         "numberMatched": len(frame),
         "numberReturned": len(page),
         "timeStamp": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "links": ogc.page_links(f"{req.base}/collections/{coll.id}/items", keep,
-                                offset=offset, limit=limit, matched=len(frame),
-                                title_next=_("next page"), title_prev=_("previous page")),
+        "links": ogc.page_links(
+            f"{req.base}/collections/{coll.id}/items",
+            keep,
+            offset=offset,
+            limit=limit,
+            matched=len(frame),
+            title_next=_("next page"),
+            title_prev=_("previous page"),
+        ),
     }
     _audit(session, requester, req, coll, len(page))
     return doc, {"Content-Crs": f"<{crs}>"}
 
 
-def items_json(session: Session, requester: Requester, req: OgcRequest,
-               collection_id: str) -> tuple[str, dict] | None:
+def items_json(
+    session: Session, requester: Requester, req: OgcRequest, collection_id: str
+) -> tuple[str, dict] | None:
     """:func:`items` as JSON text written mostly by the database, for the one query the
     maps and GIS clients send most (buildings in a box, no other filter, on PostGIS);
     None when the request is not that one (the caller then uses :func:`items`)."""
     args = req.args
-    if (collection_id != "buildings" or not args.get("bbox") or args.get("datetime")
-            or args.get("sortby")
-            or ogc.property_filters(ogc.BY_ID["buildings"], args)
-            or not building_json.usable(session)):
+    if (
+        collection_id != "buildings"
+        or not args.get("bbox")
+        or args.get("datetime")
+        or args.get("sortby")
+        or ogc.property_filters(ogc.BY_ID["buildings"], args)
+        or not building_json.usable(session)
+    ):
         return None
     _ = req.gettext
     coll = ogc.collection(collection_id)
-    limit = ogc.parse_int(args.get("limit"), name="limit", default=ogc.DEFAULT_LIMIT,
-                          low=1, high=ogc.MAX_LIMIT)
+    limit = ogc.parse_int(
+        args.get("limit"), name="limit", default=ogc.DEFAULT_LIMIT, low=1, high=ogc.MAX_LIMIT
+    )
     offset = ogc.parse_int(args.get("offset"), name="offset", default=0, low=0, high=10**9)
     crs = ogc.parse_crs(args.get("crs"))
     bbox = _bbox(args)
@@ -197,20 +234,36 @@ def items_json(session: Session, requester: Requester, req: OgcRequest,
         return None
     features, matched = building_json.ogc_page(session, bbox, crs, limit=limit, offset=offset)
     keep = {k: v for k, v in args.items() if k not in ("f", "offset", "limit")}
-    text = ogc.collection_json(features, {
-        "numberMatched": matched,
-        "numberReturned": len(features),
-        "timeStamp": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "links": ogc.page_links(f"{req.base}/collections/{coll.id}/items", keep,
-                                offset=offset, limit=limit, matched=matched,
-                                title_next=_("next page"), title_prev=_("previous page")),
-    })
+    text = ogc.collection_json(
+        features,
+        {
+            "numberMatched": matched,
+            "numberReturned": len(features),
+            "timeStamp": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "links": ogc.page_links(
+                f"{req.base}/collections/{coll.id}/items",
+                keep,
+                offset=offset,
+                limit=limit,
+                matched=matched,
+                title_next=_("next page"),
+                title_prev=_("previous page"),
+            ),
+        },
+    )
     _audit(session, requester, req, coll, len(features))
     return text, {"Content-Crs": f"<{crs}>"}
 
 
-def item(session: Session, requester: Requester, req: OgcRequest, collection_id: str,
-         feature_id: str, *, as_of: Callable[[], datetime]) -> tuple[dict, dict]:
+def item(
+    session: Session,
+    requester: Requester,
+    req: OgcRequest,
+    collection_id: str,
+    feature_id: str,
+    *,
+    as_of: Callable[[], datetime],
+) -> tuple[dict, dict]:
     """One feature, or NotFound (also for a feature outside the requester's areas)."""
     coll = ogc.collection(collection_id)
     crs = ogc.parse_crs(req.args.get("crs"))
@@ -221,8 +274,9 @@ def item(session: Session, requester: Requester, req: OgcRequest, collection_id:
         wanted = None
     frame = frame[frame["id"] == wanted] if wanted is not None else frame.iloc[0:0]
     if not len(frame):
-        raise fail(NotFound, N_("no feature {fid} in collection {id}"), fid=feature_id[:40],
-                   id=coll.id)
+        raise fail(
+            NotFound, N_("no feature {fid} in collection {id}"), fid=feature_id[:40], id=coll.id
+        )
     feature = ogc.features(frame, coll, crs)[0]
     b = f"{req.base}/collections/{coll.id}"
     feature["links"] = [

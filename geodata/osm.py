@@ -32,29 +32,76 @@ SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")  # what libosmium
 CRS = "EPSG:4326"
 
 # Tags kept as columns on highway ways: what a walking-network builder needs.
-WAY_TAG_COLUMNS = ("highway", "foot", "access", "service", "footway", "sidewalk", "bicycle",
-                   "motor_vehicle", "oneway", "area", "layer", "bridge", "tunnel")
+WAY_TAG_COLUMNS = (
+    "highway",
+    "foot",
+    "access",
+    "service",
+    "footway",
+    "sidewalk",
+    "bicycle",
+    "motor_vehicle",
+    "oneway",
+    "area",
+    "layer",
+    "bridge",
+    "tunnel",
+)
 # Barrier values that are a way through a fence or wall (gate-like); `entrance=*` nodes count too.
-GATE_BARRIERS = frozenset({
-    "gate", "lift_gate", "swing_gate", "sliding_gate", "entrance", "turnstile",
-    "full-height_turnstile", "kissing_gate", "stile", "hampshire_gate", "bump_gate",
-})
+GATE_BARRIERS = frozenset(
+    {
+        "gate",
+        "lift_gate",
+        "swing_gate",
+        "sliding_gate",
+        "entrance",
+        "turnstile",
+        "full-height_turnstile",
+        "kissing_gate",
+        "stile",
+        "hampshire_gate",
+        "bump_gate",
+    }
+)
 # Any value of these keys makes a node or area a point of interest ...
-POI_KEYS = ("amenity", "shop", "healthcare", "education", "leisure", "office", "tourism",
-            "craft", "social_facility")
+POI_KEYS = (
+    "amenity",
+    "shop",
+    "healthcare",
+    "education",
+    "leisure",
+    "office",
+    "tourism",
+    "craft",
+    "social_facility",
+)
 # ... and so do these key=value pairs (transport, and key-site objects such as hydrants).
-POI_TAGS = frozenset({
-    ("railway", "station"), ("railway", "halt"), ("public_transport", "station"),
-    ("public_transport", "platform"), ("highway", "bus_stop"), ("emergency", "fire_hydrant"),
-    ("man_made", "surveillance"),
-})
+POI_TAGS = frozenset(
+    {
+        ("railway", "station"),
+        ("railway", "halt"),
+        ("public_transport", "station"),
+        ("public_transport", "platform"),
+        ("highway", "bus_stop"),
+        ("emergency", "fire_hydrant"),
+        ("man_made", "surveillance"),
+    }
+)
 # Street furniture that would only clutter the POI table.
-POI_NOISE = frozenset({("amenity", "bench"), ("amenity", "waste_basket"),
-                       ("amenity", "parking_space"), ("amenity", "grit_bin")})
+POI_NOISE = frozenset(
+    {
+        ("amenity", "bench"),
+        ("amenity", "waste_basket"),
+        ("amenity", "parking_space"),
+        ("amenity", "grit_bin"),
+    }
+)
 AREA_KEYS = ("landuse", "amenity", "leisure", "boundary")
 # Keys never copied into a `tags` dict: names are columns, the rest is editing metadata.
-_NOISE_KEY = re.compile(r"^(name|name:.*|.*_name(:.*)?|payment:.*|brand:.*|wikidata|wikipedia|"
-                        r"source(:.*)?|note(:.*)?|fixme|FIXME|check_date(:.*)?|survey:date)$")
+_NOISE_KEY = re.compile(
+    r"^(name|name:.*|.*_name(:.*)?|payment:.*|brand:.*|wikidata|wikipedia|"
+    r"source(:.*)?|note(:.*)?|fixme|FIXME|check_date(:.*)?|survey:date)$"
+)
 _DTYPES = {"osm_id": "int64", "levels": "float64", "height": "float64"}
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
 
@@ -83,11 +130,14 @@ class OsmExtract:
     warnings: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        return {name: len(getattr(self, name))
-                for name in ("ways", "entrances", "buildings", "pois", "areas")}
+        return {
+            name: len(getattr(self, name))
+            for name in ("ways", "entrances", "buildings", "pois", "areas")
+        }
 
 
 # --- small pure helpers -------------------------------------------------------
+
 
 def osm_name(tags: dict[str, str]) -> str | None:
     """Display name, Chinese first: ``name`` (in China usually Chinese), then ``name:zh``."""
@@ -111,8 +161,15 @@ def chinese_address(tags: dict[str, str]) -> str | None:
     if tags.get("addr:full"):
         return tags["addr:full"]
     parts: list[str] = []
-    for key in ("addr:province", "addr:city", "addr:district", "addr:subdistrict",
-                "addr:street", "addr:place", "addr:housenumber"):
+    for key in (
+        "addr:province",
+        "addr:city",
+        "addr:district",
+        "addr:subdistrict",
+        "addr:street",
+        "addr:place",
+        "addr:housenumber",
+    ):
         value = (tags.get(key) or "").strip()
         if not value or value in parts:
             continue
@@ -162,12 +219,14 @@ def _polygonal(geom: shapely.Geometry | None) -> shapely.Geometry | None:
     return geom
 
 
-def _frame(rows: list[dict], columns: Iterable[str], geoms, sort: Iterable[str] = ()) -> gpd.GeoDataFrame:
+def _frame(
+    rows: list[dict], columns: Iterable[str], geoms, sort: Iterable[str] = ()
+) -> gpd.GeoDataFrame:
     """GeoDataFrame with fixed columns; text/list/dict columns stay ``object`` with None."""
-    data = {c: pd.Series([r.get(c) for r in rows], dtype=_DTYPES.get(c, object))
-            for c in columns}
-    frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(list(geoms) if len(rows) else [],
-                                                         crs=CRS), crs=CRS)
+    data = {c: pd.Series([r.get(c) for r in rows], dtype=_DTYPES.get(c, object)) for c in columns}
+    frame = gpd.GeoDataFrame(
+        data, geometry=gpd.GeoSeries(list(geoms) if len(rows) else [], crs=CRS), crs=CRS
+    )
     sort = list(sort)
     if sort and len(frame):
         frame = frame.sort_values(sort, kind="stable").reset_index(drop=True)
@@ -175,6 +234,7 @@ def _frame(rows: list[dict], columns: Iterable[str], geoms, sort: Iterable[str] 
 
 
 # --- the reader ---------------------------------------------------------------
+
 
 class _Collector:
     """Turns the objects of one FileProcessor pass into rows; geometry is built vectorised."""
@@ -203,13 +263,17 @@ class _Collector:
         tags = dict(n.tags)
         xy = (n.location.lon, n.location.lat)
         if is_entrance(tags):
-            self.entrances.append({
-                "osm_id": n.id,
-                "kind": tags["barrier"] if tags.get("barrier") in GATE_BARRIERS else "entrance",
-                "entrance": tags.get("entrance"), "access": tags.get("access"),
-                "foot": tags.get("foot"), "motor_vehicle": tags.get("motor_vehicle"),
-                "name": osm_name(tags),
-            })
+            self.entrances.append(
+                {
+                    "osm_id": n.id,
+                    "kind": tags["barrier"] if tags.get("barrier") in GATE_BARRIERS else "entrance",
+                    "entrance": tags.get("entrance"),
+                    "access": tags.get("access"),
+                    "foot": tags.get("foot"),
+                    "motor_vehicle": tags.get("motor_vehicle"),
+                    "name": osm_name(tags),
+                }
+            )
             self.entrance_xy.append(xy)
         if is_poi(tags):
             self.pois.append(self._poi_row("node", n.id, tags))
@@ -241,8 +305,11 @@ class _Collector:
         if any(k in tags for k in ("building", *AREA_KEYS)):
             self.relations[r.id] = {
                 "name": osm_name(tags),
-                "what": ", ".join(f"{k}={tags[k]}" for k in ("type", "building", *AREA_KEYS,
-                                                              "admin_level") if k in tags),
+                "what": ", ".join(
+                    f"{k}={tags[k]}"
+                    for k in ("type", "building", *AREA_KEYS, "admin_level")
+                    if k in tags
+                ),
                 "ways": [m.ref for m in r.members if m.type == "w"],
             }
 
@@ -260,21 +327,35 @@ class _Collector:
         try:
             wkb = self.wkb.create_multipolygon(a)
         except RuntimeError as exc:  # libosmium could not build rings (broken geometry)
-            self.warnings.append(f"{osm_type} {osm_id} ({osm_name(tags) or kind or 'building'}): "
-                                 f"no polygon could be built ({exc}); skipped")
+            self.warnings.append(
+                f"{osm_type} {osm_id} ({osm_name(tags) or kind or 'building'}): "
+                f"no polygon could be built ({exc}); skipped"
+            )
             return
         if wants_building:
-            self.buildings.append({
-                "osm_type": osm_type, "osm_id": osm_id, "name": osm_name(tags),
-                "building": tags["building"],
-                "levels": first_number(tags.get("building:levels")),
-                "height": first_number(tags.get("height") or tags.get("building:height")),
-                "address": chinese_address(tags), "tags": key_tags(tags),
-            })
+            self.buildings.append(
+                {
+                    "osm_type": osm_type,
+                    "osm_id": osm_id,
+                    "name": osm_name(tags),
+                    "building": tags["building"],
+                    "levels": first_number(tags.get("building:levels")),
+                    "height": first_number(tags.get("height") or tags.get("building:height")),
+                    "address": chinese_address(tags),
+                    "tags": key_tags(tags),
+                }
+            )
             self.building_wkb.append(wkb)
         if kind:
-            self.areas.append({"osm_type": osm_type, "osm_id": osm_id, "kind": kind,
-                               "name": osm_name(tags), "tags": key_tags(tags)})
+            self.areas.append(
+                {
+                    "osm_type": osm_type,
+                    "osm_id": osm_id,
+                    "kind": kind,
+                    "name": osm_name(tags),
+                    "tags": key_tags(tags),
+                }
+            )
             self.area_wkb.append(wkb)
         if wants_poi:
             self.pois.append(self._poi_row(osm_type, osm_id, tags))
@@ -282,17 +363,26 @@ class _Collector:
 
     @staticmethod
     def _poi_row(osm_type: str, osm_id: int, tags: dict[str, str]) -> dict:
-        return {"osm_type": osm_type, "osm_id": osm_id, "name": osm_name(tags),
-                "name_en": tags.get("name:en"), "address": chinese_address(tags),
-                "tags": key_tags(tags)}
+        return {
+            "osm_type": osm_type,
+            "osm_id": osm_id,
+            "name": osm_name(tags),
+            "name_en": tags.get("name:en"),
+            "address": chinese_address(tags),
+            "tags": key_tags(tags),
+        }
 
     # -- building the frames --
 
     def ways_frame(self) -> gpd.GeoDataFrame:
         columns = ("osm_id", "name", *WAY_TAG_COLUMNS, "nodes")
-        geoms = (shapely.linestrings(np.asarray(self.way_xy, dtype=float),
-                                     indices=np.asarray(self.way_index))
-                 if self.ways else [])
+        geoms = (
+            shapely.linestrings(
+                np.asarray(self.way_xy, dtype=float), indices=np.asarray(self.way_index)
+            )
+            if self.ways
+            else []
+        )
         return _frame(self.ways, columns, geoms, sort=["osm_id"])
 
     def entrances_frame(self) -> gpd.GeoDataFrame:
@@ -304,10 +394,13 @@ class _Collector:
         geoms = [_polygonal(g) for g in shapely.from_wkb(wkbs)] if wkbs else []
         keep = [i for i, g in enumerate(geoms) if g is not None]
         for i in sorted(set(range(len(rows))) - set(keep)):
-            self.warnings.append(f"{rows[i]['osm_type']} {rows[i]['osm_id']} ({what}): "
-                                 "polygon is empty after repair; skipped")
-        return _frame([rows[i] for i in keep], columns, [geoms[i] for i in keep],
-                      sort=["osm_type", "osm_id"])
+            self.warnings.append(
+                f"{rows[i]['osm_type']} {rows[i]['osm_id']} ({what}): "
+                "polygon is empty after repair; skipped"
+            )
+        return _frame(
+            [rows[i] for i in keep], columns, [geoms[i] for i in keep], sort=["osm_type", "osm_id"]
+        )
 
     def pois_frame(self) -> gpd.GeoDataFrame:
         geoms = []
@@ -318,15 +411,20 @@ class _Collector:
             geoms.append(g)
         keep = [i for i, g in enumerate(geoms) if g is not None]
         columns = ("osm_type", "osm_id", "name", "name_en", "address", "tags")
-        return _frame([self.pois[i] for i in keep], columns, [geoms[i] for i in keep],
-                      sort=["osm_type", "osm_id"])
+        return _frame(
+            [self.pois[i] for i in keep],
+            columns,
+            [geoms[i] for i in keep],
+            sort=["osm_type", "osm_id"],
+        )
 
 
 def _check_path(path: Path) -> None:
     name = path.name.lower()
     if not name.endswith(SUFFIXES):
-        raise InvalidInput(f"{path.name}: unknown OSM file type; expected one of "
-                           f"{', '.join(SUFFIXES)}")
+        raise InvalidInput(
+            f"{path.name}: unknown OSM file type; expected one of {', '.join(SUFFIXES)}"
+        )
     if not path.exists():
         raise InvalidInput(f"{path.name}: file not found ({path})")
     if not path.is_file():
@@ -361,8 +459,10 @@ def _broken_relation_warnings(path: Path, col: _Collector) -> list[str]:
         label = f"relation {rid} ({rel['name'] or 'unnamed'}; {rel['what']})"
         if missing:
             shown = ", ".join(f"w{w}" for w in missing[:5]) + (" ..." if len(missing) > 5 else "")
-            why = (f"{len(missing)} of {len(rel['ways'])} member ways are not in the file "
-                   f"({shown}); the extract probably clipped it")
+            why = (
+                f"{len(missing)} of {len(rel['ways'])} member ways are not in the file "
+                f"({shown}); the extract probably clipped it"
+            )
         else:
             why = "its member ways do not form closed rings"
         out.append(f"{label}: incomplete multipolygon, {why}; skipped")
@@ -381,8 +481,16 @@ def read_osm(path: str | os.PathLike[str], *, node_store: str = "flex_mem") -> O
     path = Path(path)
     _check_path(path)
     col = _Collector()
-    nodes = KeyFilter(*POI_KEYS, "barrier", "entrance", "railway", "public_transport",
-                      "highway", "emergency", "man_made")
+    nodes = KeyFilter(
+        *POI_KEYS,
+        "barrier",
+        "entrance",
+        "railway",
+        "public_transport",
+        "highway",
+        "emergency",
+        "man_made",
+    )
     nodes.enable_for(osmium.osm.NODE)
     ways = KeyFilter("highway")
     ways.enable_for(osmium.osm.WAY)
@@ -394,10 +502,16 @@ def read_osm(path: str | os.PathLike[str], *, node_store: str = "flex_mem") -> O
     try:
         processor = osmium.FileProcessor(str(path)).with_locations(node_store)
     except RuntimeError as exc:
-        raise InvalidInput(f"node_store {node_store!r} is not a pyosmium index type ({exc})") \
-            from exc
-    processor = (processor.with_areas().with_filter(nodes).with_filter(ways)
-                 .with_filter(areas).with_filter(relations))
+        raise InvalidInput(
+            f"node_store {node_store!r} is not a pyosmium index type ({exc})"
+        ) from exc
+    processor = (
+        processor.with_areas()
+        .with_filter(nodes)
+        .with_filter(ways)
+        .with_filter(areas)
+        .with_filter(relations)
+    )
     try:
         bounds = _header_bounds(processor)
         for obj in processor:
@@ -413,9 +527,18 @@ def read_osm(path: str | os.PathLike[str], *, node_store: str = "flex_mem") -> O
         col.warnings.append(
             f"{len(col.ways_missing_nodes)} highway ways reference nodes that are not in the file "
             f"({ids}{' ...' if len(col.ways_missing_nodes) > 5 else ''}); kept the located part "
-            "(dropped ways with fewer than two located nodes)")
-    building_columns = ("osm_type", "osm_id", "name", "building", "levels", "height", "address",
-                        "tags")
+            "(dropped ways with fewer than two located nodes)"
+        )
+    building_columns = (
+        "osm_type",
+        "osm_id",
+        "name",
+        "building",
+        "levels",
+        "height",
+        "address",
+        "tags",
+    )
     area_columns = ("osm_type", "osm_id", "kind", "name", "tags")
     extract = OsmExtract(
         source=path.name,

@@ -28,7 +28,7 @@ _EXIF_IFD = 34665
 
 @dataclass(frozen=True)
 class StoredPhoto:
-    path: str           # relative to GRIDMAP_HOME
+    path: str  # relative to GRIDMAP_HOME
     sha256: str
     bytes: int
     width: int
@@ -48,6 +48,7 @@ def _rational(v) -> float:
 
 def _gps(info) -> tuple[float | None, float | None]:
     try:
+
         def deg(values, ref, neg):
             d, m, s = (_rational(x) for x in values)
             value = d + m / 60 + s / 3600
@@ -76,13 +77,27 @@ def exif_time_and_place(image: Image.Image) -> tuple[datetime | None, float | No
     return taken, lon, lat
 
 
-def store_photo(data: bytes, *, home: Path, name: str, max_bytes: int, max_side_px: int,
-                used_bytes: int, total_bytes: int, hint: dict | None = None) -> StoredPhoto:
+def store_photo(
+    data: bytes,
+    *,
+    home: Path,
+    name: str,
+    max_bytes: int,
+    max_side_px: int,
+    used_bytes: int,
+    total_bytes: int,
+    hint: dict | None = None,
+) -> StoredPhoto:
     """Check, re-encode and write one photo; ``hint`` is what the phone read from the
     original's EXIF (taken_at ISO text, lon, lat), used when the file carries none."""
     if len(data) > max_bytes:
-        raise fail(InvalidInput, N_("{file}: the photo is {mb} MB, more than {limit} MB"),
-                   file=name, mb=f"{len(data) / 1e6:.1f}", limit=f"{max_bytes / 1e6:.1f}")
+        raise fail(
+            InvalidInput,
+            N_("{file}: the photo is {mb} MB, more than {limit} MB"),
+            file=name,
+            mb=f"{len(data) / 1e6:.1f}",
+            limit=f"{max_bytes / 1e6:.1f}",
+        )
     image: Image.Image
     try:
         image = Image.open(io.BytesIO(data))
@@ -112,8 +127,11 @@ def store_photo(data: bytes, *, home: Path, name: str, max_bytes: int, max_side_
     image.save(out, "JPEG", quality=85, optimize=True)  # a new file: no EXIF, no XMP, no ICC
     blob = out.getvalue()
     if used_bytes + len(blob) > total_bytes:
-        raise fail(InvalidInput, N_("The photo store is full ({mb} MB): ask the administrator "
-                                    "to archive old photos."), mb=f"{total_bytes / 1e6:.0f}")
+        raise fail(
+            InvalidInput,
+            N_("The photo store is full ({mb} MB): ask the administrator to archive old photos."),
+            mb=f"{total_bytes / 1e6:.0f}",
+        )
     digest = hashlib.sha256(blob).hexdigest()
     rel = Path("photos") / digest[:2] / f"{digest}.jpg"
     target = home / rel
@@ -122,5 +140,13 @@ def store_photo(data: bytes, *, home: Path, name: str, max_bytes: int, max_side_
         tmp = target.with_suffix(".part")
         tmp.write_bytes(blob)
         tmp.replace(target)
-    return StoredPhoto(path=rel.as_posix(), sha256=digest, bytes=len(blob), width=image.width,
-                       height=image.height, taken_at=taken, lon=lon, lat=lat)
+    return StoredPhoto(
+        path=rel.as_posix(),
+        sha256=digest,
+        bytes=len(blob),
+        width=image.width,
+        height=image.height,
+        taken_at=taken,
+        lon=lon,
+        lat=lat,
+    )

@@ -78,24 +78,34 @@ class PlanRequest:
             Naming the field that is wrong (category, view, level, sites, candidates, speed).
         """
         if self.category not in vocab.FACILITY_CODES:
-            raise InvalidInput(f"unknown facility category {self.category!r}; known: "
-                               f"{', '.join(c.code for c in vocab.FACILITY_CATEGORIES)}")
+            raise InvalidInput(
+                f"unknown facility category {self.category!r}; known: "
+                f"{', '.join(c.code for c in vocab.FACILITY_CATEGORIES)}"
+            )
         if self.view not in VIEWS:
             raise InvalidInput(f"view must be one of {', '.join(VIEWS)} (got {self.view!r})")
         minutes = self.minutes if self.minutes is not None else own_level(self.category)
         if minutes not in LEVELS:
             raise InvalidInput(f"level must be one of 5, 10, 15 minutes (got {minutes})")
         if not 0 <= self.k <= MAX_SITES:
-            raise InvalidInput(f"the number of new sites must be 0 to {MAX_SITES} "
-                               f"(got {self.k})")
+            raise InvalidInput(f"the number of new sites must be 0 to {MAX_SITES} (got {self.k})")
         if self.candidates not in CANDIDATE_SOURCES:
-            raise InvalidInput(f"candidates must be one of {', '.join(CANDIDATE_SOURCES)} "
-                               f"(got {self.candidates!r})")
+            raise InvalidInput(
+                f"candidates must be one of {', '.join(CANDIDATE_SOURCES)} "
+                f"(got {self.candidates!r})"
+            )
         if self.candidates == "file" and not self.candidate_points:
             raise InvalidInput("the candidate file holds no points")
         R.metres_per_minute(self.speed_kmh)
-        return PlanRequest(self.category, self.view, int(minutes), float(self.speed_kmh),
-                           int(self.k), self.candidates, tuple(self.candidate_points))
+        return PlanRequest(
+            self.category,
+            self.view,
+            int(minutes),
+            float(self.speed_kmh),
+            int(self.k),
+            self.candidates,
+            tuple(self.candidate_points),
+        )
 
     def params(self) -> dict:
         """The request as JSON-ready values (for storing beside the results)."""
@@ -146,9 +156,14 @@ class CategoryPlan:
         hh = int(rows["households"].sum())
         cr = int(rows["residents_covered"].sum())
         ch = int(rows["households_covered"].sum())
-        return {"residents": res, "residents_covered": cr,
-                "residents_share": cr / res if res else None, "households": hh,
-                "households_covered": ch, "households_share": ch / hh if hh else None}
+        return {
+            "residents": res,
+            "residents_covered": cr,
+            "residents_share": cr / res if res else None,
+            "households": hh,
+            "households_covered": ch,
+            "households_share": ch / hh if hh else None,
+        }
 
     def facility_counts(self) -> dict:
         """Facilities of the category: total, considered, out of range."""
@@ -159,16 +174,28 @@ class CategoryPlan:
         return {k: int(v) for k, v in scope.loc[cat].items()}
 
 
-def plan_category(session: Session, request: PlanRequest, *, rules_path=None,
-                  store: bool = True, created_by: str | None = None,
-                  lang: str = "zh") -> CategoryPlan:
+def plan_category(
+    session: Session,
+    request: PlanRequest,
+    *,
+    rules_path=None,
+    store: bool = True,
+    created_by: str | None = None,
+    lang: str = "zh",
+) -> CategoryPlan:
     """Answer ``request`` (see the module docstring)."""
     request = request.checked()
     cat = request.category
     rules = load_rules(rules_path)
     needed = list(dict.fromkeys([cat] + [c for r in rules.rules_for(cat) for c in r.categories]))
-    run = {"categories": needed, "minutes": LEVELS, "speed_kmh": request.speed_kmh,
-           "rules_path": rules_path, "store": False, "lang": lang}
+    run = {
+        "categories": needed,
+        "minutes": LEVELS,
+        "speed_kmh": request.speed_kmh,
+        "rules_path": rules_path,
+        "store": False,
+        "lang": lang,
+    }
     radius = walk = None
     if request.view in ("radius", "compare"):
         radius = compute_reach(session, method=R.METHOD_RADIUS, **run)
@@ -178,32 +205,50 @@ def plan_category(session: Session, request: PlanRequest, *, rules_path=None,
     assert main is not None and request.minutes is not None  # every view computes its own
     distance = rules.level_distance_m(request.minutes)
     if distance is None:
-        raise InvalidInput(f"the standards give no distance for the {request.minutes}-minute "
-                           "level")
+        raise InvalidInput(f"the standards give no distance for the {request.minutes}-minute level")
     levels = [t.distance_m for t in main.thresholds]
     areas = _reach_areas(main, cat, levels, distance)
     if request.view == "compare":
         assert radius is not None
-        areas = pd.concat([areas, _reach_areas(radius, cat, [distance], distance)],
-                          ignore_index=True)
-    merged = areas[areas["facility"].isna() & np.isclose(areas["distance_m"], distance)
-                   & (areas["kind"] == _kind(main))]
-    gaps = gaps_for(main, cat, distance,
-                    covered_area=merged.geometry.iloc[0] if len(merged) else None)
+        areas = pd.concat(
+            [areas, _reach_areas(radius, cat, [distance], distance)], ignore_index=True
+        )
+    merged = areas[
+        areas["facility"].isna()
+        & np.isclose(areas["distance_m"], distance)
+        & (areas["kind"] == _kind(main))
+    ]
+    gaps = gaps_for(
+        main, cat, distance, covered_area=merged.geometry.iloc[0] if len(merged) else None
+    )
     picks, n_cand = None, 0
     if request.k > 0:
         cand, labels = _candidates(request, main)
-        sugg, picks = suggest_for(main, cat, distance_m=distance, k=request.k,
-                                  candidates=cand, gaps=gaps)
+        sugg, picks = suggest_for(
+            main, cat, distance_m=distance, k=request.k, candidates=cand, gaps=gaps
+        )
         n_cand = len(sugg.ranking)
         picks = _describe_sites(session, main, picks, labels)
-    table = building_frame(main, cat, radius=radius, walk=walk, distance_m=distance,
-                           session=session)
+    table = building_frame(
+        main, cat, radius=radius, walk=walk, distance_m=distance, session=session
+    )
     compare = None
     if radius is not None and walk is not None:
         compare = compare_by_area(walk, table["straight_m"], table["walk_m"], distance)
-    plan = CategoryPlan(request, distance, main, radius, walk, areas, gaps, table, compare,
-                        picks, n_cand, request.candidates)
+    plan = CategoryPlan(
+        request,
+        distance,
+        main,
+        radius,
+        walk,
+        areas,
+        gaps,
+        table,
+        compare,
+        picks,
+        n_cand,
+        request.candidates,
+    )
     if store:
         for report in (radius, walk):
             if report is not None:
@@ -215,8 +260,9 @@ def plan_category(session: Session, request: PlanRequest, *, rules_path=None,
 
 
 def _kind(report: ReachReport) -> str:
-    return {R.METHOD_RADIUS: "circle", R.METHOD_ESTIMATE: "estimate"}.get(report.method,
-                                                                          "isochrone")
+    return {R.METHOD_RADIUS: "circle", R.METHOD_ESTIMATE: "estimate"}.get(
+        report.method, "isochrone"
+    )
 
 
 def _reach_areas(report: ReachReport, category: str, levels, distance_m) -> gpd.GeoDataFrame:
@@ -236,27 +282,36 @@ def _candidates(request: PlanRequest, report: ReachReport):
     """Candidate points (EPSG:4326 GeoSeries, None = street points inside the gaps) and
     their labels."""
     if request.candidates == "file":
-        pts = gpd.GeoSeries(gpd.points_from_xy([p[0] for p in request.candidate_points],
-                                               [p[1] for p in request.candidate_points]),
-                            crs=STORAGE_CRS)
+        pts = gpd.GeoSeries(
+            gpd.points_from_xy(
+                [p[0] for p in request.candidate_points], [p[1] for p in request.candidate_points]
+            ),
+            crs=STORAGE_CRS,
+        )
         return pts, [p[2] if len(p) > 2 else None for p in request.candidate_points]
     if request.candidates == "public":
         b = report.inputs.buildings
         public = b[(b["use"] == "public").to_numpy()]
         if public.empty:
-            raise InvalidInput("no building has the use 'public' (公共服务) to choose from; "
-                               "import public buildings or upload a candidate file")
+            raise InvalidInput(
+                "no building has the use 'public' (公共服务) to choose from; "
+                "import public buildings or upload a candidate file"
+            )
         crs = report.metric_crs
-        pts = gpd.GeoSeries(public.to_crs(crs).geometry.representative_point(),
-                            crs=crs).to_crs(STORAGE_CRS)
-        labels = [" · ".join(x for x in (n, a) if x) or c for n, a, c in
-                  zip(public["name"], public["address"], public["code"], strict=True)]
+        pts = gpd.GeoSeries(public.to_crs(crs).geometry.representative_point(), crs=crs).to_crs(
+            STORAGE_CRS
+        )
+        labels = [
+            " · ".join(x for x in (n, a) if x) or c
+            for n, a, c in zip(public["name"], public["address"], public["code"], strict=True)
+        ]
         return pts.reset_index(drop=True), labels
     return None, None
 
 
-def _describe_sites(session: Session, report: ReachReport, picks: gpd.GeoDataFrame,
-                    labels) -> gpd.GeoDataFrame:
+def _describe_sites(
+    session: Session, report: ReachReport, picks: gpd.GeoDataFrame, labels
+) -> gpd.GeoDataFrame:
     """Each pick with the nearest named street (and metres to it), the address of the
     nearest building within NEAR_ADDRESS_M, and the candidate it is (its label)."""
     if picks is None or picks.empty:
@@ -264,8 +319,10 @@ def _describe_sites(session: Session, report: ReachReport, picks: gpd.GeoDataFra
     crs = report.metric_crs
     xy = R.metric_points(picks, crs)
     pts = shapely.points(xy)
-    roads = read_frame(session, sa.select(m.Road.name, m.Road.geom)
-                       .where(m.Road.name.isnot(None)).where(m.Road.name != ""))
+    roads = read_frame(
+        session,
+        sa.select(m.Road.name, m.Road.geom).where(m.Road.name.isnot(None)).where(m.Road.name != ""),
+    )
     street = np.full(len(picks), None, dtype=object)
     street_m = np.full(len(picks), np.nan)
     if len(roads):
@@ -278,15 +335,17 @@ def _describe_sites(session: Session, report: ReachReport, picks: gpd.GeoDataFra
     address = np.full(len(picks), None, dtype=object)
     if len(named):
         geoms = np.asarray(named.to_crs(crs).geometry.values, dtype=object)
-        pi, gi = shapely.STRtree(geoms).query_nearest(pts, max_distance=NEAR_ADDRESS_M,
-                                                      all_matches=False)
+        pi, gi = shapely.STRtree(geoms).query_nearest(
+            pts, max_distance=NEAR_ADDRESS_M, all_matches=False
+        )
         address[pi] = named["address"].to_numpy(object)[gi]
     out = picks.copy()
     out["street"] = street
     out["street_m"] = np.round(street_m, 0)
     out["address"] = address
-    out["candidate_label"] = [labels[int(c)] if labels is not None else None
-                              for c in out["candidate"]]
+    out["candidate_label"] = [
+        labels[int(c)] if labels is not None else None for c in out["candidate"]
+    ]
     out["lon"] = out.geometry.x.round(6)
     out["lat"] = out.geometry.y.round(6)
     return out
@@ -296,22 +355,35 @@ def _barriers(session: Session, crs: str) -> tuple[np.ndarray, np.ndarray]:
     """Lines people may not walk along or across: roads of a barrier class that are not
     walkable (expressways, motorways, railways or rivers imported as lines), outside
     compounds."""
-    roads = read_frame(session, sa.select(m.Road.name, m.Road.highway, m.Road.foot,
-                                          m.Road.access, m.Road.compound_id, m.Road.geom))
+    roads = read_frame(
+        session,
+        sa.select(
+            m.Road.name, m.Road.highway, m.Road.foot, m.Road.access, m.Road.compound_id, m.Road.geom
+        ),
+    )
     if roads.empty:
         return np.zeros(0, dtype=object), np.zeros(0, dtype=object)
-    ok = walkable(roads["highway"].to_numpy(object), roads["foot"].to_numpy(object),
-                  roads["access"].to_numpy(object),
-                  in_compound=roads["compound_id"].notna().to_numpy())
-    bar = roads[~ok & roads["highway"].isin(RD.BARRIER_CLASSES).to_numpy()
-                & roads["compound_id"].isna().to_numpy()]
+    ok = walkable(
+        roads["highway"].to_numpy(object),
+        roads["foot"].to_numpy(object),
+        roads["access"].to_numpy(object),
+        in_compound=roads["compound_id"].notna().to_numpy(),
+    )
+    bar = roads[
+        ~ok
+        & roads["highway"].isin(RD.BARRIER_CLASSES).to_numpy()
+        & roads["compound_id"].isna().to_numpy()
+    ]
     names = [n or h for n, h in zip(bar["name"], bar["highway"], strict=True)]
-    return (np.asarray(bar.to_crs(crs).geometry.values, dtype=object),
-            np.asarray(names, dtype=object))
+    return (
+        np.asarray(bar.to_crs(crs).geometry.values, dtype=object),
+        np.asarray(names, dtype=object),
+    )
 
 
-def paper_only_table(session: Session, radius: ReachReport, walk: ReachReport,
-                     category: str, distance_m: float) -> pd.DataFrame:
+def paper_only_table(
+    session: Session, radius: ReachReport, walk: ReachReport, category: str, distance_m: float
+) -> pd.DataFrame:
     """Per building: straight and walking metres, inside the radius, within the walk, on
     paper only, and the reason (see ``gridmap.analysis.radius.paper_only_reasons``)."""
     b = walk.inputs.buildings
@@ -334,37 +406,64 @@ def paper_only_table(session: Session, radius: ReachReport, walk: ReachReport,
         off = osnap.status == SNAP_OFF
         fcomp = np.full(len(b), -1)
         fcomp[has] = net.compound_of(fxy[has])
-        kw = {"origin_compound": osnap.compound, "facility_compound": fcomp,
-              "gate_xy": net.node_xy[net.gate_node], "gate_compound": net.gate_compound}
+        kw = {
+            "origin_compound": osnap.compound,
+            "facility_compound": fcomp,
+            "gate_xy": net.node_xy[net.gate_node],
+            "gate_compound": net.gate_compound,
+        }
         kw["barriers"], kw["barrier_names"] = _barriers(session, crs)
     else:
         oxy = R.metric_points(b, crs)
         off = np.zeros(len(b), bool)
-    reasons = RD.paper_only_reasons(origin_xy=oxy, facility_xy=fxy, straight_m=straight,
-                                    walk_m=walk_m, distance_m=distance_m, off_network=off, **kw)
+    reasons = RD.paper_only_reasons(
+        origin_xy=oxy,
+        facility_xy=fxy,
+        straight_m=straight,
+        walk_m=walk_m,
+        distance_m=distance_m,
+        off_network=off,
+        **kw,
+    )
     reasons.index = b.index
     # Buildings where nobody lives are not "covered" on paper or otherwise (as the
     # coverage and compare_by_area count them).
     lived = RD.paper_only(straight, walk_m, distance_m) & (b["residents"] > 0).to_numpy()
     reasons = reasons.where(pd.Series(lived, index=b.index), None)
     reasons["detour"] = pd.to_numeric(reasons["detour"])
-    return pd.DataFrame({"straight_m": straight, "walk_m": walk_m,
-                         "within_radius": straight <= distance_m,
-                         "on_foot": walk_m <= distance_m, "paper_only": lived},
-                        index=b.index).join(reasons)
+    return pd.DataFrame(
+        {
+            "straight_m": straight,
+            "walk_m": walk_m,
+            "within_radius": straight <= distance_m,
+            "on_foot": walk_m <= distance_m,
+            "paper_only": lived,
+        },
+        index=b.index,
+    ).join(reasons)
 
 
-def compare_by_area(report: ReachReport, straight_m, walk_m, distance_m: float
-                    ) -> pd.DataFrame:
+def compare_by_area(report: ReachReport, straight_m, walk_m, distance_m: float) -> pd.DataFrame:
     """Inside the radius, on foot and on paper only per grid, community and street."""
     b = report.inputs.buildings
-    return RD.compare_by_area(straight_m, walk_m, distance_m, b[["residents", "households"]],
-                              {lv: b[lv] for lv in AREA_LEVELS})
+    return RD.compare_by_area(
+        straight_m,
+        walk_m,
+        distance_m,
+        b[["residents", "households"]],
+        {lv: b[lv] for lv in AREA_LEVELS},
+    )
 
 
-def building_frame(main: ReachReport, category: str, *, radius: ReachReport | None,
-                   walk: ReachReport | None, distance_m: float,
-                   session: Session) -> gpd.GeoDataFrame:
+def building_frame(
+    main: ReachReport,
+    category: str,
+    *,
+    radius: ReachReport | None,
+    walk: ReachReport | None,
+    distance_m: float,
+    session: Session,
+) -> gpd.GeoDataFrame:
     """One row per building (EPSG:4326 polygons): code, name, address, grid, community,
     street, use, households, residents, straight_m (service radius view or comparison),
     walk_m and walk_min, the nearest facility's code and name, covered, paper_only,
@@ -372,14 +471,28 @@ def building_frame(main: ReachReport, category: str, *, radius: ReachReport | No
     / other)."""
     b = main.inputs.buildings
     fac = main.inputs.facilities
-    out = b[["code", "name", "address", "grid", "community", "street", "use", "households",
-             "residents", "geometry"]].copy()
+    out = b[
+        [
+            "code",
+            "name",
+            "address",
+            "grid",
+            "community",
+            "street",
+            "use",
+            "households",
+            "residents",
+            "geometry",
+        ]
+    ].copy()
     nan = np.full(len(b), np.nan)
-    out["straight_m"] = (radius.reach.distance(category).to_numpy(float)
-                         if radius is not None else nan)
+    out["straight_m"] = (
+        radius.reach.distance(category).to_numpy(float) if radius is not None else nan
+    )
     out["walk_m"] = walk.reach.distance(category).to_numpy(float) if walk is not None else nan
-    out["walk_min"] = (walk.reach.table[f"{category}_min"].to_numpy(float)
-                       if walk is not None else nan)
+    out["walk_min"] = (
+        walk.reach.table[f"{category}_min"].to_numpy(float) if walk is not None else nan
+    )
     ids = main.reach.table[f"{category}_id"]
     out["facility_code"] = [fac["code"].get(i) if i is not None else None for i in ids]
     out["facility_name"] = [fac["name"].get(i) if i is not None else None for i in ids]
@@ -394,7 +507,13 @@ def building_frame(main: ReachReport, category: str, *, radius: ReachReport | No
         po = paper_only_table(session, radius, walk, category, distance_m)
         for c in ("paper_only", "reason", "detour", "barrier"):
             out[c] = po[c]
-    out["state"] = np.where(~residential, "other",
-                            np.where(out["paper_only"].to_numpy(bool), "paper_only",
-                                     np.where(covered, "covered", "uncovered")))
+    out["state"] = np.where(
+        ~residential,
+        "other",
+        np.where(
+            out["paper_only"].to_numpy(bool),
+            "paper_only",
+            np.where(covered, "covered", "uncovered"),
+        ),
+    )
     return gpd.GeoDataFrame(out, geometry="geometry", crs=STORAGE_CRS)

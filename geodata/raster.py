@@ -38,8 +38,12 @@ def _epsg(surface: Surface) -> int:
 
 
 def _metadata(surface: Surface, tags: dict | None) -> str:
-    items = {"units": surface.units, "cell_m": f"{surface.cell_m:g}", "total": f"{surface.total:g}",
-             **{k: str(v) for k, v in (tags or {}).items()}}
+    items = {
+        "units": surface.units,
+        "cell_m": f"{surface.cell_m:g}",
+        "total": f"{surface.total:g}",
+        **{k: str(v) for k, v in (tags or {}).items()},
+    }
     body = "".join(f'<Item name="{escape(k)}">{escape(v)}</Item>' for k, v in items.items())
     return f"<GDALMetadata>{body}</GDALMetadata>"
 
@@ -49,17 +53,40 @@ def geotiff_bytes(surface: Surface, *, tags: dict | None = None) -> bytes:
     values = np.ascontiguousarray(surface.values, dtype="<f4")
     ny, nx = values.shape
     rows_per_strip = max(1, min(ny, 65536 // max(1, nx * 4)))
-    strips = [zlib.compress(values[r:r + rows_per_strip].tobytes(), 6)
-              for r in range(0, ny, rows_per_strip)]
-    geokeys = [1, 1, 0, 3,
-               1024, 0, 1, 1,             # GTModelType: projected
-               1025, 0, 1, 1,             # GTRasterType: PixelIsArea
-               3072, 0, 1, _epsg(surface)]  # ProjectedCSType
+    strips = [
+        zlib.compress(values[r : r + rows_per_strip].tobytes(), 6)
+        for r in range(0, ny, rows_per_strip)
+    ]
+    geokeys = [
+        1,
+        1,
+        0,
+        3,
+        1024,
+        0,
+        1,
+        1,  # GTModelType: projected
+        1025,
+        0,
+        1,
+        1,  # GTRasterType: PixelIsArea
+        3072,
+        0,
+        1,
+        _epsg(surface),
+    ]  # ProjectedCSType
     entries: list[tuple[int, int, list | bytes]] = [
-        (256, _LONG, [nx]), (257, _LONG, [ny]), (258, _SHORT, [32]), (259, _SHORT, [8]),
-        (262, _SHORT, [1]), (273, _LONG, [0] * len(strips)), (277, _SHORT, [1]),
-        (278, _LONG, [rows_per_strip]), (279, _LONG, [len(s) for s in strips]),
-        (284, _SHORT, [1]), (339, _SHORT, [3]),
+        (256, _LONG, [nx]),
+        (257, _LONG, [ny]),
+        (258, _SHORT, [32]),
+        (259, _SHORT, [8]),
+        (262, _SHORT, [1]),
+        (273, _LONG, [0] * len(strips)),
+        (277, _SHORT, [1]),
+        (278, _LONG, [rows_per_strip]),
+        (279, _LONG, [len(s) for s in strips]),
+        (284, _SHORT, [1]),
+        (339, _SHORT, [3]),
         (33550, _DOUBLE, [surface.cell_m, surface.cell_m, 0.0]),
         (33922, _DOUBLE, [0.0, 0.0, 0.0, surface.x0, surface.y0, 0.0]),
         (34735, _SHORT, geokeys),
@@ -75,8 +102,11 @@ def geotiff_bytes(surface: Surface, *, tags: dict | None = None) -> bytes:
         return value if kind == _ASCII else struct.pack(f"<{len(value)}{_FORMAT[kind]}", *value)
 
     # Strip data goes after the out-of-line tag values; compute their size first.
-    out_of_line = sum(len(payload(k, v)) + (len(payload(k, v)) & 1)
-                      for _t, k, v in entries if len(payload(k, v)) > 4)
+    out_of_line = sum(
+        len(payload(k, v)) + (len(payload(k, v)) & 1)
+        for _t, k, v in entries
+        if len(payload(k, v)) > 4
+    )
     offset = data_at + out_of_line
     strip_offsets = []
     for s in strips:
@@ -108,12 +138,20 @@ def png_bytes(rgba: np.ndarray) -> bytes:
     raw = np.concatenate([np.zeros((ny, 1), dtype=np.uint8), rgba.reshape(ny, nx * 4)], axis=1)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", nx, ny, 8, 6, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6))
+        + chunk(b"IEND", b"")
+    )
 
 
 def world_file(surface: Surface) -> str:
@@ -122,8 +160,9 @@ def world_file(surface: Surface) -> str:
     return f"{c!r}\n0.0\n0.0\n{-c!r}\n{surface.x0 + c / 2!r}\n{surface.y0 - c / 2!r}\n"
 
 
-def surface_bytes(surface: Surface, fmt: str, *, rgba: np.ndarray | None = None,
-                  tags: dict | None = None) -> bytes:
+def surface_bytes(
+    surface: Surface, fmt: str, *, rgba: np.ndarray | None = None, tags: dict | None = None
+) -> bytes:
     """The file content of ``surface`` as 'tif' (values) or 'png' (``rgba`` colours)."""
     fmt = fmt.lower().lstrip(".")
     if fmt in ("tif", "tiff"):
@@ -135,8 +174,9 @@ def surface_bytes(surface: Surface, fmt: str, *, rgba: np.ndarray | None = None,
     raise InvalidInput(f"unknown format {fmt!r}; use tif or png")
 
 
-def write_surface(surface: Surface, path: str | Path, *, rgba: np.ndarray | None = None,
-                  tags: dict | None = None) -> Path:
+def write_surface(
+    surface: Surface, path: str | Path, *, rgba: np.ndarray | None = None, tags: dict | None = None
+) -> Path:
     """Write ``surface`` to ``path``: .tif/.tiff values, or .png colours (``rgba``) with
     a .wld world file and a .png.aux.xml naming the CRS."""
     path = Path(path)
@@ -148,5 +188,6 @@ def write_surface(surface: Surface, path: str | Path, *, rgba: np.ndarray | None
     if suffix == ".png":
         path.with_suffix(".wld").write_text(world_file(surface))
         Path(f"{path}.aux.xml").write_text(
-            f"<PAMDataset><SRS>{escape(surface.crs.to_wkt())}</SRS></PAMDataset>\n")
+            f"<PAMDataset><SRS>{escape(surface.crs.to_wkt())}</SRS></PAMDataset>\n"
+        )
     return path

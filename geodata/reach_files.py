@@ -59,15 +59,17 @@ def _column(frame: pd.DataFrame, name: str) -> str | None:
     return lower.get(name.lower())
 
 
-def read_network(path: str | Path, *, noding: str = "intersections",
-                 gated_compounds: bool = True) -> Network:
+def read_network(
+    path: str | Path, *, noding: str = "intersections", gated_compounds: bool = True
+) -> Network:
     """The walking network of an OSM extract or a street-line layer."""
     if is_osm(path):
         from geodata.osm import read_osm
 
         extract = read_osm(path)
-        return network_from_osm(extract.ways, extract.entrances, extract.areas,
-                                gated_compounds=gated_compounds)
+        return network_from_osm(
+            extract.ways, extract.entrances, extract.areas, gated_compounds=gated_compounds
+        )
     lines = read_layer(path, "the network file")
     lines = lines.explode(index_parts=False)
     lines = lines[lines.geom_type == "LineString"]
@@ -80,13 +82,20 @@ def read_network(path: str | Path, *, noding: str = "intersections",
         c = _column(lines, name)
         return lines[c].to_numpy(object) if c else None
 
-    return build_network(np.asarray(metric.geometry.values, dtype=object), crs=crs,
-                         highway=col("highway"), foot=col("foot"), access=col("access"),
-                         layer=col("layer"), noding=noding)
+    return build_network(
+        np.asarray(metric.geometry.values, dtype=object),
+        crs=crs,
+        highway=col("highway"),
+        foot=col("foot"),
+        access=col("access"),
+        layer=col("layer"),
+        noding=noding,
+    )
 
 
-def read_facilities(path: str | Path, *, category_field: str = "category",
-                    id_field: str | None = None) -> tuple[gpd.GeoDataFrame, str, str]:
+def read_facilities(
+    path: str | Path, *, category_field: str = "category", id_field: str | None = None
+) -> tuple[gpd.GeoDataFrame, str, str]:
     """Facilities (EPSG:4326) with their category and id columns; returns the frame and the
     names of those two columns."""
     if is_osm(path):
@@ -94,20 +103,31 @@ def read_facilities(path: str | Path, *, category_field: str = "category",
         from gridmap.demo.osm_city import FACILITY_RULES, match_rules
 
         pois = read_osm(path).pois
-        cats = [match_rules(t if isinstance(t, dict) else {}, n, FACILITY_RULES)
-                for t, n in zip(pois["tags"], pois["name"], strict=True)]
-        frame = pois.assign(category=cats, id=[f"{str(t)[0]}{int(i)}" for t, i in
-                                               zip(pois["osm_type"], pois["osm_id"],
-                                                   strict=True)])
+        cats = [
+            match_rules(t if isinstance(t, dict) else {}, n, FACILITY_RULES)
+            for t, n in zip(pois["tags"], pois["name"], strict=True)
+        ]
+        frame = pois.assign(
+            category=cats,
+            id=[
+                f"{str(t)[0]}{int(i)}"
+                for t, i in zip(pois["osm_type"], pois["osm_id"], strict=True)
+            ],
+        )
         frame = frame[frame["category"].notna()]
-        return frame[["id", "name", "category", "geometry"]].reset_index(drop=True), \
-            "category", "id"
+        return (
+            frame[["id", "name", "category", "geometry"]].reset_index(drop=True),
+            "category",
+            "id",
+        )
     frame = read_layer(path, "the facilities file")
     cat = _column(frame, category_field)
     if cat is None:
-        raise InvalidInput(f"{Path(path).name}: no column {category_field!r} for the facility "
-                           f"category; columns are {', '.join(map(str, frame.columns))}; "
-                           "name it with --category-field")
+        raise InvalidInput(
+            f"{Path(path).name}: no column {category_field!r} for the facility "
+            f"category; columns are {', '.join(map(str, frame.columns))}; "
+            "name it with --category-field"
+        )
     ident = _id_column(frame, id_field, Path(path).name)
     if ident is None:
         frame = frame.assign(id=np.arange(1, len(frame) + 1))
@@ -121,8 +141,9 @@ def _id_column(frame: pd.DataFrame, wanted: str | None, name: str) -> str | None
     if wanted:
         c = _column(frame, wanted)
         if c is None:
-            raise InvalidInput(f"{name}: no column {wanted!r}; columns are "
-                               f"{', '.join(map(str, frame.columns))}")
+            raise InvalidInput(
+                f"{name}: no column {wanted!r}; columns are {', '.join(map(str, frame.columns))}"
+            )
         return c
     for cand in ID_CANDIDATES:
         c = _column(frame, cand)
@@ -131,8 +152,7 @@ def _id_column(frame: pd.DataFrame, wanted: str | None, name: str) -> str | None
     return None
 
 
-def read_origins(path: str | Path, *, id_field: str | None = None) -> tuple[gpd.GeoDataFrame,
-                                                                             str]:
+def read_origins(path: str | Path, *, id_field: str | None = None) -> tuple[gpd.GeoDataFrame, str]:
     """Origins (EPSG:4326; points or polygons) and the name of their id column (added as
     'origin_id', the row number from 1, when the file has none)."""
     if is_osm(path):
@@ -140,10 +160,12 @@ def read_origins(path: str | Path, *, id_field: str | None = None) -> tuple[gpd.
 
         b = read_osm(path).buildings
         if b.empty:
-            raise InvalidInput(f"{Path(path).name}: the OSM file holds no buildings to use as "
-                               "origins")
-        frame = b.assign(osm_id=[f"{str(t)[0]}{int(i)}" for t, i in
-                                 zip(b["osm_type"], b["osm_id"], strict=True)])
+            raise InvalidInput(
+                f"{Path(path).name}: the OSM file holds no buildings to use as origins"
+            )
+        frame = b.assign(
+            osm_id=[f"{str(t)[0]}{int(i)}" for t, i in zip(b["osm_type"], b["osm_id"], strict=True)]
+        )
         return frame[["osm_id", "name", "building", "geometry"]].reset_index(drop=True), "osm_id"
     frame = read_layer(path, "the origins file").reset_index(drop=True)
     ident = _id_column(frame, id_field, Path(path).name)
@@ -153,8 +175,9 @@ def read_origins(path: str | Path, *, id_field: str | None = None) -> tuple[gpd.
     return frame, ident
 
 
-def write_table(table: pd.DataFrame, origins: gpd.GeoDataFrame, id_column: str,
-                path: str | Path) -> Path:
+def write_table(
+    table: pd.DataFrame, origins: gpd.GeoDataFrame, id_column: str, path: str | Path
+) -> Path:
     """Write one row per origin: its id, then ``table``'s columns (aligned with the origins).
 
     CSV adds lon/lat of the origin point; GeoJSON and GeoPackage keep the origin geometry
@@ -164,19 +187,20 @@ def write_table(table: pd.DataFrame, origins: gpd.GeoDataFrame, id_column: str,
     suffix = "".join(path.suffixes[-1:]).lower()
     if suffix not in OUT_SUFFIXES:
         raise InvalidInput(f"{path.name}: the output must end in {', '.join(OUT_SUFFIXES)}")
-    out = pd.concat([origins[[id_column]].reset_index(drop=True),
-                     table.reset_index(drop=True)], axis=1)
+    out = pd.concat(
+        [origins[[id_column]].reset_index(drop=True), table.reset_index(drop=True)], axis=1
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
         pts = origins.geometry.representative_point()
         out.insert(1, "lon", pts.x.map("{:.7f}".format).to_numpy())
         out.insert(2, "lat", pts.y.map("{:.7f}".format).to_numpy())
         # Two decimals (cm, 1/100 min) and 3x faster than full float repr.
-        neutralise_frame(out).to_csv(path, index=False, encoding="utf-8-sig",
-                                     float_format="%.2f")
+        neutralise_frame(out).to_csv(path, index=False, encoding="utf-8-sig", float_format="%.2f")
         return path
-    frame = gpd.GeoDataFrame(out, geometry=origins.geometry.reset_index(drop=True).values,
-                             crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(
+        out, geometry=origins.geometry.reset_index(drop=True).values, crs="EPSG:4326"
+    )
     if path.exists():
         path.unlink()
     frame.to_file(path, driver="GPKG" if suffix == ".gpkg" else "GeoJSON")
@@ -192,11 +216,18 @@ def read_candidates(path: str | Path) -> tuple[tuple[float, float, str | None], 
     point); the name comes from a name/名称/地址 column when there is one."""
     frame = read_layer(path, "the candidate file")
     if len(frame) > MAX_CANDIDATES:
-        raise InvalidInput(f"{Path(path).name}: {len(frame)} candidate sites; at most "
-                           f"{MAX_CANDIDATES} are compared (split the file or pick fewer)")
+        raise InvalidInput(
+            f"{Path(path).name}: {len(frame)} candidate sites; at most "
+            f"{MAX_CANDIDATES} are compared (split the file or pick fewer)"
+        )
     pts = frame.geometry.representative_point()
     col = next((c for c in (_column(frame, n) for n in NAME_CANDIDATES) if c), None)
     names = frame[col].tolist() if col else [None] * len(frame)
-    return tuple((round(float(p.x), 7), round(float(p.y), 7),
-                  None if n is None or n != n or str(n).strip() == "" else str(n))
-                 for p, n in zip(pts, names, strict=True))
+    return tuple(
+        (
+            round(float(p.x), 7),
+            round(float(p.y), 7),
+            None if n is None or n != n or str(n).strip() == "" else str(n),
+        )
+        for p, n in zip(pts, names, strict=True)
+    )

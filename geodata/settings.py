@@ -30,18 +30,18 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class Settings:
-    home: Path                    # GRIDMAP_HOME: the SpatiaLite file, secret key, photos
-    database_url: str             # GRIDMAP_DATABASE_URL, normalised to the shipped drivers
-    secret_key: str | None        # GRIDMAP_SECRET_KEY; None: generated once under home
-    secure_cookies: bool          # GRIDMAP_SECURE_COOKIES=1: the cookie over HTTPS only
-    proxy_fix: bool               # GRIDMAP_PROXY_FIX=1: behind one TLS-terminating proxy
-    max_upload_mb: int            # GRIDMAP_MAX_UPLOAD_MB: largest accepted upload
-    mvt_threshold: int            # GRIDMAP_MVT_THRESHOLD: buildings above which tiles are used
-    db_pool_size: int             # GRIDMAP_DB_POOL_SIZE (PostGIS)
-    db_max_overflow: int          # GRIDMAP_DB_MAX_OVERFLOW (PostGIS)
-    log_level: str                # GRIDMAP_LOG_LEVEL
-    session_rules: SessionRules   # GRIDMAP_SESSION_IDLE_MIN, _MAX_HOURS, LOGIN_MAX_FAILURES
-    basemaps: BasemapSettings     # GRIDMAP_TIANDITU_KEY, GRIDMAP_XYZ_URL, ...
+    home: Path  # GRIDMAP_HOME: the SpatiaLite file, secret key, photos
+    database_url: str  # GRIDMAP_DATABASE_URL, normalised to the shipped drivers
+    secret_key: str | None  # GRIDMAP_SECRET_KEY; None: generated once under home
+    secure_cookies: bool  # GRIDMAP_SECURE_COOKIES=1: the cookie over HTTPS only
+    proxy_fix: bool  # GRIDMAP_PROXY_FIX=1: behind one TLS-terminating proxy
+    max_upload_mb: int  # GRIDMAP_MAX_UPLOAD_MB: largest accepted upload
+    mvt_threshold: int  # GRIDMAP_MVT_THRESHOLD: buildings above which tiles are used
+    db_pool_size: int  # GRIDMAP_DB_POOL_SIZE (PostGIS)
+    db_max_overflow: int  # GRIDMAP_DB_MAX_OVERFLOW (PostGIS)
+    log_level: str  # GRIDMAP_LOG_LEVEL
+    session_rules: SessionRules  # GRIDMAP_SESSION_IDLE_MIN, _MAX_HOURS, LOGIN_MAX_FAILURES
+    basemaps: BasemapSettings  # GRIDMAP_TIANDITU_KEY, GRIDMAP_XYZ_URL, ...
     dask_scheduler: str | None = None  # GRIDMAP_DASK_SCHEDULER: tcp://host:8786, else local
 
     @property
@@ -53,8 +53,10 @@ class Settings:
         try:
             rules = SessionRules.from_env(env)
         except ValueError as exc:
-            raise ConfigError(f"GRIDMAP_SESSION_IDLE_MIN, GRIDMAP_SESSION_MAX_HOURS and "
-                              f"GRIDMAP_LOGIN_MAX_FAILURES must be numbers ({exc})") from exc
+            raise ConfigError(
+                f"GRIDMAP_SESSION_IDLE_MIN, GRIDMAP_SESSION_MAX_HOURS and "
+                f"GRIDMAP_LOGIN_MAX_FAILURES must be numbers ({exc})"
+            ) from exc
         return cls(
             home=gridmap_home(env),
             database_url=database_url(env),

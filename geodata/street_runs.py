@@ -58,8 +58,10 @@ def _json_value(v):
 
 def _records(frame: pd.DataFrame, level: str, area_column: str) -> list[tuple[str, str, dict]]:
     plain = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
-    return [(level, str(r[area_column]), {k: _json_value(v) for k, v in r.items()})
-            for r in plain.to_dict("records")]
+    return [
+        (level, str(r[area_column]), {k: _json_value(v) for k, v in r.items()})
+        for r in plain.to_dict("records")
+    ]
 
 
 def _patrol(session: Session, period: Period) -> list[tuple[str, str, dict]]:
@@ -68,7 +70,8 @@ def _patrol(session: Session, period: Period) -> list[tuple[str, str, dict]]:
     res = patrol_figures(session, period=period, username="run")
     overdue = res.overdue[res.overdue["overdue"].astype(bool)].groupby("grid_code").size()
     grids = res.report.grids.assign(
-        key_sites_overdue=lambda g: g["grid_code"].map(overdue).fillna(0).astype(int))
+        key_sites_overdue=lambda g: g["grid_code"].map(overdue).fillna(0).astype(int)
+    )
     return _records(grids, "grid", "grid_code")
 
 
@@ -86,8 +89,10 @@ def _indicators(session: Session, period: Period) -> list[tuple[str, str, dict]]
     from gridmap.standards.indicators import load_indicators
 
     rows = compute_rows(session, period, indicators=load_indicators(), username="run")
-    return [(r["level"], f"{r['area']}:{r['indicator']}", {k: _json_value(v) for k, v in r.items()})
-            for r in rows.to_dict("records")]
+    return [
+        (r["level"], f"{r['area']}:{r['indicator']}", {k: _json_value(v) for k, v in r.items()})
+        for r in rows.to_dict("records")
+    ]
 
 
 def _reach(session: Session, period: Period) -> list[tuple[str, str, dict]]:
@@ -97,19 +102,39 @@ def _reach(session: Session, period: Period) -> list[tuple[str, str, dict]]:
     cov = rep.coverage
     out = []
     for (level, area), rows in cov.groupby(["level", "area"], sort=True):
-        out.append((str(level), str(area), {"coverage": [
-            {k: _json_value(v) for k, v in r.items() if k not in ("level", "area")}
-            for r in rows.to_dict("records")]}))
+        out.append(
+            (
+                str(level),
+                str(area),
+                {
+                    "coverage": [
+                        {k: _json_value(v) for k, v in r.items() if k not in ("level", "area")}
+                        for r in rows.to_dict("records")
+                    ]
+                },
+            )
+        )
     return out
 
 
 COMPUTE: dict[str, Callable[[Session, Period], list[tuple[str, str, dict]]]] = {
-    "patrol": _patrol, "risk": _risk, "indicators": _indicators, "reach": _reach}
+    "patrol": _patrol,
+    "risk": _risk,
+    "indicators": _indicators,
+    "reach": _reach,
+}
 
 
 # --- one task -------------------------------------------------------------------------------
-def run_street(url: str, analysis: str, street_code: str, start: datetime, end: datetime,
-               run_id: str, task_id: str) -> dict:
+def run_street(
+    url: str,
+    analysis: str,
+    street_code: str,
+    start: datetime,
+    end: datetime,
+    run_id: str,
+    task_id: str,
+) -> dict:
     """Compute ``analysis`` of one street office for [start, end) and store its rows.
 
     Runs on a Dask worker (or in the calling process); returns a summary. Raises on failure
@@ -125,8 +150,14 @@ def run_street(url: str, analysis: str, street_code: str, start: datetime, end: 
         with sessions() as session:  # a retry (or a lost worker's task run again) counts on
             row = session.get(m.Job, task_id)
             attempts = ((row.result or {}).get("attempts", 0) if row is not None else 0) + 1
-        save_job(sessions, task_id, state="writing", stage="computing", error=None,
-                 result={"attempts": attempts})
+        save_job(
+            sessions,
+            task_id,
+            state="writing",
+            stage="computing",
+            error=None,
+            result={"attempts": attempts},
+        )
         period = Period(start, end)
         with sessions() as session:  # read only: the computation's audit rows are not kept
             area = street_area(session, street_code)
@@ -135,17 +166,38 @@ def run_street(url: str, analysis: str, street_code: str, start: datetime, end: 
         save_job(sessions, task_id, stage="storing")
         now = datetime.now().replace(microsecond=0)
         with sessions.begin() as session:
-            session.execute(sa.delete(m.StreetResult).where(
-                m.StreetResult.analysis == analysis, m.StreetResult.period_start == start,
-                m.StreetResult.period_end == end, m.StreetResult.street_code == street_code))
-            session.add_all(m.StreetResult(
-                run_id=run_id, analysis=analysis, period_start=start, period_end=end,
-                street_code=street_code, level=level, area=area_code, values=values,
-                computed_at=now) for level, area_code, values in rows)
+            session.execute(
+                sa.delete(m.StreetResult).where(
+                    m.StreetResult.analysis == analysis,
+                    m.StreetResult.period_start == start,
+                    m.StreetResult.period_end == end,
+                    m.StreetResult.street_code == street_code,
+                )
+            )
+            session.add_all(
+                m.StreetResult(
+                    run_id=run_id,
+                    analysis=analysis,
+                    period_start=start,
+                    period_end=end,
+                    street_code=street_code,
+                    level=level,
+                    area=area_code,
+                    values=values,
+                    computed_at=now,
+                )
+                for level, area_code, values in rows
+            )
         seconds = round(time.perf_counter() - started, 2)
         summary = {"street": street_code, "rows": len(rows), "seconds": seconds}
-        save_job(sessions, task_id, state="done", stage=None, done=1,
-                 result={**summary, "attempts": attempts})
+        save_job(
+            sessions,
+            task_id,
+            state="done",
+            stage=None,
+            done=1,
+            result={**summary, "attempts": attempts},
+        )
         return summary
     except Exception as exc:
         save_job(sessions, task_id, state="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
@@ -160,7 +212,7 @@ class RunOutcome:
     run_id: str
     analysis: str
     period: Period
-    where: str                       # "sequential", "local cluster (N processes)" or the address
+    where: str  # "sequential", "local cluster (N processes)" or the address
     done: list[dict] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # street code -> error
     seconds: float = 0.0
@@ -173,18 +225,28 @@ def _client(scheduler: str | None, workers: int | None):
         try:
             return Client(scheduler, timeout=20), scheduler
         except (OSError, TimeoutError) as exc:
-            raise ConfigError(f"cannot reach the Dask scheduler {scheduler} "
-                              f"({SCHEDULER_ENV}): {exc}") from exc
+            raise ConfigError(
+                f"cannot reach the Dask scheduler {scheduler} ({SCHEDULER_ENV}): {exc}"
+            ) from exc
     n = workers or os.cpu_count() or 1
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+    cluster = LocalCluster(
+        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+    )
     return Client(cluster), f"local cluster ({n} processes)"
 
 
-def run_streets(sessions, url: str, analysis: str, period: Period, *,
-                codes: list[str] | None = None, scheduler: str | None = None,
-                workers: int | None = None, owner: str = "cli",
-                progress: Callable[[dict | None, str | None], None] | None = None) -> RunOutcome:
+def run_streets(
+    sessions,
+    url: str,
+    analysis: str,
+    period: Period,
+    *,
+    codes: list[str] | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    owner: str = "cli",
+    progress: Callable[[dict | None, str | None], None] | None = None,
+) -> RunOutcome:
     """Run ``analysis`` for every street office with grids (or ``codes``) in ``period``.
 
     ``scheduler``: a Dask scheduler address, None for a local cluster, or "sequential".
@@ -203,8 +265,13 @@ def run_streets(sessions, url: str, analysis: str, period: Period, *,
     try:
         _run(sessions, client, outcome, url, codes, owner, progress)
     except BaseException as exc:  # Ctrl+C or a lost cluster: the run's row says so
-        save_job(sessions, run_id, state="interrupted", stage=None,
-                 error=f"{type(exc).__name__}: {exc}"[:2000])
+        save_job(
+            sessions,
+            run_id,
+            state="interrupted",
+            stage=None,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+        )
         raise
     finally:
         if client is not None:
@@ -212,23 +279,49 @@ def run_streets(sessions, url: str, analysis: str, period: Period, *,
             client.close()
             if cluster is not None and scheduler is None:
                 cluster.close()
-    save_job(sessions, run_id, state="failed" if outcome.failed else "done", stage=None,
-             result={"where": outcome.where, "seconds": outcome.seconds,
-                     "streets": len(outcome.done), "failed": outcome.failed},
-             error="; ".join(f"{c}: {e}" for c, e in outcome.failed.items())[:2000] or None)
+    save_job(
+        sessions,
+        run_id,
+        state="failed" if outcome.failed else "done",
+        stage=None,
+        result={
+            "where": outcome.where,
+            "seconds": outcome.seconds,
+            "streets": len(outcome.done),
+            "failed": outcome.failed,
+        },
+        error="; ".join(f"{c}: {e}" for c, e in outcome.failed.items())[:2000] or None,
+    )
     return outcome
 
 
-def _run(sessions, client, outcome: RunOutcome, url: str, codes: list[str], owner: str,
-         progress) -> None:
+def _run(
+    sessions, client, outcome: RunOutcome, url: str, codes: list[str], owner: str, progress
+) -> None:
     run_id, analysis, period = outcome.run_id, outcome.analysis, outcome.period
     tasks = {code: f"{run_id}-{k:04d}" for k, code in enumerate(codes)}
-    save_job(sessions, run_id, kind="run", owner=owner, layer=analysis, state="writing",
-             stage="queued", total=len(codes),
-             title=f"{analysis} {period.label}: {len(codes)} street offices")
+    save_job(
+        sessions,
+        run_id,
+        kind="run",
+        owner=owner,
+        layer=analysis,
+        state="writing",
+        stage="queued",
+        total=len(codes),
+        title=f"{analysis} {period.label}: {len(codes)} street offices",
+    )
     for code, task_id in tasks.items():
-        save_job(sessions, task_id, kind="run_task", owner=owner, layer=analysis,
-                 state="queued", total=1, title=f"{analysis} {period.label} {code}")
+        save_job(
+            sessions,
+            task_id,
+            kind="run_task",
+            owner=owner,
+            layer=analysis,
+            state="queued",
+            total=1,
+            title=f"{analysis} {period.label} {code}",
+        )
     started = time.perf_counter()
 
     def finished(code: str, summary: dict | None, error: str | None) -> None:
@@ -250,8 +343,12 @@ def _run(sessions, client, outcome: RunOutcome, url: str, codes: list[str], owne
     else:
         from dask.distributed import as_completed
 
-        futures = {client.submit(run_street, *a, key=f"{analysis}-{a[2]}-{run_id}",
-                                 retries=RETRIES, pure=False): a[2] for a in args}
+        futures = {
+            client.submit(
+                run_street, *a, key=f"{analysis}-{a[2]}-{run_id}", retries=RETRIES, pure=False
+            ): a[2]
+            for a in args
+        }
         for fut in as_completed(futures):
             code = futures[fut]
             if fut.status == "finished":
@@ -259,17 +356,29 @@ def _run(sessions, client, outcome: RunOutcome, url: str, codes: list[str], owne
             else:
                 error = fut.exception()
                 finished(code, None, f"{type(error).__name__}: {error}")
-                save_job(sessions, tasks[code], state="failed",
-                         error=f"{type(error).__name__}: {error}"[:2000])
+                save_job(
+                    sessions,
+                    tasks[code],
+                    state="failed",
+                    error=f"{type(error).__name__}: {error}"[:2000],
+                )
     outcome.seconds = round(time.perf_counter() - started, 2)
 
 
 def stored_results(session: Session, analysis: str, period: Period) -> list[dict]:
     """The stored rows of ``analysis`` for ``period``, in street, level and area order."""
-    rows = session.execute(sa.select(
-        m.StreetResult.street_code, m.StreetResult.level, m.StreetResult.area,
-        m.StreetResult.values).where(
-        m.StreetResult.analysis == analysis, m.StreetResult.period_start == period.start,
-        m.StreetResult.period_end == period.end).order_by(
-        m.StreetResult.street_code, m.StreetResult.level, m.StreetResult.area)).all()
+    rows = session.execute(
+        sa.select(
+            m.StreetResult.street_code,
+            m.StreetResult.level,
+            m.StreetResult.area,
+            m.StreetResult.values,
+        )
+        .where(
+            m.StreetResult.analysis == analysis,
+            m.StreetResult.period_start == period.start,
+            m.StreetResult.period_end == period.end,
+        )
+        .order_by(m.StreetResult.street_code, m.StreetResult.level, m.StreetResult.area)
+    ).all()
     return [{"street": s, "level": lv, "area": a, "values": v} for s, lv, a, v in rows]

@@ -80,8 +80,11 @@ def _lonlat_bounds(where: Any) -> tuple[float, float, float, float]:
         if where.crs is not None and not where.crs.is_geographic:
             where = where.to_crs(STORAGE_CRS)
         return _four(where.total_bounds)
-    if isinstance(where, tuple | list) and len(where) == 4 and \
-            all(isinstance(v, int | float | np.floating | np.integer) for v in where):
+    if (
+        isinstance(where, tuple | list)
+        and len(where) == 4
+        and all(isinstance(v, int | float | np.floating | np.integer) for v in where)
+    ):
         return _four(where)
     return _four(shapely.total_bounds(np.asarray(where, dtype=object)))
 
@@ -95,8 +98,13 @@ def gauss_kruger_epsg(central_meridian: float) -> int:
     """CGCS2000 3-degree Gauss-Kruger CRS without zone prefix (EPSG:4534-4554) for a CM."""
     cm = float(central_meridian)
     if cm != round(cm) or int(cm) not in GK3_CMS:
-        raise rejected(N_("central meridian {cm} is not one of the CGCS2000 3-degree zones "
-                          "(75E, 78E ... 135E, every 3 degrees)"), cm=central_meridian)
+        raise rejected(
+            N_(
+                "central meridian {cm} is not one of the CGCS2000 3-degree zones "
+                "(75E, 78E ... 135E, every 3 degrees)"
+            ),
+            cm=central_meridian,
+        )
     return GK3_CM_FIRST + (int(cm) - 75) // 3
 
 
@@ -104,8 +112,9 @@ def gauss_kruger_epsg(central_meridian: float) -> int:
 def in_china(lon: ArrayLike, lat: ArrayLike) -> np.ndarray:
     """True where the Chinese obfuscation applies (the published bounding box)."""
     x, y = np.asarray(lon, float), np.asarray(lat, float)
-    inside: np.ndarray = ((x > CHINA_LON[0]) & (x < CHINA_LON[1]) & (y > CHINA_LAT[0])
-                          & (y < CHINA_LAT[1]))
+    inside: np.ndarray = (
+        (x > CHINA_LON[0]) & (x < CHINA_LON[1]) & (y > CHINA_LAT[0]) & (y < CHINA_LAT[1])
+    )
     return inside
 
 
@@ -113,14 +122,28 @@ def _gcj_delta(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray
     """GCJ-02 offset (degrees) at WGS84 (lon, lat): the widely published formula."""
     x, y = lon - 105.0, lat - 35.0
     pi = math.pi
-    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
-            + (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
-            + (20.0 * np.sin(y * pi) + 40.0 * np.sin(y / 3.0 * pi)) * 2.0 / 3.0
-            + (160.0 * np.sin(y / 12.0 * pi) + 320.0 * np.sin(y * pi / 30.0)) * 2.0 / 3.0)
-    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
-            + (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
-            + (20.0 * np.sin(x * pi) + 40.0 * np.sin(x / 3.0 * pi)) * 2.0 / 3.0
-            + (150.0 * np.sin(x / 12.0 * pi) + 300.0 * np.sin(x / 30.0 * pi)) * 2.0 / 3.0)
+    dlat = (
+        -100.0
+        + 2.0 * x
+        + 3.0 * y
+        + 0.2 * y * y
+        + 0.1 * x * y
+        + 0.2 * np.sqrt(np.abs(x))
+        + (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
+        + (20.0 * np.sin(y * pi) + 40.0 * np.sin(y / 3.0 * pi)) * 2.0 / 3.0
+        + (160.0 * np.sin(y / 12.0 * pi) + 320.0 * np.sin(y * pi / 30.0)) * 2.0 / 3.0
+    )
+    dlon = (
+        300.0
+        + x
+        + 2.0 * y
+        + 0.1 * x * x
+        + 0.1 * x * y
+        + 0.1 * np.sqrt(np.abs(x))
+        + (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
+        + (20.0 * np.sin(x * pi) + 40.0 * np.sin(x / 3.0 * pi)) * 2.0 / 3.0
+        + (150.0 * np.sin(x / 12.0 * pi) + 300.0 * np.sin(x / 30.0 * pi)) * 2.0 / 3.0
+    )
     rad = lat / 180.0 * pi
     magic = 1.0 - _GCJ_EE * np.sin(rad) ** 2
     sqrt_magic = np.sqrt(magic)
@@ -161,8 +184,11 @@ def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarra
     return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
 
 
-def _invert(forward: Callable[[ArrayLike, ArrayLike], tuple[np.ndarray, np.ndarray]],
-            lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+def _invert(
+    forward: Callable[[ArrayLike, ArrayLike], tuple[np.ndarray, np.ndarray]],
+    lon: ArrayLike,
+    lat: ArrayLike,
+) -> tuple[np.ndarray, np.ndarray]:
     """Solve forward(x) = (lon, lat) by fixed-point iteration x <- x - (forward(x) - target).
 
     The shift is smooth and tiny against its own scale (a few hundred metres varying over
@@ -174,8 +200,10 @@ def _invert(forward: Callable[[ArrayLike, ArrayLike], tuple[np.ndarray, np.ndarr
         fx, fy = forward(x, y)
         ex, ey = fx - tx, fy - ty
         x, y = x - ex, y - ey
-        if not (np.nanmax(np.abs(ex), initial=0.0) > _INVERSE_TOL_DEG
-                or np.nanmax(np.abs(ey), initial=0.0) > _INVERSE_TOL_DEG):
+        if not (
+            np.nanmax(np.abs(ex), initial=0.0) > _INVERSE_TOL_DEG
+            or np.nanmax(np.abs(ey), initial=0.0) > _INVERSE_TOL_DEG
+        ):
             break
     return x, y
 
@@ -229,8 +257,9 @@ def to_wgs84_geometries(geoms: ArrayLike, coords: str) -> np.ndarray:
     if coords == "wgs84":
         return arr
     if coords not in _TO_WGS84:
-        raise rejected(N_("unknown coordinate system {coords!r}; use wgs84, gcj02 or bd09"),
-                       coords=coords)
+        raise rejected(
+            N_("unknown coordinate system {coords!r}; use wgs84, gcj02 or bd09"), coords=coords
+        )
     convert = _TO_WGS84[coords]
 
     def _xy(xy: np.ndarray) -> np.ndarray:
@@ -276,8 +305,14 @@ def parse_crs(text: str) -> pyproj.CRS:
     try:
         return pyproj.CRS.from_user_input(value)
     except pyproj.exceptions.CRSError as exc:
-        raise rejected(N_("--crs {value!r} is not a CRS pyproj knows ({reason}); give an EPSG "
-                          "code such as EPSG:4549"), value=text, reason=str(exc)) from exc
+        raise rejected(
+            N_(
+                "--crs {value!r} is not a CRS pyproj knows ({reason}); give an EPSG "
+                "code such as EPSG:4549"
+            ),
+            value=text,
+            reason=str(exc),
+        ) from exc
 
 
 _LEGACY_DATUMS = {
@@ -298,20 +333,33 @@ def datum_warnings(crs: pyproj.CRS) -> tuple[Note, ...]:
     for key, label in _LEGACY_DATUMS.items():
         if key in text:
             has_params = "TOWGS84" in crs.to_wkt("WKT1_GDAL").upper()
-            return (note(N_("the data uses the {datum} datum: converted to WGS84 {how}; "
-                            "expect errors of tens of metres unless the survey bureau gives "
-                            "local transformation parameters (ask for CGCS2000 data)"),
-                         datum=label,
-                         how=note(N_("with the .prj's TOWGS84 parameters")) if has_params
-                         else note(N_("without datum parameters (none in the file)"))),)
+            return (
+                note(
+                    N_(
+                        "the data uses the {datum} datum: converted to WGS84 {how}; "
+                        "expect errors of tens of metres unless the survey bureau gives "
+                        "local transformation parameters (ask for CGCS2000 data)"
+                    ),
+                    datum=label,
+                    how=note(N_("with the .prj's TOWGS84 parameters"))
+                    if has_params
+                    else note(N_("without datum parameters (none in the file)")),
+                ),
+            )
     return ()
 
 
 def describe_declared(crs: pyproj.CRS, source: str | Note, wkt: str | None = None) -> CrsChoice:
     """A CRS the file declares (``source`` says where: '.prj', 'GeoPackage', ...)."""
     if wkt and "GAUSS_KRUGER" in wkt.upper():
-        reason = note(N_("from the {source} (ESRI Gauss_Kruger projection read as Transverse "
-                         "Mercator): {label}"), source=source, label=crs_label(crs))
+        reason = note(
+            N_(
+                "from the {source} (ESRI Gauss_Kruger projection read as Transverse "
+                "Mercator): {label}"
+            ),
+            source=source,
+            label=crs_label(crs),
+        )
     else:
         reason = note(N_("from the {source}: {label}"), source=source, label=crs_label(crs))
     return CrsChoice(crs, reason, datum_warnings(crs))
@@ -362,51 +410,107 @@ def infer_crs(x: ArrayLike, y: ArrayLike, *, central_meridian: float | None = No
         raise rejected(N_("the file has no coordinates to tell its CRS from; give --crs"))
     if central_meridian is not None:
         epsg = gauss_kruger_epsg(central_meridian)
-        return CrsChoice(pyproj.CRS.from_epsg(epsg),
-                         note(N_("central meridian {cm}E given: EPSG:{epsg} (CGCS2000 3-degree "
-                                 "Gauss-Kruger, eastings without zone prefix)"),
-                              cm=int(central_meridian), epsg=epsg))
+        return CrsChoice(
+            pyproj.CRS.from_epsg(epsg),
+            note(
+                N_(
+                    "central meridian {cm}E given: EPSG:{epsg} (CGCS2000 3-degree "
+                    "Gauss-Kruger, eastings without zone prefix)"
+                ),
+                cm=int(central_meridian),
+                epsg=epsg,
+            ),
+        )
     if looks_lonlat(x, y):
-        return CrsChoice(pyproj.CRS.from_epsg(STORAGE_EPSG),
-                         note(N_("no CRS in the file; coordinates are longitude/latitude "
-                                 "(x {xr}, y {yr}): EPSG:4326 assumed"),
-                              xr=_range(x), yr=_range(y)))
+        return CrsChoice(
+            pyproj.CRS.from_epsg(STORAGE_EPSG),
+            note(
+                N_(
+                    "no CRS in the file; coordinates are longitude/latitude "
+                    "(x {xr}, y {yr}): EPSG:4326 assumed"
+                ),
+                xr=_range(x),
+                yr=_range(y),
+            ),
+        )
     if looks_lonlat(y, x) and np.all(y > 70) and np.all(x < 56):
-        raise rejected(N_("coordinates look like latitude/longitude in swapped order (x {xr}, "
-                          "y {yr}); put longitude first (or swap the lon/lat columns)"),
-                       xr=_range(x), yr=_range(y))
+        raise rejected(
+            N_(
+                "coordinates look like latitude/longitude in swapped order (x {xr}, "
+                "y {yr}); put longitude first (or swap the lon/lat columns)"
+            ),
+            xr=_range(x),
+            yr=_range(y),
+        )
     northing_ok = bool(np.all((y >= 1_000_000) & (y < 10_000_000)))
     if northing_ok and np.all((x >= 10_000_000) & (x < 100_000_000)):
         zones = np.unique(np.floor(x / 1_000_000).astype(int))
         if len(zones) > 1:
-            raise rejected(N_("eastings carry different zone prefixes ({zones}); split the "
-                              "file by zone or give --crs"), zones=", ".join(map(str, zones)))
+            raise rejected(
+                N_(
+                    "eastings carry different zone prefixes ({zones}); split the "
+                    "file by zone or give --crs"
+                ),
+                zones=", ".join(map(str, zones)),
+            )
         zone = int(zones[0])
-        families = ((3, GK3_ZONES, GK3_PREFIXED_FIRST, zone * 3),
-                    (6, GK6_ZONES, GK6_PREFIXED_FIRST, zone * 6 - 3))
+        families = (
+            (3, GK3_ZONES, GK3_PREFIXED_FIRST, zone * 3),
+            (6, GK6_ZONES, GK6_PREFIXED_FIRST, zone * 6 - 3),
+        )
         for width, zones_, first, cm in families:
             if zone in zones_:
                 epsg = first + zone - zones_.start
                 return CrsChoice(
                     pyproj.CRS.from_epsg(epsg),
-                    note(N_("no CRS in the file; eight-digit eastings with zone prefix {zone} "
+                    note(
+                        N_(
+                            "no CRS in the file; eight-digit eastings with zone prefix {zone} "
                             "(x {xr}): CGCS2000 {width}-degree Gauss-Kruger zone {zone}, central "
-                            "meridian {cm}E, EPSG:{epsg}"),
-                         zone=zone, width=width, cm=cm, epsg=epsg, xr=_range(x)),
-                    (note(N_("datum assumed CGCS2000; if the survey used Beijing 1954 or Xi'an "
-                             "1980, pass the matching --crs")),))
-        raise rejected(N_("eastings start with {zone}, which is no Gauss-Kruger zone in China "
-                          "(3-degree 25-45, 6-degree 13-23); give --crs"), zone=zone)
+                            "meridian {cm}E, EPSG:{epsg}"
+                        ),
+                        zone=zone,
+                        width=width,
+                        cm=cm,
+                        epsg=epsg,
+                        xr=_range(x),
+                    ),
+                    (
+                        note(
+                            N_(
+                                "datum assumed CGCS2000; if the survey used Beijing 1954 or Xi'an "
+                                "1980, pass the matching --crs"
+                            )
+                        ),
+                    ),
+                )
+        raise rejected(
+            N_(
+                "eastings start with {zone}, which is no Gauss-Kruger zone in China "
+                "(3-degree 25-45, 6-degree 13-23); give --crs"
+            ),
+            zone=zone,
+        )
     if northing_ok and np.all((x >= 100_000) & (x < 1_000_000)):
-        raise rejected(N_("no CRS in the file and the eastings have six digits (x {xr}, y {yr}): "
-                          "a Gauss-Kruger projection without zone prefix, so the central "
-                          "meridian is unknown. Give --crs with the zone, EPSG:4534-4554 = "
-                          "CGCS2000 3-degree CM 75E-135E (e.g. EPSG:4548 for 117E, EPSG:4549 "
-                          "for 120E), or the central meridian"),
-                       xr=_range(x), yr=_range(y))
-    raise rejected(N_("no CRS in the file and the coordinates (x {xr}, y {yr}) are neither "
-                      "longitude/latitude nor Gauss-Kruger metres; give --crs"),
-                   xr=_range(x), yr=_range(y))
+        raise rejected(
+            N_(
+                "no CRS in the file and the eastings have six digits (x {xr}, y {yr}): "
+                "a Gauss-Kruger projection without zone prefix, so the central "
+                "meridian is unknown. Give --crs with the zone, EPSG:4534-4554 = "
+                "CGCS2000 3-degree CM 75E-135E (e.g. EPSG:4548 for 117E, EPSG:4549 "
+                "for 120E), or the central meridian"
+            ),
+            xr=_range(x),
+            yr=_range(y),
+        )
+    raise rejected(
+        N_(
+            "no CRS in the file and the coordinates (x {xr}, y {yr}) are neither "
+            "longitude/latitude nor Gauss-Kruger metres; give --crs"
+        ),
+        xr=_range(x),
+        yr=_range(y),
+    )
 
 
 def check_declared_fits(choice: CrsChoice, x: ArrayLike, y: ArrayLike) -> None:
@@ -414,10 +518,16 @@ def check_declared_fits(choice: CrsChoice, x: ArrayLike, y: ArrayLike) -> None:
     xs, ys = _finite_xy(x, y)
     if not len(xs) or not choice.crs.is_geographic or looks_lonlat(xs, ys):
         return
-    raise rejected(N_("the declared CRS {label} is geographic but the coordinates (x {xr}, "
-                      "y {yr}) are not longitude/latitude: the CRS in the file is wrong; pass "
-                      "the right one with --crs"),
-                   label=choice.label, xr=_range(xs), yr=_range(ys))
+    raise rejected(
+        N_(
+            "the declared CRS {label} is geographic but the coordinates (x {xr}, "
+            "y {yr}) are not longitude/latitude: the CRS in the file is wrong; pass "
+            "the right one with --crs"
+        ),
+        label=choice.label,
+        xr=_range(xs),
+        yr=_range(ys),
+    )
 
 
 # --- GCJ-02 offset between layers -----------------------------------------------------------
@@ -451,8 +561,9 @@ def china_outline() -> Any:
     For telling where data lies only; never drawn or measured."""
     from importlib import resources
 
-    raw = json.loads(resources.files("gridmap.standards").joinpath("china_outline.json")
-                     .read_text("utf-8"))
+    raw = json.loads(
+        resources.files("gridmap.standards").joinpath("china_outline.json").read_text("utf-8")
+    )
     return shapely.buffer(shapely.geometry.shape(raw["geometry"]), 0.2)
 
 
@@ -466,8 +577,14 @@ def share_inside(geoms: ArrayLike, area: Any) -> float:
     return float(np.mean(shapely.contains(area, shapely.point_on_surface(arr))))
 
 
-def gcj02_offset_check(new: ArrayLike, existing: ArrayLike, *, sample: int = 2000, min_shift_m: float = 300.0,
-                       max_shift_m: float = 700.0) -> OffsetCheck | None:
+def gcj02_offset_check(
+    new: ArrayLike,
+    existing: ArrayLike,
+    *,
+    sample: int = 2000,
+    min_shift_m: float = 300.0,
+    max_shift_m: float = 700.0,
+) -> OffsetCheck | None:
     """Does a layer declared WGS84 look like GCJ-02 next to layers already loaded?
 
     ``new`` and ``existing`` are arrays of EPSG:4326 geometries (polygon boundaries are
@@ -492,12 +609,14 @@ def gcj02_offset_check(new: ArrayLike, existing: ArrayLike, *, sample: int = 200
     to_m = pyproj.Transformer.from_crs(STORAGE_EPSG, metric_crs(tuple(nb)), always_xy=True)
 
     def metric(geoms: np.ndarray) -> np.ndarray:
-        return np.asarray(shapely.transform(
-            geoms, lambda xy: np.column_stack(to_m.transform(xy[:, 0], xy[:, 1]))))
+        return np.asarray(
+            shapely.transform(geoms, lambda xy: np.column_stack(to_m.transform(xy[:, 0], xy[:, 1])))
+        )
 
     polygonal = shapely.get_type_id(existing) >= 3
-    targets = np.where(polygonal & (shapely.get_type_id(existing) <= 6),
-                       shapely.boundary(existing), existing)
+    targets = np.where(
+        polygonal & (shapely.get_type_id(existing) <= 6), shapely.boundary(existing), existing
+    )
     tree = shapely.STRtree(metric(targets))
     pts = _sample_vertices(new, sample)
     as_is = shapely.points(pts)
@@ -506,5 +625,6 @@ def gcj02_offset_check(new: ArrayLike, existing: ArrayLike, *, sample: int = 200
     d0 = tree.query_nearest(metric(as_is), return_distance=True, all_matches=False)[1]
     d1 = tree.query_nearest(metric(as_gcj), return_distance=True, all_matches=False)[1]
     m0, m1 = float(np.median(d0)), float(np.median(d1))
-    return OffsetCheck(suspected=m0 > 60.0 and m1 <= 0.5 * m0, median_m=m0,
-                       median_if_gcj02_m=m1, shift_m=shift)
+    return OffsetCheck(
+        suspected=m0 > 60.0 and m1 <= 0.5 * m0, median_m=m0, median_if_gcj02_m=m1, shift_m=shift
+    )

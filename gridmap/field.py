@@ -22,8 +22,9 @@ import yaml
 from gridmap.errors import ConfigError
 
 #: Tags shown only to roles whose work needs them (and never on print unless asked).
-SENSITIVE_TAGS = frozenset({"severe_mental_illness", "pregnant", "key_person",
-                            "community_correction"})
+SENSITIVE_TAGS = frozenset(
+    {"severe_mental_illness", "pregnant", "key_person", "community_correction"}
+)
 SENSITIVE_TAG_ROLES = frozenset({"admin", "community_staff", "grid_leader"})
 
 
@@ -55,8 +56,9 @@ def load_rules(path: str | Path | None = None) -> dict[str, Any]:
         raise ConfigError(f"{p}: the field rules must be a mapping of sections")
     for section, values in user.items():
         if section not in rules or not isinstance(values, dict):
-            raise ConfigError(f"{p}: unknown section {section!r}; see "
-                              "gridmap/standards/field_rules.yaml")
+            raise ConfigError(
+                f"{p}: unknown section {section!r}; see gridmap/standards/field_rules.yaml"
+            )
         for key, value in values.items():
             if isinstance(rules[section].get(key), dict) and isinstance(value, dict):
                 rules[section][key] = {**rules[section][key], **value}
@@ -65,8 +67,9 @@ def load_rules(path: str | Path | None = None) -> dict[str, Any]:
     return rules
 
 
-def visible_tags(tags: Iterable[str] | None, role: str, *, printed: bool = False,
-                 sensitive: bool = False) -> list[str]:
+def visible_tags(
+    tags: Iterable[str] | None, role: str, *, printed: bool = False, sensitive: bool = False
+) -> list[str]:
     """Tags a role may see: sensitive ones only for roles that need them, and on paper only
     when asked for (``sensitive=True``)."""
     hide = role not in SENSITIVE_TAG_ROLES or (printed and not sensitive)
@@ -83,9 +86,14 @@ def _spread_offset(code: str, interval_days: int) -> int:
     return zlib.crc32(code.encode("utf-8")) % max(1, interval_days)
 
 
-def visits_due(households: pd.DataFrame, *, last_visit: Mapping[int, datetime],
-               today: date, intervals: Mapping[str, int], start: date | None = None
-               ) -> pd.DataFrame:
+def visits_due(
+    households: pd.DataFrame,
+    *,
+    last_visit: Mapping[int, datetime],
+    today: date,
+    intervals: Mapping[str, int],
+    start: date | None = None,
+) -> pd.DataFrame:
     """Households due for a visit on ``today``, most overdue first.
 
     households: id, code, tags (household and member tags together).
@@ -106,13 +114,22 @@ def visits_due(households: pd.DataFrame, *, last_visit: Mapping[int, datetime],
         else:
             due_on = start + timedelta(days=_spread_offset(str(h.code), interval))
         if due_on <= today:
-            rows.append({"id": h.id, "code": h.code, "interval_days": interval,
-                         "due_on": due_on, "days_overdue": (today - due_on).days,
-                         "last_visit": last})
-    out = pd.DataFrame(rows, columns=["id", "code", "interval_days", "due_on", "days_overdue",
-                                      "last_visit"])
-    return out.sort_values(["days_overdue", "interval_days", "code"],
-                           ascending=[False, True, True]).reset_index(drop=True)
+            rows.append(
+                {
+                    "id": h.id,
+                    "code": h.code,
+                    "interval_days": interval,
+                    "due_on": due_on,
+                    "days_overdue": (today - due_on).days,
+                    "last_visit": last,
+                }
+            )
+    out = pd.DataFrame(
+        rows, columns=["id", "code", "interval_days", "due_on", "days_overdue", "last_visit"]
+    )
+    return out.sort_values(
+        ["days_overdue", "interval_days", "code"], ascending=[False, True, True]
+    ).reset_index(drop=True)
 
 
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:

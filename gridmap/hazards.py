@@ -44,28 +44,40 @@ ESCALATION_DAYS = ((0, "community"), (7, "street"), (30, "district"))
 
 class Transition(NamedTuple):
     action: str
-    sources: frozenset[str]   # statuses it may start from (empty: a new case)
-    target: str | None        # status afterwards (None: unchanged)
+    sources: frozenset[str]  # statuses it may start from (empty: a new case)
+    target: str | None  # status afterwards (None: unchanged)
     roles: frozenset[str]
     needs_note: bool = False
     needs_assignment: bool = False  # responsible person and deadline
 
 
-TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
-    Transition("report", frozenset(), "reported", FIELD),
-    Transition("file", frozenset({"reported"}), "filed", STAFF),
-    Transition("assign", frozenset({"filed", "assigned"}), "assigned", STAFF,
-               needs_assignment=True),
-    Transition("handle", frozenset({"assigned"}), "handled", FIELD, needs_note=True),
-    Transition("reinspect", frozenset({"handled"}), "reinspected", FIELD, needs_note=True),
-    Transition("reinspect_fail", frozenset({"handled"}), "assigned", FIELD, needs_note=True),
-    Transition("close", frozenset({"reinspected"}), "closed", STAFF),
-    Transition("dismiss", frozenset({"reported", "filed"}), "closed", STAFF, needs_note=True),
-    Transition("comment", frozenset(HAZARD_OPEN_STATUSES), None, FIELD, needs_note=True),
-)}
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in (
+        Transition("report", frozenset(), "reported", FIELD),
+        Transition("file", frozenset({"reported"}), "filed", STAFF),
+        Transition(
+            "assign", frozenset({"filed", "assigned"}), "assigned", STAFF, needs_assignment=True
+        ),
+        Transition("handle", frozenset({"assigned"}), "handled", FIELD, needs_note=True),
+        Transition("reinspect", frozenset({"handled"}), "reinspected", FIELD, needs_note=True),
+        Transition("reinspect_fail", frozenset({"handled"}), "assigned", FIELD, needs_note=True),
+        Transition("close", frozenset({"reinspected"}), "closed", STAFF),
+        Transition("dismiss", frozenset({"reported", "filed"}), "closed", STAFF, needs_note=True),
+        Transition("comment", frozenset(HAZARD_OPEN_STATUSES), None, FIELD, needs_note=True),
+    )
+}
 #: The order actions are offered in on a case page.
-ACTION_ORDER = ("file", "assign", "handle", "reinspect", "reinspect_fail", "close", "dismiss",
-                "comment")
+ACTION_ORDER = (
+    "file",
+    "assign",
+    "handle",
+    "reinspect",
+    "reinspect_fail",
+    "close",
+    "dismiss",
+    "comment",
+)
 #: Written by the escalation sweep, never chosen by a person.
 SYSTEM_ACTIONS = ("escalate",)
 
@@ -94,11 +106,19 @@ def validate_new(category: str, severity: str, description: str | None) -> None:
         Naming the field that is wrong.
     """
     if category not in HAZARD_CATEGORY_CODES:
-        raise fail(InvalidInput, N_("unknown hazard category {category}; choose one of {choices}"),
-                   category=category, choices=", ".join(sorted(HAZARD_CATEGORY_CODES)))
+        raise fail(
+            InvalidInput,
+            N_("unknown hazard category {category}; choose one of {choices}"),
+            category=category,
+            choices=", ".join(sorted(HAZARD_CATEGORY_CODES)),
+        )
     if severity not in HAZARD_SEVERITY_CODES:
-        raise fail(InvalidInput, N_("unknown severity {severity}; choose one of {choices}"),
-                   severity=severity, choices=", ".join(sorted(HAZARD_SEVERITY_CODES)))
+        raise fail(
+            InvalidInput,
+            N_("unknown severity {severity}; choose one of {choices}"),
+            severity=severity,
+            choices=", ".join(sorted(HAZARD_SEVERITY_CODES)),
+        )
     if not (description or "").strip():
         raise fail(InvalidInput, N_("Description: say what the hazard is and where exactly."))
 
@@ -108,19 +128,36 @@ def allowed_actions(state: CaseState, *, role: str, username: str) -> list[str]:
     return [a for a in ACTION_ORDER if _refusal(TRANSITIONS[a], state, role, username) is None]
 
 
-def _refusal(t: Transition, state: CaseState, role: str, username: str
-             ) -> tuple[type, str, dict[str, Any]] | None:
+def _refusal(
+    t: Transition, state: CaseState, role: str, username: str
+) -> tuple[type, str, dict[str, Any]] | None:
     """Why ``t`` is not allowed: (error type, message template, parameters), or None."""
     if state.status not in t.sources:
-        return (InvalidInput, N_("A case in status {status} cannot take the step {action}."),
-                {"status": state.status, "action": t.action})
+        return (
+            InvalidInput,
+            N_("A case in status {status} cannot take the step {action}."),
+            {"status": state.status, "action": t.action},
+        )
     if role not in t.roles:
-        return (PermissionDenied, N_("Your role ({role}) may not take the step {action}."),
-                {"role": role, "action": t.action})
-    if (t.action in ("reinspect", "reinspect_fail") and role != "admin"
-            and state.handled_by and state.handled_by == username):
-        return (PermissionDenied, N_("The re-inspection must be done by someone other than "
-                                     "the person who recorded the handling."), {})
+        return (
+            PermissionDenied,
+            N_("Your role ({role}) may not take the step {action}."),
+            {"role": role, "action": t.action},
+        )
+    if (
+        t.action in ("reinspect", "reinspect_fail")
+        and role != "admin"
+        and state.handled_by
+        and state.handled_by == username
+    ):
+        return (
+            PermissionDenied,
+            N_(
+                "The re-inspection must be done by someone other than "
+                "the person who recorded the handling."
+            ),
+            {},
+        )
     return None
 
 
@@ -138,9 +175,17 @@ class Step:
     note: str | None = None
 
 
-def apply(state: CaseState, action: str, *, role: str, username: str, at: datetime,
-          note: str | None = None, responsible: str | None = None,
-          deadline: datetime | None = None) -> Step:
+def apply(
+    state: CaseState,
+    action: str,
+    *,
+    role: str,
+    username: str,
+    at: datetime,
+    note: str | None = None,
+    responsible: str | None = None,
+    deadline: datetime | None = None,
+) -> Step:
     """Check ``action`` against the rules and return the step to record.
 
     Raises PermissionDenied when the role (or separation of duties) forbids it and
@@ -148,8 +193,12 @@ def apply(state: CaseState, action: str, *, role: str, username: str, at: dateti
     """
     t = TRANSITIONS.get(action)
     if t is None or action == "report":
-        raise fail(InvalidInput, N_("unknown action {action}; choose one of {choices}"),
-                   action=action, choices=", ".join(ACTION_ORDER))
+        raise fail(
+            InvalidInput,
+            N_("unknown action {action}; choose one of {choices}"),
+            action=action,
+            choices=", ".join(ACTION_ORDER),
+        )
     if state.status not in HAZARD_STATUS_CODES:
         raise fail(InvalidInput, N_("the case has an unknown status {status}"), status=state.status)
     refusal = _refusal(t, state, role, username)
@@ -162,18 +211,29 @@ def apply(state: CaseState, action: str, *, role: str, username: str, at: dateti
     if t.needs_assignment:
         responsible = (responsible or "").strip() or None
         if not responsible:
-            raise fail(InvalidInput, N_("Responsible: name the person or unit responsible for the fix."))
+            raise fail(
+                InvalidInput, N_("Responsible: name the person or unit responsible for the fix.")
+            )
         if deadline is None:
             raise fail(InvalidInput, N_("Deadline: give the date by which it must be fixed."))
         if deadline < at.replace(hour=0, minute=0, second=0, microsecond=0):
-            raise fail(InvalidInput, N_("The deadline {date} lies in the past."),
-                       date=f"{deadline:%Y-%m-%d}")
+            raise fail(
+                InvalidInput,
+                N_("The deadline {date} lies in the past."),
+                date=f"{deadline:%Y-%m-%d}",
+            )
     else:
         responsible = deadline = None
     to_status = t.target or state.status
-    return Step(action=action, from_status=state.status, to_status=to_status,
-                responsible=responsible, deadline=deadline,
-                closed_at=at if to_status == "closed" else None, note=note)
+    return Step(
+        action=action,
+        from_status=state.status,
+        to_status=to_status,
+        responsible=responsible,
+        deadline=deadline,
+        closed_at=at if to_status == "closed" else None,
+        note=note,
+    )
 
 
 def default_deadline(severity: str, at: datetime) -> datetime:
@@ -224,8 +284,7 @@ def days_overdue(status: str, deadline: Any, *, as_of: datetime, found_at: Any =
     return float((as_of - due).days)
 
 
-def escalation_level(status: str, deadline: Any, *, as_of: datetime,
-                     found_at: Any = None) -> int:
+def escalation_level(status: str, deadline: Any, *, as_of: datetime, found_at: Any = None) -> int:
     """0 = not overdue; 1, 2, 3 = escalated to community, street, district."""
     if not is_overdue(status, deadline, as_of=as_of, found_at=found_at):
         return 0

@@ -22,10 +22,13 @@ from gridmap.notes import N_, InputRejected, Note, Problem, note, problem, rejec
 
 # shapely type ids a layer kind takes (points also take polygons: their representative point)
 FITTING_TYPES = {"polygon": (3, 6, 7), "point": (0, 4, 3, 6), "line": (1, 5)}
-KIND_OF_TYPE = {0: "point", 4: "point", 1: "line", 5: "line", 2: "line", 3: "polygon",
-                6: "polygon"}
-KIND_WORDS = {"point": N_("points"), "line": N_("lines"), "polygon": N_("polygons"),
-              "other": N_("geometry collections")}
+KIND_OF_TYPE = {0: "point", 4: "point", 1: "line", 5: "line", 2: "line", 3: "polygon", 6: "polygon"}
+KIND_WORDS = {
+    "point": N_("points"),
+    "line": N_("lines"),
+    "polygon": N_("polygons"),
+    "other": N_("geometry collections"),
+}
 
 
 @dataclass
@@ -37,9 +40,16 @@ class Fitted:
     problems: list[Problem] = field(default_factory=list)
 
 
-def fit_to_layer(geometries: np.ndarray, rows: np.ndarray, kind: str, *, layer: str,
-                 file: str, takers: dict[str, list[str]],
-                 rows_with_errors: Collection[int] = ()) -> Fitted:
+def fit_to_layer(
+    geometries: np.ndarray,
+    rows: np.ndarray,
+    kind: str,
+    *,
+    layer: str,
+    file: str,
+    takers: dict[str, list[str]],
+    rows_with_errors: Collection[int] = (),
+) -> Fitted:
     """Fit every feature to ``kind``.
 
     Parameters
@@ -66,8 +76,9 @@ def fit_to_layer(geometries: np.ndarray, rows: np.ndarray, kind: str, *, layer: 
         row = int(rows[i])
         if g is None or g.is_empty:
             if row not in rows_with_errors:
-                out.problems.append(problem(row, "dropped", "warning",
-                                            N_("empty geometry; feature dropped")))
+                out.problems.append(
+                    problem(row, "dropped", "warning", N_("empty geometry; feature dropped"))
+                )
             keep[i] = False
             continue
         fitted = fit_one(g, kind, row, out.problems, layer=layer, mixed=mixed)
@@ -78,52 +89,80 @@ def fit_to_layer(geometries: np.ndarray, rows: np.ndarray, kind: str, *, layer: 
     return out
 
 
-def wrong_file(types: np.ndarray, kind: str, *, layer: str, file: str,
-               takers: dict[str, list[str]]) -> InputRejected:
+def wrong_file(
+    types: np.ndarray, kind: str, *, layer: str, file: str, takers: dict[str, list[str]]
+) -> InputRejected:
     """One refusal for a file with no feature of the layer's kind: what it holds and
     which layers would take it."""
     kinds = pd.Series([KIND_OF_TYPE.get(int(t), "other") for t in types]).value_counts()
     held = kinds.index[0]
     labels = takers.get(held, [])
-    listing = Note(", ".join(f"{{l{i}}}" for i in range(len(labels))),
-                   {f"l{i}": note(label) for i, label in enumerate(labels)})
-    return rejected(N_("{file} holds {n:,} {what}, but {layer} need {need}: nothing was "
-                       "read. A file of {what} goes to {takers}"),
-                    file=file, n=int(kinds.iloc[0]), what=note(KIND_WORDS[held]),
-                    layer=note(layer), need=note(KIND_WORDS[kind]),
-                    takers=listing if labels else note(N_("no layer")))
+    listing = Note(
+        ", ".join(f"{{l{i}}}" for i in range(len(labels))),
+        {f"l{i}": note(label) for i, label in enumerate(labels)},
+    )
+    return rejected(
+        N_(
+            "{file} holds {n:,} {what}, but {layer} need {need}: nothing was "
+            "read. A file of {what} goes to {takers}"
+        ),
+        file=file,
+        n=int(kinds.iloc[0]),
+        what=note(KIND_WORDS[held]),
+        layer=note(layer),
+        need=note(KIND_WORDS[kind]),
+        takers=listing if labels else note(N_("no layer")),
+    )
 
 
-def _wrong_kind(said: list[Problem], row: int, gtype: str, message: str, *, layer: str,
-                mixed: bool) -> None:
+def _wrong_kind(
+    said: list[Problem], row: int, gtype: str, message: str, *, layer: str, mixed: bool
+) -> None:
     if mixed:
-        said.append(problem(row, "wrong_geometry", "warning",
-                            N_("{what}; skipped (the file mixes kinds of features)"),
-                            what=note(message, gtype=gtype, layer=note(layer))))
+        said.append(
+            problem(
+                row,
+                "wrong_geometry",
+                "warning",
+                N_("{what}; skipped (the file mixes kinds of features)"),
+                what=note(message, gtype=gtype, layer=note(layer)),
+            )
+        )
     else:
-        said.append(problem(row, "wrong_geometry", "error", message, gtype=gtype,
-                            layer=note(layer)))
+        said.append(
+            problem(row, "wrong_geometry", "error", message, gtype=gtype, layer=note(layer))
+        )
 
 
-def fit_one(g: BaseGeometry, kind: str, row: int, said: list[Problem], *, layer: str,
-            mixed: bool) -> BaseGeometry | None:
+def fit_one(
+    g: BaseGeometry, kind: str, row: int, said: list[Problem], *, layer: str, mixed: bool
+) -> BaseGeometry | None:
     """``g`` fitted to ``kind`` (None: dropped); what was done is appended to ``said``."""
     fit = _FITS.get(kind)
     return g if fit is None else fit(g, row, said, layer=layer, mixed=mixed)
 
 
-def _polygon(g: BaseGeometry, row: int, said: list[Problem], *, layer: str,
-             mixed: bool) -> BaseGeometry | None:
+def _polygon(
+    g: BaseGeometry, row: int, said: list[Problem], *, layer: str, mixed: bool
+) -> BaseGeometry | None:
     gtype = g.geom_type
     if gtype not in ("Polygon", "MultiPolygon", "GeometryCollection"):
-        _wrong_kind(said, row, gtype, N_("a {gtype}, but {layer} need polygons"), layer=layer,
-                    mixed=mixed)
+        _wrong_kind(
+            said, row, gtype, N_("a {gtype}, but {layer} need polygons"), layer=layer, mixed=mixed
+        )
         return None
     if not g.is_valid:
         why = shapely.is_valid_reason(g)
         g = shapely.make_valid(g)
-        said.append(problem(row, "repaired", "info",
-                            N_("invalid polygon ({why}); repaired with make_valid"), why=why))
+        said.append(
+            problem(
+                row,
+                "repaired",
+                "info",
+                N_("invalid polygon ({why}); repaired with make_valid"),
+                why=why,
+            )
+        )
     parts = [p for p in shapely.get_parts(g) if p.geom_type in ("Polygon", "MultiPolygon")]
     polys = [q for p in parts for q in shapely.get_parts(p)]
     polys = [p for p in polys if p.area > 0]
@@ -133,41 +172,59 @@ def _polygon(g: BaseGeometry, row: int, said: list[Problem], *, layer: str,
     return shapely.MultiPolygon(polys)
 
 
-def _point(g: BaseGeometry, row: int, said: list[Problem], *, layer: str,
-           mixed: bool) -> BaseGeometry | None:
+def _point(
+    g: BaseGeometry, row: int, said: list[Problem], *, layer: str, mixed: bool
+) -> BaseGeometry | None:
     gtype = g.geom_type
     if gtype == "Point":
         return g
     if gtype == "MultiPoint":
         parts = shapely.get_parts(g)
         if len(parts) > 1:
-            said.append(problem(row, "multipart", "warning",
-                                N_("{n} points in one feature; the first is used"),
-                                n=len(parts)))
+            said.append(
+                problem(
+                    row,
+                    "multipart",
+                    "warning",
+                    N_("{n} points in one feature; the first is used"),
+                    n=len(parts),
+                )
+            )
         return parts[0]
     if gtype in ("Polygon", "MultiPolygon"):
-        said.append(problem(row, "converted", "info",
-                            N_("a polygon; its representative point is used")))
+        said.append(
+            problem(row, "converted", "info", N_("a polygon; its representative point is used"))
+        )
         return g.representative_point()
-    _wrong_kind(said, row, gtype, N_("a {gtype}, but {layer} need points"), layer=layer,
-                mixed=mixed)
+    _wrong_kind(
+        said, row, gtype, N_("a {gtype}, but {layer} need points"), layer=layer, mixed=mixed
+    )
     return None
 
 
-def _line(g: BaseGeometry, row: int, said: list[Problem], *, layer: str,
-          mixed: bool) -> BaseGeometry | None:
+def _line(
+    g: BaseGeometry, row: int, said: list[Problem], *, layer: str, mixed: bool
+) -> BaseGeometry | None:
     gtype = g.geom_type
     if gtype == "MultiLineString":
         merged = shapely.line_merge(g)
         if merged.geom_type == "MultiLineString":
             parts = sorted(shapely.get_parts(merged), key=lambda p: -p.length)
-            said.append(problem(row, "multipart", "warning",
-                                N_("{n} separate pieces; the longest is used"), n=len(parts)))
+            said.append(
+                problem(
+                    row,
+                    "multipart",
+                    "warning",
+                    N_("{n} separate pieces; the longest is used"),
+                    n=len(parts),
+                )
+            )
             merged = parts[0]
         g, gtype = merged, merged.geom_type
     if gtype != "LineString":
-        _wrong_kind(said, row, gtype, N_("a {gtype}, but {layer} need lines"), layer=layer,
-                    mixed=mixed)
+        _wrong_kind(
+            said, row, gtype, N_("a {gtype}, but {layer} need lines"), layer=layer, mixed=mixed
+        )
         return None
     if g.length == 0:
         said.append(problem(row, "dropped", "warning", N_("zero length; feature dropped")))

@@ -61,9 +61,15 @@ def global_key(cum: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.nda
     return cum + np.repeat(base, counts), base
 
 
-def points_at(xy: np.ndarray, offsets: np.ndarray, cum: np.ndarray, line: ArrayLike,
-              dist: ArrayLike, *,
-              key_base: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+def points_at(
+    xy: np.ndarray,
+    offsets: np.ndarray,
+    cum: np.ndarray,
+    line: ArrayLike,
+    dist: ArrayLike,
+    *,
+    key_base: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """Points (n, 2) at ``dist`` metres along ``line`` (clipped to the line). ``key_base`` is
     ``global_key(cum, offsets)`` when the caller keeps it (it costs a pass over all vertices)."""
     li = np.asarray(line, dtype=np.int64)
@@ -80,10 +86,16 @@ def points_at(xy: np.ndarray, offsets: np.ndarray, cum: np.ndarray, line: ArrayL
     return points
 
 
-def substrings(xy: np.ndarray, offsets: np.ndarray, cum: np.ndarray, line: ArrayLike,
-               start: ArrayLike, end: ArrayLike, *,
-               key_base: tuple[np.ndarray, np.ndarray] | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+def substrings(
+    xy: np.ndarray,
+    offsets: np.ndarray,
+    cum: np.ndarray,
+    line: ArrayLike,
+    start: ArrayLike,
+    end: ArrayLike,
+    *,
+    key_base: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Pieces of lines between two distances along them, as (xy, offsets) again.
 
     ``line``, ``start``, ``end`` are aligned arrays (metres from the line's first vertex,
@@ -115,8 +127,9 @@ def substrings(xy: np.ndarray, offsets: np.ndarray, cum: np.ndarray, line: Array
     return out, out_offsets
 
 
-def insert_points(xy: np.ndarray, offsets: np.ndarray, line: ArrayLike, dist: ArrayLike,
-                  pts: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def insert_points(
+    xy: np.ndarray, offsets: np.ndarray, line: ArrayLike, dist: ArrayLike, pts: ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Insert points into lines at the given distances along them.
 
     Returns (xy, offsets, source, inserted): ``source`` maps each new vertex to its old index
@@ -136,8 +149,13 @@ def insert_points(xy: np.ndarray, offsets: np.ndarray, line: ArrayLike, dist: Ar
     src = np.r_[np.arange(n_old), np.full(len(line), -1)]
     # Sort by line, distance; at equal distance an existing vertex comes first.
     order = np.lexsort((is_new, all_dist, all_line))
-    all_line, all_dist, all_xy, is_new, src = (all_line[order], all_dist[order], all_xy[order],
-                                               is_new[order], src[order])
+    all_line, all_dist, all_xy, is_new, src = (
+        all_line[order],
+        all_dist[order],
+        all_xy[order],
+        is_new[order],
+        src[order],
+    )
     same = np.r_[False, (all_line[1:] == all_line[:-1]) & (np.abs(np.diff(all_dist)) < 1e-3)]
     # Runs of coincident rows: keep the first row; it becomes "inserted" if any row in the run
     # is, and takes an inserted point's coordinates (the shared intersection point).
@@ -166,6 +184,7 @@ def insert_points(xy: np.ndarray, offsets: np.ndarray, line: ArrayLike, dist: Ar
 
 def locate(lines_geom: ArrayLike, points: ArrayLike) -> np.ndarray:
     """Distance along each line of the nearest point to each point (aligned arrays)."""
-    dist: np.ndarray = shapely.line_locate_point(np.asarray(lines_geom, dtype=object),
-                                                 np.asarray(points, dtype=object))
+    dist: np.ndarray = shapely.line_locate_point(
+        np.asarray(lines_geom, dtype=object), np.asarray(points, dtype=object)
+    )
     return dist

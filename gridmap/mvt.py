@@ -61,14 +61,18 @@ def _polygon_payloads(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     ring_bytes = np.add.reduceat(nbytes, ring_start) if len(ints) else np.zeros(0, np.int64)
     byte_start = np.concatenate([[0], np.cumsum(ring_bytes)[:-1]])
     np.add.at(length, ring_feat, ring_bytes)
-    first_ring = (np.flatnonzero(np.r_[True, ring_feat[1:] != ring_feat[:-1]]) if len(ring_feat)
-                  else np.zeros(0, np.int64))
+    first_ring = (
+        np.flatnonzero(np.r_[True, ring_feat[1:] != ring_feat[:-1]])
+        if len(ring_feat)
+        else np.zeros(0, np.int64)
+    )
     start[ring_feat[first_ring]] = byte_start[first_ring]
     return data, start, length
 
 
-def _tile_rings(polygons: np.ndarray, feature_of: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _tile_rings(
+    polygons: np.ndarray, feature_of: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The rings of ``polygons`` as integer points, wound the MVT way: (points, ring of each
     point, feature of each ring, point count per ring, whether each ring is kept). A ring
     is dropped when it collapsed, and with its exterior every hole of the polygon."""
@@ -111,8 +115,9 @@ def _tile_rings(polygons: np.ndarray, feature_of: np.ndarray
     return xy[rev][point_ok], ridx[point_ok], feat[pidx], counts, ok_ring
 
 
-def _ring_command_ints(xy: np.ndarray, ridx: np.ndarray, rfeat: np.ndarray, counts: np.ndarray,
-                       ok_ring: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _ring_command_ints(
+    xy: np.ndarray, ridx: np.ndarray, rfeat: np.ndarray, counts: np.ndarray, ok_ring: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The command integers of the kept rings (see :func:`_tile_rings`), all in one array:
     (integers, where each kept ring starts, index of each kept ring)."""
     pfeat = rfeat[ridx]
@@ -148,7 +153,7 @@ def _polygon_commands_fast(geoms: np.ndarray) -> list[bytes | None]:
     collapsed)."""
     data, start, length = _polygon_payloads(geoms)
     blob = data.tobytes()
-    return [blob[a:a + n] if n > 0 else None for a, n in zip(start, length, strict=True)]
+    return [blob[a : a + n] if n > 0 else None for a, n in zip(start, length, strict=True)]
 
 
 def _interleave(fields: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
@@ -171,8 +176,9 @@ def _const(value: bytes, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.tile(np.frombuffer(value, np.uint8), n), np.full(n, len(value), np.int64)
 
 
-def _varint_field(values: np.ndarray, present: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def _varint_field(
+    values: np.ndarray, present: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     data, nbytes = _varints(np.where(present, values, 0) if present is not None else values)
     if present is None:
         return data, nbytes
@@ -180,8 +186,11 @@ def _varint_field(values: np.ndarray, present: np.ndarray | None = None
     return data[keep], np.where(present, nbytes, 0)
 
 
-def _encode_polygon_features(payload: tuple[np.ndarray, np.ndarray, np.ndarray],
-                             value_ix: list[np.ndarray], ids: np.ndarray | None) -> bytes:
+def _encode_polygon_features(
+    payload: tuple[np.ndarray, np.ndarray, np.ndarray],
+    value_ix: list[np.ndarray],
+    ids: np.ndarray | None,
+) -> bytes:
     """Every feature message of a layer whose geometries are all polygons, vectorised.
     ``value_ix``: per column, each feature's value index (-1: no tag)."""
     data, start, length = payload
@@ -197,12 +206,21 @@ def _encode_polygon_features(payload: tuple[np.ndarray, np.ndarray, np.ndarray],
         present = ix[rows] >= 0
         key = _varint_field(np.full(n, k), present)
         tag_fields += [key, _varint_field(ix[rows], present)]
-    tags, tlen = _interleave(tag_fields) if tag_fields else (np.zeros(0, np.uint8), np.zeros(n, np.int64))
+    tags, tlen = (
+        _interleave(tag_fields) if tag_fields else (np.zeros(0, np.uint8), np.zeros(n, np.int64))
+    )
     body = []
     if ids is not None:
         body += [_const(b"\x08", n), _varints(np.asarray(ids)[rows])]
-    body += [_const(b"\x12", n), _varints(tlen), (tags, tlen), _const(b"\x18\x03", n),
-             _const(b"\x22", n), _varints(plen), (geom_bytes, plen)]
+    body += [
+        _const(b"\x12", n),
+        _varints(tlen),
+        (tags, tlen),
+        _const(b"\x18\x03", n),
+        _const(b"\x22", n),
+        _varints(plen),
+        (geom_bytes, plen),
+    ]
     body_bytes, blen = _interleave(body)
     out, _ = _interleave([_const(b"\x12", n), _varints(blen), (body_bytes, blen)])
     return out.tobytes()
@@ -312,7 +330,9 @@ def _geometry_commands(geom: BaseGeometry) -> tuple[int, list[int]]:
                 cmds += _path(pts, cursor, close=False)
         return (2, cmds) if cmds else (0, [])
     if kind in ("Point", "MultiPoint"):
-        pts = np.round(np.asarray([p.coords[0] for p in getattr(geom, "geoms", [geom])])).astype(int)
+        pts = np.round(np.asarray([p.coords[0] for p in getattr(geom, "geoms", [geom])])).astype(
+            int
+        )
         if not len(pts):
             return 0, []
         cmds = [(1 & 0x7) | (len(pts) << 3)]
@@ -335,10 +355,15 @@ def _vb(v: int) -> bytes:
     return _SMALL[v] if v < 16384 else _varint(v)
 
 
-def encode_layer(name: str, geoms: Sequence[BaseGeometry],
-                 properties: Sequence[dict[str, Any]] | None = None,
-                 *, columns: dict[str, Sequence[Any]] | None = None, ids: Sequence[int] | None = None,
-                 extent: int = MVT_EXTENT) -> bytes:
+def encode_layer(
+    name: str,
+    geoms: Sequence[BaseGeometry],
+    properties: Sequence[dict[str, Any]] | None = None,
+    *,
+    columns: dict[str, Sequence[Any]] | None = None,
+    ids: Sequence[int] | None = None,
+    extent: int = MVT_EXTENT,
+) -> bytes:
     """One MVT layer from tile-space geometries (see :func:`tile_geometries`) and their
     properties -- one dict per feature, or ``columns`` (name -> one value per feature, the
     faster way for many features); None values are left out, and so are features whose
@@ -374,11 +399,15 @@ def encode_layer(name: str, geoms: Sequence[BaseGeometry],
     garr = np.asarray(geoms, dtype=object)
     types = shapely.get_type_id(garr) if n else np.zeros(0, int)
     if n and np.all(np.isin(types, (-1, 3, 6)) | shapely.is_empty(garr)):
-        tag_ix = [np.array([-1 if v is None else v for v in col], np.int64)
-                  if any(v is None for v in col) else np.asarray(col, np.int64)
-                  for col in value_ix]
-        feats_bytes = _encode_polygon_features(_polygon_payloads(garr), tag_ix,
-                                               None if ids is None else np.asarray(ids, np.int64))
+        tag_ix = [
+            np.array([-1 if v is None else v for v in col], np.int64)
+            if any(v is None for v in col)
+            else np.asarray(col, np.int64)
+            for col in value_ix
+        ]
+        feats_bytes = _encode_polygon_features(
+            _polygon_payloads(garr), tag_ix, None if ids is None else np.asarray(ids, np.int64)
+        )
         return _layer(name, feats_bytes, keys, values, extent)
     fast = _polygon_commands_fast(garr) if n else []
     poly_types = shapely.get_type_id(garr) if n else []
@@ -398,16 +427,18 @@ def encode_layer(name: str, geoms: Sequence[BaseGeometry],
             if not t:
                 continue
             gtype, payload = b"\x18" + _vb(t), b"".join(_vb(c) for c in cmds)
-        tags = b"".join(key_bytes[k] + _vb(ix[i]) for k, ix in enumerate(value_ix)
-                        if ix[i] is not None)
-        body = (b"\x08" + _varint(id_list[i]) if id_list is not None else b"")
+        tags = b"".join(
+            key_bytes[k] + _vb(ix[i]) for k, ix in enumerate(value_ix) if ix[i] is not None
+        )
+        body = b"\x08" + _varint(id_list[i]) if id_list is not None else b""
         body += b"\x12" + _vb(len(tags)) + tags + gtype + b"\x22" + _varint(len(payload)) + payload
         feats.append(b"\x12" + _varint(len(body)) + body)
     return _layer(name, b"".join(feats), keys, values, extent)
 
 
-def _layer(name: str, feats: bytes, keys: dict[str, int], values: dict[tuple[str, Any], int],
-           extent: int) -> bytes:
+def _layer(
+    name: str, feats: bytes, keys: dict[str, int], values: dict[tuple[str, Any], int], extent: int
+) -> bytes:
     layer = _key(15, 0) + _varint(2) + _bytes_field(1, name.encode("utf-8"))
     layer += feats
     layer += b"".join(_bytes_field(3, k.encode("utf-8")) for k in keys)
@@ -443,12 +474,12 @@ def _fields(buf: bytes) -> Iterator[tuple[int, int, Any]]:
         if wire == 0:
             val, pos = _read_varint(buf, pos)
         elif wire == 1:
-            val, pos = buf[pos:pos + 8], pos + 8
+            val, pos = buf[pos : pos + 8], pos + 8
         elif wire == 2:
             n, pos = _read_varint(buf, pos)
-            val, pos = buf[pos:pos + n], pos + n
+            val, pos = buf[pos : pos + n], pos + n
         elif wire == 5:
-            val, pos = buf[pos:pos + 4], pos + 4
+            val, pos = buf[pos : pos + 4], pos + 4
         else:
             raise InvalidInput(f"not a vector tile: wire type {wire} at byte {pos}")
         yield field, wire, val
@@ -475,7 +506,7 @@ def _decode_value(buf: bytes) -> Any:
         if field == 3:
             return struct.unpack("<d", val)[0]
         if field in (4, 5):
-            return val if field == 5 or val < 2 ** 63 else val - 2 ** 64
+            return val if field == 5 or val < 2**63 else val - 2**64
         if field == 6:
             return _unzig(val)
         if field == 7:
@@ -552,7 +583,8 @@ def decode_mvt(data: bytes) -> dict[str, dict[str, Any]]:
                 elif f == 4:
                     cmds = _packed_ints(val)
             props = {keys[tags[k]]: values[tags[k + 1]] for k in range(0, len(tags), 2)}
-            feats.append({"id": fid, "properties": props,
-                          "geometry": _decode_geometry(gtype, cmds)})
+            feats.append(
+                {"id": fid, "properties": props, "geometry": _decode_geometry(gtype, cmds)}
+            )
         out[name] = {"extent": extent, "features": feats}
     return out

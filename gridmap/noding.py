@@ -47,8 +47,9 @@ def coordinate_keys(xy: np.ndarray) -> np.ndarray:
     return inverse.reshape(-1).astype(np.int64)
 
 
-def crossing_points(lines: np.ndarray, others: np.ndarray, *, level: np.ndarray | None = None
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def crossing_points(
+    lines: np.ndarray, others: np.ndarray, *, level: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Points where lines meet other lines (pairs from an STRtree), as (line index, point).
 
     With ``others is lines`` every pair is taken once and both lines get the point; then
@@ -75,12 +76,14 @@ def crossing_points(lines: np.ndarray, others: np.ndarray, *, level: np.ndarray 
     parts, idx = shapely.get_parts(inter, return_index=True)
     pts = parts[shapely.get_type_id(parts) == 0]
     idx = idx[shapely.get_type_id(parts) == 0]
-    return np.r_[li[idx], oi[idx] if others is lines else np.zeros(0, np.int64)], \
-        np.r_[pts, pts if others is lines else np.zeros(0, dtype=object)]
+    return np.r_[li[idx], oi[idx] if others is lines else np.zeros(0, np.int64)], np.r_[
+        pts, pts if others is lines else np.zeros(0, dtype=object)
+    ]
 
 
-def insert_at(geoms: np.ndarray, xy: np.ndarray, offsets: np.ndarray, line_idx: np.ndarray,
-              pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def insert_at(
+    geoms: np.ndarray, xy: np.ndarray, offsets: np.ndarray, line_idx: np.ndarray, pts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Insert points into the lines (xy, offsets) they lie on: (xy, offsets, src, inserted),
     ``src`` the original vertex of each vertex (-1 when inserted)."""
     if len(line_idx) == 0:
@@ -108,8 +111,9 @@ def pieces(split: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return sv[:-1][same_line], sv[1:][same_line]
 
 
-def piece_coordinates(xy: np.ndarray, a: np.ndarray, b: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def piece_coordinates(
+    xy: np.ndarray, a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(xy, offsets) of the pieces running from vertex ``a`` to vertex ``b``."""
     n_vert = b - a + 1
     offsets = np.r_[0, np.cumsum(n_vert)].astype(np.int64)
@@ -117,8 +121,9 @@ def piece_coordinates(xy: np.ndarray, a: np.ndarray, b: np.ndarray
     return xy[np.repeat(a, n_vert) + rank], offsets
 
 
-def node_lines(lines: ArrayLike, *, level: ArrayLike | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+def node_lines(
+    lines: ArrayLike, *, level: ArrayLike | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Lines cut where they meet (see the module docstring): (pieces, source line index).
 
     ``level`` is an aligned sequence of vertical levels (None: all on one level).

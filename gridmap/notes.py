@@ -22,11 +22,14 @@ def N_(template: str) -> str:  # noqa: N802 - the conventional gettext marker na
     return template
 
 
-def _format(template: str, params: dict[str, Any],
-            gettext: Callable[[str], str] | None = None) -> str:
+def _format(
+    template: str, params: dict[str, Any], gettext: Callable[[str], str] | None = None
+) -> str:
     # A parameter that is itself a Note (".prj file", "north-south") is translated too.
-    values = {k: (v.render(gettext) if gettext else v.text) if isinstance(v, Note) else v
-              for k, v in params.items()}
+    values = {
+        k: (v.render(gettext) if gettext else v.text) if isinstance(v, Note) else v
+        for k, v in params.items()
+    }
     try:
         return template.format(**values)
     except (KeyError, IndexError, ValueError):  # a broken translation must not hide the fact
@@ -76,8 +79,12 @@ class Problem:
         return self.note.text
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"row": self.row, "kind": self.kind, "severity": self.severity,
-               "message": self.message}
+        out: dict[str, Any] = {
+            "row": self.row,
+            "kind": self.kind,
+            "severity": self.severity,
+            "message": self.message,
+        }
         if self.code is not None:
             out["code"] = self.code
         if self.area_m2 is not None:
@@ -103,7 +110,7 @@ class ProblemGroup:
 
     @property
     def first_rows(self) -> tuple[int, ...]:
-        return self.rows[:self.FIRST]
+        return self.rows[: self.FIRST]
 
     @property
     def more(self) -> int:
@@ -119,9 +126,15 @@ class ProblemGroup:
         return Note("{rows}", {"rows": listed})
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "severity": self.severity, "message": self.message,
-                "count": self.count, "row": self.rows[0] if self.rows else None,
-                "rows": list(self.first_rows), "more": self.more}
+        return {
+            "kind": self.kind,
+            "severity": self.severity,
+            "message": self.message,
+            "count": self.count,
+            "row": self.rows[0] if self.rows else None,
+            "rows": list(self.first_rows),
+            "more": self.more,
+        }
 
 
 def group_problems(problems: list[Problem]) -> list[ProblemGroup]:
@@ -130,14 +143,29 @@ def group_problems(problems: list[Problem]) -> list[ProblemGroup]:
     groups: dict[tuple[str, str, str], list[Problem]] = {}
     for p in problems:
         groups.setdefault((p.kind, p.severity, p.note.text), []).append(p)
-    out = [ProblemGroup(ps[0].kind, ps[0].severity, ps[0].note,
-                        tuple(sorted({p.row for p in ps if p.row is not None})), len(ps))
-           for ps in groups.values()]
+    out = [
+        ProblemGroup(
+            ps[0].kind,
+            ps[0].severity,
+            ps[0].note,
+            tuple(sorted({p.row for p in ps if p.row is not None})),
+            len(ps),
+        )
+        for ps in groups.values()
+    ]
     return sorted(out, key=lambda g: SEVERITIES.index(g.severity))
 
 
-def problem(row: int | None, kind: str, severity: str, template: str, *,
-            code: str | None = None, area_m2: float | None = None, **params: Any) -> Problem:
+def problem(
+    row: int | None,
+    kind: str,
+    severity: str,
+    template: str,
+    *,
+    code: str | None = None,
+    area_m2: float | None = None,
+    **params: Any,
+) -> Problem:
     if severity not in SEVERITIES:
         raise ValueError(f"severity must be one of {SEVERITIES}")
     if code is not None:

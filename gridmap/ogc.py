@@ -74,59 +74,151 @@ class Collection:
 
 _AREA_COUNTS = {"households": "integer", "residents": "integer"}
 
-def _published(id_: str, title: str, description: str, properties: dict[str, str],
-               **kw: Any) -> Collection:
+
+def _published(
+    id_: str, title: str, description: str, properties: dict[str, str], **kw: Any
+) -> Collection:
     """A collection of the layer ``id_``, its geometry type as the layer registry says."""
     return Collection(id_, title, description, REGISTRY[id_].geometry_type, properties, **kw)
 
 
 COLLECTIONS: tuple[Collection, ...] = (
-    _published("streets", N_("Street offices"), N_("Street office boundaries (街道)."),
-               {"code": "string", "name": "string"}),
-    _published("communities", N_("Communities"), N_("Community boundaries (社区) with their "
-               "number of grids and, suppressed below 5 households, households and residents."),
-               {"code": "string", "name": "string", "street_name": "string",
-                "grids": "integer", **_AREA_COUNTS},
-               counts=("households", "residents")),
-    _published("grids", N_("Grids"), N_("Grid polygons (网格) with leader, target and, "
-               "suppressed below 5 households, households and residents."),
-               {"code": "string", "name": "string", "community_code": "string",
-                "community_name": "string", "leader": "string",
-                "target_households": "integer", "buildings": "integer",
-                **_AREA_COUNTS},
-               counts=("households", "residents")),
-    _published("compounds", N_("Compounds"), N_("Residential compounds (小区/院落)."),
-               {"code": "string", "name": "string", "community_code": "string"}),
-    _published("buildings", N_("Buildings"), N_("Building footprints with address, floors, "
-               "use and, suppressed below 5 households, households and residents."),
-               {"code": "string", "name": "string", "address": "string",
-                "floors": "integer", "use": "string", "grid_code": "string",
-                **_AREA_COUNTS},
-               counts=("households", "residents")),
-    _published("roads", N_("Roads"), N_("Street and path lines."), {"code": "string", "name": "string", "highway": "string"}),
-    _published("facilities", N_("Facilities"), N_("Service facilities by category."), {"code": "string", "name": "string", "category": "string",
-                "capacity": "integer"}),
-    _published("key_sites", N_("Key sites"), N_("Key sites in your areas with their last "
-               "inspection."), {"code": "string", "name": "string", "category": "string", "address": "string",
-                "grid_code": "string", "last_inspected": "string", "status": "string"},
-               scoped=True),
-    _published("hazards", N_("Hazards"), N_("Hazard cases in your areas; datetime filters "
-               "on the time found."), {"code": "string", "category": "string", "severity": "string",
-                "status": "string", "found_at": "string", "deadline": "string",
-                "closed_at": "string", "responsible": "string", "grid_code": "string"},
-               time=("found_at",), scoped=True),
-    _published("patrol_tracks", N_("Patrol tracks"), N_("GPS patrol tracks in your areas; "
-               "datetime filters on the patrol's start and end."), {"code": "string", "patroller": "string", "grid_code": "string",
-                "started_at": "string", "ended_at": "string"},
-               time=("started_at", "ended_at"), scoped=True),
+    _published(
+        "streets",
+        N_("Street offices"),
+        N_("Street office boundaries (街道)."),
+        {"code": "string", "name": "string"},
+    ),
+    _published(
+        "communities",
+        N_("Communities"),
+        N_(
+            "Community boundaries (社区) with their "
+            "number of grids and, suppressed below 5 households, households and residents."
+        ),
+        {
+            "code": "string",
+            "name": "string",
+            "street_name": "string",
+            "grids": "integer",
+            **_AREA_COUNTS,
+        },
+        counts=("households", "residents"),
+    ),
+    _published(
+        "grids",
+        N_("Grids"),
+        N_(
+            "Grid polygons (网格) with leader, target and, "
+            "suppressed below 5 households, households and residents."
+        ),
+        {
+            "code": "string",
+            "name": "string",
+            "community_code": "string",
+            "community_name": "string",
+            "leader": "string",
+            "target_households": "integer",
+            "buildings": "integer",
+            **_AREA_COUNTS,
+        },
+        counts=("households", "residents"),
+    ),
+    _published(
+        "compounds",
+        N_("Compounds"),
+        N_("Residential compounds (小区/院落)."),
+        {"code": "string", "name": "string", "community_code": "string"},
+    ),
+    _published(
+        "buildings",
+        N_("Buildings"),
+        N_(
+            "Building footprints with address, floors, "
+            "use and, suppressed below 5 households, households and residents."
+        ),
+        {
+            "code": "string",
+            "name": "string",
+            "address": "string",
+            "floors": "integer",
+            "use": "string",
+            "grid_code": "string",
+            **_AREA_COUNTS,
+        },
+        counts=("households", "residents"),
+    ),
+    _published(
+        "roads",
+        N_("Roads"),
+        N_("Street and path lines."),
+        {"code": "string", "name": "string", "highway": "string"},
+    ),
+    _published(
+        "facilities",
+        N_("Facilities"),
+        N_("Service facilities by category."),
+        {"code": "string", "name": "string", "category": "string", "capacity": "integer"},
+    ),
+    _published(
+        "key_sites",
+        N_("Key sites"),
+        N_("Key sites in your areas with their last inspection."),
+        {
+            "code": "string",
+            "name": "string",
+            "category": "string",
+            "address": "string",
+            "grid_code": "string",
+            "last_inspected": "string",
+            "status": "string",
+        },
+        scoped=True,
+    ),
+    _published(
+        "hazards",
+        N_("Hazards"),
+        N_("Hazard cases in your areas; datetime filters on the time found."),
+        {
+            "code": "string",
+            "category": "string",
+            "severity": "string",
+            "status": "string",
+            "found_at": "string",
+            "deadline": "string",
+            "closed_at": "string",
+            "responsible": "string",
+            "grid_code": "string",
+        },
+        time=("found_at",),
+        scoped=True,
+    ),
+    _published(
+        "patrol_tracks",
+        N_("Patrol tracks"),
+        N_("GPS patrol tracks in your areas; datetime filters on the patrol's start and end."),
+        {
+            "code": "string",
+            "patroller": "string",
+            "grid_code": "string",
+            "started_at": "string",
+            "ended_at": "string",
+        },
+        time=("started_at", "ended_at"),
+        scoped=True,
+    ),
 )
 BY_ID = {c.id: c for c in COLLECTIONS}
 
 
 def collection(collection_id: str) -> Collection:
     if collection_id not in BY_ID:
-        raise fail(NotFound, N_("no collection {id}; collections are {choices}"),
-                   id=collection_id, choices=", ".join(BY_ID))
+        raise fail(
+            NotFound,
+            N_("no collection {id}; collections are {choices}"),
+            id=collection_id,
+            choices=", ".join(BY_ID),
+        )
     return BY_ID[collection_id]
 
 
@@ -135,8 +227,13 @@ def parse_crs(value: str | None, *, name: str = "crs") -> str:
     if value is None or value == "":
         return CRS84
     if value not in CRS_LIST:
-        raise fail(InvalidInput, N_("{name} {value} is not supported; use one of {choices}"),
-                   name=name, value=value, choices=", ".join(CRS_LIST))
+        raise fail(
+            InvalidInput,
+            N_("{name} {value} is not supported; use one of {choices}"),
+            name=name,
+            value=value,
+            choices=", ".join(CRS_LIST),
+        )
     return value
 
 
@@ -154,16 +251,20 @@ def parse_bbox(value: str | None, bbox_crs: str = CRS84) -> tuple[float, ...] | 
     except ValueError:
         numbers = []
     if len(numbers) not in (4, 6) or not all(math.isfinite(v) for v in numbers):
-        raise fail(InvalidInput, N_("bbox must be 4 numbers minx,miny,maxx,maxy, got {value}"),
-                   value=value[:100])
+        raise fail(
+            InvalidInput,
+            N_("bbox must be 4 numbers minx,miny,maxx,maxy, got {value}"),
+            value=value[:100],
+        )
     if len(numbers) == 6:
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
     if bbox_crs in LAT_FIRST:
         numbers = [numbers[1], numbers[0], numbers[3], numbers[2]]
     minx, miny, maxx, maxy = numbers
     if minx > maxx or miny > maxy:
-        raise fail(InvalidInput, N_("bbox {value}: the lower corner must come first"),
-                   value=value[:100])
+        raise fail(
+            InvalidInput, N_("bbox {value}: the lower corner must come first"), value=value[:100]
+        )
     return (minx, miny, maxx, maxy)
 
 
@@ -173,11 +274,21 @@ def parse_int(value: str | None, *, name: str, default: int, low: int, high: int
     try:
         n = int(value)
     except ValueError:
-        raise fail(InvalidInput, N_("{name} must be a whole number, got {value}"),
-                   name=name, value=value[:50]) from None
+        raise fail(
+            InvalidInput,
+            N_("{name} must be a whole number, got {value}"),
+            name=name,
+            value=value[:50],
+        ) from None
     if not low <= n <= high:
-        raise fail(InvalidInput, N_("{name} must be between {low} and {high}, got {value}"),
-                   name=name, low=low, high=high, value=n)
+        raise fail(
+            InvalidInput,
+            N_("{name} must be between {low} and {high}, got {value}"),
+            name=name,
+            low=low,
+            high=high,
+            value=n,
+        )
     return n
 
 
@@ -187,11 +298,13 @@ def _instant(text: str) -> datetime | None:
     try:
         t = pd.Timestamp(text)
     except ValueError:
-        raise fail(InvalidInput, N_("datetime {value} is not an RFC 3339 date or time"),
-                   value=text[:60]) from None
+        raise fail(
+            InvalidInput, N_("datetime {value} is not an RFC 3339 date or time"), value=text[:60]
+        ) from None
     if t is pd.NaT:
-        raise fail(InvalidInput, N_("datetime {value} is not an RFC 3339 date or time"),
-                   value=text[:60])
+        raise fail(
+            InvalidInput, N_("datetime {value} is not an RFC 3339 date or time"), value=text[:60]
+        )
     if t.tzinfo is not None:  # stored times are naive China Standard Time
         t = t.tz_convert("Asia/Shanghai").tz_localize(None)
     when: datetime = t.to_pydatetime()
@@ -207,11 +320,15 @@ def parse_datetime(value: str | None) -> tuple[datetime | None, datetime | None]
         a, _sep, b = value.partition("/")
         start, end = _instant(a), _instant(b)
         if start is None and end is None:
-            raise fail(InvalidInput, N_("datetime {value}: at least one end must be given"),
-                       value=value[:60])
+            raise fail(
+                InvalidInput,
+                N_("datetime {value}: at least one end must be given"),
+                value=value[:60],
+            )
         if start is not None and end is not None and start > end:
-            raise fail(InvalidInput, N_("datetime {value}: the start is after the end"),
-                       value=value[:60])
+            raise fail(
+                InvalidInput, N_("datetime {value}: the start is after the end"), value=value[:60]
+            )
         return start, end
     t = _instant(value)
     if len(value) == 10:  # a date: the whole day
@@ -219,8 +336,9 @@ def parse_datetime(value: str | None) -> tuple[datetime | None, datetime | None]
     return t, t
 
 
-def time_mask(frame: pd.DataFrame, columns: tuple[str, ...],
-              interval: tuple[datetime | None, datetime | None]) -> np.ndarray:
+def time_mask(
+    frame: pd.DataFrame, columns: tuple[str, ...], interval: tuple[datetime | None, datetime | None]
+) -> np.ndarray:
     """Rows whose instant (one column) or [start, end] (two) meets the closed interval."""
     start, end = interval
     first = pd.to_datetime(frame[columns[0]])
@@ -242,12 +360,17 @@ def property_mask(frame: pd.DataFrame, coll: Collection, filters: dict[str, str]
             try:
                 number = float(wanted)
             except ValueError:
-                raise fail(InvalidInput, N_("{name} must be a number, got {value}"),
-                           name=name, value=wanted[:50]) from None
+                raise fail(
+                    InvalidInput,
+                    N_("{name} must be a number, got {value}"),
+                    name=name,
+                    value=wanted[:50],
+                ) from None
             keep &= (pd.to_numeric(column, errors="coerce") == number).to_numpy()
         else:
-            keep &= np.array([v is not None and str(v) == wanted for v in _plain(column)],
-                             dtype=bool)
+            keep &= np.array(
+                [v is not None and str(v) == wanted for v in _plain(column)], dtype=bool
+            )
     return keep
 
 
@@ -258,11 +381,16 @@ def property_filters(coll: Collection, args: dict[str, str]) -> dict[str, str]:
 def queryables(coll: Collection, url: str, title: str) -> dict[str, Any]:
     """The collection's queryables as a JSON Schema (OGC API - Features Part 3): every
     property, each a ``property=value`` filter on the items."""
-    return {"$schema": "https://json-schema.org/draft/2019-09/schema", "$id": url,
-            "type": "object", "title": title,
-            "properties": {name: {"title": name, "type": kind}
-                           for name, kind in coll.properties.items()},
-            "additionalProperties": False}
+    return {
+        "$schema": "https://json-schema.org/draft/2019-09/schema",
+        "$id": url,
+        "type": "object",
+        "title": title,
+        "properties": {
+            name: {"title": name, "type": kind} for name, kind in coll.properties.items()
+        },
+        "additionalProperties": False,
+    }
 
 
 def parse_sortby(value: str | None, coll: Collection) -> list[tuple[str, bool]]:
@@ -276,9 +404,14 @@ def parse_sortby(value: str | None, coll: Collection) -> list[tuple[str, bool]]:
         ascending = not part.startswith("-")
         name = part.lstrip("+-")
         if name not in coll.properties:
-            raise fail(InvalidInput, N_("sortby {value}: {id} has no property {name}; "
-                                        "sort by {choices}"), value=value[:100], id=coll.id,
-                       name=name[:50], choices=", ".join(coll.properties))
+            raise fail(
+                InvalidInput,
+                N_("sortby {value}: {id} has no property {name}; sort by {choices}"),
+                value=value[:100],
+                id=coll.id,
+                name=name[:50],
+                choices=", ".join(coll.properties),
+            )
         keys.append((name, ascending))
     return keys
 
@@ -294,8 +427,7 @@ def sort_frame(frame: pd.DataFrame, keys: list[tuple[str, bool]]) -> pd.DataFram
 
 
 # --- privacy --------------------------------------------------------------------------------
-def suppress_counts(frame: pd.DataFrame, coll: Collection, *, k: int = DEFAULT_K
-                    ) -> pd.DataFrame:
+def suppress_counts(frame: pd.DataFrame, coll: Collection, *, k: int = DEFAULT_K) -> pd.DataFrame:
     """Counts of people on a feature with fewer than ``k`` households (but some) become
     null: a count of 1-4 can identify a family. Zero stays zero."""
     if not coll.counts or not len(frame):
@@ -331,7 +463,7 @@ def geometries_in(geoms: ArrayLike, crs: str) -> list[Any]:
     arr = np.asarray(geoms, dtype=object)
     if crs in LAT_FIRST:
         arr = shapely.transform(arr, lambda c: c[:, ::-1])
-    return list(shapely.set_precision(arr, 10 ** -COORD_DECIMALS)) if len(arr) else []
+    return list(shapely.set_precision(arr, 10**-COORD_DECIMALS)) if len(arr) else []
 
 
 def features(frame: pd.DataFrame, coll: Collection, crs: str) -> list[dict[str, Any]]:
@@ -343,15 +475,27 @@ def features(frame: pd.DataFrame, coll: Collection, crs: str) -> list[dict[str, 
     ids = _plain(frame["id"])
     out = []
     for i, geom in enumerate(geometries_in(frame.geometry.to_numpy(), crs)):
-        out.append({"type": "Feature", "id": ids[i],
-                    "geometry": mapping(geom) if geom is not None else None,
-                    "properties": {name: columns[name][i] for name in coll.properties}})
+        out.append(
+            {
+                "type": "Feature",
+                "id": ids[i],
+                "geometry": mapping(geom) if geom is not None else None,
+                "properties": {name: columns[name][i] for name in coll.properties},
+            }
+        )
     return out
 
 
-def page_links(url: str, args: dict[str, str], *, offset: int, limit: int, matched: int,
-               title_next: str = "next page", title_prev: str = "previous page"
-               ) -> list[dict[str, str]]:
+def page_links(
+    url: str,
+    args: dict[str, str],
+    *,
+    offset: int,
+    limit: int,
+    matched: int,
+    title_next: str = "next page",
+    title_prev: str = "previous page",
+) -> list[dict[str, str]]:
     """self, next (when more rows follow), prev (when not on the first page)."""
 
     def at(new_offset: int, f: str | None = None) -> str:
@@ -360,21 +504,38 @@ def page_links(url: str, args: dict[str, str], *, offset: int, limit: int, match
             query["f"] = f
         return f"{url}?{urlencode(query)}"
 
-    links = [{"href": at(offset, "json"), "rel": "self", "type": GEOJSON},
-             {"href": at(offset, "html"), "rel": "alternate", "type": "text/html"}]
+    links = [
+        {"href": at(offset, "json"), "rel": "self", "type": GEOJSON},
+        {"href": at(offset, "html"), "rel": "alternate", "type": "text/html"},
+    ]
     if offset + limit < matched:
-        links.append({"href": at(offset + limit, "json"), "rel": "next", "type": GEOJSON,
-                      "title": title_next})
+        links.append(
+            {
+                "href": at(offset + limit, "json"),
+                "rel": "next",
+                "type": GEOJSON,
+                "title": title_next,
+            }
+        )
     if offset > 0:
-        links.append({"href": at(max(0, offset - limit), "json"), "rel": "prev",
-                      "type": GEOJSON, "title": title_prev})
+        links.append(
+            {
+                "href": at(max(0, offset - limit), "json"),
+                "rel": "prev",
+                "type": GEOJSON,
+                "title": title_prev,
+            }
+        )
     return links
 
 
 def extent_of(bounds: tuple[float, float, float, float] | None) -> dict[str, Any]:
     """The collection's spatial extent in CRS84 (OGC requires CRS84 here)."""
-    box = [list(bounds)] if bounds and all(math.isfinite(v) for v in bounds) else \
-        [[-180.0, -90.0, 180.0, 90.0]]
+    box = (
+        [list(bounds)]
+        if bounds and all(math.isfinite(v) for v in bounds)
+        else [[-180.0, -90.0, 180.0, 90.0]]
+    )
     return {"spatial": {"bbox": box, "crs": CRS84}}
 
 
@@ -383,8 +544,10 @@ def feature_json(fid: object, geometry_json: str | None, properties: dict[str, A
     """One GeoJSON feature as text around a geometry that is already GeoJSON text;
     ``fid`` None: a feature without an id (map layers)."""
     head = '{"type":"Feature",' + (f'"id":{json.dumps(fid)},' if fid is not None else "")
-    return (f'{head}"geometry":{geometry_json or "null"},'
-            f'"properties":{json.dumps(properties, ensure_ascii=False)}}}')
+    return (
+        f'{head}"geometry":{geometry_json or "null"},'
+        f'"properties":{json.dumps(properties, ensure_ascii=False)}}}'
+    )
 
 
 def collection_json(features: list[str], members: dict[str, Any] | None = None) -> str:

@@ -12,8 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 
-def reading_order(x: npt.ArrayLike, y: npt.ArrayLike,
-                  row_height_m: float) -> npt.NDArray[np.intp]:
+def reading_order(x: npt.ArrayLike, y: npt.ArrayLike, row_height_m: float) -> npt.NDArray[np.intp]:
     """Positions of the points (x, y) in reading order (see the module docstring)."""
     xs, ys = np.asarray(x, float), np.asarray(y, float)
     by_north = np.argsort(-ys, kind="stable")
@@ -27,8 +26,9 @@ def reading_order(x: npt.ArrayLike, y: npt.ArrayLike,
     return np.lexsort((xs, rows))
 
 
-def reading_sequence(x: npt.ArrayLike, y: npt.ArrayLike,
-                     row_height_m: float) -> npt.NDArray[np.int_]:
+def reading_sequence(
+    x: npt.ArrayLike, y: npt.ArrayLike, row_height_m: float
+) -> npt.NDArray[np.int_]:
     """1-based sequence number of each point in reading order."""
     order = reading_order(x, y, row_height_m)
     seq = np.empty(len(order), dtype=int)

@@ -26,12 +26,16 @@ ALL_LAYERS = _STREET_LEVEL + _COMMUNITY_LEVEL + _GRID_LEVEL
 WRITE: dict[str, dict[str, frozenset[str]]] = {
     "admin": {layer: BOTH for layer in ALL_LAYERS},
     # a street office edits its own street's outline but neither adds streets nor districts
-    "street_staff": {**{layer: BOTH for layer in ALL_LAYERS}, "districts": frozenset(),
-                     "streets": frozenset({UPDATE})},
+    "street_staff": {
+        **{layer: BOTH for layer in ALL_LAYERS},
+        "districts": frozenset(),
+        "streets": frozenset({UPDATE}),
+    },
     "community_staff": {layer: BOTH for layer in _COMMUNITY_LEVEL + _GRID_LEVEL},
-    "grid_leader": {**{layer: BOTH for layer in ("households", "residents", "key_sites",
-                                                  "hazards")},
-                    "patrol_tracks": frozenset({CREATE})},
+    "grid_leader": {
+        **{layer: BOTH for layer in ("households", "residents", "key_sites", "hazards")},
+        "patrol_tracks": frozenset({CREATE}),
+    },
     "planner": {},
     "viewer": {},
 }
@@ -83,5 +87,8 @@ def layers_writable(role: str) -> list[str]:
 
 def table_rows() -> list[tuple[str, str, str]]:
     """(role, layer, "create, update") rows of the table, for the README and tests."""
-    return [(role, layer, ", ".join(sorted(WRITE[role].get(layer, frozenset()))) or "-")
-            for role in WRITE for layer in ALL_LAYERS]
+    return [
+        (role, layer, ", ".join(sorted(WRITE[role].get(layer, frozenset()))) or "-")
+        for role in WRITE
+        for layer in ALL_LAYERS
+    ]

@@ -24,7 +24,24 @@ EDIT_ROLES = frozenset({"admin", "street_staff", "community_staff", "grid_leader
 
 # Two-character compound surnames: mask after the whole surname.
 COMPOUND_SURNAMES = frozenset(
-    ["欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒", "夏侯", "令狐", "端木", "轩辕"]
+    [
+        "欧阳",
+        "司马",
+        "上官",
+        "诸葛",
+        "东方",
+        "皇甫",
+        "尉迟",
+        "公孙",
+        "慕容",
+        "长孙",
+        "宇文",
+        "司徒",
+        "夏侯",
+        "令狐",
+        "端木",
+        "轩辕",
+    ]
 )
 
 
@@ -158,8 +175,11 @@ _PLAIN_NUMBER = re.compile(r"[-+]?\d+(\.\d+)?")  # -12.5 is a value, not a formu
 def neutralise_formula(value: Any) -> Any:
     """A text a spreadsheet would run as a formula (=, +, -, @ first) gets a leading
     apostrophe, so it opens as text; other values pass unchanged."""
-    if isinstance(value, str) and value.startswith(SPREADSHEET_TRIGGERS) and \
-            not _PLAIN_NUMBER.fullmatch(value):
+    if (
+        isinstance(value, str)
+        and value.startswith(SPREADSHEET_TRIGGERS)
+        and not _PLAIN_NUMBER.fullmatch(value)
+    ):
         return "'" + value
     return value
 

@@ -33,7 +33,7 @@ MAX_ZOOM = 22
 # --- zoom-dependent generalisation -------------------------------------------------------
 def pixel_deg(zoom: float) -> float:
     """Width of one 256-px screen pixel in degrees of longitude at ``zoom``."""
-    return float(360.0 / (256.0 * 2.0 ** zoom))
+    return float(360.0 / (256.0 * 2.0**zoom))
 
 
 def simplify_tolerance_deg(zoom: float) -> float:
@@ -51,11 +51,15 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float]:
     try:
         minx, miny, maxx, maxy = (float(v) for v in (text or "").split(","))
     except ValueError as exc:
-        raise fail(InvalidInput, N_("bbox must be four numbers minx,miny,maxx,maxy, got {text}"),
-                   text=text) from exc
+        raise fail(
+            InvalidInput, N_("bbox must be four numbers minx,miny,maxx,maxy, got {text}"), text=text
+        ) from exc
     if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
-        raise fail(InvalidInput, N_("bbox {text} is not a lon/lat box with minx < maxx and "
-                                    "miny < maxy"), text=text)
+        raise fail(
+            InvalidInput,
+            N_("bbox {text} is not a lon/lat box with minx < maxx and miny < maxy"),
+            text=text,
+        )
     return minx, miny, maxx, maxy
 
 
@@ -84,11 +88,19 @@ def parse_zoom(text: str | None, default: int = 16) -> int:
     try:
         z = int(float(text))
     except (ValueError, OverflowError) as exc:  # "abc", "inf", "1e309"
-        raise fail(InvalidInput, N_("zoom must be a whole number 0-{max}, got {text}"),
-                   max=MAX_ZOOM, text=text) from exc
+        raise fail(
+            InvalidInput,
+            N_("zoom must be a whole number 0-{max}, got {text}"),
+            max=MAX_ZOOM,
+            text=text,
+        ) from exc
     if not 0 <= z <= MAX_ZOOM:
-        raise fail(InvalidInput, N_("zoom must be a whole number 0-{max}, got {text}"),
-                   max=MAX_ZOOM, text=text)
+        raise fail(
+            InvalidInput,
+            N_("zoom must be a whole number 0-{max}, got {text}"),
+            max=MAX_ZOOM,
+            text=text,
+        )
     return z
 
 
@@ -108,20 +120,32 @@ def _clean(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, float | np.floating):
-        return None if math.isnan(value) else (int(value) if float(value).is_integer() else
-                                               round(float(value), 3))
+        return (
+            None
+            if math.isnan(value)
+            else (int(value) if float(value).is_integer() else round(float(value), 3))
+        )
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.bool_):
         return bool(value)
     if hasattr(value, "isoformat"):
-        return value.isoformat(sep=" ", timespec="minutes") if hasattr(value, "hour") else (
-            value.isoformat())
+        return (
+            value.isoformat(sep=" ", timespec="minutes")
+            if hasattr(value, "hour")
+            else (value.isoformat())
+        )
     return value
 
 
-def feature_collection(frame: gpd.GeoDataFrame, properties: Sequence[str], *, zoom: float,
-                       display: str = "wgs84", simplify: bool = True) -> dict[str, Any]:
+def feature_collection(
+    frame: gpd.GeoDataFrame,
+    properties: Sequence[str],
+    *,
+    zoom: float,
+    display: str = "wgs84",
+    simplify: bool = True,
+) -> dict[str, Any]:
     """GeoJSON FeatureCollection of ``frame`` (EPSG:4326) for a map at ``zoom``.
 
     Only ``properties`` travel; polygons and lines are simplified to half a pixel
@@ -132,8 +156,9 @@ def feature_collection(frame: gpd.GeoDataFrame, properties: Sequence[str], *, zo
     if len(geoms) and simplify:
         lines = ~np.isin(shapely.get_type_id(geoms), (0, 4))  # leave points alone
         geoms = geoms.copy()
-        geoms[lines] = shapely.simplify(geoms[lines], simplify_tolerance_deg(zoom),
-                                        preserve_topology=True)
+        geoms[lines] = shapely.simplify(
+            geoms[lines], simplify_tolerance_deg(zoom), preserve_topology=True
+        )
     geoms = shift_geometries(geoms, display)
     decimals = coordinate_decimals(zoom)
     if len(geoms):
@@ -143,11 +168,13 @@ def feature_collection(frame: gpd.GeoDataFrame, properties: Sequence[str], *, zo
     for i, geom in enumerate(geoms):
         if geom is None or geom.is_empty:
             continue
-        features.append({
-            "type": "Feature",
-            "geometry": shapely.geometry.mapping(geom),
-            "properties": {p: _clean(cols[k][i]) for k, p in enumerate(properties)},
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(geom),
+                "properties": {p: _clean(cols[k][i]) for k, p in enumerate(properties)},
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -165,14 +192,21 @@ def check_tile(z: int, x: int, y: int) -> None:
     InvalidInput
         When ``z`` exceeds :data:`MAX_ZOOM` or ``x``/``y`` lie outside the zoom level.
     """
-    if not (0 <= z <= MAX_ZOOM and 0 <= x < 2 ** z and 0 <= y < 2 ** z):
-        raise fail(InvalidInput, N_("no tile {z}/{x}/{y}: z must be 0-{max} and x, y 0-{last}"),
-                   z=z, x=x, y=y, max=MAX_ZOOM, last=2 ** z - 1)
+    if not (0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
+        raise fail(
+            InvalidInput,
+            N_("no tile {z}/{x}/{y}: z must be 0-{max} and x, y 0-{last}"),
+            z=z,
+            x=x,
+            y=y,
+            max=MAX_ZOOM,
+            last=2**z - 1,
+        )
 
 
 def tile_bounds_3857(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     """(minx, miny, maxx, maxy) of an XYZ tile in Web Mercator metres."""
-    size = 2 * ORIGIN_M / 2 ** z
+    size = 2 * ORIGIN_M / 2**z
     minx = -ORIGIN_M + x * size
     maxy = ORIGIN_M - y * size
     return minx, maxy - size, minx + size, maxy
@@ -216,7 +250,9 @@ def lonlat_to_mercator(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def tile_bbox_4326(z: int, x: int, y: int, *, buffer: float = 0.0) -> tuple[float, float, float, float]:
+def tile_bbox_4326(
+    z: int, x: int, y: int, *, buffer: float = 0.0
+) -> tuple[float, float, float, float]:
     """Lon/lat box of a tile, grown by ``buffer`` (a fraction of the tile's width)."""
     minx, miny, maxx, maxy = tile_bounds_3857(z, x, y)
     pad = (maxx - minx) * buffer
@@ -224,8 +260,9 @@ def tile_bbox_4326(z: int, x: int, y: int, *, buffer: float = 0.0) -> tuple[floa
     return float(lon[0]), float(lat[0]), float(lon[1]), float(lat[1])
 
 
-def to_tile_coords(geoms: np.ndarray | Sequence[BaseGeometry], z: int, x: int, y: int, *,
-                   extent: int = MVT_EXTENT) -> np.ndarray:
+def to_tile_coords(
+    geoms: np.ndarray | Sequence[BaseGeometry], z: int, x: int, y: int, *, extent: int = MVT_EXTENT
+) -> np.ndarray:
     """Lon/lat geometries -> tile pixel space (0..extent, y down), as float shapely geoms."""
     minx, miny, maxx, maxy = tile_bounds_3857(z, x, y)
     scale = extent / (maxx - minx)
@@ -237,8 +274,15 @@ def to_tile_coords(geoms: np.ndarray | Sequence[BaseGeometry], z: int, x: int, y
     return np.asarray(shapely.transform(np.asarray(geoms), fwd))
 
 
-def tile_geometries(geoms: np.ndarray | Sequence[BaseGeometry], z: int, x: int, y: int, *, extent: int = MVT_EXTENT,
-                    buffer: int = MVT_BUFFER) -> np.ndarray:
+def tile_geometries(
+    geoms: np.ndarray | Sequence[BaseGeometry],
+    z: int,
+    x: int,
+    y: int,
+    *,
+    extent: int = MVT_EXTENT,
+    buffer: int = MVT_BUFFER,
+) -> np.ndarray:
     """What ``ST_AsMVTGeom(geom, tile, extent, buffer, clip=true)`` does, for footprints:
     into tile space, clipped to the tile plus ``buffer`` units, snapped to whole units."""
     g = to_tile_coords(geoms, z, x, y, extent=extent)

@@ -98,6 +98,7 @@ HOUSEHOLD_TAG_CODES = _codes(HOUSEHOLD_TAGS)
 
 SEXES = (Term("M", "男", "Male"), Term("F", "女", "Female"))
 
+
 # --- key sites (重点场所) with inspection interval in days (local default) ----
 class KeySiteCategory(NamedTuple):
     code: str
@@ -132,6 +133,7 @@ INSPECTION_RESULTS = (
     Term("closed_site", "场所关闭", "Site closed"),
 )
 INSPECTION_RESULT_CODES = _codes(INSPECTION_RESULTS)
+
 
 # --- service facilities: GB 50180-2018 life-circle lists ---------------------
 class FacilityCategory(NamedTuple):

@@ -25,24 +25,57 @@ import pandas as pd
 # Aligned tag values of a set of lines (str or None each): a list, array or pandas Series.
 TagValues = Sequence[Any] | np.ndarray
 
-WALK_HIGHWAYS = frozenset({
-    "footway", "path", "pedestrian", "steps", "corridor", "living_street", "residential",
-    "service", "unclassified", "road", "track", "tertiary", "tertiary_link", "secondary",
-    "secondary_link", "primary", "primary_link", "crossing", "platform",
-})
+WALK_HIGHWAYS = frozenset(
+    {
+        "footway",
+        "path",
+        "pedestrian",
+        "steps",
+        "corridor",
+        "living_street",
+        "residential",
+        "service",
+        "unclassified",
+        "road",
+        "track",
+        "tertiary",
+        "tertiary_link",
+        "secondary",
+        "secondary_link",
+        "primary",
+        "primary_link",
+        "crossing",
+        "platform",
+    }
+)
 # Walkable only with an explicit foot tag in FOOT_YES: cycle tracks, bridleways, and urban
 # expressways, whose pedestrians use separately mapped side roads.
-FOOT_TAG_ONLY_HIGHWAYS = frozenset({"cycleway", "bridleway", "trunk", "trunk_link", "motorway",
-                                    "motorway_link"})
+FOOT_TAG_ONLY_HIGHWAYS = frozenset(
+    {"cycleway", "bridleway", "trunk", "trunk_link", "motorway", "motorway_link"}
+)
 FOOT_YES = frozenset({"yes", "designated", "permissive", "official"})
 # access values that keep the public out.
-PRIVATE_ACCESS = frozenset({"private", "no", "customers", "delivery", "permit", "military",
-                            "agricultural", "forestry"})
+PRIVATE_ACCESS = frozenset(
+    {"private", "no", "customers", "delivery", "permit", "military", "agricultural", "forestry"}
+)
 # Highways that can be a compound's internal path; bigger roads stay public even when an
 # OSM landuse polygon is drawn over them.
-INTERNAL_HIGHWAYS = frozenset({"service", "footway", "path", "living_street", "pedestrian",
-                               "steps", "track", "corridor", "residential", "unclassified",
-                               "road", "crossing"})
+INTERNAL_HIGHWAYS = frozenset(
+    {
+        "service",
+        "footway",
+        "path",
+        "living_street",
+        "pedestrian",
+        "steps",
+        "track",
+        "corridor",
+        "residential",
+        "unclassified",
+        "road",
+        "crossing",
+    }
+)
 
 
 def text_array(values: TagValues | None, n: int) -> np.ndarray:
@@ -64,14 +97,18 @@ def isin(values: np.ndarray, options: Iterable[str]) -> npt.NDArray[np.bool_]:
     """Elementwise membership for object arrays: factorised, so millions of rows with a few
     distinct values cost one hashing pass."""
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-    hit = np.isin(np.asarray(uniques, dtype=object), list(options)) if len(uniques) else \
-        np.zeros(0, bool)
+    hit = (
+        np.isin(np.asarray(uniques, dtype=object), list(options))
+        if len(uniques)
+        else np.zeros(0, bool)
+    )
     out: npt.NDArray[np.bool_] = np.r_[hit, False][codes]  # code -1 (None): trailing False
     return out
 
 
-def private(foot: TagValues | None, access: TagValues | None,
-            n: int | None = None) -> npt.NDArray[np.bool_]:
+def private(
+    foot: TagValues | None, access: TagValues | None, n: int | None = None
+) -> npt.NDArray[np.bool_]:
     """Boolean mask: does the tagging keep the public out (access in PRIVATE_ACCESS or
     foot=private, unless foot says yes)? ``n`` is the length when both are None."""
     if n is None:
@@ -83,8 +120,13 @@ def private(foot: TagValues | None, access: TagValues | None,
     return (isin(ac, PRIVATE_ACCESS) | isin(ft, ["private"])) & ~isin(ft, FOOT_YES)
 
 
-def walkable(highway: TagValues, foot: TagValues | None = None, access: TagValues | None = None,
-             *, in_compound: bool | TagValues | None = None) -> npt.NDArray[np.bool_]:
+def walkable(
+    highway: TagValues,
+    foot: TagValues | None = None,
+    access: TagValues | None = None,
+    *,
+    in_compound: bool | TagValues | None = None,
+) -> npt.NDArray[np.bool_]:
     """Boolean mask: may a person walk along each line?
 
     ``highway``/``foot``/``access`` are aligned sequences of OSM-style values (None when

@@ -125,8 +125,12 @@ def table(rows: list[list], headers: list[str]) -> None:
     cells = [[str(c) for c in r] for r in [headers, *rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     for k, r in enumerate(cells):
-        click.echo("  ".join(c.rjust(w) if k and i else c.ljust(w)
-                             for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+        click.echo(
+            "  ".join(
+                c.rjust(w) if k and i else c.ljust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
 
 
 def fmt(v, unit: str = "") -> str:

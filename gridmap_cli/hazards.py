@@ -34,18 +34,37 @@ def overdue(as_of: str | None, as_json: bool) -> None:
         frame = cases.cases_frame(session, Requester.system(), as_of=when, open_only=True)
         late = frame[frame["overdue"]]
         per = cases.overdue_by_community(frame)
-    rows = [{"code": r.code, "community": r.community_name, "grid": r.grid_code,
-             "status": r.status, "days_overdue": r.days_overdue, "escalation": int(r.escalation),
-             "responsible": r.responsible} for r in late.itertuples()]
+    rows = [
+        {
+            "code": r.code,
+            "community": r.community_name,
+            "grid": r.grid_code,
+            "status": r.status,
+            "days_overdue": r.days_overdue,
+            "escalation": int(r.escalation),
+            "responsible": r.responsible,
+        }
+        for r in late.itertuples()
+    ]
     if as_json:
-        click.echo(json.dumps({"as_of": when.isoformat(), "overdue": rows,
-                               "per_community": per.to_dict("records")}, ensure_ascii=False,
-                              default=str))
+        click.echo(
+            json.dumps(
+                {
+                    "as_of": when.isoformat(),
+                    "overdue": rows,
+                    "per_community": per.to_dict("records"),
+                },
+                ensure_ascii=False,
+                default=str,
+            )
+        )
         return
     click.echo(f"{len(rows)} overdue of {len(frame)} open cases as of {when:%Y-%m-%d %H:%M}")
     for r in per.itertuples():
-        click.echo(f"  {r.community_name}: {r.overdue} overdue / {r.open} open "
-                   f"(longest {r.max_days_overdue:.0f} days)")
+        click.echo(
+            f"  {r.community_name}: {r.overdue} overdue / {r.open} open "
+            f"(longest {r.max_days_overdue:.0f} days)"
+        )
 
 
 @hazards.command("escalate")

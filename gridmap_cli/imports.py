@@ -21,8 +21,11 @@ LAYER_CHOICES = REGISTRY.choices()  # layer names and their hyphenated forms
 def _print_report(report) -> None:
     d = report.as_dict()
     echo = click.echo
-    echo(f"file:      {d['file']} ({d['format']}" + (f", layer {d['source_layer']}"
-                                                    if d["source_layer"] else "") + ")")
+    echo(
+        f"file:      {d['file']} ({d['format']}"
+        + (f", layer {d['source_layer']}" if d["source_layer"] else "")
+        + ")"
+    )
     echo(f"layer:     {d['layer']}   features: {d['features']}")
     echo(f"encoding:  {d['encoding']}  -  {d['encoding_reason']}")
     echo(f"crs:       {d['crs']}  -  {d['crs_reason']}")
@@ -34,8 +37,11 @@ def _print_report(report) -> None:
         echo("categories:")
         for c in d["categories"]:
             to = "excluded" if c["excluded"] else c["category"] or "UNMAPPED"
-            why = {"mapping": "your mapping", "known": "gridmap category",
-                   "dictionary": f"dictionary: {c['key']}"}.get(c["source"], "-")
+            why = {
+                "mapping": "your mapping",
+                "known": "gridmap category",
+                "dictionary": f"dictionary: {c['key']}",
+            }.get(c["source"], "-")
             echo(f"  {c['count']:>6}  {c['value']} -> {to}  ({why})")
     for n in d["notes"]:
         echo(f"note:      {n}")
@@ -47,13 +53,17 @@ def _print_report(report) -> None:
             rows = ", ".join(map(str, p["rows"])) or "-"
             if p["more"]:
                 rows += f" … and {p['more']} more"
-            echo(f"  {p['count']:>5} x  {p['severity']:<7}  {p['kind']:<18} {p['message']}"
-                 f"  (rows {rows})")
+            echo(
+                f"  {p['count']:>5} x  {p['severity']:<7}  {p['kind']:<18} {p['message']}"
+                f"  (rows {rows})"
+            )
     if d["load"]:
         over = [x["code"] for x in d["load"] if x["status"] == "over"]
         under = [x["code"] for x in d["load"] if x["status"] == "under"]
-        echo(f"households: {d['load_source']}; over target: {', '.join(over) or '-'}; "
-             f"under target: {', '.join(under) or '-'}")
+        echo(
+            f"households: {d['load_source']}; over target: {', '.join(over) or '-'}; "
+            f"under target: {', '.join(under) or '-'}"
+        )
     for s in d["suggestions"]:
         echo(f"suggest:   {s}")
     if report.errors:
@@ -65,38 +75,90 @@ def _print_report(report) -> None:
 
 
 @click.command("import")
-@click.argument("layer", type=click.Choice(LAYER_CHOICES),
-                metavar="LAYER")
+@click.argument("layer", type=click.Choice(LAYER_CHOICES), metavar="LAYER")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--layer", "source_layer", help="Layer, sheet or archive member to read "
-              "(GeoPackage layers, XLSX sheets, zips with several Shapefiles).")
+@click.option(
+    "--layer",
+    "source_layer",
+    help="Layer, sheet or archive member to read "
+    "(GeoPackage layers, XLSX sheets, zips with several Shapefiles).",
+)
 @click.option("--crs", help="CRS of the file, overriding its .prj (e.g. EPSG:4549).")
-@click.option("--central-meridian", type=float,
-              help="Central meridian of six-digit Gauss-Kruger eastings (e.g. 120).")
-@click.option("--coords", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84",
-              show_default=True, help="Datum of lon/lat: Amap/Tencent gcj02, Baidu bd09.")
+@click.option(
+    "--central-meridian",
+    type=float,
+    help="Central meridian of six-digit Gauss-Kruger eastings (e.g. 120).",
+)
+@click.option(
+    "--coords",
+    type=click.Choice(["wgs84", "gcj02", "bd09"]),
+    default="wgs84",
+    show_default=True,
+    help="Datum of lon/lat: Amap/Tencent gcj02, Baidu bd09.",
+)
 @click.option("--encoding", help="Text encoding, overriding .cpg and detection (UTF-8, GBK).")
 @click.option("--community", help="Community code of every row that names none.")
-@click.option("--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False),
-              help="YAML/JSON file: column -> field, value maps (a value -> exclude leaves its "
-                   "rows out), defaults. Amap/Baidu POI types map by themselves "
-                   "(gridmap/standards/poi_categories.yaml).")
-@click.option("--code-scheme", type=click.Choice(["15", "20"]), default="15", show_default=True,
-              help="Scheme of generated grid codes (20 = CJ/T 349).")
-@click.option("--service-code", help="CJ/T 349 service-object code (6 digits) for --code-scheme 20.")
-@click.option("--target-min", type=int, default=DEFAULT_TARGET_MIN, show_default=True,
-              help="Fewest households a grid should hold.")
-@click.option("--target-max", type=int, default=DEFAULT_TARGET_MAX, show_default=True,
-              help="Most households a grid should hold.")
+@click.option(
+    "--mapping",
+    "mapping_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="YAML/JSON file: column -> field, value maps (a value -> exclude leaves its "
+    "rows out), defaults. Amap/Baidu POI types map by themselves "
+    "(gridmap/standards/poi_categories.yaml).",
+)
+@click.option(
+    "--code-scheme",
+    type=click.Choice(["15", "20"]),
+    default="15",
+    show_default=True,
+    help="Scheme of generated grid codes (20 = CJ/T 349).",
+)
+@click.option(
+    "--service-code", help="CJ/T 349 service-object code (6 digits) for --code-scheme 20."
+)
+@click.option(
+    "--target-min",
+    type=int,
+    default=DEFAULT_TARGET_MIN,
+    show_default=True,
+    help="Fewest households a grid should hold.",
+)
+@click.option(
+    "--target-max",
+    type=int,
+    default=DEFAULT_TARGET_MAX,
+    show_default=True,
+    help="Most households a grid should hold.",
+)
 @click.option("--max-mb", type=int, help="Largest accepted file (default GRIDMAP_MAX_UPLOAD_MB).")
 @click.option("--dry-run", is_flag=True, help="Print the report; write nothing.")
-@click.option("--as", "as_user", metavar="USER",
-              help="Import as this staff user: their role's layers, only inside their areas "
-                   "(default: the operator, as administrator).")
+@click.option(
+    "--as",
+    "as_user",
+    metavar="USER",
+    help="Import as this staff user: their role's layers, only inside their areas "
+    "(default: the operator, as administrator).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the report).")
-def import_cmd(layer, path, source_layer, crs, central_meridian, coords, encoding, community,
-               mapping_file, code_scheme, service_code, target_min, target_max, max_mb,
-               dry_run, as_user, as_json) -> None:
+def import_cmd(
+    layer,
+    path,
+    source_layer,
+    crs,
+    central_meridian,
+    coords,
+    encoding,
+    community,
+    mapping_file,
+    code_scheme,
+    service_code,
+    target_min,
+    target_max,
+    max_mb,
+    dry_run,
+    as_user,
+    as_json,
+) -> None:
     """Import PATH into LAYER: check everything, report, then write all or nothing.
 
     Reads zipped or loose Shapefiles, GeoJSON, GeoPackage, KML/KMZ, CSV/XLSX (lon/lat or
@@ -112,17 +174,29 @@ def import_cmd(layer, path, source_layer, crs, central_meridian, coords, encodin
 
     limits = Limits(max_bytes=max_mb * 1024 * 1024 if max_mb else settings().max_upload_bytes)
     options = ImportOptions(
-        read=ReadOptions(layer=source_layer, crs=crs, central_meridian=central_meridian,
-                         coords=coords, encoding=encoding, limits=limits),
-        community=community, mapping=load_mapping(mapping_file), code_scheme=code_scheme,
-        service_code=service_code, target_min=target_min, target_max=target_max)
+        read=ReadOptions(
+            layer=source_layer,
+            crs=crs,
+            central_meridian=central_meridian,
+            coords=coords,
+            encoding=encoding,
+            limits=limits,
+        ),
+        community=community,
+        mapping=load_mapping(mapping_file),
+        code_scheme=code_scheme,
+        service_code=service_code,
+        target_min=target_min,
+        target_max=target_max,
+    )
     upgrade()
     bar = ProgressBar(enabled=True)
     try:
         with command_session() as session:
             requester = _requester(session, as_user)
-            report = import_file(session, path, layer, options, requester,
-                                 dry_run=dry_run, progress=bar)
+            report = import_file(
+                session, path, layer, options, requester, dry_run=dry_run, progress=bar
+            )
     finally:
         bar.close()
     if as_json:
@@ -150,12 +224,20 @@ def _requester(session, username: str | None):
 
 
 @click.command("export")
-@click.argument("layer", type=click.Choice(LAYER_CHOICES),
-                metavar="LAYER")
-@click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg", "shp"]), required=True,
-              help="GeoJSON, GeoPackage or a zipped Shapefile (UTF-8 with .cpg).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="File to write (.geojson, .gpkg or .zip).")
+@click.argument("layer", type=click.Choice(LAYER_CHOICES), metavar="LAYER")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["geojson", "gpkg", "shp"]),
+    required=True,
+    help="GeoJSON, GeoPackage or a zipped Shapefile (UTF-8 with .cpg).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write (.geojson, .gpkg or .zip).",
+)
 @click.option("--reveal", is_flag=True, help="Residents unmasked (audited).")
 def export_cmd(layer, fmt, out, reveal) -> None:
     """Export LAYER to a file that `gridmap import` reads back unchanged."""

@@ -64,14 +64,20 @@ def dbupgrade() -> None:
     from sqlalchemy.engine import make_url
 
     upgrade()
-    click.echo(f"schema up to date: {make_url(settings().database_url).render_as_string(hide_password=True)}")
+    click.echo(
+        f"schema up to date: {make_url(settings().database_url).render_as_string(hide_password=True)}"
+    )
 
 
 # --- demo -----------------------------------------------------------------------
 @cli.command()
 @click.option("--build-only", is_flag=True, help="Build the demo data, do not serve it.")
-@click.option("--osm", "osm_path", type=click.Path(dir_okay=False),
-              help="Build from a real OSM extract (.osm, .osm.bz2, .osm.pbf) instead of synthetic data.")
+@click.option(
+    "--osm",
+    "osm_path",
+    type=click.Path(dir_okay=False),
+    help="Build from a real OSM extract (.osm, .osm.bz2, .osm.pbf) instead of synthetic data.",
+)
 @click.option("--seed", default=7, show_default=True, help="Seed of the synthetic data.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -83,17 +89,22 @@ def demo(build_only: bool, osm_path: str | None, seed: int, host: str, port: int
     upgrade()
     with command_session() as session:
         ensure_demo_target(session)  # fail before spending time on the build
-    click.echo("computing the demo street office ..." if osm_path is None
-               else f"reading {osm_path} ...")
+    click.echo(
+        "computing the demo street office ..." if osm_path is None else f"reading {osm_path} ..."
+    )
     city = make_city(seed=seed, osm_path=osm_path)
-    with click.progressbar(length=total_rows(city), label="writing",
-                           file=sys.stderr) as bar, command_session() as session:
+    with (
+        click.progressbar(length=total_rows(city), label="writing", file=sys.stderr) as bar,
+        command_session() as session,
+    ):
         written, password = store_demo(session, city, lambda _table, n: bar.update(n))
     click.echo(f"{city.label}")
     click.echo(", ".join(f"{k}: {v}" for k, v in written.items() if v))
     click.echo(f"built in {time.perf_counter() - started:.1f} s")
-    click.echo(f"log in as: admin / {password}   (shown once; reset with "
-               "`gridmap user add admin --role admin --password ...`)")
+    click.echo(
+        f"log in as: admin / {password}   (shown once; reset with "
+        "`gridmap user add admin --role admin --password ...`)"
+    )
     if not build_only:
         _serve(host, port)
 
@@ -103,8 +114,7 @@ def _serve(host: str, port: int, workers: int = 1, threads: int = 8) -> None:
     if workers > 1:
         from web.serve import serve_workers
 
-        click.echo(f"serving on http://{host}:{port}/ with {workers} processes "
-                   "(Ctrl+C to stop)")
+        click.echo(f"serving on http://{host}:{port}/ with {workers} processes (Ctrl+C to stop)")
         serve_workers(host, port, workers=workers, threads=threads)
         return
     from waitress import serve as waitress_serve
@@ -120,10 +130,20 @@ def _serve(host: str, port: int, workers: int = 1, threads: int = 8) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Processes sharing the port (SO_REUSEPORT); more use more cores.")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
-              help="waitress threads per process.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes sharing the port (SO_REUSEPORT); more use more cores.",
+)
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="waitress threads per process.",
+)
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the web app with waitress (a production WSGI server), in one or more processes."""
     upgrade()
@@ -155,13 +175,19 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("name")
-@click.option("--role", required=True,
-              type=click.Choice(["admin", "street_staff", "community_staff", "grid_leader",
-                                 "planner", "viewer"]))
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(
+        ["admin", "street_staff", "community_staff", "grid_leader", "planner", "viewer"]
+    ),
+)
 @click.option("--password", help="At least 8 characters; generated and printed when omitted.")
 @click.option("--display-name", help="Name shown in the interface.")
 @click.option("--grid", "grids", multiple=True, help="Assigned grid code (repeatable).")
-@click.option("--community", "communities", multiple=True, help="Assigned community code (repeatable).")
+@click.option(
+    "--community", "communities", multiple=True, help="Assigned community code (repeatable)."
+)
 @click.option("--street", "streets", multiple=True, help="Assigned street code (repeatable).")
 def user_add(name, role, password, display_name, grids, communities, streets) -> None:
     """Add a user, or update an existing one's role, password and areas."""
@@ -169,15 +195,35 @@ def user_add(name, role, password, display_name, grids, communities, streets) ->
 
     upgrade()
     with command_session() as session:
-        _user, pw = create_user(session, name, role, password=password, display_name=display_name,
-                                grid_codes=list(grids), community_codes=list(communities),
-                                street_codes=list(streets))
+        _user, pw = create_user(
+            session,
+            name,
+            role,
+            password=password,
+            display_name=display_name,
+            grid_codes=list(grids),
+            community_codes=list(communities),
+            street_codes=list(streets),
+        )
     click.echo(f"user {name} ({role}) saved" + ("" if password else f"; password: {pw}"))
 
 
-for _command in (patrol_cmd, risk_cmd, heatmap_cmd, import_cmd, export_cmd, reach_cmd, suggest_cmd,
-                 network_group, standards_cmd,
-                 hazards, token, *OPS_COMMANDS, indicators, run_cmd):
+for _command in (
+    patrol_cmd,
+    risk_cmd,
+    heatmap_cmd,
+    import_cmd,
+    export_cmd,
+    reach_cmd,
+    suggest_cmd,
+    network_group,
+    standards_cmd,
+    hazards,
+    token,
+    *OPS_COMMANDS,
+    indicators,
+    run_cmd,
+):
     cli.add_command(_command)
 
 

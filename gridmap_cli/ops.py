@@ -22,8 +22,10 @@ def backup(file: Path) -> None:
     finally:
         engine.dispose()
     rows = sum(manifest["counts"].values())
-    click.echo(f"backup of {manifest['backend']} ({rows} rows, schema {manifest['revision']}) "
-               f"written to {file}")
+    click.echo(
+        f"backup of {manifest['backend']} ({rows} rows, schema {manifest['revision']}) "
+        f"written to {file}"
+    )
 
 
 @click.command()
@@ -39,9 +41,11 @@ def restore(file: Path) -> None:
     finally:
         engine.dispose()
     rows = sum(manifest["counts"].values())
-    click.echo(f"restored {rows} rows of {manifest['backend']} (backup of "
-               f"{manifest['created']}, schema {manifest['revision']}); run `gridmap db "
-               "upgrade` if this gridmap is newer")
+    click.echo(
+        f"restored {rows} rows of {manifest['backend']} (backup of "
+        f"{manifest['created']}, schema {manifest['revision']}); run `gridmap db "
+        "upgrade` if this gridmap is newer"
+    )
 
 
 COMMANDS = (backup, restore)

@@ -19,8 +19,9 @@ def _minutes(text: str) -> list[float]:
     try:
         values = [float(x) for x in text.split(",") if x.strip()]
     except ValueError as exc:
-        raise InvalidInput(f"--minutes {text!r}: write minutes separated by commas, "
-                           "e.g. 5,10,15") from exc
+        raise InvalidInput(
+            f"--minutes {text!r}: write minutes separated by commas, e.g. 5,10,15"
+        ) from exc
     if not values or min(values) <= 0:
         raise InvalidInput(f"--minutes {text!r}: minutes must be positive")
     return values
@@ -39,59 +40,137 @@ def _bar(label: str):
 
 # --- gridmap reach ----------------------------------------------------------------------
 
+
 @click.command("reach")
-@click.option("--category", "categories", multiple=True,
-              help="Facility category code (repeatable). Default: every category the rules "
-                   "need or a facility has.")
-@click.option("--minutes", "minutes_text", default="5,10,15", show_default=True,
-              help="Coverage thresholds. 5/10/15 use the GB 50180-2018 walking distances "
-                   "(300/500/1000 m) unless --time-based.")
+@click.option(
+    "--category",
+    "categories",
+    multiple=True,
+    help="Facility category code (repeatable). Default: every category the rules "
+    "need or a facility has.",
+)
+@click.option(
+    "--minutes",
+    "minutes_text",
+    default="5,10,15",
+    show_default=True,
+    help="Coverage thresholds. 5/10/15 use the GB 50180-2018 walking distances "
+    "(300/500/1000 m) unless --time-based.",
+)
 @click.option("--speed-kmh", default=4.0, show_default=True, help=SPEED_HELP)
-@click.option("--max-minutes", type=float,
-              help="Search cutoff: distances beyond it are empty. Default: the largest "
-                   "threshold or rule distance (database), 30 minutes (files).")
-@click.option("--time-based", is_flag=True,
-              help="Thresholds are minutes x speed, not the standard's distances.")
-@click.option("--rules", "rules_path", type=click.Path(dir_okay=False),
-              help="Your rules file (YAML): overrides and adds to the shipped rules.")
-@click.option("--method", type=click.Choice(["auto", "network", "estimate", "radius",
-                                            "compare"]), default="auto", show_default=True,
-              help="network: walking network; estimate: straight line x detour factor "
-                   "(labelled as an estimate); auto: network when roads exist; radius: the "
-                   "service radius (straight-line circles around facilities, as local plans "
-                   "draw them); compare: radius and walk side by side, with the buildings "
-                   "covered on paper only per grid, community and street.")
-@click.option("--detour-factor", default=1.3, show_default=True,
-              help="Straight-line estimate: route length / straight distance.")
-@click.option("--max-snap-m", default=300.0, show_default=True,
-              help="Buildings and facilities farther than this from a walkable edge are "
-                   "off-network.")
+@click.option(
+    "--max-minutes",
+    type=float,
+    help="Search cutoff: distances beyond it are empty. Default: the largest "
+    "threshold or rule distance (database), 30 minutes (files).",
+)
+@click.option(
+    "--time-based",
+    is_flag=True,
+    help="Thresholds are minutes x speed, not the standard's distances.",
+)
+@click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(dir_okay=False),
+    help="Your rules file (YAML): overrides and adds to the shipped rules.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["auto", "network", "estimate", "radius", "compare"]),
+    default="auto",
+    show_default=True,
+    help="network: walking network; estimate: straight line x detour factor "
+    "(labelled as an estimate); auto: network when roads exist; radius: the "
+    "service radius (straight-line circles around facilities, as local plans "
+    "draw them); compare: radius and walk side by side, with the buildings "
+    "covered on paper only per grid, community and street.",
+)
+@click.option(
+    "--detour-factor",
+    default=1.3,
+    show_default=True,
+    help="Straight-line estimate: route length / straight distance.",
+)
+@click.option(
+    "--max-snap-m",
+    default=300.0,
+    show_default=True,
+    help="Buildings and facilities farther than this from a walkable edge are off-network.",
+)
 @click.option("--rebuild-network", is_flag=True, help="Rebuild the stored walking network.")
-@click.option("--export", "export_dir", type=click.Path(file_okay=False),
-              help="Also write buildings.csv, coverage.csv, rules.csv and isochrones/gaps "
-                   "(GeoPackage) into this folder.")
-@click.option("--network", "network_file", type=click.Path(dir_okay=False),
-              help="File mode: the network (.osm/.osm.pbf or a street-line layer).")
-@click.option("--facilities", "facilities_file", type=click.Path(dir_okay=False),
-              help="File mode: facilities (point layer with a category column, or .osm).")
-@click.option("--origins", "origins_file", type=click.Path(dir_okay=False),
-              help="File mode: origins (points or polygons, or .osm buildings).")
-@click.option("--category-field", default="category", show_default=True,
-              help="File mode: the facilities' category column.")
+@click.option(
+    "--export",
+    "export_dir",
+    type=click.Path(file_okay=False),
+    help="Also write buildings.csv, coverage.csv, rules.csv and isochrones/gaps "
+    "(GeoPackage) into this folder.",
+)
+@click.option(
+    "--network",
+    "network_file",
+    type=click.Path(dir_okay=False),
+    help="File mode: the network (.osm/.osm.pbf or a street-line layer).",
+)
+@click.option(
+    "--facilities",
+    "facilities_file",
+    type=click.Path(dir_okay=False),
+    help="File mode: facilities (point layer with a category column, or .osm).",
+)
+@click.option(
+    "--origins",
+    "origins_file",
+    type=click.Path(dir_okay=False),
+    help="File mode: origins (points or polygons, or .osm buildings).",
+)
+@click.option(
+    "--category-field",
+    default="category",
+    show_default=True,
+    help="File mode: the facilities' category column.",
+)
 @click.option("--facility-id-field", help="File mode: the facilities' id column.")
-@click.option("--origin-id-field", help="File mode: the origins' id column (default: id, "
-              "code, osm_id ... or the row number).")
-@click.option("--noding", type=click.Choice(["intersections", "vertices"]),
-              default="intersections", show_default=True,
-              help="Street-line layers: join lines wherever they meet, or only at shared "
-                   "vertices.")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False),
-              help="File mode: output .csv, .geojson or .gpkg (one row per origin).")
+@click.option(
+    "--origin-id-field",
+    help="File mode: the origins' id column (default: id, code, osm_id ... or the row number).",
+)
+@click.option(
+    "--noding",
+    type=click.Choice(["intersections", "vertices"]),
+    default="intersections",
+    show_default=True,
+    help="Street-line layers: join lines wherever they meet, or only at shared vertices.",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False),
+    help="File mode: output .csv, .geojson or .gpkg (one row per origin).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def reach_cmd(categories, minutes_text, speed_kmh, max_minutes, time_based, rules_path, method,
-              detour_factor, max_snap_m, rebuild_network, export_dir, network_file,
-              facilities_file, origins_file, category_field, facility_id_field,
-              origin_id_field, noding, out_file, as_json) -> None:
+def reach_cmd(
+    categories,
+    minutes_text,
+    speed_kmh,
+    max_minutes,
+    time_based,
+    rules_path,
+    method,
+    detour_factor,
+    max_snap_m,
+    rebuild_network,
+    export_dir,
+    network_file,
+    facilities_file,
+    origins_file,
+    category_field,
+    facility_id_field,
+    origin_id_field,
+    noding,
+    out_file,
+    as_json,
+) -> None:
     """Who reaches which facilities within 5/10/15 minutes on foot (or the service radius).
 
     Database mode (default): every building to the nearest facility of each category on
@@ -105,34 +184,83 @@ def reach_cmd(categories, minutes_text, speed_kmh, max_minutes, time_based, rule
     """
     file_mode = any([network_file, facilities_file, origins_file, out_file])
     if file_mode:
-        missing = [n for n, v in (("--network", network_file), ("--facilities", facilities_file),
-                                  ("--origins", origins_file), ("--out", out_file)) if not v]
+        missing = [
+            n
+            for n, v in (
+                ("--network", network_file),
+                ("--facilities", facilities_file),
+                ("--origins", origins_file),
+                ("--out", out_file),
+            )
+            if not v
+        ]
         if missing:
             raise InvalidInput(f"file mode needs {', '.join(missing)} as well")
-        _reach_files(network_file, facilities_file, origins_file, out_file,
-                     categories=list(categories) or None, category_field=category_field,
-                     facility_id_field=facility_id_field, origin_id_field=origin_id_field,
-                     speed_kmh=speed_kmh, max_minutes=max_minutes if max_minutes else 30.0,
-                     max_snap_m=max_snap_m, noding=noding, minutes=_minutes(minutes_text),
-                     as_json=as_json)
+        _reach_files(
+            network_file,
+            facilities_file,
+            origins_file,
+            out_file,
+            categories=list(categories) or None,
+            category_field=category_field,
+            facility_id_field=facility_id_field,
+            origin_id_field=origin_id_field,
+            speed_kmh=speed_kmh,
+            max_minutes=max_minutes if max_minutes else 30.0,
+            max_snap_m=max_snap_m,
+            noding=noding,
+            minutes=_minutes(minutes_text),
+            as_json=as_json,
+        )
         return
     if method == "compare":
         if export_dir:
-            raise InvalidInput("--export works with one method; run --method radius and "
-                               "--method network separately to export both")
-        _reach_compare(categories=list(categories) or None, minutes=_minutes(minutes_text),
-                       speed_kmh=speed_kmh, rules_path=rules_path, as_json=as_json)
+            raise InvalidInput(
+                "--export works with one method; run --method radius and "
+                "--method network separately to export both"
+            )
+        _reach_compare(
+            categories=list(categories) or None,
+            minutes=_minutes(minutes_text),
+            speed_kmh=speed_kmh,
+            rules_path=rules_path,
+            as_json=as_json,
+        )
         return
-    _reach_db(categories=list(categories) or None, minutes=_minutes(minutes_text),
-              speed_kmh=speed_kmh, max_minutes=max_minutes, time_based=time_based,
-              rules_path=rules_path, method=method, detour_factor=detour_factor,
-              max_snap_m=max_snap_m, rebuild=rebuild_network, export_dir=export_dir,
-              noding=noding, as_json=as_json)
+    _reach_db(
+        categories=list(categories) or None,
+        minutes=_minutes(minutes_text),
+        speed_kmh=speed_kmh,
+        max_minutes=max_minutes,
+        time_based=time_based,
+        rules_path=rules_path,
+        method=method,
+        detour_factor=detour_factor,
+        max_snap_m=max_snap_m,
+        rebuild=rebuild_network,
+        export_dir=export_dir,
+        noding=noding,
+        as_json=as_json,
+    )
 
 
-def _reach_files(network_file, facilities_file, origins_file, out_file, *, categories,
-                 category_field, facility_id_field, origin_id_field, speed_kmh, max_minutes,
-                 max_snap_m, noding, minutes, as_json) -> None:
+def _reach_files(
+    network_file,
+    facilities_file,
+    origins_file,
+    out_file,
+    *,
+    categories,
+    category_field,
+    facility_id_field,
+    origin_id_field,
+    speed_kmh,
+    max_minutes,
+    max_snap_m,
+    noding,
+    minutes,
+    as_json,
+) -> None:
     from geodata.reach_files import read_facilities, read_network, read_origins, write_table
     from gridmap.analysis.reach import metres_for, reach_by_category
 
@@ -142,17 +270,27 @@ def _reach_files(network_file, facilities_file, origins_file, out_file, *, categ
     net = read_network(network_file, noding=noding)
     steps["network_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    fac, cat_col, id_col = read_facilities(facilities_file, category_field=category_field,
-                                           id_field=facility_id_field)
+    fac, cat_col, id_col = read_facilities(
+        facilities_file, category_field=category_field, id_field=facility_id_field
+    )
     origins, origin_id = read_origins(origins_file, id_field=origin_id_field)
     steps["read_s"] = time.perf_counter() - t
     cutoff = float(metres_for(max_minutes, speed_kmh))
     bar = _bar("shortest paths")
     t = time.perf_counter()
     try:
-        res = reach_by_category(net, fac, origins, category_field=cat_col, id_field=id_col,
-                                categories=categories, max_distance_m=cutoff,
-                                speed_kmh=speed_kmh, max_snap_m=max_snap_m, progress=bar)
+        res = reach_by_category(
+            net,
+            fac,
+            origins,
+            category_field=cat_col,
+            id_field=id_col,
+            categories=categories,
+            max_distance_m=cutoff,
+            speed_kmh=speed_kmh,
+            max_snap_m=max_snap_m,
+            progress=bar,
+        )
     finally:
         bar.close()
     steps["reach_s"] = time.perf_counter() - t
@@ -167,39 +305,64 @@ def _reach_files(network_file, facilities_file, origins_file, out_file, *, categ
     summary = {}
     for cat in res.categories:
         d = res.distance(cat).to_numpy(float)
-        summary[cat] = {f"{m:g} min": int((d <= metres_for(m, speed_kmh)).sum())
-                        for m in minutes}
+        summary[cat] = {f"{m:g} min": int((d <= metres_for(m, speed_kmh)).sum()) for m in minutes}
     off = int((res.table["snap"] == "off_network").sum())
-    info = {"out": str(path), "origins": len(origins), "facilities": len(fac),
-            "categories": res.categories, "network": {"nodes": net.n_nodes,
-                                                      "edges": net.n_edges, "crs": net.crs},
-            "speed_kmh": speed_kmh, "max_distance_m": round(cutoff, 2), "method": res.method,
-            "off_network_origins": off,
-            "facilities_off_network": int((res.facility_status == "off_network").sum()),
-            "origins_within": summary, "warnings": list(net.warnings),
-            "seconds": {k: round(v, 3) for k, v in {**steps, "total_s": total}.items()}}
+    info = {
+        "out": str(path),
+        "origins": len(origins),
+        "facilities": len(fac),
+        "categories": res.categories,
+        "network": {"nodes": net.n_nodes, "edges": net.n_edges, "crs": net.crs},
+        "speed_kmh": speed_kmh,
+        "max_distance_m": round(cutoff, 2),
+        "method": res.method,
+        "off_network_origins": off,
+        "facilities_off_network": int((res.facility_status == "off_network").sum()),
+        "origins_within": summary,
+        "warnings": list(net.warnings),
+        "seconds": {k: round(v, 3) for k, v in {**steps, "total_s": total}.items()},
+    }
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False))
         return
     click.echo(f"network: {net.n_nodes} nodes, {net.n_edges} edges ({net.crs})")
     for w in net.warnings:
         click.echo(f"  note: {w}")
-    click.echo(f"{len(origins)} origins, {len(fac)} facilities in {len(res.categories)} "
-               f"categories; walking {speed_kmh:g} km/h, cutoff {cutoff:.0f} m")
+    click.echo(
+        f"{len(origins)} origins, {len(fac)} facilities in {len(res.categories)} "
+        f"categories; walking {speed_kmh:g} km/h, cutoff {cutoff:.0f} m"
+    )
     if off:
-        click.echo(f"{off} origins are more than {max_snap_m:g} m from the network "
-                   "(off-network, empty results)")
+        click.echo(
+            f"{off} origins are more than {max_snap_m:g} m from the network "
+            "(off-network, empty results)"
+        )
     width = max([len(c) for c in res.categories] + [8])
     click.echo("origins within (network distance at the speed above):")
     click.echo(f"  {'category':<{width}}  " + "  ".join(f"{m:>7g} min" for m in minutes))
     for cat in res.categories:
-        click.echo(f"  {cat:<{width}}  " + "  ".join(
-            f"{summary[cat][f'{m:g} min']:>11}" for m in minutes))
+        click.echo(
+            f"  {cat:<{width}}  " + "  ".join(f"{summary[cat][f'{m:g} min']:>11}" for m in minutes)
+        )
     click.echo(f"wrote {path} ({len(origins)} rows) in {total:.1f} s")
 
 
-def _reach_db(*, categories, minutes, speed_kmh, max_minutes, time_based, rules_path, method,
-              detour_factor, max_snap_m, rebuild, export_dir, noding, as_json) -> None:
+def _reach_db(
+    *,
+    categories,
+    minutes,
+    speed_kmh,
+    max_minutes,
+    time_based,
+    rules_path,
+    method,
+    detour_factor,
+    max_snap_m,
+    rebuild,
+    export_dir,
+    noding,
+    as_json,
+) -> None:
     from geodata.network_store import NetworkOptions
     from geodata.reachability import compute_reach
 
@@ -208,14 +371,23 @@ def _reach_db(*, categories, minutes, speed_kmh, max_minutes, time_based, rules_
     bar = _bar("shortest paths")
     try:
         with command_session() as session:
-            report = compute_reach(session, categories=categories, minutes=minutes,
-                                   speed_kmh=speed_kmh, max_minutes=max_minutes,
-                                   method=method, detour_factor=detour_factor,
-                                   rules_path=rules_path, time_based=time_based,
-                                   max_snap_m=max_snap_m,
-                                   network_options=NetworkOptions(noding=noding),
-                                   rebuild_network=rebuild, created_by="cli", progress=bar,
-                                   lang="en")
+            report = compute_reach(
+                session,
+                categories=categories,
+                minutes=minutes,
+                speed_kmh=speed_kmh,
+                max_minutes=max_minutes,
+                method=method,
+                detour_factor=detour_factor,
+                rules_path=rules_path,
+                time_based=time_based,
+                max_snap_m=max_snap_m,
+                network_options=NetworkOptions(noding=noding),
+                rebuild_network=rebuild,
+                created_by="cli",
+                progress=bar,
+                lang="en",
+            )
             if export_dir:
                 written = _export(report, Path(export_dir))
     finally:
@@ -226,19 +398,43 @@ def _reach_db(*, categories, minutes, speed_kmh, max_minutes, time_based, rules_
         cov = _coverage_json(report)
         rules = report.rules[report.rules["level"] == "community"]
         out = {
-            "run_id": report.run_id, "method": report.method, "label": report.label("en"),
-            "speed_kmh": speed_kmh, "max_distance_m": report.params["max_distance_m"],
-            "network": None if report.network is None else {
-                "id": report.network.network_id, "nodes": report.network.network.n_nodes,
-                "edges": report.network.network.n_edges, "reused": not report.network.built},
-            "thresholds": [{"label": t.label, "distance_m": t.distance_m, "minutes": t.minutes,
-                            "kind": t.kind} for t in report.thresholds],
+            "run_id": report.run_id,
+            "method": report.method,
+            "label": report.label("en"),
+            "speed_kmh": speed_kmh,
+            "max_distance_m": report.params["max_distance_m"],
+            "network": None
+            if report.network is None
+            else {
+                "id": report.network.network_id,
+                "nodes": report.network.network.n_nodes,
+                "edges": report.network.network.n_edges,
+                "reused": not report.network.built,
+            },
+            "thresholds": [
+                {"label": t.label, "distance_m": t.distance_m, "minutes": t.minutes, "kind": t.kind}
+                for t in report.thresholds
+            ],
             "coverage": cov,
-            "rules": [{k: rounded(v) for k, v in r.items()} for r in rules[
-                ["rule", "clause", "area", "area_name", "threshold_m", "minutes", "share",
-                 "min_share", "passed"]].to_dict("records")],
+            "rules": [
+                {k: rounded(v) for k, v in r.items()}
+                for r in rules[
+                    [
+                        "rule",
+                        "clause",
+                        "area",
+                        "area_name",
+                        "threshold_m",
+                        "minutes",
+                        "share",
+                        "min_share",
+                        "passed",
+                    ]
+                ].to_dict("records")
+            ],
             "facilities": _facilities_json(report),
-            "warnings": report.warnings, "seconds": round(seconds, 2),
+            "warnings": report.warnings,
+            "seconds": round(seconds, 2),
         }
         if export_dir:
             out["exported"] = [str(p) for p in written]
@@ -247,8 +443,10 @@ def _reach_db(*, categories, minutes, speed_kmh, max_minutes, time_based, rules_
     click.echo(report.label("en").upper() if report.method == "estimate" else report.label("en"))
     if report.network is not None:
         n = report.network
-        click.echo(f"walking network: {n.network.n_nodes} nodes, {n.network.n_edges} edges "
-                   f"({'built now' if n.built else 'reused from ' + n.built_at.isoformat(' ', 'seconds')})")
+        click.echo(
+            f"walking network: {n.network.n_nodes} nodes, {n.network.n_edges} edges "
+            f"({'built now' if n.built else 'reused from ' + n.built_at.isoformat(' ', 'seconds')})"
+        )
     for w in report.warnings:
         click.echo(f"  note: {w}")
     _echo_facilities(report)
@@ -261,17 +459,24 @@ def _reach_db(*, categories, minutes, speed_kmh, max_minutes, time_based, rules_
         cells = []
         for t in report.thresholds:
             r = rows.loc[t.label] if t.label in rows.index else None
-            cells.append("-" if r is None else
-                         f"{int(r['residents_covered'])} {percent(r['residents_share'])}")
+            cells.append(
+                "-"
+                if r is None
+                else f"{int(r['residents_covered'])} {percent(r['residents_share'])}"
+            )
         click.echo(f"  {cat:<{width}}  " + "  ".join(f"{c:>17}" for c in cells))
     rules = report.rules[report.rules["level"] == "street"]
     if len(rules):
         failed = rules[rules["passed"] == False]  # noqa: E712
-        click.echo(f"rules: {len(rules) - len(failed)} of {len(rules)} met for the whole "
-                   "street office; not met:")
+        click.echo(
+            f"rules: {len(rules) - len(failed)} of {len(rules)} met for the whole "
+            "street office; not met:"
+        )
         for _, r in failed.iterrows():
-            click.echo(f"  {r['rule']}: {percent(r['share'])} within {r['threshold_m']:.0f} m "
-                       f"({r['minutes']:.1f} min), needs {percent(r['min_share'])} — {r['clause']}")
+            click.echo(
+                f"  {r['rule']}: {percent(r['share'])} within {r['threshold_m']:.0f} m "
+                f"({r['minutes']:.1f} min), needs {percent(r['min_share'])} — {r['clause']}"
+            )
     click.echo(f"run {report.run_id} stored in {seconds:.1f} s")
     if export_dir:
         for p in written:
@@ -284,30 +489,35 @@ def _coverage_json(report) -> dict:
     cov = {}
     for cat in report.categories:
         rows = street[street["category"] == cat]
-        cov[cat] = {r["threshold"]: {"distance_m": r["threshold_m"],
-                                     "residents": int(r["residents"]),
-                                     "covered": int(r["residents_covered"]),
-                                     "share": rounded(r["residents_share"]),
-                                     "households": int(r["households"]),
-                                     "households_covered": int(r["households_covered"]),
-                                     "buildings": int(r["buildings"]),
-                                     "buildings_covered": int(r["buildings_covered"])}
-                    for _, r in rows.iterrows()}
+        cov[cat] = {
+            r["threshold"]: {
+                "distance_m": r["threshold_m"],
+                "residents": int(r["residents"]),
+                "covered": int(r["residents_covered"]),
+                "share": rounded(r["residents_share"]),
+                "households": int(r["households"]),
+                "households_covered": int(r["households_covered"]),
+                "buildings": int(r["buildings"]),
+                "buildings_covered": int(r["buildings_covered"]),
+            }
+            for _, r in rows.iterrows()
+        }
     return cov
 
 
 def _facilities_json(report) -> dict:
-    return {c: {k: int(v) for k, v in row.items()}
-            for c, row in report.facility_scope.iterrows()}
+    return {c: {k: int(v) for k, v in row.items()} for c, row in report.facility_scope.iterrows()}
 
 
 def _echo_facilities(report) -> None:
     out = {c: r for c, r in _facilities_json(report).items() if r["out_of_range"]}
     for cat, r in out.items():
-        click.echo(f"  note: {cat}: {r['considered']} of {r['total']} facilities considered; "
-                   f"{r['out_of_range']} are farther than "
-                   f"{report.params['max_distance_m']:.0f} m from every resident and take "
-                   "no part")
+        click.echo(
+            f"  note: {cat}: {r['considered']} of {r['total']} facilities considered; "
+            f"{r['out_of_range']} are farther than "
+            f"{report.params['max_distance_m']:.0f} m from every resident and take "
+            "no part"
+        )
 
 
 def _reach_compare(*, categories, minutes, speed_kmh, rules_path, as_json) -> None:
@@ -318,8 +528,14 @@ def _reach_compare(*, categories, minutes, speed_kmh, rules_path, as_json) -> No
     upgrade()
     started = time.perf_counter()
     with command_session() as session:
-        run = {"categories": categories, "minutes": minutes, "speed_kmh": speed_kmh,
-               "rules_path": rules_path, "created_by": "cli", "lang": "en"}
+        run = {
+            "categories": categories,
+            "minutes": minutes,
+            "speed_kmh": speed_kmh,
+            "rules_path": rules_path,
+            "created_by": "cli",
+            "lang": "en",
+        }
         radius = compute_reach(session, method="radius", **run)
         walk = compute_reach(session, method="auto", **run)
         paper: dict = {}
@@ -327,26 +543,39 @@ def _reach_compare(*, categories, minutes, speed_kmh, rules_path, as_json) -> No
             paper[cat] = {}
             for t in walk.thresholds:
                 table = paper_only_table(session, radius, walk, cat, t.distance_m)
-                by_area = compare_by_area(walk, table["straight_m"], table["walk_m"],
-                                          t.distance_m)
+                by_area = compare_by_area(walk, table["straight_m"], table["walk_m"], t.distance_m)
                 reasons = table.loc[table["paper_only"], "reason"].value_counts()
                 paper[cat][t.label] = {
                     "distance_m": t.distance_m,
                     "reasons": {k: int(v) for k, v in reasons.items()},
-                    **{level: [{k: rounded(v) for k, v in r.items()}
-                               for r in by_area[by_area["level"] == level]
-                               .drop(columns="level").to_dict("records")]
-                       for level in ("street", "community", "grid")}}
+                    **{
+                        level: [
+                            {k: rounded(v) for k, v in r.items()}
+                            for r in by_area[by_area["level"] == level]
+                            .drop(columns="level")
+                            .to_dict("records")
+                        ]
+                        for level in ("street", "community", "grid")
+                    },
+                }
         session.commit()
     seconds = time.perf_counter() - started
     if as_json:
-        click.echo(json.dumps({
-            "method": "compare", "speed_kmh": speed_kmh,
-            "runs": {"radius": radius.run_id, "network": walk.run_id},
-            "labels": {"radius": radius.label("en"), "network": walk.label("en")},
-            "coverage": {"radius": _coverage_json(radius), "network": _coverage_json(walk)},
-            "paper_only": paper, "facilities": _facilities_json(walk),
-            "seconds": round(seconds, 2)}, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "method": "compare",
+                    "speed_kmh": speed_kmh,
+                    "runs": {"radius": radius.run_id, "network": walk.run_id},
+                    "labels": {"radius": radius.label("en"), "network": walk.label("en")},
+                    "coverage": {"radius": _coverage_json(radius), "network": _coverage_json(walk)},
+                    "paper_only": paper,
+                    "facilities": _facilities_json(walk),
+                    "seconds": round(seconds, 2),
+                },
+                ensure_ascii=False,
+            )
+        )
         return
     click.echo(radius.label("en"))
     click.echo(f"beside: {walk.label('en')}")
@@ -355,11 +584,12 @@ def _reach_compare(*, categories, minutes, speed_kmh, rules_path, as_json) -> No
     for cat in walk.categories:
         for t in walk.thresholds:
             s = paper[cat][t.label]["street"][0]
-            click.echo(f"  {cat} {t.distance_m:.0f} m: {s['residents_radius']} / "
-                       f"{s['residents_walk']} / {s['residents_paper_only']} residents "
-                       f"({s['buildings_paper_only']} buildings on paper only)")
-    click.echo(f"runs {radius.run_id} (radius) and {walk.run_id} (walk) stored in "
-               f"{seconds:.1f} s")
+            click.echo(
+                f"  {cat} {t.distance_m:.0f} m: {s['residents_radius']} / "
+                f"{s['residents_walk']} / {s['residents_paper_only']} residents "
+                f"({s['buildings_paper_only']} buildings on paper only)"
+            )
+    click.echo(f"runs {radius.run_id} (radius) and {walk.run_id} (walk) stored in {seconds:.1f} s")
 
 
 def _export(report, folder: Path) -> list[Path]:
@@ -385,13 +615,18 @@ def _export(report, folder: Path) -> list[Path]:
     for cat in report.categories:
         if cat not in have:
             continue
-        iso = isochrones_for(report, cat, distances_m=[t.distance_m for t in report.thresholds],
-                             per_facility=False)
+        iso = isochrones_for(
+            report, cat, distances_m=[t.distance_m for t in report.thresholds], per_facility=False
+        )
         isos.append(iso.assign(category=cat))
         for t in report.thresholds:
             cover = iso[iso["distance_m"] == t.distance_m]
-            g = gaps_for(report, cat, t.distance_m,
-                         covered_area=cover.geometry.iloc[0] if len(cover) else None)
+            g = gaps_for(
+                report,
+                cat,
+                t.distance_m,
+                covered_area=cover.geometry.iloc[0] if len(cover) else None,
+            )
             gaps.append(g.assign(category=cat, threshold=t.label, distance_m=t.distance_m))
     if isos:
         p = folder / "isochrones.gpkg"
@@ -405,6 +640,7 @@ def _export(report, folder: Path) -> list[Path]:
         if p.exists():
             p.unlink()
         gpd.GeoDataFrame(pd.concat(gaps, ignore_index=True), crs="EPSG:4326").assign(
-            speed_kmh=report.speed_kmh, method=report.method).to_file(p, driver="GPKG")
+            speed_kmh=report.speed_kmh, method=report.method
+        ).to_file(p, driver="GPKG")
         out.append(p)
     return out

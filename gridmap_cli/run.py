@@ -15,12 +15,21 @@ ANALYSES = ("patrol", "risk", "indicators", "reach")  # geodata.street_runs.COMP
 @click.argument("analysis", type=click.Choice(ANALYSES))
 @click.option("--all-streets", is_flag=True, help="Every street office that has grids.")
 @click.option("--street", "streets", multiple=True, help="Only this street office (repeatable).")
-@click.option("--period", help="A month (2026-11), ISO week (2026-W47), day or START/END. "
-              "Default: the last 30 days up to today.")
-@click.option("--workers", type=click.IntRange(1, 256),
-              help="Processes of the local cluster (default: one per core).")
-@click.option("--sequential", is_flag=True,
-              help="No cluster: the same tasks one after another in this process.")
+@click.option(
+    "--period",
+    help="A month (2026-11), ISO week (2026-W47), day or START/END. "
+    "Default: the last 30 days up to today.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    help="Processes of the local cluster (default: one per core).",
+)
+@click.option(
+    "--sequential",
+    is_flag=True,
+    help="No cluster: the same tasks one after another in this process.",
+)
 def run_cmd(analysis, all_streets, streets, period, workers, sequential) -> None:
     """Compute patrol coverage, risk, indicators or reachability of many street offices,
     one task per street office on a Dask cluster, each reading its street office from the
@@ -57,24 +66,35 @@ def run_cmd(analysis, all_streets, streets, period, workers, sequential) -> None
         if not codes:
             raise NotFound("no street office has grids: import them or build the demo")
         scheduler = SEQUENTIAL if sequential else settings().dask_scheduler
-        where = "in this process" if sequential else (
-            f"on {scheduler}" if scheduler else "on a local Dask cluster")
-        click.echo(f"{analysis} {chosen.label}: {len(codes)} street offices {where}",
-                   err=True)
+        where = (
+            "in this process"
+            if sequential
+            else (f"on {scheduler}" if scheduler else "on a local Dask cluster")
+        )
+        click.echo(f"{analysis} {chosen.label}: {len(codes)} street offices {where}", err=True)
         with click.progressbar(length=len(codes), label=analysis, file=sys.stderr) as bar:
             outcome = run_streets(
-                sessions, make_url(url).render_as_string(hide_password=False), analysis,
-                chosen, codes=codes, scheduler=scheduler, workers=workers,
-                progress=lambda _summary, _failed: bar.update(1))
+                sessions,
+                make_url(url).render_as_string(hide_password=False),
+                analysis,
+                chosen,
+                codes=codes,
+                scheduler=scheduler,
+                workers=workers,
+                progress=lambda _summary, _failed: bar.update(1),
+            )
     finally:
         engine.dispose()
     rows = sum(s["rows"] for s in outcome.done)
-    click.echo(f"{analysis} {chosen.label}: {len(outcome.done)} of {len(codes)} street offices "
-               f"done, {rows} rows stored, {outcome.seconds:.1f} s ({outcome.where}); "
-               f"job {outcome.run_id}")
+    click.echo(
+        f"{analysis} {chosen.label}: {len(outcome.done)} of {len(codes)} street offices "
+        f"done, {rows} rows stored, {outcome.seconds:.1f} s ({outcome.where}); "
+        f"job {outcome.run_id}"
+    )
     for code, error in sorted(outcome.failed.items()):
         click.echo(f"FAILED {code}: {error}", err=True)
     if outcome.failed:
         raise click.ClickException(
             f"{len(outcome.failed)} street offices failed after retries ({SCHEDULER_ENV} "
-            f"{'set' if settings().dask_scheduler else 'unset'}); see job {outcome.run_id}")
+            f"{'set' if settings().dask_scheduler else 'unset'}); see job {outcome.run_id}"
+        )

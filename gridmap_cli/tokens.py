@@ -16,8 +16,13 @@ def token() -> None:
 
 @token.command("add")
 @click.argument("username")
-@click.option("--days", default=90, show_default=True, type=int,
-              help="Valid for this many days; 0: until revoked.")
+@click.option(
+    "--days",
+    default=90,
+    show_default=True,
+    type=int,
+    help="Valid for this many days; 0: until revoked.",
+)
 @click.option("--name", default="cli", show_default=True, help="What the token is for.")
 def token_add(username: str, days: int, name: str) -> None:
     """Make a token for USERNAME and print it once (only its hash is kept)."""
@@ -42,15 +47,26 @@ def token_list(username: str | None, as_json: bool) -> None:
         return t.strftime("%Y-%m-%d %H:%M") if t else ""
 
     with command_session() as session:
-        rows = [{"id": r.id, "user": r.user.username, "name": r.name, "prefix": r.prefix,
-                 "state": token_state(r), "expires": when(r.expires_at),
-                 "last_used": when(r.last_used_at)} for r in tokens_of(session, username)]
+        rows = [
+            {
+                "id": r.id,
+                "user": r.user.username,
+                "name": r.name,
+                "prefix": r.prefix,
+                "state": token_state(r),
+                "expires": when(r.expires_at),
+                "last_used": when(r.last_used_at),
+            }
+            for r in tokens_of(session, username)
+        ]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
     for r in rows:
-        click.echo(f"{r['id']:>4}  {r['user']:<16} {r['name']:<20} {r['prefix']}…  "
-                   f"{r['state']:<8} {r['expires'] or '-':<16} {r['last_used'] or '-'}")
+        click.echo(
+            f"{r['id']:>4}  {r['user']:<16} {r['name']:<20} {r['prefix']}…  "
+            f"{r['state']:<8} {r['expires'] or '-':<16} {r['last_used'] or '-'}"
+        )
 
 
 @token.command("revoke")

@@ -252,8 +252,11 @@ def wait_until(page: Page, expression: str, *, timeout: float = 30_000, poll_ms:
     import time
 
     deadline = time.monotonic() + timeout / 1000
-    body = expression if expression.lstrip().startswith(("()", "function")) else \
-        f"() => ({expression})"
+    body = (
+        expression
+        if expression.lstrip().startswith(("()", "function"))
+        else f"() => ({expression})"
+    )
     while not _evaluate_across_navigation(page, body):
         if time.monotonic() > deadline:
             raise TimeoutError(f"waited {timeout / 1000:.0f} s for {expression}")

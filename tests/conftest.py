@@ -37,9 +37,12 @@ def pytest_report_header(config):
 
 def pytest_addoption(parser):
     parser.addoption(
-        "--backend", choices=BACKENDS, default=None,
+        "--backend",
+        choices=BACKENDS,
+        default=None,
         help="run only this backend's database tests (spatialite also runs the tests that use "
-             "no database backend); `make test` runs one pytest per backend side by side")
+        "no database backend); `make test` runs one pytest per backend side by side",
+    )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -51,7 +54,9 @@ def pytest_collection_modifyitems(config, items):
         params = getattr(item, "callspec", None) and item.callspec.params
         marker = item.get_closest_marker("backend")
         backend = params.get("backend") if params else (marker.args[0] if marker else None)
-        (keep if backend == only or (backend is None and only == "spatialite") else drop).append(item)
+        (keep if backend == only or (backend is None and only == "spatialite") else drop).append(
+            item
+        )
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -111,8 +116,9 @@ def rolled_back_session(engine):
     """A session whose work, commits included (savepoints), is rolled back at the end."""
     with engine.connect() as connection:
         transaction = connection.begin()
-        s = Session(bind=connection, join_transaction_mode="create_savepoint",
-                    expire_on_commit=False)
+        s = Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
         try:
             yield s
         finally:
@@ -133,11 +139,13 @@ def run_gridmap(*args: str, url: str, check: bool = True, timeout: float = 300):
 
     exe = Path(sys.executable).parent / "gridmap"
     env = {**os.environ, "GRIDMAP_DATABASE_URL": url}
-    proc = subprocess.run([str(exe), *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [str(exe), *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"gridmap {' '.join(args)} failed ({proc.returncode}):\n"
-                             f"{proc.stdout}\n{proc.stderr}")
+        raise AssertionError(
+            f"gridmap {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
     return proc
 
 
@@ -150,8 +158,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, *args: str, env: dict[str, str] | None = None, log: Path | None = None,
-                 ready: tuple[int, ...] = (200,), timeout_s: float = 60):
+def start_server(
+    url: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    ready: tuple[int, ...] = (200,),
+    timeout_s: float = 60,
+):
     """Start `gridmap serve ARGS` on a free port against ``url`` and wait until /healthz
     answers with a status in ``ready``; returns (process, base URL). The caller stops it.
     Output goes to ``log`` (shown when the server dies or never answers)."""
@@ -164,9 +178,12 @@ def start_server(url: str, *args: str, env: dict[str, str] | None = None, log: P
     port = free_port()
     exe = Path(sys.executable).parent / "gridmap"
     out = log.open("w") if log else subprocess.DEVNULL
-    proc = subprocess.Popen([str(exe), "serve", *args, "--port", str(port)],
-                            env={**os.environ, "GRIDMAP_DATABASE_URL": url, **(env or {})},
-                            stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(exe), "serve", *args, "--port", str(port)],
+        env={**os.environ, "GRIDMAP_DATABASE_URL": url, **(env or {})},
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
     if log:
         out.close()  # the child holds its own copy
     base = f"http://127.0.0.1:{port}"
@@ -184,8 +201,9 @@ def start_server(url: str, *args: str, env: dict[str, str] | None = None, log: P
         if time.monotonic() > deadline or proc.poll() is not None:
             proc.kill()
             proc.wait()
-            raise AssertionError("gridmap serve did not answer"
-                                 + (f":\n{log.read_text()[-3000:]}" if log else ""))
+            raise AssertionError(
+                "gridmap serve did not answer" + (f":\n{log.read_text()[-3000:]}" if log else "")
+            )
         time.sleep(0.2)
 
 
@@ -228,8 +246,9 @@ def login(client, password: str, username: str = "admin"):
 
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    return client.post("/login", data={"csrf_token": token, "username": username,
-                                        "password": password})
+    return client.post(
+        "/login", data={"csrf_token": token, "username": username, "password": password}
+    )
 
 
 @pytest.fixture(scope="session")

@@ -38,8 +38,15 @@ def shapefile_set(src: Path, dest_dir: Path) -> dict[str, Path]:
     return out
 
 
-def write_shp(frame: gpd.GeoDataFrame, path: Path, *, encoding: str = "UTF-8",
-              prj: bool = True, cpg: bool = True, ldid: int | None = None) -> Path:
+def write_shp(
+    frame: gpd.GeoDataFrame,
+    path: Path,
+    *,
+    encoding: str = "UTF-8",
+    prj: bool = True,
+    cpg: bool = True,
+    ldid: int | None = None,
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     pyogrio.write_dataframe(frame, path, driver="ESRI Shapefile", encoding=encoding)
     if not prj:
@@ -112,8 +119,14 @@ def zip_files(files: dict[str, bytes | Path], dest: Path, *, gbk_names: bool = F
     return dest
 
 
-def zip_shapefile(parts: dict[str, Path], dest: Path, folder: str = "",
-                  *, gbk_names: bool = False, stem: str | None = None) -> Path:
+def zip_shapefile(
+    parts: dict[str, Path],
+    dest: Path,
+    folder: str = "",
+    *,
+    gbk_names: bool = False,
+    stem: str | None = None,
+) -> Path:
     files = {}
     for suffix, path in parts.items():
         name = (stem or path.stem) + suffix
@@ -123,8 +136,10 @@ def zip_shapefile(parts: dict[str, Path], dest: Path, folder: str = "",
 
 def zip_bomb(dest: Path, size_mb: int = 64) -> Path:
     """One member of zeros compressing about 1000:1."""
-    with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as zf, \
-            zf.open("bomb/zeros.csv", "w") as member:
+    with (
+        zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as zf,
+        zf.open("bomb/zeros.csv", "w") as member,
+    ):
         chunk = b"\0" * (1024 * 1024)
         for _ in range(size_mb):
             member.write(chunk)
@@ -134,8 +149,10 @@ def zip_bomb(dest: Path, size_mb: int = 64) -> Path:
 def zip_lying_header(dest: Path) -> Path:
     """A bomb whose central directory claims a tiny uncompressed size."""
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf, \
-            zf.open("zeros.csv", "w") as member:
+    with (
+        zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf,
+        zf.open("zeros.csv", "w") as member,
+    ):
         for _ in range(32):
             member.write(b"\0" * (1024 * 1024))
     zip_bomb_bytes = bytearray(buf.getvalue())

@@ -37,8 +37,9 @@ def _gdal_read(path) -> dict:
         " 'y0': r.transform.f, 'sum': float(np.nansum(a)), 'shape': a.shape, 'tags': r.tags(),"
         " 'count': r.count}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout)
 
 
@@ -49,17 +50,24 @@ def test_patrol_command_on_the_demo(demo_db, demo_session):
     end = datetime.fromisoformat(out["period"]["end"])
     assert end - start == timedelta(days=30)
     # Every patrol that starts in the period is counted (SQL, independently).
-    started = demo_session.execute(sa.text(
-        "select count(*) from patrol_track where started_at >= :a and started_at < :b"),
-        {"a": start, "b": end}).scalar_one()
+    started = demo_session.execute(
+        sa.text("select count(*) from patrol_track where started_at >= :a and started_at < :b"),
+        {"a": start, "b": end},
+    ).scalar_one()
     assert started > 100
     assert started <= out["totals"]["patrols"] <= started + 60  # + tracks crossing the start
     assert 50 < out["totals"]["street_pct"] <= 100
     grids = out["grids"]
     assert len(grids) == demo_session.execute(sa.text("select count(*) from grid")).scalar_one()
-    assert sum(g["households"] for g in grids) == demo_session.execute(sa.text(
-        "select count(*) from household h join building b on b.id = h.building_id "
-        "where b.grid_id is not null")).scalar_one()
+    assert (
+        sum(g["households"] for g in grids)
+        == demo_session.execute(
+            sa.text(
+                "select count(*) from household h join building b on b.id = h.building_id "
+                "where b.grid_id is not null"
+            )
+        ).scalar_one()
+    )
     for g in grids:
         assert 0 <= g["patrolled_m"] <= g["street_m"] + 0.1
         assert 0 <= g["households_covered"] <= g["households"]
@@ -67,10 +75,13 @@ def test_patrol_command_on_the_demo(demo_db, demo_session):
     assert out["cleaning"]["dropped"].get("speed", 0) > 0
     # Overdue key sites: last inspection + interval before "as of", computed in SQL.
     as_of = datetime.fromisoformat(out["as_of"])
-    rows = demo_session.execute(sa.text(
-        "select s.code, s.inspection_interval_days, max(i.inspected_at) from key_site s "
-        "left join inspection i on i.site_id = s.id where s.grid_id is not null "
-        "group by s.code, s.inspection_interval_days")).all()
+    rows = demo_session.execute(
+        sa.text(
+            "select s.code, s.inspection_interval_days, max(i.inspected_at) from key_site s "
+            "left join inspection i on i.site_id = s.id where s.grid_id is not null "
+            "group by s.code, s.inspection_interval_days"
+        )
+    ).all()
     expected = set()
     for code, interval, last in rows:
         last = datetime.fromisoformat(str(last)) if last is not None else None
@@ -79,8 +90,9 @@ def test_patrol_command_on_the_demo(demo_db, demo_session):
     assert {s["code"] for s in out["overdue_sites"]} == expected
     assert len(expected) > 0
     # Patroller totals add up to the street office's patrol km (the same chords).
-    assert sum(p["km"] for p in out["patrollers"]) == pytest.approx(out["totals"]["patrol_km"],
-                                                                   rel=0.01)
+    assert sum(p["km"] for p in out["patrollers"]) == pytest.approx(
+        out["totals"]["patrol_km"], rel=0.01
+    )
 
 
 def test_patrol_by_week_and_night_shift(demo_db):
@@ -100,22 +112,34 @@ def test_risk_command_on_the_demo(demo_db, tmp_path):
     out = json.loads(run_gridmap("risk", "--json", "--top", "20", url=_url(demo_db)).stdout)
     assert len(out["grids"]) > 10 and out["buildings_total"] > 100
     for unit in out["grids"] + out["buildings"]:
-        assert sum(c["points"] for c in unit["components"]) == pytest.approx(unit["score"], abs=1e-6)
+        assert sum(c["points"] for c in unit["components"]) == pytest.approx(
+            unit["score"], abs=1e-6
+        )
     assert out["grids"][0]["score"] >= out["grids"][-1]["score"] > 0
     # Grids of different sizes compare by the rate; households are the grid's own count.
     with demo_db[0].connect() as c:
-        households = dict(c.execute(sa.text(
-            "SELECT g.code, COUNT(h.id) FROM grid g JOIN building b ON b.grid_id = g.id "
-            "JOIN household h ON h.building_id = b.id GROUP BY g.code")).all())
+        households = dict(
+            c.execute(
+                sa.text(
+                    "SELECT g.code, COUNT(h.id) FROM grid g JOIN building b ON b.grid_id = g.id "
+                    "JOIN household h ON h.building_id = b.id GROUP BY g.code"
+                )
+            ).all()
+        )
     for g in out["grids"]:
         assert g["households"] == households[g["code"]]
-        assert g["per_100_households"] == pytest.approx(100 * g["score"] / g["households"], abs=0.05)
-    assert any(c["component"].startswith("hazards.") for u in out["buildings"]
-               for c in u["components"])
+        assert g["per_100_households"] == pytest.approx(
+            100 * g["score"] / g["households"], abs=0.05
+        )
+    assert any(
+        c["component"].startswith("hazards.") for u in out["buildings"] for c in u["components"]
+    )
     # A user weights file changes exactly the component it names.
     heavy = tmp_path / "w.yaml"
     heavy.write_text("inspections:\n  per_overdue_site: 20\n")
-    out2 = json.loads(run_gridmap("risk", "--json", "--weights", str(heavy), url=_url(demo_db)).stdout)
+    out2 = json.loads(
+        run_gridmap("risk", "--json", "--weights", str(heavy), url=_url(demo_db)).stdout
+    )
     before = {g["code"]: {c["component"]: c for c in g["components"]} for g in out["grids"]}
     for g in out2["grids"]:
         comp = {c["component"]: c for c in g["components"]}
@@ -132,17 +156,48 @@ def test_heatmap_command_writes_geotiff_and_png(demo_db, demo_session, tmp_path)
     # The commands first: an open read transaction of demo_session would lock SpatiaLite
     # against their audit-log writes.
     tif = tmp_path / "hh.tif"
-    out = json.loads(run_gridmap("heatmap", "--layer", "households", "--bandwidth-m", "150",
-                                 "--cell-m", "50", "--out", str(tif), "--json",
-                                 url=_url(demo_db)).stdout)
+    out = json.loads(
+        run_gridmap(
+            "heatmap",
+            "--layer",
+            "households",
+            "--bandwidth-m",
+            "150",
+            "--cell-m",
+            "50",
+            "--out",
+            str(tif),
+            "--json",
+            url=_url(demo_db),
+        ).stdout
+    )
     png = tmp_path / "elderly.png"
-    group = json.loads(run_gridmap("heatmap", "--layer", "group:elderly_alone", "--out", str(png),
-                                   "--json", url=_url(demo_db)).stdout)
-    bad = run_gridmap("heatmap", "--layer", "ghosts", "--out", str(tmp_path / "x.tif"),
-                      url=_url(demo_db), check=False)
-    households = demo_session.execute(sa.text(
-        "select count(*) from household h join building b on b.id = h.building_id "
-        "where b.grid_id is not null")).scalar_one()
+    group = json.loads(
+        run_gridmap(
+            "heatmap",
+            "--layer",
+            "group:elderly_alone",
+            "--out",
+            str(png),
+            "--json",
+            url=_url(demo_db),
+        ).stdout
+    )
+    bad = run_gridmap(
+        "heatmap",
+        "--layer",
+        "ghosts",
+        "--out",
+        str(tmp_path / "x.tif"),
+        url=_url(demo_db),
+        check=False,
+    )
+    households = demo_session.execute(
+        sa.text(
+            "select count(*) from household h join building b on b.id = h.building_id "
+            "where b.grid_id is not null"
+        )
+    ).scalar_one()
     assert out["total"] == households
     assert out["integral"] == pytest.approx(households, rel=0.01)
     r = _gdal_read(tif)
@@ -151,8 +206,7 @@ def test_heatmap_command_writes_geotiff_and_png(demo_db, demo_session, tmp_path)
     assert r["tags"]["layer"] == "households"
     assert group["units"] == "households" and group["k"] == 5
     assert group["integral"] == pytest.approx(group["total"], rel=0.01)
-    elderly_alone = demo_session.execute(sa.text(
-        "select tags from household")).scalars().all()
+    elderly_alone = demo_session.execute(sa.text("select tags from household")).scalars().all()
     assert group["total"] < sum("elderly_alone" in (t or []) for t in elderly_alone)  # some hidden
     p = _gdal_read(png)
     assert p["count"] == 4 and p["crs"] == 32650  # RGBA, placed by the .wld/.aux.xml
@@ -184,12 +238,24 @@ def test_grid_leader_sees_only_their_grid(demo_db, demo_app):
     url = _url(demo_db)
     grids = json.loads(run_gridmap("patrol", "--json", url=url).stdout)["grids"]
     mine, other = grids[0]["grid_code"], grids[1]["grid_code"]
-    run_gridmap("user", "add", "leader5", "--role", "grid_leader", "--password", "leader-pass-5",
-                "--grid", mine, url=url)
+    run_gridmap(
+        "user",
+        "add",
+        "leader5",
+        "--role",
+        "grid_leader",
+        "--password",
+        "leader-pass-5",
+        "--grid",
+        mine,
+        url=url,
+    )
     client = demo_app.test_client()
     login(client, "leader-pass-5", username="leader5")
     page = client.get("/patrol").get_data(as_text=True)
-    rows = re.findall(r'<td title="(\d+)">', page.split('id="coverage-table"')[1].split("</table>")[0])
+    rows = re.findall(
+        r'<td title="(\d+)">', page.split('id="coverage-table"')[1].split("</table>")[0]
+    )
     assert rows == [mine]
     denied = client.get(f"/risk?grid={other}").get_data(as_text=True)
     assert f"网格 {other} 不在分配给 leader5 的区域内" in denied  # in the page's language
@@ -200,10 +266,13 @@ def test_grid_leader_sees_only_their_grid(demo_db, demo_app):
 def test_pages_render_in_chinese_with_downloads(demo_app, demo_db):
     client = demo_app.test_client()
     login(client, demo_db[1])
-    for path, words in (("/patrol", ["巡查覆盖", "超期未检查"]), ("/risk", ["风险", "每百户"]),
-                        ("/heatmap", ["热力图", "下载"]),
-                        ("/heatmap?layer=group&group=elderly_alone", ["少于5户"]),
-                        ("/heatmap?layer=incidents&cells=h3", ["历史周数", "id=\"n-weeks\""])):
+    for path, words in (
+        ("/patrol", ["巡查覆盖", "超期未检查"]),
+        ("/risk", ["风险", "每百户"]),
+        ("/heatmap", ["热力图", "下载"]),
+        ("/heatmap?layer=group&group=elderly_alone", ["少于5户"]),
+        ("/heatmap?layer=incidents&cells=h3", ["历史周数", 'id="n-weeks"']),
+    ):
         r = client.get(path)
         page = r.get_data(as_text=True)
         assert r.status_code == 200, path
@@ -223,7 +292,7 @@ def test_pages_render_in_chinese_with_downloads(demo_app, demo_db):
     # the colour bar's top colour (the palette's last) is drawn right of the map
     pixels = np.asarray(image)
     top_colour = np.array([0xBD, 0x00, 0x26])
-    right = pixels[:, int(0.85 * image.size[0]):]
+    right = pixels[:, int(0.85 * image.size[0]) :]
     assert (np.abs(right.astype(int) - top_colour).sum(axis=2) < 30).sum() > 100
     bad = client.get("/heatmap?bandwidth_m=-5").get_data(as_text=True)
     assert 'id="error"' in bad
@@ -258,7 +327,8 @@ def test_analysis_pages_in_chromium(chromium, live_server, demo_db, backend, pat
     drawn = page.evaluate(
         "() => { let n = 0; for (const k in window) { const m = window[k];"
         " if (k.startsWith('map_') && m && m.eachLayer) m.eachLayer(l => { if (l._renderer) n++; }); }"
-        " return n; }")
+        " return n; }"
+    )
     assert drawn > 10
     if name == "heatmap-patrol":
         # The weekly slider is on and the density image waits in the layer list.
@@ -273,8 +343,9 @@ def test_analysis_pages_in_chromium(chromium, live_server, demo_db, backend, pat
 
 
 def test_density_surface_matches_the_building_counts(demo_session):
-    hm = analysis.heatmap(demo_session, Requester.system(), layer="households", bandwidth_m=100,
-                          cell_m=25)
+    hm = analysis.heatmap(
+        demo_session, Requester.system(), layer="households", bandwidth_m=100, cell_m=25
+    )
     s = hm.surface
     assert s.integral() == pytest.approx(hm.total, rel=0.01)
     assert np.nanmax(s.values) > 0
@@ -293,28 +364,35 @@ def test_planner_risk_has_no_per_building_vulnerable_counts(demo_session):
 
 def test_group_heatmaps_are_audited(demo_session):
     def audits():
-        return demo_session.execute(sa.text(
-            "select count(*) from audit_log where action = 'aggregate_personal'")).scalar_one()
+        return demo_session.execute(
+            sa.text("select count(*) from audit_log where action = 'aggregate_personal'")
+        ).scalar_one()
 
     before = audits()
     analysis.heatmap(demo_session, Requester.system("auditor"), layer="group:elderly80")
     assert audits() == before + 1
-    detail = demo_session.execute(sa.text(
-        "select target from audit_log where action = 'aggregate_personal' order by id desc")
-    ).scalars().first()
+    detail = (
+        demo_session.execute(
+            sa.text(
+                "select target from audit_log where action = 'aggregate_personal' order by id desc"
+            )
+        )
+        .scalars()
+        .first()
+    )
     assert detail == "heatmap group:elderly80"
 
 
 def test_travel_time_layer_uses_the_reachability_engine(demo_session):
-    hm = analysis.heatmap(demo_session, Requester.system(), layer="reach:health_station",
-                          cell_m=50)
+    hm = analysis.heatmap(demo_session, Requester.system(), layer="reach:health_station", cell_m=50)
     s = hm.surface
     assert s.units == "minutes" and hm.units == "minutes"
     values = s.values[np.isfinite(s.values)]
     assert len(values) > 100 and values.min() < 3 and values.max() <= 30
     # Independent check: walking on streets is never shorter than the straight line.
-    fac = demo_session.execute(sa.text(
-        "select ST_X(geom), ST_Y(geom) from facility where category = 'health_station'")).all()
+    fac = demo_session.execute(
+        sa.text("select ST_X(geom), ST_Y(geom) from facility where category = 'health_station'")
+    ).all()
     from pyproj import Transformer
 
     to_m = Transformer.from_crs(4326, s.crs, always_xy=True)

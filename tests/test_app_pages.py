@@ -33,17 +33,27 @@ def people(demo_db):
     """Users of each role on the demo street (committed: the app has its own sessions)."""
     engine = demo_db[0]
     with session_factory(engine).begin() as s:
-        grids = s.execute(sa.select(Grid.code, Community.code).join(Community)
-                          .order_by(Grid.code)).all()
+        grids = s.execute(
+            sa.select(Grid.code, Community.code).join(Community).order_by(Grid.code)
+        ).all()
         first_grid, community = grids[0]
-        out = {"grid": first_grid, "community": community,
-               "other_grid": next(g for g, c in grids if c != community)}
-        create_user(s, "p_leader", "grid_leader", password=PASSWORD, grid_codes=[first_grid],
-                    display_name="网格员甲")
-        create_user(s, "p_staff", "community_staff", password=PASSWORD,
-                    community_codes=[community])
-        create_user(s, "p_staff2", "community_staff", password=PASSWORD,
-                    community_codes=[community])
+        out = {
+            "grid": first_grid,
+            "community": community,
+            "other_grid": next(g for g, c in grids if c != community),
+        }
+        create_user(
+            s,
+            "p_leader",
+            "grid_leader",
+            password=PASSWORD,
+            grid_codes=[first_grid],
+            display_name="网格员甲",
+        )
+        create_user(s, "p_staff", "community_staff", password=PASSWORD, community_codes=[community])
+        create_user(
+            s, "p_staff2", "community_staff", password=PASSWORD, community_codes=[community]
+        )
         create_user(s, "p_planner", "planner", password=PASSWORD)
     return out
 
@@ -91,8 +101,18 @@ def _client(demo_app, username, password=PASSWORD):
     return client
 
 
-PAGES = ["/", "/?lang=en", "/hazards/", "/hazards/new", "/grid/", "/admin/users", "/admin/grids",
-         "/admin/audit", "/settings", "/search?q=网格"]
+PAGES = [
+    "/",
+    "/?lang=en",
+    "/hazards/",
+    "/hazards/new",
+    "/grid/",
+    "/admin/users",
+    "/admin/grids",
+    "/admin/audit",
+    "/settings",
+    "/search?q=网格",
+]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -138,8 +158,12 @@ def test_search_by_grid_code_address_and_site(demo_app, demo_db, db):
     code = db.scalar(sa.select(Grid.code).order_by(Grid.code))
     r = client.get(f"/search?q={code}")
     assert r.status_code == 302 and r.headers["Location"] == f"/grid/{code}"
-    building = db.execute(sa.select(Building.address, Grid.code).join(Grid)
-                          .where(Building.address.is_not(None)).limit(1)).one()
+    building = db.execute(
+        sa.select(Building.address, Grid.code)
+        .join(Grid)
+        .where(Building.address.is_not(None))
+        .limit(1)
+    ).one()
     page = client.get(f"/search?q={building.address}&go=0").get_data(as_text=True)
     assert building.address in page and f"/grid/{building.code}?focus=" in page
     page = client.get("/search?q=zzzz-nothing").get_data(as_text=True)
@@ -148,16 +172,31 @@ def test_search_by_grid_code_address_and_site(demo_app, demo_db, db):
 
 def test_layer_endpoint_sends_only_what_the_map_needs(demo_app, demo_db, db):
     client = _client(demo_app, "admin", demo_db[1])
-    minx, miny, maxx, maxy = db.execute(sa.text(
-        "SELECT min(ST_X(ST_Centroid(geom))), min(ST_Y(ST_Centroid(geom))), "
-        "max(ST_X(ST_Centroid(geom))), max(ST_Y(ST_Centroid(geom))) FROM grid")).one()
+    minx, miny, maxx, maxy = db.execute(
+        sa.text(
+            "SELECT min(ST_X(ST_Centroid(geom))), min(ST_Y(ST_Centroid(geom))), "
+            "max(ST_X(ST_Centroid(geom))), max(ST_Y(ST_Centroid(geom))) FROM grid"
+        )
+    ).one()
     bbox = f"{minx - 0.01},{miny - 0.01},{maxx + 0.01},{maxy + 0.01}"
     fc = client.get(f"/api/layers/grids?bbox={bbox}&zoom=15").get_json()
     assert len(fc["features"]) == db.scalar(sa.select(sa.func.count(Grid.id)))
-    assert set(fc["features"][0]["properties"]) == {"code", "name", "community_name", "leader",
-                                                    "households", "target", "residents", "buildings"}
-    coords = np.concatenate([shapely.get_coordinates(shapely.geometry.shape(f["geometry"])).ravel()
-                             for f in fc["features"]])
+    assert set(fc["features"][0]["properties"]) == {
+        "code",
+        "name",
+        "community_name",
+        "leader",
+        "households",
+        "target",
+        "residents",
+        "buildings",
+    }
+    coords = np.concatenate(
+        [
+            shapely.get_coordinates(shapely.geometry.shape(f["geometry"])).ravel()
+            for f in fc["features"]
+        ]
+    )
     assert np.all(np.round(coords, 6) == coords)  # zoom 15: six decimals
     # on Amap the same grid comes shifted by the GCJ-02 forward formula
     shifted = client.get(f"/api/layers/grids?bbox={bbox}&zoom=18&display=gcj02").get_json()
@@ -175,11 +214,14 @@ def test_building_tiles_and_popups(demo_app, demo_db, db):
     client = _client(demo_app, "admin", demo_db[1])
     import math
 
-    lon, lat = db.execute(sa.text(
-        "SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM building ORDER BY id LIMIT 1")).one()
+    lon, lat = db.execute(
+        sa.text(
+            "SELECT ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) FROM building ORDER BY id LIMIT 1"
+        )
+    ).one()
     z = 17
-    x = int((lon + 180) / 360 * 2 ** z)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2 ** z)
+    x = int((lon + 180) / 360 * 2**z)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
     r = client.get(f"/api/tiles/buildings/{z}/{x}/{y}.mvt")
     assert r.mimetype == "application/vnd.mapbox-vector-tile"
     feats = mapbox_vector_tile.decode(r.data)["buildings"]["features"]
@@ -188,13 +230,24 @@ def test_building_tiles_and_popups(demo_app, demo_db, db):
     hh = db.scalar(sa.select(sa.func.count(Household.id)).where(Household.building_id == first))
     assert next(f for f in feats if f["id"] == first)["properties"]["households"] == hh
     popup = client.get(f"/api/buildings/{first}").get_json()
-    assert popup["households"] == hh and popup["use"] in ("住宅", "商住", "商业", "办公", "公共服务", "工业", "其他")
+    assert popup["households"] == hh and popup["use"] in (
+        "住宅",
+        "商住",
+        "商业",
+        "办公",
+        "公共服务",
+        "工业",
+        "其他",
+    )
     assert client.get("/api/tiles/buildings/3/9/0.mvt").status_code == 400
 
 
 def _inside(db, grid_code):
-    geom = db.scalar(sa.select(sa.func.ST_AsText(sa.func.ST_PointOnSurface(Grid.geom)))
-                               .where(Grid.code == grid_code))
+    geom = db.scalar(
+        sa.select(sa.func.ST_AsText(sa.func.ST_PointOnSurface(Grid.geom))).where(
+            Grid.code == grid_code
+        )
+    )
     p = shapely.from_wkt(geom)
     return p.x, p.y
 
@@ -203,22 +256,40 @@ def test_hazard_workflow_through_the_pages(demo_app, db, people):
     leader = _client(demo_app, "p_leader")
     lon, lat = _inside(db, people["grid"])
     token = _token(leader, "/hazards/new")
-    r = leader.post("/hazards/new", data={"csrf_token": token, "lon": lon, "lat": lat,
-                                          "category": "fire", "severity": "high",
-                                          "description": "测试：楼道堆放杂物"})
+    r = leader.post(
+        "/hazards/new",
+        data={
+            "csrf_token": token,
+            "lon": lon,
+            "lat": lat,
+            "category": "fire",
+            "severity": "high",
+            "description": "测试：楼道堆放杂物",
+        },
+    )
     assert r.status_code == 302
     code = r.headers["Location"].rsplit("/", 1)[1]
     # outside the leader's grid: refused on the page, in Chinese, nothing written
     olon, olat = _inside(db, people["other_grid"])
-    r = leader.post("/hazards/new", data={"csrf_token": token, "lon": olon, "lat": olat,
-                                          "category": "fire", "severity": "high",
-                                          "description": "x"})
+    r = leader.post(
+        "/hazards/new",
+        data={
+            "csrf_token": token,
+            "lon": olon,
+            "lat": olat,
+            "category": "fire",
+            "severity": "high",
+            "description": "x",
+        },
+    )
     assert r.status_code == 400 and "不在您负责的区域" in r.get_data(as_text=True)
     staff, staff2 = _client(demo_app, "p_staff"), _client(demo_app, "p_staff2")
 
     def act(client, action, **data):
         tok = _token(client, f"/hazards/{code}")
-        return client.post(f"/hazards/{code}/act", data={"csrf_token": tok, "action": action, **data})
+        return client.post(
+            f"/hazards/{code}/act", data={"csrf_token": tok, "action": action, **data}
+        )
 
     assert act(staff, "file").status_code == 302
     missing = act(staff, "assign", responsible="", deadline="")
@@ -232,14 +303,28 @@ def test_hazard_workflow_through_the_pages(demo_app, db, people):
     assert act(staff, "close").status_code == 302
     page = staff.get(f"/hazards/{code}").get_data(as_text=True)
     assert 'id="case-status">已结案<' in page
-    assert re.findall(r'data-action="(\w+)"', page) == ["report", "file", "assign", "handle",
-                                                       "reinspect", "close"]
-    events = db.execute(sa.select(HazardEvent.action, HazardEvent.actor)
-                                  .join(Hazard).where(Hazard.code == code)
-                                  .order_by(HazardEvent.id)).all()
-    assert [tuple(e) for e in events] == [("report", "p_leader"), ("file", "p_staff"),
-                                          ("assign", "p_staff"), ("handle", "p_leader"),
-                                          ("reinspect", "p_staff2"), ("close", "p_staff")]
+    assert re.findall(r'data-action="(\w+)"', page) == [
+        "report",
+        "file",
+        "assign",
+        "handle",
+        "reinspect",
+        "close",
+    ]
+    events = db.execute(
+        sa.select(HazardEvent.action, HazardEvent.actor)
+        .join(Hazard)
+        .where(Hazard.code == code)
+        .order_by(HazardEvent.id)
+    ).all()
+    assert [tuple(e) for e in events] == [
+        ("report", "p_leader"),
+        ("file", "p_staff"),
+        ("assign", "p_staff"),
+        ("handle", "p_leader"),
+        ("reinspect", "p_staff2"),
+        ("close", "p_staff"),
+    ]
 
 
 def test_hazard_list_shows_overdue_per_community(demo_app, demo_db, db):
@@ -248,7 +333,9 @@ def test_hazard_list_shows_overdue_per_community(demo_app, demo_db, db):
     rows = re.findall(r'<tr class="gm-overdue" data-code="([^"]+)"', page)
     assert rows  # the demo has overdue cases, listed in red
     per = re.search(r'id="overdue-per-community">(.*?)</table>', page, re.S).group(1)
-    total = sum(int(n) for n in re.findall(r'<td class="num">\d+</td><td class="num">(\d+)</td>', per))
+    total = sum(
+        int(n) for n in re.findall(r'<td class="num">\d+</td><td class="num">(\d+)</td>', per)
+    )
     assert total == len(rows) == int(re.search(r'id="n-overdue"[^>]*>(\d+)<', page).group(1))
 
 
@@ -259,8 +346,12 @@ def test_my_grid_page_and_report_mask_personal_data(demo_app, db, people):
     page = leader.get(r.headers["Location"]).get_data(as_text=True)
     assert 'id="todo"' in page  # the demo leader's grid has work due
     phones = db.scalars(
-        sa.select(Resident.phone).join(Household).join(Building).join(Grid)
-        .where(Grid.code == people["grid"], Resident.phone.is_not(None))).all()
+        sa.select(Resident.phone)
+        .join(Household)
+        .join(Building)
+        .join(Grid)
+        .where(Grid.code == people["grid"], Resident.phone.is_not(None))
+    ).all()
     assert phones and not any(p in page for p in phones)  # never a full phone number
     assert re.search(r"1\d\d\*{4}\d{4}", page)  # masked ones are shown
     assert leader.get(f"/grid/{people['other_grid']}").status_code == 403
@@ -272,24 +363,52 @@ def test_my_grid_page_and_report_mask_personal_data(demo_app, db, people):
 def test_admin_creates_a_user_and_assigns_a_grid(demo_app, demo_db, db, people):
     admin = _client(demo_app, "admin", demo_db[1])
     token = _token(admin, "/admin/users/new")
-    r = admin.post("/admin/users/new", data={"csrf_token": token, "username": "p_new",
-                                             "display_name": "新网格员", "role": "grid_leader",
-                                             "active": "1", "grids": [people["other_grid"]]})
+    r = admin.post(
+        "/admin/users/new",
+        data={
+            "csrf_token": token,
+            "username": "p_new",
+            "display_name": "新网格员",
+            "role": "grid_leader",
+            "active": "1",
+            "grids": [people["other_grid"]],
+        },
+    )
     assert r.status_code == 302
     listing = admin.get("/admin/users").get_data(as_text=True)
     assert 'data-user="p_new"' in listing
     flashed = admin.get("/admin/users").get_data(as_text=True)
     assert "p_new" in flashed
-    r = admin.post("/admin/grids", data={"csrf_token": token, "code": people["other_grid"],
-                                         "leader": "李四", "leader_phone": "13800001111",
-                                         "target_households": "450", "users": ["p_new"]})
+    r = admin.post(
+        "/admin/grids",
+        data={
+            "csrf_token": token,
+            "code": people["other_grid"],
+            "leader": "李四",
+            "leader_phone": "13800001111",
+            "target_households": "450",
+            "users": ["p_new"],
+        },
+    )
     assert r.status_code == 302
     with session_factory(demo_db[0])() as s:
         grid = s.scalar(sa.select(Grid).where(Grid.code == people["other_grid"]))
-        assert (grid.leader, grid.leader_phone, grid.target_households) == ("李四", "13800001111", 450)
-    bad = admin.post("/admin/grids", data={"csrf_token": token, "code": people["other_grid"],
-                                           "leader": "x", "leader_phone": "phone!",
-                                           "target_households": "", "users": []})
+        assert (grid.leader, grid.leader_phone, grid.target_households) == (
+            "李四",
+            "13800001111",
+            450,
+        )
+    bad = admin.post(
+        "/admin/grids",
+        data={
+            "csrf_token": token,
+            "code": people["other_grid"],
+            "leader": "x",
+            "leader_phone": "phone!",
+            "target_households": "",
+            "users": [],
+        },
+    )
     assert bad.status_code == 400 and "电话" in bad.get_data(as_text=True)
     audit = admin.get("/admin/audit?action=grid_assign").get_data(as_text=True)
     assert people["other_grid"] in audit
@@ -301,23 +420,33 @@ def test_basemaps_per_user_and_the_amap_shift(demo_app, demo_db, db, monkeypatch
 
     def reset():  # the choice is stored for the admin: other tests expect the default
         with session_factory(demo_db[0]).begin() as s:
-            s.execute(sa.update(StaffUser).where(StaffUser.username == "admin").values(basemap="none"))
+            s.execute(
+                sa.update(StaffUser).where(StaffUser.username == "admin").values(basemap="none")
+            )
 
     request.addfinalizer(reset)
 
-    monkeypatch.setitem(demo_app.config, "BASEMAPS", BasemapSettings(
-        xyz_url="http://tiles.intranet.example/{z}/{x}/{y}.png", tianditu_key="TDTKEY"))
+    monkeypatch.setitem(
+        demo_app.config,
+        "BASEMAPS",
+        BasemapSettings(
+            xyz_url="http://tiles.intranet.example/{z}/{x}/{y}.png", tianditu_key="TDTKEY"
+        ),
+    )
     client = _client(demo_app, "admin", demo_db[1])
     token = _token(client)
     base = client.get("/").get_data(as_text=True)
     # 'none' by default; the WGS84 basemaps are offered in the layer control (not shown: the
     # browser test checks that no tile is requested), Amap is not (another datum)
     assert "tk=TDTKEY" in base and "autonavi.com" not in base
-    assert re.findall(r'<option value="(\w+)"', base.split('id="basemap-select"')[1].split("</select>")[0]) == [
-        "none", "xyz", "tianditu", "amap"]
+    assert re.findall(
+        r'<option value="(\w+)"', base.split('id="basemap-select"')[1].split("</select>")[0]
+    ) == ["none", "xyz", "tianditu", "amap"]
 
     def choose(code):
-        assert client.post("/settings", data={"csrf_token": token, "basemap": code}).status_code == 302
+        assert (
+            client.post("/settings", data={"csrf_token": token, "basemap": code}).status_code == 302
+        )
         return client.get("/").get_data(as_text=True)
 
     tdt = choose("tianditu")
@@ -327,9 +456,12 @@ def test_basemaps_per_user_and_the_amap_shift(demo_app, demo_db, db, monkeypatch
     amap = choose("amap")
     assert "https://webrd0{s}.is.autonavi.com/appmaptile?" in amap and "tianditu.gov.cn" not in amap
     # every overlay is shifted: the embedded communities and the dynamic layers
-    lon, lat = db.execute(sa.text(
-        "SELECT ST_X(ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)), 1)), "
-        "ST_Y(ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)), 1)) FROM community ORDER BY code LIMIT 1")).one()
+    lon, lat = db.execute(
+        sa.text(
+            "SELECT ST_X(ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)), 1)), "
+            "ST_Y(ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)), 1)) FROM community ORDER BY code LIMIT 1"
+        )
+    ).one()
     glon, glat = (float(v) for v in wgs84_to_gcj02(lon, lat))
     data = json.loads(re.search(r'_add\((\{"features".*?\})\);', amap).group(1))
     first = data["features"][0]["geometry"]["coordinates"][0][0][0]
@@ -340,7 +472,9 @@ def test_basemaps_per_user_and_the_amap_shift(demo_app, demo_db, db, monkeypatch
     assert grids_spec["display"] == "gcj02"
     assert len(_fetch(client, grids_spec)) == db.scalar(sa.text("SELECT count(*) FROM grid"))
     # a click on an Amap map comes back in GCJ-02 and is stored in WGS84
-    assert client.post("/settings", data={"csrf_token": token, "basemap": "bogus"}).status_code == 400
+    assert (
+        client.post("/settings", data={"csrf_token": token, "basemap": "bogus"}).status_code == 400
+    )
     choose("none")
 
 
@@ -352,8 +486,13 @@ def _layer_specs(page: str) -> dict[str, dict]:
 
 
 def _fetch(client, spec: dict, **extra) -> list[dict]:
-    query = {**spec["params"], "bbox": ",".join(f"{v:.6f}" for v in spec["bbox"]), "zoom": 16,
-             "display": spec["display"], **extra}
+    query = {
+        **spec["params"],
+        "bbox": ",".join(f"{v:.6f}" for v in spec["bbox"]),
+        "zoom": 16,
+        "display": spec["display"],
+        **extra,
+    }
     r = client.get(spec["url"], query_string=query)
     assert r.status_code == 200, (spec["url"], r.get_data(as_text=True)[:300])
     return r.get_json()["features"]
@@ -366,11 +505,14 @@ def test_patrol_page_is_small_and_its_layers_match_its_tables(demo_app, demo_db,
     assert r.status_code == 200 and len(page.encode()) < 300 * 1024
     assert '"type":"Feature"' not in page.replace(" ", "")  # nothing embedded
     specs = _layer_specs(page)
-    assert set(specs) == {f"/patrol/layers/{n}" for n in
-                          ("grids", "patrolled", "unpatrolled", "tracks", "overdue")}
+    assert set(specs) == {
+        f"/patrol/layers/{n}" for n in ("grids", "patrolled", "unpatrolled", "tracks", "overdue")
+    }
     n_grids = db.scalar(sa.text("SELECT count(*) FROM grid"))
     grids = _fetch(client, specs["/patrol/layers/grids"])
-    rows = re.findall(r'<td title="(\d+)">', page.split('id="coverage-table"')[1].split("</table>")[0])
+    rows = re.findall(
+        r'<td title="(\d+)">', page.split('id="coverage-table"')[1].split("</table>")[0]
+    )
     assert len(grids) == len(rows) == n_grids
     table = page.split('id="coverage-table"')[1].split("</table>")[0]
     first = re.search(r'<td title="(\d+)">[^<]*</td>\s*<td class="num[^"]*">([\d.]+)</td>', table)
@@ -404,12 +546,16 @@ def test_risk_page_is_small_and_its_scores_are_the_sum_of_their_parts(demo_app, 
     # the tables: every row lists all its components, and they add up to its score
     for table in ("grid-risk-table", "building-risk-table"):
         body = page.split(f'id="{table}"')[1].split("</table>")[0]
-        rows = re.findall(r'<td class="num">([\d.e+-]+)</td>.*?<td class="gm-parts">(.*?)</td>',
-                          body, flags=re.S)
+        rows = re.findall(
+            r'<td class="num">([\d.e+-]+)</td>.*?<td class="gm-parts">(.*?)</td>', body, flags=re.S
+        )
         assert rows
         for score, parts in rows:
-            points = [float(re.search(r"(-?[\d.]+(?:e[+-]?\d+)?)\s*$", part.strip()).group(1))
-                      for part in parts.split(";") if part.strip()]
+            points = [
+                float(re.search(r"(-?[\d.]+(?:e[+-]?\d+)?)\s*$", part.strip()).group(1))
+                for part in parts.split(";")
+                if part.strip()
+            ]
             assert sum(points) == pytest.approx(float(score), rel=1e-4, abs=1e-3), (score, parts)
 
 
@@ -427,10 +573,13 @@ def test_risk_of_a_closed_month_is_judged_at_its_end(demo_app, demo_db, db):
     from gridmap.analysis.risk import load_weights
 
     weights = load_weights()
-    rows = db.execute(sa.text(
-        "SELECT g.code, h.severity FROM hazard h JOIN grid g ON g.id = h.grid_id "
-        "WHERE h.found_at < :end AND (h.status != 'closed' OR h.closed_at >= :end)"),
-        {"end": end}).all()
+    rows = db.execute(
+        sa.text(
+            "SELECT g.code, h.severity FROM hazard h JOIN grid g ON g.id = h.grid_id "
+            "WHERE h.found_at < :end AND (h.status != 'closed' OR h.closed_at >= :end)"
+        ),
+        {"end": end},
+    ).all()
     expect: dict[str, float] = {}
     for code, severity in rows:
         expect[code] = expect.get(code, 0) + weights["hazards"]["per_open"][severity]
@@ -447,8 +596,9 @@ def test_heatmap_and_indicator_totals_reconcile_or_state_their_rule(demo_app, de
     assert integral == pytest.approx(households, abs=0.1)
     patrol = client.get("/patrol").get_data(as_text=True)
     pct = float(re.search(r'id="street-pct">([\d.]+)%', patrol).group(1))
-    done_km, all_km = (float(v) for v in re.search(
-        r"街巷公里</span><b>([\d.]+) / ([\d.]+)</b>", patrol).groups())
+    done_km, all_km = (
+        float(v) for v in re.search(r"街巷公里</span><b>([\d.]+) / ([\d.]+)</b>", patrol).groups()
+    )
     assert pct == pytest.approx(100 * done_km / all_km, abs=0.2)  # km shown to 0.1
     assert 'id="coverage-rules"' in patrol and "计入其相邻的每个网格" in patrol
     last = datetime.now().date().replace(day=1) - timedelta(days=1)

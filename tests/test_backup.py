@@ -16,16 +16,23 @@ def _history(url: str) -> list[tuple]:
     engine = make_engine(url)
     try:
         with engine.connect() as c:
-            return [tuple(str(v) for v in r) for r in c.execute(sa.text(
-                "SELECT h.code, e.at, e.actor, e.action, e.from_status, e.to_status, e.note "
-                "FROM hazard_event e JOIN hazard h ON h.id = e.hazard_id "
-                "ORDER BY h.code, e.at, e.id"))]
+            return [
+                tuple(str(v) for v in r)
+                for r in c.execute(
+                    sa.text(
+                        "SELECT h.code, e.at, e.actor, e.action, e.from_status, e.to_status, e.note "
+                        "FROM hazard_event e JOIN hazard h ON h.id = e.hazard_id "
+                        "ORDER BY h.code, e.at, e.id"
+                    )
+                )
+            ]
     finally:
         engine.dispose()
 
 
 def test_backup_then_restore_gives_the_same_stats_and_hazard_history(
-        demo_db, backend, fresh_database, tmp_path, monkeypatch):
+    demo_db, backend, fresh_database, tmp_path, monkeypatch
+):
     source = demo_db[0].url.render_as_string(hide_password=False)
     home = tmp_path / "home"
     (home / "photos" / "2026").mkdir(parents=True)

@@ -21,8 +21,10 @@ from browser import PageWatch, save_screenshot, wait_until
 pytestmark = pytest.mark.browser
 
 TILE_HOSTS = [f"webrd0{i}.is.autonavi.com" for i in range(1, 5)]
-PNG_1PX = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
 MAP = "() => window[document.querySelector('.folium-map').id]"
 FEATURES = f"""() => {{ const map = ({MAP})(); let n = 0;
   map.eachLayer(l => {{ if (l.feature) n += 1; }}); return n; }}"""
@@ -47,7 +49,9 @@ def admin_state(chromium, live_server, demo_db, tmp_path_factory):
 @pytest.fixture
 def page(chromium, admin_state, demo_db):
     _reset_basemap(demo_db)  # every test starts on the default basemap (none)
-    context = chromium.new_context(storage_state=admin_state, viewport={"width": 1366, "height": 860})
+    context = chromium.new_context(
+        storage_state=admin_state, viewport={"width": 1366, "height": 860}
+    )
     p = context.new_page()
     yield p
     context.close()
@@ -73,9 +77,21 @@ def _first_grid(demo_db):
 
 def _pages(demo_app, demo_db):
     code = _first_grid(demo_db)[0]
-    pages = ["/", "/hazards/", "/hazards/new", f"/grid/{code}", f"/grid/{code}/report",
-             "/admin/users", "/admin/grids", "/admin/audit", "/settings", "/search?q=网格&go=0",
-             "/patrol", "/risk", "/heatmap"]
+    pages = [
+        "/",
+        "/hazards/",
+        "/hazards/new",
+        f"/grid/{code}",
+        f"/grid/{code}/report",
+        "/admin/users",
+        "/admin/grids",
+        "/admin/audit",
+        "/settings",
+        "/search?q=网格&go=0",
+        "/patrol",
+        "/risk",
+        "/heatmap",
+    ]
     for endpoint, path in (("upload.upload_page", "/import"), ("reach.planner_page", "/planner")):
         if endpoint in demo_app.view_functions:
             pages.append(path)
@@ -120,11 +136,19 @@ def test_switch_basemap_to_amap_and_toggle_a_layer(page, live_server, demo_db, b
             page.select_option("#basemap-select", "amap")
         _wait_map(page)
         page.wait_for_load_state("networkidle")
-        assert tiles and all(re.match(r"https://webrd0[1-4]\.is\.autonavi\.com/appmaptile\?lang=zh_cn"
-                                      r"&size=1&scale=1&style=8&x=\d+&y=\d+&z=\d+$", t) for t in tiles)
+        assert tiles and all(
+            re.match(
+                r"https://webrd0[1-4]\.is\.autonavi\.com/appmaptile\?lang=zh_cn"
+                r"&size=1&scale=1&style=8&x=\d+&y=\d+&z=\d+$",
+                t,
+            )
+            for t in tiles
+        )
         # the embedded communities are drawn shifted to GCJ-02
-        code, wkt = _read(demo_db, sa.select(Community.code, sa.func.ST_AsText(Community.geom))
-                          .order_by(Community.code))[0]
+        code, wkt = _read(
+            demo_db,
+            sa.select(Community.code, sa.func.ST_AsText(Community.geom)).order_by(Community.code),
+        )[0]
         lon, lat = shapely.get_coordinates(shapely.from_wkt(wkt))[0]
         glon, glat = (float(v) for v in wgs84_to_gcj02(lon, lat))
         drawn = page.evaluate(f"""() => {{ const map = ({MAP})(); let out = null;
@@ -145,11 +169,20 @@ def test_switch_basemap_to_amap_and_toggle_a_layer(page, live_server, demo_db, b
 def test_click_a_grid_opens_its_popup(page, live_server, demo_db, backend):
     watch = PageWatch(page, app_url=live_server)
     code, name = _first_grid(demo_db)
-    grid_wkt = _read(demo_db, sa.select(sa.func.ST_AsText(Grid.geom)).where(Grid.code == code))[0][0]
-    buildings = [shapely.from_wkt(w) for (w,) in _read(
-        demo_db, sa.select(sa.func.ST_AsText(Building.geom)).join(Grid).where(Grid.code == code))]
-    free = shapely.from_wkt(grid_wkt).buffer(-0.0002).difference(
-        shapely.union_all(buildings).buffer(0.0001))
+    grid_wkt = _read(demo_db, sa.select(sa.func.ST_AsText(Grid.geom)).where(Grid.code == code))[0][
+        0
+    ]
+    buildings = [
+        shapely.from_wkt(w)
+        for (w,) in _read(
+            demo_db, sa.select(sa.func.ST_AsText(Building.geom)).join(Grid).where(Grid.code == code)
+        )
+    ]
+    free = (
+        shapely.from_wkt(grid_wkt)
+        .buffer(-0.0002)
+        .difference(shapely.union_all(buildings).buffer(0.0001))
+    )
     spot = free.representative_point()
     page.goto(live_server + "/")
     _wait_map(page)
@@ -187,17 +220,33 @@ def test_upload_a_file(page, live_server, demo_app, demo_db, tmp_path, backend):
     wkt = _read(demo_db, sa.select(sa.func.ST_AsText(Community.geom)))
     box = shapely.union_all([shapely.from_wkt(w) for (w,) in wkt]).envelope.buffer(0.001)
     upload = tmp_path / "district.geojson"
-    upload.write_text(json.dumps({"type": "FeatureCollection", "features": [{
-        "type": "Feature", "properties": {"name": "浏览器测试区", "code": "110199"},
-        "geometry": shapely.geometry.mapping(box)}]}, ensure_ascii=False), encoding="utf-8")
+    upload.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"name": "浏览器测试区", "code": "110199"},
+                        "geometry": shapely.geometry.mapping(box),
+                    }
+                ],
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     watch = PageWatch(page, app_url=live_server)
     page.goto(live_server + "/import")
     page.select_option("#layer", "districts")
     page.set_input_files("#file", str(upload))
     page.locator("#upload-form button[type=submit]").click()
-    wait_until(page, "document.querySelector('#job') && "
-                           "!['checking', 'writing'].includes(document.querySelector('#job').dataset.state)",
-                           timeout=120_000)
+    wait_until(
+        page,
+        "document.querySelector('#job') && "
+        "!['checking', 'writing'].includes(document.querySelector('#job').dataset.state)",
+        timeout=120_000,
+    )
     assert page.get_attribute("#job", "data-state") == "ready", page.inner_text("#job")[:300]
     assert page.inner_text("#n-features").strip() == "1"
     save_screenshot(page, f"upload-checked-{backend}")
@@ -226,8 +275,10 @@ def test_planner_category_and_minutes(page, live_server, demo_app, backend):
 def test_report_a_hazard_on_the_map_and_close_it(page, live_server, demo_db, backend):
     watch = PageWatch(page, app_url=live_server)
     code, _name = _first_grid(demo_db)
-    wkt = _read(demo_db, sa.select(sa.func.ST_AsText(sa.func.ST_PointOnSurface(Grid.geom)))
-                .where(Grid.code == code))[0][0]
+    wkt = _read(
+        demo_db,
+        sa.select(sa.func.ST_AsText(sa.func.ST_PointOnSurface(Grid.geom))).where(Grid.code == code),
+    )[0][0]
     spot = shapely.from_wkt(wkt)
     page.goto(live_server + "/hazards/new")
     _wait_map(page)
@@ -258,7 +309,13 @@ def test_report_a_hazard_on_the_map_and_close_it(page, live_server, demo_db, bac
     page.wait_for_selector("#case-status")
     assert page.inner_text("#case-status") == "已结案"
     assert page.eval_on_selector_all("#history li", "ls => ls.map(l => l.dataset.action)") == [
-        "report", "file", "assign", "handle", "reinspect", "close"]
+        "report",
+        "file",
+        "assign",
+        "handle",
+        "reinspect",
+        "close",
+    ]
     assert page.inner_text("#case-responsible") == "燃气公司 张工"
     save_screenshot(page, f"hazard-closed-{backend}")
     assert case.startswith("YH")
@@ -281,16 +338,24 @@ def test_measure_a_distance(page, live_server):
     # haversine, Leaflet's earth radius
     p1, p2 = ll
     dlat, dlon = math.radians(p2["lat"] - p1["lat"]), math.radians(p2["lng"] - p1["lng"])
-    h = (math.sin(dlat / 2) ** 2 + math.cos(math.radians(p1["lat"])) * math.cos(math.radians(p2["lat"]))
-         * math.sin(dlon / 2) ** 2)
+    h = (
+        math.sin(dlat / 2) ** 2
+        + math.cos(math.radians(p1["lat"]))
+        * math.cos(math.radians(p2["lat"]))
+        * math.sin(dlon / 2) ** 2
+    )
     assert got == pytest.approx(2 * 6371000 * math.asin(math.sqrt(h)), rel=1e-3)
     assert got > 50
     watch.assert_clean()
 
 
 def test_phone_layout(chromium, admin_state, live_server, backend):
-    context = chromium.new_context(storage_state=admin_state, viewport={"width": 390, "height": 844},
-                                   is_mobile=True, has_touch=True)
+    context = chromium.new_context(
+        storage_state=admin_state,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+    )
     page = context.new_page()
     watch = PageWatch(page, app_url=live_server)
     page.goto(live_server + "/")
@@ -314,8 +379,10 @@ def test_printed_report_is_a4(page, live_server, demo_db, tmp_path):
     assert not page.is_visible(".gm-nav") and not page.is_visible("#print-button")
     pdf = page.pdf(prefer_css_page_size=True)
     boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
-    assert boxes and all(float(w) == pytest.approx(595.3, abs=1) and float(h) == pytest.approx(841.9, abs=1)
-                         for w, h in boxes)
+    assert boxes and all(
+        float(w) == pytest.approx(595.3, abs=1) and float(h) == pytest.approx(841.9, abs=1)
+        for w, h in boxes
+    )
     (tmp_path / "report.pdf").write_bytes(pdf)
 
 
@@ -328,10 +395,16 @@ def test_building_tiles_when_the_street_is_large(page, live_server, demo_app, de
         page.goto(live_server + "/")
         _wait_map(page)
         assert page.locator(".gm-vector-tiles canvas.leaflet-tile").count() >= 1
-        bid, wkt = _read(demo_db, sa.select(Building.id, sa.func.ST_AsText(
-            sa.func.ST_PointOnSurface(Building.geom))).order_by(Building.id))[0]
+        bid, wkt = _read(
+            demo_db,
+            sa.select(
+                Building.id, sa.func.ST_AsText(sa.func.ST_PointOnSurface(Building.geom))
+            ).order_by(Building.id),
+        )[0]
         spot = shapely.from_wkt(wkt)
-        page.evaluate(f"() => {{ ({MAP})().setView([{spot.y}, {spot.x}], 18, {{animate: false}}); }}")
+        page.evaluate(
+            f"() => {{ ({MAP})().setView([{spot.y}, {spot.x}], 18, {{animate: false}}); }}"
+        )
         wait_until(page, "() => !document.querySelector('.gm-vector-tiles .leaflet-tile-loading')")
         page.wait_for_timeout(300)
         xy = page.evaluate(f"() => ({MAP})().latLngToContainerPoint([{spot.y}, {spot.x}])")

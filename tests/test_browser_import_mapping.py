@@ -65,26 +65,38 @@ def _categories(url) -> Counter:
     engine = make_engine(url)
     try:
         with session_factory(engine)() as s:
-            return Counter(dict(s.execute(sa.select(Facility.category, sa.func.count())
-                                          .group_by(Facility.category)).all()))
+            return Counter(
+                dict(
+                    s.execute(
+                        sa.select(Facility.category, sa.func.count()).group_by(Facility.category)
+                    ).all()
+                )
+            )
     finally:
         engine.dispose()
 
 
 def _wait(page, state):
-    wait_until(page, "document.querySelector('#job') && !['checking', 'writing']"
-                           ".includes(document.querySelector('#job').dataset.state)",
-                           timeout=180_000)
+    wait_until(
+        page,
+        "document.querySelector('#job') && !['checking', 'writing']"
+        ".includes(document.querySelector('#job').dataset.state)",
+        timeout=180_000,
+    )
     assert page.get_attribute("#job", "data-state") == state, page.inner_text("#job")[:500]
 
 
-def test_map_two_values_exclude_one_write_and_reproduce(chromium, served, shared_data, tmp_path,
-                                                        backend, fresh_database):
+def test_map_two_values_exclude_one_write_and_reproduce(
+    chromium, served, shared_data, tmp_path, backend, fresh_database
+):
     base, url = served
     path = shared_data / HOSPITALS
     # What the automatic decisions are, from the command line's dry run on the same database.
-    auto = json.loads(run_gridmap("import", "facilities", str(path), "--dry-run", "--json",
-                                  url=url, check=False).stdout)["categories"]
+    auto = json.loads(
+        run_gridmap(
+            "import", "facilities", str(path), "--dry-run", "--json", url=url, check=False
+        ).stdout
+    )["categories"]
     expected: Counter = Counter()
     for c in auto:
         choice = CHOICES.get(c["value"], "exclude" if c["excluded"] else c["category"])
@@ -134,8 +146,17 @@ def test_map_two_values_exclude_one_write_and_reproduce(chromium, served, shared
     assert detail["mapping"]["values"]["category"] == CHOICES
     # the saved file through the command line, into a database of its own: the same rows
     with fresh_database(backend) as other:
-        out = json.loads(run_gridmap("import", "facilities", str(path), "--mapping",
-                                     str(mapping_file), "--json", url=other).stdout)
+        out = json.loads(
+            run_gridmap(
+                "import",
+                "facilities",
+                str(path),
+                "--mapping",
+                str(mapping_file),
+                "--json",
+                url=other,
+            ).stdout
+        )
         assert out["written"] == sum(expected.values())
         assert _categories(other) == stored
 
@@ -151,8 +172,7 @@ def test_imported_districts_are_drawn_with_their_names(chromium, served, shared_
     names = list(pyogrio.read_dataframe(path, encoding="cp936", read_geometry=False)["NAME"])
     context, page, watch = _login(chromium, base)
     wait_until(page, "window.gmReady === true", timeout=60_000)
-    wait_until(page, "document.querySelectorAll('.gm-area-label').length > 0",
-                           timeout=60_000)
+    wait_until(page, "document.querySelectorAll('.gm-area-label').length > 0", timeout=60_000)
     labels = page.locator(".gm-area-label").all_inner_texts()
     assert sorted(labels) == sorted(names) and len(labels) == 17
     save_screenshot(page, f"overview-districts-{backend}")

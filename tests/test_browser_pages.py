@@ -31,8 +31,9 @@ def test_overview_renders_grids_on_the_map(chromium, live_server, demo_db, demo_
     assert page.url == live_server + "/"
     wait_until(page, "window.gmReady === true")  # the layers loaded by bbox have drawn
     # the street (and district, when loaded) outlines are drawn with their names too
-    expected = sum(row_count(demo_session, t)
-                   for t in ("grid", "building", "community", "street", "district"))
+    expected = sum(
+        row_count(demo_session, t) for t in ("grid", "building", "community", "street", "district")
+    )
     assert page.evaluate(FEATURES_ON_MAP) == expected
     # grids, buildings, key sites, facilities, communities, and the street and district
     # outlines where loaded; the basemap radio buttons apart

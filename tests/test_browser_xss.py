@@ -21,9 +21,14 @@ from browser import PageWatch, browser_login, save_screenshot, wait_until
 
 pytestmark = pytest.mark.browser
 
-PAYLOADS = ["<img src=x onerror=alert(1)>", '"><script>alert(2)</script>',
-            "</script><script>alert(3)</script>", "${alert(4)}", "`;alert(5);`",
-            "<svg onload=alert(6)>"]
+PAYLOADS = [
+    "<img src=x onerror=alert(1)>",
+    '"><script>alert(2)</script>',
+    "</script><script>alert(3)</script>",
+    "${alert(4)}",
+    "`;alert(5);`",
+    "<svg onload=alert(6)>",
+]
 
 OPEN_EVERY_FEATURE = """() => {
   const maps = Array.from(document.querySelectorAll('.folium-map')).map(d => window[d.id]);
@@ -50,39 +55,68 @@ def payload_names(demo_db):
     sessions = session_factory(engine)
     saved = []
     with sessions.begin() as s:
-        site = s.scalars(sa.select(m.KeySite).where(m.KeySite.grid_id.is_not(None))
-                         .order_by(m.KeySite.id)).first()
+        site = s.scalars(
+            sa.select(m.KeySite).where(m.KeySite.grid_id.is_not(None)).order_by(m.KeySite.id)
+        ).first()
         grid = s.get(m.Grid, site.grid_id)
         community = s.get(m.Community, grid.community_id)
         street = s.get(m.Street, community.street_id)
-        building = s.scalars(sa.select(m.Building).where(m.Building.grid_id == grid.id)
-                             .order_by(m.Building.id)).first()
-        hazard = s.scalars(sa.select(m.Hazard).where(m.Hazard.status != "closed")
-                           .order_by(m.Hazard.id)).first()
+        building = s.scalars(
+            sa.select(m.Building).where(m.Building.grid_id == grid.id).order_by(m.Building.id)
+        ).first()
+        hazard = s.scalars(
+            sa.select(m.Hazard).where(m.Hazard.status != "closed").order_by(m.Hazard.id)
+        ).first()
         track = s.scalars(sa.select(m.PatrolTrack).order_by(m.PatrolTrack.id)).first()
         facility = s.scalars(sa.select(m.Facility).order_by(m.Facility.id)).first()
-        typed = [(street, "name", PAYLOADS[0]), (community, "name", PAYLOADS[1]),
-                 (grid, "name", PAYLOADS[2]), (grid, "leader", PAYLOADS[5]),
-                 (building, "address", PAYLOADS[0] + PAYLOADS[3]),
-                 (hazard, "responsible", PAYLOADS[1]), (hazard, "description", PAYLOADS[2]),
-                 (track, "patroller", PAYLOADS[3] + PAYLOADS[4])]
+        typed = [
+            (street, "name", PAYLOADS[0]),
+            (community, "name", PAYLOADS[1]),
+            (grid, "name", PAYLOADS[2]),
+            (grid, "leader", PAYLOADS[5]),
+            (building, "address", PAYLOADS[0] + PAYLOADS[3]),
+            (hazard, "responsible", PAYLOADS[1]),
+            (hazard, "description", PAYLOADS[2]),
+            (track, "patroller", PAYLOADS[3] + PAYLOADS[4]),
+        ]
         for obj, attr, value in typed:
             saved.append((type(obj), obj.id, attr, getattr(obj, attr)))
             setattr(obj, attr, value)
-        saved += [(m.KeySite, site.id, "name", site.name),
-                  (m.Facility, facility.id, "name", facility.name)]
+        saved += [
+            (m.KeySite, site.id, "name", site.name),
+            (m.Facility, facility.id, "name", facility.name),
+        ]
         where = {"grid": grid.code, "hazard": hazard.code, "category": facility.category}
-        site_pt = s.execute(sa.select(sa.func.ST_X(m.KeySite.geom), sa.func.ST_Y(m.KeySite.geom))
-                            .where(m.KeySite.id == site.id)).one()
-        fac_pt = s.execute(sa.select(sa.func.ST_X(m.Facility.geom), sa.func.ST_Y(m.Facility.geom))
-                           .where(m.Facility.id == facility.id)).one()
+        site_pt = s.execute(
+            sa.select(sa.func.ST_X(m.KeySite.geom), sa.func.ST_Y(m.KeySite.geom)).where(
+                m.KeySite.id == site.id
+            )
+        ).one()
+        fac_pt = s.execute(
+            sa.select(sa.func.ST_X(m.Facility.geom), sa.func.ST_Y(m.Facility.geom)).where(
+                m.Facility.id == facility.id
+            )
+        ).one()
         files = {
-            "key_sites": pd.DataFrame({"场所编码": [site.code], "场所名称": [PAYLOADS[0]],
-                                       "类别": [site.category], "网格": [grid.code],
-                                       "经度": [site_pt[0]], "纬度": [site_pt[1]]}),
-            "facilities": pd.DataFrame({"设施编码": [facility.code], "设施名称": [PAYLOADS[3]],
-                                        "类别": [facility.category],
-                                        "经度": [fac_pt[0]], "纬度": [fac_pt[1]]}),
+            "key_sites": pd.DataFrame(
+                {
+                    "场所编码": [site.code],
+                    "场所名称": [PAYLOADS[0]],
+                    "类别": [site.category],
+                    "网格": [grid.code],
+                    "经度": [site_pt[0]],
+                    "纬度": [site_pt[1]],
+                }
+            ),
+            "facilities": pd.DataFrame(
+                {
+                    "设施编码": [facility.code],
+                    "设施名称": [PAYLOADS[3]],
+                    "类别": [facility.category],
+                    "经度": [fac_pt[0]],
+                    "纬度": [fac_pt[1]],
+                }
+            ),
         }
     yield where, files, sessions
     with sessions.begin() as s:
@@ -90,8 +124,9 @@ def payload_names(demo_db):
             setattr(s.get(model, id_), attr, value)
 
 
-def test_payload_names_never_run_on_any_map_page(chromium, live_server, demo_db, payload_names,
-                                                 tmp_path, backend):
+def test_payload_names_never_run_on_any_map_page(
+    chromium, live_server, demo_db, payload_names, tmp_path, backend
+):
     where, files, sessions = payload_names
     admin = Requester.system("admin")
     for layer, frame in files.items():  # through the importer, as the import page does
@@ -105,9 +140,17 @@ def test_payload_names_never_run_on_any_map_page(chromium, live_server, demo_db,
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     watch = PageWatch(page, app_url=live_server)
     browser_login(page, live_server, demo_db[1])
-    pages = ["/", "/hazards/", f"/hazards/{where['hazard']}", "/hazards/new",
-             f"/grid/{where['grid']}", "/patrol", "/risk", "/heatmap",
-             f"/planner?category={where['category']}"]
+    pages = [
+        "/",
+        "/hazards/",
+        f"/hazards/{where['hazard']}",
+        "/hazards/new",
+        f"/grid/{where['grid']}",
+        "/patrol",
+        "/risk",
+        "/heatmap",
+        f"/planner?category={where['category']}",
+    ]
     drawn = {}
     for path in pages:
         print("open", path, flush=True)

@@ -20,8 +20,19 @@ def test_demo_build_fills_every_entity(demo_db):
     assert counts["building"] >= 1000
     assert counts["household"] >= 20000
     assert counts["resident"] > counts["household"]
-    for table in ("facility", "key_site", "inspection", "hazard", "hazard_event", "patrol_track",
-                  "compound", "gate", "road", "street", "district"):
+    for table in (
+        "facility",
+        "key_site",
+        "inspection",
+        "hazard",
+        "hazard_event",
+        "patrol_track",
+        "compound",
+        "gate",
+        "road",
+        "street",
+        "district",
+    ):
         assert counts[table] > 0, table
     # other tests add users to this shared database: the demo's own is the admin
     with engine.connect() as c:
@@ -43,8 +54,13 @@ def test_osm_demo_keeps_real_names(kind, fresh_database, shared_data):
         engine = make_engine(url)
         try:
             with engine.connect() as c:
-                names = dict(c.execute(sa.text(
-                    "SELECT name, category FROM facility WHERE name LIKE '%社区卫生服务中心%'")).all())
+                names = dict(
+                    c.execute(
+                        sa.text(
+                            "SELECT name, category FROM facility WHERE name LIKE '%社区卫生服务中心%'"
+                        )
+                    ).all()
+                )
         finally:
             engine.dispose()
         assert names.get("中国农业大学东区社区卫生服务中心") == "health_center"
@@ -55,12 +71,14 @@ def test_user_add_and_errors(fresh_database):
         run_gridmap("db", "upgrade", url=url)
         ok = run_gridmap("user", "add", "li", "--role", "planner", url=url)
         assert re.search(r"password: \S{12,}", ok.stdout)
-        bad = run_gridmap("user", "add", "wang", "--role", "grid_leader", "--grid", "999",
-                          url=url, check=False)
+        bad = run_gridmap(
+            "user", "add", "wang", "--role", "grid_leader", "--grid", "999", url=url, check=False
+        )
         assert bad.returncode == 1
         assert bad.stderr.strip() == "Error: no grid with code 999"
-        short = run_gridmap("user", "add", "zhao", "--role", "viewer", "--password", "123",
-                            url=url, check=False)
+        short = run_gridmap(
+            "user", "add", "zhao", "--role", "viewer", "--password", "123", url=url, check=False
+        )
         assert short.returncode == 1 and "at least 8 characters" in short.stderr
         counts = json.loads(run_gridmap("stats", "--json", url=url).stdout)
         assert counts["staff_user"] == 1  # failed adds wrote nothing
@@ -84,8 +102,7 @@ def test_demo_refuses_to_overwrite_real_data(fresh_database):
 
 
 def test_missing_database_server_is_one_line_error():
-    proc = run_gridmap("stats", "--json",
-                       url="postgresql://nobody@127.0.0.1:1/none", check=False)
+    proc = run_gridmap("stats", "--json", url="postgresql://nobody@127.0.0.1:1/none", check=False)
     assert proc.returncode == 1
     assert proc.stderr.startswith("Error: ")
     assert "Traceback" not in proc.stderr

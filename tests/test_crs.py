@@ -55,9 +55,17 @@ def metres(lon1, lat1, lon2, lat2):
 
 
 # Points all over China: Beijing, Shanghai, Shenzhen, Urumqi, Harbin, Lhasa, Sanya, a grid.
-CITIES = np.array([[116.397, 39.909], [121.4737, 31.2304], [114.0579, 22.5431],
-                   [87.6168, 43.8256], [126.6424, 45.7569], [91.1172, 29.6469],
-                   [109.5119, 18.2528]])
+CITIES = np.array(
+    [
+        [116.397, 39.909],
+        [121.4737, 31.2304],
+        [114.0579, 22.5431],
+        [87.6168, 43.8256],
+        [126.6424, 45.7569],
+        [91.1172, 29.6469],
+        [109.5119, 18.2528],
+    ]
+)
 RNG = np.random.default_rng(3)
 RANDOM = np.column_stack([RNG.uniform(75, 134, 500), RNG.uniform(18, 53, 500)])
 POINTS = np.vstack([CITIES, RANDOM])
@@ -155,18 +163,21 @@ def test_lonlat_swapped_and_nonsense():
 def test_legacy_datums_warn():
     for epsg, name in ((2437, "Beijing 1954"), (2385, "Xi'an 1980"), (4214, "Beijing 1954")):
         warnings = crs.datum_warnings(pyproj.CRS.from_epsg(epsg))
-        assert len(warnings) == 1 and name in warnings[0].text and "tens of metres" in \
-            warnings[0].text
+        assert (
+            len(warnings) == 1 and name in warnings[0].text and "tens of metres" in warnings[0].text
+        )
     assert crs.datum_warnings(pyproj.CRS.from_epsg(4549)) == ()
 
 
 def test_esri_gauss_kruger_prj_is_transverse_mercator():
-    wkt = ('PROJCS["CGCS2000_3_Degree_GK_CM_120E",GEOGCS["GCS_China_Geodetic_Coordinate_System'
-           '_2000",DATUM["D_China_2000",SPHEROID["CGCS2000",6378137.0,298.257222101]],'
-           'PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Gauss_Kruger"],'
-           'PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],'
-           'PARAMETER["Central_Meridian",120.0],PARAMETER["Scale_Factor",1.0],'
-           'PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]')
+    wkt = (
+        'PROJCS["CGCS2000_3_Degree_GK_CM_120E",GEOGCS["GCS_China_Geodetic_Coordinate_System'
+        '_2000",DATUM["D_China_2000",SPHEROID["CGCS2000",6378137.0,298.257222101]],'
+        'PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Gauss_Kruger"],'
+        'PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],'
+        'PARAMETER["Central_Meridian",120.0],PARAMETER["Scale_Factor",1.0],'
+        'PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]'
+    )
     choice = crs.describe_declared(pyproj.CRS.from_wkt(wkt), ".prj file", wkt)
     assert "Gauss_Kruger" in choice.reason.text
     assert choice.crs.coordinate_operation.method_name == "Transverse Mercator"

@@ -27,12 +27,17 @@ def test_writes_bump_their_family_for_every_connection(backend, fresh_database):
             assert [start[f] for f in ("areas", "places", "people", "events")] == [0, 0, 0, 0]
             with writer.begin() as c:
                 c.execute(sa.text("INSERT INTO district (code, name) VALUES ('D1', 'x')"))
-                c.execute(sa.text("INSERT INTO audit_log (at, username, action) "
-                                  "VALUES (CURRENT_TIMESTAMP, 'a', 'view')"))
+                c.execute(
+                    sa.text(
+                        "INSERT INTO audit_log (at, username, action) "
+                        "VALUES (CURRENT_TIMESTAMP, 'a', 'view')"
+                    )
+                )
             after_insert = _versions(reader)
             assert after_insert["areas"] > start["areas"]
-            assert {f: after_insert[f] for f in ("places", "people", "events", "database")} == \
-                {f: start[f] for f in ("places", "people", "events", "database")}
+            assert {f: after_insert[f] for f in ("places", "people", "events", "database")} == {
+                f: start[f] for f in ("places", "people", "events", "database")
+            }
             with writer.begin() as c:  # an edit in place (no count or id changes)
                 c.execute(sa.text("UPDATE district SET name = 'y' WHERE code = 'D1'"))
             after_update = _versions(reader)

@@ -82,8 +82,9 @@ def test_suppression_hides_3_elderly_households_and_shows_5():
 
 def test_square_and_h3_cells_sum_the_weights():
     rng = np.random.default_rng(1)
-    pts = gpd.GeoSeries(shapely.points(X0 + rng.uniform(0, 500, 400),
-                                       Y0 + rng.uniform(0, 500, 400)), crs=CRS)
+    pts = gpd.GeoSeries(
+        shapely.points(X0 + rng.uniform(0, 500, 400), Y0 + rng.uniform(0, 500, 400)), crs=CRS
+    )
     sq = density.square_cells(pts.x, pts.y, cell_m=100, crs=CRS)
     assert sq["value"].sum() == 400 and len(sq) == 25
     assert sq["per_ha"].iloc[0] == sq["value"].iloc[0]  # 100 m cells are 1 ha
@@ -94,18 +95,28 @@ def test_square_and_h3_cells_sum_the_weights():
 
 
 def test_group_counts_per_building():
-    households = pd.DataFrame({"id": [1, 2, 3, 4], "building_id": [10, 10, 11, 11],
-                               "tags": [["elderly_alone"], [], ["low_income"], None]})
-    residents = pd.DataFrame({
-        "household_id": [1, 2, 2, 3, 4, 4],
-        "birth_year": [1940, 1990, 2015, 1950, 1985, 1930],
-        "tags": [["living_alone"], [], [], ["disabled"], [], ["disabled"]],
-    })
-    out = groups.group_counts(households, residents,
-                              ["elderly_alone", "elderly80", "disabled", "minors"],
-                              as_of_year=2025).set_index("building_id")
+    households = pd.DataFrame(
+        {
+            "id": [1, 2, 3, 4],
+            "building_id": [10, 10, 11, 11],
+            "tags": [["elderly_alone"], [], ["low_income"], None],
+        }
+    )
+    residents = pd.DataFrame(
+        {
+            "household_id": [1, 2, 2, 3, 4, 4],
+            "birth_year": [1940, 1990, 2015, 1950, 1985, 1930],
+            "tags": [["living_alone"], [], [], ["disabled"], [], ["disabled"]],
+        }
+    )
+    out = groups.group_counts(
+        households, residents, ["elderly_alone", "elderly80", "disabled", "minors"], as_of_year=2025
+    ).set_index("building_id")
     assert out.loc[10, "households"] == 2 and out.loc[11, "residents"] == 3
-    assert out.loc[10, "elderly_alone_households"] == 1 and out.loc[11, "elderly_alone_households"] == 0
+    assert (
+        out.loc[10, "elderly_alone_households"] == 1
+        and out.loc[11, "elderly_alone_households"] == 0
+    )
     assert out.loc[10, "elderly80_residents"] == 1 and out.loc[11, "elderly80_residents"] == 1
     assert out.loc[11, "disabled_residents"] == 2 and out.loc[11, "disabled_households"] == 2
     assert out.loc[10, "minors_residents"] == 1
@@ -116,19 +127,39 @@ def test_group_counts_per_building():
 def _risk_case():
     b1 = shapely.box(X0, Y0, X0 + 20, Y0 + 20)
     b2 = shapely.box(X0 + 500, Y0, X0 + 520, Y0 + 20)
-    buildings = gpd.GeoDataFrame({"id": [1, 2], "grid_code": ["G1", "G2"]}, geometry=[b1, b2],
-                                 crs=CRS)
-    sites = gpd.GeoDataFrame({"category": ["small_venue", "small_venue", "hazardous_chemicals"],
-                              "grid_code": ["G1", "G1", "G2"]},
-                             geometry=[shapely.Point(X0 + 60, Y0), shapely.Point(X0 + 90, Y0 + 10),
-                                       shapely.Point(X0 + 300, Y0)], crs=CRS)
-    hazards = gpd.GeoDataFrame({
-        "severity": ["high", "low"], "status": ["assigned", "closed"],
-        "deadline": [datetime(2025, 6, 20, 12), datetime(2025, 6, 1)],
-        "found_at": [datetime(2025, 6, 10), datetime(2025, 5, 20)], "grid_code": ["G1", "G1"]},
-        geometry=[shapely.Point(X0 + 10, Y0 + 10), shapely.Point(X0 + 10, Y0 + 5)], crs=CRS)
-    group_rows = pd.DataFrame({"building_id": [1], "elderly_alone_households": [2],
-                               "severe_mental_illness_residents": [1]})
+    buildings = gpd.GeoDataFrame(
+        {"id": [1, 2], "grid_code": ["G1", "G2"]}, geometry=[b1, b2], crs=CRS
+    )
+    sites = gpd.GeoDataFrame(
+        {
+            "category": ["small_venue", "small_venue", "hazardous_chemicals"],
+            "grid_code": ["G1", "G1", "G2"],
+        },
+        geometry=[
+            shapely.Point(X0 + 60, Y0),
+            shapely.Point(X0 + 90, Y0 + 10),
+            shapely.Point(X0 + 300, Y0),
+        ],
+        crs=CRS,
+    )
+    hazards = gpd.GeoDataFrame(
+        {
+            "severity": ["high", "low"],
+            "status": ["assigned", "closed"],
+            "deadline": [datetime(2025, 6, 20, 12), datetime(2025, 6, 1)],
+            "found_at": [datetime(2025, 6, 10), datetime(2025, 5, 20)],
+            "grid_code": ["G1", "G1"],
+        },
+        geometry=[shapely.Point(X0 + 10, Y0 + 10), shapely.Point(X0 + 10, Y0 + 5)],
+        crs=CRS,
+    )
+    group_rows = pd.DataFrame(
+        {
+            "building_id": [1],
+            "elderly_alone_households": [2],
+            "severe_mental_illness_residents": [1],
+        }
+    )
     return buildings, sites, hazards, group_rows
 
 
@@ -143,9 +174,15 @@ def _weights():
 def test_building_risk_components_are_hand_worked_and_sum_to_the_score():
     buildings, sites, hazards, group_rows = _risk_case()
     w = _weights()
-    r = risk.building_risk(buildings, sites=sites, hazards=hazards, groups=group_rows,
-                           passed=pd.Series([True, False], index=buildings.index), weights=w,
-                           as_of=AS_OF)
+    r = risk.building_risk(
+        buildings,
+        sites=sites,
+        hazards=hazards,
+        groups=group_rows,
+        passed=pd.Series([True, False], index=buildings.index),
+        weights=w,
+        as_of=AS_OF,
+    )
     c = r.components
     # Building 1: 2 三小场所 within 100 m (40 m and 70 m away) x 2 = 4; one open high hazard
     # = 12, 10 days overdue x 0.5 = 5; 2 recent incidents (open + closed) x 1 = 2;
@@ -165,13 +202,25 @@ def test_building_risk_components_are_hand_worked_and_sum_to_the_score():
 
 def test_grid_risk_components_sum_to_the_score():
     buildings, sites, hazards, _ = _risk_case()
-    grids = gpd.GeoDataFrame({"code": ["G1", "G2"]},
-                             geometry=[shapely.box(X0 - 10, Y0 - 10, X0 + 200, Y0 + 100),
-                                       shapely.box(X0 + 200, Y0 - 10, X0 + 600, Y0 + 100)], crs=CRS)
+    grids = gpd.GeoDataFrame(
+        {"code": ["G1", "G2"]},
+        geometry=[
+            shapely.box(X0 - 10, Y0 - 10, X0 + 200, Y0 + 100),
+            shapely.box(X0 + 200, Y0 - 10, X0 + 600, Y0 + 100),
+        ],
+        crs=CRS,
+    )
     grid_groups = pd.DataFrame({"grid_code": ["G1", "G2"], "elderly_alone_households": [2, 7]})
-    r = risk.grid_risk(grids, sites=sites, hazards=hazards, groups=grid_groups,
-                       street_pct=pd.Series({"G1": 90.0, "G2": 55.0}),
-                       overdue_sites=pd.Series({"G2": 1}), weights=_weights(), as_of=AS_OF)
+    r = risk.grid_risk(
+        grids,
+        sites=sites,
+        hazards=hazards,
+        groups=grid_groups,
+        street_pct=pd.Series({"G1": 90.0, "G2": 55.0}),
+        overdue_sites=pd.Series({"G2": 1}),
+        weights=_weights(),
+        as_of=AS_OF,
+    )
     c = r.components
     assert c.loc[1, "key_sites.hazardous_chemicals"] == 10
     assert c.loc[1, "patrol.shortfall"] == pytest.approx(25 * 0.2)
@@ -184,7 +233,9 @@ def test_grid_risk_components_sum_to_the_score():
 
 def test_user_weights_override_and_are_validated(tmp_path):
     good = tmp_path / "w.yaml"
-    good.write_text("key_sites:\n  per_site:\n    small_venue: 7\npatrol:\n  target_street_pct: 95\n")
+    good.write_text(
+        "key_sites:\n  per_site:\n    small_venue: 7\npatrol:\n  target_street_pct: 95\n"
+    )
     w = risk.load_weights(good)
     assert w["key_sites"]["per_site"]["small_venue"] == 7
     assert w["key_sites"]["per_site"]["hazardous_chemicals"] == 10  # default kept

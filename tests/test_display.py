@@ -15,7 +15,7 @@ from conftest import run_gridmap
 
 LEFTOVER = re.compile(r"\b(nan|NaN|None|NaT)\b")
 SKIP = re.compile(r"(logout|download|\.(tif|png|xlsx|csv|gpkg|kml|zip|mvt|json)\b|/api/|/static/)")
-PER_KIND = 2      # pages per path kind (/hazards/<code>: two cases are enough)
+PER_KIND = 2  # pages per path kind (/hazards/<code>: two cases are enough)
 MAX_PAGES = 30
 
 
@@ -54,8 +54,10 @@ def _crawl(page, base: str) -> dict[str, list[str]]:
         text = page.evaluate("document.body.innerText")
         hits = sorted(set(LEFTOVER.findall(text)))
         if hits:
-            found[path] = [text[max(0, m.start() - 30):m.end() + 30].replace("\n", " ")
-                           for m in LEFTOVER.finditer(text)][:3]
+            found[path] = [
+                text[max(0, m.start() - 30) : m.end() + 30].replace("\n", " ")
+                for m in LEFTOVER.finditer(text)
+            ][:3]
         hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
         for href in hrefs:
             u = urlparse(href)
@@ -79,8 +81,18 @@ def test_no_page_shows_nan_or_none_to_an_admin_or_a_grid_leader(chromium, live_s
     assert grids.returncode == 0
     with demo_db[0].connect() as c:
         code = c.exec_driver_sql("SELECT code FROM grid ORDER BY code LIMIT 1").scalar_one()
-    run_gridmap("user", "add", "crawl-leader", "--role", "grid_leader", "--password",
-                "crawl-pass-1", "--grid", code, url=url)
+    run_gridmap(
+        "user",
+        "add",
+        "crawl-leader",
+        "--role",
+        "grid_leader",
+        "--password",
+        "crawl-pass-1",
+        "--grid",
+        code,
+        url=url,
+    )
     problems = {}
     for username, password in (("admin", demo_db[1]), ("crawl-leader", "crawl-pass-1")):
         context = chromium.new_context(viewport={"width": 1280, "height": 900})

@@ -36,8 +36,10 @@ def _token(client, path="/import"):
 
 
 def test_each_error_type_has_its_status():
-    assert [error_status(e("x")) for e in (InvalidInput, NotFound, PermissionDenied, Conflict,
-                                           ConfigError)] == [400, 404, 403, 409, 500]
+    assert [
+        error_status(e("x"))
+        for e in (InvalidInput, NotFound, PermissionDenied, Conflict, ConfigError)
+    ] == [400, 404, 403, 409, 500]
 
 
 def test_an_unknown_import_job_is_a_translated_404(demo_app, demo_db):
@@ -51,8 +53,7 @@ def test_an_unknown_import_job_is_a_translated_404(demo_app, demo_db):
 
 def test_a_bad_export_request_is_a_translated_400_in_json_too(demo_app, demo_db):
     client = _client(demo_app, demo_db)
-    r = client.get("/export?layer=ghosts&format=geojson",
-                   headers={"Accept": "application/json"})
+    r = client.get("/export?layer=ghosts&format=geojson", headers={"Accept": "application/json"})
     assert r.status_code == 400
     assert r.get_json() == {"error": "InvalidInput", "message": "请选择要导出的图层和格式。"}
 
@@ -64,8 +65,9 @@ def test_a_form_without_its_token_is_refused_in_the_persons_language(demo_app, d
     assert "表单已过期，请刷新页面后重试。" in r.get_data(as_text=True)
 
 
-def test_a_missing_setting_file_is_500_with_a_log_line(demo_app, demo_db, leader, monkeypatch,
-                                                        tmp_path, caplog):
+def test_a_missing_setting_file_is_500_with_a_log_line(
+    demo_app, demo_db, leader, monkeypatch, tmp_path, caplog
+):
     missing = tmp_path / "field_rules.yaml"
     monkeypatch.setenv("GRIDMAP_FIELD_RULES", str(missing))
     client = _client(demo_app, demo_db, leader, PASSWORD)
@@ -75,5 +77,7 @@ def test_a_missing_setting_file_is_500_with_a_log_line(demo_app, demo_db, leader
     assert r.get_json()["error"] == "ConfigError"
     assert str(missing) in r.get_json()["message"]
     lines = [rec.getMessage() for rec in caplog.records if rec.name == "gridmap.web"]
-    assert any(line.startswith("configuration error on GET /field/api/me: ")
-               and str(missing) in line for line in lines), lines
+    assert any(
+        line.startswith("configuration error on GET /field/api/me: ") and str(missing) in line
+        for line in lines
+    ), lines

@@ -50,36 +50,89 @@ def street_office(session, tmp_path, shared_data):
         pyogrio.write_dataframe(frame, path)
         return path
 
-    assert imp(session, gj("c", [box(0, 0, 400, 200)], name=["学院路社区"],
-                           code=["110108001001"], 人口=["3000"]), "communities").ok
-    assert imp(session, gj("g", [box(0, 0, 200, 200), box(200, 0, 200, 200)],
-                           code=["110108001001001", "110108001001002"], name=["一网格", "二网格"],
-                           网格员=["王五", "赵六"], 网格员电话=["13800001111", None],
-                           目标户数=["400", "350"]), "grids", community="110108001001").ok
-    assert imp(session, gj("b", [box(20, 20, 40, 40), box(250, 20, 40, 40)],
-                           楼栋编码=["B1", "B2"], 地址=["学院路1号楼", "学院路2号楼"],
-                           层数=[6, 18]), "buildings").ok
-    assert imp(session, gj("rd", [shapely.LineString([(0, 100), (400, 100)]),
-                                  shapely.LineString([(100, -50), (100, 250)])],
-                           道路名称=["学院路", "天桥"], 道路等级=["支路", "人行道"],
-                           bridge=[None, "yes"]), "roads").ok
+    assert imp(
+        session,
+        gj("c", [box(0, 0, 400, 200)], name=["学院路社区"], code=["110108001001"], 人口=["3000"]),
+        "communities",
+    ).ok
+    assert imp(
+        session,
+        gj(
+            "g",
+            [box(0, 0, 200, 200), box(200, 0, 200, 200)],
+            code=["110108001001001", "110108001001002"],
+            name=["一网格", "二网格"],
+            网格员=["王五", "赵六"],
+            网格员电话=["13800001111", None],
+            目标户数=["400", "350"],
+        ),
+        "grids",
+        community="110108001001",
+    ).ok
+    assert imp(
+        session,
+        gj(
+            "b",
+            [box(20, 20, 40, 40), box(250, 20, 40, 40)],
+            楼栋编码=["B1", "B2"],
+            地址=["学院路1号楼", "学院路2号楼"],
+            层数=[6, 18],
+        ),
+        "buildings",
+    ).ok
+    assert imp(
+        session,
+        gj(
+            "rd",
+            [
+                shapely.LineString([(0, 100), (400, 100)]),
+                shapely.LineString([(100, -50), (100, 250)]),
+            ],
+            道路名称=["学院路", "天桥"],
+            道路等级=["支路", "人行道"],
+            bridge=[None, "yes"],
+        ),
+        "roads",
+    ).ok
     hh = tmp_path / "h.csv"
-    pd.DataFrame({"楼栋编码": ["B1", "B1", "B2"], "单元": ["1", "1", "2"], "房号": ["101", "102", "1801"],
-                  "人口数": [3, 1, 2], "户类别": ["出租户", "", "空巢户,低保户"]}).to_csv(hh, index=False)
+    pd.DataFrame(
+        {
+            "楼栋编码": ["B1", "B1", "B2"],
+            "单元": ["1", "1", "2"],
+            "房号": ["101", "102", "1801"],
+            "人口数": [3, 1, 2],
+            "户类别": ["出租户", "", "空巢户,低保户"],
+        }
+    ).to_csv(hh, index=False)
     assert imp(session, hh, "households").ok
     res = tmp_path / "r.csv"
-    pd.DataFrame({"户编码": ["B1-1-101", "B2-2-1801"], "姓名": ["张三", "李四"],
-                  "身份证号": ["110108198001010015", "110108199001010028"],
-                  "电话": ["13812345678", ""], "人员类别": ["独居", ""]}).to_csv(res, index=False)
+    pd.DataFrame(
+        {
+            "户编码": ["B1-1-101", "B2-2-1801"],
+            "姓名": ["张三", "李四"],
+            "身份证号": ["110108198001010015", "110108199001010028"],
+            "电话": ["13812345678", ""],
+            "人员类别": ["独居", ""],
+        }
+    ).to_csv(res, index=False)
     assert imp(session, res, "residents").ok
     sites = tmp_path / "s.csv"
-    pd.DataFrame({"名称": ["某网吧"], "类别": ["网吧"], "经度": [116.3075], "纬度": [39.9905]}
-                 ).to_csv(sites, index=False)
+    pd.DataFrame(
+        {"名称": ["某网吧"], "类别": ["网吧"], "经度": [116.3075], "纬度": [39.9905]}
+    ).to_csv(sites, index=False)
     assert imp(session, sites, "key_sites").ok
     hz = tmp_path / "hz.csv"
-    pd.DataFrame({"隐患类别": ["燃气安全"], "等级": ["较大"], "描述": ["燃气管老化"],
-                  "发现时间": ["2024-05-03 10:00"], "责任人": ["王五"], "lon": [116.3076],
-                  "lat": [39.9906]}).to_csv(hz, index=False)
+    pd.DataFrame(
+        {
+            "隐患类别": ["燃气安全"],
+            "等级": ["较大"],
+            "描述": ["燃气管老化"],
+            "发现时间": ["2024-05-03 10:00"],
+            "责任人": ["王五"],
+            "lon": [116.3076],
+            "lat": [39.9906],
+        }
+    ).to_csv(hz, index=False)
     assert imp(session, hz, "hazards").ok
     from test_readers import GPX
 
@@ -98,21 +151,48 @@ def _same_geometries(a, b, tol_deg=1e-7):
         assert ga.equals_exact(gb, tol_deg) or shapely.hausdorff_distance(ga, gb) < tol_deg
 
 
-TABLE_NAMES = {"roads": "road", "districts": "district", "communities": "community", "grids": "grid",
-               "buildings": "building", "households": "household", "residents": "resident",
-               "key_sites": "key_site", "facilities": "facility", "hazards": "hazard",
-               "patrol_tracks": "patrol_track"}
-TABLES = {"roads": m.Road, "districts": m.District, "communities": m.Community, "grids": m.Grid,
-          "buildings": m.Building, "key_sites": m.KeySite, "hazards": m.Hazard,
-          "patrol_tracks": m.PatrolTrack}
+TABLE_NAMES = {
+    "roads": "road",
+    "districts": "district",
+    "communities": "community",
+    "grids": "grid",
+    "buildings": "building",
+    "households": "household",
+    "residents": "resident",
+    "key_sites": "key_site",
+    "facilities": "facility",
+    "hazards": "hazard",
+    "patrol_tracks": "patrol_track",
+}
+TABLES = {
+    "roads": m.Road,
+    "districts": m.District,
+    "communities": m.Community,
+    "grids": m.Grid,
+    "buildings": m.Building,
+    "key_sites": m.KeySite,
+    "hazards": m.Hazard,
+    "patrol_tracks": m.PatrolTrack,
+}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_layer_round_trips(street_office, tmp_path, fmt):
     session = street_office
     before = table_counts(session)
-    for layer in ("districts", "communities", "grids", "roads", "buildings", "households",
-                  "residents", "key_sites", "facilities", "hazards", "patrol_tracks"):
+    for layer in (
+        "districts",
+        "communities",
+        "grids",
+        "roads",
+        "buildings",
+        "households",
+        "residents",
+        "key_sites",
+        "facilities",
+        "hazards",
+        "patrol_tracks",
+    ):
         out = tmp_path / f"{layer}{SUFFIX[fmt]}"
         path, n = export_layer(session, layer, fmt, out, ADMIN, reveal=True)
         assert path.exists() and n == row_count(session, TABLE_NAMES[layer])
@@ -130,37 +210,56 @@ def test_every_layer_round_trips(street_office, tmp_path, fmt):
             assert list(after["code"]) == list(snapshot["code"])
             _same_geometries(after.geometry, snapshot.geometry)
     assert table_counts(session)["district"] == before["district"]
-    roads = session.execute(sa.select(m.Road.name, m.Road.highway, m.Road.props)
-                            .order_by(m.Road.name)).all()
+    roads = session.execute(
+        sa.select(m.Road.name, m.Road.highway, m.Road.props).order_by(m.Road.name)
+    ).all()
     assert [(r.name, r.highway, (r.props or {}).get("bridge")) for r in roads] == [
-        ("天桥", "footway", "yes"), ("学院路", "tertiary", None)]
+        ("天桥", "footway", "yes"),
+        ("学院路", "tertiary", None),
+    ]
     names = dict(session.execute(sa.select(m.District.code, m.District.name)).all())
     assert names["310101"] == "黄浦区" and names["310115"] == "浦东新区"
     grid = session.execute(sa.select(m.Grid).where(m.Grid.code == "110108001001001")).scalar_one()
     assert (grid.leader, grid.leader_phone, grid.target_households) == ("王五", "13800001111", 400)
     community = session.execute(sa.select(m.Community)).scalar_one()
     assert community.props == {"人口": "3000"}  # props came back as props, not nested
-    hh = session.execute(sa.select(m.Household.code, m.Household.tags).order_by(
-        m.Household.code)).all()
-    assert [tuple(r) for r in hh] == [("B1-1-101", ["rental"]), ("B1-1-102", None),
-                                      ("B2-2-1801", ["empty_nest", "low_income"])]
-    people = session.execute(sa.select(m.Resident.name, m.Resident.id_number).order_by(
-        m.Resident.name)).all()
-    assert [tuple(p) for p in people] == [("张三", "110108198001010015"),
-                                          ("李四", "110108199001010028")]
+    hh = session.execute(
+        sa.select(m.Household.code, m.Household.tags).order_by(m.Household.code)
+    ).all()
+    assert [tuple(r) for r in hh] == [
+        ("B1-1-101", ["rental"]),
+        ("B1-1-102", None),
+        ("B2-2-1801", ["empty_nest", "low_income"]),
+    ]
+    people = session.execute(
+        sa.select(m.Resident.name, m.Resident.id_number).order_by(m.Resident.name)
+    ).all()
+    assert [tuple(p) for p in people] == [
+        ("张三", "110108198001010015"),
+        ("李四", "110108199001010028"),
+    ]
     track = session.execute(sa.select(m.PatrolTrack)).scalar_one()
     assert track.times == [0.0, 120.0, 240.0] and str(track.started_at) == "2024-05-01 08:00:00"
     hazard = session.execute(sa.select(m.Hazard)).scalar_one()
     assert (hazard.category, hazard.severity, hazard.description, str(hazard.found_at)) == (
-        "gas", "medium", "燃气管老化", "2024-05-03 10:00:00")
+        "gas",
+        "medium",
+        "燃气管老化",
+        "2024-05-03 10:00:00",
+    )
 
 
 def test_shapefile_zip_is_utf8_with_cpg(street_office, tmp_path):
     path, n = export_layer(street_office, "districts", "shp", tmp_path / "d.zip", ADMIN)
     with zipfile.ZipFile(path) as zf:
         names = sorted(zf.namelist())
-        assert names == ["districts.cpg", "districts.dbf", "districts.prj", "districts.shp",
-                         "districts.shx"]
+        assert names == [
+            "districts.cpg",
+            "districts.dbf",
+            "districts.prj",
+            "districts.shp",
+            "districts.shx",
+        ]
         assert zf.read("districts.cpg").decode().strip().upper() in ("UTF-8", "UTF8")
     frame = pyogrio.read_dataframe(f"/vsizip/{path}/districts.shp")
     assert "黄浦区" in set(frame["name"]) and n == 17
@@ -208,5 +307,7 @@ def test_mapping_defaults_survive_the_round_trip(session, tmp_path, shared_data)
     path, n = export_layer(session, "facilities", "shp", tmp_path / "f.zip", ADMIN)
     back = import_file(session, path, "facilities", ImportOptions(), ADMIN)
     assert back.ok and back.updates == n and back.inserts == 0
-    assert session.scalar(sa.select(sa.func.count()).where(
-        m.Facility.category == "metro_station")) == n
+    assert (
+        session.scalar(sa.select(sa.func.count()).where(m.Facility.category == "metro_station"))
+        == n
+    )

@@ -14,8 +14,9 @@ from gridmap.privacy import Requester
 
 
 def _read(session, layer, requester, tmp_path, **kw):
-    path, n = export_layer(session, layer, "geojson", tmp_path / f"{layer}.geojson",
-                           requester, **kw)
+    path, n = export_layer(
+        session, layer, "geojson", tmp_path / f"{layer}.geojson", requester, **kw
+    )
     return pyogrio.read_dataframe(path), n
 
 
@@ -79,8 +80,9 @@ def test_leader_phones_and_reporters_only_to_managing_staff(office, tmp_path):
     assert "13800001111" in set(full["leader_phone"])
     for role in ("viewer", "planner", "leader1"):
         grids, _n = _read(session, "grids", who[role], tmp_path)
-        assert "13800001111" not in set(grids["leader_phone"]) and \
-            "138****1111" in set(grids["leader_phone"]), role
+        assert "13800001111" not in set(grids["leader_phone"]) and "138****1111" in set(
+            grids["leader_phone"]
+        ), role
     hazards, _n = _read(session, "hazards", who["leader1"], tmp_path)
     assert list(hazards["reporter"]) == ["陈**"]
     hazards, _n = _read(session, "hazards", who["staff"], tmp_path)
@@ -99,8 +101,12 @@ def test_key_sites_export_and_search_use_the_maps_scope(office, tmp_path):
 
 
 def test_spreadsheet_formulas_are_neutralised():
-    frame = pd.DataFrame({"name": ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "学院路",
-                                   "-12.5", None], "n": [1, 2, 3, 4, 5, 6, 7]})
+    frame = pd.DataFrame(
+        {
+            "name": ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "学院路", "-12.5", None],
+            "n": [1, 2, 3, 4, 5, 6, 7],
+        }
+    )
     out = privacy.neutralise_frame(frame)
     assert list(out["name"][:5]) == ["'=cmd|' /C calc'!A0", "'+1+1", "'-2+3", "'@SUM(A1)", "学院路"]
     assert out["name"][5] == "-12.5" and pd.isna(out["name"][6])

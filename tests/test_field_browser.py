@@ -36,22 +36,45 @@ def leader(demo_db, tmp_path_factory):
     home = tmp_path_factory.mktemp("field-home")
     os.environ["GRIDMAP_HOME"] = str(home)
     with session_factory(demo_db[0]).begin() as s:
-        grid = s.execute(sa.select(Grid.code, sa.func.ST_AsText(Grid.geom))
-                         .join(KeySite, KeySite.grid_id == Grid.id)
-                         .order_by(Grid.code.desc()).limit(1)).one()
-        create_user(s, "fb_leader", "grid_leader", password=PASSWORD, grid_codes=[grid[0]],
-                    display_name="网格员乙")
-        site = s.execute(sa.select(KeySite.code, sa.func.ST_X(KeySite.geom),
-                                   sa.func.ST_Y(KeySite.geom))
-                         .join(Grid, KeySite.grid_id == Grid.id).where(Grid.code == grid[0])
-                         .order_by(KeySite.code).limit(1)).one()
-        roads = s.execute(sa.select(Road.name, sa.func.ST_AsText(Road.geom))
-                          .where(Road.highway.in_(["residential", "tertiary", "secondary",
-                                                   "unclassified", "living_street"]))).all()
+        grid = s.execute(
+            sa.select(Grid.code, sa.func.ST_AsText(Grid.geom))
+            .join(KeySite, KeySite.grid_id == Grid.id)
+            .order_by(Grid.code.desc())
+            .limit(1)
+        ).one()
+        create_user(
+            s,
+            "fb_leader",
+            "grid_leader",
+            password=PASSWORD,
+            grid_codes=[grid[0]],
+            display_name="网格员乙",
+        )
+        site = s.execute(
+            sa.select(KeySite.code, sa.func.ST_X(KeySite.geom), sa.func.ST_Y(KeySite.geom))
+            .join(Grid, KeySite.grid_id == Grid.id)
+            .where(Grid.code == grid[0])
+            .order_by(KeySite.code)
+            .limit(1)
+        ).one()
+        roads = s.execute(
+            sa.select(Road.name, sa.func.ST_AsText(Road.geom)).where(
+                Road.highway.in_(
+                    ["residential", "tertiary", "secondary", "unclassified", "living_street"]
+                )
+            )
+        ).all()
     polygon = shapely.from_wkt(grid[1])
     walk = _street_inside(polygon, roads)
-    yield {"grid": grid[0], "polygon": polygon, "site": site[0], "site_xy": (site[1], site[2]),
-           "walk": walk, "home": home, "centre": polygon.representative_point()}
+    yield {
+        "grid": grid[0],
+        "polygon": polygon,
+        "site": site[0],
+        "site_xy": (site[1], site[2]),
+        "walk": walk,
+        "home": home,
+        "centre": polygon.representative_point(),
+    }
     if old_home is None:
         os.environ.pop("GRIDMAP_HOME", None)
     else:
@@ -80,10 +103,13 @@ def _street_inside(polygon, roads):
 
 
 def _phone(chromium, lon, lat, accuracy=6):
-    return chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                has_touch=True, permissions=["geolocation"],
-                                geolocation={"longitude": lon, "latitude": lat,
-                                             "accuracy": accuracy})
+    return chromium.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        permissions=["geolocation"],
+        geolocation={"longitude": lon, "latitude": lat, "accuracy": accuracy},
+    )
 
 
 def _login(page, live_server):
@@ -96,8 +122,7 @@ def _login(page, live_server):
 
 
 def _queue_empty(page, timeout=30_000):
-    wait_until(page, "document.getElementById('fa-queue-btn').hidden === true",
-                           timeout=timeout)
+    wait_until(page, "document.getElementById('fa-queue-btn').hidden === true", timeout=timeout)
 
 
 def _read(demo_db, stmt):
@@ -112,8 +137,14 @@ def _photo(lon, lat) -> bytes:
     exif.get_ifd(0x8769)[0x9003] = "2026:12:01 08:15:00"
     d, m = int(lat), int((lat - int(lat)) * 60)
     dl, ml = int(lon), int((lon - int(lon)) * 60)
-    exif.get_ifd(0x8825).update({1: "N", 2: (d, m, round(((lat - d) * 60 - m) * 60, 4)),
-                                 3: "E", 4: (dl, ml, round(((lon - dl) * 60 - ml) * 60, 4))})
+    exif.get_ifd(0x8825).update(
+        {
+            1: "N",
+            2: (d, m, round(((lat - d) * 60 - m) * 60, 4)),
+            3: "E",
+            4: (dl, ml, round(((lon - dl) * 60 - ml) * 60, 4)),
+        }
+    )
     out = io.BytesIO()
     image.save(out, "JPEG", exif=exif)
     return out.getvalue()
@@ -142,13 +173,15 @@ def test_leader_lands_on_their_grid_fully_in_view(chromium, live_server, leader,
     context.close()
 
 
-def test_a_walk_along_a_street_is_a_patrol_that_counts(chromium, live_server, leader, demo_db,
-                                                       backend):
+def test_a_walk_along_a_street_is_a_patrol_that_counts(
+    chromium, live_server, leader, demo_db, backend
+):
     walk = leader["walk"]
     url = demo_db[0].url.render_as_string(hide_password=False)
     today = ["--period", date.today().isoformat()]  # the demo's own tracks end before today
-    before = json.loads(run_gridmap("patrol", "--grid", leader["grid"], *today, "--json",
-                                    url=url).stdout)
+    before = json.loads(
+        run_gridmap("patrol", "--grid", leader["grid"], *today, "--json", url=url).stdout
+    )
     context = _phone(chromium, *walk[0])
     page = context.new_page()
     watch = PageWatch(page, app_url=live_server)
@@ -163,12 +196,15 @@ def test_a_walk_along_a_street_is_a_patrol_that_counts(chromium, live_server, le
     page.click("#fa-patrol-stop")
     _queue_empty(page)
     save_screenshot(page, f"field-patrol-{backend}", full_page=False)
-    tracks = _read(demo_db, sa.select(PatrolTrack.code, PatrolTrack.times)
-                   .where(PatrolTrack.patroller == "fb_leader"))
+    tracks = _read(
+        demo_db,
+        sa.select(PatrolTrack.code, PatrolTrack.times).where(PatrolTrack.patroller == "fb_leader"),
+    )
     assert len(tracks) == 1 and len(tracks[0][1]) >= len(walk) - 1
     out = json.loads(run_gridmap("patrol", "--grid", leader["grid"], "--json", url=url).stdout)
-    today_out = json.loads(run_gridmap("patrol", "--grid", leader["grid"], *today, "--json",
-                                       url=url).stdout)
+    today_out = json.loads(
+        run_gridmap("patrol", "--grid", leader["grid"], *today, "--json", url=url).stdout
+    )
     mine = [p for p in out["patrollers"] if p["patroller"] == "fb_leader"]
     assert len(mine) == 1 and mine[0]["patrols"] == 1
     walked_km = 8 * (len(walk) - 1) / 1000
@@ -179,8 +215,9 @@ def test_a_walk_along_a_street_is_a_patrol_that_counts(chromium, live_server, le
     context.close()
 
 
-def test_a_hazard_reported_offline_arrives_once_with_its_photo(chromium, live_server, leader,
-                                                               demo_db, tmp_path, backend):
+def test_a_hazard_reported_offline_arrives_once_with_its_photo(
+    chromium, live_server, leader, demo_db, tmp_path, backend
+):
     c = leader["centre"]
     context = _phone(chromium, c.x, c.y)
     page = context.new_page()
@@ -203,11 +240,16 @@ def test_a_hazard_reported_offline_arrives_once_with_its_photo(chromium, live_se
     save_screenshot(page, f"field-offline-report-{backend}", full_page=False)
     context.set_offline(False)
     _queue_empty(page)
-    hazards = _read(demo_db, sa.select(Hazard.id, Hazard.description)
-                    .where(Hazard.reporter == "fb_leader"))
+    hazards = _read(
+        demo_db, sa.select(Hazard.id, Hazard.description).where(Hazard.reporter == "fb_leader")
+    )
     assert len(hazards) == 1 and hazards[0][1] == "三号楼楼道电动车充电"
-    photos = _read(demo_db, sa.select(Photo.taken_at, Photo.lon, Photo.lat, Photo.width, Photo.path)
-                   .where(Photo.owner == "hazard", Photo.owner_id == hazards[0][0]))
+    photos = _read(
+        demo_db,
+        sa.select(Photo.taken_at, Photo.lon, Photo.lat, Photo.width, Photo.path).where(
+            Photo.owner == "hazard", Photo.owner_id == hazards[0][0]
+        ),
+    )
     assert len(photos) == 1
     taken, lon, lat, width, path = photos[0]
     assert taken.isoformat() == "2026-12-01T08:15:00"  # read on the phone before resizing
@@ -217,8 +259,9 @@ def test_a_hazard_reported_offline_arrives_once_with_its_photo(chromium, live_se
     context.close()
 
 
-def test_checkin_at_a_key_site_records_an_inspection(chromium, live_server, leader, demo_db,
-                                                     backend):
+def test_checkin_at_a_key_site_records_an_inspection(
+    chromium, live_server, leader, demo_db, backend
+):
     x, y = leader["site_xy"]
     context = _phone(chromium, x + 0.0001, y)  # about 9 m east of the site
     page = context.new_page()
@@ -226,12 +269,15 @@ def test_checkin_at_a_key_site_records_an_inspection(chromium, live_server, lead
     _login(page, live_server)
     wait_until(page, "gmField.pos !== null")
     page.evaluate(f"""gmField.layers.sites.eachLayer(l => {{
-        if (l.feature.properties.code === {json.dumps(leader['site'])}) l.fire('click'); }})""")
+        if (l.feature.properties.code === {json.dumps(leader["site"])}) l.fire('click'); }})""")
     page.fill("#fa-notes", "消防通道畅通")
     page.click("#fa-checkin")
     # the check-in is queued asynchronously (position, then the queue): wait for its row
-    stmt = (sa.select(Inspection.notes).join(KeySite)
-            .where(KeySite.code == leader["site"], Inspection.inspector == "fb_leader"))
+    stmt = (
+        sa.select(Inspection.notes)
+        .join(KeySite)
+        .where(KeySite.code == leader["site"], Inspection.inspector == "fb_leader")
+    )
     deadline = time.monotonic() + 30
     while not (rows := _read(demo_db, stmt)) and time.monotonic() < deadline:
         page.wait_for_timeout(200)
@@ -245,8 +291,7 @@ def test_the_service_worker_opens_the_app_offline(chromium, live_server, leader,
     c = leader["centre"]
     context = _phone(chromium, c.x, c.y)
     page = context.new_page()
-    watch = PageWatch(page, app_url=live_server, block_external=False,
-                      ignore_console=OFFLINE_NOISE)
+    watch = PageWatch(page, app_url=live_server, block_external=False, ignore_console=OFFLINE_NOISE)
     _login(page, live_server)
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()  # now every request of the page goes through the worker (and is cached)
@@ -262,8 +307,9 @@ def test_the_service_worker_opens_the_app_offline(chromium, live_server, leader,
     context.close()
 
 
-def test_the_desk_grid_page_fits_the_phone_with_tables_as_cards(chromium, live_server, leader,
-                                                                backend):
+def test_the_desk_grid_page_fits_the_phone_with_tables_as_cards(
+    chromium, live_server, leader, backend
+):
     c = leader["centre"]
     context = _phone(chromium, c.x, c.y)
     page = context.new_page()
@@ -275,14 +321,18 @@ def test_the_desk_grid_page_fits_the_phone_with_tables_as_cards(chromium, live_s
         .filter(e => !e.closest('.leaflet-container') && e.getBoundingClientRect().right > 391)
         .map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 390, wide
-    assert page.evaluate("getComputedStyle(document.querySelector('#site-table tr')).display") == "block"
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('#site-table tr')).display")
+        == "block"
+    )
     save_screenshot(page, f"field-desk-grid-{backend}", full_page=True)
     watch.assert_clean()
     context.close()
 
 
 def test_a_step_made_offline_on_a_case_closed_meanwhile_is_shown_not_lost(
-        chromium, live_server, leader, demo_db, backend):
+    chromium, live_server, leader, demo_db, backend
+):
     from datetime import datetime, timedelta
 
     from geodata.db.frames import to_ewkt
@@ -292,14 +342,25 @@ def test_a_step_made_offline_on_a_case_closed_meanwhile_is_shown_not_lost(
     code = f"YHFIELD{backend[:2].upper()}01"
     with session_factory(demo_db[0]).begin() as s:
         grid_id = s.scalar(sa.select(Grid.id).where(Grid.code == leader["grid"]))
-        s.add(Hazard(code=code, category="fire", severity="medium", status="assigned",
-                     description="灭火器过期", found_at=datetime.now() - timedelta(days=1),
-                     deadline=datetime.now() + timedelta(days=5), reporter="fb_leader",
-                     responsible="物业", grid_id=grid_id, geom=to_ewkt(c), props={}))
+        s.add(
+            Hazard(
+                code=code,
+                category="fire",
+                severity="medium",
+                status="assigned",
+                description="灭火器过期",
+                found_at=datetime.now() - timedelta(days=1),
+                deadline=datetime.now() + timedelta(days=5),
+                reporter="fb_leader",
+                responsible="物业",
+                grid_id=grid_id,
+                geom=to_ewkt(c),
+                props={},
+            )
+        )
     context = _phone(chromium, c.x, c.y)
     page = context.new_page()
-    watch = PageWatch(page, app_url=live_server,
-                      ignore_console=[*OFFLINE_NOISE, r"status of 409"])
+    watch = PageWatch(page, app_url=live_server, ignore_console=[*OFFLINE_NOISE, r"status of 409"])
     _login(page, live_server)
     page.evaluate(f"""gmField.layers.hazards.eachLayer(l => {{
         if (l.feature.properties.code === {json.dumps(code)}) l.fire('click'); }})""")
@@ -318,8 +379,12 @@ def test_a_step_made_offline_on_a_case_closed_meanwhile_is_shown_not_lost(
     assert code in conflict.inner_text()
     assert page.locator("#fa-queue-btn").inner_text() == "1"  # kept, not dropped
     save_screenshot(page, f"field-conflict-{backend}", full_page=False)
-    steps = _read(demo_db, sa.select(HazardEvent.id).join(Hazard)
-                  .where(Hazard.code == code, HazardEvent.action == "handle"))
+    steps = _read(
+        demo_db,
+        sa.select(HazardEvent.id)
+        .join(Hazard)
+        .where(Hazard.code == code, HazardEvent.action == "handle"),
+    )
     assert steps == []
     with session_factory(demo_db[0]).begin() as s:
         s.execute(sa.delete(Hazard).where(Hazard.code == code))

@@ -28,17 +28,42 @@ def test_every_message_is_translated_and_none_is_fuzzy():
     untranslated = [m.id for m in entries if not m.string]
     fuzzy = [m.id for m in entries if m.fuzzy]
     assert untranslated == [] and fuzzy == []
-    wrong = [m.id for m in entries
-             if sorted(PLACEHOLDER.findall(m.id)) != sorted(PLACEHOLDER.findall(m.string))]
+    wrong = [
+        m.id
+        for m in entries
+        if sorted(PLACEHOLDER.findall(m.id)) != sorted(PLACEHOLDER.findall(m.string))
+    ]
     assert wrong == []
 
 
 def test_the_catalogue_holds_every_string_in_the_code(tmp_path):
     pot = tmp_path / "messages.pot"
     pybabel = Path(sys.executable).parent / "pybabel"
-    subprocess.run([str(pybabel), "-q", "extract", "-F", "babel.cfg", "-k", "_", "-k", "N_",
-                    "-k", "gettext", "-k", "lazy_gettext", "-k", "ngettext:1,2",
-                    "--no-location", "-o", str(pot), "."], cwd=ROOT, check=True)
+    subprocess.run(
+        [
+            str(pybabel),
+            "-q",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_",
+            "-k",
+            "N_",
+            "-k",
+            "gettext",
+            "-k",
+            "lazy_gettext",
+            "-k",
+            "ngettext:1,2",
+            "--no-location",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+    )
     with pot.open("rb") as f:
         extracted = {m.id for m in read_po(f) if m.id}
     known = {m.id for m in _catalog() if m.id}

@@ -32,13 +32,18 @@ def amap_types(path) -> Counter:
 def test_the_dictionary_decides_by_the_longest_listed_prefix():
     assert poi.classify("facilities", "医疗保健服务;综合医院;三级甲等医院").category == "hospital"
     hit = poi.classify("facilities", "医疗保健服务;综合医院;卫生院")
-    assert (hit.category, hit.key, hit.provider) == ("health_center", "医疗保健服务;综合医院;卫生院",
-                                                     "amap")
+    assert (hit.category, hit.key, hit.provider) == (
+        "health_center",
+        "医疗保健服务;综合医院;卫生院",
+        "amap",
+    )
     pet = poi.classify("facilities", "医疗保健服务;动物医疗场所;宠物诊所")
     assert pet.excluded and pet.key == "医疗保健服务;动物医疗场所"
     # several types: the first one the table decides
-    assert poi.classify("facilities", "医疗保健服务;急救中心;急救中心|医疗保健服务;诊所;诊所"
-                        ).category == "clinic"
+    assert (
+        poi.classify("facilities", "医疗保健服务;急救中心;急救中心|医疗保健服务;诊所;诊所").category
+        == "clinic"
+    )
     assert poi.classify("facilities", "医疗;综合医院").provider == "baidu"
     assert poi.classify("facilities", "医疗保健服务;急救中心;急救中心") is None
     assert poi.classify("key_sites", "科教文化服务;学校;小学").category == "school"
@@ -46,12 +51,16 @@ def test_the_dictionary_decides_by_the_longest_listed_prefix():
 
 def test_problems_group_by_message_with_their_first_rows():
     ps = [problem(r, "bad_value", "error", "category {v!r} unknown", v="x") for r in (12, 1, 7, 30)]
-    ps += [problem(None, "gap", "warning", "a gap"), problem(3, "bad_value", "error",
-                                                             "category {v!r} unknown", v="y")]
+    ps += [
+        problem(None, "gap", "warning", "a gap"),
+        problem(3, "bad_value", "error", "category {v!r} unknown", v="y"),
+    ]
     groups = group_problems(ps)
     assert [(g.message, g.count, g.first_rows, g.more) for g in groups] == [
-        ("category 'x' unknown", 4, (1, 7, 12), 1), ("category 'y' unknown", 1, (3,), 0),
-        ("a gap", 1, (), 0)]
+        ("category 'x' unknown", 4, (1, 7, 12), 1),
+        ("category 'y' unknown", 1, (3,), 0),
+        ("a gap", 1, (), 0),
+    ]
     assert groups[0].rows_note().text == "1, 7, 12 … and 1 more"
 
 
@@ -59,8 +68,9 @@ def test_amap_hospitals_map_automatically_in_the_cli(backend, fresh_database, sh
     path = shared_data / HOSPITALS
     types = amap_types(path)
     with fresh_database(backend) as url:
-        proc = run_gridmap("import", "facilities", str(path), "--dry-run", "--json", url=url,
-                           check=False)
+        proc = run_gridmap(
+            "import", "facilities", str(path), "--dry-run", "--json", url=url, check=False
+        )
     out = json.loads(proc.stdout)
     assert proc.returncode == 1  # two types nothing decides: refused until mapped
     decided = {c["value"]: c for c in out["categories"]}
@@ -76,8 +86,10 @@ def test_amap_hospitals_map_automatically_in_the_cli(backend, fresh_database, sh
     assert decided["医疗保健服务;综合医院;三级甲等医院"]["category"] == "hospital"
     assert decided["医疗保健服务;综合医院;卫生院"]["key"] == "医疗保健服务;综合医院;卫生院"
     emergency, prevention = "医疗保健服务;急救中心;急救中心", "医疗保健服务;疾病预防机构;疾病预防"
-    assert out["unmapped"] == [{"value": emergency, "count": types[emergency]},
-                               {"value": prevention, "count": types[prevention]}]
+    assert out["unmapped"] == [
+        {"value": emergency, "count": types[emergency]},
+        {"value": prevention, "count": types[prevention]},
+    ]
     assert len(out["problems"]) < 100
     by_value = {p["message"].split("'")[1]: p for p in out["problems"] if p["kind"] == "bad_value"}
     assert by_value[emergency]["count"] == types[emergency] == 108
@@ -87,17 +99,28 @@ def test_amap_hospitals_map_automatically_in_the_cli(backend, fresh_database, sh
 def test_a_mapping_file_maps_and_excludes_values(session, shared_data):
     path = shared_data / HOSPITALS
     types = amap_types(path)
-    mapping = Mapping(values={"category": {"医疗保健服务;急救中心;急救中心": "hospital",
-                                           "医疗保健服务;疾病预防机构;疾病预防": "exclude"}})
+    mapping = Mapping(
+        values={
+            "category": {
+                "医疗保健服务;急救中心;急救中心": "hospital",
+                "医疗保健服务;疾病预防机构;疾病预防": "exclude",
+            }
+        }
+    )
     report = import_file(session, path, "facilities", ImportOptions(mapping=mapping), ADMIN)
     assert report.ok and report.excluded == 382 + types["医疗保健服务;疾病预防机构;疾病预防"]
     assert row_count(session, "facility") == report.written == sum(types.values()) - 382 - 66
     source = {c["value"]: c["source"] for c in report.categories}
     assert source["医疗保健服务;急救中心;急救中心"] == "mapping"
     # written in bulk (COPY on PostGIS): place, category and kept columns as in the file
-    rows = session.execute(sa.select(sa.func.ST_X(Facility.geom), sa.func.ST_Y(Facility.geom),
-                                     Facility.category, Facility.props)
-                           .where(Facility.name == "上海长征医院")).all()
+    rows = session.execute(
+        sa.select(
+            sa.func.ST_X(Facility.geom),
+            sa.func.ST_Y(Facility.geom),
+            Facility.category,
+            Facility.props,
+        ).where(Facility.name == "上海长征医院")
+    ).all()
     row = next(r for r in rows if r[3]["address"] == "凤阳路415号")
     assert row[:2] == pytest.approx((121.4630221396943, 31.234136138536872), abs=1e-9)
     assert row[2] == "hospital"

@@ -30,10 +30,21 @@ def text(report) -> str:
 
 
 def test_the_shipped_outline_holds_chinese_cities_and_not_their_neighbours():
-    cities = [shapely.Point(x, y) for x, y in ((121.47, 31.23), (116.4, 39.9), (87.6, 43.8),
-                                                 (91.1, 29.65), (109.5, 18.25), (126.6, 45.75))]
-    abroad = [shapely.Point(x, y) for x, y in ((127.0, 37.5), (105.8, 21.0), (106.9, 47.9),
-                                                 (-9.14, 38.72), (139.7, 35.7))]
+    cities = [
+        shapely.Point(x, y)
+        for x, y in (
+            (121.47, 31.23),
+            (116.4, 39.9),
+            (87.6, 43.8),
+            (91.1, 29.65),
+            (109.5, 18.25),
+            (126.6, 45.75),
+        )
+    ]
+    abroad = [
+        shapely.Point(x, y)
+        for x, y in ((127.0, 37.5), (105.8, 21.0), (106.9, 47.9), (-9.14, 38.72), (139.7, 35.7))
+    ]
     assert share_inside(cities, china_outline()) == 1.0
     assert share_inside(abroad, china_outline()) == 0.0
 
@@ -50,8 +61,12 @@ def test_gcj02_districts_with_nothing_loaded_get_the_plain_line(session, shared_
 
 
 def test_outside_china_nothing_is_said(session, shared_data):
-    report = imp(session, shared_data / "gpkg/pygeoapi_poi_portugal.gpkg", "facilities",
-                 mapping=Mapping(defaults={"category": "shopping"}))
+    report = imp(
+        session,
+        shared_data / "gpkg/pygeoapi_poi_portugal.gpkg",
+        "facilities",
+        mapping=Mapping(defaults={"category": "shopping"}),
+    )
     assert "China" not in text(report)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("gridmap", "geodata", "web", "gridmap_cli")
 
+
 # Cycles being removed elsewhere, each with the reason it is still here. Empty is the goal.
 def _modules() -> dict[str, Path]:
     found = {}

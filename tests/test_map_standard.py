@@ -27,18 +27,35 @@ GLON, GLAT = (float(v) for v in wgs84_to_gcj02(LON, LAT))
 
 def _every_overlay():
     m = base_map((LON - 0.01, LAT - 0.01, LON + 0.01, LAT + 0.01))
-    folium.GeoJson({"type": "Feature", "properties": {},
-                    "geometry": {"type": "MultiPolygon", "coordinates": [[[
-                        [LON, LAT], [LON + 0.001, LAT], [LON, LAT + 0.001], [LON, LAT]]]]}}).add_to(m)
+    folium.GeoJson(
+        {
+            "type": "Feature",
+            "properties": {},
+            "geometry": {
+                "type": "MultiPolygon",
+                "coordinates": [[[[LON, LAT], [LON + 0.001, LAT], [LON, LAT + 0.001], [LON, LAT]]]],
+            },
+        }
+    ).add_to(m)
     folium.Marker([LAT, LON]).add_to(m)
     folium.CircleMarker([LAT, LON]).add_to(m)
     folium.PolyLine([[LAT, LON], [LAT + 0.001, LON + 0.001]]).add_to(m)
-    folium.raster_layers.ImageOverlay(np.zeros((2, 2, 4), np.uint8),
-                                      bounds=[[LAT, LON], [LAT + 0.01, LON + 0.01]]).add_to(m)
+    folium.raster_layers.ImageOverlay(
+        np.zeros((2, 2, 4), np.uint8), bounds=[[LAT, LON], [LAT + 0.01, LON + 0.01]]
+    ).add_to(m)
     HeatMap([[LAT, LON, 1.0]]).add_to(m)
-    TimestampedGeoJson({"type": "FeatureCollection", "features": [{
-        "type": "Feature", "properties": {"times": ["2026-01-01"]},
-        "geometry": {"type": "Point", "coordinates": [LON, LAT]}}]}).add_to(m)
+    TimestampedGeoJson(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"times": ["2026-01-01"]},
+                    "geometry": {"type": "Point", "coordinates": [LON, LAT]},
+                }
+            ],
+        }
+    ).add_to(m)
     DynamicGeoJson("/api/layers/grids", name="g", style={}).add_to(m)
     VectorTiles("/t/{z}/{x}/{y}.mvt", name="b", layer_name="buildings", style={}).add_to(m)
     PointPicker().add_to(m)
@@ -69,7 +86,8 @@ def test_every_overlay_is_shifted_to_gcj02_once():
     assert heat.data[0][:2] == pytest.approx([GLAT, GLON], abs=1e-12) and heat.data[0][2] == 1.0
     ts = next(k for k in kids if isinstance(k, TimestampedGeoJson))
     assert json.loads(ts.data)["features"][0]["geometry"]["coordinates"] == pytest.approx(
-        [GLON, GLAT], abs=1e-12)
+        [GLON, GLAT], abs=1e-12
+    )
     for cls in (DynamicGeoJson, VectorTiles, PointPicker):
         assert next(k for k in kids if isinstance(k, cls)).options["display"] == "gcj02"
     assert shift_to_gcj02(m) == 0  # a second call shifts nothing
@@ -79,7 +97,9 @@ def test_every_overlay_is_shifted_to_gcj02_once():
 
 def test_no_basemap_means_no_tiles_and_the_standard_controls():
     m = _every_overlay()
-    finish_map(m, basemap="none", settings=BasemapSettings(), legends=[Legend("L", [("#f00", "a", "dot")])])
+    finish_map(
+        m, basemap="none", settings=BasemapSettings(), legends=[Legend("L", [("#f00", "a", "dot")])]
+    )
     localize_assets(m, "/static")
     parts = map_parts(m)
     page = parts.header + parts.body + parts.script
@@ -95,8 +115,9 @@ def test_no_basemap_means_no_tiles_and_the_standard_controls():
 
 
 def test_basemap_choices_and_their_urls():
-    settings = BasemapSettings.from_env({"GRIDMAP_XYZ_URL": "http://t.intra/{z}/{x}/{y}.png",
-                                         "GRIDMAP_TIANDITU_KEY": "KEY1"})
+    settings = BasemapSettings.from_env(
+        {"GRIDMAP_XYZ_URL": "http://t.intra/{z}/{x}/{y}.png", "GRIDMAP_TIANDITU_KEY": "KEY1"}
+    )
     assert settings.available() == ("none", "xyz", "tianditu", "amap")
     assert BasemapSettings.from_env({"GRIDMAP_AMAP_URL": ""}).available() == ("none",)
     assert settings.resolve("tianditu") == "tianditu"

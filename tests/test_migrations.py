@@ -24,17 +24,29 @@ def test_upgrade_head_then_autogenerate_finds_nothing(kind, fresh_database):
             # geometry columns are registered with SRID 4326 and a spatial index
             with engine.connect() as c:
                 if kind == "spatialite":
-                    rows = c.execute(sa.text(
-                        "SELECT f_table_name, srid, spatial_index_enabled FROM geometry_columns "
-                        "WHERE f_geometry_column = 'geom'")).all()
+                    rows = c.execute(
+                        sa.text(
+                            "SELECT f_table_name, srid, spatial_index_enabled FROM geometry_columns "
+                            "WHERE f_geometry_column = 'geom'"
+                        )
+                    ).all()
                     assert all(r[1] == 4326 and r[2] == 1 for r in rows)
                 else:
-                    rows = c.execute(sa.text(
-                        "SELECT f_table_name, srid FROM geometry_columns "
-                        "WHERE f_geometry_column = 'geom'")).all()
+                    rows = c.execute(
+                        sa.text(
+                            "SELECT f_table_name, srid FROM geometry_columns "
+                            "WHERE f_geometry_column = 'geom'"
+                        )
+                    ).all()
                     assert all(r[1] == 4326 for r in rows)
-                    indexed = {r[0] for r in c.execute(sa.text(
-                        "SELECT tablename FROM pg_indexes WHERE indexdef ILIKE '%gist%geom%'"))}
+                    indexed = {
+                        r[0]
+                        for r in c.execute(
+                            sa.text(
+                                "SELECT tablename FROM pg_indexes WHERE indexdef ILIKE '%gist%geom%'"
+                            )
+                        )
+                    }
                     assert {r[0] for r in rows} <= indexed
                 assert len(rows) == 14  # every feature table; building.entrance is extra
             upgrade(engine)  # idempotent

@@ -30,8 +30,18 @@ def _distance(net, facility_xy, origin_xy, **kw):
 
 
 def test_walkable_rules():
-    hw = ["footway", "primary", "motorway", "motorway", "residential", "service", "service",
-          "cycleway", None, "proposed"]
+    hw = [
+        "footway",
+        "primary",
+        "motorway",
+        "motorway",
+        "residential",
+        "service",
+        "service",
+        "cycleway",
+        None,
+        "proposed",
+    ]
     foot = [None, "no", None, "yes", None, None, None, "designated", None, None]
     access = [None, None, None, None, "private", "private", "private", None, None, None]
     inside = [False, False, False, False, False, True, False, False, False, False]
@@ -55,8 +65,9 @@ def test_facility_mid_edge_counts_its_position_and_both_legs():
 
 def test_snapping_uses_the_nearest_point_on_an_edge_not_the_nearest_node():
     # An L: the point is 2 m from the long edge's middle but 40+ m from any node.
-    net = build_network([LineString([(0, 0), (100, 0)]), LineString([(100, 0), (100, 100)])],
-                        crs=CRS)
+    net = build_network(
+        [LineString([(0, 0), (100, 0)]), LineString([(100, 0), (100, 100)])], crs=CRS
+    )
     snap = snap_points(net, np.array([[50.0, 2.0]]))
     assert snap.leg_m[0] == pytest.approx(2.0)
     assert snap.snapped_xy[0] == pytest.approx([50.0, 0.0])
@@ -82,8 +93,9 @@ def test_intersections_noding_joins_crossing_lines_and_vertices_noding_does_not(
     d, *_ = _distance(apart, [(0, 50)], [(50, 100)])
     assert np.isinf(d[0])
     # A street ending 0.3 m short of another (survey undershoot) is joined to it.
-    short = build_network([LineString([(0, 0), (100, 0)]), LineString([(50, 0.3), (50, 80)])],
-                          crs=CRS)
+    short = build_network(
+        [LineString([(0, 0), (100, 0)]), LineString([(50, 0.3), (50, 80)])], crs=CRS
+    )
     d, *_ = _distance(short, [(0, 0)], [(50, 80)])
     assert d[0] == pytest.approx(50 + 80, abs=0.01)
 
@@ -103,14 +115,22 @@ def _compound_case(gates):
     """A 100 x 100 m compound; public streets along y=-10 and x=-10; internal paths from the
     south outline (50,0) north to (50,80) and from the west outline (0,50) east to (50,50),
     both continuing outside to the streets. ``gates``: gate points on the outline."""
-    lines = [LineString([(-60, -10), (160, -10)]),          # south street (public)
-             LineString([(-10, -10), (-10, 160)]),          # west street (public)
-             LineString([(50, -10), (50, 80)]),             # south path, crosses the fence
-             LineString([(-10, 50), (50, 50)])]             # west path, crosses the fence
-    return build_network(lines, crs=CRS, highway=["tertiary", "tertiary", "footway", "footway"],
-                         compound_codes=["C1"], compound_geoms=[box(0, 0, 100, 100)],
-                         gate_points=[Point(p) for p in gates], gate_compound=["C1"] * len(gates),
-                         gate_codes=[f"g{i}" for i in range(len(gates))])
+    lines = [
+        LineString([(-60, -10), (160, -10)]),  # south street (public)
+        LineString([(-10, -10), (-10, 160)]),  # west street (public)
+        LineString([(50, -10), (50, 80)]),  # south path, crosses the fence
+        LineString([(-10, 50), (50, 50)]),
+    ]  # west path, crosses the fence
+    return build_network(
+        lines,
+        crs=CRS,
+        highway=["tertiary", "tertiary", "footway", "footway"],
+        compound_codes=["C1"],
+        compound_geoms=[box(0, 0, 100, 100)],
+        gate_points=[Point(p) for p in gates],
+        gate_compound=["C1"] * len(gates),
+        gate_codes=[f"g{i}" for i in range(len(gates))],
+    )
 
 
 def test_gated_compound_is_reached_only_through_its_gate():
@@ -142,8 +162,14 @@ def test_gate_off_the_paths_is_linked_to_street_and_path():
 
 def test_compound_without_paths_joins_buildings_straight_to_its_gates():
     lines = [LineString([(-50, -10), (150, -10)])]
-    net = build_network(lines, crs=CRS, compound_codes=["C"], compound_geoms=[box(0, 0, 100, 100)],
-                        gate_points=[Point(20, 0), Point(90, 0)], gate_compound=["C", "C"])
+    net = build_network(
+        lines,
+        crs=CRS,
+        compound_codes=["C"],
+        compound_geoms=[box(0, 0, 100, 100)],
+        gate_points=[Point(20, 0), Point(90, 0)],
+        gate_compound=["C", "C"],
+    )
     dist, _s, _f, org = _distance(net, [(0, -15)], [(80, 60)])
     assert org.status[0] == SNAP_GATE
     # Either gate: via (90,0): 5 + 90 + 10 + hypot(10, 60); via (20,0): 5 + 20 + 10 + hypot(60,60)
@@ -154,14 +180,21 @@ def test_compound_without_paths_joins_buildings_straight_to_its_gates():
 def test_nested_compound_gate_opens_onto_the_outer_compounds_paths():
     # Outer compound [0,200]^2 gated at (100,0) on the south street; inner [120,180]x[120,180]
     # gated at (150,120) onto the outer compound's path y=110.
-    lines = [LineString([(-20, -10), (220, -10)]), LineString([(100, -10), (100, 110)]),
-             LineString([(100, 110), (190, 110)])]
+    lines = [
+        LineString([(-20, -10), (220, -10)]),
+        LineString([(100, -10), (100, 110)]),
+        LineString([(100, 110), (190, 110)]),
+    ]
     outer = box(0, 0, 200, 200).difference(box(120, 120, 180, 180))  # cut out, as the demo does
-    net = build_network(lines, crs=CRS, highway=["tertiary", "service", "service"],
-                        compound_codes=["OUT", "IN"],
-                        compound_geoms=[outer, box(120, 120, 180, 180)],
-                        gate_points=[Point(100, 0), Point(150, 120)],
-                        gate_compound=["OUT", "IN"])
+    net = build_network(
+        lines,
+        crs=CRS,
+        highway=["tertiary", "service", "service"],
+        compound_codes=["OUT", "IN"],
+        compound_geoms=[outer, box(120, 120, 180, 180)],
+        gate_points=[Point(100, 0), Point(150, 120)],
+        gate_compound=["OUT", "IN"],
+    )
     assert len(net.gate_node) == 2
     dist, _s, _f, org = _distance(net, [(0, -10)], [(150, 150)])
     assert org.status[0] == SNAP_GATE  # the inner compound has no paths of its own
@@ -171,8 +204,9 @@ def test_nested_compound_gate_opens_onto_the_outer_compounds_paths():
 
 def test_private_way_outside_compounds_is_not_walked():
     lines = [LineString([(0, 0), (100, 0)]), LineString([(100, 0), (200, 0)])]
-    net = build_network(lines, crs=CRS, highway=["residential", "service"],
-                        access=[None, "private"])
+    net = build_network(
+        lines, crs=CRS, highway=["residential", "service"], access=[None, "private"]
+    )
     assert net.n_edges == 1
     with pytest.raises(InvalidInput, match="no walkable"):
         build_network(lines[:1], crs=CRS, foot=["no"])
@@ -182,16 +216,26 @@ def test_edge_geometry_lengths_and_substrings():
     net = build_network([LineString([(0, 0), (30, 40), (30, 100)])], crs=CRS)
     assert net.edge_length_m.tolist() == pytest.approx([110.0])
     xy, off = net.substrings(np.array([0]), np.array([25.0]), np.array([80.0]))
-    piece = shapely.LineString(xy[off[0]:off[1]])
+    piece = shapely.LineString(xy[off[0] : off[1]])
     assert piece.length == pytest.approx(55.0)
     assert piece.coords[0] == pytest.approx((15.0, 20.0))
     assert piece.coords[-1] == pytest.approx((30.0, 70.0))
 
 
-@pytest.mark.parametrize("tags, level", [
-    ((None, None, None), 0), (("2", None, None), 2), (("-1", "yes", None), -1),
-    ((None, "yes", None), 1), ((None, "viaduct", None), 1), ((None, "是", None), 1),
-    ((None, "否", None), 0), ((None, "no", "yes"), -1), ((None, None, "building_passage"), -1),
-    (("道路中心线", None, None), 0)])
+@pytest.mark.parametrize(
+    "tags, level",
+    [
+        ((None, None, None), 0),
+        (("2", None, None), 2),
+        (("-1", "yes", None), -1),
+        ((None, "yes", None), 1),
+        ((None, "viaduct", None), 1),
+        ((None, "是", None), 1),
+        ((None, "否", None), 0),
+        ((None, "no", "yes"), -1),
+        ((None, None, "building_passage"), -1),
+        (("道路中心线", None, None), 0),
+    ],
+)
 def test_vertical_layer_from_osm_and_survey_tags(tags, level):
     assert vertical_layer(*tags) == level

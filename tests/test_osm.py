@@ -36,6 +36,7 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "osm"
 BEIJING = DATA / "beijing_haidian_cau_map.osm"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
+
 @pytest.fixture(scope="module")
 def extract() -> OsmExtract:
     return read_osm(BEIJING)
@@ -44,8 +45,16 @@ def extract() -> OsmExtract:
 @pytest.fixture(scope="module")
 def city_and_notes(extract) -> tuple[City, list[str]]:
     notes: list[str] = []
-    city = city_from_osm(extract.ways, extract.entrances, extract.buildings, extract.pois,
-                         extract.areas, seed=7, place_name="北京海淀学院路", warnings_out=notes)
+    city = city_from_osm(
+        extract.ways,
+        extract.entrances,
+        extract.buildings,
+        extract.pois,
+        extract.areas,
+        seed=7,
+        place_name="北京海淀学院路",
+        warnings_out=notes,
+    )
     return city, notes
 
 
@@ -65,9 +74,10 @@ def _amenity(extract: OsmExtract) -> np.ndarray:
 
 # --- the reader ------------------------------------------------------------------------
 
+
 def test_counts_match_the_file(extract):
     assert len(extract.ways) == 302
-    assert 250 <= len(extract.buildings) <= 260          # 255 ways + 2 multipolygon relations
+    assert 250 <= len(extract.buildings) <= 260  # 255 ways + 2 multipolygon relations
     amenity = _amenity(extract)
     assert (amenity == "hospital").sum() == 2
     assert (amenity == "school").sum() == 3
@@ -75,22 +85,21 @@ def test_counts_match_the_file(extract):
     assert len(extract.entrances) >= 15
     assert {"gate", "lift_gate", "entrance"} <= set(extract.entrances["kind"])
     assert "relation" in set(extract.buildings["osm_type"])
-    for frame in (extract.ways, extract.entrances, extract.buildings, extract.pois,
-                  extract.areas):
+    for frame in (extract.ways, extract.entrances, extract.buildings, extract.pois, extract.areas):
         assert frame.crs.to_epsg() == 4326
 
 
 def test_ways_keep_node_topology_beyond_the_bounds(extract):
     ways = extract.ways
     for nodes, geom in zip(ways["nodes"], ways.geometry, strict=True):
-        assert len(nodes) == len(geom.coords)             # one node id per vertex
+        assert len(nodes) == len(geom.coords)  # one node id per vertex
     shared = ways["nodes"].explode().value_counts()
-    assert (shared > 1).sum() > 100                       # junctions for a routing graph
+    assert (shared > 1).sum() > 100  # junctions for a routing graph
     west, south, east, north = extract.bounds
     xmin, ymin, xmax, ymax = ways.total_bounds
-    assert xmin < west and ymax > north                   # complete ways reach past the bounds
+    assert xmin < west and ymax > north  # complete ways reach past the bounds
     assert {"service", "footway", "primary", "living_street", "path"} <= set(ways["highway"])
-    assert ways["foot"].eq("designated").any()            # walk-relevant tags kept
+    assert ways["foot"].eq("designated").any()  # walk-relevant tags kept
 
 
 def test_buildings_are_valid_polygons_with_chinese_data(extract):
@@ -113,9 +122,10 @@ def test_real_chinese_names(extract):
 def test_clipped_admin_relation_is_reported_not_fatal(extract):
     text = "\n".join(extract.warnings)
     assert "relation 15972224" in text and "矿业大学社区居委会" in text
-    assert "w888309029" in text                           # the member way the export cut off
-    assert not ((extract.areas["osm_type"] == "relation")
-                & (extract.areas["osm_id"] == 15972224)).any()
+    assert "w888309029" in text  # the member way the export cut off
+    assert not (
+        (extract.areas["osm_type"] == "relation") & (extract.areas["osm_id"] == 15972224)
+    ).any()
 
 
 def test_bz2_and_pbf_give_the_same_result(extract, tmp_path):
@@ -155,7 +165,7 @@ def test_clipped_ways_and_relations_in_a_tiny_file(tmp_path):
     path.write_text(TINY, encoding="utf-8")
     extract = read_osm(path)
     ways = extract.ways.set_index("osm_id")
-    assert list(ways.index) == [10]                       # way 11 has one located node only
+    assert list(ways.index) == [10]  # way 11 has one located node only
     assert ways.loc[10, "nodes"] == [1, 2, 3] and len(ways.loc[10, "geometry"].coords) == 3
     assert ways.loc[10, "access"] == "private" and ways.loc[10, "name"] == "内部路"
     assert len(extract.entrances) == 1 and extract.buildings.empty and extract.areas.empty
@@ -191,6 +201,7 @@ def test_corrupt_files_raise_invalid_input(tmp_path):
 
 # --- the City --------------------------------------------------------------------------
 
+
 def test_city_hierarchy_and_codes(city):
     assert len(city.buildings) >= 200
     assert len(city.communities) >= 2
@@ -214,13 +225,17 @@ def test_grids_tile_their_community(city, metric):
     communities = city.communities.to_crs(metric).set_index("code")
     for code, members in grids.groupby("community_code"):
         geoms = members.geometry.to_numpy()
-        overlap = sum(shapely.intersection(geoms[i], geoms[j]).area
-                      for i in range(len(geoms)) for j in range(i + 1, len(geoms)))
+        overlap = sum(
+            shapely.intersection(geoms[i], geoms[j]).area
+            for i in range(len(geoms))
+            for j in range(i + 1, len(geoms))
+        )
         assert overlap < 1.0, code
         community = communities.geometry[code]
         assert shapely.union_all(geoms).symmetric_difference(community).area < 1.0, code
-    households = city.households.merge(city.buildings[["code", "grid_code"]],
-                                       left_on="building_code", right_on="code")
+    households = city.households.merge(
+        city.buildings[["code", "grid_code"]], left_on="building_code", right_on="code"
+    )
     per_grid = households.groupby("grid_code").size()
     assert per_grid.median() == pytest.approx(400, abs=150)
 
@@ -270,7 +285,7 @@ def test_facilities_keep_real_chinese_names(city):
     assert by_name["中国农业大学附属实验小学"] == "primary_school"
     assert by_name["北京石油学院附属中学"] == "junior_middle_school"
     assert by_name["未来之星实验幼儿园"] == "kindergarten"
-    assert "metro_station" in set(f.loc[f["name"] == "六道口", "category"])   # subway station
+    assert "metro_station" in set(f.loc[f["name"] == "六道口", "category"])  # subway station
     assert {"bus_stop", "police_station", "bank", "wet_market"} <= set(f["category"])
 
 
@@ -303,11 +318,14 @@ def test_compounds_have_gates_on_their_outline(city_and_notes, metric):
     assert (shapely.distance(gates.geometry.to_numpy(), outline) <= GATE_SNAP_M + 0.01).all()
     assert set(gates["kind"]) <= {"pedestrian", "vehicle", "both"}
     inferred = gates["name"].str.contains("推定")
-    assert inferred.any() and (~inferred).any()           # OSM gates used, the rest inferred
+    assert inferred.any() and (~inferred).any()  # OSM gates used, the rest inferred
     assert any("inferred gate" in n for n in notes)
     ids = city.compounds.to_crs(metric).geometry.to_numpy()
-    overlap = sum(shapely.intersection(ids[i], ids[j]).area
-                  for i in range(len(ids)) for j in range(i + 1, len(ids)))
+    overlap = sum(
+        shapely.intersection(ids[i], ids[j]).area
+        for i in range(len(ids))
+        for j in range(i + 1, len(ids))
+    )
     assert overlap < 1.0
 
 
@@ -325,16 +343,24 @@ def test_roads_are_walkable_and_noded(city, extract):
 
 
 def test_same_seed_same_people(extract, city):
-    again = city_from_osm(extract.ways, extract.entrances, extract.buildings, extract.pois,
-                          extract.areas, seed=7, place_name="北京海淀学院路")
+    again = city_from_osm(
+        extract.ways,
+        extract.entrances,
+        extract.buildings,
+        extract.pois,
+        extract.areas,
+        seed=7,
+        place_name="北京海淀学院路",
+    )
     assert again.residents["id_number"].tolist() == city.residents["id_number"].tolist()
     assert again.grids["code"].tolist() == city.grids["code"].tolist()
 
 
 # --- small pure pieces -------------------------------------------------------------------
 
+
 def test_id_number_check_digit():
-    assert people.id_number_check_digit("11010519491231002") == "X"   # GB 11643 example
+    assert people.id_number_check_digit("11010519491231002") == "X"  # GB 11643 example
     assert people.is_valid_id_number("11010519491231002X")
     assert not people.is_valid_id_number("110105194912310021")
     rng = np.random.default_rng(1)
@@ -354,8 +380,10 @@ def test_walkability_and_rule_tables():
     assert match_rules(hospital, "某某社区卫生服务站", FACILITY_RULES) == "health_station"
     assert match_rules(hospital, "某某医院", FACILITY_RULES) == "clinic"
     assert match_rules({"amenity": "school"}, "某某大学", FACILITY_RULES) is None
-    assert match_rules({"shop": "convenience;hairdresser"}, None, FACILITY_RULES) == \
-        "convenience_store"
+    assert (
+        match_rules({"shop": "convenience;hairdresser"}, None, FACILITY_RULES)
+        == "convenience_store"
+    )
     assert match_rules({"highway": "bus_stop"}, "社区卫生服务中心", FACILITY_RULES) == "bus_stop"
 
 

@@ -22,10 +22,16 @@ def _lattice():
     for k in (0, 100, 200):
         lines.append(shapely.LineString([(X0 + k, Y0), (X0 + k, Y0 + 200)]))
         lines.append(shapely.LineString([(X0, Y0 + k), (X0 + 200, Y0 + k)]))
-    roads = gpd.GeoDataFrame({"name": [f"路{i}" for i in range(6)], "highway": "residential",
-                              "foot": None}, geometry=lines, crs=CRS)
-    grids = gpd.GeoDataFrame({"code": ["G1"], "name": ["一网格"]},
-                             geometry=[shapely.box(X0, Y0, X0 + 200, Y0 + 200)], crs=CRS)
+    roads = gpd.GeoDataFrame(
+        {"name": [f"路{i}" for i in range(6)], "highway": "residential", "foot": None},
+        geometry=lines,
+        crs=CRS,
+    )
+    grids = gpd.GeoDataFrame(
+        {"code": ["G1"], "name": ["一网格"]},
+        geometry=[shapely.box(X0, Y0, X0 + 200, Y0 + 200)],
+        crs=CRS,
+    )
     return roads, grids
 
 
@@ -41,8 +47,9 @@ def _walk(waypoints, *, step_m=7.0, speed_mps=1.4, start=T0, noise_m=0.0, seed=1
 
 
 def _fixes(pts, t, track="T1", patroller="张三", accuracy=None):
-    return patrol.fixes_frame(track=track, patroller=patroller, t=t, x=pts[:, 0], y=pts[:, 1],
-                              accuracy_m=accuracy)
+    return patrol.fixes_frame(
+        track=track, patroller=patroller, t=t, x=pts[:, 0], y=pts[:, 1], accuracy_m=accuracy
+    )
 
 
 WEST_HALF = [(100, 200), (0, 200), (0, 100), (100, 100), (100, 0), (0, 0), (0, 100)]
@@ -80,12 +87,14 @@ def test_crossing_a_street_does_not_patrol_it():
     net = patrol.street_network(roads, grids)
     # Walk only along x=100 from south to north: crosses y=100 at a right angle.
     pts, t = _walk([(100, 0), (100, 200)])
-    report = patrol.coverage(net, patrol.clean_fixes(_fixes(pts, t)),
-                             [patrol.parse_period("2025-06-02")])
+    report = patrol.coverage(
+        net, patrol.clean_fixes(_fixes(pts, t)), [patrol.parse_period("2025-06-02")]
+    )
     assert report.grids.iloc[0]["patrolled_m"] == pytest.approx(200, abs=0.5)
     seg = report.segments
     patrolled_vertical = seg[seg["patrolled"]].geometry.apply(
-        lambda g: abs(g.coords[0][0] - g.coords[-1][0]) < 1e-6)
+        lambda g: abs(g.coords[0][0] - g.coords[-1][0]) < 1e-6
+    )
     assert patrolled_vertical.all() and len(patrolled_vertical) == 2
 
 
@@ -120,23 +129,29 @@ def test_a_jump_at_the_first_fix_drops_the_first_fix():
 def test_buildings_households_and_key_site_visits():
     roads, grids = _lattice()
     net = patrol.street_network(roads, grids)
-    near = shapely.box(X0 + 10, Y0 + 110, X0 + 40, Y0 + 140)      # 10 m from x=0
-    far = shapely.box(X0 + 140, Y0 + 140, X0 + 170, Y0 + 170)      # 30+ m from every walked street
-    buildings = gpd.GeoDataFrame({"code": ["B1", "B2"], "grid_code": ["G1", "G1"],
-                                  "households": [30, 10]}, geometry=[near, far], crs=CRS)
+    near = shapely.box(X0 + 10, Y0 + 110, X0 + 40, Y0 + 140)  # 10 m from x=0
+    far = shapely.box(X0 + 140, Y0 + 140, X0 + 170, Y0 + 170)  # 30+ m from every walked street
+    buildings = gpd.GeoDataFrame(
+        {"code": ["B1", "B2"], "grid_code": ["G1", "G1"], "households": [30, 10]},
+        geometry=[near, far],
+        crs=CRS,
+    )
     # Site S1 on the walk; the walk pauses 90 s at it. S2 is passed without stopping.
-    sites = gpd.GeoDataFrame({"code": ["S1", "S2"], "grid_code": ["G1", "G1"]},
-                             geometry=[shapely.Point(X0, Y0 + 150), shapely.Point(X0 + 50, Y0)],
-                             crs=CRS)
+    sites = gpd.GeoDataFrame(
+        {"code": ["S1", "S2"], "grid_code": ["G1", "G1"]},
+        geometry=[shapely.Point(X0, Y0 + 150), shapely.Point(X0 + 50, Y0)],
+        crs=CRS,
+    )
     pts, t = _walk(WEST_HALF)
     stop = int(np.argmin(np.abs(pts[:, 1] - (Y0 + 150)) + np.abs(pts[:, 0] - X0)))
     t = [ti + (timedelta(seconds=90) if i > stop else timedelta()) for i, ti in enumerate(t)]
     pts = np.insert(pts, stop + 1, pts[stop], axis=0)
     t.insert(stop + 1, t[stop] + timedelta(seconds=90))
-    t[stop + 2:] = [ti + timedelta(seconds=1) for ti in t[stop + 2:]]
+    t[stop + 2 :] = [ti + timedelta(seconds=1) for ti in t[stop + 2 :]]
     clean = patrol.clean_fixes(_fixes(pts, t))
-    report = patrol.coverage(net, clean, [patrol.parse_period("2025-06-02")],
-                             buildings=buildings, sites=sites)
+    report = patrol.coverage(
+        net, clean, [patrol.parse_period("2025-06-02")], buildings=buildings, sites=sites
+    )
     row = report.grids.iloc[0]
     assert (row["buildings"], row["buildings_passed"]) == (2, 1)
     assert (row["households"], row["households_covered"]) == (40, 30)
@@ -152,8 +167,10 @@ def test_periods_and_day_night_shifts():
     net = patrol.street_network(roads, grids)
     day_pts, day_t = _walk([(0, 0), (0, 200)], start=datetime(2025, 6, 2, 10, 0))
     night_pts, night_t = _walk([(200, 0), (200, 200)], start=datetime(2025, 6, 4, 22, 0))
-    fixes = pd.concat([_fixes(day_pts, day_t, track="D"), _fixes(night_pts, night_t, track="N")],
-                      ignore_index=True)
+    fixes = pd.concat(
+        [_fixes(day_pts, day_t, track="D"), _fixes(night_pts, night_t, track="N")],
+        ignore_index=True,
+    )
     clean = patrol.clean_fixes(fixes)
     days = patrol.split_period(patrol.parse_period("2025-06-02/2025-06-04"), "day")
     assert [p.label for p in days] == ["2025-06-02", "2025-06-03", "2025-06-04"]
@@ -178,8 +195,11 @@ def test_parse_period_forms_and_errors():
 
 def test_stored_tracks_explode_into_fixes():
     line = shapely.LineString([(X0, Y0), (X0 + 10, Y0), (X0 + 20, Y0)])
-    tracks = gpd.GeoDataFrame({"code": ["PT1"], "patroller": ["李四"], "started_at": [T0],
-                               "times": [[0.0, 7.0, 14.0]]}, geometry=[line], crs=CRS)
+    tracks = gpd.GeoDataFrame(
+        {"code": ["PT1"], "patroller": ["李四"], "started_at": [T0], "times": [[0.0, 7.0, 14.0]]},
+        geometry=[line],
+        crs=CRS,
+    )
     fixes = patrol.track_fixes(tracks)
     assert list(fixes["x"] - X0) == [0, 10, 20]
     assert fixes["t"].iloc[2] == pd.Timestamp(T0 + timedelta(seconds=14))
@@ -191,8 +211,13 @@ def test_stored_tracks_explode_into_fixes():
 
 
 def test_overdue_sites_from_last_inspection_and_interval():
-    sites = pd.DataFrame({"code": ["A", "B", "C"], "inspection_interval_days": [7, 30, 14],
-                          "last_inspected": [datetime(2025, 6, 1), datetime(2025, 6, 1), None]})
+    sites = pd.DataFrame(
+        {
+            "code": ["A", "B", "C"],
+            "inspection_interval_days": [7, 30, 14],
+            "last_inspected": [datetime(2025, 6, 1), datetime(2025, 6, 1), None],
+        }
+    )
     out = patrol.overdue_sites(sites, as_of=datetime(2025, 6, 11))
     assert list(out["overdue"]) == [True, False, True]
     assert out.loc[0, "days_overdue"] == 3.0

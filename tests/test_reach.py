@@ -28,8 +28,11 @@ def beijing(shared_data):
 def _osm_graph(ways, crs):
     """An independent graph: OSM node ids, an edge between consecutive nodes of every
     walkable way, weighted by the straight distance in ``crs``."""
-    keep = walkable(ways["highway"].to_numpy(object), ways["foot"].to_numpy(object),
-                    ways["access"].to_numpy(object))
+    keep = walkable(
+        ways["highway"].to_numpy(object),
+        ways["foot"].to_numpy(object),
+        ways["access"].to_numpy(object),
+    )
     ways = ways[keep]
     coords = ways.to_crs(crs).geometry
     g = nx.Graph()
@@ -58,18 +61,20 @@ def test_engine_equals_networkx_on_the_beijing_network(beijing):
         org = rng.choice(net.n_nodes, 300, replace=False)
         fsnap = snap_nodes(net, fac)
         nd = R.node_distances(net, fsnap, max_distance_m=1500)
-        dist, src = R.point_distances(nd, snap_nodes(net, org), sources=fsnap,
-                                      max_distance_m=1500)
-        ref = nx.multi_source_dijkstra_path_length(g, set(osm_of[fac].tolist()), cutoff=1500,
-                                                   weight="w")
+        dist, src = R.point_distances(nd, snap_nodes(net, org), sources=fsnap, max_distance_m=1500)
+        ref = nx.multi_source_dijkstra_path_length(
+            g, set(osm_of[fac].tolist()), cutoff=1500, weight="w"
+        )
         expect = np.array([ref.get(osm_of[o], np.inf) for o in org])
         assert (np.isfinite(dist) == np.isfinite(expect)).all()
         ok = np.isfinite(expect)
         assert ok.sum() > 50
         assert np.abs(dist[ok] - expect[ok]).max() < 0.01
         # The nearest facility named is one at that distance.
-        fd = {f: nx.single_source_dijkstra_path_length(g, osm_of[f], weight="w")
-              for f in fac[np.unique(src[ok])]}
+        fd = {
+            f: nx.single_source_dijkstra_path_length(g, osm_of[f], weight="w")
+            for f in fac[np.unique(src[ok])]
+        }
         for o, s, d in zip(org[ok][:40], src[ok][:40], dist[ok][:40], strict=True):
             assert fd[fac[s]][osm_of[o]] == pytest.approx(d, abs=0.01)
 
@@ -124,23 +129,31 @@ def test_routes_into_gated_compounds_pass_a_gate_on_the_real_network(beijing):
 def test_nearest_facility_is_index_aligned_and_states_its_speed():
     net = build_network([LineString([(0, 0), (1000, 0)])], crs=CRS)
     fac = gpd.GeoSeries([Point(0, 0), Point(1000, 0)], index=["A", "B"], crs=CRS)
-    org = gpd.GeoSeries([Point(900, 10), Point(100, -10), Point(500, 900)], index=[7, 3, 5],
-                        crs=CRS)
+    org = gpd.GeoSeries(
+        [Point(900, 10), Point(100, -10), Point(500, 900)], index=[7, 3, 5], crs=CRS
+    )
     res = R.nearest_facility(net, fac, org, speed_kmh=5.0, max_snap_m=300)
     assert list(res.index) == [7, 3, 5]
     assert res.loc[7, "facility"] == "B" and res.loc[7, "distance_m"] == pytest.approx(110)
-    assert res.loc[3, "facility"] == "A" and res.loc[3, "minutes"] == pytest.approx(110 / 83.333,
-                                                                                    rel=1e-3)
+    assert res.loc[3, "facility"] == "A" and res.loc[3, "minutes"] == pytest.approx(
+        110 / 83.333, rel=1e-3
+    )
     assert res.loc[5, "snap"] == "off_network" and np.isnan(res.loc[5, "distance_m"])
     assert res.attrs["speed_kmh"] == 5.0
 
 
 def _two_paths():
     """A-B direct (100 m) and A-C-B (20 m + 20 m, a detour line to the north)."""
-    return build_network([LineString([(0, 0), (100, 0)]),
-                          LineString([(0, 0), (0, 20)]),
-                          LineString([(0, 20), (100, 20)]),
-                          LineString([(100, 20), (100, 0)])], crs=CRS, noding="vertices")
+    return build_network(
+        [
+            LineString([(0, 0), (100, 0)]),
+            LineString([(0, 0), (0, 20)]),
+            LineString([(0, 20), (100, 20)]),
+            LineString([(100, 20), (100, 0)]),
+        ],
+        crs=CRS,
+        noding="vertices",
+    )
 
 
 def test_isochrone_cuts_partial_edges_at_the_remaining_distance():
@@ -163,8 +176,11 @@ def test_isochrone_reaches_an_edge_from_both_ends():
     fac = snap_points(net, np.array([[0.0, 0.0]]))
     iso = R.isochrones(net, fac, radii_m=[110], buffer_m=2, quad_segs=16, per_source=False)
     length = bent.length
-    pieces = [LineString([(0, 0), (100, 0)]), substring(bent, 0, 110),
-              substring(bent, length - 10, length)]
+    pieces = [
+        LineString([(0, 0), (100, 0)]),
+        substring(bent, 0, 110),
+        substring(bent, length - 10, length),
+    ]
     expect = shapely.union_all([p.buffer(2, quad_segs=16) for p in pieces])
     poly = iso.geometry.iloc[0]
     assert shapely.symmetric_difference(poly, expect).area < 0.5
@@ -193,16 +209,28 @@ def test_isochrones_are_never_convex_hulls(beijing):
 def test_coverage_matches_an_independent_count():
     rng = np.random.default_rng(2)
     n = 400
-    table = pd.DataFrame({"snap": "edge", "leg_m": 0.0,
-                          "a_m": np.where(rng.random(n) < 0.2, np.nan, rng.uniform(0, 1500, n)),
-                          "b_m": rng.uniform(0, 800, n)}, index=np.arange(100, 100 + n))
+    table = pd.DataFrame(
+        {
+            "snap": "edge",
+            "leg_m": 0.0,
+            "a_m": np.where(rng.random(n) < 0.2, np.nan, rng.uniform(0, 1500, n)),
+            "b_m": rng.uniform(0, 800, n),
+        },
+        index=np.arange(100, 100 + n),
+    )
     reach = R.ReachTable(table, ["a", "b"], "network", {"speed_kmh": 4.0})
-    weights = pd.DataFrame({"residents": rng.integers(0, 60, n),
-                            "households": rng.integers(0, 20, n)}, index=table.index)
+    weights = pd.DataFrame(
+        {"residents": rng.integers(0, 60, n), "households": rng.integers(0, 20, n)},
+        index=table.index,
+    )
     grid = pd.Series(rng.choice(["G1", "G2", "G3", None], n), index=table.index)
     comm = grid.map({"G1": "C1", "G2": "C1", "G3": "C2"})
-    cov = R.coverage(reach, weights, {"grid": grid, "community": comm},
-                     thresholds_m={"10 min": 500.0, "15 min": 1000.0})
+    cov = R.coverage(
+        reach,
+        weights,
+        {"grid": grid, "community": comm},
+        thresholds_m={"10 min": 500.0, "15 min": 1000.0},
+    )
     for level, codes in (("grid", grid), ("community", comm)):
         for cat in ("a", "b"):
             for label, limit in (("10 min", 500.0), ("15 min", 1000.0)):
@@ -215,18 +243,30 @@ def test_coverage_matches_an_independent_count():
                     assert got.loc[area, "residents"] == total[area]
                     assert got.loc[area, "residents_covered"] == expect.get(area, 0)
                     assert got.loc[area, "residents_share"] == pytest.approx(
-                        expect.get(area, 0) / total[area])
+                        expect.get(area, 0) / total[area]
+                    )
 
 
 def test_reach_by_category_gives_per_category_columns_and_ids():
     net = build_network([LineString([(0, 0), (2000, 0)])], crs=CRS)
-    fac = gpd.GeoDataFrame({"category": ["school", "clinic", "school"], "fid": ["s1", "c1", "s2"]},
-                           geometry=[Point(0, 5), Point(1000, 5), Point(2000, 5)], crs=CRS)
+    fac = gpd.GeoDataFrame(
+        {"category": ["school", "clinic", "school"], "fid": ["s1", "c1", "s2"]},
+        geometry=[Point(0, 5), Point(1000, 5), Point(2000, 5)],
+        crs=CRS,
+    )
     org = gpd.GeoDataFrame({"id": [1, 2]}, geometry=[Point(300, 0), Point(1900, 0)], crs=CRS)
     res = R.reach_by_category(net, fac, org, id_field="fid", max_distance_m=1000)
     t = res.table
-    assert list(t.columns) == ["snap", "leg_m", "clinic_m", "clinic_min", "clinic_id",
-                               "school_m", "school_min", "school_id"]
+    assert list(t.columns) == [
+        "snap",
+        "leg_m",
+        "clinic_m",
+        "clinic_min",
+        "clinic_id",
+        "school_m",
+        "school_min",
+        "school_id",
+    ]
     assert t["school_m"].tolist() == pytest.approx([305.0, 105.0])
     assert t["school_id"].tolist() == ["s1", "s2"]
     assert t["clinic_m"].tolist() == pytest.approx([705.0, 905.0])
@@ -240,8 +280,9 @@ def test_estimate_is_straight_line_times_detour_and_labelled():
     fac = gpd.GeoDataFrame({"category": ["s"]}, geometry=[Point(116.35, 40.0)], crs="EPSG:4326")
     org = gpd.GeoDataFrame(geometry=[Point(116.36, 40.0)], crs="EPSG:4326")
     res = R.estimate_by_category(fac, org, detour_factor=1.4, max_distance_m=5000)
-    straight = gpd.GeoSeries([fac.geometry.iloc[0], org.geometry.iloc[0]],
-                             crs="EPSG:4326").to_crs(res.params.get("crs", "EPSG:32650"))
+    straight = gpd.GeoSeries([fac.geometry.iloc[0], org.geometry.iloc[0]], crs="EPSG:4326").to_crs(
+        res.params.get("crs", "EPSG:32650")
+    )
     d = straight.iloc[0].distance(straight.iloc[1])
     assert res.table["s_m"].iloc[0] == pytest.approx(1.4 * d, rel=1e-6)
     assert res.method == "estimate"
@@ -257,8 +298,9 @@ def test_greedy_suggestion_picks_the_site_covering_most_uncovered_residents():
     fac = snap_points(net, np.array([[0.0, 0.0]]))
     pts = np.array([[100.0, 10], [1000, 10], [1500, 10], [2500, 10], [2600, 10]])
     org = snap_points(net, pts)
-    weights = pd.DataFrame({"residents": [50, 500, 200, 300, 300],
-                            "households": [20, 200, 80, 120, 120]})
+    weights = pd.DataFrame(
+        {"residents": [50, 500, 200, 300, 300], "households": [20, 200, 80, 120, 120]}
+    )
     cands = np.array([[1000.0, 0], [1250, 0], [2550, 0], [2900, 0]])
     s = R.suggest_sites(net, fac, org, weights, radius_m=300, candidates_xy=cands, k=3)
     picks = s.picks
@@ -270,15 +312,23 @@ def test_greedy_suggestion_picks_the_site_covering_most_uncovered_residents():
     assert len(picks) == 2  # nothing left to add for a third site
     ranking = s.ranking.set_index("candidate")["residents_added"]
     assert ranking.to_dict() == {1: 700, 2: 600, 0: 500, 3: 0}  # 2600 is 300 m + 10 m leg away
-    est = R.suggest_sites_estimate(np.array([[0.0, 0]]), pts, weights, radius_m=300,
-                                   candidates_xy=cands, k=1, detour_factor=1.0)
+    est = R.suggest_sites_estimate(
+        np.array([[0.0, 0]]),
+        pts,
+        weights,
+        radius_m=300,
+        candidates_xy=cands,
+        k=1,
+        detour_factor=1.0,
+    )
     assert est.picks["candidate"].tolist() == [1]
 
 
 def test_travel_time_grid_gives_minutes_from_the_nearest_source():
     net = build_network([LineString([(0, 0), (1000, 0)])], crs=CRS)
-    grid = R.travel_time_grid(net, np.array([[0.0, 0.0]]), cell_m=100, speed_kmh=6,
-                              max_minutes=20, max_snap_m=50)
+    grid = R.travel_time_grid(
+        net, np.array([[0.0, 0.0]]), cell_m=100, speed_kmh=6, max_minutes=20, max_snap_m=50
+    )
     on_line = grid[np.isclose(grid.geometry.y, 0)]
     assert len(on_line) == 11
     assert on_line["minutes"].tolist() == pytest.approx(np.arange(11) * 100 / 100.0)

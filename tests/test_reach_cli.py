@@ -18,15 +18,24 @@ UTM = "EPSG:32650"
 def small_files(tmp_path):
     """A 2 km street in UTM 50N (Beijing), two schools and a clinic, three homes."""
     x0, y0 = 440000.0, 4428000.0
-    streets = gpd.GeoDataFrame({"highway": ["residential", "footway"]}, geometry=[
-        LineString([(x0, y0), (x0 + 2000, y0)]), LineString([(x0 + 1000, y0), (x0 + 1000, y0 + 300)])],
-        crs=UTM).to_crs("EPSG:4326")
-    fac = gpd.GeoDataFrame({"kind": ["school", "school", "clinic"], "code": ["S1", "S2", "C1"]},
-                           geometry=[Point(x0, y0 + 10), Point(x0 + 2000, y0 - 10),
-                                     Point(x0 + 1000, y0 + 300)], crs=UTM).to_crs("EPSG:4326")
-    homes = gpd.GeoDataFrame({"building_no": ["B-1", "B-2", "B-3"], "floors": [6, 6, 18]},
-                             geometry=[Point(x0 + 300, y0 - 20), Point(x0 + 1500, y0 + 5),
-                                       Point(x0 + 5000, y0)], crs=UTM).to_crs("EPSG:4326")
+    streets = gpd.GeoDataFrame(
+        {"highway": ["residential", "footway"]},
+        geometry=[
+            LineString([(x0, y0), (x0 + 2000, y0)]),
+            LineString([(x0 + 1000, y0), (x0 + 1000, y0 + 300)]),
+        ],
+        crs=UTM,
+    ).to_crs("EPSG:4326")
+    fac = gpd.GeoDataFrame(
+        {"kind": ["school", "school", "clinic"], "code": ["S1", "S2", "C1"]},
+        geometry=[Point(x0, y0 + 10), Point(x0 + 2000, y0 - 10), Point(x0 + 1000, y0 + 300)],
+        crs=UTM,
+    ).to_crs("EPSG:4326")
+    homes = gpd.GeoDataFrame(
+        {"building_no": ["B-1", "B-2", "B-3"], "floors": [6, 6, 18]},
+        geometry=[Point(x0 + 300, y0 - 20), Point(x0 + 1500, y0 + 5), Point(x0 + 5000, y0)],
+        crs=UTM,
+    ).to_crs("EPSG:4326")
     paths = {}
     for name, frame in (("streets", streets), ("facilities", fac), ("homes", homes)):
         paths[name] = tmp_path / f"{name}.geojson"
@@ -34,19 +43,49 @@ def small_files(tmp_path):
     return paths
 
 
-def test_file_mode_csv_has_one_row_per_origin_with_its_id_and_category_columns(small_files,
-                                                                               tmp_path):
+def test_file_mode_csv_has_one_row_per_origin_with_its_id_and_category_columns(
+    small_files, tmp_path
+):
     out = tmp_path / "reach.csv"
-    proc = run_gridmap("reach", "--network", str(small_files["streets"]), "--facilities",
-                       str(small_files["facilities"]), "--origins", str(small_files["homes"]),
-                       "--category-field", "kind", "--origin-id-field", "building_no",
-                       "--facility-id-field", "code", "--speed-kmh", "5", "--max-minutes", "15",
-                       "--out", str(out), url="sqlite:///unused.sqlite")
+    proc = run_gridmap(
+        "reach",
+        "--network",
+        str(small_files["streets"]),
+        "--facilities",
+        str(small_files["facilities"]),
+        "--origins",
+        str(small_files["homes"]),
+        "--category-field",
+        "kind",
+        "--origin-id-field",
+        "building_no",
+        "--facility-id-field",
+        "code",
+        "--speed-kmh",
+        "5",
+        "--max-minutes",
+        "15",
+        "--out",
+        str(out),
+        url="sqlite:///unused.sqlite",
+    )
     assert "wrote" in proc.stdout
     table = pd.read_csv(out, encoding="utf-8-sig", dtype={"building_no": str})
     assert list(table.columns) == [
-        "building_no", "lon", "lat", "speed_kmh", "method", "snap", "leg_m",
-        "clinic_m", "clinic_min", "clinic_id", "school_m", "school_min", "school_id"]
+        "building_no",
+        "lon",
+        "lat",
+        "speed_kmh",
+        "method",
+        "snap",
+        "leg_m",
+        "clinic_m",
+        "clinic_min",
+        "clinic_id",
+        "school_m",
+        "school_min",
+        "school_id",
+    ]
     assert table["building_no"].tolist() == ["B-1", "B-2", "B-3"]
     assert (table["speed_kmh"] == 5).all() and (table["method"] == "network").all()
     # B-1: leg 20, 300 m west to S1's foot, S1's leg 10 -> 330 m; clinic: 20 + 700 + 300 = 1020.
@@ -67,11 +106,23 @@ def test_file_mode_csv_has_one_row_per_origin_with_its_id_and_category_columns(s
 def test_file_mode_cutoff_empties_far_results_and_writes_geodata(small_files, tmp_path):
     for suffix in (".geojson", ".gpkg"):
         out = tmp_path / f"reach{suffix}"
-        proc = run_gridmap("reach", "--network", str(small_files["streets"]), "--facilities",
-                           str(small_files["facilities"]), "--origins",
-                           str(small_files["homes"]), "--category-field", "kind",
-                           "--max-minutes", "13", "--out", str(out), "--json",
-                           url="sqlite:///unused.sqlite")
+        proc = run_gridmap(
+            "reach",
+            "--network",
+            str(small_files["streets"]),
+            "--facilities",
+            str(small_files["facilities"]),
+            "--origins",
+            str(small_files["homes"]),
+            "--category-field",
+            "kind",
+            "--max-minutes",
+            "13",
+            "--out",
+            str(out),
+            "--json",
+            url="sqlite:///unused.sqlite",
+        )
         info = json.loads(proc.stdout)
         assert info["max_distance_m"] == pytest.approx(866.67, abs=0.01)  # 13 min at 4 km/h
         assert info["off_network_origins"] == 1
@@ -86,13 +137,32 @@ def test_file_mode_cutoff_empties_far_results_and_writes_geodata(small_files, tm
 def test_file_mode_reads_a_chinese_csv_of_facilities(small_files, tmp_path):
     fac = gpd.read_file(small_files["facilities"])
     csv = tmp_path / "设施.csv"
-    pd.DataFrame({"名称": ["一小", "二小", "卫生站"], "类别": fac["kind"], "编号": fac["code"],
-                  "经度": fac.geometry.x, "纬度": fac.geometry.y}).to_csv(
-        csv, index=False, encoding="utf-8-sig")
+    pd.DataFrame(
+        {
+            "名称": ["一小", "二小", "卫生站"],
+            "类别": fac["kind"],
+            "编号": fac["code"],
+            "经度": fac.geometry.x,
+            "纬度": fac.geometry.y,
+        }
+    ).to_csv(csv, index=False, encoding="utf-8-sig")
     out = tmp_path / "out.csv"
-    run_gridmap("reach", "--network", str(small_files["streets"]), "--facilities", str(csv),
-                "--category-field", "类别", "--facility-id-field", "编号", "--origins",
-                str(small_files["homes"]), "--out", str(out), url="sqlite:///unused.sqlite")
+    run_gridmap(
+        "reach",
+        "--network",
+        str(small_files["streets"]),
+        "--facilities",
+        str(csv),
+        "--category-field",
+        "类别",
+        "--facility-id-field",
+        "编号",
+        "--origins",
+        str(small_files["homes"]),
+        "--out",
+        str(out),
+        url="sqlite:///unused.sqlite",
+    )
     table = pd.read_csv(out, encoding="utf-8-sig")
     assert table["school_id"].tolist()[:2] == ["S1", "S2"]
     assert table["school_m"].iloc[0] == pytest.approx(330, abs=0.05)
@@ -101,9 +171,23 @@ def test_file_mode_reads_a_chinese_csv_of_facilities(small_files, tmp_path):
 def test_file_mode_on_the_beijing_osm_file(shared_data, tmp_path):
     osm = shared_data / "osm" / "beijing_haidian_cau_map.osm"
     out = tmp_path / "beijing.csv"
-    proc = run_gridmap("reach", "--network", str(osm), "--facilities", str(osm), "--origins",
-                       str(osm), "--category", "health_center", "--category", "primary_school",
-                       "--out", str(out), "--json", url="sqlite:///unused.sqlite")
+    proc = run_gridmap(
+        "reach",
+        "--network",
+        str(osm),
+        "--facilities",
+        str(osm),
+        "--origins",
+        str(osm),
+        "--category",
+        "health_center",
+        "--category",
+        "primary_school",
+        "--out",
+        str(out),
+        "--json",
+        url="sqlite:///unused.sqlite",
+    )
     info = json.loads(proc.stdout)
     assert info["categories"] == ["health_center", "primary_school"]
     assert info["network"]["edges"] > 600
@@ -117,15 +201,32 @@ def test_file_mode_on_the_beijing_osm_file(shared_data, tmp_path):
 
 
 def test_file_mode_errors_are_one_line(small_files, tmp_path):
-    proc = run_gridmap("reach", "--network", str(small_files["streets"]), "--facilities",
-                       str(small_files["facilities"]), "--origins", str(small_files["homes"]),
-                       url="sqlite:///unused.sqlite", check=False)
+    proc = run_gridmap(
+        "reach",
+        "--network",
+        str(small_files["streets"]),
+        "--facilities",
+        str(small_files["facilities"]),
+        "--origins",
+        str(small_files["homes"]),
+        url="sqlite:///unused.sqlite",
+        check=False,
+    )
     assert proc.returncode == 1
     assert proc.stderr.strip() == "Error: file mode needs --out as well"
-    proc = run_gridmap("reach", "--network", str(small_files["streets"]), "--facilities",
-                       str(small_files["facilities"]), "--origins", str(small_files["homes"]),
-                       "--out", str(tmp_path / "x.csv"), url="sqlite:///unused.sqlite",
-                       check=False)
+    proc = run_gridmap(
+        "reach",
+        "--network",
+        str(small_files["streets"]),
+        "--facilities",
+        str(small_files["facilities"]),
+        "--origins",
+        str(small_files["homes"]),
+        "--out",
+        str(tmp_path / "x.csv"),
+        url="sqlite:///unused.sqlite",
+        check=False,
+    )
     assert proc.returncode == 1
     assert "no column 'category'" in proc.stderr and "--category-field" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -134,31 +235,54 @@ def test_file_mode_errors_are_one_line(small_files, tmp_path):
 def test_database_mode_on_the_demo(demo_db):
     engine = demo_db[0]
     url = engine.url.render_as_string(hide_password=False)
-    proc = run_gridmap("reach", "--category", "health_center", "--category", "bus_stop",
-                       "--category", "kindergarten", "--json", url=url)
+    proc = run_gridmap(
+        "reach",
+        "--category",
+        "health_center",
+        "--category",
+        "bus_stop",
+        "--category",
+        "kindergarten",
+        "--json",
+        url=url,
+    )
     first = json.loads(proc.stdout)
     assert first["method"] == "network" and first["speed_kmh"] == 4.0
     assert first["network"]["nodes"] > 500
     assert [t["distance_m"] for t in first["thresholds"]] == [300, 500, 1000]
     with engine.connect() as c:
-        run = c.execute(sa.text("SELECT id, method, speed_kmh, max_distance_m, categories "
-                                "FROM reach_run WHERE id = :r"), {"r": first["run_id"]}).one()
+        run = c.execute(
+            sa.text(
+                "SELECT id, method, speed_kmh, max_distance_m, categories "
+                "FROM reach_run WHERE id = :r"
+            ),
+            {"r": first["run_id"]},
+        ).one()
         buildings = c.execute(sa.text("SELECT COUNT(*) FROM building")).scalar_one()
-        rows = c.execute(sa.text("SELECT COUNT(*) FROM reach_result WHERE run_id = :r"),
-                         {"r": run.id}).scalar_one()
-        too_far = c.execute(sa.text("SELECT COUNT(*) FROM reach_result WHERE run_id = :r "
-                                    "AND distance_m > :m"),
-                            {"r": run.id, "m": run.max_distance_m}).scalar_one()
+        rows = c.execute(
+            sa.text("SELECT COUNT(*) FROM reach_result WHERE run_id = :r"), {"r": run.id}
+        ).scalar_one()
+        too_far = c.execute(
+            sa.text("SELECT COUNT(*) FROM reach_result WHERE run_id = :r AND distance_m > :m"),
+            {"r": run.id, "m": run.max_distance_m},
+        ).scalar_one()
         total = c.execute(sa.text("SELECT SUM(size) FROM household")).scalar_one()
         # An independent count: residents of buildings the stored results put within 500 m.
-        covered = c.execute(sa.text(
-            "SELECT COALESCE(SUM(h.size), 0) FROM reach_result r "
-            "JOIN household h ON h.building_id = r.building_id "
-            "WHERE r.run_id = :r AND r.category = 'kindergarten' AND r.distance_m <= 500"),
-            {"r": run.id}).scalar_one()
-        minutes_ok = c.execute(sa.text(
-            "SELECT COUNT(*) FROM reach_result WHERE run_id = :r AND distance_m IS NOT NULL "
-            "AND ABS(minutes - distance_m / (4000.0 / 60)) > 0.001"), {"r": run.id}).scalar_one()
+        covered = c.execute(
+            sa.text(
+                "SELECT COALESCE(SUM(h.size), 0) FROM reach_result r "
+                "JOIN household h ON h.building_id = r.building_id "
+                "WHERE r.run_id = :r AND r.category = 'kindergarten' AND r.distance_m <= 500"
+            ),
+            {"r": run.id},
+        ).scalar_one()
+        minutes_ok = c.execute(
+            sa.text(
+                "SELECT COUNT(*) FROM reach_result WHERE run_id = :r AND distance_m IS NOT NULL "
+                "AND ABS(minutes - distance_m / (4000.0 / 60)) > 0.001"
+            ),
+            {"r": run.id},
+        ).scalar_one()
     assert run.method == "network" and run.speed_kmh == 4.0
     assert rows == buildings * 3
     assert too_far == 0 and minutes_ok == 0
@@ -169,8 +293,7 @@ def test_database_mode_on_the_demo(demo_db):
     rules = {r["rule"] for r in first["rules"]}
     assert {"gb50180.kindergarten", "gb50180.health_center", "gb50180.bus_stop"} <= rules
     # The stored network is reused; the numbers are the same.
-    again = json.loads(run_gridmap("reach", "--category", "kindergarten", "--json",
-                                   url=url).stdout)
+    again = json.loads(run_gridmap("reach", "--category", "kindergarten", "--json", url=url).stdout)
     assert again["network"]["reused"] is True
     assert again["coverage"]["kindergarten"] == first["coverage"]["kindergarten"]
     info = json.loads(run_gridmap("network", "info", "--json", url=url).stdout)
@@ -179,8 +302,9 @@ def test_database_mode_on_the_demo(demo_db):
 
 def test_suggest_on_the_demo(demo_db):
     url = demo_db[0].url.render_as_string(hide_password=False)
-    out = json.loads(run_gridmap("suggest", "--category", "kindergarten", "--k", "3", "--json",
-                                 url=url).stdout)
+    out = json.loads(
+        run_gridmap("suggest", "--category", "kindergarten", "--k", "3", "--json", url=url).stdout
+    )
     assert out["distance_m"] == 300 and out["minutes"] == pytest.approx(4.5)
     picks = out["picks"]
     assert 1 <= len(picks) <= 3
@@ -205,20 +329,40 @@ def test_standards_command_lists_cited_rules(tmp_path):
 def test_database_estimate_is_labelled_everywhere(demo_db, tmp_path):
     engine = demo_db[0]
     url = engine.url.render_as_string(hide_password=False)
-    out = json.loads(run_gridmap("reach", "--method", "estimate", "--detour-factor", "1.25",
-                                 "--category", "kindergarten", "--json",
-                                 "--export", str(tmp_path), url=url).stdout)
+    out = json.loads(
+        run_gridmap(
+            "reach",
+            "--method",
+            "estimate",
+            "--detour-factor",
+            "1.25",
+            "--category",
+            "kindergarten",
+            "--json",
+            "--export",
+            str(tmp_path),
+            url=url,
+        ).stdout
+    )
     assert out["method"] == "estimate" and out["network"] is None
     assert out["label"].startswith("ESTIMATE: straight line x 1.25")
     assert any("ESTIMATE" in w for w in out["warnings"])
-    text = run_gridmap("reach", "--method", "estimate", "--category", "kindergarten",
-                       url=url).stdout
+    text = run_gridmap(
+        "reach", "--method", "estimate", "--category", "kindergarten", url=url
+    ).stdout
     assert text.splitlines()[0].startswith("ESTIMATE")
     with engine.connect() as c:
-        run = c.execute(sa.text("SELECT method, detour_factor FROM reach_run WHERE id = :r"),
-                        {"r": out["run_id"]}).one()
-        snaps = {s for (s,) in c.execute(sa.text(
-            "SELECT DISTINCT snap FROM reach_result WHERE run_id = :r"), {"r": out["run_id"]})}
+        run = c.execute(
+            sa.text("SELECT method, detour_factor FROM reach_run WHERE id = :r"),
+            {"r": out["run_id"]},
+        ).one()
+        snaps = {
+            s
+            for (s,) in c.execute(
+                sa.text("SELECT DISTINCT snap FROM reach_result WHERE run_id = :r"),
+                {"r": out["run_id"]},
+            )
+        }
     assert (run.method, run.detour_factor, snaps) == ("estimate", 1.25, {"estimate"})
     iso = gpd.read_file(tmp_path / "isochrones.gpkg")
     assert set(iso["method"]) == {"estimate"} and iso["estimate"].all()

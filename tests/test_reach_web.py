@@ -23,11 +23,15 @@ def test_planner_page_shows_coverage_rules_and_sites(demo_app, demo_db, demo_ses
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     report = compute_reach(demo_session, categories=["kindergarten", "nursery"], store=False)
-    street = report.coverage[(report.coverage.level == "street")
-                             & (report.coverage.category == "kindergarten")
-                             & (report.coverage.threshold == "5 min")].iloc[0]
-    assert _text(html, "residents-covered") == \
-        f"{int(street.residents_covered)} / {int(street.residents)}"
+    street = report.coverage[
+        (report.coverage.level == "street")
+        & (report.coverage.category == "kindergarten")
+        & (report.coverage.threshold == "5 min")
+    ].iloc[0]
+    assert (
+        _text(html, "residents-covered")
+        == f"{int(street.residents_covered)} / {int(street.residents)}"
+    )
     assert "300 m" in html and "4.5 min at 4 km/h" in html
     assert "GB 50180-2018 附录C 表C.0.2（幼儿园：服务半径不宜大于300m）" in html
     communities = row_count(demo_session, "community")
@@ -79,9 +83,11 @@ def test_planner_page_in_chromium(chromium, live_server, demo_db, backend):
     assert drawn["gaps"] == int(page.inner_text("#n-gaps"))
     assert drawn["iso"] == 1  # the chosen level; the others wait in the layer control
     labels = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
-    assert [t.strip() for t in labels if t.strip().startswith("Reach within")] == \
-        ["Reach within 300 m (4.5 min)", "Reach within 500 m (7.5 min)",
-         "Reach within 1000 m (15.0 min)"]
+    assert [t.strip() for t in labels if t.strip().startswith("Reach within")] == [
+        "Reach within 300 m (4.5 min)",
+        "Reach within 500 m (7.5 min)",
+        "Reach within 1000 m (15.0 min)",
+    ]
     assert "km/h" in page.inner_text("#reach-legend")
     assert page.locator("#rule-table tbody tr").count() >= 2
     save_screenshot(page, f"planner-{backend}")
@@ -116,8 +122,9 @@ def planner_login(demo_db):
 
 
 @pytest.mark.browser
-def test_planner_toggles_radius_walk_and_compare_and_downloads(chromium, live_server,
-                                                                planner_login, backend):
+def test_planner_toggles_radius_walk_and_compare_and_downloads(
+    chromium, live_server, planner_login, backend
+):
     import pandas as pd
 
     page = chromium.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)

@@ -22,9 +22,25 @@ from gridmap.notes import InputRejected
 import derive
 
 GEOD = pyproj.Geod(ellps="WGS84")
-SHANGHAI_DISTRICTS = {"黄浦区", "浦东新区", "徐汇区", "长宁区", "静安区", "普陀区", "闸北区",
-                      "虹口区", "杨浦区", "闵行区", "宝山区", "嘉定区", "金山区", "松江区",
-                      "青浦区", "奉贤区", "崇明县"}
+SHANGHAI_DISTRICTS = {
+    "黄浦区",
+    "浦东新区",
+    "徐汇区",
+    "长宁区",
+    "静安区",
+    "普陀区",
+    "闸北区",
+    "虹口区",
+    "杨浦区",
+    "闵行区",
+    "宝山区",
+    "嘉定区",
+    "金山区",
+    "松江区",
+    "青浦区",
+    "奉贤区",
+    "崇明县",
+}
 
 
 def max_vertex_error_m(a, b) -> float:
@@ -52,10 +68,15 @@ def test_gbk_shapefile_by_language_driver_byte(shared_data, original):
 
 
 def test_utf8_shapefile_without_cpg_detected_from_bytes(shared_data):
-    for city, expect in (("上海城区", {"黄浦区", "浦东新区"}), ("北京城区", {"海淀区", "朝阳区"}),
-                         ("深圳市", {"福田区", "南山区"}), ("杭州市", {"西湖区", "上城区"})):
-        src = read_source(shared_data / derive.GARY_DIR / f"{city}.shp", ReadOptions(
-            coords="gcj02"))
+    for city, expect in (
+        ("上海城区", {"黄浦区", "浦东新区"}),
+        ("北京城区", {"海淀区", "朝阳区"}),
+        ("深圳市", {"福田区", "南山区"}),
+        ("杭州市", {"西湖区", "上城区"}),
+    ):
+        src = read_source(
+            shared_data / derive.GARY_DIR / f"{city}.shp", ReadOptions(coords="gcj02")
+        )
         assert src.encoding == "UTF-8", city
         assert "valid UTF-8" in src.encoding_reason.text
         assert expect <= set(src.frame["name"]), city
@@ -63,8 +84,9 @@ def test_utf8_shapefile_without_cpg_detected_from_bytes(shared_data):
 
 
 def test_gbk_without_cpg_and_without_language_driver(shared_data, tmp_path):
-    shp = derive.gbk_without_cpg(shared_data / derive.GARY_DIR / "上海城区.shp",
-                                 tmp_path / "gbk" / "上海城区.shp")
+    shp = derive.gbk_without_cpg(
+        shared_data / derive.GARY_DIR / "上海城区.shp", tmp_path / "gbk" / "上海城区.shp"
+    )
     assert not shp.with_suffix(".cpg").exists()
     assert shp.with_suffix(".dbf").read_bytes()[29] == 0
     src = read_source(shp)
@@ -104,8 +126,9 @@ def test_text_guess():
 # --- formats -----------------------------------------------------------------------------
 def test_zip_with_nested_folders_and_gbk_member_names(shared_data, tmp_path, original):
     parts = derive.shapefile_set(shared_data / derive.SHANGHAI_GBK, tmp_path / "set")
-    archive = derive.zip_shapefile(parts, tmp_path / "上海.zip", folder="测绘成果/2015/区县/",
-                                   gbk_names=True)
+    archive = derive.zip_shapefile(
+        parts, tmp_path / "上海.zip", folder="测绘成果/2015/区县/", gbk_names=True
+    )
     with zipfile.ZipFile(archive) as zf:  # really stored as GBK, no UTF-8 flag
         info = zf.infolist()[0]
         assert not info.flag_bits & 0x800 and "测绘" not in info.filename
@@ -185,8 +208,9 @@ def test_kml_ring_too_short_to_close_is_an_error(shared_data, tmp_path):
     start = text.index("<coordinates>") + len("<coordinates>")
     end = text.index("</coordinates>")
     bad = tmp_path / "short.kml"
-    bad.write_text(text[:start] + "120.7475,23.4554 120.7527,23.4571" + text[end:],
-                   encoding="utf-8")
+    bad.write_text(
+        text[:start] + "120.7475,23.4554 120.7527,23.4571" + text[end:], encoding="utf-8"
+    )
     src = read_source(bad)
     assert src.problems[0].severity == "error"
     assert "only 2 distinct points" in src.problems[0].message
@@ -203,10 +227,12 @@ def test_csv_with_lon_lat(shared_data):
 
 def test_csv_in_gbk_with_chinese_columns_and_wkt(tmp_path):
     path = tmp_path / "网格.csv"
-    rows = ["网格名称,网格编码,WKT",
-            "第一网格,110108001001001,\"POLYGON ((116.30 39.98, 116.31 39.98, 116.31 39.99, "
-            "116.30 39.99, 116.30 39.98))\"",
-            "第二网格,110108001001002,not wkt"]
+    rows = [
+        "网格名称,网格编码,WKT",
+        '第一网格,110108001001001,"POLYGON ((116.30 39.98, 116.31 39.98, 116.31 39.99, '
+        '116.30 39.99, 116.30 39.98))"',
+        "第二网格,110108001001002,not wkt",
+    ]
     path.write_bytes("\n".join(rows).encode("gbk"))
     src = read_source(path)
     assert src.encoding == "GB18030"
@@ -221,9 +247,14 @@ def test_xlsx_sheets(tmp_path):
 
     path = tmp_path / "重点场所.xlsx"
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
-        pd.DataFrame({"场所名称": ["A网吧", "B餐馆"], "类别": ["网吧", "餐饮场所"],
-                      "经度": [116.35, 116.351], "纬度": [40.0, 40.001]}).to_excel(
-            xl, sheet_name="场所", index=False)
+        pd.DataFrame(
+            {
+                "场所名称": ["A网吧", "B餐馆"],
+                "类别": ["网吧", "餐饮场所"],
+                "经度": [116.35, 116.351],
+                "纬度": [40.0, 40.001],
+            }
+        ).to_excel(xl, sheet_name="场所", index=False)
         pd.DataFrame({"x": []}).to_excel(xl, sheet_name="说明", index=False)
     src = read_source(path)
     assert src.layer == "场所" and list(src.frame["场所名称"]) == ["A网吧", "B餐馆"]
@@ -273,8 +304,9 @@ def test_six_digit_eastings_need_the_zone(shared_data, tmp_path, original):
 
 
 def test_esri_gauss_kruger_prj(shared_data, tmp_path, original):
-    shp = derive.reproject_shp(shared_data / derive.SHANGHAI_GBK, tmp_path / "gk" / "d.shp",
-                               4549, prj=True)
+    shp = derive.reproject_shp(
+        shared_data / derive.SHANGHAI_GBK, tmp_path / "gk" / "d.shp", 4549, prj=True
+    )
     shp.with_suffix(".prj").write_text(pyproj.CRS.from_epsg(4549).to_wkt("WKT1_ESRI"))
     assert 'PROJECTION["Gauss_Kruger"]' in shp.with_suffix(".prj").read_text()
     src = read_source(shp)
@@ -287,8 +319,9 @@ def test_esri_gauss_kruger_prj(shared_data, tmp_path, original):
 def test_beijing54_and_xian80_warn_and_are_tens_of_metres_off(shared_data, tmp_path, original):
     for epsg, datum in ((2437, "Beijing 1954"), (2385, "Xi'an 1980")):
         # The ESRI .prj that survey bureaus ship carries no datum-shift parameters.
-        shp = derive.reproject_shp(shared_data / derive.SHANGHAI_GBK,
-                                   tmp_path / str(epsg) / "d.shp", epsg, prj=True)
+        shp = derive.reproject_shp(
+            shared_data / derive.SHANGHAI_GBK, tmp_path / str(epsg) / "d.shp", epsg, prj=True
+        )
         shp.with_suffix(".prj").write_text(pyproj.CRS.from_epsg(epsg).to_wkt("WKT1_ESRI"))
         src = read_source(shp)
         warning = " ".join(w.text for w in src.warnings)
@@ -303,8 +336,9 @@ def test_beijing54_and_xian80_warn_and_are_tens_of_metres_off(shared_data, tmp_p
 
 
 def test_crs_override(shared_data, tmp_path, original):
-    shp = derive.reproject_shp(shared_data / derive.SHANGHAI_GBK, tmp_path / "ov" / "d.shp", 4549,
-                               prj=True)
+    shp = derive.reproject_shp(
+        shared_data / derive.SHANGHAI_GBK, tmp_path / "ov" / "d.shp", 4549, prj=True
+    )
     shp.with_suffix(".prj").write_text(pyproj.CRS.from_epsg(4326).to_wkt("WKT1_ESRI"))
     with pytest.raises(InputRejected, match="CRS in the file is wrong"):
         read_source(shp)
@@ -314,18 +348,19 @@ def test_crs_override(shared_data, tmp_path, original):
 
 
 @pytest.mark.parametrize("datum", ["gcj02", "bd09"])
-def test_datum_shifted_copies_come_back_within_half_a_metre(shared_data, tmp_path, original,
-                                                           datum):
-    path = derive.shifted_geojson(shared_data / derive.SHANGHAI_GBK, tmp_path / f"{datum}.geojson",
-                                  datum)
+def test_datum_shifted_copies_come_back_within_half_a_metre(shared_data, tmp_path, original, datum):
+    path = derive.shifted_geojson(
+        shared_data / derive.SHANGHAI_GBK, tmp_path / f"{datum}.geojson", datum
+    )
     plain = read_source(path)
     assert max_vertex_error_m(plain.frame.geometry, original.geometry) > 300
     src = read_source(path, ReadOptions(coords=datum))
     assert max_vertex_error_m(src.frame.geometry, original.geometry) < 0.5
     assert set(src.frame["NAME"]) == SHANGHAI_DISTRICTS
     with pytest.raises(InputRejected, match="applies to longitude/latitude"):
-        shp = derive.reproject_shp(shared_data / derive.SHANGHAI_GBK, tmp_path / "p" / "d.shp",
-                                   4528)
+        shp = derive.reproject_shp(
+            shared_data / derive.SHANGHAI_GBK, tmp_path / "p" / "d.shp", 4528
+        )
         read_source(shp, ReadOptions(coords=datum))
 
 
@@ -346,8 +381,10 @@ def test_corrupt_zip(shared_data, tmp_path):
         read_source(bad)
 
 
-@pytest.mark.parametrize("member", ["../../evil.shp", "/etc/evil.shp", "a/../../evil.csv",
-                                    "C:\\evil.csv", "..\\..\\evil.csv"])
+@pytest.mark.parametrize(
+    "member",
+    ["../../evil.shp", "/etc/evil.shp", "a/../../evil.csv", "C:\\evil.csv", "..\\..\\evil.csv"],
+)
 def test_zip_slip_and_absolute_paths(tmp_path, member):
     archive = derive.zip_files({member: b"name,lon,lat\nx,116,40\n"}, tmp_path / "slip.zip")
     work = tmp_path / "work"
@@ -362,8 +399,9 @@ def test_zip_bomb_by_ratio_and_total(tmp_path):
     assert bomb.stat().st_size < 1024 * 1024
     with pytest.raises(InputRejected, match="zip bomb"):
         read_source(bomb)
-    small = derive.zip_files({"a.csv": b"name,lon,lat\n" + b"x,116,40\n" * 200_000},
-                             tmp_path / "big.zip")
+    small = derive.zip_files(
+        {"a.csv": b"name,lon,lat\n" + b"x,116,40\n" * 200_000}, tmp_path / "big.zip"
+    )
     with pytest.raises(InputRejected, match="zip bomb"):
         read_source(small, ReadOptions(limits=Limits(max_unpacked_bytes=100_000)))
     liar = derive.zip_lying_header(tmp_path / "liar.zip")
@@ -373,8 +411,9 @@ def test_zip_bomb_by_ratio_and_total(tmp_path):
 
 def test_size_cap(shared_data, tmp_path):
     with pytest.raises(InputRejected, match="larger than the 0 MB limit"):
-        read_source(shared_data / "poi/shanghai_amap/小学.csv",
-                    ReadOptions(limits=Limits(max_bytes=1000)))
+        read_source(
+            shared_data / "poi/shanghai_amap/小学.csv", ReadOptions(limits=Limits(max_bytes=1000))
+        )
     from io import BytesIO
 
     with pytest.raises(InputRejected, match="limit"):

@@ -63,15 +63,43 @@ def dask_cluster(tmp_path: Path, workers: int = 2):
     procs: list[subprocess.Popen] = []
     log = open(tmp_path / "dask.log", "w")  # noqa: SIM115 - closed below
     try:
-        procs.append(subprocess.Popen(
-            [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-             "--no-dashboard"], stdout=log, stderr=subprocess.STDOUT))
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(DASK),
+                    "scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    address.rsplit(":", 1)[1],
+                    "--no-dashboard",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
         for k in range(workers):
-            procs.append(subprocess.Popen(
-                [str(DASK), "worker", address, "--nthreads", "1", "--no-nanny",
-                 "--no-dashboard", "--host", "127.0.0.1", "--name", f"w{k}",
-                 "--local-directory", str(tmp_path / f"w{k}")],
-                stdout=log, stderr=subprocess.STDOUT))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        str(DASK),
+                        "worker",
+                        address,
+                        "--nthreads",
+                        "1",
+                        "--no-nanny",
+                        "--no-dashboard",
+                        "--host",
+                        "127.0.0.1",
+                        "--name",
+                        f"w{k}",
+                        "--local-directory",
+                        str(tmp_path / f"w{k}"),
+                    ],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         with Client(address, timeout=START_TIMEOUT_S) as client:
             client.wait_for_workers(workers, timeout=START_TIMEOUT_S)
             pids = client.run(os.getpid)
@@ -97,14 +125,20 @@ def _rows(sessions, period: str) -> list[dict]:
 
 def _run_jobs(sessions, layer: str = "patrol") -> list[m.Job]:
     with sessions() as s:
-        return list(s.scalars(sa.select(m.Job).where(m.Job.kind == "run", m.Job.layer == layer)
-                              .order_by(m.Job.created_at, m.Job.id)))
+        return list(
+            s.scalars(
+                sa.select(m.Job)
+                .where(m.Job.kind == "run", m.Job.layer == layer)
+                .order_by(m.Job.created_at, m.Job.id)
+            )
+        )
 
 
 def _tasks(sessions, run_id: str) -> list[m.Job]:
     with sessions() as s:
-        return list(s.scalars(sa.select(m.Job).where(m.Job.id.like(f"{run_id}-%"))
-                              .order_by(m.Job.id)))
+        return list(
+            s.scalars(sa.select(m.Job).where(m.Job.id.like(f"{run_id}-%")).order_by(m.Job.id))
+        )
 
 
 def _equals_whole_city(sessions, rows: list[dict], period: str) -> None:
@@ -117,8 +151,15 @@ def _equals_whole_city(sessions, rows: list[dict], period: str) -> None:
     for r in rows:
         v = r["values"]
         assert v["grid_code"] == r["area"]
-        for col in ("street_m", "patrolled_m", "households", "households_covered",
-                    "buildings_passed", "key_sites_visited", "patrols"):
+        for col in (
+            "street_m",
+            "patrolled_m",
+            "households",
+            "households_covered",
+            "buildings_passed",
+            "key_sites_visited",
+            "patrols",
+        ):
             assert v[col] == pytest.approx(float(whole.loc[r["area"], col])), (r["area"], col)
 
 
@@ -126,8 +167,9 @@ def test_sequential_run_on_the_demo(demo_db):
     engine = demo_db[0]
     url = engine.url.render_as_string(hide_password=False)
     period = _last_week()
-    proc = run_gridmap("run", "patrol", "--all-streets", "--period", period, "--sequential",
-                       url=url)
+    proc = run_gridmap(
+        "run", "patrol", "--all-streets", "--period", period, "--sequential", url=url
+    )
     assert "1 of 1 street offices done" in proc.stdout
     rows = _rows(session_factory(engine), period)
     assert sum(r["values"]["patrols"] for r in rows) > 0
@@ -141,8 +183,9 @@ def test_patrol_on_dask_workers_equals_local_run_and_survives_a_killed_worker(ci
     env_without = {k: v for k, v in os.environ.items() if k != SCHEDULER_ENV}
 
     # the peer: the same tasks one after another in the command's own process
-    proc = run_gridmap("run", "patrol", "--all-streets", "--period", period, "--sequential",
-                       url=url)
+    proc = run_gridmap(
+        "run", "patrol", "--all-streets", "--period", period, "--sequential", url=url
+    )
     assert f"{STREETS} of {STREETS} street offices done" in proc.stdout
     local = _rows(sessions, period)
     assert {r["street"] for r in local} == {f"110108{k:03d}" for k in range(1, STREETS + 1)}
@@ -156,8 +199,13 @@ def test_patrol_on_dask_workers_equals_local_run_and_survives_a_killed_worker(ci
     with dask_cluster(tmp_path) as (address, workers):
         env = {**env_without, SCHEDULER_ENV: address, "GRIDMAP_DATABASE_URL": url}
         exe = Path(sys.executable).parent / "gridmap"
-        proc = subprocess.run([str(exe), "run", "patrol", "--all-streets", "--period", period],
-                              env=env, capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [str(exe), "run", "patrol", "--all-streets", "--period", period],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stderr
         assert f"on {address}" in proc.stderr and "done" in proc.stdout
         assert _rows(sessions, period) == local
@@ -168,9 +216,13 @@ def test_patrol_on_dask_workers_equals_local_run_and_survives_a_killed_worker(ci
         assert {t.pid for t in tasks} <= {w.pid for w in workers}  # computed on the workers
 
         # kill the worker computing a street office; its task is run again on the other one
-        running = subprocess.Popen([str(exe), "run", "patrol", "--all-streets", "--period",
-                                    period], env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+        running = subprocess.Popen(
+            [str(exe), "run", "patrol", "--all-streets", "--period", period],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         victim = None
         deadline = time.monotonic() + START_TIMEOUT_S
         while victim is None and time.monotonic() < deadline and running.poll() is None:
@@ -196,9 +248,13 @@ def test_patrol_on_dask_workers_equals_local_run_and_survives_a_killed_worker(ci
 
         # bad data in one street office: its task fails three times and is reported
         with _broken_track(sessions, "110108003", period) as track_code:
-            proc = subprocess.run([str(exe), "run", "patrol", "--all-streets", "--period",
-                                   period], env=env, capture_output=True, text=True,
-                                  timeout=300)
+            proc = subprocess.run(
+                [str(exe), "run", "patrol", "--all-streets", "--period", period],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
         assert proc.returncode == 1
         assert f"{STREETS - 1} of {STREETS} street offices done" in proc.stdout
         assert f"FAILED 110108003: InvalidInput: patrol track {track_code}" in proc.stderr
@@ -219,10 +275,16 @@ def _broken_track(sessions, street: str, period: str):
     error the patrol analysis rejects); restored afterwards."""
     p = parse_period(period)
     with sessions.begin() as s:
-        track = s.scalars(sa.select(m.PatrolTrack).join(m.Grid, m.PatrolTrack.grid_id == m.Grid.id)
-                          .where(m.Grid.code.like(f"{street}%"), m.PatrolTrack.started_at >= p.start,
-                                 m.PatrolTrack.started_at < p.end)
-                          .order_by(m.PatrolTrack.id)).first()
+        track = s.scalars(
+            sa.select(m.PatrolTrack)
+            .join(m.Grid, m.PatrolTrack.grid_id == m.Grid.id)
+            .where(
+                m.Grid.code.like(f"{street}%"),
+                m.PatrolTrack.started_at >= p.start,
+                m.PatrolTrack.started_at < p.end,
+            )
+            .order_by(m.PatrolTrack.id)
+        ).first()
         track_id, code, times = track.id, track.code, list(track.times)
         track.times = times[:-1]
     try:

@@ -40,25 +40,58 @@ def world(session):
     session.add_all([a1, a2, b1])
     session.flush()
     grids = {}
-    for code, comm, x in [("g1", a1, 116.0), ("g2", a1, 116.005), ("g3", a2, 116.02), ("g4", b1, 116.04)]:
+    for code, comm, x in [
+        ("g1", a1, 116.0),
+        ("g2", a1, 116.005),
+        ("g3", a2, 116.02),
+        ("g4", b1, 116.04),
+    ]:
         grids[code] = Grid(code=code, name=code, community_id=comm.id, geom=square(x, 39.0, 0.004))
     session.add_all(grids.values())
     session.flush()
     for code, grid in grids.items():
-        b = Building(code=f"b-{code}", grid_id=grid.id, geom=square(float(grid.id) / 1000 + 116, 39.001, 0.0002))
+        b = Building(
+            code=f"b-{code}",
+            grid_id=grid.id,
+            geom=square(float(grid.id) / 1000 + 116, 39.001, 0.0002),
+        )
         session.add(b)
         session.flush()
         h = Household(code=f"h-{code}", building_id=b.id, size=1)
         session.add(h)
         session.flush()
-        session.add(Resident(household_id=h.id, name="张三丰", phone="13812345678",
-                             id_number="11010819800101123X", birth_year=1980, sex="M"))
-        session.add(Hazard(code=f"hz-{code}", category="fire", severity="low", status="reported",
-                           found_at=datetime(2026, 11, 1), grid_id=grid.id,
-                           geom="SRID=4326;POINT(116.001 39.001)"))
-        session.add(PatrolTrack(code=f"t-{code}", patroller="p", grid_id=grid.id,
-                                started_at=datetime(2026, 11, 1, 8), ended_at=datetime(2026, 11, 1, 9),
-                                times=[0, 60], geom="SRID=4326;LINESTRING(116 39, 116.001 39.001)"))
+        session.add(
+            Resident(
+                household_id=h.id,
+                name="张三丰",
+                phone="13812345678",
+                id_number="11010819800101123X",
+                birth_year=1980,
+                sex="M",
+            )
+        )
+        session.add(
+            Hazard(
+                code=f"hz-{code}",
+                category="fire",
+                severity="low",
+                status="reported",
+                found_at=datetime(2026, 11, 1),
+                grid_id=grid.id,
+                geom="SRID=4326;POINT(116.001 39.001)",
+            )
+        )
+        session.add(
+            PatrolTrack(
+                code=f"t-{code}",
+                patroller="p",
+                grid_id=grid.id,
+                started_at=datetime(2026, 11, 1, 8),
+                ended_at=datetime(2026, 11, 1, 9),
+                times=[0, 60],
+                geom="SRID=4326;LINESTRING(116 39, 116.001 39.001)",
+            )
+        )
     session.flush()
     return {"streets": (sa_, sb), "communities": (a1, a2, b1), "grids": grids}
 

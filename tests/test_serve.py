@@ -18,8 +18,15 @@ def test_two_worker_processes_share_the_port_and_stop_together(demo_db, backend,
     if backend != "spatialite":  # processes and sockets do not depend on the database;
         pytest.skip("once is enough: bench/load.py serves PostGIS with --workers")
     url = demo_db[0].url.render_as_string(hide_password=False)
-    proc, base = start_server(url, "--workers", "2", "--threads", "2",
-                              env={"GRIDMAP_LOG_LEVEL": "INFO"}, log=tmp_path / "serve.log")
+    proc, base = start_server(
+        url,
+        "--workers",
+        "2",
+        "--threads",
+        "2",
+        env={"GRIDMAP_LOG_LEVEL": "INFO"},
+        log=tmp_path / "serve.log",
+    )
     try:
 
         def hit(_i):
@@ -37,5 +44,6 @@ def test_two_worker_processes_share_the_port_and_stop_together(demo_db, backend,
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) is not None
     for pid in pids:
-        assert not Path(f"/proc/{pid}").exists() or \
-            "zombie" in Path(f"/proc/{pid}/status").read_text()
+        assert (
+            not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+        )

@@ -17,8 +17,9 @@ from conftest import run_gridmap, start_server
 
 HOSPITALS = "poi/shanghai_amap/shanghai_hospital.csv"
 EXCLUDED = "医疗保健服务;疾病预防机构;疾病预防"
-MAPPING = ("values:\n  category:\n    医疗保健服务;急救中心;急救中心: hospital\n"
-           f"    {EXCLUDED}: exclude\n")
+MAPPING = (
+    f"values:\n  category:\n    医疗保健服务;急救中心;急救中心: hospital\n    {EXCLUDED}: exclude\n"
+)
 PASSWORD = "workers-test-password"
 CLOSE = {"Connection": "close"}  # a new connection each time: the kernel picks the worker
 
@@ -35,7 +36,8 @@ def _pids(log: Path, path: str) -> set[str]:
 
 
 def test_a_job_is_followed_previewed_and_confirmed_across_two_workers(
-        backend, fresh_database, shared_data, tmp_path):
+    backend, fresh_database, shared_data, tmp_path
+):
     source = shared_data / HOSPITALS
     rows = pd.read_csv(source, dtype=str)
     with fresh_database(backend) as url:
@@ -43,21 +45,41 @@ def test_a_job_is_followed_previewed_and_confirmed_across_two_workers(
         run_gridmap("user", "add", "admin", "--role", "admin", "--password", PASSWORD, url=url)
         log = tmp_path / "serve.log"
         proc, base = start_server(
-            url, "--workers", "2", "--threads", "2", log=log, timeout_s=90,
-            env={"GRIDMAP_HOME": str(tmp_path), "GRIDMAP_SECRET_KEY": "workers-test-secret",
-                 "GRIDMAP_LOG_LEVEL": "INFO"})
+            url,
+            "--workers",
+            "2",
+            "--threads",
+            "2",
+            log=log,
+            timeout_s=90,
+            env={
+                "GRIDMAP_HOME": str(tmp_path),
+                "GRIDMAP_SECRET_KEY": "workers-test-secret",
+                "GRIDMAP_LOG_LEVEL": "INFO",
+            },
+        )
         try:
             s = requests.Session()
-            s.post(base + "/login", data={"csrf_token": _csrf(s.get(base + "/login").text),
-                                          "username": "admin", "password": PASSWORD},
-                   headers=CLOSE)
+            s.post(
+                base + "/login",
+                data={
+                    "csrf_token": _csrf(s.get(base + "/login").text),
+                    "username": "admin",
+                    "password": PASSWORD,
+                },
+                headers=CLOSE,
+            )
             with open(source, "rb") as f:
-                r = s.post(base + "/import",
-                           data={"csrf_token": _csrf(s.get(base + "/import").text),
-                                 "layer": "facilities"},
-                           files={"file": ("shanghai_hospital.csv", f),
-                                  "mapping": ("m.yaml", MAPPING.encode("utf-8"))},
-                           headers=CLOSE, allow_redirects=False)
+                r = s.post(
+                    base + "/import",
+                    data={"csrf_token": _csrf(s.get(base + "/import").text), "layer": "facilities"},
+                    files={
+                        "file": ("shanghai_hospital.csv", f),
+                        "mapping": ("m.yaml", MAPPING.encode("utf-8")),
+                    },
+                    headers=CLOSE,
+                    allow_redirects=False,
+                )
             job = r.headers["Location"]
             assert (tmp_path / "jobs" / job.rsplit("/", 1)[1]).is_dir()
             status = {"state": "checking"}
@@ -81,11 +103,19 @@ def test_a_job_is_followed_previewed_and_confirmed_across_two_workers(
                 assert 'data-state="ready"' in text
                 assert "leaflet" in text.lower() and "/confirm" in text
             confirm = _csrf(pages[-1])
-            r = s.post(base + job + "/confirm", data={"csrf_token": confirm}, headers=CLOSE,
-                       allow_redirects=False)
+            r = s.post(
+                base + job + "/confirm",
+                data={"csrf_token": confirm},
+                headers=CLOSE,
+                allow_redirects=False,
+            )
             assert r.status_code == 302
-            again = s.post(base + job + "/confirm", data={"csrf_token": confirm},
-                           headers=CLOSE, allow_redirects=False)
+            again = s.post(
+                base + job + "/confirm",
+                data={"csrf_token": confirm},
+                headers=CLOSE,
+                allow_redirects=False,
+            )
             assert again.status_code == 409  # claimed once, whichever worker is asked
             deadline = time.monotonic() + 300
             while status["state"] != "done" and time.monotonic() < deadline:

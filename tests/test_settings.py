@@ -16,9 +16,15 @@ def test_defaults_and_values_from_the_environment(tmp_path):
     assert not plain.secure_cookies and not plain.proxy_fix and plain.secret_key is None
     assert plain.session_rules.idle.total_seconds() == 30 * 60
 
-    s = Settings.from_env({"GRIDMAP_DATABASE_URL": "postgres://u:p@db/gm",
-                           "GRIDMAP_MAX_UPLOAD_MB": "7", "GRIDMAP_SECURE_COOKIES": "1",
-                           "GRIDMAP_SESSION_IDLE_MIN": "5", "GRIDMAP_SECRET_KEY": "k"})
+    s = Settings.from_env(
+        {
+            "GRIDMAP_DATABASE_URL": "postgres://u:p@db/gm",
+            "GRIDMAP_MAX_UPLOAD_MB": "7",
+            "GRIDMAP_SECURE_COOKIES": "1",
+            "GRIDMAP_SESSION_IDLE_MIN": "5",
+            "GRIDMAP_SECRET_KEY": "k",
+        }
+    )
     assert s.database_url == "postgresql+psycopg://u:p@db/gm"
     assert s.max_upload_bytes == 7 * 1024 * 1024 and s.secure_cookies and s.secret_key == "k"
     assert s.session_rules.idle.total_seconds() == 5 * 60
@@ -36,8 +42,14 @@ def test_the_app_takes_its_limits_from_the_settings(tmp_path):
     from web.app import create_app
 
     url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
-    settings = Settings.from_env({"GRIDMAP_HOME": str(tmp_path), "GRIDMAP_DATABASE_URL": url,
-                                  "GRIDMAP_MAX_UPLOAD_MB": "3", "GRIDMAP_MVT_THRESHOLD": "9"})
+    settings = Settings.from_env(
+        {
+            "GRIDMAP_HOME": str(tmp_path),
+            "GRIDMAP_DATABASE_URL": url,
+            "GRIDMAP_MAX_UPLOAD_MB": "3",
+            "GRIDMAP_MVT_THRESHOLD": "9",
+        }
+    )
     app = create_app(settings=settings)
     try:
         assert app.config["MAX_CONTENT_LENGTH"] == 3 * 1024 * 1024

@@ -35,7 +35,8 @@ def test_shipped_rules_cite_their_clauses_and_use_known_categories():
 
 def test_override_file_changes_disables_and_adds_rules(tmp_path):
     path = tmp_path / "my_rules.yaml"
-    path.write_text("""
+    path.write_text(
+        """
 standard: 海淀区规划目标
 rules:
   - id: local.health_15min_city
@@ -51,7 +52,9 @@ rules:
     clause: 海淀区菜市场专项规划 第3.2条
     title_zh: 10分钟内有菜市场或超市
     title_en: Wet market or supermarket within 600 m
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     rules = load_rules(path)
     assert rules.get("local.health_15min_city").min_share == 0.95
     assert rules.get("local.health_15min_city").clause.startswith("地方目标")  # kept
@@ -63,15 +66,19 @@ rules:
     assert "gb50180.bus_stop" not in {r.id for r in rules.enabled()}
 
 
-@pytest.mark.parametrize("body, message", [
-    ("rules:\n  - id: x.y\n    categories: [wet_market]\n    max_distance_m: 500\n",
-     "clause"),
-    ("rules:\n  - id: gb50180.kindergarten\n    categories: [kindergarden]\n",
-     "unknown facility category kindergarden"),
-    ("rules:\n  - id: gb50180.kindergarten\n    min_share: 90\n", "write 0.9 for 90%"),
-    ("rules:\n  - id: gb50180.kindergarten\n    radius: 300\n", "unknown field"),
-    ("rules: [oops", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("rules:\n  - id: x.y\n    categories: [wet_market]\n    max_distance_m: 500\n", "clause"),
+        (
+            "rules:\n  - id: gb50180.kindergarten\n    categories: [kindergarden]\n",
+            "unknown facility category kindergarden",
+        ),
+        ("rules:\n  - id: gb50180.kindergarten\n    min_share: 90\n", "write 0.9 for 90%"),
+        ("rules:\n  - id: gb50180.kindergarten\n    radius: 300\n", "unknown field"),
+        ("rules: [oops", "not valid YAML"),
+    ],
+)
 def test_bad_override_files_name_the_file_and_the_rule(tmp_path, body, message):
     path = tmp_path / "bad.yaml"
     path.write_text(body, encoding="utf-8")
@@ -87,11 +94,16 @@ def test_missing_override_file():
 
 def test_evaluate_judges_each_area_on_distance_with_minutes_beside():
     rules = load_rules()
-    dist = pd.DataFrame({"health_center_m": [100.0, 900.0, 1200.0, float("nan")],
-                         "health_station_m": [2000.0, 1500.0, 950.0, float("nan")]},
-                        index=[11, 12, 13, 14])
-    weights = pd.DataFrame({"residents": [10, 30, 40, 20], "households": [4, 10, 15, 8]},
-                           index=[11, 12, 13, 14])
+    dist = pd.DataFrame(
+        {
+            "health_center_m": [100.0, 900.0, 1200.0, float("nan")],
+            "health_station_m": [2000.0, 1500.0, 950.0, float("nan")],
+        },
+        index=[11, 12, 13, 14],
+    )
+    weights = pd.DataFrame(
+        {"residents": [10, 30, 40, 20], "households": [4, 10, 15, 8]}, index=[11, 12, 13, 14]
+    )
     areas = {"community": pd.Series(["C1", "C1", "C2", "C2"], index=dist.index)}
     out = evaluate([rules.get("local.health_15min_city")], dist, weights, areas, speed_kmh=4.0)
     c1 = out[out.area == "C1"].iloc[0]

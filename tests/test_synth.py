@@ -31,23 +31,66 @@ COLUMNS = {
     "districts": ["code", "name", "geometry"],
     "streets": ["code", "name", "district_code", "geometry"],
     "communities": ["code", "name", "street_code", "geometry"],
-    "grids": ["code", "name", "community_code", "kind", "leader", "leader_phone",
-              "target_households", "geometry"],
+    "grids": [
+        "code",
+        "name",
+        "community_code",
+        "kind",
+        "leader",
+        "leader_phone",
+        "target_households",
+        "geometry",
+    ],
     "compounds": ["code", "name", "community_code", "geometry"],
     "gates": ["code", "compound_code", "name", "kind", "geometry"],
     "roads": ["code", "name", "highway", "foot", "access", "compound_code", "geometry"],
-    "buildings": ["code", "name", "address", "floors", "use", "compound_code", "grid_code",
-                  "geometry"],
+    "buildings": [
+        "code",
+        "name",
+        "address",
+        "floors",
+        "use",
+        "compound_code",
+        "grid_code",
+        "geometry",
+    ],
     "households": ["code", "building_code", "unit", "floor", "room", "size", "tags"],
     "residents": ["household_code", "name", "id_number", "phone", "birth_year", "sex", "tags"],
     "facilities": ["code", "name", "category", "capacity", "geometry"],
-    "key_sites": ["code", "name", "category", "address", "grid_code",
-                  "inspection_interval_days", "geometry"],
+    "key_sites": [
+        "code",
+        "name",
+        "category",
+        "address",
+        "grid_code",
+        "inspection_interval_days",
+        "geometry",
+    ],
     "inspections": ["site_code", "inspected_at", "inspector", "result", "notes"],
-    "hazards": ["code", "category", "severity", "status", "description", "found_at", "deadline",
-                "closed_at", "reporter", "responsible", "grid_code", "history", "geometry"],
-    "patrol_tracks": ["code", "patroller", "grid_code", "started_at", "ended_at", "times",
-                      "geometry"],
+    "hazards": [
+        "code",
+        "category",
+        "severity",
+        "status",
+        "description",
+        "found_at",
+        "deadline",
+        "closed_at",
+        "reporter",
+        "responsible",
+        "grid_code",
+        "history",
+        "geometry",
+    ],
+    "patrol_tracks": [
+        "code",
+        "patroller",
+        "grid_code",
+        "started_at",
+        "ended_at",
+        "times",
+        "geometry",
+    ],
 }
 MIDNIGHT = datetime(DEMO_TODAY.year, DEMO_TODAY.month, DEMO_TODAY.day)
 
@@ -60,8 +103,11 @@ def city():
 @pytest.fixture(scope="module")
 def m(city):
     """The geometric frames in the metric CRS."""
-    return {name: frame.to_crs(METRIC_CRS) for name, frame in city.frames().items()
-            if isinstance(frame, gpd.GeoDataFrame)}
+    return {
+        name: frame.to_crs(METRIC_CRS)
+        for name, frame in city.frames().items()
+        if isinstance(frame, gpd.GeoDataFrame)
+    }
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +131,7 @@ def test_every_frame_has_exactly_the_documented_columns_in_wgs84(city):
     assert "合成数据" in city.label and "synthetic" in city.label
     lon, lat = city.anchor
     assert 116.2 < lon < 116.5 and 39.9 < lat < 40.1
-    assert city.districts.geometry.iloc[0].contains(
-        gpd.points_from_xy([lon], [lat])[0])
+    assert city.districts.geometry.iloc[0].contains(gpd.points_from_xy([lon], [lat])[0])
 
 
 def test_counts(city):
@@ -117,9 +162,17 @@ def test_codes_follow_the_15_digit_scheme(city):
     assert (grids["code"].str[:12] == grids["community_code"]).all()
     assert set(grids["community_code"]) == set(comm["code"])
     assert (grids["kind"] == "community").all()
-    for code in (city.buildings["code"], city.households["code"], city.compounds["code"],
-                 city.gates["code"], city.roads["code"], city.facilities["code"],
-                 city.key_sites["code"], city.hazards["code"], city.patrol_tracks["code"]):
+    for code in (
+        city.buildings["code"],
+        city.households["code"],
+        city.compounds["code"],
+        city.gates["code"],
+        city.roads["code"],
+        city.facilities["code"],
+        city.key_sites["code"],
+        city.hazards["code"],
+        city.patrol_tracks["code"],
+    ):
         assert code.is_unique
 
 
@@ -145,9 +198,10 @@ def test_grids_tile_each_community_and_communities_tile_the_street(m):
         union = shapely.union_all(grids)
         assert abs(union.area - comm.area) < 0.1, code
         assert abs(shapely.area(grids).sum() - comm.area) < 0.1, code  # no overlaps
-        assert comm.symmetric_difference(union).area < 0.1, code       # same place
+        assert comm.symmetric_difference(union).area < 0.1, code  # same place
     a, b = shapely.STRtree(m["grids"].geometry.to_numpy()).query(
-        m["grids"].geometry.to_numpy(), predicate="intersects")
+        m["grids"].geometry.to_numpy(), predicate="intersects"
+    )
     g = m["grids"].geometry.to_numpy()
     overlap = shapely.area(shapely.intersection(g[a[a < b]], g[b[a < b]]))
     assert overlap.max() < 0.01
@@ -173,10 +227,12 @@ def test_buildings_lie_in_their_grid_and_compound_without_overlaps(city, m):
     in_comp = b["compound_code"].notna()
     assert in_comp.mean() > 0.8
     comps = m["compounds"].set_index("code").geometry
-    assert shapely.contains(comps.loc[b.loc[in_comp, "compound_code"]].to_numpy(),
-                            b.geometry[in_comp].to_numpy()).all()
-    a, c = shapely.STRtree(b.geometry.to_numpy()).query(b.geometry.to_numpy(),
-                                                        predicate="intersects")
+    assert shapely.contains(
+        comps.loc[b.loc[in_comp, "compound_code"]].to_numpy(), b.geometry[in_comp].to_numpy()
+    ).all()
+    a, c = shapely.STRtree(b.geometry.to_numpy()).query(
+        b.geometry.to_numpy(), predicate="intersects"
+    )
     assert (a == c).all(), "buildings overlap"
     area = b.area
     assert area.between(40, 3_000).all()
@@ -208,8 +264,10 @@ def test_gates_are_vertices_of_compound_walls(city, m):
         ring = shapely.get_coordinates(shapely.boundary(walls.loc[code]))
         assert (ring == np.array(gate.coords[0])).all(axis=1).any()
     mw = m["compounds"].set_index("code").geometry
-    d = shapely.distance(shapely.boundary(mw.loc[m["gates"]["compound_code"]].to_numpy()),
-                         m["gates"].geometry.to_numpy())
+    d = shapely.distance(
+        shapely.boundary(mw.loc[m["gates"]["compound_code"]].to_numpy()),
+        m["gates"].geometry.to_numpy(),
+    )
     assert d.max() < 1e-3
     per = city.gates.groupby("compound_code").size()
     assert per.between(1, 3).all() and len(per) == len(city.compounds)
@@ -223,9 +281,10 @@ def test_internal_paths_meet_the_wall_only_at_gates(m):
     gates = m["gates"]
     internal = roads[roads["compound_code"].notna()]
     assert set(internal["highway"]) <= {"footway", "service"}
-    assert shapely.covered_by(internal.geometry.to_numpy(),
-                              shapely.buffer(walls.loc[internal["compound_code"]].to_numpy(),
-                                             1e-3)).all()
+    assert shapely.covered_by(
+        internal.geometry.to_numpy(),
+        shapely.buffer(walls.loc[internal["compound_code"]].to_numpy(), 1e-3),
+    ).all()
     touching = 0
     for code, path in zip(internal["compound_code"], internal.geometry, strict=True):
         hit = path.intersection(walls.loc[code].boundary.buffer(1e-3))
@@ -246,8 +305,12 @@ def test_internal_paths_meet_the_wall_only_at_gates(m):
 def test_roads_form_one_connected_walking_network(city):
     roads = city.roads
     walk = roads[roads["foot"] != "no"]
-    ends = np.vstack([shapely.get_coordinates(shapely.get_point(walk.geometry.values, 0)),
-                      shapely.get_coordinates(shapely.get_point(walk.geometry.values, -1))])
+    ends = np.vstack(
+        [
+            shapely.get_coordinates(shapely.get_point(walk.geometry.values, 0)),
+            shapely.get_coordinates(shapely.get_point(walk.geometry.values, -1)),
+        ]
+    )
     _, node = np.unique(ends, axis=0, return_inverse=True)
     node = node.ravel()
     n = len(walk)
@@ -255,7 +318,8 @@ def test_roads_form_one_connected_walking_network(city):
     n_comp, _ = connected_components(graph, directed=False)
     assert n_comp == 1
     assert {"primary", "secondary", "tertiary", "residential", "footway", "service"} <= set(
-        roads["highway"])
+        roads["highway"]
+    )
     arterial_names = set(roads.loc[roads["highway"].isin(["primary", "secondary"]), "name"])
     assert {"学院路", "成府路"} <= arterial_names
     assert (roads["access"] == "private").any()
@@ -384,8 +448,9 @@ def test_facilities_cover_categories_with_deliberate_gaps(city, m):
     # at least one community has no wet market of its own
     comm = m["communities"]
     markets = f[f["category"] == "wet_market"]
-    with_market = {c for c, g in zip(comm["code"], comm.geometry, strict=True)
-                   if markets.within(g).any()}
+    with_market = {
+        c for c, g in zip(comm["code"], comm.geometry, strict=True) if markets.within(g).any()
+    }
     assert len(with_market) < len(comm)
     # the metro station, if any, sits at the street's edge (not inside)
     street = m["streets"].geometry.iloc[0]
@@ -399,8 +464,9 @@ def test_key_sites_every_category_in_their_grid(city, m):
     cats = Counter(ks["category"])
     assert set(cats) == vocab.KEY_SITE_CODES
     assert min(cats.values()) >= 2
-    assert (ks["inspection_interval_days"]
-            == ks["category"].map(vocab.INSPECTION_INTERVAL_DAYS)).all()
+    assert (
+        ks["inspection_interval_days"] == ks["category"].map(vocab.INSPECTION_INTERVAL_DAYS)
+    ).all()
     grids = m["grids"].set_index("code").geometry
     assert shapely.contains(grids.loc[ks["grid_code"]].to_numpy(), ks.geometry.to_numpy()).all()
     assert ks["address"].str.startswith("示例街道").all()
@@ -433,7 +499,7 @@ def test_hazards_follow_the_workflow(city, m):
     lead = (hz["deadline"] - hz["found_at"]).dt.days
     assert lead.between(3, 30).all()
     open_ = hz["status"] != "closed"
-    assert ((hz["deadline"] < MIDNIGHT) & open_).sum() >= 3          # overdue cases exist
+    assert ((hz["deadline"] < MIDNIGHT) & open_).sum() >= 3  # overdue cases exist
     assert hz.loc[open_, "closed_at"].isna().all()
     assert hz.loc[~open_, "closed_at"].notna().all()
     for row in hz.itertuples():
@@ -448,8 +514,9 @@ def test_hazards_follow_the_workflow(city, m):
             assert row.closed_at == at[-1]
         assert pd.notna(row.responsible) == (k >= 2)
     grids = m["grids"].set_index("code").geometry
-    assert shapely.contains(grids.loc[hz["grid_code"]].to_numpy(),
-                            m["hazards"].geometry.to_numpy()).all()
+    assert shapely.contains(
+        grids.loc[hz["grid_code"]].to_numpy(), m["hazards"].geometry.to_numpy()
+    ).all()
     assert hz["description"].str.contains("：").all()
 
 
@@ -496,8 +563,9 @@ def test_patrol_coverage_differs_between_grids(m):
     for code, grid in zip(m["grids"]["code"], m["grids"].geometry, strict=True):
         streets = roads[roads.within(grid.buffer(1.0))].geometry.to_numpy()
         probes = shapely.points(shapely.get_coordinates(shapely.segmentize(streets, 10.0)))
-        fixes = shapely.points(shapely.get_coordinates(
-            tracks.geometry[tracks["grid_code"] == code].to_numpy()))
+        fixes = shapely.points(
+            shapely.get_coordinates(tracks.geometry[tracks["grid_code"] == code].to_numpy())
+        )
         dist = shapely.STRtree(fixes).query_nearest(probes, return_distance=True)[1]
         coverage.append(np.mean(dist < 20.0))
     coverage = np.array(coverage)
@@ -520,12 +588,15 @@ def test_same_seed_same_city_other_seed_other_people(city):
     assert not different.residents["name"].head(200).equals(city.residents["name"].head(200))
     assert not different.residents["id_number"].isin(city.residents["id_number"]).all()
     assert len(different.patrol_tracks) != len(city.patrol_tracks) or not (
-        different.patrol_tracks.geometry.iloc[0].equals(city.patrol_tracks.geometry.iloc[0]))
+        different.patrol_tracks.geometry.iloc[0].equals(city.patrol_tracks.geometry.iloc[0])
+    )
 
 
 def test_module_imports_no_web_sql_or_file_format_library():
-    code = ("import sys, gridmap.demo.synth; "
-            "bad = {'flask', 'sqlalchemy', 'pyogrio', 'geoalchemy2', 'fiona', 'osmium'} "
-            "& set(sys.modules); print(sorted(bad)); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, gridmap.demo.synth; "
+        "bad = {'flask', 'sqlalchemy', 'pyogrio', 'geoalchemy2', 'fiona', 'osmium'} "
+        "& set(sys.modules); print(sorted(bad)); sys.exit(1 if bad else 0)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr

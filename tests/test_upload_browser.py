@@ -15,12 +15,14 @@ from browser import PageWatch, save_screenshot
 pytestmark = pytest.mark.browser
 
 
-def test_upload_check_preview_confirm(chromium, live_server, demo_db, backend, tmp_path,
-                                      shared_data):
+def test_upload_check_preview_confirm(
+    chromium, live_server, demo_db, backend, tmp_path, shared_data
+):
     engine = demo_db[0]
     parts = derive.shapefile_set(shared_data / derive.SHANGHAI_GBK, tmp_path / "set")
-    archive = derive.zip_shapefile(parts, tmp_path / "上海区县.zip", folder="区县界/",
-                                   gbk_names=True)
+    archive = derive.zip_shapefile(
+        parts, tmp_path / "上海区县.zip", folder="区县界/", gbk_names=True
+    )
     with session_factory(engine)() as s:
         districts_before = s.scalar(sa.select(sa.func.count(m.District.id)))
         grids = s.scalar(sa.select(sa.func.count(m.Grid.id)))
@@ -57,8 +59,11 @@ def test_upload_check_preview_confirm(chromium, live_server, demo_db, backend, t
         save_screenshot(page, f"import-result-{backend}")
         watch.assert_clean()
         with session_factory(engine)() as s:
-            names = dict(s.execute(sa.select(m.District.code, m.District.name)
-                                   .where(m.District.code.like("310%"))).all())
+            names = dict(
+                s.execute(
+                    sa.select(m.District.code, m.District.name).where(m.District.code.like("310%"))
+                ).all()
+            )
             assert names["310101"] == "黄浦区" and names["310115"] == "浦东新区"
             assert len(names) == 17
             assert s.scalar(sa.select(sa.func.count(m.District.id))) == districts_before + 17

@@ -59,8 +59,9 @@ def test_form_is_chinese_and_offline(client):
     assert external_urls(page) == []
 
 
-def test_bad_file_shows_its_message_on_the_page_and_writes_nothing(client, demo_db,
-                                                                   tmp_path, shared_data):
+def test_bad_file_shows_its_message_on_the_page_and_writes_nothing(
+    client, demo_db, tmp_path, shared_data
+):
     before = _counts(demo_db)
     parts = derive.shapefile_set(shared_data / derive.SHANGHAI_GBK, tmp_path / "s")
     good = derive.zip_shapefile(parts, tmp_path / "g.zip").read_bytes()
@@ -79,10 +80,14 @@ def test_overlapping_grids_cannot_be_confirmed(client, demo_db, tmp_path):
     import shapely
 
     before = _counts(demo_db)
-    frame = gpd.GeoDataFrame({"网格编码": ["A1", "A2"], "网格名称": ["甲", "乙"]},
-                             geometry=[shapely.box(116.30, 39.98, 116.31, 39.99),
-                                       shapely.box(116.305, 39.98, 116.315, 39.99)],
-                             crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(
+        {"网格编码": ["A1", "A2"], "网格名称": ["甲", "乙"]},
+        geometry=[
+            shapely.box(116.30, 39.98, 116.31, 39.99),
+            shapely.box(116.305, 39.98, 116.315, 39.99),
+        ],
+        crs="EPSG:4326",
+    )
     path = tmp_path / "grids.geojson"
     pyogrio.write_dataframe(frame, path)
     job, status = _upload(client, path.read_bytes(), "网格.geojson", "grids")
@@ -106,8 +111,7 @@ def test_layer_choice_is_offered(client, tmp_path, shared_data):
     assert status["state"] == "failed"
     page = client.get(job).get_data(as_text=True)
     assert 'id="source-layer"' in page and "深圳市.shp" in page
-    r = client.post(job + "/layer", data={"csrf_token": _token(page),
-                                          "source_layer": "深圳市.shp"})
+    r = client.post(job + "/layer", data={"csrf_token": _token(page), "source_layer": "深圳市.shp"})
     assert r.status_code == 302
     assert _wait(client, job)["state"] == "ready"
     page = client.get(job).get_data(as_text=True)
@@ -131,9 +135,11 @@ def test_viewer_may_not_import(demo_app, demo_db, tmp_path):
     c = demo_app.test_client()
     login(c, password="viewer-password", username="viewer-import-test")
     token = _token(c.get("/import").get_data(as_text=True))
-    r = c.post("/import", data={"csrf_token": token, "layer": "districts",
-                                "file": (io.BytesIO(b"a,b\n"), "x.csv")},
-               content_type="multipart/form-data")
+    r = c.post(
+        "/import",
+        data={"csrf_token": token, "layer": "districts", "file": (io.BytesIO(b"a,b\n"), "x.csv")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 403 and "您的角色不能导入数据" in r.get_data(as_text=True)
 
 

@@ -42,8 +42,10 @@ FIELD_ONLY = {**every(*STAFF), **every("planner", "viewer", status=(403,))}  # t
 AREA_OR_EMPTY = {**ALL_OK, "viewer": (200, 404)}  # a viewer with no area: no rows or no page
 AREA_OR_EMPTY_404 = every(*LOGGED_IN, status=(404,))  # an unknown name: no such thing
 SCOPED_IN = {**every(*LOGGED_IN), "viewer": (403,)}
-SCOPED_OUT = {**every("admin", "street_staff", "planner"),
-              **every("community_staff", "grid_leader", "viewer", status=(403, 404))}
+SCOPED_OUT = {
+    **every("admin", "street_staff", "planner"),
+    **every("community_staff", "grid_leader", "viewer", status=(403, 404)),
+}
 ROUTES = {
     "pages.overview": [({}, "", ALL_OK)],
     "admin.users": [({}, "", ADMIN_ONLY)],
@@ -56,16 +58,22 @@ ROUTES = {
     "analysis.risk_page": [({}, "", AREA_PAGES)],
     "analysis.heatmap_page": [({}, "", AREA_PAGES)],
     "analysis.heatmap_download": [({"fmt": "png"}, "", AREA_PAGES)],
-    "analysis.patrol_layer": [({"name": "grids"}, "", AREA_PAGES),
-                              ({"name": "tracks"}, "zoom=16", AREA_PAGES),
-                              ({"name": "no-such-layer"}, "", AREA_OR_EMPTY_404)],
-    "analysis.risk_layer": [({"name": "buildings"}, "zoom=16", AREA_PAGES),
-                            ({"name": "no-such-layer"}, "", AREA_OR_EMPTY_404)],
+    "analysis.patrol_layer": [
+        ({"name": "grids"}, "", AREA_PAGES),
+        ({"name": "tracks"}, "zoom=16", AREA_PAGES),
+        ({"name": "no-such-layer"}, "", AREA_OR_EMPTY_404),
+    ],
+    "analysis.risk_layer": [
+        ({"name": "buildings"}, "zoom=16", AREA_PAGES),
+        ({"name": "no-such-layer"}, "", AREA_OR_EMPTY_404),
+    ],
     "analysis.heatmap_cells": [({}, "layer=households", AREA_PAGES)],
     "api.building": [({"building_id": "in"}, "", ALL_OK)],
     "api.building_tile": [({"z": 15, "x": 26978, "y": 12409}, "", ALL_OK)],
-    "api.layer_geojson": [({"layer": "hazards"}, "zoom=16", ALL_OK),
-                          ({"layer": "key_sites"}, "zoom=16", ALL_OK)],
+    "api.layer_geojson": [
+        ({"layer": "hazards"}, "zoom=16", ALL_OK),
+        ({"layer": "key_sites"}, "zoom=16", ALL_OK),
+    ],
     "auth.login": [({}, "", ALL_OK)],
     "auth.logout": [({}, "", NO_TOKEN)],
     "grid.my_grid": [({}, "", {**ALL_OK, "grid_leader": (302,)})],  # to the leader's grid
@@ -80,8 +88,10 @@ ROUTES = {
     "nav.search": [({}, "q=网吧", ALL_OK)],
     "nav.settings": [({}, "", ALL_OK)],
     "reach.planner_page": [({}, "", ALL_OK)],
-    "reach.planner_buildings": [({}, "", every(*LOGGED_IN, status=(400,))),
-                                ({}, "run=999999", every(*LOGGED_IN, status=(404,)))],
+    "reach.planner_buildings": [
+        ({}, "", every(*LOGGED_IN, status=(400,))),
+        ({}, "run=999999", every(*LOGGED_IN, status=(404,))),
+    ],
     # without a run (?run=) there is nothing to download or print
     "reach.download": [({"name": "buildings", "fmt": "csv"}, "", NO_TOKEN)],
     "reach.print_view": [({}, "", NO_TOKEN)],
@@ -104,15 +114,21 @@ ROUTES = {
     "ogc.collection": [({"collection_id": "hazards"}, "", ALL_OK)],
     "ogc.items": [({"collection_id": "hazards"}, "limit=5", ALL_OK)],
     "ogc.queryables": [({"collection_id": "hazards"}, "", ALL_OK)],
-    "ogc.item": [({"collection_id": "hazards", "feature_id": "nope"}, "",
-                  every(*LOGGED_IN, status=(404,)))],
+    "ogc.item": [
+        ({"collection_id": "hazards", "feature_id": "nope"}, "", every(*LOGGED_IN, status=(404,)))
+    ],
     "field.app": [({}, "", FIELD_ONLY)],
     "field.service_worker": [({}, "", ALL_OK)],
     "field.manifest": [({}, "", ALL_OK)],
     "field.me": [({}, "", FIELD_ONLY)],
-    "field.grid_bundle": [({"code": "in"}, "", FIELD_ONLY),
-                          ({"code": "out"}, "", {**FIELD_ONLY, **every(
-                              "community_staff", "grid_leader", status=(403, 404))})],
+    "field.grid_bundle": [
+        ({"code": "in"}, "", FIELD_ONLY),
+        (
+            {"code": "out"},
+            "",
+            {**FIELD_ONLY, **every("community_staff", "grid_leader", status=(403, 404))},
+        ),
+    ],
     "field.submit": [({}, "", NO_TOKEN)],
     "field.photo": [({"photo_id": 999999}, "", every(*LOGGED_IN, status=(403, 404)))],
     "field.reveal": [({}, "", NO_TOKEN)],
@@ -128,35 +144,57 @@ def world(demo_db):
     """One user per role around the first grid; objects inside and outside it."""
     engine = demo_db[0]
     with session_factory(engine).begin() as s:
-        grids = s.execute(sa.select(m.Grid.code, m.Grid.id, m.Community.code.label("community"),
-                                    m.Street.code.label("street"))
-                          .join(m.Community, m.Grid.community_id == m.Community.id)
-                          .join(m.Street, m.Community.street_id == m.Street.id)
-                          .order_by(m.Grid.code)).all()
-        in_grid = next(g for g in grids if s.scalar(sa.select(m.Hazard.id).where(
-            m.Hazard.grid_id == g.id).limit(1)))
-        out_grid = next(g for g in grids if g.community != in_grid.community and s.scalar(
-            sa.select(m.Hazard.id).where(m.Hazard.grid_id == g.id).limit(1)))
+        grids = s.execute(
+            sa.select(
+                m.Grid.code,
+                m.Grid.id,
+                m.Community.code.label("community"),
+                m.Street.code.label("street"),
+            )
+            .join(m.Community, m.Grid.community_id == m.Community.id)
+            .join(m.Street, m.Community.street_id == m.Street.id)
+            .order_by(m.Grid.code)
+        ).all()
+        in_grid = next(
+            g
+            for g in grids
+            if s.scalar(sa.select(m.Hazard.id).where(m.Hazard.grid_id == g.id).limit(1))
+        )
+        out_grid = next(
+            g
+            for g in grids
+            if g.community != in_grid.community
+            and s.scalar(sa.select(m.Hazard.id).where(m.Hazard.grid_id == g.id).limit(1))
+        )
         create_user(s, "m_admin", "admin", password=PASSWORD)
-        create_user(s, "m_street_staff", "street_staff", password=PASSWORD,
-                    street_codes=[in_grid.street])
-        create_user(s, "m_community_staff", "community_staff", password=PASSWORD,
-                    community_codes=[in_grid.community])
-        create_user(s, "m_grid_leader", "grid_leader", password=PASSWORD,
-                    grid_codes=[in_grid.code])
+        create_user(
+            s, "m_street_staff", "street_staff", password=PASSWORD, street_codes=[in_grid.street]
+        )
+        create_user(
+            s,
+            "m_community_staff",
+            "community_staff",
+            password=PASSWORD,
+            community_codes=[in_grid.community],
+        )
+        create_user(s, "m_grid_leader", "grid_leader", password=PASSWORD, grid_codes=[in_grid.code])
         create_user(s, "m_planner", "planner", password=PASSWORD)
         create_user(s, "m_viewer", "viewer", password=PASSWORD)
         create_user(s, "m_target", "viewer", password=PASSWORD)
 
         def first(model, grid):
-            return s.scalar(sa.select(model.code).where(model.grid_id == grid.id)
-                            .order_by(model.code).limit(1))
+            return s.scalar(
+                sa.select(model.code).where(model.grid_id == grid.id).order_by(model.code).limit(1)
+            )
 
         objects = {
             "grid": {"in": in_grid.code, "out": out_grid.code},
             "hazard": {"in": first(m.Hazard, in_grid), "out": first(m.Hazard, out_grid)},
-            "building": {"in": s.scalar(sa.select(m.Building.id).where(
-                m.Building.grid_id == in_grid.id).limit(1))},
+            "building": {
+                "in": s.scalar(
+                    sa.select(m.Building.id).where(m.Building.grid_id == in_grid.id).limit(1)
+                )
+            },
         }
     return engine, objects
 
@@ -182,9 +220,14 @@ def _client(app, role):
 
 
 def _url(app, endpoint, args, query, objects):
-    kind = {"grid.grid_page": "grid", "grid.report": "grid", "hazards.detail": "hazard",
-            "hazards.act": "hazard", "api.building": "building",
-            "field.grid_bundle": "grid"}.get(endpoint)
+    kind = {
+        "grid.grid_page": "grid",
+        "grid.report": "grid",
+        "hazards.detail": "hazard",
+        "hazards.act": "hazard",
+        "api.building": "building",
+        "field.grid_bundle": "grid",
+    }.get(endpoint)
     args = {k: objects[kind][v] if kind and v in ("in", "out") else v for k, v in args.items()}
     with app.test_request_context():
         from flask import url_for
@@ -196,11 +239,18 @@ def _url(app, endpoint, args, query, objects):
 def _state(engine):
     with session_factory(engine)() as s:
         counts = table_counts(s)
-        for derived in ("audit_log", "reach_run", "reach_result", "walk_network", "walk_node",
-                        "walk_edge"):  # views are audited; reach runs are kept as caches
+        for derived in (
+            "audit_log",
+            "reach_run",
+            "reach_result",
+            "walk_network",
+            "walk_node",
+            "walk_edge",
+        ):  # views are audited; reach runs are kept as caches
             counts.pop(derived, None)
-        hazards = s.execute(sa.select(m.Hazard.code, m.Hazard.status, m.Hazard.grid_id)
-                            .order_by(m.Hazard.code)).all()
+        hazards = s.execute(
+            sa.select(m.Hazard.code, m.Hazard.status, m.Hazard.grid_id).order_by(m.Hazard.code)
+        ).all()
         return counts, [tuple(h) for h in hazards]
 
 
@@ -230,8 +280,12 @@ def test_route_as_every_role(demo_app, world, clients, endpoint):
             seen[(role, url)] = r.status_code
             r.close()
             assert r.status_code != 500, (role, url)
-            for header in ("Content-Security-Policy", "X-Content-Type-Options",
-                           "X-Frame-Options", "Referrer-Policy"):
+            for header in (
+                "Content-Security-Policy",
+                "X-Content-Type-Options",
+                "X-Frame-Options",
+                "Referrer-Policy",
+            ):
                 assert header in r.headers, (role, url, header)
             if role is None:
                 if endpoint in PUBLIC:
@@ -260,11 +314,21 @@ def test_scoped_layers_never_carry_objects_outside_the_areas(demo_app, world):
         assert f">{objects['hazard']['out']}<" not in search, role
 
 
-@pytest.mark.parametrize("url", [
-    "/api/layers/grids?zoom=inf", "/api/layers/grids?zoom=1e309", "/api/layers/grids?zoom=-1",
-    "/api/buildings/99999999999999999999", "/api/tiles/buildings/99999999999/1/1.mvt",
-    "/patrol?period=2026-13", "/patrol?period=2026-W99", "/heatmap?period=2026-13",
-    "/heatmap?period=2026-W99", "/api/layers/grids?bbox=nan,nan,inf,inf"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/layers/grids?zoom=inf",
+        "/api/layers/grids?zoom=1e309",
+        "/api/layers/grids?zoom=-1",
+        "/api/buildings/99999999999999999999",
+        "/api/tiles/buildings/99999999999/1/1.mvt",
+        "/patrol?period=2026-13",
+        "/patrol?period=2026-W99",
+        "/heatmap?period=2026-13",
+        "/heatmap?period=2026-W99",
+        "/api/layers/grids?bbox=nan,nan,inf,inf",
+    ],
+)
 def test_bad_parameters_are_400_with_a_message(demo_app, world, url):
     client = _client(demo_app, "admin")
     r = client.get(url)

@@ -24,7 +24,7 @@ LON0, LAT0 = 116.3300, 39.9800
 
 
 def _tile_of(lon, lat, z):
-    n = 2 ** z
+    n = 2**z
     x = int((lon + 180) / 360 * n)
     y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
     return x, y
@@ -39,8 +39,9 @@ def _buildings():
             x0, y0 = LON0 + i * 0.0004, LAT0 + j * 0.00025
             poly = shapely.box(x0, y0, x0 + dlon, y0 + dlat)
             if i == j == 1:
-                poly = poly.difference(shapely.box(x0 + dlon / 3, y0 + dlat / 3,
-                                                   x0 + 2 * dlon / 3, y0 + 2 * dlat / 3))
+                poly = poly.difference(
+                    shapely.box(x0 + dlon / 3, y0 + dlat / 3, x0 + 2 * dlon / 3, y0 + 2 * dlat / 3)
+                )
             out.append(poly)
     return out
 
@@ -48,7 +49,7 @@ def _buildings():
 def _expected_tile_geoms(polys, z, x, y, *, display="wgs84"):
     """Independent: pyproj to Web Mercator, then tile pixels (y down), extent 4096."""
     merc = Transformer.from_crs(4326, 3857, always_xy=True)
-    size = 2 * 20037508.342789244 / 2 ** z
+    size = 2 * 20037508.342789244 / 2**z
     minx, maxy = -20037508.342789244 + x * size, 20037508.342789244 - y * size
 
     def fwd(xy):
@@ -56,22 +57,27 @@ def _expected_tile_geoms(polys, z, x, y, *, display="wgs84"):
         if display == "gcj02":
             lon, lat = wgs84_to_gcj02(lon, lat)
         mx, my = merc.transform(lon, lat)
-        return np.column_stack([(np.asarray(mx) - minx) / size * 4096,
-                                (maxy - np.asarray(my)) / size * 4096])
+        return np.column_stack(
+            [(np.asarray(mx) - minx) / size * 4096, (maxy - np.asarray(my)) / size * 4096]
+        )
 
     return [shapely.transform(p, fwd) for p in polys]
 
 
 # --- the encoder against an independent decoder ----------------------------------------------
 def test_encoder_round_trips_through_mapbox_vector_tile():
-    poly = shapely.Polygon([(10, 10), (100, 10), (100, 80), (10, 80)],
-                           [[(30, 30), (60, 30), (60, 50), (30, 50)]])
+    poly = shapely.Polygon(
+        [(10, 10), (100, 10), (100, 80), (10, 80)], [[(30, 30), (60, 30), (60, 50), (30, 50)]]
+    )
     multi = shapely.MultiPolygon([shapely.box(200, 200, 250, 260), shapely.box(300, 300, 320, 330)])
     line = shapely.LineString([(0, 0), (50, 5), (90, 40)])
     point = shapely.Point(4000, 17)
-    layer = mvt.encode_layer("t", [poly, multi, line, point, shapely.Polygon()],
-                                [{"n": 1, "s": "楼"}, {"f": 2.5}, {"b": True}, {"neg": -7}, {}],
-                                ids=[11, 12, 13, 14, 15])
+    layer = mvt.encode_layer(
+        "t",
+        [poly, multi, line, point, shapely.Polygon()],
+        [{"n": 1, "s": "楼"}, {"f": 2.5}, {"b": True}, {"neg": -7}, {}],
+        ids=[11, 12, 13, 14, 15],
+    )
     data = mvt.encode_mvt([layer])
     theirs = mapbox_vector_tile.decode(data, default_options={"y_coord_down": True})["t"]
     assert theirs["extent"] == 4096
@@ -115,10 +121,13 @@ def test_tile_math_against_pyproj():
 
 # --- GeoJSON for a zoom ------------------------------------------------------------------
 def test_feature_collection_keeps_only_what_the_map_needs():
-    wiggly = shapely.Polygon([(116.33 + 0.0001 * i, 39.98 + (0.00002 if i % 2 else 0))
-                              for i in range(50)] + [(116.335, 39.99), (116.33, 39.99)])
-    frame = gpd.GeoDataFrame({"name": ["甲"], "secret": ["x"], "n": [np.int64(3)]},
-                             geometry=[wiggly], crs=4326)
+    wiggly = shapely.Polygon(
+        [(116.33 + 0.0001 * i, 39.98 + (0.00002 if i % 2 else 0)) for i in range(50)]
+        + [(116.335, 39.99), (116.33, 39.99)]
+    )
+    frame = gpd.GeoDataFrame(
+        {"name": ["甲"], "secret": ["x"], "n": [np.int64(3)]}, geometry=[wiggly], crs=4326
+    )
     fc = vector.feature_collection(frame, ["name", "n"], zoom=14)
     feat = fc["features"][0]
     assert feat["properties"] == {"name": "甲", "n": 3}
@@ -135,8 +144,10 @@ def test_feature_collection_shifts_to_gcj02_for_amap():
     frame = gpd.GeoDataFrame({"k": [1]}, geometry=[shapely.Point(LON0, LAT0)], crs=4326)
     shifted = vector.feature_collection(frame, ["k"], zoom=18, display="gcj02")
     lon, lat = wgs84_to_gcj02(LON0, LAT0)
-    assert list(shifted["features"][0]["geometry"]["coordinates"]) == [round(float(lon), 7),
-                                                                       round(float(lat), 7)]
+    assert list(shifted["features"][0]["geometry"]["coordinates"]) == [
+        round(float(lon), 7),
+        round(float(lat), 7),
+    ]
     # the shift is a few hundred metres, as GCJ-02 is
     assert 100 < abs(float(lon) - LON0) * 85000 + abs(float(lat) - LAT0) * 111000 < 1000
 
@@ -145,8 +156,12 @@ def test_feature_collection_shifts_to_gcj02_for_amap():
 def _write_buildings(session):
     ids = []
     for i, poly in enumerate(_buildings()):
-        b = Building(code=f"B{i}", address=f"测试路{i}号", use="residential",
-                     geom=to_ewkt(shapely.MultiPolygon([poly])))
+        b = Building(
+            code=f"B{i}",
+            address=f"测试路{i}号",
+            use="residential",
+            geom=to_ewkt(shapely.MultiPolygon([poly])),
+        )
         session.add(b)
         session.flush()
         ids.append(b.id)
@@ -162,10 +177,15 @@ def test_building_tile_matches_the_independent_projection(session, display):
     lon, lat = (LON0, LAT0) if display == "wgs84" else tuple(map(float, wgs84_to_gcj02(LON0, LAT0)))
     x, y = _tile_of(lon + 0.0005, lat + 0.0002, Z)
     data = layers.building_tile(session, Z, x, y, display=display)
-    feats = mapbox_vector_tile.decode(data, default_options={"y_coord_down": True})["buildings"]["features"]
-    expected = dict(zip(ids, _expected_tile_geoms(_buildings(), Z, x, y, display=display), strict=True))
-    inside = {i for i, g in expected.items()
-              if g.intersects(shapely.box(-64, -64, 4096 + 64, 4096 + 64))}
+    feats = mapbox_vector_tile.decode(data, default_options={"y_coord_down": True})["buildings"][
+        "features"
+    ]
+    expected = dict(
+        zip(ids, _expected_tile_geoms(_buildings(), Z, x, y, display=display), strict=True)
+    )
+    inside = {
+        i for i, g in expected.items() if g.intersects(shapely.box(-64, -64, 4096 + 64, 4096 + 64))
+    }
     assert {f["id"] for f in feats} == inside and len(inside) == 9
     for f in feats:
         assert f["properties"] == {"households": ids.index(f["id"]), "use": "residential"}
@@ -181,8 +201,10 @@ def test_building_tile_matches_the_independent_projection(session, display):
 def test_postgis_and_spatialite_tiles_decode_to_the_same_features(fresh_database):
     decoded = {}
     glon, glat = (float(v) for v in wgs84_to_gcj02(LON0, LAT0))
-    tiles = {"wgs84": _tile_of(LON0 + 0.0005, LAT0 + 0.0002, 16),
-             "gcj02": _tile_of(glon + 0.0005, glat + 0.0002, 16)}
+    tiles = {
+        "wgs84": _tile_of(LON0 + 0.0005, LAT0 + 0.0002, 16),
+        "gcj02": _tile_of(glon + 0.0005, glat + 0.0002, 16),
+    }
     for kind in ("spatialite", "postgis"):
         with fresh_database(kind) as url:
             engine = make_engine(url)
@@ -192,9 +214,14 @@ def test_postgis_and_spatialite_tiles_decode_to_the_same_features(fresh_database
                     _write_buildings(s)
                     s.commit()
                     decoded[kind] = {
-                        disp: {f["id"]: f for f in mvt.decode_mvt(
-                            layers.building_tile(s, 16, *tiles[disp], display=disp))["buildings"]["features"]}
-                        for disp in ("wgs84", "gcj02")}
+                        disp: {
+                            f["id"]: f
+                            for f in mvt.decode_mvt(
+                                layers.building_tile(s, 16, *tiles[disp], display=disp)
+                            )["buildings"]["features"]
+                        }
+                        for disp in ("wgs84", "gcj02")
+                    }
             finally:
                 engine.dispose()
     for disp in ("wgs84", "gcj02"):

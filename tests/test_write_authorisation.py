@@ -49,11 +49,24 @@ def roles(session, world):  # noqa: F811
     street_a.geom = to_ewkt(shapely.MultiPolygon([shapely.box(115.99, 38.99, 116.035, 39.02)]))
     street_b.geom = to_ewkt(shapely.MultiPolygon([shapely.box(116.035, 38.99, 116.06, 39.02)]))
     x, y = centre(session, "g2")
-    session.add(m.KeySite(code="ks-g2", name="乙网吧", category="internet_cafe",
-                          inspection_interval_days=14, grid_id=g["g2"].id,
-                          geom=f"SRID=4326;POINT({x} {y})"))
-    session.add(m.Facility(code="F-1", name="一幼儿园", category="kindergarten",
-                           geom="SRID=4326;POINT(116.001 39.001)"))
+    session.add(
+        m.KeySite(
+            code="ks-g2",
+            name="乙网吧",
+            category="internet_cafe",
+            inspection_interval_days=14,
+            grid_id=g["g2"].id,
+            geom=f"SRID=4326;POINT({x} {y})",
+        )
+    )
+    session.add(
+        m.Facility(
+            code="F-1",
+            name="一幼儿园",
+            category="kindergarten",
+            geom="SRID=4326;POINT(116.001 39.001)",
+        )
+    )
     session.flush()
     return {
         "leader_a": Requester("leader_a", "grid_leader", grid_ids=frozenset({g["g1"].id})),
@@ -79,8 +92,16 @@ def test_the_table_gives_street_wide_layers_to_street_staff_and_admins_only():
 
 def test_leader_cannot_take_over_another_grids_hazard(session, roles, tmp_path):
     x, y = centre(session, "g1")
-    path = csv(tmp_path, "hz", 编码=["hz-g2"], 网格=["g1"], 经度=[x], 纬度=[y], 状态=["closed"],
-               类别=["fire"])
+    path = csv(
+        tmp_path,
+        "hz",
+        编码=["hz-g2"],
+        网格=["g1"],
+        经度=[x],
+        纬度=[y],
+        状态=["closed"],
+        类别=["fire"],
+    )
     report = imp(session, path, "hazards", roles["leader_a"])
     assert errors(report) == [(1, "out_of_scope"), (1, "workflow_field")]
     assert report.written == 0
@@ -90,31 +111,63 @@ def test_leader_cannot_take_over_another_grids_hazard(session, roles, tmp_path):
 
 def test_import_never_changes_workflow_fields_of_an_existing_case(session, roles, tmp_path):
     x, y = centre(session, "g1")
-    closing = csv(tmp_path, "close", 编码=["hz-g1"], 网格=["g1"], 经度=[x], 纬度=[y],
-                  状态=["closed"], 类别=["fire"])
+    closing = csv(
+        tmp_path,
+        "close",
+        编码=["hz-g1"],
+        网格=["g1"],
+        经度=[x],
+        纬度=[y],
+        状态=["closed"],
+        类别=["fire"],
+    )
     report = imp(session, closing, "hazards", roles["leader_a"])
     assert errors(report) == [(1, "workflow_field")]
     assert "status" in report.errors[0].message and "hz-g1" in report.errors[0].message
     hz = session.scalar(sa.select(m.Hazard).where(m.Hazard.code == "hz-g1"))
     assert (hz.status, hz.closed_at, hz.responsible) == ("reported", None, None)
     # without the workflow columns the other fields update and the status stays
-    described = csv(tmp_path, "desc", 编码=["hz-g1"], 网格=["g1"], 经度=[x], 纬度=[y],
-                    类别=["fire"], 描述=["楼道堆物已拍照"])
+    described = csv(
+        tmp_path,
+        "desc",
+        编码=["hz-g1"],
+        网格=["g1"],
+        经度=[x],
+        纬度=[y],
+        类别=["fire"],
+        描述=["楼道堆物已拍照"],
+    )
     report = imp(session, described, "hazards", roles["leader_a"])
     assert report.ok and report.updates == 1
     session.expire_all()
     hz = session.scalar(sa.select(m.Hazard).where(m.Hazard.code == "hz-g1"))
     assert (hz.status, hz.description) == ("reported", "楼道堆物已拍照")
     # the same status as stored is no change, so it passes
-    same = csv(tmp_path, "same", 编码=["hz-g1"], 网格=["g1"], 经度=[x], 纬度=[y],
-               状态=["reported"], 类别=["fire"])
+    same = csv(
+        tmp_path,
+        "same",
+        编码=["hz-g1"],
+        网格=["g1"],
+        经度=[x],
+        纬度=[y],
+        状态=["reported"],
+        类别=["fire"],
+    )
     assert imp(session, same, "hazards", roles["leader_a"]).ok
 
 
 def test_leader_cannot_move_a_key_site_from_another_grid(session, roles, tmp_path):
     x, y = centre(session, "g1")
-    path = csv(tmp_path, "ks", 场所编码=["ks-g2"], 场所名称=["乙网吧"], 类别=["网吧"],
-               网格=["g1"], 经度=[x], 纬度=[y])
+    path = csv(
+        tmp_path,
+        "ks",
+        场所编码=["ks-g2"],
+        场所名称=["乙网吧"],
+        类别=["网吧"],
+        网格=["g1"],
+        经度=[x],
+        纬度=[y],
+    )
     report = imp(session, path, "key_sites", roles["leader_a"])
     assert errors(report) == [(1, "out_of_scope")]
     site = session.scalar(sa.select(m.KeySite).where(m.KeySite.code == "ks-g2"))
@@ -122,7 +175,8 @@ def test_leader_cannot_move_a_key_site_from_another_grid(session, roles, tmp_pat
 
 
 def test_buildings_refused_to_leaders_and_kept_in_place_for_community_staff(
-        session, roles, tmp_path):
+    session, roles, tmp_path
+):
     x, y = centre(session, "g1")
     wkt = shapely.box(x, y, x + 0.0002, y + 0.0002).wkt
     path = csv(tmp_path, "b", 楼栋编码=["b-g3"], wkt=[wkt], 网格=["g1"])
@@ -144,10 +198,22 @@ def test_leader_cannot_move_a_household_from_another_grid(session, roles, tmp_pa
 
 
 def test_facilities_and_roads_are_street_staffs_inside_their_street(session, roles, tmp_path):
-    rename = csv(tmp_path, "f", 设施编码=["F-1"], 设施名称=["改名幼儿园"], 类别=["kindergarten"],
-                 经度=[116.001], 纬度=[39.001])
-    road = csv(tmp_path, "r", code=["R-new"], name=["新路"],
-               wkt=["LINESTRING(116.005 39.001, 116.008 39.002)"])
+    rename = csv(
+        tmp_path,
+        "f",
+        设施编码=["F-1"],
+        设施名称=["改名幼儿园"],
+        类别=["kindergarten"],
+        经度=[116.001],
+        纬度=[39.001],
+    )
+    road = csv(
+        tmp_path,
+        "r",
+        code=["R-new"],
+        name=["新路"],
+        wkt=["LINESTRING(116.005 39.001, 116.008 39.002)"],
+    )
     for who in ("leader_a", "community_a1"):
         with pytest.raises(PermissionDenied, match="street-office staff"):
             imp(session, rename, "facilities", roles[who])
@@ -175,26 +241,55 @@ def test_cli_import_as_a_user_is_held_to_that_users_areas(backend, fresh_databas
             from sqlalchemy.orm import Session
 
             s = Session(bind=conn)
-            c = m.Community(code="C1", name="一社区",
-                            geom=to_ewkt(shapely.MultiPolygon([shapely.box(116, 39, 116.01, 39.01)])))
+            c = m.Community(
+                code="C1",
+                name="一社区",
+                geom=to_ewkt(shapely.MultiPolygon([shapely.box(116, 39, 116.01, 39.01)])),
+            )
             s.add(c)
             s.flush()
             for code, x in (("g1", 116.0), ("g2", 116.005)):
-                s.add(m.Grid(code=code, name=code, community_id=c.id, geom=to_ewkt(
-                    shapely.MultiPolygon([shapely.box(x, 39, x + 0.005, 39.01)]))))
+                s.add(
+                    m.Grid(
+                        code=code,
+                        name=code,
+                        community_id=c.id,
+                        geom=to_ewkt(shapely.MultiPolygon([shapely.box(x, 39, x + 0.005, 39.01)])),
+                    )
+                )
             s.flush()
             g2 = s.scalar(sa.select(m.Grid.id).where(m.Grid.code == "g2"))
-            s.add(m.Hazard(code="hz-2", category="fire", severity="low", status="reported",
-                           found_at=datetime(2026, 11, 1), grid_id=g2,
-                           geom="SRID=4326;POINT(116.007 39.005)"))
+            s.add(
+                m.Hazard(
+                    code="hz-2",
+                    category="fire",
+                    severity="low",
+                    status="reported",
+                    found_at=datetime(2026, 11, 1),
+                    grid_id=g2,
+                    geom="SRID=4326;POINT(116.007 39.005)",
+                )
+            )
             s.flush()
         engine.dispose()
-        run_gridmap("user", "add", "leader_a", "--role", "grid_leader", "--grid", "g1",
-                    "--password", "leader-pass-1", url=url)
-        path = csv(tmp_path, "hz", 编码=["hz-2"], 网格=["g1"], 经度=[116.002], 纬度=[39.005],
-                   类别=["fire"])
-        proc = run_gridmap("import", "hazards", str(path), "--as", "leader_a", "--json",
-                           url=url, check=False)
+        run_gridmap(
+            "user",
+            "add",
+            "leader_a",
+            "--role",
+            "grid_leader",
+            "--grid",
+            "g1",
+            "--password",
+            "leader-pass-1",
+            url=url,
+        )
+        path = csv(
+            tmp_path, "hz", 编码=["hz-2"], 网格=["g1"], 经度=[116.002], 纬度=[39.005], 类别=["fire"]
+        )
+        proc = run_gridmap(
+            "import", "hazards", str(path), "--as", "leader_a", "--json", url=url, check=False
+        )
         out = json.loads(proc.stdout)
         assert proc.returncode == 1 and out["written"] == 0
         assert [p["kind"] for p in out["problems"] if p["severity"] == "error"] == ["out_of_scope"]
@@ -208,8 +303,14 @@ def test_vertex_limits_per_feature_and_per_file(session, roles, tmp_path):
     from geodata.readers import Limits
 
     ring = shapely.Point(116.001, 39.001).buffer(0.0005, quad_segs=64)  # 257 vertices
-    path = csv(tmp_path, "big", 场所编码=["KS-1", "KS-2"], 场所名称=["大", "小"],
-               类别=["网吧", "网吧"], wkt=[ring.wkt, "POINT(116.001 39.001)"])
+    path = csv(
+        tmp_path,
+        "big",
+        场所编码=["KS-1", "KS-2"],
+        场所名称=["大", "小"],
+        类别=["网吧", "网吧"],
+        wkt=[ring.wkt, "POINT(116.001 39.001)"],
+    )
 
     def run(**limits):
         options = ImportOptions(read=ReadOptions(limits=Limits(**limits)))

@@ -46,36 +46,73 @@ def user_form(username: str | None = None):
         form = request.form
         try:
             user, generated = accounts.save_user(
-                session, g.requester, form.get("username", "") if create else username,
-                role=form.get("role", ""), display_name=form.get("display_name"),
-                active=form.get("active") == "1", password=form.get("password") or None,
-                street_codes=form.getlist("streets"), community_codes=form.getlist("communities"),
-                grid_codes=form.getlist("grids"), create=create)
+                session,
+                g.requester,
+                form.get("username", "") if create else username,
+                role=form.get("role", ""),
+                display_name=form.get("display_name"),
+                active=form.get("active") == "1",
+                password=form.get("password") or None,
+                street_codes=form.getlist("streets"),
+                community_codes=form.getlist("communities"),
+                grid_codes=form.getlist("grids"),
+                create=create,
+            )
             if form.get("password") and not create:  # a new password ends their sessions
                 sessions.end_all(session, user.id, datetime.now())
             if generated:
-                flash(_("User %(u)s created. Initial password (shown once): %(p)s",
-                        u=user.username, p=generated), "success")
+                flash(
+                    _(
+                        "User %(u)s created. Initial password (shown once): %(p)s",
+                        u=user.username,
+                        p=generated,
+                    ),
+                    "success",
+                )
             else:
                 flash(_("User %(u)s saved.", u=user.username), "success")
             return redirect(url_for("admin.users"))
         except GridmapError as exc:
             session.rollback()
             error = error_text(exc)
-        values = {"username": form.get("username", username or ""),
-                  "display_name": form.get("display_name", ""), "role": form.get("role", ""),
-                  "active": form.get("active") == "1", "streets": form.getlist("streets"),
-                  "communities": form.getlist("communities"), "grids": form.getlist("grids")}
+        values = {
+            "username": form.get("username", username or ""),
+            "display_name": form.get("display_name", ""),
+            "role": form.get("role", ""),
+            "active": form.get("active") == "1",
+            "streets": form.getlist("streets"),
+            "communities": form.getlist("communities"),
+            "grids": form.getlist("grids"),
+        }
     elif create:
-        values = {"username": "", "display_name": "", "role": "grid_leader", "active": True,
-                  "streets": [], "communities": [], "grids": []}
+        values = {
+            "username": "",
+            "display_name": "",
+            "role": "grid_leader",
+            "active": True,
+            "streets": [],
+            "communities": [],
+            "grids": [],
+        }
     else:
         u = accounts.get_user(session, g.requester, username)
-        values = {"username": u.username, "display_name": u.display_name, "role": u.role,
-                  "active": u.active, "streets": [s.code for s in u.streets],
-                  "communities": [c.code for c in u.communities], "grids": [x.code for x in u.grids]}
-    return render_template("admin/user_form.html", create=create, values=values, error=error,
-                           roles=_roles(), areas=accounts.area_choices(session)), 400 if error else 200
+        values = {
+            "username": u.username,
+            "display_name": u.display_name,
+            "role": u.role,
+            "active": u.active,
+            "streets": [s.code for s in u.streets],
+            "communities": [c.code for c in u.communities],
+            "grids": [x.code for x in u.grids],
+        }
+    return render_template(
+        "admin/user_form.html",
+        create=create,
+        values=values,
+        error=error,
+        roles=_roles(),
+        areas=accounts.area_choices(session),
+    ), 400 if error else 200
 
 
 @bp.post("/users/<username>/sessions/end")
@@ -85,8 +122,9 @@ def end_sessions(username: str):
     user = accounts.get_user(session, g.requester, username)
     n = sessions.end_all(session, user.id, datetime.now())
     record(session, g.requester, "end_sessions", user.username, {"sessions": n})
-    flash(_("%(u)s is logged out everywhere (%(n)s sessions ended).", u=user.username, n=n),
-          "success")
+    flash(
+        _("%(u)s is logged out everywhere (%(n)s sessions ended).", u=user.username, n=n), "success"
+    )
     return redirect(url_for("admin.user_form", username=user.username))
 
 
@@ -113,9 +151,15 @@ def grids():
                 target_n = int(target) if target else None
             except ValueError as exc:
                 raise InvalidInput(_("Target households must be a whole number.")) from exc
-            accounts.assign_grid(session, g.requester, form.get("code", ""), leader=form.get("leader"),
-                                 leader_phone=form.get("leader_phone"), target_households=target_n,
-                                 usernames=form.getlist("users"))
+            accounts.assign_grid(
+                session,
+                g.requester,
+                form.get("code", ""),
+                leader=form.get("leader"),
+                leader_phone=form.get("leader_phone"),
+                target_households=target_n,
+                usernames=form.getlist("users"),
+            )
             flash(_("Grid %(code)s saved.", code=form.get("code")), "success")
             return redirect(url_for("admin.grids") + f"#grid-{form.get('code')}")
         except GridmapError as exc:
@@ -123,13 +167,17 @@ def grids():
             error = error_text(exc)
     rows = accounts.grid_assignments(session, g.requester)
     people = [u for u in accounts.list_users(session, g.requester) if u["active"]]
-    return render_template("admin/grids.html", grids=rows, people=people, error=error,
-                           roles=dict(_roles())), 400 if error else 200
+    return render_template(
+        "admin/grids.html", grids=rows, people=people, error=error, roles=dict(_roles())
+    ), 400 if error else 200
 
 
 @bp.route("/audit")
 def audit():
-    rows = accounts.audit_entries(db_session(), g.requester,
-                               username=request.args.get("user") or None,
-                               action=request.args.get("action") or None)
+    rows = accounts.audit_entries(
+        db_session(),
+        g.requester,
+        username=request.args.get("user") or None,
+        action=request.args.get("action") or None,
+    )
     return render_template("admin/audit.html", rows=rows, args=request.args)

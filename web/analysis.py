@@ -43,8 +43,10 @@ def _period(text: str | None) -> patrol_mod.Period | None:
 
 def _grid_choices(session) -> list[dict]:
     grids = repo.visible_grids_frame(session, g.requester)
-    return [{"code": r.code, "name": grid_label(r.community_name, r.name, r.code)}
-            for r in grids.itertuples()]
+    return [
+        {"code": r.code, "name": grid_label(r.community_name, r.name, r.code)}
+        for r in grids.itertuples()
+    ]
 
 
 def _number(name: str, default: float, *, lo: float, hi: float) -> float:
@@ -56,8 +58,9 @@ def _number(name: str, default: float, *, lo: float, hi: float) -> float:
     except ValueError as exc:
         raise InvalidInput(_("%(field)s must be a number of metres", field=name)) from exc
     if not lo <= value <= hi:
-        raise InvalidInput(_("%(field)s must be between %(lo)s and %(hi)s metres",
-                             field=name, lo=lo, hi=hi))
+        raise InvalidInput(
+            _("%(field)s must be between %(lo)s and %(hi)s metres", field=name, lo=lo, hi=hi)
+        )
     return value
 
 
@@ -82,31 +85,53 @@ def patrol_page():
     grid_choices = _grid_choices(session)
     error = None
     try:
-        res = analysis.patrol_report(session, g.requester, period=_period(args["period"]),
-                                     by=by, shift=shift, grid_code=args["grid"] or None)
+        res = analysis.patrol_report(
+            session,
+            g.requester,
+            period=_period(args["period"]),
+            by=by,
+            shift=shift,
+            grid_code=args["grid"] or None,
+        )
     except GridmapError as exc:
         error = error_text(exc)
         args = {"period": "", "by": "period", "shift": shift, "grid": ""}
         res = analysis.patrol_report(session, g.requester, shift=shift)
     rep = res.report
     n_tracks = min(MAP_TRACKS, int(rep.pieces["track"].nunique()) if len(rep.pieces) else 0)
-    m = patrol_map(_bounds(res.grids), {n: url_for("analysis.patrol_layer", name=n)
-                                        for n in PATROL_LAYERS},
-                   params=_map_params(args), _=_,
-                   tracks_label=_("Patrol tracks (latest %(n)s)", n=n_tracks))
+    m = patrol_map(
+        _bounds(res.grids),
+        {n: url_for("analysis.patrol_layer", name=n) for n in PATROL_LAYERS},
+        params=_map_params(args),
+        _=_,
+        tracks_label=_("Patrol tracks (latest %(n)s)", n=n_tracks),
+    )
     overdue = res.overdue_only()
     unpatrolled = rep.unpatrolled.drop(columns="geometry").groupby("grid_code").head(3)
     return render_template(
-        "analysis/patrol.html", map=render_map(m), error=error, args=args, by=by, shift=shift,
-        grids=grid_choices, grid_names={c["code"]: c["name"] for c in grid_choices},
-        period=res.period, as_of=res.as_of, totals=rep.totals(),
-        cleaning=rep.cleaning, coverage=rep.grids.to_dict("records"),
-        overdue=overdue.drop(columns="geometry").assign(
+        "analysis/patrol.html",
+        map=render_map(m),
+        error=error,
+        args=args,
+        by=by,
+        shift=shift,
+        grids=grid_choices,
+        grid_names={c["code"]: c["name"] for c in grid_choices},
+        period=res.period,
+        as_of=res.as_of,
+        totals=rep.totals(),
+        cleaning=rep.cleaning,
+        coverage=rep.grids.to_dict("records"),
+        overdue=overdue.drop(columns="geometry")
+        .assign(
             days=[_("never") if d == float("inf") else f"{d:.0f}" for d in overdue["days_overdue"]]
-        ).to_dict("records"),
+        )
+        .to_dict("records"),
         unpatrolled=unpatrolled.to_dict("records"),
         patrollers=rep.patrollers.to_dict("records"),
-        options=rep.options, street=repo.street_summary(session)), 400 if error else 200
+        options=rep.options,
+        street=repo.street_summary(session),
+    ), 400 if error else 200
 
 
 def _bounds(grids) -> tuple[float, float, float, float] | None:
@@ -118,23 +143,37 @@ def patrol_layer(name: str):
     if name not in PATROL_LAYERS:
         abort(404)
     args = _patrol_args()
-    res = analysis.patrol_report(db_session(), g.requester, period=_period(args["period"]),
-                                 shift=args["shift"], grid_code=args["grid"] or None)
+    res = analysis.patrol_report(
+        db_session(),
+        g.requester,
+        period=_period(args["period"]),
+        shift=args["shift"],
+        grid_code=args["grid"] or None,
+    )
     rep = res.report
 
     def tracks():  # the latest, simplified to 10 m (the tables count them all)
         latest = rep.pieces.sort_values("started_at", ascending=False).head(MAP_TRACKS)
         return latest.assign(geometry=latest.geometry.simplify(10.0)).to_crs(4326)
 
-    frames = patrol_layer_frames(res.grids, rep.grids, rep.segments, tracks,
-                                 res.overdue_only(), only=name, lang=current_lang(), _=_)
+    frames = patrol_layer_frames(
+        res.grids,
+        rep.grids,
+        rep.segments,
+        tracks,
+        res.overdue_only(),
+        only=name,
+        lang=current_lang(),
+        _=_,
+    )
     return layer_response(*frames[name])
 
 
 # --- risk -------------------------------------------------------------------------------
 def _risk(grid: str, period: str) -> analysis.RiskReport:
-    return analysis.risk_report(db_session(), g.requester, grid_code=grid or None,
-                                period=_period(period))
+    return analysis.risk_report(
+        db_session(), g.requester, grid_code=grid or None, period=_period(period)
+    )
 
 
 @bp.route("/risk")
@@ -152,29 +191,60 @@ def risk_page():
     comp_cols = list(rep.grid_risk.components.columns)
     bcols = list(rep.building_risk.components.columns)
     shown_buildings = rep.buildings[rep.buildings["score"] > 0]
-    m = risk_map(_bounds(rep.grids), {n: url_for("analysis.risk_layer", name=n)
-                                      for n in RISK_LAYERS},
-                 grid_scores=rep.grids["score"], building_scores=shown_buildings["score"],
-                 grid_components=comp_cols, building_components=bcols,
-                 params=_map_params({"grid": grid, "period": period}), lang=lang, _=_)
+    m = risk_map(
+        _bounds(rep.grids),
+        {n: url_for("analysis.risk_layer", name=n) for n in RISK_LAYERS},
+        grid_scores=rep.grids["score"],
+        building_scores=shown_buildings["score"],
+        grid_components=comp_cols,
+        building_components=bcols,
+        params=_map_params({"grid": grid, "period": period}),
+        lang=lang,
+        _=_,
+    )
     grids = rep.grids.sort_values("score", ascending=False)
-    grid_rows = [{"code": r["code"], "name": r["name"], "score": r["score"],
-                  "households": r["households"], "rate": r["per_100_households"],
-                  "parts": [(component_label(e["component"], lang), e["count"], e["points"])
-                            for e in rep.grid_risk.explain(i)]}
-                 for i, r in grids.iterrows()]
+    grid_rows = [
+        {
+            "code": r["code"],
+            "name": r["name"],
+            "score": r["score"],
+            "households": r["households"],
+            "rate": r["per_100_households"],
+            "parts": [
+                (component_label(e["component"], lang), e["count"], e["points"])
+                for e in rep.grid_risk.explain(i)
+            ],
+        }
+        for i, r in grids.iterrows()
+    ]
     top = rep.buildings.sort_values("score", ascending=False).head(15)
-    building_rows = [{"code": r["code"], "address": r["address"] if isinstance(r["address"], str)
-                      else r["code"], "grid_code": r["grid_code"], "score": r["score"],
-                      "parts": [(component_label(e["component"], lang), e["count"], e["points"])
-                                for e in rep.building_risk.explain(i)]}
-                     for i, r in top.iterrows()]
-    return render_template("analysis/risk.html", map=render_map(m), error=error, grid=grid,
-                           period=period,
-                           grids=_grid_choices(session), grid_rows=grid_rows,
-                           building_rows=building_rows, as_of=rep.as_of,
-                           window=rep.patrol_period, by_building=rep.vulnerable_by_building,
-                           street=repo.street_summary(session)), 400 if error else 200
+    building_rows = [
+        {
+            "code": r["code"],
+            "address": r["address"] if isinstance(r["address"], str) else r["code"],
+            "grid_code": r["grid_code"],
+            "score": r["score"],
+            "parts": [
+                (component_label(e["component"], lang), e["count"], e["points"])
+                for e in rep.building_risk.explain(i)
+            ],
+        }
+        for i, r in top.iterrows()
+    ]
+    return render_template(
+        "analysis/risk.html",
+        map=render_map(m),
+        error=error,
+        grid=grid,
+        period=period,
+        grids=_grid_choices(session),
+        grid_rows=grid_rows,
+        building_rows=building_rows,
+        as_of=rep.as_of,
+        window=rep.patrol_period,
+        by_building=rep.vulnerable_by_building,
+        street=repo.street_summary(session),
+    ), 400 if error else 200
 
 
 @bp.route("/risk/layers/<name>")
@@ -182,9 +252,12 @@ def risk_layer(name: str):
     if name not in RISK_LAYERS:
         abort(404)
     rep = _risk(request.args.get("grid", ""), request.args.get("period", ""))
-    frames = risk_layer_frames(rep.grids, rep.grids[list(rep.grid_risk.components.columns)],
-                               rep.buildings,
-                               rep.buildings[list(rep.building_risk.components.columns)])
+    frames = risk_layer_frames(
+        rep.grids,
+        rep.grids[list(rep.grid_risk.components.columns)],
+        rep.buildings,
+        rep.buildings[list(rep.building_risk.components.columns)],
+    )
     return layer_response(*frames[name])
 
 
@@ -192,10 +265,15 @@ def risk_layer(name: str):
 def _heatmap_params() -> dict:
     kind = request.args.get("layer", "households")
     group = request.args.get("group", "elderly_alone")
-    layer = f"group:{group}" if kind == "group" else (
-        f"reach:{request.args.get('category', '')}" if kind == "reach" else kind)
+    layer = (
+        f"group:{group}"
+        if kind == "group"
+        else (f"reach:{request.args.get('category', '')}" if kind == "reach" else kind)
+    )
     return {
-        "kind": kind, "group": group, "layer": layer,
+        "kind": kind,
+        "group": group,
+        "layer": layer,
         "category": request.args.get("category", ""),
         "bandwidth_m": _number("bandwidth_m", 150.0, lo=10, hi=2000),
         "cell_m": _number("cell_m", 50.0, lo=5, hi=500),
@@ -208,16 +286,26 @@ def _heatmap_params() -> dict:
 
 
 def _compute(p: dict) -> analysis.Heatmap:
-    return analysis.heatmap(db_session(), g.requester, layer=p["layer"],
-                            bandwidth_m=p["bandwidth_m"], cell_m=p["cell_m"], kernel=p["kernel"],
-                            period=_period(p["period"]), grid_code=p["grid"] or None,
-                            cells=p["cells"])
+    return analysis.heatmap(
+        db_session(),
+        g.requester,
+        layer=p["layer"],
+        bandwidth_m=p["bandwidth_m"],
+        cell_m=p["cell_m"],
+        kernel=p["kernel"],
+        period=_period(p["period"]),
+        grid_code=p["grid"] or None,
+        cells=p["cells"],
+    )
 
 
 def _unit_label(units: str) -> str:
     return {
-        "households": _("Households"), "residents": _("Residents"), "hazards": _("Open hazards"),
-        "incidents": _("Incidents"), "patrol_minutes": _("Patrol minutes"),
+        "households": _("Households"),
+        "residents": _("Residents"),
+        "hazards": _("Open hazards"),
+        "incidents": _("Incidents"),
+        "patrol_minutes": _("Patrol minutes"),
         "minutes": _("Facilities"),
     }.get(units, units)
 
@@ -231,40 +319,75 @@ def heatmap_page():
         hm = _compute(p)
     except GridmapError as exc:
         error = error_text(exc)
-        p = {"kind": "households", "group": "elderly_alone", "layer": "households",
-             "category": "", "bandwidth_m": 150.0, "cell_m": 50.0, "kernel": "quartic",
-             "cells": "square", "period": "", "grid": "", "weekly": False}
+        p = {
+            "kind": "households",
+            "group": "elderly_alone",
+            "layer": "households",
+            "category": "",
+            "bandwidth_m": 150.0,
+            "cell_m": 50.0,
+            "kernel": "quartic",
+            "cells": "square",
+            "period": "",
+            "grid": "",
+            "weekly": False,
+        }
         hm = _compute(p)
     travel = hm.surface.units == "minutes"
     unit = _unit_label(hm.units)
     lang = current_lang()
     caption = _caption(p, hm)
     grids = repo.visible_grids_frame(session, g.requester, grid_code=p["grid"] or None)
-    m = heatmap_map(hm.surface, hm.cells, grids, caption=caption, layer_name=_("Density"),
-                    value_label=_("Walking minutes") if travel else unit,
-                    weekly=hm.weekly if p["weekly"] else None, weekly_cell_m=hm.weekly_cell_m,
-                    travel_time=travel, cells_url=url_for("analysis.heatmap_cells"),
-                    params={k: v for k, v in request.args.items() if k != "lang"}, _=_)
+    m = heatmap_map(
+        hm.surface,
+        hm.cells,
+        grids,
+        caption=caption,
+        layer_name=_("Density"),
+        value_label=_("Walking minutes") if travel else unit,
+        weekly=hm.weekly if p["weekly"] else None,
+        weekly_cell_m=hm.weekly_cell_m,
+        travel_time=travel,
+        cells_url=url_for("analysis.heatmap_cells"),
+        params={k: v for k, v in request.args.items() if k != "lang"},
+        _=_,
+    )
     query = {k: v for k, v in request.args.items() if k != "lang"}
     return render_template(
-        "analysis/heatmap.html", map=render_map(m), error=error, p=p, hm=hm, unit=unit,
-        caption=caption, integral=None if travel else hm.surface.integral(),
+        "analysis/heatmap.html",
+        map=render_map(m),
+        error=error,
+        p=p,
+        hm=hm,
+        unit=unit,
+        caption=caption,
+        integral=None if travel else hm.surface.integral(),
         group_choices=[(c, groups_mod.group_label(c, lang)) for c in groups_mod.group_codes()],
-        categories=_facility_categories(lang), bandwidths=BANDWIDTHS_M, cells_m=CELLS_M,
-        grids=_grid_choices(session), weeks=0 if hm.weekly is None else hm.weekly["week"].nunique(),
+        categories=_facility_categories(lang),
+        bandwidths=BANDWIDTHS_M,
+        cells_m=CELLS_M,
+        grids=_grid_choices(session),
+        weeks=0 if hm.weekly is None else hm.weekly["week"].nunique(),
         download_tif=url_for("analysis.heatmap_download", fmt="tif", **query),
         download_png=url_for("analysis.heatmap_download", fmt="png", **query),
-        street=repo.street_summary(session)), 400 if error else 200  # the page says what
+        street=repo.street_summary(session),
+    ), 400 if error else 200  # the page says what
 
 
 def _caption(p: dict, hm: analysis.Heatmap) -> str:
     """What the surface shows, with its unit (the map's legend and the PNG's title)."""
     if hm.surface.units == "minutes":
         names = dict(_facility_categories(current_lang()))
-        return _("Walking minutes to the nearest %(category)s",
-                 category=names.get(p["category"], p["category"]))
-    return _("%(unit)s per hectare (bandwidth %(bw)s m, cells %(cell)s m)",
-             unit=_unit_label(hm.units), bw=f"{hm.bandwidth_m:g}", cell=f"{hm.cell_m:g}")
+        return _(
+            "Walking minutes to the nearest %(category)s",
+            category=names.get(p["category"], p["category"]),
+        )
+    return _(
+        "%(unit)s per hectare (bandwidth %(bw)s m, cells %(cell)s m)",
+        unit=_unit_label(hm.units),
+        bw=f"{hm.bandwidth_m:g}",
+        cell=f"{hm.cell_m:g}",
+    )
 
 
 @bp.route("/heatmap/layers/cells")
@@ -294,16 +417,32 @@ def heatmap_download(fmt: str):
         colors = TIME_PALETTE if s.units == "minutes" else PALETTE
         vmax = scale_max(s.values)
         travel = s.units == "minutes"
-        unit = _("Walking minutes") if travel else _("%(unit)s per hectare",
-                                                      unit=_unit_label(hm.units))
+        unit = (
+            _("Walking minutes")
+            if travel
+            else _("%(unit)s per hectare", unit=_unit_label(hm.units))
+        )
         grids = repo.visible_grids_frame(db_session(), g.requester, grid_code=p["grid"] or None)
-        data = heatmap_png(s, colorize(s.values, vmax=vmax, colors=colors), grids, vmax=vmax,
-                           title=_caption(p, hm), unit_label=unit, colors=colors)
+        data = heatmap_png(
+            s,
+            colorize(s.values, vmax=vmax, colors=colors),
+            grids,
+            vmax=vmax,
+            title=_caption(p, hm),
+            unit_label=unit,
+            colors=colors,
+        )
     else:
         data = surface_bytes(s, fmt, tags={"layer": p["layer"], "bandwidth_m": p["bandwidth_m"]})
-    repo.audit(db_session(), g.requester, "export_heatmap", p["layer"],
-               {"format": fmt, "personal": hm.personal, "cell_m": p["cell_m"]})
+    repo.audit(
+        db_session(),
+        g.requester,
+        "export_heatmap",
+        p["layer"],
+        {"format": fmt, "personal": hm.personal, "cell_m": p["cell_m"]},
+    )
     name = f"heatmap-{p['layer'].replace(':', '-')}-{p['bandwidth_m']:g}m.{fmt}"
     mime = "image/tiff" if fmt == "tif" else "image/png"
-    return Response(data, mimetype=mime,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        data, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )

@@ -1,11 +1,11 @@
 """JSON and vector-tile endpoints the map pages load their layers from.
 
-    GET /api/layers/<layer>?bbox=minx,miny,maxx,maxy&zoom=Z[&display=gcj02][&grid=CODE]
-        GeoJSON of one layer in the box, simplified for Z, coordinates rounded, only the
-        properties the map uses (gridmap.vector.feature_collection)
-    GET /api/tiles/buildings/<z>/<x>/<y>.mvt[?display=gcj02]
-        building footprints as a Mapbox vector tile (ST_AsMVT on PostGIS)
-    GET /api/buildings/<id>     what a building's popup shows
+GET /api/layers/<layer>?bbox=minx,miny,maxx,maxy&zoom=Z[&display=gcj02][&grid=CODE]
+    GeoJSON of one layer in the box, simplified for Z, coordinates rounded, only the
+    properties the map uses (gridmap.vector.feature_collection)
+GET /api/tiles/buildings/<z>/<x>/<y>.mvt[?display=gcj02]
+    building footprints as a Mapbox vector tile (ST_AsMVT on PostGIS)
+GET /api/buildings/<id>     what a building's popup shows
 """
 
 from __future__ import annotations
@@ -31,15 +31,25 @@ def layer_geojson(layer: str):
     read_box = layers.display_bbox_to_storage(bbox, display) if bbox else None
     if layer == "buildings" and bbox and display == "wgs84" and building_json.usable(session):
         features = building_json.map_features(
-            session, read_box, tolerance_deg=vector.simplify_tolerance_deg(zoom),
-            decimals=vector.coordinate_decimals(zoom), lang=current_lang(),
-            grid_code=request.args.get("grid") or None)
+            session,
+            read_box,
+            tolerance_deg=vector.simplify_tolerance_deg(zoom),
+            decimals=vector.coordinate_decimals(zoom),
+            lang=current_lang(),
+            grid_code=request.args.get("grid") or None,
+        )
         response = Response(ogc.collection_json(features), mimetype="application/json")
         response.headers["Cache-Control"] = "private, max-age=30"
         return response
-    frame, props = layers.layer_frame(session, g.requester, layer, read_box,
-                                      as_of=analysis_as_of(session), lang=current_lang(),
-                                      grid_code=request.args.get("grid") or None)
+    frame, props = layers.layer_frame(
+        session,
+        g.requester,
+        layer,
+        read_box,
+        as_of=analysis_as_of(session),
+        lang=current_lang(),
+        grid_code=request.args.get("grid") or None,
+    )
     body = vector.feature_collection(frame, props, zoom=zoom, display=display)
     response = jsonify(body)
     response.headers["Cache-Control"] = "private, max-age=30"

@@ -115,8 +115,13 @@ def create_app(config: dict | None = None, settings: Settings | None = None) -> 
     return app
 
 
-ERROR_STATUS = {Conflict: 409, InvalidInput: 400, PermissionDenied: 403, NotFound: 404,
-                ConfigError: 500}
+ERROR_STATUS = {
+    Conflict: 409,
+    InvalidInput: 400,
+    PermissionDenied: 403,
+    NotFound: 404,
+    ConfigError: 500,
+}
 
 
 def error_status(exc: GridmapError) -> int:

@@ -182,8 +182,13 @@ def _failed(username: str) -> None:
     rolls the request's transaction back)."""
     with current_app.extensions["gridmap_sessions"].begin() as own:
         sessions.record_failure(own, username, _address(), datetime.now())
-        audit(own, Requester(username=username[:50] or "-", role="-"), "login_failed",
-              username[:200], {"address": _address()})
+        audit(
+            own,
+            Requester(username=username[:50] or "-", role="-"),
+            "login_failed",
+            username[:200],
+            {"address": _address()},
+        )
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -197,11 +202,19 @@ def login():
         lock = sessions.locked(db_session(), username, _address(), _rules(), now)
         if lock is not None:
             _failed(username)
-            flash(_("Too many failed logins: this account is locked for %(min)s minutes; "
-                    "an administrator can unlock it.", min=int(_rules().window.seconds // 60))
-                  if lock == "account" else
-                  _("Too many failed logins from this address: try again in %(min)s minutes.",
-                    min=int(_rules().window.seconds // 60)), "danger")
+            flash(
+                _(
+                    "Too many failed logins: this account is locked for %(min)s minutes; "
+                    "an administrator can unlock it.",
+                    min=int(_rules().window.seconds // 60),
+                )
+                if lock == "account"
+                else _(
+                    "Too many failed logins from this address: try again in %(min)s minutes.",
+                    min=int(_rules().window.seconds // 60),
+                ),
+                "danger",
+            )
             return render_template("login.html", username=username), 429
         user = authenticate(db_session(), username, request.form.get("password", ""))
         if user is None:

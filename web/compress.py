@@ -11,8 +11,13 @@ import gzip
 
 from flask import Flask, request
 
-COMPRESSIBLE = ("text/", "application/json", "application/javascript",
-                "application/vnd.mapbox-vector-tile", "image/svg+xml")
+COMPRESSIBLE = (
+    "text/",
+    "application/json",
+    "application/javascript",
+    "application/vnd.mapbox-vector-tile",
+    "image/svg+xml",
+)
 MIN_BYTES = 1024
 _static_cache: dict[tuple, bytes] = {}
 
@@ -22,9 +27,12 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _gzip(response):
-        if ("gzip" not in request.headers.get("Accept-Encoding", "")
-                or response.status_code != 200 or "Content-Encoding" in response.headers
-                or not (response.mimetype or "").startswith(COMPRESSIBLE)):
+        if (
+            "gzip" not in request.headers.get("Accept-Encoding", "")
+            or response.status_code != 200
+            or "Content-Encoding" in response.headers
+            or not (response.mimetype or "").startswith(COMPRESSIBLE)
+        ):
             return response
         static = request.endpoint == "static"
         if response.direct_passthrough:

@@ -10,8 +10,11 @@ from geodata.db.engine import make_engine, session_factory
 
 def init_app(app: Flask) -> None:
     settings = app.config["SETTINGS"]
-    engine = make_engine(app.config["DATABASE_URL"], pool_size=settings.db_pool_size,
-                         max_overflow=settings.db_max_overflow)
+    engine = make_engine(
+        app.config["DATABASE_URL"],
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     app.extensions["gridmap_engine"] = engine
     app.extensions["gridmap_sessions"] = session_factory(engine)
 

@@ -49,8 +49,13 @@ from web.i18n import action_labels, current_lang
 bp = Blueprint("field", __name__)
 #: Bump when the shell's files change: the service worker keeps one cache per version.
 SHELL_VERSION = "1"
-SHELL_ASSETS = ("field/field.css", "field/field.js", "field/icon.svg",
-                "vendor/leaflet/1.9.3/leaflet.css", "vendor/leaflet/1.9.3/leaflet.js")
+SHELL_ASSETS = (
+    "field/field.css",
+    "field/field.js",
+    "field/icon.svg",
+    "vendor/leaflet/1.9.3/leaflet.css",
+    "vendor/leaflet/1.9.3/leaflet.js",
+)
 
 
 def _require_field_role() -> None:
@@ -67,20 +72,32 @@ def app():
 @bp.route("/field/sw.js")
 def service_worker():
     shell = [url_for("field.app"), url_for("field.manifest")] + [
-        url_for("static", filename=a) for a in SHELL_ASSETS]
+        url_for("static", filename=a) for a in SHELL_ASSETS
+    ]
     body = render_template("field/sw.js", version=SHELL_VERSION, shell=json.dumps(shell))
-    return Response(body, mimetype="application/javascript",
-                    headers={"Cache-Control": "no-cache"})
+    return Response(body, mimetype="application/javascript", headers={"Cache-Control": "no-cache"})
 
 
 @bp.route("/field/manifest.webmanifest")
 def manifest():
-    body = {"name": _("gridmap field app"), "short_name": _("My grid"),
-            "start_url": url_for("field.app"), "scope": url_for("field.app"),
-            "display": "standalone", "background_color": "#ffffff", "theme_color": "#1f6feb",
-            "lang": "zh-CN" if current_lang() == "zh" else "en",
-            "icons": [{"src": url_for("static", filename="field/icon.svg"), "sizes": "any",
-                       "type": "image/svg+xml", "purpose": "any"}]}
+    body = {
+        "name": _("gridmap field app"),
+        "short_name": _("My grid"),
+        "start_url": url_for("field.app"),
+        "scope": url_for("field.app"),
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#1f6feb",
+        "lang": "zh-CN" if current_lang() == "zh" else "en",
+        "icons": [
+            {
+                "src": url_for("static", filename="field/icon.svg"),
+                "sizes": "any",
+                "type": "image/svg+xml",
+                "purpose": "any",
+            }
+        ],
+    }
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json")
 
 
@@ -97,34 +114,54 @@ def me():
         return [{"code": code, "label": text} for code, text in vocab.labels(ts, lang).items()]
 
     return jsonify(
-        user=g.user.display_name or g.user.username, username=g.user.username,
-        role=g.requester.role, csrf=csrf_token(), lang=lang,
-        grids=[{"code": r["code"], "name": r["name"], "mine": r["code"] in mine}
-               for r in grids[["code", "name"]].to_dict("records")],
-        categories=terms(vocab.HAZARD_CATEGORIES), severities=terms(vocab.HAZARD_SEVERITIES),
+        user=g.user.display_name or g.user.username,
+        username=g.user.username,
+        role=g.requester.role,
+        csrf=csrf_token(),
+        lang=lang,
+        grids=[
+            {"code": r["code"], "name": r["name"], "mine": r["code"] in mine}
+            for r in grids[["code", "name"]].to_dict("records")
+        ],
+        categories=terms(vocab.HAZARD_CATEGORIES),
+        severities=terms(vocab.HAZARD_SEVERITIES),
         results=terms(vocab.INSPECTION_RESULTS),
         reasons=[{"code": r, "label": _reason_label(r)} for r in rules["reveal"]["reasons"]],
         actions=action_labels(),
-        photos={"per_item": rules["photos"]["per_item"],
-                "max_side_px": rules["photos"]["max_side_px"]},
-        checkin={"radius_m": rules["checkin"]["radius_m"],
-                 "max_accuracy_m": rules["checkin"]["max_accuracy_m"]},
+        photos={
+            "per_item": rules["photos"]["per_item"],
+            "max_side_px": rules["photos"]["max_side_px"],
+        },
+        checkin={
+            "radius_m": rules["checkin"]["radius_m"],
+            "max_accuracy_m": rules["checkin"]["max_accuracy_m"],
+        },
     )
 
 
 def _reason_label(code: str) -> str:
-    return {"visit": _("Home visit"), "call": _("Phone call"), "emergency": _("Emergency"),
-            "verify": _("Check the register")}.get(code, code)
+    return {
+        "visit": _("Home visit"),
+        "call": _("Phone call"),
+        "emergency": _("Emergency"),
+        "verify": _("Check the register"),
+    }.get(code, code)
 
 
 def _geojson(frame: gpd.GeoDataFrame, columns: list[str]) -> dict:
     keep = [c for c in columns if c in frame.columns]
     sub = frame[keep + ["geometry"]].copy()
     for c in keep:  # no NaN/NaT reaches the phone
-        sub[c] = [None if v is None or (isinstance(v, float) and not math.isfinite(v))
-                  else (v.isoformat() if hasattr(v, "isoformat") and not isinstance(v, str)
-                        and str(v) != "NaT" else (None if str(v) == "NaT" else v))
-                  for v in sub[c]]
+        sub[c] = [
+            None
+            if v is None or (isinstance(v, float) and not math.isfinite(v))
+            else (
+                v.isoformat()
+                if hasattr(v, "isoformat") and not isinstance(v, str) and str(v) != "NaT"
+                else (None if str(v) == "NaT" else v)
+            )
+            for v in sub[c]
+        ]
     return json.loads(sub.to_crs(4326).to_json(drop_id=True))
 
 
@@ -152,37 +189,89 @@ def grid_bundle(code: str):
     sites["radius_m"] = float(rules["checkin"]["radius_m"])
     sites["category_label"] = [labels["sites"].get(c, c) for c in sites["category"]]
     cases = view.cases.copy()
-    cases["actions"] = [[a for a in cases_repo.allowed_actions(
-        session, g.requester, cases_repo.get(session, g.requester, c)) if a != "comment"]
-        for c in cases["code"]]
+    cases["actions"] = [
+        [
+            a
+            for a in cases_repo.allowed_actions(
+                session, g.requester, cases_repo.get(session, g.requester, c)
+            )
+            if a != "comment"
+        ]
+        for c in cases["code"]
+    ]
     cases["category_label"] = [labels["category"].get(c, c) for c in cases["category"]]
     cases["status_label"] = [labels["status"].get(c, c) for c in cases["status"]]
     where = _places(view)
-    todo = [{"kind": i.kind, "priority": i.priority, "code": i.code,
-             "text": todo_text(i, labels), "at": where.get((i.kind, i.code, i.name))}
-            for i in view.todo]
+    todo = [
+        {
+            "kind": i.kind,
+            "priority": i.priority,
+            "code": i.code,
+            "text": todo_text(i, labels),
+            "at": where.get((i.kind, i.code, i.name)),
+        }
+        for i in view.todo
+    ]
     households = view.households
     shown = {t["code"] for t in todo if t["kind"] == "visit"}
-    visits = [{"code": h["code"], "address": h.get("address"),
-               "tags": [labels["hh_tags"].get(t, labels["res_tags"].get(t, t)) for t in
-                        field.visible_tags(list(h["tags"]) + list(h["resident_tags"]),
-                                           g.requester.role)],
-               "head": h.get("head"), "phone": h.get("phone")}
-              for h in households.to_dict("records") if h["code"] in shown]
+    visits = [
+        {
+            "code": h["code"],
+            "address": h.get("address"),
+            "tags": [
+                labels["hh_tags"].get(t, labels["res_tags"].get(t, t))
+                for t in field.visible_tags(
+                    list(h["tags"]) + list(h["resident_tags"]), g.requester.role
+                )
+            ],
+            "head": h.get("head"),
+            "phone": h.get("phone"),
+        }
+        for h in households.to_dict("records")
+        if h["code"] in shown
+    ]
     return jsonify(
-        grid={"code": view.grid["code"], "name": view.grid["name"],
-              "community": view.grid.get("community_name")},
-        as_of=view.as_of.isoformat(), boundary=_geojson(boundary, ["code", "name"]),
+        grid={
+            "code": view.grid["code"],
+            "name": view.grid["name"],
+            "community": view.grid.get("community_name"),
+        },
+        as_of=view.as_of.isoformat(),
+        boundary=_geojson(boundary, ["code", "name"]),
         buildings=_geojson(view.buildings, ["code", "address", "households"]),
         roads=_geojson(roads, ["name", "highway"]),
-        sites=_geojson(sites, ["code", "name", "category_label", "address", "overdue",
-                               "days_overdue", "radius_m", "last_inspected"]),
-        hazards=_geojson(cases, ["code", "category_label", "severity", "status_label",
-                                 "overdue", "deadline", "description", "actions"]),
+        sites=_geojson(
+            sites,
+            [
+                "code",
+                "name",
+                "category_label",
+                "address",
+                "overdue",
+                "days_overdue",
+                "radius_m",
+                "last_inspected",
+            ],
+        ),
+        hazards=_geojson(
+            cases,
+            [
+                "code",
+                "category_label",
+                "severity",
+                "status_label",
+                "overdue",
+                "deadline",
+                "description",
+                "actions",
+            ],
+        ),
         patrolled=_geojson(view.patrolled, ["name"]),
-        todo=todo, visits=visits,
+        todo=todo,
+        visits=visits,
         coverage={k: view.coverage.get(k) for k in ("street_pct", "patrolled_m", "street_m")}
-        if view.coverage else None,
+        if view.coverage
+        else None,
     )
 
 
@@ -198,8 +287,9 @@ def _places(view) -> dict:
             out[(kind, code, None)] = _point(geom)
     for item in view.todo:
         if item.kind == "unpatrolled":
-            streets = view.unpatrolled[(view.unpatrolled["name"] == item.name)
-                                       | (view.unpatrolled["highway"] == item.name)]
+            streets = view.unpatrolled[
+                (view.unpatrolled["name"] == item.name) | (view.unpatrolled["highway"] == item.name)
+            ]
             if len(streets):
                 out[(item.kind, None, item.name)] = _point(streets.geometry.iloc[0])
         elif item.kind == "visit" and len(view.households):
@@ -226,8 +316,10 @@ def submit():
             sub = json.loads(request.form.get("submission") or "{}")
         except json.JSONDecodeError as exc:
             raise InvalidInput(_("submission: not JSON")) from exc
-        photos = [(f.filename or f"photo{i + 1}", f.read())
-                  for i, f in enumerate(request.files.getlist("photo"))]
+        photos = [
+            (f.filename or f"photo{i + 1}", f.read())
+            for i, f in enumerate(request.files.getlist("photo"))
+        ]
     else:
         sub = request.get_json(silent=True) or {}
         photos = []
@@ -237,11 +329,16 @@ def submit():
 
     def apply():
         return field_repo.submit(
-            session, g.requester, client_id=str(sub.get("id") or ""),
+            session,
+            g.requester,
+            client_id=str(sub.get("id") or ""),
             kind=str(sub.get("kind") or ""),
             payload=sub.get("payload") if isinstance(sub.get("payload"), dict) else {},
-            made_at_ms=sub.get("made_at"), photos=photos, home=gridmap_home(),
-            rules=field_rules())
+            made_at_ms=sub.get("made_at"),
+            photos=photos,
+            home=gridmap_home(),
+            rules=field_rules(),
+        )
 
     try:
         result, first = apply()
@@ -260,7 +357,9 @@ def photo(photo_id: int):
     if not path.is_file():
         raise NotFound(_("The photo file is missing from the photo store."))
     body = path.read_bytes()  # at most a few hundred kB
-    return Response(body, mimetype="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
+    return Response(
+        body, mimetype="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
+    )
 
 
 @bp.post("/field/api/reveal")
@@ -268,8 +367,12 @@ def reveal():
     _require_field_role()
     data = request.get_json(silent=True) or request.form
     session = db_session()
-    out = field_repo.reveal_phone(session, g.requester,
-                                  household_code=str(data.get("household") or ""),
-                                  reason=str(data.get("reason") or ""), rules=field_rules())
+    out = field_repo.reveal_phone(
+        session,
+        g.requester,
+        household_code=str(data.get("household") or ""),
+        reason=str(data.get("reason") or ""),
+        rules=field_rules(),
+    )
     session.commit()
     return jsonify(out)

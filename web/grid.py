@@ -28,8 +28,9 @@ def my_grid():
     mine = [gr.code for gr in g.user.grids]
     if len(mine) == 1:
         return redirect(url_for("grid.grid_page", code=mine[0]))
-    return render_template("grid/choose.html",
-                           grids=grids.drop(columns="geometry").to_dict("records"))
+    return render_template(
+        "grid/choose.html", grids=grids.drop(columns="geometry").to_dict("records")
+    )
 
 
 def _labels(lang: str) -> dict:
@@ -37,21 +38,34 @@ def _labels(lang: str) -> dict:
         return vocab.labels(ts, lang)
 
     return {
-        "hh_tags": terms(vocab.HOUSEHOLD_TAGS), "res_tags": terms(vocab.RESIDENT_TAGS),
+        "hh_tags": terms(vocab.HOUSEHOLD_TAGS),
+        "res_tags": terms(vocab.RESIDENT_TAGS),
         "sites": vocab.labels(vocab.KEY_SITE_CATEGORIES, lang),
-        "status": terms(vocab.HAZARD_STATUSES), "category": terms(vocab.HAZARD_CATEGORIES),
-        "severity": terms(vocab.HAZARD_SEVERITIES), "uses": terms(vocab.BUILDING_USES),
-        "actions": {"file": _("file"), "assign": _("assign"), "handle": _("record handling"),
-                    "reinspect": _("re-inspect"), "reinspect_fail": _("re-inspect"),
-                    "close": _("close"), "dismiss": _("dismiss")},
+        "status": terms(vocab.HAZARD_STATUSES),
+        "category": terms(vocab.HAZARD_CATEGORIES),
+        "severity": terms(vocab.HAZARD_SEVERITIES),
+        "uses": terms(vocab.BUILDING_USES),
+        "actions": {
+            "file": _("file"),
+            "assign": _("assign"),
+            "handle": _("record handling"),
+            "reinspect": _("re-inspect"),
+            "reinspect_fail": _("re-inspect"),
+            "close": _("close"),
+            "dismiss": _("dismiss"),
+        },
     }
 
 
 def todo_text(item, labels: dict) -> str:
     """One to-do line in the user's language."""
     if item.kind == "hazard_overdue":
-        return _("Hazard %(code)s (%(cat)s) is %(n)s days overdue", code=item.code,
-                 cat=labels["category"].get(item.name, item.name), n=f"{item.days:.0f}")
+        return _(
+            "Hazard %(code)s (%(cat)s) is %(n)s days overdue",
+            code=item.code,
+            cat=labels["category"].get(item.name, item.name),
+            n=f"{item.days:.0f}",
+        )
     if item.kind == "hazard_action":
         acts = "、".join(dict.fromkeys(labels["actions"].get(a, a) for a in item.detail.split(",")))
         return _("Hazard %(code)s waits for you: %(acts)s", code=item.code, acts=acts)
@@ -62,8 +76,11 @@ def todo_text(item, labels: dict) -> str:
             return _("Inspect %(site)s: never inspected", site=item.name)
         return _("Inspect %(site)s: %(n)s days overdue", site=item.name, n=f"{item.days:.0f}")
     if item.kind == "unpatrolled":
-        return _("Patrol %(street)s (%(m)s m not patrolled this week)", street=item.name,
-                 m=f"{item.days:.0f}")
+        return _(
+            "Patrol %(street)s (%(m)s m not patrolled this week)",
+            street=item.name,
+            m=f"{item.days:.0f}",
+        )
     if item.kind == "unpatrolled_more":
         return _("%(n)s more streets not patrolled this week", n=f"{item.days:.0f}")
     if item.kind == "visit":
@@ -82,28 +99,37 @@ def _households(view, *, printed: bool = False, sensitive: bool = False) -> list
     rows = view.households.to_dict("records")
     for r in rows:
         for key in ("tags", "resident_tags"):
-            r[key] = field.visible_tags(r[key], g.requester.role, printed=printed,
-                                        sensitive=sensitive)
+            r[key] = field.visible_tags(
+                r[key], g.requester.role, printed=printed, sensitive=sensitive
+            )
     return rows
 
 
-def _context(code: str, *, with_patrol: bool = True, printed: bool = False,
-             sensitive: bool = False) -> dict:
+def _context(
+    code: str, *, with_patrol: bool = True, printed: bool = False, sensitive: bool = False
+) -> dict:
     session = db_session()
     view = grid_view(session, g.requester, code, with_patrol=with_patrol)
     lang = current_lang()
     labels = _labels(lang)
     return {
-        "view": view, "grid": view.grid, "labels": labels,
-        "todo": [{"kind": i.kind, "priority": i.priority, "code": i.code,
-                  "text": todo_text(i, labels)} for i in view.todo],
+        "view": view,
+        "grid": view.grid,
+        "labels": labels,
+        "todo": [
+            {"kind": i.kind, "priority": i.priority, "code": i.code, "text": todo_text(i, labels)}
+            for i in view.todo
+        ],
         "buildings": view.buildings.drop(columns="geometry").to_dict("records"),
         "households": _households(view, printed=printed, sensitive=sensitive),
         "sites": view.sites.drop(columns="geometry").to_dict("records"),
         "cases": view.cases.drop(columns="geometry").to_dict("records"),
         "unpatrolled": view.unpatrolled.drop(columns="geometry").head(10).to_dict("records"),
-        "coverage": view.coverage, "period": view.period, "as_of": view.as_of,
-        "street": repo.street_summary(session), "lang": lang,
+        "coverage": view.coverage,
+        "period": view.period,
+        "as_of": view.as_of,
+        "street": repo.street_summary(session),
+        "lang": lang,
         "sensitive_roles": field.SENSITIVE_TAG_ROLES,
     }
 
@@ -112,10 +138,18 @@ def _context(code: str, *, with_patrol: bool = True, printed: bool = False,
 def grid_page(code: str):
     ctx = _context(code)
     view = ctx["view"]
-    m, legends = grid_map(view.boundary, view.buildings, view.sites, view.cases, view.patrolled,
-                          view.unpatrolled, lang=ctx["lang"],
-                          focus=_focus(request.args.get("focus")),
-                          hazard_url=url_for("hazards.detail", code="__ID__"), _=_)
+    m, legends = grid_map(
+        view.boundary,
+        view.buildings,
+        view.sites,
+        view.cases,
+        view.patrolled,
+        view.unpatrolled,
+        lang=ctx["lang"],
+        focus=_focus(request.args.get("focus")),
+        hazard_url=url_for("hazards.detail", code="__ID__"),
+        _=_,
+    )
     return render_template("grid/page.html", map=render_map(m, legends=legends), **ctx)
 
 
@@ -125,9 +159,26 @@ def report(code: str):
     sensitive = request.args.get("sensitive") == "1"
     ctx = _context(code, printed=True, sensitive=sensitive)
     view = ctx["view"]
-    svg = grid_svg(view.boundary, view.buildings, view.sites, view.cases, view.patrolled,
-                   view.unpatrolled, north=_("N"))
-    repo.audit(db_session(), g.requester, "grid_report", code,
-               {"households": len(view.households), "sensitive_tags": sensitive})
-    return render_template("grid/report.html", svg=svg, printed_at=datetime.now(),
-                           m_per_mm=svg_scale_m_per_mm(view.boundary), **ctx)
+    svg = grid_svg(
+        view.boundary,
+        view.buildings,
+        view.sites,
+        view.cases,
+        view.patrolled,
+        view.unpatrolled,
+        north=_("N"),
+    )
+    repo.audit(
+        db_session(),
+        g.requester,
+        "grid_report",
+        code,
+        {"households": len(view.households), "sensitive_tags": sensitive},
+    )
+    return render_template(
+        "grid/report.html",
+        svg=svg,
+        printed_at=datetime.now(),
+        m_per_mm=svg_scale_m_per_mm(view.boundary),
+        **ctx,
+    )

@@ -27,9 +27,13 @@ def _labels(lang: str) -> dict:
     def terms(ts):
         return vocab.labels(ts, lang)
 
-    return {"status": terms(vocab.HAZARD_STATUSES), "category": terms(vocab.HAZARD_CATEGORIES),
-            "severity": terms(vocab.HAZARD_SEVERITIES), "action": action_labels(),
-            "escalation": {0: "", 1: _("Community"), 2: _("Street office"), 3: _("District")}}
+    return {
+        "status": terms(vocab.HAZARD_STATUSES),
+        "category": terms(vocab.HAZARD_CATEGORIES),
+        "severity": terms(vocab.HAZARD_SEVERITIES),
+        "action": action_labels(),
+        "escalation": {0: "", 1: _("Community"), 2: _("Street office"), 3: _("District")},
+    }
 
 
 def _records(frame) -> list[dict]:
@@ -45,30 +49,50 @@ def index():
         raise InvalidInput(_("Unknown status %(s)s.", s=args["status"]))
     everything = cases_repo.cases_frame(session, g.requester, as_of=as_of)
     cases = cases_repo.cases_frame(
-        session, g.requester, as_of=as_of, status=args["status"] or None,
-        community_code=args["community"] or None, grid_code=args["grid"] or None,
+        session,
+        g.requester,
+        as_of=as_of,
+        status=args["status"] or None,
+        community_code=args["community"] or None,
+        grid_code=args["grid"] or None,
         overdue_only=args["overdue"] == "1",
-        open_only=not args["status"] and args["overdue"] != "1" and request.args.get("all") != "1")
+        open_only=not args["status"] and args["overdue"] != "1" and request.args.get("all") != "1",
+    )
     grids = repo.visible_grids_frame(session, g.requester)
     lang = current_lang()
-    m, legends = hazards_map(grids, cases, lang=lang,
-                             detail_url=url_for("hazards.detail", code="__ID__"), _=_)
+    m, legends = hazards_map(
+        grids, cases, lang=lang, detail_url=url_for("hazards.detail", code="__ID__"), _=_
+    )
     # A community's counts are one figure for every viewer: counted over all its cases,
     # shown for the communities of the viewer's grids.
     every_case = cases_repo.cases_frame(session, figures_requester(g.requester), as_of=as_of)
     per_community = cases_repo.overdue_by_community(every_case)
-    per_community = per_community[per_community["community_code"].isin(
-        set(grids["community_code"]))]
-    communities = sorted({(r["community_code"], r["community_name"]) for r in
-                          _records(everything) if r["community_code"]})
+    per_community = per_community[
+        per_community["community_code"].isin(set(grids["community_code"]))
+    ]
+    communities = sorted(
+        {
+            (r["community_code"], r["community_name"])
+            for r in _records(everything)
+            if r["community_code"]
+        }
+    )
     return render_template(
-        "hazards/index.html", map=render_map(m, legends=legends), cases=_records(cases),
-        per_community=per_community.to_dict("records"), args=args, as_of=as_of,
-        labels=_labels(lang), communities=communities, grids=grids[["code", "name"]].to_dict("records"),
+        "hazards/index.html",
+        map=render_map(m, legends=legends),
+        cases=_records(cases),
+        per_community=per_community.to_dict("records"),
+        args=args,
+        as_of=as_of,
+        labels=_labels(lang),
+        communities=communities,
+        grids=grids[["code", "name"]].to_dict("records"),
         open_total=int((everything["status"] != "closed").sum()),
         overdue_total=int(everything["overdue"].sum()),
         may_report=g.requester.role in rules.TRANSITIONS["report"].roles,
-        may_escalate=g.requester.role in rules.STAFF, show_all=request.args.get("all") == "1")
+        may_escalate=g.requester.role in rules.STAFF,
+        show_all=request.args.get("all") == "1",
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -76,8 +100,9 @@ def new():
     session = db_session()
     lang = current_lang()
     error = None
-    values = {k: request.form.get(k, "") for k in ("category", "severity", "description",
-                                                  "lat", "lon")}
+    values = {
+        k: request.form.get(k, "") for k in ("category", "severity", "description", "lat", "lon")
+    }
     if g.requester.role not in rules.TRANSITIONS["report"].roles:
         raise PermissionDenied(_("Your role may not report hazards."))
     if request.method == "POST":
@@ -87,9 +112,15 @@ def new():
             except ValueError as exc:
                 raise InvalidInput(_("Click on the map to place the hazard.")) from exc
             lon, lat = point_from_display(lon, lat, request.form.get("display"))
-            hazard = cases_repo.report(session, g.requester, lon=lon, lat=lat,
-                                       category=values["category"], severity=values["severity"],
-                                       description=values["description"])
+            hazard = cases_repo.report(
+                session,
+                g.requester,
+                lon=lon,
+                lat=lat,
+                category=values["category"],
+                severity=values["severity"],
+                description=values["description"],
+            )
             flash(_("Hazard %(code)s reported.", code=hazard.code), "success")
             return redirect(url_for("hazards.detail", code=hazard.code))
         except GridmapError as exc:
@@ -97,17 +128,31 @@ def new():
             error = error_text(exc)
     grids = repo.visible_grids_frame(session, g.requester)
     m, legends = hazards_map(grids, _empty_cases(), lang=lang, pick=True, _=_)
-    return render_template("hazards/new.html", map=render_map(m, legends=legends), error=error,
-                           values=values, labels=_labels(lang), display=current_display(),
-                           categories=vocab.HAZARD_CATEGORIES, severities=vocab.HAZARD_SEVERITIES,
-                           ), 400 if error else 200
+    return render_template(
+        "hazards/new.html",
+        map=render_map(m, legends=legends),
+        error=error,
+        values=values,
+        labels=_labels(lang),
+        display=current_display(),
+        categories=vocab.HAZARD_CATEGORIES,
+        severities=vocab.HAZARD_SEVERITIES,
+    ), 400 if error else 200
 
 
 def _empty_cases():
     import geopandas as gpd
 
-    cols = ["code", "category", "severity", "status", "overdue", "deadline", "responsible",
-            "grid_name"]
+    cols = [
+        "code",
+        "category",
+        "severity",
+        "status",
+        "overdue",
+        "deadline",
+        "responsible",
+        "grid_name",
+    ]
     return gpd.GeoDataFrame({c: [] for c in cols}, geometry=gpd.GeoSeries([], crs=4326))
 
 
@@ -125,11 +170,19 @@ def _detail(code: str, *, error: str | None = None, status: int = 200):
     row = _records(case)[0]
     photos = field_repo.hazard_photos(session, g.requester, code)
     return render_template(
-        "hazards/detail.html", map=render_map(m, legends=legends), case=row, hazard=hazard,
-        history=history, actions=actions, labels=_labels(lang), error=error, as_of=as_of,
+        "hazards/detail.html",
+        map=render_map(m, legends=legends),
+        case=row,
+        hazard=hazard,
+        history=history,
+        actions=actions,
+        labels=_labels(lang),
+        error=error,
+        as_of=as_of,
         photos=photos,
         default_deadline=rules.default_deadline(hazard.severity, as_of).date().isoformat(),
-        today=datetime.now().date().isoformat()), status
+        today=datetime.now().date().isoformat(),
+    ), status
 
 
 @bp.route("/<code>")
@@ -145,15 +198,25 @@ def act(code: str):
     try:
         if form.get("deadline"):
             try:
-                deadline = datetime.combine(datetime.strptime(form["deadline"], "%Y-%m-%d").date(),
-                                            datetime.max.time()).replace(microsecond=0)
+                deadline = datetime.combine(
+                    datetime.strptime(form["deadline"], "%Y-%m-%d").date(), datetime.max.time()
+                ).replace(microsecond=0)
             except ValueError as exc:
                 raise InvalidInput(_("The deadline must be a date (YYYY-MM-DD).")) from exc
-        cases_repo.act(session, g.requester, code, form.get("action", ""), note=form.get("note"),
-                       responsible=form.get("responsible"), deadline=deadline)
+        cases_repo.act(
+            session,
+            g.requester,
+            code,
+            form.get("action", ""),
+            note=form.get("note"),
+            responsible=form.get("responsible"),
+            deadline=deadline,
+        )
     except (InvalidInput, PermissionDenied) as exc:
         session.rollback()
-        return _detail(code, error=error_text(exc), status=403 if isinstance(exc, PermissionDenied) else 400)
+        return _detail(
+            code, error=error_text(exc), status=403 if isinstance(exc, PermissionDenied) else 400
+        )
     flash(_("Saved: %(action)s.", action=action_labels().get(form.get("action"), "")), "success")
     return redirect(url_for("hazards.detail", code=code))
 

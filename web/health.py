@@ -13,8 +13,11 @@ def health() -> dict:
     report = {"status": "ok", "database": {"backend": eng.dialect.name}}
     try:
         with eng.connect() as conn:
-            version_sql = ("SELECT spatialite_version()" if eng.dialect.name == "sqlite"
-                           else "SELECT postgis_lib_version()")
+            version_sql = (
+                "SELECT spatialite_version()"
+                if eng.dialect.name == "sqlite"
+                else "SELECT postgis_lib_version()"
+            )
             report["database"]["spatial"] = conn.execute(sa.text(version_sql)).scalar_one()
         current, head = current_revision(eng), head_revision(eng)
         report["database"].update(revision=current, head=head, status="ok")

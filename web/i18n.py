@@ -37,17 +37,26 @@ def current_lang() -> str:
 def action_labels() -> dict[str, str]:
     """What each hazard-case action is called, in the interface language."""
     return {
-        "report": _("Reported"), "file": _("File the case"), "assign": _("Assign"),
-        "handle": _("Record handling"), "reinspect": _("Re-inspection passed"),
-        "reinspect_fail": _("Re-inspection failed"), "close": _("Close the case"),
-        "dismiss": _("Dismiss (no hazard or duplicate)"), "comment": _("Add a note"),
+        "report": _("Reported"),
+        "file": _("File the case"),
+        "assign": _("Assign"),
+        "handle": _("Record handling"),
+        "reinspect": _("Re-inspection passed"),
+        "reinspect_fail": _("Re-inspection failed"),
+        "close": _("Close the case"),
+        "dismiss": _("Dismiss (no hazard or duplicate)"),
+        "comment": _("Add a note"),
         "escalate": _("Escalated (overdue)"),
     }
 
 
 def init_app(app: Flask) -> None:
-    Babel(app, locale_selector=select_locale, default_locale=DEFAULT_LANGUAGE,
-          default_translation_directories="translations")
+    Babel(
+        app,
+        locale_selector=select_locale,
+        default_locale=DEFAULT_LANGUAGE,
+        default_translation_directories="translations",
+    )
 
     @app.context_processor
     def _language():
@@ -62,8 +71,12 @@ def error_text(exc: Exception) -> str:
     if note is None:
         return str(exc)
     lang = current_lang()
-    terms = {"role": vocab.ROLES, "status": vocab.HAZARD_STATUSES,
-             "category": vocab.HAZARD_CATEGORIES, "severity": vocab.HAZARD_SEVERITIES}
+    terms = {
+        "role": vocab.ROLES,
+        "status": vocab.HAZARD_STATUSES,
+        "category": vocab.HAZARD_CATEGORIES,
+        "severity": vocab.HAZARD_SEVERITIES,
+    }
     params = dict(note.params)
     for key, vocabulary in terms.items():
         if isinstance(params.get(key), str):

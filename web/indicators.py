@@ -30,9 +30,14 @@ LEVELS = ("street", "community", "grid")
 
 def _report(*, corrections: bool = False) -> dict:
     level = request.args.get("level") or None
-    return indicator_report(db_session(), g.requester,
-                            period=resolve_period(request.args.get("period") or None),
-                            level=level, lang=current_lang(), corrections=corrections)
+    return indicator_report(
+        db_session(),
+        g.requester,
+        period=resolve_period(request.args.get("period") or None),
+        level=level,
+        lang=current_lang(),
+        corrections=corrections,
+    )
 
 
 def sparkline(trend: list[dict], value, *, width: int = 64, height: int = 16) -> str:
@@ -44,16 +49,25 @@ def sparkline(trend: list[dict], value, *, width: int = 64, height: int = 16) ->
     lo, hi = min(values), max(values)
     span = (hi - lo) or 1.0
     step = width / (len(values) - 1)
-    return " ".join(f"{k * step:.1f},{height - 1 - (v - lo) / span * (height - 2):.1f}"
-                    for k, v in enumerate(values))
+    return " ".join(
+        f"{k * step:.1f},{height - 1 - (v - lo) / span * (height - 2):.1f}"
+        for k, v in enumerate(values)
+    )
 
 
 def _tables(report: dict) -> list[dict]:
     out = []
     for level in LEVELS:
-        rows = [dict(r, shown=show(r["value"]), result=status_text(r),
-                     spark=sparkline(r.get("trend") or [], r["value"]))
-                for r in report["indicators"] if r["level"] == level]
+        rows = [
+            dict(
+                r,
+                shown=show(r["value"]),
+                result=status_text(r),
+                spark=sparkline(r.get("trend") or [], r["value"]),
+            )
+            for r in report["indicators"]
+            if r["level"] == level
+        ]
         if rows:
             out.append({"level": level, "rows": rows})
     return out
@@ -74,9 +88,13 @@ def _choropleth(chosen: str):
         return None, [], None
     level = "grid" if "grid" in ind.levels else "community"
     session = db_session()
-    rep = indicator_report(session, g.requester,
-                           period=resolve_period(request.args.get("period") or None),
-                           level=level, lang=current_lang())
+    rep = indicator_report(
+        session,
+        g.requester,
+        period=resolve_period(request.args.get("period") or None),
+        level=level,
+        lang=current_lang(),
+    )
     rows = {r["area"]: r for r in rep["indicators"] if r["indicator"] == ind.id}
     if level == "grid":
         areas = repo.visible_grids_frame(session, g.requester)[["code", "geometry"]]
@@ -89,10 +107,16 @@ def _choropleth(chosen: str):
         area_name=[rows[c]["area_name"] for c in areas["code"]],
         value=[np.nan if rows[c]["value"] is None else rows[c]["value"] for c in areas["code"]],
         shown=[show(rows[c]["value"]) for c in areas["code"]],
-        status=[rows[c]["status"] for c in areas["code"]])
-    m, legends = indicator_map(areas, title=ind.name(current_lang()), unit=ind.unit,
-                               threshold=ind.threshold_text(current_lang()),
-                               lower_is_better=ind.direction == "lower", _=_)
+        status=[rows[c]["status"] for c in areas["code"]],
+    )
+    m, legends = indicator_map(
+        areas,
+        title=ind.name(current_lang()),
+        unit=ind.unit,
+        threshold=ind.threshold_text(current_lang()),
+        lower_is_better=ind.direction == "lower",
+        _=_,
+    )
     return render_map(m, legends=legends), items, ind
 
 
@@ -100,25 +124,43 @@ def _choropleth(chosen: str):
 def indicators_page():
     report = _report(corrections=request.args.get("corrections") == "1")
     map_parts, choices, shown_ind = _choropleth(request.args.get("map", ""))
-    return render_template("indicators/index.html", report=report, tables=_tables(report),
-                           args=request.args, street=repo.street_summary(db_session()),
-                           map=map_parts, map_choices=choices, map_indicator=shown_ind,
-                           lang=current_lang())
+    return render_template(
+        "indicators/index.html",
+        report=report,
+        tables=_tables(report),
+        args=request.args,
+        street=repo.street_summary(db_session()),
+        map=map_parts,
+        map_choices=choices,
+        map_indicator=shown_ind,
+        lang=current_lang(),
+    )
 
 
 @bp.get("/indicators/print")
 def indicators_print():
     report = _report()
-    return render_template("indicators/print.html", report=report, tables=_tables(report),
-                           street=repo.street_summary(db_session()))
+    return render_template(
+        "indicators/print.html",
+        report=report,
+        tables=_tables(report),
+        street=repo.street_summary(db_session()),
+    )
 
 
 @bp.get("/indicators/download.xlsx")
 def indicators_download():
     report = _report()
-    repo.audit(db_session(), g.requester, "export_indicators", report["period"]["label"],
-               {"rows": len(report["indicators"])})
+    repo.audit(
+        db_session(),
+        g.requester,
+        "export_indicators",
+        report["period"]["label"],
+        {"rows": len(report["indicators"])},
+    )
     name = f"indicators-{report['period']['label'].replace('/', '_')}.xlsx"
-    return Response(indicators_xlsx(report),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        indicators_xlsx(report),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -29,8 +29,9 @@ def configure_level(name: str) -> None:
     name = name.upper()
     level = logging.getLevelName(name)
     if not isinstance(level, int):
-        raise ConfigError(f"GRIDMAP_LOG_LEVEL={name} is not a level; use DEBUG, INFO, "
-                          "WARNING or ERROR")
+        raise ConfigError(
+            f"GRIDMAP_LOG_LEVEL={name} is not a level; use DEBUG, INFO, WARNING or ERROR"
+        )
     root = logging.getLogger()
     if not any(h.get_name() == _HANDLER_NAME for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
@@ -52,7 +53,13 @@ def init_app(app: Flask) -> None:
         who = g.get("requester")  # not g.user: its session may be closed by now
         ms = (time.perf_counter() - g.get("started_s", time.perf_counter())) * 1000
         path = request.full_path if request.query_string else request.path
-        access_log.info("%s %s %d user=%s auth=%s %.0fms", request.method, path,
-                        response.status_code, who.username if who is not None else "-",
-                        "token" if g.get("token_auth") else "session", ms)
+        access_log.info(
+            "%s %s %d user=%s auth=%s %.0fms",
+            request.method,
+            path,
+            response.status_code,
+            who.username if who is not None else "-",
+            "token" if g.get("token_auth") else "session",
+            ms,
+        )
         return response

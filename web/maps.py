@@ -50,8 +50,7 @@ def render_map(m, *, legends: list[Legend] | tuple = ()) -> MapParts:
     localize_assets(m, static_root())
     parts = map_parts(m)
     # folium's own header and body scripts are the app's: they run under this page's nonce
-    return MapParts(header=add_nonce(parts.header), body=add_nonce(parts.body),
-                    script=parts.script)
+    return MapParts(header=add_nonce(parts.header), body=add_nonce(parts.body), script=parts.script)
 
 
 def point_from_display(lon: float, lat: float, display: str | None) -> tuple[float, float]:
@@ -68,11 +67,11 @@ def layer_response(frame, props):
     shifted for the display."""
     display = requested_display()
     if request.args.get("bbox"):
-        x0, y0, x1, y1 = display_bbox_to_storage(vector.parse_bbox(request.args["bbox"]),
-                                                 display)
+        x0, y0, x1, y1 = display_bbox_to_storage(vector.parse_bbox(request.args["bbox"]), display)
         frame = frame.cx[x0:x1, y0:y1]
-    body = vector.feature_collection(frame, props, zoom=vector.parse_zoom(request.args.get("zoom")),
-                                     display=display)
+    body = vector.feature_collection(
+        frame, props, zoom=vector.parse_zoom(request.args.get("zoom")), display=display
+    )
     for feature in body["features"]:  # an empty value is left out (popups skip it anyway)
         feature["properties"] = {k: v for k, v in feature["properties"].items() if v is not None}
     response = jsonify(body)

@@ -34,7 +34,11 @@ bp = Blueprint("nav", __name__)
 # registered (a page still being built) is left out.
 NAV = (
     ("pages.overview", lambda: _("Overview"), None),
-    ("grid.my_grid", lambda: _("My grid"), {"grid_leader", "community_staff", "street_staff", "admin"}),
+    (
+        "grid.my_grid",
+        lambda: _("My grid"),
+        {"grid_leader", "community_staff", "street_staff", "admin"},
+    ),
     ("hazards.index", lambda: _("Hazards"), None),
     ("analysis.patrol_page", lambda: _("Patrol"), None),
     ("analysis.risk_page", lambda: _("Risk"), None),
@@ -58,9 +62,11 @@ def nav_items() -> list[dict]:
         if roles is not None and user.role not in roles:
             continue
         active = current.split(".")[0] == endpoint.split(".")[0] and (
-            endpoint.split(".")[0] != "analysis" or current == endpoint)
-        items.append({"endpoint": endpoint, "label": label(), "url": url_for(endpoint),
-                      "active": active})
+            endpoint.split(".")[0] != "analysis" or current == endpoint
+        )
+        items.append(
+            {"endpoint": endpoint, "label": label(), "url": url_for(endpoint), "active": active}
+        )
     return items
 
 
@@ -124,9 +130,14 @@ def search():
             results.append({"kind": kind, "url": _target(kind, row), **row})
     if len(results) == 1 and request.args.get("go", "1") == "1":
         return redirect(results[0]["url"])
-    labels = {"grids": _("Grids"), "communities": _("Communities"), "buildings": _("Buildings"),
-              "key_sites": _("Key sites"), "facilities": _("Facilities"),
-              "hazards": _("Hazards")}
+    labels = {
+        "grids": _("Grids"),
+        "communities": _("Communities"),
+        "buildings": _("Buildings"),
+        "key_sites": _("Key sites"),
+        "facilities": _("Facilities"),
+        "hazards": _("Hazards"),
+    }
     return render_template("nav/search.html", q=q, results=results, labels=labels)
 
 
@@ -165,10 +176,16 @@ def settings():
 
             # a new password ends every other session of this user (this one stays)
             end_all(session, user.id, datetime.now(), keep=web_session.get("sid"))
-        repo.audit(session, g.requester, "settings", user.username,
-                   {k: form.get(k) for k in ("basemap", "locale") if form.get(k)})
+        repo.audit(
+            session,
+            g.requester,
+            "settings",
+            user.username,
+            {k: form.get(k) for k in ("basemap", "locale") if form.get(k)},
+        )
         flash(_("Settings saved."), "success")
         back = form.get("next") or ""
-        return redirect(back if back.startswith("/") and not back.startswith("//")
-                        else url_for("nav.settings"))
+        return redirect(
+            back if back.startswith("/") and not back.startswith("//") else url_for("nav.settings")
+        )
     return render_template("nav/settings.html")

@@ -31,9 +31,12 @@ bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
 
 def _req() -> ogc_api.OgcRequest:
-    return ogc_api.OgcRequest(base=request.url_root.rstrip("/") + "/ogc",
-                              args=request.args.to_dict(), gettext=gettext,
-                              via="token" if g.get("token_auth") else "session")
+    return ogc_api.OgcRequest(
+        base=request.url_root.rstrip("/") + "/ogc",
+        args=request.args.to_dict(),
+        gettext=gettext,
+        via="token" if g.get("token_auth") else "session",
+    )
 
 
 def _html() -> bool:
@@ -45,8 +48,14 @@ def _html() -> bool:
     return request.accept_mimetypes.best == "text/html"
 
 
-def _respond(doc: dict, template: str, *, mimetype: str = "application/json",
-             headers: dict | None = None, **context) -> Response:
+def _respond(
+    doc: dict,
+    template: str,
+    *,
+    mimetype: str = "application/json",
+    headers: dict | None = None,
+    **context,
+) -> Response:
     if _html():
         response = Response(render_template(template, doc=doc, **context), mimetype="text/html")
     else:
@@ -76,8 +85,9 @@ def conformance():
 @bp.get("/api")
 def api_document():
     doc = openapi.document(request.url_root.rstrip("/"), layers.LAYERS)
-    return Response(json.dumps(doc, ensure_ascii=False),
-                    mimetype="application/vnd.oai.openapi+json;version=3.0")
+    return Response(
+        json.dumps(doc, ensure_ascii=False), mimetype="application/vnd.oai.openapi+json;version=3.0"
+    )
 
 
 @bp.get("/collections")
@@ -87,8 +97,7 @@ def collections():
 
 @bp.get("/collections/<collection_id>")
 def collection(collection_id: str):
-    return _respond(ogc_api.collection(db_session(), _req(), collection_id),
-                    "ogc/collection.html")
+    return _respond(ogc_api.collection(db_session(), _req(), collection_id), "ogc/collection.html")
 
 
 @bp.get("/collections/<collection_id>/queryables")
@@ -104,16 +113,33 @@ def items(collection_id: str):
         fast = ogc_api.items_json(session, g.requester, _req(), collection_id)
         if fast is not None:
             return _respond_text(*fast)
-    doc, headers = ogc_api.items(session, g.requester, _req(), collection_id,
-                                 as_of=lambda: analysis_as_of(session))
-    return _respond(doc, "ogc/items.html", mimetype=ogc.GEOJSON, headers=headers,
-                    coll=ogc.collection(collection_id))
+    doc, headers = ogc_api.items(
+        session, g.requester, _req(), collection_id, as_of=lambda: analysis_as_of(session)
+    )
+    return _respond(
+        doc,
+        "ogc/items.html",
+        mimetype=ogc.GEOJSON,
+        headers=headers,
+        coll=ogc.collection(collection_id),
+    )
 
 
 @bp.get("/collections/<collection_id>/items/<feature_id>")
 def item(collection_id: str, feature_id: str):
     session = db_session()
-    doc, headers = ogc_api.item(session, g.requester, _req(), collection_id, feature_id,
-                                as_of=lambda: analysis_as_of(session))
-    return _respond(doc, "ogc/item.html", mimetype=ogc.GEOJSON, headers=headers,
-                    coll=ogc.collection(collection_id))
+    doc, headers = ogc_api.item(
+        session,
+        g.requester,
+        _req(),
+        collection_id,
+        feature_id,
+        as_of=lambda: analysis_as_of(session),
+    )
+    return _respond(
+        doc,
+        "ogc/item.html",
+        mimetype=ogc.GEOJSON,
+        headers=headers,
+        coll=ogc.collection(collection_id),
+    )

@@ -20,8 +20,9 @@ bp = Blueprint("pages", __name__)
 def layer_urls() -> dict[str, str]:
     """Endpoints of the dynamic layers, as the map's JavaScript wants them."""
     urls = {name: url_for("api.layer_geojson", layer=name) for name in layers.LAYERS}
-    urls["tiles"] = (url_for("api.building_tile", z=0, x=0, y=0)
-                     .replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt"))
+    urls["tiles"] = url_for("api.building_tile", z=0, x=0, y=0).replace(
+        "/0/0/0.mvt", "/{z}/{x}/{y}.mvt"
+    )
     urls["building"] = url_for("api.building", building_id=0).replace("/0", "/__ID__")
     urls["grid_page"] = url_for("grid.grid_page", code="__ID__")
     urls["hazard_page"] = url_for("hazards.detail", code="__ID__")
@@ -49,9 +50,16 @@ def overview():
     many = layers.building_count(session) > mvt_threshold()
     if many:
         layers.warm_building_index(engine())
-    m, legends = street_map(communities, grids, urls=layer_urls(), buildings_as_tiles=many,
-                            focus=_focus(request.args.get("focus")), fit=fit,
-                            boundaries=repo.boundary_extents(session), _=_)
+    m, legends = street_map(
+        communities,
+        grids,
+        urls=layer_urls(),
+        buildings_as_tiles=many,
+        focus=_focus(request.args.get("focus")),
+        fit=fit,
+        boundaries=repo.boundary_extents(session),
+        _=_,
+    )
     street = repo.street_summary(session)
     totals = {
         "communities": len(communities),
@@ -64,6 +72,13 @@ def overview():
     for c in communities.drop(columns="geometry").to_dict("records"):
         members = grids[grids["community_code"] == c["code"]].drop(columns="geometry")
         tree.append({**c, "grid_rows": members.to_dict("records")})
-    return render_template("overview.html", map=render_map(m, legends=legends), street=street,
-                           totals=totals, tree=tree, chosen=chosen, buildings_as_tiles=many,
-                           grids=grids.drop(columns="geometry").to_dict("records"))
+    return render_template(
+        "overview.html",
+        map=render_map(m, legends=legends),
+        street=street,
+        totals=totals,
+        tree=tree,
+        chosen=chosen,
+        buildings_as_tiles=many,
+        grids=grids.drop(columns="geometry").to_dict("records"),
+    )

@@ -61,11 +61,13 @@ def view_labels() -> dict[str, str]:
 
 
 def reason_labels() -> dict[str, str]:
-    return {"off_network": _("Off the walking network"),
-            "gate": _("The compound's gates are on the far side"),
-            "barrier": _("A barrier without a crossing (river, railway, expressway)"),
-            "detour": _("Detour more than twice the straight line"),
-            "longer_route": _("The walking route is longer")}
+    return {
+        "off_network": _("Off the walking network"),
+        "gate": _("The compound's gates are on the far side"),
+        "barrier": _("A barrier without a crossing (river, railway, expressway)"),
+        "detour": _("Detour more than twice the straight line"),
+        "longer_route": _("The walking route is longer"),
+    }
 
 
 def _category_choices(lang: str, present: set[str]) -> list[dict]:
@@ -74,8 +76,14 @@ def _category_choices(lang: str, present: set[str]) -> list[dict]:
     for level in sorted(LEVELS, reverse=True):
         for c in vocab.FACILITY_CATEGORIES:
             if c.level_min == level:
-                out.append({"code": c.code, "label": names[c.code],
-                            "level": level, "present": c.code in present})
+                out.append(
+                    {
+                        "code": c.code,
+                        "label": names[c.code],
+                        "level": level,
+                        "present": c.code in present,
+                    }
+                )
     return out
 
 
@@ -86,8 +94,7 @@ def _arg_choice(name: str, allowed, default, cast):
     try:
         value = cast(raw)
     except ValueError as exc:
-        raise InvalidInput(_("%(field)s: unknown value %(value)s", field=name,
-                             value=raw)) from exc
+        raise InvalidInput(_("%(field)s: unknown value %(value)s", field=name, value=raw)) from exc
     if value not in allowed:
         raise InvalidInput(_("%(field)s: unknown value %(value)s", field=name, value=raw))
     return value
@@ -106,17 +113,24 @@ def stored_request(session, run_id: int) -> PlanRequest:
     run = session.get(ReachRun, run_id)
     plan = (run.params or {}).get("plan") if run is not None else None
     if plan is None:
-        raise NotFound(_("No planner run %(id)s (runs from the command line cannot be "
-                         "re-opened here).", id=run_id))
+        raise NotFound(
+            _(
+                "No planner run %(id)s (runs from the command line cannot be re-opened here).",
+                id=run_id,
+            )
+        )
     plan["candidate_points"] = tuple(tuple(p) for p in plan.get("candidate_points") or ())
     return PlanRequest(**plan)
 
 
 def _request_from_form(present: set[str]) -> PlanRequest:
     category = request.values.get("category") or (
-        DEFAULT_CATEGORY if DEFAULT_CATEGORY in present else
-        next((c.code for c in vocab.FACILITY_CATEGORIES if c.code in present),
-             DEFAULT_CATEGORY))
+        DEFAULT_CATEGORY
+        if DEFAULT_CATEGORY in present
+        else next(
+            (c.code for c in vocab.FACILITY_CATEGORIES if c.code in present), DEFAULT_CATEGORY
+        )
+    )
     if category not in vocab.FACILITY_CODES:
         raise InvalidInput(_("Unknown facility category %(c)s", c=category))
     return PlanRequest(
@@ -125,7 +139,8 @@ def _request_from_form(present: set[str]) -> PlanRequest:
         minutes=_arg_choice("minutes", LEVELS, own_level(category), int),
         speed_kmh=_arg_choice("speed", SPEEDS, 4.0, float),
         k=_arg_choice("k", range(0, 6), 3, int),
-        candidates=_arg_choice("candidates", ("gaps", "public"), "gaps", str))
+        candidates=_arg_choice("candidates", ("gaps", "public"), "gaps", str),
+    )
 
 
 def _run_id_arg() -> int | None:
@@ -135,8 +150,7 @@ def _run_id_arg() -> int | None:
     try:
         return int(raw)
     except ValueError as exc:
-        raise InvalidInput(_("%(field)s: unknown value %(value)s", field="run",
-                             value=raw)) from exc
+        raise InvalidInput(_("%(field)s: unknown value %(value)s", field="run", value=raw)) from exc
 
 
 class RecentPlans:
@@ -215,8 +229,13 @@ def planner_page():
         else:
             req = _request_from_form(present)
             # the same question on the same data is the run already stored: no new run
-            plan = memo.cached(session, ("planner", repr(req), lang), lambda: plan_category(
-                session, req, store=True, lang=lang, created_by=g.user.username))
+            plan = memo.cached(
+                session,
+                ("planner", repr(req), lang),
+                lambda: plan_category(
+                    session, req, store=True, lang=lang, created_by=g.user.username
+                ),
+            )
             run_id = plan.run_ids[-1]
             recent_plans().put(run_id, lang, plan)
     except GridmapError as exc:
@@ -227,13 +246,22 @@ def planner_page():
         req = PlanRequest(cat if cat in vocab.FACILITY_CODES else DEFAULT_CATEGORY)
     context = _context(plan, lang, run_id=run_id) if plan is not None else None
     return render_template(
-        "reach/planner.html", error=error, categories=_category_choices(lang, present),
-        req=req, minutes=req.minutes or own_level(req.category), levels=LEVELS, speeds=SPEEDS,
-        views=view_labels(), ctx=context, run_id=run_id if plan is not None else None,
+        "reach/planner.html",
+        error=error,
+        categories=_category_choices(lang, present),
+        req=req,
+        minutes=req.minutes or own_level(req.category),
+        levels=LEVELS,
+        speeds=SPEEDS,
+        views=view_labels(),
+        ctx=context,
+        run_id=run_id if plan is not None else None,
         downloads=_download_links(run_id) if plan is not None else None,
-        runs=_runs(session), street=repo.street_summary(session),
+        runs=_runs(session),
+        street=repo.street_summary(session),
         category_label=vocab.label(vocab.FACILITY_CATEGORIES, req.category, lang),
-        map=context["map"] if context else None), 400 if error else 200
+        map=context["map"] if context else None,
+    ), 400 if error else 200
 
 
 def _upload_candidates(session, present: set[str]):
@@ -247,11 +275,11 @@ def _upload_candidates(session, present: set[str]):
         raise InvalidInput(_("Choose a file of candidate sites first."))
     base = _request_from_form(present)
     with tempfile.TemporaryDirectory(prefix="gridmap-candidates-") as folder:
-        path = spool(upload.stream, upload.filename, Path(folder),
-                     max_bytes=50 * 1024 * 1024)
+        path = spool(upload.stream, upload.filename, Path(folder), max_bytes=50 * 1024 * 1024)
         points = read_candidates(path)
-    req = PlanRequest(base.category, base.view, base.minutes, base.speed_kmh,
-                      max(base.k, 1), "file", points)
+    req = PlanRequest(
+        base.category, base.view, base.minutes, base.speed_kmh, max(base.k, 1), "file", points
+    )
     plan = plan_category(session, req, store=True, lang=current_lang(), created_by=g.user.username)
     recent_plans().put(plan.run_ids[-1], current_lang(), plan)
     return redirect(url_for("reach.planner_page", run=plan.run_ids[-1]))
@@ -260,8 +288,11 @@ def _upload_candidates(session, present: set[str]):
 def _download_links(run_id: int | None) -> dict | None:
     if run_id is None:
         return None
-    links = {f"{name}_{fmt}": url_for("reach.download", name=name, fmt=fmt, run=run_id)
-             for name, fmts in DOWNLOADS.items() for fmt in fmts}
+    links = {
+        f"{name}_{fmt}": url_for("reach.download", name=name, fmt=fmt, run=run_id)
+        for name, fmts in DOWNLOADS.items()
+        for fmt in fmts
+    }
     links["print"] = url_for("reach.print_view", run=run_id)
     return links
 
@@ -270,9 +301,14 @@ def _runs(session) -> list[dict]:
     out = []
     for r in latest_runs(session, limit=12):
         plan = r.get("plan") or {}
-        out.append({**r, "view": view_labels().get(plan.get("view"), "-") if plan else "-",
-                    "category": plan.get("category"),
-                    "url": url_for("reach.planner_page", run=r["id"]) if plan else None})
+        out.append(
+            {
+                **r,
+                "view": view_labels().get(plan.get("view"), "-") if plan else "-",
+                "category": plan.get("category"),
+                "url": url_for("reach.planner_page", run=r["id"]) if plan else None,
+            }
+        )
     return out
 
 
@@ -280,7 +316,9 @@ def _buildings_frame(plan: CategoryPlan) -> gpd.GeoDataFrame:
     b = plan.buildings
     return b[["address", "residents", "households", "state", "geometry"]].assign(
         distance_m=plan.main.reach.distance(plan.request.category).round(0),
-        minutes=b["walk_min"].round(1), facility_name=b["facility_name"])
+        minutes=b["walk_min"].round(1),
+        facility_name=b["facility_name"],
+    )
 
 
 def _map(plan: CategoryPlan, lang: str, run_id: int | None = None):
@@ -288,13 +326,22 @@ def _map(plan: CategoryPlan, lang: str, run_id: int | None = None):
     label = vocab.label(vocab.FACILITY_CATEGORIES, plan.request.category, lang)
     # a stored run's buildings are fetched by the page (the HTML stays small)
     url = url_for("reach.planner_buildings") if run_id is not None else None
-    return reach_map(_buildings_frame(plan), fac[fac["category"] == plan.request.category],
-                     plan.reach_areas, plan.gaps, plan.picks, category_label=label,
-                     distance_m=plan.distance_m, minutes=plan.minutes_at_speed,
-                     speed_kmh=plan.request.speed_kmh,
-                     estimate=plan.main.method == "estimate", _=_,
-                     method_text=_method_text(plan, lang), buildings_url=url,
-                     params={"run": run_id} if run_id is not None else None)
+    return reach_map(
+        _buildings_frame(plan),
+        fac[fac["category"] == plan.request.category],
+        plan.reach_areas,
+        plan.gaps,
+        plan.picks,
+        category_label=label,
+        distance_m=plan.distance_m,
+        minutes=plan.minutes_at_speed,
+        speed_kmh=plan.request.speed_kmh,
+        estimate=plan.main.method == "estimate",
+        _=_,
+        method_text=_method_text(plan, lang),
+        buildings_url=url,
+        params={"run": run_id} if run_id is not None else None,
+    )
 
 
 @bp.route("/planner/layers/buildings")
@@ -313,8 +360,9 @@ def _method_text(plan: CategoryPlan, lang: str) -> str:
     return plan.main.label(lang)
 
 
-def _context(plan: CategoryPlan, lang: str, *, with_map: bool = True,
-             run_id: int | None = None) -> dict:
+def _context(
+    plan: CategoryPlan, lang: str, *, with_map: bool = True, run_id: int | None = None
+) -> dict:
     req = plan.request
     speed = req.speed_kmh
     summary = []
@@ -322,47 +370,80 @@ def _context(plan: CategoryPlan, lang: str, *, with_map: bool = True,
     street_cov = cov[cov["level"] == "street"]
     for t in plan.main.thresholds:
         for _i, r in street_cov[street_cov["threshold"] == t.label].iterrows():
-            summary.append({"label": t.label, "distance_m": t.distance_m,
-                            "minutes": float(minutes_for(t.distance_m, speed)),
-                            "residents": int(r["residents"]),
-                            "covered": int(r["residents_covered"]),
-                            "share": _num(r["residents_share"])})
+            summary.append(
+                {
+                    "label": t.label,
+                    "distance_m": t.distance_m,
+                    "minutes": float(minutes_for(t.distance_m, speed)),
+                    "residents": int(r["residents"]),
+                    "covered": int(r["residents_covered"]),
+                    "share": _num(r["residents_share"]),
+                }
+            )
     names = plan.main.inputs.names
     per_community = []
     comm = cov[cov["level"] == "community"]
     for code, rows in comm.groupby("area", sort=True):
         cells = {r["threshold"]: _num(r["residents_share"]) for _i, r in rows.iterrows()}
-        per_community.append({"code": code, "name": names["community"].get(code, code or "-"),
-                              "residents": int(rows["residents"].iloc[0]),
-                              "shares": [cells.get(t.label) for t in plan.main.thresholds]})
+        per_community.append(
+            {
+                "code": code,
+                "name": names["community"].get(code, code or "-"),
+                "residents": int(rows["residents"].iloc[0]),
+                "shares": [cells.get(t.label) for t in plan.main.thresholds],
+            }
+        )
     rules_df = plan.main.rules
-    mine = rules_df[rules_df["categories"].map(lambda s: req.category in s.split(","))] \
-        if len(rules_df) else rules_df
-    rule_rows = [{"rule": r["rule"], "title": r["title"], "clause": r["clause"],
-                  "level": r["level"], "area": r["area_name"] or "-",
-                  "threshold_m": r["threshold_m"], "minutes": r["minutes"],
-                  "share": _num(r["share"]), "min_share": r["min_share"], "passed": r["passed"]}
-                 for _i, r in mine[mine["level"].isin(["street", "community"])].iterrows()]
+    mine = (
+        rules_df[rules_df["categories"].map(lambda s: req.category in s.split(","))]
+        if len(rules_df)
+        else rules_df
+    )
+    rule_rows = [
+        {
+            "rule": r["rule"],
+            "title": r["title"],
+            "clause": r["clause"],
+            "level": r["level"],
+            "area": r["area_name"] or "-",
+            "threshold_m": r["threshold_m"],
+            "minutes": r["minutes"],
+            "share": _num(r["share"]),
+            "min_share": r["min_share"],
+            "passed": r["passed"],
+        }
+        for _i, r in mine[mine["level"].isin(["street", "community"])].iterrows()
+    ]
     b = plan.buildings
     uncovered = b[b["state"].isin(["uncovered", "paper_only"])]
     return {
         "map": render_map(_map(plan, lang, run_id)) if with_map else None,
         "label": _method_text(plan, lang),
-        "method": plan.main.method, "distance_m": plan.distance_m,
+        "method": plan.main.method,
+        "distance_m": plan.distance_m,
         "minutes_at_speed": plan.minutes_at_speed,
-        "totals": {k: plan.street_totals(r) for k, r in (("radius", plan.radius),
-                                                         ("walk", plan.walk)) if r is not None},
-        "summary": summary, "communities": per_community, "rules": rule_rows,
-        "compare": _compare_rows(plan), "reasons": _reason_rows(plan),
-        "sites": _site_rows(plan), "candidates": plan.candidates,
+        "totals": {
+            k: plan.street_totals(r)
+            for k, r in (("radius", plan.radius), ("walk", plan.walk))
+            if r is not None
+        },
+        "summary": summary,
+        "communities": per_community,
+        "rules": rule_rows,
+        "compare": _compare_rows(plan),
+        "reasons": _reason_rows(plan),
+        "sites": _site_rows(plan),
+        "candidates": plan.candidates,
         "candidate_source": plan.candidate_source,
         "gaps": len(plan.gaps),
         "gap_residents": int(plan.gaps["residents"].sum()) if len(plan.gaps) else 0,
         "uncovered_buildings": len(uncovered),
         "uncovered_residents": int(uncovered["residents"].sum()),
-        "facilities": plan.facility_counts(), "thresholds": plan.main.thresholds,
+        "facilities": plan.facility_counts(),
+        "thresholds": plan.main.thresholds,
         "max_distance_m": plan.main.params["max_distance_m"],
-        "warnings": plan.main.warnings, "network": plan.main.network,
+        "warnings": plan.main.warnings,
+        "network": plan.main.network,
     }
 
 
@@ -375,8 +456,10 @@ def _compare_rows(plan: CategoryPlan) -> dict | None:
     out: dict = {}
     for level in ("street", "community", "grid"):
         rows = plan.compare[plan.compare["level"] == level]
-        out[level] = [{**r, "name": names[level].get(r["area"], r["area"] or "-")}
-                      for r in rows.to_dict("records")]
+        out[level] = [
+            {**r, "name": names[level].get(r["area"], r["area"] or "-")}
+            for r in rows.to_dict("records")
+        ]
     return out
 
 
@@ -386,12 +469,17 @@ def _reason_rows(plan: CategoryPlan) -> list[dict]:
     if po.empty:
         return []
     labels = reason_labels()
-    counts = po.groupby("reason").agg(buildings=("code", "size"),
-                                      residents=("residents", "sum"))
-    return [{"code": code, "label": labels.get(code, code),
-             "buildings": int(counts.loc[code, "buildings"]),
-             "residents": int(counts.loc[code, "residents"])}
-            for code in labels if code in counts.index]
+    counts = po.groupby("reason").agg(buildings=("code", "size"), residents=("residents", "sum"))
+    return [
+        {
+            "code": code,
+            "label": labels.get(code, code),
+            "buildings": int(counts.loc[code, "buildings"]),
+            "residents": int(counts.loc[code, "residents"]),
+        }
+        for code in labels
+        if code in counts.index
+    ]
 
 
 def _site_rows(plan: CategoryPlan) -> list[dict]:
@@ -399,29 +487,49 @@ def _site_rows(plan: CategoryPlan) -> list[dict]:
         return []
     out = []
     for rec in plan.picks.drop(columns="geometry").to_dict("records"):
-        out.append({"rank": int(rec["rank"]), "lon": rec["lon"], "lat": rec["lat"],
-                    "street": rec["street"], "street_m": _num(rec["street_m"]),
-                    "address": rec["address"], "candidate": rec["candidate_label"],
-                    "residents_added": int(rec["residents_added"]),
-                    "households_added": int(rec["households_added"]),
-                    "share_before": _num(rec["share_before"]),
-                    "share_after": _num(rec["share_after"])})
+        out.append(
+            {
+                "rank": int(rec["rank"]),
+                "lon": rec["lon"],
+                "lat": rec["lat"],
+                "street": rec["street"],
+                "street_m": _num(rec["street_m"]),
+                "address": rec["address"],
+                "candidate": rec["candidate_label"],
+                "residents_added": int(rec["residents_added"]),
+                "households_added": int(rec["households_added"]),
+                "share_before": _num(rec["share_before"]),
+                "share_after": _num(rec["share_after"]),
+            }
+        )
     return out
 
 
 # --- results to take away ----------------------------------------------------------------
 
+
 def building_columns() -> dict[str, str]:
     """Per-building download columns and their headers (Chinese in the zh interface)."""
-    return {"code": _("Building code"), "name": _("Name"), "address": _("Address"),
-            "grid": _("Grid code"), "grid_name": _("Grid"), "community_name": _("Community"),
-            "use": _("Use"), "households": _("Households"), "residents": _("Residents"),
-            "straight_m": _("Straight-line distance (m)"),
-            "walk_m": _("Walking distance (m)"), "walk_min": _("Walking time (min)"),
-            "facility_code": _("Nearest facility code"),
-            "facility_name": _("Nearest facility"), "covered": _("Covered"),
-            "paper_only": _("Covered on paper only"), "reason": _("Reason"),
-            "detour": _("Detour factor")}
+    return {
+        "code": _("Building code"),
+        "name": _("Name"),
+        "address": _("Address"),
+        "grid": _("Grid code"),
+        "grid_name": _("Grid"),
+        "community_name": _("Community"),
+        "use": _("Use"),
+        "households": _("Households"),
+        "residents": _("Residents"),
+        "straight_m": _("Straight-line distance (m)"),
+        "walk_m": _("Walking distance (m)"),
+        "walk_min": _("Walking time (min)"),
+        "facility_code": _("Nearest facility code"),
+        "facility_name": _("Nearest facility"),
+        "covered": _("Covered"),
+        "paper_only": _("Covered on paper only"),
+        "reason": _("Reason"),
+        "detour": _("Detour factor"),
+    }
 
 
 def building_table(plan: CategoryPlan, lang: str) -> pd.DataFrame:
@@ -434,20 +542,30 @@ def building_table(plan: CategoryPlan, lang: str) -> pd.DataFrame:
     names = plan.main.inputs.names
     yes, no = _("yes"), _("no")
     reasons = reason_labels()
-    t = pd.DataFrame({
-        "code": b["code"], "name": b["name"], "address": b["address"], "grid": b["grid"],
-        "grid_name": b["grid"].map(names["grid"]),
-        "community_name": b["community"].map(names["community"]),
-        "use": [vocab.label(vocab.BUILDING_USES, u, lang) if u else None for u in b["use"]],
-        "households": b["households"].astype(int), "residents": b["residents"].astype(int),
-        "straight_m": b["straight_m"].round(1), "walk_m": b["walk_m"].round(1),
-        "walk_min": b["walk_min"].round(2), "facility_code": b["facility_code"],
-        "facility_name": b["facility_name"],
-        "covered": [yes if c else no for c in b["covered"]],
-        "paper_only": [yes if p else (no if plan.compare is not None else None)
-                       for p in b["paper_only"]],
-        "reason": [reasons.get(r) if r else None for r in b["reason"]],
-        "detour": pd.to_numeric(b["detour"], errors="coerce").round(2)})
+    t = pd.DataFrame(
+        {
+            "code": b["code"],
+            "name": b["name"],
+            "address": b["address"],
+            "grid": b["grid"],
+            "grid_name": b["grid"].map(names["grid"]),
+            "community_name": b["community"].map(names["community"]),
+            "use": [vocab.label(vocab.BUILDING_USES, u, lang) if u else None for u in b["use"]],
+            "households": b["households"].astype(int),
+            "residents": b["residents"].astype(int),
+            "straight_m": b["straight_m"].round(1),
+            "walk_m": b["walk_m"].round(1),
+            "walk_min": b["walk_min"].round(2),
+            "facility_code": b["facility_code"],
+            "facility_name": b["facility_name"],
+            "covered": [yes if c else no for c in b["covered"]],
+            "paper_only": [
+                yes if p else (no if plan.compare is not None else None) for p in b["paper_only"]
+            ],
+            "reason": [reasons.get(r) if r else None for r in b["reason"]],
+            "detour": pd.to_numeric(b["detour"], errors="coerce").round(2),
+        }
+    )
     if plan.radius is None:
         t = t.drop(columns=["straight_m"])
     if plan.walk is None:
@@ -465,46 +583,70 @@ def layer_frames(plan: CategoryPlan) -> dict[str, gpd.GeoDataFrame]:
     areas = plan.reach_areas
     speed = plan.request.speed_kmh
     out = {}
-    for kind, layer in (("isochrone", "isochrones"), ("estimate", "isochrones"),
-                        ("circle", "radius_circles")):
+    for kind, layer in (
+        ("isochrone", "isochrones"),
+        ("estimate", "isochrones"),
+        ("circle", "radius_circles"),
+    ):
         part = areas[areas["kind"] == kind]
         if len(part):
-            out[layer] = gpd.GeoDataFrame({
-                _("Kind"): [_("Service radius (circle)") if kind == "circle"
-                            else _("Walking reach (isochrone)")] * len(part),
-                _("Facility code"): part["code"].fillna(_("all facilities")),
-                _("Name"): part["name"].fillna(_("all facilities")),
-                _("Distance (m)"): part["distance_m"].round(1),
-                _("Walking time (min)"): pd.Series(minutes_for(part["distance_m"], speed),
-                                                    index=part.index).round(2)
-                if kind != "circle" else None,
-                _("Method"): plan.radius.label(current_lang()) if kind == "circle"
-                else plan.main.label(current_lang())},
-                geometry=part.geometry.values, crs=areas.crs)
+            out[layer] = gpd.GeoDataFrame(
+                {
+                    _("Kind"): [
+                        _("Service radius (circle)")
+                        if kind == "circle"
+                        else _("Walking reach (isochrone)")
+                    ]
+                    * len(part),
+                    _("Facility code"): part["code"].fillna(_("all facilities")),
+                    _("Name"): part["name"].fillna(_("all facilities")),
+                    _("Distance (m)"): part["distance_m"].round(1),
+                    _("Walking time (min)"): pd.Series(
+                        minutes_for(part["distance_m"], speed), index=part.index
+                    ).round(2)
+                    if kind != "circle"
+                    else None,
+                    _("Method"): plan.radius.label(current_lang())
+                    if kind == "circle"
+                    else plan.main.label(current_lang()),
+                },
+                geometry=part.geometry.values,
+                crs=areas.crs,
+            )
     if len(plan.gaps):
-        out["gaps"] = gpd.GeoDataFrame({
-            _("Name"): [_("Gap %(n)s", n=i + 1) for i in range(len(plan.gaps))],
-            _("Buildings"): plan.gaps["buildings"], _("Residents"): plan.gaps["residents"],
-            _("Households"): plan.gaps["households"],
-            _("Distance (m)"): plan.distance_m}, geometry=plan.gaps.geometry.values,
-            crs=plan.gaps.crs)
+        out["gaps"] = gpd.GeoDataFrame(
+            {
+                _("Name"): [_("Gap %(n)s", n=i + 1) for i in range(len(plan.gaps))],
+                _("Buildings"): plan.gaps["buildings"],
+                _("Residents"): plan.gaps["residents"],
+                _("Households"): plan.gaps["households"],
+                _("Distance (m)"): plan.distance_m,
+            },
+            geometry=plan.gaps.geometry.values,
+            crs=plan.gaps.crs,
+        )
     if plan.picks is not None and len(plan.picks):
         p = plan.picks
-        out["suggested_sites"] = gpd.GeoDataFrame({
-            _("Name"): [_("New site %(n)s", n=int(r)) for r in p["rank"]],
-            _("Rank"): p["rank"], _("Nearest street"): p["street"], _("Address"): p["address"],
-            _("Candidate"): p["candidate_label"],
-            _("Residents added"): p["residents_added"],
-            _("Households added"): p["households_added"],
-            _("Coverage before"): p["share_before"].round(4),
-            _("Coverage after"): p["share_after"].round(4)},
-            geometry=p.geometry.values, crs=p.crs)
+        out["suggested_sites"] = gpd.GeoDataFrame(
+            {
+                _("Name"): [_("New site %(n)s", n=int(r)) for r in p["rank"]],
+                _("Rank"): p["rank"],
+                _("Nearest street"): p["street"],
+                _("Address"): p["address"],
+                _("Candidate"): p["candidate_label"],
+                _("Residents added"): p["residents_added"],
+                _("Households added"): p["households_added"],
+                _("Coverage before"): p["share_before"].round(4),
+                _("Coverage after"): p["share_after"].round(4),
+            },
+            geometry=p.geometry.values,
+            crs=p.crs,
+        )
     return out
 
 
 def _file_name(plan: CategoryPlan, name: str, fmt: str) -> str:
-    return (f"reach-{plan.request.category}-{plan.request.view}-{plan.distance_m:.0f}m-"
-            f"{name}.{fmt}")
+    return f"reach-{plan.request.category}-{plan.request.view}-{plan.distance_m:.0f}m-{name}.{fmt}"
 
 
 def png_labels(plan: CategoryPlan, lang: str) -> dict[str, str]:
@@ -513,26 +655,41 @@ def png_labels(plan: CategoryPlan, lang: str) -> dict[str, str]:
     return {
         "title": f"{label} · {view} · {plan.distance_m:.0f} m",
         "subtitle": _method_text(plan, lang) + " · " + datetime.now().strftime("%Y-%m-%d"),
-        "legend": _("Legend"), "covered": _("Covered"), "paper_only": _("Covered on paper only"),
-        "uncovered": _("Not covered"), "other": _("Not residential"), "gap": _("Gap"),
-        "facility": _("Facility"), "site": _("Suggested site"),
-        "isochrone": _("Walking reach (isochrone)"), "circle": _("Service radius (circle)"),
-        "scale_unit": "m", "north": _("N"), "scale_bar": _("Scale bar"),
-        "north_arrow": _("North arrow")}
+        "legend": _("Legend"),
+        "covered": _("Covered"),
+        "paper_only": _("Covered on paper only"),
+        "uncovered": _("Not covered"),
+        "other": _("Not residential"),
+        "gap": _("Gap"),
+        "facility": _("Facility"),
+        "site": _("Suggested site"),
+        "isochrone": _("Walking reach (isochrone)"),
+        "circle": _("Service radius (circle)"),
+        "scale_unit": "m",
+        "north": _("N"),
+        "scale_bar": _("Scale bar"),
+        "north_arrow": _("North arrow"),
+    }
 
 
 def map_png(plan: CategoryPlan, lang: str) -> bytes:
     fac = plan.main.inputs.facilities
-    return reach_png(plan.buildings, fac[fac["category"] == plan.request.category],
-                     plan.reach_areas, plan.gaps, plan.picks, crs=plan.main.metric_crs,
-                     distance_m=plan.distance_m, labels=png_labels(plan, lang))
+    return reach_png(
+        plan.buildings,
+        fac[fac["category"] == plan.request.category],
+        plan.reach_areas,
+        plan.gaps,
+        plan.picks,
+        crs=plan.main.metric_crs,
+        distance_m=plan.distance_m,
+        labels=png_labels(plan, lang),
+    )
 
 
 @bp.route("/planner/download/<name>.<fmt>")
 def download(name: str, fmt: str):
     if fmt not in DOWNLOADS.get(name, ()):
-        raise InvalidInput(_("Downloads are buildings.csv/.xlsx, layers.gpkg/.kml and "
-                             "map.png."))
+        raise InvalidInput(_("Downloads are buildings.csv/.xlsx, layers.gpkg/.kml and map.png."))
     plan, run_id = _plan_for_download()
     lang = current_lang()
     if name == "buildings":
@@ -547,17 +704,27 @@ def download(name: str, fmt: str):
             mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     elif name == "layers":
         data = _layers_file(layer_frames(plan), fmt)
-        mime = ("application/geopackage+sqlite3" if fmt == "gpkg"
-                else "application/vnd.google-earth.kml+xml")
+        mime = (
+            "application/geopackage+sqlite3"
+            if fmt == "gpkg"
+            else "application/vnd.google-earth.kml+xml"
+        )
     else:
         data = recent_plans().file(run_id, lang, "map.png", lambda: map_png(plan, lang))
         mime = "image/png"
-    repo.audit(db_session(), g.requester, "export_reach", f"run {run_id}",
-               {"file": f"{name}.{fmt}", "category": plan.request.category,
-                "view": plan.request.view})
+    repo.audit(
+        db_session(),
+        g.requester,
+        "export_reach",
+        f"run {run_id}",
+        {"file": f"{name}.{fmt}", "category": plan.request.category, "view": plan.request.view},
+    )
     db_session().commit()
-    return Response(data, mimetype=mime, headers={
-        "Content-Disposition": f'attachment; filename="{_file_name(plan, name, fmt)}"'})
+    return Response(
+        data,
+        mimetype=mime,
+        headers={"Content-Disposition": f'attachment; filename="{_file_name(plan, name, fmt)}"'},
+    )
 
 
 def _layers_file(frames: dict[str, gpd.GeoDataFrame], fmt: str) -> bytes:
@@ -568,8 +735,7 @@ def _layers_file(frames: dict[str, gpd.GeoDataFrame], fmt: str) -> bytes:
             options: dict = {"mode": "a"} if k else {}
             if fmt == "kml" and not k:
                 options["dataset_options"] = {"NameField": _("Name")}
-            frame.to_file(path, layer=layer, driver="GPKG" if fmt == "gpkg" else "KML",
-                          **options)
+            frame.to_file(path, layer=layer, driver="GPKG" if fmt == "gpkg" else "KML", **options)
         return path.read_bytes()
 
 
@@ -580,12 +746,22 @@ def print_view():
     plan, run_id = _plan_for_download()
     lang = current_lang()
     ctx = _context(plan, lang, with_map=False)
-    repo.audit(db_session(), g.requester, "print_reach", f"run {run_id}",
-               {"category": plan.request.category, "view": plan.request.view})
+    repo.audit(
+        db_session(),
+        g.requester,
+        "print_reach",
+        f"run {run_id}",
+        {"category": plan.request.category, "view": plan.request.view},
+    )
     db_session().commit()
     return render_template(
-        "reach/print.html", ctx=ctx, req=plan.request, run_id=run_id,
-        views=view_labels(), printed_at=datetime.now(),
+        "reach/print.html",
+        ctx=ctx,
+        req=plan.request,
+        run_id=run_id,
+        views=view_labels(),
+        printed_at=datetime.now(),
         category_label=vocab.label(vocab.FACILITY_CATEGORIES, plan.request.category, lang),
         png_url=url_for("reach.download", name="map", fmt="png", run=run_id),
-        street=repo.street_summary(db_session()))
+        street=repo.street_summary(db_session()),
+    )

@@ -44,18 +44,20 @@ def tile_origins(urls) -> list[str]:
 
 def policy(nonce: str, image_origins: list[str]) -> str:
     images = " ".join(["'self'", "data:", "blob:", *image_origins])
-    return "; ".join([
-        "default-src 'self'",
-        f"script-src 'self' 'nonce-{nonce}'",
-        "style-src 'self' 'unsafe-inline'",  # folium and Leaflet position with style attributes
-        f"img-src {images}",
-        "font-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' 'nonce-{nonce}'",
+            "style-src 'self' 'unsafe-inline'",  # folium and Leaflet position with style attributes
+            f"img-src {images}",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 def init_app(app: Flask) -> None:
@@ -64,8 +66,13 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _headers(response):
         settings = current_app.config.get("BASEMAPS")
-        origins = tile_origins([getattr(settings, a, None) for a in
-                                ("xyz_url", "tianditu_url", "amap_url")]) if settings else []
+        origins = (
+            tile_origins(
+                [getattr(settings, a, None) for a in ("xyz_url", "tianditu_url", "amap_url")]
+            )
+            if settings
+            else []
+        )
         response.headers.setdefault("Content-Security-Policy", policy(csp_nonce(), origins))
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")

@@ -81,8 +81,13 @@ def serve_workers(host: str, port: int, *, workers: int, threads: int = 8) -> No
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     procs = [start() for _ in range(workers)]
-    log.info("serving on http://%s:%d/ with %d worker processes (%s)", host, port, workers,
-             ", ".join(str(p.pid) for p in procs))
+    log.info(
+        "serving on http://%s:%d/ with %d worker processes (%s)",
+        host,
+        port,
+        workers,
+        ", ".join(str(p.pid) for p in procs),
+    )
     started = time.monotonic()
     try:
         while not stopping:
@@ -91,8 +96,9 @@ def serve_workers(host: str, port: int, *, workers: int, threads: int = 8) -> No
                 if p.is_alive() or stopping:
                     continue
                 if time.monotonic() - started < 5:  # failing at once: the port, the database
-                    raise SystemExit(f"worker {p.pid} exited at start (code {p.exitcode}); "
-                                     "see the log above")
+                    raise SystemExit(
+                        f"worker {p.pid} exited at start (code {p.exitcode}); see the log above"
+                    )
                 log.warning("worker %d exited (code %s); starting another", p.pid, p.exitcode)
                 procs[i] = start()
     finally:

@@ -18,9 +18,17 @@ def my_tokens() -> list[dict]:
     user = g.get("user")
     if user is None:
         return []
-    return [{"id": t.id, "name": t.name, "prefix": t.prefix, "state": token_state(t),
-             "expires_at": t.expires_at, "last_used_at": t.last_used_at}
-            for t in tokens_of(db_session(), user.username)]
+    return [
+        {
+            "id": t.id,
+            "name": t.name,
+            "prefix": t.prefix,
+            "state": token_state(t),
+            "expires_at": t.expires_at,
+            "last_used_at": t.last_used_at,
+        }
+        for t in tokens_of(db_session(), user.username)
+    ]
 
 
 def init_app(app: Flask) -> None:
@@ -36,10 +44,10 @@ def add():
         days = 0
     if days not in DAY_CHOICES:
         raise InvalidInput(_("Choose how many days the token is valid."))
-    row, secret = create_token(db_session(), g.user.username,
-                               name=request.form.get("name", "").strip() or "api", days=days)
-    repo.audit(db_session(), g.requester, "token_add", row.name, {"token_id": row.id,
-                                                                  "days": days})
+    row, secret = create_token(
+        db_session(), g.user.username, name=request.form.get("name", "").strip() or "api", days=days
+    )
+    repo.audit(db_session(), g.requester, "token_add", row.name, {"token_id": row.id, "days": days})
     return render_template("nav/settings.html", new_token=secret)
 
 

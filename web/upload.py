@@ -81,21 +81,39 @@ def layer_labels() -> dict[str, str]:
 
 def kind_labels() -> dict[str, str]:
     return {
-        "repaired": _("repaired"), "dropped": _("dropped"), "unreadable_geometry": _("unreadable"),
-        "overlap": _("overlap"), "gap": _("gap"), "crosses_community": _("crosses boundary"),
-        "outside_community": _("outside community"), "duplicate_code": _("duplicate code"),
-        "duplicate": _("duplicate"), "overloaded": _("too many households"),
-        "underloaded": _("too few households"), "generated_code": _("code generated"),
-        "code_fallback": _("code"), "code_format": _("code format"),
-        "no_community": _("no community"), "unknown_parent": _("unknown parent"),
-        "bad_value": _("bad value"), "missing_name": _("no name"),
-        "missing_category": _("no category"), "no_coordinates": _("no coordinates"),
-        "wrong_geometry": _("wrong geometry"), "multipart": _("several parts"),
-        "converted": _("converted"), "matched_by_name": _("matched by name"),
-        "unknown_building": _("unknown building"), "ambiguous_address": _("ambiguous address"),
-        "unknown_household": _("unknown household"), "bad_id_number": _("ID number"),
-        "out_of_scope": _("outside your areas"), "bad_time": _("bad time"),
-        "defaulted": _("default used"), "bad_code": _("bad code"), "missing_code": _("no code"),
+        "repaired": _("repaired"),
+        "dropped": _("dropped"),
+        "unreadable_geometry": _("unreadable"),
+        "overlap": _("overlap"),
+        "gap": _("gap"),
+        "crosses_community": _("crosses boundary"),
+        "outside_community": _("outside community"),
+        "duplicate_code": _("duplicate code"),
+        "duplicate": _("duplicate"),
+        "overloaded": _("too many households"),
+        "underloaded": _("too few households"),
+        "generated_code": _("code generated"),
+        "code_fallback": _("code"),
+        "code_format": _("code format"),
+        "no_community": _("no community"),
+        "unknown_parent": _("unknown parent"),
+        "bad_value": _("bad value"),
+        "missing_name": _("no name"),
+        "missing_category": _("no category"),
+        "no_coordinates": _("no coordinates"),
+        "wrong_geometry": _("wrong geometry"),
+        "multipart": _("several parts"),
+        "converted": _("converted"),
+        "matched_by_name": _("matched by name"),
+        "unknown_building": _("unknown building"),
+        "ambiguous_address": _("ambiguous address"),
+        "unknown_household": _("unknown household"),
+        "bad_id_number": _("ID number"),
+        "out_of_scope": _("outside your areas"),
+        "bad_time": _("bad time"),
+        "defaulted": _("default used"),
+        "bad_code": _("bad code"),
+        "missing_code": _("no code"),
         "not_allowed": _("not allowed for your role"),
         "too_many_vertices": _("too many vertices"),
         "workflow_field": _("changes only through the workflow"),
@@ -147,9 +165,20 @@ class Job:
         self.saved = time.time()
         error = self.error.text if isinstance(self.error, Note) else self.error
         try:
-            save_job(self.sessions, self.id, kind="import", owner=self.owner,
-                     title=self.filename[:200], layer=self.layer, state=self.state,
-                     stage=self.stage, done=self.done, total=self.total, error=error, **values)
+            save_job(
+                self.sessions,
+                self.id,
+                kind="import",
+                owner=self.owner,
+                title=self.filename[:200],
+                layer=self.layer,
+                state=self.state,
+                stage=self.stage,
+                done=self.done,
+                total=self.total,
+                error=error,
+                **values,
+            )
         except SQLAlchemyError:  # the row is for other processes; the import goes on
             logging.getLogger(__name__).exception("job %s: row not saved", self.id)
 
@@ -274,17 +303,29 @@ def _run(job: Job, sessions, *, confirm: bool) -> None:
     """Check (and when ``confirm``, write) ``job`` in its own transaction. Runs in a thread."""
     session = sessions()
     try:
-        prepared = prepare(session, job.path, job.layer, job.options, job.requester,
-                           progress=job.progress, display_name=job.filename,
-                           workdir=Path(tempfile.mkdtemp(dir=job.folder)))
+        prepared = prepare(
+            session,
+            job.path,
+            job.layer,
+            job.options,
+            job.requester,
+            progress=job.progress,
+            display_name=job.filename,
+            workdir=Path(tempfile.mkdtemp(dir=job.folder)),
+        )
         job.prepared = prepared
         if not confirm:
             session.rollback()
             job.state = "ready"
         elif not prepared.report.ok:
             session.rollback()
-            job.error = Note(N_("the data changed since the preview: the import now has {n} "
-                                "errors; nothing was written"), {"n": len(prepared.report.errors)})
+            job.error = Note(
+                N_(
+                    "the data changed since the preview: the import now has {n} "
+                    "errors; nothing was written"
+                ),
+                {"n": len(prepared.report.errors)},
+            )
             job.state = "failed"
         else:
             write(session, prepared, progress=job.progress)
@@ -323,8 +364,9 @@ def _start(job: Job, *, confirm: bool, claim_from: tuple[str, ...] | None = None
     must be in (409 when another process or request has started it meanwhile)."""
     sessions = current_app.extensions["gridmap_sessions"]
     state = "writing" if confirm else "checking"
-    if claim_from is not None and not claim_job(sessions, job.id, from_states=claim_from,
-                                                to_state=state):
+    if claim_from is not None and not claim_job(
+        sessions, job.id, from_states=claim_from, to_state=state
+    ):
         raise _not_now()
     job.sessions = sessions
     job.state = state
@@ -332,8 +374,13 @@ def _start(job: Job, *, confirm: bool, claim_from: tuple[str, ...] | None = None
     job.running, job.run = True, state
     _jobs().add(job)
     job.save()
-    threading.Thread(target=_run, args=(job, sessions), kwargs={"confirm": confirm},
-                     daemon=True, name=f"import-{job.id}").start()
+    threading.Thread(
+        target=_run,
+        args=(job, sessions),
+        kwargs={"confirm": confirm},
+        daemon=True,
+        name=f"import-{job.id}",
+    ).start()
 
 
 # --- views -------------------------------------------------------------------------------------
@@ -342,9 +389,13 @@ def _form_context(error: str | None = None, values: dict | None = None) -> dict:
     communities = repo.communities_frame(session)
     writable = permissions.layers_writable(g.requester.role)
     layers = {k: v for k, v in layer_labels().items() if k in writable}
-    return {"layers": layers, "error": error, "values": values or {},
-            "communities": communities[["code", "name"]].to_dict("records"),
-            "max_mb": _max_bytes() // (1024 * 1024)}
+    return {
+        "layers": layers,
+        "error": error,
+        "values": values or {},
+        "communities": communities[["code", "name"]].to_dict("records"),
+        "max_mb": _max_bytes() // (1024 * 1024),
+    }
 
 
 def _options(form, mapping_text: str | None, mapping_name: str | None) -> ImportOptions:
@@ -357,19 +408,25 @@ def _options(form, mapping_text: str | None, mapping_name: str | None) -> Import
         except ValueError as exc:
             raise GridmapError(_("%(field)s must be a number", field=name)) from exc
 
-    read = ReadOptions(layer=(form.get("source_layer") or "").strip() or None,
-                       crs=(form.get("crs") or "").strip() or None,
-                       central_meridian=number("central_meridian"),
-                       coords=form.get("coords") or "wgs84",
-                       encoding=(form.get("encoding") or "").strip() or None,
-                       limits=Limits(max_bytes=_max_bytes()))
+    read = ReadOptions(
+        layer=(form.get("source_layer") or "").strip() or None,
+        crs=(form.get("crs") or "").strip() or None,
+        central_meridian=number("central_meridian"),
+        coords=form.get("coords") or "wgs84",
+        encoding=(form.get("encoding") or "").strip() or None,
+        limits=Limits(max_bytes=_max_bytes()),
+    )
     return ImportOptions(
-        read=read, community=(form.get("community") or "").strip() or None,
+        read=read,
+        community=(form.get("community") or "").strip() or None,
         mapping=load_mapping(None, text=mapping_text, display=mapping_name)
-        if mapping_text else load_mapping(None),
+        if mapping_text
+        else load_mapping(None),
         code_scheme=form.get("code_scheme") or "15",
         service_code=(form.get("service_code") or "").strip() or None,
-        target_min=number("target_min", 300, int), target_max=number("target_max", 500, int))
+        target_min=number("target_min", 300, int),
+        target_max=number("target_max", 500, int),
+    )
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -380,28 +437,42 @@ def upload_page():
         upload = request.files.get("file")
         form = request.form
     except RequestEntityTooLarge:
-        return render_template("upload/form.html", **_form_context(
-            _("The file is larger than the %(mb)s MB limit.", mb=_max_bytes() // 1048576))), 413
+        return render_template(
+            "upload/form.html",
+            **_form_context(
+                _("The file is larger than the %(mb)s MB limit.", mb=_max_bytes() // 1048576)
+            ),
+        ), 413
     values = form.to_dict()
     layer = form.get("layer")
     if not permissions.layers_writable(g.requester.role):
-        return render_template("upload/form.html", **_form_context(
-            _("Your role may not import data."), values)), 403
+        return render_template(
+            "upload/form.html", **_form_context(_("Your role may not import data."), values)
+        ), 403
     if layer not in LAYERS:
-        return render_template("upload/form.html", **_form_context(
-            _("Choose what the file holds."), values)), 400
+        return render_template(
+            "upload/form.html", **_form_context(_("Choose what the file holds."), values)
+        ), 400
     if upload is None or not upload.filename:
-        return render_template("upload/form.html", **_form_context(
-            _("Choose a file to import."), values)), 400
+        return render_template(
+            "upload/form.html", **_form_context(_("Choose a file to import."), values)
+        ), 400
     if not permissions.may_write(g.requester.role, layer):
-        return render_template("upload/form.html", **_form_context(
-            _("Your role may not import %(layer)s.", layer=layer_labels()[layer]), values)), 403
+        return render_template(
+            "upload/form.html",
+            **_form_context(
+                _("Your role may not import %(layer)s.", layer=layer_labels()[layer]), values
+            ),
+        ), 403
     job_id = secrets.token_urlsafe(12)
     folder = _job_folder(job_id)
     try:
         mapping_file = request.files.get("mapping")
-        mapping_text = mapping_file.read().decode("utf-8-sig") if mapping_file and \
-            mapping_file.filename else None
+        mapping_text = (
+            mapping_file.read().decode("utf-8-sig")
+            if mapping_file and mapping_file.filename
+            else None
+        )
         options = _options(form, mapping_text, mapping_file.filename if mapping_text else None)
         path = spool(upload.stream, upload.filename, folder, max_bytes=_max_bytes())
         upload.close()  # large uploads arrive in a temporary file: release it now
@@ -409,8 +480,16 @@ def upload_page():
         shutil.rmtree(folder, ignore_errors=True)
         message = error_text(exc)
         return render_template("upload/form.html", **_form_context(message, values)), 400
-    job = Job(id=job_id, owner=g.user.username, requester=g.requester,
-              folder=folder, path=path, filename=path.name, layer=layer, options=options)
+    job = Job(
+        id=job_id,
+        owner=g.user.username,
+        requester=g.requester,
+        folder=folder,
+        path=path,
+        filename=path.name,
+        layer=layer,
+        options=options,
+    )
     _start(job, confirm=False)
     return redirect(url_for("upload.job_page", job_id=job.id))
 
@@ -423,15 +502,23 @@ def export_download():
         raise fail(InvalidInput, N_("Choose a layer and a format to export."))
     folder = Path(tempfile.mkdtemp(prefix="gridmap-export-"))
     try:
-        path, _n = export_layer(db_session(), layer, fmt, folder / f"{layer}{EXPORT_SUFFIX[fmt]}",
-                                g.requester)
+        path, _n = export_layer(
+            db_session(), layer, fmt, folder / f"{layer}{EXPORT_SUFFIX[fmt]}", g.requester
+        )
         data = path.read_bytes()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    mimetype = {"geojson": "application/geo+json", "gpkg": "application/geopackage+sqlite3",
-                "shp": "application/zip"}[fmt]
-    return send_file(BytesIO(data), mimetype=mimetype, as_attachment=True,
-                     download_name=f"{layer}{EXPORT_SUFFIX[fmt]}")
+    mimetype = {
+        "geojson": "application/geo+json",
+        "gpkg": "application/geopackage+sqlite3",
+        "shp": "application/zip",
+    }[fmt]
+    return send_file(
+        BytesIO(data),
+        mimetype=mimetype,
+        as_attachment=True,
+        download_name=f"{layer}{EXPORT_SUFFIX[fmt]}",
+    )
 
 
 def _job_row(job_id: str):
@@ -454,9 +541,14 @@ def recover_jobs(app) -> list[str]:
 
 
 def state_labels() -> dict[str, str]:
-    return {"checking": _("Checking"), "ready": _("Checked, waiting for confirmation"),
-            "writing": _("Writing"), "done": _("Written"), "failed": _("Failed"),
-            "interrupted": _("Interrupted by a server restart; nothing was written")}
+    return {
+        "checking": _("Checking"),
+        "ready": _("Checked, waiting for confirmation"),
+        "writing": _("Writing"),
+        "done": _("Written"),
+        "failed": _("Failed"),
+        "interrupted": _("Interrupted by a server restart; nothing was written"),
+    }
 
 
 @bp.get("/import/jobs")
@@ -464,8 +556,9 @@ def jobs_page():
     """Every import job (the user's own; all for administrators), from any server process."""
     owner = None if g.requester.role == "admin" else g.user.username
     rows = list_jobs(db_session(), owner=owner)
-    return render_template("upload/jobs.html", jobs=rows, layers=layer_labels(),
-                           states=state_labels())
+    return render_template(
+        "upload/jobs.html", jobs=rows, layers=layer_labels(), states=state_labels()
+    )
 
 
 @bp.get("/import/<job_id>/status")
@@ -473,10 +566,15 @@ def job_status(job_id: str):
     job = _jobs().find(job_id, g.user.username)
     if job is None:
         row = _job_row(job_id)
-        return jsonify(state=row.state, stage=state_labels().get(row.state, row.state),
-                       done=row.done, total=row.total)
-    stage = {"read": _("Reading the file"), "check": _("Checking"),
-             "write": _("Writing")}.get(job.stage, job.stage)
+        return jsonify(
+            state=row.state,
+            stage=state_labels().get(row.state, row.state),
+            done=row.done,
+            total=row.total,
+        )
+    stage = {"read": _("Reading the file"), "check": _("Checking"), "write": _("Writing")}.get(
+        job.stage, job.stage
+    )
     # until the run is stored and its row written, the other processes still see it run
     state = job.run if job.running else job.state
     return jsonify(state=state, stage=stage, done=job.done, total=job.total)
@@ -484,8 +582,7 @@ def job_status(job_id: str):
 
 def _not_now() -> GridmapError:
     """A step asked of a job that is not waiting for it (a second tab, a reload)."""
-    return fail(Conflict, N_("This import is not waiting for that step any more; reload the "
-                             "page."))
+    return fail(Conflict, N_("This import is not waiting for that step any more; reload the page."))
 
 
 @bp.post("/import/<job_id>/confirm")
@@ -544,8 +641,11 @@ def job_mapping(job_id: str):
     for i, col in enumerate(report.props_columns):
         choice = form.get(f"col-{i}") or "props"
         if choice not in allowed and choice not in ("props", "ignore"):
-            raise fail(InvalidInput, N_("Column {column}: choose a field, keep it or ignore it."),
-                       column=col)
+            raise fail(
+                InvalidInput,
+                N_("Column {column}: choose a field, keep it or ignore it."),
+                column=col,
+            )
         columns[col] = None if choice == "props" else choice
     job.options.mapping = with_choices(job.options.mapping, values=values, columns=columns)
     _start(job, confirm=False, claim_from=("ready",))
@@ -557,21 +657,37 @@ def job_mapping_file(job_id: str):
     """The choices made so far as the mapping file `gridmap import --mapping` takes."""
     job = _jobs().get(job_id, g.user.username)
     text = dump_mapping(job.options.mapping, layer=job.layer)
-    return send_file(BytesIO(text.encode("utf-8")), mimetype="application/x-yaml",
-                     as_attachment=True, download_name=f"{Path(job.filename).stem}-mapping.yaml")
+    return send_file(
+        BytesIO(text.encode("utf-8")),
+        mimetype="application/x-yaml",
+        as_attachment=True,
+        download_name=f"{Path(job.filename).stem}-mapping.yaml",
+    )
 
 
 @bp.get("/import/<job_id>")
 def job_page(job_id: str):
     job = _jobs().find(job_id, g.user.username)
     if job is None:
-        return render_template("upload/job_row.html", row=_job_row(job_id), layers=layer_labels(),
-                               states=state_labels())
+        return render_template(
+            "upload/job_row.html",
+            row=_job_row(job_id),
+            layers=layer_labels(),
+            states=state_labels(),
+        )
     # The worker thread may finish while this page renders: read the state once so the
     # page never says "ready" without the report (or polls a job that is over).
     state = job.run if job.running else job.state
-    context = {"job": job, "state": state, "layers": layer_labels(), "kinds": kind_labels(),
-               "severities": severity_labels(), "t": _text, "map": None, "report": None}
+    context = {
+        "job": job,
+        "state": state,
+        "layers": layer_labels(),
+        "kinds": kind_labels(),
+        "severities": severity_labels(),
+        "t": _text,
+        "map": None,
+        "report": None,
+    }
     if job.prepared is not None and state in ("ready", "done", "failed"):
         report = job.prepared.report
         context["report"] = report
@@ -579,7 +695,8 @@ def job_page(job_id: str):
         context["category_choices"] = _category_choices(job.layer)
         context["categories"] = sorted(
             enumerate(report.categories),
-            key=lambda ie: (ie[1]["category"] is not None or ie[1]["excluded"], -ie[1]["count"]))
+            key=lambda ie: (ie[1]["category"] is not None or ie[1]["excluded"], -ie[1]["count"]),
+        )
         context["decision"] = _decision
         context["field_choices"] = sorted(LAYERS[job.layer].allowed - set(report.mapping.values()))
         context["has_mapping"] = bool(job.options.mapping.fields or job.options.mapping.values)

@@ -23,10 +23,17 @@ def bbox_clause(session: Session, model, bbox: Bbox, column: str = "geom"):
     geom = getattr(model, column)
     if is_postgis(session):
         return geom.op("&&")(sa.func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326))
-    index = sa.table(f"idx_{model.__tablename__}_{column}", sa.column("pkid"),
-                     sa.column("xmin"), sa.column("xmax"), sa.column("ymin"), sa.column("ymax"))
-    hits = sa.select(index.c.pkid).where(index.c.xmin <= maxx, index.c.xmax >= minx,
-                                         index.c.ymin <= maxy, index.c.ymax >= miny)
+    index = sa.table(
+        f"idx_{model.__tablename__}_{column}",
+        sa.column("pkid"),
+        sa.column("xmin"),
+        sa.column("xmax"),
+        sa.column("ymin"),
+        sa.column("ymax"),
+    )
+    hits = sa.select(index.c.pkid).where(
+        index.c.xmin <= maxx, index.c.xmax >= minx, index.c.ymin <= maxy, index.c.ymax >= miny
+    )
     return model.id.in_(hits)
 
 

@@ -62,49 +62,80 @@ def _int_or_none(value):
     return int(f) if f.is_integer() else round(f, 3)
 
 
-def ogc_page(session: Session, bbox: Bbox, crs: str, *, limit: int, offset: int,
-             k: int = DEFAULT_K) -> tuple[list[str], int]:
+def ogc_page(
+    session: Session, bbox: Bbox, crs: str, *, limit: int, offset: int, k: int = DEFAULT_K
+) -> tuple[list[str], int]:
     """(the features of one page as GeoJSON texts, numberMatched) of the ``buildings``
     collection inside ``bbox`` (lon/lat), as :func:`gridmap.ogc.features` writes them."""
-    rows = session.execute(_OGC_SQL, {
-        **_box(bbox), "lat_first": crs in ogc.LAT_FIRST, "grid": 10 ** -ogc.COORD_DECIMALS,
-        "decimals": ogc.COORD_DECIMALS, "limit": limit, "offset": offset}).all()
+    rows = session.execute(
+        _OGC_SQL,
+        {
+            **_box(bbox),
+            "lat_first": crs in ogc.LAT_FIRST,
+            "grid": 10**-ogc.COORD_DECIMALS,
+            "decimals": ogc.COORD_DECIMALS,
+            "limit": limit,
+            "offset": offset,
+        },
+    ).all()
     matched = rows[0].matched if rows else _count(session, bbox)
     hide: list[bool] = suppressed([r.households for r in rows], k=k).tolist() if rows else []
     out = []
     for r, hidden in zip(rows, hide, strict=True):
-        props = {"code": r.code, "name": r.name, "address": r.address,
-                 "floors": None if r.floors is None else int(r.floors), "use": r.use,
-                 "grid_code": r.grid_code,
-                 "households": None if hidden else int(r.households),
-                 "residents": None if hidden else int(r.residents)}
+        props = {
+            "code": r.code,
+            "name": r.name,
+            "address": r.address,
+            "floors": None if r.floors is None else int(r.floors),
+            "use": r.use,
+            "grid_code": r.grid_code,
+            "households": None if hidden else int(r.households),
+            "residents": None if hidden else int(r.residents),
+        }
         out.append(ogc.feature_json(r.id, r.geometry, props))
     return out, int(matched)
 
 
 def _count(session: Session, bbox: Bbox) -> int:
     """Rows in the box when the page asked for lies past the last one."""
-    return int(session.execute(sa.text("""
+    return int(
+        session.execute(
+            sa.text("""
         SELECT count(*) FROM building b
         WHERE b.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)
           AND ST_XMin(b.geom) <= :maxx AND ST_XMax(b.geom) >= :minx
           AND ST_YMin(b.geom) <= :maxy AND ST_YMax(b.geom) >= :miny"""),
-        _box(bbox)).scalar_one())
+            _box(bbox),
+        ).scalar_one()
+    )
 
 
-def map_features(session: Session, bbox: Bbox, *, tolerance_deg: float, decimals: int,
-                 lang: str = "zh", grid_code: str | None = None) -> list[str]:
+def map_features(
+    session: Session,
+    bbox: Bbox,
+    *,
+    tolerance_deg: float,
+    decimals: int,
+    lang: str = "zh",
+    grid_code: str | None = None,
+) -> list[str]:
     """The map layer ``buildings`` in ``bbox`` as GeoJSON feature texts, as
     :func:`gridmap.vector.feature_collection` writes them (WGS84 display only)."""
-    rows = session.execute(_MAP_SQL, {**_box(bbox), "tolerance": tolerance_deg,
-                                      "decimals": decimals, "grid_code": grid_code}).all()
+    rows = session.execute(
+        _MAP_SQL,
+        {**_box(bbox), "tolerance": tolerance_deg, "decimals": decimals, "grid_code": grid_code},
+    ).all()
     out = []
     for r in rows:
         if r.geometry is None or '"coordinates":[]' in r.geometry:
             continue
-        props = {"id": r.id, "address": r.address if r.address is not None else r.code,
-                 "households": int(r.households), "floors": _int_or_none(r.floors),
-                 "use": vocab.label(vocab.BUILDING_USES, r.use, lang),
-                 "grid_code": r.grid_code}
+        props = {
+            "id": r.id,
+            "address": r.address if r.address is not None else r.code,
+            "households": int(r.households),
+            "floors": _int_or_none(r.floors),
+            "use": vocab.label(vocab.BUILDING_USES, r.use, lang),
+            "grid_code": r.grid_code,
+        }
         out.append(ogc.feature_json(None, r.geometry, props))
     return out

@@ -36,8 +36,13 @@ def can_copy(session: Session, n_rows: int) -> bool:
     return n_rows >= COPY_MIN_ROWS and is_postgis(session)
 
 
-def copy_insert(session: Session, table: sa.Table, rows: list[dict], *,
-                progress: Callable[[int], None] | None = None) -> int:
+def copy_insert(
+    session: Session,
+    table: sa.Table,
+    rows: list[dict],
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Insert ``rows`` (column -> value; geometry as EWKT) into ``table`` with COPY on the
     session's own connection, so they commit or roll back with everything else."""
     from psycopg import sql
@@ -47,13 +52,17 @@ def copy_insert(session: Session, table: sa.Table, rows: list[dict], *,
         return 0
     names = sorted({k for r in rows for k in r})
     json_cols = {c for c in names if isinstance(table.c[c].type, sa.JSON)}
-    defaults = {c: table.c[c].default.arg for c in names
-                if table.c[c].default is not None and table.c[c].default.is_scalar}
+    defaults = {
+        c: table.c[c].default.arg
+        for c in names
+        if table.c[c].default is not None and table.c[c].default.is_scalar
+    }
     session.flush()
     raw = session.connection().connection.driver_connection
     assert raw is not None  # a checked-out connection always has its driver connection
     stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, names)))
+        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, names))
+    )
     done = 0
     with raw.cursor() as cur, cur.copy(stmt) as copy:
         for r in rows:

@@ -126,8 +126,16 @@ class IndicatorSnapshot(Base):
     """
 
     __tablename__ = "indicator_snapshot"
-    __table_args__ = (sa.UniqueConstraint("period_start", "period_end", "indicator", "level",
-                                          "area", name="uq_indicator_snapshot_row"),)
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "period_start",
+            "period_end",
+            "indicator",
+            "level",
+            "area",
+            name="uq_indicator_snapshot_row",
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     period_start: Mapped[datetime] = mapped_column(sa.DateTime, index=True)
     period_end: Mapped[datetime] = mapped_column(sa.DateTime)
@@ -148,8 +156,11 @@ class StreetResult(Base):
     computed its street office. A rerun of the same street, analysis and period replaces them."""
 
     __tablename__ = "street_result"
-    __table_args__ = (sa.Index("ix_street_result_run_key", "analysis", "period_start",
-                               "period_end", "street_code"),)
+    __table_args__ = (
+        sa.Index(
+            "ix_street_result_run_key", "analysis", "period_start", "period_end", "street_code"
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[str] = mapped_column(sa.String(32), index=True)  # the job row of the run
     analysis: Mapped[str] = mapped_column(sa.String(20))

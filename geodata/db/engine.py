@@ -50,7 +50,7 @@ def database_url(env: Mapping[str, str] = os.environ) -> str:
         return f"sqlite:///{gridmap_home(env) / DB_FILENAME}"
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -96,8 +96,9 @@ def _on_sqlite_connect(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def make_engine(url: str | None = None, *, echo: bool = False, pool_size: int = 5,
-                max_overflow: int = 10) -> Engine:
+def make_engine(
+    url: str | None = None, *, echo: bool = False, pool_size: int = 5, max_overflow: int = 10
+) -> Engine:
     """An engine for ``url`` (default: the configured one) with spatial support loaded;
     ``pool_size`` and ``max_overflow`` bound PostgreSQL's connection pool."""
     url = url or database_url()

@@ -27,14 +27,26 @@ from gridmap.privacy import Requester
 
 
 def _streets(session: Session) -> gpd.GeoDataFrame:
-    return read_frame(session, sa.select(Street.id, Street.code, Street.name, Street.geom)
-                      .where(Street.geom.is_not(None)).order_by(Street.id))
+    return read_frame(
+        session,
+        sa.select(Street.id, Street.code, Street.name, Street.geom)
+        .where(Street.geom.is_not(None))
+        .order_by(Street.id),
+    )
 
 
 def _compounds(session: Session, bbox: Bbox | None) -> gpd.GeoDataFrame:
-    stmt = (sa.select(Compound.id, Compound.code, Compound.name,
-                      Community.code.label("community_code"), Compound.geom)
-            .outerjoin(Community, Compound.community_id == Community.id).order_by(Compound.id))
+    stmt = (
+        sa.select(
+            Compound.id,
+            Compound.code,
+            Compound.name,
+            Community.code.label("community_code"),
+            Compound.geom,
+        )
+        .outerjoin(Community, Compound.community_id == Community.id)
+        .order_by(Compound.id)
+    )
     if bbox is not None:
         stmt = stmt.where(bbox_clause(session, Compound, bbox))
     return read_frame(session, stmt)
@@ -47,13 +59,27 @@ def _plain_wkb(session: Session, column):
     return sa.type_coerce(as_binary(column), sa.LargeBinary).label("geom")
 
 
-def _patrol_tracks(session: Session, requester: Requester, bbox: Bbox | None,
-                   start: datetime | None, end: datetime | None) -> gpd.GeoDataFrame:
+def _patrol_tracks(
+    session: Session,
+    requester: Requester,
+    bbox: Bbox | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> gpd.GeoDataFrame:
     """Tracks without their per-point times (what a GIS layer needs, and 10x faster)."""
-    stmt = scoped(sa.select(PatrolTrack.id, PatrolTrack.code, PatrolTrack.patroller,
-                            Grid.code.label("grid_code"), PatrolTrack.started_at,
-                            PatrolTrack.ended_at, _plain_wkb(session, PatrolTrack.geom))
-                  .outerjoin(Grid, PatrolTrack.grid_id == Grid.id), requester, PatrolTrack)
+    stmt = scoped(
+        sa.select(
+            PatrolTrack.id,
+            PatrolTrack.code,
+            PatrolTrack.patroller,
+            Grid.code.label("grid_code"),
+            PatrolTrack.started_at,
+            PatrolTrack.ended_at,
+            _plain_wkb(session, PatrolTrack.geom),
+        ).outerjoin(Grid, PatrolTrack.grid_id == Grid.id),
+        requester,
+        PatrolTrack,
+    )
     if start is not None:
         stmt = stmt.where(PatrolTrack.ended_at >= start)
     if end is not None:
@@ -67,15 +93,31 @@ def _buildings(session: Session, bbox: Bbox | None) -> gpd.GeoDataFrame:
     """Buildings with household and resident counts counted per building through the
     household index (correlated), not by grouping every household of the city per request."""
     mine = Household.building_id == Building.id
-    households = (sa.select(sa.func.count(Household.id)).where(mine)
-                  .correlate(Building).scalar_subquery())
-    residents = (sa.select(sa.cast(sa.func.coalesce(sa.func.sum(Household.size), 0), sa.Integer))
-                 .where(mine).correlate(Building).scalar_subquery())
-    stmt = (sa.select(Building.id, Building.code, Building.name, Building.address,
-                      Building.floors, Building.use, Grid.code.label("grid_code"),
-                      households.label("households"), residents.label("residents"),
-                      _plain_wkb(session, Building.geom))
-            .outerjoin(Grid, Building.grid_id == Grid.id).order_by(Building.id))
+    households = (
+        sa.select(sa.func.count(Household.id)).where(mine).correlate(Building).scalar_subquery()
+    )
+    residents = (
+        sa.select(sa.cast(sa.func.coalesce(sa.func.sum(Household.size), 0), sa.Integer))
+        .where(mine)
+        .correlate(Building)
+        .scalar_subquery()
+    )
+    stmt = (
+        sa.select(
+            Building.id,
+            Building.code,
+            Building.name,
+            Building.address,
+            Building.floors,
+            Building.use,
+            Grid.code.label("grid_code"),
+            households.label("households"),
+            residents.label("residents"),
+            _plain_wkb(session, Building.geom),
+        )
+        .outerjoin(Grid, Building.grid_id == Grid.id)
+        .order_by(Building.id)
+    )
     if bbox is not None:
         stmt = stmt.where(bbox_clause(session, Building, bbox))
     return read_frame(session, stmt)
@@ -87,10 +129,15 @@ def _key_sites(session: Session, requester: Requester, as_of) -> gpd.GeoDataFram
     return f.assign(status=np.where(f["overdue"], "overdue", "ok"))
 
 
-def read_collection(session: Session, requester: Requester, coll: ogc.Collection,
-                    bbox: Bbox | None, *, as_of: Callable[[], datetime],
-                    interval: tuple[datetime | None, datetime | None] | None = None
-                    ) -> gpd.GeoDataFrame:
+def read_collection(
+    session: Session,
+    requester: Requester,
+    coll: ogc.Collection,
+    bbox: Bbox | None,
+    *,
+    as_of: Callable[[], datetime],
+    interval: tuple[datetime | None, datetime | None] | None = None,
+) -> gpd.GeoDataFrame:
     """Rows of ``coll`` meeting ``bbox`` (lon/lat), ordered by id, with the columns
     ``id``, the collection's properties and the geometry; counts of people suppressed.
     ``interval`` narrows the patrol tracks read (the caller still filters exactly);
@@ -111,5 +158,3 @@ def read_collection(session: Session, requester: Requester, coll: ogc.Collection
     frame = in_box(readers[coll.id](), bbox)
     frame = frame.sort_values("id", kind="stable").reset_index(drop=True)
     return ogc.suppress_counts(frame, coll)
-
-

@@ -33,45 +33,84 @@ def _grid_at(session: Session, requester: Requester, lon: float, lat: float) -> 
     point = shapely.Point(lon, lat)
     hit = grids[grids.geometry.covers(point)]
     if not len(hit):
-        raise fail(InvalidInput, N_("The point {lon}, {lat} lies in no grid: click inside a grid."),
-                   lon=f"{lon:.6f}", lat=f"{lat:.6f}")
+        raise fail(
+            InvalidInput,
+            N_("The point {lon}, {lat} lies in no grid: click inside a grid."),
+            lon=f"{lon:.6f}",
+            lat=f"{lat:.6f}",
+        )
     grid = session.get_one(Grid, int(hit.iloc[0]["id"]))
     allowed = visible_grids(requester)
     if allowed is not None and grid.id not in set(session.scalars(allowed)):
-        raise fail(PermissionDenied, N_("Grid {code} is outside your areas: report hazards in "
-                                        "your own grids."), code=grid.code)
+        raise fail(
+            PermissionDenied,
+            N_("Grid {code} is outside your areas: report hazards in your own grids."),
+            code=grid.code,
+        )
     return grid
 
 
 def _next_code(session: Session, at: datetime) -> str:
     prefix = f"YH{at:%Y%m%d}"
     last = session.scalar(sa.select(sa.func.max(Hazard.code)).where(Hazard.code.like(prefix + "%")))
-    seq = int(last[len(prefix):]) + 1 if last and last[len(prefix):].isdigit() else 1
+    seq = int(last[len(prefix) :]) + 1 if last and last[len(prefix) :].isdigit() else 1
     return f"{prefix}{seq:04d}"
 
 
-def report(session: Session, requester: Requester, *, lon: float, lat: float, category: str,
-           severity: str, description: str, at: datetime | None = None) -> Hazard:
+def report(
+    session: Session,
+    requester: Requester,
+    *,
+    lon: float,
+    lat: float,
+    category: str,
+    severity: str,
+    description: str,
+    at: datetime | None = None,
+) -> Hazard:
     """A new case at (lon, lat) WGS84, status ``reported``, with its first history step."""
-    if "report" not in [t.action for t in rules.TRANSITIONS.values()
-                        if requester.role in t.roles]:
-        raise fail(PermissionDenied, N_("Your role ({role}) may not take the step {action}."),
-                   role=requester.role, action="report")
+    if "report" not in [t.action for t in rules.TRANSITIONS.values() if requester.role in t.roles]:
+        raise fail(
+            PermissionDenied,
+            N_("Your role ({role}) may not take the step {action}."),
+            role=requester.role,
+            action="report",
+        )
     rules.validate_new(category, severity, description)
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise fail(InvalidInput, N_("The point {lon}, {lat} lies in no grid: click inside a grid."),
-                   lon=lon, lat=lat)
+        raise fail(
+            InvalidInput,
+            N_("The point {lon}, {lat} lies in no grid: click inside a grid."),
+            lon=lon,
+            lat=lat,
+        )
     at = (at or datetime.now()).replace(microsecond=0)
     grid = _grid_at(session, requester, lon, lat)
-    hazard = Hazard(code=_next_code(session, at), category=category, severity=severity,
-                    status="reported", description=description.strip(), found_at=at,
-                    reporter=requester.username, grid_id=grid.id,
-                    geom=to_ewkt(shapely.Point(lon, lat)), props={"escalation": 0})
+    hazard = Hazard(
+        code=_next_code(session, at),
+        category=category,
+        severity=severity,
+        status="reported",
+        description=description.strip(),
+        found_at=at,
+        reporter=requester.username,
+        grid_id=grid.id,
+        geom=to_ewkt(shapely.Point(lon, lat)),
+        props={"escalation": 0},
+    )
     session.add(hazard)
     session.flush()
-    session.add(HazardEvent(hazard_id=hazard.id, at=at, actor=requester.username,
-                            action="report", from_status=None, to_status="reported",
-                            note=description.strip()))
+    session.add(
+        HazardEvent(
+            hazard_id=hazard.id,
+            at=at,
+            actor=requester.username,
+            action="report",
+            from_status=None,
+            to_status="reported",
+            note=description.strip(),
+        )
+    )
     repo.audit(session, requester, "hazard_report", hazard.code, {"grid": grid.code})
     session.flush()
     return hazard
@@ -82,8 +121,9 @@ def get(session: Session, requester: Requester, code: str) -> Hazard:
     hazard = session.scalar(sa.select(Hazard).where(Hazard.code == code))
     if hazard is None:
         raise fail(NotFound, N_("no hazard with code {code}"), code=code)
-    mine = session.scalar(scoped(sa.select(Hazard.id).where(Hazard.id == hazard.id),
-                                 requester, Hazard))
+    mine = session.scalar(
+        scoped(sa.select(Hazard.id).where(Hazard.id == hazard.id), requester, Hazard)
+    )
     if mine is None:
         raise fail(PermissionDenied, N_("Hazard {code} is outside your areas."), code=code)
     return hazard
@@ -91,9 +131,11 @@ def get(session: Session, requester: Requester, code: str) -> Hazard:
 
 def _state(session: Session, hazard: Hazard) -> rules.CaseState:
     handled_by = session.scalar(
-        sa.select(HazardEvent.actor).where(HazardEvent.hazard_id == hazard.id,
-                                           HazardEvent.action == "handle")
-        .order_by(HazardEvent.at.desc(), HazardEvent.id.desc()).limit(1))
+        sa.select(HazardEvent.actor)
+        .where(HazardEvent.hazard_id == hazard.id, HazardEvent.action == "handle")
+        .order_by(HazardEvent.at.desc(), HazardEvent.id.desc())
+        .limit(1)
+    )
     return rules.CaseState(status=hazard.status, handled_by=handled_by)
 
 
@@ -112,19 +154,35 @@ def allowed_actions(session: Session, requester: Requester, hazard: Hazard) -> l
     list of str
         Action codes in display order.
     """
-    return rules.allowed_actions(_state(session, hazard), role=requester.role,
-                                 username=requester.username)
+    return rules.allowed_actions(
+        _state(session, hazard), role=requester.role, username=requester.username
+    )
 
 
-def act(session: Session, requester: Requester, code: str, action: str, *,
-        note: str | None = None, responsible: str | None = None,
-        deadline: datetime | None = None, at: datetime | None = None) -> HazardEvent:
+def act(
+    session: Session,
+    requester: Requester,
+    code: str,
+    action: str,
+    *,
+    note: str | None = None,
+    responsible: str | None = None,
+    deadline: datetime | None = None,
+    at: datetime | None = None,
+) -> HazardEvent:
     """Apply ``action`` to case ``code``; returns the history step written."""
     hazard = get(session, requester, code)
     at = (at or datetime.now()).replace(microsecond=0)
-    step = rules.apply(_state(session, hazard), action, role=requester.role,
-                       username=requester.username, at=at, note=note,
-                       responsible=responsible, deadline=deadline)
+    step = rules.apply(
+        _state(session, hazard),
+        action,
+        role=requester.role,
+        username=requester.username,
+        at=at,
+        note=note,
+        responsible=responsible,
+        deadline=deadline,
+    )
     hazard.status = step.to_status
     if step.responsible:
         hazard.responsible = step.responsible
@@ -133,17 +191,33 @@ def act(session: Session, requester: Requester, code: str, action: str, *,
     if step.closed_at:
         hazard.closed_at = step.closed_at
     if action == "reinspect_fail":
-        hazard.props = {**(hazard.props or {}), "reopened": (hazard.props or {}).get("reopened", 0) + 1}
+        hazard.props = {
+            **(hazard.props or {}),
+            "reopened": (hazard.props or {}).get("reopened", 0) + 1,
+        }
     note = step.note
     if step.responsible:
         # language-neutral, the page translates the action around it
-        note = " · ".join(p for p in (f"→ {step.responsible}", f"{step.deadline:%Y-%m-%d}",
-                                      step.note) if p)
-    event = HazardEvent(hazard_id=hazard.id, at=at, actor=requester.username, action=action,
-                        from_status=step.from_status, to_status=step.to_status, note=note)
+        note = " · ".join(
+            p for p in (f"→ {step.responsible}", f"{step.deadline:%Y-%m-%d}", step.note) if p
+        )
+    event = HazardEvent(
+        hazard_id=hazard.id,
+        at=at,
+        actor=requester.username,
+        action=action,
+        from_status=step.from_status,
+        to_status=step.to_status,
+        note=note,
+    )
     session.add(event)
-    repo.audit(session, requester, f"hazard_{action}", code,
-               {"from": step.from_status, "to": step.to_status})
+    repo.audit(
+        session,
+        requester,
+        f"hazard_{action}",
+        code,
+        {"from": step.from_status, "to": step.to_status},
+    )
     session.flush()
     return event
 
@@ -166,28 +240,57 @@ def history(session: Session, requester: Requester, code: str) -> list[dict]:
     """
     hazard = get(session, requester, code)
     rows = session.execute(
-        sa.select(HazardEvent.at, HazardEvent.actor, HazardEvent.action,
-                  HazardEvent.from_status, HazardEvent.to_status, HazardEvent.note)
+        sa.select(
+            HazardEvent.at,
+            HazardEvent.actor,
+            HazardEvent.action,
+            HazardEvent.from_status,
+            HazardEvent.to_status,
+            HazardEvent.note,
+        )
         .where(HazardEvent.hazard_id == hazard.id)
-        .order_by(HazardEvent.at, HazardEvent.id))
+        .order_by(HazardEvent.at, HazardEvent.id)
+    )
     return [dict(r._mapping) for r in rows]
 
 
-def cases_frame(session: Session, requester: Requester, *, as_of: datetime,
-                status: str | None = None, community_code: str | None = None,
-                grid_code: str | None = None, overdue_only: bool = False,
-                open_only: bool = False) -> gpd.GeoDataFrame:
+def cases_frame(
+    session: Session,
+    requester: Requester,
+    *,
+    as_of: datetime,
+    status: str | None = None,
+    community_code: str | None = None,
+    grid_code: str | None = None,
+    overdue_only: bool = False,
+    open_only: bool = False,
+) -> gpd.GeoDataFrame:
     """Cases in the requester's areas with community, due date, days overdue and
     escalation level (computed at ``as_of``), newest first."""
     stmt = scoped(
-        sa.select(Hazard.id, Hazard.code, Hazard.category, Hazard.severity, Hazard.status,
-                  Hazard.description, Hazard.found_at, Hazard.deadline, Hazard.closed_at,
-                  Hazard.reporter, Hazard.responsible, Grid.code.label("grid_code"),
-                  Grid.name.label("grid_name"), Community.code.label("community_code"),
-                  Community.name.label("community_name"), Hazard.geom)
+        sa.select(
+            Hazard.id,
+            Hazard.code,
+            Hazard.category,
+            Hazard.severity,
+            Hazard.status,
+            Hazard.description,
+            Hazard.found_at,
+            Hazard.deadline,
+            Hazard.closed_at,
+            Hazard.reporter,
+            Hazard.responsible,
+            Grid.code.label("grid_code"),
+            Grid.name.label("grid_name"),
+            Community.code.label("community_code"),
+            Community.name.label("community_name"),
+            Hazard.geom,
+        )
         .outerjoin(Grid, Hazard.grid_id == Grid.id)
         .outerjoin(Community, Grid.community_id == Community.id),
-        requester, Hazard)
+        requester,
+        Hazard,
+    )
     if status:
         stmt = stmt.where(Hazard.status == status)
     if open_only:
@@ -199,15 +302,23 @@ def cases_frame(session: Session, requester: Requester, *, as_of: datetime,
     frame = read_frame(session, stmt.order_by(Hazard.found_at.desc(), Hazard.id.desc()))
     for col in ("found_at", "deadline", "closed_at"):
         frame[col] = pd.to_datetime(frame[col])
-    frame["due_at"] = [rules.due_at(s, f, d) for s, f, d in
-                       zip(frame["status"], frame["found_at"], frame["deadline"], strict=True)]
+    frame["due_at"] = [
+        rules.due_at(s, f, d)
+        for s, f, d in zip(frame["status"], frame["found_at"], frame["deadline"], strict=True)
+    ]
     frame["due_at"] = pd.to_datetime(frame["due_at"])
-    frame["days_overdue"] = [rules.days_overdue(s, d, as_of=as_of, found_at=f) for s, f, d in
-                             zip(frame["status"], frame["found_at"], frame["deadline"], strict=True)]
-    frame["overdue"] = [rules.is_overdue(s, d, as_of=as_of, found_at=f) for s, f, d in
-                        zip(frame["status"], frame["found_at"], frame["deadline"], strict=True)]
-    frame["escalation"] = [rules.escalation_level(s, d, as_of=as_of, found_at=f) for s, f, d in
-                           zip(frame["status"], frame["found_at"], frame["deadline"], strict=True)]
+    frame["days_overdue"] = [
+        rules.days_overdue(s, d, as_of=as_of, found_at=f)
+        for s, f, d in zip(frame["status"], frame["found_at"], frame["deadline"], strict=True)
+    ]
+    frame["overdue"] = [
+        rules.is_overdue(s, d, as_of=as_of, found_at=f)
+        for s, f, d in zip(frame["status"], frame["found_at"], frame["deadline"], strict=True)
+    ]
+    frame["escalation"] = [
+        rules.escalation_level(s, d, as_of=as_of, found_at=f)
+        for s, f, d in zip(frame["status"], frame["found_at"], frame["deadline"], strict=True)
+    ]
     if overdue_only:
         frame = frame[frame["overdue"]]
     return frame.reset_index(drop=True)
@@ -217,11 +328,17 @@ def overdue_by_community(cases: pd.DataFrame) -> pd.DataFrame:
     """Per community: open cases, overdue cases, the longest overdue (days)."""
     open_ = cases[cases["status"] != "closed"]
     if not len(open_):
-        return pd.DataFrame(columns=["community_code", "community_name", "open", "overdue",
-                                     "max_days_overdue"])
+        return pd.DataFrame(
+            columns=["community_code", "community_name", "open", "overdue", "max_days_overdue"]
+        )
     g = open_.groupby(["community_code", "community_name"], dropna=False)
-    out = pd.DataFrame({"open": g.size(), "overdue": g["overdue"].sum().astype(int),
-                        "max_days_overdue": g["days_overdue"].max()}).reset_index()
+    out = pd.DataFrame(
+        {
+            "open": g.size(),
+            "overdue": g["overdue"].sum().astype(int),
+            "max_days_overdue": g["days_overdue"].max(),
+        }
+    ).reset_index()
     return out.sort_values(["overdue", "max_days_overdue"], ascending=False).reset_index(drop=True)
 
 
@@ -238,12 +355,25 @@ def sweep_escalations(session: Session, requester: Requester, *, as_of: datetime
             continue
         hazard.props = {**(hazard.props or {}), "escalation": level}
         target = rules.escalation_target(level)
-        session.add(HazardEvent(
-            hazard_id=hazard.id, at=as_of.replace(microsecond=0), actor=requester.username,
-            action="escalate", from_status=hazard.status, to_status=hazard.status,
-            note=f"→ {target} · +{row.days_overdue:.0f} d"))
-        done.append({"code": hazard.code, "level": level, "target": target,
-                     "days_overdue": row.days_overdue})
+        session.add(
+            HazardEvent(
+                hazard_id=hazard.id,
+                at=as_of.replace(microsecond=0),
+                actor=requester.username,
+                action="escalate",
+                from_status=hazard.status,
+                to_status=hazard.status,
+                note=f"→ {target} · +{row.days_overdue:.0f} d",
+            )
+        )
+        done.append(
+            {
+                "code": hazard.code,
+                "level": level,
+                "target": target,
+                "days_overdue": row.days_overdue,
+            }
+        )
     if done:
         repo.audit(session, requester, "hazard_escalate", None, {"cases": len(done)})
     session.flush()

@@ -65,8 +65,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def interrupt_orphans(session: Session, *, alive: Callable[[int], bool] = _alive,
-                      now: datetime | None = None) -> list[str]:
+def interrupt_orphans(
+    session: Session, *, alive: Callable[[int], bool] = _alive, now: datetime | None = None
+) -> list[str]:
     """Mark running jobs whose process is gone as 'interrupted'; returns their ids.
 
     A job of this host is orphaned when its process no longer runs; a job of another host
@@ -86,13 +87,17 @@ def interrupt_orphans(session: Session, *, alive: Callable[[int], bool] = _alive
     return out
 
 
-def claim_job(sessions: sessionmaker[Session], job_id: str, *, from_states: tuple[str, ...],
-              to_state: str) -> bool:
+def claim_job(
+    sessions: sessionmaker[Session], job_id: str, *, from_states: tuple[str, ...], to_state: str
+) -> bool:
     """Move the job from one of ``from_states`` to ``to_state`` unless another process (or
     a second click) did first: with several server processes, one job is confirmed once."""
     with sessions.begin() as session:
         # An UPDATE answers a CursorResult (with rowcount); Session.execute's stubs say Result.
-        stmt = sa.update(Job).where(Job.id == job_id, Job.state.in_(from_states)).values(
-            state=to_state)
+        stmt = (
+            sa.update(Job)
+            .where(Job.id == job_id, Job.state.in_(from_states))
+            .values(state=to_state)
+        )
         result = cast(sa.CursorResult, session.execute(stmt))
         return result.rowcount == 1

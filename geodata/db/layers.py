@@ -46,22 +46,44 @@ def display_bbox_to_storage(bbox: Bbox, display: str) -> Bbox:
 
 # --- buildings ----------------------------------------------------------------------------
 def _households_per_building():
-    return (sa.select(Household.building_id.label("building_id"),
-                      sa.func.count(Household.id).label("households"),
-                      sa.cast(sa.func.coalesce(sa.func.sum(Household.size), 0),
-                              sa.Integer).label("residents"))
-            .group_by(Household.building_id).subquery())
+    return (
+        sa.select(
+            Household.building_id.label("building_id"),
+            sa.func.count(Household.id).label("households"),
+            sa.cast(sa.func.coalesce(sa.func.sum(Household.size), 0), sa.Integer).label(
+                "residents"
+            ),
+        )
+        .group_by(Household.building_id)
+        .subquery()
+    )
 
 
-def buildings_in(session: Session, bbox: Bbox | None, *, grid_code: str | None = None
-                 ) -> gpd.GeoDataFrame:
+def buildings_in(
+    session: Session, bbox: Bbox | None, *, grid_code: str | None = None
+) -> gpd.GeoDataFrame:
     """Buildings meeting ``bbox``: id, code, address, floors, use, grid_code, households."""
-    count = (sa.select(sa.func.count(Household.id)).where(Household.building_id == Building.id)
-             .correlate(Building).scalar_subquery())
-    stmt = (sa.select(Building.id, Building.code, Building.name, Building.address,
-                      Building.floors, Building.use, Grid.code.label("grid_code"),
-                      count.label("households"), Building.geom)
-            .outerjoin(Grid, Building.grid_id == Grid.id).order_by(Building.id))
+    count = (
+        sa.select(sa.func.count(Household.id))
+        .where(Household.building_id == Building.id)
+        .correlate(Building)
+        .scalar_subquery()
+    )
+    stmt = (
+        sa.select(
+            Building.id,
+            Building.code,
+            Building.name,
+            Building.address,
+            Building.floors,
+            Building.use,
+            Grid.code.label("grid_code"),
+            count.label("households"),
+            Building.geom,
+        )
+        .outerjoin(Grid, Building.grid_id == Grid.id)
+        .order_by(Building.id)
+    )
     if bbox is not None:
         stmt = stmt.where(bbox_clause(session, Building, bbox))
     if grid_code:
@@ -82,13 +104,22 @@ def building_details(session: Session, building_id: int, *, lang: str = "zh") ->
         raise fail(NotFound, N_("no building with id {id}"), id=building_id)
     per = _households_per_building()
     row = session.execute(
-        sa.select(Building.id, Building.code, Building.name, Building.address, Building.floors,
-                  Building.use, Grid.code.label("grid_code"), Grid.name.label("grid_name"),
-                  sa.func.coalesce(per.c.households, 0).label("households"),
-                  sa.func.coalesce(per.c.residents, 0).label("residents"))
+        sa.select(
+            Building.id,
+            Building.code,
+            Building.name,
+            Building.address,
+            Building.floors,
+            Building.use,
+            Grid.code.label("grid_code"),
+            Grid.name.label("grid_name"),
+            sa.func.coalesce(per.c.households, 0).label("households"),
+            sa.func.coalesce(per.c.residents, 0).label("residents"),
+        )
         .outerjoin(Grid, Building.grid_id == Grid.id)
         .outerjoin(per, per.c.building_id == Building.id)
-        .where(Building.id == building_id)).first()
+        .where(Building.id == building_id)
+    ).first()
     if row is None:
         raise fail(NotFound, N_("no building with id {id}"), id=building_id)
     out = dict(row._mapping)
@@ -136,10 +167,14 @@ INDEX_RECHECK_S = 5.0  # how stale a tile may be after buildings or households c
 
 def _fingerprint(session: Session) -> tuple:
     """Changes whenever a building is added, removed or moved, or households change."""
-    rtree = session.execute(sa.text(
-        "SELECT count(*), total(xmin + 3 * ymax - 7 * xmax + 11 * ymin) FROM idx_building_geom")).one()
-    households = session.execute(sa.select(sa.func.count(Household.id),
-                                           sa.func.max(Household.id))).one()
+    rtree = session.execute(
+        sa.text(
+            "SELECT count(*), total(xmin + 3 * ymax - 7 * xmax + 11 * ymin) FROM idx_building_geom"
+        )
+    ).one()
+    households = session.execute(
+        sa.select(sa.func.count(Household.id), sa.func.max(Household.id))
+    ).one()
     return tuple(rtree) + tuple(households)
 
 
@@ -155,19 +190,36 @@ def _building_index(session: Session) -> _BuildingIndex:
         if index is not None and index.fingerprint == fp:
             index.checked = now
             return index
-        count = (sa.select(Household.building_id, sa.func.count(Household.id).label("n"))
-                 .group_by(Household.building_id).subquery())
-        rows = session.connection().execute(
-            # plain WKB: SpatiaLite's AsEWKB (GeoAlchemy2's default) is 5x slower on 50,000 rows
-            sa.select(Building.id, Building.use, sa.func.coalesce(count.c.n, 0),
-                      sa.func.AsBinary(Building.geom))
-            .outerjoin(count, count.c.building_id == Building.id).order_by(Building.id)).fetchall()
+        count = (
+            sa.select(Household.building_id, sa.func.count(Household.id).label("n"))
+            .group_by(Household.building_id)
+            .subquery()
+        )
+        rows = (
+            session.connection()
+            .execute(
+                # plain WKB: SpatiaLite's AsEWKB (GeoAlchemy2's default) is 5x slower on 50,000 rows
+                sa.select(
+                    Building.id,
+                    Building.use,
+                    sa.func.coalesce(count.c.n, 0),
+                    sa.func.AsBinary(Building.geom),
+                )
+                .outerjoin(count, count.c.building_id == Building.id)
+                .order_by(Building.id)
+            )
+            .fetchall()
+        )
         geoms = shapely.from_wkb([bytes(r[3]) for r in rows]) if rows else np.empty(0, object)
         index = _BuildingIndex(
-            fingerprint=fp, checked=now, ids=np.array([r[0] for r in rows], dtype=np.int64),
+            fingerprint=fp,
+            checked=now,
+            ids=np.array([r[0] for r in rows], dtype=np.int64),
             use=np.array([r[1] for r in rows], dtype=object),
             households=np.array([r[2] for r in rows], dtype=np.int64),
-            geoms=np.asarray(geoms), tree=shapely.STRtree(geoms))
+            geoms=np.asarray(geoms),
+            tree=shapely.STRtree(geoms),
+        )
         _INDEXES[key] = index
         return index
 
@@ -190,7 +242,7 @@ def warm_building_index(engine) -> None:
 def _building_tile_python(session: Session, z: int, x: int, y: int, *, display: str) -> bytes:
     box = _tile_read_box(z, x, y, display)
     if building_count(session, box) == 0:  # the R*Tree answers at once: no need to wait
-        return b""                            # for the index on tiles without buildings
+        return b""  # for the index on tiles without buildings
     index = _building_index(session)
     hit = np.sort(index.tree.query(shapely.box(*box)))
     if not len(hit):
@@ -223,8 +275,17 @@ def _gcj02_affine(z: int, x: int, y: int) -> tuple[float, ...]:
 def _building_tile_postgis(session: Session, z: int, x: int, y: int, *, display: str) -> bytes:
     minx, miny, maxx, maxy = _tile_read_box(z, x, y, display)
     geom = "b.geom"
-    params: dict = {"z": z, "x": x, "y": y, "minx": minx, "miny": miny, "maxx": maxx,
-                    "maxy": maxy, "extent": mvt.MVT_EXTENT, "buffer": mvt.MVT_BUFFER}
+    params: dict = {
+        "z": z,
+        "x": x,
+        "y": y,
+        "minx": minx,
+        "miny": miny,
+        "maxx": maxx,
+        "maxy": maxy,
+        "extent": mvt.MVT_EXTENT,
+        "buffer": mvt.MVT_BUFFER,
+    }
     if display == "gcj02":
         a, b, d, e, xoff, yoff = _gcj02_affine(z, x, y)
         params.update(a=a, b=b, d=d, e=e, xoff=xoff, yoff=yoff)
@@ -249,9 +310,16 @@ def _fillna(frame: gpd.GeoDataFrame, columns: list[str]) -> gpd.GeoDataFrame:
     return frame.assign(**{c: frame[c].where(frame[c].notna(), None) for c in columns})
 
 
-def layer_frame(session: Session, requester: Requester, layer: str, bbox: Bbox | None, *,
-                as_of: datetime, lang: str = "zh", grid_code: str | None = None
-                ) -> tuple[gpd.GeoDataFrame, list[str]]:
+def layer_frame(
+    session: Session,
+    requester: Requester,
+    layer: str,
+    bbox: Bbox | None,
+    *,
+    as_of: datetime,
+    lang: str = "zh",
+    grid_code: str | None = None,
+) -> tuple[gpd.GeoDataFrame, list[str]]:
     """(rows of ``layer`` meeting ``bbox``, the properties its map uses).
 
     Layers: districts, streets, communities, grids, buildings, roads, facilities, key_sites, hazards. Key sites
@@ -270,14 +338,25 @@ def layer_frame(session: Session, requester: Requester, layer: str, bbox: Bbox |
         f = repo.grids_frame(session)
         if grid_code:
             f = f[f["code"] == grid_code]
-        f = f.assign(target=f["target_households"].fillna(0).astype(int),
-                     leader=f["leader"].fillna(""))
-        return in_box(f, bbox), ["code", "name", "community_name", "leader", "households",
-                                  "target", "residents", "buildings"]
+        f = f.assign(
+            target=f["target_households"].fillna(0).astype(int), leader=f["leader"].fillna("")
+        )
+        return in_box(f, bbox), [
+            "code",
+            "name",
+            "community_name",
+            "leader",
+            "households",
+            "target",
+            "residents",
+            "buildings",
+        ]
     if layer == "buildings":
         f = buildings_in(session, bbox, grid_code=grid_code)
-        f = f.assign(use=[vocab.label(vocab.BUILDING_USES, u, lang) for u in f["use"]],
-                     address=f["address"].fillna(f["code"]))
+        f = f.assign(
+            use=[vocab.label(vocab.BUILDING_USES, u, lang) for u in f["use"]],
+            address=f["address"].fillna(f["code"]),
+        )
         return f, ["id", "address", "households", "floors", "use", "grid_code"]
     if layer == "roads":
         stmt = sa.select(Road.id, Road.name, Road.highway, Road.geom)
@@ -286,8 +365,9 @@ def layer_frame(session: Session, requester: Requester, layer: str, bbox: Bbox |
         f = read_frame(session, stmt)
         return _fillna(f, ["name"]), ["name", "highway"]
     if layer == "facilities":
-        stmt = sa.select(Facility.id, Facility.code, Facility.name, Facility.category,
-                         Facility.geom)
+        stmt = sa.select(
+            Facility.id, Facility.code, Facility.name, Facility.category, Facility.geom
+        )
         if bbox is not None:
             stmt = stmt.where(bbox_clause(session, Facility, bbox))
         f = read_frame(session, stmt)
@@ -298,29 +378,51 @@ def layer_frame(session: Session, requester: Requester, layer: str, bbox: Bbox |
         f = in_box(repo.key_sites_frame(session, requester, grid_code=grid_code), bbox)
         f = f.join(overdue_sites(f, as_of=as_of))
         labels = vocab.labels(vocab.KEY_SITE_CATEGORIES, lang)
-        f = f.assign(category_label=f["category"].map(labels).fillna(f["category"]),
-                     last=pd.to_datetime(f["last_inspected"]).dt.strftime("%Y-%m-%d"),
-                     status=np.where(f["overdue"], "overdue", "ok"))
-        return _fillna(f, ["last", "address"]), ["code", "name", "category_label", "address",
-                                                 "last", "status", "grid_code"]
+        f = f.assign(
+            category_label=f["category"].map(labels).fillna(f["category"]),
+            last=pd.to_datetime(f["last_inspected"]).dt.strftime("%Y-%m-%d"),
+            status=np.where(f["overdue"], "overdue", "ok"),
+        )
+        return _fillna(f, ["last", "address"]), [
+            "code",
+            "name",
+            "category_label",
+            "address",
+            "last",
+            "status",
+            "grid_code",
+        ]
     if layer == "hazards":
         f = repo.hazards_frame(session, requester, grid_code=grid_code)
         f = in_box(f, bbox)
         from gridmap import hazards as hz
 
         f = f.assign(
-            overdue=[hz.is_overdue(s, d, as_of=as_of, found_at=fa) for s, d, fa in
-                     zip(f["status"], f["deadline"], f["found_at"], strict=True)],
+            overdue=[
+                hz.is_overdue(s, d, as_of=as_of, found_at=fa)
+                for s, d, fa in zip(f["status"], f["deadline"], f["found_at"], strict=True)
+            ],
             status_label=[vocab.label(vocab.HAZARD_STATUSES, s, lang) for s in f["status"]],
             category_label=[vocab.label(vocab.HAZARD_CATEGORIES, c, lang) for c in f["category"]],
             deadline=pd.to_datetime(f["deadline"]).dt.strftime("%Y-%m-%d"),
         )
         f = f.assign(state=np.where(f["overdue"], "overdue", f["status"]))
         return _fillna(f, ["deadline", "responsible"]), [
-            "code", "category_label", "status", "status_label", "state", "deadline",
-            "responsible", "grid_code"]
-    raise fail(NotFound, N_("no map layer {layer}; layers are {choices}"), layer=layer,
-               choices=", ".join(LAYERS))
+            "code",
+            "category_label",
+            "status",
+            "status_label",
+            "state",
+            "deadline",
+            "responsible",
+            "grid_code",
+        ]
+    raise fail(
+        NotFound,
+        N_("no map layer {layer}; layers are {choices}"),
+        layer=layer,
+        choices=", ".join(LAYERS),
+    )
 
 
 LAYERS = REGISTRY.map_layers  # the layers drawn on the map, in drawing order

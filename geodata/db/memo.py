@@ -31,8 +31,9 @@ _COMPUTING: dict[tuple, threading.Lock] = {}  # one lock per question being comp
 def data_fingerprint(session: Session) -> tuple:
     """The data-version counters (one row per family of tables, and one telling databases
     apart): one indexed read instead of an aggregate over every table."""
-    rows = session.execute(sa.select(m.DataVersion.family, m.DataVersion.version)
-                           .order_by(m.DataVersion.family)).all()
+    rows = session.execute(
+        sa.select(m.DataVersion.family, m.DataVersion.version).order_by(m.DataVersion.family)
+    ).all()
     return tuple((family, int(version)) for family, version in rows)
 
 

@@ -42,9 +42,7 @@ class Base(DeclarativeBase):
 
 
 def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Mapped[int]:
-    return mapped_column(
-        sa.ForeignKey(target, ondelete=ondelete), nullable=nullable, index=True
-    )
+    return mapped_column(sa.ForeignKey(target, ondelete=ondelete), nullable=nullable, index=True)
 
 
 def _props() -> Mapped[dict | None]:

@@ -369,9 +369,24 @@ class LoginFailure(Base):
 
 
 ENTITY_TABLES = [
-    "district", "street", "community", "grid", "compound", "gate", "road", "building",
-    "household", "resident", "key_site", "inspection", "facility", "patrol_track",
-    "hazard", "hazard_event", "staff_user", "audit_log",
+    "district",
+    "street",
+    "community",
+    "grid",
+    "compound",
+    "gate",
+    "road",
+    "building",
+    "household",
+    "resident",
+    "key_site",
+    "inspection",
+    "facility",
+    "patrol_track",
+    "hazard",
+    "hazard_event",
+    "staff_user",
+    "audit_log",
 ]
 
 

@@ -31,15 +31,15 @@ PATROL_DAYS = 7
 
 @dataclass
 class GridView:
-    grid: dict                      # code, name, community_name, leader, households, ...
-    boundary: gpd.GeoDataFrame      # one row
-    buildings: gpd.GeoDataFrame     # id, code, address, floors, use, households, geometry
-    households: pd.DataFrame        # vulnerable households with masked head of household
-    sites: gpd.GeoDataFrame         # key sites with last_inspected, due_at, days_overdue, overdue
-    cases: gpd.GeoDataFrame         # open hazards with due_at, overdue, escalation
-    coverage: dict | None           # this week's street/building/household/site coverage
-    unpatrolled: gpd.GeoDataFrame   # streets not patrolled this week (name, length_m)
-    patrolled: gpd.GeoDataFrame     # streets patrolled this week
+    grid: dict  # code, name, community_name, leader, households, ...
+    boundary: gpd.GeoDataFrame  # one row
+    buildings: gpd.GeoDataFrame  # id, code, address, floors, use, households, geometry
+    households: pd.DataFrame  # vulnerable households with masked head of household
+    sites: gpd.GeoDataFrame  # key sites with last_inspected, due_at, days_overdue, overdue
+    cases: gpd.GeoDataFrame  # open hazards with due_at, overdue, escalation
+    coverage: dict | None  # this week's street/building/household/site coverage
+    unpatrolled: gpd.GeoDataFrame  # streets not patrolled this week (name, length_m)
+    patrolled: gpd.GeoDataFrame  # streets patrolled this week
     period: patrol.Period | None
     todo: list[todo.Item]
     as_of: datetime
@@ -51,39 +51,72 @@ def field_rules() -> dict:
     return field.load_rules(os.environ.get("GRIDMAP_FIELD_RULES") or None)
 
 
-def visits_due(session: Session, households: pd.DataFrame, *, as_of: datetime,
-               rules: dict | None = None) -> pd.DataFrame:
+def visits_due(
+    session: Session, households: pd.DataFrame, *, as_of: datetime, rules: dict | None = None
+) -> pd.DataFrame:
     """The vulnerable ``households`` due for a visit on ``as_of``'s day (with address and
     last visit), by the interval of their own and their members' tags."""
     rules = rules or field_rules()
     if not len(households):
-        return field.visits_due(pd.DataFrame(columns=["id", "code", "tags"]), last_visit={},
-                                today=as_of.date(), intervals={})
+        return field.visits_due(
+            pd.DataFrame(columns=["id", "code", "tags"]),
+            last_visit={},
+            today=as_of.date(),
+            intervals={},
+        )
     ids = [int(i) for i in households["id"]]
-    last = dict(session.execute(
-        sa.select(HouseholdVisit.household_id, sa.func.max(HouseholdVisit.visited_at))
-        .where(HouseholdVisit.household_id.in_(ids)).group_by(HouseholdVisit.household_id)).all())
-    frame = pd.DataFrame({"id": ids, "code": list(households["code"]),
-                          "tags": [list(t or []) + list(r or []) for t, r in
-                                   zip(households["tags"], households["resident_tags"],
-                                       strict=True)]})
-    due = field.visits_due(frame, last_visit=last, today=as_of.date(),
-                           intervals=rules["visits"]["interval_days"])
+    last = dict(
+        session.execute(
+            sa.select(HouseholdVisit.household_id, sa.func.max(HouseholdVisit.visited_at))
+            .where(HouseholdVisit.household_id.in_(ids))
+            .group_by(HouseholdVisit.household_id)
+        ).all()
+    )
+    frame = pd.DataFrame(
+        {
+            "id": ids,
+            "code": list(households["code"]),
+            "tags": [
+                list(t or []) + list(r or [])
+                for t, r in zip(households["tags"], households["resident_tags"], strict=True)
+            ],
+        }
+    )
+    due = field.visits_due(
+        frame, last_visit=last, today=as_of.date(), intervals=rules["visits"]["interval_days"]
+    )
     address = households.set_index("id")["address"]
     due["address"] = [address.get(i) for i in due["id"]]
     return due
 
 
-def _vulnerable(session: Session, requester: Requester, grid_code: str,
-                buildings: gpd.GeoDataFrame) -> pd.DataFrame:
+def _vulnerable(
+    session: Session, requester: Requester, grid_code: str, buildings: gpd.GeoDataFrame
+) -> pd.DataFrame:
     hh = pd.DataFrame(repo.households(session, requester, grid_code=grid_code))
     if not len(hh):
-        return pd.DataFrame(columns=["code", "address", "unit", "floor", "room", "size", "tags",
-                                     "resident_tags", "head", "phone"])
+        return pd.DataFrame(
+            columns=[
+                "code",
+                "address",
+                "unit",
+                "floor",
+                "room",
+                "size",
+                "tags",
+                "resident_tags",
+                "head",
+                "phone",
+            ]
+        )
     people = pd.DataFrame(repo.residents(session, requester, grid_code=grid_code))
-    res_tags = (people.groupby("household_id")["tags"]
-                .agg(lambda ts: sorted({t for tags in ts for t in (tags or [])}))
-                if len(people) else pd.Series(dtype=object))
+    res_tags = (
+        people.groupby("household_id")["tags"].agg(
+            lambda ts: sorted({t for tags in ts for t in (tags or [])})
+        )
+        if len(people)
+        else pd.Series(dtype=object)
+    )
     head = people.groupby("household_id").first() if len(people) else pd.DataFrame()
     hh["resident_tags"] = [res_tags.get(i, []) for i in hh["id"]]
     hh["head"] = [head["name"].get(i) if len(head) else None for i in hh["id"]]
@@ -93,11 +126,14 @@ def _vulnerable(session: Session, requester: Requester, grid_code: str,
     out = hh[mask].copy()
     address = buildings.set_index("id")["address"]
     out["address"] = [address.get(b) for b in out["building_id"]]
-    return out.sort_values(["address", "unit", "floor", "room"], na_position="last").reset_index(drop=True)
+    return out.sort_values(["address", "unit", "floor", "room"], na_position="last").reset_index(
+        drop=True
+    )
 
 
-def grid_view(session: Session, requester: Requester, code: str, *, with_patrol: bool = True
-              ) -> GridView:
+def grid_view(
+    session: Session, requester: Requester, code: str, *, with_patrol: bool = True
+) -> GridView:
     """Everything the grid page and the printable report show (raises NotFound for an unknown
     grid and PermissionDenied for a grid outside the requester's areas)."""
     try:
@@ -112,12 +148,12 @@ def grid_view(session: Session, requester: Requester, code: str, *, with_patrol:
     households = _vulnerable(session, requester, code, buildings)
     sites = repo.key_sites_frame(session, requester, grid_code=code)
     sites = sites.join(overdue_sites(sites, as_of=as_of))
-    cases = cases_repo.cases_frame(session, requester, as_of=as_of, grid_code=code,
-                                   open_only=True)
+    cases = cases_repo.cases_frame(session, requester, as_of=as_of, grid_code=code, open_only=True)
     coverage = None
     period = None
-    empty = gpd.GeoDataFrame({"name": [], "highway": [], "length_m": []},
-                             geometry=gpd.GeoSeries([], crs=4326))
+    empty = gpd.GeoDataFrame(
+        {"name": [], "highway": [], "length_m": []}, geometry=gpd.GeoSeries([], crs=4326)
+    )
     unpatrolled, patrolled = empty, empty
     if with_patrol:
         end = datetime.combine(as_of.date() + timedelta(days=1), datetime.min.time())
@@ -129,14 +165,35 @@ def grid_view(session: Session, requester: Requester, code: str, *, with_patrol:
         patrolled = segments[segments["patrolled"].astype(bool)]
         unpatrolled = res.report.unpatrolled.to_crs(4326)
         unpatrolled = unpatrolled[unpatrolled["grid_code"] == code].sort_values(
-            "length_m", ascending=False)
-    actionable = {c: cases_repo.allowed_actions(session, requester, cases_repo.get(session, requester, c))
-                  for c in cases["code"]}
+            "length_m", ascending=False
+        )
+    actionable = {
+        c: cases_repo.allowed_actions(session, requester, cases_repo.get(session, requester, c))
+        for c in cases["code"]
+    }
     rules = field_rules()
     due = visits_due(session, households, as_of=as_of, rules=rules)
-    items = todo.todo_items(sites=sites, cases=cases, unpatrolled=unpatrolled, visits=due,
-                            actionable=actionable, as_of=as_of,
-                            visits_per_day=int(rules["visits"]["per_day"]))
-    return GridView(grid=grid, boundary=boundary, buildings=buildings, households=households,
-                    sites=sites, cases=cases, coverage=coverage, unpatrolled=unpatrolled,
-                    patrolled=patrolled, period=period, todo=items, as_of=as_of, visits=due)
+    items = todo.todo_items(
+        sites=sites,
+        cases=cases,
+        unpatrolled=unpatrolled,
+        visits=due,
+        actionable=actionable,
+        as_of=as_of,
+        visits_per_day=int(rules["visits"]["per_day"]),
+    )
+    return GridView(
+        grid=grid,
+        boundary=boundary,
+        buildings=buildings,
+        households=households,
+        sites=sites,
+        cases=cases,
+        coverage=coverage,
+        unpatrolled=unpatrolled,
+        patrolled=patrolled,
+        period=period,
+        todo=items,
+        as_of=as_of,
+        visits=due,
+    )

@@ -24,12 +24,19 @@ def _registration(session: Session) -> pd.DataFrame:
     """Per grid id: homes (residential/mixed buildings) and homes with households."""
     has = sa.exists().where(Household.building_id == Building.id)
     rows = session.execute(
-        sa.select(Building.grid_id,
-                  sa.func.count(Building.id).label("homes"),
-                  sa.func.sum(sa.case((has, 1), else_=0)).label("homes_registered"))
-        .where(Building.use.in_(HOME_USES)).group_by(Building.grid_id)).all()
-    return pd.DataFrame(rows, columns=["grid_id", "homes", "homes_registered"]).astype(
-        {"homes": int, "homes_registered": int}).set_index("grid_id")
+        sa.select(
+            Building.grid_id,
+            sa.func.count(Building.id).label("homes"),
+            sa.func.sum(sa.case((has, 1), else_=0)).label("homes_registered"),
+        )
+        .where(Building.use.in_(HOME_USES))
+        .group_by(Building.grid_id)
+    ).all()
+    return (
+        pd.DataFrame(rows, columns=["grid_id", "homes", "homes_registered"])
+        .astype({"homes": int, "homes_registered": int})
+        .set_index("grid_id")
+    )
 
 
 def _pct(part, whole):
@@ -50,18 +57,33 @@ def street_tree(session: Session) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     grids = repo.grids_frame(session)
     reg = _registration(session)
     grids["homes"] = reg["homes"].reindex(grids["id"]).fillna(0).astype(int).to_numpy()
-    grids["homes_registered"] = reg["homes_registered"].reindex(grids["id"]).fillna(0).astype(int).to_numpy()
+    grids["homes_registered"] = (
+        reg["homes_registered"].reindex(grids["id"]).fillna(0).astype(int).to_numpy()
+    )
     grids["homes_registered_pct"] = _pct(grids["homes_registered"], grids["homes"])
     grids["target"] = grids["target_households"].fillna(0).astype(int)
-    grids["load"] = household_load(grids["households"], targets=grids["target_households"])["status"].to_numpy()
+    grids["load"] = household_load(grids["households"], targets=grids["target_households"])[
+        "status"
+    ].to_numpy()
     by = grids.groupby("community_code")
-    communities["buildings"] = by["buildings"].sum().reindex(communities["code"]).fillna(0).astype(int).to_numpy()
-    communities["homes"] = by["homes"].sum().reindex(communities["code"]).fillna(0).astype(int).to_numpy()
+    communities["buildings"] = (
+        by["buildings"].sum().reindex(communities["code"]).fillna(0).astype(int).to_numpy()
+    )
+    communities["homes"] = (
+        by["homes"].sum().reindex(communities["code"]).fillna(0).astype(int).to_numpy()
+    )
     registered = by["homes_registered"].sum().reindex(communities["code"]).fillna(0).to_numpy()
     communities["homes_registered_pct"] = _pct(registered, communities["homes"])
     for status in ("over", "under"):
-        communities[f"load_{status}"] = (grids.assign(x=grids["load"] == status).groupby("community_code")["x"]
-                                         .sum().reindex(communities["code"]).fillna(0).astype(int).to_numpy())
+        communities[f"load_{status}"] = (
+            grids.assign(x=grids["load"] == status)
+            .groupby("community_code")["x"]
+            .sum()
+            .reindex(communities["code"])
+            .fillna(0)
+            .astype(int)
+            .to_numpy()
+        )
     cover = np.full(len(communities), np.nan)
     if len(communities) and len(grids):
         c_idx = communities.set_index("code")

@@ -42,10 +42,22 @@ from gridmap.noding import vertical_layer
 from gridmap.privacy import Requester, mask_id_number, mask_name, mask_phone
 
 
-def audit(session: Session, requester: Requester, action: str, target: str | None = None,
-          detail: dict | None = None) -> None:
-    session.add(AuditLog(at=datetime.now(), username=requester.username, action=action,
-                         target=target, detail=detail))
+def audit(
+    session: Session,
+    requester: Requester,
+    action: str,
+    target: str | None = None,
+    detail: dict | None = None,
+) -> None:
+    session.add(
+        AuditLog(
+            at=datetime.now(),
+            username=requester.username,
+            action=action,
+            target=target,
+            detail=detail,
+        )
+    )
 
 
 # --- aggregates for maps (no personal data) -----------------------------------
@@ -73,8 +85,14 @@ def grids_frame(session: Session, *, community_code: str | None = None) -> gpd.G
     per = _households_per_grid()
     stmt = (
         sa.select(
-            Grid.id, Grid.code, Grid.name, Grid.kind, Grid.leader, Grid.target_households,
-            Community.code.label("community_code"), Community.name.label("community_name"),
+            Grid.id,
+            Grid.code,
+            Grid.name,
+            Grid.kind,
+            Grid.leader,
+            Grid.target_households,
+            Community.code.label("community_code"),
+            Community.name.label("community_name"),
             sa.func.coalesce(per.c.buildings, 0).label("buildings"),
             sa.func.coalesce(per.c.households, 0).label("households"),
             sa.func.coalesce(per.c.residents, 0).label("residents"),
@@ -104,7 +122,10 @@ def communities_frame(session: Session) -> gpd.GeoDataFrame:
     )
     stmt = (
         sa.select(
-            Community.id, Community.code, Community.name, Street.name.label("street_name"),
+            Community.id,
+            Community.code,
+            Community.name,
+            Street.name.label("street_name"),
             sa.func.coalesce(grid_totals.c.grids, 0).label("grids"),
             sa.func.coalesce(grid_totals.c.households, 0).label("households"),
             sa.func.coalesce(grid_totals.c.residents, 0).label("residents"),
@@ -117,8 +138,12 @@ def communities_frame(session: Session) -> gpd.GeoDataFrame:
     return read_frame(session, stmt)
 
 
-def buildings_frame(session: Session, *, bbox: tuple[float, float, float, float] | None = None,
-                    grid_code: str | None = None) -> gpd.GeoDataFrame:
+def buildings_frame(
+    session: Session,
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+    grid_code: str | None = None,
+) -> gpd.GeoDataFrame:
     """Buildings with household and resident counts (aggregates only)."""
     per = (
         sa.select(
@@ -131,8 +156,13 @@ def buildings_frame(session: Session, *, bbox: tuple[float, float, float, float]
     )
     stmt = (
         sa.select(
-            Building.id, Building.code, Building.name, Building.address, Building.floors,
-            Building.use, Grid.code.label("grid_code"),
+            Building.id,
+            Building.code,
+            Building.name,
+            Building.address,
+            Building.floors,
+            Building.use,
+            Grid.code.label("grid_code"),
             sa.func.coalesce(per.c.households, 0).label("households"),
             sa.func.coalesce(per.c.residents, 0).label("residents"),
             Building.geom,
@@ -153,8 +183,9 @@ def boundary_extents(session: Session) -> dict[str, tuple[float, float, float, f
     rows (boundaries carry no personal data; every user may see them)."""
     out: dict[str, tuple[float, float, float, float]] = {}
     for layer, model in (("districts", District), ("streets", Street)):
-        frame = read_frame(session, sa.select(model.id, sa.func.ST_Envelope(model.geom)
-                                              .label("geom")))
+        frame = read_frame(
+            session, sa.select(model.id, sa.func.ST_Envelope(model.geom).label("geom"))
+        )
         if len(frame):
             minx, miny, maxx, maxy = (float(v) for v in frame.total_bounds)
             out[layer] = (minx, miny, maxx, maxy)
@@ -172,16 +203,29 @@ def street_summary(session: Session) -> dict:
 # --- personal data (scoped, masked, audited) -----------------------------------
 def _check_reveal(requester: Requester, reveal: bool) -> None:
     if reveal and not requester.may_reveal:
-        raise fail(PermissionDenied, N_("role {given} may not see unmasked personal data; ask a "
-                                        "grid leader or admin"), given=repr(requester.role))
+        raise fail(
+            PermissionDenied,
+            N_("role {given} may not see unmasked personal data; ask a grid leader or admin"),
+            given=repr(requester.role),
+        )
 
 
-def households(session: Session, requester: Requester, *, grid_code: str | None = None,
-               tag: str | None = None) -> list[dict]:
+def households(
+    session: Session, requester: Requester, *, grid_code: str | None = None, tag: str | None = None
+) -> list[dict]:
     stmt = scoped(
-        sa.select(Household.id, Household.code, Household.unit, Household.floor, Household.room,
-                  Household.size, Household.tags, Household.building_id),
-        requester, Household,
+        sa.select(
+            Household.id,
+            Household.code,
+            Household.unit,
+            Household.floor,
+            Household.room,
+            Household.size,
+            Household.tags,
+            Household.building_id,
+        ),
+        requester,
+        Household,
     )
     if grid_code:
         grid_id = sa.select(Grid.id).where(Grid.code == grid_code).scalar_subquery()
@@ -195,15 +239,30 @@ def households(session: Session, requester: Requester, *, grid_code: str | None 
     return rows
 
 
-def residents(session: Session, requester: Requester, *, grid_code: str | None = None,
-              household_id: int | None = None, tag: str | None = None,
-              reveal: bool = False) -> list[dict]:
+def residents(
+    session: Session,
+    requester: Requester,
+    *,
+    grid_code: str | None = None,
+    household_id: int | None = None,
+    tag: str | None = None,
+    reveal: bool = False,
+) -> list[dict]:
     """Residents in the requester's areas; name, phone and ID number masked unless revealed."""
     _check_reveal(requester, reveal)
     stmt = scoped(
-        sa.select(Resident.id, Resident.household_id, Resident.name, Resident.id_number,
-                  Resident.phone, Resident.birth_year, Resident.sex, Resident.tags),
-        requester, Resident,
+        sa.select(
+            Resident.id,
+            Resident.household_id,
+            Resident.name,
+            Resident.id_number,
+            Resident.phone,
+            Resident.birth_year,
+            Resident.sex,
+            Resident.tags,
+        ),
+        requester,
+        Resident,
     )
     if household_id is not None:
         stmt = stmt.where(Resident.household_id == household_id)
@@ -219,19 +278,36 @@ def residents(session: Session, requester: Requester, *, grid_code: str | None =
             r["name"] = mask_name(r["name"])
             r["phone"] = mask_phone(r["phone"])
             r["id_number"] = mask_id_number(r["id_number"])
-    audit(session, requester, "reveal_residents" if reveal else "view_residents", grid_code,
-          {"count": len(rows), "household_id": household_id, "tag": tag})
+    audit(
+        session,
+        requester,
+        "reveal_residents" if reveal else "view_residents",
+        grid_code,
+        {"count": len(rows), "household_id": household_id, "tag": tag},
+    )
     return rows
 
 
-def hazards_frame(session: Session, requester: Requester, *, open_only: bool = False,
-                  grid_code: str | None = None) -> gpd.GeoDataFrame:
+def hazards_frame(
+    session: Session, requester: Requester, *, open_only: bool = False, grid_code: str | None = None
+) -> gpd.GeoDataFrame:
     stmt = scoped(
-        sa.select(Hazard.id, Hazard.code, Hazard.category, Hazard.severity, Hazard.status,
-                  Hazard.description, Hazard.found_at, Hazard.deadline, Hazard.closed_at,
-                  Hazard.responsible, Grid.code.label("grid_code"), Hazard.geom)
-        .outerjoin(Grid, Hazard.grid_id == Grid.id),
-        requester, Hazard,
+        sa.select(
+            Hazard.id,
+            Hazard.code,
+            Hazard.category,
+            Hazard.severity,
+            Hazard.status,
+            Hazard.description,
+            Hazard.found_at,
+            Hazard.deadline,
+            Hazard.closed_at,
+            Hazard.responsible,
+            Grid.code.label("grid_code"),
+            Hazard.geom,
+        ).outerjoin(Grid, Hazard.grid_id == Grid.id),
+        requester,
+        Hazard,
     )
     if open_only:
         stmt = stmt.where(Hazard.status != "closed")
@@ -240,15 +316,28 @@ def hazards_frame(session: Session, requester: Requester, *, open_only: bool = F
     return read_frame(session, stmt.order_by(Hazard.found_at))
 
 
-def patrol_tracks_frame(session: Session, requester: Requester, *,
-                        start: datetime | None = None, end: datetime | None = None,
-                        grid_code: str | None = None) -> gpd.GeoDataFrame:
+def patrol_tracks_frame(
+    session: Session,
+    requester: Requester,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    grid_code: str | None = None,
+) -> gpd.GeoDataFrame:
     stmt = scoped(
-        sa.select(PatrolTrack.id, PatrolTrack.code, PatrolTrack.patroller,
-                  PatrolTrack.started_at, PatrolTrack.ended_at, PatrolTrack.times,
-                  Grid.code.label("grid_code"), PatrolTrack.props, PatrolTrack.geom)
-        .outerjoin(Grid, PatrolTrack.grid_id == Grid.id),
-        requester, PatrolTrack,
+        sa.select(
+            PatrolTrack.id,
+            PatrolTrack.code,
+            PatrolTrack.patroller,
+            PatrolTrack.started_at,
+            PatrolTrack.ended_at,
+            PatrolTrack.times,
+            Grid.code.label("grid_code"),
+            PatrolTrack.props,
+            PatrolTrack.geom,
+        ).outerjoin(Grid, PatrolTrack.grid_id == Grid.id),
+        requester,
+        PatrolTrack,
     )
     if start:
         stmt = stmt.where(PatrolTrack.ended_at >= start)
@@ -260,8 +349,9 @@ def patrol_tracks_frame(session: Session, requester: Requester, *,
 
 
 # --- patrol, risk and heatmaps ---------------------------------------------------
-def visible_grids_frame(session: Session, requester: Requester, *,
-                        grid_code: str | None = None) -> gpd.GeoDataFrame:
+def visible_grids_frame(
+    session: Session, requester: Requester, *, grid_code: str | None = None
+) -> gpd.GeoDataFrame:
     """The grids the requester may see (code, name, community, leader, counts, geometry).
 
     Raises NotFound for an unknown ``grid_code`` and PermissionDenied for one outside
@@ -277,14 +367,22 @@ def visible_grids_frame(session: Session, requester: Requester, *,
         ids = set(session.scalars(allowed))
         mine = frame["id"].isin(ids)
         if grid_code is not None and not mine.any():
-            raise fail(PermissionDenied, N_("grid {code} is outside the areas assigned to {name}"),
-                       code=grid_code, name=requester.username)
+            raise fail(
+                PermissionDenied,
+                N_("grid {code} is outside the areas assigned to {name}"),
+                code=grid_code,
+                name=requester.username,
+            )
         frame = frame[mine]
     return frame.reset_index(drop=True)
 
 
-def roads_frame(session: Session, *, bbox: tuple[float, float, float, float] | None = None,
-                network_tags: bool = False) -> gpd.GeoDataFrame:
+def roads_frame(
+    session: Session,
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+    network_tags: bool = False,
+) -> gpd.GeoDataFrame:
     """Street and path lines (id, code, name, highway, foot, access, geometry); with
     ``network_tags`` also compound_code and layer (bridge/tunnel level), which decide where
     a private road may be walked and where streets meet."""
@@ -296,8 +394,12 @@ def roads_frame(session: Session, *, bbox: tuple[float, float, float, float] | N
         stmt = stmt.outerjoin(Compound, Road.compound_id == Compound.id)
     frame = read_frame(session, stmt)
     if network_tags:
-        frame["layer"] = [vertical_layer(*(p.get(k) for k in ("layer", "bridge", "tunnel")))
-                          if isinstance(p, dict) else 0 for p in frame["props"]]
+        frame["layer"] = [
+            vertical_layer(*(p.get(k) for k in ("layer", "bridge", "tunnel")))
+            if isinstance(p, dict)
+            else 0
+            for p in frame["props"]
+        ]
         frame = frame.drop(columns="props")
     if bbox:  # in Python: the same on both backends, and a street office has few roads
         minx, miny, maxx, maxy = bbox
@@ -305,9 +407,13 @@ def roads_frame(session: Session, *, bbox: tuple[float, float, float, float] | N
     return frame
 
 
-def key_sites_frame(session: Session, requester: Requester, *,
-                    grid_code: str | None = None, until: datetime | None = None
-                    ) -> gpd.GeoDataFrame:
+def key_sites_frame(
+    session: Session,
+    requester: Requester,
+    *,
+    grid_code: str | None = None,
+    until: datetime | None = None,
+) -> gpd.GeoDataFrame:
     """Key sites in the requester's areas with their last inspection (NaT when never);
     with ``until``, the last inspection before that moment (a past period's view)."""
     latest = sa.select(Inspection.site_id, sa.func.max(Inspection.inspected_at).label("last"))
@@ -315,12 +421,21 @@ def key_sites_frame(session: Session, requester: Requester, *,
         latest = latest.where(Inspection.inspected_at < until)
     last = latest.group_by(Inspection.site_id).subquery()
     stmt = scoped(
-        sa.select(KeySite.id, KeySite.code, KeySite.name, KeySite.category, KeySite.address,
-                  KeySite.inspection_interval_days, Grid.code.label("grid_code"),
-                  last.c.last.label("last_inspected"), KeySite.geom)
+        sa.select(
+            KeySite.id,
+            KeySite.code,
+            KeySite.name,
+            KeySite.category,
+            KeySite.address,
+            KeySite.inspection_interval_days,
+            Grid.code.label("grid_code"),
+            last.c.last.label("last_inspected"),
+            KeySite.geom,
+        )
         .outerjoin(Grid, KeySite.grid_id == Grid.id)
         .outerjoin(last, last.c.site_id == KeySite.id),
-        requester, KeySite,
+        requester,
+        KeySite,
     )
     if grid_code:
         stmt = stmt.where(Grid.code == grid_code)
@@ -329,37 +444,54 @@ def key_sites_frame(session: Session, requester: Requester, *,
     return frame
 
 
-def group_members(session: Session, requester: Requester, *, purpose: str
-                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def group_members(
+    session: Session, requester: Requester, *, purpose: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Households (id, building_id, tags) and residents (household_id, birth_year, tags) of
     the requester's areas, for aggregate counts only: no names, phones or ID numbers leave.
 
     Audited as an aggregate use of personal data with ``purpose``.
     """
-    hh_stmt = scoped(sa.select(Household.id, Household.building_id, Household.tags),
-                     requester, Household)
-    res_stmt = scoped(sa.select(Resident.household_id, Resident.birth_year, Resident.tags),
-                      requester, Resident)
+    hh_stmt = scoped(
+        sa.select(Household.id, Household.building_id, Household.tags), requester, Household
+    )
+    res_stmt = scoped(
+        sa.select(Resident.household_id, Resident.birth_year, Resident.tags), requester, Resident
+    )
     hh = pd.DataFrame(session.execute(hh_stmt).all(), columns=["id", "building_id", "tags"])
-    res = pd.DataFrame(session.execute(res_stmt).all(),
-                       columns=["household_id", "birth_year", "tags"])
-    audit(session, requester, "aggregate_personal", purpose,
-          {"households": len(hh), "residents": len(res)})
+    res = pd.DataFrame(
+        session.execute(res_stmt).all(), columns=["household_id", "birth_year", "tags"]
+    )
+    audit(
+        session,
+        requester,
+        "aggregate_personal",
+        purpose,
+        {"households": len(hh), "residents": len(res)},
+    )
     return hh, res
 
 
 def latest_activity(session: Session) -> datetime | None:
     """The newest patrol, hazard or inspection time: the "today" of a demo database."""
-    times = [session.execute(sa.select(sa.func.max(col))).scalar()
-             for col in (PatrolTrack.ended_at, Hazard.found_at, Inspection.inspected_at)]
+    times = [
+        session.execute(sa.select(sa.func.max(col))).scalar()
+        for col in (PatrolTrack.ended_at, Hazard.found_at, Inspection.inspected_at)
+    ]
     found = [pd.Timestamp(t).to_pydatetime() for t in times if t is not None]
     return max(found) if found else None
 
 
 def facilities_frame(session: Session, *, category: str | None = None) -> gpd.GeoDataFrame:
     """Service facilities (id, code, name, category, capacity, geometry); not personal data."""
-    stmt = sa.select(Facility.id, Facility.code, Facility.name, Facility.category,
-                     Facility.capacity, Facility.geom).order_by(Facility.id)
+    stmt = sa.select(
+        Facility.id,
+        Facility.code,
+        Facility.name,
+        Facility.category,
+        Facility.capacity,
+        Facility.geom,
+    ).order_by(Facility.id)
     if category:
         stmt = stmt.where(Facility.category == category)
     return read_frame(session, stmt)

@@ -72,11 +72,19 @@ def visible_grid_codes(session, requester: Requester) -> set[str] | None:
 # The place a layer's rows are judged by: a grid, a community, a street, or (for street-wide
 # layers that belong to no grid) the geometry itself against the requester's streets.
 PLACE_LEVEL = {
-    "buildings": "grid", "key_sites": "grid", "patrol_tracks": "grid", "hazards": "grid",
-    "households": "grid", "residents": "grid",
-    "grids": "community", "compounds": "community", "gates": "community",
-    "communities": "street", "streets": "street",
-    "roads": "area", "facilities": "area",
+    "buildings": "grid",
+    "key_sites": "grid",
+    "patrol_tracks": "grid",
+    "hazards": "grid",
+    "households": "grid",
+    "residents": "grid",
+    "grids": "community",
+    "compounds": "community",
+    "gates": "community",
+    "communities": "street",
+    "streets": "street",
+    "roads": "area",
+    "facilities": "area",
 }
 
 
@@ -96,16 +104,23 @@ def writable_places(session, requester: Requester, level: str):
     if level == "street":
         return streets
     if level == "community":
-        return set(session.scalars(sa.select(Community.id).where(sa.or_(
-            Community.id.in_(requester.community_ids or [-1]),
-            Community.street_id.in_(streets or [-1]))))) | set(
-            session.scalars(sa.select(Grid.community_id).where(Grid.id.in_(grids or [-1]))))
+        return set(
+            session.scalars(
+                sa.select(Community.id).where(
+                    sa.or_(
+                        Community.id.in_(requester.community_ids or [-1]),
+                        Community.street_id.in_(streets or [-1]),
+                    )
+                )
+            )
+        ) | set(session.scalars(sa.select(Grid.community_id).where(Grid.id.in_(grids or [-1]))))
     if level == "area":
         from geodata.db.frames import read_frame
         from geodata.db.models import Street
 
-        frame = read_frame(session, sa.select(Street.id, Street.geom).where(
-            Street.id.in_(streets or [-1])))
+        frame = read_frame(
+            session, sa.select(Street.id, Street.geom).where(Street.id.in_(streets or [-1]))
+        )
         shapes = [g for g in frame.geometry if g is not None]
         return shapely.union_all(shapes) if shapes else shapely.Point()
     raise ValueError(f"no place level {level!r}")
@@ -119,15 +134,24 @@ def existing_places(session, layer: str, model, ids: list[int]) -> dict:
         return {}
     level = PLACE_LEVEL[layer]
     if layer == "households":
-        stmt = sa.select(Household.id, Building.grid_id).join(
-            Building, Household.building_id == Building.id).where(Household.id.in_(ids))
+        stmt = (
+            sa.select(Household.id, Building.grid_id)
+            .join(Building, Household.building_id == Building.id)
+            .where(Household.id.in_(ids))
+        )
     elif layer == "residents":
-        stmt = sa.select(Resident.id, Building.grid_id).join(
-            Household, Resident.household_id == Household.id).join(
-            Building, Household.building_id == Building.id).where(Resident.id.in_(ids))
+        stmt = (
+            sa.select(Resident.id, Building.grid_id)
+            .join(Household, Resident.household_id == Household.id)
+            .join(Building, Household.building_id == Building.id)
+            .where(Resident.id.in_(ids))
+        )
     elif layer == "gates":
-        stmt = sa.select(Gate.id, Compound.community_id).outerjoin(
-            Compound, Gate.compound_id == Compound.id).where(Gate.id.in_(ids))
+        stmt = (
+            sa.select(Gate.id, Compound.community_id)
+            .outerjoin(Compound, Gate.compound_id == Compound.id)
+            .where(Gate.id.in_(ids))
+        )
     elif layer == "streets":
         stmt = sa.select(model.id, model.id).where(model.id.in_(ids))
     elif level == "area":

@@ -47,9 +47,11 @@ class SessionRules:
         -------
         SessionRules
         """
-        return cls(idle=timedelta(minutes=float(env.get("GRIDMAP_SESSION_IDLE_MIN", 30))),
-                   absolute=timedelta(hours=float(env.get("GRIDMAP_SESSION_MAX_HOURS", 12))),
-                   max_failures_account=int(env.get("GRIDMAP_LOGIN_MAX_FAILURES", 5)))
+        return cls(
+            idle=timedelta(minutes=float(env.get("GRIDMAP_SESSION_IDLE_MIN", 30))),
+            absolute=timedelta(hours=float(env.get("GRIDMAP_SESSION_MAX_HOURS", 12))),
+            max_failures_account=int(env.get("GRIDMAP_LOGIN_MAX_FAILURES", 5)),
+        )
 
 
 def _key(token: str) -> str:
@@ -65,14 +67,22 @@ def _changed(result: sa.Result[Any]) -> int:
 def start(session: Session, user: StaffUser, address: str | None, now: datetime) -> str:
     """A new session for ``user``; returns the token for the cookie."""
     token = secrets.token_urlsafe(32)
-    session.add(StaffSession(id=_key(token), user_id=user.id, created_at=now, last_seen=now,
-                             address=(address or "")[:64] or None))
+    session.add(
+        StaffSession(
+            id=_key(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen=now,
+            address=(address or "")[:64] or None,
+        )
+    )
     session.flush()
     return token
 
 
-def resume(session: Session, token: str | None, rules: SessionRules,
-           now: datetime) -> StaffUser | None:
+def resume(
+    session: Session, token: str | None, rules: SessionRules, now: datetime
+) -> StaffUser | None:
     """The user of a live session, touching it; None (and the session ended) when it has
     ended, idled out or passed its absolute limit."""
     if not token:
@@ -101,14 +111,18 @@ def end(session: Session, token: str | None, now: datetime) -> None:
         The end time recorded.
     """
     if token:
-        session.execute(sa.update(StaffSession).where(
-            StaffSession.id == _key(token), StaffSession.ended_at.is_(None)).values(ended_at=now))
+        session.execute(
+            sa.update(StaffSession)
+            .where(StaffSession.id == _key(token), StaffSession.ended_at.is_(None))
+            .values(ended_at=now)
+        )
 
 
 def end_all(session: Session, user_id: int, now: datetime, *, keep: str | None = None) -> int:
     """End every live session of a user (but ``keep``'s); returns how many ended."""
-    stmt = sa.update(StaffSession).where(StaffSession.user_id == user_id,
-                                         StaffSession.ended_at.is_(None))
+    stmt = sa.update(StaffSession).where(
+        StaffSession.user_id == user_id, StaffSession.ended_at.is_(None)
+    )
     if keep:
         stmt = stmt.where(StaffSession.id != _key(keep))
     return _changed(session.execute(stmt.values(ended_at=now)))
@@ -116,8 +130,14 @@ def end_all(session: Session, user_id: int, now: datetime, *, keep: str | None =
 
 def live_count(session: Session, user_id: int) -> int:
     """How many sessions of a user have not ended."""
-    return session.scalar(sa.select(sa.func.count()).select_from(StaffSession).where(
-        StaffSession.user_id == user_id, StaffSession.ended_at.is_(None))) or 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(StaffSession)
+            .where(StaffSession.user_id == user_id, StaffSession.ended_at.is_(None))
+        )
+        or 0
+    )
 
 
 def record_failure(session: Session, username: str, address: str | None, now: datetime) -> None:
@@ -136,14 +156,21 @@ def record_failure(session: Session, username: str, address: str | None, now: da
     session.flush()
 
 
-def locked(session: Session, username: str, address: str | None, rules: SessionRules,
-           now: datetime) -> str | None:
+def locked(
+    session: Session, username: str, address: str | None, rules: SessionRules, now: datetime
+) -> str | None:
     """``account`` or ``address`` when too many recent failures lock the login, else None."""
     since = now - rules.window
 
     def failures(where) -> int:
-        return session.scalar(sa.select(sa.func.count()).select_from(LoginFailure).where(
-            LoginFailure.at > since, where)) or 0
+        return (
+            session.scalar(
+                sa.select(sa.func.count())
+                .select_from(LoginFailure)
+                .where(LoginFailure.at > since, where)
+            )
+            or 0
+        )
 
     if failures(LoginFailure.username == username) >= rules.max_failures_account:
         return "account"
@@ -154,5 +181,6 @@ def locked(session: Session, username: str, address: str | None, rules: SessionR
 
 def unlock(session: Session, username: str) -> int:
     """Forget an account's failed logins (an administrator's unlock); returns how many."""
-    return _changed(session.execute(sa.delete(LoginFailure).where(
-        LoginFailure.username == username)))
+    return _changed(
+        session.execute(sa.delete(LoginFailure).where(LoginFailure.username == username))
+    )

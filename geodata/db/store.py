@@ -63,8 +63,15 @@ def _with_geom(frame, rows: list[dict], *, multi: bool = False, column: str = "g
 def _layer_rows(session: Session, spec: LayerSpec, frame: pd.DataFrame) -> list[dict]:
     """A City frame's rows for ``spec``'s table: its fields, parents' codes as keys."""
     links = [*spec.parents, *([spec.owner] if spec.owner else [])]
-    columns = {c: c for c in (*(["code"] if spec.coded else []), *(["name"] if spec.named else []),
-                                *spec.fields, *spec.derived)}
+    columns = {
+        c: c
+        for c in (
+            *(["code"] if spec.coded else []),
+            *(["name"] if spec.named else []),
+            *spec.fields,
+            *spec.derived,
+        )
+    }
     columns.update({f"{p.field}_code": p.column for p in links})
     rows = _records(frame, columns)
     for p in links:
@@ -112,10 +119,16 @@ def write_city(session: Session, city: City, progress: Progress | None = None) -
 
 
 def _inspections(session: Session, city: City) -> list[dict]:
-    rows = _records(city.inspections, {
-        "site_code": "site_id", "inspected_at": "inspected_at", "inspector": "inspector",
-        "result": "result", "notes": "notes",
-    })
+    rows = _records(
+        city.inspections,
+        {
+            "site_code": "site_id",
+            "inspected_at": "inspected_at",
+            "inspector": "inspector",
+            "result": "result",
+            "notes": "notes",
+        },
+    )
     site = _ids(session, m.KeySite)
     for r in rows:
         r["site_id"] = site[r["site_id"]]

@@ -26,7 +26,7 @@ from geodata.db.frames import read_frame
 from geodata.db.layers import bbox_clause
 from gridmap.errors import NotFound
 
-NEAR_DEG = 0.004   # ~400 m: patrol tracks passing the street office's edge
+NEAR_DEG = 0.004  # ~400 m: patrol tracks passing the street office's edge
 REACH_DEG = 0.025  # ~2.1 km east-west, 2.8 km north-south: a 20-minute walk and more
 
 
@@ -47,23 +47,34 @@ class StreetArea:
 
 def street_codes(session: Session) -> list[str]:
     """Codes of the street offices that have grids, in code order."""
-    return list(session.scalars(
-        sa.select(m.Street.code).join(m.Community, m.Community.street_id == m.Street.id)
-        .join(m.Grid, m.Grid.community_id == m.Community.id).distinct().order_by(m.Street.code)))
+    return list(
+        session.scalars(
+            sa.select(m.Street.code)
+            .join(m.Community, m.Community.street_id == m.Street.id)
+            .join(m.Grid, m.Grid.community_id == m.Community.id)
+            .distinct()
+            .order_by(m.Street.code)
+        )
+    )
 
 
 def street_area(session: Session, code: str) -> StreetArea:
     street = session.scalars(sa.select(m.Street).where(m.Street.code == code)).first()
     if street is None:
         raise NotFound(f"no street office with code {code}")
-    grids = read_frame(session, sa.select(m.Grid.id, m.Grid.geom)
-                       .join(m.Community, m.Grid.community_id == m.Community.id)
-                       .where(m.Community.street_id == street.id).order_by(m.Grid.id))
+    grids = read_frame(
+        session,
+        sa.select(m.Grid.id, m.Grid.geom)
+        .join(m.Community, m.Grid.community_id == m.Community.id)
+        .where(m.Community.street_id == street.id)
+        .order_by(m.Grid.id),
+    )
     if not len(grids):
         raise NotFound(f"street office {code} has no grids")
     minx, miny, maxx, maxy = (float(v) for v in grids.total_bounds)
-    return StreetArea(code, street.name, street.id, tuple(int(i) for i in grids["id"]),
-                      (minx, miny, maxx, maxy))
+    return StreetArea(
+        code, street.name, street.id, tuple(int(i) for i in grids["id"]), (minx, miny, maxx, maxy)
+    )
 
 
 def street_view(session: Session, area: StreetArea) -> Session:
@@ -86,8 +97,9 @@ def street_view(session: Session, area: StreetArea) -> Session:
         with_loader_criteria(m.Inspection, m.Inspection.site_id.in_(sites)),
         with_loader_criteria(m.Hazard, m.Hazard.grid_id.in_(grid_ids)),
         with_loader_criteria(m.HazardEvent, m.HazardEvent.hazard_id.in_(hazards)),
-        with_loader_criteria(m.PatrolTrack, bbox_clause(session, m.PatrolTrack,
-                                                        area.near(NEAR_DEG))),
+        with_loader_criteria(
+            m.PatrolTrack, bbox_clause(session, m.PatrolTrack, area.near(NEAR_DEG))
+        ),
         with_loader_criteria(m.Road, bbox_clause(session, m.Road, reach)),
         with_loader_criteria(m.Facility, bbox_clause(session, m.Facility, reach)),
         with_loader_criteria(m.Compound, bbox_clause(session, m.Compound, reach)),

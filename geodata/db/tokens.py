@@ -27,8 +27,14 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(session: Session, username: str, *, name: str = "api",
-                 days: int | None = 90, now: datetime | None = None) -> tuple[ApiToken, str]:
+def create_token(
+    session: Session,
+    username: str,
+    *,
+    name: str = "api",
+    days: int | None = 90,
+    now: datetime | None = None,
+) -> tuple[ApiToken, str]:
     """A new token for ``username`` valid ``days`` days (None: until revoked).
 
     Returns the row and the token, which is not kept anywhere else.
@@ -45,23 +51,37 @@ def create_token(session: Session, username: str, *, name: str = "api",
         raise fail(InvalidInput, N_("days must be between 1 and 3650, got {days}"), days=days)
     now = now or datetime.now()
     token = PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user=user, name=name, token_hash=token_hash(token), prefix=token[:10],
-                   created_at=now, expires_at=now + timedelta(days=days) if days else None)
+    row = ApiToken(
+        user=user,
+        name=name,
+        token_hash=token_hash(token),
+        prefix=token[:10],
+        created_at=now,
+        expires_at=now + timedelta(days=days) if days else None,
+    )
     session.add(row)
     session.flush()
     return row, token
 
 
-def user_for_token(session: Session, token: str, *, username: str | None = None,
-                   now: datetime | None = None) -> StaffUser | None:
+def user_for_token(
+    session: Session, token: str, *, username: str | None = None, now: datetime | None = None
+) -> StaffUser | None:
     """The active user a valid (unexpired, unrevoked) token belongs to, else None.
 
     ``username``: from HTTP Basic; it must be the token's own user.
     """
     if not token.startswith(PREFIX) or len(token) > 100:
         return None
-    row = session.scalars(_with_user_and_areas(sa.select(ApiToken))
-                          .where(ApiToken.token_hash == token_hash(token))).unique().first()
+    row = (
+        session.scalars(
+            _with_user_and_areas(sa.select(ApiToken)).where(
+                ApiToken.token_hash == token_hash(token)
+            )
+        )
+        .unique()
+        .first()
+    )
     now = now or datetime.now()
     if row is None or row.revoked_at is not None:
         return None
@@ -81,10 +101,16 @@ def _with_user_and_areas(stmt):
     """The token's user and the ids of their areas in the same round trip: every API
     request needs them (web.auth builds the requester's scope from them)."""
     user = joinedload(ApiToken.user)
-    return stmt.options(*(user.joinedload(rel).load_only(model.id)
-                          for rel, model in ((StaffUser.streets, Street),
-                                             (StaffUser.communities, Community),
-                                             (StaffUser.grids, Grid))))
+    return stmt.options(
+        *(
+            user.joinedload(rel).load_only(model.id)
+            for rel, model in (
+                (StaffUser.streets, Street),
+                (StaffUser.communities, Community),
+                (StaffUser.grids, Grid),
+            )
+        )
+    )
 
 
 def tokens_of(session: Session, username: str | None = None) -> list[ApiToken]:
@@ -106,8 +132,9 @@ def tokens_of(session: Session, username: str | None = None) -> list[ApiToken]:
     return list(session.scalars(stmt))
 
 
-def revoke_token(session: Session, token_id: int, *, username: str | None = None,
-                 now: datetime | None = None) -> ApiToken:
+def revoke_token(
+    session: Session, token_id: int, *, username: str | None = None, now: datetime | None = None
+) -> ApiToken:
     """Revoke token ``token_id`` (of ``username`` when given: users revoke only their own)."""
     row = session.get(ApiToken, token_id)
     if row is None or (username is not None and row.user.username != username):

@@ -29,9 +29,11 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-_NO_SUCH = {"grid": N_("no grid with code {code}"),
-            "community": N_("no community with code {code}"),
-            "street": N_("no street with code {code}")}
+_NO_SUCH = {
+    "grid": N_("no grid with code {code}"),
+    "community": N_("no community with code {code}"),
+    "street": N_("no street with code {code}"),
+}
 
 
 def _by_codes(session: Session, model, codes: list[str], what: str) -> list:
@@ -57,8 +59,12 @@ def create_user(
 ) -> tuple[StaffUser, str]:
     """Add (or update) a user; returns it and the password (generated when not given)."""
     if role not in ROLE_CODES:
-        raise fail(InvalidInput, N_("unknown role {given}; choose one of {choices}"),
-                   given=repr(role), choices=", ".join(sorted(ROLE_CODES)))
+        raise fail(
+            InvalidInput,
+            N_("unknown role {given}; choose one of {choices}"),
+            given=repr(role),
+            choices=", ".join(sorted(ROLE_CODES)),
+        )
     if not username or len(username) > 50:
         raise fail(InvalidInput, N_("user name must be 1-50 characters"))
     if password is not None and len(password) < 8:
@@ -104,7 +110,6 @@ def requester_for(user: StaffUser) -> Requester:
     )
 
 
-
 def _admin(requester: Requester) -> None:
     if requester.role != "admin":
         raise fail(PermissionDenied, N_("Only administrators manage users and grid assignments."))
@@ -113,14 +118,28 @@ def _admin(requester: Requester) -> None:
 def list_users(session: Session, requester: Requester) -> list[dict]:
     _admin(requester)
     users = session.scalars(sa.select(StaffUser).order_by(StaffUser.username)).all()
-    last = dict(session.execute(
-        sa.select(AuditLog.username, sa.func.max(AuditLog.at))
-        .where(AuditLog.action == "login").group_by(AuditLog.username)).all())
-    return [{"username": u.username, "display_name": u.display_name, "role": u.role,
-             "active": u.active, "locale": u.locale, "basemap": u.basemap,
-             "streets": [s.code for s in u.streets], "communities": [c.code for c in u.communities],
-             "grids": [g.code for g in u.grids], "last_login": last.get(u.username)}
-            for u in users]
+    last = dict(
+        session.execute(
+            sa.select(AuditLog.username, sa.func.max(AuditLog.at))
+            .where(AuditLog.action == "login")
+            .group_by(AuditLog.username)
+        ).all()
+    )
+    return [
+        {
+            "username": u.username,
+            "display_name": u.display_name,
+            "role": u.role,
+            "active": u.active,
+            "locale": u.locale,
+            "basemap": u.basemap,
+            "streets": [s.code for s in u.streets],
+            "communities": [c.code for c in u.communities],
+            "grids": [g.code for g in u.grids],
+            "last_login": last.get(u.username),
+        }
+        for u in users
+    ]
 
 
 def get_user(session: Session, requester: Requester, username: str) -> StaffUser:
@@ -131,19 +150,36 @@ def get_user(session: Session, requester: Requester, username: str) -> StaffUser
     return user
 
 
-def save_user(session: Session, requester: Requester, username: str, *, role: str,
-              display_name: str | None, active: bool, password: str | None,
-              street_codes: list[str], community_codes: list[str], grid_codes: list[str],
-              create: bool) -> tuple[StaffUser, str | None]:
+def save_user(
+    session: Session,
+    requester: Requester,
+    username: str,
+    *,
+    role: str,
+    display_name: str | None,
+    active: bool,
+    password: str | None,
+    street_codes: list[str],
+    community_codes: list[str],
+    grid_codes: list[str],
+    create: bool,
+) -> tuple[StaffUser, str | None]:
     """Create (``create=True``) or update a user. Returns the user and, for a new user
     without a given password, the generated one (to be shown once)."""
     _admin(requester)
     username = (username or "").strip()
-    if not username or len(username) > 50 or not username.replace("_", "").replace(".", "").replace("-", "").isalnum():
+    if (
+        not username
+        or len(username) > 50
+        or not username.replace("_", "").replace(".", "").replace("-", "").isalnum()
+    ):
         raise fail(InvalidInput, N_("User name: 1-50 letters, digits, '.', '-' or '_'."))
     if role not in ROLE_CODES:
-        raise fail(InvalidInput, N_("Role: choose one of {choices}."),
-                   choices=", ".join(sorted(ROLE_CODES)))
+        raise fail(
+            InvalidInput,
+            N_("Role: choose one of {choices}."),
+            choices=", ".join(sorted(ROLE_CODES)),
+        )
     if password and len(password) < 8:
         raise fail(InvalidInput, N_("Password: at least 8 characters."))
     user = session.scalar(sa.select(StaffUser).where(StaffUser.username == username))
@@ -160,8 +196,10 @@ def save_user(session: Session, requester: Requester, username: str, *, role: st
     elif password:
         user.password_hash = hash_password(password)
     if user.username == requester.username and (role != "admin" or not active):
-        raise fail(InvalidInput, N_("You cannot take away your own administrator role or "
-                                    "deactivate yourself."))
+        raise fail(
+            InvalidInput,
+            N_("You cannot take away your own administrator role or deactivate yourself."),
+        )
     user.role = role
     user.display_name = (display_name or "").strip() or username
     user.active = active
@@ -169,9 +207,20 @@ def save_user(session: Session, requester: Requester, username: str, *, role: st
     user.communities = _by_codes(session, Community, community_codes, "community")
     user.grids = _by_codes(session, Grid, grid_codes, "grid")
     session.flush()
-    repo.audit(session, requester, "user_create" if create else "user_update", username,
-               {"role": role, "active": active, "password_changed": bool(password),
-                "streets": street_codes, "communities": community_codes, "grids": grid_codes})
+    repo.audit(
+        session,
+        requester,
+        "user_create" if create else "user_update",
+        username,
+        {
+            "role": role,
+            "active": active,
+            "password_changed": bool(password),
+            "streets": street_codes,
+            "communities": community_codes,
+            "grids": grid_codes,
+        },
+    )
     return user, generated
 
 
@@ -184,15 +233,30 @@ def grid_assignments(session: Session, requester: Requester) -> list[dict]:
     for u in users:
         for gr in u.grids:
             by_grid.setdefault(gr.id, []).append(u.username)
-    return [{"code": gr.code, "name": gr.name, "community": gr.community.name if gr.community else None,
-             "leader": gr.leader, "leader_phone": gr.leader_phone,
-             "target_households": gr.target_households, "users": by_grid.get(gr.id, [])}
-            for gr in grids]
+    return [
+        {
+            "code": gr.code,
+            "name": gr.name,
+            "community": gr.community.name if gr.community else None,
+            "leader": gr.leader,
+            "leader_phone": gr.leader_phone,
+            "target_households": gr.target_households,
+            "users": by_grid.get(gr.id, []),
+        }
+        for gr in grids
+    ]
 
 
-def assign_grid(session: Session, requester: Requester, code: str, *, leader: str | None,
-                leader_phone: str | None, target_households: int | None,
-                usernames: list[str]) -> None:
+def assign_grid(
+    session: Session,
+    requester: Requester,
+    code: str,
+    *,
+    leader: str | None,
+    leader_phone: str | None,
+    target_households: int | None,
+    usernames: list[str],
+) -> None:
     """Set a grid's leader fields and exactly which users are assigned to it."""
     _admin(requester)
     grid = session.scalar(sa.select(Grid).where(Grid.code == code))
@@ -202,7 +266,9 @@ def assign_grid(session: Session, requester: Requester, code: str, *, leader: st
         raise fail(InvalidInput, N_("Target households: a whole number above 0."))
     phone = (leader_phone or "").strip() or None
     if phone and not phone.replace("-", "").replace(" ", "").isdigit():
-        raise fail(InvalidInput, N_("Leader phone: digits only (e.g. 13812345678 or 010-62345678)."))
+        raise fail(
+            InvalidInput, N_("Leader phone: digits only (e.g. 13812345678 or 010-62345678).")
+        )
     grid.leader = (leader or "").strip() or None
     grid.leader_phone = phone
     grid.target_households = target_households
@@ -218,25 +284,48 @@ def assign_grid(session: Session, requester: Requester, code: str, *, leader: st
         elif u.username not in wanted and has:
             u.grids = [gr for gr in u.grids if gr.id != grid.id]
     session.flush()
-    repo.audit(session, requester, "grid_assign", code,
-               {"leader": grid.leader, "users": sorted(wanted), "target": target_households})
+    repo.audit(
+        session,
+        requester,
+        "grid_assign",
+        code,
+        {"leader": grid.leader, "users": sorted(wanted), "target": target_households},
+    )
 
 
-def audit_entries(session: Session, requester: Requester, *, username: str | None = None,
-                  action: str | None = None, limit: int = 200) -> list[dict]:
+def audit_entries(
+    session: Session,
+    requester: Requester,
+    *,
+    username: str | None = None,
+    action: str | None = None,
+    limit: int = 200,
+) -> list[dict]:
     _admin(requester)
     stmt = sa.select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
     if username:
         stmt = stmt.where(AuditLog.username == username)
     if action:
         stmt = stmt.where(AuditLog.action == action)
-    return [{"at": a.at, "username": a.username, "action": a.action, "target": a.target,
-             "detail": a.detail} for a in session.scalars(stmt)]
+    return [
+        {
+            "at": a.at,
+            "username": a.username,
+            "action": a.action,
+            "target": a.target,
+            "detail": a.detail,
+        }
+        for a in session.scalars(stmt)
+    ]
 
 
 def area_choices(session: Session) -> dict[str, list[tuple[str, str]]]:
     return {
-        "streets": [(s.code, s.name) for s in session.scalars(sa.select(Street).order_by(Street.code))],
-        "communities": [(c.code, c.name) for c in session.scalars(sa.select(Community).order_by(Community.code))],
+        "streets": [
+            (s.code, s.name) for s in session.scalars(sa.select(Street).order_by(Street.code))
+        ],
+        "communities": [
+            (c.code, c.name) for c in session.scalars(sa.select(Community).order_by(Community.code))
+        ],
         "grids": [(g.code, g.name) for g in session.scalars(sa.select(Grid).order_by(Grid.code))],
     }

@@ -30,13 +30,22 @@ from gridmap.notes import N_, note, rejected
 from gridmap.privacy import Requester
 
 
-class Builder(FieldsMixin, TracksMixin, ParentsMixin, PeopleMixin, MatchingMixin, ChecksMixin,
-              GridChecksMixin):
+class Builder(
+    FieldsMixin, TracksMixin, ParentsMixin, PeopleMixin, MatchingMixin, ChecksMixin, GridChecksMixin
+):
     """One import's working state: the mapped frame, problems, parents, rows."""
 
-    def __init__(self, session: Session, spec: LayerSpec, src: SourceData, options: ImportOptions,
-                 requester: Requester, report: ImportReport, progress: Progress,
-                 registry: Registry = REGISTRY) -> None:
+    def __init__(
+        self,
+        session: Session,
+        spec: LayerSpec,
+        src: SourceData,
+        options: ImportOptions,
+        requester: Requester,
+        report: ImportReport,
+        progress: Progress,
+        registry: Registry = REGISTRY,
+    ) -> None:
         self.session = session
         self.spec = spec
         self.registry = registry
@@ -51,15 +60,24 @@ class Builder(FieldsMixin, TracksMixin, ParentsMixin, PeopleMixin, MatchingMixin
     def run(self) -> tuple[list[dict], gpd.GeoDataFrame]:
         spec, src = self.spec, self.src
         if spec.geometry is not None and not src.spatial:
-            raise rejected(N_("{file} has no geometry (no lon/lat or WKT columns), but {layer} "
-                              "need locations; add lon/lat columns (经度/纬度) or a WKT column"),
-                           file=src.name, layer=note(spec.label))
+            raise rejected(
+                N_(
+                    "{file} has no geometry (no lon/lat or WKT columns), but {layer} "
+                    "need locations; add lon/lat columns (经度/纬度) or a WKT column"
+                ),
+                file=src.name,
+                layer=note(spec.label),
+            )
         frame = src.frame.copy()
         frame["_row"] = np.arange(1, len(frame) + 1)
         if src.spatial:
             self._vertex_limits(frame)
-        if spec.name == "patrol_tracks" and src.format != "gpx" and len(frame) and \
-                (shapely.get_type_id(frame.geometry.to_numpy()) == 0).all():
+        if (
+            spec.name == "patrol_tracks"
+            and src.format != "gpx"
+            and len(frame)
+            and (shapely.get_type_id(frame.geometry.to_numpy()) == 0).all()
+        ):
             frame = self._tracks_from_points(frame)
         self.frame = self._map_fields(frame)
         self._categorise()
@@ -83,13 +101,22 @@ class Builder(FieldsMixin, TracksMixin, ParentsMixin, PeopleMixin, MatchingMixin
     def _normalise_geometry(self, kind: str) -> None:
         """Fit every feature to the layer's geometry kind (``gridmap.layer_geometry``)."""
         frame = self.frame
-        refused = {p.row for p in self.report.problems
-                   if p.severity == "error" and p.row is not None}
-        takers = {kind: [s.label for s in self.registry if s.geometry == kind]
-                  for kind in ("polygon", "point", "line")}
-        fitted = fit_to_layer(frame.geometry.to_numpy(), frame["_row"].to_numpy(),
-                              kind, layer=self.spec.label, file=self.src.name,
-                              takers=takers, rows_with_errors=refused)
+        refused = {
+            p.row for p in self.report.problems if p.severity == "error" and p.row is not None
+        }
+        takers = {
+            kind: [s.label for s in self.registry if s.geometry == kind]
+            for kind in ("polygon", "point", "line")
+        }
+        fitted = fit_to_layer(
+            frame.geometry.to_numpy(),
+            frame["_row"].to_numpy(),
+            kind,
+            layer=self.spec.label,
+            file=self.src.name,
+            takers=takers,
+            rows_with_errors=refused,
+        )
         self.report.problems.extend(fitted.problems)
         self.report.dropped += int((~fitted.keep).sum())
         frame = frame.set_geometry(fitted.geometries)
@@ -97,7 +124,8 @@ class Builder(FieldsMixin, TracksMixin, ParentsMixin, PeopleMixin, MatchingMixin
 
     def _rows(self) -> list[dict]:
         build = {"households": self._household_rows, "residents": self._resident_rows}.get(
-            self.spec.name, self._feature_rows)
+            self.spec.name, self._feature_rows
+        )
         return build()
 
     def _feature_rows(self) -> list[dict]:

@@ -44,14 +44,27 @@ class ChecksMixin(BuilderState):
         counts = shapely.get_num_coordinates(frame.geometry.to_numpy())
         total = int(counts.sum())
         if total > limits.max_vertices_file:
-            raise rejected(N_("{file} has {n} vertices; at most {limit} per file are accepted "
-                              "(GRIDMAP_MAX_VERTICES_FILE)"), file=self.src.name, n=total,
-                           limit=limits.max_vertices_file)
+            raise rejected(
+                N_(
+                    "{file} has {n} vertices; at most {limit} per file are accepted "
+                    "(GRIDMAP_MAX_VERTICES_FILE)"
+                ),
+                file=self.src.name,
+                n=total,
+                limit=limits.max_vertices_file,
+            )
         for i in np.flatnonzero(counts > limits.max_vertices_feature):
-            self.add(int(frame["_row"].iloc[i]), "too_many_vertices", "error",
-                     N_("the feature has {n} vertices; at most {limit} are accepted "
-                        "(GRIDMAP_MAX_VERTICES_FEATURE)"), n=int(counts[i]),
-                     limit=limits.max_vertices_feature)
+            self.add(
+                int(frame["_row"].iloc[i]),
+                "too_many_vertices",
+                "error",
+                N_(
+                    "the feature has {n} vertices; at most {limit} are accepted "
+                    "(GRIDMAP_MAX_VERTICES_FEATURE)"
+                ),
+                n=int(counts[i]),
+                limit=limits.max_vertices_feature,
+            )
             frame.iloc[i, frame.columns.get_loc(frame.geometry.name)] = None
 
     def _new_place(self, rec: dict, level: str, compound_community: dict):
@@ -63,8 +76,9 @@ class ChecksMixin(BuilderState):
             return compound_community.get(rec.get("compound_id"))
         if self.spec.name == "streets":
             return rec["_id"]
-        return rec.get({"grid": "grid_id", "community": "community_id",
-                        "street": "street_id"}[level])
+        return rec.get(
+            {"grid": "grid_id", "community": "community_id", "street": "street_id"}[level]
+        )
 
     def _authorise(self, rows: list[dict]) -> None:
         """Refuse, row by row, what the requester's role may not do (gridmap.permissions)
@@ -74,27 +88,43 @@ class ChecksMixin(BuilderState):
         level = PLACE_LEVEL.get(spec.name)
         allowed = None if level is None else writable_places(self.session, requester, level)
         updating = [r["_id"] for r in rows if r["_id"] is not None]
-        old = existing_places(self.session, spec.name, self.model, updating) \
-            if allowed is not None else {}
-        compound_community = dict(self.session.execute(
-            sa.select(m.Compound.id, m.Compound.community_id)).all()) \
-            if spec.name == "gates" and allowed is not None else {}
+        old = (
+            existing_places(self.session, spec.name, self.model, updating)
+            if allowed is not None
+            else {}
+        )
+        compound_community = (
+            dict(self.session.execute(sa.select(m.Compound.id, m.Compound.community_id)).all())
+            if spec.name == "gates" and allowed is not None
+            else {}
+        )
         for rec in rows:
             action = permissions.UPDATE if rec["_id"] is not None else permissions.CREATE
             if not permissions.may(requester.role, spec.name, action):
-                self.add(rec["_row"], "not_allowed", "error",
-                         N_("role {role} may not {action} {layer}"), role=requester.role,
-                         action=action, layer=note(spec.label))
+                self.add(
+                    rec["_row"],
+                    "not_allowed",
+                    "error",
+                    N_("role {role} may not {action} {layer}"),
+                    role=requester.role,
+                    action=action,
+                    layer=note(spec.label),
+                )
                 continue
             if allowed is None or level is None:  # level is None only when allowed is
                 continue
             if rec["_id"] is not None and not in_place(old.get(rec["_id"]), allowed):
-                self.add(rec["_row"], "out_of_scope", "error",
-                         N_("{code} exists outside your areas; it cannot be changed or moved "
-                            "from here"), code=rec.get("code") or rec.get("_label") or "")
+                self.add(
+                    rec["_row"],
+                    "out_of_scope",
+                    "error",
+                    N_("{code} exists outside your areas; it cannot be changed or moved from here"),
+                    code=rec.get("code") or rec.get("_label") or "",
+                )
             elif not in_place(self._new_place(rec, level, compound_community), allowed):
-                self.add(rec["_row"], "out_of_scope", "error",
-                         N_("the feature lies outside your areas"))
+                self.add(
+                    rec["_row"], "out_of_scope", "error", N_("the feature lies outside your areas")
+                )
         self._keep_workflow(rows)
 
     def _keep_workflow(self, rows: list[dict]) -> None:
@@ -105,20 +135,32 @@ class ChecksMixin(BuilderState):
         if not fields_ or not ids:
             return
         model = self.model
-        stored = {r[0]: r[1:] for r in self.session.execute(
-            sa.select(model.id, *(getattr(model, f) for f in fields_)).where(
-                model.id.in_(ids))).all()}
+        stored = {
+            r[0]: r[1:]
+            for r in self.session.execute(
+                sa.select(model.id, *(getattr(model, f) for f in fields_)).where(model.id.in_(ids))
+            ).all()
+        }
         for rec in rows:
             if rec["_id"] is None:
                 continue
             before = dict(zip(fields_, stored[rec["_id"]], strict=True))
-            changed = [f for f in fields_ if not F.is_blank(rec.get(f))
-                       and f not in rec.get("_defaulted", ())
-                       and not _same_value(rec.get(f), before[f])]
+            changed = [
+                f
+                for f in fields_
+                if not F.is_blank(rec.get(f))
+                and f not in rec.get("_defaulted", ())
+                and not _same_value(rec.get(f), before[f])
+            ]
             if changed:
-                self.add(rec["_row"], "workflow_field", "error",
-                         N_("{code}: {fields} change only through the case workflow, not by "
-                            "import"), code=rec.get("code"), fields=", ".join(changed))
+                self.add(
+                    rec["_row"],
+                    "workflow_field",
+                    "error",
+                    N_("{code}: {fields} change only through the case workflow, not by import"),
+                    code=rec.get("code"),
+                    fields=", ".join(changed),
+                )
             rec.update(before)
 
     def _offset_check(self, rows: list[dict]) -> None:
@@ -130,8 +172,7 @@ class ChecksMixin(BuilderState):
             return
         existing = []
         updating = {r["_id"] for r in rows if r["_id"] is not None}
-        for model in (m.District, m.Street, m.Community, m.Grid, m.Compound, m.Road,
-                      m.Building):
+        for model in (m.District, m.Street, m.Community, m.Grid, m.Compound, m.Road, m.Building):
             stmt = sa.select(model.id, model.geom)
             if model in (m.Road, m.Building):  # a sample is enough to measure a shift
                 stmt = stmt.order_by(model.id).limit(OFFSET_SAMPLE)
@@ -140,31 +181,43 @@ class ChecksMixin(BuilderState):
                 frame = frame[~frame["id"].isin(updating)]
             existing.extend(frame.geometry.to_numpy())
         new_arr = np.asarray(new, dtype=object)
-        check = gcj02_offset_check(new_arr, np.asarray(existing, dtype=object)) \
-            if existing else None
+        check = (
+            gcj02_offset_check(new_arr, np.asarray(existing, dtype=object)) if existing else None
+        )
         if check is not None and check.suspected:
-            self.warn(N_("this layer was declared WGS84 but sits {before:,.0f} m (median) from "
-                         "the layers already loaded for the same area; read as GCJ-02 it would "
-                         "sit {after:,.0f} m from them. Amap/Tencent data is GCJ-02: re-import "
-                         "with --coords gcj02"), before=check.median_m,
-                      after=check.median_if_gcj02_m)
+            self.warn(
+                N_(
+                    "this layer was declared WGS84 but sits {before:,.0f} m (median) from "
+                    "the layers already loaded for the same area; read as GCJ-02 it would "
+                    "sit {after:,.0f} m from them. Amap/Tencent data is GCJ-02: re-import "
+                    "with --coords gcj02"
+                ),
+                before=check.median_m,
+                after=check.median_if_gcj02_m,
+            )
         elif check is None:
             self._datum_alone(new_arr)
 
     def _datum_alone(self, new: np.ndarray) -> None:
         districts = read_frame(self.session, sa.select(m.District.id, m.District.geom))
-        where, inside = note(N_("the outline of China shipped with gridmap")), \
-            share_inside(new, china_outline())
+        where, inside = (
+            note(N_("the outline of China shipped with gridmap")),
+            share_inside(new, china_outline()),
+        )
         if len(districts) and self.spec.name != "districts":
             in_districts = share_inside(new, shapely.union_all(districts.geometry.to_numpy()))
             if in_districts > inside:
                 where, inside = note(N_("the districts already loaded")), in_districts
         if inside < 0.5:
             return
-        self.warn(N_("this layer was declared WGS84 and lies in China ({where}), where Amap, "
-                     "Tencent and DataV coordinates are GCJ-02 and sit {shift:,.0f} m off. "
-                     "Nothing is loaded here to compare it with, so the datum could not be "
-                     "checked: if the file came from Amap, Tencent or DataV, import it with "
-                     "--coords gcj02; GPS, Tianditu and survey data are right as declared"),
-                  where=where, shift=gcj02_shift_m(*shapely.get_coordinates(
-                      shapely.point_on_surface(new[0]))[0]))
+        self.warn(
+            N_(
+                "this layer was declared WGS84 and lies in China ({where}), where Amap, "
+                "Tencent and DataV coordinates are GCJ-02 and sit {shift:,.0f} m off. "
+                "Nothing is loaded here to compare it with, so the datum could not be "
+                "checked: if the file came from Amap, Tencent or DataV, import it with "
+                "--coords gcj02; GPS, Tianditu and survey data are right as declared"
+            ),
+            where=where,
+            shift=gcj02_shift_m(*shapely.get_coordinates(shapely.point_on_surface(new[0]))[0]),
+        )

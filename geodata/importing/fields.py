@@ -18,15 +18,34 @@ from gridmap import vocab
 from gridmap.notes import N_, note, problem, rejected
 from gridmap.standards import poi
 
-_FIELD_WORDS = {"category": N_("category"), "use": N_("use"), "severity": N_("severity"),
-                "status": N_("status"), "kind": N_("kind")}
+_FIELD_WORDS = {
+    "category": N_("category"),
+    "use": N_("use"),
+    "severity": N_("severity"),
+    "status": N_("status"),
+    "kind": N_("kind"),
+}
 
 
 _TRACK_DERIVED = frozenset({"ended_at", "ended"})
 
 
-_KML_NOISE = frozenset({"id", "Name", "description", "timestamp", "begin", "end", "altitudeMode",
-                        "tessellate", "extrude", "visibility", "drawOrder", "icon"})
+_KML_NOISE = frozenset(
+    {
+        "id",
+        "Name",
+        "description",
+        "timestamp",
+        "begin",
+        "end",
+        "altitudeMode",
+        "tessellate",
+        "extrude",
+        "visibility",
+        "drawOrder",
+        "icon",
+    }
+)
 
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -39,11 +58,13 @@ def _name_like_column(frame: pd.DataFrame, columns) -> str | None:
     """The column most likely to hold names: text values under a heading that says name
     (…名称, …名稱, …name), else the most values with Chinese characters, else the most text
     values (numbers and codes are not names)."""
+
     def score(c) -> tuple[int, int, int]:
         values = [str(v) for v in frame[c].head(200) if not F.is_blank(v)]
         texts = sum(not _NUMERIC.fullmatch(v) for v in values)
         named = bool(texts) and bool(re.search(r"名|name", str(c), re.IGNORECASE))
         return (int(named), sum(bool(_CJK.search(v)) for v in values), texts)
+
     return max(columns, key=score, default=None)  # all alike: the first column
 
 
@@ -105,8 +126,11 @@ class FieldsMixin(BuilderState):
 
     def column(self, frame: pd.DataFrame, name: str) -> pd.Series:
         """Field ``name`` for every row, as :meth:`value` gives it for one."""
-        out = frame[name] if name in frame.columns else \
-            pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        out = (
+            frame[name]
+            if name in frame.columns
+            else pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        )
         if name in self.opts.mapping.defaults:
             blank = _per_value(out, F.is_blank).astype(bool)
             out = out.where(~blank, self.opts.mapping.defaults[name])
@@ -117,44 +141,72 @@ class FieldsMixin(BuilderState):
         return out
 
     def _map_fields(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        columns = [c for c in frame.columns if c not in ("geometry", "_row", "times", "points")
-                   and not (self.spec.name == "patrol_tracks" and c in _TRACK_DERIVED)]
+        columns = [
+            c
+            for c in frame.columns
+            if c not in ("geometry", "_row", "times", "points")
+            and not (self.spec.name == "patrol_tracks" and c in _TRACK_DERIVED)
+        ]
         if self.src.format in ("kml", "kmz"):
             # GDAL's KML drivers add style/time columns; keep them only when they hold data.
-            columns = [c for c in columns if c not in _KML_NOISE or frame[c].notna().any()
-                       and not (frame[c].astype(str).isin(["-1", "0", "NaT", "nan", "None", ""])
-                                .all())]
-        mapping, props, clashes = F.map_columns(columns, self.spec.name, self.spec.allowed,
-                                                self.opts.mapping, registry=self.registry)
+            columns = [
+                c
+                for c in columns
+                if c not in _KML_NOISE
+                or frame[c].notna().any()
+                and not (frame[c].astype(str).isin(["-1", "0", "NaT", "nan", "None", ""]).all())
+            ]
+        mapping, props, clashes = F.map_columns(
+            columns, self.spec.name, self.spec.allowed, self.opts.mapping, registry=self.registry
+        )
         self.report.mapping = mapping
         self.report.props_columns = props
         for col, target in clashes:
-            self.warn(N_("column {col} also looks like {field}, which column {other} already "
-                         "gives; kept {col} in props"), col=col, field=target,
-                      other=next(c for c, t in mapping.items() if t == target))
+            self.warn(
+                N_(
+                    "column {col} also looks like {field}, which column {other} already "
+                    "gives; kept {col} in props"
+                ),
+                col=col,
+                field=target,
+                other=next(c for c, t in mapping.items() if t == target),
+            )
         # A props column (as gridmap exports it) is merged back, not nested.
         exported = [c for c in props if F.normalise_name(c) == "props"]
         props = [c for c in props if c not in exported]
         self.report.props_columns = props
         out = gpd.GeoDataFrame(
             {target: frame[col].to_numpy() for col, target in mapping.items()},
-            geometry=frame.geometry.to_numpy(), crs=frame.crs, index=frame.index)
+            geometry=frame.geometry.to_numpy(),
+            crs=frame.crs,
+            index=frame.index,
+        )
         out["_row"] = frame["_row"].to_numpy()
         if "times" in frame.columns:
             out["times"] = frame["times"].to_numpy()
         out["_props"] = [
-            {**{key: val for c in exported for key, val in _parse_props(frame.at[k, c]).items()},
-             **{c: v for c in props if (v := F.json_safe(frame.at[k, c])) is not None}}
+            {
+                **{key: val for c in exported for key, val in _parse_props(frame.at[k, c]).items()},
+                **{c: v for c in props if (v := F.json_safe(frame.at[k, c])) is not None},
+            }
             for k in frame.index
         ]
-        if self.spec.name_required and "name" not in out.columns and \
-                "name" not in self.opts.mapping.defaults:
-            raise rejected(N_("{file}: no column gives the {layer} name (looked for 名称, name, "
-                              "NAME ...; columns are: {columns}); map one in a mapping file, "
-                              "e.g. '{example}: name'"),
-                           file=self.src.name, layer=note(self.spec.label),
-                           columns=", ".join(map(str, columns)) or "-",
-                           example=_name_like_column(frame, columns) or "名称")
+        if (
+            self.spec.name_required
+            and "name" not in out.columns
+            and "name" not in self.opts.mapping.defaults
+        ):
+            raise rejected(
+                N_(
+                    "{file}: no column gives the {layer} name (looked for 名称, name, "
+                    "NAME ...; columns are: {columns}); map one in a mapping file, "
+                    "e.g. '{example}: name'"
+                ),
+                file=self.src.name,
+                layer=note(self.spec.label),
+                columns=", ".join(map(str, columns)) or "-",
+                example=_name_like_column(frame, columns) or "名称",
+            )
         return out
 
     def _categorise(self) -> None:
@@ -173,8 +225,14 @@ class FieldsMixin(BuilderState):
         codes = cells.copy()
         drop = np.zeros(len(frame), dtype=bool)
         for value, count in cells.value_counts(sort=True).items():
-            entry = {"value": value, "count": int(count), "category": None, "source": None,
-                     "key": None, "excluded": False}
+            entry = {
+                "value": value,
+                "count": int(count),
+                "category": None,
+                "source": None,
+                "key": None,
+                "excluded": False,
+            }
             if value in user:
                 target = F.text(user[value])
                 entry["source"] = "mapping"
@@ -183,17 +241,23 @@ class FieldsMixin(BuilderState):
                 else:
                     entry["category"] = F.vocab_code(target, terms) or target
             elif (hit := poi.classify(layer, value)) is not None:
-                entry.update(category=hit.category, source="dictionary", key=hit.key,
-                             excluded=hit.excluded)
+                entry.update(
+                    category=hit.category, source="dictionary", key=hit.key, excluded=hit.excluded
+                )
             elif (code := F.vocab_code(value, terms)) is not None:
                 entry.update(category=code, source="known")
             self.report.categories.append(entry)
             at = (cells == value).to_numpy()
             if entry["excluded"]:
                 drop |= at
-                self.say(N_("{n} rows of category {value!r} left out ({why})"), n=int(count),
-                         value=value, why=note(N_("your mapping")) if entry["source"] ==
-                         "mapping" else note(N_("shipped dictionary: {key}"), key=entry["key"]))
+                self.say(
+                    N_("{n} rows of category {value!r} left out ({why})"),
+                    n=int(count),
+                    value=value,
+                    why=note(N_("your mapping"))
+                    if entry["source"] == "mapping"
+                    else note(N_("shipped dictionary: {key}"), key=entry["key"]),
+                )
             elif entry["category"] is not None:
                 codes.loc[at] = entry["category"]
         frame["category"] = codes.where(codes.notna(), frame["category"])
@@ -210,27 +274,49 @@ class FieldsMixin(BuilderState):
         if kind == "int":
             number = F.integer(v)
             if number is None and not F.is_blank(v):
-                self.add(row, "bad_value", "warning", N_("{field} {value!r} is not a number; "
-                                                         "left empty"), field=f, value=str(v))
+                self.add(
+                    row,
+                    "bad_value",
+                    "warning",
+                    N_("{field} {value!r} is not a number; left empty"),
+                    field=f,
+                    value=str(v),
+                )
             return number
         if kind == "time":
             when = F.timestamp(v)
             if when is None and not F.is_blank(v):
-                self.add(row, "bad_value", "error", N_("{field} {value!r} is not a date"),
-                         field=f, value=str(v))
+                self.add(
+                    row,
+                    "bad_value",
+                    "error",
+                    N_("{field} {value!r} is not a date"),
+                    field=f,
+                    value=str(v),
+                )
             return when
         if f"{layer}.{f}" in F.VOCABS:
             out = F.vocab_code(v, F.VOCABS[f"{layer}.{f}"])
             if out is None and not F.is_blank(v):
-                self.add(row, "bad_value", "error",
-                         N_("{field} {value!r} is not a known {layer} {field}; choose one on the "
-                            "import page or in the mapping file's values section"),
-                         field=note(_FIELD_WORDS.get(f, f)), value=str(v),
-                         layer=note(self.spec.label))
+                self.add(
+                    row,
+                    "bad_value",
+                    "error",
+                    N_(
+                        "{field} {value!r} is not a known {layer} {field}; choose one on the "
+                        "import page or in the mapping file's values section"
+                    ),
+                    field=note(_FIELD_WORDS.get(f, f)),
+                    value=str(v),
+                    layer=note(self.spec.label),
+                )
                 if f not in self._listed:
                     self._listed.add(f)
-                    self.warn(N_("known values of {field}: {known}"), field=f, known=", ".join(
-                        f"{t.code} ({t.zh})" for t in F.VOCABS[f"{layer}.{f}"]))
+                    self.warn(
+                        N_("known values of {field}: {known}"),
+                        field=f,
+                        known=", ".join(f"{t.code} ({t.zh})" for t in F.VOCABS[f"{layer}.{f}"]),
+                    )
             return out
         if kind == "road_class":
             return F.road_class(v)
@@ -243,8 +329,13 @@ class FieldsMixin(BuilderState):
             terms = vocab.RESIDENT_TAGS if layer == "residents" else vocab.HOUSEHOLD_TAGS
             codes, unknown = F.tag_list(v, terms)
             if unknown:
-                self.add(row, "bad_value", "warning", N_("unknown tags {tags}; kept in props"),
-                         tags=", ".join(unknown))
+                self.add(
+                    row,
+                    "bad_value",
+                    "warning",
+                    N_("unknown tags {tags}; kept in props"),
+                    tags=", ".join(unknown),
+                )
             return codes or None
         length = _column_length(self.model, f) if f in self.model.__table__.c else None
         return F.text(v, length)
@@ -262,22 +353,31 @@ class FieldsMixin(BuilderState):
                 converted.append(None)
                 continue
             before = len(self.report.problems)
-            converted.append(self._field_value(frame, frame.index[first[c]], f,
-                                               int(rows_no[first[c]])))
+            converted.append(
+                self._field_value(frame, frame.index[first[c]], f, int(rows_no[first[c]]))
+            )
             said = self.report.problems[before:]
             if said:  # the same line for every other row holding this value
                 for i in np.flatnonzero(codes == c)[1:]:
                     self.report.problems.extend(
-                        problem(int(rows_no[i]), p.kind, p.severity, p.note.template,
-                                **p.note.params) for p in said)
+                        problem(
+                            int(rows_no[i]), p.kind, p.severity, p.note.template, **p.note.params
+                        )
+                        for p in said
+                    )
         return _object_array(converted)[codes + 1]
 
     def _layer_fixups(self, rec: dict, frame, k) -> None:
         """The layer's defaults and derived values for one row."""
-        fix = {"grids": self._fix_grid, "buildings": self._fix_building,
-               "roads": self._fix_road, "key_sites": self._fix_key_site,
-               "facilities": self._fix_facility, "hazards": self._fix_hazard,
-               "patrol_tracks": self._track_times}.get(self.spec.name)
+        fix = {
+            "grids": self._fix_grid,
+            "buildings": self._fix_building,
+            "roads": self._fix_road,
+            "key_sites": self._fix_key_site,
+            "facilities": self._fix_facility,
+            "hazards": self._fix_hazard,
+            "patrol_tracks": self._track_times,
+        }.get(self.spec.name)
         if fix is not None:
             fix(rec, frame, k)
 
@@ -297,16 +397,24 @@ class FieldsMixin(BuilderState):
         rec["highway"] = "unclassified"  # walkable: a street of no given class
         if "highway" not in self._listed:
             self._listed.add("highway")
-            self.warn(N_("rows without a road class (highway, 道路等级) are taken as "
-                         "walkable streets ('unclassified'); give the class to exclude "
-                         "expressways"))
+            self.warn(
+                N_(
+                    "rows without a road class (highway, 道路等级) are taken as "
+                    "walkable streets ('unclassified'); give the class to exclude "
+                    "expressways"
+                )
+            )
 
     def _no_category(self, rec: dict) -> None:
         """A row without a category is refused, unless its value was refused already."""
         row = rec["_row"]
         if not any(p.row == row and p.kind == "bad_value" for p in self.report.problems):
-            self.add(row, "missing_category", "error",
-                     N_("no category; give a 类别 column or a default in the mapping file"))
+            self.add(
+                row,
+                "missing_category",
+                "error",
+                N_("no category; give a 类别 column or a default in the mapping file"),
+            )
 
     def _fix_key_site(self, rec: dict, _frame, _k) -> None:
         if rec.get("category") is None:
@@ -326,5 +434,4 @@ class FieldsMixin(BuilderState):
             rec[f] = rec.get(f) or default
         if rec.get("found_at") is None:
             rec["found_at"] = datetime.now().replace(microsecond=0)
-            self.add(rec["_row"], "defaulted", "info",
-                     N_("no found time; the import time is used"))
+            self.add(rec["_row"], "defaulted", "info", N_("no found time; the import time is used"))

@@ -28,9 +28,14 @@ class MatchingMixin(BuilderState):
         for rec in rows:
             if rec.get("code"):
                 if len(rec["code"]) > length:
-                    self.add(rec["_row"], "bad_code", "error",
-                             N_("code {code!r} is longer than {n} characters"),
-                             code=rec["code"], n=length)
+                    self.add(
+                        rec["_row"],
+                        "bad_code",
+                        "error",
+                        N_("code {code!r} is longer than {n} characters"),
+                        code=rec["code"],
+                        n=length,
+                    )
                 continue
             if spec.name == "grids":
                 continue  # scheme codes once parents and existing grids are known
@@ -42,11 +47,15 @@ class MatchingMixin(BuilderState):
                 # Names repeat (1号楼 in every compound) or are missing: footprints and lines
                 # are told apart by their shape (to 1e-6 degree, 0.1 m) too; the same shape
                 # twice (tiled exports repeat it) is one feature. Boundaries go by name alone.
-                where = hashlib.sha1(shapely.to_wkb(shapely.normalize(
-                    shapely.set_precision(geom, 1e-6)))).hexdigest()
+                where = hashlib.sha1(
+                    shapely.to_wkb(shapely.normalize(shapely.set_precision(geom, 1e-6)))
+                ).hexdigest()
             # Layers without names (hazards, tracks) are told apart by all their fields.
-            extra = () if "name" in self.model.__table__.c else tuple(
-                str(rec.get(f)) for f in spec.fields)
+            extra = (
+                ()
+                if "name" in self.model.__table__.c
+                else tuple(str(rec.get(f)) for f in spec.fields)
+            )
             rec["_key"] = (rec.get("name"), rec.get("address"), where, *extra)
             rec["code"] = f"{spec.prefix}{_short_hash(spec.name, *rec['_key'])}"[:length]
             rec["_generated"] = True
@@ -64,23 +73,33 @@ class MatchingMixin(BuilderState):
             if recs[0].get("_generated"):
                 first = recs[0]["_row"]
                 for rec in recs[1:]:
-                    self.add(rec["_row"], "duplicate", "warning",
-                             N_("same name, address and place as row {first}; skipped"),
-                             first=first)
+                    self.add(
+                        rec["_row"],
+                        "duplicate",
+                        "warning",
+                        N_("same name, address and place as row {first}; skipped"),
+                        first=first,
+                    )
                     rec["_skip"] = True
             else:
                 rownums = ", ".join(str(r["_row"]) for r in recs)
                 for rec in recs:
-                    self.add(rec["_row"], "duplicate_code", "error",
-                             N_("code {code} appears in rows {rows}; codes must be unique"),
-                             code=code, rows=rownums)
+                    self.add(
+                        rec["_row"],
+                        "duplicate_code",
+                        "error",
+                        N_("code {code} appears in rows {rows}; codes must be unique"),
+                        code=code,
+                        rows=rownums,
+                    )
         rows[:] = [r for r in rows if not r.get("_skip")]
 
     def _match_existing(self, rows: list[dict]) -> None:
         model = self.model
         if self.spec.name == "residents":
-            existing = self.session.execute(sa.select(model.id, model.household_id, model.name,
-                                                      model.id_number)).all()
+            existing = self.session.execute(
+                sa.select(model.id, model.household_id, model.name, model.id_number)
+            ).all()
             by_id = {r.id_number.upper(): r.id for r in existing if r.id_number}
             by_hh = {(r.household_id, r.name): r.id for r in existing}
             for rec in rows:
@@ -116,14 +135,22 @@ class MatchingMixin(BuilderState):
             name = rec.get("name")
             if not name:
                 continue
-            same = [r for r in by_name.get(name, []) if r.code not in claimed
-                    and (not same_parent or r.community_id == rec.get("community_id"))]
+            same = [
+                r
+                for r in by_name.get(name, [])
+                if r.code not in claimed
+                and (not same_parent or r.community_id == rec.get("community_id"))
+            ]
             if len(same) == 1 and file_names.get(name) == 1:
                 rec["_id"] = same[0].id
                 rec["code"] = same[0].code
                 rec["_generated"] = False
                 claimed.add(same[0].code)
-                self.add(rec["_row"], "matched_by_name", "info",
-                         N_("no code in the file; matched existing {code} by name"),
-                         code=same[0].code)
+                self.add(
+                    rec["_row"],
+                    "matched_by_name",
+                    "info",
+                    N_("no code in the file; matched existing {code} by name"),
+                    code=same[0].code,
+                )
         self._taken_codes = set(by_code)

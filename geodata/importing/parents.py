@@ -34,12 +34,20 @@ class ParentsMixin(BuilderState):
         for parent in self.spec.parents:
             table = self._lookup(model_for(self.registry[parent.layer].table))
             by_code = dict(zip(table["code"], table["id"], strict=True))
-            given = frame[parent.field].map(F.text) if parent.field in frame.columns else \
-                pd.Series([None] * len(frame), index=frame.index, dtype=object)
+            given = (
+                frame[parent.field].map(F.text)
+                if parent.field in frame.columns
+                else pd.Series([None] * len(frame), index=frame.index, dtype=object)
+            )
             if parent.field == "community" and self.opts.community:
                 if self.opts.community not in by_code:
-                    raise rejected(N_("--community {code}: no community with that code; import "
-                                      "the communities first"), code=self.opts.community)
+                    raise rejected(
+                        N_(
+                            "--community {code}: no community with that code; import "
+                            "the communities first"
+                        ),
+                        code=self.opts.community,
+                    )
                 given = given.where(given.notna(), self.opts.community)
             ids = pd.Series([None] * len(frame), index=frame.index, dtype=object)
             for k, code in given.items():
@@ -48,9 +56,14 @@ class ParentsMixin(BuilderState):
                 if code in by_code:
                     ids[k] = by_code[code]
                 else:
-                    self.add(int(frame.at[k, "_row"]), "unknown_parent", "error",
-                             N_("{parent} {code!r} does not exist; import it first or correct "
-                                "the code"), parent=parent.field, code=code)
+                    self.add(
+                        int(frame.at[k, "_row"]),
+                        "unknown_parent",
+                        "error",
+                        N_("{parent} {code!r} does not exist; import it first or correct the code"),
+                        parent=parent.field,
+                        code=code,
+                    )
             missing = ids.isna() & given.isna()
             if missing.any() and parent.locate and len(table) and frame.geometry.notna().any():
                 located = self._locate(frame.geometry[missing], table, parent.locate)
@@ -59,8 +72,9 @@ class ParentsMixin(BuilderState):
                         ids[k] = int(table.at[label, "id"])
                 n = int(located.notna().sum())
                 if n:
-                    self.say(N_("{parent} of {n} features found by location"),
-                              parent=parent.field, n=n)
+                    self.say(
+                        N_("{parent} of {n} features found by location"), parent=parent.field, n=n
+                    )
             frame[f"_{parent.column}"] = ids
 
     def _locate(self, geoms: gpd.GeoSeries, table: gpd.GeoDataFrame, how: str) -> pd.Series:
@@ -70,8 +84,9 @@ class ParentsMixin(BuilderState):
         crs = metric_crs(tuple(geoms.total_bounds))
         g = geoms.to_crs(crs).to_numpy()
         t = table.geometry.to_crs(crs).to_numpy()
-        idx, dist = shapely.STRtree(t).query_nearest(g, max_distance=30.0, return_distance=True,
-                                                     all_matches=False)
+        idx, dist = shapely.STRtree(t).query_nearest(
+            g, max_distance=30.0, return_distance=True, all_matches=False
+        )
         out = pd.Series([None] * len(geoms), index=geoms.index, dtype=object)
         out.iloc[idx[0]] = table.index[idx[1]].to_numpy()
         return out

@@ -23,8 +23,9 @@ class PeopleMixin(BuilderState):
     """Rows of households and residents."""
 
     def _building_index(self) -> tuple[dict, dict, dict]:
-        res = self.session.execute(sa.select(m.Building.id, m.Building.code, m.Building.address,
-                                             m.Building.grid_id)).all()
+        res = self.session.execute(
+            sa.select(m.Building.id, m.Building.code, m.Building.address, m.Building.grid_id)
+        ).all()
         by_code = {r.code: r.id for r in res}
         by_address: dict[str, list[int]] = {}
         for r in res:
@@ -45,44 +46,72 @@ class PeopleMixin(BuilderState):
         rows_no = frame["_row"].to_numpy()
         given = _per_value(self.column(frame, "building"), F.text)
         bid = np.array([by_code.get(c) if c is not None else None for c in given], dtype=object)
-        keys = _per_value(self.column(frame, "address"),
-                          lambda a: _address_key(t) if (t := F.text(a)) else None)
+        keys = _per_value(
+            self.column(frame, "address"), lambda a: _address_key(t) if (t := F.text(a)) else None
+        )
         for i in np.flatnonzero(bid == None):  # noqa: E711 - element-wise on an object array
             row, code, key = int(rows_no[i]), given[i], keys[i]
             if code is not None:
-                self.add(row, "unknown_building", "error",
-                         N_("building {code!r} does not exist; import the buildings first"),
-                         code=code)
+                self.add(
+                    row,
+                    "unknown_building",
+                    "error",
+                    N_("building {code!r} does not exist; import the buildings first"),
+                    code=code,
+                )
             elif key is not None:
                 found = by_address.get(key, [])
                 if len(found) == 1:
                     bid[i] = found[0]
                 elif found:
-                    self.add(row, "ambiguous_address", "error",
-                             N_("address {address!r} matches {n} buildings; give the building "
-                                "code"), address=F.text(self.column(frame, "address").iloc[i]),
-                             n=len(found))
+                    self.add(
+                        row,
+                        "ambiguous_address",
+                        "error",
+                        N_("address {address!r} matches {n} buildings; give the building code"),
+                        address=F.text(self.column(frame, "address").iloc[i]),
+                        n=len(found),
+                    )
                 else:
-                    self.add(row, "unknown_building", "error",
-                             N_("no building has the address {address!r}"),
-                             address=F.text(self.column(frame, "address").iloc[i]))
+                    self.add(
+                        row,
+                        "unknown_building",
+                        "error",
+                        N_("no building has the address {address!r}"),
+                        address=F.text(self.column(frame, "address").iloc[i]),
+                    )
             else:
-                self.add(row, "unknown_building", "error",
-                         N_("neither a building code (楼栋编码) nor an address (地址) is given"))
+                self.add(
+                    row,
+                    "unknown_building",
+                    "error",
+                    N_("neither a building code (楼栋编码) nor an address (地址) is given"),
+                )
         values = {f: self._bulk_field(frame, f) for f in self.spec.fields}
         values["size"] = np.array([v or 1 for v in values["size"]], dtype=object)
         own = _per_value(self.column(frame, "code"), F.text)
         props = frame["_props"].to_numpy()
         rows = []
         for j in range(len(frame)):
-            rec: dict[str, Any] = {"_row": int(rows_no[j]), "_id": None, "building_id": bid[j],
-                                   **{f: values[f][j] for f in values}, "props": props[j] or None}
+            rec: dict[str, Any] = {
+                "_row": int(rows_no[j]),
+                "_id": None,
+                "building_id": bid[j],
+                **{f: values[f][j] for f in values},
+                "props": props[j] or None,
+            }
             code = own[j]
             if not code and bid[j] is not None:
                 if not (rec["unit"] or rec["room"]):
-                    self.add(rec["_row"], "missing_code", "error",
-                             N_("no household code and no unit/room to make one from"))
-                code = "-".join([self._building_codes[bid[j]], rec["unit"] or "", rec["room"] or ""])
+                    self.add(
+                        rec["_row"],
+                        "missing_code",
+                        "error",
+                        N_("no household code and no unit/room to make one from"),
+                    )
+                code = "-".join(
+                    [self._building_codes[bid[j]], rec["unit"] or "", rec["room"] or ""]
+                )
             rec["code"] = code
             rec["_place"] = grid_of.get(bid[j])
             rows.append(rec)
@@ -95,30 +124,49 @@ class PeopleMixin(BuilderState):
         if code:
             if code in by_code:
                 return by_code[code]
-            self.add(row, "unknown_building", "error",
-                     N_("building {code!r} does not exist; import the buildings first"),
-                     code=code)
+            self.add(
+                row,
+                "unknown_building",
+                "error",
+                N_("building {code!r} does not exist; import the buildings first"),
+                code=code,
+            )
             return None
         if address:
             found = by_address.get(_address_key(address), [])
             if len(found) == 1:
                 return found[0]
             if len(found) > 1:
-                self.add(row, "ambiguous_address", "error",
-                         N_("address {address!r} matches {n} buildings; give the building code"),
-                         address=address, n=len(found))
+                self.add(
+                    row,
+                    "ambiguous_address",
+                    "error",
+                    N_("address {address!r} matches {n} buildings; give the building code"),
+                    address=address,
+                    n=len(found),
+                )
             else:
-                self.add(row, "unknown_building", "error",
-                         N_("no building has the address {address!r}"), address=address)
+                self.add(
+                    row,
+                    "unknown_building",
+                    "error",
+                    N_("no building has the address {address!r}"),
+                    address=address,
+                )
             return None
-        self.add(row, "unknown_building", "error",
-                 N_("neither a building code (楼栋编码) nor an address (地址) is given"))
+        self.add(
+            row,
+            "unknown_building",
+            "error",
+            N_("neither a building code (楼栋编码) nor an address (地址) is given"),
+        )
         return None
 
     def _resident_rows(self) -> list[dict]:
         frame = self.frame
-        households = self.session.execute(sa.select(m.Household.id, m.Household.code,
-                                                    m.Household.building_id)).all()
+        households = self.session.execute(
+            sa.select(m.Household.id, m.Household.code, m.Household.building_id)
+        ).all()
         hh_by_code = {h.code: h.id for h in households}
         hh_building = {h.id: h.building_id for h in households}
         need_buildings = "household" not in frame.columns
@@ -137,9 +185,13 @@ class PeopleMixin(BuilderState):
                 hcode = "-".join([self._building_codes[bid], unit, room]) if bid else None
             hid = hh_by_code.get(hcode) if hcode else None
             if hid is None and hcode is not None:
-                self.add(row, "unknown_household", "error",
-                         N_("household {code!r} does not exist; import the households first"),
-                         code=hcode)
+                self.add(
+                    row,
+                    "unknown_household",
+                    "error",
+                    N_("household {code!r} does not exist; import the households first"),
+                    code=hcode,
+                )
             elif hcode is None and not need_buildings:
                 self.add(row, "unknown_household", "error", N_("no household code (户编码)"))
             name = F.text(self.value(frame, k, "name"), 50)
@@ -152,9 +204,13 @@ class PeopleMixin(BuilderState):
             if idn:
                 rec["id_number"] = idn.upper()
                 if not F.id_number_ok(idn):
-                    self.add(row, "bad_id_number", "warning",
-                             N_("ID number {masked} fails the GB 11643 check digit"),
-                             masked=mask_id_number(idn))
+                    self.add(
+                        row,
+                        "bad_id_number",
+                        "warning",
+                        N_("ID number {masked} fails the GB 11643 check digit"),
+                        masked=mask_id_number(idn),
+                    )
                 elif rec.get("birth_year") is None:
                     rec["birth_year"] = int(idn[6:10])
                 if rec.get("sex") is None and F.id_number_ok(idn):
@@ -165,12 +221,20 @@ class PeopleMixin(BuilderState):
             rows.append(rec)
         seen: dict[tuple, int] = {}
         for rec in rows:
-            key = ("id", rec["id_number"]) if rec.get("id_number") else \
-                ("hh", rec["household_id"], rec["name"])
+            key = (
+                ("id", rec["id_number"])
+                if rec.get("id_number")
+                else ("hh", rec["household_id"], rec["name"])
+            )
             rec["_key"] = key
             if key in seen:
-                self.add(rec["_row"], "duplicate", "error",
-                         N_("the same person as row {first}"), first=seen[key])
+                self.add(
+                    rec["_row"],
+                    "duplicate",
+                    "error",
+                    N_("the same person as row {first}"),
+                    first=seen[key],
+                )
             else:
                 seen[key] = rec["_row"]
         return rows

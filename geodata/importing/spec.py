@@ -80,23 +80,41 @@ class ImportReport:
             return n.text if n is not None else None
 
         return {
-            "layer": self.layer, "file": self.file, "format": self.format,
-            "source_layer": self.source_layer, "layers": self.layers,
-            "features": self.features, "crs": self.crs, "crs_reason": t(self.crs_reason),
-            "encoding": self.encoding, "encoding_reason": t(self.encoding_reason),
-            "coords": self.coords, "mapping": self.mapping, "props_columns": self.props_columns,
-            "categories": self.categories, "excluded": self.excluded,
-            "unmapped": [{"value": c["value"], "count": c["count"]} for c in self.categories
-                         if c["category"] is None and not c["excluded"]],
+            "layer": self.layer,
+            "file": self.file,
+            "format": self.format,
+            "source_layer": self.source_layer,
+            "layers": self.layers,
+            "features": self.features,
+            "crs": self.crs,
+            "crs_reason": t(self.crs_reason),
+            "encoding": self.encoding,
+            "encoding_reason": t(self.encoding_reason),
+            "coords": self.coords,
+            "mapping": self.mapping,
+            "props_columns": self.props_columns,
+            "categories": self.categories,
+            "excluded": self.excluded,
+            "unmapped": [
+                {"value": c["value"], "count": c["count"]}
+                for c in self.categories
+                if c["category"] is None and not c["excluded"]
+            ],
             "warnings": [w.text for w in self.warnings],
             "notes": [n.text for n in self.notes],
             "problems": [g.as_dict() for g in group_problems(self.problems)],
             "problem_rows": len(self.problems),
-            "errors": len(self.errors), "inserts": self.inserts, "updates": self.updates,
-            "dropped": self.dropped, "generated_codes": self.generated_codes,
-            "load": self.load, "load_source": t(self.load_source),
+            "errors": len(self.errors),
+            "inserts": self.inserts,
+            "updates": self.updates,
+            "dropped": self.dropped,
+            "generated_codes": self.generated_codes,
+            "load": self.load,
+            "load_source": t(self.load_source),
             "suggestions": [s.text for s in self.suggestions],
-            "written": self.written, "dry_run": self.dry_run, "committed": self.committed,
+            "written": self.written,
+            "dry_run": self.dry_run,
+            "committed": self.committed,
         }
 
 
@@ -122,9 +140,12 @@ def _check_role(spec: LayerSpec, requester: Requester) -> None:
         raise PermissionDenied(f"role {requester.role!r} may not import data")
     writers = [r for r in permissions.WRITE if permissions.may_write(r, spec.name)]
     if writers == ["admin"]:
-        raise PermissionDenied(f"only administrators may import {spec.name}; "
-                               f"role {requester.role!r} may not")
+        raise PermissionDenied(
+            f"only administrators may import {spec.name}; role {requester.role!r} may not"
+        )
     if set(writers) == {"admin", "street_staff"}:
-        raise PermissionDenied(f"only administrators and street-office staff may import "
-                               f"{spec.name}; role {requester.role!r} may not")
+        raise PermissionDenied(
+            f"only administrators and street-office staff may import "
+            f"{spec.name}; role {requester.role!r} may not"
+        )
     raise PermissionDenied(f"role {requester.role!r} may not import {spec.name}")

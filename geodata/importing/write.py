@@ -19,8 +19,9 @@ from geodata.importing.spec import Prepared, Progress, _noop
 from gridmap.notes import N_, rejected
 
 
-def write_rows(session: Session, prepared: Prepared, *, chunk_rows: int,
-               progress: Progress | None = None) -> int:
+def write_rows(
+    session: Session, prepared: Prepared, *, chunk_rows: int, progress: Progress | None = None
+) -> int:
     """Insert and update every prepared row in the caller's transaction; returns rows written.
 
     Refuses a report with errors. Hazards get an 'import' event; the import is audited.
@@ -49,35 +50,72 @@ def write_rows(session: Session, prepared: Prepared, *, chunk_rows: int,
         done = len(inserts)
     else:
         for start in range(0, len(inserts), chunk_rows):
-            chunk = inserts[start:start + chunk_rows]
+            chunk = inserts[start : start + chunk_rows]
             session.execute(sa.insert(table), chunk)
             done += len(chunk)
             progress("write", done, total)
     if updates:
         keys = sorted({k for u in updates for k in u} - {"b_id"})
-        stmt = sa.update(table).where(table.c.id == sa.bindparam("b_id")).values(
-            {k: sa.bindparam(k, type_=table.c[k].type) for k in keys})
+        stmt = (
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("b_id"))
+            .values({k: sa.bindparam(k, type_=table.c[k].type) for k in keys})
+        )
         for start in range(0, len(updates), chunk_rows):
-            chunk = [{k: u.get(k) for k in ["b_id", *keys]}
-                     for u in updates[start:start + chunk_rows]]
+            chunk = [
+                {k: u.get(k) for k in ["b_id", *keys]} for u in updates[start : start + chunk_rows]
+            ]
             session.execute(stmt, chunk)
             done += len(chunk)
             progress("write", done, total)
     if spec.name == "hazards" and inserts:
-        ids = dict(session.execute(sa.select(m.Hazard.code, m.Hazard.id).where(
-            m.Hazard.code.in_([r["code"] for r in inserts]))).all())
-        session.execute(sa.insert(m.HazardEvent), [
-            {"hazard_id": ids[r["code"]], "at": datetime.now().replace(microsecond=0),
-             "actor": prepared.requester.username, "action": "import", "from_status": None,
-             "to_status": r["status"], "note": f"imported from {report.file}"} for r in inserts])
-    audit(session, prepared.requester, "import", f"{spec.name}:{report.file}",
-          {"inserted": len(inserts), "updated": len(updates), "format": report.format,
-           "crs": report.crs, "encoding": report.encoding, "excluded": report.excluded,
-           "mapping": F.mapping_dict(prepared.mapping)})
+        ids = dict(
+            session.execute(
+                sa.select(m.Hazard.code, m.Hazard.id).where(
+                    m.Hazard.code.in_([r["code"] for r in inserts])
+                )
+            ).all()
+        )
+        session.execute(
+            sa.insert(m.HazardEvent),
+            [
+                {
+                    "hazard_id": ids[r["code"]],
+                    "at": datetime.now().replace(microsecond=0),
+                    "actor": prepared.requester.username,
+                    "action": "import",
+                    "from_status": None,
+                    "to_status": r["status"],
+                    "note": f"imported from {report.file}",
+                }
+                for r in inserts
+            ],
+        )
+    audit(
+        session,
+        prepared.requester,
+        "import",
+        f"{spec.name}:{report.file}",
+        {
+            "inserted": len(inserts),
+            "updated": len(updates),
+            "format": report.format,
+            "crs": report.crs,
+            "encoding": report.encoding,
+            "excluded": report.excluded,
+            "mapping": F.mapping_dict(prepared.mapping),
+        },
+    )
     session.flush()
     report.written = total
     report.written_rows = [
-        {"row": r["_row"], "code": r.get("code"), "name": r.get("_label") or r.get("name"),
-         "action": "update" if r["_id"] is not None else "insert"} for r in prepared.rows]
+        {
+            "row": r["_row"],
+            "code": r.get("code"),
+            "name": r.get("_label") or r.get("name"),
+            "action": "update" if r["_id"] is not None else "insert",
+        }
+        for r in prepared.rows
+    ]
     report.committed = True
     return total

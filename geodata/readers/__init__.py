@@ -38,8 +38,30 @@ from geodata.readers.source import DEFAULT_MAX_BYTES, FORMATS, MB, Limits, ReadO
 from geodata.readers.spool import safe_filename, spool
 from geodata.readers.tabular import LAT_NAMES, LON_NAMES, WKT_NAMES
 
-__all__ = ["DEFAULT_MAX_BYTES", "FORMATS", "LAT_NAMES", "LON_NAMES", "MB", "OSM_SUFFIXES",
-           "WKT_NAMES", "LayerChoiceNeeded", "Limits", "ReadOptions", "SourceData", "dbf_encoding",
-           "detect_format", "detect_text_encoding", "guess_text_encoding", "list_layers",
-           "member_format", "member_name", "normalise_encoding", "python_codec", "read_source",
-           "safe_extract", "safe_filename", "sniff", "spool"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "FORMATS",
+    "LAT_NAMES",
+    "LON_NAMES",
+    "MB",
+    "OSM_SUFFIXES",
+    "WKT_NAMES",
+    "LayerChoiceNeeded",
+    "Limits",
+    "ReadOptions",
+    "SourceData",
+    "dbf_encoding",
+    "detect_format",
+    "detect_text_encoding",
+    "guess_text_encoding",
+    "list_layers",
+    "member_format",
+    "member_name",
+    "normalise_encoding",
+    "python_codec",
+    "read_source",
+    "safe_extract",
+    "safe_filename",
+    "sniff",
+    "spool",
+]

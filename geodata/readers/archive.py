@@ -41,30 +41,52 @@ def safe_extract(archive: Path, dest: Path, display: str, limits: Limits) -> lis
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise rejected(N_("{file} is not a readable zip archive ({reason}); the upload may be "
-                          "incomplete: export or download it again"),
-                       file=display, reason=str(exc)) from exc
+        raise rejected(
+            N_(
+                "{file} is not a readable zip archive ({reason}); the upload may be "
+                "incomplete: export or download it again"
+            ),
+            file=display,
+            reason=str(exc),
+        ) from exc
     out: list[Path] = []
     with zf:
         infos = zf.infolist()
         if len(infos) > limits.max_members:
-            raise rejected(N_("{file} holds {n} files, more than the {limit} allowed"),
-                           file=display, n=len(infos), limit=limits.max_members)
+            raise rejected(
+                N_("{file} holds {n} files, more than the {limit} allowed"),
+                file=display,
+                n=len(infos),
+                limit=limits.max_members,
+            )
         declared = sum(i.file_size for i in infos)
         if declared > limits.max_unpacked_bytes:
             raise _bomb(display, limits)
         for info in infos:
             name = member_name(info)
             if _unsafe_member(name):
-                raise rejected(N_("{file} contains the path {member!r}, which points outside "
-                                  "the archive (zip-slip); nothing was imported"),
-                               file=display, member=name)
+                raise rejected(
+                    N_(
+                        "{file} contains the path {member!r}, which points outside "
+                        "the archive (zip-slip); nothing was imported"
+                    ),
+                    file=display,
+                    member=name,
+                )
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
-                raise rejected(N_("{file} contains a symbolic link {member!r}; archives with "
-                                  "links are refused"), file=display, member=name)
-            if info.file_size > limits.max_ratio * max(info.compress_size, 1) and \
-                    info.file_size > MB:
+                raise rejected(
+                    N_(
+                        "{file} contains a symbolic link {member!r}; archives with "
+                        "links are refused"
+                    ),
+                    file=display,
+                    member=name,
+                )
+            if (
+                info.file_size > limits.max_ratio * max(info.compress_size, 1)
+                and info.file_size > MB
+            ):
                 raise _bomb(display, limits)
         written = 0
         for info in infos:
@@ -74,9 +96,14 @@ def safe_extract(archive: Path, dest: Path, display: str, limits: Limits) -> lis
                 continue
             target = dest.joinpath(*parts)
             if not target.resolve().is_relative_to(dest.resolve()):
-                raise rejected(N_("{file} contains the path {member!r}, which points outside "
-                                  "the archive (zip-slip); nothing was imported"),
-                               file=display, member=name)
+                raise rejected(
+                    N_(
+                        "{file} contains the path {member!r}, which points outside "
+                        "the archive (zip-slip); nothing was imported"
+                    ),
+                    file=display,
+                    member=name,
+                )
             target.parent.mkdir(parents=True, exist_ok=True)
             member_bytes = 0
             try:
@@ -86,46 +113,81 @@ def safe_extract(archive: Path, dest: Path, display: str, limits: Limits) -> lis
                         written += len(chunk)
                         # Headers can lie: count what really comes out.
                         if written > limits.max_unpacked_bytes or member_bytes > max(
-                                limits.max_ratio * max(info.compress_size, 1), MB):
+                            limits.max_ratio * max(info.compress_size, 1), MB
+                        ):
                             raise _bomb(display, limits)
                         dst.write(chunk)
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
-                    zlib.error) as exc:
-                raise rejected(N_("{file} is corrupt: {member!r} cannot be unpacked ({reason}); "
-                                  "export or download it again"),
-                               file=display, member=name, reason=str(exc)) from exc
+            except (
+                zipfile.BadZipFile,
+                zipfile.LargeZipFile,
+                EOFError,
+                OSError,
+                ValueError,
+                zlib.error,
+            ) as exc:
+                raise rejected(
+                    N_(
+                        "{file} is corrupt: {member!r} cannot be unpacked ({reason}); "
+                        "export or download it again"
+                    ),
+                    file=display,
+                    member=name,
+                    reason=str(exc),
+                ) from exc
             except NotImplementedError as exc:
-                raise rejected(N_("{file}: {member!r} uses a compression or encryption gridmap "
-                                  "cannot read ({reason}); zip it again without a password"),
-                               file=display, member=name, reason=str(exc)) from exc
+                raise rejected(
+                    N_(
+                        "{file}: {member!r} uses a compression or encryption gridmap "
+                        "cannot read ({reason}); zip it again without a password"
+                    ),
+                    file=display,
+                    member=name,
+                    reason=str(exc),
+                ) from exc
             out.append(target)
     return out
 
 
 def _bomb(display: str, limits: Limits):
-    return rejected(N_("{file} unpacks to more than allowed (limit {mb} MB, at most {ratio:.0f}x "
-                       "compression per file): refused as a possible zip bomb"),
-                    file=display, mb=limits.max_unpacked_bytes // MB, ratio=limits.max_ratio)
+    return rejected(
+        N_(
+            "{file} unpacks to more than allowed (limit {mb} MB, at most {ratio:.0f}x "
+            "compression per file): refused as a possible zip bomb"
+        ),
+        file=display,
+        mb=limits.max_unpacked_bytes // MB,
+        ratio=limits.max_ratio,
+    )
 
 
 def _datasets(files: list[Path], root: Path, display: str) -> dict[str, Path]:
     """Readable datasets among unpacked files, keyed by their path inside the archive."""
     found: dict[str, Path] = {}
-    stems_with_shp = {f.with_suffix("").as_posix().lower() for f in files
-                      if f.suffix.lower() == ".shp"}
+    stems_with_shp = {
+        f.with_suffix("").as_posix().lower() for f in files if f.suffix.lower() == ".shp"
+    }
     for f in sorted(files):
         suffix = f.suffix.lower()
         rel = f.relative_to(root).as_posix()
         if suffix == ".dbf" and f.with_suffix("").as_posix().lower() not in stems_with_shp:
-            raise rejected(N_("{file}: {member} has no .shp next to it (the geometry is missing); "
-                              "add the .shp and .shx with the same name"),
-                           file=display, member=rel)
+            raise rejected(
+                N_(
+                    "{file}: {member} has no .shp next to it (the geometry is missing); "
+                    "add the .shp and .shx with the same name"
+                ),
+                file=display,
+                member=rel,
+            )
         if suffix in _DATASET_SUFFIXES:
             found[rel] = f
     if not found:
         names = ", ".join(sorted(f.relative_to(root).as_posix() for f in files)[:10])
-        raise rejected(N_("{file} holds no file gridmap can read ({names}); it reads {supported}"),
-                       file=display, names=names or "-", supported=_SUPPORTED)
+        raise rejected(
+            N_("{file} holds no file gridmap can read ({names}); it reads {supported}"),
+            file=display,
+            names=names or "-",
+            supported=_SUPPORTED,
+        )
     return found
 
 
@@ -141,8 +203,11 @@ def _matches(key: str, wanted: str) -> bool:
     return wanted in (key, PurePosixPath(key).stem, PurePosixPath(key).name)
 
 
-_WHAT = {"layer": (N_("layer"), N_("layers")), "sheet": (N_("sheet"), N_("sheets")),
-         "dataset": (N_("dataset"), N_("datasets"))}
+_WHAT = {
+    "layer": (N_("layer"), N_("layers")),
+    "sheet": (N_("sheet"), N_("sheets")),
+    "dataset": (N_("dataset"), N_("datasets")),
+}
 
 
 def _pick(keys: list[str], wanted: str | None, display: str, what: str) -> str:
@@ -151,11 +216,22 @@ def _pick(keys: list[str], wanted: str | None, display: str, what: str) -> str:
     if wanted is None:
         if len(keys) == 1:
             return keys[0]
-        raise LayerChoiceNeeded(N_("{file} holds {n} {what}: {names}; choose one with --layer"),
-                                list(keys), file=display, n=len(keys), what=many,
-                                names=", ".join(keys))
+        raise LayerChoiceNeeded(
+            N_("{file} holds {n} {what}: {names}; choose one with --layer"),
+            list(keys),
+            file=display,
+            n=len(keys),
+            what=many,
+            names=", ".join(keys),
+        )
     for key in keys:
         if _matches(key, wanted):
             return key
-    raise LayerChoiceNeeded(N_("{file} has no {what} {wanted!r}; it has: {names}"), list(keys),
-                            file=display, what=one, wanted=wanted, names=", ".join(keys))
+    raise LayerChoiceNeeded(
+        N_("{file} has no {what} {wanted!r}; it has: {names}"),
+        list(keys),
+        file=display,
+        what=one,
+        wanted=wanted,
+        names=", ".join(keys),
+    )

@@ -21,8 +21,9 @@ def _place(src: SourceData, declared: gcrs.CrsChoice | None, opts: ReadOptions) 
     coords = shapely.get_coordinates(geoms[present])
     x, y = (coords[:, 0], coords[:, 1]) if len(coords) else (np.array([]), np.array([]))
     if opts.crs:
-        choice = gcrs.CrsChoice(gcrs.parse_crs(opts.crs),
-                                note(N_("given with --crs {value}"), value=opts.crs))
+        choice = gcrs.CrsChoice(
+            gcrs.parse_crs(opts.crs), note(N_("given with --crs {value}"), value=opts.crs)
+        )
         choice = gcrs.CrsChoice(choice.crs, choice.reason, gcrs.datum_warnings(choice.crs))
     elif declared is not None:
         gcrs.check_declared_fits(declared, x, y)
@@ -44,16 +45,32 @@ def _place(src: SourceData, declared: gcrs.CrsChoice | None, opts: ReadOptions) 
     reason = choice.reason
     if opts.coords != "wgs84":
         if not choice.crs.is_geographic:
-            raise rejected(N_("--coords {coords} applies to longitude/latitude data, but "
-                              "{file} is in {label}; drop --coords"),
-                           coords=opts.coords, file=src.name, label=choice.label)
-        series = gpd.GeoSeries(gcrs.to_wgs84_geometries(series.to_numpy(), opts.coords),
-                               crs=gcrs.STORAGE_CRS)
-        src.notes.append(note(N_("coordinates converted from {coords} to WGS84 (iterative "
-                                    "inverse, error under 1 mm)"),
-                                 coords={"gcj02": note(N_("GCJ-02 (Amap/Tencent)")),
-                                         "bd09": note(N_("BD-09 (Baidu)"))}[opts.coords]))
-    src.frame = src.frame.set_geometry(series.to_numpy()).set_crs(gcrs.STORAGE_CRS,
-                                                                  allow_override=True)
+            raise rejected(
+                N_(
+                    "--coords {coords} applies to longitude/latitude data, but "
+                    "{file} is in {label}; drop --coords"
+                ),
+                coords=opts.coords,
+                file=src.name,
+                label=choice.label,
+            )
+        series = gpd.GeoSeries(
+            gcrs.to_wgs84_geometries(series.to_numpy(), opts.coords), crs=gcrs.STORAGE_CRS
+        )
+        src.notes.append(
+            note(
+                N_(
+                    "coordinates converted from {coords} to WGS84 (iterative "
+                    "inverse, error under 1 mm)"
+                ),
+                coords={
+                    "gcj02": note(N_("GCJ-02 (Amap/Tencent)")),
+                    "bd09": note(N_("BD-09 (Baidu)")),
+                }[opts.coords],
+            )
+        )
+    src.frame = src.frame.set_geometry(series.to_numpy()).set_crs(
+        gcrs.STORAGE_CRS, allow_override=True
+    )
     src.crs = choice.label
     src.crs_reason = reason

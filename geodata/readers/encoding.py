@@ -10,20 +10,51 @@ from geodata.readers.source import MB
 from gridmap.notes import N_, Note, note, rejected
 
 _ENCODING_ALIASES = {
-    "utf8": "UTF-8", "utf-8": "UTF-8", "65001": "UTF-8", "utf-8-sig": "UTF-8",
-    "936": "CP936", "cp936": "CP936", "gbk": "CP936", "ansi 936": "CP936", "ms936": "CP936",
-    "gb2312": "CP936", "euc-cn": "CP936", "gb18030": "GB18030", "54936": "GB18030",
-    "950": "CP950", "big5": "CP950", "cp950": "CP950", "ansi 950": "CP950",
-    "1252": "CP1252", "cp1252": "CP1252", "ansi 1252": "CP1252", "latin1": "ISO-8859-1",
-    "88591": "ISO-8859-1", "8859_1": "ISO-8859-1", "iso-8859-1": "ISO-8859-1",
-    "iso8859-1": "ISO-8859-1", "437": "CP437", "cp437": "CP437",
+    "utf8": "UTF-8",
+    "utf-8": "UTF-8",
+    "65001": "UTF-8",
+    "utf-8-sig": "UTF-8",
+    "936": "CP936",
+    "cp936": "CP936",
+    "gbk": "CP936",
+    "ansi 936": "CP936",
+    "ms936": "CP936",
+    "gb2312": "CP936",
+    "euc-cn": "CP936",
+    "gb18030": "GB18030",
+    "54936": "GB18030",
+    "950": "CP950",
+    "big5": "CP950",
+    "cp950": "CP950",
+    "ansi 950": "CP950",
+    "1252": "CP1252",
+    "cp1252": "CP1252",
+    "ansi 1252": "CP1252",
+    "latin1": "ISO-8859-1",
+    "88591": "ISO-8859-1",
+    "8859_1": "ISO-8859-1",
+    "iso-8859-1": "ISO-8859-1",
+    "iso8859-1": "ISO-8859-1",
+    "437": "CP437",
+    "cp437": "CP437",
 }
 
 
 # DBF byte 29 (language driver id) -> code page, for the ids Chinese data carries.
-_LDID: dict[int, str | None] = {0x4D: "CP936", 0x7A: "CP936", 0x4F: "CP950", 0x78: "CP950", 0x4E: "CP949",
-         0x7B: "CP932", 0x13: "CP932", 0x01: "CP437", 0x02: "CP850", 0x03: "CP1252",
-         0x57: None, 0x00: None}
+_LDID: dict[int, str | None] = {
+    0x4D: "CP936",
+    0x7A: "CP936",
+    0x4F: "CP950",
+    0x78: "CP950",
+    0x4E: "CP949",
+    0x7B: "CP932",
+    0x13: "CP932",
+    0x01: "CP437",
+    0x02: "CP850",
+    0x03: "CP1252",
+    0x57: None,
+    0x00: None,
+}
 
 
 _CJK_LDID = {"CP936", "CP950", "CP949", "CP932"}
@@ -38,8 +69,11 @@ def normalise_encoding(name: str, display: str = "--encoding") -> str:
     try:
         codecs.lookup(key)
     except LookupError as exc:
-        raise rejected(N_("{where}: unknown encoding {name!r}; use UTF-8, GBK or GB18030"),
-                       where=display, name=name) from exc
+        raise rejected(
+            N_("{where}: unknown encoding {name!r}; use UTF-8, GBK or GB18030"),
+            where=display,
+            name=name,
+        ) from exc
     return key.upper()
 
 
@@ -62,20 +96,28 @@ def guess_text_encoding(data: bytes) -> tuple[str, Note] | None:
         # A sample may cut the last character in half.
         text = data[: exc.start].decode("utf-8") if exc.start >= len(data) - 3 else None
     if text is not None:
-        return "UTF-8", note(N_("detected from the bytes: valid UTF-8 with {n} Chinese characters"),
-                             n=len(_CJK.findall(text)))
+        return "UTF-8", note(
+            N_("detected from the bytes: valid UTF-8 with {n} Chinese characters"),
+            n=len(_CJK.findall(text)),
+        )
     text = data.decode("gb18030", errors="replace")
     if text.count("\ufffd") > 2 + len(text) // 2000:
         return None
-    return "GB18030", note(N_("detected from the bytes: not valid UTF-8, reads as GBK/GB18030 "
-                              "with {n} Chinese characters"), n=len(_CJK.findall(text)))
+    return "GB18030", note(
+        N_(
+            "detected from the bytes: not valid UTF-8, reads as GBK/GB18030 "
+            "with {n} Chinese characters"
+        ),
+        n=len(_CJK.findall(text)),
+    )
 
 
 def detect_text_encoding(data: bytes, display: str = "the file") -> tuple[str, Note]:
     found = guess_text_encoding(data)
     if found is None:
-        raise rejected(N_("{file}: the text is neither UTF-8 nor GBK/GB18030; pass --encoding"),
-                       file=display)
+        raise rejected(
+            N_("{file}: the text is neither UTF-8 nor GBK/GB18030; pass --encoding"), file=display
+        )
     return found
 
 
@@ -104,32 +146,50 @@ def dbf_encoding(dbf: Path, display: str) -> tuple[str, Note]:
             except UnicodeDecodeError:
                 found = guess_text_encoding(records)
                 if found is not None:
-                    return found[0], note(N_("the .cpg says {value}, but the text is not valid "
-                                             "{value}; {detail}"), value=raw,
-                                          detail=found[1])
+                    return found[0], note(
+                        N_("the .cpg says {value}, but the text is not valid {value}; {detail}"),
+                        value=raw,
+                        detail=found[1],
+                    )
             except LookupError:
                 pass
             return enc, note(N_("from the .cpg file ({value})"), value=raw)
     ldid, records = _dbf_records(dbf)
     declared = _LDID.get(ldid, "unknown")
     if declared in _CJK_LDID:
-        return declared, note(N_("no .cpg; the DBF language-driver byte is 0x{ldid:02X} "
-                                 "({codepage})"), ldid=ldid, codepage=declared)
+        return declared, note(
+            N_("no .cpg; the DBF language-driver byte is 0x{ldid:02X} ({codepage})"),
+            ldid=ldid,
+            codepage=declared,
+        )
     named = declared if declared not in (None, "unknown") else None  # a code page it names
     if named and not any(b >= 0x80 for b in records):
-        return named, note(N_("no .cpg; the DBF language-driver byte is 0x{ldid:02X} "
-                              "({codepage})"), ldid=ldid, codepage=declared)
+        return named, note(
+            N_("no .cpg; the DBF language-driver byte is 0x{ldid:02X} ({codepage})"),
+            ldid=ldid,
+            codepage=declared,
+        )
     found = guess_text_encoding(records)
     if found is None:
         if named:
-            return named, note(N_("no .cpg; the DBF language-driver byte is 0x{ldid:02X} "
-                                  "({codepage})"), ldid=ldid, codepage=declared)
-        raise rejected(N_("{file}: the text is neither UTF-8 nor GBK/GB18030; pass --encoding"),
-                       file=display)
+            return named, note(
+                N_("no .cpg; the DBF language-driver byte is 0x{ldid:02X} ({codepage})"),
+                ldid=ldid,
+                codepage=declared,
+            )
+        raise rejected(
+            N_("{file}: the text is neither UTF-8 nor GBK/GB18030; pass --encoding"), file=display
+        )
     enc, why = found
     if named:
         # A western code page next to valid UTF-8 or Chinese GBK text: the bytes win.
-        return enc, note(N_("no .cpg; the DBF language-driver byte says {codepage} but {detail}"),
-                         codepage=declared, detail=why)
-    return enc, note(N_("no .cpg; the DBF language-driver byte 0x{ldid:02X} names no code page; "
-                        "{detail}"), ldid=ldid, detail=why)
+        return enc, note(
+            N_("no .cpg; the DBF language-driver byte says {codepage} but {detail}"),
+            codepage=declared,
+            detail=why,
+        )
+    return enc, note(
+        N_("no .cpg; the DBF language-driver byte 0x{ldid:02X} names no code page; {detail}"),
+        ldid=ldid,
+        detail=why,
+    )

@@ -35,8 +35,9 @@ def _geometries(wkb: np.ndarray, rows_offset: int = 1) -> tuple[np.ndarray, list
     wkb = np.asarray(wkb, dtype=object)
     geoms = shapely.from_wkb(wkb, on_invalid="ignore")
     problems: list[Problem] = []
-    broken = np.flatnonzero(shapely.is_missing(geoms) & np.array([w is not None for w in wkb],
-                                                                  dtype=bool))
+    broken = np.flatnonzero(
+        shapely.is_missing(geoms) & np.array([w is not None for w in wkb], dtype=bool)
+    )
     if len(broken):
         fixed = shapely.from_wkb(wkb[broken], on_invalid="fix")
         for k, g in zip(broken, fixed, strict=True):
@@ -44,17 +45,35 @@ def _geometries(wkb: np.ndarray, rows_offset: int = 1) -> tuple[np.ndarray, list
             short = _shortest_ring(g)
             if g is not None and not g.is_empty and short >= 3:
                 geoms[k] = g
-                problems.append(problem(row, "repaired", "info",
-                                        N_("a ring was not closed; closed it by repeating its "
-                                           "first point")))
+                problems.append(
+                    problem(
+                        row,
+                        "repaired",
+                        "info",
+                        N_("a ring was not closed; closed it by repeating its first point"),
+                    )
+                )
             else:
-                problems.append(problem(row, "unreadable_geometry", "error",
-                                        N_("a ring is not closed and has only {n} distinct "
-                                           "points, too few for a polygon; fix or delete this "
-                                           "feature"), n=short) if g is not None else
-                                problem(row, "unreadable_geometry", "error",
-                                        N_("the geometry cannot be read; fix or delete this "
-                                           "feature")))
+                problems.append(
+                    problem(
+                        row,
+                        "unreadable_geometry",
+                        "error",
+                        N_(
+                            "a ring is not closed and has only {n} distinct "
+                            "points, too few for a polygon; fix or delete this "
+                            "feature"
+                        ),
+                        n=short,
+                    )
+                    if g is not None
+                    else problem(
+                        row,
+                        "unreadable_geometry",
+                        "error",
+                        N_("the geometry cannot be read; fix or delete this feature"),
+                    )
+                )
     return geoms, problems
 
 
@@ -78,19 +97,28 @@ def _ogr_read(path: Path, layer: str | None, encoding: str | None, display: str)
         warnings.simplefilter("always")
         try:
             # Times as text keep their UTC offsets (GPX is UTC; we store China time).
-            meta, _fids, wkb, fields = pyogrio.raw.read(str(path), layer=layer,
-                                                        encoding=encoding,
-                                                        datetime_as_string=True)
+            meta, _fids, wkb, fields = pyogrio.raw.read(
+                str(path), layer=layer, encoding=encoding, datetime_as_string=True
+            )
         except pyogrio.errors.DataSourceError as exc:
-            raise rejected(N_("{file} cannot be opened ({reason}); the file may be corrupt or "
-                              "incomplete"), file=display, reason=_first_line(exc)) from exc
+            raise rejected(
+                N_("{file} cannot be opened ({reason}); the file may be corrupt or incomplete"),
+                file=display,
+                reason=_first_line(exc),
+            ) from exc
         except UnicodeDecodeError as exc:
-            raise rejected(N_("{file}: the text is not valid {encoding}; pass the right "
-                              "--encoding (GBK or UTF-8)"),
-                           file=display, encoding=encoding or "UTF-8") from exc
+            raise rejected(
+                N_(
+                    "{file}: the text is not valid {encoding}; pass the right "
+                    "--encoding (GBK or UTF-8)"
+                ),
+                file=display,
+                encoding=encoding or "UTF-8",
+            ) from exc
         except (pyogrio.errors.DataLayerError, pyogrio.errors.FieldError) as exc:
-            raise rejected(N_("{file} cannot be read ({reason})"),
-                           file=display, reason=_first_line(exc)) from exc
+            raise rejected(
+                N_("{file} cannot be read ({reason})"), file=display, reason=_first_line(exc)
+            ) from exc
     for w in caught:
         text = str(w.message)
         if "Non closed ring" in text:
@@ -114,8 +142,9 @@ def _xml_utf8_copy(path: Path, workdir: Path, forced: str | None) -> tuple[Path,
         enc, why = forced, note(N_("given with --encoding"))
     elif m:
         enc = normalise_encoding(m.group(1).decode("ascii", "replace"), path.name)
-        why = note(N_("declared in the XML header ({value})"),
-                   value=m.group(1).decode("ascii", "replace"))
+        why = note(
+            N_("declared in the XML header ({value})"), value=m.group(1).decode("ascii", "replace")
+        )
     else:
         enc, why = detect_text_encoding(data[: 4 * MB])
     if enc == "UTF-8":
@@ -140,7 +169,7 @@ def _with_rebuilt_shx(shp: Path, workdir: Path) -> Path:
     index = bytearray()
     pos = 100
     while pos + 8 <= len(data):
-        words = int.from_bytes(data[pos + 4:pos + 8], "big")  # content length in 16-bit words
+        words = int.from_bytes(data[pos + 4 : pos + 8], "big")  # content length in 16-bit words
         index += (pos // 2).to_bytes(4, "big") + words.to_bytes(4, "big")
         pos += 8 + 2 * words
     header = bytearray(data[:100])
@@ -149,8 +178,9 @@ def _with_rebuilt_shx(shp: Path, workdir: Path) -> Path:
     return target
 
 
-def _read_ogr(path: Path, fmt: str, display: str, opts: ReadOptions, workdir: Path,
-              base_notes: list[Note]) -> SourceData:
+def _read_ogr(
+    path: Path, fmt: str, display: str, opts: ReadOptions, workdir: Path, base_notes: list[Note]
+) -> SourceData:
     encoding: str | None = None
     enc_reason: Note | None = None
     read_path = path
@@ -160,36 +190,48 @@ def _read_ogr(path: Path, fmt: str, display: str, opts: ReadOptions, workdir: Pa
         if not path.with_suffix(".shx").exists() and not path.with_suffix(".SHX").exists():
             path = read_path = _with_rebuilt_shx(path, workdir)
             read_warnings.append(note(N_("the .shx index was missing; rebuilt it from the .shp")))
-        dbf = next((p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()),
-                   None)
+        dbf = next(
+            (p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None
+        )
         if dbf is None:
             encoding, enc_reason = None, note(N_("no .dbf: the file has no attributes"))
         elif opts.encoding:
-            encoding, enc_reason = normalise_encoding(opts.encoding), note(N_("given with --encoding"))
+            encoding, enc_reason = (
+                normalise_encoding(opts.encoding),
+                note(N_("given with --encoding")),
+            )
         else:
             encoding, enc_reason = dbf_encoding(dbf, display)
         gdal_encoding = encoding
     elif fmt == "geojson":
         data = path.read_bytes()
         if opts.encoding:
-            encoding, enc_reason = normalise_encoding(opts.encoding), note(N_("given with --encoding"))
+            encoding, enc_reason = (
+                normalise_encoding(opts.encoding),
+                note(N_("given with --encoding")),
+            )
         else:
             encoding, enc_reason = detect_text_encoding(data[: 8 * MB])
         if encoding != "UTF-8":
             read_path = workdir / (path.stem + ".utf8.geojson")
-            read_path.write_text(data.decode(python_codec(encoding), errors="replace"),
-                                 encoding="utf-8")
+            read_path.write_text(
+                data.decode(python_codec(encoding), errors="replace"), encoding="utf-8"
+            )
     elif fmt in ("kml", "gpx"):
         read_path, encoding, enc_reason = _xml_utf8_copy(
-            path, workdir, normalise_encoding(opts.encoding) if opts.encoding else None)
+            path, workdir, normalise_encoding(opts.encoding) if opts.encoding else None
+        )
     elif fmt == "gpkg":
         encoding, enc_reason = "UTF-8", note(N_("GeoPackage text is always UTF-8"))
 
     try:
         listed = pyogrio.list_layers(str(read_path))
     except pyogrio.errors.DataSourceError as exc:
-        raise rejected(N_("{file} cannot be opened ({reason}); the file may be corrupt or "
-                          "incomplete"), file=display, reason=_first_line(exc)) from exc
+        raise rejected(
+            N_("{file} cannot be opened ({reason}); the file may be corrupt or incomplete"),
+            file=display,
+            reason=_first_line(exc),
+        ) from exc
     layer_names = [str(n) for n, _t in listed]
     if fmt == "gpx":
         return _read_gpx(read_path, display, opts, layer_names, encoding, enc_reason, base_notes)
@@ -199,61 +241,109 @@ def _read_ogr(path: Path, fmt: str, display: str, opts: ReadOptions, workdir: Pa
     declared: gcrs.CrsChoice | None = None
     if meta.get("crs"):
         wkt = None
-        source = {"shapefile": note(N_(".prj file")), "gpkg": note(N_("GeoPackage layer")),
-                  "geojson": note(N_("GeoJSON")),
-                  "kml": note(N_("KML (always WGS84)"))}.get(fmt, fmt)
+        source = {
+            "shapefile": note(N_(".prj file")),
+            "gpkg": note(N_("GeoPackage layer")),
+            "geojson": note(N_("GeoJSON")),
+            "kml": note(N_("KML (always WGS84)")),
+        }.get(fmt, fmt)
         if fmt == "shapefile":
-            prj = next((p for p in (path.with_suffix(".prj"), path.with_suffix(".PRJ"))
-                        if p.exists()), None)
+            prj = next(
+                (p for p in (path.with_suffix(".prj"), path.with_suffix(".PRJ")) if p.exists()),
+                None,
+            )
             wkt = prj.read_text(errors="replace") if prj else None
-        elif fmt == "geojson" and '"crs"' not in read_path.read_text(encoding="utf-8",
-                                                                      errors="replace")[:5000]:
+        elif (
+            fmt == "geojson"
+            and '"crs"' not in read_path.read_text(encoding="utf-8", errors="replace")[:5000]
+        ):
             source = note(N_("GeoJSON default (RFC 7946 is always WGS84)"))
         declared = gcrs.describe_declared(pyproj.CRS.from_user_input(meta["crs"]), source, wkt)
-    out = SourceData(name=display, format=fmt, layer=chosen, layers=layer_names,
-                     frame=gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms)),
-                     spatial=True, encoding=encoding, encoding_reason=enc_reason,
-                     warnings=read_warnings + notes, notes=base_notes, problems=problems)
+    out = SourceData(
+        name=display,
+        format=fmt,
+        layer=chosen,
+        layers=layer_names,
+        frame=gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms)),
+        spatial=True,
+        encoding=encoding,
+        encoding_reason=enc_reason,
+        warnings=read_warnings + notes,
+        notes=base_notes,
+        problems=problems,
+    )
     _place(out, declared, opts)
     return out
 
 
-def _read_gpx(path: Path, display: str, opts: ReadOptions, layer_names: list[str],
-              encoding: str | None, enc_reason: Note | None, base_notes: list[Note]) -> SourceData:
+def _read_gpx(
+    path: Path,
+    display: str,
+    opts: ReadOptions,
+    layer_names: list[str],
+    encoding: str | None,
+    enc_reason: Note | None,
+    base_notes: list[Note],
+) -> SourceData:
     """GPX: tracks become one line per <trk> with the time of every point; waypoints stay
     points (``--layer waypoints``)."""
     wanted = opts.layer or "tracks"
     if wanted not in ("tracks", "waypoints", "routes"):
-        raise rejected(N_("{file}: a GPX file offers the layers tracks, waypoints and routes, "
-                          "not {wanted!r}"), file=display, wanted=wanted)
+        raise rejected(
+            N_("{file}: a GPX file offers the layers tracks, waypoints and routes, not {wanted!r}"),
+            file=display,
+            wanted=wanted,
+        )
     if wanted == "tracks":
         meta, pts, wkb, notes = _ogr_read(path, "track_points", None, display)
         meta_t, trk, _wkb_t, _n = _ogr_read(path, "tracks", None, display)
         geoms = shapely.from_wkb(wkb)
         pts["geometry"] = geoms
-        names = {i: (trk["name"].iloc[i] if "name" in trk and pd.notna(trk["name"].iloc[i])
-                     else None) for i in range(len(trk))}
+        names = {
+            i: (trk["name"].iloc[i] if "name" in trk and pd.notna(trk["name"].iloc[i]) else None)
+            for i in range(len(trk))
+        }
         rows = []
         for fid, part in pts.groupby("track_fid", sort=True):
             part = part.sort_values(["track_seg_id", "track_seg_point_id"])
             xy = shapely.get_coordinates(part["geometry"].to_numpy())
             times = [timestamp(t) for t in part["time"]]
-            rows.append({"name": names.get(int(fid)), "track": int(fid) + 1,
-                         "times": list(times), "points": len(part),
-                         "geometry": shapely.linestrings(xy) if len(xy) >= 2 else None})
-        frame = gpd.GeoDataFrame(pd.DataFrame(rows, columns=["name", "track", "times", "points",
-                                                              "geometry"]),
-                                 geometry="geometry")
+            rows.append(
+                {
+                    "name": names.get(int(fid)),
+                    "track": int(fid) + 1,
+                    "times": list(times),
+                    "points": len(part),
+                    "geometry": shapely.linestrings(xy) if len(xy) >= 2 else None,
+                }
+            )
+        frame = gpd.GeoDataFrame(
+            pd.DataFrame(rows, columns=["name", "track", "times", "points", "geometry"]),
+            geometry="geometry",
+        )
         if len(frame) == 0:
-            raise rejected(N_("{file} has no tracks; to import its waypoints choose --layer "
-                              "waypoints"), file=display)
+            raise rejected(
+                N_("{file} has no tracks; to import its waypoints choose --layer waypoints"),
+                file=display,
+            )
     else:
         meta, attrs, wkb, notes = _ogr_read(path, wanted, None, display)
         frame = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(shapely.from_wkb(wkb)))
-    out = SourceData(name=display, format="gpx", layer=wanted, layers=["tracks", "waypoints",
-                                                                       "routes"],
-                     frame=frame, spatial=True, encoding=encoding, encoding_reason=enc_reason,
-                     warnings=notes, notes=base_notes)
-    _place(out, gcrs.describe_declared(pyproj.CRS.from_epsg(4326),
-                                 note(N_("GPX (always WGS84)"))), opts)
+    out = SourceData(
+        name=display,
+        format="gpx",
+        layer=wanted,
+        layers=["tracks", "waypoints", "routes"],
+        frame=frame,
+        spatial=True,
+        encoding=encoding,
+        encoding_reason=enc_reason,
+        warnings=notes,
+        notes=base_notes,
+    )
+    _place(
+        out,
+        gcrs.describe_declared(pyproj.CRS.from_epsg(4326), note(N_("GPX (always WGS84)"))),
+        opts,
+    )
     return out

@@ -23,8 +23,13 @@ from gridmap.notes import N_, Note, note, rejected
 Reader = Callable[[Path, str, ReadOptions], SourceData]
 
 
-def read_source(path: str | Path, opts: ReadOptions | None = None, *,
-                display_name: str | None = None, workdir: Path | None = None) -> SourceData:
+def read_source(
+    path: str | Path,
+    opts: ReadOptions | None = None,
+    *,
+    display_name: str | None = None,
+    workdir: Path | None = None,
+) -> SourceData:
     """Read one file (or archive) into a :class:`SourceData` in EPSG:4326.
 
     ``display_name`` is the name the user knows (an upload's original name);
@@ -42,8 +47,9 @@ def read_source(path: str | Path, opts: ReadOptions | None = None, *,
     if size > opts.limits.max_bytes:
         raise _too_big(display, opts.limits.max_bytes)
     if opts.coords not in gcrs.COORD_SYSTEMS:
-        raise rejected(N_("unknown coordinate system {coords!r}; use wgs84, gcj02 or bd09"),
-                       coords=opts.coords)
+        raise rejected(
+            N_("unknown coordinate system {coords!r}; use wgs84, gcj02 or bd09"), coords=opts.coords
+        )
     own_tmp = workdir is None
     work = Path(tempfile.mkdtemp(prefix="gridmap-import-")) if workdir is None else workdir
     try:
@@ -70,16 +76,26 @@ def _read_any(path: Path, display: str, opts: ReadOptions, work: Path) -> Source
             # with a single dataset --layer is passed on (a GeoPackage layer, a sheet).
             keys = list(found)
             named = opts.layer is not None and any(_matches(k, opts.layer) for k in keys)
-            key = _pick(keys, opts.layer if named else None, display, "dataset") \
-                if len(keys) > 1 else keys[0]
+            key = (
+                _pick(keys, opts.layer if named else None, display, "dataset")
+                if len(keys) > 1
+                else keys[0]
+            )
             layer_opt = None if named else opts.layer
             member = found[key]
             notes.append(note(N_("read {member} from the archive"), member=key))
         inner = member_format(member, display)
-        sub = ReadOptions(layer=layer_opt, crs=opts.crs, central_meridian=opts.central_meridian,
-                          coords=opts.coords, encoding=opts.encoding, limits=opts.limits)
-        src = _read_file(member, inner, f"{display}/{key}" if fmt == "zip" else display, sub,
-                         work, notes)
+        sub = ReadOptions(
+            layer=layer_opt,
+            crs=opts.crs,
+            central_meridian=opts.central_meridian,
+            coords=opts.coords,
+            encoding=opts.encoding,
+            limits=opts.limits,
+        )
+        src = _read_file(
+            member, inner, f"{display}/{key}" if fmt == "zip" else display, sub, work, notes
+        )
         if fmt == "zip":
             src.layers = list(found) if len(found) > 1 else src.layers
         src.format = inner if fmt == "zip" else "kmz"
@@ -90,13 +106,17 @@ def _read_any(path: Path, display: str, opts: ReadOptions, work: Path) -> Source
 def member_format(member: Path, display: str) -> str:
     fmt = detect_format(member, f"{display}/{member.name}")
     if fmt in ("zip", "kmz") and member.suffix.lower() != ".kmz":
-        raise rejected(N_("{file}: archives inside archives are not unpacked; unzip "
-                          "{member} first"), file=display, member=member.name)
+        raise rejected(
+            N_("{file}: archives inside archives are not unpacked; unzip {member} first"),
+            file=display,
+            member=member.name,
+        )
     return fmt
 
 
-def _read_file(path: Path, fmt: str, display: str, opts: ReadOptions, work: Path,
-               notes: list[Note]) -> SourceData:
+def _read_file(
+    path: Path, fmt: str, display: str, opts: ReadOptions, work: Path, notes: list[Note]
+) -> SourceData:
     if fmt == "csv":
         src = _read_csv(path, display, opts)
     elif fmt == "xlsx":
@@ -107,8 +127,11 @@ def _read_file(path: Path, fmt: str, display: str, opts: ReadOptions, work: Path
         src = _read_ogr(path, fmt, display, opts, work, notes)
         return src
     else:
-        raise rejected(N_("{file}: unknown format; gridmap reads {supported}"),
-                       file=display, supported=_SUPPORTED)
+        raise rejected(
+            N_("{file}: unknown format; gridmap reads {supported}"),
+            file=display,
+            supported=_SUPPORTED,
+        )
     src.notes = notes + src.notes
     return src
 
@@ -120,17 +143,33 @@ def _read_osm_ways(path: Path, display: str) -> SourceData:
     try:
         ways = read_osm(path).ways
     except InvalidInput as exc:
-        raise rejected(N_("{file} cannot be read ({reason})"), file=display,
-                       reason=str(exc)) from exc
-    frame = gpd.GeoDataFrame({
-        "code": "W" + ways["osm_id"].astype(str), "name": ways["name"],
-        **{c: ways[c] for c in ("highway", "foot", "access", "service", "layer", "bridge",
-                                "tunnel")}}, geometry=ways.geometry.values, crs="EPSG:4326")
-    return SourceData(name=display, format="osm", layer="ways", layers=["ways"],
-                      frame=frame.reset_index(drop=True), spatial=True, encoding="UTF-8",
-                      encoding_reason=note(N_("OpenStreetMap files are always UTF-8")),
-                      crs="EPSG:4326",
-                      crs_reason=note(N_("OpenStreetMap coordinates are always WGS84")))
+        raise rejected(
+            N_("{file} cannot be read ({reason})"), file=display, reason=str(exc)
+        ) from exc
+    frame = gpd.GeoDataFrame(
+        {
+            "code": "W" + ways["osm_id"].astype(str),
+            "name": ways["name"],
+            **{
+                c: ways[c]
+                for c in ("highway", "foot", "access", "service", "layer", "bridge", "tunnel")
+            },
+        },
+        geometry=ways.geometry.values,
+        crs="EPSG:4326",
+    )
+    return SourceData(
+        name=display,
+        format="osm",
+        layer="ways",
+        layers=["ways"],
+        frame=frame.reset_index(drop=True),
+        spatial=True,
+        encoding="UTF-8",
+        encoding_reason=note(N_("OpenStreetMap files are always UTF-8")),
+        crs="EPSG:4326",
+        crs_reason=note(N_("OpenStreetMap coordinates are always WGS84")),
+    )
 
 
 def list_layers(path: str | Path, opts: ReadOptions | None = None) -> list[str]:

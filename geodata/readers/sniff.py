@@ -54,11 +54,17 @@ def sniff(path: Path) -> str | None:
 
 
 _KIND_NAMES = {
-    "zip": note(N_("a zip archive")), "shapefile": note(N_("a Shapefile")),
-    "geojson": note(N_("JSON/GeoJSON")), "gpkg": note(N_("a GeoPackage/SQLite database")),
-    "kml": note(N_("KML")), "kmz": note(N_("KMZ")), "csv": note(N_("CSV text")),
-    "xlsx": note(N_("an Excel workbook (.xlsx)")), "gpx": note(N_("GPX")),
-    "xls": note(N_("an old Excel .xls workbook")), "xml": note(N_("XML of an unknown kind")),
+    "zip": note(N_("a zip archive")),
+    "shapefile": note(N_("a Shapefile")),
+    "geojson": note(N_("JSON/GeoJSON")),
+    "gpkg": note(N_("a GeoPackage/SQLite database")),
+    "kml": note(N_("KML")),
+    "kmz": note(N_("KMZ")),
+    "csv": note(N_("CSV text")),
+    "xlsx": note(N_("an Excel workbook (.xlsx)")),
+    "gpx": note(N_("GPX")),
+    "xls": note(N_("an old Excel .xls workbook")),
+    "xml": note(N_("XML of an unknown kind")),
 }
 
 
@@ -69,36 +75,74 @@ def detect_format(path: Path, display: str) -> str:
     ext = path.suffix.lower()
     actual = sniff(path)
     if ext == ".xls" or actual == "xls":
-        raise rejected(N_("{file} is an old Excel .xls workbook; save it as .xlsx or CSV (UTF-8) "
-                          "and import that"), file=display)
+        raise rejected(
+            N_(
+                "{file} is an old Excel .xls workbook; save it as .xlsx or CSV (UTF-8) "
+                "and import that"
+            ),
+            file=display,
+        )
     if ext == ".dbf":
-        raise rejected(N_("{file} is only the attribute table of a Shapefile: the .shp (and "
-                          ".shx, .prj) must come with it; zip them together"), file=display)
+        raise rejected(
+            N_(
+                "{file} is only the attribute table of a Shapefile: the .shp (and "
+                ".shx, .prj) must come with it; zip them together"
+            ),
+            file=display,
+        )
     if ext in (".shx", ".prj", ".cpg", ".sbn", ".sbx"):
-        raise rejected(N_("{file} is a Shapefile sidecar; import the .shp (with all its files "
-                          "zipped together)"), file=display)
+        raise rejected(
+            N_(
+                "{file} is a Shapefile sidecar; import the .shp (with all its files "
+                "zipped together)"
+            ),
+            file=display,
+        )
     declared = _EXTENSIONS.get(ext)
     if declared is None:
         if actual in (None, "xml"):
-            raise rejected(N_("{file}: unknown format; gridmap reads {supported}"),
-                           file=display, supported=_SUPPORTED)
+            raise rejected(
+                N_("{file}: unknown format; gridmap reads {supported}"),
+                file=display,
+                supported=_SUPPORTED,
+            )
         return actual
     if actual is None:
         if path.stat().st_size == 0:
             raise rejected(N_("{file} is empty"), file=display)
         if declared == "zip":
-            raise rejected(N_("{file} is not a zip archive (corrupt or mislabelled); export "
-                              "the data again"), file=display)
-        raise rejected(N_("{file} is named {ext} but its content is not {kind}; check the "
-                          "file or export it again"),
-                       file=display, ext=ext, kind=_KIND_NAMES.get(declared, declared))
+            raise rejected(
+                N_("{file} is not a zip archive (corrupt or mislabelled); export the data again"),
+                file=display,
+            )
+        raise rejected(
+            N_(
+                "{file} is named {ext} but its content is not {kind}; check the "
+                "file or export it again"
+            ),
+            file=display,
+            ext=ext,
+            kind=_KIND_NAMES.get(declared, declared),
+        )
     compatible = {
-        "zip": {"zip", "kmz"}, "kmz": {"kmz", "zip"}, "csv": {"csv"},
-        "geojson": {"geojson"}, "shapefile": {"shapefile"}, "gpkg": {"gpkg"},
-        "kml": {"kml"}, "gpx": {"gpx"}, "xlsx": {"xlsx"},
+        "zip": {"zip", "kmz"},
+        "kmz": {"kmz", "zip"},
+        "csv": {"csv"},
+        "geojson": {"geojson"},
+        "shapefile": {"shapefile"},
+        "gpkg": {"gpkg"},
+        "kml": {"kml"},
+        "gpx": {"gpx"},
+        "xlsx": {"xlsx"},
     }
     if actual not in compatible[declared]:
-        raise rejected(N_("{file} is named {ext} but it is {actual}; rename it to match its "
-                          "content or export it again"),
-                       file=display, ext=ext, actual=_KIND_NAMES.get(actual, actual))
+        raise rejected(
+            N_(
+                "{file} is named {ext} but it is {actual}; rename it to match its "
+                "content or export it again"
+            ),
+            file=display,
+            ext=ext,
+            actual=_KIND_NAMES.get(actual, actual),
+        )
     return declared

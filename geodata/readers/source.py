@@ -25,10 +25,12 @@ class Limits:
     max_members: int = 2000
     # vertices of one feature and of the whole file (GRIDMAP_MAX_VERTICES_FEATURE/_FILE):
     # a million-vertex polygon would hold the server's memory while its preview lives
-    max_vertices_feature: int = field(default_factory=lambda: int(
-        os.environ.get("GRIDMAP_MAX_VERTICES_FEATURE", 100_000)))
-    max_vertices_file: int = field(default_factory=lambda: int(
-        os.environ.get("GRIDMAP_MAX_VERTICES_FILE", 5_000_000)))
+    max_vertices_feature: int = field(
+        default_factory=lambda: int(os.environ.get("GRIDMAP_MAX_VERTICES_FEATURE", 100_000))
+    )
+    max_vertices_file: int = field(
+        default_factory=lambda: int(os.environ.get("GRIDMAP_MAX_VERTICES_FILE", 5_000_000))
+    )
 
 
 @dataclass
@@ -64,14 +66,24 @@ FORMATS = ("shapefile", "geojson", "gpkg", "kml", "kmz", "csv", "xlsx", "gpx", "
 
 
 _EXTENSIONS = {
-    ".zip": "zip", ".shp": "shapefile", ".geojson": "geojson", ".json": "geojson",
-    ".gpkg": "gpkg", ".kml": "kml", ".kmz": "kmz", ".csv": "csv", ".txt": "csv",
-    ".xlsx": "xlsx", ".gpx": "gpx",
+    ".zip": "zip",
+    ".shp": "shapefile",
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".gpkg": "gpkg",
+    ".kml": "kml",
+    ".kmz": "kmz",
+    ".csv": "csv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".gpx": "gpx",
 }
 
 
 _DATASET_SUFFIXES = (".shp", ".geojson", ".json", ".gpkg", ".kml", ".csv", ".xlsx", ".gpx")
 
 
-_SUPPORTED = (".zip (Shapefile), .shp, .geojson/.json, .gpkg, .kml, .kmz, .csv, .xlsx, .gpx, "
-              ".osm/.osm.pbf/.osm.bz2 (streets)")
+_SUPPORTED = (
+    ".zip (Shapefile), .shp, .geojson/.json, .gpkg, .kml, .kmz, .csv, .xlsx, .gpx, "
+    ".osm/.osm.pbf/.osm.bz2 (streets)"
+)

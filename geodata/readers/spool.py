@@ -33,6 +33,11 @@ def spool(stream, filename: str, directory: Path, *, max_bytes: int = DEFAULT_MA
 
 
 def _too_big(name: str, max_bytes: int):
-    return rejected(N_("{file} is larger than the {mb} MB limit; split it or ask the "
-                       "administrator to raise GRIDMAP_MAX_UPLOAD_MB"),
-                    file=name, mb=max_bytes // MB)
+    return rejected(
+        N_(
+            "{file} is larger than the {mb} MB limit; split it or ask the "
+            "administrator to raise GRIDMAP_MAX_UPLOAD_MB"
+        ),
+        file=name,
+        mb=max_bytes // MB,
+    )

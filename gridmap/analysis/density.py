@@ -61,14 +61,16 @@ class Surface:
     def centers(self) -> tuple[np.ndarray, np.ndarray]:
         """Cell-centre coordinates (x of columns, y of rows)."""
         ny, nx = self.values.shape
-        return (self.x0 + (np.arange(nx) + 0.5) * self.cell_m,
-                self.y0 - (np.arange(ny) + 0.5) * self.cell_m)
+        return (
+            self.x0 + (np.arange(nx) + 0.5) * self.cell_m,
+            self.y0 - (np.arange(ny) + 0.5) * self.cell_m,
+        )
 
     def integral(self) -> float:
         """Sum of the density over the surface: the count it represents."""
         if self.units != "per_ha":
             raise InvalidInput(f"a surface in {self.units} has no count to integrate")
-        return float(np.nansum(self.values) * self.cell_m ** 2 / HECTARE_M2)
+        return float(np.nansum(self.values) * self.cell_m**2 / HECTARE_M2)
 
     def sample(self, x: ArrayLike, y: ArrayLike) -> np.ndarray:
         """Values at points (nearest cell; NaN outside)."""
@@ -102,9 +104,9 @@ def kernel_matrix(bandwidth_m: float, cell_m: float, kernel: str = "quartic") ->
     off = np.arange(-r, r + 1) * cell_m
     d2 = off[None, :] ** 2 + off[:, None] ** 2
     if kernel == "quartic":
-        k = np.clip(1.0 - d2 / bandwidth_m ** 2, 0.0, None) ** 2
+        k = np.clip(1.0 - d2 / bandwidth_m**2, 0.0, None) ** 2
     else:
-        k = np.exp(-0.5 * d2 / bandwidth_m ** 2)
+        k = np.exp(-0.5 * d2 / bandwidth_m**2)
     if k.sum() <= 0:  # bandwidth far below the cell size: all mass stays in its cell
         k = np.zeros_like(k)
         k[r, r] = 1.0
@@ -112,8 +114,9 @@ def kernel_matrix(bandwidth_m: float, cell_m: float, kernel: str = "quartic") ->
     return weights
 
 
-def cell_grid(bounds: tuple[float, float, float, float], *, cell_m: float,
-              pad_m: float = 0.0) -> tuple[float, float, int, int]:
+def cell_grid(
+    bounds: tuple[float, float, float, float], *, cell_m: float, pad_m: float = 0.0
+) -> tuple[float, float, int, int]:
     """West edge, north edge, columns, rows of a grid of ``cell_m`` covering ``bounds`` + pad.
 
     Edges are snapped to multiples of ``cell_m`` so surfaces of one cell size align.
@@ -128,8 +131,16 @@ def cell_grid(bounds: tuple[float, float, float, float], *, cell_m: float,
     return float(x0), float(y1), nx, ny
 
 
-def _bin_linear(x: np.ndarray, y: np.ndarray, w: np.ndarray, x0: float, y0: float,
-                cell_m: float, nx: int, ny: int) -> np.ndarray:
+def _bin_linear(
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    x0: float,
+    y0: float,
+    cell_m: float,
+    nx: int,
+    ny: int,
+) -> np.ndarray:
     """Cloud-in-cell binning: each weight shared among the 4 nearest cell centres."""
     grid = np.zeros((ny, nx))
     fx = (x - x0) / cell_m - 0.5
@@ -137,16 +148,21 @@ def _bin_linear(x: np.ndarray, y: np.ndarray, w: np.ndarray, x0: float, y0: floa
     ix = np.floor(fx).astype(int)
     iy = np.floor(fy).astype(int)
     tx, ty = fx - ix, fy - iy
-    for dx, dy, share in ((0, 0, (1 - tx) * (1 - ty)), (1, 0, tx * (1 - ty)),
-                          (0, 1, (1 - tx) * ty), (1, 1, tx * ty)):
+    for dx, dy, share in (
+        (0, 0, (1 - tx) * (1 - ty)),
+        (1, 0, tx * (1 - ty)),
+        (0, 1, (1 - tx) * ty),
+        (1, 1, tx * ty),
+    ):
         cx = np.clip(ix + dx, 0, nx - 1)
         cy = np.clip(iy + dy, 0, ny - 1)
         np.add.at(grid, (cy, cx), w * share)
     return grid
 
 
-def _finite_points(x: ArrayLike, y: ArrayLike, weights: ArrayLike | None
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _finite_points(
+    x: ArrayLike, y: ArrayLike, weights: ArrayLike | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The points (and weights, default 1) whose x, y and weight are all finite."""
     xs = np.asarray(x, dtype=float)
     ys = np.asarray(y, dtype=float)
@@ -157,10 +173,17 @@ def _finite_points(x: ArrayLike, y: ArrayLike, weights: ArrayLike | None
     return xs[ok], ys[ok], w[ok]
 
 
-def kde(x: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None, *, bandwidth_m: float,
-        cell_m: float, crs: Any,
-        kernel: str = "quartic", bounds: tuple[float, float, float, float] | None = None
-        ) -> Surface:
+def kde(
+    x: ArrayLike,
+    y: ArrayLike,
+    weights: ArrayLike | None = None,
+    *,
+    bandwidth_m: float,
+    cell_m: float,
+    crs: Any,
+    kernel: str = "quartic",
+    bounds: tuple[float, float, float, float] | None = None,
+) -> Surface:
     """Kernel density of points (metric ``x``, ``y``; optional ``weights``) per hectare.
 
     The grid covers ``bounds`` (default: the points) padded by the kernel support, so
@@ -173,27 +196,42 @@ def kde(x: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None, *, bandwid
             raise InvalidInput("no points to compute a density from, and no area given")
         bounds = (x.min(), y.min(), x.max(), y.max())
     elif len(x):
-        bounds = (min(bounds[0], x.min()), min(bounds[1], y.min()),
-                  max(bounds[2], x.max()), max(bounds[3], y.max()))
+        bounds = (
+            min(bounds[0], x.min()),
+            min(bounds[1], y.min()),
+            max(bounds[2], x.max()),
+            max(bounds[3], y.max()),
+        )
     k = kernel_matrix(bandwidth_m, cell_m, kernel)
     pad = (k.shape[0] // 2 + 1) * cell_m
     x0, y0, nx, ny = cell_grid(bounds, cell_m=cell_m, pad_m=pad)
     if nx * ny > 25_000_000:
-        raise InvalidInput(f"a {nx} x {ny} grid of {cell_m} m cells is too large; "
-                           "use a larger cell size or a smaller area")
+        raise InvalidInput(
+            f"a {nx} x {ny} grid of {cell_m} m cells is too large; "
+            "use a larger cell size or a smaller area"
+        )
     binned = _bin_linear(x, y, w, x0, y0, cell_m, nx, ny)
     if len(x) == 0 or k.shape == (1, 1):
         dens = binned
     else:
         dens = fftconvolve(binned, k, mode="same")
         dens[np.abs(dens) < 1e-12 * max(1.0, float(np.abs(w).sum()))] = 0.0  # FFT round-off
-    values = dens * (HECTARE_M2 / cell_m ** 2)
-    return Surface(values, x0, y0, float(cell_m), CRS.from_user_input(crs), "per_ha", float(w.sum()))
+    values = dens * (HECTARE_M2 / cell_m**2)
+    return Surface(
+        values, x0, y0, float(cell_m), CRS.from_user_input(crs), "per_ha", float(w.sum())
+    )
 
 
 # --- cell aggregation --------------------------------------------------------------------
-def square_cells(x: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None, *, cell_m: float,
-                 crs: Any, extra: dict[str, ArrayLike] | None = None) -> gpd.GeoDataFrame:
+def square_cells(
+    x: ArrayLike,
+    y: ArrayLike,
+    weights: ArrayLike | None = None,
+    *,
+    cell_m: float,
+    crs: Any,
+    extra: dict[str, ArrayLike] | None = None,
+) -> gpd.GeoDataFrame:
     """Sum of ``weights`` (and of each array in ``extra``) per square cell of ``cell_m``.
 
     Cells are aligned to multiples of ``cell_m`` (like :func:`cell_grid`). Out: one row
@@ -210,17 +248,23 @@ def square_cells(x: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None, *
     for name, arr in (extra or {}).items():
         data[name] = np.asarray(arr, dtype=float)
     f = pd.DataFrame(data).groupby(["ix", "iy"], sort=True).sum().reset_index()
-    geoms = shapely.box(f["ix"] * cell_m, f["iy"] * cell_m, (f["ix"] + 1) * cell_m,
-                        (f["iy"] + 1) * cell_m)
+    geoms = shapely.box(
+        f["ix"] * cell_m, f["iy"] * cell_m, (f["ix"] + 1) * cell_m, (f["iy"] + 1) * cell_m
+    )
     f["cell"] = f["ix"].astype(str) + "_" + f["iy"].astype(str)
-    f["per_ha"] = f["value"] * HECTARE_M2 / cell_m ** 2
+    f["per_ha"] = f["value"] * HECTARE_M2 / cell_m**2
     cols = ["cell", "value", "per_ha", *(extra or {})]
     return gpd.GeoDataFrame(f[cols], geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
 
 
-def h3_cells(lon: ArrayLike, lat: ArrayLike, weights: ArrayLike | None = None, *,
-             resolution: int = 9, extra: dict[str, ArrayLike] | None = None
-             ) -> gpd.GeoDataFrame:
+def h3_cells(
+    lon: ArrayLike,
+    lat: ArrayLike,
+    weights: ArrayLike | None = None,
+    *,
+    resolution: int = 9,
+    extra: dict[str, ArrayLike] | None = None,
+) -> gpd.GeoDataFrame:
     """Sum of ``weights`` per H3 cell (lon/lat in, EPSG:4326 polygons out).
 
     Resolution 9 cells are about 0.1 km2 (174 m edge), 10 about 0.015 km2 (66 m).
@@ -241,8 +285,9 @@ def h3_cells(lon: ArrayLike, lat: ArrayLike, weights: ArrayLike | None = None, *
     area_m2 = np.array([h3.cell_area(c, unit="m^2") for c in f["cell"]])
     f["per_ha"] = f["value"] * HECTARE_M2 / area_m2 if len(f) else []
     cols = ["cell", "value", "per_ha", *(extra or {})]
-    return gpd.GeoDataFrame(f[cols], geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"),
-                            crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        f[cols], geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"), crs="EPSG:4326"
+    )
 
 
 def suppressed(households: ArrayLike, *, k: int = DEFAULT_K) -> np.ndarray:
@@ -257,8 +302,9 @@ def suppressed(households: ArrayLike, *, k: int = DEFAULT_K) -> np.ndarray:
     return few
 
 
-def suppress_points(x: ArrayLike, y: ArrayLike, households: ArrayLike, *, cell_m: float,
-                    k: int = DEFAULT_K) -> np.ndarray:
+def suppress_points(
+    x: ArrayLike, y: ArrayLike, households: ArrayLike, *, cell_m: float, k: int = DEFAULT_K
+) -> np.ndarray:
     """Index-aligned bool: points to *drop* because their ``cell_m`` square cell holds
     fewer than ``k`` households of the group (the points' own household counts)."""
     x = np.asarray(x, dtype=float)
@@ -266,7 +312,8 @@ def suppress_points(x: ArrayLike, y: ArrayLike, households: ArrayLike, *, cell_m
     h = np.asarray(households, dtype=float)
     if not len(x):
         return np.zeros(0, dtype=bool)
-    key = pd.MultiIndex.from_arrays([np.floor(x / cell_m).astype(np.int64),
-                                     np.floor(y / cell_m).astype(np.int64)])
+    key = pd.MultiIndex.from_arrays(
+        [np.floor(x / cell_m).astype(np.int64), np.floor(y / cell_m).astype(np.int64)]
+    )
     per_cell = pd.Series(h, index=key).groupby(level=[0, 1]).transform("sum").to_numpy()
     return suppressed(per_cell, k=k) | (h <= 0)

@@ -33,13 +33,48 @@ DEFAULT_TARGET_MAX = 500
 CODE_SCHEMES = ("15", "20")
 # GB/T 2260 province-level prefixes: a quick sanity check on division codes.
 PROVINCES = frozenset(
-    [11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
-     50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82]
+    [
+        11,
+        12,
+        13,
+        14,
+        15,
+        21,
+        22,
+        23,
+        31,
+        32,
+        33,
+        34,
+        35,
+        36,
+        37,
+        41,
+        42,
+        43,
+        44,
+        45,
+        46,
+        50,
+        51,
+        52,
+        53,
+        54,
+        61,
+        62,
+        63,
+        64,
+        65,
+        71,
+        81,
+        82,
+    ]
 )
 
 
-def to_metric(frame: gpd.GeoDataFrame | gpd.GeoSeries,
-              crs: pyproj.CRS | str | None = None) -> gpd.GeoDataFrame | gpd.GeoSeries:
+def to_metric(
+    frame: gpd.GeoDataFrame | gpd.GeoSeries, crs: pyproj.CRS | str | None = None
+) -> gpd.GeoDataFrame | gpd.GeoSeries:
     """``frame`` in the metric CRS of its own extent (or ``crs``)."""
     if frame.crs is None:
         frame = frame.set_crs(STORAGE_CRS)
@@ -64,8 +99,10 @@ def grid_overlaps(grids: gpd.GeoDataFrame, *, min_area_m2: float = 1.0) -> pd.Da
     i, j = i[keep], j[keep]
     area = shapely.area(shapely.intersection(geoms[i], geoms[j], grid_size=0.001))
     big = area >= min_area_m2
-    return pd.DataFrame({"left": grids.index[i[big]], "right": grids.index[j[big]],
-                         "area_m2": area[big]}, columns=cols).reset_index(drop=True)
+    return pd.DataFrame(
+        {"left": grids.index[i[big]], "right": grids.index[j[big]], "area_m2": area[big]},
+        columns=cols,
+    ).reset_index(drop=True)
 
 
 def assign_by_location(geoms: gpd.GeoSeries, areas: gpd.GeoSeries) -> pd.Series:
@@ -83,15 +120,23 @@ def assign_by_location(geoms: gpd.GeoSeries, areas: gpd.GeoSeries) -> pd.Series:
     if len(gi) == 0:
         return out
     share = np.where(polygonal[gi], shapely.area(shapely.intersection(g[gi], a[ai])), 1.0)
-    best = pd.DataFrame({"g": gi, "a": ai, "share": share}).sort_values(
-        ["g", "share"], ascending=[True, False]).drop_duplicates("g")
+    best = (
+        pd.DataFrame({"g": gi, "a": ai, "share": share})
+        .sort_values(["g", "share"], ascending=[True, False])
+        .drop_duplicates("g")
+    )
     out.iloc[best["g"].to_numpy()] = areas.index[best["a"].to_numpy()].to_numpy()
     return out
 
 
-def community_fit(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
-                  grid_community: pd.Series, *, min_area_m2: float = 1.0,
-                  outside_share: float = 0.99) -> pd.DataFrame:
+def community_fit(
+    grids: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    grid_community: pd.Series,
+    *,
+    min_area_m2: float = 1.0,
+    outside_share: float = 0.99,
+) -> pd.DataFrame:
     """How each grid sits in its community (``grid_community``: community index label per grid).
 
     Returns, aligned to ``grids``: ``outside_m2`` (area beyond the community boundary),
@@ -99,8 +144,9 @@ def community_fit(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
     ``min_area_m2`` outside), 'outside' (``outside_share`` or more outside) or
     'no_community' (label missing or unknown).
     """
-    out = pd.DataFrame({"outside_m2": np.nan, "share_outside": np.nan,
-                        "status": "no_community"}, index=grids.index)
+    out = pd.DataFrame(
+        {"outside_m2": np.nan, "share_outside": np.nan, "status": "no_community"}, index=grids.index
+    )
     known = grid_community.notna() & grid_community.isin(communities.index)
     if not known.any():
         return out
@@ -109,16 +155,22 @@ def community_fit(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
     c = to_metric(communities.geometry, crs).loc[grid_community[known].to_numpy()].to_numpy()
     outside = shapely.area(shapely.difference(g, c, grid_size=0.001))
     share = outside / np.maximum(shapely.area(g), 1e-9)
-    status = np.where(share >= outside_share, "outside",
-                      np.where(outside >= min_area_m2, "crosses", "inside"))
+    status = np.where(
+        share >= outside_share, "outside", np.where(outside >= min_area_m2, "crosses", "inside")
+    )
     out.loc[known, "outside_m2"] = outside
     out.loc[known, "share_outside"] = share
     out.loc[known, "status"] = status
     return out
 
 
-def community_gaps(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
-                   grid_community: pd.Series, *, min_area_m2: float = 1.0) -> pd.DataFrame:
+def community_gaps(
+    grids: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    grid_community: pd.Series,
+    *,
+    min_area_m2: float = 1.0,
+) -> pd.DataFrame:
     """Area of each community (that has grids) not covered by any of its grids.
 
     Returns, aligned to the communities that have at least one grid: ``gap_m2`` and
@@ -150,9 +202,13 @@ def duplicated_values(values: pd.Series) -> pd.Series:
 
 
 # --- household load --------------------------------------------------------------------
-def household_load(households: pd.Series, *, targets: pd.Series | None = None,
-                   target_min: int = DEFAULT_TARGET_MIN,
-                   target_max: int = DEFAULT_TARGET_MAX) -> pd.DataFrame:
+def household_load(
+    households: pd.Series,
+    *,
+    targets: pd.Series | None = None,
+    target_min: int = DEFAULT_TARGET_MIN,
+    target_max: int = DEFAULT_TARGET_MAX,
+) -> pd.DataFrame:
     """Households per grid against the target band.
 
     ``targets`` (optional, aligned) is a grid's own target; where given, the band is
@@ -169,8 +225,10 @@ def household_load(households: pd.Series, *, targets: pd.Series | None = None,
         low[own] = (t[own] * 0.75).round()
         high[own] = (t[own] * 1.25).round()
     status = np.where(h > high, "over", np.where(h < low, "under", "ok"))
-    return pd.DataFrame({"households": h, "low": low.astype(int), "high": high.astype(int),
-                         "status": status}, index=h.index)
+    return pd.DataFrame(
+        {"households": h, "low": low.astype(int), "high": high.astype(int), "status": status},
+        index=h.index,
+    )
 
 
 # --- grid codes ----------------------------------------------------------------------------
@@ -185,19 +243,22 @@ def sequence_numbers(geoms: gpd.GeoSeries, groups: pd.Series) -> pd.Series:
         part = m.loc[idx].to_numpy()
         cent = shapely.centroid(part)
         bounds = shapely.bounds(part)
-        out.loc[idx] = reading_sequence(shapely.get_x(cent), shapely.get_y(cent),
-                                        float(np.median(bounds[:, 3] - bounds[:, 1])))
+        out.loc[idx] = reading_sequence(
+            shapely.get_x(cent), shapely.get_y(cent), float(np.median(bounds[:, 3] - bounds[:, 1]))
+        )
     return out
 
 
-def make_grid_code(community_code: str, sequence: int, *, scheme: str = "15",
-                   service_code: str | None = None) -> str:
+def make_grid_code(
+    community_code: str, sequence: int, *, scheme: str = "15", service_code: str | None = None
+) -> str:
     """The code of grid ``sequence`` in a community with a 12-digit code
     (6 division + 3 street + 3 community). Raises ValueError when it cannot be made."""
     cc = str(community_code or "").strip()
     if not (len(cc) == 12 and cc.isdigit()):
-        raise ValueError(f"community code {cc!r} is not 12 digits (6 division + 3 street + "
-                         "3 community)")
+        raise ValueError(
+            f"community code {cc!r} is not 12 digits (6 division + 3 street + 3 community)"
+        )
     if scheme == "15":
         if not 1 <= sequence <= 999:
             raise ValueError(f"sequence {sequence} does not fit 3 digits")
@@ -212,8 +273,9 @@ def make_grid_code(community_code: str, sequence: int, *, scheme: str = "15",
     raise ValueError(f"unknown code scheme {scheme!r}; use 15 or 20")
 
 
-def validate_grid_code(code: str, *, scheme: str | None = None,
-                       community_code: str | None = None) -> str | None:
+def validate_grid_code(
+    code: str, *, scheme: str | None = None, community_code: str | None = None
+) -> str | None:
     """None when ``code`` is a valid grid code, else the reason (English).
 
     ``scheme`` None accepts either scheme (by length). With ``community_code`` (12 digits)
@@ -239,9 +301,14 @@ def validate_grid_code(code: str, *, scheme: str | None = None,
     return None
 
 
-def generate_grid_codes(grids: gpd.GeoDataFrame, community_codes: pd.Series, *,
-                        scheme: str = "15", service_code: str | None = None,
-                        taken: set[str] | frozenset[str] = frozenset()) -> pd.DataFrame:
+def generate_grid_codes(
+    grids: gpd.GeoDataFrame,
+    community_codes: pd.Series,
+    *,
+    scheme: str = "15",
+    service_code: str | None = None,
+    taken: set[str] | frozenset[str] = frozenset(),
+) -> pd.DataFrame:
     """Codes for every grid, numbered in reading order inside each community.
 
     ``community_codes`` is aligned to ``grids``; codes in ``taken`` (already used by
@@ -271,10 +338,14 @@ def generate_grid_codes(grids: gpd.GeoDataFrame, community_codes: pd.Series, *,
     for k in grids.index:
         codes.append(by_label[k][1])
         reasons.append(by_label[k][2])
-    return pd.DataFrame({"sequence": [by_label[k][0] for k in grids.index],
-                         "code": pd.Series(codes, index=grids.index, dtype=object),
-                         "reason": pd.Series(reasons, index=grids.index, dtype=object)},
-                        index=grids.index)
+    return pd.DataFrame(
+        {
+            "sequence": [by_label[k][0] for k in grids.index],
+            "code": pd.Series(codes, index=grids.index, dtype=object),
+            "reason": pd.Series(reasons, index=grids.index, dtype=object),
+        },
+        index=grids.index,
+    )
 
 
 # --- rebalancing ---------------------------------------------------------------------------
@@ -287,8 +358,9 @@ def _split_parts(h: int, low: int, high: int) -> int:
     return first
 
 
-def rebalance_suggestions(grids: gpd.GeoDataFrame, load: pd.DataFrame, groups: pd.Series
-                          ) -> pd.DataFrame:
+def rebalance_suggestions(
+    grids: gpd.GeoDataFrame, load: pd.DataFrame, groups: pd.Series
+) -> pd.DataFrame:
     """Split or merge suggestions for grids outside their target band.
 
     ``load`` is :func:`household_load`'s result (aligned to ``grids``); ``groups`` the
@@ -317,8 +389,11 @@ def rebalance_suggestions(grids: gpd.GeoDataFrame, load: pd.DataFrame, groups: p
         p = pos[label]
         if p in paired:
             continue
-        same = [q for q in sorted(nbrs[p], key=lambda q: -nbrs[p][q])
-                if grp[q] == grp[p] and q not in paired]
+        same = [
+            q
+            for q in sorted(nbrs[p], key=lambda q: -nbrs[p][q])
+            if grp[q] == grp[p] and q not in paired
+        ]
         if load.at[label, "status"] == "over":
             excess = int(h[p] - high[p])
             room = [q for q in same if high[q] - h[q] >= excess]

@@ -25,8 +25,11 @@ AGE_GROUPS = {
 def group_codes() -> list[str]:
     """Every group a heatmap or risk factor may name (age groups, household and resident tags)."""
     seen: dict[str, None] = {}
-    for code in [*AGE_GROUPS, *(t.code for t in vocab.HOUSEHOLD_TAGS),
-                 *(t.code for t in vocab.RESIDENT_TAGS)]:
+    for code in [
+        *AGE_GROUPS,
+        *(t.code for t in vocab.HOUSEHOLD_TAGS),
+        *(t.code for t in vocab.RESIDENT_TAGS),
+    ]:
         seen.setdefault(code, None)
     return list(seen)
 
@@ -81,8 +84,9 @@ def _has_tag(tags: pd.Series, tag: str) -> np.ndarray:
     return np.fromiter((tag in (t or []) for t in tags), dtype=bool, count=len(tags))
 
 
-def group_counts(households: pd.DataFrame, residents: pd.DataFrame, groups: list[str], *,
-                 as_of_year: int) -> pd.DataFrame:
+def group_counts(
+    households: pd.DataFrame, residents: pd.DataFrame, groups: list[str], *, as_of_year: int
+) -> pd.DataFrame:
     """Households and residents of each group per building.
 
     In: households (id, building_id, tags) and residents (household_id, birth_year,
@@ -117,12 +121,16 @@ def group_counts(households: pd.DataFrame, residents: pd.DataFrame, groups: list
             hh_member |= _has_tag(hh["tags"], g)
         hh_ids = pd.unique(res["household_id"].to_numpy()[member])
         hh_member |= np.isin(hh["id"].to_numpy(), hh_ids)
-        out[f"{g}_households"] = pd.Series(hh_member.astype(int), index=hh["building_id"].to_numpy()
-                                           ).groupby(level=0).sum()
+        out[f"{g}_households"] = (
+            pd.Series(hh_member.astype(int), index=hh["building_id"].to_numpy())
+            .groupby(level=0)
+            .sum()
+        )
         if g in vocab.HOUSEHOLD_TAG_CODES and g not in vocab.RESIDENT_TAG_CODES:
             # A household tag: count the members of those households.
             in_hh = np.isin(res["household_id"].to_numpy(), hh["id"].to_numpy()[hh_member])
             member = in_hh
-        out[f"{g}_residents"] = pd.Series(member.astype(int), index=res_building
-                                          ).groupby(level=0).sum()
+        out[f"{g}_residents"] = (
+            pd.Series(member.astype(int), index=res_building).groupby(level=0).sum()
+        )
     return out.fillna(0).astype(int).reset_index()

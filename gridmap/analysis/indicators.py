@@ -29,9 +29,9 @@ FIGURES: dict[str, str] = {
     "residential_buildings": "residential and mixed-use buildings",
     "residential_buildings_with_households": "residential buildings with households on file",
     "residents_health_15min": "residents whose building is within 1000 m walk (15 min, "
-                              "GB 50180) of a community health centre or station",
+    "GB 50180) of a community health centre or station",
     "residents_health_20min": "residents within 20 minutes (1333 m at 4 km/h) of a community "
-                              "health centre, station or clinic",
+    "health centre, station or clinic",
     "doctors": "doctors recorded on the health facilities in the area (no data when none is)",
     "street_m": "street length in the grid (a boundary street counts in each grid it borders)",
     "street_m_weeks": "street length x weeks of the period",
@@ -44,7 +44,7 @@ FIGURES: dict[str, str] = {
     "households_patrolled_months": "households passed by a patrol, summed over the months",
     "key_sites": "key sites",
     "key_sites_in_interval": "key sites whose last inspection before the period's end is "
-                             "within their interval",
+    "within their interval",
     "hazards_found": "hazards found in the period",
     "hazards_assigned": "of those, assigned (responsible person and deadline) by the period's end",
     "hazards_due": "hazards whose deadline falls in the period",
@@ -64,26 +64,44 @@ FIGURES: dict[str, str] = {
     "bp_checked_35": "of those, with a first blood-pressure check (register field)",
 }
 COMMUNITY_FIGURES = ("community_area_m2", "grid_cover_m2", "grid_overlap_m2")
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-        ast.Div: operator.truediv}
-_ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Load, ast.USub, ast.UAdd,
-            *_OPS)
+_OPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
+_ALLOWED = (
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Constant,
+    ast.Load,
+    ast.USub,
+    ast.UAdd,
+    *_OPS,
+)
 
 
 def _parse(formula: str, where: str) -> ast.Expression:
     try:
         tree = ast.parse(formula, mode="eval")
     except SyntaxError as exc:
-        raise InvalidInput(f"{where}: formula {formula!r} is not an expression "
-                           "(figures, numbers, + - * / and parentheses)") from exc
+        raise InvalidInput(
+            f"{where}: formula {formula!r} is not an expression "
+            "(figures, numbers, + - * / and parentheses)"
+        ) from exc
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             if node.id not in FIGURES:
-                raise InvalidInput(f"{where}: formula names unknown figure {node.id!r}; known: "
-                                   f"{', '.join(FIGURES)}")
+                raise InvalidInput(
+                    f"{where}: formula names unknown figure {node.id!r}; known: "
+                    f"{', '.join(FIGURES)}"
+                )
         elif not isinstance(node, _ALLOWED):
-            raise InvalidInput(f"{where}: formula {formula!r} may only use figures, numbers, "
-                               "+ - * / and parentheses")
+            raise InvalidInput(
+                f"{where}: formula {formula!r} may only use figures, numbers, "
+                "+ - * / and parentheses"
+            )
         if isinstance(node, ast.Constant) and not isinstance(node.value, int | float):
             raise InvalidInput(f"{where}: formula {formula!r}: {node.value!r} is not a number")
     return tree
@@ -108,14 +126,16 @@ def check_formula(formula: str, *, where: str) -> None:
 
 def formula_figures(formula: str) -> list[str]:
     """The figures a formula names, in order of appearance."""
-    seen = dict.fromkeys(n.id for n in ast.walk(_parse(formula, "formula"))
-                         if isinstance(n, ast.Name))
+    seen = dict.fromkeys(
+        n.id for n in ast.walk(_parse(formula, "formula")) if isinstance(n, ast.Name)
+    )
     return list(seen)
 
 
 def evaluate_formula(formula: str, figures: pd.DataFrame) -> np.ndarray:
     """The formula on every row of ``figures`` (float; NaN where a figure is missing or a
     denominator is zero)."""
+
     def ev(node: ast.AST) -> np.ndarray:
         if isinstance(node, ast.Expression):
             return ev(node.body)
@@ -142,8 +162,11 @@ def evaluate_formula(formula: str, figures: pd.DataFrame) -> np.ndarray:
     return ev(_parse(formula, "formula"))
 
 
-def roll_up(grid_figures: pd.DataFrame, community_figures: pd.DataFrame,
-            street_extra: dict[str, Any] | None = None) -> dict[str, pd.DataFrame]:
+def roll_up(
+    grid_figures: pd.DataFrame,
+    community_figures: pd.DataFrame,
+    street_extra: dict[str, Any] | None = None,
+) -> dict[str, pd.DataFrame]:
     """Figures per level, indexed by area code.
 
     grid_figures: one row per grid with ``code``, ``community_code``, ``street_code`` and
@@ -153,8 +176,11 @@ def roll_up(grid_figures: pd.DataFrame, community_figures: pd.DataFrame,
     """
     cols = [c for c in grid_figures.columns if c in FIGURES]
     grid = grid_figures.set_index("code")
-    comm = (grid_figures.groupby("community_code")[cols].sum(min_count=1)
-            .reindex(community_figures["code"]))
+    comm = (
+        grid_figures.groupby("community_code")[cols]
+        .sum(min_count=1)
+        .reindex(community_figures["code"])
+    )
     own = community_figures.set_index("code")
     for c in COMMUNITY_FIGURES:
         if c in own:
@@ -162,7 +188,9 @@ def roll_up(grid_figures: pd.DataFrame, community_figures: pd.DataFrame,
     comm["street_code"] = own["street_code"]
     street = comm.groupby("street_code")[[c for c in comm.columns if c in FIGURES]].sum(min_count=1)
     for k, v in (street_extra or {}).items():
-        street[k] = street.index.map(lambda code, v=v: v.get(code, np.nan) if isinstance(v, dict) else v)
+        street[k] = street.index.map(
+            lambda code, v=v: v.get(code, np.nan) if isinstance(v, dict) else v
+        )
     return {"grid": grid, "community": comm, "street": street}
 
 
@@ -183,8 +211,14 @@ def _judge(ind: Any, value: float | None) -> tuple[str, int | None]:
     return ("pass" if ok else "fail"), None
 
 
-def evaluate(indicators: Any, figures: dict[str, pd.DataFrame], *, names: dict[str, dict[str, str]],
-             level: str | None = None, lang: str = "zh") -> pd.DataFrame:
+def evaluate(
+    indicators: Any,
+    figures: dict[str, pd.DataFrame],
+    *,
+    names: dict[str, dict[str, str]],
+    level: str | None = None,
+    lang: str = "zh",
+) -> pd.DataFrame:
     """One row per (indicator, level, area): value (rounded to 0.01), status, stars and the
     figures the formula used."""
     rows = []
@@ -202,14 +236,42 @@ def evaluate(indicators: Any, figures: dict[str, pd.DataFrame], *, names: dict[s
                     v = frame.at[code, f] if f in frame else np.nan
                     v = float(v) if v is not None and pd.notna(v) else None
                     inputs[f] = round(v, 2) if v is not None else None
-                rows.append({
-                    "indicator": ind.id, "name": ind.name(lang), "level": lv, "area": str(code),
-                    "area_name": names.get(lv, {}).get(code, str(code)),
-                    "value": round(float(value), 2) if np.isfinite(value) else None,
-                    "unit": ind.unit, "direction": ind.direction, "target": ind.target,
-                    "threshold": ind.threshold_text(lang), "status": status, "stars": stars,
-                    "formula": ind.formula, "figures": inputs, "source": ind.source,
-                })
-    return pd.DataFrame(rows, columns=["indicator", "name", "level", "area", "area_name",
-                                       "value", "unit", "direction", "target", "threshold",
-                                       "status", "stars", "formula", "figures", "source"])
+                rows.append(
+                    {
+                        "indicator": ind.id,
+                        "name": ind.name(lang),
+                        "level": lv,
+                        "area": str(code),
+                        "area_name": names.get(lv, {}).get(code, str(code)),
+                        "value": round(float(value), 2) if np.isfinite(value) else None,
+                        "unit": ind.unit,
+                        "direction": ind.direction,
+                        "target": ind.target,
+                        "threshold": ind.threshold_text(lang),
+                        "status": status,
+                        "stars": stars,
+                        "formula": ind.formula,
+                        "figures": inputs,
+                        "source": ind.source,
+                    }
+                )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "indicator",
+            "name",
+            "level",
+            "area",
+            "area_name",
+            "value",
+            "unit",
+            "direction",
+            "target",
+            "threshold",
+            "status",
+            "stars",
+            "formula",
+            "figures",
+            "source",
+        ],
+    )

@@ -56,16 +56,19 @@ def default_weights() -> dict[str, Any]:
     return weights
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any], where: str,
-           path: str = "") -> dict[str, Any]:
+def _merge(
+    base: dict[str, Any], override: dict[str, Any], where: str, path: str = ""
+) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in override.items():
         here = f"{path}.{key}" if path else str(key)
         if key not in base:
             # Category and group tables are open: new categories/groups may be added.
             if path.split(".")[-1] not in ("per_site", "per_household", "per_resident"):
-                raise ConfigError(f"{where}: unknown risk weight {here!r}; see "
-                                  "gridmap/standards/risk_weights.yaml for the keys")
+                raise ConfigError(
+                    f"{where}: unknown risk weight {here!r}; see "
+                    "gridmap/standards/risk_weights.yaml for the keys"
+                )
             out[key] = value
         elif isinstance(base[key], dict):
             if not isinstance(value, dict):
@@ -88,11 +91,15 @@ def _validate(weights: dict[str, Any], where: str) -> dict[str, Any]:
     walk(weights, "")
     for cat in weights["key_sites"]["per_site"]:
         if cat not in vocab.KEY_SITE_CODES:
-            raise ConfigError(f"{where}: key_sites.per_site.{cat} is not a key-site category; "
-                              f"use one of {', '.join(sorted(vocab.KEY_SITE_CODES))}")
+            raise ConfigError(
+                f"{where}: key_sites.per_site.{cat} is not a key-site category; "
+                f"use one of {', '.join(sorted(vocab.KEY_SITE_CODES))}"
+            )
     for sev in weights["hazards"]["per_open"]:
         if sev not in vocab.HAZARD_SEVERITY_CODES:
-            raise ConfigError(f"{where}: hazards.per_open.{sev} is not a severity (low, medium, high)")
+            raise ConfigError(
+                f"{where}: hazards.per_open.{sev} is not a severity (low, medium, high)"
+            )
     for table in ("per_household", "per_resident"):
         for g in weights["vulnerable"][table]:
             try:
@@ -152,8 +159,11 @@ class RiskResult:
     def explain(self, i: Any) -> list[dict[str, Any]]:
         """The non-zero components of unit ``i``: name, count, points; largest first."""
         row = self.components.loc[i]
-        out = [{"component": c, "count": float(self.counts.loc[i, c]), "points": float(v)}
-               for c, v in row.items() if v]
+        out = [
+            {"component": c, "count": float(self.counts.loc[i, c]), "points": float(v)}
+            for c, v in row.items()
+            if v
+        ]
         return sorted(out, key=lambda r: -r["points"])
 
 
@@ -179,8 +189,9 @@ def component_label(name: str, lang: str = "zh") -> str:
     return (pair[0] if zh else pair[1]) if pair else name
 
 
-def _near_counts(units: np.ndarray, points: np.ndarray, radius_m: float,
-                 weights: np.ndarray | None = None) -> np.ndarray:
+def _near_counts(
+    units: np.ndarray, points: np.ndarray, radius_m: float, weights: np.ndarray | None = None
+) -> np.ndarray:
     """Per unit geometry: sum of point weights (default 1) within ``radius_m``."""
     out = np.zeros(len(units))
     if not len(points) or not len(units):
@@ -191,16 +202,18 @@ def _near_counts(units: np.ndarray, points: np.ndarray, radius_m: float,
     return out
 
 
-def _in_grid_counts(codes: np.ndarray, item_grid: np.ndarray,
-                    weights: np.ndarray | None = None) -> np.ndarray:
+def _in_grid_counts(
+    codes: np.ndarray, item_grid: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
     w = np.ones(len(item_grid)) if weights is None else np.asarray(weights, float)
     s = pd.Series(w, index=pd.Index(item_grid, dtype=object)).groupby(level=0).sum()
     per_grid: np.ndarray = s.reindex(codes).fillna(0).to_numpy(float)
     return per_grid
 
 
-def _hazard_parts(hazards: gpd.GeoDataFrame | None, weights: dict[str, Any], as_of: datetime
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _hazard_parts(
+    hazards: gpd.GeoDataFrame | None, weights: dict[str, Any], as_of: datetime
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Open hazards' severity points and capped days overdue, index-aligned."""
     h = weights["hazards"]
     if hazards is None or not len(hazards):
@@ -213,8 +226,9 @@ def _hazard_parts(hazards: gpd.GeoDataFrame | None, weights: dict[str, Any], as_
     return sev * is_open, days * is_open, is_open
 
 
-def _recent(hazards: gpd.GeoDataFrame | None, weights: dict[str, Any],
-            as_of: datetime) -> np.ndarray:
+def _recent(
+    hazards: gpd.GeoDataFrame | None, weights: dict[str, Any], as_of: datetime
+) -> np.ndarray:
     if hazards is None or not len(hazards):
         return np.zeros(0, dtype=bool)
     since = pd.Timestamp(as_of - timedelta(days=weights["incidents"]["recent_days"]))
@@ -223,8 +237,9 @@ def _recent(hazards: gpd.GeoDataFrame | None, weights: dict[str, Any],
     return recent
 
 
-def _result(components: dict[str, np.ndarray], counts: dict[str, np.ndarray],
-            index: pd.Index) -> RiskResult:
+def _result(
+    components: dict[str, np.ndarray], counts: dict[str, np.ndarray], index: pd.Index
+) -> RiskResult:
     comp = pd.DataFrame(components, index=index).round(3)
     cnt = pd.DataFrame(counts, index=index)
     # Score is the sum of the rounded components, so they add up exactly as printed.
@@ -239,11 +254,16 @@ def per_100_households(score: pd.Series, households: pd.Series) -> pd.Series:
     return (score / hh * 100).round(2).rename("per_100_households")
 
 
-def building_risk(buildings: gpd.GeoDataFrame, *, sites: gpd.GeoDataFrame | None = None,
-                  hazards: gpd.GeoDataFrame | None = None,
-                  groups: pd.DataFrame | None = None,
-                  passed: pd.Series | None = None,
-                  weights: dict[str, Any] | None = None, as_of: datetime) -> RiskResult:
+def building_risk(
+    buildings: gpd.GeoDataFrame,
+    *,
+    sites: gpd.GeoDataFrame | None = None,
+    hazards: gpd.GeoDataFrame | None = None,
+    groups: pd.DataFrame | None = None,
+    passed: pd.Series | None = None,
+    weights: dict[str, Any] | None = None,
+    as_of: datetime,
+) -> RiskResult:
     """Risk per building.
 
     In (one metric CRS): buildings (id, geometry); key sites (category, geometry);
@@ -260,23 +280,40 @@ def building_risk(buildings: gpd.GeoDataFrame, *, sites: gpd.GeoDataFrame | None
     for cat, per in ks["per_site"].items():
         if sites is not None and len(sites):
             sel = (sites["category"] == cat).to_numpy()
-            n = _near_counts(geoms, np.asarray(sites.geometry.values, dtype=object)[sel],
-                             ks["radius_m"])
+            n = _near_counts(
+                geoms, np.asarray(sites.geometry.values, dtype=object)[sel], ks["radius_m"]
+            )
         else:
             n = np.zeros(len(buildings))
         counts[f"key_sites.{cat}"] = n
         comps[f"key_sites.{cat}"] = n * per
     sev, days, is_open = _hazard_parts(hazards, w, as_of)
-    hz_geoms = (np.asarray(hazards.geometry.values, dtype=object) if hazards is not None
-                else np.zeros(0, dtype=object))
+    hz_geoms = (
+        np.asarray(hazards.geometry.values, dtype=object)
+        if hazards is not None
+        else np.zeros(0, dtype=object)
+    )
     r = w["hazards"]["radius_m"]
-    counts["hazards.open"] = _near_counts(geoms, hz_geoms[is_open], r) if len(is_open) else np.zeros(len(geoms))
-    comps["hazards.open"] = _near_counts(geoms, hz_geoms[is_open], r, sev[is_open]) if len(is_open) else np.zeros(len(geoms))
-    counts["hazards.overdue"] = _near_counts(geoms, hz_geoms[is_open], r, days[is_open]) if len(is_open) else np.zeros(len(geoms))
+    counts["hazards.open"] = (
+        _near_counts(geoms, hz_geoms[is_open], r) if len(is_open) else np.zeros(len(geoms))
+    )
+    comps["hazards.open"] = (
+        _near_counts(geoms, hz_geoms[is_open], r, sev[is_open])
+        if len(is_open)
+        else np.zeros(len(geoms))
+    )
+    counts["hazards.overdue"] = (
+        _near_counts(geoms, hz_geoms[is_open], r, days[is_open])
+        if len(is_open)
+        else np.zeros(len(geoms))
+    )
     comps["hazards.overdue"] = counts["hazards.overdue"] * w["hazards"]["per_day_overdue"]
     recent = _recent(hazards, w, as_of)
-    counts["incidents.recent"] = (_near_counts(geoms, hz_geoms[recent], w["incidents"]["radius_m"])
-                                  if len(recent) else np.zeros(len(geoms)))
+    counts["incidents.recent"] = (
+        _near_counts(geoms, hz_geoms[recent], w["incidents"]["radius_m"])
+        if len(recent)
+        else np.zeros(len(geoms))
+    )
     comps["incidents.recent"] = counts["incidents.recent"] * w["incidents"]["per_incident"]
     _vulnerable(comps, counts, w, groups, buildings["id"].to_numpy() if "id" in buildings else None)
     if passed is not None:
@@ -286,8 +323,13 @@ def building_risk(buildings: gpd.GeoDataFrame, *, sites: gpd.GeoDataFrame | None
     return _result(comps, counts, buildings.index)
 
 
-def _vulnerable(comps: dict[str, np.ndarray], counts: dict[str, np.ndarray], w: dict[str, Any],
-                groups: pd.DataFrame | None, ids: np.ndarray | None) -> None:
+def _vulnerable(
+    comps: dict[str, np.ndarray],
+    counts: dict[str, np.ndarray],
+    w: dict[str, Any],
+    groups: pd.DataFrame | None,
+    ids: np.ndarray | None,
+) -> None:
     """Add vulnerable.<group> components from per-unit counts (rows matched on ``ids``)."""
     v = w["vulnerable"]
     n = len(ids) if ids is not None else 0
@@ -303,12 +345,17 @@ def _vulnerable(comps: dict[str, np.ndarray], counts: dict[str, np.ndarray], w: 
             comps[name] = comps.get(name, np.zeros(n)) + c * per
 
 
-def grid_risk(grids: gpd.GeoDataFrame, *, sites: gpd.GeoDataFrame | None = None,
-              hazards: gpd.GeoDataFrame | None = None,
-              groups: pd.DataFrame | None = None,
-              street_pct: pd.Series | None = None,
-              overdue_sites: pd.Series | None = None,
-              weights: dict[str, Any] | None = None, as_of: datetime) -> RiskResult:
+def grid_risk(
+    grids: gpd.GeoDataFrame,
+    *,
+    sites: gpd.GeoDataFrame | None = None,
+    hazards: gpd.GeoDataFrame | None = None,
+    groups: pd.DataFrame | None = None,
+    street_pct: pd.Series | None = None,
+    overdue_sites: pd.Series | None = None,
+    weights: dict[str, Any] | None = None,
+    as_of: datetime,
+) -> RiskResult:
     """Risk per grid: the factors counted inside each grid (by ``grid_code``) plus patrol
     coverage shortfall and overdue inspections.
 
@@ -323,8 +370,13 @@ def grid_risk(grids: gpd.GeoDataFrame, *, sites: gpd.GeoDataFrame | None = None,
     comps: dict[str, np.ndarray] = {}
     counts: dict[str, np.ndarray] = {}
     for cat, per in w["key_sites"]["per_site"].items():
-        c = (_in_grid_counts(codes, sites.loc[sites["category"] == cat, "grid_code"].to_numpy(object))
-             if sites is not None and len(sites) else np.zeros(n))
+        c = (
+            _in_grid_counts(
+                codes, sites.loc[sites["category"] == cat, "grid_code"].to_numpy(object)
+            )
+            if sites is not None and len(sites)
+            else np.zeros(n)
+        )
         counts[f"key_sites.{cat}"] = c
         comps[f"key_sites.{cat}"] = c * per
     sev, days, is_open = _hazard_parts(hazards, w, as_of)

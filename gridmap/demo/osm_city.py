@@ -74,17 +74,33 @@ from gridmap.errors import InvalidInput
 from gridmap.ordering import reading_order
 
 # Re-exported: the tag rules and sizes callers and tests read from here.
-__all__ = ["FACILITY_RULES", "GATE_SNAP_M", "city_from_osm", "is_walkable", "match_rules",
-           "reading_order", "shared_boundaries"]
+__all__ = [
+    "FACILITY_RULES",
+    "GATE_SNAP_M",
+    "city_from_osm",
+    "is_walkable",
+    "match_rules",
+    "reading_order",
+    "shared_boundaries",
+]
 
 
-def city_from_osm(ways: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame,
-                  buildings: gpd.GeoDataFrame, pois: gpd.GeoDataFrame,
-                  areas: gpd.GeoDataFrame, *, seed: int = 7, place_name: str = "OSM 示例",
-                  district_code: str = "110108", district_name: str = "海淀区",
-                  street_seq: str = "001", street_name: str = "示例街道",
-                  as_of: datetime = datetime(2025, 6, 30, 17, 0),
-                  warnings_out: list[str] | None = None) -> City:
+def city_from_osm(
+    ways: gpd.GeoDataFrame,
+    entrances: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    pois: gpd.GeoDataFrame,
+    areas: gpd.GeoDataFrame,
+    *,
+    seed: int = 7,
+    place_name: str = "OSM 示例",
+    district_code: str = "110108",
+    district_name: str = "海淀区",
+    street_seq: str = "001",
+    street_name: str = "示例街道",
+    as_of: datetime = datetime(2025, 6, 30, 17, 0),
+    warnings_out: list[str] | None = None,
+) -> City:
     """Build a ``City`` from the frames of ``geodata.osm.read_osm`` (EPSG:4326).
 
     Deterministic for a given ``seed``. Problems that do not stop the build (a compound
@@ -93,16 +109,23 @@ def city_from_osm(ways: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame,
     """
     notes = Notes(warnings_out)
     if len(district_code) != 6 or not district_code.isdigit() or len(street_seq) != 3:
-        raise InvalidInput(f"district code must be 6 digits and street sequence 3 "
-                           f"(got {district_code!r}, {street_seq!r})")
+        raise InvalidInput(
+            f"district code must be 6 digits and street sequence 3 "
+            f"(got {district_code!r}, {street_seq!r})"
+        )
     if buildings is None or buildings.empty:
         raise InvalidInput("the OSM data holds no buildings: cannot place households")
     if ways is None or ways.empty:
         raise InvalidInput("the OSM data holds no highways: cannot form street blocks")
     rng = np.random.default_rng(seed)
     crs = metric_crs(buildings)
-    areas_m = areas.to_crs(crs) if len(areas) else gpd.GeoDataFrame(
-        {"kind": [], "osm_type": [], "osm_id": [], "name": []}, geometry=[], crs=crs)
+    areas_m = (
+        areas.to_crs(crs)
+        if len(areas)
+        else gpd.GeoDataFrame(
+            {"kind": [], "osm_type": [], "osm_id": [], "name": []}, geometry=[], crs=crs
+        )
+    )
 
     # Streets, blocks, grids, communities.
     roads_m = walk_roads(ways, crs)
@@ -115,16 +138,19 @@ def city_from_osm(ways: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame,
     area = _Area(district_code, district_name, district_code + street_seq, street_name)
     leaders, grids_m, whole, admin = _areas(area, grid_polys, grid_households, rng, crs)
 
-    b, compounds_m, gates_m = _buildings_and_compounds(b, grids_m, areas_m, roads_m, entrances,
-                                                       streets, notes, crs)
+    b, compounds_m, gates_m = _buildings_and_compounds(
+        b, grids_m, areas_m, roads_m, entrances, streets, notes, crs
+    )
     buildings_m = b.sort_values("code").reset_index(drop=True)
     households, residents = people.synth_population(
-        buildings_m[buildings_m["dwellings"] > 0], rng, region=district_code,
-        as_of_year=as_of.year)
+        buildings_m[buildings_m["dwellings"] > 0], rng, region=district_code, as_of_year=as_of.year
+    )
     key_sites_m = key_sites_from(_site_candidates(pois, areas), grids_m, crs)
 
-    label = (f"OSM 实景示例（{place_name}，住户为合成数据） / "
-             f"OSM demo ({place_name}, synthetic households)")
+    label = (
+        f"OSM 实景示例（{place_name}，住户为合成数据） / "
+        f"OSM demo ({place_name}, synthetic households)"
+    )
     anchor_pt = gpd.GeoSeries([whole.centroid], crs=crs).to_crs(CRS).iloc[0]
     return City(
         label=label,
@@ -134,13 +160,36 @@ def city_from_osm(ways: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame,
         compounds=to_wgs(compounds_m.drop(columns=["grid_code", "outline"])),
         gates=to_wgs(gates_m),
         roads=to_wgs(roads_m),
-        buildings=to_wgs(buildings_m[["code", "name", "address", "floors", "use",
-                                      "compound_code", "grid_code", "geometry"]]),
+        buildings=to_wgs(
+            buildings_m[
+                [
+                    "code",
+                    "name",
+                    "address",
+                    "floors",
+                    "use",
+                    "compound_code",
+                    "grid_code",
+                    "geometry",
+                ]
+            ]
+        ),
         households=households.reset_index(drop=True),
         residents=residents,
         facilities=facilities_from(pois),
-        key_sites=to_wgs(key_sites_m[["code", "name", "category", "address", "grid_code",
-                                      "inspection_interval_days", "geometry"]]),
+        key_sites=to_wgs(
+            key_sites_m[
+                [
+                    "code",
+                    "name",
+                    "category",
+                    "address",
+                    "grid_code",
+                    "inspection_interval_days",
+                    "geometry",
+                ]
+            ]
+        ),
         inspections=inspections_for(key_sites_m, leaders, rng, as_of),
         hazards=hazards_for(buildings_m, grids_m, leaders, rng, as_of, crs),
         patrol_tracks=patrol_tracks_for(grids_m, roads_m, leaders, rng, as_of),
@@ -159,8 +208,9 @@ def _areas(area: _Area, grid_polys, grid_households, rng, crs):
     """Grids grouped into communities, numbered in reading order, with synthetic leaders:
     (leaders by grid code, grids, the street's outline, district/street/community frames)."""
     comm_label = communities_of(grid_polys, grid_households)
-    comm_polys = [shapely.union_all(grid_polys[comm_label == c])
-                  for c in range(comm_label.max() + 1)]
+    comm_polys = [
+        shapely.union_all(grid_polys[comm_label == c]) for c in range(comm_label.max() + 1)
+    ]
     comm_seq = reading_sequence_of(comm_polys)
     comm_codes = [f"{area.street_code}{s:03d}" for s in comm_seq]
     street_short = area.street_name.removesuffix("街道")
@@ -172,23 +222,44 @@ def _areas(area: _Area, grid_polys, grid_households, rng, crs):
         for k, s in zip(members, reading_sequence_of(grid_polys[members]), strict=True):
             grid_codes[k] = f"{comm_codes[c]}{s:03d}"
             grid_names[k] = f"{comm_names[c]}第{s}网格"
-    leaders = {code: people.synth_name(rng, "F" if rng.random() < 0.6 else "M", 1985)
-               for code in sorted(grid_codes)}
-    grids_m = frame_of({
-        "code": grid_codes, "name": grid_names,
-        "community_code": [comm_codes[c] for c in comm_label], "kind": "community",
-        "leader": [leaders[c] for c in grid_codes],
-        "leader_phone": [people.synth_phone(rng) for _ in grid_codes],
-        "target_households": planned_target_households(grid_households),
-    }, grid_polys, crs).sort_values("code").reset_index(drop=True)
-    communities_m = frame_of({"code": comm_codes, "name": comm_names,
-                              "street_code": area.street_code}, comm_polys, crs)
+    leaders = {
+        code: people.synth_name(rng, "F" if rng.random() < 0.6 else "M", 1985)
+        for code in sorted(grid_codes)
+    }
+    grids_m = (
+        frame_of(
+            {
+                "code": grid_codes,
+                "name": grid_names,
+                "community_code": [comm_codes[c] for c in comm_label],
+                "kind": "community",
+                "leader": [leaders[c] for c in grid_codes],
+                "leader_phone": [people.synth_phone(rng) for _ in grid_codes],
+                "target_households": planned_target_households(grid_households),
+            },
+            grid_polys,
+            crs,
+        )
+        .sort_values("code")
+        .reset_index(drop=True)
+    )
+    communities_m = frame_of(
+        {"code": comm_codes, "name": comm_names, "street_code": area.street_code}, comm_polys, crs
+    )
     whole = shapely.union_all(np.asarray(comm_polys, dtype=object))
     admin = {
-        "districts": frame_of({"code": [area.district_code], "name": [area.district_name]},
-                              [whole], crs),
-        "streets": frame_of({"code": [area.street_code], "name": [area.street_name],
-                             "district_code": [area.district_code]}, [whole], crs),
+        "districts": frame_of(
+            {"code": [area.district_code], "name": [area.district_name]}, [whole], crs
+        ),
+        "streets": frame_of(
+            {
+                "code": [area.street_code],
+                "name": [area.street_name],
+                "district_code": [area.district_code],
+            },
+            [whole],
+            crs,
+        ),
         "communities": communities_m.sort_values("code").reset_index(drop=True),
     }
     return leaders, grids_m, whole, admin
@@ -197,27 +268,38 @@ def _areas(area: _Area, grid_polys, grid_households, rng, crs):
 def _buildings_and_compounds(b, grids_m, areas_m, roads_m, entrances, streets, notes, crs):
     """Buildings in grids (centroid test) and compounds, compounds' internal roads (set on
     ``roads_m``) and gates: (buildings, compounds, gates)."""
-    owner = assign_to(shapely.points(b[["cx", "cy"]].to_numpy()),
-                      np.asarray(grids_m.geometry.values, dtype=object))
+    owner = assign_to(
+        shapely.points(b[["cx", "cy"]].to_numpy()),
+        np.asarray(grids_m.geometry.values, dtype=object),
+    )
     b = b[owner >= 0].copy()
     b["grid_code"] = grids_m["code"].to_numpy()[owner[owner >= 0]]
     compounds_m = compounds_in(areas_m, grids_m, notes)
-    comp_owner = assign_to(shapely.points(b[["cx", "cy"]].to_numpy()),
-                           np.asarray(compounds_m.geometry.values, dtype=object))
+    comp_owner = assign_to(
+        shapely.points(b[["cx", "cy"]].to_numpy()),
+        np.asarray(compounds_m.geometry.values, dtype=object),
+    )
     b["compound_code"] = [compounds_m["code"].iloc[c] if c >= 0 else None for c in comp_owner]
     roads_m["compound_code"] = internal_roads(roads_m, compounds_m)
     entrances_m = entrances.to_crs(crs) if len(entrances) else entrances
     gates_m = compound_gates(compounds_m, entrances_m, roads_m, streets, notes)
     b["name"] = pd.Series([tag_text(v, 100) for v in b["name"]], index=b.index, dtype=object)
-    b["address"] = pd.Series([tag_text(v, 200) for v in b["address"]], index=b.index,
-                             dtype=object)
+    b["address"] = pd.Series([tag_text(v, 200) for v in b["address"]], index=b.index, dtype=object)
     return b, compounds_m, gates_m
 
 
 def _site_candidates(pois, areas) -> gpd.GeoDataFrame:
     """Points that may be key sites: the POIs and construction sites."""
-    parts = [f for f in (pois.reindex(columns=["osm_type", "osm_id", "name", "address", "tags",
-                                               "geometry"]),
-                         area_points(areas, ["landuse=construction"])) if len(f)]
-    return (gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=CRS)
-            if parts else area_points(None, []))
+    parts = [
+        f
+        for f in (
+            pois.reindex(columns=["osm_type", "osm_id", "name", "address", "tags", "geometry"]),
+            area_points(areas, ["landuse=construction"]),
+        )
+        if len(f)
+    ]
+    return (
+        gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=CRS)
+        if parts
+        else area_points(None, [])
+    )

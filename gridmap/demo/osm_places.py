@@ -73,10 +73,12 @@ def walk_roads(ways: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
     """Walkable ways split at junctions (nodes shared with another walkable way), metric."""
     columns = ["code", "name", "highway", "foot", "access", "compound_code"]
     ways = ways.reset_index(drop=True)
-    walk = walkable(ways["highway"].to_numpy(object),
-                    ways["foot"].to_numpy(object) if "foot" in ways else None,
-                    ways["access"].to_numpy(object) if "access" in ways else None,
-                    in_compound=True)
+    walk = walkable(
+        ways["highway"].to_numpy(object),
+        ways["foot"].to_numpy(object) if "foot" in ways else None,
+        ways["access"].to_numpy(object) if "access" in ways else None,
+        in_compound=True,
+    )
     ways = ways[walk].reset_index(drop=True)
     if ways.empty:
         return frame_of({c: [] for c in columns}, [], crs)
@@ -90,18 +92,21 @@ def walk_roads(ways: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
         cuts = [0, len(coords) - 1]
         if nodes is not None and len(nodes) == len(coords):
             cuts = [0] + [i for i in range(1, len(nodes) - 1) if uses[nodes[i]] > 1] + cuts[1:]
-        pieces = [coords[a:b + 1] for a, b in zip(cuts[:-1], cuts[1:], strict=True)
-                  if b > a]
+        pieces = [coords[a : b + 1] for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
         base = f"osm-w{int(row['osm_id'])}"
         for p, piece in enumerate(pieces, start=1):
-            rows.append({
-                "code": base if len(pieces) == 1 else f"{base}-{p}",
-                "name": tag_text(row.get("name"), 100), "highway": tag_text(row["highway"], 32),
-                "foot": "yes" if tag_text(row.get("foot")) in FOOT_YES else
-                        ("no" if tag_text(row.get("foot")) == "no" else None),
-                "access": road_access(row.get("foot"), row.get("access")),
-                "compound_code": None,
-            })
+            rows.append(
+                {
+                    "code": base if len(pieces) == 1 else f"{base}-{p}",
+                    "name": tag_text(row.get("name"), 100),
+                    "highway": tag_text(row["highway"], 32),
+                    "foot": "yes"
+                    if tag_text(row.get("foot")) in FOOT_YES
+                    else ("no" if tag_text(row.get("foot")) == "no" else None),
+                    "access": road_access(row.get("foot"), row.get("access")),
+                    "compound_code": None,
+                }
+            )
             geoms.append(shapely.LineString(piece))
     return frame_of({c: [r[c] for r in rows] for c in columns}, geoms, crs)
 
@@ -109,10 +114,10 @@ def walk_roads(ways: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
 def street_lines(ways_m: gpd.GeoDataFrame, areas_m: gpd.GeoDataFrame) -> np.ndarray:
     """Lines that bound street blocks: BLOCK_HIGHWAYS ways, except those lying (>= 90% of
     their length) inside a compound area, so that a gated compound stays one block."""
-    lines = np.asarray(ways_m.geometry[ways_m["highway"].isin(BLOCK_HIGHWAYS)].values,
-                       dtype=object)
-    grounds = np.asarray(areas_m.geometry[areas_m["kind"].isin(COMPOUND_KINDS)].values,
-                         dtype=object)
+    lines = np.asarray(ways_m.geometry[ways_m["highway"].isin(BLOCK_HIGHWAYS)].values, dtype=object)
+    grounds = np.asarray(
+        areas_m.geometry[areas_m["kind"].isin(COMPOUND_KINDS)].values, dtype=object
+    )
     if len(lines) == 0 or len(grounds) == 0:
         return lines
     li, gi = shapely.STRtree(grounds).query(lines, predicate="intersects")
@@ -151,15 +156,22 @@ def prepare_buildings(buildings: gpd.GeoDataFrame, areas_m: gpd.GeoDataFrame, cr
     cent = shapely.centroid(np.asarray(b.geometry.values, dtype=object))
     kinds = _landuse_at(cent, areas_m)
     tags = [t if isinstance(t, dict) else {} for t in b.get("tags", [None] * len(b))]
-    b["use"] = [building_use(bt, t, k) for bt, t, k in zip(b["building"], tags, kinds,
-                                                         strict=True)]
-    b["floors"] = [building_floors(lv, h, bt, u) for lv, h, bt, u in
-                   zip(b.get("levels", [None] * len(b)), b.get("height", [None] * len(b)),
-                       b["building"], b["use"], strict=True)]
+    b["use"] = [building_use(bt, t, k) for bt, t, k in zip(b["building"], tags, kinds, strict=True)]
+    b["floors"] = [
+        building_floors(lv, h, bt, u)
+        for lv, h, bt, u in zip(
+            b.get("levels", [None] * len(b)),
+            b.get("height", [None] * len(b)),
+            b["building"],
+            b["use"],
+            strict=True,
+        )
+    ]
     residential = b["use"].isin(["residential", "mixed"]).to_numpy()
     res_floors = np.where(b["use"] == "mixed", np.maximum(b["floors"] - 1, 1), b["floors"])
-    dwell = people.dwelling_counts(b.geometry.area, res_floors, residential,
-                                   m2_per_dwelling=M2_PER_DWELLING)
+    dwell = people.dwelling_counts(
+        b.geometry.area, res_floors, residential, m2_per_dwelling=M2_PER_DWELLING
+    )
     single = b["building"].isin(SINGLE_DWELLING).to_numpy() & residential
     b["dwellings"] = np.where(single, 1, dwell)
     b["code"] = [osm_code(t, i) for t, i in zip(b["osm_type"], b["osm_id"], strict=True)]
@@ -181,9 +193,14 @@ def grids_from_blocks(blocks, b: gpd.GeoDataFrame, notes: Notes):
     pieces = shapely.get_parts(np.asarray(pieces, dtype=object))
     if len(pieces) == 1:  # one block only: halve it so that two communities can exist
         c = pieces[0].centroid
-        pieces = shapely.get_parts(split_geometry(
-            pieces[0], shapely.LineString([(c.x, pieces[0].bounds[1] - 1),
-                                           (c.x, pieces[0].bounds[3] + 1)])))
+        pieces = shapely.get_parts(
+            split_geometry(
+                pieces[0],
+                shapely.LineString(
+                    [(c.x, pieces[0].bounds[1] - 1), (c.x, pieces[0].bounds[3] + 1)]
+                ),
+            )
+        )
     inside = shapely.STRtree(pieces).query(shapely.points(xy), predicate="intersects")
     owner = np.full(len(xy), -1)
     owner[inside[0][::-1]] = inside[1][::-1]
@@ -191,8 +208,9 @@ def grids_from_blocks(blocks, b: gpd.GeoDataFrame, notes: Notes):
     nbrs = shared_boundaries(pieces)
     cent = shapely.centroid(pieces)
     centers = np.column_stack([shapely.get_x(cent), shapely.get_y(cent)])
-    order = reading_order(centers[:, 0], centers[:, 1],
-                          float(np.sqrt(np.median(shapely.area(pieces)))))
+    order = reading_order(
+        centers[:, 0], centers[:, 1], float(np.sqrt(np.median(shapely.area(pieces))))
+    )
     low, high = GRID_HOUSEHOLDS
     label = grow_regions(piece_w, nbrs, order, centers, low=low, high=high, min_keep=low / 2)
     label = split_in_two(label, nbrs, order, piece_w)
@@ -200,8 +218,10 @@ def grids_from_blocks(blocks, b: gpd.GeoDataFrame, notes: Notes):
     totals = np.bincount(label, weights=piece_w)
     over = int((totals > 1.5 * high).sum())
     if over:
-        notes(f"{over} grids hold more than {1.5 * high:.0f} households (blocks could not be "
-              "split further between buildings)")
+        notes(
+            f"{over} grids hold more than {1.5 * high:.0f} households (blocks could not be "
+            "split further between buildings)"
+        )
     return np.asarray(grids, dtype=object), totals
 
 
@@ -210,22 +230,31 @@ def communities_of(grids, households) -> np.ndarray:
     nbrs = shared_boundaries(grids)
     cent = shapely.centroid(grids)
     centers = np.column_stack([shapely.get_x(cent), shapely.get_y(cent)])
-    order = reading_order(centers[:, 0], centers[:, 1],
-                          float(np.sqrt(np.median(shapely.area(grids)))))
+    order = reading_order(
+        centers[:, 0], centers[:, 1], float(np.sqrt(np.median(shapely.area(grids))))
+    )
     total = float(np.sum(households))
     k = max(2, round(total / COMMUNITY_HOUSEHOLDS))
     k = min(k, len(grids))
     target = total / k if k else total
-    label = grow_regions(households, nbrs, order, centers, low=0.85 * target,
-                         high=1.3 * target, min_keep=0.45 * target)
+    label = grow_regions(
+        households,
+        nbrs,
+        order,
+        centers,
+        low=0.85 * target,
+        high=1.3 * target,
+        min_keep=0.45 * target,
+    )
     return split_in_two(label, nbrs, order, households)
 
 
 def reading_sequence_of(geoms) -> np.ndarray:
     """Sequence number (1-based) of each polygon in reading order."""
     cent = shapely.centroid(np.asarray(geoms, dtype=object))
-    return reading_sequence(shapely.get_x(cent), shapely.get_y(cent),
-                            float(np.sqrt(np.median(shapely.area(geoms)))))
+    return reading_sequence(
+        shapely.get_x(cent), shapely.get_y(cent), float(np.sqrt(np.median(shapely.area(geoms))))
+    )
 
 
 def assign_to(points, polys) -> np.ndarray:
@@ -233,8 +262,7 @@ def assign_to(points, polys) -> np.ndarray:
     owner = np.full(len(points), -1)
     if len(points) == 0 or len(polys) == 0:
         return owner
-    pi, gi = shapely.STRtree(np.asarray(polys, dtype=object)).query(points,
-                                                                      predicate="intersects")
+    pi, gi = shapely.STRtree(np.asarray(polys, dtype=object)).query(points, predicate="intersects")
     owner[pi[::-1]] = gi[::-1]
     return owner
 
@@ -277,13 +305,15 @@ def compounds_in(areas_m, grids_m: gpd.GeoDataFrame, notes: Notes):
             multi = shapely.MultiPolygon(polys)
             # The piece's share of the real fence: not the grid cut, not nested compounds.
             fence = shapely.intersection(multi.boundary, area["geometry"].boundary.buffer(0.5))
-            rows.append({
-                "code": base if len(parts) == 1 else f"{base}-{p}",
-                "name": label if len(parts) == 1 else f"{label}（{chinese_numeral(p)}区）",
-                "community_code": grids_m["community_code"].iloc[g],
-                "grid_code": grids_m["code"].iloc[g],
-                "outline": multi.boundary if fence.is_empty else fence,
-            })
+            rows.append(
+                {
+                    "code": base if len(parts) == 1 else f"{base}-{p}",
+                    "name": label if len(parts) == 1 else f"{label}（{chinese_numeral(p)}区）",
+                    "community_code": grids_m["community_code"].iloc[g],
+                    "grid_code": grids_m["code"].iloc[g],
+                    "outline": multi.boundary if fence.is_empty else fence,
+                }
+            )
             geoms.append(multi)
             placed[i] = True
     out = frame_of({c: [r[c] for r in rows] for c in columns}, geoms, grids_m.crs)
@@ -300,8 +330,11 @@ def compound_gates(compounds_m, entrances_m, roads_m, block_roads_m, notes: Note
     """OSM entrances within GATE_SNAP_M of a compound's outline; an inferred gate where a
     road meets the outline for compounds without any."""
     rows, geoms, inferred_count = [], [], 0
-    ent_geoms = np.asarray(entrances_m.geometry.values, dtype=object) if len(entrances_m) else \
-        np.array([], dtype=object)
+    ent_geoms = (
+        np.asarray(entrances_m.geometry.values, dtype=object)
+        if len(entrances_m)
+        else np.array([], dtype=object)
+    )
     road_geoms = np.asarray(roads_m.geometry.values, dtype=object)
     streets = shapely.union_all(np.asarray(block_roads_m, dtype=object))
     for _, comp in compounds_m.iterrows():
@@ -309,19 +342,25 @@ def compound_gates(compounds_m, entrances_m, roads_m, block_roads_m, notes: Note
         centre = poly.representative_point()
         found = []
         if len(ent_geoms):
-            near = np.flatnonzero((shapely.distance(ent_geoms, poly) <= GATE_SNAP_M)
-                                  & (shapely.distance(ent_geoms, outline) <= GATE_SNAP_M))
+            near = np.flatnonzero(
+                (shapely.distance(ent_geoms, poly) <= GATE_SNAP_M)
+                & (shapely.distance(ent_geoms, outline) <= GATE_SNAP_M)
+            )
             found = [(ent_geoms[k], entrances_m.iloc[k]) for k in near]
         inferred = False
         if not found:
             point, how = _inferred_gate(outline, road_geoms, roads_m, streets)
             if point is None:
-                notes(f"compound {comp['code']} ({comp['name']}): no OSM entrance and no road "
-                      "near its outline; no gate placed")
+                notes(
+                    f"compound {comp['code']} ({comp['name']}): no OSM entrance and no road "
+                    "near its outline; no gate placed"
+                )
                 continue
-            notes(f"compound {comp['code']} ({comp['name']}): no OSM entrance within "
-                  f"{GATE_SNAP_M:.0f} m of its outline; placed an inferred gate {how}",
-                  logging.INFO)
+            notes(
+                f"compound {comp['code']} ({comp['name']}): no OSM entrance within "
+                f"{GATE_SNAP_M:.0f} m of its outline; placed an inferred gate {how}",
+                logging.INFO,
+            )
             found, inferred = [(point, None)], True
             inferred_count += 1
         used: Counter[str] = Counter()
@@ -332,13 +371,23 @@ def compound_gates(compounds_m, entrances_m, roads_m, block_roads_m, notes: Note
             if name is None:
                 name = f"{word}门" if used[word] == 1 else f"{word}{chinese_numeral(used[word])}门"
                 name += "（推定）" if inferred else ""
-            rows.append({"code": f"{comp['code']}-g{n}", "compound_code": comp["code"],
-                         "name": name[:50], "kind": _gate_kind(ent)})
+            rows.append(
+                {
+                    "code": f"{comp['code']}-g{n}",
+                    "compound_code": comp["code"],
+                    "name": name[:50],
+                    "kind": _gate_kind(ent),
+                }
+            )
             geoms.append(geom)
     if inferred_count:
-        logger.warning("%d of %d compounds have no OSM entrance within %.0f m of their outline: "
-                       "placed inferred gates (named …（推定）)", inferred_count,
-                       len(compounds_m), GATE_SNAP_M)
+        logger.warning(
+            "%d of %d compounds have no OSM entrance within %.0f m of their outline: "
+            "placed inferred gates (named …（推定）)",
+            inferred_count,
+            len(compounds_m),
+            GATE_SNAP_M,
+        )
     columns = ["code", "compound_code", "name", "kind"]
     return frame_of({c: [r[c] for r in rows] for c in columns}, geoms, compounds_m.crs)
 
@@ -349,8 +398,11 @@ def _gate_kind(ent) -> str:
     kind, foot = tag_text(ent.get("kind")), tag_text(ent.get("foot"))
     if foot == "no":
         return "vehicle"
-    if (kind in PEDESTRIAN_GATES or tag_text(ent.get("access")) == "foot"
-            or tag_text(ent.get("motor_vehicle")) == "no"):
+    if (
+        kind in PEDESTRIAN_GATES
+        or tag_text(ent.get("access")) == "foot"
+        or tag_text(ent.get("motor_vehicle")) == "no"
+    ):
         return "pedestrian"
     return "both"
 
@@ -371,7 +423,9 @@ def _inferred_gate(outline, road_geoms, roads_m, streets):
                 best = (d, pt, k)
     if best is not None:
         road = roads_m.iloc[best[2]]
-        return best[1], f"where {tag_text(road['name']) or road['highway']} ({road['code']}) meets it"
+        return best[
+            1
+        ], f"where {tag_text(road['name']) or road['highway']} ({road['code']}) meets it"
     k = int(np.argmin(shapely.distance(road_geoms, outline)))
     pt = shapely.shortest_line(outline, road_geoms[k]).coords[0]
     return shapely.Point(pt), f"on the outline nearest to road {roads_m['code'].iloc[k]}"

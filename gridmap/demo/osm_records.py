@@ -36,9 +36,14 @@ def facilities_from(pois: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         category = match_rules(tags, tag_text(poi["name"]), FACILITY_RULES)
         if category not in zh:
             continue
-        rows.append({"code": osm_code(poi["osm_type"], poi["osm_id"]),
-                     "name": chinese_name(poi["name"], zh[category])[:100],
-                     "category": category, "capacity": _capacity(tags)})
+        rows.append(
+            {
+                "code": osm_code(poi["osm_type"], poi["osm_id"]),
+                "name": chinese_name(poi["name"], zh[category])[:100],
+                "category": category,
+                "capacity": _capacity(tags),
+            }
+        )
         geoms.append(poi.geometry)
     columns = ["code", "name", "category", "capacity"]
     frame = frame_of({c: [r[c] for r in rows] for c in columns}, geoms, CRS)
@@ -54,7 +59,9 @@ def _capacity(tags: dict) -> int | None:
     return None
 
 
-def key_sites_from(candidates: gpd.GeoDataFrame, grids_m: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
+def key_sites_from(
+    candidates: gpd.GeoDataFrame, grids_m: gpd.GeoDataFrame, crs
+) -> gpd.GeoDataFrame:
     """POIs (and construction areas) that are key sites, inside the grids."""
     zh = {c.code: c.zh for c in vocab.KEY_SITE_CATEGORIES}
     rows, geoms = [], []
@@ -63,24 +70,34 @@ def key_sites_from(candidates: gpd.GeoDataFrame, grids_m: gpd.GeoDataFrame, crs)
         category = match_rules(tags, tag_text(poi["name"]), KEY_SITE_RULES)
         if category not in zh:
             continue
-        rows.append({"code": osm_code(poi["osm_type"], poi["osm_id"]),
-                     "name": chinese_name(poi["name"], zh[category])[:100],
-                     "category": category, "address": tag_text(poi.get("address"), 200),
-                     "inspection_interval_days": vocab.INSPECTION_INTERVAL_DAYS[category]})
+        rows.append(
+            {
+                "code": osm_code(poi["osm_type"], poi["osm_id"]),
+                "name": chinese_name(poi["name"], zh[category])[:100],
+                "category": category,
+                "address": tag_text(poi.get("address"), 200),
+                "inspection_interval_days": vocab.INSPECTION_INTERVAL_DAYS[category],
+            }
+        )
         geoms.append(poi.geometry)
     columns = ["code", "name", "category", "address", "inspection_interval_days"]
     sites = frame_of({c: [r[c] for r in rows] for c in columns}, geoms, CRS).to_crs(crs)
     sites = sites.drop_duplicates("code").reset_index(drop=True)
-    owner = assign_to(np.asarray(sites.geometry.values, dtype=object),
-                    np.asarray(grids_m.geometry.values, dtype=object))
+    owner = assign_to(
+        np.asarray(sites.geometry.values, dtype=object),
+        np.asarray(grids_m.geometry.values, dtype=object),
+    )
     sites["grid_code"] = [grids_m["code"].iloc[g] if g >= 0 else None for g in owner]
     return sites[owner >= 0].reset_index(drop=True)
 
 
 def inspections_for(sites, leaders: dict[str, str], rng, as_of: datetime) -> pd.DataFrame:
     """1-3 past inspections per key site; about a third of the sites are overdue."""
-    notes_by_result = {"ok": "检查正常", "issue_found": "发现问题，已责令整改",
-                       "closed_site": "场所已关闭"}
+    notes_by_result = {
+        "ok": "检查正常",
+        "issue_found": "发现问题，已责令整改",
+        "closed_site": "场所已关闭",
+    }
     rows = []
     for _, site in sites.iterrows():
         every = int(site["inspection_interval_days"])
@@ -88,22 +105,44 @@ def inspections_for(sites, leaders: dict[str, str], rng, as_of: datetime) -> pd.
         for k in range(int(rng.integers(1, 4))):
             result = str(rng.choice(["ok", "issue_found", "closed_site"], p=[0.85, 0.12, 0.03]))
             at = (last - timedelta(days=every * k)).replace(second=0, microsecond=0)
-            rows.append({"site_code": site["code"], "inspected_at": at,
-                         "inspector": leaders.get(site["grid_code"]), "result": result,
-                         "notes": notes_by_result[result]})
-    return pd.DataFrame(rows, columns=["site_code", "inspected_at", "inspector", "result",
-                                       "notes"])
+            rows.append(
+                {
+                    "site_code": site["code"],
+                    "inspected_at": at,
+                    "inspector": leaders.get(site["grid_code"]),
+                    "result": result,
+                    "notes": notes_by_result[result],
+                }
+            )
+    return pd.DataFrame(rows, columns=["site_code", "inspected_at", "inspector", "result", "notes"])
 
 
 def hazards_for(buildings_m, grids_m, leaders, rng, as_of: datetime, crs) -> gpd.GeoDataFrame:
     """A few hazards at buildings, spread over the workflow (some overdue, some closed)."""
-    columns = ["code", "category", "severity", "status", "description", "found_at", "deadline",
-               "closed_at", "reporter", "responsible", "grid_code", "history"]
+    columns = [
+        "code",
+        "category",
+        "severity",
+        "status",
+        "description",
+        "found_at",
+        "deadline",
+        "closed_at",
+        "reporter",
+        "responsible",
+        "grid_code",
+        "history",
+    ]
     n = min(12, max(3, len(grids_m) // 2))
     rows, geoms = [], []
     statuses = [t.code for t in vocab.HAZARD_STATUSES]
-    actions = {"filed": "file", "assigned": "assign", "handled": "handle",
-               "reinspected": "reinspect", "closed": "close"}
+    actions = {
+        "filed": "file",
+        "assigned": "assign",
+        "handled": "handle",
+        "reinspected": "reinspect",
+        "closed": "close",
+    }
     days_for = {"low": 15, "medium": 7, "high": 3}
     candidates = buildings_m.index.to_numpy()
     if len(candidates) == 0:
@@ -113,12 +152,19 @@ def hazards_for(buildings_m, grids_m, leaders, rng, as_of: datetime, crs) -> gpd
         category = str(rng.choice(list(HAZARD_TEMPLATES)))
         severity = str(rng.choice(["low", "medium", "high"], p=[0.6, 0.3, 0.1]))
         status = statuses[int(rng.integers(0, len(statuses)))]
-        found = (as_of - timedelta(days=float(rng.uniform(1, 45)))).replace(second=0,
-                                                                             microsecond=0)
+        found = (as_of - timedelta(days=float(rng.uniform(1, 45)))).replace(second=0, microsecond=0)
         reporter = leaders.get(building["grid_code"])
         responsible = people.synth_name(rng, "M" if rng.random() < 0.5 else "F", 1980)
-        history = [{"at": found, "actor": reporter, "action": "report", "from_status": None,
-                    "to_status": "reported", "note": "网格员巡查发现"}]
+        history = [
+            {
+                "at": found,
+                "actor": reporter,
+                "action": "report",
+                "from_status": None,
+                "to_status": "reported",
+                "note": "网格员巡查发现",
+            }
+        ]
         at, deadline, closed_at = found, None, None
         for prev, nxt in zip(statuses, statuses[1:], strict=False):
             if statuses.index(status) < statuses.index(nxt):
@@ -128,18 +174,33 @@ def hazards_for(buildings_m, grids_m, leaders, rng, as_of: datetime, crs) -> gpd
                 deadline = found + timedelta(days=days_for[severity])
             if nxt == "closed":
                 closed_at = at
-            history.append({"at": at, "actor": responsible if nxt == "handled" else reporter,
-                            "action": actions[nxt], "from_status": prev, "to_status": nxt,
-                            "note": None})
-        rows.append({
-            "code": f"HZ-OSM-{k + 1:03d}", "category": category, "severity": severity,
-            "status": status,
-            "description": str(rng.choice(HAZARD_TEMPLATES[category])) +
-                           (f"（{building['name']}）" if tag_text(building["name"]) else ""),
-            "found_at": found, "deadline": deadline, "closed_at": closed_at,
-            "reporter": reporter, "responsible": responsible if deadline else None,
-            "grid_code": building["grid_code"], "history": history,
-        })
+            history.append(
+                {
+                    "at": at,
+                    "actor": responsible if nxt == "handled" else reporter,
+                    "action": actions[nxt],
+                    "from_status": prev,
+                    "to_status": nxt,
+                    "note": None,
+                }
+            )
+        rows.append(
+            {
+                "code": f"HZ-OSM-{k + 1:03d}",
+                "category": category,
+                "severity": severity,
+                "status": status,
+                "description": str(rng.choice(HAZARD_TEMPLATES[category]))
+                + (f"（{building['name']}）" if tag_text(building["name"]) else ""),
+                "found_at": found,
+                "deadline": deadline,
+                "closed_at": closed_at,
+                "reporter": reporter,
+                "responsible": responsible if deadline else None,
+                "grid_code": building["grid_code"],
+                "history": history,
+            }
+        )
         geoms.append(building.geometry.representative_point())
     return frame_of({c: [r[c] for r in rows] for c in columns}, geoms, crs).to_crs(CRS)
 
@@ -167,15 +228,25 @@ def patrol_tracks_for(grids_m, roads_m, leaders, rng, as_of: datetime) -> gpd.Ge
             line = max(shapely.get_parts(inner), key=lambda p: p.area).exterior
         coords = shapely.get_coordinates(line)
         step = np.r_[0, np.hypot(*np.diff(coords, axis=0).T)]
-        times = list(np.round(minutes_for(np.cumsum(step), WALK_SPEED_KMH) * 60.0
-                              * rng.uniform(1.0, 1.3), 1))
+        times = list(
+            np.round(minutes_for(np.cumsum(step), WALK_SPEED_KMH) * 60.0 * rng.uniform(1.0, 1.3), 1)
+        )
         start = (as_of - timedelta(days=int(rng.integers(0, 7)))).replace(
-            hour=int(rng.choice([9, 15, 20])), minute=int(rng.integers(0, 60)), second=0,
-            microsecond=0)
-        rows.append({"code": f"PT-{grid['code']}-001", "patroller": leaders[grid["code"]],
-                     "grid_code": grid["code"], "started_at": start,
-                     "ended_at": start + timedelta(seconds=float(times[-1])),
-                     "times": [float(t) for t in times]})
+            hour=int(rng.choice([9, 15, 20])),
+            minute=int(rng.integers(0, 60)),
+            second=0,
+            microsecond=0,
+        )
+        rows.append(
+            {
+                "code": f"PT-{grid['code']}-001",
+                "patroller": leaders[grid["code"]],
+                "grid_code": grid["code"],
+                "started_at": start,
+                "ended_at": start + timedelta(seconds=float(times[-1])),
+                "times": [float(t) for t in times],
+            }
+        )
         geoms.append(shapely.LineString(coords))
     return frame_of({c: [r[c] for r in rows] for c in columns}, geoms, grids_m.crs).to_crs(CRS)
 
@@ -186,9 +257,14 @@ def area_points(areas: gpd.GeoDataFrame, kinds: list[str]) -> gpd.GeoDataFrame:
     if areas is None or areas.empty:
         return gpd.GeoDataFrame({c: [] for c in columns[:-1]}, geometry=[], crs=CRS)
     chosen = areas[areas["kind"].isin(kinds)]
-    return gpd.GeoDataFrame({
-        "osm_type": chosen["osm_type"].to_numpy(), "osm_id": chosen["osm_id"].to_numpy(),
-        "name": chosen["name"].to_numpy(), "address": [None] * len(chosen),
-        "tags": chosen["tags"].to_numpy(),
-    }, geometry=list(shapely.point_on_surface(np.asarray(chosen.geometry.values, dtype=object))),
-        crs=CRS)
+    return gpd.GeoDataFrame(
+        {
+            "osm_type": chosen["osm_type"].to_numpy(),
+            "osm_id": chosen["osm_id"].to_numpy(),
+            "name": chosen["name"].to_numpy(),
+            "address": [None] * len(chosen),
+            "tags": chosen["tags"].to_numpy(),
+        },
+        geometry=list(shapely.point_on_surface(np.asarray(chosen.geometry.values, dtype=object))),
+        crs=CRS,
+    )

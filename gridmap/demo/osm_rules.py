@@ -12,15 +12,26 @@ CRS = "EPSG:4326"
 
 
 # Roads that bound street blocks: the public street grid (no links, service roads or paths).
-BLOCK_HIGHWAYS = frozenset({"motorway", "trunk", "primary", "secondary", "tertiary",
-                            "unclassified", "residential", "living_street", "road"})
+BLOCK_HIGHWAYS = frozenset(
+    {
+        "motorway",
+        "trunk",
+        "primary",
+        "secondary",
+        "tertiary",
+        "unclassified",
+        "residential",
+        "living_street",
+        "road",
+    }
+)
 
 
 # --- sizes (local defaults) ----------------------------------------------------
-MIN_BLOCK_M2 = 2_000.0        # smaller faces are slivers (medians, ramps) ...
+MIN_BLOCK_M2 = 2_000.0  # smaller faces are slivers (medians, ramps) ...
 
 
-MIN_BLOCK_WIDTH_M = 12.0      # ... and so are faces thinner than this (2 x area / perimeter)
+MIN_BLOCK_WIDTH_M = 12.0  # ... and so are faces thinner than this (2 x area / perimeter)
 
 
 GRID_HOUSEHOLDS = (300, 500)  # aim of a grid (domain: 300-500 households per grid member)
@@ -35,51 +46,120 @@ M2_PER_DWELLING = 90.0
 GATE_SNAP_M = 5.0
 
 
-FRAME_MARGIN_M = 30.0         # study frame = buildings' bounding box plus this margin
+FRAME_MARGIN_M = 30.0  # study frame = buildings' bounding box plus this margin
 
 
-WALK_SPEED_KMH = 4.32        # 1.2 m/s: a patroller's pace
+WALK_SPEED_KMH = 4.32  # 1.2 m/s: a patroller's pace
 
 
 # --- buildings -----------------------------------------------------------------
 # building=* -> vocab.BUILDING_USES; 'yes' and unknown values are decided by tags/landuse.
 BUILDING_USE = {
-    **dict.fromkeys(("apartments", "residential", "house", "detached", "semidetached_house",
-                     "terrace", "dormitory", "bungalow", "villa"), "residential"),
-    **dict.fromkeys(("commercial", "retail", "supermarket", "kiosk", "hotel", "mall"),
-                    "commercial"),
+    **dict.fromkeys(
+        (
+            "apartments",
+            "residential",
+            "house",
+            "detached",
+            "semidetached_house",
+            "terrace",
+            "dormitory",
+            "bungalow",
+            "villa",
+        ),
+        "residential",
+    ),
+    **dict.fromkeys(
+        ("commercial", "retail", "supermarket", "kiosk", "hotel", "mall"), "commercial"
+    ),
     "office": "office",
-    **dict.fromkeys(("school", "university", "college", "kindergarten", "hospital", "public",
-                     "civic", "government", "train_station", "transportation", "sports_hall",
-                     "library", "fire_station", "temple", "church"), "public"),
-    **dict.fromkeys(("industrial", "warehouse", "factory", "manufacture", "service"),
-                    "industrial"),
+    **dict.fromkeys(
+        (
+            "school",
+            "university",
+            "college",
+            "kindergarten",
+            "hospital",
+            "public",
+            "civic",
+            "government",
+            "train_station",
+            "transportation",
+            "sports_hall",
+            "library",
+            "fire_station",
+            "temple",
+            "church",
+        ),
+        "public",
+    ),
+    **dict.fromkeys(("industrial", "warehouse", "factory", "manufacture", "service"), "industrial"),
     "mixed_use": "mixed",
 }
 
 
 # Other tags on a building=yes footprint that say what it is used for.
-USE_FROM_TAGS = {"shop": "commercial", "office": "office", "amenity": "public",
-                 "tourism": "commercial", "healthcare": "public"}
+USE_FROM_TAGS = {
+    "shop": "commercial",
+    "office": "office",
+    "amenity": "public",
+    "tourism": "commercial",
+    "healthcare": "public",
+}
 
 
 # landuse=* (or institution ground) a building=yes stands in.
-USE_FROM_LANDUSE = {"landuse=residential": "residential", "landuse=commercial": "commercial",
-                    "landuse=retail": "commercial", "landuse=industrial": "industrial",
-                    **dict.fromkeys(("amenity=university", "amenity=college", "amenity=school",
-                                     "amenity=kindergarten", "amenity=hospital",
-                                     "amenity=research_institute"), "public")}
+USE_FROM_LANDUSE = {
+    "landuse=residential": "residential",
+    "landuse=commercial": "commercial",
+    "landuse=retail": "commercial",
+    "landuse=industrial": "industrial",
+    **dict.fromkeys(
+        (
+            "amenity=university",
+            "amenity=college",
+            "amenity=school",
+            "amenity=kindergarten",
+            "amenity=hospital",
+            "amenity=research_institute",
+        ),
+        "public",
+    ),
+}
 
 
 # Floors when OSM has neither building:levels nor height: by building=* value, then by use.
-FLOORS_BY_BUILDING = {"house": 2, "detached": 2, "villa": 3, "bungalow": 1, "apartments": 12,
-                      "residential": 6, "dormitory": 6, "retail": 2, "kiosk": 1, "garage": 1,
-                      "warehouse": 1, "kindergarten": 3, "school": 4, "university": 5,
-                      "hospital": 6, "office": 8, "transportation": 2, "train_station": 2}
+FLOORS_BY_BUILDING = {
+    "house": 2,
+    "detached": 2,
+    "villa": 3,
+    "bungalow": 1,
+    "apartments": 12,
+    "residential": 6,
+    "dormitory": 6,
+    "retail": 2,
+    "kiosk": 1,
+    "garage": 1,
+    "warehouse": 1,
+    "kindergarten": 3,
+    "school": 4,
+    "university": 5,
+    "hospital": 6,
+    "office": 8,
+    "transportation": 2,
+    "train_station": 2,
+}
 
 
-FLOORS_BY_USE = {"residential": 6, "mixed": 6, "commercial": 3, "office": 6, "public": 4,
-                 "industrial": 2, "other": 3}
+FLOORS_BY_USE = {
+    "residential": 6,
+    "mixed": 6,
+    "commercial": 3,
+    "office": 6,
+    "public": 4,
+    "industrial": 2,
+    "other": 3,
+}
 
 
 # One household per detached house, not area / 90 m2.
@@ -89,8 +169,11 @@ SINGLE_DWELLING = frozenset({"house", "detached", "villa", "bungalow"})
 # --- compounds -----------------------------------------------------------------
 # Areas that become compounds (gated 小区 and institution grounds), with a fallback name.
 COMPOUND_KINDS = {
-    "landuse=residential": "住宅小区", "amenity=school": "学校", "amenity=kindergarten": "幼儿园",
-    "amenity=hospital": "医院", "amenity=university": "高校",
+    "landuse=residential": "住宅小区",
+    "amenity=school": "学校",
+    "amenity=kindergarten": "幼儿园",
+    "amenity=hospital": "医院",
+    "amenity=university": "高校",
     "amenity=research_institute": "科研院所",
 }
 
@@ -107,18 +190,33 @@ PEDESTRIAN_GATES = frozenset({"turnstile", "full-height_turnstile", "kissing_gat
 # An outcome is a category code, None (explicitly not one: stop), or a dict from a
 # substring of the Chinese name to the outcome, '' being the default when no substring
 # matches (without '' the search goes on with the next rule).
-_HEALTH_BY_NAME = {"社区卫生服务中心": "health_center", "卫生服务中心": "health_center",
-                   "社区卫生服务站": "health_station", "卫生服务站": "health_station",
-                   "卫生院": "health_center", "": "clinic"}
+_HEALTH_BY_NAME = {
+    "社区卫生服务中心": "health_center",
+    "卫生服务中心": "health_center",
+    "社区卫生服务站": "health_station",
+    "卫生服务站": "health_station",
+    "卫生院": "health_center",
+    "": "clinic",
+}
 
 
-_ELDERLY_BY_NAME = {"日间照料": "elderly_daycare", "养老驿站": "elderly_daycare",
-                    "养老": "nursing_home", "敬老": "nursing_home", "福利院": "nursing_home"}
+_ELDERLY_BY_NAME = {
+    "日间照料": "elderly_daycare",
+    "养老驿站": "elderly_daycare",
+    "养老": "nursing_home",
+    "敬老": "nursing_home",
+    "福利院": "nursing_home",
+}
 
 
-_SERVICE_BY_NAME = {"街道办": "street_service_center", "街道": "street_service_center",
-                    "党群服务": "community_service_station", "社区服务": "community_service_station",
-                    "居委会": "community_service_station", "文化": "culture_station"}
+_SERVICE_BY_NAME = {
+    "街道办": "street_service_center",
+    "街道": "street_service_center",
+    "党群服务": "community_service_station",
+    "社区服务": "community_service_station",
+    "居委会": "community_service_station",
+    "文化": "culture_station",
+}
 
 
 FACILITY_RULES: dict[tuple[str, str], str | dict | None] = {
@@ -129,8 +227,12 @@ FACILITY_RULES: dict[tuple[str, str], str | dict | None] = {
     ("healthcare", "hospital"): _HEALTH_BY_NAME,
     ("healthcare", "clinic"): _HEALTH_BY_NAME,
     ("healthcare", "doctor"): _HEALTH_BY_NAME,
-    ("amenity", "school"): {"小学": "primary_school", "初中": "junior_middle_school",
-                            "中学": "junior_middle_school", "九年一贯": "primary_school"},
+    ("amenity", "school"): {
+        "小学": "primary_school",
+        "初中": "junior_middle_school",
+        "中学": "junior_middle_school",
+        "九年一贯": "primary_school",
+    },
     ("amenity", "kindergarten"): {"托儿所": "nursery", "托育": "nursery", "": "kindergarten"},
     ("amenity", "childcare"): "nursery",
     ("amenity", "marketplace"): "wet_market",
@@ -148,8 +250,12 @@ FACILITY_RULES: dict[tuple[str, str], str | dict | None] = {
     ("amenity", "parcel_locker"): "express",
     ("shop", "courier"): "express",
     ("leisure", "stadium"): "sports_large",
-    ("leisure", "sports_centre"): {"健身器材": "fitness", "健身苑": "fitness", "健身园": "fitness",
-                                   "": "sports_medium"},
+    ("leisure", "sports_centre"): {
+        "健身器材": "fitness",
+        "健身苑": "fitness",
+        "健身园": "fitness",
+        "": "sports_medium",
+    },
     ("leisure", "pitch"): "sports_small",
     ("leisure", "fitness_station"): "fitness",
     ("amenity", "toilets"): "toilet",
@@ -169,7 +275,11 @@ FACILITY_RULES: dict[tuple[str, str], str | dict | None] = {
     ("office", "government"): _SERVICE_BY_NAME,
     ("amenity", "arts_centre"): "cultural_center",
     ("amenity", "canteen"): "canteen",
-    ("amenity", "restaurant"): {"社区食堂": "canteen", "老年餐桌": "canteen", "长者食堂": "canteen"},
+    ("amenity", "restaurant"): {
+        "社区食堂": "canteen",
+        "老年餐桌": "canteen",
+        "长者食堂": "canteen",
+    },
 }
 
 
@@ -191,7 +301,7 @@ KEY_SITE_RULES: dict[tuple[str, str], str | dict | None] = {
     ("amenity", "school"): "school",
     ("amenity", "kindergarten"): "kindergarten",
     ("amenity", "childcare"): "kindergarten",
-    ("amenity", "fuel"): "hazardous_chemicals",   # filling stations: 危化品经营场所
+    ("amenity", "fuel"): "hazardous_chemicals",  # filling stations: 危化品经营场所
     ("landuse", "construction"): "construction_site",
     ("building", "construction"): "construction_site",
     ("emergency", "fire_hydrant"): "fire_hydrant",

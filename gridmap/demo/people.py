@@ -24,14 +24,82 @@ from gridmap import vocab
 # --- names -------------------------------------------------------------------
 # Common surnames with rough relative frequencies (the top few cover about 30%).
 SURNAMES = {
-    "王": 72, "李": 71, "张": 69, "刘": 55, "陈": 46, "杨": 31, "黄": 23, "赵": 22, "吴": 20,
-    "周": 20, "徐": 15, "孙": 15, "马": 14, "朱": 13, "胡": 12, "郭": 12, "何": 11, "高": 11,
-    "林": 10, "罗": 10, "郑": 9, "梁": 9, "谢": 7, "宋": 7, "唐": 7, "许": 6, "韩": 6,
-    "冯": 6, "邓": 6, "曹": 6, "彭": 5, "曾": 5, "肖": 5, "田": 5, "董": 5, "袁": 4, "潘": 4,
-    "于": 4, "蒋": 4, "蔡": 4, "余": 4, "杜": 4, "叶": 4, "程": 4, "苏": 3, "魏": 3, "吕": 3,
-    "丁": 3, "任": 3, "沈": 3, "姚": 3, "卢": 3, "姜": 3, "崔": 3, "钟": 3, "谭": 3, "陆": 3,
-    "汪": 2, "范": 2, "金": 2, "石": 2, "廖": 2, "贾": 2, "夏": 2, "付": 2, "方": 2, "白": 2,
-    "邹": 2, "孟": 2, "熊": 2, "秦": 2, "邱": 2, "侯": 2, "郝": 2, "欧阳": 1, "司马": 1,
+    "王": 72,
+    "李": 71,
+    "张": 69,
+    "刘": 55,
+    "陈": 46,
+    "杨": 31,
+    "黄": 23,
+    "赵": 22,
+    "吴": 20,
+    "周": 20,
+    "徐": 15,
+    "孙": 15,
+    "马": 14,
+    "朱": 13,
+    "胡": 12,
+    "郭": 12,
+    "何": 11,
+    "高": 11,
+    "林": 10,
+    "罗": 10,
+    "郑": 9,
+    "梁": 9,
+    "谢": 7,
+    "宋": 7,
+    "唐": 7,
+    "许": 6,
+    "韩": 6,
+    "冯": 6,
+    "邓": 6,
+    "曹": 6,
+    "彭": 5,
+    "曾": 5,
+    "肖": 5,
+    "田": 5,
+    "董": 5,
+    "袁": 4,
+    "潘": 4,
+    "于": 4,
+    "蒋": 4,
+    "蔡": 4,
+    "余": 4,
+    "杜": 4,
+    "叶": 4,
+    "程": 4,
+    "苏": 3,
+    "魏": 3,
+    "吕": 3,
+    "丁": 3,
+    "任": 3,
+    "沈": 3,
+    "姚": 3,
+    "卢": 3,
+    "姜": 3,
+    "崔": 3,
+    "钟": 3,
+    "谭": 3,
+    "陆": 3,
+    "汪": 2,
+    "范": 2,
+    "金": 2,
+    "石": 2,
+    "廖": 2,
+    "贾": 2,
+    "夏": 2,
+    "付": 2,
+    "方": 2,
+    "白": 2,
+    "邹": 2,
+    "孟": 2,
+    "熊": 2,
+    "秦": 2,
+    "邱": 2,
+    "侯": 2,
+    "郝": 2,
+    "欧阳": 1,
+    "司马": 1,
 }
 # Given-name characters by sex and by generation (born before 1970 / after).
 GIVEN_CHARS = {
@@ -41,9 +109,40 @@ GIVEN_CHARS = {
     ("F", "new"): "欣怡梓涵诗雨佳琪思萱可馨晓彤雅婷静悦婉蕊心妍子琳梦瑶",
 }
 # Mobile prefixes of the three carriers (2020s).
-MOBILE_PREFIXES = ("130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151",
-                   "152", "153", "155", "156", "157", "158", "159", "166", "177", "180", "181",
-                   "182", "183", "185", "186", "187", "188", "189", "191", "198", "199")
+MOBILE_PREFIXES = (
+    "130",
+    "131",
+    "132",
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "153",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "166",
+    "177",
+    "180",
+    "181",
+    "182",
+    "183",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+    "191",
+    "198",
+    "199",
+)
 
 # --- household structure -------------------------------------------------------
 VACANT_SHARE = 0.06
@@ -55,30 +154,45 @@ SIZE_P = {1: 0.24, 2: 0.31, 3: 0.26, 4: 0.12, 5: 0.07}
 # household size -> ((age band, sex) of each member, probability) options
 COMPOSITIONS: dict[int, list[tuple[tuple[tuple[str, str], ...], float]]] = {
     1: [((("elder", "*"),), 0.30), ((("adult", "*"),), 0.70)],
-    2: [((("elder", "M"), ("elder", "F")), 0.26), ((("young", "M"), ("young", "F")), 0.40),
-        ((("middle", "*"), ("youth", "*")), 0.30), ((("elder", "*"), ("child", "*")), 0.04)],
-    3: [((("parent", "M"), ("parent", "F"), ("child", "*")), 0.80),
-        ((("elder", "M"), ("elder", "F"), ("young", "*")), 0.20)],
-    4: [((("parent", "M"), ("parent", "F"), ("child", "*"), ("child", "*")), 0.55),
-        ((("parent", "M"), ("parent", "F"), ("child", "*"), ("elder", "*")), 0.45)],
+    2: [
+        ((("elder", "M"), ("elder", "F")), 0.26),
+        ((("young", "M"), ("young", "F")), 0.40),
+        ((("middle", "*"), ("youth", "*")), 0.30),
+        ((("elder", "*"), ("child", "*")), 0.04),
+    ],
+    3: [
+        ((("parent", "M"), ("parent", "F"), ("child", "*")), 0.80),
+        ((("elder", "M"), ("elder", "F"), ("young", "*")), 0.20),
+    ],
+    4: [
+        ((("parent", "M"), ("parent", "F"), ("child", "*"), ("child", "*")), 0.55),
+        ((("parent", "M"), ("parent", "F"), ("child", "*"), ("elder", "*")), 0.45),
+    ],
     5: [((("elder", "M"), ("elder", "F"), ("parent", "M"), ("parent", "F"), ("child", "*")), 1.0)],
 }
-AGE_RANGES = {"elder": (60, 88), "adult": (22, 59), "young": (24, 38), "middle": (40, 59),
-              "youth": (12, 25), "parent": (30, 48), "child": (0, 17)}
+AGE_RANGES = {
+    "elder": (60, 88),
+    "adult": (22, 59),
+    "young": (24, 38),
+    "middle": (40, 59),
+    "youth": (12, 25),
+    "parent": (30, 48),
+    "child": (0, 17),
+}
 # Per-person probabilities of health and social tags (by age band where it matters).
 TAG_P = {
-    "disabled": (0.015, 0.05),           # (under 60, 60+)
-    "hypertension": (0.10, 0.40),        # adults 35+ / 60+
+    "disabled": (0.015, 0.05),  # (under 60, 60+)
+    "hypertension": (0.10, 0.40),  # adults 35+ / 60+
     "diabetes": (0.04, 0.13),
     "severe_mental_illness": (0.004, 0.004),
     "key_person": (0.003, 0.0),
     "community_correction": (0.0015, 0.0),
 }
 LOW_INCOME_HOUSEHOLD_P = 0.015
-EXTREME_POVERTY_P = 0.4                   # of low-income elderly living alone (特困)
-MIGRANT_P_RENTAL = 0.75                   # rented homes are mostly migrants'
-REGISTERED_ELSEWHERE_P = 0.08             # owner-occupiers registered at another address
-PREGNANT_P = 0.03                         # of women 22-40
+EXTREME_POVERTY_P = 0.4  # of low-income elderly living alone (特困)
+MIGRANT_P_RENTAL = 0.75  # rented homes are mostly migrants'
+REGISTERED_ELSEWHERE_P = 0.08  # owner-occupiers registered at another address
+PREGNANT_P = 0.03  # of women 22-40
 AS_OF_YEAR = 2025
 
 
@@ -116,8 +230,9 @@ _SURNAME_LIST = list(SURNAMES)
 _SURNAME_P = np.array(list(SURNAMES.values()), dtype=float) / sum(SURNAMES.values())
 
 
-def synth_name(rng: np.random.Generator, sex: str, birth_year: int,
-               surname: str | None = None) -> str:
+def synth_name(
+    rng: np.random.Generator, sex: str, birth_year: int, surname: str | None = None
+) -> str:
     """A Chinese name (surname + one or two given characters) fitting sex and generation."""
     surname = surname or _SURNAME_LIST[rng.choice(len(_SURNAME_LIST), p=_SURNAME_P)]
     chars = GIVEN_CHARS[(sex, "old" if birth_year < 1970 else "new")]
@@ -138,8 +253,9 @@ def dwelling_counts(area_m2, floors, residential, *, m2_per_dwelling: float = 90
     return np.where(np.asarray(residential, dtype=bool), n, 0)
 
 
-def synth_households(buildings: pd.DataFrame, rng: np.random.Generator, *,
-                     dwellings=None, rooms_per_landing: int = 2) -> pd.DataFrame:
+def synth_households(
+    buildings: pd.DataFrame, rng: np.random.Generator, *, dwellings=None, rooms_per_landing: int = 2
+) -> pd.DataFrame:
     """One row per dwelling of every building with dwellings > 0.
 
     ``buildings`` needs ``code`` and ``floors``; ``dwellings`` (array aligned with it)
@@ -159,15 +275,24 @@ def synth_households(buildings: pd.DataFrame, rng: np.random.Generator, *,
             floor, j = i // per_floor + 1, i % per_floor
             unit = j // rooms_per_landing + 1
             room = f"{floor}{j % rooms_per_landing + 1:02d}"
-            rows.append({"code": f"{code}-{unit}-{room}", "building_code": code,
-                         "unit": str(unit), "floor": floor, "room": room})
+            rows.append(
+                {
+                    "code": f"{code}-{unit}-{room}",
+                    "building_code": code,
+                    "unit": str(unit),
+                    "floor": floor,
+                    "room": room,
+                }
+            )
     frame = pd.DataFrame(rows, columns=["code", "building_code", "unit", "floor", "room"])
     n = len(frame)
     vacant = rng.random(n) < VACANT_SHARE
     rental = ~vacant & (rng.random(n) < RENTAL_SHARE)
     frame["size"] = np.where(vacant, 0, rng.choice(sizes, size=n, p=size_p / size_p.sum()))
-    frame["tags"] = [(["vacant"] if v else []) + (["rental"] if r else [])
-                     for v, r in zip(vacant, rental, strict=True)]
+    frame["tags"] = [
+        (["vacant"] if v else []) + (["rental"] if r else [])
+        for v, r in zip(vacant, rental, strict=True)
+    ]
     return frame
 
 
@@ -178,7 +303,9 @@ def _members(rng: np.random.Generator, size: int) -> list[tuple[int, str]]:
     out = []
     for band, sex in comp:
         lo, hi = AGE_RANGES[band]
-        out.append((int(rng.integers(lo, hi + 1)), sex if sex != "*" else "MF"[int(rng.integers(2))]))
+        out.append(
+            (int(rng.integers(lo, hi + 1)), sex if sex != "*" else "MF"[int(rng.integers(2))])
+        )
     return out
 
 
@@ -186,16 +313,22 @@ def _birth_date(rng: np.random.Generator, year: int) -> date:
     return date(year, 1, 1) + timedelta(days=int(rng.integers(0, 365)))
 
 
-def synth_residents(households: pd.DataFrame, rng: np.random.Generator, *,
-                    region: str = "110108", as_of_year: int = AS_OF_YEAR) -> pd.DataFrame:
+def synth_residents(
+    households: pd.DataFrame,
+    rng: np.random.Generator,
+    *,
+    region: str = "110108",
+    as_of_year: int = AS_OF_YEAR,
+) -> pd.DataFrame:
     """Residents of every occupied household (``size`` people each), with vocab tags.
 
     Columns: household_code, name, id_number, phone, birth_year, sex, tags. Children
     share the father's (or first member's) surname; under-12s have no phone.
     """
     rows = []
-    for code, size, htags in zip(households["code"], households["size"], households["tags"],
-                                 strict=True):
+    for code, size, htags in zip(
+        households["code"], households["size"], households["tags"], strict=True
+    ):
         if size <= 0:
             continue
         members = _members(rng, int(size))
@@ -209,8 +342,14 @@ def synth_residents(households: pd.DataFrame, rng: np.random.Generator, *,
             year = as_of_year - age
             born = _birth_date(rng, year)
             own_surname = sex == "M" or age < 18 or k == 0
-            tags = _person_tags(rng, age, sex, size=len(members), all_elderly=all_elderly,
-                                parents_absent=parents_absent)
+            tags = _person_tags(
+                rng,
+                age,
+                sex,
+                size=len(members),
+                all_elderly=all_elderly,
+                parents_absent=parents_absent,
+            )
             if low_income:
                 tags.append("low_income")
                 if len(members) == 1 and age >= 60 and rng.random() < EXTREME_POVERTY_P:
@@ -219,20 +358,31 @@ def synth_residents(households: pd.DataFrame, rng: np.random.Generator, *,
                 tags.append("migrant")
             elif elsewhere:
                 tags.append("registered_elsewhere")
-            rows.append({
-                "household_code": code,
-                "name": synth_name(rng, sex, year, family if own_surname else None),
-                "id_number": make_id_number(region, born, int(rng.integers(0, 1000)), sex),
-                "phone": synth_phone(rng) if age >= 12 else None,
-                "birth_year": year, "sex": sex,
-                "tags": [t for t in tags if t in vocab.RESIDENT_TAG_CODES],
-            })
-    return pd.DataFrame(rows, columns=["household_code", "name", "id_number", "phone",
-                                       "birth_year", "sex", "tags"])
+            rows.append(
+                {
+                    "household_code": code,
+                    "name": synth_name(rng, sex, year, family if own_surname else None),
+                    "id_number": make_id_number(region, born, int(rng.integers(0, 1000)), sex),
+                    "phone": synth_phone(rng) if age >= 12 else None,
+                    "birth_year": year,
+                    "sex": sex,
+                    "tags": [t for t in tags if t in vocab.RESIDENT_TAG_CODES],
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["household_code", "name", "id_number", "phone", "birth_year", "sex", "tags"]
+    )
 
 
-def _person_tags(rng: np.random.Generator, age: int, sex: str, *, size: int,
-                 all_elderly: bool, parents_absent: bool) -> list[str]:
+def _person_tags(
+    rng: np.random.Generator,
+    age: int,
+    sex: str,
+    *,
+    size: int,
+    all_elderly: bool,
+    parents_absent: bool,
+) -> list[str]:
     tags: list[str] = []
     old = age >= 60
     if size == 1 and old:
@@ -257,8 +407,9 @@ def _person_tags(rng: np.random.Generator, age: int, sex: str, *, size: int,
     return tags
 
 
-def household_tags_from_residents(households: pd.DataFrame, residents: pd.DataFrame, *,
-                                  as_of_year: int = AS_OF_YEAR) -> pd.Series:
+def household_tags_from_residents(
+    households: pd.DataFrame, residents: pd.DataFrame, *, as_of_year: int = AS_OF_YEAR
+) -> pd.Series:
     """Household tags (vocab.HOUSEHOLD_TAGS) from drawn ones plus what the members imply:
     elderly_alone, empty_nest, low_income, disabled. Aligned with ``households``."""
     by_household = residents.groupby("household_code", sort=False)
@@ -274,18 +425,25 @@ def household_tags_from_residents(households: pd.DataFrame, residents: pd.DataFr
         tags += [t for t in ("low_income", "disabled") if t in person_tags]
         derived[code] = tags
     return pd.Series(
-        [list(dict.fromkeys((t or []) + derived.get(c, [])))
-         for c, t in zip(households["code"], households["tags"], strict=True)],
-        index=households.index, dtype=object,
+        [
+            list(dict.fromkeys((t or []) + derived.get(c, [])))
+            for c, t in zip(households["code"], households["tags"], strict=True)
+        ],
+        index=households.index,
+        dtype=object,
     )
 
 
-def synth_population(buildings: pd.DataFrame, rng: np.random.Generator, *,
-                     dwellings=None, region: str = "110108",
-                     as_of_year: int = AS_OF_YEAR) -> tuple[pd.DataFrame, pd.DataFrame]:
+def synth_population(
+    buildings: pd.DataFrame,
+    rng: np.random.Generator,
+    *,
+    dwellings=None,
+    region: str = "110108",
+    as_of_year: int = AS_OF_YEAR,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Households and residents of ``buildings`` in one call (City column layout)."""
     households = synth_households(buildings, rng, dwellings=dwellings)
     residents = synth_residents(households, rng, region=region, as_of_year=as_of_year)
-    households["tags"] = household_tags_from_residents(households, residents,
-                                                       as_of_year=as_of_year)
+    households["tags"] = household_tags_from_residents(households, residents, as_of_year=as_of_year)
     return households, residents

@@ -22,8 +22,9 @@ def shared_boundaries(polys, tolerance_m: float = 0.05) -> list[dict[int, float]
     keep = i < j
     i, j = i[keep], j[keep]
     bnd = shapely.boundary(polys)
-    shared = shapely.length(shapely.intersection(bnd[i], shapely.buffer(bnd[j], tolerance_m,
-                                                                        quad_segs=1)))
+    shared = shapely.length(
+        shapely.intersection(bnd[i], shapely.buffer(bnd[j], tolerance_m, quad_segs=1))
+    )
     for a, b, s in zip(i, j, shared, strict=True):
         if s >= 1.0:
             nbrs[a][b] = nbrs[b][a] = float(s)
@@ -39,8 +40,9 @@ def street_blocks(lines, frame) -> np.ndarray:
     return faces[shapely.area(faces) > 1.0]
 
 
-def merge_slivers(blocks, min_area_m2: float = MIN_BLOCK_M2,
-                  min_width_m: float = MIN_BLOCK_WIDTH_M) -> np.ndarray:
+def merge_slivers(
+    blocks, min_area_m2: float = MIN_BLOCK_M2, min_width_m: float = MIN_BLOCK_WIDTH_M
+) -> np.ndarray:
     """Merge each sliver (small or thin face) into the neighbour it shares most edge with."""
     blocks = np.asarray(blocks, dtype=object)
     area = shapely.area(blocks)
@@ -64,8 +66,9 @@ def merge_slivers(blocks, min_area_m2: float = MIN_BLOCK_M2,
     groups: dict[int, list[int]] = defaultdict(list)
     for k in range(len(blocks)):
         groups[root(k)].append(k)
-    merged = [blocks[m[0]] if len(m) == 1 else shapely.union_all(blocks[m])
-              for m in groups.values()]
+    merged = [
+        blocks[m[0]] if len(m) == 1 else shapely.union_all(blocks[m]) for m in groups.values()
+    ]
     return shapely.get_parts(np.asarray(merged, dtype=object))
 
 
@@ -75,7 +78,7 @@ def split_heavy_block(poly, xy: np.ndarray, weights: np.ndarray, max_weight: flo
     if weights.sum() <= max_weight or (weights > 0).sum() < 2:
         return [poly]
     minx, miny, maxx, maxy = poly.bounds
-    for axis in ((0, 1) if maxx - minx >= maxy - miny else (1, 0)):
+    for axis in (0, 1) if maxx - minx >= maxy - miny else (1, 0):
         heavy = weights > 0
         coord = xy[heavy, axis]
         order = np.argsort(coord, kind="stable")
@@ -86,8 +89,11 @@ def split_heavy_block(poly, xy: np.ndarray, weights: np.ndarray, max_weight: flo
         if b - a < 1e-6:
             continue
         cut = (a + b) / 2
-        line = (shapely.LineString([(cut, miny - 1), (cut, maxy + 1)]) if axis == 0
-                else shapely.LineString([(minx - 1, cut), (maxx + 1, cut)]))
+        line = (
+            shapely.LineString([(cut, miny - 1), (cut, maxy + 1)])
+            if axis == 0
+            else shapely.LineString([(minx - 1, cut), (maxx + 1, cut)])
+        )
         pieces = shapely.get_parts(split_geometry(poly, line))
         if len(pieces) < 2:
             continue
@@ -99,8 +105,16 @@ def split_heavy_block(poly, xy: np.ndarray, weights: np.ndarray, max_weight: flo
     return [poly]
 
 
-def grow_regions(weights, nbrs: list[dict[int, float]], order, centers, *, low: float,
-                 high: float, min_keep: float) -> np.ndarray:
+def grow_regions(
+    weights,
+    nbrs: list[dict[int, float]],
+    order,
+    centers,
+    *,
+    low: float,
+    high: float,
+    min_keep: float,
+) -> np.ndarray:
     """Partition a graph of polygons into connected regions of total weight in [low, high].
 
     Seeds are taken in ``order``; a region takes its nearest unassigned neighbour that
@@ -174,6 +188,6 @@ def split_in_two(label: np.ndarray, nbrs, order, weights) -> np.ndarray:
     out = np.ones(len(label), dtype=int)
     out[seen] = 0
     if out.min() == out.max():  # a single polygon of all weight: split by order instead
-        out[order[len(order) // 2:]] = 1
+        out[order[len(order) // 2 :]] = 1
         out[order[: len(order) // 2]] = 0
     return out

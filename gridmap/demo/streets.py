@@ -19,7 +19,7 @@ from gridmap.demo.city import City
 
 STEP_LON_DEG = 0.032  # the demo street office spans 0.0295 deg east-west
 STEP_LAT_DEG = 0.021  # and 0.0192 deg north-south
-MAX_STREETS = 999     # three digits of the street code
+MAX_STREETS = 999  # three digits of the street code
 
 
 def street_code(k: int) -> str:
@@ -32,9 +32,16 @@ def _renumbered(frame: pd.DataFrame, old: str, new: str, suffix: str) -> pd.Data
         if col == "geometry" or not (col == "code" or col.endswith("_code")):
             continue
         values = out[col].astype(object)
-        out[col] = [v if not isinstance(v, str) else
-                    new + v[len(old):] if v.startswith(old) else
-                    v if col in ("district_code",) else v + suffix for v in values]
+        out[col] = [
+            v
+            if not isinstance(v, str)
+            else new + v[len(old) :]
+            if v.startswith(old)
+            else v
+            if col in ("district_code",)
+            else v + suffix
+            for v in values
+        ]
     return out
 
 
@@ -55,8 +62,10 @@ def street_office(k: int, *, seed: int = 7, per_row: int = 1) -> City:
     dx = ((k - 1) % per_row) * STEP_LON_DEG
     dy = ((k - 1) // per_row) * STEP_LAT_DEG
     old, new, suffix = synth.STREET_CODE, street_code(k), f"-{k}"
-    frames = {name: _shifted(_renumbered(frame, old, new, suffix), dx, dy)
-              for name, frame in city.frames().items()}
+    frames = {
+        name: _shifted(_renumbered(frame, old, new, suffix), dx, dy)
+        for name, frame in city.frames().items()
+    }
     frames["districts"] = frames["districts"].iloc[0:0]  # written with street office 1
     frames["streets"]["name"] = f"示例{k}街道"
     return City(label=city.label, anchor=(city.anchor[0] + dx, city.anchor[1] + dy), **frames)

@@ -72,8 +72,15 @@ from gridmap.demo.synth_places import (
 )
 
 # Re-exported: the street's fixed facts and its reading order, as callers and tests read them.
-__all__ = ["DEMO_TODAY", "DISTRICT_CODE", "METRIC_CRS", "REFERENCE_YEAR", "STREET_CODE",
-           "build_synthetic_city", "reading_order"]
+__all__ = [
+    "DEMO_TODAY",
+    "DISTRICT_CODE",
+    "METRIC_CRS",
+    "REFERENCE_YEAR",
+    "STREET_CODE",
+    "build_synthetic_city",
+    "reading_order",
+]
 
 
 def build_synthetic_city(seed: int = 7) -> City:
@@ -99,8 +106,9 @@ def build_synthetic_city(seed: int = 7) -> City:
     hz, hz_geoms = hazard_rows(st, rng)
     tracks, track_geoms = patrol_rows(st, rng)
 
-    origin = np.array(Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
-                      .transform(*ANCHOR_LONLAT))
+    origin = np.array(
+        Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True).transform(*ANCHOR_LONLAT)
+    )
     comp_code = st.comp_code
     rr = st.road_rows
     gate_seq: defaultdict[int, int] = defaultdict(int)
@@ -114,42 +122,97 @@ def build_synthetic_city(seed: int = 7) -> City:
         label=LABEL,
         anchor=ANCHOR_LONLAT,
         districts=wgs_frame({"code": [DISTRICT_CODE], "name": [DISTRICT_NAME]}, [whole], origin),
-        streets=wgs_frame({"code": [STREET_CODE], "name": [STREET_NAME],
-                        "district_code": [DISTRICT_CODE]}, [whole], origin),
-        communities=wgs_frame({"code": st.comm_codes, "name": st.comm_names,
-                            "street_code": STREET_CODE},
-                           [multi(p) for p in st.comm_polys], origin),
-        grids=wgs_frame({"code": st.grid_code, "name": st.grid_name,
-                      "community_code": np.array(st.comm_codes, dtype=object)[st.grid_comm],
-                      "kind": "community", "leader": st.leaders, "leader_phone": st.leader_phone,
-                      "target_households": st.target_households},
-                     [multi(p) for p in st.grid_polys], origin),
-        compounds=wgs_frame({"code": comp_code, "name": st.comp_name,
-                          "community_code": np.array(st.comm_codes, dtype=object)[
-                              st.compounds["community"].to_numpy()]},
-                         [multi(p) for p in st.compounds["geometry"]], origin),
-        gates=wgs_frame({"code": gate_codes,
-                      "compound_code": [comp_code[g["compound"]] for g in st.gates],
-                      "name": [g["name"] for g in st.gates], "kind": [g["kind"] for g in st.gates]},
-                     [Point(g["xy"]) for g in st.gates], origin),
-        roads=wgs_frame({"code": [f"{STREET_CODE}R{i + 1:05d}" for i in range(len(rr))],
-                      "name": [r["name"] for r in rr], "highway": [r["highway"] for r in rr],
-                      "foot": [r["foot"] for r in rr], "access": [r["access"] for r in rr],
-                      "compound_code": [comp_code[r["compound"]] if r["compound"] >= 0 else None
-                                        for r in rr]},
-                     [LineString(r["coords"]) for r in rr], origin),
-        buildings=wgs_frame({c: b[c].to_numpy() for c in ("code", "name", "address", "floors", "use",
-                                                        "compound_code", "grid_code")},
-                         b["geometry"].to_numpy(), origin),
+        streets=wgs_frame(
+            {"code": [STREET_CODE], "name": [STREET_NAME], "district_code": [DISTRICT_CODE]},
+            [whole],
+            origin,
+        ),
+        communities=wgs_frame(
+            {"code": st.comm_codes, "name": st.comm_names, "street_code": STREET_CODE},
+            [multi(p) for p in st.comm_polys],
+            origin,
+        ),
+        grids=wgs_frame(
+            {
+                "code": st.grid_code,
+                "name": st.grid_name,
+                "community_code": np.array(st.comm_codes, dtype=object)[st.grid_comm],
+                "kind": "community",
+                "leader": st.leaders,
+                "leader_phone": st.leader_phone,
+                "target_households": st.target_households,
+            },
+            [multi(p) for p in st.grid_polys],
+            origin,
+        ),
+        compounds=wgs_frame(
+            {
+                "code": comp_code,
+                "name": st.comp_name,
+                "community_code": np.array(st.comm_codes, dtype=object)[
+                    st.compounds["community"].to_numpy()
+                ],
+            },
+            [multi(p) for p in st.compounds["geometry"]],
+            origin,
+        ),
+        gates=wgs_frame(
+            {
+                "code": gate_codes,
+                "compound_code": [comp_code[g["compound"]] for g in st.gates],
+                "name": [g["name"] for g in st.gates],
+                "kind": [g["kind"] for g in st.gates],
+            },
+            [Point(g["xy"]) for g in st.gates],
+            origin,
+        ),
+        roads=wgs_frame(
+            {
+                "code": [f"{STREET_CODE}R{i + 1:05d}" for i in range(len(rr))],
+                "name": [r["name"] for r in rr],
+                "highway": [r["highway"] for r in rr],
+                "foot": [r["foot"] for r in rr],
+                "access": [r["access"] for r in rr],
+                "compound_code": [
+                    comp_code[r["compound"]] if r["compound"] >= 0 else None for r in rr
+                ],
+            },
+            [LineString(r["coords"]) for r in rr],
+            origin,
+        ),
+        buildings=wgs_frame(
+            {
+                c: b[c].to_numpy()
+                for c in ("code", "name", "address", "floors", "use", "compound_code", "grid_code")
+            },
+            b["geometry"].to_numpy(),
+            origin,
+        ),
         households=hh[["code", "building_code", "unit", "floor", "room", "size", "tags"]],
         residents=res,
-        facilities=wgs_frame({c: fac[c].to_numpy() for c in ("code", "name", "category", "capacity")},
-                          fac_geoms, origin),
-        key_sites=wgs_frame({c: ks[c].to_numpy() for c in ("code", "name", "category", "address",
-                                                         "grid_code", "inspection_interval_days")},
-                         ks_geoms, origin),
+        facilities=wgs_frame(
+            {c: fac[c].to_numpy() for c in ("code", "name", "category", "capacity")},
+            fac_geoms,
+            origin,
+        ),
+        key_sites=wgs_frame(
+            {
+                c: ks[c].to_numpy()
+                for c in (
+                    "code",
+                    "name",
+                    "category",
+                    "address",
+                    "grid_code",
+                    "inspection_interval_days",
+                )
+            },
+            ks_geoms,
+            origin,
+        ),
         inspections=inspections,
         hazards=wgs_frame({c: hz[c].to_numpy() for c in hz.columns}, hz_geoms, origin),
-        patrol_tracks=wgs_frame({c: tracks[c].to_numpy() for c in tracks.columns}, track_geoms,
-                             origin),
+        patrol_tracks=wgs_frame(
+            {c: tracks[c].to_numpy() for c in tracks.columns}, track_geoms, origin
+        ),
     )

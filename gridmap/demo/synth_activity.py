@@ -67,14 +67,16 @@ def facility_rows(st: Street, rng) -> tuple[pd.DataFrame, list]:
         count, cap, names = FACILITY_PLAN[cat.code]
         comms = ONLY_IN_COMMUNITIES.get(cat.code, tuple(range(len(st.comm_codes))))
         for k in range(count):
-            c = (comms[k % len(comms)] if cat.code != "community_service_station" else k)
+            c = comms[k % len(comms)] if cat.code != "community_service_station" else k
             c %= len(st.comm_codes)
-            pt = frontage_points(st.blocks[[int(rng.choice(comm_blocks[c]))]],
-                                 rng.uniform(4.0, 7.0), rng)[0]
+            pt = frontage_points(
+                st.blocks[[int(rng.choice(comm_blocks[c]))]], rng.uniform(4.0, 7.0), rng
+            )[0]
             cross = ""
             if cat.code in IN_BUILDING:  # inside a building of the right kind, one per block
-                cands = non_res[(non_res["use"] == IN_BUILDING[cat.code])
-                                & ~non_res["block"].isin(used_blocks)]
+                cands = non_res[
+                    (non_res["use"] == IN_BUILDING[cat.code]) & ~non_res["block"].isin(used_blocks)
+                ]
                 if len(cands):
                     row = cands.iloc[int(rng.integers(len(cands)))]
                     pt = shapely.centroid(row["geometry"])
@@ -84,12 +86,20 @@ def facility_rows(st: Street, rng) -> tuple[pd.DataFrame, list]:
                 pt = roadside_points(edges[[e]], 8.0, st.street_poly, rng)[0]
                 near = line_tree.query(shapely.buffer(pt, 250.0))
                 near = [i for i in near if st.designs[i]["name"] != st.net["name"].iat[e]]
-                cross = (st.designs[near[int(np.argmin(shapely.distance(lines[near], pt)))]]["name"]
-                         if near else st.net["name"].iat[e])
+                cross = (
+                    st.designs[near[int(np.argmin(shapely.distance(lines[near], pt)))]]["name"]
+                    if near
+                    else st.net["name"].iat[e]
+                )
             elif cat.code == "metro_station":  # only one, just outside the east edge
                 pt = Point(ARTERIAL_X_M[-1] + 30.0, ARTERIAL_Y_M[1] + 40.0)
-            rows.append({"name": fill(names, k, rng, used, st.comm_names[c], cross),
-                         "category": cat.code, "capacity": int(rng.integers(cap[0], cap[1] + 1))})
+            rows.append(
+                {
+                    "name": fill(names, k, rng, used, st.comm_names[c], cross),
+                    "category": cat.code,
+                    "capacity": int(rng.integers(cap[0], cap[1] + 1)),
+                }
+            )
             geoms.append(pt)
     fac = pd.DataFrame(rows)
     fac.insert(0, "code", [f"{STREET_CODE}F{i + 1:03d}" for i in range(len(fac))])
@@ -104,8 +114,9 @@ def key_site_rows(st: Street, fac: pd.DataFrame, fac_geoms: list, rng) -> tuple[
     old_b = st.bld[st.bld["old"] & st.bld["use"].eq("residential")]
     old_b = old_b.iloc[rng.permutation(len(old_b))]  # distinct 1980s slabs, random order
     edges = st.net["geometry"].to_numpy()
-    art = np.flatnonzero(st.is_arterial
-                         & shapely.covered_by(edges, shapely.buffer(st.street_poly, 1.0)))
+    art = np.flatnonzero(
+        st.is_arterial & shapely.covered_by(edges, shapely.buffer(st.street_poly, 1.0))
+    )
     parks = [i for i, kd in enumerate(st.public_kind) if kd == "park"]
     rows, geoms, used = [], [], set(fac["name"])
     for cat in vocab.KEY_SITE_CATEGORIES:
@@ -135,13 +146,20 @@ def key_site_rows(st: Street, fac: pd.DataFrame, fac_geoms: list, rng) -> tuple[
                     e = int(rng.choice(art))
                     pt = roadside_points(edges[[e]], 7.0, st.street_poly, rng)[0]
                 else:
-                    pt = frontage_points(st.blocks[[int(rng.choice(comm_blocks[c]))]],
-                                         rng.uniform(4.0, 7.0), rng)[0]
+                    pt = frontage_points(
+                        st.blocks[[int(rng.choice(comm_blocks[c]))]], rng.uniform(4.0, 7.0), rng
+                    )[0]
             if addr is None:
                 road, num = address(np.array([pt]))
                 addr = f"{STREET_NAME}{road[0]}{num[0]}号"
-            rows.append({"name": name, "category": cat.code, "address": addr,
-                         "inspection_interval_days": vocab.INSPECTION_INTERVAL_DAYS[cat.code]})
+            rows.append(
+                {
+                    "name": name,
+                    "category": cat.code,
+                    "address": addr,
+                    "inspection_interval_days": vocab.INSPECTION_INTERVAL_DAYS[cat.code],
+                }
+            )
             geoms.append(pt)
     ks = pd.DataFrame(rows)
     pts = np.array(geoms, dtype=object)
@@ -161,14 +179,25 @@ def inspection_rows(st: Street, ks: pd.DataFrame, rng) -> pd.DataFrame:
     """Inspection history over ~90 days per key site; ~15% of sites are overdue."""
     overdue = rng.random(len(ks)) < OVERDUE_SITE_SHARE
     rows = []
-    for i, (code, interval, g) in enumerate(zip(ks["code"], ks["inspection_interval_days"],
-                                                ks["grid"], strict=True)):
+    for i, (code, interval, g) in enumerate(
+        zip(ks["code"], ks["inspection_interval_days"], ks["grid"], strict=True)
+    ):
         for days in inspection_history(int(interval), bool(overdue[i]), rng):
-            at = MIDNIGHT - timedelta(days=days) + timedelta(
-                hours=int(rng.integers(9, 17)), minutes=int(rng.integers(0, 60)))
+            at = (
+                MIDNIGHT
+                - timedelta(days=days)
+                + timedelta(hours=int(rng.integers(9, 17)), minutes=int(rng.integers(0, 60)))
+            )
             result = str(rng.choice(["ok", "issue_found", "closed_site"], p=[0.84, 0.13, 0.03]))
-            rows.append({"site_code": code, "inspected_at": at, "inspector": st.leaders[g],
-                         "result": result, "notes": pick(rng, INSPECTION_NOTES[result])})
+            rows.append(
+                {
+                    "site_code": code,
+                    "inspected_at": at,
+                    "inspector": st.leaders[g],
+                    "result": result,
+                    "notes": pick(rng, INSPECTION_NOTES[result]),
+                }
+            )
     out = pd.DataFrame(rows).sort_values(["site_code", "inspected_at"], ignore_index=True)
     out["inspected_at"] = pd.to_datetime(out["inspected_at"])
     return out
@@ -179,11 +208,14 @@ def hazard_rows(st: Street, rng) -> tuple[pd.DataFrame, list]:
     n = int(rng.integers(100, 131))
     statuses = [s[0] for s in HAZARD_STEPS]
     status = rng.choice(statuses, n, p=[0.07, 0.08, 0.15, 0.12, 0.08, 0.5])
-    cats = rng.choice([t.code for t in vocab.HAZARD_CATEGORIES], n,
-                      p=[0.25, 0.1, 0.15, 0.1, 0.1, 0.1, 0.15, 0.05])
+    cats = rng.choice(
+        [t.code for t in vocab.HAZARD_CATEGORIES], n, p=[0.25, 0.1, 0.15, 0.1, 0.1, 0.1, 0.15, 0.05]
+    )
     sev = rng.choice(["low", "medium", "high"], n, p=[0.6, 0.3, 0.1])
     where = rng.integers(0, len(st.bld), n)
-    residents = synth_names(rng, np.where(rng.random(n) < 0.5, "F", "M"), rng.integers(1950, 1995, n))
+    residents = synth_names(
+        rng, np.where(rng.random(n) < 0.5, "F", "M"), rng.integers(1950, 1995, n)
+    )
     owners = synth_names(rng, np.where(rng.random(n) < 0.3, "F", "M"), rng.integers(1965, 1990, n))
     rows, geoms = [], []
     for i in range(n):
@@ -193,8 +225,14 @@ def hazard_rows(st: Street, rng) -> tuple[pd.DataFrame, list]:
         found = office_time(MIDNIGHT - timedelta(days=found_ago), rng)
         reporter = st.leaders[g] if rng.random() < 0.75 else f"{residents[i]}（居民）"
         responsible = str(owners[i])
-        actors = {"report": reporter, "file": st.staff[2 * c], "assign": st.staff[-1],
-                  "handle": responsible, "reinspect": st.leaders[g], "close": st.staff[2 * c + 1]}
+        actors = {
+            "report": reporter,
+            "file": st.staff[2 * c],
+            "assign": st.staff[-1],
+            "handle": responsible,
+            "reinspect": st.leaders[g],
+            "close": st.staff[2 * c + 1],
+        }
         history, prev, at = [], None, found
         for (to, action, note), off in zip(HAZARD_STEPS, offsets, strict=False):
             if action == "assign":
@@ -202,19 +240,35 @@ def hazard_rows(st: Street, rng) -> tuple[pd.DataFrame, list]:
             if prev is not None:  # on a working day after the previous step, never today
                 day = min(found + timedelta(days=off), MIDNIGHT - timedelta(days=1))
                 at = max(office_time(day, rng), at + timedelta(minutes=10))
-            history.append({"at": at, "actor": str(actors[action]), "action": action,
-                            "from_status": prev, "to_status": to, "note": note})
+            history.append(
+                {
+                    "at": at,
+                    "actor": str(actors[action]),
+                    "action": action,
+                    "from_status": prev,
+                    "to_status": to,
+                    "note": note,
+                }
+            )
             prev = to
         pt = shapely.centroid(b["geometry"])
         if cats[i] == "traffic":  # on the street beside the building's block
             pt = frontage_points(st.blocks[[int(b["block"])]], 5.0, rng)[0]
-        rows.append({
-            "category": str(cats[i]), "severity": str(sev[i]), "status": str(status[i]),
-            "description": f"{b['address']}：{pick(rng, HAZARD_TEXT[str(cats[i])])}",
-            "found_at": found, "deadline": found + timedelta(days=deadline_d),
-            "closed_at": history[-1]["at"] if status[i] == "closed" else None,
-            "reporter": reporter, "responsible": responsible if len(history) >= 3 else None,
-            "grid_code": st.grid_code[g], "history": history})
+        rows.append(
+            {
+                "category": str(cats[i]),
+                "severity": str(sev[i]),
+                "status": str(status[i]),
+                "description": f"{b['address']}：{pick(rng, HAZARD_TEXT[str(cats[i])])}",
+                "found_at": found,
+                "deadline": found + timedelta(days=deadline_d),
+                "closed_at": history[-1]["at"] if status[i] == "closed" else None,
+                "reporter": reporter,
+                "responsible": responsible if len(history) >= 3 else None,
+                "grid_code": st.grid_code[g],
+                "history": history,
+            }
+        )
         geoms.append(pt)
     order = np.argsort([r["found_at"] for r in rows], kind="stable")
     rows, geoms = [rows[i] for i in order], [geoms[i] for i in order]
@@ -264,33 +318,52 @@ def patrol_rows(st: Street, rng) -> tuple[pd.DataFrame, np.ndarray]:
                 minutes = float(rng.uniform(25, 60) if night else rng.uniform(35, 85))
                 target_m = min(float(metres_for(minutes, speed_kmh)), 2.5 * street_m)
                 start = home if rng.random() < 0.6 else int(rng.choice(nodes))
-                route = random_route(adj, start, target_m, lengths_l,
-                                     (night_weight if night else weight).tolist(),
-                                     rng.random(3000).tolist())
+                route = random_route(
+                    adj,
+                    start,
+                    target_m,
+                    lengths_l,
+                    (night_weight if night else weight).tolist(),
+                    rng.random(3000).tolist(),
+                )
                 if not route:
                     continue
-                xy, times = gps_fixes(route_coords(route, coords), speed_kmh,
-                                      float(rng.uniform(10, 30)), float(rng.uniform(3, 8)), rng)
+                xy, times = gps_fixes(
+                    route_coords(route, coords),
+                    speed_kmh,
+                    float(rng.uniform(10, 30)),
+                    float(rng.uniform(3, 8)),
+                    rng,
+                )
                 if len(xy) > 40 and rng.random() < 0.03:  # a wrong fix or few, 200-500 m off
                     j = int(rng.integers(5, len(xy) - 10))
                     ang = rng.uniform(0, 2 * np.pi)
-                    xy[j: j + int(rng.integers(1, 5))] += (rng.uniform(200, 500)
-                                                          * np.array([np.cos(ang), np.sin(ang)]))
+                    xy[j : j + int(rng.integers(1, 5))] += rng.uniform(200, 500) * np.array(
+                        [np.cos(ang), np.sin(ang)]
+                    )
                 if len(xy) > 60 and rng.random() < 0.04:  # signal lost for a while
                     j = int(rng.integers(10, len(xy) - 40))
-                    keep = np.r_[0:j, j + int(rng.integers(8, 25)):len(xy)]
+                    keep = np.r_[0:j, j + int(rng.integers(8, 25)) : len(xy)]
                     xy, times = xy[keep], times[keep]
                 hour = rng.uniform(19.0, 22.0) if night else rng.uniform(8.0, 16.5)
                 started = (day + timedelta(hours=float(hour))).replace(second=0, microsecond=0)
-                who = st.patrollers[g][0 if rng.random() < 0.6
-                                       else int(rng.integers(len(st.patrollers[g])))]
-                rows.append({"code": f"PT{started:%Y%m%d}{len(rows) + 1:05d}", "patroller": who,
-                             "grid_code": st.grid_code[g], "started_at": started,
-                             "ended_at": started + timedelta(seconds=float(times[-1])),
-                             "times": times.tolist()})
+                who = st.patrollers[g][
+                    0 if rng.random() < 0.6 else int(rng.integers(len(st.patrollers[g])))
+                ]
+                rows.append(
+                    {
+                        "code": f"PT{started:%Y%m%d}{len(rows) + 1:05d}",
+                        "patroller": who,
+                        "grid_code": st.grid_code[g],
+                        "started_at": started,
+                        "ended_at": started + timedelta(seconds=float(times[-1])),
+                        "times": times.tolist(),
+                    }
+                )
                 xys.append(xy)
-    geoms = shapely.linestrings(np.vstack(xys),
-                                indices=np.repeat(np.arange(len(xys)), [len(x) for x in xys]))
+    geoms = shapely.linestrings(
+        np.vstack(xys), indices=np.repeat(np.arange(len(xys)), [len(x) for x in xys])
+    )
     tracks = pd.DataFrame(rows)
     for col in ("started_at", "ended_at"):
         tracks[col] = pd.to_datetime(tracks[col])

@@ -26,21 +26,79 @@ from gridmap.demo.synth_common import (
 # =====================================================================================
 # Row layouts: depth/length/gaps in metres, floors, metres per stair unit, doors per landing.
 _STYLES: dict[str, dict[str, Any]] = {
-    "old": {"depth": (10, 12), "length": (24, 48), "row_gap": (16, 22), "gap": (6, 12),
-            "floors": (5, 6, 6, 6), "unit_m": 14, "per_floor": (2,), "keep": 0.8},
-    "low": {"depth": (9, 11), "length": (14, 26), "row_gap": (10, 14), "gap": (6, 10),
-            "floors": (2, 3, 3, 4), "unit_m": 14, "per_floor": (2,), "keep": 0.8},
-    "mid": {"depth": (12, 14), "length": (30, 50), "row_gap": (26, 32), "gap": (10, 16),
-            "floors": (9, 11, 11, 12), "unit_m": 20, "per_floor": (2,), "keep": 0.75},
-    "tower": {"depth": (20, 26), "length": None, "row_gap": (28, 36), "gap": (18, 26),
-              "floors": (18, 20, 24, 26, 28), "unit_m": 99, "per_floor": (4,), "keep": 0.7},
-    "school": {"depth": (14, 18), "length": (40, 70), "row_gap": (20, 30), "gap": (12, 20),
-               "floors": (3, 4, 5), "unit_m": 99, "per_floor": (0,), "keep": 0.7, "max": 6},
-    "office": {"depth": (15, 22), "length": (30, 60), "row_gap": (18, 24), "gap": (12, 20),
-               "floors": (5, 8, 12, 15), "unit_m": 99, "per_floor": (0,), "keep": 0.7, "max": 8},
-    "commercial": {"depth": (20, 35), "length": (40, 80), "row_gap": (18, 24), "gap": (12, 20),
-                   "floors": (2, 3, 4, 5), "unit_m": 99, "per_floor": (0,), "keep": 0.7,
-                   "max": 6},
+    "old": {
+        "depth": (10, 12),
+        "length": (24, 48),
+        "row_gap": (16, 22),
+        "gap": (6, 12),
+        "floors": (5, 6, 6, 6),
+        "unit_m": 14,
+        "per_floor": (2,),
+        "keep": 0.8,
+    },
+    "low": {
+        "depth": (9, 11),
+        "length": (14, 26),
+        "row_gap": (10, 14),
+        "gap": (6, 10),
+        "floors": (2, 3, 3, 4),
+        "unit_m": 14,
+        "per_floor": (2,),
+        "keep": 0.8,
+    },
+    "mid": {
+        "depth": (12, 14),
+        "length": (30, 50),
+        "row_gap": (26, 32),
+        "gap": (10, 16),
+        "floors": (9, 11, 11, 12),
+        "unit_m": 20,
+        "per_floor": (2,),
+        "keep": 0.75,
+    },
+    "tower": {
+        "depth": (20, 26),
+        "length": None,
+        "row_gap": (28, 36),
+        "gap": (18, 26),
+        "floors": (18, 20, 24, 26, 28),
+        "unit_m": 99,
+        "per_floor": (4,),
+        "keep": 0.7,
+    },
+    "school": {
+        "depth": (14, 18),
+        "length": (40, 70),
+        "row_gap": (20, 30),
+        "gap": (12, 20),
+        "floors": (3, 4, 5),
+        "unit_m": 99,
+        "per_floor": (0,),
+        "keep": 0.7,
+        "max": 6,
+    },
+    "office": {
+        "depth": (15, 22),
+        "length": (30, 60),
+        "row_gap": (18, 24),
+        "gap": (12, 20),
+        "floors": (5, 8, 12, 15),
+        "unit_m": 99,
+        "per_floor": (0,),
+        "keep": 0.7,
+        "max": 8,
+    },
+    "commercial": {
+        "depth": (20, 35),
+        "length": (40, 80),
+        "row_gap": (18, 24),
+        "gap": (12, 20),
+        "floors": (2, 3, 4, 5),
+        "unit_m": 99,
+        "per_floor": (0,),
+        "keep": 0.7,
+        "max": 6,
+    },
 }
 
 
@@ -78,8 +136,9 @@ def row_layout(bounds, style: str, rng) -> np.ndarray:
     return np.array(out, dtype=float).reshape(-1, 8)
 
 
-def place_buildings(blocks, plan, public_kind, compounds: pd.DataFrame, lanes: list, rng
-                    ) -> pd.DataFrame:
+def place_buildings(
+    blocks, plan, public_kind, compounds: pd.DataFrame, lanes: list, rng
+) -> pd.DataFrame:
     """Buildings in compounds (rows clear of walls and lanes), in open residential blocks
     and in public blocks (schools, offices, commercial), plus small service buildings in
     compounds. Most blocks are thinned to BLOCK_MAX_HOUSEHOLDS so grids can be balanced.
@@ -90,20 +149,34 @@ def place_buildings(blocks, plan, public_kind, compounds: pd.DataFrame, lanes: l
     owners = []  # (area to fill, corridor, block, compound index or -1, style, keep p, max)
     for ci, (poly, b) in enumerate(zip(compounds["geometry"], compounds["block"], strict=True)):
         style = str(rng.choice(_COMPOUND_STYLES, p=_COMPOUND_STYLE_P))
-        corridor = (shapely.buffer(shapely.union_all(lane_zone[ci]), LANE_CLEARANCE_M)
-                    if lane_zone[ci] else Polygon())
+        corridor = (
+            shapely.buffer(shapely.union_all(lane_zone[ci]), LANE_CLEARANCE_M)
+            if lane_zone[ci]
+            else Polygon()
+        )
         keep = _STYLES["old" if style == "mixed" else style]["keep"]
-        owners.append((shapely.buffer(poly, -WALL_CLEARANCE_M, join_style="mitre"), corridor, b,
-                       ci, style, keep, 999))
+        owners.append(
+            (
+                shapely.buffer(poly, -WALL_CLEARANCE_M, join_style="mitre"),
+                corridor,
+                b,
+                ci,
+                style,
+                keep,
+                999,
+            )
+        )
     for b in np.flatnonzero((plan == 0) | (plan == 3)):
-        inner = largest(shapely.buffer(blocks[b], -float(rng.uniform(*SETBACK_M)),
-                                        join_style="mitre"))
+        inner = largest(
+            shapely.buffer(blocks[b], -float(rng.uniform(*SETBACK_M)), join_style="mitre")
+        )
         style = "old" if plan[b] == 3 else public_kind[b]
         if inner is None or style == "park":
             continue
         s = _STYLES[style]
-        owners.append((inner, Polygon(), b, -1, style, s["keep"] if plan[b] == 0 else 0.6,
-                       s.get("max", 999)))
+        owners.append(
+            (inner, Polygon(), b, -1, style, s["keep"] if plan[b] == 0 else 0.6, s.get("max", 999))
+        )
     rows, owner_idx = [], []
     for k, (area, _, _, _, style, _, _) in enumerate(owners):
         cand = row_layout(area.bounds, style, rng)
@@ -136,16 +209,18 @@ def place_buildings(blocks, plan, public_kind, compounds: pd.DataFrame, lanes: l
     sel = np.flatnonzero(kept)
     o = own[sel]
     styles = np.array([owners[k][4] for k in o], dtype=object)
-    main = pd.DataFrame({
-        "geometry": boxes[sel],
-        "floors": cand[sel, 4].astype(int),
-        "units": cand[sel, 5].astype(int),
-        "per_floor": cand[sel, 6].astype(int),
-        "old": cand[sel, 7].astype(bool),
-        "use": np.array([_USE_BY_STYLE.get(s, "residential") for s in styles], dtype=object),
-        "block": np.array([owners[k][2] for k in o]),
-        "compound": np.array([owners[k][3] for k in o]),
-    })
+    main = pd.DataFrame(
+        {
+            "geometry": boxes[sel],
+            "floors": cand[sel, 4].astype(int),
+            "units": cand[sel, 5].astype(int),
+            "per_floor": cand[sel, 6].astype(int),
+            "old": cand[sel, 7].astype(bool),
+            "use": np.array([_USE_BY_STYLE.get(s, "residential") for s in styles], dtype=object),
+            "block": np.array([owners[k][2] for k in o]),
+            "compound": np.array([owners[k][3] for k in o]),
+        }
+    )
     in_comp = [k for k, ow in enumerate(owners) if ow[3] >= 0]
     aux = service_buildings(areas[in_comp], corridors[in_comp], boxes[sel], rng)
     aux_owner = [in_comp[k] for k in aux.pop("owner")]
@@ -157,8 +232,9 @@ def place_buildings(blocks, plan, public_kind, compounds: pd.DataFrame, lanes: l
 _SERVICE_USES = ("public", "public", "other")  # 物业/社区用房 (public), 配电室/车棚 (other)
 
 
-def service_buildings(areas: np.ndarray, corridors: np.ndarray, existing: np.ndarray, rng
-                      ) -> pd.DataFrame:
+def service_buildings(
+    areas: np.ndarray, corridors: np.ndarray, existing: np.ndarray, rng
+) -> pd.DataFrame:
     """Small one- or two-storey service buildings (物业用房, 配电室, 自行车棚 ...) in free
     spots of each compound: random 8-16 x 6-9 m boxes that clear walls, lanes and other
     buildings by 3 m; up to three per compound."""
@@ -169,8 +245,9 @@ def service_buildings(areas: np.ndarray, corridors: np.ndarray, existing: np.nda
     x0 = bounds[:, 0] + rng.random(len(owner)) * np.maximum(bounds[:, 2] - bounds[:, 0] - w, 0)
     y0 = bounds[:, 1] + rng.random(len(owner)) * np.maximum(bounds[:, 3] - bounds[:, 1] - h, 0)
     boxes = shapely.box(x0, y0, x0 + w, y0 + h)
-    ok = (shapely.contains_properly(areas[owner], boxes)
-          & ~shapely.intersects(corridors[owner], boxes))
+    ok = shapely.contains_properly(areas[owner], boxes) & ~shapely.intersects(
+        corridors[owner], boxes
+    )
     hit = shapely.STRtree(existing).query(shapely.buffer(boxes, 3.0), predicate="intersects")[0]
     ok[hit] = False
     wanted = rng.choice([0, 1, 2, 3], len(areas), p=[0.2, 0.35, 0.3, 0.15])
@@ -182,13 +259,17 @@ def service_buildings(areas: np.ndarray, corridors: np.ndarray, existing: np.nda
             taken[k].append(boxes[i])
             chosen.append(i)
     chosen_a = np.array(chosen, dtype=int)
-    return pd.DataFrame({
-        "geometry": boxes[chosen_a],
-        "floors": rng.choice([1, 1, 2], len(chosen_a)),
-        "units": 0, "per_floor": 0, "old": False,
-        "use": np.array(_SERVICE_USES, dtype=object)[rng.integers(0, 3, len(chosen_a))],
-        "owner": owner[chosen_a],
-    })
+    return pd.DataFrame(
+        {
+            "geometry": boxes[chosen_a],
+            "floors": rng.choice([1, 1, 2], len(chosen_a)),
+            "units": 0,
+            "per_floor": 0,
+            "old": False,
+            "use": np.array(_SERVICE_USES, dtype=object)[rng.integers(0, 3, len(chosen_a))],
+            "owner": owner[chosen_a],
+        }
+    )
 
 
 def adjust_uses(buildings: pd.DataFrame, arterial_union, rng) -> pd.DataFrame:
@@ -196,8 +277,13 @@ def adjust_uses(buildings: pd.DataFrame, arterial_union, rng) -> pd.DataFrame:
     b = buildings.copy()
     inc = b["compound"].to_numpy() >= 0
     near_art = shapely.distance(b["geometry"].to_numpy(), arterial_union) < 30.0
-    mixed = (inc & near_art & (b["floors"].to_numpy() >= 5) & (b["use"] == "residential")
-             & (rng.random(len(b)) < 0.5))
+    mixed = (
+        inc
+        & near_art
+        & (b["floors"].to_numpy() >= 5)
+        & (b["use"] == "residential")
+        & (rng.random(len(b)) < 0.5)
+    )
     b.loc[mixed, "use"] = "mixed"
     return b
 
@@ -205,8 +291,13 @@ def adjust_uses(buildings: pd.DataFrame, arterial_union, rng) -> pd.DataFrame:
 # =====================================================================================
 # 4. grids from blocks
 # =====================================================================================
-def partition_blocks(members: list[int], weights: np.ndarray, centres: np.ndarray,
-                     nbrs: list[set[int]], target: float) -> list[list[int]]:
+def partition_blocks(
+    members: list[int],
+    weights: np.ndarray,
+    centres: np.ndarray,
+    nbrs: list[set[int]],
+    target: float,
+) -> list[list[int]]:
     """Contiguous groups of blocks with about ``target`` weight (households) each.
 
     Seeds are taken in reading order (north-west first); a group grows by the unassigned
@@ -271,8 +362,11 @@ def _fix_groups(label: dict[int, int], weights, nbrs, min_weight: float) -> list
         changed = False
         for g, blocks in sorted(groups.items()):
             comps = sorted(_components(blocks, nbrs), key=lambda c: -weights[c].sum())
-            pieces = comps[1:] if len(comps) > 1 else (
-                comps if weights[blocks].sum() < min_weight and len(groups) > 1 else [])
+            pieces = (
+                comps[1:]
+                if len(comps) > 1
+                else (comps if weights[blocks].sum() < min_weight and len(groups) > 1 else [])
+            )
             for piece in pieces:
                 adj = {label[n] for b in piece for n in nbrs[b] if n in label} - {g}
                 if not adj:

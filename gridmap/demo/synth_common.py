@@ -37,60 +37,102 @@ MIDNIGHT = datetime(DEMO_TODAY.year, DEMO_TODAY.month, DEMO_TODAY.day)
 
 
 # --- layout parameters (metres) ----------------------------------------------------
-ARTERIAL_X_M = (-1250.0, -420.0, 430.0, 1250.0)   # north-south arterials, west -> east
+ARTERIAL_X_M = (-1250.0, -420.0, 430.0, 1250.0)  # north-south arterials, west -> east
 
 
-ARTERIAL_Y_M = (-1050.0, 20.0, 1050.0)            # east-west arterials, south -> north
+ARTERIAL_Y_M = (-1050.0, 20.0, 1050.0)  # east-west arterials, south -> north
 
 
 ARTERIAL_EXTENSION_M = 160.0  # arterials run on past the street edge
 
 
-BRANCH_SPACING_M = 190.0      # typical distance between branch roads
+BRANCH_SPACING_M = 190.0  # typical distance between branch roads
 
 
-BRANCH_OVERSHOOT_M = 30.0     # branch lines are drawn past their end road, then pruned
+BRANCH_OVERSHOOT_M = 30.0  # branch lines are drawn past their end road, then pruned
 
 
-SETBACK_M = (8.0, 15.0)       # road centre line -> compound wall
+SETBACK_M = (8.0, 15.0)  # road centre line -> compound wall
 
 
-WALL_CLEARANCE_M = 4.0        # compound wall -> building
+WALL_CLEARANCE_M = 4.0  # compound wall -> building
 
 
-LANE_CLEARANCE_M = 6.0        # internal lane centre line -> building
+LANE_CLEARANCE_M = 6.0  # internal lane centre line -> building
 
 
-ROW_HEIGHT_M = 250.0          # row band for west->east, north->south sequence numbers
+ROW_HEIGHT_M = 250.0  # row band for west->east, north->south sequence numbers
 
 
 GRID_TARGET_HOUSEHOLDS = 540  # households the block grouping aims at per grid
 
 
-OVERDUE_SITE_SHARE = 0.15    # key sites whose last inspection is older than the interval
+OVERDUE_SITE_SHARE = 0.15  # key sites whose last inspection is older than the interval
 
 
-PATROL_DAYS = 28              # patrol tracks cover the four weeks before DEMO_TODAY
+PATROL_DAYS = 28  # patrol tracks cover the four weeks before DEMO_TODAY
 
 
-BLOCK_MAX_HOUSEHOLDS = 450    # most blocks are thinned to this many homes
+BLOCK_MAX_HOUSEHOLDS = 450  # most blocks are thinned to this many homes
 
 
 # --- names -------------------------------------------------------------------------
-NS_ARTERIALS = (("西土城路", "secondary"), ("学院路", "primary"),
-                 ("花园北路", "secondary"), ("双清路", "secondary"))
+NS_ARTERIALS = (
+    ("西土城路", "secondary"),
+    ("学院路", "primary"),
+    ("花园北路", "secondary"),
+    ("双清路", "secondary"),
+)
 
 
 EW_ARTERIALS = (("知春路", "secondary"), ("学知路", "secondary"), ("成府路", "primary"))
 
 
-COMMUNITY_NAMES = ("学府社区", "枫林社区", "清源社区", "静淑苑社区", "成府社区", "荷清苑社区",
-                    "志新社区", "展春园社区", "育新社区")
+COMMUNITY_NAMES = (
+    "学府社区",
+    "枫林社区",
+    "清源社区",
+    "静淑苑社区",
+    "成府社区",
+    "荷清苑社区",
+    "志新社区",
+    "展春园社区",
+    "育新社区",
+)
 
 
-STEMS = ("学清", "志新", "枫林", "荷清", "展春", "育新", "明光", "文慧", "静淑", "锦秋", "柳林",
-          "紫薇", "华清", "知行", "松园", "竹溪", "兰亭", "翠微", "北林", "南沙", "清源", "石板",
-          "双榆", "蓟门", "学知", "燕东", "塔院", "牡丹", "健德", "东升")
+STEMS = (
+    "学清",
+    "志新",
+    "枫林",
+    "荷清",
+    "展春",
+    "育新",
+    "明光",
+    "文慧",
+    "静淑",
+    "锦秋",
+    "柳林",
+    "紫薇",
+    "华清",
+    "知行",
+    "松园",
+    "竹溪",
+    "兰亭",
+    "翠微",
+    "北林",
+    "南沙",
+    "清源",
+    "石板",
+    "双榆",
+    "蓟门",
+    "学知",
+    "燕东",
+    "塔院",
+    "牡丹",
+    "健德",
+    "东升",
+)
 
 
 ROAD_TAILS = ("路", "街", "胡同", "东路", "西路", "北街", "南街", "一街", "二街", "巷")
@@ -99,16 +141,76 @@ ROAD_TAILS = ("路", "街", "胡同", "东路", "西路", "北街", "南街", "�
 COMPOUND_TAILS = ("小区", "苑", "园", "家园", "嘉园", "里", "公寓", "东里", "西里", "北里", "南里")
 
 
-INSTITUTE_COMPOUNDS = ("农科院宿舍", "地质大学家属院", "林业大学家属院", "钢铁研究院宿舍",
-                        "航空学院家属院", "气象局宿舍", "邮电大学家属院", "医科院宿舍")
+INSTITUTE_COMPOUNDS = (
+    "农科院宿舍",
+    "地质大学家属院",
+    "林业大学家属院",
+    "钢铁研究院宿舍",
+    "航空学院家属院",
+    "气象局宿舍",
+    "邮电大学家属院",
+    "医科院宿舍",
+)
 
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 
 
-SURNAME_WEIGHTS = np.array([72, 71, 69, 55, 46, 31, 23, 22, 20, 20, 15, 15, 14, 13, 12, 12, 11,
-                             11, 10, 10, 9, 9, 7, 7, 7, 6, 6, 6, 6, 6, 5, 5, 5, 5, 5, 4, 4, 4,
-                             4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3], dtype=float)
+SURNAME_WEIGHTS = np.array(
+    [
+        72,
+        71,
+        69,
+        55,
+        46,
+        31,
+        23,
+        22,
+        20,
+        20,
+        15,
+        15,
+        14,
+        13,
+        12,
+        12,
+        11,
+        11,
+        10,
+        10,
+        9,
+        9,
+        7,
+        7,
+        7,
+        6,
+        6,
+        6,
+        6,
+        6,
+        5,
+        5,
+        5,
+        5,
+        5,
+        4,
+        4,
+        4,
+        4,
+        4,
+        4,
+        4,
+        4,
+        4,
+        3,
+        3,
+        3,
+        3,
+        3,
+        3,
+    ],
+    dtype=float,
+)
 
 
 # Given-name characters by generation (born <1966, 1966-1995, later) and sex.
@@ -122,17 +224,59 @@ _GIVEN = {
 }
 
 
-MOBILE_PREFIXES = ("130", "131", "132", "133", "134", "135", "136", "137", "138", "139",
-                   "150", "151", "152", "153", "155", "156", "157", "158", "159",
-                   "180", "181", "182", "183", "184", "185", "186", "187", "188", "189")
+MOBILE_PREFIXES = (
+    "130",
+    "131",
+    "132",
+    "133",
+    "134",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "153",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "180",
+    "181",
+    "182",
+    "183",
+    "184",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+)
 
 
 LOCAL_REGION = DISTRICT_CODE
 
 
 # County-level codes (GB/T 2260) of common places of origin of migrants to Beijing.
-MIGRANT_REGIONS = ("130102", "130602", "410105", "370102", "340104", "510104", "230103",
-                   "120101", "140105", "420106", "610113", "220102", "360102", "430102")
+MIGRANT_REGIONS = (
+    "130102",
+    "130602",
+    "410105",
+    "370102",
+    "340104",
+    "510104",
+    "230103",
+    "120101",
+    "140105",
+    "420106",
+    "610113",
+    "220102",
+    "360102",
+    "430102",
+)
 
 
 _ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
@@ -174,14 +318,16 @@ def pick(rng, options):
     return options[int(rng.integers(len(options)))]
 
 
-def synth_names(rng, sex: np.ndarray, birth_year: np.ndarray, surname: np.ndarray | None = None
-           ) -> np.ndarray:
+def synth_names(
+    rng, sex: np.ndarray, birth_year: np.ndarray, surname: np.ndarray | None = None
+) -> np.ndarray:
     """Chinese names: surname (given or drawn by frequency) + one or two characters from
     the pool of the person's generation and sex."""
     n = len(sex)
     if surname is None:
         surname = np.array(list(SURNAMES))[
-            rng.choice(len(SURNAMES), n, p=SURNAME_WEIGHTS / SURNAME_WEIGHTS.sum())]
+            rng.choice(len(SURNAMES), n, p=SURNAME_WEIGHTS / SURNAME_WEIGHTS.sum())
+        ]
     era = np.where(birth_year < 1966, 0, np.where(birth_year <= 1995, 1, 2))
     first = np.empty(n, dtype=object)
     second = np.empty(n, dtype=object)
@@ -202,8 +348,9 @@ def synth_phones(rng, n: int) -> np.ndarray:
     return prefix + tail
 
 
-def synth_id_numbers(rng, region: np.ndarray, birth_year: np.ndarray, male: np.ndarray
-                ) -> np.ndarray:
+def synth_id_numbers(
+    rng, region: np.ndarray, birth_year: np.ndarray, male: np.ndarray
+) -> np.ndarray:
     """Unique 18-digit ID numbers: region + birth date (inside ``birth_year``) + sequence
     whose last digit is odd for men + MOD 11-2 check character."""
     n = len(region)
@@ -216,8 +363,11 @@ def synth_id_numbers(rng, region: np.ndarray, birth_year: np.ndarray, male: np.n
     todo = np.arange(n)
     while len(todo):
         seq = rng.integers(0, 500, len(todo)) * 2 + male[todo].astype(int)
-        body = (np.asarray(region[todo], dtype=object) + ymd[todo]
-                + pd.Series(seq).astype(str).str.zfill(3).to_numpy(object))
+        body = (
+            np.asarray(region[todo], dtype=object)
+            + ymd[todo]
+            + pd.Series(seq).astype(str).str.zfill(3).to_numpy(object)
+        )
         digits = np.frombuffer("".join(body).encode("ascii"), dtype=np.uint8).reshape(-1, 17) - 48
         ids[todo] = body + _ID_CHECK[(digits.astype(int) @ _ID_WEIGHTS) % 11].astype(object)
         dup = pd.Series(ids).duplicated(keep="first").to_numpy()

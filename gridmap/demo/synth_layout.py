@@ -26,8 +26,9 @@ from gridmap.demo.synth_common import (
 # =====================================================================================
 # 1. road network and blocks
 # =====================================================================================
-def _bent_line(fixed_m: float, along_m: np.ndarray, north_south: bool, jitter_m: float,
-               rng) -> LineString:
+def _bent_line(
+    fixed_m: float, along_m: np.ndarray, north_south: bool, jitter_m: float, rng
+) -> LineString:
     """Polyline with vertices at ``along_m`` on one axis, jittered around ``fixed_m``."""
     other = fixed_m + rng.normal(0.0, jitter_m, len(along_m))
     xy = np.column_stack([other, along_m] if north_south else [along_m, other])
@@ -44,12 +45,23 @@ def arterial_designs(rng) -> list[dict]:
     xs, ys = np.array(ARTERIAL_X_M), np.array(ARTERIAL_Y_M)
     out = []
     for x, (name, hw) in zip(xs, NS_ARTERIALS, strict=True):
-        out.append({"name": name, "highway": hw, "arterial": True,
-                    "geometry": _bent_line(x, _stations(ys, ARTERIAL_EXTENSION_M), True, 9.0, rng)})
+        out.append(
+            {
+                "name": name,
+                "highway": hw,
+                "arterial": True,
+                "geometry": _bent_line(x, _stations(ys, ARTERIAL_EXTENSION_M), True, 9.0, rng),
+            }
+        )
     for y, (name, hw) in zip(ys, EW_ARTERIALS, strict=True):
-        out.append({"name": name, "highway": hw, "arterial": True,
-                    "geometry": _bent_line(y, _stations(xs, ARTERIAL_EXTENSION_M), False, 9.0,
-                                           rng)})
+        out.append(
+            {
+                "name": name,
+                "highway": hw,
+                "arterial": True,
+                "geometry": _bent_line(y, _stations(xs, ARTERIAL_EXTENSION_M), False, 9.0, rng),
+            }
+        )
     return out
 
 
@@ -75,18 +87,28 @@ def branch_designs(superblocks, rng) -> list[dict]:
         ys = _positions(y0, y1, BRANCH_SPACING_M, rng)
         for y in ys:
             along = np.concatenate([[x0 - over], xs, [x1 + over]])
-            out.append({"name": next(name_iter), "arterial": False,
-                        "highway": "tertiary" if rng.random() < 0.4 else "residential",
-                        "geometry": _clip(_bent_line(y, along, False, 5.0, rng), sb)})
+            out.append(
+                {
+                    "name": next(name_iter),
+                    "arterial": False,
+                    "highway": "tertiary" if rng.random() < 0.4 else "residential",
+                    "geometry": _clip(_bent_line(y, along, False, 5.0, rng), sb),
+                }
+            )
         for x in xs:
             lo, hi = y0 - over, y1 + over
             if len(ys) >= 2 and rng.random() < 0.25:
                 k = int(rng.integers(len(ys)))
                 lo, hi = (lo, ys[k] + over) if rng.random() < 0.5 else (ys[k] - over, hi)
             along = np.concatenate([[lo], ys[(ys > lo + over) & (ys < hi - over)], [hi]])
-            out.append({"name": next(name_iter), "arterial": False,
-                        "highway": "tertiary" if rng.random() < 0.3 else "residential",
-                        "geometry": _clip(_bent_line(x, along, True, 5.0, rng), sb)})
+            out.append(
+                {
+                    "name": next(name_iter),
+                    "arterial": False,
+                    "highway": "tertiary" if rng.random() < 0.3 else "residential",
+                    "geometry": _clip(_bent_line(x, along, True, 5.0, rng), sb),
+                }
+            )
     return out
 
 
@@ -111,10 +133,14 @@ def node_network(designs: list[dict]) -> pd.DataFrame:
     mids = shapely.line_interpolate_point(edges, 0.5, normalized=True)
     src = shapely.STRtree(lines).query_nearest(mids, all_matches=False)[1]
     keep = np.array([designs[i]["arterial"] for i in src])
-    ends = np.vstack([shapely.get_coordinates(shapely.get_point(edges, 0)),
-                      shapely.get_coordinates(shapely.get_point(edges, -1))])
+    ends = np.vstack(
+        [
+            shapely.get_coordinates(shapely.get_point(edges, 0)),
+            shapely.get_coordinates(shapely.get_point(edges, -1)),
+        ]
+    )
     ids, n_nodes = node_ids(ends)
-    u, v = ids[: len(edges)], ids[len(edges):]
+    u, v = ids[: len(edges)], ids[len(edges) :]
     alive = np.ones(len(edges), bool)
     while True:
         deg = np.bincount(np.r_[u[alive], v[alive]], minlength=n_nodes)
@@ -122,12 +148,14 @@ def node_network(designs: list[dict]) -> pd.DataFrame:
         if not dangling.any():
             break
         alive &= ~dangling
-    return pd.DataFrame({
-        "geometry": edges[alive],
-        "name": [designs[i]["name"] for i in src[alive]],
-        "highway": [designs[i]["highway"] for i in src[alive]],
-        "design": src[alive],
-    })
+    return pd.DataFrame(
+        {
+            "geometry": edges[alive],
+            "name": [designs[i]["name"] for i in src[alive]],
+            "highway": [designs[i]["highway"] for i in src[alive]],
+            "design": src[alive],
+        }
+    )
 
 
 def faces(lines) -> np.ndarray:
@@ -144,8 +172,11 @@ def merge_slivers(blocks: np.ndarray, min_area_m2: float = 2_000.0) -> np.ndarra
         small = int(np.argmin(area))
         if area[small] >= min_area_m2 or len(parts) < 2:
             return np.array(parts, dtype=object)
-        shared = shapely.length(shapely.intersection(
-            shapely.boundary(np.array(parts, dtype=object)), parts[small].boundary))
+        shared = shapely.length(
+            shapely.intersection(
+                shapely.boundary(np.array(parts, dtype=object)), parts[small].boundary
+            )
+        )
         shared[small] = -1.0
         into = int(np.argmax(shared))
         parts[into] = shapely.union_all([parts[into], parts[small]])
@@ -158,11 +189,13 @@ def block_neighbours(blocks: np.ndarray, min_shared_m: float = 1.0) -> list[set[
     a, b = tree.query(blocks, predicate="intersects")
     m = a < b
     a, b = a[m], b[m]
-    shared = shapely.length(shapely.intersection(shapely.boundary(blocks[a]),
-                                                 shapely.boundary(blocks[b])))
+    shared = shapely.length(
+        shapely.intersection(shapely.boundary(blocks[a]), shapely.boundary(blocks[b]))
+    )
     nbrs: list[set[int]] = [set() for _ in blocks]
-    for i, j in zip(a[shared > min_shared_m].tolist(), b[shared > min_shared_m].tolist(),
-                    strict=True):
+    for i, j in zip(
+        a[shared > min_shared_m].tolist(), b[shared > min_shared_m].tolist(), strict=True
+    ):
         nbrs[i].add(j)
         nbrs[j].add(i)
     return nbrs
@@ -194,8 +227,9 @@ def plan_blocks(blocks: np.ndarray, rng) -> tuple[np.ndarray, list[str | None]]:
         plan[rng.choice(np.flatnonzero(plan == 1))] = 0
     kinds: list[str | None] = [None] * len(blocks)
     for k, b in enumerate(rng.permutation(np.flatnonzero(plan == 0))):
-        kinds[b] = (_PUBLIC_KINDS[k] if k < len(_PUBLIC_KINDS)
-                    else ("office", "commercial", "park")[k % 3])
+        kinds[b] = (
+            _PUBLIC_KINDS[k] if k < len(_PUBLIC_KINDS) else ("office", "commercial", "park")[k % 3]
+        )
     return plan, kinds
 
 
@@ -220,8 +254,9 @@ def compound_outlines(blocks, plan, rng) -> pd.DataFrame:
             setback = float(rng.uniform(*SETBACK_M))
             inner = largest(shapely.buffer(part, -setback, join_style="mitre"))
             if inner is not None and inner.area > 2_500:
-                rows.append({"block": int(b), "setback_m": setback,
-                             "geometry": shapely.normalize(inner)})
+                rows.append(
+                    {"block": int(b), "setback_m": setback, "geometry": shapely.normalize(inner)}
+                )
     return pd.DataFrame(rows)
 
 
@@ -246,8 +281,9 @@ def plan_lanes(compounds: pd.DataFrame, public_edges: np.ndarray, rng) -> tuple[
     """
     tree = shapely.STRtree(public_edges)
     gates, lanes = [], []
-    for ci, (poly, setback) in enumerate(zip(compounds["geometry"], compounds["setback_m"],
-                                             strict=True)):
+    for ci, (poly, setback) in enumerate(
+        zip(compounds["geometry"], compounds["setback_m"], strict=True)
+    ):
         c = poly.centroid
         hub = np.array(c.coords[0] if poly.contains(c) else poly.representative_point().coords[0])
         hits = [(_ray_hit(poly, hub, dx, dy), name) for dx, dy, name in _GATE_DIRS]
@@ -259,23 +295,46 @@ def plan_lanes(compounds: pd.DataFrame, public_edges: np.ndarray, rng) -> tuple[
         n_gates = min(len(facing), int(rng.choice([1, 2, 3], p=[0.25, 0.5, 0.25])))
         chosen = [facing[i] for i in sorted(rng.choice(len(facing), n_gates, replace=False))]
         for k, (xy, _, name) in enumerate(chosen):
-            kind = ("both" if k == 0 else
-                    str(rng.choice(["pedestrian", "vehicle", "both"], p=[0.6, 0.15, 0.25])))
+            kind = (
+                "both"
+                if k == 0
+                else str(rng.choice(["pedestrian", "vehicle", "both"], p=[0.6, 0.15, 0.25]))
+            )
             gates.append({"compound": ci, "xy": xy, "name": name + "门", "kind": kind})
-            lanes.append({"compound": ci, "coords": np.array([hub, xy]),
-                          "highway": "footway" if kind == "pedestrian" else "service",
-                          "access": None, "foot": None})
+            lanes.append(
+                {
+                    "compound": ci,
+                    "coords": np.array([hub, xy]),
+                    "highway": "footway" if kind == "pedestrian" else "service",
+                    "access": None,
+                    "foot": None,
+                }
+            )
         for xy, d, _ in ends:
             if any(xy is g[0] for g in chosen) or rng.random() < 0.4:
                 continue
             tip = hub + (xy - hub) * (d - 6.0) / d
-            lanes.append({"compound": ci, "coords": np.array([hub, tip]), "highway": "footway",
-                          "access": None, "foot": None})
+            lanes.append(
+                {
+                    "compound": ci,
+                    "coords": np.array([hub, tip]),
+                    "highway": "footway",
+                    "access": None,
+                    "foot": None,
+                }
+            )
         if rng.random() < 0.12:  # ramp to an underground garage: residents' cars only
             tip = hub + np.array([8.0, -8.0])  # diagonal: clear of the four lanes
             if poly.contains(Point(tip)):
-                lanes.append({"compound": ci, "coords": np.array([hub, tip]), "highway": "service",
-                              "access": "private", "foot": "no"})
+                lanes.append(
+                    {
+                        "compound": ci,
+                        "coords": np.array([hub, tip]),
+                        "highway": "service",
+                        "access": "private",
+                        "foot": "no",
+                    }
+                )
     return gates, lanes
 
 
@@ -284,7 +343,7 @@ def insert_ring_vertices(ring_xy: np.ndarray, pts: list[np.ndarray]) -> tuple[np
     are exact vertices of the wall. Returns the ring and the (possibly snapped) points."""
     a, b = ring_xy[:-1], ring_xy[1:]
     ab = b - a
-    l2 = np.maximum((ab ** 2).sum(1), 1e-12)
+    l2 = np.maximum((ab**2).sum(1), 1e-12)
     inserts, snapped = [], []
     for p in pts:
         t = np.clip(((p - a) * ab).sum(1) / l2, 0.0, 1.0)
@@ -325,7 +384,7 @@ def split_edge(coords: np.ndarray, dists_m: list[float]) -> tuple[list[np.ndarra
         points.append(cuts[d][1])
     pieces, current, vi = [], [coords[0]], 1
     for _, (k, p) in sorted(cuts.items()):
-        current.extend(coords[vi: k + 1])
+        current.extend(coords[vi : k + 1])
         vi = k + 1
         if p is not None:
             current.append(p)

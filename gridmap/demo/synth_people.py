@@ -29,16 +29,16 @@ _TEMPLATES = (
     ("single", "H", 0.04, (40, 59), 0.25),
     ("elderly_alone", "H", 0.07, (62, 94), 0.02),
     ("young_couple", "HS", 0.085, (24, 37), 0.45),
-    ("couple", "HS", 0.09, (45, 64), 0.08),           # children have moved out
-    ("elderly_couple", "HS", 0.095, (61, 90), 0.02),   # empty nest
-    ("family", "HSC", 0.13, (0, 17), 0.25),           # couple + minor child
+    ("couple", "HS", 0.09, (45, 64), 0.08),  # children have moved out
+    ("elderly_couple", "HS", 0.095, (61, 90), 0.02),  # empty nest
+    ("family", "HSC", 0.13, (0, 17), 0.25),  # couple + minor child
     ("family_adult_child", "HSC", 0.125, (18, 34), 0.05),
     ("family_two", "HSCC", 0.06, (4, 22), 0.15),
-    ("with_parent", "HSG", 0.03, (40, 58), 0.05),     # couple + an elderly parent
+    ("with_parent", "HSG", 0.03, (40, 58), 0.05),  # couple + an elderly parent
     ("three_gen", "HSCG", 0.06, (0, 16), 0.05),
     ("three_gen_5", "HSCCG", 0.04, (6, 22), 0.03),
     ("single_parent", "HC", 0.03, (3, 17), 0.2),
-    ("grandparents", "GGC", 0.015, (3, 15), 0.0),    # raising a grandchild (留守)
+    ("grandparents", "GGC", 0.015, (3, 15), 0.0),  # raising a grandchild (留守)
 )
 
 _T = {t[0]: i for i, t in enumerate(_TEMPLATES)}
@@ -68,10 +68,15 @@ def household_rows(buildings: pd.DataFrame) -> pd.DataFrame:
     room = pd.Series(floor * 100 + door).astype(str).str.zfill(4).to_numpy(object)
     bcode = res["code"].to_numpy(object)[bi]
     unit_s = pd.Series(unit).astype(str).to_numpy(object) + "单元"
-    return pd.DataFrame({"code": bcode + "-" + pd.Series(unit).astype(str).to_numpy(object)
-                         + "-" + room,
-                         "building_code": bcode, "unit": unit_s, "floor": floor.astype(int),
-                         "room": room})
+    return pd.DataFrame(
+        {
+            "code": bcode + "-" + pd.Series(unit).astype(str).to_numpy(object) + "-" + room,
+            "building_code": bcode,
+            "unit": unit_s,
+            "floor": floor.astype(int),
+            "room": room,
+        }
+    )
 
 
 def _members(tmpl: np.ndarray, size: np.ndarray, rng) -> dict[str, np.ndarray]:
@@ -105,14 +110,24 @@ def _members(tmpl: np.ndarray, size: np.ndarray, rng) -> dict[str, np.ndarray]:
     age = np.clip(age, 0, 100).astype(int)
 
     couple = np.array(["S" in r or r.startswith("GG") for r in roles_of])[tmpl]
-    head_male_p = np.select([tmpl == _T["elderly_alone"], tmpl == _T["single_parent"], couple],
-                            [0.35, 0.2, 0.85], 0.5)
+    head_male_p = np.select(
+        [tmpl == _T["elderly_alone"], tmpl == _T["single_parent"], couple], [0.35, 0.2, 0.85], 0.5
+    )
     head_male = rng.random(n_hh) < head_male_p
     male = rng.random(n) < np.where(role == "G", 0.42, 0.51)
     male[pos == 0] = head_male[hh][pos == 0]
     male[second] = ~head_male[hh][second]
-    return {"hh": hh, "pos": pos, "role": role, "age": age, "male": male,
-            "head_male": head_male, "couple": couple, "child": child, "elder": elder}
+    return {
+        "hh": hh,
+        "pos": pos,
+        "role": role,
+        "age": age,
+        "male": male,
+        "head_male": head_male,
+        "couple": couple,
+        "child": child,
+        "elder": elder,
+    }
 
 
 def _surnames(mem: dict[str, np.ndarray], size: np.ndarray, rng) -> np.ndarray:
@@ -132,8 +147,7 @@ def _surnames(mem: dict[str, np.ndarray], size: np.ndarray, rng) -> np.ndarray:
     return out
 
 
-def _resident_tags(mem: dict[str, np.ndarray], size, tmpl, rental, low_income, rng
-                   ) -> np.ndarray:
+def _resident_tags(mem: dict[str, np.ndarray], size, tmpl, rental, low_income, rng) -> np.ndarray:
     """Boolean (residents x vocab.RESIDENT_TAGS) matrix. Rates are rough orders of
     magnitude for an old Beijing inner-suburb street, not statistics of a real place."""
     hh, age, male = mem["hh"], mem["age"], mem["male"]
@@ -190,22 +204,29 @@ def population(n_households: int, rng) -> tuple[pd.DataFrame, pd.DataFrame]:
     migrant = tags[:, codes.index("migrant")]
     region = np.full(len(hh), LOCAL_REGION, dtype=object)
     region[migrant] = np.array(MIGRANT_REGIONS, dtype=object)[
-        rng.integers(0, len(MIGRANT_REGIONS), migrant.sum())]
-    residents = pd.DataFrame({
-        "household": hh, "name": names,
-        "id_number": synth_id_numbers(rng, region, birth_year, male),
-        # children: no phone. numpy's stubs reject None, which np.where takes as an object.
-        "phone": np.where(age >= 14, synth_phones(rng, len(hh)), None),  # type: ignore[call-overload]
-        "birth_year": birth_year.astype(int), "sex": np.where(male, "M", "F"),
-        "tags": tag_lists(tags, codes)})
+        rng.integers(0, len(MIGRANT_REGIONS), migrant.sum())
+    ]
+    residents = pd.DataFrame(
+        {
+            "household": hh,
+            "name": names,
+            "id_number": synth_id_numbers(rng, region, birth_year, male),
+            # children: no phone. numpy's stubs reject None, which np.where takes as an object.
+            "phone": np.where(age >= 14, synth_phones(rng, len(hh)), None),  # type: ignore[call-overload]
+            "birth_year": birth_year.astype(int),
+            "sex": np.where(male, "M", "F"),
+            "tags": tag_lists(tags, codes),
+        }
+    )
 
     # household tags that follow from the members
     all_old = np.zeros(n_households, bool)
     all_old[hh] = pd.Series(age >= 60).groupby(hh).transform("all").to_numpy(bool)
-    disabled = np.bincount(hh, weights=tags[:, codes.index("disabled")],
-                           minlength=n_households) > 0
-    hmask = np.column_stack([(size == 1) & all_old, (size >= 2) & all_old,
-                             low_income, disabled, rental, vacant])
-    households = pd.DataFrame({"size": size.astype(int),
-                               "tags": tag_lists(hmask, [t.code for t in vocab.HOUSEHOLD_TAGS])})
+    disabled = np.bincount(hh, weights=tags[:, codes.index("disabled")], minlength=n_households) > 0
+    hmask = np.column_stack(
+        [(size == 1) & all_old, (size >= 2) & all_old, low_income, disabled, rental, vacant]
+    )
+    households = pd.DataFrame(
+        {"size": size.astype(int), "tags": tag_lists(hmask, [t.code for t in vocab.HOUSEHOLD_TAGS])}
+    )
     return households, residents

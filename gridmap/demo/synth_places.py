@@ -100,8 +100,9 @@ def lay_street_network(st: Street, rng) -> None:
     blocks = merge_slivers(faces(st.net["geometry"].to_numpy()))
     xy = shapely.get_coordinates(shapely.centroid(blocks))
     st.blocks = blocks[sweep_order(xy[:, 0], xy[:, 1], 100.0)]
-    a, b = shapely.STRtree(st.superblocks).query(shapely.point_on_surface(st.blocks),
-                                                 predicate="within")
+    a, b = shapely.STRtree(st.superblocks).query(
+        shapely.point_on_surface(st.blocks), predicate="within"
+    )
     st.block_comm = np.full(len(st.blocks), -1)
     st.block_comm[a] = b
     st.nbrs = block_neighbours(st.blocks)
@@ -116,10 +117,12 @@ def _remap_compounds(st: Street, keep: np.ndarray) -> None:
     st.compounds = st.compounds.iloc[keep].reset_index(drop=True)
     c = st.bld["compound"].to_numpy()
     st.bld["compound"] = np.where(c >= 0, remap[np.maximum(c, 0)], -1)
-    st.gates = [dict(g, compound=int(remap[g["compound"]])) for g in st.gates
-                if remap[g["compound"]] >= 0]
-    st.lanes = [dict(x, compound=int(remap[x["compound"]])) for x in st.lanes
-                if remap[x["compound"]] >= 0]
+    st.gates = [
+        dict(g, compound=int(remap[g["compound"]])) for g in st.gates if remap[g["compound"]] >= 0
+    ]
+    st.lanes = [
+        dict(x, compound=int(remap[x["compound"]])) for x in st.lanes if remap[x["compound"]] >= 0
+    ]
 
 
 def lay_compounds_and_buildings(st: Street, rng) -> None:
@@ -140,8 +143,9 @@ def lay_compounds_and_buildings(st: Street, rng) -> None:
     walls = []
     for ci, poly in enumerate(st.compounds["geometry"]):
         mine = [g for g in st.gates if g["compound"] == ci]
-        ring, snapped = insert_ring_vertices(shapely.get_coordinates(poly.exterior),
-                                             [g["xy"] for g in mine])
+        ring, snapped = insert_ring_vertices(
+            shapely.get_coordinates(poly.exterior), [g["xy"] for g in mine]
+        )
         for g, xy in zip(mine, snapped, strict=True):
             for lane in st.lanes:
                 if lane["compound"] == ci and np.abs(lane["coords"][1] - g["xy"]).max() < 1e-6:
@@ -169,16 +173,41 @@ def lay_walk_network(st: Street) -> None:
             pieces, pts = split_edge(coords, [d for d, _ in cuts[e]])
             for (_, gi), p in zip(cuts[e], pts, strict=True):
                 connector_end[gi] = p
-        rows += [{"coords": c, "name": row.name, "highway": row.highway, "foot": None,
-                  "access": None, "compound": -1} for c in pieces]
+        rows += [
+            {
+                "coords": c,
+                "name": row.name,
+                "highway": row.highway,
+                "foot": None,
+                "access": None,
+                "compound": -1,
+            }
+            for c in pieces
+        ]
     for gi, g in enumerate(st.gates):
         c = np.array([g["xy"], connector_end[gi]])
         if np.hypot(*(c[1] - c[0])) > 0.01:
-            rows.append({"coords": c, "name": None, "compound": -1, "foot": None, "access": None,
-                         "highway": "footway" if g["kind"] == "pedestrian" else "service"})
-    rows += [{"coords": x["coords"], "name": None, "compound": x["compound"],
-              "highway": x["highway"], "foot": x["foot"], "access": x["access"]}
-             for x in st.lanes]
+            rows.append(
+                {
+                    "coords": c,
+                    "name": None,
+                    "compound": -1,
+                    "foot": None,
+                    "access": None,
+                    "highway": "footway" if g["kind"] == "pedestrian" else "service",
+                }
+            )
+    rows += [
+        {
+            "coords": x["coords"],
+            "name": None,
+            "compound": x["compound"],
+            "highway": x["highway"],
+            "foot": x["foot"],
+            "access": x["access"],
+        }
+        for x in st.lanes
+    ]
     st.road_rows = rows
 
 
@@ -186,9 +215,11 @@ def group_grids(st: Street, rng) -> None:
     """Grids = groups of blocks by households inside each community; codes and names in
     reading order; leaders, patrollers and office staff."""
     b = st.bld
-    homes = np.where(b["use"].isin(["residential", "mixed"]),
-                     b["units"] * np.maximum(b["floors"] - (b["use"] == "mixed"), 1)
-                     * b["per_floor"], 0)
+    homes = np.where(
+        b["use"].isin(["residential", "mixed"]),
+        b["units"] * np.maximum(b["floors"] - (b["use"] == "mixed"), 1) * b["per_floor"],
+        0,
+    )
     block_hh = np.bincount(b["block"], weights=homes, minlength=len(st.blocks))
     centres = shapely.get_coordinates(shapely.centroid(st.blocks))
     n_comm = len(st.superblocks)
@@ -196,8 +227,13 @@ def group_grids(st: Street, rng) -> None:
     st.comm_names = list(COMMUNITY_NAMES[:n_comm])
     groups, comm, codes, names = [], [], [], []
     for c in range(n_comm):
-        mine = partition_blocks(np.flatnonzero(st.block_comm == c).tolist(), block_hh, centres,
-                                st.nbrs, GRID_TARGET_HOUSEHOLDS)
+        mine = partition_blocks(
+            np.flatnonzero(st.block_comm == c).tolist(),
+            block_hh,
+            centres,
+            st.nbrs,
+            GRID_TARGET_HOUSEHOLDS,
+        )
         polys = np.array([shapely.union_all(st.blocks[g]) for g in mine], dtype=object)
         xy = shapely.get_coordinates(shapely.centroid(polys))
         for seq, k in enumerate(reading_order(xy[:, 0], xy[:, 1]), start=1):
@@ -208,23 +244,28 @@ def group_grids(st: Street, rng) -> None:
     st.grid_blocks, st.grid_comm = groups, np.array(comm)
     st.grid_code, st.grid_name = np.array(codes, dtype=object), np.array(names, dtype=object)
     st.grid_polys = np.array([shapely.union_all(st.blocks[g]) for g in groups], dtype=object)
-    st.comm_polys = np.array([shapely.union_all(st.grid_polys[st.grid_comm == c])
-                              for c in range(n_comm)], dtype=object)
+    st.comm_polys = np.array(
+        [shapely.union_all(st.grid_polys[st.grid_comm == c]) for c in range(n_comm)], dtype=object
+    )
     st.block_grid = np.empty(len(st.blocks), int)
     for k, g in enumerate(groups):
         st.block_grid[g] = k
     n = len(groups)
     grid_hh = np.array([block_hh[g].sum() for g in groups])
     st.target_households = planned_target_households(grid_hh)
-    st.leaders = synth_names(rng, np.where(rng.random(n) < 0.65, "F", "M"), rng.integers(1968, 1998, n))
+    st.leaders = synth_names(
+        rng, np.where(rng.random(n) < 0.65, "F", "M"), rng.integers(1968, 1998, n)
+    )
     st.leader_phone = synth_phones(rng, n)
-    helpers = synth_names(rng, np.where(rng.random(2 * n) < 0.5, "M", "F"),
-                     rng.integers(1960, 2000, 2 * n))
+    helpers = synth_names(
+        rng, np.where(rng.random(2 * n) < 0.5, "M", "F"), rng.integers(1960, 2000, 2 * n)
+    )
     n_help = rng.integers(1, 3, n)
-    st.patrollers = [[st.leaders[k], *helpers[2 * k: 2 * k + n_help[k]]] for k in range(n)]
+    st.patrollers = [[st.leaders[k], *helpers[2 * k : 2 * k + n_help[k]]] for k in range(n)]
     n_staff = 2 * n_comm + 1  # two per community office, one at the street office
-    st.staff = synth_names(rng, np.where(rng.random(n_staff) < 0.6, "F", "M"),
-                      rng.integers(1970, 2000, n_staff))
+    st.staff = synth_names(
+        rng, np.where(rng.random(n_staff) < 0.6, "F", "M"), rng.integers(1970, 2000, n_staff)
+    )
 
 
 def addresser(st: Street):
@@ -260,8 +301,10 @@ def codes_and_addresses(st: Street, rng) -> None:
     pool = [s + t for s in STEMS for t in COMPOUND_TAILS if s[-1] != t[0]]
     pool = [pool[i] for i in rng.permutation(len(pool))]
     institutes = list(INSTITUTE_COMPOUNDS)
-    st.comp_name = [institutes.pop(0) if institutes and rng.random() < 0.06 else pool.pop()
-                    for _ in range(len(st.compounds))]
+    st.comp_name = [
+        institutes.pop(0) if institutes and rng.random() < 0.06 else pool.pop()
+        for _ in range(len(st.compounds))
+    ]
     roads, numbers = address(shapely.points(cxy))
     used: set[tuple[str, int]] = set()
     st.comp_addr = []
@@ -281,14 +324,20 @@ def codes_and_addresses(st: Street, rng) -> None:
     in_comp = b["compound"].to_numpy() >= 0
     number_in = b.groupby("compound").cumcount().to_numpy() + 1
     roads, numbers = address(shapely.centroid(b["geometry"].to_numpy()))
-    service_names = {"public": ("物业用房", "社区用房", "综合楼"), "other": ("配电室", "自行车棚"),
-                     "office": ("办公楼", "科研楼", "综合办公楼"),
-                     "commercial": ("商业楼", "综合商业楼", "商务楼")}
+    service_names = {
+        "public": ("物业用房", "社区用房", "综合楼"),
+        "other": ("配电室", "自行车棚"),
+        "office": ("办公楼", "科研楼", "综合办公楼"),
+        "commercial": ("商业楼", "综合商业楼", "商务楼"),
+    }
     names, addrs = [], []
     for i, (use, ci) in enumerate(zip(b["use"], b["compound"], strict=True)):
         if in_comp[i]:
-            label_ = (f"{number_in[i]}号楼" if use in ("residential", "mixed")
-                      else pick(rng, service_names[use]))
+            label_ = (
+                f"{number_in[i]}号楼"
+                if use in ("residential", "mixed")
+                else pick(rng, service_names[use])
+            )
             names.append(label_)
             addrs.append(f"{st.comp_addr[ci]}{number_in[i]}号楼")
         else:

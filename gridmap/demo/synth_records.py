@@ -19,11 +19,18 @@ from gridmap.demo.synth_layout import node_ids
 def frontage_points(polys: np.ndarray, offset_m, rng) -> np.ndarray:
     """Random points ``offset_m`` inside the kerb line of each block (pavement side,
     outside any compound wall)."""
-    rings = shapely.get_exterior_ring(np.array(
-        [largest(p) for p in shapely.buffer(polys, -np.asarray(offset_m, float),
-                                             join_style="mitre")], dtype=object))
-    return shapely.line_interpolate_point(rings, rng.uniform(0.02, 0.98, len(polys)),
-                                          normalized=True)
+    rings = shapely.get_exterior_ring(
+        np.array(
+            [
+                largest(p)
+                for p in shapely.buffer(polys, -np.asarray(offset_m, float), join_style="mitre")
+            ],
+            dtype=object,
+        )
+    )
+    return shapely.line_interpolate_point(
+        rings, rng.uniform(0.02, 0.98, len(polys)), normalized=True
+    )
 
 
 def roadside_points(edges: np.ndarray, offset_m: float, inside, rng) -> np.ndarray:
@@ -50,14 +57,26 @@ FACILITY_PLAN = {
     "street_service_center": (1, (100, 300), ("示例街道政务服务中心",)),
     "police_station": (1, (50, 100), ("海淀分局示例派出所",)),
     "shopping": (2, (2000, 6000), ("华联商厦（学院路店）", "五道购物中心")),
-    "bank": (4, (50, 150), ("中国工商银行（学院路支行）", "中国建设银行（成府路支行）",
-                            "中国银行（志新支行）", "北京银行（学知支行）")),
+    "bank": (
+        4,
+        (50, 150),
+        (
+            "中国工商银行（学院路支行）",
+            "中国建设银行（成府路支行）",
+            "中国银行（志新支行）",
+            "北京银行（学知支行）",
+        ),
+    ),
     "post_office": (1, (30, 80), ("示例邮政支局",)),
     "metro_station": (1, (20000, 40000), ("双清路站",)),
     "primary_school": (2, (600, 1200), ("海淀区示例第一小学", "海淀区{s}小学")),
     "sports_medium": (2, (500, 1500), ("{s}体育公园", "{c}运动场")),
     "wet_market": (4, (300, 800), ("{s}菜市场", "物美生鲜超市（{s}店）", "{c}便民菜站")),
-    "supermarket": (6, (100, 400), ("物美便民超市（{s}店）", "京客隆超市（{s}店）", "超市发（{s}店）")),
+    "supermarket": (
+        6,
+        (100, 400),
+        ("物美便民超市（{s}店）", "京客隆超市（{s}店）", "超市发（{s}店）"),
+    ),
     "bus_stop": (12, (20, 60), ("{x}口",)),
     "community_service_station": (6, (50, 150), ("{c}党群服务中心",)),
     "canteen": (3, (60, 150), ("{c}长者食堂", "{c}食堂")),
@@ -68,8 +87,11 @@ FACILITY_PLAN = {
     "nursery": (2, (40, 90), ("{s}托育中心",)),
     "elderly_daycare": (2, (30, 60), ("{c}老年人日间照料中心",)),
     "health_station": (1, (20, 60), ("{c}卫生服务站",)),
-    "convenience_store": (8, (20, 60), ("便利蜂（{s}店）", "好邻居便利店（{s}店）",
-                                        "7-ELEVEn（{s}店）", "快客便利店（{s}店）")),
+    "convenience_store": (
+        8,
+        (20, 60),
+        ("便利蜂（{s}店）", "好邻居便利店（{s}店）", "7-ELEVEn（{s}店）", "快客便利店（{s}店）"),
+    ),
     "recycling": (4, (5, 20), ("{s}再生资源回收点",)),
     "refuse": (6, (10, 40), ("{s}垃圾分类收集站",)),
     "toilet": (5, (6, 20), ("{s}公共厕所",)),
@@ -80,27 +102,65 @@ FACILITY_PLAN = {
 
 
 # Facilities placed inside a non-residential building when one is available.
-IN_BUILDING = {"junior_middle_school": "public", "primary_school": "public",
-                "health_center": "office", "clinic": "office", "street_service_center": "office",
-                "police_station": "office", "cultural_center": "commercial",
-                "shopping": "commercial", "bank": "commercial", "post_office": "commercial"}
+IN_BUILDING = {
+    "junior_middle_school": "public",
+    "primary_school": "public",
+    "health_center": "office",
+    "clinic": "office",
+    "street_service_center": "office",
+    "police_station": "office",
+    "cultural_center": "commercial",
+    "shopping": "commercial",
+    "bank": "commercial",
+    "post_office": "commercial",
+}
 
 
 # Deliberate gaps (what a planner should find): the communities that get these.
-ONLY_IN_COMMUNITIES = {"wet_market": (0, 1, 3, 4), "health_station": (2,),
-                        "elderly_daycare": (0, 4), "nursery": (1, 5)}
+ONLY_IN_COMMUNITIES = {
+    "wet_market": (0, 1, 3, 4),
+    "health_station": (2,),
+    "elderly_daycare": (0, 4),
+    "nursery": (1, 5),
+}
 
 
 KEY_SITE_PLAN = {  # category: (count, placement, names)
-    "small_venue": (40, "front", ("{s}理发店", "{s}美容美发", "{s}洗衣店", "{s}足疗店", "{s}奶茶店",
-                                  "{s}咖啡馆", "{s}五金店", "{s}烟酒店")),
-    "restaurant": (30, "front", ("{n}家常菜馆", "{s}饺子馆", "兰州牛肉拉面（{s}店）",
-                                 "沙县小吃（{s}店）", "{s}烤鸭店", "{n}记包子铺", "{s}川菜馆")),
+    "small_venue": (
+        40,
+        "front",
+        (
+            "{s}理发店",
+            "{s}美容美发",
+            "{s}洗衣店",
+            "{s}足疗店",
+            "{s}奶茶店",
+            "{s}咖啡馆",
+            "{s}五金店",
+            "{s}烟酒店",
+        ),
+    ),
+    "restaurant": (
+        30,
+        "front",
+        (
+            "{n}家常菜馆",
+            "{s}饺子馆",
+            "兰州牛肉拉面（{s}店）",
+            "沙县小吃（{s}店）",
+            "{s}烤鸭店",
+            "{n}记包子铺",
+            "{s}川菜馆",
+        ),
+    ),
     "internet_cafe": (3, "front", ("{s}网吧", "网鱼网咖（{s}店）")),
     "entertainment": (5, "front", ("{s}KTV", "{s}台球厅", "{s}棋牌室")),
     "farmers_market": (3, "front", ("{s}农贸市场",)),
-    "school": (4, "school", ("海淀区示例第一小学", "海淀区{s}小学", "北京市海淀区示例中学",
-                             "{s}职业学校")),
+    "school": (
+        4,
+        "school",
+        ("海淀区示例第一小学", "海淀区{s}小学", "北京市海淀区示例中学", "{s}职业学校"),
+    ),
     "kindergarten": (5, "front", ("海淀区{s}幼儿园",)),
     "construction_site": (3, "park", ("{s}项目施工工地", "{s}老旧小区改造工地")),
     "hazardous_chemicals": (2, "arterial", ("中国石化加油站（{s}站）", "中国石油加油站（{s}站）")),
@@ -114,22 +174,33 @@ KEY_SITE_PLAN = {  # category: (count, placement, names)
 
 
 # Key sites that are the same places as facilities of these categories.
-KEY_SITE_FROM_FACILITY = {"school": ("primary_school", "junior_middle_school"),
-                           "kindergarten": ("kindergarten",), "farmers_market": ("wet_market",),
-                           "nursing_home": ("nursing_home",)}
+KEY_SITE_FROM_FACILITY = {
+    "school": ("primary_school", "junior_middle_school"),
+    "kindergarten": ("kindergarten",),
+    "farmers_market": ("wet_market",),
+    "nursing_home": ("nursing_home",),
+}
 
 
 INSPECTION_NOTES = {
     "ok": ("检查正常", "消防通道畅通，灭火器在有效期内", "证照齐全，台账规范"),
-    "issue_found": ("灭火器过期，已要求限期更换", "占用消防通道，已责令整改",
-                    "燃气报警器故障，已通知维修", "从业人员健康证过期，已督促办理"),
+    "issue_found": (
+        "灭火器过期，已要求限期更换",
+        "占用消防通道，已责令整改",
+        "燃气报警器故障，已通知维修",
+        "从业人员健康证过期，已督促办理",
+    ),
     "closed_site": ("场所已停业", "场所装修中，暂停营业"),
 }
 
 
 HAZARD_TEXT = {
-    "fire": ("楼道堆放杂物，堵塞消防通道", "消防通道被车辆占用", "灭火器过期未更换",
-             "电动自行车在楼道内停放充电"),
+    "fire": (
+        "楼道堆放杂物，堵塞消防通道",
+        "消防通道被车辆占用",
+        "灭火器过期未更换",
+        "电动自行车在楼道内停放充电",
+    ),
     "gas": ("餐饮店燃气软管老化", "液化气钢瓶违规存放", "居民家中燃气报警器缺失"),
     "electrical": ("私拉电线“飞线”充电", "配电箱门损坏未上锁", "楼道照明线路老化"),
     "structural": ("外墙瓷砖空鼓，存在脱落风险", "阳台护栏锈蚀松动", "屋顶防水层破损渗漏"),
@@ -140,16 +211,19 @@ HAZARD_TEXT = {
 }
 
 
-HAZARD_STEPS = (("reported", "report", "网格员巡查发现并上报"),
-                 ("filed", "file", "社区受理立案"),
-                 ("assigned", "assign", "派遣至责任单位"),
-                 ("handled", "handle", "责任单位已整改"),
-                 ("reinspected", "reinspect", "网格员现场核查，整改到位"),
-                 ("closed", "close", "结案归档"))
+HAZARD_STEPS = (
+    ("reported", "report", "网格员巡查发现并上报"),
+    ("filed", "file", "社区受理立案"),
+    ("assigned", "assign", "派遣至责任单位"),
+    ("handled", "handle", "责任单位已整改"),
+    ("reinspected", "reinspect", "网格员现场核查，整改到位"),
+    ("closed", "close", "结案归档"),
+)
 
 
-def fill(templates: tuple[str, ...], k: int, rng, used: set[str], community: str,
-          cross: str = "") -> str:
+def fill(
+    templates: tuple[str, ...], k: int, rng, used: set[str], community: str, cross: str = ""
+) -> str:
     """A name from the k-th template ('{s}' stem, '{c}' community, '{n}' surname, '{x}'
     cross street) not in ``used``: other stems and templates are tried, then a branch
     number is added (分店/二部 style)."""
@@ -168,8 +242,11 @@ def inspection_history(interval_days: int, overdue: bool, rng) -> list[int]:
     """Whole days before DEMO_TODAY of a site's inspections over ~90 days, newest first.
     The newest is more than ``interval_days`` old (by at least two days) when the site is
     overdue and less than ``interval_days`` old otherwise."""
-    last = (int(rng.integers(interval_days + 2, interval_days + 26)) if overdue
-            else int(rng.integers(1, max(interval_days, 2))))
+    last = (
+        int(rng.integers(interval_days + 2, interval_days + 26))
+        if overdue
+        else int(rng.integers(1, max(interval_days, 2)))
+    )
     days = [last]
     while True:
         nxt = days[-1] + max(1, round(interval_days * rng.uniform(0.8, 1.05)))
@@ -191,8 +268,14 @@ def hazard_steps(status: str, severity: str, rng) -> tuple[float, float, list[fl
     k = [s[0] for s in HAZARD_STEPS].index(status)
     lo_d, hi_d = {"high": (3, 7), "medium": (7, 15), "low": (15, 30)}[severity]
     deadline_d = int(rng.integers(lo_d, hi_d + 1))
-    gaps = [0.0, rng.uniform(0.05, 1.5), rng.uniform(0.05, 1.0),
-            rng.uniform(0.5, deadline_d * 1.1), rng.uniform(0.3, 3.0), rng.uniform(0.1, 2.0)]
+    gaps = [
+        0.0,
+        rng.uniform(0.05, 1.5),
+        rng.uniform(0.05, 1.0),
+        rng.uniform(0.5, deadline_d * 1.1),
+        rng.uniform(0.3, 3.0),
+        rng.uniform(0.1, 2.0),
+    ]
     offsets = list(np.cumsum(gaps[: k + 1]))
     lo = offsets[-1] + 0.1
     found_ago = rng.uniform(max(lo, 1.0), max(lo + 1.0, 45.0 if status != "closed" else 60.0))
@@ -206,12 +289,17 @@ def walk_graph(coords: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, int]:
     """(start node, end node, number of nodes) of each polyline, joined at equal ends."""
     ends = np.vstack([[c[0] for c in coords], [c[-1] for c in coords]])
     ids, n = node_ids(ends)
-    return ids[: len(coords)], ids[len(coords):], n
+    return ids[: len(coords)], ids[len(coords) :], n
 
 
-def random_route(adj: dict[int, list[tuple[int, int, bool]]], start: int, target_m: float,
-                 lengths: list[float], weight: list[float], u: list[float]
-                 ) -> list[tuple[int, bool]]:
+def random_route(
+    adj: dict[int, list[tuple[int, int, bool]]],
+    start: int,
+    target_m: float,
+    lengths: list[float],
+    weight: list[float],
+    u: list[float],
+) -> list[tuple[int, bool]]:
     """A walk along road edges from ``start`` until ``target_m`` is covered.
 
     ``adj[node]`` lists (edge, other node, forwards). At each node an edge is drawn by
@@ -240,8 +328,9 @@ def random_route(adj: dict[int, list[tuple[int, int, bool]]], start: int, target
     return route
 
 
-def reachable_adjacency(edges: np.ndarray, eu: np.ndarray, ev: np.ndarray, start: int
-                        ) -> dict[int, list[tuple[int, int, bool]]]:
+def reachable_adjacency(
+    edges: np.ndarray, eu: np.ndarray, ev: np.ndarray, start: int
+) -> dict[int, list[tuple[int, int, bool]]]:
     """Adjacency lists (edge, other node, forwards) of the part of ``edges`` connected
     to node ``start``."""
     full: dict[int, list[tuple[int, int, bool]]] = defaultdict(list)
@@ -263,8 +352,9 @@ def route_coords(route: list[tuple[int, bool]], edge_coords: list[np.ndarray]) -
     return np.concatenate([parts[0]] + [p[1:] for p in parts[1:]])
 
 
-def gps_fixes(route_xy: np.ndarray, speed_kmh: float, fix_s: float, noise_m: float, rng
-              ) -> tuple[np.ndarray, np.ndarray]:
+def gps_fixes(
+    route_xy: np.ndarray, speed_kmh: float, fix_s: float, noise_m: float, rng
+) -> tuple[np.ndarray, np.ndarray]:
     """Fixes along a route at walking speed: one every ~``fix_s`` s (jittered), with
     Gaussian noise of ``noise_m``. Returns (xy, seconds since start)."""
     seg = np.hypot(*np.diff(route_xy, axis=0).T)
@@ -275,6 +365,7 @@ def gps_fixes(route_xy: np.ndarray, speed_kmh: float, fix_s: float, noise_m: flo
     dist = np.minimum(times * speed, cum[-1])
     keep = np.r_[True, np.diff(dist) > 0] | (np.arange(n) < 2)
     times, dist = times[keep], dist[keep]
-    xy = np.column_stack([np.interp(dist, cum, route_xy[:, 0]),
-                          np.interp(dist, cum, route_xy[:, 1])])
+    xy = np.column_stack(
+        [np.interp(dist, cum, route_xy[:, 0]), np.interp(dist, cum, route_xy[:, 1])]
+    )
     return xy + rng.normal(0.0, noise_m, xy.shape), times.round(1)

@@ -27,11 +27,19 @@ PATROLLED = "#1a9850"
 UNPATROLLED = "#d73027"
 
 
-def grid_map(boundary: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
-             cases: gpd.GeoDataFrame, patrolled: gpd.GeoDataFrame, unpatrolled: gpd.GeoDataFrame,
-             *, lang: str = "zh", focus: tuple[float, float] | None = None,
-             hazard_url: str | None = None, _: Gettext = _identity
-             ) -> tuple[folium.Map, list[Legend]]:
+def grid_map(
+    boundary: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    cases: gpd.GeoDataFrame,
+    patrolled: gpd.GeoDataFrame,
+    unpatrolled: gpd.GeoDataFrame,
+    *,
+    lang: str = "zh",
+    focus: tuple[float, float] | None = None,
+    hazard_url: str | None = None,
+    _: Gettext = _identity,
+) -> tuple[folium.Map, list[Legend]]:
     """All frames EPSG:4326 (see geodata.db.mygrid.GridView for the columns)."""
     m = base_map(tuple(boundary.total_bounds))
     SafeGeoJson(
@@ -41,40 +49,57 @@ def grid_map(boundary: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, sites: gpd
     ).add_to(m)
     cmap = households_colormap(buildings["households"], _("Households per building"))
     if len(buildings):
-        b = buildings.assign(address=buildings["address"].fillna(buildings["code"]),
-                             floors=buildings["floors"].fillna(0).astype(int),
-                             use=[vocab.label(vocab.BUILDING_USES, u, lang) for u in buildings["use"]])
+        b = buildings.assign(
+            address=buildings["address"].fillna(buildings["code"]),
+            floors=buildings["floors"].fillna(0).astype(int),
+            use=[vocab.label(vocab.BUILDING_USES, u, lang) for u in buildings["use"]],
+        )
         SafeGeoJson(
-            _rounded(b, ["address", "households", "floors", "use"]), name=_("Buildings"),
-            style_function=lambda f: {"fillColor": cmap(f["properties"]["households"]),
-                                      "color": "#444444", "weight": 0.6, "fillOpacity": 0.85},
-            tooltip=folium.GeoJsonTooltip(["address", "households"], [_("Address"), _("Households")]),
-            popup=folium.GeoJsonPopup(["address", "households", "floors", "use"],
-                                      [_("Address"), _("Households"), _("Floors"), _("Use")]),
+            _rounded(b, ["address", "households", "floors", "use"]),
+            name=_("Buildings"),
+            style_function=lambda f: {
+                "fillColor": cmap(f["properties"]["households"]),
+                "color": "#444444",
+                "weight": 0.6,
+                "fillOpacity": 0.85,
+            },
+            tooltip=folium.GeoJsonTooltip(
+                ["address", "households"], [_("Address"), _("Households")]
+            ),
+            popup=folium.GeoJsonPopup(
+                ["address", "households", "floors", "use"],
+                [_("Address"), _("Households"), _("Floors"), _("Use")],
+            ),
         ).add_to(m)
-    for frame, name, color, show in ((patrolled, _("Patrolled streets (7 days)"), PATROLLED, True),
-                                     (unpatrolled, _("Unpatrolled streets (7 days)"), UNPATROLLED, True)):
+    for frame, name, color, show in (
+        (patrolled, _("Patrolled streets (7 days)"), PATROLLED, True),
+        (unpatrolled, _("Unpatrolled streets (7 days)"), UNPATROLLED, True),
+    ):
         layer = folium.FeatureGroup(name=name, show=show)
         if len(frame):
             f = frame.assign(name=frame["name"].fillna(""), length_m=frame["length_m"].round(0))
-            SafeGeoJson(_rounded(f, ["name", "length_m"]),
-                           style_function=lambda x, c=color: {"color": c, "weight": 4, "opacity": 0.85},
-                           tooltip=folium.GeoJsonTooltip(["name", "length_m"],
-                                                         [_("Street"), _("Length (m)")])).add_to(layer)
+            SafeGeoJson(
+                _rounded(f, ["name", "length_m"]),
+                style_function=lambda x, c=color: {"color": c, "weight": 4, "opacity": 0.85},
+                tooltip=folium.GeoJsonTooltip(["name", "length_m"], [_("Street"), _("Length (m)")]),
+            ).add_to(layer)
         layer.add_to(m)
     _add_key_sites(m, sites, lang, _)
     _add_hazards(m, cases, lang, hazard_url, _)
     cmap.add_to(m)
     if focus is not None:
         folium.Marker([focus[1], focus[0]], tooltip=_("Search result")).add_to(m)
-    legend = Legend(_("Legend"), [
-        (SITE_OK, _("Key site, inspection up to date"), "dot"),
-        (SITE_OVERDUE, _("Key site, inspection overdue"), "dot"),
-        (OVERDUE_COLOR, _("Hazard overdue"), "dot"),  # drawn as circles, like the sites
-        (STATUS_COLORS["assigned"], _("Hazard open"), "dot"),
-        (PATROLLED, _("Patrolled street"), "line"),
-        (UNPATROLLED, _("Unpatrolled street"), "line"),
-    ])
+    legend = Legend(
+        _("Legend"),
+        [
+            (SITE_OK, _("Key site, inspection up to date"), "dot"),
+            (SITE_OVERDUE, _("Key site, inspection overdue"), "dot"),
+            (OVERDUE_COLOR, _("Hazard overdue"), "dot"),  # drawn as circles, like the sites
+            (STATUS_COLORS["assigned"], _("Hazard open"), "dot"),
+            (PATROLLED, _("Patrolled street"), "line"),
+            (UNPATROLLED, _("Unpatrolled street"), "line"),
+        ],
+    )
     return m, [legend]
 
 
@@ -84,41 +109,55 @@ def _add_key_sites(m: folium.Map, sites: gpd.GeoDataFrame, lang: str, _: Gettext
     if len(sites):
         cats = vocab.labels(vocab.KEY_SITE_CATEGORIES, lang)
         s = sites.assign(
-            name=sites["name"].fillna(""), category=sites["category"].map(cats).fillna(sites["category"]),
+            name=sites["name"].fillna(""),
+            category=sites["category"].map(cats).fillna(sites["category"]),
             last=pd.to_datetime(sites["last_inspected"]).dt.strftime("%Y-%m-%d").fillna(_("never")),
             color=np.where(sites["overdue"], SITE_OVERDUE, SITE_OK),
-            state=np.where(sites["overdue"], _("Inspection overdue"), _("Inspection up to date")))
+            state=np.where(sites["overdue"], _("Inspection overdue"), _("Inspection up to date")),
+        )
         SafeGeoJson(
             _rounded(s, ["name", "category", "last", "color", "state"]),
             marker=folium.CircleMarker(radius=6, fill=True, weight=1, fill_opacity=0.95),
             style_function=lambda f: {"fillColor": f["properties"]["color"], "color": "#222222"},
             tooltip=folium.GeoJsonTooltip(["name", "state"], [_("Key site"), _("Status")]),
-            popup=folium.GeoJsonPopup(["name", "category", "last", "state"],
-                                      [_("Key site"), _("Category"), _("Last inspection"), _("Status")]),
+            popup=folium.GeoJsonPopup(
+                ["name", "category", "last", "state"],
+                [_("Key site"), _("Category"), _("Last inspection"), _("Status")],
+            ),
         ).add_to(site_layer)
     site_layer.add_to(m)
 
 
-def _add_hazards(m: folium.Map, cases: gpd.GeoDataFrame, lang: str, hazard_url: str | None,
-                 _: Gettext) -> None:
+def _add_hazards(
+    m: folium.Map, cases: gpd.GeoDataFrame, lang: str, hazard_url: str | None, _: Gettext
+) -> None:
     """The open-hazard layer: one dot per case, linked to its page when ``hazard_url`` is given."""
     hazard_layer = folium.FeatureGroup(name=_("Open hazards"), show=True)
     if len(cases):
         labels = vocab.labels(vocab.HAZARD_STATUSES, lang)
         h = cases.assign(
-            link=[f'<a href="{html.escape(hazard_url.replace("__ID__", c))}">{html.escape(c)}</a>'
-                  if hazard_url else html.escape(c) for c in cases["code"]],
+            link=[
+                f'<a href="{html.escape(hazard_url.replace("__ID__", c))}">{html.escape(c)}</a>'
+                if hazard_url
+                else html.escape(c)
+                for c in cases["code"]
+            ],
             status_label=cases["status"].map(labels),
             deadline=pd.to_datetime(cases["deadline"]).dt.strftime("%Y-%m-%d").fillna(""),
-            color=[OVERDUE_COLOR if o else STATUS_COLORS.get(st, "#888")
-                   for st, o in zip(cases["status"], cases["overdue"], strict=True)])
+            color=[
+                OVERDUE_COLOR if o else STATUS_COLORS.get(st, "#888")
+                for st, o in zip(cases["status"], cases["overdue"], strict=True)
+            ],
+        )
         SafeGeoJson(
-            _rounded(h, ["code", "link", "status_label", "deadline", "color"]), markup=("link",),
+            _rounded(h, ["code", "link", "status_label", "deadline", "color"]),
+            markup=("link",),
             marker=folium.CircleMarker(radius=9, fill=True, fill_opacity=0.95, weight=3),
             style_function=lambda f: {"fillColor": f["properties"]["color"], "color": "#000000"},
             tooltip=folium.GeoJsonTooltip(["code", "status_label"], [_("Case"), _("Status")]),
-            popup=folium.GeoJsonPopup(["link", "status_label", "deadline"],
-                                      [_("Case"), _("Status"), _("Deadline")]),
+            popup=folium.GeoJsonPopup(
+                ["link", "status_label", "deadline"], [_("Case"), _("Status"), _("Deadline")]
+            ),
         ).add_to(hazard_layer)
     hazard_layer.add_to(m)
 
@@ -147,9 +186,18 @@ def _nice_length(max_m: float) -> float:
     return exp
 
 
-def grid_svg(boundary: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
-             cases: gpd.GeoDataFrame, patrolled: gpd.GeoDataFrame, unpatrolled: gpd.GeoDataFrame,
-             *, width: float = 180.0, height: float = 120.0, north: str = "N") -> str:
+def grid_svg(
+    boundary: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    cases: gpd.GeoDataFrame,
+    patrolled: gpd.GeoDataFrame,
+    unpatrolled: gpd.GeoDataFrame,
+    *,
+    width: float = 180.0,
+    height: float = 120.0,
+    north: str = "N",
+) -> str:
     """An SVG map of the grid for printing, ``width`` x ``height`` in millimetres, drawn in
     the local metric CRS (true scale both ways), with a scale bar and a north arrow. Key
     sites are numbered circles and hazards numbered triangles, in the order of the frames,
@@ -166,42 +214,55 @@ def grid_svg(boundary: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, sites: gpd
     def tx(xy: np.ndarray) -> np.ndarray:
         return np.column_stack([ox + (xy[:, 0] - minx) * scale, oy + (maxy - xy[:, 1]) * scale])
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="gm-print-map" width="{width}mm" '
-           f'height="{height}mm" viewBox="0 0 {width} {height}">',
-           f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff" stroke="#999" stroke-width="0.2"/>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="gm-print-map" width="{width}mm" '
+        f'height="{height}mm" viewBox="0 0 {width} {height}">',
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff" stroke="#999" stroke-width="0.2"/>',
+    ]
     for g in buildings.to_crs(crs).geometry if len(buildings) else []:
         out.append(f'<path d="{_path(g, tx)}" fill="#d9d9d9" stroke="#555" stroke-width="0.12"/>')
     for frame, color in ((patrolled, PATROLLED), (unpatrolled, UNPATROLLED)):
         for g in frame.to_crs(crs).geometry if len(frame) else []:
-            out.append(f'<path d="{_path(g, tx)}" fill="none" stroke="{color}" stroke-width="0.7" '
-                       f'stroke-linecap="round"/>')
+            out.append(
+                f'<path d="{_path(g, tx)}" fill="none" stroke="{color}" stroke-width="0.7" '
+                f'stroke-linecap="round"/>'
+            )
     for g in metric.geometry:
         out.append(f'<path d="{_path(g, tx)}" fill="none" stroke="#08306b" stroke-width="0.8"/>')
     for i, g in enumerate(sites.to_crs(crs).geometry if len(sites) else [], start=1):
         x, y = tx(np.asarray(g.coords))[0]
         color = SITE_OVERDUE if bool(sites["overdue"].iloc[i - 1]) else SITE_OK
-        out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2" fill="{color}" stroke="#000" stroke-width="0.2"/>'
-                   f'<text x="{x:.1f}" y="{y + 0.9:.1f}" font-size="2.4" text-anchor="middle" fill="#fff">{i}</text>')
+        out.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2" fill="{color}" stroke="#000" stroke-width="0.2"/>'
+            f'<text x="{x:.1f}" y="{y + 0.9:.1f}" font-size="2.4" text-anchor="middle" fill="#fff">{i}</text>'
+        )
     for i, g in enumerate(cases.to_crs(crs).geometry if len(cases) else [], start=1):
         x, y = tx(np.asarray(g.coords))[0]
         color = OVERDUE_COLOR if bool(cases["overdue"].iloc[i - 1]) else STATUS_COLORS["assigned"]
-        out.append(f'<path d="M{x:.1f},{y - 2.6:.1f} L{x + 2.4:.1f},{y + 1.6:.1f} L{x - 2.4:.1f},{y + 1.6:.1f} Z" '
-                   f'fill="{color}" stroke="#000" stroke-width="0.2"/>'
-                   f'<text x="{x:.1f}" y="{y + 1.1:.1f}" font-size="2.2" text-anchor="middle" fill="#fff">{i}</text>')
+        out.append(
+            f'<path d="M{x:.1f},{y - 2.6:.1f} L{x + 2.4:.1f},{y + 1.6:.1f} L{x - 2.4:.1f},{y + 1.6:.1f} Z" '
+            f'fill="{color}" stroke="#000" stroke-width="0.2"/>'
+            f'<text x="{x:.1f}" y="{y + 1.1:.1f}" font-size="2.2" text-anchor="middle" fill="#fff">{i}</text>'
+        )
     # scale bar: a round length near a fifth of the width
     bar_m = _nice_length((width / 5) / scale)
     bar = bar_m * scale
     label = f"{bar_m:g} m" if bar_m < 1000 else f"{bar_m / 1000:g} km"
-    out.append(f'<g font-size="2.6"><rect x="5" y="{height - 7}" width="{bar:.1f}" height="1.4" fill="#000"/>'
-               f'<text x="5" y="{height - 8.5}">{label}</text></g>')
-    out.append(f'<g transform="translate({width - 8},10)"><path d="M0,-6 L3,3 L0,1 L-3,3 Z" fill="#000"/>'
-               f'<text x="0" y="8" font-size="3" text-anchor="middle">{html.escape(north)}</text></g>')
+    out.append(
+        f'<g font-size="2.6"><rect x="5" y="{height - 7}" width="{bar:.1f}" height="1.4" fill="#000"/>'
+        f'<text x="5" y="{height - 8.5}">{label}</text></g>'
+    )
+    out.append(
+        f'<g transform="translate({width - 8},10)"><path d="M0,-6 L3,3 L0,1 L-3,3 Z" fill="#000"/>'
+        f'<text x="0" y="8" font-size="3" text-anchor="middle">{html.escape(north)}</text></g>'
+    )
     out.append("</svg>")
     return "".join(out)
 
 
-def svg_scale_m_per_mm(boundary: gpd.GeoDataFrame, *, width: float = 180.0,
-                       height: float = 120.0) -> float:
+def svg_scale_m_per_mm(
+    boundary: gpd.GeoDataFrame, *, width: float = 180.0, height: float = 120.0
+) -> float:
     """Metres on the ground per millimetre on paper of :func:`grid_svg` (for the caption)."""
     metric = to_metric(boundary)
     minx, miny, maxx, maxy = metric.total_bounds

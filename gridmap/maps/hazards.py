@@ -16,8 +16,12 @@ from gridmap.maps.safe import SafeGeoJson
 from gridmap.maps.standard import Legend
 
 STATUS_COLORS = {
-    "reported": "#fdae61", "filed": "#fee08b", "assigned": "#2c7bb6", "handled": "#abd9e9",
-    "reinspected": "#66bd63", "closed": "#999999",
+    "reported": "#fdae61",
+    "filed": "#fee08b",
+    "assigned": "#2c7bb6",
+    "handled": "#abd9e9",
+    "reinspected": "#66bd63",
+    "closed": "#999999",
 }
 OVERDUE_COLOR = "#d7191c"
 
@@ -37,8 +41,10 @@ def status_legend(*, lang: str, _: Gettext = _identity) -> Legend:
     Legend
     """
     items = [(OVERDUE_COLOR, _("Overdue"), "dot")]
-    items += [(STATUS_COLORS[code], text, "dot")
-              for code, text in vocab.labels(vocab.HAZARD_STATUSES, lang).items()]
+    items += [
+        (STATUS_COLORS[code], text, "dot")
+        for code, text in vocab.labels(vocab.HAZARD_STATUSES, lang).items()
+    ]
     return Legend(_("Hazards"), items)
 
 
@@ -47,17 +53,27 @@ def _grid_outlines(m: folium.Map, grids: gpd.GeoDataFrame, *, _: Gettext) -> Non
     if len(grids):
         SafeGeoJson(
             _rounded(grids.assign(name=grids["name"].fillna("")), ["code", "name"]),
-            style_function=lambda f: {"fill": True, "fillOpacity": 0.03, "color": "#08306b",
-                                      "weight": 1.2},
+            style_function=lambda f: {
+                "fill": True,
+                "fillOpacity": 0.03,
+                "color": "#08306b",
+                "weight": 1.2,
+            },
             tooltip=folium.GeoJsonTooltip(["name"], [_("Grid")]),
         ).add_to(layer)
     layer.add_to(m)
 
 
-def hazards_map(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame, *, lang: str = "zh",
-                detail_url: str | None = None, pick: bool = False,
-                focus: gpd.GeoDataFrame | None = None, _: Gettext = _identity
-                ) -> tuple[folium.Map, list[Legend]]:
+def hazards_map(
+    grids: gpd.GeoDataFrame,
+    cases: gpd.GeoDataFrame,
+    *,
+    lang: str = "zh",
+    detail_url: str | None = None,
+    pick: bool = False,
+    focus: gpd.GeoDataFrame | None = None,
+    _: Gettext = _identity,
+) -> tuple[folium.Map, list[Legend]]:
     """Grids (code, name) and cases (code, category, severity, status, overdue, deadline,
     responsible, grid_name), EPSG:4326. ``detail_url`` has ``__ID__`` for the case code;
     ``pick`` adds click-to-place for a new report; ``focus`` fits the map to those rows."""
@@ -80,24 +96,58 @@ def hazards_map(grids: gpd.GeoDataFrame, cases: gpd.GeoDataFrame, *, lang: str =
             deadline=pd.to_datetime(cases["deadline"]).dt.strftime("%Y-%m-%d").fillna(""),
             responsible=cases["responsible"].fillna(""),
             grid_name=cases["grid_name"].fillna(""),
-            color=[OVERDUE_COLOR if o else STATUS_COLORS.get(s, "#888888")
-                   for s, o in zip(cases["status"], cases["overdue"], strict=True)],
-            link=[f'<a href="{html.escape(detail_url.replace("__ID__", c))}">{html.escape(c)}</a>'
-                  if detail_url else html.escape(c)
-                  for c in cases["code"]],
+            color=[
+                OVERDUE_COLOR if o else STATUS_COLORS.get(s, "#888888")
+                for s, o in zip(cases["status"], cases["overdue"], strict=True)
+            ],
+            link=[
+                f'<a href="{html.escape(detail_url.replace("__ID__", c))}">{html.escape(c)}</a>'
+                if detail_url
+                else html.escape(c)
+                for c in cases["code"]
+            ],
         )
         SafeGeoJson(
-            _rounded(data, ["code", "link", "category_label", "severity_label", "status_label",
-                            "deadline", "responsible", "grid_name", "color"]), markup=("link",),
+            _rounded(
+                data,
+                [
+                    "code",
+                    "link",
+                    "category_label",
+                    "severity_label",
+                    "status_label",
+                    "deadline",
+                    "responsible",
+                    "grid_name",
+                    "color",
+                ],
+            ),
+            markup=("link",),
             marker=folium.CircleMarker(radius=7, fill=True, weight=1.5, fill_opacity=0.95),
             style_function=lambda f: {"fillColor": f["properties"]["color"], "color": "#333333"},
-            tooltip=folium.GeoJsonTooltip(["code", "category_label", "status_label"],
-                                          [_("Case"), _("Category"), _("Status")]),
+            tooltip=folium.GeoJsonTooltip(
+                ["code", "category_label", "status_label"], [_("Case"), _("Category"), _("Status")]
+            ),
             popup=folium.GeoJsonPopup(
-                ["link", "category_label", "severity_label", "status_label", "deadline",
-                 "responsible", "grid_name"],
-                [_("Case"), _("Category"), _("Severity"), _("Status"), _("Deadline"),
-                 _("Responsible"), _("Grid")]),
+                [
+                    "link",
+                    "category_label",
+                    "severity_label",
+                    "status_label",
+                    "deadline",
+                    "responsible",
+                    "grid_name",
+                ],
+                [
+                    _("Case"),
+                    _("Category"),
+                    _("Severity"),
+                    _("Status"),
+                    _("Deadline"),
+                    _("Responsible"),
+                    _("Grid"),
+                ],
+            ),
         ).add_to(layer)
     layer.add_to(m)
     if pick:

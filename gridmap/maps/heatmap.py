@@ -33,7 +33,7 @@ TIME_PALETTE = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027"
 
 
 def _hex_rgb(colors: list[str]) -> np.ndarray:
-    return np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in colors], dtype=float)
+    return np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in colors], dtype=float)
 
 
 def scale_max(values: np.ndarray) -> float:
@@ -43,8 +43,14 @@ def scale_max(values: np.ndarray) -> float:
     return float(np.percentile(v, 99)) if len(v) else 1.0
 
 
-def colorize(values: np.ndarray, *, vmax: float, colors: list[str] = PALETTE,
-             min_fraction: float = 0.02, opacity: float = 0.75) -> np.ndarray:
+def colorize(
+    values: np.ndarray,
+    *,
+    vmax: float,
+    colors: list[str] = PALETTE,
+    min_fraction: float = 0.02,
+    opacity: float = 0.75,
+) -> np.ndarray:
     """RGBA uint8 image of ``values`` on 0..vmax; transparent where NaN or below
     ``min_fraction`` x vmax (empty land stays see-through)."""
     rgb = _hex_rgb(colors)
@@ -60,8 +66,9 @@ def colorize(values: np.ndarray, *, vmax: float, colors: list[str] = PALETTE,
     return out
 
 
-def to_web_mercator(surface: Surface, *, oversample: int = 2
-                    ) -> tuple[np.ndarray, list[list[float]]]:
+def to_web_mercator(
+    surface: Surface, *, oversample: int = 2
+) -> tuple[np.ndarray, list[list[float]]]:
     """Resample ``surface`` (nearest cell) onto a Web Mercator grid.
 
     Returns (values in mercator rows/cols, [[south, west], [north, east]] bounds).
@@ -70,8 +77,9 @@ def to_web_mercator(surface: Surface, *, oversample: int = 2
     back = Transformer.from_crs(3857, surface.crs, always_xy=True)
     minx, miny, maxx, maxy = to_merc.transform_bounds(*surface.bounds)
     # Mercator metres are stretched by 1/cos(lat): keep about ``oversample`` pixels per cell.
-    lat_c = Transformer.from_crs(3857, 4326, always_xy=True).transform((minx + maxx) / 2,
-                                                                       (miny + maxy) / 2)[1]
+    lat_c = Transformer.from_crs(3857, 4326, always_xy=True).transform(
+        (minx + maxx) / 2, (miny + maxy) / 2
+    )[1]
     px = surface.cell_m / np.cos(np.radians(lat_c)) / oversample
     nx = max(1, int(np.ceil((maxx - minx) / px)))
     ny = max(1, int(np.ceil((maxy - miny) / px)))
@@ -105,23 +113,39 @@ def legend(vmax: float, caption: str, *, colors: list[str] = PALETTE) -> cm.Line
     return cm.LinearColormap(colors, vmin=0, vmax=max(vmax, 1e-9), caption=caption)
 
 
-def add_surface(m: folium.Map, surface: Surface, *, caption: str, name: str,
-                colors: list[str] = PALETTE, vmax: float | None = None,
-                show: bool = True) -> cm.LinearColormap:
+def add_surface(
+    m: folium.Map,
+    surface: Surface,
+    *,
+    caption: str,
+    name: str,
+    colors: list[str] = PALETTE,
+    vmax: float | None = None,
+    show: bool = True,
+) -> cm.LinearColormap:
     """The coloured surface as an ImageOverlay on ``m`` plus its legend; returns the legend."""
     vmax = vmax or scale_max(surface.values)
     values, bounds = to_web_mercator(surface)
     rgba = colorize(values, vmax=vmax, colors=colors)
-    folium.raster_layers.ImageOverlay(rgba, bounds=bounds, name=name, pixelated=True,
-                                      interactive=False, zindex=2, show=show).add_to(m)
+    folium.raster_layers.ImageOverlay(
+        rgba, bounds=bounds, name=name, pixelated=True, interactive=False, zindex=2, show=show
+    ).add_to(m)
     cmap = legend(vmax, caption, colors=colors)
     cmap.add_to(m)
     return cmap
 
 
-def add_cells(m: folium.Map, cells: gpd.GeoDataFrame, *, name: str, value_label: str,
-              density_label: str, cmap: cm.LinearColormap, show: bool = False,
-              extra: dict[str, str] | None = None) -> None:
+def add_cells(
+    m: folium.Map,
+    cells: gpd.GeoDataFrame,
+    *,
+    name: str,
+    value_label: str,
+    density_label: str,
+    cmap: cm.LinearColormap,
+    show: bool = False,
+    extra: dict[str, str] | None = None,
+) -> None:
     """The cells (EPSG:4326; value, per_ha) as a choropleth with popups."""
     if not len(cells):
         return
@@ -134,7 +158,9 @@ def add_cells(m: folium.Map, cells: gpd.GeoDataFrame, *, name: str, value_label:
         _rounded(data, fields),
         style_function=lambda f: {
             "fillColor": cmap(min(f["properties"]["per_ha"], vmax)),
-            "color": "#7f7f7f", "weight": 0.3, "fillOpacity": 0.7,
+            "color": "#7f7f7f",
+            "weight": 0.3,
+            "fillOpacity": 0.7,
         },
         highlight_function=lambda f: {"weight": 2, "color": "#1f4e79"},
         popup=folium.GeoJsonPopup(fields, labels),
@@ -143,8 +169,15 @@ def add_cells(m: folium.Map, cells: gpd.GeoDataFrame, *, name: str, value_label:
     group.add_to(m)
 
 
-def weekly_slider(m: folium.Map, weekly: pd.DataFrame, *, cell_m: float, crs: Any, name: str,
-                  colors: list[str] = PALETTE) -> int:
+def weekly_slider(
+    m: folium.Map,
+    weekly: pd.DataFrame,
+    *,
+    cell_m: float,
+    crs: Any,
+    name: str,
+    colors: list[str] = PALETTE,
+) -> int:
     """Square cells per ISO week (weekly: cell, ix, iy, week, value) on a time slider.
 
     A TimestampedGeoJson (leaflet-timedimension): one feature per non-empty cell and week,
@@ -154,25 +187,40 @@ def weekly_slider(m: folium.Map, weekly: pd.DataFrame, *, cell_m: float, crs: An
     if weekly is None or not len(weekly):
         return 0
     w = weekly.reset_index(drop=True)
-    geoms = shapely.box(w["ix"] * cell_m, w["iy"] * cell_m, (w["ix"] + 1) * cell_m,
-                        (w["iy"] + 1) * cell_m)
+    geoms = shapely.box(
+        w["ix"] * cell_m, w["iy"] * cell_m, (w["ix"] + 1) * cell_m, (w["iy"] + 1) * cell_m
+    )
     ll = gpd.GeoSeries(geoms, crs=crs).to_crs(4326)
     coords = [[[round(x, 6), round(y, 6)] for x, y in g.exterior.coords] for g in ll]
     vmax = float(np.percentile(w["value"], 99)) or 1.0
     cmap = cm.LinearColormap(colors, vmin=0, vmax=vmax)
-    features = [{
-        "type": "Feature",
-        "geometry": {"type": "Polygon", "coordinates": [ring]},
-        "properties": {
-            "times": [pd.Timestamp(week).strftime("%Y-%m-%d")],
-            "style": {"fillColor": cmap(min(v, vmax)), "color": cmap(min(v, vmax)),
-                      "weight": 0.5, "fillOpacity": 0.75},
-            "popup": f"{pd.Timestamp(week):%Y-%m-%d}: {v:.1f}",
-        },
-    } for ring, week, v in zip(coords, w["week"], w["value"].astype(float), strict=True)]
-    TimestampedGeoJson({"type": "FeatureCollection", "features": features}, period="P1W",
-                       duration="P6D", add_last_point=False, auto_play=False, loop=False,
-                       date_options="YYYY-MM-DD", time_slider_drag_update=True).add_to(m)
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {
+                "times": [pd.Timestamp(week).strftime("%Y-%m-%d")],
+                "style": {
+                    "fillColor": cmap(min(v, vmax)),
+                    "color": cmap(min(v, vmax)),
+                    "weight": 0.5,
+                    "fillOpacity": 0.75,
+                },
+                "popup": f"{pd.Timestamp(week):%Y-%m-%d}: {v:.1f}",
+            },
+        }
+        for ring, week, v in zip(coords, w["week"], w["value"].astype(float), strict=True)
+    ]
+    TimestampedGeoJson(
+        {"type": "FeatureCollection", "features": features},
+        period="P1W",
+        duration="P6D",
+        add_last_point=False,
+        auto_play=False,
+        loop=False,
+        date_options="YYYY-MM-DD",
+        time_slider_drag_update=True,
+    ).add_to(m)
     return int(w["week"].nunique())
 
 
@@ -182,11 +230,21 @@ def cell_frame(cells: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[str]]:
     return data, ["value", "per_ha", *(["households"] if "households" in cells else [])]
 
 
-def heatmap_map(surface: Surface, cells: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
-                caption: str, layer_name: str, value_label: str, weekly: pd.DataFrame | None = None,
-                weekly_cell_m: float | None = None, travel_time: bool = False,
-                cells_url: str | None = None, params: dict[str, str] | None = None,
-                _: Gettext = _identity) -> folium.Map:
+def heatmap_map(
+    surface: Surface,
+    cells: gpd.GeoDataFrame,
+    grids: gpd.GeoDataFrame,
+    *,
+    caption: str,
+    layer_name: str,
+    value_label: str,
+    weekly: pd.DataFrame | None = None,
+    weekly_cell_m: float | None = None,
+    travel_time: bool = False,
+    cells_url: str | None = None,
+    params: dict[str, str] | None = None,
+    _: Gettext = _identity,
+) -> folium.Map:
     """The heatmap page's map: grid outlines, the density image with legend, the cells
     (choropleth with popups, off by default; fetched from ``cells_url`` with ``params``
     when given, else embedded) and, when ``weekly`` is given, the weekly slider (the
@@ -195,29 +253,52 @@ def heatmap_map(surface: Surface, cells: gpd.GeoDataFrame, grids: gpd.GeoDataFra
     m = base_map(bounds)
     colors = TIME_PALETTE if travel_time else PALETTE
     slider = weekly is not None and len(weekly) > 0
-    cmap = add_surface(m, surface, caption=caption, name=layer_name, colors=colors,
-                       show=not slider)
+    cmap = add_surface(m, surface, caption=caption, name=layer_name, colors=colors, show=not slider)
     density_label = _("Minutes") if travel_time else _("Per hectare")
     extra = {"households": _("Households")} if "households" in cells else None
     if cells_url is None:
-        add_cells(m, cells, name=_("Cells"), value_label=value_label,
-                  density_label=density_label, cmap=cmap, extra=extra)
+        add_cells(
+            m,
+            cells,
+            name=_("Cells"),
+            value_label=value_label,
+            density_label=density_label,
+            cmap=cmap,
+            extra=extra,
+        )
     elif len(cells):
         n = len(colors)
         DynamicGeoJson(
-            cells_url, name=_("Cells"), params=params, show=False, once=True,
+            cells_url,
+            name=_("Cells"),
+            params=params,
+            show=False,
+            once=True,
             bbox=list(grids.total_bounds) if len(grids) else None,
-            style={"fillColor": {"property": "per_ha", "stops": [
-                [cmap.vmax * i / (n - 1), c] for i, c in enumerate(colors)]},
-                "color": "#7f7f7f", "weight": 0.3, "fillOpacity": 0.7},
+            style={
+                "fillColor": {
+                    "property": "per_ha",
+                    "stops": [[cmap.vmax * i / (n - 1), c] for i, c in enumerate(colors)],
+                },
+                "color": "#7f7f7f",
+                "weight": 0.3,
+                "fillOpacity": 0.7,
+            },
             tooltip="value",
-            popup=popup_spec(["value", "per_ha", *(extra or {})],
-                             [value_label, density_label, *(extra or {}).values()]),
+            popup=popup_spec(
+                ["value", "per_ha", *(extra or {})],
+                [value_label, density_label, *(extra or {}).values()],
+            ),
         ).add_to(m)
     if slider:
-        weekly_slider(m, weekly, cell_m=weekly_cell_m or surface.cell_m, crs=surface.crs,
-                      name=_("By week"),
-                      colors=colors)
+        weekly_slider(
+            m,
+            weekly,
+            cell_m=weekly_cell_m or surface.cell_m,
+            crs=surface.crs,
+            name=_("By week"),
+            colors=colors,
+        )
     SafeGeoJson(
         _rounded(grids.assign(name=grids["name"].fillna("")), ["code", "name"]),
         name=_("Grids"),

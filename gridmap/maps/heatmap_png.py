@@ -17,9 +17,18 @@ from gridmap.maps.heatmap import PALETTE
 from gridmap.maps.reach_png import _font, _nice_length, map_axes
 
 
-def heatmap_png(surface: Surface, rgba: np.ndarray, grids: gpd.GeoDataFrame, *, vmax: float,
-                title: str, unit_label: str, colors: list[str] = PALETTE,
-                width_px: int = 1600, dpi: int = 200) -> bytes:
+def heatmap_png(
+    surface: Surface,
+    rgba: np.ndarray,
+    grids: gpd.GeoDataFrame,
+    *,
+    vmax: float,
+    title: str,
+    unit_label: str,
+    colors: list[str] = PALETTE,
+    width_px: int = 1600,
+    dpi: int = 200,
+) -> bytes:
     """PNG bytes ``width_px`` wide: ``rgba`` (the surface coloured on 0..``vmax`` with
     ``colors``) placed on the surface's bounds, ``grids`` outlined, a colour bar from 0 to
     ``vmax`` captioned ``unit_label``, ``title`` above, a scale bar in metres."""
@@ -43,8 +52,13 @@ def heatmap_png(surface: Surface, rgba: np.ndarray, grids: gpd.GeoDataFrame, *, 
     bar_m = _nice_length(xmax - xmin)
     x0, y0 = xmin + 0.04 * (xmax - xmin), ymin + 0.04 * (ymax - ymin)
     ax.plot([x0, x0 + bar_m], [y0, y0], color="black", linewidth=3, zorder=3)
-    ax.text(x0, y0 + 0.02 * (ymax - ymin),
-            f"{bar_m:g} m" if bar_m < 1000 else f"{bar_m / 1000:g} km", fontsize=7, zorder=3)
+    ax.text(
+        x0,
+        y0 + 0.02 * (ymax - ymin),
+        f"{bar_m:g} m" if bar_m < 1000 else f"{bar_m / 1000:g} km",
+        fontsize=7,
+        zorder=3,
+    )
     cax = fig.add_axes((0.86, 0.12, 0.03, 0.7 * map_h / (map_h + 1.0)))
     cmap = LinearSegmentedColormap.from_list("gm", colors)
     bar = fig.colorbar(matplotlib.cm.ScalarMappable(norm=Normalize(0, vmax), cmap=cmap), cax=cax)

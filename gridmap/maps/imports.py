@@ -23,8 +23,9 @@ def _bounds(*frames: gpd.GeoDataFrame) -> tuple[float, float, float, float] | No
     return float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())
 
 
-def import_preview_map(new: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
-                       _: Gettext = _identity) -> folium.Map:
+def import_preview_map(
+    new: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, _: Gettext = _identity
+) -> folium.Map:
     """A map of ``new`` (columns row, code, name, action 'insert'/'update', error bool;
     EPSG:4326) over ``grids`` (code, name; outlines). Features with errors are red,
     inserts green, updates blue. At most :data:`PREVIEW_LIMIT` features are drawn.
@@ -35,33 +36,47 @@ def import_preview_map(new: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
         layer = folium.FeatureGroup(name=_("Existing grids"), show=True)
         SafeGeoJson(
             _rounded(grids.assign(name=grids["name"].fillna("")), ["code", "name"]),
-            style_function=lambda f: {"fill": False, "color": "#666666", "weight": 1.5,
-                                      "dashArray": "4 3"},
+            style_function=lambda f: {
+                "fill": False,
+                "color": "#666666",
+                "weight": 1.5,
+                "dashArray": "4 3",
+            },
             tooltip=folium.GeoJsonTooltip(["name", "code"], [_("Grid"), _("Code")]),
         ).add_to(layer)
         layer.add_to(m)
     if len(new):
         data = new.assign(
             status=np.where(new["error"], "error", new["action"]),
-            label=pd.Series(np.where(new["error"], _("has errors"),
-                                     np.where(new["action"] == "update", _("update"),
-                                              _("new"))), index=new.index),
-            name=new["name"].fillna(""), code=new["code"].fillna(""),
+            label=pd.Series(
+                np.where(
+                    new["error"],
+                    _("has errors"),
+                    np.where(new["action"] == "update", _("update"), _("new")),
+                ),
+                index=new.index,
+            ),
+            name=new["name"].fillna(""),
+            code=new["code"].fillna(""),
         )
         points = shapely.get_type_id(data.geometry.to_numpy()) == 0
         simplify = 0.000005 if len(data) > 500 else 0.0
         layer = folium.FeatureGroup(name=_("Features in the file"), show=True)
-        geojson = _rounded(data, ["row", "code", "name", "status", "label"],
-                           tolerance_deg=simplify)
+        geojson = _rounded(data, ["row", "code", "name", "status", "label"], tolerance_deg=simplify)
         SafeGeoJson(
             geojson,
-            style_function=lambda f: {"color": COLOURS[f["properties"]["status"]],
-                                      "fillColor": COLOURS[f["properties"]["status"]],
-                                      "weight": 2, "fillOpacity": 0.25},
+            style_function=lambda f: {
+                "color": COLOURS[f["properties"]["status"]],
+                "fillColor": COLOURS[f["properties"]["status"]],
+                "weight": 2,
+                "fillOpacity": 0.25,
+            },
             marker=folium.CircleMarker(radius=5, fill=True, fill_opacity=0.8)
-            if points.all() else None,
-            tooltip=folium.GeoJsonTooltip(["row", "name", "code", "label"],
-                                          [_("Row"), _("Name"), _("Code"), _("Action")]),
+            if points.all()
+            else None,
+            tooltip=folium.GeoJsonTooltip(
+                ["row", "name", "code", "label"], [_("Row"), _("Name"), _("Code"), _("Action")]
+            ),
         ).add_to(layer)
         layer.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)

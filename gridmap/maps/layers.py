@@ -34,7 +34,9 @@ def ramp(values: Sequence[float], colors: Sequence[str]) -> list[list[Any]]:
     return [[round(vmax * i / (n - 1), 3), c] for i, c in enumerate(colors)]
 
 
-def popup_spec(fields: Sequence[str], labels: Sequence[str], *, link: dict[str, Any] | None = None) -> dict[str, Any]:
+def popup_spec(
+    fields: Sequence[str], labels: Sequence[str], *, link: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Popup of a dynamic layer: a table of ``fields`` labelled ``labels``; ``link`` is
     ``{"field": f, "href": "/grid/__ID__", "label": "Open"}`` (``__ID__`` <- the field)."""
     spec: dict[str, Any] = {"fields": list(fields), "labels": list(labels)}
@@ -56,20 +58,39 @@ class DynamicGeoJson(GridmapLayer, Layer):
         var {{ this.get_name() }} = GM.geojsonLayer({{ this._parent.get_name() }}, {{ this.options|tojson }});
         {% endmacro %}""")
 
-    def __init__(self, url: str, *, name: str, style: dict[str, Any], popup: dict[str, Any] | None = None,
-                 tooltip: str | None = None, label: str | None = None,
-                 point_style: dict[str, Any] | None = None,
-                 params: dict[str, Any] | None = None, bbox: Sequence[float] | None = None,
-                 once: bool = False, min_zoom: int | None = None, show: bool = True,
-                 overlay: bool = True, control: bool = True):
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str,
+        style: dict[str, Any],
+        popup: dict[str, Any] | None = None,
+        tooltip: str | None = None,
+        label: str | None = None,
+        point_style: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        bbox: Sequence[float] | None = None,
+        once: bool = False,
+        min_zoom: int | None = None,
+        show: bool = True,
+        overlay: bool = True,
+        control: bool = True,
+    ):
         super().__init__(name=name, overlay=overlay, control=control, show=show)
         self._name = "DynamicGeoJson"
         self.url = url
-        self.spec = {"url": url, "style": style, "popup": popup, "tooltip": tooltip,
-                     "label": label,
-                     "pointStyle": point_style, "params": params or {},
-                     "bbox": list(bbox) if bbox is not None else None, "once": once,
-                     "minZoom": min_zoom}
+        self.spec = {
+            "url": url,
+            "style": style,
+            "popup": popup,
+            "tooltip": tooltip,
+            "label": label,
+            "pointStyle": point_style,
+            "params": params or {},
+            "bbox": list(bbox) if bbox is not None else None,
+            "once": once,
+            "minZoom": min_zoom,
+        }
 
     @property
     def options(self) -> dict[str, Any]:
@@ -88,13 +109,28 @@ class VectorTiles(GridmapLayer, Layer):
         var {{ this.get_name() }} = GM.vectorLayer({{ this._parent.get_name() }}, {{ this.options|tojson }});
         {% endmacro %}""")
 
-    def __init__(self, url: str, *, name: str, layer_name: str, style: dict[str, Any],
-                 popup_url: str | None = None, popup: dict[str, Any] | None = None,
-                 min_zoom: int | None = None, show: bool = True):
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str,
+        layer_name: str,
+        style: dict[str, Any],
+        popup_url: str | None = None,
+        popup: dict[str, Any] | None = None,
+        min_zoom: int | None = None,
+        show: bool = True,
+    ):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "VectorTiles"
-        self.spec = {"url": url, "layerName": layer_name, "style": style,
-                     "popupUrl": popup_url, "popup": popup, "minZoom": min_zoom}
+        self.spec = {
+            "url": url,
+            "layerName": layer_name,
+            "style": style,
+            "popupUrl": popup_url,
+            "popup": popup,
+            "minZoom": min_zoom,
+        }
 
     @property
     def options(self) -> dict[str, Any]:

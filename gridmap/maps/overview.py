@@ -20,14 +20,19 @@ def _identity(s: str) -> str:
     return s
 
 
-def base_map(bounds: tuple[float, float, float, float] | None, *, tiles: str | None = None,
-             attribution: str | None = None) -> folium.Map:
+def base_map(
+    bounds: tuple[float, float, float, float] | None,
+    *,
+    tiles: str | None = None,
+    attribution: str | None = None,
+) -> folium.Map:
     """A map fitted to ``bounds`` (minx, miny, maxx, maxy) with a metric scale bar.
 
     No tiles by default: government intranets often cannot reach any tile server.
     """
-    m = folium.Map(tiles=tiles, attr=attribution, control_scale=True, prefer_canvas=True,
-                   zoom_start=15)
+    m = folium.Map(
+        tiles=tiles, attr=attribution, control_scale=True, prefer_canvas=True, zoom_start=15
+    )
     if bounds is not None:
         minx, miny, maxx, maxy = bounds
         m.fit_bounds([[miny, minx], [maxy, maxx]])
@@ -39,8 +44,9 @@ def _rounded(frame: gpd.GeoDataFrame, columns: list[str], *, tolerance_deg: floa
     out = frame[columns + ["geometry"]].copy()
     if tolerance_deg:
         out["geometry"] = out.geometry.simplify(tolerance_deg, preserve_topology=True)
-    text: str = out.to_json(drop_id=True, to_wgs84=False, na="null", show_bbox=False,
-                            separators=(",", ":"))
+    text: str = out.to_json(
+        drop_id=True, to_wgs84=False, na="null", show_bbox=False, separators=(",", ":")
+    )
     return text
 
 
@@ -59,9 +65,7 @@ def households_colormap(values: Iterable[float], caption: str) -> cm.LinearColor
     branca.colormap.LinearColormap
     """
     vmax = max(1, int(max(values, default=1)))
-    return cm.LinearColormap(
-        ["#ffffcc", "#fd8d3c", "#bd0026"], vmin=0, vmax=vmax, caption=caption
-    )
+    return cm.LinearColormap(["#ffffcc", "#fd8d3c", "#bd0026"], vmin=0, vmax=vmax, caption=caption)
 
 
 def overview_map(
@@ -77,8 +81,10 @@ def overview_map(
     Frames come from the repository: grids need code, name, leader, households,
     target_households, community_name; buildings need address, households, floors.
     """
-    bounds = tuple(communities.total_bounds) if len(communities) else (
-        tuple(grids.total_bounds) if len(grids) else None
+    bounds = (
+        tuple(communities.total_bounds)
+        if len(communities)
+        else (tuple(grids.total_bounds) if len(grids) else None)
     )
     m = base_map(bounds, tiles=tiles)
 
@@ -89,37 +95,70 @@ def overview_map(
         leader=grids["leader"].fillna(""),
     )
     SafeGeoJson(
-        _rounded(grid_data, ["code", "name", "community_name", "leader", "households",
-                             "residents", "buildings", "target"]),
+        _rounded(
+            grid_data,
+            [
+                "code",
+                "name",
+                "community_name",
+                "leader",
+                "households",
+                "residents",
+                "buildings",
+                "target",
+            ],
+        ),
         name=_("Grids"),
         style_function=lambda f: {
             "fillColor": grid_cmap(f["properties"]["households"]),
-            "color": "#555555", "weight": 1, "fillOpacity": 0.55,
+            "color": "#555555",
+            "weight": 1,
+            "fillOpacity": 0.55,
         },
         highlight_function=lambda f: {"weight": 3, "color": "#1f4e79"},
         tooltip=folium.GeoJsonTooltip(["name", "households"], [_("Grid"), _("Households")]),
         popup=folium.GeoJsonPopup(
-            ["code", "name", "community_name", "leader", "households", "target", "residents",
-             "buildings"],
-            [_("Code"), _("Grid"), _("Community"), _("Grid leader"), _("Households"),
-             _("Target households"), _("Residents"), _("Buildings")],
+            [
+                "code",
+                "name",
+                "community_name",
+                "leader",
+                "households",
+                "target",
+                "residents",
+                "buildings",
+            ],
+            [
+                _("Code"),
+                _("Grid"),
+                _("Community"),
+                _("Grid leader"),
+                _("Households"),
+                _("Target households"),
+                _("Residents"),
+                _("Buildings"),
+            ],
         ),
     ).add_to(grid_layer)
     grid_layer.add_to(m)
 
     building_cmap = households_colormap(buildings["households"], _("Households per building"))
     building_layer = folium.FeatureGroup(name=_("Buildings"), show=True)
-    b = buildings.assign(address=buildings["address"].fillna(""),
-                         floors=buildings["floors"].fillna(0).astype(int))
+    b = buildings.assign(
+        address=buildings["address"].fillna(""), floors=buildings["floors"].fillna(0).astype(int)
+    )
     SafeGeoJson(
         _rounded(b, ["address", "households", "floors", "use"], tolerance_deg=0.000005),
         name=_("Buildings"),
         style_function=lambda f: {
             "fillColor": building_cmap(f["properties"]["households"]),
-            "color": "#444444", "weight": 0.5, "fillOpacity": 0.9,
+            "color": "#444444",
+            "weight": 0.5,
+            "fillOpacity": 0.9,
         },
-        tooltip=folium.GeoJsonTooltip(["address", "households", "floors"],
-                                      [_("Address"), _("Households"), _("Floors")]),
+        tooltip=folium.GeoJsonTooltip(
+            ["address", "households", "floors"], [_("Address"), _("Households"), _("Floors")]
+        ),
     ).add_to(building_layer)
     building_layer.add_to(m)
 
@@ -128,8 +167,9 @@ def overview_map(
         _rounded(communities, ["code", "name", "grids", "households", "residents"]),
         name=_("Communities"),
         style_function=lambda f: {"fill": False, "color": "#08306b", "weight": 3},
-        tooltip=folium.GeoJsonTooltip(["name", "grids", "households"],
-                                      [_("Community"), _("Grids"), _("Households")]),
+        tooltip=folium.GeoJsonTooltip(
+            ["name", "grids", "households"], [_("Community"), _("Grids"), _("Households")]
+        ),
     ).add_to(community_layer)
     community_layer.add_to(m)
 
@@ -143,11 +183,17 @@ GRID_COLORS = ["#ffffcc", "#fd8d3c", "#bd0026"]
 SITE_STATE_COLORS = {"overdue": "#d7191c", "ok": "#1a9641"}
 
 
-def street_map(communities: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, urls: dict[str, str],
-               buildings_as_tiles: bool, focus: tuple[float, float] | None = None,
-               fit: tuple[float, float, float, float] | None = None,
-               boundaries: dict[str, tuple[float, float, float, float]] | None = None,
-               _: Gettext = _identity) -> tuple[folium.Map, list[MacroElement]]:
+def street_map(
+    communities: gpd.GeoDataFrame,
+    grids: gpd.GeoDataFrame,
+    *,
+    urls: dict[str, str],
+    buildings_as_tiles: bool,
+    focus: tuple[float, float] | None = None,
+    fit: tuple[float, float, float, float] | None = None,
+    boundaries: dict[str, tuple[float, float, float, float]] | None = None,
+    _: Gettext = _identity,
+) -> tuple[folium.Map, list[MacroElement]]:
     """The street overview for everyday use: community outlines embedded (a handful), grids,
     buildings, key sites and facilities loaded from ``urls`` (layer endpoints; ``tiles`` is
     the building vector-tile template, ``building`` the popup endpoint with ``__ID__``,
@@ -158,52 +204,111 @@ def street_map(communities: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, urls: 
     Returns the map and its legends (for :func:`gridmap.maps.standard.finish_map`).
     """
     boundaries = boundaries or {}
-    bounds = tuple(communities.total_bounds) if len(communities) else (
-        tuple(grids.total_bounds) if len(grids) else
-        boundaries.get("streets") or boundaries.get("districts"))
+    bounds = (
+        tuple(communities.total_bounds)
+        if len(communities)
+        else (
+            tuple(grids.total_bounds)
+            if len(grids)
+            else boundaries.get("streets") or boundaries.get("districts")
+        )
+    )
     m = base_map(fit or bounds)
-    for layer, name, colour, weight in (("districts", _("Districts"), "#54278f", 3),
-                                        ("streets", _("Streets"), "#807dba", 2)):
+    for layer, name, colour, weight in (
+        ("districts", _("Districts"), "#54278f", 3),
+        ("streets", _("Streets"), "#807dba", 2),
+    ):
         if layer in boundaries:
-            DynamicGeoJson(urls[layer], name=name, once=True, bbox=list(boundaries[layer]),
-                           style={"fill": False, "color": colour, "weight": weight,
-                                  "dashArray": "6 4"}, label="name").add_to(m)
+            DynamicGeoJson(
+                urls[layer],
+                name=name,
+                once=True,
+                bbox=list(boundaries[layer]),
+                style={"fill": False, "color": colour, "weight": weight, "dashArray": "6 4"},
+                label="name",
+            ).add_to(m)
     box = list(bounds) if bounds else None
     grid_stops = ramp(grids["households"] if len(grids) else [1], GRID_COLORS)
     DynamicGeoJson(
-        urls["grids"], name=_("Grids"), once=True, bbox=box,
-        style={"fillColor": {"property": "households", "stops": grid_stops},
-               "color": "#555555", "weight": 1, "fillOpacity": 0.45},
+        urls["grids"],
+        name=_("Grids"),
+        once=True,
+        bbox=box,
+        style={
+            "fillColor": {"property": "households", "stops": grid_stops},
+            "color": "#555555",
+            "weight": 1,
+            "fillOpacity": 0.45,
+        },
         tooltip="name",
         popup=popup_spec(
-            ["code", "name", "community_name", "leader", "households", "target", "residents",
-             "buildings"],
-            [_("Code"), _("Grid"), _("Community"), _("Grid leader"), _("Households"),
-             _("Target households"), _("Residents"), _("Buildings")],
-            link={"field": "code", "href": urls["grid_page"], "label": _("Open the grid page")}),
+            [
+                "code",
+                "name",
+                "community_name",
+                "leader",
+                "households",
+                "target",
+                "residents",
+                "buildings",
+            ],
+            [
+                _("Code"),
+                _("Grid"),
+                _("Community"),
+                _("Grid leader"),
+                _("Households"),
+                _("Target households"),
+                _("Residents"),
+                _("Buildings"),
+            ],
+            link={"field": "code", "href": urls["grid_page"], "label": _("Open the grid page")},
+        ),
     ).add_to(m)
     _add_buildings(m, urls, buildings_as_tiles, _)
     DynamicGeoJson(
-        urls["key_sites"], name=_("Key sites"), show=False, once=True, bbox=box,
-        style={"radius": 6, "weight": 1, "color": "#333333", "fillOpacity": 0.9,
-               "fillColor": {"property": "status", "map": SITE_STATE_COLORS, "default": "#888888"}},
+        urls["key_sites"],
+        name=_("Key sites"),
+        show=False,
+        once=True,
+        bbox=box,
+        style={
+            "radius": 6,
+            "weight": 1,
+            "color": "#333333",
+            "fillOpacity": 0.9,
+            "fillColor": {"property": "status", "map": SITE_STATE_COLORS, "default": "#888888"},
+        },
         tooltip="name",
-        popup=popup_spec(["name", "category_label", "address", "last", "grid_code"],
-                         [_("Key site"), _("Category"), _("Address"), _("Last inspection"),
-                          _("Grid")])).add_to(m)
+        popup=popup_spec(
+            ["name", "category_label", "address", "last", "grid_code"],
+            [_("Key site"), _("Category"), _("Address"), _("Last inspection"), _("Grid")],
+        ),
+    ).add_to(m)
     DynamicGeoJson(
-        urls["facilities"], name=_("Service facilities"), show=False, once=True, bbox=box,
-        style={"radius": 5, "weight": 1, "color": "#08519c", "fillColor": "#6baed6",
-               "fillOpacity": 0.9},
+        urls["facilities"],
+        name=_("Service facilities"),
+        show=False,
+        once=True,
+        bbox=box,
+        style={
+            "radius": 5,
+            "weight": 1,
+            "color": "#08519c",
+            "fillColor": "#6baed6",
+            "fillOpacity": 0.9,
+        },
         tooltip="name",
-        popup=popup_spec(["name", "category_label"], [_("Facility"), _("Category")])).add_to(m)
+        popup=popup_spec(["name", "category_label"], [_("Facility"), _("Category")]),
+    ).add_to(m)
     community_layer = folium.FeatureGroup(name=_("Communities"), show=True)
     if len(communities):
         SafeGeoJson(
             _rounded(communities, ["code", "name", "grids", "households"]),
             style_function=lambda f: {"fill": False, "color": "#08306b", "weight": 3},
-            tooltip=folium.GeoJsonTooltip(["name", "grids", "households"],
-                                          [_("Community"), _("Grids"), _("Households")]),
+            tooltip=folium.GeoJsonTooltip(
+                ["name", "grids", "households"], [_("Community"), _("Grids"), _("Households")]
+            ),
         ).add_to(community_layer)
     community_layer.add_to(m)
     if focus is not None:
@@ -211,28 +316,51 @@ def street_map(communities: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, urls: 
     households_cmap = households_colormap([grid_stops[-1][0]], _("Households per grid"))
     households_cmap.add_to(m)
     legends: list[MacroElement] = [
-        Legend(_("Key sites"), [(SITE_STATE_COLORS["ok"], _("Inspection up to date"), "dot"),
-                                (SITE_STATE_COLORS["overdue"], _("Inspection overdue"), "dot")])]
+        Legend(
+            _("Key sites"),
+            [
+                (SITE_STATE_COLORS["ok"], _("Inspection up to date"), "dot"),
+                (SITE_STATE_COLORS["overdue"], _("Inspection overdue"), "dot"),
+            ],
+        )
+    ]
     return m, legends
 
 
 def _add_buildings(m: folium.Map, urls: dict[str, str], as_tiles: bool, _: Gettext) -> None:
     """Buildings coloured by households: vector tiles from zoom 13, or GeoJSON from zoom 14."""
-    building_style = {"fillColor": {"property": "households", "stops": ramp([120], GRID_COLORS)},
-                      "color": "#444444", "weight": 0.5, "fillOpacity": 0.9}
-    building_popup = popup_spec(["address", "households", "residents", "floors", "use", "grid_code"],
-                                [_("Address"), _("Households"), _("Residents"), _("Floors"),
-                                 _("Use"), _("Grid")])
+    building_style = {
+        "fillColor": {"property": "households", "stops": ramp([120], GRID_COLORS)},
+        "color": "#444444",
+        "weight": 0.5,
+        "fillOpacity": 0.9,
+    }
+    building_popup = popup_spec(
+        ["address", "households", "residents", "floors", "use", "grid_code"],
+        [_("Address"), _("Households"), _("Residents"), _("Floors"), _("Use"), _("Grid")],
+    )
     if as_tiles:
-        VectorTiles(urls["tiles"], name=_("Buildings"), layer_name="buildings",
-                    style=building_style, popup_url=urls["building"], popup=building_popup,
-                    min_zoom=13).add_to(m)
+        VectorTiles(
+            urls["tiles"],
+            name=_("Buildings"),
+            layer_name="buildings",
+            style=building_style,
+            popup_url=urls["building"],
+            popup=building_popup,
+            min_zoom=13,
+        ).add_to(m)
     else:
-        DynamicGeoJson(urls["buildings"], name=_("Buildings"), style=building_style,
-                       tooltip="address", min_zoom=14,
-                       popup=popup_spec(["address", "households", "floors", "use", "grid_code"],
-                                        [_("Address"), _("Households"), _("Floors"), _("Use"),
-                                         _("Grid")])).add_to(m)
+        DynamicGeoJson(
+            urls["buildings"],
+            name=_("Buildings"),
+            style=building_style,
+            tooltip="address",
+            min_zoom=14,
+            popup=popup_spec(
+                ["address", "households", "floors", "use", "grid_code"],
+                [_("Address"), _("Households"), _("Floors"), _("Use"), _("Grid")],
+            ),
+        ).add_to(m)
 
 
 def _focus_on(m: folium.Map, focus: tuple[float, float], _: Gettext) -> None:

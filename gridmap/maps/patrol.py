@@ -43,11 +43,17 @@ def coverage_colormap(caption: str) -> cm.LinearColormap:
     return cm.LinearColormap(COVERAGE_COLORS, vmin=0, vmax=100, caption=caption)
 
 
-def patrol_layer_frames(grids: gpd.GeoDataFrame, coverage: pd.DataFrame,
-                        segments: gpd.GeoDataFrame, tracks: Callable[[], gpd.GeoDataFrame],
-                        overdue: gpd.GeoDataFrame, *, only: str | None = None,
-                        lang: str = "zh", _: Gettext = _identity
-                        ) -> dict[str, tuple[gpd.GeoDataFrame, list[str]]]:
+def patrol_layer_frames(
+    grids: gpd.GeoDataFrame,
+    coverage: pd.DataFrame,
+    segments: gpd.GeoDataFrame,
+    tracks: Callable[[], gpd.GeoDataFrame],
+    overdue: gpd.GeoDataFrame,
+    *,
+    only: str | None = None,
+    lang: str = "zh",
+    _: Gettext = _identity,
+) -> dict[str, tuple[gpd.GeoDataFrame, list[str]]]:
     """Each layer of the patrol map (or the ``only`` one): (frame in EPSG:4326, the
     properties it sends).
 
@@ -70,34 +76,50 @@ def patrol_layer_frames(grids: gpd.GeoDataFrame, coverage: pd.DataFrame,
 
     def street_layer(patrolled: bool) -> tuple[pd.DataFrame, list[str]]:
         part = segments[segments["patrolled"].astype(bool) == patrolled].to_crs(4326)
-        return part.assign(name=part["name"].fillna(""), length_m=part["length_m"].round(0),
-                           share=(100 * part["share"]).round(0)), seg_props
+        return part.assign(
+            name=part["name"].fillna(""),
+            length_m=part["length_m"].round(0),
+            share=(100 * part["share"]).round(0),
+        ), seg_props
 
     def track_layer() -> tuple[pd.DataFrame, list[str]]:
         t = tracks()
         return t.assign(
             started_at=pd.to_datetime(t["started_at"]).dt.strftime("%Y-%m-%d %H:%M"),
-            length_m=t["length_m"].round(0)), ["patroller", "started_at", "length_m"]
+            length_m=t["length_m"].round(0),
+        ), ["patroller", "started_at", "length_m"]
 
     def site_layer() -> tuple[pd.DataFrame, list[str]]:
         names = vocab.labels(vocab.KEY_SITE_CATEGORIES, lang)
         o = overdue.assign(
             category=overdue["category"].map(names).fillna(overdue["category"]),
-            last=pd.to_datetime(overdue["last_inspected"]).dt.strftime("%Y-%m-%d")
+            last=pd.to_datetime(overdue["last_inspected"])
+            .dt.strftime("%Y-%m-%d")
             .fillna(_("never")),
-            days=overdue["days_overdue"].map(lambda d: _("never inspected") if np.isinf(d)
-                                             else f"{d:.0f}"))
+            days=overdue["days_overdue"].map(
+                lambda d: _("never inspected") if np.isinf(d) else f"{d:.0f}"
+            ),
+        )
         return o, ["name", "category", "grid_code", "last", "days"]
 
-    build = {"grids": grid_layer, "patrolled": lambda: street_layer(True),
-             "unpatrolled": lambda: street_layer(False), "tracks": track_layer,
-             "overdue": site_layer}
+    build = {
+        "grids": grid_layer,
+        "patrolled": lambda: street_layer(True),
+        "unpatrolled": lambda: street_layer(False),
+        "tracks": track_layer,
+        "overdue": site_layer,
+    }
     return {name: build[name]() for name in PATROL_LAYERS if only in (None, name)}
 
 
-def patrol_map(bounds: tuple[float, float, float, float] | None, urls: dict[str, str], *,
-               params: dict[str, str] | None = None, _: Gettext = _identity,
-               tracks_label: str | None = None) -> folium.Map:
+def patrol_map(
+    bounds: tuple[float, float, float, float] | None,
+    urls: dict[str, str],
+    *,
+    params: dict[str, str] | None = None,
+    _: Gettext = _identity,
+    tracks_label: str | None = None,
+) -> folium.Map:
     """The map frame: one layer per ``PATROL_LAYERS`` name fetched from ``urls[name]``
     (with ``params``: the page's period, split, shift and grid) for the box ``bounds``."""
     m = base_map(bounds)
@@ -106,37 +128,86 @@ def patrol_map(bounds: tuple[float, float, float, float] | None, urls: dict[str,
     stops = [[100 * i / (len(COVERAGE_COLORS) - 1), c] for i, c in enumerate(COVERAGE_COLORS)]
 
     def layer(name: str, title: str, style: dict[str, Any], **kw: Any) -> None:
-        DynamicGeoJson(urls[name], name=title, style=style, params=params, bbox=box,
-                       once=True, **kw).add_to(m)
+        DynamicGeoJson(
+            urls[name], name=title, style=style, params=params, bbox=box, once=True, **kw
+        ).add_to(m)
 
-    layer("grids", _("Grids by street coverage"),
-          {"fillColor": {"property": "street_pct", "stops": stops}, "color": "#555555",
-           "weight": 1, "fillOpacity": 0.35},
-          tooltip="name",
-          popup=popup_spec(["code", "name", "street_pct", "buildings_pct", "households_pct",
-                            "key_sites_pct", "patrol_km"],
-                           [_("Code"), _("Grid"), _("Streets %"), _("Buildings %"),
-                            _("Households %"), _("Key sites %"), _("Patrol km")]))
-    street_popup = popup_spec(["name", "length_m", "share"],
-                              [_("Street"), _("Length (m)"), _("Covered %")])
-    layer("patrolled", _("Patrolled streets"), {"color": PATROLLED, "weight": 3, "opacity": 0.9},
-          tooltip="name", popup=street_popup)
-    layer("unpatrolled", _("Unpatrolled streets"),
-          {"color": UNPATROLLED, "weight": 3, "opacity": 0.9}, tooltip="name", popup=street_popup)
-    layer("tracks", tracks_label or _("Patrol tracks"),
-          {"color": TRACK, "weight": 1.5, "opacity": 0.6}, show=False, tooltip="patroller",
-          popup=popup_spec(["patroller", "started_at", "length_m"],
-                           [_("Patroller"), _("Started"), _("Length (m)")]))
-    layer("overdue", _("Overdue inspections"),
-          {"radius": 6, "color": "#7f0000", "fillColor": OVERDUE, "fillOpacity": 0.9,
-           "weight": 1},
-          tooltip="name",
-          popup=popup_spec(["name", "category", "grid_code", "last", "days"],
-                           [_("Key site"), _("Category"), _("Grid"), _("Last inspection"),
-                            _("Days overdue")]))
+    layer(
+        "grids",
+        _("Grids by street coverage"),
+        {
+            "fillColor": {"property": "street_pct", "stops": stops},
+            "color": "#555555",
+            "weight": 1,
+            "fillOpacity": 0.35,
+        },
+        tooltip="name",
+        popup=popup_spec(
+            [
+                "code",
+                "name",
+                "street_pct",
+                "buildings_pct",
+                "households_pct",
+                "key_sites_pct",
+                "patrol_km",
+            ],
+            [
+                _("Code"),
+                _("Grid"),
+                _("Streets %"),
+                _("Buildings %"),
+                _("Households %"),
+                _("Key sites %"),
+                _("Patrol km"),
+            ],
+        ),
+    )
+    street_popup = popup_spec(
+        ["name", "length_m", "share"], [_("Street"), _("Length (m)"), _("Covered %")]
+    )
+    layer(
+        "patrolled",
+        _("Patrolled streets"),
+        {"color": PATROLLED, "weight": 3, "opacity": 0.9},
+        tooltip="name",
+        popup=street_popup,
+    )
+    layer(
+        "unpatrolled",
+        _("Unpatrolled streets"),
+        {"color": UNPATROLLED, "weight": 3, "opacity": 0.9},
+        tooltip="name",
+        popup=street_popup,
+    )
+    layer(
+        "tracks",
+        tracks_label or _("Patrol tracks"),
+        {"color": TRACK, "weight": 1.5, "opacity": 0.6},
+        show=False,
+        tooltip="patroller",
+        popup=popup_spec(
+            ["patroller", "started_at", "length_m"], [_("Patroller"), _("Started"), _("Length (m)")]
+        ),
+    )
+    layer(
+        "overdue",
+        _("Overdue inspections"),
+        {"radius": 6, "color": "#7f0000", "fillColor": OVERDUE, "fillOpacity": 0.9, "weight": 1},
+        tooltip="name",
+        popup=popup_spec(
+            ["name", "category", "grid_code", "last", "days"],
+            [_("Key site"), _("Category"), _("Grid"), _("Last inspection"), _("Days overdue")],
+        ),
+    )
     cmap.add_to(m)
-    Legend(_("Legend"), [(PATROLLED, _("Patrolled streets"), "line"),
-                         (UNPATROLLED, _("Unpatrolled streets"), "line"),
-                         (TRACK, tracks_label or _("Patrol tracks"), "line"),
-                         (OVERDUE, _("Overdue inspections"), "dot")]).add_to(m)
+    Legend(
+        _("Legend"),
+        [
+            (PATROLLED, _("Patrolled streets"), "line"),
+            (UNPATROLLED, _("Unpatrolled streets"), "line"),
+            (TRACK, tracks_label or _("Patrol tracks"), "line"),
+            (OVERDUE, _("Overdue inspections"), "dot"),
+        ],
+    ).add_to(m)
     return m

@@ -32,11 +32,17 @@ if TYPE_CHECKING:
     from matplotlib.artist import Artist
     from matplotlib.font_manager import FontProperties
 
-CJK_FONTS = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-             "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-             "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
-STATE_COLORS = {"covered": COVERED, "paper_only": PAPER_ONLY, "uncovered": UNCOVERED,
-                "other": OTHER}
+CJK_FONTS = (
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+)
+STATE_COLORS = {
+    "covered": COVERED,
+    "paper_only": PAPER_ONLY,
+    "uncovered": UNCOVERED,
+    "other": OTHER,
+}
 
 
 def _font() -> FontProperties:
@@ -68,10 +74,19 @@ def _nice_length(span_m: float) -> float:
     return float(max(m * exp for m in (1, 2, 5) if m * exp <= target))
 
 
-def reach_png(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
-              reach_areas: gpd.GeoDataFrame, gaps: gpd.GeoDataFrame,
-              sites: gpd.GeoDataFrame | None, *, crs: str, distance_m: float,
-              labels: Mapping[str, str], width_px: int = 2480, dpi: int = 300) -> bytes:
+def reach_png(
+    buildings: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    reach_areas: gpd.GeoDataFrame,
+    gaps: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame | None,
+    *,
+    crs: str,
+    distance_m: float,
+    labels: Mapping[str, str],
+    width_px: int = 2480,
+    dpi: int = 300,
+) -> bytes:
     """PNG bytes of the map, ``width_px`` wide (2480 px = A4 width at 300 dpi).
 
     buildings    EPSG:4326 polygons with ``state`` (covered/paper_only/uncovered/other)
@@ -104,61 +119,111 @@ def reach_png(buildings: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
     handles += _draw_points(ax, facilities, sites, crs=crs, labels=labels, font=font)
     ax.set_xlabel("")
     ax.set_ylabel("")
-    legend = ax.legend(handles=handles, loc="lower left", prop=font, fontsize=7,
-                       framealpha=0.92, title=labels.get("legend"), title_fontproperties=font)
+    legend = ax.legend(
+        handles=handles,
+        loc="lower left",
+        prop=font,
+        fontsize=7,
+        framealpha=0.92,
+        title=labels.get("legend"),
+        title_fontproperties=font,
+    )
     legend.set_zorder(10)
     text = _draw_scale_and_north(ax, (xmin, ymin, xmax, ymax), pad, labels=labels, font=font)
-    fig.text(0.02, 0.985, labels["title"], ha="left", va="top", fontproperties=font,
-             fontsize=12, fontweight="bold")
-    fig.text(0.02, 0.985 - 0.45 / (width_in * aspect + 1.2), labels.get("subtitle", ""),
-             ha="left", va="top", fontproperties=font, fontsize=8)
+    fig.text(
+        0.02,
+        0.985,
+        labels["title"],
+        ha="left",
+        va="top",
+        fontproperties=font,
+        fontsize=12,
+        fontweight="bold",
+    )
+    fig.text(
+        0.02,
+        0.985 - 0.45 / (width_in * aspect + 1.2),
+        labels.get("subtitle", ""),
+        ha="left",
+        va="top",
+        fontproperties=font,
+        fontsize=8,
+    )
     # What the picture holds, for catalogues and checks: its legend entries, scale, arrow.
-    entries = [labels.get("legend", "")] + [str(h.get_label()) for h in handles] + [
-        labels.get("scale_bar", "scale bar"), labels.get("north_arrow", "north arrow")]
+    entries = (
+        [labels.get("legend", "")]
+        + [str(h.get_label()) for h in handles]
+        + [labels.get("scale_bar", "scale bar"), labels.get("north_arrow", "north arrow")]
+    )
     out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=dpi,
-                metadata={"Title": labels["title"], "Legend": "|".join(entries),
-                          "Scale": text})
+    fig.savefig(
+        out,
+        format="png",
+        dpi=dpi,
+        metadata={"Title": labels["title"], "Legend": "|".join(entries), "Scale": text},
+    )
     plt.close(fig)
     return out.getvalue()
 
 
-def _draw_reach(ax: Any, reach_areas: gpd.GeoDataFrame, *, crs: str, distance_m: float,
-                labels: Mapping[str, str]) -> list[Artist]:
+def _draw_reach(
+    ax: Any,
+    reach_areas: gpd.GeoDataFrame,
+    *,
+    crs: str,
+    distance_m: float,
+    labels: Mapping[str, str],
+) -> list[Artist]:
     """The merged reach at ``distance_m``: walked areas filled, circles dashed; legend handles."""
     from matplotlib.patches import Patch
 
     handles: list[Artist] = []
-    merged = (reach_areas[reach_areas["facility"].isna()
-                          & np.isclose(reach_areas["distance_m"], distance_m)]
-              if len(reach_areas) else reach_areas)
+    merged = (
+        reach_areas[
+            reach_areas["facility"].isna() & np.isclose(reach_areas["distance_m"], distance_m)
+        ]
+        if len(reach_areas)
+        else reach_areas
+    )
     styles: tuple[tuple[str, dict[str, Any]], ...] = (
-        ("isochrone", {"facecolor": ISO_FILL, "edgecolor": ISO_FILL,
-                       "alpha": 0.35, "linewidth": 0.5}),
-        ("estimate", {"facecolor": ISO_FILL, "edgecolor": ISO_FILL,
-                      "alpha": 0.35, "linewidth": 0.5}),
-        ("circle", {"facecolor": "none", "edgecolor": CIRCLE,
-                    "linewidth": 1.2, "linestyle": "--"}))
+        (
+            "isochrone",
+            {"facecolor": ISO_FILL, "edgecolor": ISO_FILL, "alpha": 0.35, "linewidth": 0.5},
+        ),
+        (
+            "estimate",
+            {"facecolor": ISO_FILL, "edgecolor": ISO_FILL, "alpha": 0.35, "linewidth": 0.5},
+        ),
+        ("circle", {"facecolor": "none", "edgecolor": CIRCLE, "linewidth": 1.2, "linestyle": "--"}),
+    )
     for kind, style in styles:
         part = merged[merged["kind"] == kind] if len(merged) else merged
         if len(part):
             part.to_crs(crs).plot(ax=ax, **style)
             label = labels["circle" if kind == "circle" else "isochrone"]
-            handles.append(Patch(facecolor=style["facecolor"] if kind != "circle" else "none",
-                                 edgecolor=style["edgecolor"], alpha=style.get("alpha", 1),
-                                 linestyle=style.get("linestyle", "-"), label=label))
+            handles.append(
+                Patch(
+                    facecolor=style["facecolor"] if kind != "circle" else "none",
+                    edgecolor=style["edgecolor"],
+                    alpha=style.get("alpha", 1),
+                    linestyle=style.get("linestyle", "-"),
+                    label=label,
+                )
+            )
     return handles
 
 
-def _draw_gaps_and_buildings(ax: Any, gaps: gpd.GeoDataFrame, b: gpd.GeoDataFrame, *, crs: str,
-                             labels: Mapping[str, str]) -> list[Artist]:
+def _draw_gaps_and_buildings(
+    ax: Any, gaps: gpd.GeoDataFrame, b: gpd.GeoDataFrame, *, crs: str, labels: Mapping[str, str]
+) -> list[Artist]:
     """Gaps (dashed), then buildings (already in ``crs``) by state; legend handles."""
     from matplotlib.patches import Patch
 
     handles: list[Artist] = []
     if len(gaps):
-        gaps.to_crs(crs).plot(ax=ax, facecolor=GAP, edgecolor="#e66101", alpha=0.35,
-                              linewidth=0.8, linestyle="--")
+        gaps.to_crs(crs).plot(
+            ax=ax, facecolor=GAP, edgecolor="#e66101", alpha=0.35, linewidth=0.8, linestyle="--"
+        )
         handles.append(Patch(facecolor=GAP, edgecolor="#e66101", alpha=0.5, label=labels["gap"]))
     for state, color in STATE_COLORS.items():
         part = b[b["state"] == state]
@@ -168,51 +233,136 @@ def _draw_gaps_and_buildings(ax: Any, gaps: gpd.GeoDataFrame, b: gpd.GeoDataFram
     return handles
 
 
-def _draw_points(ax: Any, facilities: gpd.GeoDataFrame, sites: gpd.GeoDataFrame | None, *,
-                 crs: str, labels: Mapping[str, str], font: FontProperties) -> list[Artist]:
+def _draw_points(
+    ax: Any,
+    facilities: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame | None,
+    *,
+    crs: str,
+    labels: Mapping[str, str],
+    font: FontProperties,
+) -> list[Artist]:
     """Facilities, then suggested sites numbered by rank; legend handles."""
     from matplotlib.lines import Line2D
 
     handles: list[Artist] = []
     if len(facilities):
         f = facilities.to_crs(crs)
-        ax.scatter(f.geometry.x, f.geometry.y, s=60, c=FACILITY, edgecolors="white",
-                   linewidths=1.2, zorder=5)
-        handles.append(Line2D([], [], marker="o", linestyle="", markersize=8,
-                              markerfacecolor=FACILITY, markeredgecolor="white",
-                              label=labels["facility"]))
+        ax.scatter(
+            f.geometry.x,
+            f.geometry.y,
+            s=60,
+            c=FACILITY,
+            edgecolors="white",
+            linewidths=1.2,
+            zorder=5,
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="",
+                markersize=8,
+                markerfacecolor=FACILITY,
+                markeredgecolor="white",
+                label=labels["facility"],
+            )
+        )
     if sites is not None and len(sites):
         s = sites.to_crs(crs)
-        ax.scatter(s.geometry.x, s.geometry.y, s=260, facecolors="white", edgecolors=SITE,
-                   linewidths=2.5, zorder=6)
+        ax.scatter(
+            s.geometry.x,
+            s.geometry.y,
+            s=260,
+            facecolors="white",
+            edgecolors=SITE,
+            linewidths=2.5,
+            zorder=6,
+        )
         for x, y, r in zip(s.geometry.x, s.geometry.y, s["rank"], strict=True):
-            ax.text(x, y, str(int(r)), ha="center", va="center", color=SITE, zorder=7,
-                    fontsize=8, fontweight="bold", fontproperties=font)
-        handles.append(Line2D([], [], marker="o", linestyle="", markersize=10,
-                              markerfacecolor="white", markeredgecolor=SITE,
-                              markeredgewidth=2, label=labels["site"]))
+            ax.text(
+                x,
+                y,
+                str(int(r)),
+                ha="center",
+                va="center",
+                color=SITE,
+                zorder=7,
+                fontsize=8,
+                fontweight="bold",
+                fontproperties=font,
+            )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="",
+                markersize=10,
+                markerfacecolor="white",
+                markeredgecolor=SITE,
+                markeredgewidth=2,
+                label=labels["site"],
+            )
+        )
     return handles
 
 
-def _draw_scale_and_north(ax: Any, extent: tuple[float, float, float, float], pad: float, *,
-                          labels: Mapping[str, str], font: FontProperties) -> str:
+def _draw_scale_and_north(
+    ax: Any,
+    extent: tuple[float, float, float, float],
+    pad: float,
+    *,
+    labels: Mapping[str, str],
+    font: FontProperties,
+) -> str:
     """A scale bar (metres: the axes are a metric CRS) and a north arrow (grid north);
     returns the scale bar's text."""
     xmin, ymin, xmax, ymax = extent
     span = xmax - xmin
     length = _nice_length(span)
     x0, y0 = xmax - pad - length, ymin + pad
-    ax.plot([x0, x0 + length], [y0, y0], color="black", linewidth=3, solid_capstyle="butt",
-            zorder=10)
-    ax.plot([x0, x0 + length / 2], [y0, y0], color="white", linewidth=1.5,
-            solid_capstyle="butt", zorder=11)
+    ax.plot(
+        [x0, x0 + length], [y0, y0], color="black", linewidth=3, solid_capstyle="butt", zorder=10
+    )
+    ax.plot(
+        [x0, x0 + length / 2],
+        [y0, y0],
+        color="white",
+        linewidth=1.5,
+        solid_capstyle="butt",
+        zorder=11,
+    )
     unit = labels.get("scale_unit", "m")
     text = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} {unit}"
-    ax.text(x0 + length / 2, y0 + 0.012 * span, text, ha="center", va="bottom", zorder=10,
-            fontproperties=font, fontsize=8)
+    ax.text(
+        x0 + length / 2,
+        y0 + 0.012 * span,
+        text,
+        ha="center",
+        va="bottom",
+        zorder=10,
+        fontproperties=font,
+        fontsize=8,
+    )
     nx, ny = xmax - pad, ymax - pad
-    ax.annotate("", xy=(nx, ny), xytext=(nx, ny - 0.08 * span),
-                arrowprops={"facecolor": "black", "width": 4, "headwidth": 12}, zorder=10)
-    ax.text(nx, ny - 0.1 * span, labels.get("north", "N"), ha="center", va="top",
-            fontproperties=font, fontsize=10, fontweight="bold", zorder=10)
+    ax.annotate(
+        "",
+        xy=(nx, ny),
+        xytext=(nx, ny - 0.08 * span),
+        arrowprops={"facecolor": "black", "width": 4, "headwidth": 12},
+        zorder=10,
+    )
+    ax.text(
+        nx,
+        ny - 0.1 * span,
+        labels.get("north", "N"),
+        ha="center",
+        va="top",
+        fontproperties=font,
+        fontsize=10,
+        fontweight="bold",
+        zorder=10,
+    )
     return text

@@ -57,33 +57,50 @@ def _parts(components: pd.DataFrame) -> pd.DataFrame:
     return components.astype(float).round(3).where(components.to_numpy(float) != 0, None)
 
 
-def risk_layer_frames(grids: gpd.GeoDataFrame, grid_components: pd.DataFrame,
-                      buildings: gpd.GeoDataFrame, building_components: pd.DataFrame
-                      ) -> dict[str, tuple[gpd.GeoDataFrame, list[str]]]:
+def risk_layer_frames(
+    grids: gpd.GeoDataFrame,
+    grid_components: pd.DataFrame,
+    buildings: gpd.GeoDataFrame,
+    building_components: pd.DataFrame,
+) -> dict[str, tuple[gpd.GeoDataFrame, list[str]]]:
     """grids (code, name, score, geometry) and buildings (address, grid_code, score,
     geometry), EPSG:4326, each with its component frame (index-aligned): the frame and
     the properties of each layer; building markers are the scoring buildings only."""
-    g = grids[["code", "name", "score", "geometry"]].assign(
-        name=grids["name"].fillna("")).join(_parts(grid_components))
+    g = (
+        grids[["code", "name", "score", "geometry"]]
+        .assign(name=grids["name"].fillna(""))
+        .join(_parts(grid_components))
+    )
     vmax = risk_vmax(buildings["score"])
     pts = buildings.assign(
         geometry=buildings.geometry.representative_point(),
         address=buildings["address"].fillna(buildings.get("code", "")).fillna(""),
-        radius=(MIN_RADIUS_PX + MAX_EXTRA_PX * np.minimum(
-            1.0, buildings["score"].astype(float) / vmax)).round(1)
-    )[["address", "grid_code", "score", "radius", "geometry"]].join(
-        _parts(building_components))
+        radius=(
+            MIN_RADIUS_PX + MAX_EXTRA_PX * np.minimum(1.0, buildings["score"].astype(float) / vmax)
+        ).round(1),
+    )[["address", "grid_code", "score", "radius", "geometry"]].join(_parts(building_components))
     pts = pts[pts["score"] > 0]
-    return {"grids": (g, ["code", "name", "score", *grid_components.columns]),
-            "buildings": (pts, ["address", "grid_code", "score", "radius",
-                                *building_components.columns])}
+    return {
+        "grids": (g, ["code", "name", "score", *grid_components.columns]),
+        "buildings": (
+            pts,
+            ["address", "grid_code", "score", "radius", *building_components.columns],
+        ),
+    }
 
 
-def risk_map(bounds: tuple[float, float, float, float] | None, urls: dict[str, str], *,
-             grid_scores: pd.Series, building_scores: pd.Series, grid_components: list[str],
-             building_components: list[str], params: dict[str, str] | None = None,
-             lang: str = "zh",
-             _: Gettext = _identity) -> folium.Map:
+def risk_map(
+    bounds: tuple[float, float, float, float] | None,
+    urls: dict[str, str],
+    *,
+    grid_scores: pd.Series,
+    building_scores: pd.Series,
+    grid_components: list[str],
+    building_components: list[str],
+    params: dict[str, str] | None = None,
+    lang: str = "zh",
+    _: Gettext = _identity,
+) -> folium.Map:
     """The map frame: the grids and the scoring buildings fetched from ``urls``; the
     scores set the colour scales, the component names the popups."""
     m = base_map(bounds)
@@ -91,21 +108,42 @@ def risk_map(bounds: tuple[float, float, float, float] | None, urls: dict[str, s
     g_vmax, b_vmax = risk_vmax(grid_scores), risk_vmax(building_scores)
 
     def popup(first_label: str, first: str, comps: list[str]) -> dict[str, list[str]]:
-        return popup_spec([first, *comps, "score"],
-                          [first_label, *[component_label(c, lang) for c in comps],
-                           _("Risk score")])
+        return popup_spec(
+            [first, *comps, "score"],
+            [first_label, *[component_label(c, lang) for c in comps], _("Risk score")],
+        )
 
-    DynamicGeoJson(urls["grids"], name=_("Grids by risk"), params=params, bbox=box, once=True,
-                   style={"fillColor": {"property": "score", "stops": _stops(g_vmax)},
-                          "color": "#555555", "weight": 1, "fillOpacity": 0.55},
-                   tooltip="name", popup=popup(_("Grid"), "name", grid_components)).add_to(m)
-    DynamicGeoJson(urls["buildings"], name=_("Buildings by risk"), params=params, bbox=box,
-                   once=True,
-                   style={"fillColor": {"property": "score", "stops": _stops(b_vmax)},
-                          "color": "#444444", "weight": 1, "fillOpacity": 0.9,
-                          "radius": {"property": "radius"}},
-                   tooltip="address",
-                   popup=popup(_("Address"), "address", building_components)).add_to(m)
+    DynamicGeoJson(
+        urls["grids"],
+        name=_("Grids by risk"),
+        params=params,
+        bbox=box,
+        once=True,
+        style={
+            "fillColor": {"property": "score", "stops": _stops(g_vmax)},
+            "color": "#555555",
+            "weight": 1,
+            "fillOpacity": 0.55,
+        },
+        tooltip="name",
+        popup=popup(_("Grid"), "name", grid_components),
+    ).add_to(m)
+    DynamicGeoJson(
+        urls["buildings"],
+        name=_("Buildings by risk"),
+        params=params,
+        bbox=box,
+        once=True,
+        style={
+            "fillColor": {"property": "score", "stops": _stops(b_vmax)},
+            "color": "#444444",
+            "weight": 1,
+            "fillOpacity": 0.9,
+            "radius": {"property": "radius"},
+        },
+        tooltip="address",
+        popup=popup(_("Address"), "address", building_components),
+    ).add_to(m)
     risk_colormap(grid_scores, _("Grid risk score")).add_to(m)
     risk_colormap(building_scores, _("Building risk score")).add_to(m)
     return m

@@ -56,4 +56,5 @@ def safe_text(value: object) -> str:
     backslash) become character references.
     """
     return html.escape("" if value is None else str(value)).translate(
-        {ord("`"): "&#96;", ord("$"): "&#36;", ord("\\"): "&#92;"})
+        {ord("`"): "&#96;", ord("$"): "&#36;", ord("\\"): "&#92;"}
+    )

@@ -45,11 +45,15 @@ BASEMAPS = ("none", "xyz", "tianditu", "amap")
 #: Basemaps whose tiles are drawn in GCJ-02: overlays are shifted for display.
 GCJ02_BASEMAPS = frozenset({"amap"})
 
-TIANDITU_URL = ("https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
-                "&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
-                "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}")
-AMAP_URL = ("https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
-            "&x={x}&y={y}&z={z}")
+TIANDITU_URL = (
+    "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+    "&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+    "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}"
+)
+AMAP_URL = (
+    "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+    "&x={x}&y={y}&z={z}"
+)
 
 
 def _identity(s: str) -> str:
@@ -97,8 +101,12 @@ class BasemapSettings:
 
     def available(self) -> tuple[str, ...]:
         """The basemaps this installation can show, in :data:`BASEMAPS` order."""
-        ok = {"none": True, "xyz": bool(self.xyz_url), "tianditu": bool(self.tianditu_key),
-              "amap": bool(self.amap_url)}
+        ok = {
+            "none": True,
+            "xyz": bool(self.xyz_url),
+            "tianditu": bool(self.tianditu_key),
+            "amap": bool(self.amap_url),
+        }
         return tuple(b for b in BASEMAPS if ok[b])
 
     def resolve(self, choice: str | None) -> str:
@@ -107,8 +115,7 @@ class BasemapSettings:
 
     def tianditu(self, layer: str) -> str:
         """URL template of a Tianditu layer (``vec`` vector, ``cva`` Chinese annotation)."""
-        return (self.tianditu_url.replace("{layer}", layer)
-                .replace("{key}", self.tianditu_key or ""))
+        return self.tianditu_url.replace("{layer}", layer).replace("{key}", self.tianditu_key or "")
 
 
 def basemap_label(code: str, _: Gettext = _identity) -> str:
@@ -125,8 +132,12 @@ def basemap_label(code: str, _: Gettext = _identity) -> str:
     -------
     str
     """
-    return {"none": _("No basemap"), "xyz": _("Street map (XYZ tiles)"),
-            "tianditu": _("Tianditu"), "amap": _("Amap (GCJ-02)")}.get(code, code)
+    return {
+        "none": _("No basemap"),
+        "xyz": _("Street map (XYZ tiles)"),
+        "tianditu": _("Tianditu"),
+        "amap": _("Amap (GCJ-02)"),
+    }.get(code, code)
 
 
 def display_crs(basemap: str) -> str:
@@ -135,42 +146,65 @@ def display_crs(basemap: str) -> str:
 
 
 # --- tile layers --------------------------------------------------------------------------
-def basemap_layers(basemap: str, settings: BasemapSettings, *, _: Gettext = _identity
-                   ) -> list[folium.map.Layer]:
+def basemap_layers(
+    basemap: str, settings: BasemapSettings, *, _: Gettext = _identity
+) -> list[folium.map.Layer]:
     """The base layers for the layer control: "no basemap" plus the chosen basemap (shown).
 
     Only basemaps of the chosen one's datum are offered side by side: switching between
     WGS84 and GCJ-02 tiles needs the overlays redrawn, which the page's basemap selector does.
     """
     basemap = settings.resolve(basemap)
-    blank = folium.FeatureGroup(name=basemap_label("none", _), overlay=True, control=True,
-                                show=basemap == "none")
+    blank = folium.FeatureGroup(
+        name=basemap_label("none", _), overlay=True, control=True, show=basemap == "none"
+    )
     blank.overlay = False  # a base layer: the radio button that hides every tile layer
     layers: list[folium.map.Layer] = [blank]
-    family = [b for b in settings.available()
-              if b != "none" and display_crs(b) == display_crs(basemap)]
+    family = [
+        b for b in settings.available() if b != "none" and display_crs(b) == display_crs(basemap)
+    ]
     for code in family:
         show = code == basemap
         if code == "xyz":
-            layers.append(folium.TileLayer(
-                tiles=settings.xyz_url, attr=settings.xyz_attribution,
-                name=basemap_label(code, _), subdomains=settings.xyz_subdomains,
-                max_zoom=20, max_native_zoom=18, overlay=False, show=show))
+            layers.append(
+                folium.TileLayer(
+                    tiles=settings.xyz_url,
+                    attr=settings.xyz_attribution,
+                    name=basemap_label(code, _),
+                    subdomains=settings.xyz_subdomains,
+                    max_zoom=20,
+                    max_native_zoom=18,
+                    overlay=False,
+                    show=show,
+                )
+            )
         elif code == "tianditu":
             group = folium.FeatureGroup(name=basemap_label(code, _), show=show)
             group.overlay = False
             for layer in ("vec", "cva"):  # vector map + its annotation (place names)
                 folium.TileLayer(
-                    tiles=settings.tianditu(layer), attr="© 天地图 Tianditu",
-                    subdomains="01234567", max_zoom=20, max_native_zoom=18,
-                    overlay=True, control=False,
+                    tiles=settings.tianditu(layer),
+                    attr="© 天地图 Tianditu",
+                    subdomains="01234567",
+                    max_zoom=20,
+                    max_native_zoom=18,
+                    overlay=True,
+                    control=False,
                 ).add_to(group)
             layers.append(group)
         elif code == "amap":
-            layers.append(folium.TileLayer(
-                tiles=settings.amap_url, attr="© 高德 AutoNavi (GCJ-02)",
-                name=basemap_label(code, _), subdomains="1234", max_zoom=20,
-                max_native_zoom=18, overlay=False, show=show))
+            layers.append(
+                folium.TileLayer(
+                    tiles=settings.amap_url,
+                    attr="© 高德 AutoNavi (GCJ-02)",
+                    name=basemap_label(code, _),
+                    subdomains="1234",
+                    max_zoom=20,
+                    max_native_zoom=18,
+                    overlay=False,
+                    show=show,
+                )
+            )
     return layers
 
 
@@ -234,8 +268,9 @@ def shift_to_gcj02(m: folium.Map) -> int:
             if isinstance(spec, dict) and spec.get("bbox"):
                 # the box a layer asks for is in the display's coordinates, like the view's
                 # (unshifted, the server reads a box ~500 m off and drops the edge)
-                (x0, y0), (x1, y1) = _shift_positions([spec["bbox"][:2], spec["bbox"][2:]],
-                                                      lonlat=True)
+                (x0, y0), (x1, y1) = _shift_positions(
+                    [spec["bbox"][:2], spec["bbox"][2:]], lonlat=True
+                )
                 spec["bbox"] = [x0, y0, x1, y1]
         elif isinstance(el, TimeSliderChoropleth | TimestampedGeoJson):
             # both keep their data as JSON text once built
@@ -296,9 +331,16 @@ class Runtime(MacroElement):
         """Add the runtime script and its strings to the page header (once per page)."""
         figure = cast(Figure, self.get_root())  # added to a Map, which sits in a Figure
         if "gridmap_runtime" not in figure.header._children:
-            figure.header.add_child(Element(
-                "<script>window.GM_STRINGS = " + json.dumps(self.strings, ensure_ascii=False)
-                + ";\n" + runtime_js() + "</script>"), name="gridmap_runtime")
+            figure.header.add_child(
+                Element(
+                    "<script>window.GM_STRINGS = "
+                    + json.dumps(self.strings, ensure_ascii=False)
+                    + ";\n"
+                    + runtime_js()
+                    + "</script>"
+                ),
+                name="gridmap_runtime",
+            )
         super().render(**kwargs)
 
 
@@ -368,19 +410,29 @@ class ReadySignal(GridmapLayer, MacroElement):
 
 def _strings(_: Gettext) -> dict[str, str]:
     return {
-        "measure": _("Measure distance or area"), "distance": _("Distance"),
-        "area": _("Area"), "finish": _("Finish"), "clear": _("Clear"),
+        "measure": _("Measure distance or area"),
+        "distance": _("Distance"),
+        "area": _("Area"),
+        "finish": _("Finish"),
+        "clear": _("Clear"),
         "measure_hint": _("Click on the map to add points; double-click to finish."),
-        "loading": _("Loading…"), "load_failed": _("Could not load the layer."),
-        "zoom_in_for": _("Zoom in to see buildings"), "zoom_in": _("Zoom in"),
+        "loading": _("Loading…"),
+        "load_failed": _("Could not load the layer."),
+        "zoom_in_for": _("Zoom in to see buildings"),
+        "zoom_in": _("Zoom in"),
         "zoom_out": _("Zoom out"),
     }
 
 
 # folium.Map links Bootstrap, jQuery, Font Awesome and Awesome Markers on every page; gridmap's
 # pages use none of them unless a marker icon or an HTML popup is on the map.
-_ICON_ASSETS = {"awesome_markers", "glyphicons_css", "awesome_markers_font_css",
-                "awesome_markers_css", "awesome_rotate_css"}
+_ICON_ASSETS = {
+    "awesome_markers",
+    "glyphicons_css",
+    "awesome_markers_font_css",
+    "awesome_markers_css",
+    "awesome_rotate_css",
+}
 _UNUSED_ASSETS = {"bootstrap", "bootstrap_css"}
 
 
@@ -398,9 +450,16 @@ def trim_assets(m: folium.Map) -> list[str]:
     return sorted(drop)
 
 
-def finish_map(m: folium.Map, *, basemap: str = "none", settings: BasemapSettings | None = None,
-               _: Gettext = _identity, legends: Iterable[Legend] = (),
-               fullscreen: bool = True, measure: bool = True) -> folium.Map:
+def finish_map(
+    m: folium.Map,
+    *,
+    basemap: str = "none",
+    settings: BasemapSettings | None = None,
+    _: Gettext = _identity,
+    legends: Iterable[Legend] = (),
+    fullscreen: bool = True,
+    measure: bool = True,
+) -> folium.Map:
     """Give ``m`` the standard set: basemap layers, GCJ-02 shift on Amap, scale bar,
     fullscreen, measure tool, the given legends and exactly one layer control (last, so that
     it lists every layer). Safe to call on any builder's map, also one that already added a
@@ -420,8 +479,9 @@ def finish_map(m: folium.Map, *, basemap: str = "none", settings: BasemapSetting
     for layer in basemap_layers(basemap, settings, _=_):
         layer.add_to(m)
     if fullscreen:
-        Fullscreen(position="topleft", title=_("Full screen"),
-                   title_cancel=_("Exit full screen")).add_to(m)
+        Fullscreen(
+            position="topleft", title=_("Full screen"), title_cancel=_("Exit full screen")
+        ).add_to(m)
     if measure:
         MeasureControl().add_to(m)
     for legend in legends:

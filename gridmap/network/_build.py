@@ -62,22 +62,33 @@ def _dangle_points(lines: np.ndarray, tol_m: float) -> tuple[np.ndarray, np.ndar
     pi, li = pi[order], li[order]
     first = np.r_[True, pi[1:] != pi[:-1]]
     pi, li = pi[first], li[first]
-    target = shapely.line_interpolate_point(lines[li], shapely.line_locate_point(lines[li],
-                                                                                pts[pi]))
+    target = shapely.line_interpolate_point(
+        lines[li], shapely.line_locate_point(lines[li], pts[pi])
+    )
     return li, target, end_id[pi]
 
 
-def build_network(lines: ArrayLike, *, crs: str, highway: TagValues | None = None,
-                  foot: TagValues | None = None, access: TagValues | None = None,
-                  layer: TagValues | None = None, node_ids: NodeIds | None = None,
-                  noding: str = "intersections", line_compound: Iterable[Any] | None = None,
-                  compound_codes: ArrayLike | None = None,
-                  compound_geoms: ArrayLike | None = None, gate_points: ArrayLike | None = None,
-                  gate_compound: Iterable[Any] | None = None, gate_codes: ArrayLike | None = None,
-                  gate_node_ids: Collection[int] | np.ndarray | None = None,
-                  gate_tolerance_m: float = DEFAULT_GATE_TOLERANCE_M,
-                  gate_link_m: float = DEFAULT_GATE_LINK_M,
-                  snap_tolerance_m: float = DEFAULT_SNAP_TOLERANCE_M) -> Network:
+def build_network(
+    lines: ArrayLike,
+    *,
+    crs: str,
+    highway: TagValues | None = None,
+    foot: TagValues | None = None,
+    access: TagValues | None = None,
+    layer: TagValues | None = None,
+    node_ids: NodeIds | None = None,
+    noding: str = "intersections",
+    line_compound: Iterable[Any] | None = None,
+    compound_codes: ArrayLike | None = None,
+    compound_geoms: ArrayLike | None = None,
+    gate_points: ArrayLike | None = None,
+    gate_compound: Iterable[Any] | None = None,
+    gate_codes: ArrayLike | None = None,
+    gate_node_ids: Collection[int] | np.ndarray | None = None,
+    gate_tolerance_m: float = DEFAULT_GATE_TOLERANCE_M,
+    gate_link_m: float = DEFAULT_GATE_LINK_M,
+    snap_tolerance_m: float = DEFAULT_SNAP_TOLERANCE_M,
+) -> Network:
     """Build the walking network from street lines in the metric CRS ``crs``.
 
     lines           array/GeoSeries of LineStrings (metric CRS)
@@ -104,11 +115,13 @@ def build_network(lines: ArrayLike, *, crs: str, highway: TagValues | None = Non
     warnings: list[str] = []
     comps = _Compounds.of(compound_codes, compound_geoms)
     gates = _gates(comps, gate_points, gate_compound, gate_codes, gate_tolerance_m, warnings)
-    ways = _walkable_ways(np.asarray(lines, dtype=object), comps, highway, foot, access, layer,
-                          line_compound)
+    ways = _walkable_ways(
+        np.asarray(lines, dtype=object), comps, highway, foot, access, layer, line_compound
+    )
     ids = _vertex_ids(ways, node_ids, warnings)
-    xy, offsets, src, inserted = _noded_vertices(ways, comps, noding, ids is not None,
-                                                 snap_tolerance_m)
+    xy, offsets, src, inserted = _noded_vertices(
+        ways, comps, noding, ids is not None, snap_tolerance_m
+    )
     key = coordinate_keys(xy)
     if ids is not None:
         key = np.where(src >= 0, ids[np.maximum(src, 0)], -1)
@@ -118,16 +131,32 @@ def build_network(lines: ArrayLike, *, crs: str, highway: TagValues | None = Non
         split |= np.isin(key, np.asarray(list(gate_node_ids), dtype=np.int64))
     edges = _edges(xy, offsets, key, split)
     edges = _internal_paths(edges, ways, comps)
-    net = Network(crs=crs, node_xy=edges.node_xy, edge_u=edges.u, edge_v=edges.v,
-                  edge_length_m=edges.length, edge_compound=edges.compound,
-                  edge_highway=ways.highway[edges.line],
-                  edge_source=ways.keep[edges.line].astype(np.int64),
-                  geom_offsets=edges.geom_offsets, geom_xy=edges.geom_xy,
-                  compound_code=comps.code, compound_geom=comps.geom,
-                  compound_gated=comps.gated)
+    net = Network(
+        crs=crs,
+        node_xy=edges.node_xy,
+        edge_u=edges.u,
+        edge_v=edges.v,
+        edge_length_m=edges.length,
+        edge_compound=edges.compound,
+        edge_highway=ways.highway[edges.line],
+        edge_source=ways.keep[edges.line].astype(np.int64),
+        geom_offsets=edges.geom_offsets,
+        geom_xy=edges.geom_xy,
+        compound_code=comps.code,
+        compound_geom=comps.geom,
+        compound_gated=comps.gated,
+    )
     parent = parent_compounds(comps.geom, comps.gated)
-    return close_compounds(net, gates.points, gates.compound, gates.codes, parent,
-                            gate_tolerance_m, gate_link_m, warnings)
+    return close_compounds(
+        net,
+        gates.points,
+        gates.compound,
+        gates.codes,
+        parent,
+        gate_tolerance_m,
+        gate_link_m,
+        warnings,
+    )
 
 
 @dataclass
@@ -145,8 +174,9 @@ class _Compounds:
         geom = np.asarray(geoms if geoms is not None else [], dtype=object)
         if len(code) != len(geom):
             raise InvalidInput("compound codes and polygons must have the same length")
-        return cls(code, geom, np.zeros(len(code), bool),
-                   shapely.STRtree(geom) if len(geom) else None)
+        return cls(
+            code, geom, np.zeros(len(code), bool), shapely.STRtree(geom) if len(geom) else None
+        )
 
     def index_of(self, codes: Iterable[Any] | None, n: int) -> np.ndarray:
         """Position of each given compound code (-1 for None/NaN/unknown)."""
@@ -166,20 +196,26 @@ class _Gates:
     compound: np.ndarray  # position in the compounds, -1 when on none
 
 
-def _gates(comps: _Compounds, gate_points: ArrayLike | None,
-           gate_compound: Iterable[Any] | None, gate_codes: ArrayLike | None, tol_m: float,
-           warnings: list[str]) -> _Gates:
+def _gates(
+    comps: _Compounds,
+    gate_points: ArrayLike | None,
+    gate_compound: Iterable[Any] | None,
+    gate_codes: ArrayLike | None,
+    tol_m: float,
+    warnings: list[str],
+) -> _Gates:
     """Gates and the compounds they close (marked in ``comps.gated``)."""
     pts = np.asarray(gate_points if gate_points is not None else [], dtype=object)
-    codes = np.asarray(gate_codes if gate_codes is not None else
-                       [f"gate-{i + 1}" for i in range(len(pts))], dtype=object)
+    codes = np.asarray(
+        gate_codes if gate_codes is not None else [f"gate-{i + 1}" for i in range(len(pts))],
+        dtype=object,
+    )
     comp = comps.index_of(gate_compound, len(pts))
     todo = np.flatnonzero(comp < 0)
     if comps.tree is not None and len(todo):
         # Gates without a compound: the compound whose outline passes within the tolerance.
         outlines = shapely.boundary(comps.geom)
-        gi, ci = shapely.STRtree(outlines).query(pts[todo], predicate="dwithin",
-                                                 distance=tol_m)
+        gi, ci = shapely.STRtree(outlines).query(pts[todo], predicate="dwithin", distance=tol_m)
         d = shapely.distance(pts[todo][gi], outlines[ci])
         order = np.lexsort((d, gi))
         gi, ci = gi[order], ci[order]
@@ -189,12 +225,14 @@ def _gates(comps: _Compounds, gate_points: ArrayLike | None,
     open_comps = [str(c) for c in comps.code[~comps.gated]]
     if open_comps:
         shown = ", ".join(open_comps[:5]) + (" ..." if len(open_comps) > 5 else "")
-        warnings.append(f"{len(open_comps)} compounds have no gate and are treated as open "
-                        f"({shown})")
+        warnings.append(
+            f"{len(open_comps)} compounds have no gate and are treated as open ({shown})"
+        )
     loose = int((comp < 0).sum())
     if loose:
-        warnings.append(f"{loose} gates are not on any compound outline (within "
-                        f"{tol_m:g} m) and were ignored")
+        warnings.append(
+            f"{loose} gates are not on any compound outline (within {tol_m:g} m) and were ignored"
+        )
     return _Gates(pts, codes, comp)
 
 
@@ -210,9 +248,15 @@ class _Ways:
     level: np.ndarray | None
 
 
-def _walkable_ways(geoms: np.ndarray, comps: _Compounds, highway: TagValues | None,
-                   foot: TagValues | None, access: TagValues | None, layer: TagValues | None,
-                   line_compound: Iterable[Any] | None) -> _Ways:
+def _walkable_ways(
+    geoms: np.ndarray,
+    comps: _Compounds,
+    highway: TagValues | None,
+    foot: TagValues | None,
+    access: TagValues | None,
+    layer: TagValues | None,
+    line_compound: Iterable[Any] | None,
+) -> _Ways:
     """The lines a person may walk: private ones only inside a compound (by midpoint or as
     the caller says)."""
     n_in = len(geoms)
@@ -228,15 +272,16 @@ def _walkable_ways(geoms: np.ndarray, comps: _Compounds, highway: TagValues | No
     keep = np.flatnonzero(ok)
     if len(keep) == 0:
         raise InvalidInput("no walkable street lines: the network would be empty")
-    private = ~walkable(hw[keep], foot=None if foot is None else np.asarray(foot, object)[keep],
-                        access=None if access is None else np.asarray(access, object)[keep])
-    level = None if layer is None else text_array(np.asarray(layer, dtype=object)[keep],
-                                                  len(keep))
+    private = ~walkable(
+        hw[keep],
+        foot=None if foot is None else np.asarray(foot, object)[keep],
+        access=None if access is None else np.asarray(access, object)[keep],
+    )
+    level = None if layer is None else text_array(np.asarray(layer, dtype=object)[keep], len(keep))
     return _Ways(keep, geoms[keep], hw[keep], explicit[keep], private, level)
 
 
-def _vertex_ids(ways: _Ways, node_ids: NodeIds | None, warnings: list[str]
-                ) -> np.ndarray | None:
+def _vertex_ids(ways: _Ways, node_ids: NodeIds | None, warnings: list[str]) -> np.ndarray | None:
     """Per vertex its node id (OSM ways), -1 where a line's ids do not fit its vertices."""
     if node_ids is None:
         return None
@@ -247,20 +292,22 @@ def _vertex_ids(ways: _Ways, node_ids: NodeIds | None, warnings: list[str]
     lens = np.array([len(x) if x is not None else -1 for x in ids_list])
     good = lens == counts
     if good.any():
-        flat = np.concatenate([np.asarray(ids_list[i], dtype=np.int64)
-                               for i in np.flatnonzero(good)])
-        pos = np.concatenate([np.arange(offsets[i], offsets[i + 1])
-                              for i in np.flatnonzero(good)])
+        flat = np.concatenate(
+            [np.asarray(ids_list[i], dtype=np.int64) for i in np.flatnonzero(good)]
+        )
+        pos = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in np.flatnonzero(good)])
         ids[pos] = flat
     if not good.all():
-        warnings.append(f"{int((~good).sum())} lines have no usable node ids; joined by "
-                        "shared coordinates instead")
+        warnings.append(
+            f"{int((~good).sum())} lines have no usable node ids; joined by "
+            "shared coordinates instead"
+        )
     return ids
 
 
-def _noded_vertices(ways: _Ways, comps: _Compounds, noding: str, has_ids: bool,
-                    snap_tolerance_m: float
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _noded_vertices(
+    ways: _Ways, comps: _Compounds, noding: str, has_ids: bool, snap_tolerance_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Vertices with the points inserted where lines must be cut: crossings on the same
     level and undershoots (lines without node ids), gated compound outlines.
     Returns (xy, offsets, src, inserted) as ``gridmap.noding.insert_at``."""
@@ -324,9 +371,17 @@ def _edges(xy: np.ndarray, offsets: np.ndarray, key: np.ndarray, split: np.ndarr
     geom_xy[geom_offsets[:-1]] = node_xy[u]
     geom_xy[geom_offsets[1:] - 1] = node_xy[v]
     cum = L.along(geom_xy, geom_offsets)
-    return _Edges(node_xy, u.astype(np.int64), v.astype(np.int64), owner[a], geom_xy,
-                  geom_offsets, cum, L.lengths(cum, geom_offsets),
-                  np.full(len(u), -1, dtype=np.int64))
+    return _Edges(
+        node_xy,
+        u.astype(np.int64),
+        v.astype(np.int64),
+        owner[a],
+        geom_xy,
+        geom_offsets,
+        cum,
+        L.lengths(cum, geom_offsets),
+        np.full(len(u), -1, dtype=np.int64),
+    )
 
 
 def _internal_paths(e: _Edges, ways: _Ways, comps: _Compounds) -> _Edges:
@@ -354,7 +409,17 @@ def _internal_paths(e: _Edges, ways: _Ways, comps: _Compounds) -> _Edges:
     if not drop.any():
         return e
     keep = np.flatnonzero(~drop)
-    sub_xy, sub_off = L.substrings(e.geom_xy, e.geom_offsets, e.cum, keep,
-                                   np.zeros(len(keep)), e.length[keep])
-    return _Edges(e.node_xy, e.u[keep], e.v[keep], e.line[keep], sub_xy, sub_off,
-                  L.along(sub_xy, sub_off), e.length[keep], e_comp[keep])
+    sub_xy, sub_off = L.substrings(
+        e.geom_xy, e.geom_offsets, e.cum, keep, np.zeros(len(keep)), e.length[keep]
+    )
+    return _Edges(
+        e.node_xy,
+        e.u[keep],
+        e.v[keep],
+        e.line[keep],
+        sub_xy,
+        sub_off,
+        L.along(sub_xy, sub_off),
+        e.length[keep],
+        e_comp[keep],
+    )

@@ -44,8 +44,9 @@ def parent_compounds(geoms: np.ndarray, gated: np.ndarray) -> np.ndarray:
     return parent
 
 
-def _boundary_nodes_near(net: Network, pts: np.ndarray, comp: np.ndarray, tol_m: float
-                         ) -> np.ndarray:
+def _boundary_nodes_near(
+    net: Network, pts: np.ndarray, comp: np.ndarray, tol_m: float
+) -> np.ndarray:
     """For each gate point the nearest node within ``tol_m`` where its compound's internal
     paths meet anything else (streets, or the paths of a compound around or beside it);
     -1 if none."""
@@ -76,9 +77,16 @@ def _boundary_nodes_near(net: Network, pts: np.ndarray, comp: np.ndarray, tol_m:
     return out
 
 
-def close_compounds(net: Network, g_pts: np.ndarray, g_comp: np.ndarray, g_codes: np.ndarray,
-                    parent: np.ndarray, tol_m: float,
-                     link_m: float, warnings: list[str]) -> Network:
+def close_compounds(
+    net: Network,
+    g_pts: np.ndarray,
+    g_comp: np.ndarray,
+    g_codes: np.ndarray,
+    parent: np.ndarray,
+    tol_m: float,
+    link_m: float,
+    warnings: list[str],
+) -> Network:
     """Make gates the only links between each gated compound's internal paths and the rest
     (the public streets, or the paths of the compound it is nested in)."""
     usable = np.flatnonzero(g_comp >= 0)
@@ -95,23 +103,28 @@ def close_compounds(net: Network, g_pts: np.ndarray, g_comp: np.ndarray, g_codes
         ie, ia, _ = nearest_on(net, gxy, g_comp[todo], link_m)
         if (pe < 0).any():
             bad = g_codes[todo[pe < 0]]
-            warnings.append(f"{len(bad)} gates have no street (or path of the compound around "
-                            f"them) within {link_m:g} m and "
-                            f"cannot be used ({', '.join(map(str, bad[:5]))})")
+            warnings.append(
+                f"{len(bad)} gates have no street (or path of the compound around "
+                f"them) within {link_m:g} m and "
+                f"cannot be used ({', '.join(map(str, bad[:5]))})"
+            )
         link = pe >= 0
         with_int = link & (ie >= 0)
         outer = net.edge_compound[pe[link]]  # the outside link belongs to the side it joins
-        net, at_nodes = split_edges(net, np.r_[pe[link], ie[with_int]],
-                                     np.r_[pa[link], ia[with_int]])
+        net, at_nodes = split_edges(
+            net, np.r_[pe[link], ie[with_int]], np.r_[pa[link], ia[with_int]]
+        )
         n_pub = int(link.sum())
         gates_here = todo[link]
         new_ids = net.n_nodes + np.arange(n_pub)
-        net = replace(net, node_xy=np.vstack([net.node_xy,
-                                              shapely.get_coordinates(g_pts[gates_here])]))
+        net = replace(
+            net, node_xy=np.vstack([net.node_xy, shapely.get_coordinates(g_pts[gates_here])])
+        )
         gate_node[gates_here] = new_ids
         net = add_edges(net, new_ids, at_nodes[:n_pub], outer, GATE_LINK)
-        net = add_edges(net, new_ids[with_int[link]], at_nodes[n_pub:],
-                         g_comp[todo[with_int]], GATE_LINK)
+        net = add_edges(
+            net, new_ids[with_int[link]], at_nodes[n_pub:], g_comp[todo[with_int]], GATE_LINK
+        )
     ok = gate_node >= 0
     gate_node, g_comp, g_codes = gate_node[ok], g_comp[ok], g_codes[ok]
     # 3. Cut every other link. Each edge end gets a side key; ends with equal keys at a node
@@ -123,11 +136,18 @@ def close_compounds(net: Network, g_pts: np.ndarray, g_comp: np.ndarray, g_codes
     have_gate[g_comp] = True
     dead = net.compound_code[net.compound_gated & ~have_gate]
     if len(dead):
-        warnings.append(f"{len(dead)} gated compounds have no usable gate; their internal "
-                        f"paths are unreachable ({', '.join(map(str, dead[:5]))})")
+        warnings.append(
+            f"{len(dead)} gated compounds have no usable gate; their internal "
+            f"paths are unreachable ({', '.join(map(str, dead[:5]))})"
+        )
     if not (net.edge_compound >= 0).any():
-        return replace(net, gate_node=gate_node, gate_compound=g_comp, gate_code=g_codes,
-                       warnings=tuple(warnings))
+        return replace(
+            net,
+            gate_node=gate_node,
+            gate_compound=g_comp,
+            gate_code=g_codes,
+            warnings=tuple(warnings),
+        )
     node, edge = incidence(net.edge_u, net.edge_v)
     comp = net.edge_compound[edge]
     width = len(net.compound_code) + 1
@@ -147,5 +167,13 @@ def close_compounds(net: Network, g_pts: np.ndarray, g_comp: np.ndarray, g_codes
         new_u[edge[rows[at_u]]] = ids[at_u]
         new_v[edge[rows[~at_u]]] = ids[~at_u]
         node_xy = np.vstack([node_xy, net.node_xy[copies["node"].to_numpy()]])
-    return replace(net, node_xy=node_xy, edge_u=new_u, edge_v=new_v, gate_node=gate_node,
-                   gate_compound=g_comp, gate_code=g_codes, warnings=tuple(warnings))
+    return replace(
+        net,
+        node_xy=node_xy,
+        edge_u=new_u,
+        edge_v=new_v,
+        gate_node=gate_node,
+        gate_compound=g_comp,
+        gate_code=g_codes,
+        warnings=tuple(warnings),
+    )

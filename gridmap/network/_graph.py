@@ -68,9 +68,11 @@ class Network:
         return len(self.edge_u)
 
     def __repr__(self) -> str:
-        return (f"Network({self.n_nodes} nodes, {self.n_edges} edges, "
-                f"{int(self.compound_gated.sum())} gated compounds, {len(self.gate_node)} gates, "
-                f"crs={self.crs})")
+        return (
+            f"Network({self.n_nodes} nodes, {self.n_edges} edges, "
+            f"{int(self.compound_gated.sum())} gated compounds, {len(self.gate_node)} gates, "
+            f"crs={self.crs})"
+        )
 
     @cached_property
     def adjacency(self) -> sp.csr_array:
@@ -91,8 +93,10 @@ class Network:
             key = key[starts]
         rows, cols = key // max(self.n_nodes, 1), key % max(self.n_nodes, 1)
         indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=self.n_nodes))]
-        return sp.csr_array((data, cols.astype(np.int32), indptr.astype(np.int32)),
-                            shape=(self.n_nodes, self.n_nodes))
+        return sp.csr_array(
+            (data, cols.astype(np.int32), indptr.astype(np.int32)),
+            shape=(self.n_nodes, self.n_nodes),
+        )
 
     @cached_property
     def incident_edges(self) -> tuple[np.ndarray, np.ndarray]:
@@ -138,16 +142,30 @@ class Network:
     def _vertex_key(self) -> tuple[np.ndarray, np.ndarray]:
         return L.global_key(self.vertex_along, self.geom_offsets)
 
-    def substrings(self, edge: ArrayLike, start_m: ArrayLike, end_m: ArrayLike
-                   ) -> tuple[np.ndarray, np.ndarray]:
+    def substrings(
+        self, edge: ArrayLike, start_m: ArrayLike, end_m: ArrayLike
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Pieces of edges between two distances from their u end (see gridmap.lines)."""
-        return L.substrings(self.geom_xy, self.geom_offsets, self.vertex_along, edge, start_m,
-                            end_m, key_base=self._vertex_key)
+        return L.substrings(
+            self.geom_xy,
+            self.geom_offsets,
+            self.vertex_along,
+            edge,
+            start_m,
+            end_m,
+            key_base=self._vertex_key,
+        )
 
     def points_along(self, edge: ArrayLike, at_m: ArrayLike) -> np.ndarray:
         """Points at distances from the u end of edges."""
-        return L.points_at(self.geom_xy, self.geom_offsets, self.vertex_along, edge, at_m,
-                           key_base=self._vertex_key)
+        return L.points_at(
+            self.geom_xy,
+            self.geom_offsets,
+            self.vertex_along,
+            edge,
+            at_m,
+            key_base=self._vertex_key,
+        )
 
     def compound_of(self, xy: np.ndarray) -> np.ndarray:
         """Index of the gated compound holding each point, -1 outside every gated one."""
@@ -206,19 +224,23 @@ def split_edges(net: Network, edge: ArrayLike, at_m: ArrayLike) -> tuple[Network
     kept_xy, kept_off = net.substrings(kept, np.zeros(len(kept)), net.edge_length_m[kept])
     new_xy = net.points_along(ue, ua)
     out = replace(
-        net, node_xy=np.vstack([net.node_xy, new_xy]),
-        edge_u=np.r_[net.edge_u[kept], p_u], edge_v=np.r_[net.edge_v[kept], p_v],
+        net,
+        node_xy=np.vstack([net.node_xy, new_xy]),
+        edge_u=np.r_[net.edge_u[kept], p_u],
+        edge_v=np.r_[net.edge_v[kept], p_v],
         edge_length_m=np.r_[net.edge_length_m[kept], p_end - p_start],
         edge_compound=np.r_[net.edge_compound[kept], net.edge_compound[p_edge]],
         edge_highway=np.r_[net.edge_highway[kept], net.edge_highway[p_edge]],
         edge_source=np.r_[net.edge_source[kept], net.edge_source[p_edge]],
         geom_xy=np.vstack([kept_xy, piece_xy]),
-        geom_offsets=np.r_[kept_off, kept_off[-1] + piece_off[1:]].astype(np.int64))
+        geom_offsets=np.r_[kept_off, kept_off[-1] + piece_off[1:]].astype(np.int64),
+    )
     return out, node
 
 
-def add_edges(net: Network, u: ArrayLike, v: ArrayLike, compound: ArrayLike,
-              highway: str) -> Network:
+def add_edges(
+    net: Network, u: ArrayLike, v: ArrayLike, compound: ArrayLike, highway: str
+) -> Network:
     """Append straight edges (connectors) between existing nodes."""
     u = np.asarray(u, dtype=np.int64)
     v = np.asarray(v, dtype=np.int64)
@@ -226,11 +248,13 @@ def add_edges(net: Network, u: ArrayLike, v: ArrayLike, compound: ArrayLike,
         return net
     a, b = net.node_xy[u], net.node_xy[v]
     return replace(
-        net, edge_u=np.r_[net.edge_u, u], edge_v=np.r_[net.edge_v, v],
+        net,
+        edge_u=np.r_[net.edge_u, u],
+        edge_v=np.r_[net.edge_v, v],
         edge_length_m=np.r_[net.edge_length_m, np.hypot(*(b - a).T)],
         edge_compound=np.r_[net.edge_compound, np.asarray(compound, dtype=np.int64)],
         edge_highway=np.r_[net.edge_highway, np.full(len(u), highway, dtype=object)],
         edge_source=np.r_[net.edge_source, np.full(len(u), -1, dtype=np.int64)],
-        geom_offsets=np.r_[net.geom_offsets,
-                           net.geom_offsets[-1] + 2 * np.arange(1, len(u) + 1)],
-        geom_xy=np.vstack([net.geom_xy, np.stack([a, b], axis=1).reshape(-1, 2)]))
+        geom_offsets=np.r_[net.geom_offsets, net.geom_offsets[-1] + 2 * np.arange(1, len(u) + 1)],
+        geom_xy=np.vstack([net.geom_xy, np.stack([a, b], axis=1).reshape(-1, 2)]),
+    )

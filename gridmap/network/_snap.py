@@ -13,8 +13,9 @@ from gridmap.network._graph import DEFAULT_MAX_SNAP_M, Network
 SEARCH_WINDOWS_M = (40.0, 120.0)
 
 
-def nearest_on(net: Network, xy: ArrayLike, want: ArrayLike, max_m: float, *,
-               outside: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def nearest_on(
+    net: Network, xy: ArrayLike, want: ArrayLike, max_m: float, *, outside: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each point the nearest point on an allowed edge within ``max_m``.
 
     Allowed: edges whose ``edge_compound`` equals ``want`` of the point (or differs from it,
@@ -46,8 +47,9 @@ def nearest_on(net: Network, xy: ArrayLike, want: ArrayLike, max_m: float, *,
         a, b = seg_a[si], seg_b[si]
         ab = b - a
         len2 = np.einsum("ij,ij->i", ab, ab)
-        t = np.where(len2 > 0, np.einsum("ij,ij->i", p[pi] - a, ab) / np.where(len2 > 0, len2,
-                                                                                1.0), 0.0)
+        t = np.where(
+            len2 > 0, np.einsum("ij,ij->i", p[pi] - a, ab) / np.where(len2 > 0, len2, 1.0), 0.0
+        )
         t = np.clip(t, 0.0, 1.0)
         foot = a + t[:, None] * ab
         d = np.hypot(*(p[pi] - foot).T)
@@ -114,11 +116,19 @@ class Snap:
         rows = np.flatnonzero(new[self.att_point] >= 0)
         order = np.argsort(new[self.att_point[rows]], kind="stable")
         rows = rows[order]
-        return Snap(n=len(idx), xy=self.xy[idx], status=self.status[idx], edge=self.edge[idx],
-                    offset_m=self.offset_m[idx], leg_m=self.leg_m[idx],
-                    snapped_xy=self.snapped_xy[idx], compound=self.compound[idx],
-                    att_point=new[self.att_point[rows]], att_node=self.att_node[rows],
-                    att_cost_m=self.att_cost_m[rows])
+        return Snap(
+            n=len(idx),
+            xy=self.xy[idx],
+            status=self.status[idx],
+            edge=self.edge[idx],
+            offset_m=self.offset_m[idx],
+            leg_m=self.leg_m[idx],
+            snapped_xy=self.snapped_xy[idx],
+            compound=self.compound[idx],
+            att_point=new[self.att_point[rows]],
+            att_node=self.att_node[rows],
+            att_cost_m=self.att_cost_m[rows],
+        )
 
 
 def point_xy(points: ArrayLike) -> np.ndarray:
@@ -133,9 +143,13 @@ def point_xy(points: ArrayLike) -> np.ndarray:
     return xy
 
 
-def snap_points(network: Network, points: ArrayLike, *,
-                max_snap_m: float = DEFAULT_MAX_SNAP_M,
-                compound: ArrayLike | None = None) -> Snap:
+def snap_points(
+    network: Network,
+    points: ArrayLike,
+    *,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    compound: ArrayLike | None = None,
+) -> Snap:
     """Attach points (metric CRS, the network's) to the nearest point on an allowed edge.
 
     points      (n, 2) array or shapely points
@@ -191,9 +205,19 @@ def snap_points(network: Network, points: ArrayLike, *,
     else:
         ap, an, ac = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     order = np.argsort(ap, kind="stable")
-    return Snap(n=n, xy=xy, status=status, edge=edge, offset_m=at, leg_m=leg, snapped_xy=snapped,
-                compound=comp, att_point=ap[order].astype(np.int64),
-                att_node=an[order].astype(np.int64), att_cost_m=ac[order])
+    return Snap(
+        n=n,
+        xy=xy,
+        status=status,
+        edge=edge,
+        offset_m=at,
+        leg_m=leg,
+        snapped_xy=snapped,
+        compound=comp,
+        att_point=ap[order].astype(np.int64),
+        att_node=an[order].astype(np.int64),
+        att_cost_m=ac[order],
+    )
 
 
 def snap_nodes(network: Network, nodes: ArrayLike) -> Snap:
@@ -201,7 +225,16 @@ def snap_nodes(network: Network, nodes: ArrayLike) -> Snap:
     or targets "at a node" for checks against other shortest-path tools."""
     nodes = np.asarray(nodes, dtype=np.int64)
     k = len(nodes)
-    return Snap(n=k, xy=network.node_xy[nodes], status=np.full(k, SNAP_NODE, dtype=object),
-                edge=np.full(k, -1, dtype=np.int64), offset_m=np.zeros(k), leg_m=np.zeros(k),
-                snapped_xy=network.node_xy[nodes], compound=np.full(k, -1, dtype=np.int64),
-                att_point=np.arange(k, dtype=np.int64), att_node=nodes, att_cost_m=np.zeros(k))
+    return Snap(
+        n=k,
+        xy=network.node_xy[nodes],
+        status=np.full(k, SNAP_NODE, dtype=object),
+        edge=np.full(k, -1, dtype=np.int64),
+        offset_m=np.zeros(k),
+        leg_m=np.zeros(k),
+        snapped_xy=network.node_xy[nodes],
+        compound=np.full(k, -1, dtype=np.int64),
+        att_point=np.arange(k, dtype=np.int64),
+        att_node=nodes,
+        att_cost_m=np.zeros(k),
+    )

@@ -22,8 +22,19 @@ from gridmap.standards.rules import read_table
 SHIPPED = "indicators.yaml"
 LEVELS = ("grid", "community", "street")
 DIRECTIONS = ("higher", "lower", "band")
-_FIELDS = {"id", "name_zh", "name_en", "formula", "unit", "level", "direction", "target",
-           "source", "enabled", "note"}
+_FIELDS = {
+    "id",
+    "name_zh",
+    "name_en",
+    "formula",
+    "unit",
+    "level",
+    "direction",
+    "target",
+    "source",
+    "enabled",
+    "note",
+}
 
 
 @dataclass(frozen=True)
@@ -109,17 +120,24 @@ def _number(value: Any, where: str, what: str) -> float:
 
 def _target(raw: Any, where: str) -> dict[str, Any]:
     if not isinstance(raw, dict) or not raw:
-        raise _fail(where, "target must be a mapping: {min: X}, {max: X}, {min: X, max: Y} "
-                           "or {stars: {3: A, 4: B, 5: C}}")
+        raise _fail(
+            where,
+            "target must be a mapping: {min: X}, {max: X}, {min: X, max: Y} "
+            "or {stars: {3: A, 4: B, 5: C}}",
+        )
     bad = set(raw) - {"min", "max", "stars"}
     if bad:
-        raise _fail(where, f"target: unknown key(s) {', '.join(sorted(map(str, bad)))}; "
-                           "use min, max or stars")
+        raise _fail(
+            where,
+            f"target: unknown key(s) {', '.join(sorted(map(str, bad)))}; use min, max or stars",
+        )
     out: dict[str, Any] = {}
     if "stars" in raw:
         stars = raw["stars"]
         if not isinstance(stars, dict) or not stars:
-            raise _fail(where, "target.stars must map star levels to thresholds, e.g. {3: 75, 5: 80}")
+            raise _fail(
+                where, "target.stars must map star levels to thresholds, e.g. {3: 75, 5: 80}"
+            )
         out["stars"] = {int(k): _number(v, where, f"target.stars.{k}") for k, v in stars.items()}
         return out
     for key in ("min", "max"):
@@ -139,13 +157,18 @@ def _indicator(raw: dict[str, Any], *, where: str, base: Indicator | None = None
     here = f"{where}, indicator {iid}"
     unknown = set(raw) - _FIELDS
     if unknown:
-        raise _fail(here, f"unknown field(s) {', '.join(sorted(unknown))}; "
-                          f"allowed: {', '.join(sorted(_FIELDS))}")
+        raise _fail(
+            here,
+            f"unknown field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(_FIELDS))}",
+        )
     if base is None:
         for need in ("name_zh", "name_en", "formula", "level", "direction", "target", "source"):
             if raw.get(need) in (None, "", []):
-                raise _fail(here, f"'{need}' is missing (every indicator says what it measures, "
-                                  "how, where, against what and why)")
+                raise _fail(
+                    here,
+                    f"'{need}' is missing (every indicator says what it measures, "
+                    "how, where, against what and why)",
+                )
     changes = {k: v for k, v in raw.items() if k != "id"}
     if "level" in changes:
         levels = changes.pop("level")
@@ -167,8 +190,18 @@ def _indicator(raw: dict[str, Any], *, where: str, base: Indicator | None = None
     if "enabled" in changes:
         changes["enabled"] = bool(changes["enabled"])
     if base is None:
-        base = Indicator(id=iid, name_zh="", name_en="", formula="", unit="", levels=(),
-                         direction="higher", target={}, source="", origin=where)
+        base = Indicator(
+            id=iid,
+            name_zh="",
+            name_en="",
+            formula="",
+            unit="",
+            levels=(),
+            direction="higher",
+            target={},
+            source="",
+            origin=where,
+        )
     return replace(base, **changes)
 
 
@@ -181,8 +214,7 @@ def _read(text: str, where: str) -> dict[str, Any]:
 
 def load_indicators(override: str | Path | None = None) -> IndicatorSet:
     """The shipped indicators, merged with the deployment's file ``override`` when given."""
-    doc = _read(resources.files("gridmap.standards").joinpath(SHIPPED).read_text("utf-8"),
-                SHIPPED)
+    doc = _read(resources.files("gridmap.standards").joinpath(SHIPPED).read_text("utf-8"), SHIPPED)
     items = [_indicator(raw, where=SHIPPED) for raw in doc["indicators"]]
     params = dict(doc.get("params") or {})
     sources = [SHIPPED]

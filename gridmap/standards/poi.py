@@ -49,8 +49,9 @@ def _table() -> dict[str, dict[tuple[str, ...], tuple[str, str]]]:
         for provider, mapping in providers.items():
             for key, value in mapping.items():
                 if value != EXCLUDE and value not in codes:
-                    raise InvalidInput(f"{TABLE}: {layer}.{provider}.{key}: {value!r} is not a "
-                                       f"{layer} category")
+                    raise InvalidInput(
+                        f"{TABLE}: {layer}.{provider}.{key}: {value!r} is not a {layer} category"
+                    )
                 entries[_path(str(key))] = (str(value), str(provider))
         out[layer] = entries
     return out
@@ -72,6 +73,7 @@ def classify(layer: str, value: str) -> Decision | None:
             hit = entries.get(path[:n])
             if hit is not None:
                 category, provider = hit
-                return Decision(None if category == EXCLUDE else category, ";".join(path[:n]),
-                                provider)
+                return Decision(
+                    None if category == EXCLUDE else category, ";".join(path[:n]), provider
+                )
     return None

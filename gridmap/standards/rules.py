@@ -29,11 +29,30 @@ from gridmap import vocab
 from gridmap.errors import InvalidInput
 from gridmap.units import metres_for, minutes_for
 
-RULE_FILES = ("gb50180_2018.yaml", "tdt1062_2021.yaml", "complete_community_2020.yaml",
-              "local_targets.yaml")
+RULE_FILES = (
+    "gb50180_2018.yaml",
+    "tdt1062_2021.yaml",
+    "complete_community_2020.yaml",
+    "local_targets.yaml",
+)
 WEIGHTS = ("residents", "households")
-_FIELDS = {"id", "standard", "clause", "title_zh", "title_en", "categories", "max_distance_m",
-           "max_minutes", "min_share", "weight", "level", "basis", "tier", "enabled", "note"}
+_FIELDS = {
+    "id",
+    "standard",
+    "clause",
+    "title_zh",
+    "title_en",
+    "categories",
+    "max_distance_m",
+    "max_minutes",
+    "min_share",
+    "weight",
+    "level",
+    "basis",
+    "tier",
+    "enabled",
+    "note",
+}
 
 
 @dataclass(frozen=True)
@@ -127,37 +146,62 @@ def _fail(where: str, what: str) -> InvalidInput:
     return InvalidInput(f"{where}: {what}")
 
 
-def _rule(raw: dict[str, Any], *, defaults: dict[str, Any], standard: str | None, where: str,
-          base: Rule | None = None) -> Rule:
+def _rule(
+    raw: dict[str, Any],
+    *,
+    defaults: dict[str, Any],
+    standard: str | None,
+    where: str,
+    base: Rule | None = None,
+) -> Rule:
     if not isinstance(raw, dict) or not raw.get("id"):
         raise _fail(where, "every rule needs an 'id'")
     rid = str(raw["id"])
     unknown = set(raw) - _FIELDS
     if unknown:
-        raise _fail(where, f"rule {rid}: unknown field(s) {', '.join(sorted(unknown))}; "
-                           f"allowed: {', '.join(sorted(_FIELDS))}")
+        raise _fail(
+            where,
+            f"rule {rid}: unknown field(s) {', '.join(sorted(unknown))}; "
+            f"allowed: {', '.join(sorted(_FIELDS))}",
+        )
     data = {**defaults, **raw} if base is None else dict(raw)
     if base is None:
         data.setdefault("standard", standard)
         for need in ("clause", "title_zh", "title_en", "categories"):
             if not data.get(need):
-                raise _fail(where, f"rule {rid}: '{need}' is missing (every rule cites its "
-                                   "clause and says what it checks)")
+                raise _fail(
+                    where,
+                    f"rule {rid}: '{need}' is missing (every rule cites its "
+                    "clause and says what it checks)",
+                )
         if data.get("max_distance_m") is None and data.get("max_minutes") is None:
             raise _fail(where, f"rule {rid}: give max_distance_m or max_minutes")
-    rule = base if base is not None else Rule(id=rid, standard=str(data["standard"]),
-                                              clause="", title_zh="", title_en="",
-                                              categories=(), source=where)
+    rule = (
+        base
+        if base is not None
+        else Rule(
+            id=rid,
+            standard=str(data["standard"]),
+            clause="",
+            title_zh="",
+            title_en="",
+            categories=(),
+            source=where,
+        )
+    )
     changes = {k: v for k, v in data.items() if k in _FIELDS and k != "id"}
     if "categories" in changes:
         cats = changes["categories"]
         cats = [cats] if isinstance(cats, str) else list(cats or [])
         bad = [c for c in cats if c not in vocab.FACILITY_CODES]
         if bad:
-            raise _fail(where, f"rule {rid}: unknown facility categor"
-                               f"{'y' if len(bad) == 1 else 'ies'} {', '.join(map(str, bad))}; "
-                               f"use codes from gridmap.vocab.FACILITY_CATEGORIES "
-                               f"(e.g. {', '.join(sorted(vocab.FACILITY_CODES)[:4])} ...)")
+            raise _fail(
+                where,
+                f"rule {rid}: unknown facility categor"
+                f"{'y' if len(bad) == 1 else 'ies'} {', '.join(map(str, bad))}; "
+                f"use codes from gridmap.vocab.FACILITY_CATEGORIES "
+                f"(e.g. {', '.join(sorted(vocab.FACILITY_CODES)[:4])} ...)",
+            )
         changes["categories"] = tuple(cats)
     for key in ("max_distance_m", "max_minutes", "min_share"):
         if key in changes and changes[key] is not None:
@@ -172,8 +216,11 @@ def _rule(raw: dict[str, Any], *, defaults: dict[str, Any], standard: str | None
     elif changes.get("max_minutes") is not None:
         changes["max_distance_m"] = None
     if "min_share" in changes and changes["min_share"] > 1:
-        raise _fail(where, f"rule {rid}: min_share is a share between 0 and 1 "
-                           f"(got {changes['min_share']}; write 0.9 for 90%)")
+        raise _fail(
+            where,
+            f"rule {rid}: min_share is a share between 0 and 1 "
+            f"(got {changes['min_share']}; write 0.9 for 90%)",
+        )
     if "weight" in changes and changes["weight"] not in WEIGHTS:
         raise _fail(where, f"rule {rid}: weight must be one of {', '.join(WEIGHTS)}")
     if "enabled" in changes:
@@ -207,13 +254,18 @@ def load_rules(override: str | Path | None = None) -> RuleSet:
     levels: list[dict[str, Any]] = []
     sources: list[str] = []
     for name in RULE_FILES:
-        doc = _read(resources.files("gridmap.standards").joinpath(name).read_text("utf-8"),
-                    name)
+        doc = _read(resources.files("gridmap.standards").joinpath(name).read_text("utf-8"), name)
         sources.append(name)
         levels += doc.get("levels", [])
         for raw in doc["rules"]:
-            rules.append(_rule(raw, defaults=doc.get("defaults") or {},
-                               standard=doc.get("standard"), where=name))
+            rules.append(
+                _rule(
+                    raw,
+                    defaults=doc.get("defaults") or {},
+                    standard=doc.get("standard"),
+                    where=name,
+                )
+            )
     if override is not None:
         path = Path(override)
         if not path.is_file():
@@ -224,11 +276,16 @@ def load_rules(override: str | Path | None = None) -> RuleSet:
         for raw in doc["rules"]:
             rid = str(raw.get("id", "")) if isinstance(raw, dict) else ""
             if rid in index:
-                rules[index[rid]] = _rule(raw, defaults={}, standard=None, where=path.name,
-                                          base=rules[index[rid]])
+                rules[index[rid]] = _rule(
+                    raw, defaults={}, standard=None, where=path.name, base=rules[index[rid]]
+                )
             else:
-                rule = _rule(raw, defaults=doc.get("defaults") or {},
-                             standard=doc.get("standard") or "用户规则", where=path.name)
+                rule = _rule(
+                    raw,
+                    defaults=doc.get("defaults") or {},
+                    standard=doc.get("standard") or "用户规则",
+                    where=path.name,
+                )
                 index[rule.id] = len(rules)
                 rules.append(rule)
     ids = [r.id for r in rules]
@@ -238,10 +295,16 @@ def load_rules(override: str | Path | None = None) -> RuleSet:
     return RuleSet(tuple(rules), tuple(levels), tuple(sources))
 
 
-def evaluate(rules: RuleSet | list[Rule], distances: pd.DataFrame, weights: pd.DataFrame,
-             areas: dict[str, pd.Series], *, speed_kmh: float,
-             names: dict[str, dict[str, str]] | None = None,
-             lang: str = "zh") -> pd.DataFrame:
+def evaluate(
+    rules: RuleSet | list[Rule],
+    distances: pd.DataFrame,
+    weights: pd.DataFrame,
+    areas: dict[str, pd.Series],
+    *,
+    speed_kmh: float,
+    names: dict[str, dict[str, str]] | None = None,
+    lang: str = "zh",
+) -> pd.DataFrame:
     """Pass/fail of every enabled rule in every area.
 
     distances  aligned with the origins: '<category>_m' columns (NaN beyond the cutoff or
@@ -271,16 +334,25 @@ def evaluate(rules: RuleSet | list[Rule], distances: pd.DataFrame, weights: pd.D
             cov = np.bincount(inv, weights=w * ok, minlength=len(keys))
             for k, key in enumerate(keys):
                 share = cov[k] / total[k] if total[k] > 0 else np.nan
-                rows.append({
-                    "rule": rule.id, "standard": rule.standard, "clause": rule.clause,
-                    "title": rule.title(lang), "categories": ",".join(rule.categories),
-                    "level": level, "area": key,
-                    "area_name": (names or {}).get(level, {}).get(key, key),
-                    "threshold_m": limit, "minutes": float(minutes_for(limit, speed_kmh)),
-                    "min_share": rule.min_share, "weight": rule.weight,
-                    "total": int(round(total[k])), "covered": int(round(cov[k])),
-                    "share": share,
-                    "passed": bool(share >= rule.min_share) if total[k] > 0 else None,
-                    "computed": bool(cols),
-                })
+                rows.append(
+                    {
+                        "rule": rule.id,
+                        "standard": rule.standard,
+                        "clause": rule.clause,
+                        "title": rule.title(lang),
+                        "categories": ",".join(rule.categories),
+                        "level": level,
+                        "area": key,
+                        "area_name": (names or {}).get(level, {}).get(key, key),
+                        "threshold_m": limit,
+                        "minutes": float(minutes_for(limit, speed_kmh)),
+                        "min_share": rule.min_share,
+                        "weight": rule.weight,
+                        "total": int(round(total[k])),
+                        "covered": int(round(cov[k])),
+                        "share": share,
+                        "passed": bool(share >= rule.min_share) if total[k] > 0 else None,
+                        "computed": bool(cols),
+                    }
+                )
     return pd.DataFrame(rows)

@@ -44,8 +44,24 @@ from gridmap.analysis.patrol.streets import (
 )
 
 __all__ = [
-    "FIX_COLUMNS", "CoverageReport", "PatrolOptions", "Period", "StreetNetwork", "TrackSegments",
-    "clean_fixes", "coverage", "fixes_frame", "match_pieces", "overdue_sites", "parse_period",
-    "patrolled_roads", "road_levels", "shift_of", "split_period", "street_network",
-    "track_fixes", "track_pieces", "track_segments",
+    "FIX_COLUMNS",
+    "CoverageReport",
+    "PatrolOptions",
+    "Period",
+    "StreetNetwork",
+    "TrackSegments",
+    "clean_fixes",
+    "coverage",
+    "fixes_frame",
+    "match_pieces",
+    "overdue_sites",
+    "parse_period",
+    "patrolled_roads",
+    "road_levels",
+    "shift_of",
+    "split_period",
+    "street_network",
+    "track_fixes",
+    "track_pieces",
+    "track_segments",
 ]

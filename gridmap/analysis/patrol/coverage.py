@@ -20,6 +20,7 @@ from gridmap.errors import InvalidInput
 # Per-grid arrays (one value per grid, or grid x period) passed between the coverage steps.
 _Arrays = tuple[np.ndarray, ...]
 
+
 @dataclass
 class CoverageReport:
     """Everything :func:`coverage` computes. Period positions index ``periods``.
@@ -56,13 +57,16 @@ class CoverageReport:
         seg = self.segments
         street_m = float(seg["length_m"].sum())
         patrolled_m = float(seg.loc[seg["patrolled"], "length_m"].sum())
-        return {"street_m": round(street_m, 1), "patrolled_m": round(patrolled_m, 1),
-                "street_pct": round(100 * patrolled_m / street_m, 1) if street_m else None,
-                "patrols": int(self.pieces["track"].nunique()) if len(self.pieces) else 0,
-                # The same 15 m chords as the per-patroller and per-grid km.
-                "patrol_km": round(float(self.patrollers["km"].sum()), 2)
-                if len(self.patrollers) else 0.0}
-
+        return {
+            "street_m": round(street_m, 1),
+            "patrolled_m": round(patrolled_m, 1),
+            "street_pct": round(100 * patrolled_m / street_m, 1) if street_m else None,
+            "patrols": int(self.pieces["track"].nunique()) if len(self.pieces) else 0,
+            # The same 15 m chords as the per-patroller and per-grid km.
+            "patrol_km": round(float(self.patrollers["km"].sum()), 2)
+            if len(self.patrollers)
+            else 0.0,
+        }
 
 
 def _pct(part: Any, whole: Any) -> np.ndarray:
@@ -72,12 +76,17 @@ def _pct(part: Any, whole: Any) -> np.ndarray:
         return np.where(whole > 0, np.round(100 * part / np.where(whole > 0, whole, 1), 1), np.nan)
 
 
-def coverage(network: StreetNetwork, clean: pd.DataFrame, periods: list[Period], *,
-             buildings: gpd.GeoDataFrame | None = None,
-             sites: gpd.GeoDataFrame | None = None,
-             shift: str = "all",
-             longest: int = 5,
-             options: PatrolOptions = DEFAULT_OPTIONS) -> CoverageReport:
+def coverage(
+    network: StreetNetwork,
+    clean: pd.DataFrame,
+    periods: list[Period],
+    *,
+    buildings: gpd.GeoDataFrame | None = None,
+    sites: gpd.GeoDataFrame | None = None,
+    shift: str = "all",
+    longest: int = 5,
+    options: PatrolOptions = DEFAULT_OPTIONS,
+) -> CoverageReport:
     """Patrol coverage per grid and period.
 
     In: the :func:`street_network`, cleaned fixes (:func:`clean_fixes`), the periods
@@ -94,18 +103,26 @@ def coverage(network: StreetNetwork, clean: pd.DataFrame, periods: list[Period],
     bins = _bin_of(segs.t_mid, periods)
     use = bins >= 0
     if shift != "all":
-        use &= shift_of(segs.t_mid, day_start_hour=options.day_start_hour,
-                        night_start_hour=options.night_start_hour) == shift
+        use &= (
+            shift_of(
+                segs.t_mid,
+                day_start_hour=options.day_start_hour,
+                night_start_hour=options.night_start_hour,
+            )
+            == shift
+        )
     seg_idx = np.flatnonzero(use)
     tree = shapely.STRtree(segs.geoms[seg_idx]) if len(seg_idx) else None
 
-    covered = match_pieces(network.pieces, segs, seg_idx, bins, max(n_per, 1), tree=tree,
-                           options=options)
+    covered = match_pieces(
+        network.pieces, segs, seg_idx, bins, max(n_per, 1), tree=tree, options=options
+    )
     share_all, patrolled = _segment_shares(network, covered, n_per, options)
     streets = _street_metres(network, patrolled, n_per)
     grid_pos = pd.Series(np.arange(len(grids)), index=grids["code"].to_numpy())
-    *passed, passed_any = _buildings_passed(buildings, grid_pos, tree, bins[seg_idx], n_per,
-                                            options)
+    *passed, passed_any = _buildings_passed(
+        buildings, grid_pos, tree, bins[seg_idx], n_per, options
+    )
     site_rows = _site_visits(sites, clean, periods, shift, options)
     visited = _sites_visited(sites, site_rows["visited_by_period"], grid_pos, n_per)
     effort = _grid_effort(segs, seg_idx, bins, grids, n_per)
@@ -118,15 +135,30 @@ def coverage(network: StreetNetwork, clean: pd.DataFrame, periods: list[Period],
     chosen = np.unique(segs.piece[seg_idx])
     pieces_gdf = track_pieces(clean[clean["piece"].isin(chosen)], crs).reset_index(drop=True)
     reasons = clean["reason"].value_counts().to_dict()
-    cleaning = {"fixes": int(len(clean)), "kept": int(clean["keep"].sum()),
-                "dropped": {k: int(v) for k, v in reasons.items() if k}}
+    cleaning = {
+        "fixes": int(len(clean)),
+        "kept": int(clean["keep"].sum()),
+        "dropped": {k: int(v) for k, v in reasons.items() if k},
+    }
     site_frame = site_rows["frame"]
-    return CoverageReport(periods, shift, grid_table, segments, unpatrolled, patrollers,
-                          site_frame, pieces_gdf, cleaning, options, passed_any)
+    return CoverageReport(
+        periods,
+        shift,
+        grid_table,
+        segments,
+        unpatrolled,
+        patrollers,
+        site_frame,
+        pieces_gdf,
+        cleaning,
+        options,
+        passed_any,
+    )
 
 
-def _segment_shares(network: StreetNetwork, covered: np.ndarray, n_per: int,
-                    options: PatrolOptions) -> tuple[np.ndarray, np.ndarray]:
+def _segment_shares(
+    network: StreetNetwork, covered: np.ndarray, n_per: int, options: PatrolOptions
+) -> tuple[np.ndarray, np.ndarray]:
     """Covered share of each street segment over the whole range, and whether it was
     patrolled (share >= min_share) in each period: (segment,) and (segment, period)."""
     pieces = network.pieces
@@ -138,10 +170,14 @@ def _segment_shares(network: StreetNetwork, covered: np.ndarray, n_per: int,
     for k in range(n_per):
         share[:, k] = np.bincount(seg_of_piece, weights=plen * covered[:, k], minlength=n_seg)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(seg_len[:, None] > 0, share / np.where(seg_len > 0, seg_len, 1)[:, None], 0)
+        share = np.where(
+            seg_len[:, None] > 0, share / np.where(seg_len > 0, seg_len, 1)[:, None], 0
+        )
     patrolled = share >= options.min_share  # (segment, period)
     any_cov = covered.any(axis=1)
-    share_all = np.bincount(seg_of_piece, weights=plen * any_cov, minlength=n_seg) / np.where(seg_len > 0, seg_len, 1)
+    share_all = np.bincount(seg_of_piece, weights=plen * any_cov, minlength=n_seg) / np.where(
+        seg_len > 0, seg_len, 1
+    )
     return share_all, patrolled
 
 
@@ -160,9 +196,14 @@ def _street_metres(network: StreetNetwork, patrolled: np.ndarray, n_per: int) ->
     return street_m, patrolled_m
 
 
-def _buildings_passed(buildings: gpd.GeoDataFrame | None, grid_pos: pd.Series,
-                      tree: shapely.STRtree | None, seg_bins: np.ndarray, n_per: int,
-                      options: PatrolOptions) -> tuple[Any, ...]:
+def _buildings_passed(
+    buildings: gpd.GeoDataFrame | None,
+    grid_pos: pd.Series,
+    tree: shapely.STRtree | None,
+    seg_bins: np.ndarray,
+    n_per: int,
+    options: PatrolOptions,
+) -> tuple[Any, ...]:
     """Buildings and households per grid, those passed within pass_m per period, and
     (index-aligned with ``buildings``) whether each was passed in any period."""
     n_grid = len(grid_pos)
@@ -179,8 +220,11 @@ def _buildings_passed(buildings: gpd.GeoDataFrame | None, grid_pos: pd.Series,
         b_total = np.bincount(bgi[has], minlength=n_grid).astype(float)
         hh_total = np.bincount(bgi[has], weights=hh[has], minlength=n_grid)
         if tree is not None:
-            bi, q = tree.query(np.asarray(buildings.geometry.values, dtype=object),
-                               predicate="dwithin", distance=options.pass_m)
+            bi, q = tree.query(
+                np.asarray(buildings.geometry.values, dtype=object),
+                predicate="dwithin",
+                distance=options.pass_m,
+            )
             passed = np.zeros((len(buildings), max(n_per, 1)), dtype=bool)
             passed[bi, seg_bins[q]] = True
             passed_any[:] = passed.any(axis=1)
@@ -191,8 +235,9 @@ def _buildings_passed(buildings: gpd.GeoDataFrame | None, grid_pos: pd.Series,
     return b_total, hh_total, b_passed, hh_passed, passed_any
 
 
-def _sites_visited(sites: gpd.GeoDataFrame | None, visited_by_period: np.ndarray,
-                   grid_pos: pd.Series, n_per: int) -> _Arrays:
+def _sites_visited(
+    sites: gpd.GeoDataFrame | None, visited_by_period: np.ndarray, grid_pos: pd.Series, n_per: int
+) -> _Arrays:
     """Key sites per grid and those visited per period."""
     n_grid = len(grid_pos)
     s_total = np.zeros(n_grid)
@@ -208,8 +253,9 @@ def _sites_visited(sites: gpd.GeoDataFrame | None, visited_by_period: np.ndarray
     return s_total, s_visited
 
 
-def _grid_effort(segs: TrackSegments, seg_idx: np.ndarray, bins: np.ndarray,
-                 grids: gpd.GeoDataFrame, n_per: int) -> _Arrays:
+def _grid_effort(
+    segs: TrackSegments, seg_idx: np.ndarray, bins: np.ndarray, grids: gpd.GeoDataFrame, n_per: int
+) -> _Arrays:
     """Patrol effort inside each grid per period (km, hours, patrols): track segments whose
     midpoint lies in the grid."""
     n_grid = len(grids)
@@ -219,19 +265,31 @@ def _grid_effort(segs: TrackSegments, seg_idx: np.ndarray, bins: np.ndarray,
     if len(seg_idx) and n_grid:
         mid = shapely.points(segs.mx[seg_idx], segs.my[seg_idx])
         qi, gi = shapely.STRtree(np.asarray(grids.geometry.values, dtype=object)).query(
-            mid, predicate="intersects")
+            mid, predicate="intersects"
+        )
         si = seg_idx[qi]
         for k in range(n_per):
             sel = bins[si] == k
-            g_km[:, k] = np.bincount(gi[sel], weights=segs.length_m[si[sel]], minlength=n_grid) / 1000
-            g_hours[:, k] = np.bincount(gi[sel], weights=segs.dt_s[si[sel]], minlength=n_grid) / 3600
+            g_km[:, k] = (
+                np.bincount(gi[sel], weights=segs.length_m[si[sel]], minlength=n_grid) / 1000
+            )
+            g_hours[:, k] = (
+                np.bincount(gi[sel], weights=segs.dt_s[si[sel]], minlength=n_grid) / 3600
+            )
             pairs = pd.DataFrame({"g": gi[sel], "t": segs.track[si[sel]]}).drop_duplicates()
             g_patrols[:, k] = np.bincount(pairs["g"].to_numpy(dtype=int), minlength=n_grid)
     return g_km, g_hours, g_patrols
 
 
-def _grid_table(grids: gpd.GeoDataFrame, periods: list[Period], shift: str, streets: _Arrays,
-                passed: _Arrays, visited: _Arrays, effort: _Arrays) -> pd.DataFrame:
+def _grid_table(
+    grids: gpd.GeoDataFrame,
+    periods: list[Period],
+    shift: str,
+    streets: _Arrays,
+    passed: _Arrays,
+    visited: _Arrays,
+    effort: _Arrays,
+) -> pd.DataFrame:
     """One row per (grid, period) of :attr:`CoverageReport.grids`."""
     street_m, patrolled_m = streets
     b_total, hh_total, b_passed, hh_passed = passed
@@ -239,55 +297,90 @@ def _grid_table(grids: gpd.GeoDataFrame, periods: list[Period], shift: str, stre
     g_km, g_hours, g_patrols = effort
     rows = []
     for k, per in enumerate(periods):
-        rows.append(pd.DataFrame({
-            "grid_code": grids["code"].to_numpy(),
-            "grid_name": grids["name"].to_numpy() if "name" in grids else grids["code"].to_numpy(),
-            "period": per.label, "period_start": per.start, "shift": shift,
-            "street_m": np.round(street_m, 1), "patrolled_m": np.round(patrolled_m[:, k], 1),
-            "street_pct": _pct(patrolled_m[:, k], street_m),
-            "buildings": b_total.astype(int), "buildings_passed": b_passed[:, k].astype(int),
-            "buildings_pct": _pct(b_passed[:, k], b_total),
-            "households": hh_total.astype(int), "households_covered": hh_passed[:, k].astype(int),
-            "households_pct": _pct(hh_passed[:, k], hh_total),
-            "key_sites": s_total.astype(int), "key_sites_visited": s_visited[:, k].astype(int),
-            "key_sites_pct": _pct(s_visited[:, k], s_total),
-            "patrols": g_patrols[:, k], "patrol_km": np.round(g_km[:, k], 2),
-            "patrol_hours": np.round(g_hours[:, k], 2),
-        }))
-    return (pd.concat(rows, ignore_index=True)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "grid_code": grids["code"].to_numpy(),
+                    "grid_name": grids["name"].to_numpy()
+                    if "name" in grids
+                    else grids["code"].to_numpy(),
+                    "period": per.label,
+                    "period_start": per.start,
+                    "shift": shift,
+                    "street_m": np.round(street_m, 1),
+                    "patrolled_m": np.round(patrolled_m[:, k], 1),
+                    "street_pct": _pct(patrolled_m[:, k], street_m),
+                    "buildings": b_total.astype(int),
+                    "buildings_passed": b_passed[:, k].astype(int),
+                    "buildings_pct": _pct(b_passed[:, k], b_total),
+                    "households": hh_total.astype(int),
+                    "households_covered": hh_passed[:, k].astype(int),
+                    "households_pct": _pct(hh_passed[:, k], hh_total),
+                    "key_sites": s_total.astype(int),
+                    "key_sites_visited": s_visited[:, k].astype(int),
+                    "key_sites_pct": _pct(s_visited[:, k], s_total),
+                    "patrols": g_patrols[:, k],
+                    "patrol_km": np.round(g_km[:, k], 2),
+                    "patrol_hours": np.round(g_hours[:, k], 2),
+                }
+            )
+        )
+    return (
+        (
+            pd.concat(rows, ignore_index=True)
             .sort_values(["grid_code", "period_start"], kind="stable")
-            .reset_index(drop=True)) if rows else pd.DataFrame()
+            .reset_index(drop=True)
+        )
+        if rows
+        else pd.DataFrame()
+    )
 
 
-def _segment_table(network: StreetNetwork, share_all: np.ndarray,
-                   options: PatrolOptions) -> gpd.GeoDataFrame:
+def _segment_table(
+    network: StreetNetwork, share_all: np.ndarray, options: PatrolOptions
+) -> gpd.GeoDataFrame:
     """The street segments over the whole range, with the grids they belong to."""
     seg_of_piece = network.pieces["segment"].to_numpy()
     pg_piece = network.piece_grid["piece"].to_numpy()
     pg_grid = network.piece_grid["grid"].to_numpy()
-    seg_grids = pd.DataFrame({"segment": seg_of_piece[pg_piece],
-                              "grid": network.grids["code"].to_numpy()[pg_grid]}).drop_duplicates()
+    seg_grids = pd.DataFrame(
+        {"segment": seg_of_piece[pg_piece], "grid": network.grids["code"].to_numpy()[pg_grid]}
+    ).drop_duplicates()
     grid_codes = seg_grids.groupby("segment")["grid"].agg(lambda v: ",".join(sorted(v)))
     segments = network.segments.copy()
     segments["share"] = np.round(share_all, 3)
     segments["patrolled"] = share_all >= options.min_share
-    segments["grid_codes"] = grid_codes.reindex(np.arange(len(network.segments))).fillna("").to_numpy()
+    segments["grid_codes"] = (
+        grid_codes.reindex(np.arange(len(network.segments))).fillna("").to_numpy()
+    )
     return segments
 
 
-def _site_visits(sites: gpd.GeoDataFrame | None, clean: pd.DataFrame, periods: list[Period],
-                 shift: str, options: PatrolOptions) -> dict[str, Any]:
+def _site_visits(
+    sites: gpd.GeoDataFrame | None,
+    clean: pd.DataFrame,
+    periods: list[Period],
+    shift: str,
+    options: PatrolOptions,
+) -> dict[str, Any]:
     n_per = max(len(periods), 1)
     if sites is None or not len(sites):
-        return {"visited_by_period": np.zeros((0, n_per), dtype=bool),
-                "frame": pd.DataFrame(columns=["code", "visited", "visits", "last_visit",
-                                               "minutes_near"])}
+        return {
+            "visited_by_period": np.zeros((0, n_per), dtype=bool),
+            "frame": pd.DataFrame(
+                columns=["code", "visited", "visits", "last_visit", "minutes_near"]
+            ),
+        }
     kept = clean[clean["keep"]].sort_values(["piece", "t"], kind="stable")
     t = kept["t"].to_numpy().astype("datetime64[us]")
     sel = _bin_of(t, periods) >= 0
     if shift != "all":
-        sel &= shift_of(t, day_start_hour=options.day_start_hour,
-                        night_start_hour=options.night_start_hour) == shift
+        sel &= (
+            shift_of(
+                t, day_start_hour=options.day_start_hour, night_start_hour=options.night_start_hour
+            )
+            == shift
+        )
     order = np.flatnonzero(sel)  # positions of usable fixes in the sorted kept frame
     visited = np.zeros((len(sites), n_per), dtype=bool)
     visits = np.zeros(len(sites), dtype=int)
@@ -296,14 +389,19 @@ def _site_visits(sites: gpd.GeoDataFrame | None, clean: pd.DataFrame, periods: l
     if len(order):
         pts = shapely.points(kept[["x", "y"]].to_numpy()[order])
         tree = shapely.STRtree(pts)
-        si, fi = tree.query(np.asarray(sites.geometry.values, dtype=object),
-                            predicate="dwithin", distance=options.visit_m)
+        si, fi = tree.query(
+            np.asarray(sites.geometry.values, dtype=object),
+            predicate="dwithin",
+            distance=options.visit_m,
+        )
         if len(si):
             pos = order[fi]  # position in the kept frame: consecutive = consecutive fixes
             piece = kept["piece"].to_numpy()[pos]
             srt = np.lexsort((pos, si))
             si, pos, piece = si[srt], pos[srt], piece[srt]
-            new = np.r_[True, (si[1:] != si[:-1]) | (piece[1:] != piece[:-1]) | (pos[1:] != pos[:-1] + 1)]
+            new = np.r_[
+                True, (si[1:] != si[:-1]) | (piece[1:] != piece[:-1]) | (pos[1:] != pos[:-1] + 1)
+            ]
             run = np.cumsum(new) - 1
             starts = np.flatnonzero(new)
             ends = np.r_[starts[1:], len(si)] - 1
@@ -318,10 +416,16 @@ def _site_visits(sites: gpd.GeoDataFrame | None, clean: pd.DataFrame, periods: l
                 lt = pd.Series(t[pos[ends]][ok]).groupby(run_site[ok]).max()
                 last[lt.index.to_numpy()] = lt.to_numpy().astype("datetime64[us]")
             del run
-    frame = pd.DataFrame({
-        "code": sites["code"].to_numpy(), "visited": visited.any(axis=1), "visits": visits,
-        "last_visit": pd.to_datetime(last), "minutes_near": np.round(minutes, 1)},
-        index=sites.index)
+    frame = pd.DataFrame(
+        {
+            "code": sites["code"].to_numpy(),
+            "visited": visited.any(axis=1),
+            "visits": visits,
+            "last_visit": pd.to_datetime(last),
+            "minutes_near": np.round(minutes, 1),
+        },
+        index=sites.index,
+    )
     return {"visited_by_period": visited, "frame": frame}
 
 
@@ -331,47 +435,73 @@ def _longest_unpatrolled(network: StreetNetwork, patrolled: np.ndarray, n: int) 
     pg = network.piece_grid
     seg = pieces["segment"].to_numpy()[pg["piece"].to_numpy()]
     sel = ~patrolled[seg]
-    frame = pd.DataFrame({"grid": pg["grid"].to_numpy()[sel], "segment": seg[sel],
-                          "length_m": pieces["length_m"].to_numpy()[pg["piece"].to_numpy()[sel]]})
+    frame = pd.DataFrame(
+        {
+            "grid": pg["grid"].to_numpy()[sel],
+            "segment": seg[sel],
+            "length_m": pieces["length_m"].to_numpy()[pg["piece"].to_numpy()[sel]],
+        }
+    )
     frame["road"] = network.segments["road"].to_numpy()[frame["segment"].to_numpy()]
     agg = frame.groupby(["grid", "road"], sort=False).agg(
-        length_m=("length_m", "sum"), segments=("segment", lambda s: sorted(set(s))))
+        length_m=("length_m", "sum"), segments=("segment", lambda s: sorted(set(s)))
+    )
     agg = agg.reset_index().sort_values(["grid", "length_m"], ascending=[True, False])
     agg = agg.groupby("grid", sort=True).head(n)
-    geoms = [shapely.line_merge(shapely.union_all(
-        np.asarray(network.segments.geometry.values, dtype=object)[s])) for s in agg["segments"]]
+    geoms = [
+        shapely.line_merge(
+            shapely.union_all(np.asarray(network.segments.geometry.values, dtype=object)[s])
+        )
+        for s in agg["segments"]
+    ]
     segs = network.segments
     first = [s[0] for s in agg["segments"]]
-    out = gpd.GeoDataFrame({
-        "grid_code": network.grids["code"].to_numpy()[agg["grid"].to_numpy(dtype=int)],
-        "name": segs["name"].to_numpy()[first] if len(first) else [],
-        "highway": segs["highway"].to_numpy()[first] if len(first) else [],
-        "length_m": np.round(agg["length_m"].to_numpy(float), 1),
-    }, geometry=gpd.GeoSeries(geoms, crs=network.crs), crs=network.crs)
+    out = gpd.GeoDataFrame(
+        {
+            "grid_code": network.grids["code"].to_numpy()[agg["grid"].to_numpy(dtype=int)],
+            "name": segs["name"].to_numpy()[first] if len(first) else [],
+            "highway": segs["highway"].to_numpy()[first] if len(first) else [],
+            "length_m": np.round(agg["length_m"].to_numpy(float), 1),
+        },
+        geometry=gpd.GeoSeries(geoms, crs=network.crs),
+        crs=network.crs,
+    )
     return out.reset_index(drop=True)
 
 
-def _patroller_totals(segs: TrackSegments, seg_idx: np.ndarray, bins: np.ndarray,
-                      periods: list[Period], options: PatrolOptions) -> pd.DataFrame:
+def _patroller_totals(
+    segs: TrackSegments,
+    seg_idx: np.ndarray,
+    bins: np.ndarray,
+    periods: list[Period],
+    options: PatrolOptions,
+) -> pd.DataFrame:
     columns = ["patroller", "period", "patrols", "km", "hours", "day_hours", "night_hours"]
     if not len(seg_idx):
         return pd.DataFrame(columns=columns)
-    shifts = shift_of(segs.t_mid[seg_idx], day_start_hour=options.day_start_hour,
-                      night_start_hour=options.night_start_hour)
-    f = pd.DataFrame({
-        "patroller": segs.patroller[seg_idx],
-        "period": np.array([p.label for p in periods], dtype=object)[bins[seg_idx]],
-        "track": segs.track[seg_idx], "m": segs.length_m[seg_idx], "s": segs.dt_s[seg_idx],
-        "day_s": np.where(shifts == "day", segs.dt_s[seg_idx], 0.0),
-    })
+    shifts = shift_of(
+        segs.t_mid[seg_idx],
+        day_start_hour=options.day_start_hour,
+        night_start_hour=options.night_start_hour,
+    )
+    f = pd.DataFrame(
+        {
+            "patroller": segs.patroller[seg_idx],
+            "period": np.array([p.label for p in periods], dtype=object)[bins[seg_idx]],
+            "track": segs.track[seg_idx],
+            "m": segs.length_m[seg_idx],
+            "s": segs.dt_s[seg_idx],
+            "day_s": np.where(shifts == "day", segs.dt_s[seg_idx], 0.0),
+        }
+    )
     g = f.groupby(["patroller", "period"], sort=True)
-    out = pd.DataFrame({
-        "patrols": g["track"].nunique(),
-        "km": (g["m"].sum() / 1000).round(2),
-        "hours": (g["s"].sum() / 3600).round(2),
-        "day_hours": (g["day_s"].sum() / 3600).round(2),
-    }).reset_index()
+    out = pd.DataFrame(
+        {
+            "patrols": g["track"].nunique(),
+            "km": (g["m"].sum() / 1000).round(2),
+            "hours": (g["s"].sum() / 3600).round(2),
+            "day_hours": (g["day_s"].sum() / 3600).round(2),
+        }
+    ).reset_index()
     out["night_hours"] = (out["hours"] - out["day_hours"]).round(2)
     return out[columns]
-
-

@@ -20,8 +20,15 @@ _RESET_AFTER_S = 120.0
 FIX_COLUMNS = ["track", "patroller", "t", "x", "y", "accuracy_m"]
 
 
-def fixes_frame(*, track: Any, patroller: Any, t: ArrayLike, x: Any, y: ArrayLike,
-                accuracy_m: ArrayLike | None = None) -> pd.DataFrame:
+def fixes_frame(
+    *,
+    track: Any,
+    patroller: Any,
+    t: ArrayLike,
+    x: Any,
+    y: ArrayLike,
+    accuracy_m: ArrayLike | None = None,
+) -> pd.DataFrame:
     """GPS fixes (one row each) from arrays; ``t`` local times, ``x``/``y`` metric coordinates.
 
     Raw GPX/CSV records (patroller, time, lon, lat[, accuracy]) come in here after the
@@ -29,16 +36,22 @@ def fixes_frame(*, track: Any, patroller: Any, t: ArrayLike, x: Any, y: ArrayLik
     sorted by track and time.
     """
     n = len(x)
-    frame = pd.DataFrame({
-        "track": np.asarray(track, dtype=object) if not np.isscalar(track) else [track] * n,
-        "patroller": (np.asarray(patroller, dtype=object) if not np.isscalar(patroller)
-                      else [patroller] * n),
-        "t": pd.to_datetime(np.asarray(t)),
-        "x": np.asarray(x, dtype=float),
-        "y": np.asarray(y, dtype=float),
-        "accuracy_m": (np.full(n, np.nan) if accuracy_m is None
-                       else np.asarray(accuracy_m, dtype=float)),
-    })
+    frame = pd.DataFrame(
+        {
+            "track": np.asarray(track, dtype=object) if not np.isscalar(track) else [track] * n,
+            "patroller": (
+                np.asarray(patroller, dtype=object)
+                if not np.isscalar(patroller)
+                else [patroller] * n
+            ),
+            "t": pd.to_datetime(np.asarray(t)),
+            "x": np.asarray(x, dtype=float),
+            "y": np.asarray(y, dtype=float),
+            "accuracy_m": (
+                np.full(n, np.nan) if accuracy_m is None else np.asarray(accuracy_m, dtype=float)
+            ),
+        }
+    )
     if frame["t"].isna().any():
         row = int(np.flatnonzero(frame["t"].isna().to_numpy())[0])
         raise InvalidInput(f"fix {row + 1} has no time; every fix needs patroller, time, lon, lat")
@@ -54,8 +67,16 @@ def track_fixes(tracks: gpd.GeoDataFrame) -> pd.DataFrame:
     """
     _require_metric(tracks, "patrol tracks")
     if not len(tracks):
-        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in zip(
-            FIX_COLUMNS, [object, object, "datetime64[us]", float, float, float], strict=True)})
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype=d)
+                for c, d in zip(
+                    FIX_COLUMNS,
+                    [object, object, "datetime64[us]", float, float, float],
+                    strict=True,
+                )
+            }
+        )
     geoms = np.asarray(tracks.geometry.values, dtype=object)
     coords, owner = shapely.get_coordinates(geoms, return_index=True)
     counts = np.bincount(owner, minlength=len(tracks))
@@ -64,19 +85,29 @@ def track_fixes(tracks: gpd.GeoDataFrame) -> pd.DataFrame:
     bad = np.flatnonzero(lengths != counts)
     if len(bad):
         code = tracks["code"].iloc[bad[0]]
-        raise InvalidInput(f"patrol track {code}: {lengths[bad[0]]} times for {counts[bad[0]]} "
-                           "vertices; every vertex needs one time")
+        raise InvalidInput(
+            f"patrol track {code}: {lengths[bad[0]]} times for {counts[bad[0]]} "
+            "vertices; every vertex needs one time"
+        )
     seconds = np.concatenate(times) if times else np.zeros(0)
     started = pd.to_datetime(tracks["started_at"]).to_numpy().astype("datetime64[us]")
     t = started[owner] + (seconds * 1e6).astype("timedelta64[us]")
     accuracy = None
     if "accuracy" in tracks.columns:
-        accuracy = np.concatenate([
-            np.asarray(a, dtype=float) if a is not None and len(a) == c else np.full(c, np.nan)
-            for a, c in zip(tracks["accuracy"], counts, strict=True)])
-    return fixes_frame(track=tracks["code"].to_numpy(dtype=object)[owner],
-                       patroller=tracks["patroller"].to_numpy(dtype=object)[owner],
-                       t=t, x=coords[:, 0], y=coords[:, 1], accuracy_m=accuracy)
+        accuracy = np.concatenate(
+            [
+                np.asarray(a, dtype=float) if a is not None and len(a) == c else np.full(c, np.nan)
+                for a, c in zip(tracks["accuracy"], counts, strict=True)
+            ]
+        )
+    return fixes_frame(
+        track=tracks["code"].to_numpy(dtype=object)[owner],
+        patroller=tracks["patroller"].to_numpy(dtype=object)[owner],
+        t=t,
+        x=coords[:, 0],
+        y=coords[:, 1],
+        accuracy_m=accuracy,
+    )
 
 
 def _runs(keys: np.ndarray) -> np.ndarray:
@@ -86,8 +117,9 @@ def _runs(keys: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
 
 
-def _speed_scan(x: np.ndarray, y: np.ndarray, s: np.ndarray, max_mps: float, gap_s: float,
-                slack_m: float) -> tuple[np.ndarray, np.ndarray]:
+def _speed_scan(
+    x: np.ndarray, y: np.ndarray, s: np.ndarray, max_mps: float, gap_s: float, slack_m: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Sequential speed filter of one track: keep a fix when reachable from the last kept one.
 
     Returns (keep, restart): restart marks kept fixes that begin a new piece because
@@ -103,8 +135,11 @@ def _speed_scan(x: np.ndarray, y: np.ndarray, s: np.ndarray, max_mps: float, gap
     if n >= 3:
         d01 = np.hypot(x[1] - x[0], y[1] - y[0])
         d12 = np.hypot(x[2] - x[1], y[2] - y[1])
-        if (d01 > max_mps * (s[1] - s[0]) + slack_m and d12 <= max_mps * (s[2] - s[1]) + slack_m
-                and s[1] - s[0] <= gap_s):
+        if (
+            d01 > max_mps * (s[1] - s[0]) + slack_m
+            and d12 <= max_mps * (s[2] - s[1]) + slack_m
+            and s[1] - s[0] <= gap_s
+        ):
             start = 1
     anchor = start
     keep[start] = True
@@ -138,7 +173,7 @@ def clean_fixes(fixes: pd.DataFrame, *, options: PatrolOptions = DEFAULT_OPTIONS
     acc = out["accuracy_m"].to_numpy(dtype=float)
     reason[np.isfinite(acc) & (acc > options.max_accuracy_m)] = "accuracy"
     track = out["track"].to_numpy(dtype=object)
-    s = (out["t"].to_numpy().astype("datetime64[us]").astype(np.int64) / 1e6)
+    s = out["t"].to_numpy().astype("datetime64[us]").astype(np.int64) / 1e6
     # Two fixes of one track at the same second: keep the first.
     same = np.r_[False, (track[1:] == track[:-1]) & (s[1:] == s[:-1])]
     reason[same & (reason == "")] = "duplicate"
@@ -158,16 +193,19 @@ def clean_fixes(fixes: pd.DataFrame, *, options: PatrolOptions = DEFAULT_OPTIONS
         # Only tracks with a violation need the sequential scan.
         for tr in pd.unique(track[ok[1:][too_fast]]):
             rows = ok[track[ok] == tr]
-            keep, rs = _speed_scan(x[rows], y[rows], s[rows], max_mps, gap_s,
-                                   options.speed_slack_m)
+            keep, rs = _speed_scan(x[rows], y[rows], s[rows], max_mps, gap_s, options.speed_slack_m)
             reason[rows[~keep]] = "speed"
             restart[rows[rs]] = True
 
     good = np.flatnonzero(reason == "")
     piece = np.full(n, -1, dtype=np.int64)
     if len(good):
-        new = np.r_[True, (track[good[1:]] != track[good[:-1]])
-                    | (s[good[1:]] - s[good[:-1]] > gap_s)] | restart[good]
+        new = (
+            np.r_[
+                True, (track[good[1:]] != track[good[:-1]]) | (s[good[1:]] - s[good[:-1]] > gap_s)
+            ]
+            | restart[good]
+        )
         ids = np.cumsum(new) - 1
         sizes = np.bincount(ids)
         lonely = sizes[ids] < 2
@@ -187,21 +225,32 @@ def track_pieces(clean: pd.DataFrame, crs: Any) -> gpd.GeoDataFrame:
     duration_s, geometry (in ``crs``)."""
     kept = clean[clean["keep"]]
     if not len(kept):
-        return gpd.GeoDataFrame({"piece": [], "track": [], "patroller": [], "started_at": [],
-                                 "ended_at": [], "length_m": [], "duration_s": []},
-                                geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+        return gpd.GeoDataFrame(
+            {
+                "piece": [],
+                "track": [],
+                "patroller": [],
+                "started_at": [],
+                "ended_at": [],
+                "length_m": [],
+                "duration_s": [],
+            },
+            geometry=gpd.GeoSeries([], crs=crs),
+            crs=crs,
+        )
     kept = kept.sort_values(["piece", "t"], kind="stable")
     _, dense = np.unique(kept["piece"].to_numpy(), return_inverse=True)
     lines = shapely.linestrings(kept[["x", "y"]].to_numpy(), indices=dense)
     g = kept.groupby("piece", sort=True)
-    frame = pd.DataFrame({
-        "piece": g.size().index.to_numpy(),
-        "track": g["track"].first().to_numpy(),
-        "patroller": g["patroller"].first().to_numpy(),
-        "started_at": g["t"].min().to_numpy(),
-        "ended_at": g["t"].max().to_numpy(),
-    })
+    frame = pd.DataFrame(
+        {
+            "piece": g.size().index.to_numpy(),
+            "track": g["track"].first().to_numpy(),
+            "patroller": g["patroller"].first().to_numpy(),
+            "started_at": g["t"].min().to_numpy(),
+            "ended_at": g["t"].max().to_numpy(),
+        }
+    )
     frame["duration_s"] = (frame["ended_at"] - frame["started_at"]).dt.total_seconds()
     frame["length_m"] = shapely.length(lines)
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(lines, crs=crs), crs=crs)
-

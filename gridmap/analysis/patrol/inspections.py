@@ -20,6 +20,7 @@ def overdue_sites(sites: pd.DataFrame, *, as_of: datetime) -> pd.DataFrame:
     due = last + interval
     days = (pd.Timestamp(as_of) - due).dt.total_seconds() / 86400
     days = days.where(last.notna(), np.inf)
-    out = pd.DataFrame({"due_at": due, "days_overdue": days.round(1), "overdue": days > 0},
-                       index=sites.index)
+    out = pd.DataFrame(
+        {"due_at": due, "days_overdue": days.round(1), "overdue": days > 0}, index=sites.index
+    )
     return out

@@ -16,11 +16,11 @@ from gridmap.analysis.patrol.options import DEFAULT_OPTIONS, PatrolOptions
 class TrackSegments:
     """Consecutive kept fixes of one piece, with a smoothed heading."""
 
-    geoms: np.ndarray          # LineStrings
+    geoms: np.ndarray  # LineStrings
     length_m: np.ndarray
     dt_s: np.ndarray
-    t_mid: np.ndarray          # datetime64[us]
-    hx: np.ndarray             # unit heading (0, 0 when standing still)
+    t_mid: np.ndarray  # datetime64[us]
+    hx: np.ndarray  # unit heading (0, 0 when standing still)
     hy: np.ndarray
     piece: np.ndarray
     track: np.ndarray
@@ -29,7 +29,9 @@ class TrackSegments:
     my: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
-def track_segments(clean: pd.DataFrame, *, options: PatrolOptions = DEFAULT_OPTIONS) -> TrackSegments:
+def track_segments(
+    clean: pd.DataFrame, *, options: PatrolOptions = DEFAULT_OPTIONS
+) -> TrackSegments:
     """Chords of at least ``step_m`` between kept fixes of the same piece, each with the
     heading of the chord over ``heading_window`` chords on either side.
 
@@ -58,8 +60,17 @@ def track_segments(clean: pd.DataFrame, *, options: PatrolOptions = DEFAULT_OPTI
     n = len(kept)
     if n < 2:
         z = np.zeros(0)
-        return TrackSegments(np.zeros(0, dtype=object), z, z, np.zeros(0, "datetime64[us]"), z, z,
-                             np.zeros(0, int), np.zeros(0, object), np.zeros(0, object))
+        return TrackSegments(
+            np.zeros(0, dtype=object),
+            z,
+            z,
+            np.zeros(0, "datetime64[us]"),
+            z,
+            z,
+            np.zeros(0, int),
+            np.zeros(0, object),
+            np.zeros(0, object),
+        )
     i = np.flatnonzero(piece[1:] == piece[:-1])
     starts = _runs(piece)
     first = np.repeat(starts, np.diff(np.r_[starts, n]))
@@ -76,15 +87,30 @@ def track_segments(clean: pd.DataFrame, *, options: PatrolOptions = DEFAULT_OPTI
     geoms = shapely.linestrings(seg_xy)
     dt = (t[i + 1] - t[i]).astype("timedelta64[us]").astype(np.int64) / 1e6
     return TrackSegments(
-        geoms=geoms, length_m=np.hypot(x[i + 1] - x[i], y[i + 1] - y[i]), dt_s=dt,
-        t_mid=t[i] + ((t[i + 1] - t[i]) // 2), hx=hx, hy=hy, piece=piece[i],
-        track=kept["track"].to_numpy(object)[i], patroller=kept["patroller"].to_numpy(object)[i],
-        mx=(x[i] + x[i + 1]) / 2, my=(y[i] + y[i + 1]) / 2)
+        geoms=geoms,
+        length_m=np.hypot(x[i + 1] - x[i], y[i + 1] - y[i]),
+        dt_s=dt,
+        t_mid=t[i] + ((t[i + 1] - t[i]) // 2),
+        hx=hx,
+        hy=hy,
+        piece=piece[i],
+        track=kept["track"].to_numpy(object)[i],
+        patroller=kept["patroller"].to_numpy(object)[i],
+        mx=(x[i] + x[i + 1]) / 2,
+        my=(y[i] + y[i + 1]) / 2,
+    )
 
 
-def match_pieces(pieces: pd.DataFrame, segs: TrackSegments, seg_idx: np.ndarray,
-                 bins: np.ndarray, n_bins: int, *, tree: shapely.STRtree | None = None,
-                 options: PatrolOptions = DEFAULT_OPTIONS) -> np.ndarray:
+def match_pieces(
+    pieces: pd.DataFrame,
+    segs: TrackSegments,
+    seg_idx: np.ndarray,
+    bins: np.ndarray,
+    n_bins: int,
+    *,
+    tree: shapely.STRtree | None = None,
+    options: PatrolOptions = DEFAULT_OPTIONS,
+) -> np.ndarray:
     """Which street pieces a track runs along, per period: bool (pieces, n_bins).
 
     In: street pieces (mx, my, dx, dy), the track chords, the positions ``seg_idx`` of the
@@ -100,8 +126,9 @@ def match_pieces(pieces: pd.DataFrame, segs: TrackSegments, seg_idx: np.ndarray,
     mids = shapely.points(pieces[["mx", "my"]].to_numpy())
     p, q = tree.query(mids, predicate="dwithin", distance=options.tolerance_m)
     sq = seg_idx[q]
-    cosang = np.abs(pieces["dx"].to_numpy()[p] * segs.hx[sq] + pieces["dy"].to_numpy()[p] * segs.hy[sq])
+    cosang = np.abs(
+        pieces["dx"].to_numpy()[p] * segs.hx[sq] + pieces["dy"].to_numpy()[p] * segs.hy[sq]
+    )
     along = cosang >= np.cos(np.radians(options.max_angle_deg))
     covered[p[along], bins[sq[along]]] = True
     return covered
-

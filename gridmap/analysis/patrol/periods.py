@@ -35,8 +35,9 @@ def _parse_day(text: str, what: str) -> datetime:
             return datetime.combine(date.fromisoformat(text), datetime.min.time())
         return datetime.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidInput(f"{what} {text!r} is not a date (YYYY-MM-DD) or time "
-                           "(YYYY-MM-DDTHH:MM)") from exc
+        raise InvalidInput(
+            f"{what} {text!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)"
+        ) from exc
 
 
 def parse_period(text: str) -> Period:
@@ -47,8 +48,10 @@ def parse_period(text: str) -> Period:
     except InvalidInput:
         raise
     except (ValueError, OverflowError) as exc:  # month 13, week 99: the calendar refuses
-        raise InvalidInput(f"period {text!r} is not on the calendar ({exc}); use a month "
-                           "01-12 or an ISO week 01-53") from exc
+        raise InvalidInput(
+            f"period {text!r} is not on the calendar ({exc}); use a month "
+            "01-12 or an ISO week 01-53"
+        ) from exc
 
 
 def _parse_period(text: str) -> Period:
@@ -71,8 +74,10 @@ def _parse_period(text: str) -> Period:
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         start = _parse_day(text, "period")
         return Period(start, start + timedelta(days=1))
-    raise InvalidInput(f"period {text!r} not understood; use START/END (2025-06-01/2025-06-30), "
-                       "a day (2025-06-01), a month (2025-06) or an ISO week (2025-W23)")
+    raise InvalidInput(
+        f"period {text!r} not understood; use START/END (2025-06-01/2025-06-30), "
+        "a day (2025-06-01), a month (2025-06) or an ISO week (2025-W23)"
+    )
 
 
 def split_period(period: Period, by: str | None) -> list[Period]:
@@ -96,7 +101,9 @@ def split_period(period: Period, by: str | None) -> list[Period]:
     return out
 
 
-def shift_of(times: ArrayLike, *, day_start_hour: int = 6, night_start_hour: int = 20) -> np.ndarray:
+def shift_of(
+    times: ArrayLike, *, day_start_hour: int = 6, night_start_hour: int = 20
+) -> np.ndarray:
     """'day' or 'night' for each local time (day = [day_start_hour, night_start_hour))."""
     hours = pd.DatetimeIndex(times).hour.to_numpy()
     if day_start_hour < night_start_hour:
@@ -115,4 +122,3 @@ def _bin_of(times: np.ndarray, periods: list[Period]) -> np.ndarray:
     idx = np.searchsorted(edges, t, side="right") - 1
     idx[(idx < 0) | (idx >= len(periods))] = -1
     return idx
-

@@ -37,24 +37,31 @@ class StreetNetwork:
 def patrolled_roads(roads: gpd.GeoDataFrame) -> pd.Series:
     """Index-aligned bool: roads a patrol can walk, by the rule of ``gridmap.walkable``
     (private roads only as a compound's own roads: ``compound_code`` set)."""
+
     def col(name: str) -> np.ndarray | None:
         return roads[name].to_numpy(object) if name in roads else None
+
     inside = roads["compound_code"].notna().to_numpy() if "compound_code" in roads else None
-    return pd.Series(walkable(roads["highway"].to_numpy(object), col("foot"), col("access"),
-                              in_compound=inside), index=roads.index)
+    return pd.Series(
+        walkable(roads["highway"].to_numpy(object), col("foot"), col("access"), in_compound=inside),
+        index=roads.index,
+    )
 
 
 def road_levels(roads: pd.DataFrame) -> np.ndarray | None:
     """Vertical level of each road from its layer/bridge/tunnel columns (None: none given)."""
     if not any(c in roads for c in ("layer", "bridge", "tunnel")):
         return None
-    tags = [roads[c].to_numpy(object) if c in roads else [None] * len(roads)
-            for c in ("layer", "bridge", "tunnel")]
+    tags = [
+        roads[c].to_numpy(object) if c in roads else [None] * len(roads)
+        for c in ("layer", "bridge", "tunnel")
+    ]
     return np.array([vertical_layer(*t) for t in zip(*tags, strict=True)], dtype=np.int64)
 
 
-def street_network(roads: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
-                   options: PatrolOptions = DEFAULT_OPTIONS) -> StreetNetwork:
+def street_network(
+    roads: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, options: PatrolOptions = DEFAULT_OPTIONS
+) -> StreetNetwork:
     """Node ``roads`` into segments between intersections, cut them into pieces of at most
     ``piece_m`` and assign every piece to the grids within ``edge_m`` of its midpoint.
 
@@ -78,15 +85,18 @@ def street_network(roads: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *,
         lines, keep_labels = lines[near], keep_labels[near]
         # Cut roads leaving the area at its edge (1 m slack keeps boundary streets whole).
         lines = shapely.intersection(lines, shapely.buffer(union, 1.0))
-        lines = np.array([shapely.line_merge(g) if g.geom_type == "MultiLineString" else g
-                          for g in lines], dtype=object)
+        lines = np.array(
+            [shapely.line_merge(g) if g.geom_type == "MultiLineString" else g for g in lines],
+            dtype=object,
+        )
         ok = ~shapely.is_empty(lines) & np.isin(shapely.get_type_id(lines), [1, 5])
         lines, keep_labels = lines[ok], keep_labels[ok]
     return _segments_and_pieces(walk, lines, keep_labels, levels, grids, crs, options)
 
 
-def _noded_streets(lines: np.ndarray, levels: np.ndarray | None, keep_labels: pd.Index,
-                   walk_index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+def _noded_streets(
+    lines: np.ndarray, levels: np.ndarray | None, keep_labels: pd.Index, walk_index: pd.Index
+) -> tuple[np.ndarray, np.ndarray]:
     """Street segments between junctions (``gridmap.noding``: a bridge over a street is none)
     and the position in ``lines`` of the road each came from. Stretches drawn twice count
     once; crumbs of the edge cut and of noding (2 m or shorter) are dropped."""
@@ -102,22 +112,40 @@ def _noded_streets(lines: np.ndarray, levels: np.ndarray | None, keep_labels: pd
     return noded[first], src[first]
 
 
-def _segments_and_pieces(walk: gpd.GeoDataFrame, lines: np.ndarray, keep_labels: pd.Index,
-                         levels: np.ndarray | None, grids: gpd.GeoDataFrame, crs: Any,
-                         options: PatrolOptions) -> StreetNetwork:
-    empty = gpd.GeoDataFrame({"road": [], "name": [], "highway": [], "length_m": []},
-                             geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+def _segments_and_pieces(
+    walk: gpd.GeoDataFrame,
+    lines: np.ndarray,
+    keep_labels: pd.Index,
+    levels: np.ndarray | None,
+    grids: gpd.GeoDataFrame,
+    crs: Any,
+    options: PatrolOptions,
+) -> StreetNetwork:
+    empty = gpd.GeoDataFrame(
+        {"road": [], "name": [], "highway": [], "length_m": []},
+        geometry=gpd.GeoSeries([], crs=crs),
+        crs=crs,
+    )
     if not len(lines):
-        return StreetNetwork(empty, pd.DataFrame(columns=["segment", "length_m", "mx", "my", "dx", "dy"]),
-                             pd.DataFrame({"piece": [], "grid": []}, dtype=int), grids, crs)
+        return StreetNetwork(
+            empty,
+            pd.DataFrame(columns=["segment", "length_m", "mx", "my", "dx", "dy"]),
+            pd.DataFrame({"piece": [], "grid": []}, dtype=int),
+            grids,
+            crs,
+        )
     noded, road_pos = _noded_streets(lines, levels, keep_labels, walk.index)
     source = walk.loc[keep_labels[road_pos]]
-    segments = gpd.GeoDataFrame({
-        "road": keep_labels[road_pos],
-        "name": source["name"].to_numpy() if "name" in source else None,
-        "highway": source["highway"].to_numpy(),
-        "length_m": shapely.length(noded),
-    }, geometry=gpd.GeoSeries(noded, crs=crs), crs=crs)
+    segments = gpd.GeoDataFrame(
+        {
+            "road": keep_labels[road_pos],
+            "name": source["name"].to_numpy() if "name" in source else None,
+            "highway": source["highway"].to_numpy(),
+            "length_m": shapely.length(noded),
+        },
+        geometry=gpd.GeoSeries(noded, crs=crs),
+        crs=crs,
+    )
 
     # Pieces: consecutive vertices of the segmentized segments.
     fine = shapely.segmentize(noded, options.piece_m)
@@ -128,11 +156,16 @@ def _segments_and_pieces(walk: gpd.GeoDataFrame, lines: np.ndarray, keep_labels:
     length = np.hypot(d[:, 0], d[:, 1])
     nz = length > 1e-9
     a, b, d, length, seg = a[nz], b[nz], d[nz], length[nz], owner[pair][nz]
-    pieces = pd.DataFrame({
-        "segment": seg, "length_m": length,
-        "mx": (a[:, 0] + b[:, 0]) / 2, "my": (a[:, 1] + b[:, 1]) / 2,
-        "dx": d[:, 0] / length, "dy": d[:, 1] / length,
-    })
+    pieces = pd.DataFrame(
+        {
+            "segment": seg,
+            "length_m": length,
+            "mx": (a[:, 0] + b[:, 0]) / 2,
+            "my": (a[:, 1] + b[:, 1]) / 2,
+            "dx": d[:, 0] / length,
+            "dy": d[:, 1] / length,
+        }
+    )
     mid_pts = shapely.points(pieces[["mx", "my"]].to_numpy())
     tree = shapely.STRtree(np.asarray(grids.geometry.values, dtype=object))
     p_idx, g_idx = tree.query(mid_pts, predicate="dwithin", distance=options.edge_m)
@@ -151,4 +184,3 @@ def _segments_and_pieces(walk: gpd.GeoDataFrame, lines: np.ndarray, keep_labels:
         segments = segments.iloc[used].reset_index(drop=True)
         piece_grid = pd.DataFrame({"piece": piece_remap[p_idx], "grid": g_idx})
     return StreetNetwork(segments, pieces, piece_grid, grids, crs)
-

@@ -20,7 +20,6 @@ Public API (also for other analyses that need travel times):
 ``coverage(...)``, ``isochrones(...)``, ``gap_polygons(...)``, ``suggest_sites(...)``
 """
 
-
 from __future__ import annotations
 
 from gridmap.analysis.reach.categories import (
@@ -63,11 +62,37 @@ from gridmap.analysis.reach.sites import (
 from gridmap.units import metres_for, metres_per_minute, minutes_for
 
 __all__ = [
-    "DEFAULT_BUFFER_M", "DEFAULT_DETOUR_FACTOR", "DEFAULT_MINUTES", "DEFAULT_SPEED_KMH",
-    "METHOD_ESTIMATE", "METHOD_NETWORK", "METHOD_RADIUS", "PICK_COLUMNS", "NodeDistances",
-    "PointJoin", "Progress", "ReachTable", "SourceGraph", "Suggestion", "buffer_lines",
-    "candidate_nodes", "coverage", "estimate_by_category", "gap_polygons", "isochrones",
-    "metres_for", "metres_per_minute", "metric_points", "minutes_for", "nearest_facility",
-    "node_distances", "point_distances", "radius_by_category", "reach_by_category",
-    "suggest_sites", "suggest_sites_estimate", "thin_points", "travel_time_grid",
+    "DEFAULT_BUFFER_M",
+    "DEFAULT_DETOUR_FACTOR",
+    "DEFAULT_MINUTES",
+    "DEFAULT_SPEED_KMH",
+    "METHOD_ESTIMATE",
+    "METHOD_NETWORK",
+    "METHOD_RADIUS",
+    "PICK_COLUMNS",
+    "NodeDistances",
+    "PointJoin",
+    "Progress",
+    "ReachTable",
+    "SourceGraph",
+    "Suggestion",
+    "buffer_lines",
+    "candidate_nodes",
+    "coverage",
+    "estimate_by_category",
+    "gap_polygons",
+    "isochrones",
+    "metres_for",
+    "metres_per_minute",
+    "metric_points",
+    "minutes_for",
+    "nearest_facility",
+    "node_distances",
+    "point_distances",
+    "radius_by_category",
+    "reach_by_category",
+    "suggest_sites",
+    "suggest_sites_estimate",
+    "thin_points",
+    "travel_time_grid",
 ]

@@ -50,27 +50,46 @@ class ReachTable:
     def label(self, lang: str = "en") -> str:
         speed = self.params["speed_kmh"]
         if self.method == METHOD_RADIUS:
-            return ("服务半径：设施周围的直线距离（圆），不计步行路线" if lang == "zh" else
-                    "SERVICE RADIUS: straight-line circles around facilities, not walking routes")
+            return (
+                "服务半径：设施周围的直线距离（圆），不计步行路线"
+                if lang == "zh"
+                else "SERVICE RADIUS: straight-line circles around facilities, not walking routes"
+            )
         if self.method == METHOD_ESTIMATE:
             f = self.params["detour_factor"]
-            return (f"估算：直线距离×{f:g}，步行速度 {speed:g} km/h" if lang == "zh" else
-                    f"ESTIMATE: straight line x {f:g}, walking {speed:g} km/h")
-        return (f"路网步行距离，步行速度 {speed:g} km/h" if lang == "zh" else
-                f"network walking distance, walking {speed:g} km/h")
+            return (
+                f"估算：直线距离×{f:g}，步行速度 {speed:g} km/h"
+                if lang == "zh"
+                else f"ESTIMATE: straight line x {f:g}, walking {speed:g} km/h"
+            )
+        return (
+            f"路网步行距离，步行速度 {speed:g} km/h"
+            if lang == "zh"
+            else f"network walking distance, walking {speed:g} km/h"
+        )
 
 
 def _table(cols: dict[str, np.ndarray], index: Any) -> pd.DataFrame:
     """The per-origin table; text columns stay ``object`` with None (pandas would infer a
     string dtype and turn None into NaN)."""
-    return pd.DataFrame({k: pd.Series(v, index=index, dtype=object) if v.dtype == object
-                         else pd.Series(v, index=index) for k, v in cols.items()}, index=index)
+    return pd.DataFrame(
+        {
+            k: pd.Series(v, index=index, dtype=object)
+            if v.dtype == object
+            else pd.Series(v, index=index)
+            for k, v in cols.items()
+        },
+        index=index,
+    )
 
 
-def _categories(facilities: pd.DataFrame, field_name: str, wanted: Iterable[Any] | None) -> list[str]:
+def _categories(
+    facilities: pd.DataFrame, field_name: str, wanted: Iterable[Any] | None
+) -> list[str]:
     if field_name not in facilities:
-        raise InvalidInput(f"facilities have no {field_name!r} column; name the category "
-                           "field (--category-field)")
+        raise InvalidInput(
+            f"facilities have no {field_name!r} column; name the category field (--category-field)"
+        )
     have = [str(c) for c in pd.unique(facilities[field_name].dropna())]
     if wanted is None:
         return sorted(have)
@@ -87,13 +106,20 @@ def _ids(facilities: pd.DataFrame, id_field: str | None) -> np.ndarray:
     return ids
 
 
-def reach_by_category(network: Network, facilities: gpd.GeoDataFrame,
-                      origins: gpd.GeoDataFrame | gpd.GeoSeries, *,
-                      category_field: str = "category", id_field: str | None = None,
-                      categories: Iterable[str] | None = None,
-                      max_distance_m: float = np.inf, speed_kmh: float = DEFAULT_SPEED_KMH,
-                      max_snap_m: float = 300.0, origin_snap: Snap | None = None,
-                      progress: Progress | None = None) -> ReachTable:
+def reach_by_category(
+    network: Network,
+    facilities: gpd.GeoDataFrame,
+    origins: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    category_field: str = "category",
+    id_field: str | None = None,
+    categories: Iterable[str] | None = None,
+    max_distance_m: float = np.inf,
+    speed_kmh: float = DEFAULT_SPEED_KMH,
+    max_snap_m: float = 300.0,
+    origin_snap: Snap | None = None,
+    progress: Progress | None = None,
+) -> ReachTable:
     """Nearest facility of each category for every origin, on the network.
 
     Origins and facilities are snapped once (``origin_snap`` when the caller snapped the
@@ -105,8 +131,9 @@ def reach_by_category(network: Network, facilities: gpd.GeoDataFrame,
     metres_per_minute(speed_kmh)
     cats = _categories(facilities, category_field, categories)
     fsnap = snap_points(network, metric_points(facilities, network.crs), max_snap_m=max_snap_m)
-    osnap = origin_snap or snap_points(network, metric_points(origins, network.crs),
-                                       max_snap_m=max_snap_m)
+    osnap = origin_snap or snap_points(
+        network, metric_points(origins, network.crs), max_snap_m=max_snap_m
+    )
     ids = _ids(facilities, id_field)
     fcat = facilities[category_field].astype(object).to_numpy()
     cols: dict[str, np.ndarray] = {"snap": osnap.status, "leg_m": osnap.leg_m}
@@ -126,16 +153,32 @@ def reach_by_category(network: Network, facilities: gpd.GeoDataFrame,
             progress(cat, k + 1, len(cats))
     table = _table(cols, origins.index)
     fstatus = pd.Series(fsnap.status, index=facilities.index, name="snap")
-    return ReachTable(table, cats, METHOD_NETWORK,
-                      {"speed_kmh": speed_kmh, "max_distance_m": float(max_distance_m),
-                       "max_snap_m": max_snap_m, "detour_factor": None}, fstatus)
+    return ReachTable(
+        table,
+        cats,
+        METHOD_NETWORK,
+        {
+            "speed_kmh": speed_kmh,
+            "max_distance_m": float(max_distance_m),
+            "max_snap_m": max_snap_m,
+            "detour_factor": None,
+        },
+        fstatus,
+    )
 
 
-def estimate_by_category(facilities: gpd.GeoDataFrame, origins: gpd.GeoDataFrame, *,
-                         crs: str | None = None, category_field: str = "category",
-                         id_field: str | None = None, categories: Iterable[str] | None = None,
-                         max_distance_m: float = np.inf, speed_kmh: float = DEFAULT_SPEED_KMH,
-                         detour_factor: float = DEFAULT_DETOUR_FACTOR) -> ReachTable:
+def estimate_by_category(
+    facilities: gpd.GeoDataFrame,
+    origins: gpd.GeoDataFrame,
+    *,
+    crs: str | None = None,
+    category_field: str = "category",
+    id_field: str | None = None,
+    categories: Iterable[str] | None = None,
+    max_distance_m: float = np.inf,
+    speed_kmh: float = DEFAULT_SPEED_KMH,
+    detour_factor: float = DEFAULT_DETOUR_FACTOR,
+) -> ReachTable:
     """Fallback without a network: straight-line distance x ``detour_factor``.
 
     Same table as ``reach_by_category`` with method 'estimate'; every display must say so
@@ -143,31 +186,62 @@ def estimate_by_category(facilities: gpd.GeoDataFrame, origins: gpd.GeoDataFrame
     """
     if detour_factor < 1:
         raise InvalidInput(f"detour factor must be at least 1 (got {detour_factor})")
-    return _straight_line(facilities, origins, crs=crs, category_field=category_field,
-                          id_field=id_field, categories=categories,
-                          max_distance_m=max_distance_m, speed_kmh=speed_kmh,
-                          factor=detour_factor, method=METHOD_ESTIMATE)
+    return _straight_line(
+        facilities,
+        origins,
+        crs=crs,
+        category_field=category_field,
+        id_field=id_field,
+        categories=categories,
+        max_distance_m=max_distance_m,
+        speed_kmh=speed_kmh,
+        factor=detour_factor,
+        method=METHOD_ESTIMATE,
+    )
 
 
-def radius_by_category(facilities: gpd.GeoDataFrame, origins: gpd.GeoDataFrame, *,
-                       crs: str | None = None, category_field: str = "category",
-                       id_field: str | None = None, categories: Iterable[str] | None = None,
-                       max_distance_m: float = np.inf,
-                       speed_kmh: float = DEFAULT_SPEED_KMH) -> ReachTable:
+def radius_by_category(
+    facilities: gpd.GeoDataFrame,
+    origins: gpd.GeoDataFrame,
+    *,
+    crs: str | None = None,
+    category_field: str = "category",
+    id_field: str | None = None,
+    categories: Iterable[str] | None = None,
+    max_distance_m: float = np.inf,
+    speed_kmh: float = DEFAULT_SPEED_KMH,
+) -> ReachTable:
     """The service radius: straight-line metres from each origin to the nearest facility
     of each category, so an origin lies inside a facility's circle of radius r exactly when
     ``<category>_m <= r`` (a true circle in the metric ``crs``). Minutes are empty: a
     circle says nothing about walking. Method 'radius'."""
-    return _straight_line(facilities, origins, crs=crs, category_field=category_field,
-                          id_field=id_field, categories=categories,
-                          max_distance_m=max_distance_m, speed_kmh=speed_kmh, factor=1.0,
-                          method=METHOD_RADIUS)
+    return _straight_line(
+        facilities,
+        origins,
+        crs=crs,
+        category_field=category_field,
+        id_field=id_field,
+        categories=categories,
+        max_distance_m=max_distance_m,
+        speed_kmh=speed_kmh,
+        factor=1.0,
+        method=METHOD_RADIUS,
+    )
 
 
-def _straight_line(facilities: gpd.GeoDataFrame, origins: gpd.GeoDataFrame, *, crs: Any,
-                   category_field: str, id_field: str | None, categories: Any,
-                   max_distance_m: float, speed_kmh: float, factor: float,
-                   method: str) -> ReachTable:
+def _straight_line(
+    facilities: gpd.GeoDataFrame,
+    origins: gpd.GeoDataFrame,
+    *,
+    crs: Any,
+    category_field: str,
+    id_field: str | None,
+    categories: Any,
+    max_distance_m: float,
+    speed_kmh: float,
+    factor: float,
+    method: str,
+) -> ReachTable:
     """Nearest facility per category by straight line (k-d tree) x ``factor``."""
     metres_per_minute(speed_kmh)
     crs = crs or str(metric_crs(origins))
@@ -176,8 +250,10 @@ def _straight_line(facilities: gpd.GeoDataFrame, origins: gpd.GeoDataFrame, *, c
     oxy = metric_points(origins, crs)
     ids = _ids(facilities, id_field)
     fcat = facilities[category_field].astype(object).to_numpy()
-    cols: dict[str, np.ndarray] = {"snap": np.full(len(oxy), method, dtype=object),
-                                   "leg_m": np.full(len(oxy), np.nan)}
+    cols: dict[str, np.ndarray] = {
+        "snap": np.full(len(oxy), method, dtype=object),
+        "leg_m": np.full(len(oxy), np.nan),
+    }
     for cat in cats:
         mine = np.flatnonzero(fcat == cat)
         dist = np.full(len(oxy), np.inf)
@@ -187,24 +263,39 @@ def _straight_line(facilities: gpd.GeoDataFrame, origins: gpd.GeoDataFrame, *, c
             dist, src = d * factor, j
         ok = dist <= max_distance_m
         cols[f"{cat}_m"] = np.where(ok, dist, np.nan)
-        cols[f"{cat}_min"] = (np.full(len(oxy), np.nan) if method == METHOD_RADIUS else
-                              np.where(ok, minutes_for(np.where(ok, dist, 0), speed_kmh),
-                                       np.nan))
+        cols[f"{cat}_min"] = (
+            np.full(len(oxy), np.nan)
+            if method == METHOD_RADIUS
+            else np.where(ok, minutes_for(np.where(ok, dist, 0), speed_kmh), np.nan)
+        )
         id_col = np.full(len(oxy), None, dtype=object)
         id_col[ok] = ids[mine][src[ok]]
         cols[f"{cat}_id"] = id_col
-    return ReachTable(_table(cols, origins.index), cats, method,
-                      {"speed_kmh": speed_kmh, "max_distance_m": float(max_distance_m),
-                       "max_snap_m": None,
-                       "detour_factor": factor if method == METHOD_ESTIMATE else None,
-                       "crs": crs},
-                      pd.Series(method, index=facilities.index, name="snap"))
+    return ReachTable(
+        _table(cols, origins.index),
+        cats,
+        method,
+        {
+            "speed_kmh": speed_kmh,
+            "max_distance_m": float(max_distance_m),
+            "max_snap_m": None,
+            "detour_factor": factor if method == METHOD_ESTIMATE else None,
+            "crs": crs,
+        },
+        pd.Series(method, index=facilities.index, name="snap"),
+    )
 
 
 # --- coverage per area ------------------------------------------------------------------
 
-def coverage(reach: ReachTable, weights: pd.DataFrame, areas: dict[str, pd.Series], *,
-             thresholds_m: dict[str, float]) -> pd.DataFrame:
+
+def coverage(
+    reach: ReachTable,
+    weights: pd.DataFrame,
+    areas: dict[str, pd.Series],
+    *,
+    thresholds_m: dict[str, float],
+) -> pd.DataFrame:
     """Residents and households covered per area, category and threshold.
 
     weights       aligned with the origins: 'residents' and 'households' columns
@@ -235,21 +326,41 @@ def coverage(reach: ReachTable, weights: pd.DataFrame, areas: dict[str, pd.Serie
                 cov_h = np.bincount(inv, weights=hh * ok, minlength=len(keys))
                 cov_b = np.bincount(inv, weights=lived * ok, minlength=len(keys))
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    frames.append(pd.DataFrame({
-                        "level": level, "area": keys, "category": cat, "threshold": label,
-                        "threshold_m": float(limit), "residents": tot_r.astype(int),
-                        "residents_covered": cov_r.astype(int),
-                        "residents_share": np.where(tot_r > 0, cov_r / tot_r, np.nan),
-                        "households": tot_h.astype(int),
-                        "households_covered": cov_h.astype(int),
-                        "households_share": np.where(tot_h > 0, cov_h / tot_h, np.nan),
-                        "buildings": tot_b.astype(int), "buildings_covered": cov_b.astype(int),
-                    }))
+                    frames.append(
+                        pd.DataFrame(
+                            {
+                                "level": level,
+                                "area": keys,
+                                "category": cat,
+                                "threshold": label,
+                                "threshold_m": float(limit),
+                                "residents": tot_r.astype(int),
+                                "residents_covered": cov_r.astype(int),
+                                "residents_share": np.where(tot_r > 0, cov_r / tot_r, np.nan),
+                                "households": tot_h.astype(int),
+                                "households_covered": cov_h.astype(int),
+                                "households_share": np.where(tot_h > 0, cov_h / tot_h, np.nan),
+                                "buildings": tot_b.astype(int),
+                                "buildings_covered": cov_b.astype(int),
+                            }
+                        )
+                    )
     if not frames:
-        return pd.DataFrame(columns=["level", "area", "category", "threshold", "threshold_m",
-                                     "residents", "residents_covered", "residents_share",
-                                     "households", "households_covered", "households_share",
-                                     "buildings", "buildings_covered"])
+        return pd.DataFrame(
+            columns=[
+                "level",
+                "area",
+                "category",
+                "threshold",
+                "threshold_m",
+                "residents",
+                "residents_covered",
+                "residents_share",
+                "households",
+                "households_covered",
+                "households_share",
+                "buildings",
+                "buildings_covered",
+            ]
+        )
     return pd.concat(frames, ignore_index=True)
-
-

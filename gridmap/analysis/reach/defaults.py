@@ -13,4 +13,3 @@ METHOD_ESTIMATE = "estimate"
 METHOD_RADIUS = "radius"  # the planner's service radius: straight-line circles, no walking
 
 Progress = Callable[[str, int, int], None]
-

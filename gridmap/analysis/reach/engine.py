@@ -54,7 +54,9 @@ class SourceGraph:
         self.graph = _with_sources(network, sources)
         self.live = np.bincount(sources.att_point, minlength=sources.n) > 0
 
-    def run(self, which: ArrayLike | None = None, *, max_distance_m: float = np.inf) -> NodeDistances:
+    def run(
+        self, which: ArrayLike | None = None, *, max_distance_m: float = np.inf
+    ) -> NodeDistances:
         """Distances from the sources ``which`` (indices; default all); ``source`` holds
         indices into the full ``sources``."""
         n = self.network.n_nodes
@@ -62,15 +64,21 @@ class SourceGraph:
         idx = idx[self.live[idx]]
         if len(idx) == 0 or n == 0:
             return NodeDistances(np.full(n, np.inf), np.full(n, -1, dtype=np.int64))
-        dist, _pred, src = dijkstra(self.graph, directed=True, indices=n + idx,
-                                    limit=max_distance_m, min_only=True,
-                                    return_predecessors=True)
+        dist, _pred, src = dijkstra(
+            self.graph,
+            directed=True,
+            indices=n + idx,
+            limit=max_distance_m,
+            min_only=True,
+            return_predecessors=True,
+        )
         src = src[:n].astype(np.int64)
         return NodeDistances(dist[:n], np.where(src >= n, src - n, -1))
 
 
-def node_distances(network: Network, sources: Snap, *,
-                   max_distance_m: float = np.inf) -> NodeDistances:
+def node_distances(
+    network: Network, sources: Snap, *, max_distance_m: float = np.inf
+) -> NodeDistances:
     """One multi-source Dijkstra from all ``sources`` (a ``Snap``) with a cutoff."""
     return SourceGraph(network, sources).run(max_distance_m=max_distance_m)
 
@@ -120,8 +128,9 @@ class PointJoin:
         order = np.lexsort((d, t))
         self.pairs = t[order], f[order], d[order]
 
-    def distances(self, nd: NodeDistances, which: ArrayLike | None = None, *,
-                  max_distance_m: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    def distances(
+        self, nd: NodeDistances, which: ArrayLike | None = None, *, max_distance_m: float = np.inf
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Distance (m, inf beyond ``max_distance_m``) and nearest source of each target;
         ``which``: the source indices that took part in the run (default all)."""
         targets = self.targets
@@ -152,8 +161,14 @@ class PointJoin:
         return dist, src
 
 
-def point_distances(nd: NodeDistances, targets: Snap, *, sources: Snap | None = None,
-                    which: ArrayLike | None = None, max_distance_m: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+def point_distances(
+    nd: NodeDistances,
+    targets: Snap,
+    *,
+    sources: Snap | None = None,
+    which: ArrayLike | None = None,
+    max_distance_m: float = np.inf,
+) -> tuple[np.ndarray, np.ndarray]:
     """Distance (m, inf beyond ``max_distance_m``) and nearest source of each target point.
 
     ``sources`` (the Snap the distances came from; ``which``: the indices that took part)
@@ -180,10 +195,17 @@ def metric_points(points: Any, crs: str) -> np.ndarray:
     return point_xy(points)
 
 
-def nearest_facility(network: Network, facilities: Any, origins: Any, *,
-                     max_distance_m: float = np.inf, speed_kmh: float = DEFAULT_SPEED_KMH,
-                     max_snap_m: float = 300.0, facility_snap: Snap | None = None,
-                     origin_snap: Snap | None = None) -> pd.DataFrame:
+def nearest_facility(
+    network: Network,
+    facilities: Any,
+    origins: Any,
+    *,
+    max_distance_m: float = np.inf,
+    speed_kmh: float = DEFAULT_SPEED_KMH,
+    max_snap_m: float = 300.0,
+    facility_snap: Snap | None = None,
+    origin_snap: Snap | None = None,
+) -> pd.DataFrame:
     """Network distance from every origin to its nearest facility (one category).
 
     facilities, origins  GeoSeries/GeoDataFrames (any CRS; polygons by centroid) or (n, 2)
@@ -194,30 +216,47 @@ def nearest_facility(network: Network, facilities: Any, origins: Any, *,
     ('edge' | 'gate' | 'off_network') and leg_m (the origin's access leg). The walking
     speed is in ``attrs['speed_kmh']``.
     """
-    fsnap = facility_snap or snap_points(network, metric_points(facilities, network.crs),
-                                         max_snap_m=max_snap_m)
-    osnap = origin_snap or snap_points(network, metric_points(origins, network.crs),
-                                       max_snap_m=max_snap_m)
+    fsnap = facility_snap or snap_points(
+        network, metric_points(facilities, network.crs), max_snap_m=max_snap_m
+    )
+    osnap = origin_snap or snap_points(
+        network, metric_points(origins, network.crs), max_snap_m=max_snap_m
+    )
     nd = node_distances(network, fsnap, max_distance_m=max_distance_m)
     dist, src = point_distances(nd, osnap, sources=fsnap, max_distance_m=max_distance_m)
-    labels = (np.asarray(facilities.index, dtype=object) if hasattr(facilities, "index")
-              else np.arange(fsnap.n).astype(object))
+    labels = (
+        np.asarray(facilities.index, dtype=object)
+        if hasattr(facilities, "index")
+        else np.arange(fsnap.n).astype(object)
+    )
     index = origins.index if hasattr(origins, "index") else pd.RangeIndex(osnap.n)
     ok = np.isfinite(dist)
-    out = pd.DataFrame({
-        "distance_m": np.where(ok, dist, np.nan),
-        "minutes": np.where(ok, minutes_for(np.where(ok, dist, 0.0), speed_kmh), np.nan),
-        "facility": pd.Series(np.where(ok, labels[np.maximum(src, 0)] if len(labels) else None,
-                                       None), dtype=object).to_numpy(),
-        "snap": osnap.status, "leg_m": osnap.leg_m,
-    }, index=index)
+    out = pd.DataFrame(
+        {
+            "distance_m": np.where(ok, dist, np.nan),
+            "minutes": np.where(ok, minutes_for(np.where(ok, dist, 0.0), speed_kmh), np.nan),
+            "facility": pd.Series(
+                np.where(ok, labels[np.maximum(src, 0)] if len(labels) else None, None),
+                dtype=object,
+            ).to_numpy(),
+            "snap": osnap.status,
+            "leg_m": osnap.leg_m,
+        },
+        index=index,
+    )
     out.attrs["speed_kmh"] = speed_kmh
     return out
 
 
-def travel_time_grid(network: Network, sources: Any, *, cell_m: float = 50.0,
-                     speed_kmh: float = DEFAULT_SPEED_KMH, max_minutes: float = 30.0,
-                     max_snap_m: float = 100.0) -> gpd.GeoDataFrame:
+def travel_time_grid(
+    network: Network,
+    sources: Any,
+    *,
+    cell_m: float = 50.0,
+    speed_kmh: float = DEFAULT_SPEED_KMH,
+    max_minutes: float = 30.0,
+    max_snap_m: float = 100.0,
+) -> gpd.GeoDataFrame:
     """Walking minutes from the nearest of ``sources`` on a regular grid over the network.
 
     A travel-time surface for heatmaps: cell centres every ``cell_m`` metres over the
@@ -228,17 +267,25 @@ def travel_time_grid(network: Network, sources: Any, *, cell_m: float = 50.0,
         raise InvalidInput("the network is empty")
     minx, miny = network.node_xy.min(axis=0)
     maxx, maxy = network.node_xy.max(axis=0)
-    gx, gy = np.meshgrid(np.arange(minx, maxx + cell_m, cell_m),
-                         np.arange(miny, maxy + cell_m, cell_m))
+    gx, gy = np.meshgrid(
+        np.arange(minx, maxx + cell_m, cell_m), np.arange(miny, maxy + cell_m, cell_m)
+    )
     cells = np.column_stack([gx.ravel(), gy.ravel()])
-    res = nearest_facility(network, sources, cells,
-                           max_distance_m=metres_for(max_minutes, speed_kmh),
-                           speed_kmh=speed_kmh, max_snap_m=max_snap_m)
+    res = nearest_facility(
+        network,
+        sources,
+        cells,
+        max_distance_m=metres_for(max_minutes, speed_kmh),
+        speed_kmh=speed_kmh,
+        max_snap_m=max_snap_m,
+    )
     keep = (res["snap"] != SNAP_OFF).to_numpy()
     return gpd.GeoDataFrame(
-        {"distance_m": res["distance_m"].to_numpy()[keep],
-         "minutes": res["minutes"].to_numpy()[keep],
-         "source": res["facility"].to_numpy()[keep]},
-        geometry=gpd.points_from_xy(cells[keep, 0], cells[keep, 1]), crs=network.crs)
-
-
+        {
+            "distance_m": res["distance_m"].to_numpy()[keep],
+            "minutes": res["minutes"].to_numpy()[keep],
+            "source": res["facility"].to_numpy()[keep],
+        },
+        geometry=gpd.points_from_xy(cells[keep, 0], cells[keep, 1]),
+        crs=network.crs,
+    )

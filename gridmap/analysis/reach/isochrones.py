@@ -19,8 +19,9 @@ from gridmap.errors import InvalidInput
 from gridmap.network import SNAP_EDGE, Network, Snap
 
 
-def _covered_pieces(network: Network, dist_u: np.ndarray, dist_v: np.ndarray,
-                    edge: np.ndarray, radius_m: np.ndarray) -> tuple[np.ndarray, ...]:
+def _covered_pieces(
+    network: Network, dist_u: np.ndarray, dist_v: np.ndarray, edge: np.ndarray, radius_m: np.ndarray
+) -> tuple[np.ndarray, ...]:
     """Pieces (edge, start, end) of edges within ``radius_m`` given the distances of their two
     ends; a partly reachable edge is cut at exactly the remaining distance."""
     length = network.edge_length_m[edge]
@@ -35,8 +36,9 @@ def _covered_pieces(network: Network, dist_u: np.ndarray, dist_v: np.ndarray,
     return idx, start, end
 
 
-def _source_pieces(network: Network, sources: Snap, radius_m: np.ndarray,
-                   src: np.ndarray) -> tuple[np.ndarray, ...]:
+def _source_pieces(
+    network: Network, sources: Snap, radius_m: np.ndarray, src: np.ndarray
+) -> tuple[np.ndarray, ...]:
     """The stretch of a source's own edge within reach in both directions, and its leg."""
     on = np.flatnonzero((sources.status[src] == SNAP_EDGE) & (sources.leg_m[src] < radius_m))
     s = src[on]
@@ -65,8 +67,9 @@ def buffer_lines(lines: np.ndarray, width_m: float, *, quad_segs: int = 2) -> An
         return shapely.union_all(shapely.buffer(lines, width_m, quad_segs=quad_segs))
     polys, cuts, dangles, invalid = shapely.polygonize_full(lines)
     faces = shapely.get_parts(polys)
-    other = np.r_[shapely.get_parts(cuts), shapely.get_parts(dangles),
-                  shapely.get_parts(invalid)].astype(object)
+    other = np.r_[
+        shapely.get_parts(cuts), shapely.get_parts(dangles), shapely.get_parts(invalid)
+    ].astype(object)
     if len(faces) == 0:
         return shapely.union_all(shapely.buffer(lines, width_m, quad_segs=quad_segs))
     whole = shapely.coverage_union_all(faces)
@@ -75,8 +78,11 @@ def buffer_lines(lines: np.ndarray, width_m: float, *, quad_segs: int = 2) -> An
     # Hole-free parts first (cheap overlays), then the shrunk faces cut out in one go -
     # minus whatever a dangling or partial piece's buffer covers inside them.
     parts = [whole, shapely.buffer(shapely.boundary(whole), width_m, quad_segs=quad_segs)]
-    extra = (shapely.union_all(shapely.buffer(other, width_m, quad_segs=quad_segs))
-             if len(other) else None)
+    extra = (
+        shapely.union_all(shapely.buffer(other, width_m, quad_segs=quad_segs))
+        if len(other)
+        else None
+    )
     if extra is not None:
         parts.append(extra)
     outer = shapely.union_all(np.array(parts, dtype=object))
@@ -89,8 +95,9 @@ def buffer_lines(lines: np.ndarray, width_m: float, *, quad_segs: int = 2) -> An
     return shapely.difference(outer, shapely.multipolygons(holes)) if len(holes) else outer
 
 
-def _submit_groups(pool: Executor, lines: np.ndarray, group: np.ndarray, width_m: float,
-                   quad_segs: int) -> dict[int, Future[Any]]:
+def _submit_groups(
+    pool: Executor, lines: np.ndarray, group: np.ndarray, width_m: float, quad_segs: int
+) -> dict[int, Future[Any]]:
     """Submit ``buffer_lines`` of each group's lines to ``pool`` (threads: shapely releases
     the GIL); returns group -> future, so the caller can go on while the polygons are made."""
     if len(lines) == 0:
@@ -99,12 +106,13 @@ def _submit_groups(pool: Executor, lines: np.ndarray, group: np.ndarray, width_m
     lines, group = lines[order], group[order]
     present, starts = np.unique(group, return_index=True)
     ends = np.r_[starts[1:], len(group)]
-    return {int(g): pool.submit(buffer_lines, lines[a:b], width_m, quad_segs=quad_segs)
-            for g, a, b in zip(present, starts, ends, strict=True)}
+    return {
+        int(g): pool.submit(buffer_lines, lines[a:b], width_m, quad_segs=quad_segs)
+        for g, a, b in zip(present, starts, ends, strict=True)
+    }
 
 
-def _leg_lines(sources: Snap, src: np.ndarray, radius_m: float) -> tuple[np.ndarray,
-                                                                          np.ndarray]:
+def _leg_lines(sources: Snap, src: np.ndarray, radius_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Access legs (source point -> where it joins) within reach: (rows of ``src`` that have
     one, straight lines)."""
     leg = sources.leg_m[src]
@@ -113,8 +121,9 @@ def _leg_lines(sources: Snap, src: np.ndarray, radius_m: float) -> tuple[np.ndar
     return ok, (shapely.linestrings(seg) if len(ok) else np.zeros(0, dtype=object))
 
 
-def _spatial_batches(xy: np.ndarray, ids: np.ndarray, cell_m: float,
-                     size: int) -> Iterator[np.ndarray]:
+def _spatial_batches(
+    xy: np.ndarray, ids: np.ndarray, cell_m: float, size: int
+) -> Iterator[np.ndarray]:
     """``ids`` in batches of ``size`` that are near each other (Z-order of cells)."""
     cell = np.floor((xy - xy.min(axis=0)) / max(cell_m, 1.0)).astype(np.int64)
     z = np.zeros(len(xy), dtype=np.int64)
@@ -123,11 +132,17 @@ def _spatial_batches(xy: np.ndarray, ids: np.ndarray, cell_m: float,
         z |= ((cell[:, 1] >> bit) & 1) << (2 * bit + 1)
     order = np.argsort(z, kind="stable")
     for start in range(0, len(ids), size):
-        yield ids[order[start:start + size]]
+        yield ids[order[start : start + size]]
 
 
-def _local_dijkstra(network: Network, sources: Snap, batch: np.ndarray, nodes: np.ndarray,
-                    local: np.ndarray, limit: float) -> np.ndarray:
+def _local_dijkstra(
+    network: Network,
+    sources: Snap,
+    batch: np.ndarray,
+    nodes: np.ndarray,
+    local: np.ndarray,
+    limit: float,
+) -> np.ndarray:
     """Distances (len(batch), len(nodes)) from each source of ``batch`` on the subgraph of
     ``nodes`` (``local`` maps global node -> position in ``nodes``)."""
     sub = network.adjacency[nodes][:, nodes].tocsr()
@@ -142,15 +157,24 @@ def _local_dijkstra(network: Network, sources: Snap, batch: np.ndarray, nodes: n
     indices = np.r_[sub.indices, local[sources.att_node[keep][order]]].astype(np.int32)
     data = np.r_[sub.data, sources.att_cost_m[keep][order]]
     graph = sp.csr_array((data, indices, indptr), shape=(n + len(batch), n + len(batch)))
-    dist: np.ndarray = dijkstra(graph, directed=True, indices=n + np.arange(len(batch)),
-                                limit=limit)[:, :n]
+    dist: np.ndarray = dijkstra(
+        graph, directed=True, indices=n + np.arange(len(batch)), limit=limit
+    )[:, :n]
     return dist
 
 
-def isochrones(network: Network, sources: Snap, *, radii_m: Iterable[float],
-               buffer_m: float = DEFAULT_BUFFER_M, per_source: bool = True,
-               merged: bool = True, quad_segs: int = 2, batch_size: int = 16,
-               progress: Progress | None = None) -> gpd.GeoDataFrame:
+def isochrones(
+    network: Network,
+    sources: Snap,
+    *,
+    radii_m: Iterable[float],
+    buffer_m: float = DEFAULT_BUFFER_M,
+    per_source: bool = True,
+    merged: bool = True,
+    quad_segs: int = 2,
+    batch_size: int = 16,
+    progress: Progress | None = None,
+) -> gpd.GeoDataFrame:
     """Walking isochrones from the reachable network, never convex hulls.
 
     For each radius, the edges within reach (an edge only partly within reach is cut at the
@@ -185,16 +209,28 @@ def isochrones(network: Network, sources: Snap, *, radii_m: Iterable[float],
             if poly is not None:
                 rows.append((-1, float(r), poly))
     if per_source and len(live):
-        rows += _per_source(network, sources, live, radii, rmax, buffer_m, quad_segs,
-                            batch_size, progress)
-    frame = gpd.GeoDataFrame({"source": [r[0] for r in rows], "radius_m": [r[1] for r in rows]},
-                             geometry=[r[2] for r in rows], crs=network.crs)
+        rows += _per_source(
+            network, sources, live, radii, rmax, buffer_m, quad_segs, batch_size, progress
+        )
+    frame = gpd.GeoDataFrame(
+        {"source": [r[0] for r in rows], "radius_m": [r[1] for r in rows]},
+        geometry=[r[2] for r in rows],
+        crs=network.crs,
+    )
     return frame.sort_values(["source", "radius_m"]).reset_index(drop=True)
 
 
-def _per_source(network: Network, sources: Snap, live: np.ndarray, radii: np.ndarray,
-                rmax: float, buffer_m: float, quad_segs: int, batch_size: int,
-                progress: Progress | None) -> list[tuple[int, float, object]]:
+def _per_source(
+    network: Network,
+    sources: Snap,
+    live: np.ndarray,
+    radii: np.ndarray,
+    rmax: float,
+    buffer_m: float,
+    quad_segs: int,
+    batch_size: int,
+    progress: Progress | None,
+) -> list[tuple[int, float, object]]:
     """One isochrone per source and radius. The main thread runs the batched Dijkstras and
     cuts the pieces while two threads buffer the previous batches (a pipeline: all cores
     stay busy)."""
@@ -211,7 +247,7 @@ def _per_source(network: Network, sources: Snap, live: np.ndarray, radii: np.nda
             # reached: search the bounding box grown by rmax, a small subgraph.
             lo = sources.xy[batch].min(axis=0) - rmax
             hi = sources.xy[batch].max(axis=0) + rmax
-            cand = by_x[np.searchsorted(xs, lo[0]):np.searchsorted(xs, hi[0], "right")]
+            cand = by_x[np.searchsorted(xs, lo[0]) : np.searchsorted(xs, hi[0], "right")]
             y = network.node_xy[cand, 1]
             nodes = np.sort(cand[(y >= lo[1]) & (y <= hi[1])])
             local[nodes] = np.arange(len(nodes))
@@ -230,19 +266,16 @@ def _per_source(network: Network, sources: Snap, live: np.ndarray, radii: np.nda
             local[nodes] = -1
             for r in radii:
                 idx, st, en = _covered_pieces(network, du, dv, pe, np.full(len(pe), r))
-                on, se, ss, sn = _source_pieces(network, sources, np.full(len(batch), r),
-                                                batch)
-                xy, off = network.substrings(np.r_[pe[idx], se], np.r_[st, ss],
-                                             np.r_[en, sn])
+                on, se, ss, sn = _source_pieces(network, sources, np.full(len(batch), r), batch)
+                xy, off = network.substrings(np.r_[pe[idx], se], np.r_[st, ss], np.r_[en, sn])
                 leg_rows, legs = _leg_lines(sources, batch, r)
                 group = np.r_[pb[idx], on, leg_rows]
-                futures = _submit_groups(pool, np.r_[L.to_geoms(xy, off), legs], group,
-                                         buffer_m, quad_segs)
+                futures = _submit_groups(
+                    pool, np.r_[L.to_geoms(xy, off), legs], group, buffer_m, quad_segs
+                )
                 pending += [(int(batch[k]), float(r), f) for k, f in futures.items()]
             done += len(batch)
             if progress:
                 progress("isochrones", done, len(live))
     rows = [(k, r, f.result()) for k, r, f in pending]
     return [row for row in rows if row[2] is not None]
-
-

@@ -19,8 +19,13 @@ from gridmap.errors import InvalidInput
 from gridmap.network import SNAP_OFF, Network, Snap, snap_points
 
 
-def gap_polygons(buildings: gpd.GeoDataFrame, uncovered: np.ndarray, *,
-                 covered_area: Any = None, buffer_m: float = 30.0) -> gpd.GeoDataFrame:
+def gap_polygons(
+    buildings: gpd.GeoDataFrame,
+    uncovered: np.ndarray,
+    *,
+    covered_area: Any = None,
+    buffer_m: float = 30.0,
+) -> gpd.GeoDataFrame:
     """Residential areas outside the reach: uncovered residential buildings, grown by
     ``buffer_m`` and merged where they touch, minus the covered (isochrone) area.
 
@@ -46,15 +51,18 @@ def gap_polygons(buildings: gpd.GeoDataFrame, uncovered: np.ndarray, *,
     counts = np.bincount(gi, minlength=len(parts))
     res = np.bincount(gi, weights=sub["residents"].to_numpy(float)[pi], minlength=len(parts))
     hh = np.bincount(gi, weights=sub["households"].to_numpy(float)[pi], minlength=len(parts))
-    frame = gpd.GeoDataFrame({"buildings": counts, "residents": res.astype(int),
-                              "households": hh.astype(int)}, geometry=list(parts),
-                             crs=buildings.crs)
+    frame = gpd.GeoDataFrame(
+        {"buildings": counts, "residents": res.astype(int), "households": hh.astype(int)},
+        geometry=list(parts),
+        crs=buildings.crs,
+    )
     frame = frame[frame["buildings"] > 0]
     return frame.sort_values(["residents", "buildings"], ascending=False).reset_index(drop=True)
 
 
-def candidate_nodes(network: Network, gaps: Any, *, max_candidates: int = 300,
-                    public_only: bool = True) -> np.ndarray:
+def candidate_nodes(
+    network: Network, gaps: Any, *, max_candidates: int = 300, public_only: bool = True
+) -> np.ndarray:
     """Network nodes inside gap polygons, thinned on a square grid to at most
     ``max_candidates`` (the node nearest each cell centre), as (k, 2) coordinates."""
     gaps = np.asarray(gaps, dtype=object)
@@ -68,8 +76,9 @@ def candidate_nodes(network: Network, gaps: Any, *, max_candidates: int = 300,
         pub[network.edge_v[public_edges]] = True
         ok &= pub
     nodes = np.flatnonzero(ok)
-    pi, _ = shapely.STRtree(gaps).query(shapely.points(network.node_xy[nodes]),
-                                        predicate="intersects")
+    pi, _ = shapely.STRtree(gaps).query(
+        shapely.points(network.node_xy[nodes]), predicate="intersects"
+    )
     return thin_points(network.node_xy[np.unique(nodes[pi])], max_candidates)
 
 
@@ -98,9 +107,18 @@ def thin_points(xy: np.ndarray, max_points: int) -> np.ndarray:
         cells -= 1
 
 
-PICK_COLUMNS = ["rank", "candidate", "x", "y", "residents_added", "households_added",
-                "residents_covered_before", "residents_covered_after", "share_before",
-                "share_after"]
+PICK_COLUMNS = [
+    "rank",
+    "candidate",
+    "x",
+    "y",
+    "residents_added",
+    "households_added",
+    "residents_covered_before",
+    "residents_covered_after",
+    "share_before",
+    "share_after",
+]
 
 
 @dataclass
@@ -115,9 +133,17 @@ class Suggestion:
     residents_total: int
 
 
-def suggest_sites(network: Network, facilities: Snap, origins: Snap, weights: pd.DataFrame,
-                  *, radius_m: float, candidates_xy: np.ndarray, k: int = 3,
-                  batch_cells: float = 3e7) -> Suggestion:
+def suggest_sites(
+    network: Network,
+    facilities: Snap,
+    origins: Snap,
+    weights: pd.DataFrame,
+    *,
+    radius_m: float,
+    candidates_xy: np.ndarray,
+    k: int = 3,
+    batch_cells: float = 3e7,
+) -> Suggestion:
     """Choose ``k`` new sites greedily, each adding the most residents within ``radius_m``.
 
     facilities   Snap of the existing facilities of the category
@@ -138,9 +164,16 @@ def suggest_sites(network: Network, facilities: Snap, origins: Snap, weights: pd
     cand = snap_points(network, candidates_xy, max_snap_m=np.inf)
     covered_before = total - float(res[~np.isfinite(d0)].sum())
     if cand.n == 0 or len(uncovered) == 0:
-        return _greedy(sp.csr_array((cand.n, len(uncovered))), res[uncovered], hh[uncovered],
-                       cand.xy, k=k, radius_m=radius_m, covered_before=covered_before,
-                       total=total)
+        return _greedy(
+            sp.csr_array((cand.n, len(uncovered))),
+            res[uncovered],
+            hh[uncovered],
+            cand.xy,
+            k=k,
+            radius_m=radius_m,
+            covered_before=covered_before,
+            total=total,
+        )
     targets = origins.subset(uncovered)
     # Coverage matrix: candidate x uncovered building, within radius_m.
     graph = _with_sources(network, cand)
@@ -149,7 +182,7 @@ def suggest_sites(network: Network, facilities: Snap, origins: Snap, weights: pd
     rows, cols = [], []
     live = np.flatnonzero(np.bincount(cand.att_point, minlength=cand.n) > 0)
     for start in range(0, len(live), size):
-        batch = live[start:start + size]
+        batch = live[start : start + size]
         dist = dijkstra(graph, directed=True, indices=n + batch, limit=radius_m)[:, :n]
         vals = dist[:, targets.att_node] + targets.att_cost_m[None, :]
         best = np.full((len(batch), targets.n), np.inf)
@@ -163,22 +196,45 @@ def suggest_sites(network: Network, facilities: Snap, origins: Snap, weights: pd
     r = np.concatenate(rows)
     c = np.concatenate(cols)
     cover = sp.csr_array((np.ones(len(r)), (r, c)), shape=(cand.n, targets.n))
-    return _greedy(cover, res[uncovered], hh[uncovered], cand.xy, k=k, radius_m=radius_m,
-                   covered_before=covered_before, total=total)
+    return _greedy(
+        cover,
+        res[uncovered],
+        hh[uncovered],
+        cand.xy,
+        k=k,
+        radius_m=radius_m,
+        covered_before=covered_before,
+        total=total,
+    )
 
 
-def _greedy(cover: sp.csr_array, w_r: np.ndarray, w_h: np.ndarray, cand_xy: np.ndarray, *,
-            k: int, radius_m: float, covered_before: float, total: float) -> Suggestion:
+def _greedy(
+    cover: sp.csr_array,
+    w_r: np.ndarray,
+    w_h: np.ndarray,
+    cand_xy: np.ndarray,
+    *,
+    k: int,
+    radius_m: float,
+    covered_before: float,
+    total: float,
+) -> Suggestion:
     """Greedy maximum coverage: ``cover`` is candidate x uncovered building (non-zero =
     within reach); each pick takes the candidate adding the most still-uncovered residents."""
     cover = cover.tocsr()
     cover.data[:] = 1.0  # duplicate entries were summed: back to 0/1
-    ranking = pd.DataFrame({"candidate": np.arange(cover.shape[0]), "x": cand_xy[:, 0],
-                            "y": cand_xy[:, 1],
-                            "residents_added": (cover @ w_r).round().astype(int),
-                            "households_added": (cover @ w_h).round().astype(int)})
-    ranking = ranking.sort_values(["residents_added", "candidate"],
-                                  ascending=[False, True]).reset_index(drop=True)
+    ranking = pd.DataFrame(
+        {
+            "candidate": np.arange(cover.shape[0]),
+            "x": cand_xy[:, 0],
+            "y": cand_xy[:, 1],
+            "residents_added": (cover @ w_r).round().astype(int),
+            "households_added": (cover @ w_h).round().astype(int),
+        }
+    )
+    ranking = ranking.sort_values(
+        ["residents_added", "candidate"], ascending=[False, True]
+    ).reset_index(drop=True)
     remaining = np.ones(cover.shape[1])
     picks = []
     covered = covered_before
@@ -191,20 +247,34 @@ def _greedy(cover: sp.csr_array, w_r: np.ndarray, w_h: np.ndarray, cand_xy: np.n
         add_r = float((w_r * remaining * hit).sum())
         add_h = float((w_h * remaining * hit).sum())
         remaining[hit] = 0.0
-        picks.append({"rank": rank, "candidate": best, "x": cand_xy[best, 0],
-                      "y": cand_xy[best, 1], "residents_added": int(round(add_r)),
-                      "households_added": int(round(add_h)),
-                      "residents_covered_before": int(round(covered)),
-                      "residents_covered_after": int(round(covered + add_r)),
-                      "share_before": covered / total if total else np.nan,
-                      "share_after": (covered + add_r) / total if total else np.nan})
+        picks.append(
+            {
+                "rank": rank,
+                "candidate": best,
+                "x": cand_xy[best, 0],
+                "y": cand_xy[best, 1],
+                "residents_added": int(round(add_r)),
+                "households_added": int(round(add_h)),
+                "residents_covered_before": int(round(covered)),
+                "residents_covered_after": int(round(covered + add_r)),
+                "share_before": covered / total if total else np.nan,
+                "share_after": (covered + add_r) / total if total else np.nan,
+            }
+        )
         covered += add_r
     return Suggestion(pd.DataFrame(picks, columns=PICK_COLUMNS), ranking, radius_m, int(total))
 
 
-def suggest_sites_estimate(facility_xy: np.ndarray, origin_xy: np.ndarray,
-                           weights: pd.DataFrame, *, radius_m: float, candidates_xy: np.ndarray,
-                           k: int = 3, detour_factor: float = DEFAULT_DETOUR_FACTOR) -> Suggestion:
+def suggest_sites_estimate(
+    facility_xy: np.ndarray,
+    origin_xy: np.ndarray,
+    weights: pd.DataFrame,
+    *,
+    radius_m: float,
+    candidates_xy: np.ndarray,
+    k: int = 3,
+    detour_factor: float = DEFAULT_DETOUR_FACTOR,
+) -> Suggestion:
     """``suggest_sites`` without a network: straight line x ``detour_factor`` (an estimate)."""
     if k < 1:
         raise InvalidInput(f"the number of sites must be at least 1 (got {k})")
@@ -219,11 +289,25 @@ def suggest_sites_estimate(facility_xy: np.ndarray, origin_xy: np.ndarray,
     uncovered = np.flatnonzero(d0 > reach)
     covered_before = total - float(res[uncovered].sum())
     cand_xy = np.asarray(candidates_xy, float).reshape(-1, 2)
-    pairs = cKDTree(cand_xy).query_ball_point(origin_xy[uncovered], reach) if len(cand_xy) \
+    pairs = (
+        cKDTree(cand_xy).query_ball_point(origin_xy[uncovered], reach)
+        if len(cand_xy)
         else [[] for _ in uncovered]
-    c = np.concatenate([np.asarray(p, dtype=np.int64) for p in pairs]) if len(pairs) else \
-        np.zeros(0, np.int64)
+    )
+    c = (
+        np.concatenate([np.asarray(p, dtype=np.int64) for p in pairs])
+        if len(pairs)
+        else np.zeros(0, np.int64)
+    )
     t = np.repeat(np.arange(len(uncovered)), [len(p) for p in pairs])
     cover = sp.csr_array((np.ones(len(c)), (c, t)), shape=(len(cand_xy), len(uncovered)))
-    return _greedy(cover, res[uncovered], hh[uncovered], cand_xy, k=k, radius_m=radius_m,
-                   covered_before=covered_before, total=total)
+    return _greedy(
+        cover,
+        res[uncovered],
+        hh[uncovered],
+        cand_xy,
+        k=k,
+        radius_m=radius_m,
+        covered_before=covered_before,
+        total=total,
+    )
