@@ -60,7 +60,6 @@ STILL_TOO_LONG: set[str] = {
     "gridmap_cli/risk.py:risk_cmd",
     "gridmap_cli/suggest.py:suggest_cmd",
     "web/field.py:grid_bundle",
-    "web/upload.py",
 }
 
 

@@ -89,7 +89,7 @@ def create_app(config: dict | None = None, settings: Settings | None = None) -> 
     from web import tokens  # personal API tokens on the settings page
 
     tokens.init_app(app)
-    from web.upload import recover_jobs  # a restart marks the dead process's jobs interrupted
+    from web.import_jobs import recover_jobs  # a restart marks the dead process's jobs interrupted
 
     recover_jobs(app)
     from web.field import bp as field_bp  # the grid leader's phone app (PWA)
