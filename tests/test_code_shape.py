@@ -59,7 +59,6 @@ STILL_TOO_LONG: set[str] = {
     "gridmap_cli/reach.py:reach_cmd",
     "gridmap_cli/risk.py:risk_cmd",
     "gridmap_cli/suggest.py:suggest_cmd",
-    "web/field.py:grid_bundle",
 }
 
 

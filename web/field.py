@@ -172,22 +172,17 @@ def _point(geom) -> list[float] | None:
     return [round(p.x, 6), round(p.y, 6)]
 
 
-@bp.get("/field/api/grid/<code>")
-def grid_bundle(code: str):
-    """Everything the phone draws and lists for one grid, in one response (cached offline)."""
-    _require_field_role()
-    session = db_session()
-    view = grid_view(session, g.requester, code)
-    lang = current_lang()
-    labels = _labels(lang)
-    boundary = view.boundary
-    minx, miny, maxx, maxy = boundary.total_bounds
-    pad = 0.002
-    roads = repo.roads_frame(session, bbox=(minx - pad, miny - pad, maxx + pad, maxy + pad))
+def _sites(view, labels: dict) -> gpd.GeoDataFrame:
+    """The grid's sites to inspect, with the check-in radius and their category in words."""
     sites = view.sites.copy()
     rules = field_rules()
     sites["radius_m"] = float(rules["checkin"]["radius_m"])
     sites["category_label"] = [labels["sites"].get(c, c) for c in sites["category"]]
+    return sites
+
+
+def _cases(session, view, labels: dict) -> gpd.GeoDataFrame:
+    """The grid's hazard cases, with what this person may do next and the labels in words."""
     cases = view.cases.copy()
     cases["actions"] = [
         [
@@ -201,20 +196,14 @@ def grid_bundle(code: str):
     ]
     cases["category_label"] = [labels["category"].get(c, c) for c in cases["category"]]
     cases["status_label"] = [labels["status"].get(c, c) for c in cases["status"]]
-    where = _places(view)
-    todo = [
-        {
-            "kind": i.kind,
-            "priority": i.priority,
-            "code": i.code,
-            "text": todo_text(i, labels),
-            "at": where.get((i.kind, i.code, i.name)),
-        }
-        for i in view.todo
-    ]
+    return cases
+
+
+def _visits(view, todo: list[dict], labels: dict) -> list[dict]:
+    """The households the to-do list asks to visit, with the tags this role may see."""
     households = view.households
     shown = {t["code"] for t in todo if t["kind"] == "visit"}
-    visits = [
+    return [
         {
             "code": h["code"],
             "address": h.get("address"),
@@ -230,6 +219,34 @@ def grid_bundle(code: str):
         for h in households.to_dict("records")
         if h["code"] in shown
     ]
+
+
+@bp.get("/field/api/grid/<code>")
+def grid_bundle(code: str):
+    """Everything the phone draws and lists for one grid, in one response (cached offline)."""
+    _require_field_role()
+    session = db_session()
+    view = grid_view(session, g.requester, code)
+    lang = current_lang()
+    labels = _labels(lang)
+    boundary = view.boundary
+    minx, miny, maxx, maxy = boundary.total_bounds
+    pad = 0.002
+    roads = repo.roads_frame(session, bbox=(minx - pad, miny - pad, maxx + pad, maxy + pad))
+    sites = _sites(view, labels)
+    cases = _cases(session, view, labels)
+    where = _places(view)
+    todo = [
+        {
+            "kind": i.kind,
+            "priority": i.priority,
+            "code": i.code,
+            "text": todo_text(i, labels),
+            "at": where.get((i.kind, i.code, i.name)),
+        }
+        for i in view.todo
+    ]
+    visits = _visits(view, todo, labels)
     return jsonify(
         grid={
             "code": view.grid["code"],
