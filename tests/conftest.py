@@ -7,6 +7,7 @@ but fails under CI=true, so CI cannot pass by testing less.
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -33,6 +34,11 @@ def unavailable(reason: str):
 
 def pytest_report_header(config):
     return describe()
+
+
+# The files an app writes under its home (import jobs, photos) go to a throwaway folder,
+# never into the checkout the tests run from; a test that needs its own home sets it.
+os.environ.setdefault("GRIDMAP_HOME", tempfile.mkdtemp(prefix="gridmap-test-home-"))
 
 
 def pytest_addoption(parser):
