@@ -80,7 +80,6 @@ STILL_UNDOCUMENTED: set[str] = {
     "gridmap/analysis/reach/isochrones.py",
     "gridmap/analysis/reach/sites.py",
     "gridmap/analysis/risk.py",
-    "gridmap/crs.py",
     "gridmap/demo/city.py",
     "gridmap/demo/osm_city.py",
     "gridmap/demo/osm_places.py",
