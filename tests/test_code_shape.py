@@ -38,7 +38,6 @@ STILL_TOO_LONG: set[str] = {
     "gridmap/demo/synth.py:build_synthetic_city",
     "gridmap/demo/synth_activity.py:patrol_rows",
     "gridmap/demo/synth_buildings.py:place_buildings",
-    "gridmap/layers.py",
     "gridmap/maps/hazards.py:hazards_map",
     "gridmap/maps/overview.py:overview_map",
     "gridmap/maps/overview.py:street_map",

@@ -100,7 +100,6 @@ STILL_UNDOCUMENTED: set[str] = {
     "gridmap/field.py",
     "gridmap/hazards.py",
     "gridmap/layer_geometry.py",
-    "gridmap/layers.py",
     "gridmap/lines.py",
     "gridmap/maps/grid.py",
     "gridmap/maps/hazards.py",
