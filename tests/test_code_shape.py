@@ -32,7 +32,6 @@ STILL_TOO_LONG: set[str] = {
     "geodata/reachability.py:compute_reach",
     "geodata/readers/archive.py:safe_extract",
     "geodata/readers/ogr.py:_read_ogr",
-    "gridmap/analysis/radius.py:paper_only_reasons",
     "gridmap/demo/osm_city.py:city_from_osm",
     "gridmap/demo/osm_records.py:hazards_for",
     "gridmap/demo/synth.py:build_synthetic_city",

@@ -74,7 +74,6 @@ STILL_UNDOCUMENTED: set[str] = {
     "gridmap/analysis/patrol/matching.py",
     "gridmap/analysis/patrol/periods.py",
     "gridmap/analysis/patrol/streets.py",
-    "gridmap/analysis/radius.py",
     "gridmap/analysis/reach/categories.py",
     "gridmap/analysis/reach/engine.py",
     "gridmap/analysis/reach/isochrones.py",
