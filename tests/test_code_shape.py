@@ -42,7 +42,6 @@ STILL_TOO_LONG: set[str] = {
     "gridmap/maps/overview.py:street_map",
     "gridmap/maps/patrol.py:patrol_map",
     "gridmap/maps/reach_png.py:reach_png",
-    "gridmap/network/_gates.py:close_compounds",
     "gridmap/openapi.py:_api_paths",
     "gridmap/openapi.py:_ogc_paths",
     "gridmap/openapi.py:_schemas",
