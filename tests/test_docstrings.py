@@ -120,7 +120,6 @@ STILL_UNDOCUMENTED: set[str] = {
     "gridmap/noding.py",
     "gridmap/notes.py",
     "gridmap/ogc.py",
-    "gridmap/openapi.py",
     "gridmap/ordering.py",
     "gridmap/permissions.py",
     "gridmap/privacy.py",
