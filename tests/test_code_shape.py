@@ -42,7 +42,6 @@ STILL_TOO_LONG: set[str] = {
     "gridmap/maps/overview.py:street_map",
     "gridmap/maps/patrol.py:patrol_map",
     "gridmap/maps/reach_png.py:reach_png",
-    "gridmap/standards/rules.py:_rule",
     "gridmap_cli/patrol.py:patrol_cmd",
     "gridmap_cli/reach.py",
     "gridmap_cli/reach.py:_reach_db",

@@ -154,6 +154,7 @@ def _rule(
     where: str,
     base: Rule | None = None,
 ) -> Rule:
+    """A rule read from a file (``where``), or the changes a user's file makes to ``base``."""
     if not isinstance(raw, dict) or not raw.get("id"):
         raise _fail(where, "every rule needs an 'id'")
     rid = str(raw["id"])
@@ -167,15 +168,7 @@ def _rule(
     data = {**defaults, **raw} if base is None else dict(raw)
     if base is None:
         data.setdefault("standard", standard)
-        for need in ("clause", "title_zh", "title_en", "categories"):
-            if not data.get(need):
-                raise _fail(
-                    where,
-                    f"rule {rid}: '{need}' is missing (every rule cites its "
-                    "clause and says what it checks)",
-                )
-        if data.get("max_distance_m") is None and data.get("max_minutes") is None:
-            raise _fail(where, f"rule {rid}: give max_distance_m or max_minutes")
+        _check_complete(data, rid, where)
     rule = (
         base
         if base is not None
@@ -191,18 +184,51 @@ def _rule(
     )
     changes = {k: v for k, v in data.items() if k in _FIELDS and k != "id"}
     if "categories" in changes:
-        cats = changes["categories"]
-        cats = [cats] if isinstance(cats, str) else list(cats or [])
-        bad = [c for c in cats if c not in vocab.FACILITY_CODES]
-        if bad:
+        changes["categories"] = _categories(changes["categories"], rid, where)
+    _clean_numbers(changes, rid, where)
+    if "weight" in changes and changes["weight"] not in WEIGHTS:
+        raise _fail(where, f"rule {rid}: weight must be one of {', '.join(WEIGHTS)}")
+    if "enabled" in changes:
+        changes["enabled"] = bool(changes["enabled"])
+    for key in ("standard", "clause", "title_zh", "title_en", "basis", "tier", "note"):
+        if key in changes and changes[key] is not None:
+            changes[key] = str(changes[key])
+    if "level" in changes and changes["level"] is not None:
+        changes["level"] = int(changes["level"])
+    return replace(rule, **changes)
+
+
+def _check_complete(data: dict[str, Any], rid: str, where: str) -> None:
+    """Refuse a new rule that does not cite its clause, say what it checks or give a limit."""
+    for need in ("clause", "title_zh", "title_en", "categories"):
+        if not data.get(need):
             raise _fail(
                 where,
-                f"rule {rid}: unknown facility categor"
-                f"{'y' if len(bad) == 1 else 'ies'} {', '.join(map(str, bad))}; "
-                f"use codes from gridmap.vocab.FACILITY_CATEGORIES "
-                f"(e.g. {', '.join(sorted(vocab.FACILITY_CODES)[:4])} ...)",
+                f"rule {rid}: '{need}' is missing (every rule cites its "
+                "clause and says what it checks)",
             )
-        changes["categories"] = tuple(cats)
+    if data.get("max_distance_m") is None and data.get("max_minutes") is None:
+        raise _fail(where, f"rule {rid}: give max_distance_m or max_minutes")
+
+
+def _categories(cats: Any, rid: str, where: str) -> tuple[str, ...]:
+    """A rule's facility categories (one code or a list), each a known code."""
+    cats = [cats] if isinstance(cats, str) else list(cats or [])
+    bad = [c for c in cats if c not in vocab.FACILITY_CODES]
+    if bad:
+        raise _fail(
+            where,
+            f"rule {rid}: unknown facility categor"
+            f"{'y' if len(bad) == 1 else 'ies'} {', '.join(map(str, bad))}; "
+            f"use codes from gridmap.vocab.FACILITY_CATEGORIES "
+            f"(e.g. {', '.join(sorted(vocab.FACILITY_CODES)[:4])} ...)",
+        )
+    return tuple(cats)
+
+
+def _clean_numbers(changes: dict[str, Any], rid: str, where: str) -> None:
+    """Distances, minutes and shares as non-negative floats (in place); a rule given in
+    metres drops its minutes and the other way round."""
     for key in ("max_distance_m", "max_minutes", "min_share"):
         if key in changes and changes[key] is not None:
             try:
@@ -221,16 +247,6 @@ def _rule(
             f"rule {rid}: min_share is a share between 0 and 1 "
             f"(got {changes['min_share']}; write 0.9 for 90%)",
         )
-    if "weight" in changes and changes["weight"] not in WEIGHTS:
-        raise _fail(where, f"rule {rid}: weight must be one of {', '.join(WEIGHTS)}")
-    if "enabled" in changes:
-        changes["enabled"] = bool(changes["enabled"])
-    for key in ("standard", "clause", "title_zh", "title_en", "basis", "tier", "note"):
-        if key in changes and changes[key] is not None:
-            changes[key] = str(changes[key])
-    if "level" in changes and changes["level"] is not None:
-        changes["level"] = int(changes["level"])
-    return replace(rule, **changes)
 
 
 def read_table(text: str, where: str, key: str = "rules") -> dict[str, Any]:
