@@ -106,6 +106,16 @@ def _ids(facilities: pd.DataFrame, id_field: str | None) -> np.ndarray:
     return ids
 
 
+@dataclass(frozen=True)
+class SnapOptions:
+    """How :func:`reach_by_category` joins points to the network: within ``max_snap_m``
+    metres, and ``origin_snap`` when the caller snapped the origins itself (e.g. at
+    building entrances or with known compounds)."""
+
+    max_snap_m: float = 300.0
+    origin_snap: Snap | None = None
+
+
 def reach_by_category(
     network: Network,
     facilities: gpd.GeoDataFrame,
@@ -116,8 +126,7 @@ def reach_by_category(
     categories: Iterable[str] | None = None,
     max_distance_m: float = np.inf,
     speed_kmh: float = DEFAULT_SPEED_KMH,
-    max_snap_m: float = 300.0,
-    origin_snap: Snap | None = None,
+    snapping: SnapOptions = SnapOptions(),
     progress: Progress | None = None,
 ) -> ReachTable:
     """Nearest facility of each category for every origin, on the network.
@@ -129,9 +138,10 @@ def reach_by_category(
     covered).
     """
     metres_per_minute(speed_kmh)
+    max_snap_m = snapping.max_snap_m
     cats = _categories(facilities, category_field, categories)
     fsnap = snap_points(network, metric_points(facilities, network.crs), max_snap_m=max_snap_m)
-    osnap = origin_snap or snap_points(
+    osnap = snapping.origin_snap or snap_points(
         network, metric_points(origins, network.crs), max_snap_m=max_snap_m
     )
     ids = _ids(facilities, id_field)
@@ -189,10 +199,8 @@ def estimate_by_category(
     return _straight_line(
         facilities,
         origins,
+        (category_field, id_field, categories),
         crs=crs,
-        category_field=category_field,
-        id_field=id_field,
-        categories=categories,
         max_distance_m=max_distance_m,
         speed_kmh=speed_kmh,
         factor=detour_factor,
@@ -218,10 +226,8 @@ def radius_by_category(
     return _straight_line(
         facilities,
         origins,
+        (category_field, id_field, categories),
         crs=crs,
-        category_field=category_field,
-        id_field=id_field,
-        categories=categories,
         max_distance_m=max_distance_m,
         speed_kmh=speed_kmh,
         factor=1.0,
@@ -232,17 +238,17 @@ def radius_by_category(
 def _straight_line(
     facilities: gpd.GeoDataFrame,
     origins: gpd.GeoDataFrame,
+    which: tuple[str, str | None, Any],
     *,
     crs: Any,
-    category_field: str,
-    id_field: str | None,
-    categories: Any,
     max_distance_m: float,
     speed_kmh: float,
     factor: float,
     method: str,
 ) -> ReachTable:
-    """Nearest facility per category by straight line (k-d tree) x ``factor``."""
+    """Nearest facility per category by straight line (k-d tree) x ``factor``; ``which``
+    holds the category field, the id field and the categories wanted."""
+    category_field, id_field, categories = which
     metres_per_minute(speed_kmh)
     crs = crs or str(metric_crs(origins))
     cats = _categories(facilities, category_field, categories)
