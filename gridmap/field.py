@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from gridmap.errors import ConfigError
+from gridmap.messages import N_, fail
 
 #: Tags shown only to roles whose work needs them (and never on print unless asked).
 SENSITIVE_TAGS = frozenset(
@@ -51,13 +52,18 @@ def load_rules(path: str | Path | None = None) -> dict[str, Any]:
     try:
         user = yaml.safe_load(p.read_text("utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{p}: cannot read the field rules ({exc})") from exc
+        raise fail(
+            ConfigError, N_("{path}: cannot read the field rules ({reason})"), path=p, reason=exc
+        ) from exc
     if not isinstance(user, dict):
-        raise ConfigError(f"{p}: the field rules must be a mapping of sections")
+        raise fail(ConfigError, N_("{path}: the field rules must be a mapping of sections"), path=p)
     for section, values in user.items():
         if section not in rules or not isinstance(values, dict):
-            raise ConfigError(
-                f"{p}: unknown section {section!r}; see gridmap/standards/field_rules.yaml"
+            raise fail(
+                ConfigError,
+                N_("{path}: unknown section {section!r}; see gridmap/standards/field_rules.yaml"),
+                path=p,
+                section=section,
             )
         for key, value in values.items():
             if isinstance(rules[section].get(key), dict) and isinstance(value, dict):

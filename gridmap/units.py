@@ -8,12 +8,17 @@ import numpy as np
 import numpy.typing as npt
 
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 
 
 def metres_per_minute(speed_kmh: float) -> float:
     """Metres walked in a minute at ``speed_kmh`` (4 km/h: 66.67 m); refuses a speed <= 0."""
     if not speed_kmh or speed_kmh <= 0:
-        raise InvalidInput(f"walking speed must be positive (got {speed_kmh} km/h)")
+        raise fail(
+            InvalidInput,
+            N_("walking speed must be positive (got {speed} km/h)"),
+            speed=speed_kmh,
+        )
     return speed_kmh * 1000.0 / 60.0
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from gridmap import vocab
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 
 AGE_GROUPS = {
     "elderly60": (60, None, "60岁以上老人", "Aged 60+"),
@@ -76,7 +77,12 @@ def check_group(code: str) -> str:
         Listing the known groups.
     """
     if code not in group_codes():
-        raise InvalidInput(f"unknown group {code!r}; choose one of: {', '.join(group_codes())}")
+        raise fail(
+            InvalidInput,
+            N_("unknown group {code!r}; choose one of: {choices}"),
+            code=code,
+            choices=", ".join(group_codes()),
+        )
     return code
 
 

@@ -17,6 +17,7 @@ import yaml
 
 from gridmap import vocab
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 
 EXCLUDE = "exclude"
 TABLE = "poi_categories.yaml"
@@ -49,8 +50,16 @@ def _table() -> dict[str, dict[tuple[str, ...], tuple[str, str]]]:
         for provider, mapping in providers.items():
             for key, value in mapping.items():
                 if value != EXCLUDE and value not in codes:
-                    raise InvalidInput(
-                        f"{TABLE}: {layer}.{provider}.{key}: {value!r} is not a {layer} category"
+                    raise fail(
+                        InvalidInput,
+                        N_(
+                            "{table}: {layer}.{provider}.{key}: {value!r} is not a {layer} category"
+                        ),
+                        table=TABLE,
+                        layer=layer,
+                        provider=provider,
+                        key=key,
+                        value=value,
                     )
                 entries[_path(str(key))] = (str(value), str(provider))
         out[layer] = entries

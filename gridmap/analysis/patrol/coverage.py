@@ -16,6 +16,7 @@ from gridmap.analysis.patrol.options import DEFAULT_OPTIONS, PatrolOptions
 from gridmap.analysis.patrol.periods import Period, _bin_of, shift_of
 from gridmap.analysis.patrol.streets import StreetNetwork
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 
 # Per-grid arrays (one value per grid, or grid x period) passed between the coverage steps.
 _Arrays = tuple[np.ndarray, ...]
@@ -95,7 +96,7 @@ def coverage(
     'day' or 'night' counts only fixes of that shift. Out: :class:`CoverageReport`.
     """
     if shift not in ("all", "day", "night"):
-        raise InvalidInput(f"shift must be all, day or night, got {shift!r}")
+        raise fail(InvalidInput, N_("shift must be all, day or night, got {shift!r}"), shift=shift)
     crs = network.crs
     grids = network.grids
     n_per = len(periods)

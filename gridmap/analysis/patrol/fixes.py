@@ -12,6 +12,7 @@ from numpy.typing import ArrayLike
 
 from gridmap.analysis.patrol.options import DEFAULT_OPTIONS, PatrolOptions, _require_metric
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 
 # A GPS jump that persists longer than this is a relocation, not a spike: restart there.
 _RESET_AFTER_S = 120.0
@@ -54,7 +55,11 @@ def fixes_frame(
     )
     if frame["t"].isna().any():
         row = int(np.flatnonzero(frame["t"].isna().to_numpy())[0])
-        raise InvalidInput(f"fix {row + 1} has no time; every fix needs patroller, time, lon, lat")
+        raise fail(
+            InvalidInput,
+            N_("fix {row} has no time; every fix needs patroller, time, lon, lat"),
+            row=row + 1,
+        )
     return frame.sort_values(["track", "t"], kind="stable").reset_index(drop=True)
 
 
@@ -85,9 +90,15 @@ def track_fixes(tracks: gpd.GeoDataFrame) -> pd.DataFrame:
     bad = np.flatnonzero(lengths != counts)
     if len(bad):
         code = tracks["code"].iloc[bad[0]]
-        raise InvalidInput(
-            f"patrol track {code}: {lengths[bad[0]]} times for {counts[bad[0]]} "
-            "vertices; every vertex needs one time"
+        raise fail(
+            InvalidInput,
+            N_(
+                "patrol track {code}: {times} times for {vertices} vertices; every vertex "
+                "needs one time"
+            ),
+            code=code,
+            times=lengths[bad[0]],
+            vertices=counts[bad[0]],
         )
     seconds = np.concatenate(times) if times else np.zeros(0)
     started = pd.to_datetime(tracks["started_at"]).to_numpy().astype("datetime64[us]")

@@ -11,6 +11,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,11 @@ def _parse_day(text: str, what: str) -> datetime:
             return datetime.combine(date.fromisoformat(text), datetime.min.time())
         return datetime.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidInput(
-            f"{what} {text!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)"
+        raise fail(
+            InvalidInput,
+            N_("{what} {text!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)"),
+            what=what,
+            text=text,
         ) from exc
 
 
@@ -48,9 +52,14 @@ def parse_period(text: str) -> Period:
     except InvalidInput:
         raise
     except (ValueError, OverflowError) as exc:  # month 13, week 99: the calendar refuses
-        raise InvalidInput(
-            f"period {text!r} is not on the calendar ({exc}); use a month "
-            "01-12 or an ISO week 01-53"
+        raise fail(
+            InvalidInput,
+            N_(
+                "period {text!r} is not on the calendar ({reason}); use a month 01-12 or an "
+                "ISO week 01-53"
+            ),
+            text=text,
+            reason=exc,
         ) from exc
 
 
@@ -62,7 +71,11 @@ def _parse_period(text: str) -> Period:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", b.strip()):
             end += timedelta(days=1)  # a date as END means the whole of that day
         if end <= start:
-            raise InvalidInput(f"period {text!r} ends before it starts; write START/END")
+            raise fail(
+                InvalidInput,
+                N_("period {text!r} ends before it starts; write START/END"),
+                text=text,
+            )
         return Period(start, end)
     if m := re.fullmatch(r"(\d{4})-(\d{2})", text):
         start = datetime(int(m[1]), int(m[2]), 1)
@@ -74,9 +87,13 @@ def _parse_period(text: str) -> Period:
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         start = _parse_day(text, "period")
         return Period(start, start + timedelta(days=1))
-    raise InvalidInput(
-        f"period {text!r} not understood; use START/END (2025-06-01/2025-06-30), "
-        "a day (2025-06-01), a month (2025-06) or an ISO week (2025-W23)"
+    raise fail(
+        InvalidInput,
+        N_(
+            "period {text!r} not understood; use START/END (2025-06-01/2025-06-30), "
+            "a day (2025-06-01), a month (2025-06) or an ISO week (2025-W23)"
+        ),
+        text=text,
     )
 
 
@@ -85,7 +102,9 @@ def split_period(period: Period, by: str | None) -> list[Period]:
     if by in (None, "", "all", "period"):
         return [period]
     if by not in ("day", "week", "month"):
-        raise InvalidInput(f"cannot split a period by {by!r}; use day, week or month")
+        raise fail(
+            InvalidInput, N_("cannot split a period by {by!r}; use day, week or month"), by=by
+        )
     out: list[Period] = []
     cur = period.start
     while cur < period.end:
