@@ -28,19 +28,10 @@ STILL_ENGLISH_ONLY: set[str] = {
     "geodata/reachability.py",
     "geodata/settings.py",
     "geodata/street_runs.py",
-    "gridmap/analysis/density.py",
     "gridmap/analysis/indicators.py",
-    "gridmap/analysis/reach/categories.py",
-    "gridmap/analysis/reach/engine.py",
-    "gridmap/analysis/reach/isochrones.py",
-    "gridmap/analysis/reach/sites.py",
-    "gridmap/analysis/risk.py",
     "gridmap/demo/osm_city.py",
     "gridmap/mvt.py",
-    "gridmap/network/_build.py",
-    "gridmap/network/_osm.py",
     "gridmap/standards/indicators.py",
-    "gridmap/standards/rules.py",
 }
 
 

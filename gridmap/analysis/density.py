@@ -25,6 +25,7 @@ from pyproj import CRS
 from scipy.signal import fftconvolve
 
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 
 HECTARE_M2 = 10_000.0
 KERNELS = ("quartic", "gaussian")
@@ -69,7 +70,9 @@ class Surface:
     def integral(self) -> float:
         """Sum of the density over the surface: the count it represents."""
         if self.units != "per_ha":
-            raise InvalidInput(f"a surface in {self.units} has no count to integrate")
+            raise fail(
+                InvalidInput, N_("a surface in {units} has no count to integrate"), units=self.units
+            )
         return float(np.nansum(self.values) * self.cell_m**2 / HECTARE_M2)
 
     def sample(self, x: ArrayLike, y: ArrayLike) -> np.ndarray:
@@ -85,11 +88,29 @@ class Surface:
 
 def _check(bandwidth_m: float, cell_m: float, kernel: str) -> None:
     if not bandwidth_m > 0:
-        raise InvalidInput(f"bandwidth must be a positive number of metres, got {bandwidth_m}")
+        raise fail(
+            InvalidInput,
+            N_("bandwidth must be a positive number of metres, got {bandwidth_m}"),
+            bandwidth_m=bandwidth_m,
+        )
     if not cell_m > 0:
-        raise InvalidInput(f"cell size must be a positive number of metres, got {cell_m}")
+        raise _bad_cell(cell_m)
     if kernel not in KERNELS:
-        raise InvalidInput(f"unknown kernel {kernel!r}; use one of {', '.join(KERNELS)}")
+        raise fail(
+            InvalidInput,
+            N_("unknown kernel {kernel!r}; use one of {kernels}"),
+            kernel=kernel,
+            kernels=", ".join(KERNELS),
+        )
+
+
+def _bad_cell(cell_m: float) -> Exception:
+    """The refusal of a cell size that is not a positive number of metres."""
+    return fail(
+        InvalidInput,
+        N_("cell size must be a positive number of metres, got {cell_m}"),
+        cell_m=cell_m,
+    )
 
 
 def support_m(bandwidth_m: float, kernel: str) -> float:
@@ -168,7 +189,7 @@ def _finite_points(
     ys = np.asarray(y, dtype=float)
     w = np.ones(len(xs)) if weights is None else np.asarray(weights, dtype=float)
     if not (len(xs) == len(ys) == len(w)):
-        raise InvalidInput("x, y and weights must have the same length")
+        raise fail(InvalidInput, N_("x, y and weights must have the same length"))
     ok = np.isfinite(xs) & np.isfinite(ys) & np.isfinite(w)
     return xs[ok], ys[ok], w[ok]
 
@@ -193,7 +214,7 @@ def kde(
     x, y, w = _finite_points(x, y, weights)
     if bounds is None:
         if not len(x):
-            raise InvalidInput("no points to compute a density from, and no area given")
+            raise fail(InvalidInput, N_("no points to compute a density from, and no area given"))
         bounds = (x.min(), y.min(), x.max(), y.max())
     elif len(x):
         bounds = (
@@ -206,9 +227,15 @@ def kde(
     pad = (k.shape[0] // 2 + 1) * cell_m
     x0, y0, nx, ny = cell_grid(bounds, cell_m=cell_m, pad_m=pad)
     if nx * ny > 25_000_000:
-        raise InvalidInput(
-            f"a {nx} x {ny} grid of {cell_m} m cells is too large; "
-            "use a larger cell size or a smaller area"
+        raise fail(
+            InvalidInput,
+            N_(
+                "a {nx} x {ny} grid of {cell_m} m cells is too large; use a larger cell size "
+                "or a smaller area"
+            ),
+            nx=nx,
+            ny=ny,
+            cell_m=cell_m,
         )
     binned = _bin_linear(x, y, w, x0, y0, cell_m, nx, ny)
     if len(x) == 0 or k.shape == (1, 1):
@@ -238,7 +265,7 @@ def square_cells(
     per non-empty cell: cell (id 'ix_iy'), value, per_ha, the extra sums, geometry.
     """
     if not cell_m > 0:
-        raise InvalidInput(f"cell size must be a positive number of metres, got {cell_m}")
+        raise _bad_cell(cell_m)
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
@@ -272,7 +299,9 @@ def h3_cells(
     import h3
 
     if not 0 <= resolution <= 15:
-        raise InvalidInput(f"H3 resolution must be 0-15, got {resolution}")
+        raise fail(
+            InvalidInput, N_("H3 resolution must be 0-15, got {resolution}"), resolution=resolution
+        )
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     w = np.ones(len(lon)) if weights is None else np.asarray(weights, dtype=float)
@@ -296,7 +325,7 @@ def suppressed(households: ArrayLike, *, k: int = DEFAULT_K) -> np.ndarray:
     Such cells must not be shown: a count of 1-4 can identify a family.
     """
     if k < 1:
-        raise InvalidInput(f"the small-count threshold k must be at least 1, got {k}")
+        raise fail(InvalidInput, N_("the small-count threshold k must be at least 1, got {k}"), k=k)
     h = np.asarray(households, dtype=float)
     few: np.ndarray = (h > 0) & (h < k)
     return few

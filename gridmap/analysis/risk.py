@@ -37,6 +37,7 @@ import yaml
 from gridmap import vocab
 from gridmap.analysis.groups import check_group, group_label
 from gridmap.errors import ConfigError, InvalidInput
+from gridmap.messages import N_, fail
 
 WEIGHTS_ENV = "GRIDMAP_RISK_WEIGHTS"
 
@@ -65,14 +66,24 @@ def _merge(
         if key not in base:
             # Category and group tables are open: new categories/groups may be added.
             if path.split(".")[-1] not in ("per_site", "per_household", "per_resident"):
-                raise ConfigError(
-                    f"{where}: unknown risk weight {here!r}; see "
-                    "gridmap/standards/risk_weights.yaml for the keys"
+                raise fail(
+                    ConfigError,
+                    N_(
+                        "{where}: unknown risk weight {key!r}; see "
+                        "gridmap/standards/risk_weights.yaml for the keys"
+                    ),
+                    where=where,
+                    key=here,
                 )
             out[key] = value
         elif isinstance(base[key], dict):
             if not isinstance(value, dict):
-                raise ConfigError(f"{where}: {here} must be a mapping of weights")
+                raise fail(
+                    ConfigError,
+                    N_("{where}: {key} must be a mapping of weights"),
+                    where=where,
+                    key=here,
+                )
             out[key] = _merge(base[key], value, where, here)
         else:
             out[key] = value
@@ -86,26 +97,47 @@ def _validate(weights: dict[str, Any], where: str) -> dict[str, Any]:
             if isinstance(value, dict):
                 walk(value, here)
             elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ConfigError(f"{where}: {here} must be a number >= 0, got {value!r}")
+                raise fail(
+                    ConfigError,
+                    N_("{where}: {key} must be a number >= 0, got {value!r}"),
+                    where=where,
+                    key=here,
+                    value=value,
+                )
 
     walk(weights, "")
     for cat in weights["key_sites"]["per_site"]:
         if cat not in vocab.KEY_SITE_CODES:
-            raise ConfigError(
-                f"{where}: key_sites.per_site.{cat} is not a key-site category; "
-                f"use one of {', '.join(sorted(vocab.KEY_SITE_CODES))}"
+            raise fail(
+                ConfigError,
+                N_(
+                    "{where}: key_sites.per_site.{cat} is not a key-site category; use one of {codes}"
+                ),
+                where=where,
+                cat=cat,
+                codes=", ".join(sorted(vocab.KEY_SITE_CODES)),
             )
     for sev in weights["hazards"]["per_open"]:
         if sev not in vocab.HAZARD_SEVERITY_CODES:
-            raise ConfigError(
-                f"{where}: hazards.per_open.{sev} is not a severity (low, medium, high)"
+            raise fail(
+                ConfigError,
+                N_("{where}: hazards.per_open.{sev} is not a severity (low, medium, high)"),
+                where=where,
+                sev=sev,
             )
     for table in ("per_household", "per_resident"):
         for g in weights["vulnerable"][table]:
             try:
                 check_group(g)
             except InvalidInput as exc:
-                raise ConfigError(f"{where}: vulnerable.{table}.{g}: {exc}") from exc
+                raise fail(
+                    ConfigError,
+                    N_("{where}: vulnerable.{table}.{group}: {reason}"),
+                    where=where,
+                    table=table,
+                    group=g,
+                    reason=getattr(exc, "note", None) or exc,
+                ) from exc
     return weights
 
 
@@ -119,11 +151,20 @@ def load_weights(path: str | Path | None = None) -> dict[str, Any]:
     try:
         user = yaml.safe_load(p.read_text("utf-8")) or {}
     except FileNotFoundError as exc:
-        raise ConfigError(f"risk weights file {p} does not exist") from exc
+        raise fail(ConfigError, N_("risk weights file {path} does not exist"), path=p) from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"risk weights file {p} is not valid YAML: {exc}") from exc
+        raise fail(
+            ConfigError,
+            N_("risk weights file {path} is not valid YAML: {reason}"),
+            path=p,
+            reason=exc,
+        ) from exc
     if not isinstance(user, dict):
-        raise ConfigError(f"risk weights file {p} must be a YAML mapping like the default file")
+        raise fail(
+            ConfigError,
+            N_("risk weights file {path} must be a YAML mapping like the default file"),
+            path=p,
+        )
     return _validate(_merge(weights, user, str(p)), str(p))
 
 

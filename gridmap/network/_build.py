@@ -13,6 +13,7 @@ from numpy.typing import ArrayLike
 
 from gridmap import lines as L
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.network._gates import close_compounds, parent_compounds
 from gridmap.network._graph import (
     DEFAULT_GATE_LINK_M,
@@ -140,7 +141,12 @@ def build_network(
         The graph; problems that do not stop the build are in ``warnings``.
     """
     if noding not in NODINGS:
-        raise InvalidInput(f"noding must be one of {', '.join(NODINGS)} (got {noding!r})")
+        raise fail(
+            InvalidInput,
+            N_("noding must be one of {nodings} (got {noding!r})"),
+            nodings=", ".join(NODINGS),
+            noding=noding,
+        )
     warnings: list[str] = []
     comps = _Compounds.of(compounds.compound_codes, compounds.compound_geoms)
     gates = _gates(
@@ -224,7 +230,7 @@ class _Compounds:
         code = np.asarray(codes if codes is not None else [], dtype=object)
         geom = np.asarray(geoms if geoms is not None else [], dtype=object)
         if len(code) != len(geom):
-            raise InvalidInput("compound codes and polygons must have the same length")
+            raise fail(InvalidInput, N_("compound codes and polygons must have the same length"))
         return cls(
             code, geom, np.zeros(len(code), bool), shapely.STRtree(geom) if len(geom) else None
         )
@@ -322,7 +328,7 @@ def _walkable_ways(
     ok &= ~shapely.is_empty(geoms) & (shapely.get_num_coordinates(geoms) >= 2)
     keep = np.flatnonzero(ok)
     if len(keep) == 0:
-        raise InvalidInput("no walkable street lines: the network would be empty")
+        raise fail(InvalidInput, N_("no walkable street lines: the network would be empty"))
     private = ~walkable(
         hw[keep],
         foot=None if foot is None else np.asarray(foot, object)[keep],

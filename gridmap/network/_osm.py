@@ -8,6 +8,7 @@ import numpy as np
 
 from gridmap.crs import metric_crs
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.network._build import CompoundInputs, Tolerances, build_network
 from gridmap.network._graph import (
     DEFAULT_GATE_LINK_M,
@@ -79,7 +80,9 @@ def network_from_osm(
     node with). ``crs`` defaults to the local UTM zone.
     """
     if ways is None or len(ways) == 0:
-        raise InvalidInput("the OSM data holds no highways: no walking network can be built")
+        raise fail(
+            InvalidInput, N_("the OSM data holds no highways: no walking network can be built")
+        )
     crs = crs or str(metric_crs(ways))
     ways_m = ways.to_crs(crs)
     codes, polys = (

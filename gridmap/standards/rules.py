@@ -26,7 +26,8 @@ import pandas as pd
 import yaml
 
 from gridmap import vocab
-from gridmap.errors import InvalidInput
+from gridmap.errors import GridmapError, InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.units import metres_for, minutes_for
 
 RULE_FILES = (
@@ -79,7 +80,9 @@ class Rule:
         if self.max_distance_m is not None:
             return float(self.max_distance_m)
         if self.max_minutes is None:  # the loader refuses such rules; a hand-made one may not
-            raise InvalidInput(f"rule {self.id}: give max_distance_m or max_minutes")
+            raise fail(
+                InvalidInput, N_("rule {rule}: give max_distance_m or max_minutes"), rule=self.id
+            )
         return float(metres_for(float(self.max_minutes), speed_kmh))
 
     def title(self, lang: str = "zh") -> str:
@@ -110,7 +113,11 @@ class RuleSet:
         for r in self.rules:
             if r.id == rule_id:
                 return r
-        raise InvalidInput(f"no rule {rule_id!r}; see `gridmap standards` for the ids")
+        raise fail(
+            InvalidInput,
+            N_("no rule {rule_id!r}; see `gridmap standards` for the ids"),
+            rule_id=rule_id,
+        )
 
     def categories(self) -> list[str]:
         """Every category some enabled rule needs, in first-use order."""
@@ -142,8 +149,9 @@ class RuleSet:
         return [r for r in self.enabled() if category in r.categories]
 
 
-def _fail(where: str, what: str) -> InvalidInput:
-    return InvalidInput(f"{where}: {what}")
+def _fail(where: str, template: str, **params: Any) -> GridmapError:
+    """A refusal of the rules file ``where``; ``template`` starts with ``{where}: ``."""
+    return fail(InvalidInput, template, where=where, **params)
 
 
 def _rule(
@@ -156,14 +164,16 @@ def _rule(
 ) -> Rule:
     """A rule read from a file (``where``), or the changes a user's file makes to ``base``."""
     if not isinstance(raw, dict) or not raw.get("id"):
-        raise _fail(where, "every rule needs an 'id'")
+        raise _fail(where, N_("{where}: every rule needs an 'id'"))
     rid = str(raw["id"])
     unknown = set(raw) - _FIELDS
     if unknown:
         raise _fail(
             where,
-            f"rule {rid}: unknown field(s) {', '.join(sorted(unknown))}; "
-            f"allowed: {', '.join(sorted(_FIELDS))}",
+            N_("{where}: rule {rule}: unknown field(s) {fields}; allowed: {allowed}"),
+            rule=rid,
+            fields=", ".join(sorted(unknown)),
+            allowed=", ".join(sorted(_FIELDS)),
         )
     data = {**defaults, **raw} if base is None else dict(raw)
     if base is None:
@@ -187,7 +197,12 @@ def _rule(
         changes["categories"] = _categories(changes["categories"], rid, where)
     _clean_numbers(changes, rid, where)
     if "weight" in changes and changes["weight"] not in WEIGHTS:
-        raise _fail(where, f"rule {rid}: weight must be one of {', '.join(WEIGHTS)}")
+        raise _fail(
+            where,
+            N_("{where}: rule {rule}: weight must be one of {weights}"),
+            rule=rid,
+            weights=", ".join(WEIGHTS),
+        )
     if "enabled" in changes:
         changes["enabled"] = bool(changes["enabled"])
     for key in ("standard", "clause", "title_zh", "title_en", "basis", "tier", "note"):
@@ -204,11 +219,15 @@ def _check_complete(data: dict[str, Any], rid: str, where: str) -> None:
         if not data.get(need):
             raise _fail(
                 where,
-                f"rule {rid}: '{need}' is missing (every rule cites its "
-                "clause and says what it checks)",
+                N_(
+                    "{where}: rule {rule}: '{need}' is missing (every rule cites its clause and "
+                    "says what it checks)"
+                ),
+                rule=rid,
+                need=need,
             )
     if data.get("max_distance_m") is None and data.get("max_minutes") is None:
-        raise _fail(where, f"rule {rid}: give max_distance_m or max_minutes")
+        raise _fail(where, N_("{where}: rule {rule}: give max_distance_m or max_minutes"), rule=rid)
 
 
 def _categories(cats: Any, rid: str, where: str) -> tuple[str, ...]:
@@ -218,10 +237,18 @@ def _categories(cats: Any, rid: str, where: str) -> tuple[str, ...]:
     if bad:
         raise _fail(
             where,
-            f"rule {rid}: unknown facility categor"
-            f"{'y' if len(bad) == 1 else 'ies'} {', '.join(map(str, bad))}; "
-            f"use codes from gridmap.vocab.FACILITY_CATEGORIES "
-            f"(e.g. {', '.join(sorted(vocab.FACILITY_CODES)[:4])} ...)",
+            N_(
+                "{where}: rule {rule}: unknown facility category {codes}; use codes from "
+                "gridmap.vocab.FACILITY_CATEGORIES (e.g. {examples} ...)"
+            )
+            if len(bad) == 1
+            else N_(
+                "{where}: rule {rule}: unknown facility categories {codes}; use codes from "
+                "gridmap.vocab.FACILITY_CATEGORIES (e.g. {examples} ...)"
+            ),
+            rule=rid,
+            codes=", ".join(map(str, bad)),
+            examples=", ".join(sorted(vocab.FACILITY_CODES)[:4]),
         )
     return tuple(cats)
 
@@ -234,9 +261,16 @@ def _clean_numbers(changes: dict[str, Any], rid: str, where: str) -> None:
             try:
                 changes[key] = float(changes[key])
             except (TypeError, ValueError) as exc:
-                raise _fail(where, f"rule {rid}: {key} must be a number") from exc
+                raise _fail(
+                    where, N_("{where}: rule {rule}: {key} must be a number"), rule=rid, key=key
+                ) from exc
             if not math.isfinite(changes[key]) or changes[key] < 0:
-                raise _fail(where, f"rule {rid}: {key} must be a non-negative number")
+                raise _fail(
+                    where,
+                    N_("{where}: rule {rule}: {key} must be a non-negative number"),
+                    rule=rid,
+                    key=key,
+                )
     if "max_distance_m" in changes and changes["max_distance_m"] is not None:
         changes.setdefault("max_minutes", None)
     elif changes.get("max_minutes") is not None:
@@ -244,8 +278,12 @@ def _clean_numbers(changes: dict[str, Any], rid: str, where: str) -> None:
     if "min_share" in changes and changes["min_share"] > 1:
         raise _fail(
             where,
-            f"rule {rid}: min_share is a share between 0 and 1 "
-            f"(got {changes['min_share']}; write 0.9 for 90%)",
+            N_(
+                "{where}: rule {rule}: min_share is a share between 0 and 1 (got {value}; "
+                "write 0.9 for 90%)"
+            ),
+            rule=rid,
+            value=changes["min_share"],
         )
 
 
@@ -254,9 +292,11 @@ def read_table(text: str, where: str, key: str = "rules") -> dict[str, Any]:
     try:
         doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise _fail(where, f"not valid YAML ({str(exc).splitlines()[0]})") from exc
+        raise _fail(
+            where, N_("{where}: not valid YAML ({reason})"), reason=str(exc).splitlines()[0]
+        ) from exc
     if not isinstance(doc, dict) or not isinstance(doc.get(key, []), list):
-        raise _fail(where, f"expected a mapping with a '{key}:' list")
+        raise _fail(where, N_("{where}: expected a mapping with a '{key}:' list"), key=key)
     doc.setdefault(key, [])
     return doc
 
@@ -285,7 +325,7 @@ def load_rules(override: str | Path | None = None) -> RuleSet:
     if override is not None:
         path = Path(override)
         if not path.is_file():
-            raise InvalidInput(f"{path}: rules file not found")
+            raise fail(InvalidInput, N_("{path}: rules file not found"), path=path)
         doc = _read(path.read_text("utf-8"), path.name)
         sources.append(str(path))
         index = {r.id: k for k, r in enumerate(rules)}
@@ -307,7 +347,7 @@ def load_rules(override: str | Path | None = None) -> RuleSet:
     ids = [r.id for r in rules]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
-        raise InvalidInput(f"duplicate rule ids: {', '.join(dup)}")
+        raise fail(InvalidInput, N_("duplicate rule ids: {ids}"), ids=", ".join(dup))
     return RuleSet(tuple(rules), tuple(levels), tuple(sources))
 
 

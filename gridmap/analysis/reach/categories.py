@@ -23,6 +23,7 @@ from gridmap.analysis.reach.defaults import (
 from gridmap.analysis.reach.engine import PointJoin, SourceGraph, metric_points
 from gridmap.crs import metric_crs
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.network import Network, Snap, snap_points
 from gridmap.units import metres_per_minute, minutes_for
 
@@ -87,8 +88,10 @@ def _categories(
     facilities: pd.DataFrame, field_name: str, wanted: Iterable[Any] | None
 ) -> list[str]:
     if field_name not in facilities:
-        raise InvalidInput(
-            f"facilities have no {field_name!r} column; name the category field (--category-field)"
+        raise fail(
+            InvalidInput,
+            N_("facilities have no {field!r} column; name the category field (--category-field)"),
+            field=field_name,
         )
     have = [str(c) for c in pd.unique(facilities[field_name].dropna())]
     if wanted is None:
@@ -101,7 +104,7 @@ def _ids(facilities: pd.DataFrame, id_field: str | None) -> np.ndarray:
     if id_field is None:
         return np.asarray(facilities.index, dtype=object)
     if id_field not in facilities:
-        raise InvalidInput(f"facilities have no {id_field!r} column")
+        raise fail(InvalidInput, N_("facilities have no {field!r} column"), field=id_field)
     ids: np.ndarray = facilities[id_field].to_numpy(dtype=object)
     return ids
 
@@ -195,7 +198,11 @@ def estimate_by_category(
     (``ReachTable.label``).
     """
     if detour_factor < 1:
-        raise InvalidInput(f"detour factor must be at least 1 (got {detour_factor})")
+        raise fail(
+            InvalidInput,
+            N_("detour factor must be at least 1 (got {detour_factor})"),
+            detour_factor=detour_factor,
+        )
     return _straight_line(
         facilities,
         origins,

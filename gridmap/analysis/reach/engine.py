@@ -15,6 +15,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from gridmap.analysis.reach.defaults import DEFAULT_SPEED_KMH
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.network import SNAP_EDGE, SNAP_OFF, Network, Snap, point_xy, snap_points
 from gridmap.units import metres_for, minutes_for
 
@@ -185,7 +186,9 @@ def metric_points(points: Any, crs: str) -> np.ndarray:
         points = points.geometry
     if isinstance(points, gpd.GeoSeries):
         if points.crs is None:
-            raise InvalidInput("points have no CRS; set one (e.g. EPSG:4326) before analysis")
+            raise fail(
+                InvalidInput, N_("points have no CRS; set one (e.g. EPSG:4326) before analysis")
+            )
         geoms = np.asarray(points.to_crs(crs).values, dtype=object)
         non_point = shapely.get_type_id(geoms) != 0
         if non_point.any():
@@ -264,7 +267,7 @@ def travel_time_grid(
     a street are left out). Returns points (network CRS) with distance_m, minutes, source.
     """
     if len(network.node_xy) == 0:
-        raise InvalidInput("the network is empty")
+        raise fail(InvalidInput, N_("the network is empty"))
     minx, miny = network.node_xy.min(axis=0)
     maxx, maxy = network.node_xy.max(axis=0)
     gx, gy = np.meshgrid(

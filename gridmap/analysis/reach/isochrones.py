@@ -16,6 +16,7 @@ from gridmap import lines as L
 from gridmap.analysis.reach.defaults import DEFAULT_BUFFER_M, Progress
 from gridmap.analysis.reach.engine import node_distances
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.network import SNAP_EDGE, Network, Snap
 
 
@@ -189,9 +190,13 @@ def isochrones(
     """
     radii = np.sort(np.asarray(list(radii_m), dtype=float))
     if len(radii) == 0 or (radii <= 0).any():
-        raise InvalidInput("isochrone radii must be positive metres")
+        raise fail(InvalidInput, N_("isochrone radii must be positive metres"))
     if buffer_m <= 0:
-        raise InvalidInput(f"isochrone buffer width must be positive (got {buffer_m} m)")
+        raise fail(
+            InvalidInput,
+            N_("isochrone buffer width must be positive (got {buffer_m} m)"),
+            buffer_m=buffer_m,
+        )
     rmax = float(radii[-1])
     rows: list[tuple[int, float, object]] = []
     live = np.flatnonzero(np.bincount(sources.att_point, minlength=sources.n) > 0)

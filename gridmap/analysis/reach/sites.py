@@ -16,6 +16,7 @@ from scipy.spatial import cKDTree
 from gridmap.analysis.reach.defaults import DEFAULT_DETOUR_FACTOR
 from gridmap.analysis.reach.engine import _same_edge, _with_sources, node_distances, point_distances
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.network import SNAP_OFF, Network, Snap, snap_points
 
 
@@ -154,7 +155,7 @@ def suggest_sites(
     (off-network buildings count as not covered).
     """
     if k < 1:
-        raise InvalidInput(f"the number of sites must be at least 1 (got {k})")
+        raise fail(InvalidInput, N_("the number of sites must be at least 1 (got {k})"), k=k)
     res = weights["residents"].fillna(0).to_numpy(float)
     hh = weights["households"].fillna(0).to_numpy(float)
     total = float(res.sum())
@@ -277,7 +278,7 @@ def suggest_sites_estimate(
 ) -> Suggestion:
     """``suggest_sites`` without a network: straight line x ``detour_factor`` (an estimate)."""
     if k < 1:
-        raise InvalidInput(f"the number of sites must be at least 1 (got {k})")
+        raise fail(InvalidInput, N_("the number of sites must be at least 1 (got {k})"), k=k)
     res = weights["residents"].fillna(0).to_numpy(float)
     hh = weights["households"].fillna(0).to_numpy(float)
     total = float(res.sum())
