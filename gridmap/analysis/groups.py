@@ -24,7 +24,13 @@ AGE_GROUPS = {
 
 
 def group_codes() -> list[str]:
-    """Every group a heatmap or risk factor may name (age groups, household and resident tags)."""
+    """Every group a heatmap or risk factor may name (age groups, household and resident tags).
+
+    Returns
+    -------
+    list of str
+        The group codes.
+    """
     seen: dict[str, None] = {}
     for code in [
         *AGE_GROUPS,
@@ -95,10 +101,23 @@ def group_counts(
 ) -> pd.DataFrame:
     """Households and residents of each group per building.
 
-    In: households (id, building_id, tags) and residents (household_id, birth_year,
-    tags). Out: one row per building_id with ``<group>_households`` (households with
-    at least one member in the group, or carrying the household tag) and
-    ``<group>_residents`` for every group, plus ``households`` and ``residents``.
+    Parameters
+    ----------
+    households : pandas.DataFrame
+        id, building_id, tags.
+    residents : pandas.DataFrame
+        household_id, birth_year, tags.
+    groups : list of str
+        Group codes (see :func:`group_codes`).
+    as_of_year : int
+        The year ages are counted at.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per building_id with ``<group>_households`` (households with at least one
+        member in the group, or carrying the household tag) and ``<group>_residents`` for every
+        group, plus ``households`` and ``residents``.
     """
     for g in groups:
         check_group(g)
