@@ -54,7 +54,13 @@ class CoverageReport:
     buildings_passed: pd.Series = field(default_factory=lambda: pd.Series(dtype=bool))
 
     def totals(self) -> dict[str, Any]:
-        """Street-office totals over the whole range (each street piece counted once)."""
+        """Street-office totals over the whole range (each street piece counted once).
+
+        Returns
+        -------
+        dict
+            street_m, patrolled_m, street_pct, patrols and patrol_km.
+        """
         seg = self.segments
         street_m = float(seg["length_m"].sum())
         patrolled_m = float(seg.loc[seg["patrolled"], "length_m"].sum())
@@ -90,10 +96,29 @@ def coverage(
 ) -> CoverageReport:
     """Patrol coverage per grid and period.
 
-    In: the :func:`street_network`, cleaned fixes (:func:`clean_fixes`), the periods
-    (half-open, ascending), optional buildings (grid_code, households, geometry) and
-    key sites (code, grid_code, geometry), all in the network's metric CRS. ``shift``
-    'day' or 'night' counts only fixes of that shift. Out: :class:`CoverageReport`.
+    Parameters
+    ----------
+    network : StreetNetwork
+        The :func:`street_network` of the area.
+    clean : pandas.DataFrame
+        Cleaned fixes (:func:`clean_fixes`).
+    periods : list of Period
+        The periods, half-open and ascending.
+    buildings : geopandas.GeoDataFrame, optional
+        grid_code, households, geometry, in the network's metric CRS.
+    sites : geopandas.GeoDataFrame, optional
+        Key sites: code, grid_code, geometry, in the network's metric CRS.
+    shift : str
+        'all', or 'day' or 'night' to count only fixes of that shift.
+    longest : int
+        How many of the longest unpatrolled streets to list per grid.
+    options : PatrolOptions
+        Thresholds of cleaning and matching.
+
+    Returns
+    -------
+    CoverageReport
+        Everything computed.
     """
     if shift not in ("all", "day", "night"):
         raise fail(InvalidInput, N_("shift must be all, day or night, got {shift!r}"), shift=shift)

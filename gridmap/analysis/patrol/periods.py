@@ -23,6 +23,7 @@ class Period:
 
     @property
     def label(self) -> str:
+        """The period as written: one day, or FIRST/LAST day."""
         last = self.end - timedelta(seconds=1)
         if self.start.date() == last.date():
             return self.start.date().isoformat()
@@ -45,7 +46,19 @@ def _parse_day(text: str, what: str) -> datetime:
 
 
 def parse_period(text: str) -> Period:
-    """``START/END`` (dates inclusive, or times), ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY-Www``."""
+    """A period as the user writes it.
+
+    Parameters
+    ----------
+    text : str
+        ``START/END`` (dates inclusive, or times), ``YYYY-MM-DD``, ``YYYY-MM`` or
+        ``YYYY-Www``.
+
+    Returns
+    -------
+    Period
+        The half-open period.
+    """
     text = (text or "").strip()
     try:
         return _parse_period(text)
@@ -98,7 +111,20 @@ def _parse_period(text: str) -> Period:
 
 
 def split_period(period: Period, by: str | None) -> list[Period]:
-    """``period`` cut into calendar days, ISO weeks (Monday first) or months; whole when None."""
+    """A period cut into calendar days, ISO weeks (Monday first) or months.
+
+    Parameters
+    ----------
+    period : Period
+        The whole period.
+    by : str or None
+        'day', 'week' or 'month'; None (or '', 'all', 'period') keeps it whole.
+
+    Returns
+    -------
+    list of Period
+        The parts, in order.
+    """
     if by in (None, "", "all", "period"):
         return [period]
     if by not in ("day", "week", "month"):
@@ -123,7 +149,20 @@ def split_period(period: Period, by: str | None) -> list[Period]:
 def shift_of(
     times: ArrayLike, *, day_start_hour: int = 6, night_start_hour: int = 20
 ) -> np.ndarray:
-    """'day' or 'night' for each local time (day = [day_start_hour, night_start_hour))."""
+    """'day' or 'night' for each local time (day = [day_start_hour, night_start_hour)).
+
+    Parameters
+    ----------
+    times : array_like
+        Local times.
+    day_start_hour, night_start_hour : int
+        Hours 0-23 at which the day and the night shift start.
+
+    Returns
+    -------
+    numpy.ndarray
+        'day' or 'night' per time.
+    """
     hours = pd.DatetimeIndex(times).hour.to_numpy()
     if day_start_hour < night_start_hour:
         day = (hours >= day_start_hour) & (hours < night_start_hour)
