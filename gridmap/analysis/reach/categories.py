@@ -46,9 +46,33 @@ class ReachTable:
     facility_status: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
 
     def distance(self, category: str) -> pd.Series:
+        """The distance column of a category.
+
+        Parameters
+        ----------
+        category : str
+            A facility category.
+
+        Returns
+        -------
+        pandas.Series
+            Metres per origin (NaN beyond the cutoff).
+        """
         return self.table[f"{category}_m"]
 
     def label(self, lang: str = "en") -> str:
+        """What the distances are, for every display of them (the method must be said).
+
+        Parameters
+        ----------
+        lang : str
+            "zh" or "en".
+
+        Returns
+        -------
+        str
+            The label.
+        """
         speed = self.params["speed_kmh"]
         if self.method == METHOD_RADIUS:
             return (
@@ -134,11 +158,36 @@ def reach_by_category(
 ) -> ReachTable:
     """Nearest facility of each category for every origin, on the network.
 
-    Origins and facilities are snapped once (``origin_snap`` when the caller snapped the
-    origins itself, e.g. at building entrances or with known compounds); then one
-    multi-source Dijkstra per category. ``categories`` defaults to every value of
-    ``category_field``; a category without any facility gives empty columns (nobody
-    covered).
+    Origins and facilities are snapped once; then one multi-source Dijkstra per category. A
+    category without any facility gives empty columns (nobody covered).
+
+    Parameters
+    ----------
+    network : Network
+        The walking network.
+    facilities : geopandas.GeoDataFrame
+        The facilities, with a category column.
+    origins : geopandas.GeoDataFrame or geopandas.GeoSeries
+        The origins (buildings).
+    category_field : str
+        The facilities' category column.
+    id_field : str, optional
+        The facilities' id column (default: the index).
+    categories : iterable of str, optional
+        The categories wanted (default: every value of ``category_field``).
+    max_distance_m : float
+        Cutoff in metres.
+    speed_kmh : float
+        Walking speed in km/h for the minutes.
+    snapping : SnapOptions
+        Snap distance in metres, and the origins already snapped by the caller.
+    progress : callable, optional
+        Called with (category, done, total) after each category.
+
+    Returns
+    -------
+    ReachTable
+        Method 'network'.
     """
     metres_per_minute(speed_kmh)
     max_snap_m = snapping.max_snap_m
@@ -196,6 +245,32 @@ def estimate_by_category(
 
     Same table as ``reach_by_category`` with method 'estimate'; every display must say so
     (``ReachTable.label``).
+
+    Parameters
+    ----------
+    facilities : geopandas.GeoDataFrame
+        The facilities, with a category column.
+    origins : geopandas.GeoDataFrame
+        The origins (buildings).
+    crs : str, optional
+        The metric CRS to measure in (default: the UTM zone of the origins).
+    category_field : str
+        The facilities' category column.
+    id_field : str, optional
+        The facilities' id column (default: the index).
+    categories : iterable of str, optional
+        The categories wanted (default: every value of ``category_field``).
+    max_distance_m : float
+        Cutoff in metres.
+    speed_kmh : float
+        Walking speed in km/h for the minutes.
+    detour_factor : float
+        Walk / straight-line ratio assumed (at least 1).
+
+    Returns
+    -------
+    ReachTable
+        Method 'estimate'.
     """
     if detour_factor < 1:
         raise fail(
@@ -226,10 +301,37 @@ def radius_by_category(
     max_distance_m: float = np.inf,
     speed_kmh: float = DEFAULT_SPEED_KMH,
 ) -> ReachTable:
-    """The service radius: straight-line metres from each origin to the nearest facility
-    of each category, so an origin lies inside a facility's circle of radius r exactly when
-    ``<category>_m <= r`` (a true circle in the metric ``crs``). Minutes are empty: a
-    circle says nothing about walking. Method 'radius'."""
+    """The service radius: straight-line metres from each origin to the nearest facility of each
+    category.
+
+    An origin lies inside a facility's circle of radius r exactly when ``<category>_m <= r``
+    (a true circle in the metric ``crs``). Minutes are empty: a circle says nothing about
+    walking.
+
+    Parameters
+    ----------
+    facilities : geopandas.GeoDataFrame
+        The facilities, with a category column.
+    origins : geopandas.GeoDataFrame
+        The origins (buildings).
+    crs : str, optional
+        The metric CRS to measure in (default: the UTM zone of the origins).
+    category_field : str
+        The facilities' category column.
+    id_field : str, optional
+        The facilities' id column (default: the index).
+    categories : iterable of str, optional
+        The categories wanted (default: every value of ``category_field``).
+    max_distance_m : float
+        Cutoff in metres.
+    speed_kmh : float
+        Walking speed in km/h (checked, not used for minutes).
+
+    Returns
+    -------
+    ReachTable
+        Method 'radius'.
+    """
     return _straight_line(
         facilities,
         origins,
@@ -311,14 +413,24 @@ def coverage(
 ) -> pd.DataFrame:
     """Residents and households covered per area, category and threshold.
 
-    weights       aligned with the origins: 'residents' and 'households' columns
-    areas         area level -> Series aligned with the origins giving each origin's area code
-                  (e.g. {'grid': ..., 'community': ..., 'street': ...}); None codes are
-                  counted under '' (no area)
-    thresholds_m  label -> metres, e.g. {'5 min': 333.3, '300 m': 300}
-    Returns one row per (level, area, category, threshold): residents, residents_covered,
-    residents_share, households, households_covered, households_share (share 0..1, NaN when
-    nobody lives there), buildings and buildings_covered (buildings where people live).
+    Parameters
+    ----------
+    reach : ReachTable
+        The per-origin distances.
+    weights : pandas.DataFrame
+        Aligned with the origins: 'residents' and 'households' columns.
+    areas : dict of str to pandas.Series
+        Area level -> each origin's area code (e.g. {'grid': ..., 'community': ...,
+        'street': ...}); None codes are counted under '' (no area).
+    thresholds_m : dict of str to float
+        Label -> metres, e.g. {'5 min': 333.3, '300 m': 300}.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (level, area, category, threshold): residents, residents_covered,
+        residents_share, households, households_covered, households_share (share 0..1, NaN
+        when nobody lives there), buildings and buildings_covered (buildings where people live).
     """
     w = weights.reindex(reach.table.index)
     res = w["residents"].fillna(0).to_numpy(float)

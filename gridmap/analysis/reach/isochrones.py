@@ -57,8 +57,22 @@ def buffer_lines(lines: np.ndarray, width_m: float, *, quad_segs: int = 2) -> An
     capsules (5x faster, same polygon up to the arc approximation): the faces (polygonize)
     form a coverage whose union is cheap; inside a face the buffer is the face minus the face
     shrunk by ``width_m``; outside, the outer rings and every dangling, cut or partial piece
-    are buffered. Lines must meet at shared vertices (network pieces do); anything else
-    falls back to the plain union.
+    are buffered. Lines must meet at shared vertices (network pieces do); anything else falls
+    back to the plain union.
+
+    Parameters
+    ----------
+    lines : numpy.ndarray
+        LineStrings in a metric CRS.
+    width_m : float
+        Buffer width in metres.
+    quad_segs : int
+        Segments per quarter circle of the round ends.
+
+    Returns
+    -------
+    shapely geometry
+        The union.
     """
     lines = np.asarray(lines, dtype=object)
     lines = lines[~shapely.is_empty(lines)]
@@ -180,13 +194,35 @@ def isochrones(
 
     For each radius, the edges within reach (an edge only partly within reach is cut at the
     exact remaining distance; a source's own edge counts both ways from its position) plus
-    each source's access leg are buffered by ``buffer_m`` metres.
-    per_source  one polygon per source and radius (Dijkstra per source, in batches)
-    merged      one polygon per radius for all sources together (one multi-source run)
-    quad_segs   segments per quarter circle of the buffer's round ends (2: corners within
-                ~2 m of a true circle at 25 m)
-    Returns a GeoDataFrame (network CRS): source (index in ``sources``, -1 for merged),
-    radius_m, geometry. Sources off the network get no polygon.
+    each source's access leg are buffered by ``buffer_m`` metres. Sources off the network get
+    no polygon.
+
+    Parameters
+    ----------
+    network : Network
+        The walking network.
+    sources : Snap
+        The snapped sources.
+    radii_m : iterable of float
+        Walking distances in metres.
+    buffer_m : float
+        Buffer width in metres.
+    per_source : bool
+        One polygon per source and radius (Dijkstra per source, in batches).
+    merged : bool
+        One polygon per radius for all sources together (one multi-source run).
+    quad_segs : int
+        Segments per quarter circle of the buffer's round ends (2: corners within ~2 m of a
+        true circle at 25 m).
+    batch_size : int
+        Sources per batch of per-source runs.
+    progress : callable, optional
+        Called with ("isochrones", sources done, sources in all) as batches finish.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Network CRS: source (index in ``sources``, -1 for merged), radius_m, geometry.
     """
     radii = np.sort(np.asarray(list(radii_m), dtype=float))
     if len(radii) == 0 or (radii <= 0).any():

@@ -30,11 +30,22 @@ def gap_polygons(
     """Residential areas outside the reach: uncovered residential buildings, grown by
     ``buffer_m`` and merged where they touch, minus the covered (isochrone) area.
 
-    buildings    GeoDataFrame in a metric CRS with 'residents' and 'households' columns
-    uncovered    boolean mask aligned with ``buildings`` (residential and not within reach)
-    covered_area optional polygon (same CRS) removed from the gaps
-    Returns one polygon per gap (metric CRS) with buildings, residents and households,
-    largest first.
+    Parameters
+    ----------
+    buildings : geopandas.GeoDataFrame
+        Metric CRS, with 'residents' and 'households' columns.
+    uncovered : numpy.ndarray
+        Boolean mask aligned with ``buildings`` (residential and not within reach).
+    covered_area : shapely geometry, optional
+        Polygon (same CRS) removed from the gaps.
+    buffer_m : float
+        How far the buildings are grown, in metres.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One polygon per gap (metric CRS) with buildings, residents and households, largest
+        first.
     """
     cols = ["buildings", "residents", "households"]
     mask = np.asarray(uncovered, bool)
@@ -64,8 +75,25 @@ def gap_polygons(
 def candidate_nodes(
     network: Network, gaps: Any, *, max_candidates: int = 300, public_only: bool = True
 ) -> np.ndarray:
-    """Network nodes inside gap polygons, thinned on a square grid to at most
-    ``max_candidates`` (the node nearest each cell centre), as (k, 2) coordinates."""
+    """Network nodes inside gap polygons, thinned on a square grid (the node nearest each cell
+    centre).
+
+    Parameters
+    ----------
+    network : Network
+        The walking network.
+    gaps : array_like
+        Gap polygons in the network's CRS.
+    max_candidates : int
+        The most nodes to return.
+    public_only : bool
+        Only nodes on public edges (not inside gated compounds).
+
+    Returns
+    -------
+    numpy.ndarray
+        (k, 2) coordinates in metres.
+    """
     gaps = np.asarray(gaps, dtype=object)
     if len(gaps) == 0 or network.n_nodes == 0:
         return np.zeros((0, 2))
@@ -84,8 +112,21 @@ def candidate_nodes(
 
 
 def thin_points(xy: np.ndarray, max_points: int) -> np.ndarray:
-    """At most ``max_points`` of ``xy`` spread over their extent: on the coarsest square
-    grid that keeps no more than that, the point nearest each cell centre."""
+    """At most ``max_points`` of ``xy`` spread over their extent: on the coarsest square grid that
+    keeps no more than that, the point nearest each cell centre.
+
+    Parameters
+    ----------
+    xy : numpy.ndarray
+        (n, 2) coordinates.
+    max_points : int
+        The most points to keep.
+
+    Returns
+    -------
+    numpy.ndarray
+        The kept coordinates.
+    """
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     max_candidates = max_points
     if len(xy) <= max_candidates:
@@ -147,12 +188,33 @@ def suggest_sites(
 ) -> Suggestion:
     """Choose ``k`` new sites greedily, each adding the most residents within ``radius_m``.
 
-    facilities   Snap of the existing facilities of the category
-    origins      Snap of the buildings; ``weights`` aligned (residents, households)
-    candidates_xy  (c, 2) candidate points (metric CRS), e.g. ``candidate_nodes`` or the
-                 planner's own sites; each is snapped like a facility
     Coverage before and after each pick is the share of residents within ``radius_m``
     (off-network buildings count as not covered).
+
+    Parameters
+    ----------
+    network : Network
+        The walking network.
+    facilities : Snap
+        The existing facilities of the category.
+    origins : Snap
+        The buildings.
+    weights : pandas.DataFrame
+        Aligned with ``origins``: residents, households.
+    radius_m : float
+        Walking distance in metres a site serves.
+    candidates_xy : numpy.ndarray
+        (c, 2) candidate points (metric CRS), e.g. ``candidate_nodes`` or the planner's own
+        sites; each is snapped like a facility.
+    k : int
+        How many sites to pick.
+    batch_cells : float
+        Bound on the size of one batch of distance runs (candidates x nodes), for memory.
+
+    Returns
+    -------
+    Suggestion
+        The picks and the ranking of every candidate alone.
     """
     if k < 1:
         raise fail(InvalidInput, N_("the number of sites must be at least 1 (got {k})"), k=k)
@@ -276,7 +338,28 @@ def suggest_sites_estimate(
     k: int = 3,
     detour_factor: float = DEFAULT_DETOUR_FACTOR,
 ) -> Suggestion:
-    """``suggest_sites`` without a network: straight line x ``detour_factor`` (an estimate)."""
+    """``suggest_sites`` without a network: straight line x ``detour_factor`` (an estimate).
+
+    Parameters
+    ----------
+    facility_xy, origin_xy : numpy.ndarray
+        (n, 2) metric coordinates of the existing facilities and of the buildings.
+    weights : pandas.DataFrame
+        Aligned with the buildings: residents, households.
+    radius_m : float
+        Walking distance in metres a site serves.
+    candidates_xy : numpy.ndarray
+        (c, 2) candidate points in the same CRS.
+    k : int
+        How many sites to pick.
+    detour_factor : float
+        Walk / straight-line ratio assumed.
+
+    Returns
+    -------
+    Suggestion
+        The picks and the ranking of every candidate alone.
+    """
     if k < 1:
         raise fail(InvalidInput, N_("the number of sites must be at least 1 (got {k})"), k=k)
     res = weights["residents"].fillna(0).to_numpy(float)
