@@ -64,7 +64,6 @@ STILL_UNDOCUMENTED: set[str] = {
     "geodata/readers/spool.py",
     "geodata/settings.py",
     "geodata/street_runs.py",
-    "gridmap/analysis/grids.py",
     "gridmap/analysis/indicators.py",
     "gridmap/analysis/risk.py",
     "gridmap/demo/city.py",

@@ -198,7 +198,18 @@ class RiskResult:
     counts: pd.DataFrame
 
     def explain(self, i: Any) -> list[dict[str, Any]]:
-        """The non-zero components of unit ``i``: name, count, points; largest first."""
+        """The non-zero components of one unit, largest first.
+
+        Parameters
+        ----------
+        i : object
+            The unit's index label.
+
+        Returns
+        -------
+        list of dict
+            name, count, points per component.
+        """
         row = self.components.loc[i]
         out = [
             {"component": c, "count": float(self.counts.loc[i, c]), "points": float(v)}
@@ -209,7 +220,20 @@ class RiskResult:
 
 
 def component_label(name: str, lang: str = "zh") -> str:
-    """Display label of a component name (Chinese or English)."""
+    """Display label of a component name.
+
+    Parameters
+    ----------
+    name : str
+        The component ("hazards.open", "key_sites.<category>", "vulnerable.<group>" ...).
+    lang : str
+        "zh" or "en".
+
+    Returns
+    -------
+    str
+        The label.
+    """
     head, _, tail = name.partition(".")
     zh = lang == "zh"
     if head == "key_sites":
@@ -288,8 +312,21 @@ def _result(
 
 
 def per_100_households(score: pd.Series, households: pd.Series) -> pd.Series:
-    """Score per 100 households, to compare grids of different sizes (NaN without
-    households): a large grid gathers more points by being large."""
+    """Score per 100 households, to compare grids of different sizes: a large grid gathers more
+    points by being large.
+
+    Parameters
+    ----------
+    score : pandas.Series
+        Risk score per grid.
+    households : pandas.Series
+        Households per grid (aligned).
+
+    Returns
+    -------
+    pandas.Series
+        Points per 100 households; NaN without households.
+    """
     hh = pd.to_numeric(households, errors="coerce").where(lambda h: h > 0)
     # Two decimals: a rate of exactly x.x5 stays x.x5 instead of rounding either way.
     return (score / hh * 100).round(2).rename("per_100_households")
@@ -307,11 +344,28 @@ def building_risk(
 ) -> RiskResult:
     """Risk per building.
 
-    In (one metric CRS): buildings (id, geometry); key sites (category, geometry);
-    hazards (severity, status, deadline, found_at, geometry); ``groups`` from
-    :func:`gridmap.analysis.groups.group_counts` (building_id, <group>_households,
-    <group>_residents); ``passed`` index-aligned bool (patrol passed in the window),
-    None to leave the patrol factor out. Out: :class:`RiskResult` aligned to buildings.
+    Parameters
+    ----------
+    buildings : geopandas.GeoDataFrame
+        id, geometry (metric CRS, as every frame here).
+    sites : geopandas.GeoDataFrame, optional
+        Key sites: category, geometry.
+    hazards : geopandas.GeoDataFrame, optional
+        severity, status, deadline, found_at, geometry.
+    groups : pandas.DataFrame, optional
+        From :func:`gridmap.analysis.groups.group_counts` (building_id, <group>_households,
+        <group>_residents).
+    passed : pandas.Series, optional
+        Index-aligned bool: patrol passed in the window; None leaves the patrol factor out.
+    weights : dict, optional
+        Risk weights (default :func:`load_weights`).
+    as_of : datetime
+        The moment deadlines are judged at.
+
+    Returns
+    -------
+    RiskResult
+        Aligned to the buildings.
     """
     w = weights or load_weights()
     geoms = np.asarray(buildings.geometry.values, dtype=object)
@@ -400,10 +454,30 @@ def grid_risk(
     """Risk per grid: the factors counted inside each grid (by ``grid_code``) plus patrol
     coverage shortfall and overdue inspections.
 
-    In: grids (code, geometry); sites (category, grid_code); hazards (severity, status,
-    deadline, found_at, grid_code); ``groups`` one row per grid (grid_code first, then
-    <group>_households/_residents); ``street_pct`` and ``overdue_sites`` Series indexed
-    by grid code (None leaves the factor out). Out: :class:`RiskResult` aligned to grids.
+    Parameters
+    ----------
+    grids : geopandas.GeoDataFrame
+        code, geometry.
+    sites : geopandas.GeoDataFrame, optional
+        Key sites: category, grid_code.
+    hazards : geopandas.GeoDataFrame, optional
+        severity, status, deadline, found_at, grid_code.
+    groups : pandas.DataFrame, optional
+        One row per grid (grid_code first, then <group>_households/_residents).
+    street_pct : pandas.Series, optional
+        Patrolled share of the streets in percent, indexed by grid code (None leaves the
+        factor out).
+    overdue_sites : pandas.Series, optional
+        Overdue key-site inspections, indexed by grid code (None leaves the factor out).
+    weights : dict, optional
+        Risk weights (default :func:`load_weights`).
+    as_of : datetime
+        The moment deadlines are judged at.
+
+    Returns
+    -------
+    RiskResult
+        Aligned to the grids.
     """
     w = weights or load_weights()
     codes = grids["code"].to_numpy(dtype=object)
