@@ -67,8 +67,18 @@ def is_vulnerable(
 
 
 def unpatrolled_streets(unpatrolled: pd.DataFrame) -> pd.DataFrame:
-    """One row per street: segments of the same name (or, unnamed, the same kind of road)
-    summed (name, highway, length_m, segments), longest first."""
+    """One row per street: segments of the same name (or, unnamed, the same kind of road) summed.
+
+    Parameters
+    ----------
+    unpatrolled : pandas.DataFrame
+        Street segments: name, highway, length_m.
+
+    Returns
+    -------
+    pandas.DataFrame
+        name, highway, length_m, segments; longest first.
+    """
     if not len(unpatrolled):
         return pd.DataFrame(columns=["name", "highway", "length_m", "segments"])
     frame = pd.DataFrame(
@@ -98,10 +108,30 @@ def todo_items(
     as_of: datetime | None = None,
     visits_per_day: int = 8,
 ) -> list[Item]:
-    """sites: code, name, overdue, days_overdue (inf = never inspected); cases: code,
-    category, overdue, days_overdue, due_at; unpatrolled: name, highway, length_m (street
-    segments); visits: the households due (code, address, days_overdue), most overdue first;
-    actionable: case code -> actions this user may take (comments excluded from urgency)."""
+    """What a user should do next, most urgent first.
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        Key sites: code, name, overdue, days_overdue (inf = never inspected).
+    cases : pandas.DataFrame
+        Hazards: code, category, overdue, days_overdue, due_at.
+    unpatrolled : pandas.DataFrame
+        Unpatrolled street segments: name, highway, length_m.
+    visits : pandas.DataFrame
+        The households due (code, address, days_overdue), most overdue first.
+    actionable : dict of str to list of str
+        Case code -> actions this user may take (comments excluded from urgency).
+    as_of : datetime, optional
+        The moment deadlines due soon are judged at (None: none are).
+    visits_per_day : int
+        Visits listed one by one; the rest are counted.
+
+    Returns
+    -------
+    list of Item
+        The items.
+    """
     items: list[Item] = []
     for c in cases.itertuples():
         acts = [a for a in actionable.get(c.code, []) if a != "comment"]

@@ -76,7 +76,18 @@ class Rule:
     source: str = ""
 
     def threshold_m(self, speed_kmh: float) -> float:
-        """The network distance the rule is judged on (minutes x speed for minute rules)."""
+        """The network distance the rule is judged on (minutes x speed for minute rules).
+
+        Parameters
+        ----------
+        speed_kmh : float
+            Walking speed in km/h.
+
+        Returns
+        -------
+        float
+            Metres.
+        """
         if self.max_distance_m is not None:
             return float(self.max_distance_m)
         if self.max_minutes is None:  # the loader refuses such rules; a hand-made one may not
@@ -86,7 +97,18 @@ class Rule:
         return float(metres_for(float(self.max_minutes), speed_kmh))
 
     def title(self, lang: str = "zh") -> str:
-        """The rule's title in ``lang`` (``zh`` or ``en``)."""
+        """The rule's title for people.
+
+        Parameters
+        ----------
+        lang : str
+            "zh" or "en".
+
+        Returns
+        -------
+        str
+            The title.
+        """
         return self.title_zh if lang == "zh" else self.title_en
 
 
@@ -99,11 +121,27 @@ class RuleSet:
     sources: tuple[str, ...]
 
     def enabled(self) -> list[Rule]:
-        """The enabled rules, in file order."""
+        """The enabled rules, in file order.
+
+        Returns
+        -------
+        list of Rule
+            The rules.
+        """
         return [r for r in self.rules if r.enabled]
 
     def get(self, rule_id: str) -> Rule:
         """The rule ``rule_id``.
+
+        Parameters
+        ----------
+        rule_id : str
+            The rule's id.
+
+        Returns
+        -------
+        Rule
+            The rule.
 
         Raises
         ------
@@ -120,7 +158,13 @@ class RuleSet:
         )
 
     def categories(self) -> list[str]:
-        """Every category some enabled rule needs, in first-use order."""
+        """Every category some enabled rule needs, in first-use order.
+
+        Returns
+        -------
+        list of str
+            The category codes.
+        """
         seen: dict[str, None] = {}
         for r in self.enabled():
             seen.update(dict.fromkeys(r.categories))
@@ -145,7 +189,18 @@ class RuleSet:
         return None
 
     def rules_for(self, category: str) -> list[Rule]:
-        """The enabled rules that judge facility ``category``."""
+        """The enabled rules that judge facility ``category``.
+
+        Parameters
+        ----------
+        category : str
+            A facility category.
+
+        Returns
+        -------
+        list of Rule
+            The rules.
+        """
         return [r for r in self.enabled() if category in r.categories]
 
 
@@ -288,7 +343,22 @@ def _clean_numbers(changes: dict[str, Any], rid: str, where: str) -> None:
 
 
 def read_table(text: str, where: str, key: str = "rules") -> dict[str, Any]:
-    """A YAML table of cited entries: a mapping whose ``key`` is a list (rules, indicators)."""
+    """A YAML table of cited entries: a mapping whose ``key`` is a list (rules, indicators).
+
+    Parameters
+    ----------
+    text : str
+        The YAML text.
+    where : str
+        The file's name, for messages.
+    key : str
+        The name of the list.
+
+    Returns
+    -------
+    dict
+        The mapping, with an empty list under ``key`` when it had none.
+    """
     try:
         doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
@@ -305,7 +375,18 @@ _read = read_table
 
 
 def load_rules(override: str | Path | None = None) -> RuleSet:
-    """The shipped rules, merged with the user's rules file ``override`` when given."""
+    """The shipped rules, merged with the user's rules file when given.
+
+    Parameters
+    ----------
+    override : str or Path, optional
+        The user's rules file.
+
+    Returns
+    -------
+    RuleSet
+        The rules, the level table and the files read.
+    """
     rules: list[Rule] = []
     levels: list[dict[str, Any]] = []
     sources: list[str] = []
@@ -363,13 +444,29 @@ def evaluate(
 ) -> pd.DataFrame:
     """Pass/fail of every enabled rule in every area.
 
-    distances  aligned with the origins: '<category>_m' columns (NaN beyond the cutoff or
-               unreachable); a category without a column counts as absent (nobody covered)
-    weights    aligned: 'residents', 'households'
-    areas      level ('grid', 'community', 'street', ...) -> Series of area codes per origin
-    names      optional level -> {code: display name}
-    Returns one row per (rule, level, area): rule, standard, clause, title, categories,
-    threshold_m, minutes (at ``speed_kmh``), min_share, weight, total, covered, share, passed.
+    Parameters
+    ----------
+    rules : RuleSet or list of Rule
+        The rules (disabled ones are skipped).
+    distances : pandas.DataFrame
+        Aligned with the origins: '<category>_m' columns in metres (NaN beyond the cutoff or
+        unreachable); a category without a column counts as absent (nobody covered).
+    weights : pandas.DataFrame
+        Aligned: 'residents', 'households'.
+    areas : dict of str to pandas.Series
+        Level ('grid', 'community', 'street', ...) -> area code per origin.
+    speed_kmh : float
+        Walking speed in km/h (for minute rules and the minutes shown).
+    names : dict, optional
+        Level -> {code: display name}.
+    lang : str
+        Language of the titles, "zh" or "en".
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (rule, level, area): rule, standard, clause, title, categories,
+        threshold_m, minutes, min_share, weight, total, covered, share, passed, computed.
     """
     chosen = rules.enabled() if isinstance(rules, RuleSet) else [r for r in rules if r.enabled]
     rows = []
