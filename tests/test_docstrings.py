@@ -82,8 +82,6 @@ STILL_UNDOCUMENTED: set[str] = {
     "gridmap/demo/synth_people.py",
     "gridmap/demo/synth_places.py",
     "gridmap/demo/synth_records.py",
-    "gridmap/hazards.py",
-    "gridmap/layer_geometry.py",
     "gridmap/lines.py",
     "gridmap/maps/grid.py",
     "gridmap/maps/hazards.py",
@@ -107,8 +105,6 @@ STILL_UNDOCUMENTED: set[str] = {
     "gridmap/ogc.py",
     "gridmap/standards/indicators.py",
     "gridmap/vector.py",
-    "gridmap/vocab.py",
-    "gridmap/walkable.py",
 }
 
 
