@@ -203,22 +203,22 @@ def apply(
 ) -> Step:
     """Check ``action`` against the rules and return the step to record.
 
+    Refuses (PermissionDenied, InvalidInput) what the role or the case's status forbids.
+
     Parameters
     ----------
     state : CaseState
         The case's status and who handled it last.
     action : str
         The action asked for.
-    role : str
-        The user's role.
-    username : str
-        The user's name.
+    role, username : str
+        The user's role and name (separation of duties).
     at : datetime
         When the action is taken.
     note : str, optional
         The user's note (required by some actions).
     responsible : str, optional
-        Who is to handle the case (assigning).
+        Who is to handle the case (required when assigning).
     deadline : datetime, optional
         The date by which it must be fixed (required when assigning).
 
@@ -226,13 +226,6 @@ def apply(
     -------
     Step
         The new status and what to write.
-
-    Raises
-    ------
-    PermissionDenied
-        When the role (or separation of duties) forbids it.
-    InvalidInput
-        When the case is in the wrong status or a required field is missing.
     """
     t = TRANSITIONS.get(action)
     if t is None or action == "report":

@@ -132,30 +132,7 @@ def todo_items(
     list of Item
         The items.
     """
-    items: list[Item] = []
-    for c in cases.itertuples():
-        acts = [a for a in actionable.get(c.code, []) if a != "comment"]
-        if bool(c.overdue):
-            items.append(
-                Item(
-                    "hazard_overdue",
-                    1,
-                    c.code,
-                    c.category,
-                    float(c.days_overdue),
-                    ",".join(acts) or None,
-                )
-            )
-        elif acts:
-            items.append(Item("hazard_action", 2, c.code, c.category, None, ",".join(acts)))
-    if as_of is not None and len(cases):
-        for c in cases.itertuples():
-            due = getattr(c, "due_at", None)
-            if bool(c.overdue) or due is None or pd.isna(due):
-                continue
-            left = (pd.Timestamp(due) - pd.Timestamp(as_of)).total_seconds() / 86400
-            if 0 <= left <= SOON_DAYS:
-                items.append(Item("hazard_due_soon", 2, c.code, c.category, round(left, 1)))
+    items = _case_items(cases, actionable, as_of)
     for s in sites.itertuples():
         if bool(s.overdue):
             days = float(s.days_overdue)
@@ -189,3 +166,34 @@ def todo_items(
     if len(visits) > visits_per_day:
         items.append(Item("visits_more", 5, None, None, float(len(visits) - visits_per_day)))
     return sorted(items, key=lambda i: (i.priority, -(i.days or 0)))
+
+
+def _case_items(
+    cases: pd.DataFrame, actionable: dict[str, list[str]], as_of: datetime | None
+) -> list[Item]:
+    """The hazard cases overdue, waiting for this user's action or due soon."""
+    items: list[Item] = []
+    for c in cases.itertuples():
+        acts = [a for a in actionable.get(c.code, []) if a != "comment"]
+        if bool(c.overdue):
+            items.append(
+                Item(
+                    "hazard_overdue",
+                    1,
+                    c.code,
+                    c.category,
+                    float(c.days_overdue),
+                    ",".join(acts) or None,
+                )
+            )
+        elif acts:
+            items.append(Item("hazard_action", 2, c.code, c.category, None, ",".join(acts)))
+    if as_of is not None and len(cases):
+        for c in cases.itertuples():
+            due = getattr(c, "due_at", None)
+            if bool(c.overdue) or due is None or pd.isna(due):
+                continue
+            left = (pd.Timestamp(due) - pd.Timestamp(as_of)).total_seconds() / 86400
+            if 0 <= left <= SOON_DAYS:
+                items.append(Item("hazard_due_soon", 2, c.code, c.category, round(left, 1)))
+    return items

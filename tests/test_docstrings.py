@@ -99,7 +99,6 @@ STILL_UNDOCUMENTED: set[str] = {
     "gridmap/maps/safe.py",
     "gridmap/maps/standard.py",
     "gridmap/mvt.py",
-    "gridmap/ogc.py",
     "gridmap/standards/indicators.py",
     "gridmap/vector.py",
 }

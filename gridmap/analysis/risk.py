@@ -342,21 +342,18 @@ def building_risk(
     weights: dict[str, Any] | None = None,
     as_of: datetime,
 ) -> RiskResult:
-    """Risk per building.
+    """Risk per building; every frame in one metric CRS.
 
     Parameters
     ----------
     buildings : geopandas.GeoDataFrame
-        id, geometry (metric CRS, as every frame here).
-    sites : geopandas.GeoDataFrame, optional
-        Key sites: category, geometry.
-    hazards : geopandas.GeoDataFrame, optional
-        severity, status, deadline, found_at, geometry.
+        id, geometry.
+    sites, hazards : geopandas.GeoDataFrame, optional
+        Key sites (category, geometry); hazards (severity, status, deadline, found_at, geometry).
     groups : pandas.DataFrame, optional
-        From :func:`gridmap.analysis.groups.group_counts` (building_id, <group>_households,
-        <group>_residents).
+        :func:`~gridmap.analysis.groups.group_counts` per building_id.
     passed : pandas.Series, optional
-        Index-aligned bool: patrol passed in the window; None leaves the patrol factor out.
+        Patrol passed in the window (index-aligned bool); None leaves the factor out.
     weights : dict, optional
         Risk weights (default :func:`load_weights`).
     as_of : datetime
@@ -371,17 +368,7 @@ def building_risk(
     geoms = np.asarray(buildings.geometry.values, dtype=object)
     comps: dict[str, np.ndarray] = {}
     counts: dict[str, np.ndarray] = {}
-    ks = w["key_sites"]
-    for cat, per in ks["per_site"].items():
-        if sites is not None and len(sites):
-            sel = (sites["category"] == cat).to_numpy()
-            n = _near_counts(
-                geoms, np.asarray(sites.geometry.values, dtype=object)[sel], ks["radius_m"]
-            )
-        else:
-            n = np.zeros(len(buildings))
-        counts[f"key_sites.{cat}"] = n
-        comps[f"key_sites.{cat}"] = n * per
+    _near_key_sites(comps, counts, geoms, sites, w["key_sites"])
     sev, days, is_open = _hazard_parts(hazards, w, as_of)
     hz_geoms = (
         np.asarray(hazards.geometry.values, dtype=object)
@@ -416,6 +403,26 @@ def building_risk(
         counts["patrol.not_passed"] = not_passed
         comps["patrol.not_passed"] = not_passed * w["patrol"]["building_not_passed"]
     return _result(comps, counts, buildings.index)
+
+
+def _near_key_sites(
+    comps: dict[str, np.ndarray],
+    counts: dict[str, np.ndarray],
+    geoms: np.ndarray,
+    sites: gpd.GeoDataFrame | None,
+    ks: dict[str, Any],
+) -> None:
+    """Key sites of each category within the radius of each building, and their points."""
+    for cat, per in ks["per_site"].items():
+        if sites is not None and len(sites):
+            sel = (sites["category"] == cat).to_numpy()
+            n = _near_counts(
+                geoms, np.asarray(sites.geometry.values, dtype=object)[sel], ks["radius_m"]
+            )
+        else:
+            n = np.zeros(len(geoms))
+        counts[f"key_sites.{cat}"] = n
+        comps[f"key_sites.{cat}"] = n * per
 
 
 def _vulnerable(

@@ -104,10 +104,9 @@ def coverage(
         Cleaned fixes (:func:`clean_fixes`).
     periods : list of Period
         The periods, half-open and ascending.
-    buildings : geopandas.GeoDataFrame, optional
-        grid_code, households, geometry, in the network's metric CRS.
-    sites : geopandas.GeoDataFrame, optional
-        Key sites: code, grid_code, geometry, in the network's metric CRS.
+    buildings, sites : geopandas.GeoDataFrame, optional
+        Buildings (grid_code, households, geometry) and key sites (code, grid_code,
+        geometry), in the network's metric CRS.
     shift : str
         'all', or 'day' or 'night' to count only fixes of that shift.
     longest : int
@@ -126,18 +125,7 @@ def coverage(
     grids = network.grids
     n_per = len(periods)
     segs = track_segments(clean, options=options)
-    bins = _bin_of(segs.t_mid, periods)
-    use = bins >= 0
-    if shift != "all":
-        use &= (
-            shift_of(
-                segs.t_mid,
-                day_start_hour=options.day_start_hour,
-                night_start_hour=options.night_start_hour,
-            )
-            == shift
-        )
-    seg_idx = np.flatnonzero(use)
+    bins, seg_idx = _chosen_chords(segs, periods, shift, options)
     tree = shapely.STRtree(segs.geoms[seg_idx]) if len(seg_idx) else None
 
     covered = match_pieces(
@@ -160,12 +148,6 @@ def coverage(
     # Only pieces with at least one segment in the selection (period and shift).
     chosen = np.unique(segs.piece[seg_idx])
     pieces_gdf = track_pieces(clean[clean["piece"].isin(chosen)], crs).reset_index(drop=True)
-    reasons = clean["reason"].value_counts().to_dict()
-    cleaning = {
-        "fixes": int(len(clean)),
-        "kept": int(clean["keep"].sum()),
-        "dropped": {k: int(v) for k, v in reasons.items() if k},
-    }
     site_frame = site_rows["frame"]
     return CoverageReport(
         periods,
@@ -176,10 +158,39 @@ def coverage(
         patrollers,
         site_frame,
         pieces_gdf,
-        cleaning,
+        _cleaning_counts(clean),
         options,
         passed_any,
     )
+
+
+def _chosen_chords(
+    segs: TrackSegments, periods: list[Period], shift: str, options: PatrolOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    """The period position of every chord, and the positions of the chords in a period and
+    of the shift asked for."""
+    bins = _bin_of(segs.t_mid, periods)
+    use = bins >= 0
+    if shift != "all":
+        use &= (
+            shift_of(
+                segs.t_mid,
+                day_start_hour=options.day_start_hour,
+                night_start_hour=options.night_start_hour,
+            )
+            == shift
+        )
+    return bins, np.flatnonzero(use)
+
+
+def _cleaning_counts(clean: pd.DataFrame) -> dict[str, Any]:
+    """Fixes read, kept, and dropped by reason."""
+    reasons = clean["reason"].value_counts().to_dict()
+    return {
+        "fixes": int(len(clean)),
+        "kept": int(clean["keep"].sum()),
+        "dropped": {k: int(v) for k, v in reasons.items() if k},
+    }
 
 
 def _segment_shares(

@@ -35,9 +35,7 @@ def track_segments(
     """Chords of at least ``step_m`` between kept fixes of the same piece, each with the heading
     of the chord over ``heading_window`` chords on either side.
 
-    GPS noise makes single 5-second steps point anywhere and adds their zig-zag to the
-    distance; chords of ~15 m keep the direction and the walked length, and cut the number of
-    segments to match by about three.
+    GPS noise makes single 5-second steps point anywhere; ~15 m chords keep the direction.
 
     Parameters
     ----------

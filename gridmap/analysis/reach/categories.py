@@ -165,14 +165,10 @@ def reach_by_category(
     ----------
     network : Network
         The walking network.
-    facilities : geopandas.GeoDataFrame
-        The facilities, with a category column.
-    origins : geopandas.GeoDataFrame or geopandas.GeoSeries
-        The origins (buildings).
-    category_field : str
-        The facilities' category column.
-    id_field : str, optional
-        The facilities' id column (default: the index).
+    facilities, origins : geopandas.GeoDataFrame
+        The facilities (with a category column) and the origins (buildings).
+    category_field, id_field : str
+        The facilities' category and id columns (id None: the index).
     categories : iterable of str, optional
         The categories wanted (default: every value of ``category_field``).
     max_distance_m : float
@@ -402,6 +398,22 @@ def _straight_line(
 
 
 # --- coverage per area ------------------------------------------------------------------
+#: The columns of :func:`coverage`, in order.
+COVERAGE_COLUMNS = [
+    "level",
+    "area",
+    "category",
+    "threshold",
+    "threshold_m",
+    "residents",
+    "residents_covered",
+    "residents_share",
+    "households",
+    "households_covered",
+    "households_share",
+    "buildings",
+    "buildings_covered",
+]
 
 
 def coverage(
@@ -420,17 +432,16 @@ def coverage(
     weights : pandas.DataFrame
         Aligned with the origins: 'residents' and 'households' columns.
     areas : dict of str to pandas.Series
-        Area level -> each origin's area code (e.g. {'grid': ..., 'community': ...,
-        'street': ...}); None codes are counted under '' (no area).
+        Area level ('grid', 'community', 'street' ...) -> each origin's area code (None: '').
     thresholds_m : dict of str to float
         Label -> metres, e.g. {'5 min': 333.3, '300 m': 300}.
 
     Returns
     -------
     pandas.DataFrame
-        One row per (level, area, category, threshold): residents, residents_covered,
-        residents_share, households, households_covered, households_share (share 0..1, NaN
-        when nobody lives there), buildings and buildings_covered (buildings where people live).
+        One row per (level, area, category, threshold): residents, households and buildings
+        where people live, each total, ``_covered`` and ``_share`` (0..1, NaN when nobody
+        lives there; buildings without a share).
     """
     w = weights.reindex(reach.table.index)
     res = w["residents"].fillna(0).to_numpy(float)
@@ -471,21 +482,5 @@ def coverage(
                         )
                     )
     if not frames:
-        return pd.DataFrame(
-            columns=[
-                "level",
-                "area",
-                "category",
-                "threshold",
-                "threshold_m",
-                "residents",
-                "residents_covered",
-                "residents_share",
-                "households",
-                "households_covered",
-                "households_share",
-                "buildings",
-                "buildings_covered",
-            ]
-        )
+        return pd.DataFrame(columns=COVERAGE_COLUMNS)
     return pd.concat(frames, ignore_index=True)

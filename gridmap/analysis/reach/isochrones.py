@@ -194,8 +194,7 @@ def isochrones(
 
     For each radius, the edges within reach (an edge only partly within reach is cut at the
     exact remaining distance; a source's own edge counts both ways from its position) plus
-    each source's access leg are buffered by ``buffer_m`` metres. Sources off the network get
-    no polygon.
+    each source's access leg are buffered. Sources off the network get no polygon.
 
     Parameters
     ----------
@@ -212,8 +211,7 @@ def isochrones(
     merged : bool
         One polygon per radius for all sources together (one multi-source run).
     quad_segs : int
-        Segments per quarter circle of the buffer's round ends (2: corners within ~2 m of a
-        true circle at 25 m).
+        Segments per quarter circle of the round ends (2: within ~2 m of a circle at 25 m).
     batch_size : int
         Sources per batch of per-source runs.
     progress : callable, optional

@@ -227,18 +227,25 @@ def suggest_sites(
     cand = snap_points(network, candidates_xy, max_snap_m=np.inf)
     covered_before = total - float(res[~np.isfinite(d0)].sum())
     if cand.n == 0 or len(uncovered) == 0:
-        return _greedy(
-            sp.csr_array((cand.n, len(uncovered))),
-            res[uncovered],
-            hh[uncovered],
-            cand.xy,
-            k=k,
-            radius_m=radius_m,
-            covered_before=covered_before,
-            total=total,
-        )
-    targets = origins.subset(uncovered)
-    # Coverage matrix: candidate x uncovered building, within radius_m.
+        cover = sp.csr_array((cand.n, len(uncovered)))
+    else:
+        cover = _cover_matrix(network, cand, origins.subset(uncovered), radius_m, batch_cells)
+    return _greedy(
+        cover,
+        res[uncovered],
+        hh[uncovered],
+        cand.xy,
+        k=k,
+        radius_m=radius_m,
+        covered_before=covered_before,
+        total=total,
+    )
+
+
+def _cover_matrix(
+    network: Network, cand: Snap, targets: Snap, radius_m: float, batch_cells: float
+) -> sp.csr_array:
+    """Coverage matrix: candidate x target building, 1 where within ``radius_m``."""
     graph = _with_sources(network, cand)
     n = network.n_nodes
     size = max(1, int(batch_cells // max(graph.shape[0], 1)))
@@ -258,17 +265,7 @@ def suggest_sites(
     cols.append(t[d <= radius_m])
     r = np.concatenate(rows)
     c = np.concatenate(cols)
-    cover = sp.csr_array((np.ones(len(r)), (r, c)), shape=(cand.n, targets.n))
-    return _greedy(
-        cover,
-        res[uncovered],
-        hh[uncovered],
-        cand.xy,
-        k=k,
-        radius_m=radius_m,
-        covered_before=covered_before,
-        total=total,
-    )
+    return sp.csr_array((np.ones(len(r)), (r, c)), shape=(cand.n, targets.n))
 
 
 def _greedy(
