@@ -195,7 +195,8 @@ def paper_only_reasons(
         via[todo] = np.where(np.isfinite(best), best, np.nan)
         assign(best > distance_m, "gate")
     if obstacles.barriers is not None and len(obstacles.barriers) and left.any():
-        crossed, barrier[todo] = _barriers_crossed(o_xy, f_xy, np.flatnonzero(left), obstacles)
+        crossed, named = _barriers_crossed(o_xy, f_xy, np.flatnonzero(left), obstacles)
+        barrier[todo] = named
         assign(crossed, "barrier")
     assign(detour[todo] > detour_limit, "detour")
     assign(np.ones(len(todo), bool), "longer_route")
