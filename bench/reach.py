@@ -173,7 +173,12 @@ def part_a() -> dict:
     )
     c = Clock()
     res = R.reach_by_category(
-        net, fac, origins, id_field="id", max_distance_m=CUTOFF_M, origin_snap=osnap
+        net,
+        fac,
+        origins,
+        id_field="id",
+        max_distance_m=CUTOFF_M,
+        snapping=R.SnapOptions(origin_snap=osnap),
     )
     t_reach = c.stop()
     out(f"10 categories (snap facilities + shortest paths) {fmt(t_reach)}")

@@ -30,7 +30,9 @@ from gridmap.network import (
     DEFAULT_GATE_LINK_M,
     DEFAULT_GATE_TOLERANCE_M,
     DEFAULT_SNAP_TOLERANCE_M,
+    CompoundInputs,
     Network,
+    Tolerances,
     build_network,
     vertical_layer,
 )
@@ -139,16 +141,20 @@ def build_from_frames(roads, compounds, gates, options: NetworkOptions) -> Netwo
         foot=roads["foot"].to_numpy(object),
         access=roads["access"].to_numpy(object),
         layer=roads["layer"].to_numpy(object),
-        line_compound=roads["compound_code"].to_numpy(object),
         noding=options.noding,
-        compound_codes=compounds["code"].to_numpy(object),
-        compound_geoms=np.asarray(compounds.to_crs(crs).geometry.values, dtype=object),
-        gate_points=np.asarray(gates.to_crs(crs).geometry.values, dtype=object),
-        gate_compound=gates["compound_code"].to_numpy(object),
-        gate_codes=gates["code"].to_numpy(object),
-        gate_tolerance_m=options.gate_tolerance_m,
-        gate_link_m=options.gate_link_m,
-        snap_tolerance_m=options.snap_tolerance_m,
+        compounds=CompoundInputs(
+            line_compound=roads["compound_code"].to_numpy(object),
+            compound_codes=compounds["code"].to_numpy(object),
+            compound_geoms=np.asarray(compounds.to_crs(crs).geometry.values, dtype=object),
+            gate_points=np.asarray(gates.to_crs(crs).geometry.values, dtype=object),
+            gate_compound=gates["compound_code"].to_numpy(object),
+            gate_codes=gates["code"].to_numpy(object),
+        ),
+        tolerances=Tolerances(
+            gate_tolerance_m=options.gate_tolerance_m,
+            gate_link_m=options.gate_link_m,
+            snap_tolerance_m=options.snap_tolerance_m,
+        ),
     )
 
 

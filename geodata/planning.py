@@ -423,7 +423,7 @@ def paper_only_table(
         walk_m=walk_m,
         distance_m=distance_m,
         off_network=off,
-        **kw,
+        obstacles=RD.Obstacles(**kw),
     )
     reasons.index = b.index
     # Buildings where nobody lives are not "covered" on paper or otherwise (as the

@@ -434,8 +434,7 @@ def _reach_table(
             categories=cats,
             max_distance_m=cutoff_m,
             speed_kmh=speed_kmh,
-            max_snap_m=max_snap_m,
-            origin_snap=osnap,
+            snapping=R.SnapOptions(max_snap_m=max_snap_m, origin_snap=osnap),
             progress=progress,
         )
         off = int((osnap.status == SNAP_OFF).sum())

@@ -15,87 +15,92 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import math
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
 
 import numpy as np
 import pyproj
-import shapely
-import shapely.geometry
 from numpy.typing import ArrayLike
 
+from gridmap.gcj02 import (
+    CHINA_LAT,
+    CHINA_LON,
+    COORD_SYSTEMS,
+    OffsetCheck,
+    bd09_to_gcj02,
+    bd09_to_wgs84,
+    china_outline,
+    gcj02_offset_check,
+    gcj02_shift_m,
+    gcj02_to_bd09,
+    gcj02_to_wgs84,
+    in_china,
+    share_inside,
+    to_wgs84_geometries,
+    wgs84_to_bd09,
+    wgs84_to_gcj02,
+)
 from gridmap.notes import N_, Note, note, rejected
+from gridmap.utm import STORAGE_CRS, STORAGE_EPSG, metric_crs, utm_epsg
 
-STORAGE_CRS = "EPSG:4326"
-STORAGE_EPSG = 4326
+# The names of gridmap.utm and gridmap.gcj02 are part of this module's interface too.
+__all__ = [
+    "CHINA_LAT",
+    "CHINA_LON",
+    "COORD_SYSTEMS",
+    "CrsChoice",
+    "GK3_CMS",
+    "GK3_CM_FIRST",
+    "GK3_PREFIXED_FIRST",
+    "GK3_ZONES",
+    "GK6_PREFIXED_FIRST",
+    "GK6_ZONES",
+    "OffsetCheck",
+    "STORAGE_CRS",
+    "STORAGE_EPSG",
+    "bd09_to_gcj02",
+    "bd09_to_wgs84",
+    "check_declared_fits",
+    "china_outline",
+    "crs_label",
+    "datum_warnings",
+    "describe_declared",
+    "gauss_kruger_epsg",
+    "gcj02_offset_check",
+    "gcj02_shift_m",
+    "gcj02_to_bd09",
+    "gcj02_to_wgs84",
+    "in_china",
+    "infer_crs",
+    "looks_lonlat",
+    "metric_crs",
+    "parse_crs",
+    "share_inside",
+    "to_wgs84_geometries",
+    "utm_epsg",
+    "wgs84_to_bd09",
+    "wgs84_to_gcj02",
+]
+
 
 # CGCS2000 Gauss-Kruger families (EPSG registry).
 GK3_PREFIXED_FIRST, GK3_ZONES = 4513, range(25, 46)  # zone 25 (75E) .. zone 45 (135E)
 GK3_CM_FIRST, GK3_CMS = 4534, range(75, 136, 3)  # CM 75E .. 135E, easting without prefix
 GK6_PREFIXED_FIRST, GK6_ZONES = 4491, range(13, 24)  # zone 13 (75E) .. zone 23 (135E)
 
-# Amap/Baidu apply their shift only inside this box (the usual published bounds).
-CHINA_LON = (72.004, 137.8347)
-CHINA_LAT = (0.8293, 55.8271)
-# GCJ-02 constants: Krasovsky 1940 ellipsoid.
-_GCJ_A = 6378245.0
-_GCJ_EE = 0.00669342162296594323
-_BD_X_PI = math.pi * 3000.0 / 180.0
-_INVERSE_TOL_DEG = 1e-10  # ~0.01 mm
-_INVERSE_MAX_ITER = 50
-
-COORD_SYSTEMS = ("wgs84", "gcj02", "bd09")
-
-
-# --- metric CRS -------------------------------------------------------------------------
-def utm_epsg(lon: float, lat: float) -> int:
-    """EPSG code of the WGS84 UTM zone holding (lon, lat)."""
-    zone = int(min(max((lon + 180.0) // 6.0 + 1, 1), 60))
-    return (32600 if lat >= 0 else 32700) + zone
-
-
-def metric_crs(where: Any) -> pyproj.CRS:
-    """The UTM CRS of an area: metres, small distortion; the one way gridmap chooses a
-    metric CRS.
-
-    ``where`` is a GeoDataFrame/GeoSeries (any CRS; none set means lon/lat), a shapely
-    geometry or array of them in lon/lat, or lon/lat bounds (minx, miny, maxx, maxy). The
-    zone is the one holding the centre of the bounds; empty input gives EPSG:32650 (any
-    metric CRS will do).
-    """
-    minx, miny, maxx, maxy = _lonlat_bounds(where)
-    if not np.all(np.isfinite([minx, miny, maxx, maxy])):
-        return pyproj.CRS.from_epsg(32650)
-    return pyproj.CRS.from_epsg(utm_epsg((minx + maxx) / 2.0, (miny + maxy) / 2.0))
-
-
-def _lonlat_bounds(where: Any) -> tuple[float, float, float, float]:
-    if hasattr(where, "total_bounds"):  # GeoDataFrame / GeoSeries
-        if len(where) == 0:
-            return (np.nan, np.nan, np.nan, np.nan)
-        if where.crs is not None and not where.crs.is_geographic:
-            where = where.to_crs(STORAGE_CRS)
-        return _four(where.total_bounds)
-    if (
-        isinstance(where, tuple | list)
-        and len(where) == 4
-        and all(isinstance(v, int | float | np.floating | np.integer) for v in where)
-    ):
-        return _four(where)
-    return _four(shapely.total_bounds(np.asarray(where, dtype=object)))
-
-
-def _four(bounds: Any) -> tuple[float, float, float, float]:
-    minx, miny, maxx, maxy = (float(v) for v in bounds)
-    return minx, miny, maxx, maxy
-
 
 def gauss_kruger_epsg(central_meridian: float) -> int:
-    """CGCS2000 3-degree Gauss-Kruger CRS without zone prefix (EPSG:4534-4554) for a CM."""
+    """CGCS2000 3-degree Gauss-Kruger CRS without zone prefix (EPSG:4534-4554) for a CM.
+
+    Parameters
+    ----------
+    central_meridian : float
+        Central meridian in degrees east (75, 78 ... 135).
+
+    Returns
+    -------
+    int
+        The EPSG code.
+    """
     cm = float(central_meridian)
     if cm != round(cm) or int(cm) not in GK3_CMS:
         raise rejected(
@@ -106,174 +111,6 @@ def gauss_kruger_epsg(central_meridian: float) -> int:
             cm=central_meridian,
         )
     return GK3_CM_FIRST + (int(cm) - 75) // 3
-
-
-# --- GCJ-02 / BD-09 -----------------------------------------------------------------------
-def in_china(lon: ArrayLike, lat: ArrayLike) -> np.ndarray:
-    """True where the Chinese obfuscation applies (the published bounding box)."""
-    x, y = np.asarray(lon, float), np.asarray(lat, float)
-    inside: np.ndarray = (
-        (x > CHINA_LON[0]) & (x < CHINA_LON[1]) & (y > CHINA_LAT[0]) & (y < CHINA_LAT[1])
-    )
-    return inside
-
-
-def _gcj_delta(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """GCJ-02 offset (degrees) at WGS84 (lon, lat): the widely published formula."""
-    x, y = lon - 105.0, lat - 35.0
-    pi = math.pi
-    dlat = (
-        -100.0
-        + 2.0 * x
-        + 3.0 * y
-        + 0.2 * y * y
-        + 0.1 * x * y
-        + 0.2 * np.sqrt(np.abs(x))
-        + (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
-        + (20.0 * np.sin(y * pi) + 40.0 * np.sin(y / 3.0 * pi)) * 2.0 / 3.0
-        + (160.0 * np.sin(y / 12.0 * pi) + 320.0 * np.sin(y * pi / 30.0)) * 2.0 / 3.0
-    )
-    dlon = (
-        300.0
-        + x
-        + 2.0 * y
-        + 0.1 * x * x
-        + 0.1 * x * y
-        + 0.1 * np.sqrt(np.abs(x))
-        + (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
-        + (20.0 * np.sin(x * pi) + 40.0 * np.sin(x / 3.0 * pi)) * 2.0 / 3.0
-        + (150.0 * np.sin(x / 12.0 * pi) + 300.0 * np.sin(x / 30.0 * pi)) * 2.0 / 3.0
-    )
-    rad = lat / 180.0 * pi
-    magic = 1.0 - _GCJ_EE * np.sin(rad) ** 2
-    sqrt_magic = np.sqrt(magic)
-    dlat = dlat * 180.0 / ((_GCJ_A * (1.0 - _GCJ_EE)) / (magic * sqrt_magic) * pi)
-    dlon = dlon * 180.0 / (_GCJ_A / sqrt_magic * np.cos(rad) * pi)
-    return dlon, dlat
-
-
-def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """WGS84 -> GCJ-02 (vectorised); points outside China are returned unchanged."""
-    x, y = np.asarray(lon, float), np.asarray(lat, float)
-    dlon, dlat = _gcj_delta(x, y)
-    inside = in_china(x, y)
-    return np.where(inside, x + dlon, x), np.where(inside, y + dlat, y)
-
-
-def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """GCJ-02 -> BD-09 (Baidu's published formula)."""
-    x, y = np.asarray(lon, float), np.asarray(lat, float)
-    z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _BD_X_PI)
-    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _BD_X_PI)
-    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
-
-
-def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """WGS84 to BD-09 (Baidu), through GCJ-02.
-
-    Parameters
-    ----------
-    lon, lat : array_like
-        WGS84 degrees.
-
-    Returns
-    -------
-    lon, lat : numpy.ndarray
-        BD-09 degrees; points outside China only get the BD-09 step.
-    """
-    return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
-
-
-def _invert(
-    forward: Callable[[ArrayLike, ArrayLike], tuple[np.ndarray, np.ndarray]],
-    lon: ArrayLike,
-    lat: ArrayLike,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Solve forward(x) = (lon, lat) by fixed-point iteration x <- x - (forward(x) - target).
-
-    The shift is smooth and tiny against its own scale (a few hundred metres varying over
-    hundreds of kilometres), so each step gains several digits; a few steps reach 1e-10 deg.
-    """
-    tx, ty = np.asarray(lon, float), np.asarray(lat, float)
-    x, y = tx.copy(), ty.copy()
-    for _ in range(_INVERSE_MAX_ITER):
-        fx, fy = forward(x, y)
-        ex, ey = fx - tx, fy - ty
-        x, y = x - ex, y - ey
-        if not (
-            np.nanmax(np.abs(ex), initial=0.0) > _INVERSE_TOL_DEG
-            or np.nanmax(np.abs(ey), initial=0.0) > _INVERSE_TOL_DEG
-        ):
-            break
-    return x, y
-
-
-def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """GCJ-02 -> WGS84 by iterating the forward formula (error well under 1 mm)."""
-    return _invert(wgs84_to_gcj02, lon, lat)
-
-
-def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """BD-09 to GCJ-02 by inverting the forward formula (error well under 1 mm).
-
-    Parameters
-    ----------
-    lon, lat : array_like
-        BD-09 degrees.
-
-    Returns
-    -------
-    lon, lat : numpy.ndarray
-        GCJ-02 degrees.
-    """
-    return _invert(gcj02_to_bd09, lon, lat)
-
-
-def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """BD-09 to WGS84 by inverting the forward formulas (error well under 1 mm).
-
-    Parameters
-    ----------
-    lon, lat : array_like
-        BD-09 degrees.
-
-    Returns
-    -------
-    lon, lat : numpy.ndarray
-        WGS84 degrees.
-    """
-    return _invert(wgs84_to_bd09, lon, lat)
-
-
-_TO_WGS84 = {"gcj02": gcj02_to_wgs84, "bd09": bd09_to_wgs84}
-
-
-def to_wgs84_geometries(geoms: ArrayLike, coords: str) -> np.ndarray:
-    """Geometries in GCJ-02 or BD-09 lon/lat -> WGS84 (vertex by vertex, Z dropped).
-
-    ``coords`` 'wgs84' returns the input unchanged.
-    """
-    arr = np.asarray(geoms, dtype=object)
-    if coords == "wgs84":
-        return arr
-    if coords not in _TO_WGS84:
-        raise rejected(
-            N_("unknown coordinate system {coords!r}; use wgs84, gcj02 or bd09"), coords=coords
-        )
-    convert = _TO_WGS84[coords]
-
-    def _xy(xy: np.ndarray) -> np.ndarray:
-        x, y = convert(xy[:, 0], xy[:, 1])
-        return np.column_stack([x, y])
-
-    return np.asarray(shapely.transform(arr, _xy))
-
-
-def gcj02_shift_m(lon: float, lat: float) -> float:
-    """Size (metres) of the GCJ-02 shift at a WGS84 point: 0 outside China."""
-    gx, gy = wgs84_to_gcj02(lon, lat)
-    geod = pyproj.Geod(ellps="WGS84")
-    return float(geod.inv(lon, lat, float(gx), float(gy))[2])
 
 
 # --- what a CRS is, and what bare coordinates are -----------------------------------------
@@ -292,13 +129,35 @@ class CrsChoice:
 
 
 def crs_label(crs: pyproj.CRS) -> str:
-    """'EPSG:4549 (CGCS2000 / 3-degree Gauss-Kruger CM 120E)' or the CRS's own name."""
+    """A CRS for messages: 'EPSG:4549 (CGCS2000 / 3-degree Gauss-Kruger CM 120E)'.
+
+    Parameters
+    ----------
+    crs : pyproj.CRS
+        The CRS to name.
+
+    Returns
+    -------
+    str
+        EPSG code and name, or the CRS's own name when it has no EPSG code.
+    """
     epsg = crs.to_epsg(min_confidence=70)
     return f"EPSG:{epsg} ({crs.name})" if epsg else crs.name
 
 
 def parse_crs(text: str) -> pyproj.CRS:
-    """A user's --crs value: 'EPSG:4549', '4549', a WKT or PROJ string."""
+    """A user's --crs value: 'EPSG:4549', '4549', a WKT or PROJ string.
+
+    Parameters
+    ----------
+    text : str
+        What the user gave.
+
+    Returns
+    -------
+    pyproj.CRS
+        The CRS; InputRejected when pyproj does not know it.
+    """
     value = str(text).strip()
     if value.isdigit():
         value = f"EPSG:{value}"
@@ -325,7 +184,18 @@ _LEGACY_DATUMS = {
 
 
 def datum_warnings(crs: pyproj.CRS) -> tuple[Note, ...]:
-    """Warn on Beijing 1954 / Xi'an 1980: without local parameters they are tens of metres off."""
+    """Warn on Beijing 1954 / Xi'an 1980: without local parameters they are tens of metres off.
+
+    Parameters
+    ----------
+    crs : pyproj.CRS
+        The CRS of a layer.
+
+    Returns
+    -------
+    tuple of Note
+        One warning for a legacy datum, else empty.
+    """
     names = [crs.name]
     with contextlib.suppress(pyproj.exceptions.CRSError):
         names.append(crs.datum.name if crs.datum else "")
@@ -350,7 +220,22 @@ def datum_warnings(crs: pyproj.CRS) -> tuple[Note, ...]:
 
 
 def describe_declared(crs: pyproj.CRS, source: str | Note, wkt: str | None = None) -> CrsChoice:
-    """A CRS the file declares (``source`` says where: '.prj', 'GeoPackage', ...)."""
+    """A CRS the file declares, with the reason shown to the user.
+
+    Parameters
+    ----------
+    crs : pyproj.CRS
+        The declared CRS.
+    source : str or Note
+        Where it was declared: '.prj', 'GeoPackage', ...
+    wkt : str, optional
+        The declaration's WKT, to mention an ESRI Gauss_Kruger projection.
+
+    Returns
+    -------
+    CrsChoice
+        The CRS, the reason and datum warnings.
+    """
     if wkt and "GAUSS_KRUGER" in wkt.upper():
         reason = note(
             N_(
@@ -403,24 +288,29 @@ def infer_crs(x: ArrayLike, y: ArrayLike, *, central_meridian: float | None = No
       3-degree Gauss-Kruger zone (EPSG:4513-4533); a 6-degree zone (13-23) -> EPSG:4491-4501;
     * six-digit eastings -> the zone is not in the numbers: ``central_meridian`` picks
       EPSG:4534-4554, otherwise :class:`~gridmap.notes.InputRejected` says what to pass.
-    Raises InputRejected for anything else, and for lat/lon given in swapped order.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Eastings and northings (or longitudes and latitudes); non-finite pairs are ignored.
+    central_meridian : float, optional
+        Central meridian in degrees east of six-digit Gauss-Kruger eastings.
+
+    Returns
+    -------
+    CrsChoice
+        The CRS and the reason it was chosen.
+
+    Raises
+    ------
+    InputRejected
+        For anything else, and for lat/lon given in swapped order.
     """
     x, y = _finite_xy(x, y)
     if len(x) == 0:
         raise rejected(N_("the file has no coordinates to tell its CRS from; give --crs"))
     if central_meridian is not None:
-        epsg = gauss_kruger_epsg(central_meridian)
-        return CrsChoice(
-            pyproj.CRS.from_epsg(epsg),
-            note(
-                N_(
-                    "central meridian {cm}E given: EPSG:{epsg} (CGCS2000 3-degree "
-                    "Gauss-Kruger, eastings without zone prefix)"
-                ),
-                cm=int(central_meridian),
-                epsg=epsg,
-            ),
-        )
+        return _given_central_meridian(central_meridian)
     if looks_lonlat(x, y):
         return CrsChoice(
             pyproj.CRS.from_epsg(STORAGE_EPSG),
@@ -444,53 +334,7 @@ def infer_crs(x: ArrayLike, y: ArrayLike, *, central_meridian: float | None = No
         )
     northing_ok = bool(np.all((y >= 1_000_000) & (y < 10_000_000)))
     if northing_ok and np.all((x >= 10_000_000) & (x < 100_000_000)):
-        zones = np.unique(np.floor(x / 1_000_000).astype(int))
-        if len(zones) > 1:
-            raise rejected(
-                N_(
-                    "eastings carry different zone prefixes ({zones}); split the "
-                    "file by zone or give --crs"
-                ),
-                zones=", ".join(map(str, zones)),
-            )
-        zone = int(zones[0])
-        families = (
-            (3, GK3_ZONES, GK3_PREFIXED_FIRST, zone * 3),
-            (6, GK6_ZONES, GK6_PREFIXED_FIRST, zone * 6 - 3),
-        )
-        for width, zones_, first, cm in families:
-            if zone in zones_:
-                epsg = first + zone - zones_.start
-                return CrsChoice(
-                    pyproj.CRS.from_epsg(epsg),
-                    note(
-                        N_(
-                            "no CRS in the file; eight-digit eastings with zone prefix {zone} "
-                            "(x {xr}): CGCS2000 {width}-degree Gauss-Kruger zone {zone}, central "
-                            "meridian {cm}E, EPSG:{epsg}"
-                        ),
-                        zone=zone,
-                        width=width,
-                        cm=cm,
-                        epsg=epsg,
-                        xr=_range(x),
-                    ),
-                    (
-                        note(
-                            N_(
-                                "datum assumed CGCS2000; if the survey used Beijing 1954 or Xi'an "
-                                "1980, pass the matching --crs"
-                            )
-                        ),
-                    ),
-                )
-        raise rejected(
-            N_(
-                "eastings start with {zone}, which is no Gauss-Kruger zone in China "
-                "(3-degree 25-45, 6-degree 13-23); give --crs"
-            ),
-            zone=zone,
-        )
+        return _zone_prefixed(x)
     if northing_ok and np.all((x >= 100_000) & (x < 1_000_000)):
         raise rejected(
             N_(
@@ -513,8 +357,83 @@ def infer_crs(x: ArrayLike, y: ArrayLike, *, central_meridian: float | None = No
     )
 
 
+def _given_central_meridian(central_meridian: float) -> CrsChoice:
+    """The 3-degree zone without prefix the user named by its central meridian."""
+    epsg = gauss_kruger_epsg(central_meridian)
+    return CrsChoice(
+        pyproj.CRS.from_epsg(epsg),
+        note(
+            N_(
+                "central meridian {cm}E given: EPSG:{epsg} (CGCS2000 3-degree "
+                "Gauss-Kruger, eastings without zone prefix)"
+            ),
+            cm=int(central_meridian),
+            epsg=epsg,
+        ),
+    )
+
+
+def _zone_prefixed(x: np.ndarray) -> CrsChoice:
+    """The Gauss-Kruger zone named by the first two digits of eight-digit eastings."""
+    zones = np.unique(np.floor(x / 1_000_000).astype(int))
+    if len(zones) > 1:
+        raise rejected(
+            N_(
+                "eastings carry different zone prefixes ({zones}); split the "
+                "file by zone or give --crs"
+            ),
+            zones=", ".join(map(str, zones)),
+        )
+    zone = int(zones[0])
+    families = (
+        (3, GK3_ZONES, GK3_PREFIXED_FIRST, zone * 3),
+        (6, GK6_ZONES, GK6_PREFIXED_FIRST, zone * 6 - 3),
+    )
+    for width, zones_, first, cm in families:
+        if zone in zones_:
+            epsg = first + zone - zones_.start
+            return CrsChoice(
+                pyproj.CRS.from_epsg(epsg),
+                note(
+                    N_(
+                        "no CRS in the file; eight-digit eastings with zone prefix {zone} "
+                        "(x {xr}): CGCS2000 {width}-degree Gauss-Kruger zone {zone}, central "
+                        "meridian {cm}E, EPSG:{epsg}"
+                    ),
+                    zone=zone,
+                    width=width,
+                    cm=cm,
+                    epsg=epsg,
+                    xr=_range(x),
+                ),
+                (
+                    note(
+                        N_(
+                            "datum assumed CGCS2000; if the survey used Beijing 1954 or Xi'an "
+                            "1980, pass the matching --crs"
+                        )
+                    ),
+                ),
+            )
+    raise rejected(
+        N_(
+            "eastings start with {zone}, which is no Gauss-Kruger zone in China "
+            "(3-degree 25-45, 6-degree 13-23); give --crs"
+        ),
+        zone=zone,
+    )
+
+
 def check_declared_fits(choice: CrsChoice, x: ArrayLike, y: ArrayLike) -> None:
-    """Raise when a declared geographic CRS holds projected numbers (a wrong .prj)."""
+    """Raise when a declared geographic CRS holds projected numbers (a wrong .prj).
+
+    Parameters
+    ----------
+    choice : CrsChoice
+        The declared CRS.
+    x, y : array_like
+        The layer's coordinates.
+    """
     xs, ys = _finite_xy(x, y)
     if not len(xs) or not choice.crs.is_geographic or looks_lonlat(xs, ys):
         return
@@ -527,104 +446,4 @@ def check_declared_fits(choice: CrsChoice, x: ArrayLike, y: ArrayLike) -> None:
         label=choice.label,
         xr=_range(xs),
         yr=_range(ys),
-    )
-
-
-# --- GCJ-02 offset between layers -----------------------------------------------------------
-@dataclass(frozen=True)
-class OffsetCheck:
-    """How far a new layer sits from existing data, as is and if it were GCJ-02."""
-
-    suspected: bool
-    median_m: float  # median distance of the new vertices to existing data, as declared
-    median_if_gcj02_m: float  # the same after treating the new layer as GCJ-02
-    shift_m: float  # size of the GCJ-02 shift at the layer's centre
-
-
-def _sample_vertices(geoms: np.ndarray, limit: int) -> np.ndarray:
-    coords = shapely.get_coordinates(geoms)
-    if len(coords) > limit:
-        coords = coords[np.linspace(0, len(coords) - 1, limit).astype(int)]
-    return np.asarray(coords)
-
-
-def _present(geoms: np.ndarray) -> np.ndarray:
-    """``geoms`` without the empty and missing ones."""
-    kept: np.ndarray = geoms[~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)]
-    return kept
-
-
-@lru_cache(maxsize=1)
-def china_outline() -> Any:
-    """Mainland China as a coarse polygon (``standards/china_outline.json``, simplified to
-    about 50 km, widened by 0.2 degrees for the coast and islands): where GCJ-02 applies.
-    For telling where data lies only; never drawn or measured."""
-    from importlib import resources
-
-    raw = json.loads(
-        resources.files("gridmap.standards").joinpath("china_outline.json").read_text("utf-8")
-    )
-    return shapely.buffer(shapely.geometry.shape(raw["geometry"]), 0.2)
-
-
-def share_inside(geoms: ArrayLike, area: Any) -> float:
-    """Share (0-1) of ``geoms`` (EPSG:4326) whose representative point lies in ``area``."""
-    arr = np.asarray(geoms, dtype=object)
-    arr = arr[~shapely.is_empty(arr) & ~shapely.is_missing(arr)]
-    if len(arr) == 0 or area is None:
-        return 0.0
-    shapely.prepare(area)
-    return float(np.mean(shapely.contains(area, shapely.point_on_surface(arr))))
-
-
-def gcj02_offset_check(
-    new: ArrayLike,
-    existing: ArrayLike,
-    *,
-    sample: int = 2000,
-    min_shift_m: float = 300.0,
-    max_shift_m: float = 700.0,
-) -> OffsetCheck | None:
-    """Does a layer declared WGS84 look like GCJ-02 next to layers already loaded?
-
-    ``new`` and ``existing`` are arrays of EPSG:4326 geometries (polygon boundaries are
-    compared as lines). Returns None when the two do not cover the same area or the GCJ-02
-    shift there is not 300-700 m. Suspected when the new vertices lie clearly off the
-    existing data as declared (median > 60 m) and treating them as GCJ-02 at least halves
-    that distance.
-    """
-    new = _present(np.asarray(new, dtype=object))
-    existing = _present(np.asarray(existing, dtype=object))
-    if len(new) == 0 or len(existing) == 0:
-        return None
-    nb = shapely.total_bounds(new)
-    eb = shapely.total_bounds(existing)
-    pad = 0.02  # ~2 km: data "for the same area"
-    if nb[0] > eb[2] + pad or nb[2] < eb[0] - pad or nb[1] > eb[3] + pad or nb[3] < eb[1] - pad:
-        return None
-    cx, cy = (nb[0] + nb[2]) / 2.0, (nb[1] + nb[3]) / 2.0
-    shift = gcj02_shift_m(cx, cy)
-    if not (min_shift_m <= shift <= max_shift_m):
-        return None
-    to_m = pyproj.Transformer.from_crs(STORAGE_EPSG, metric_crs(tuple(nb)), always_xy=True)
-
-    def metric(geoms: np.ndarray) -> np.ndarray:
-        return np.asarray(
-            shapely.transform(geoms, lambda xy: np.column_stack(to_m.transform(xy[:, 0], xy[:, 1])))
-        )
-
-    polygonal = shapely.get_type_id(existing) >= 3
-    targets = np.where(
-        polygonal & (shapely.get_type_id(existing) <= 6), shapely.boundary(existing), existing
-    )
-    tree = shapely.STRtree(metric(targets))
-    pts = _sample_vertices(new, sample)
-    as_is = shapely.points(pts)
-    gx, gy = gcj02_to_wgs84(pts[:, 0], pts[:, 1])
-    as_gcj = shapely.points(np.column_stack([gx, gy]))
-    d0 = tree.query_nearest(metric(as_is), return_distance=True, all_matches=False)[1]
-    d1 = tree.query_nearest(metric(as_gcj), return_distance=True, all_matches=False)[1]
-    m0, m1 = float(np.median(d0)), float(np.median(d1))
-    return OffsetCheck(
-        suspected=m0 > 60.0 and m1 <= 0.5 * m0, median_m=m0, median_if_gcj02_m=m1, shift_m=shift
     )

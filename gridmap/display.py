@@ -44,7 +44,22 @@ def is_missing(value: object) -> bool:
 
 
 def show(value: object, missing: str = MISSING, fmt: str | None = None) -> str:
-    """``value`` as text, or ``missing`` ("—") when it is absent."""
+    """A value as text, or ``missing`` ("—") when it is absent.
+
+    Parameters
+    ----------
+    value : object
+        The value.
+    missing : str
+        What stands for an absent value.
+    fmt : str, optional
+        A format spec for present values.
+
+    Returns
+    -------
+    str
+        The text.
+    """
     if is_missing(value):
         return missing
     if fmt is not None:
@@ -55,12 +70,38 @@ def show(value: object, missing: str = MISSING, fmt: str | None = None) -> str:
 
 
 def person(value: object) -> str:
-    """A person's name, or 未指定 when nobody is named."""
+    """A person's name, or 未指定 when nobody is named.
+
+    Parameters
+    ----------
+    value : object
+        The name.
+
+    Returns
+    -------
+    str
+        The text.
+    """
     return show(value, NO_PERSON)
 
 
 def grid_label(community: str | None, name: str | None, code: str | None = None) -> str:
-    """社区 + 网格名, e.g. 学府社区第2网格 (not "003"); falls back to the code."""
+    """社区 + 网格名, e.g. 学府社区第2网格 (not "003"); falls back to the code.
+
+    Parameters
+    ----------
+    community : str, optional
+        The community's name.
+    name : str, optional
+        The grid's name.
+    code : str, optional
+        The grid's code.
+
+    Returns
+    -------
+    str
+        The label.
+    """
     community = "" if is_missing(community) else str(community)
     name = "" if is_missing(name) else str(name)
     if name and community and name.startswith(community):
@@ -74,7 +115,18 @@ def grid_label(community: str | None, name: str | None, code: str | None = None)
 
 def finalize(value: Any) -> Any:
     """The template engine's last step for every ``{{ ... }}``: an absent value prints "—".
-    Empty text stays empty (form fields)."""
+    Empty text stays empty (form fields).
+
+    Parameters
+    ----------
+    value : object
+        The value.
+
+    Returns
+    -------
+    object
+        "—" for an absent value, else the value.
+    """
     if value is None or (isinstance(value, str) and value.strip() in _LEFTOVERS):
         return MISSING
     if isinstance(value, float) and math.isnan(value):

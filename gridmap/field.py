@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from gridmap.errors import ConfigError
+from gridmap.messages import N_, fail
 
 #: Tags shown only to roles whose work needs them (and never on print unless asked).
 SENSITIVE_TAGS = frozenset(
@@ -43,7 +44,18 @@ def default_rules() -> dict[str, Any]:
 
 
 def load_rules(path: str | Path | None = None) -> dict[str, Any]:
-    """The packaged rules, with a user file's keys (two levels deep) laid over them."""
+    """The packaged field rules, with a user file's keys (two levels deep) laid over them.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The user's YAML file.
+
+    Returns
+    -------
+    dict
+        The rules by section.
+    """
     rules = default_rules()
     if not path:
         return rules
@@ -51,13 +63,18 @@ def load_rules(path: str | Path | None = None) -> dict[str, Any]:
     try:
         user = yaml.safe_load(p.read_text("utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{p}: cannot read the field rules ({exc})") from exc
+        raise fail(
+            ConfigError, N_("{path}: cannot read the field rules ({reason})"), path=p, reason=exc
+        ) from exc
     if not isinstance(user, dict):
-        raise ConfigError(f"{p}: the field rules must be a mapping of sections")
+        raise fail(ConfigError, N_("{path}: the field rules must be a mapping of sections"), path=p)
     for section, values in user.items():
         if section not in rules or not isinstance(values, dict):
-            raise ConfigError(
-                f"{p}: unknown section {section!r}; see gridmap/standards/field_rules.yaml"
+            raise fail(
+                ConfigError,
+                N_("{path}: unknown section {section!r}; see gridmap/standards/field_rules.yaml"),
+                path=p,
+                section=section,
             )
         for key, value in values.items():
             if isinstance(rules[section].get(key), dict) and isinstance(value, dict):
@@ -70,14 +87,44 @@ def load_rules(path: str | Path | None = None) -> dict[str, Any]:
 def visible_tags(
     tags: Iterable[str] | None, role: str, *, printed: bool = False, sensitive: bool = False
 ) -> list[str]:
-    """Tags a role may see: sensitive ones only for roles that need them, and on paper only
-    when asked for (``sensitive=True``)."""
+    """Tags a role may see: sensitive ones only for roles that need them, and on paper only when
+    asked for.
+
+    Parameters
+    ----------
+    tags : iterable of str, optional
+        The tag codes.
+    role : str
+        The viewer's role.
+    printed : bool
+        Whether the tags go on paper.
+    sensitive : bool
+        Whether sensitive tags may go on paper.
+
+    Returns
+    -------
+    list of str
+        The tags to show.
+    """
     hide = role not in SENSITIVE_TAG_ROLES or (printed and not sensitive)
     return [t for t in (tags or []) if not (hide and t in SENSITIVE_TAGS)]
 
 
 def visit_interval_days(tags: Iterable[str], intervals: Mapping[str, int]) -> int | None:
-    """The shortest interval of any of ``tags``; None when no tag asks for visits."""
+    """The shortest visit interval of any of ``tags``.
+
+    Parameters
+    ----------
+    tags : iterable of str
+        A household's tags.
+    intervals : mapping of str to int
+        Tag -> days between visits.
+
+    Returns
+    -------
+    int or None
+        Days; None when no tag asks for visits.
+    """
     days = [int(intervals[t]) for t in tags if t in intervals]
     return min(days) if days else None
 
@@ -96,11 +143,26 @@ def visits_due(
 ) -> pd.DataFrame:
     """Households due for a visit on ``today``, most overdue first.
 
-    households: id, code, tags (household and member tags together).
-    last_visit: household id -> last visit. A household never visited is due on
-    ``start + crc32(code) % interval`` (``start``: the Monday of ``today``'s week), so
-    first visits spread evenly over the interval. Returns the due rows with
-    ``interval_days``, ``due_on`` and ``days_overdue`` (0 = due today).
+    A household never visited is due on ``start + crc32(code) % interval``, so first visits
+    spread evenly over the interval.
+
+    Parameters
+    ----------
+    households : pandas.DataFrame
+        id, code, tags (household and member tags together).
+    last_visit : mapping of int to datetime
+        Household id -> last visit.
+    today : date
+        The day asked about.
+    intervals : mapping of str to int
+        Tag -> days between visits.
+    start : date, optional
+        Day first visits count from (default: the Monday of ``today``'s week).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The due rows with ``interval_days``, ``due_on`` and ``days_overdue`` (0 = due today).
     """
     start = start or today - timedelta(days=today.weekday())
     rows = []
@@ -133,7 +195,18 @@ def visits_due(
 
 
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle distance in metres (haversine, mean Earth radius)."""
+    """Great-circle distance (haversine, mean Earth radius).
+
+    Parameters
+    ----------
+    lon1, lat1, lon2, lat2 : float
+        The two points in degrees.
+
+    Returns
+    -------
+    float
+        Metres.
+    """
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2

@@ -124,7 +124,22 @@ def validate_new(category: str, severity: str, description: str | None) -> None:
 
 
 def allowed_actions(state: CaseState, *, role: str, username: str) -> list[str]:
-    """Actions this user may take on a case now, in :data:`ACTION_ORDER`."""
+    """Actions this user may take on a case now, in :data:`ACTION_ORDER`.
+
+    Parameters
+    ----------
+    state : CaseState
+        The case's status and who handled it last.
+    role : str
+        The user's role.
+    username : str
+        The user's name (separation of duties).
+
+    Returns
+    -------
+    list of str
+        The actions.
+    """
     return [a for a in ACTION_ORDER if _refusal(TRANSITIONS[a], state, role, username) is None]
 
 
@@ -188,8 +203,29 @@ def apply(
 ) -> Step:
     """Check ``action`` against the rules and return the step to record.
 
-    Raises PermissionDenied when the role (or separation of duties) forbids it and
-    InvalidInput when the case is in the wrong status or a required field is missing.
+    Refuses (PermissionDenied, InvalidInput) what the role or the case's status forbids.
+
+    Parameters
+    ----------
+    state : CaseState
+        The case's status and who handled it last.
+    action : str
+        The action asked for.
+    role, username : str
+        The user's role and name (separation of duties).
+    at : datetime
+        When the action is taken.
+    note : str, optional
+        The user's note (required by some actions).
+    responsible : str, optional
+        Who is to handle the case (required when assigning).
+    deadline : datetime, optional
+        The date by which it must be fixed (required when assigning).
+
+    Returns
+    -------
+    Step
+        The new status and what to write.
     """
     t = TRANSITIONS.get(action)
     if t is None or action == "report":
@@ -237,14 +273,42 @@ def apply(
 
 
 def default_deadline(severity: str, at: datetime) -> datetime:
-    """End of the day ``DEFAULT_DEADLINE_DAYS[severity]`` days after ``at``."""
+    """End of the day ``DEFAULT_DEADLINE_DAYS[severity]`` days after ``at``.
+
+    Parameters
+    ----------
+    severity : str
+        The hazard's severity.
+    at : datetime
+        When it was assigned.
+
+    Returns
+    -------
+    datetime
+        The deadline.
+    """
     day = (at + timedelta(days=DEFAULT_DEADLINE_DAYS.get(severity, 7))).date()
     return datetime.combine(day, datetime.max.time()).replace(microsecond=0)
 
 
 def due_at(status: str, found_at: Any, deadline: Any) -> datetime | None:
-    """When the case must be moved on: its deadline once assigned, else ``RESPONSE_DAYS``
-    after it was found (a report must not sit unfiled); None for closed cases."""
+    """When the case must be moved on: its deadline once assigned, else ``RESPONSE_DAYS`` after it
+    was found (a report must not sit unfiled).
+
+    Parameters
+    ----------
+    status : str
+        The case's status.
+    found_at : datetime
+        When it was found.
+    deadline : datetime or None
+        Its deadline.
+
+    Returns
+    -------
+    datetime or None
+        The moment; None for closed cases.
+    """
     if status not in HAZARD_OPEN_STATUSES:
         return None
     if deadline is not None and not pd.isna(deadline):
@@ -277,7 +341,24 @@ def is_overdue(status: str, deadline: Any, *, as_of: datetime, found_at: Any = N
 
 
 def days_overdue(status: str, deadline: Any, *, as_of: datetime, found_at: Any = None) -> float:
-    """Whole days past due (0 when not overdue)."""
+    """Whole days past due (0 when not overdue).
+
+    Parameters
+    ----------
+    status : str
+        The case's status.
+    deadline : datetime or None
+        Its deadline.
+    as_of : datetime
+        The moment asked about.
+    found_at : datetime, optional
+        When it was found (counts before a deadline is set).
+
+    Returns
+    -------
+    float
+        Days.
+    """
     due = due_at(status, found_at, deadline)
     if due is None or due >= as_of:
         return 0.0
@@ -285,7 +366,24 @@ def days_overdue(status: str, deadline: Any, *, as_of: datetime, found_at: Any =
 
 
 def escalation_level(status: str, deadline: Any, *, as_of: datetime, found_at: Any = None) -> int:
-    """0 = not overdue; 1, 2, 3 = escalated to community, street, district."""
+    """How far up an overdue case is escalated.
+
+    Parameters
+    ----------
+    status : str
+        The case's status.
+    deadline : datetime or None
+        Its deadline.
+    as_of : datetime
+        The moment asked about.
+    found_at : datetime, optional
+        When it was found (counts before a deadline is set).
+
+    Returns
+    -------
+    int
+        0 = not overdue; 1, 2, 3 = escalated to community, street, district.
+    """
     if not is_overdue(status, deadline, as_of=as_of, found_at=found_at):
         return 0
     late = days_overdue(status, deadline, as_of=as_of, found_at=found_at)

@@ -50,19 +50,34 @@ def fit_to_layer(
     takers: dict[str, list[str]],
     rows_with_errors: Collection[int] = (),
 ) -> Fitted:
-    """Fit every feature to ``kind``.
+    """Fit every feature to the layer's geometry kind.
 
     Parameters
     ----------
-    geometries : shapely geometries (None for a missing one)
-    rows : the file's row number of each feature
-    kind : "polygon", "point" or "line"
-    layer : the layer's label (a translatable word)
-    file : the file's name, for the refusal
-    takers : geometry kind -> labels of the layers that take it, for the refusal
-    rows_with_errors : rows already refused; their empty geometry is not said again
+    geometries : numpy.ndarray
+        Shapely geometries (None for a missing one).
+    rows : numpy.ndarray
+        The file's row number of each feature.
+    kind : str
+        "polygon", "point" or "line".
+    layer : str
+        The layer's label (a translatable word).
+    file : str
+        The file's name, for the refusal.
+    takers : dict of str to list of str
+        Geometry kind -> labels of the layers that take it, for the refusal.
+    rows_with_errors : collection of int
+        Rows already refused; their empty geometry is not said again.
 
-    Raises InputRejected when the file holds no feature of ``kind`` at all.
+    Returns
+    -------
+    Fitted
+        The fitted geometries, which features stay, and the problems said.
+
+    Raises
+    ------
+    InputRejected
+        When the file holds no feature of ``kind`` at all.
     """
     geoms = shapely.force_2d(geometries)
     keep = np.ones(len(geoms), dtype=bool)
@@ -92,8 +107,27 @@ def fit_to_layer(
 def wrong_file(
     types: np.ndarray, kind: str, *, layer: str, file: str, takers: dict[str, list[str]]
 ) -> InputRejected:
-    """One refusal for a file with no feature of the layer's kind: what it holds and
-    which layers would take it."""
+    """One refusal for a file with no feature of the layer's kind: what it holds and which
+    layers would take it.
+
+    Parameters
+    ----------
+    types : numpy.ndarray
+        Shapely type ids of the file's features.
+    kind : str
+        The layer's geometry kind.
+    layer : str
+        The layer's label.
+    file : str
+        The file's name.
+    takers : dict of str to list of str
+        Geometry kind -> labels of the layers that take it.
+
+    Returns
+    -------
+    InputRejected
+        The refusal to raise.
+    """
     kinds = pd.Series([KIND_OF_TYPE.get(int(t), "other") for t in types]).value_counts()
     held = kinds.index[0]
     labels = takers.get(held, [])
@@ -137,7 +171,28 @@ def _wrong_kind(
 def fit_one(
     g: BaseGeometry, kind: str, row: int, said: list[Problem], *, layer: str, mixed: bool
 ) -> BaseGeometry | None:
-    """``g`` fitted to ``kind`` (None: dropped); what was done is appended to ``said``."""
+    """One geometry fitted to a kind; what was done is appended to ``said``.
+
+    Parameters
+    ----------
+    g : shapely geometry
+        The feature's geometry.
+    kind : str
+        "polygon", "point" or "line".
+    row : int
+        The file's row number.
+    said : list of Problem
+        Where the notes go.
+    layer : str
+        The layer's label.
+    mixed : bool
+        Whether the file mixes geometry kinds.
+
+    Returns
+    -------
+    shapely geometry or None
+        The fitted geometry; None when it is dropped.
+    """
     fit = _FITS.get(kind)
     return g if fit is None else fit(g, row, said, layer=layer, mixed=mixed)
 

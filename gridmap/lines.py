@@ -14,7 +14,18 @@ from numpy.typing import ArrayLike
 
 
 def from_geoms(geoms: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """(xy, offsets) of an array of LineStrings (2-D; z is dropped)."""
+    """The coordinates of an array of LineStrings (2-D; z is dropped).
+
+    Parameters
+    ----------
+    geoms : array_like
+        LineStrings.
+
+    Returns
+    -------
+    xy, offsets : numpy.ndarray
+        (n, 2) vertices and the start of each line in them (one more than lines).
+    """
     arr = np.asarray(geoms, dtype=object)
     xy, owner = shapely.get_coordinates(arr, return_index=True)
     counts = np.bincount(owner, minlength=len(arr)) if len(arr) else np.zeros(0, int)
@@ -22,7 +33,20 @@ def from_geoms(geoms: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
 
 
 def to_geoms(xy: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Array of LineStrings from (xy, offsets); every line needs >= 2 vertices."""
+    """Array of LineStrings from coordinates; every line needs >= 2 vertices.
+
+    Parameters
+    ----------
+    xy : numpy.ndarray
+        (n, 2) vertices.
+    offsets : numpy.ndarray
+        The start of each line in ``xy`` (one more than lines).
+
+    Returns
+    -------
+    numpy.ndarray
+        LineStrings.
+    """
     counts = np.diff(offsets)
     if len(counts) == 0:
         return np.array([], dtype=object)
@@ -31,7 +55,20 @@ def to_geoms(xy: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 
 def along(xy: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Distance of every vertex from the start of its own line (metres)."""
+    """Distance of every vertex from the start of its own line.
+
+    Parameters
+    ----------
+    xy : numpy.ndarray
+        (n, 2) vertices in metres.
+    offsets : numpy.ndarray
+        The start of each line in ``xy``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Metres per vertex.
+    """
     step = np.zeros(len(xy))
     if len(xy) > 1:
         step[1:] = np.hypot(*np.diff(xy, axis=0).T)
@@ -45,7 +82,20 @@ def along(xy: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 
 def lengths(cum: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Length of each line from the per-vertex distances of ``along``."""
+    """Length of each line from the per-vertex distances of ``along``.
+
+    Parameters
+    ----------
+    cum : numpy.ndarray
+        :func:`along`'s result.
+    offsets : numpy.ndarray
+        The start of each line.
+
+    Returns
+    -------
+    numpy.ndarray
+        Metres per line.
+    """
     last: np.ndarray = cum[offsets[1:] - 1]
     return last
 
@@ -54,6 +104,18 @@ def global_key(cum: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.nda
     """A monotonic key over all vertices (line base + distance) and each line's base.
 
     Lines are spaced 1 m apart so that a search within one line never lands in another.
+
+    Parameters
+    ----------
+    cum : numpy.ndarray
+        :func:`along`'s result.
+    offsets : numpy.ndarray
+        The start of each line.
+
+    Returns
+    -------
+    key, base : numpy.ndarray
+        The key per vertex and the base per line.
     """
     counts = np.diff(offsets)
     length = lengths(cum, offsets)
@@ -70,8 +132,25 @@ def points_at(
     *,
     key_base: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Points (n, 2) at ``dist`` metres along ``line`` (clipped to the line). ``key_base`` is
-    ``global_key(cum, offsets)`` when the caller keeps it (it costs a pass over all vertices)."""
+    """Points at a distance along lines (clipped to the line).
+
+    Parameters
+    ----------
+    xy, offsets, cum : numpy.ndarray
+        The lines (vertices, line starts, :func:`along`).
+    line : array_like
+        The line of each point.
+    dist : array_like
+        Metres along it.
+    key_base : tuple of numpy.ndarray, optional
+        ``global_key(cum, offsets)`` when the caller keeps it (it costs a pass over all
+        vertices).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, 2) points.
+    """
     li = np.asarray(line, dtype=np.int64)
     key, base = key_base or global_key(cum, offsets)
     length = lengths(cum, offsets)[li]
@@ -96,11 +175,26 @@ def substrings(
     *,
     key_base: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pieces of lines between two distances along them, as (xy, offsets) again.
+    """Pieces of lines between two distances along them.
 
-    ``line``, ``start``, ``end`` are aligned arrays (metres from the line's first vertex,
-    start < end after clipping to the line). Each piece keeps the original vertices strictly
-    between its ends, so it lies exactly on the line.
+    Each piece keeps the original vertices strictly between its ends, so it lies exactly on
+    the line.
+
+    Parameters
+    ----------
+    xy, offsets, cum : numpy.ndarray
+        The lines (vertices, line starts, :func:`along`).
+    line : array_like
+        The line of each piece.
+    start, end : array_like
+        Metres from the line's first vertex (start < end after clipping to the line).
+    key_base : tuple of numpy.ndarray, optional
+        ``global_key(cum, offsets)`` when the caller keeps it.
+
+    Returns
+    -------
+    xy, offsets : numpy.ndarray
+        The pieces.
     """
     line = np.asarray(line, dtype=np.int64)
     if len(line) == 0:
@@ -132,10 +226,26 @@ def insert_points(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Insert points into lines at the given distances along them.
 
-    Returns (xy, offsets, source, inserted): ``source`` maps each new vertex to its old index
-    (-1 for an inserted point), ``inserted`` flags the vertices that are (or coincide within
-    1 mm with) an inserted point. A point falling on an existing vertex does not duplicate
-    it; the vertex takes the point's coordinates so that lines meeting there share them.
+    A point falling on an existing vertex does not duplicate it; the vertex takes the point's
+    coordinates so that lines meeting there share them.
+
+    Parameters
+    ----------
+    xy, offsets : numpy.ndarray
+        The lines.
+    line : array_like
+        The line of each point.
+    dist : array_like
+        Metres along it.
+    pts : array_like
+        (k, 2) the points.
+
+    Returns
+    -------
+    xy, offsets, source, inserted : numpy.ndarray
+        The new lines; ``source`` maps each new vertex to its old index (-1 for an inserted
+        point), ``inserted`` flags the vertices that are (or coincide within 1 mm with) an
+        inserted point.
     """
     line = np.asarray(line, dtype=np.int64)
     n_old = len(xy)
@@ -183,7 +293,20 @@ def insert_points(
 
 
 def locate(lines_geom: ArrayLike, points: ArrayLike) -> np.ndarray:
-    """Distance along each line of the nearest point to each point (aligned arrays)."""
+    """Distance along each line of the nearest point to each point.
+
+    Parameters
+    ----------
+    lines_geom : array_like
+        LineStrings.
+    points : array_like
+        Points, aligned with the lines.
+
+    Returns
+    -------
+    numpy.ndarray
+        Metres along each line.
+    """
     dist: np.ndarray = shapely.line_locate_point(
         np.asarray(lines_geom, dtype=object), np.asarray(points, dtype=object)
     )

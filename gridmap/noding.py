@@ -20,8 +20,19 @@ _NOT_SET = frozenset({"", "none", "nan", "null", "no", "false", "0", "否", "无
 
 def vertical_layer(layer: Any = None, bridge: Any = None, tunnel: Any = None) -> int:
     """A line's level as OSM tags give it: ``layer``, else +1 on a bridge, -1 in a tunnel.
+
     Lines on different levels cross without meeting (they still meet at shared vertices).
-    The tags are raw cell values: str, number, None or NaN."""
+
+    Parameters
+    ----------
+    layer, bridge, tunnel : object
+        Raw cell values: str, number, None or NaN.
+
+    Returns
+    -------
+    int
+        The level.
+    """
     try:
         return int(float(layer))
     except (TypeError, ValueError):
@@ -34,7 +45,18 @@ def vertical_layer(layer: Any = None, bridge: Any = None, tunnel: Any = None) ->
 
 
 def coordinate_keys(xy: np.ndarray) -> np.ndarray:
-    """Integer key per vertex; vertices in the same millimetre share it."""
+    """Integer key per vertex; vertices in the same millimetre share it.
+
+    Parameters
+    ----------
+    xy : numpy.ndarray
+        (n, 2) metric coordinates.
+
+    Returns
+    -------
+    numpy.ndarray
+        The keys.
+    """
     grid = np.round(xy * 1000.0).astype(np.int64)
     if len(grid) == 0:
         return np.zeros(0, dtype=np.int64)
@@ -50,10 +72,22 @@ def coordinate_keys(xy: np.ndarray) -> np.ndarray:
 def crossing_points(
     lines: np.ndarray, others: np.ndarray, *, level: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Points where lines meet other lines (pairs from an STRtree), as (line index, point).
+    """Points where lines meet other lines (pairs from an STRtree).
 
     With ``others is lines`` every pair is taken once and both lines get the point; then
-    ``level`` (aligned values) keeps only pairs on the same level.
+    ``level`` keeps only pairs on the same level.
+
+    Parameters
+    ----------
+    lines, others : numpy.ndarray
+        LineStrings.
+    level : numpy.ndarray, optional
+        Vertical level per line.
+
+    Returns
+    -------
+    line, point : numpy.ndarray
+        The line index and the point of each meeting.
     """
     tree = shapely.STRtree(others)
     li, oi = tree.query(lines, predicate="intersects")
@@ -84,8 +118,24 @@ def crossing_points(
 def insert_at(
     geoms: np.ndarray, xy: np.ndarray, offsets: np.ndarray, line_idx: np.ndarray, pts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Insert points into the lines (xy, offsets) they lie on: (xy, offsets, src, inserted),
-    ``src`` the original vertex of each vertex (-1 when inserted)."""
+    """Insert points into the lines they lie on.
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray
+        The LineStrings.
+    xy, offsets : numpy.ndarray
+        Their coordinates and line starts.
+    line_idx : numpy.ndarray
+        The line of each point.
+    pts : numpy.ndarray
+        The points.
+
+    Returns
+    -------
+    xy, offsets, src, inserted : numpy.ndarray
+        The new lines; ``src`` the original vertex of each vertex (-1 when inserted).
+    """
     if len(line_idx) == 0:
         return xy, offsets, np.arange(len(xy)), np.zeros(len(xy), bool)
     dist = shapely.line_locate_point(geoms[line_idx], pts)
@@ -93,8 +143,23 @@ def insert_at(
 
 
 def split_vertices(key: np.ndarray, inserted: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Vertices where a line is cut: keys shared with another vertex, inserted points and
-    every line's two ends."""
+    """Vertices where a line is cut: keys shared with another vertex, inserted points and every
+    line's two ends.
+
+    Parameters
+    ----------
+    key : numpy.ndarray
+        Node key per vertex.
+    inserted : numpy.ndarray
+        Inserted points.
+    offsets : numpy.ndarray
+        Line starts.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean per vertex.
+    """
     _, key_inv, key_count = np.unique(key, return_inverse=True, return_counts=True)
     split = key_count[key_inv.reshape(-1)] > 1
     split |= inserted
@@ -104,7 +169,20 @@ def split_vertices(key: np.ndarray, inserted: np.ndarray, offsets: np.ndarray) -
 
 
 def pieces(split: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(first, last) vertex of each piece between consecutive split vertices of a line."""
+    """The first and last vertex of each piece between consecutive split vertices of a line.
+
+    Parameters
+    ----------
+    split : numpy.ndarray
+        Boolean per vertex.
+    offsets : numpy.ndarray
+        Line starts.
+
+    Returns
+    -------
+    first, last : numpy.ndarray
+        Vertex indices.
+    """
     owner = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
     sv = np.flatnonzero(split)
     same_line = owner[sv[1:]] == owner[sv[:-1]]
@@ -114,7 +192,20 @@ def pieces(split: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarr
 def piece_coordinates(
     xy: np.ndarray, a: np.ndarray, b: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(xy, offsets) of the pieces running from vertex ``a`` to vertex ``b``."""
+    """The coordinates of the pieces running from vertex ``a`` to vertex ``b``.
+
+    Parameters
+    ----------
+    xy : numpy.ndarray
+        All vertices.
+    a, b : numpy.ndarray
+        First and last vertex of each piece.
+
+    Returns
+    -------
+    xy, offsets : numpy.ndarray
+        The pieces.
+    """
     n_vert = b - a + 1
     offsets = np.r_[0, np.cumsum(n_vert)].astype(np.int64)
     rank = np.arange(offsets[-1]) - np.repeat(offsets[:-1], n_vert)
@@ -124,9 +215,19 @@ def piece_coordinates(
 def node_lines(
     lines: ArrayLike, *, level: ArrayLike | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Lines cut where they meet (see the module docstring): (pieces, source line index).
+    """Lines cut where they meet (see the module docstring).
 
-    ``level`` is an aligned sequence of vertical levels (None: all on one level).
+    Parameters
+    ----------
+    lines : array_like
+        LineStrings.
+    level : array_like, optional
+        Vertical level per line (None: all on one level).
+
+    Returns
+    -------
+    pieces, source : numpy.ndarray
+        The pieces and the index of the line each comes from.
     """
     geoms = np.asarray(lines, dtype=object)
     if len(geoms) == 0:

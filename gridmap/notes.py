@@ -18,7 +18,18 @@ SEVERITIES = ("error", "warning", "info")
 
 
 def N_(template: str) -> str:  # noqa: N802 - the conventional gettext marker name
-    """Mark ``template`` for extraction; it is translated when shown, not here."""
+    """Mark ``template`` for extraction; it is translated when shown, not here.
+
+    Parameters
+    ----------
+    template : str
+        The English message with ``{named}`` fields.
+
+    Returns
+    -------
+    str
+        The template, unchanged.
+    """
     return template
 
 
@@ -46,9 +57,22 @@ class Note:
 
     @property
     def text(self) -> str:
+        """The message in English (logs, the command line)."""
         return _format(self.template, self.params)
 
     def render(self, gettext: Callable[[str], str]) -> str:
+        """The message in the viewer's language.
+
+        Parameters
+        ----------
+        gettext : callable
+            The translation function of the request.
+
+        Returns
+        -------
+        str
+            The translated message with its fields filled in.
+        """
         return _format(gettext(self.template), self.params, gettext)
 
     def __str__(self) -> str:
@@ -56,6 +80,20 @@ class Note:
 
 
 def note(template: str, **params: Any) -> Note:
+    """A :class:`Note` of a template and its values.
+
+    Parameters
+    ----------
+    template : str
+        The English message, marked with ``N_``.
+    **params
+        The field values (Notes among them are translated too).
+
+    Returns
+    -------
+    Note
+        The message.
+    """
     return Note(template, params)
 
 
@@ -76,9 +114,17 @@ class Problem:
 
     @property
     def message(self) -> str:
+        """The message in English."""
         return self.note.text
 
     def as_dict(self) -> dict[str, Any]:
+        """The problem as JSON for the import report.
+
+        Returns
+        -------
+        dict
+            row, kind, severity, message, and code and area_m2 when known.
+        """
         out: dict[str, Any] = {
             "row": self.row,
             "kind": self.kind,
@@ -106,18 +152,27 @@ class ProblemGroup:
 
     @property
     def message(self) -> str:
+        """The message in English."""
         return self.note.text
 
     @property
     def first_rows(self) -> tuple[int, ...]:
+        """The rows listed by number."""
         return self.rows[: self.FIRST]
 
     @property
     def more(self) -> int:
+        """How many more rows the group holds than are listed."""
         return max(0, len(self.rows) - self.FIRST)
 
     def rows_note(self) -> Note | None:
-        """'1, 7, 12' or '1, 7, 12 … and 40 more'; None for a whole-file problem."""
+        """The rows of the group as said to people.
+
+        Returns
+        -------
+        Note or None
+            '1, 7, 12' or '1, 7, 12 … and 40 more'; None for a whole-file problem.
+        """
         if not self.rows:
             return None
         listed = ", ".join(str(r) for r in self.first_rows)
@@ -126,6 +181,13 @@ class ProblemGroup:
         return Note("{rows}", {"rows": listed})
 
     def as_dict(self) -> dict[str, Any]:
+        """The group as JSON for the import report.
+
+        Returns
+        -------
+        dict
+            kind, severity, message, count, row, rows, more.
+        """
         return {
             "kind": self.kind,
             "severity": self.severity,
@@ -138,8 +200,19 @@ class ProblemGroup:
 
 
 def group_problems(problems: list[Problem]) -> list[ProblemGroup]:
-    """One group per distinct (kind, severity, message), in order of first appearance;
-    errors first, then warnings, then infos."""
+    """One group per distinct (kind, severity, message), in order of first appearance; errors
+    first, then warnings, then infos.
+
+    Parameters
+    ----------
+    problems : list of Problem
+        What the import found.
+
+    Returns
+    -------
+    list of ProblemGroup
+        The groups.
+    """
     groups: dict[tuple[str, str, str], list[Problem]] = {}
     for p in problems:
         groups.setdefault((p.kind, p.severity, p.note.text), []).append(p)
@@ -166,6 +239,31 @@ def problem(
     area_m2: float | None = None,
     **params: Any,
 ) -> Problem:
+    """A :class:`Problem` found in one feature (or the whole file).
+
+    Parameters
+    ----------
+    row : int or None
+        1-based row; None for the whole file.
+    kind : str
+        What sort of problem it is.
+    severity : str
+        'error' stops the write, 'warning' is written anyway but said, 'info' records what
+        was done.
+    template : str
+        The English message, marked with ``N_``.
+    code : str, optional
+        The feature's code (also a field of the message).
+    area_m2 : float, optional
+        An area in square metres the problem concerns.
+    **params
+        The other field values.
+
+    Returns
+    -------
+    Problem
+        The problem.
+    """
     if severity not in SEVERITIES:
         raise ValueError(f"severity must be one of {SEVERITIES}")
     if code is not None:
@@ -182,4 +280,18 @@ class InputRejected(InvalidInput):
 
 
 def rejected(template: str, **params: Any) -> InputRejected:
+    """An :class:`InputRejected` refusal whose message is translated when shown.
+
+    Parameters
+    ----------
+    template : str
+        The English message, marked with ``N_``.
+    **params
+        The field values.
+
+    Returns
+    -------
+    InputRejected
+        The error to raise.
+    """
     return InputRejected(template, **params)

@@ -158,6 +158,15 @@ def _parameters() -> dict[str, Any]:
 
 
 def _schemas() -> dict[str, Any]:
+    schemas = {**_ogc_schemas(), **_api_schemas()}
+    for coll in ogc.COLLECTIONS:
+        schemas[f"{coll.id}Feature"] = _feature_schema(coll)
+        schemas[f"{coll.id}FeatureCollection"] = _collection_schema(coll)
+    return schemas
+
+
+def _ogc_schemas() -> dict[str, Any]:
+    """The objects of OGC API - Features: links, errors, landing page, collections."""
     link = {
         "type": "object",
         "required": ["href", "rel"],
@@ -183,7 +192,7 @@ def _schemas() -> dict[str, Any]:
             "links": links,
         },
     }
-    schemas = {
+    return {
         "Link": link,
         "Error": {
             "type": "object",
@@ -228,6 +237,12 @@ def _schemas() -> dict[str, Any]:
                 "collections": {"type": "array", "items": _ref("schemas", "Collection")},
             },
         },
+    }
+
+
+def _api_schemas() -> dict[str, Any]:
+    """The objects of the map API."""
+    return {
         "MapLayer": {
             "type": "object",
             "required": ["type", "features"],
@@ -247,27 +262,25 @@ def _schemas() -> dict[str, Any]:
             },
         },
     }
-    for coll in ogc.COLLECTIONS:
-        schemas[f"{coll.id}Feature"] = _feature_schema(coll)
-        schemas[f"{coll.id}FeatureCollection"] = _collection_schema(coll)
-    return schemas
+
+
+def _p(name: str) -> dict[str, Any]:
+    """A reference to one of the shared parameters."""
+    return _ref("parameters", name)
 
 
 def _ogc_paths() -> dict[str, Any]:
-    def p(name: str) -> dict[str, Any]:
-        return _ref("parameters", name)
-
     paths = {
         "/ogc/": _get(
             "landing page",
             _json(_ref("schemas", "LandingPage"), "links to the API", html=True),
-            params=[p("f")],
+            params=[_p("f")],
             op_id="getLandingPage",
         ),
         "/ogc/conformance": _get(
             "conformance classes served",
             _json(_ref("schemas", "Conformance"), "conformance classes", html=True),
-            params=[p("f")],
+            params=[_p("f")],
             op_id="getConformance",
         ),
         "/ogc/api": _get(
@@ -281,199 +294,235 @@ def _ogc_paths() -> dict[str, Any]:
         "/ogc/collections": _get(
             "the collections",
             _json(_ref("schemas", "Collections"), "every collection", html=True),
-            params=[p("f")],
+            params=[_p("f")],
             op_id="getCollections",
         ),
     }
     for coll in ogc.COLLECTIONS:
-        base = f"/ogc/collections/{coll.id}"
-        filters = [
-            {
-                "name": name,
-                "in": "query",
-                "required": False,
-                "schema": _TYPES[kind],
-                "description": f"only features whose {name} equals this",
-            }
-            for name, kind in coll.properties.items()
-        ]
-        names = "|".join(coll.properties)
-        sortby = {
-            "name": "sortby",
+        paths.update(_collection_paths(coll))
+    return paths
+
+
+def _collection_paths(coll: ogc.Collection) -> dict[str, Any]:
+    """The routes of one collection: its description, items, queryables and one item."""
+    paths: dict[str, Any] = {}
+    base = f"/ogc/collections/{coll.id}"
+    filters = [
+        {
+            "name": name,
             "in": "query",
             "required": False,
-            "description": "properties to sort by, comma-separated; - before a name "
-            "sorts descending",
-            "schema": {"type": "string", "pattern": rf"^[+-]?({names})(,[+-]?({names}))*$"},
+            "schema": _TYPES[kind],
+            "description": f"only features whose {name} equals this",
         }
-        paths[base] = _get(
-            f"{coll.id}: description",
-            _json(_ref("schemas", "Collection"), "the collection", html=True),
-            params=[p("f")],
-            op_id=f"describe_{coll.id}",
-        )
-        paths[f"{base}/items"] = _get(
-            f"{coll.id}: features",
-            _json(
-                _ref("schemas", f"{coll.id}FeatureCollection"),
-                "GeoJSON features",
-                ogc.GEOJSON,
-                html=True,
-            ),
-            params=[
-                p("f"),
-                p("bbox"),
-                p("bbox-crs"),
-                p("crs"),
-                p("datetime"),
-                p("limit"),
-                p("offset"),
-                sortby,
-                *filters,
-            ],
-            op_id=f"items_{coll.id}",
-        )
-        paths[f"{base}/queryables"] = _get(
-            f"{coll.id}: queryables",
-            _json(_ref("schemas", "Queryables"), "its properties as JSON Schema", ogc.SCHEMA_JSON),
-            op_id=f"queryables_{coll.id}",
-        )
-        paths[f"{base}/items/{{featureId}}"] = _get(
-            f"{coll.id}: one feature",
-            _json(
-                _ref("schemas", f"{coll.id}Feature"), "a GeoJSON feature", ogc.GEOJSON, html=True
-            ),
-            params=[p("f"), p("crs"), p("featureId")],
-            errors=(400, 401, 404),
-            op_id=f"item_{coll.id}",
-        )
+        for name, kind in coll.properties.items()
+    ]
+    names = "|".join(coll.properties)
+    sortby = {
+        "name": "sortby",
+        "in": "query",
+        "required": False,
+        "description": "properties to sort by, comma-separated; - before a name sorts descending",
+        "schema": {"type": "string", "pattern": rf"^[+-]?({names})(,[+-]?({names}))*$"},
+    }
+    paths[base] = _get(
+        f"{coll.id}: description",
+        _json(_ref("schemas", "Collection"), "the collection", html=True),
+        params=[_p("f")],
+        op_id=f"describe_{coll.id}",
+    )
+    paths[f"{base}/items"] = _get(
+        f"{coll.id}: features",
+        _json(
+            _ref("schemas", f"{coll.id}FeatureCollection"),
+            "GeoJSON features",
+            ogc.GEOJSON,
+            html=True,
+        ),
+        params=[
+            _p("f"),
+            _p("bbox"),
+            _p("bbox-crs"),
+            _p("crs"),
+            _p("datetime"),
+            _p("limit"),
+            _p("offset"),
+            sortby,
+            *filters,
+        ],
+        op_id=f"items_{coll.id}",
+    )
+    paths[f"{base}/queryables"] = _get(
+        f"{coll.id}: queryables",
+        _json(_ref("schemas", "Queryables"), "its properties as JSON Schema", ogc.SCHEMA_JSON),
+        op_id=f"queryables_{coll.id}",
+    )
+    paths[f"{base}/items/{{featureId}}"] = _get(
+        f"{coll.id}: one feature",
+        _json(_ref("schemas", f"{coll.id}Feature"), "a GeoJSON feature", ogc.GEOJSON, html=True),
+        params=[_p("f"), _p("crs"), _p("featureId")],
+        errors=(400, 401, 404),
+        op_id=f"item_{coll.id}",
+    )
     return paths
 
 
 def _api_paths(map_layers: tuple[str, ...]) -> dict[str, Any]:
     return {
-        "/api/layers/{layer}": _get(
-            "a map layer in a box (what the map pages draw)",
-            _json(_ref("schemas", "MapLayer"), "GeoJSON, simplified for the zoom"),
-            params=[
-                {
-                    "name": "layer",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "string", "enum": list(map_layers)},
-                },
-                {
-                    "name": "bbox",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string", "pattern": BBOX_PATTERN},
-                    "description": "minx,miny,maxx,maxy",
-                },
-                {
-                    "name": "zoom",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "integer", "minimum": 0, "maximum": vector.MAX_ZOOM},
-                },
-                {
-                    "name": "display",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string", "enum": ["wgs84", "gcj02"]},
-                },
-                {"name": "grid", "in": "query", "required": False, "schema": {"type": "string"}},
-            ],
-            tags=("map API",),
-            errors=(400, 401, 404),
-            op_id="mapLayer",
-        ),
-        "/api/tiles/buildings/{z}/{x}/{y}.mvt": _get(
-            "building footprints as a Mapbox vector tile",
-            {
-                "description": "the tile (empty when no building meets it)",
-                "content": {
-                    "application/vnd.mapbox-vector-tile": {
-                        "schema": {"type": "string", "format": "binary"}
-                    }
-                },
-            },
-            params=[
-                {
-                    "name": n,
-                    "in": "path",
-                    "required": True,
-                    "schema": {
-                        "type": "integer",
-                        "minimum": 0,
-                        "maximum": vector.MAX_ZOOM if n == "z" else 2**22 - 1,
-                    },
-                }
-                for n in ("z", "x", "y")
-            ],
-            tags=("map API",),
-            errors=(400, 401, 404),
-            op_id="buildingTile",
-        ),
-        "/api/buildings/{building_id}": _get(
-            "what a building's popup shows (counts, nothing personal)",
-            _json(_ref("schemas", "Building"), "the building"),
-            params=[
-                {
-                    "name": "building_id",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
-                }
-            ],
-            tags=("map API",),
-            errors=(400, 401, 404),
-            op_id="building",
-        ),
-        "/api/indicators": _get(
-            "the assessment indicators of a period (the rows of the viewer's areas)",
-            _json(
-                {
-                    "type": "object",
-                    "required": ["period", "indicators"],
-                    "properties": {
-                        "period": {"type": "object"},
-                        "indicators": {"type": "array", "items": {"type": "object"}},
-                    },
-                },
-                "values, targets, pass/fail or stars, and their sources",
-            ),
-            params=[
-                {
-                    "name": "level",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string", "enum": ["grid", "community", "street"]},
-                },
-                {
-                    "name": "period",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string"},
-                    "description": "a day, ISO week (2026-W47), month (2026-11) or year",
-                },
-                {
-                    "name": "corrections",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string", "enum": ["0", "1"]},
-                    "description": "1: list corrections made after the period was closed",
-                },
-            ],
-            tags=("indicators",),
-            errors=(400, 401),
-            op_id="indicators",
-        ),
+        "/api/layers/{layer}": _map_layer_route(map_layers),
+        "/api/tiles/buildings/{z}/{x}/{y}.mvt": _building_tile_route(),
+        "/api/buildings/{building_id}": _building_route(),
+        "/api/indicators": _indicators_route(),
     }
 
 
+def _map_layer_route(map_layers: tuple[str, ...]) -> dict[str, Any]:
+    """A map layer in a box, as the map pages draw it."""
+    return _get(
+        "a map layer in a box (what the map pages draw)",
+        _json(_ref("schemas", "MapLayer"), "GeoJSON, simplified for the zoom"),
+        params=[
+            {
+                "name": "layer",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "enum": list(map_layers)},
+            },
+            {
+                "name": "bbox",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "pattern": BBOX_PATTERN},
+                "description": "minx,miny,maxx,maxy",
+            },
+            {
+                "name": "zoom",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 0, "maximum": vector.MAX_ZOOM},
+            },
+            {
+                "name": "display",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "enum": ["wgs84", "gcj02"]},
+            },
+            {"name": "grid", "in": "query", "required": False, "schema": {"type": "string"}},
+        ],
+        tags=("map API",),
+        errors=(400, 401, 404),
+        op_id="mapLayer",
+    )
+
+
+def _building_tile_route() -> dict[str, Any]:
+    """Building footprints as a vector tile."""
+    return _get(
+        "building footprints as a Mapbox vector tile",
+        {
+            "description": "the tile (empty when no building meets it)",
+            "content": {
+                "application/vnd.mapbox-vector-tile": {
+                    "schema": {"type": "string", "format": "binary"}
+                }
+            },
+        },
+        params=[
+            {
+                "name": n,
+                "in": "path",
+                "required": True,
+                "schema": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "maximum": vector.MAX_ZOOM if n == "z" else 2**22 - 1,
+                },
+            }
+            for n in ("z", "x", "y")
+        ],
+        tags=("map API",),
+        errors=(400, 401, 404),
+        op_id="buildingTile",
+    )
+
+
+def _building_route() -> dict[str, Any]:
+    """What a building's popup shows."""
+    return _get(
+        "what a building's popup shows (counts, nothing personal)",
+        _json(_ref("schemas", "Building"), "the building"),
+        params=[
+            {
+                "name": "building_id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+            }
+        ],
+        tags=("map API",),
+        errors=(400, 401, 404),
+        op_id="building",
+    )
+
+
+def _indicators_route() -> dict[str, Any]:
+    """The assessment indicators of a period."""
+    return _get(
+        "the assessment indicators of a period (the rows of the viewer's areas)",
+        _json(
+            {
+                "type": "object",
+                "required": ["period", "indicators"],
+                "properties": {
+                    "period": {"type": "object"},
+                    "indicators": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+            "values, targets, pass/fail or stars, and their sources",
+        ),
+        params=[
+            {
+                "name": "level",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "enum": ["grid", "community", "street"]},
+            },
+            {
+                "name": "period",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "a day, ISO week (2026-W47), month (2026-11) or year",
+            },
+            {
+                "name": "corrections",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "enum": ["0", "1"]},
+                "description": "1: list corrections made after the period was closed",
+            },
+        ],
+        tags=("indicators",),
+        errors=(400, 401),
+        op_id="indicators",
+    )
+
+
 def document(server_url: str, map_layers: tuple[str, ...]) -> dict[str, Any]:
-    """The whole OpenAPI 3.0 document; ``server_url`` is the app's root (no trailing /),
-    ``map_layers`` the layers /api/layers serves."""
+    """The whole OpenAPI 3.0 document served at /ogc/api.
+
+    Parameters
+    ----------
+    server_url : str
+        The app's root URL (no trailing /).
+    map_layers : tuple of str
+        The layers /api/layers serves.
+
+    Returns
+    -------
+    dict
+        The document, ready for JSON.
+    """
     security: list[dict[str, list[str]]] = [
         {"bearerAuth": []},
         {"basicAuth": []},

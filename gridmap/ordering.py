@@ -13,7 +13,20 @@ import numpy.typing as npt
 
 
 def reading_order(x: npt.ArrayLike, y: npt.ArrayLike, row_height_m: float) -> npt.NDArray[np.intp]:
-    """Positions of the points (x, y) in reading order (see the module docstring)."""
+    """Positions of the points in reading order (see the module docstring).
+
+    Parameters
+    ----------
+    x, y : array_like
+        Metric coordinates.
+    row_height_m : float
+        Height of a row in metres.
+
+    Returns
+    -------
+    numpy.ndarray
+        Positions, first read first.
+    """
     xs, ys = np.asarray(x, float), np.asarray(y, float)
     by_north = np.argsort(-ys, kind="stable")
     tolerance = 0.5 * max(float(row_height_m), 1e-9)
@@ -29,7 +42,20 @@ def reading_order(x: npt.ArrayLike, y: npt.ArrayLike, row_height_m: float) -> np
 def reading_sequence(
     x: npt.ArrayLike, y: npt.ArrayLike, row_height_m: float
 ) -> npt.NDArray[np.int_]:
-    """1-based sequence number of each point in reading order."""
+    """1-based sequence number of each point in reading order.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Metric coordinates.
+    row_height_m : float
+        Height of a row in metres.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sequence number per point.
+    """
     order = reading_order(x, y, row_height_m)
     seq = np.empty(len(order), dtype=int)
     seq[order] = np.arange(1, len(order) + 1)

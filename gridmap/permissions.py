@@ -66,7 +66,20 @@ def may(role: str, layer: str, action: str) -> bool:
 
 
 def may_write(role: str, layer: str) -> bool:
-    """Any action at all on ``layer`` (the import form offers only these)."""
+    """Whether ``role`` may do anything at all on ``layer`` (the import form offers only these).
+
+    Parameters
+    ----------
+    role : str
+        The user's role.
+    layer : str
+        The layer's name.
+
+    Returns
+    -------
+    bool
+        True when some action is allowed.
+    """
     return bool(WRITE.get(role, {}).get(layer))
 
 
@@ -86,7 +99,13 @@ def layers_writable(role: str) -> list[str]:
 
 
 def table_rows() -> list[tuple[str, str, str]]:
-    """(role, layer, "create, update") rows of the table, for the README and tests."""
+    """The permission table as rows, for the README and tests.
+
+    Returns
+    -------
+    list of tuple
+        (role, layer, "create, update") rows.
+    """
     return [
         (role, layer, ", ".join(sorted(WRITE[role].get(layer, frozenset()))) or "-")
         for role in WRITE

@@ -135,7 +135,18 @@ class Requester:
 
     @classmethod
     def system(cls, username: str = "system") -> Requester:
-        """The command line acting as administrator of its own installation."""
+        """The command line acting as administrator of its own installation.
+
+        Parameters
+        ----------
+        username : str
+            The name recorded for what it does.
+
+        Returns
+        -------
+        Requester
+            An administrator without area limits.
+        """
         return cls(username=username, role="admin")
 
 
@@ -151,13 +162,40 @@ AGE_BAND_YEARS = 10
 
 
 def export_kind(role: str, layer: str) -> str:
-    """``rows`` or ``aggregate``: what ``role`` may export of ``layer``."""
+    """What ``role`` may export of ``layer``.
+
+    Parameters
+    ----------
+    role : str
+        The user's role.
+    layer : str
+        The layer's name.
+
+    Returns
+    -------
+    str
+        ``rows`` or ``aggregate``.
+    """
     return "aggregate" if role in AGGREGATE_ONLY_ROLES and layer in PEOPLE_LAYERS else "rows"
 
 
 def age_band(birth_year: Any, as_of_year: int) -> str | None:
-    """A ten-year age band ("60-69") in place of a birth year beside a masked ID: together
-    they would narrow an 18-digit ID number to a few dozen candidates."""
+    """A ten-year age band ("60-69") in place of a birth year beside a masked ID.
+
+    Together they would narrow an 18-digit ID number to a few dozen candidates.
+
+    Parameters
+    ----------
+    birth_year : int or None
+        The birth year (anything not a year gives None).
+    as_of_year : int
+        The year ages are counted at.
+
+    Returns
+    -------
+    str or None
+        The band; None when the birth year is unknown or later than ``as_of_year``.
+    """
     try:
         age = as_of_year - int(birth_year)
     except (TypeError, ValueError):
@@ -173,8 +211,19 @@ _PLAIN_NUMBER = re.compile(r"[-+]?\d+(\.\d+)?")  # -12.5 is a value, not a formu
 
 
 def neutralise_formula(value: Any) -> Any:
-    """A text a spreadsheet would run as a formula (=, +, -, @ first) gets a leading
-    apostrophe, so it opens as text; other values pass unchanged."""
+    """A text a spreadsheet would run as a formula (=, +, -, @ first) gets a leading apostrophe,
+    so it opens as text; other values pass unchanged.
+
+    Parameters
+    ----------
+    value : object
+        A cell value.
+
+    Returns
+    -------
+    object
+        The value, neutralised when it is such a text.
+    """
     if (
         isinstance(value, str)
         and value.startswith(SPREADSHEET_TRIGGERS)
@@ -185,7 +234,18 @@ def neutralise_formula(value: Any) -> Any:
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of a DataFrame bound for CSV/XLSX with every text cell neutralised."""
+    """A copy of a DataFrame bound for CSV/XLSX with every text cell neutralised.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table to export.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The copy.
+    """
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object or str(out[col].dtype) in ("str", "string"):

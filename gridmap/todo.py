@@ -67,8 +67,18 @@ def is_vulnerable(
 
 
 def unpatrolled_streets(unpatrolled: pd.DataFrame) -> pd.DataFrame:
-    """One row per street: segments of the same name (or, unnamed, the same kind of road)
-    summed (name, highway, length_m, segments), longest first."""
+    """One row per street: segments of the same name (or, unnamed, the same kind of road) summed.
+
+    Parameters
+    ----------
+    unpatrolled : pandas.DataFrame
+        Street segments: name, highway, length_m.
+
+    Returns
+    -------
+    pandas.DataFrame
+        name, highway, length_m, segments; longest first.
+    """
     if not len(unpatrolled):
         return pd.DataFrame(columns=["name", "highway", "length_m", "segments"])
     frame = pd.DataFrame(
@@ -98,34 +108,31 @@ def todo_items(
     as_of: datetime | None = None,
     visits_per_day: int = 8,
 ) -> list[Item]:
-    """sites: code, name, overdue, days_overdue (inf = never inspected); cases: code,
-    category, overdue, days_overdue, due_at; unpatrolled: name, highway, length_m (street
-    segments); visits: the households due (code, address, days_overdue), most overdue first;
-    actionable: case code -> actions this user may take (comments excluded from urgency)."""
-    items: list[Item] = []
-    for c in cases.itertuples():
-        acts = [a for a in actionable.get(c.code, []) if a != "comment"]
-        if bool(c.overdue):
-            items.append(
-                Item(
-                    "hazard_overdue",
-                    1,
-                    c.code,
-                    c.category,
-                    float(c.days_overdue),
-                    ",".join(acts) or None,
-                )
-            )
-        elif acts:
-            items.append(Item("hazard_action", 2, c.code, c.category, None, ",".join(acts)))
-    if as_of is not None and len(cases):
-        for c in cases.itertuples():
-            due = getattr(c, "due_at", None)
-            if bool(c.overdue) or due is None or pd.isna(due):
-                continue
-            left = (pd.Timestamp(due) - pd.Timestamp(as_of)).total_seconds() / 86400
-            if 0 <= left <= SOON_DAYS:
-                items.append(Item("hazard_due_soon", 2, c.code, c.category, round(left, 1)))
+    """What a user should do next, most urgent first.
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        Key sites: code, name, overdue, days_overdue (inf = never inspected).
+    cases : pandas.DataFrame
+        Hazards: code, category, overdue, days_overdue, due_at.
+    unpatrolled : pandas.DataFrame
+        Unpatrolled street segments: name, highway, length_m.
+    visits : pandas.DataFrame
+        The households due (code, address, days_overdue), most overdue first.
+    actionable : dict of str to list of str
+        Case code -> actions this user may take (comments excluded from urgency).
+    as_of : datetime, optional
+        The moment deadlines due soon are judged at (None: none are).
+    visits_per_day : int
+        Visits listed one by one; the rest are counted.
+
+    Returns
+    -------
+    list of Item
+        The items.
+    """
+    items = _case_items(cases, actionable, as_of)
     for s in sites.itertuples():
         if bool(s.overdue):
             days = float(s.days_overdue)
@@ -159,3 +166,34 @@ def todo_items(
     if len(visits) > visits_per_day:
         items.append(Item("visits_more", 5, None, None, float(len(visits) - visits_per_day)))
     return sorted(items, key=lambda i: (i.priority, -(i.days or 0)))
+
+
+def _case_items(
+    cases: pd.DataFrame, actionable: dict[str, list[str]], as_of: datetime | None
+) -> list[Item]:
+    """The hazard cases overdue, waiting for this user's action or due soon."""
+    items: list[Item] = []
+    for c in cases.itertuples():
+        acts = [a for a in actionable.get(c.code, []) if a != "comment"]
+        if bool(c.overdue):
+            items.append(
+                Item(
+                    "hazard_overdue",
+                    1,
+                    c.code,
+                    c.category,
+                    float(c.days_overdue),
+                    ",".join(acts) or None,
+                )
+            )
+        elif acts:
+            items.append(Item("hazard_action", 2, c.code, c.category, None, ",".join(acts)))
+    if as_of is not None and len(cases):
+        for c in cases.itertuples():
+            due = getattr(c, "due_at", None)
+            if bool(c.overdue) or due is None or pd.isna(due):
+                continue
+            left = (pd.Timestamp(due) - pd.Timestamp(as_of)).total_seconds() / 86400
+            if 0 <= left <= SOON_DAYS:
+                items.append(Item("hazard_due_soon", 2, c.code, c.category, round(left, 1)))
+    return items

@@ -25,21 +25,53 @@ class Labelled(Protocol):
     """Anything with a stable ``code`` and its ``zh`` and ``en`` labels."""
 
     @property
-    def code(self) -> str: ...
+    def code(self) -> str:
+        """The stable code stored in the database."""
+
     @property
-    def zh(self) -> str: ...
+    def zh(self) -> str:
+        """The Chinese label."""
+
     @property
-    def en(self) -> str: ...
+    def en(self) -> str:
+        """The English label."""
 
 
 def labels(terms: Iterable[Labelled], lang: str) -> dict[str, str]:
-    """Code -> display label in ``lang`` ("zh", else English) for every term (anything with
-    ``code``, ``zh`` and ``en``)."""
+    """Code -> display label for every term (anything with ``code``, ``zh`` and ``en``).
+
+    Parameters
+    ----------
+    terms : iterable of Labelled
+        The terms.
+    lang : str
+        "zh", else English.
+
+    Returns
+    -------
+    dict of str to str
+        The labels by code.
+    """
     return {t.code: t.zh if lang == "zh" else t.en for t in terms}
 
 
 def label(terms: Iterable[Labelled], code: str, lang: str = "zh") -> str:
-    """Display label of ``code`` in ``terms``; the code itself when unknown."""
+    """Display label of ``code`` in ``terms``; the code itself when unknown.
+
+    Parameters
+    ----------
+    terms : iterable of Labelled
+        The terms.
+    code : str
+        The code to name.
+    lang : str
+        "zh", else English.
+
+    Returns
+    -------
+    str
+        The label.
+    """
     return labels(terms, lang).get(code, code)
 
 

@@ -79,8 +79,20 @@ INTERNAL_HIGHWAYS = frozenset(
 
 
 def text_array(values: TagValues | None, n: int) -> np.ndarray:
-    """Tag values as an object array of stripped lower-case str or None (``n`` Nones when
-    ``values`` is None)."""
+    """Tag values as an object array of stripped lower-case str or None.
+
+    Parameters
+    ----------
+    values : sequence, optional
+        The tag values (None: unknown for every line).
+    n : int
+        The length when ``values`` is None.
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of str or None.
+    """
     if values is None:
         return np.full(n, None, dtype=object)
     ser = pd.Series(np.asarray(values, dtype=object), dtype=object)
@@ -95,7 +107,20 @@ def text_array(values: TagValues | None, n: int) -> np.ndarray:
 
 def isin(values: np.ndarray, options: Iterable[str]) -> npt.NDArray[np.bool_]:
     """Elementwise membership for object arrays: factorised, so millions of rows with a few
-    distinct values cost one hashing pass."""
+    distinct values cost one hashing pass.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Object array.
+    options : iterable of str
+        The values that count.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean per value.
+    """
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
     hit = (
         np.isin(np.asarray(uniques, dtype=object), list(options))
@@ -109,8 +134,21 @@ def isin(values: np.ndarray, options: Iterable[str]) -> npt.NDArray[np.bool_]:
 def private(
     foot: TagValues | None, access: TagValues | None, n: int | None = None
 ) -> npt.NDArray[np.bool_]:
-    """Boolean mask: does the tagging keep the public out (access in PRIVATE_ACCESS or
-    foot=private, unless foot says yes)? ``n`` is the length when both are None."""
+    """Whether the tagging keeps the public out: access in PRIVATE_ACCESS or foot=private,
+    unless foot says yes.
+
+    Parameters
+    ----------
+    foot, access : sequence, optional
+        Aligned OSM-style values.
+    n : int, optional
+        The length when both are None.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask.
+    """
     if n is None:
         given = foot if foot is not None else access
         if given is None:
@@ -127,11 +165,22 @@ def walkable(
     *,
     in_compound: bool | TagValues | None = None,
 ) -> npt.NDArray[np.bool_]:
-    """Boolean mask: may a person walk along each line?
+    """Whether a person may walk along each line.
 
-    ``highway``/``foot``/``access`` are aligned sequences of OSM-style values (None when
-    unknown). ``in_compound`` marks lines inside a compound, where private access is fine
-    (True for all: who may walk there at all, privacy aside).
+    Parameters
+    ----------
+    highway : sequence
+        Aligned OSM-style highway values (None when unknown).
+    foot, access : sequence, optional
+        Aligned OSM-style values (None when unknown).
+    in_compound : bool or sequence, optional
+        Lines inside a compound, where private access is fine (True for all: who may walk
+        there at all, privacy aside).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask.
     """
     n = len(highway)
     hw = text_array(highway, n)
@@ -149,7 +198,18 @@ def walkable(
 
 
 def internal_highway(highway: TagValues) -> npt.NDArray[np.bool_]:
-    """Boolean mask: can each line be a compound's own path (INTERNAL_HIGHWAYS or no value)?"""
+    """Whether each line can be a compound's own path (INTERNAL_HIGHWAYS or no value).
+
+    Parameters
+    ----------
+    highway : sequence
+        Aligned OSM-style highway values.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask.
+    """
     hw = text_array(highway, len(highway))
     unknown: npt.NDArray[np.bool_] = pd.isna(pd.Series(hw, dtype=object)).to_numpy()
     return isin(hw, INTERNAL_HIGHWAYS) | unknown

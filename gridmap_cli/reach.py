@@ -262,7 +262,7 @@ def _reach_files(
     as_json,
 ) -> None:
     from geodata.reach_files import read_facilities, read_network, read_origins, write_table
-    from gridmap.analysis.reach import metres_for, reach_by_category
+    from gridmap.analysis.reach import SnapOptions, metres_for, reach_by_category
 
     started = time.perf_counter()
     steps = {}
@@ -288,7 +288,7 @@ def _reach_files(
             categories=categories,
             max_distance_m=cutoff,
             speed_kmh=speed_kmh,
-            max_snap_m=max_snap_m,
+            snapping=SnapOptions(max_snap_m=max_snap_m),
             progress=bar,
         )
     finally:

@@ -12,6 +12,7 @@ from gridmap.network import (
     SNAP_EDGE,
     SNAP_GATE,
     SNAP_OFF,
+    CompoundInputs,
     build_network,
     snap_points,
     vertical_layer,
@@ -125,11 +126,13 @@ def _compound_case(gates):
         lines,
         crs=CRS,
         highway=["tertiary", "tertiary", "footway", "footway"],
-        compound_codes=["C1"],
-        compound_geoms=[box(0, 0, 100, 100)],
-        gate_points=[Point(p) for p in gates],
-        gate_compound=["C1"] * len(gates),
-        gate_codes=[f"g{i}" for i in range(len(gates))],
+        compounds=CompoundInputs(
+            compound_codes=["C1"],
+            compound_geoms=[box(0, 0, 100, 100)],
+            gate_points=[Point(p) for p in gates],
+            gate_compound=["C1"] * len(gates),
+            gate_codes=[f"g{i}" for i in range(len(gates))],
+        ),
     )
 
 
@@ -165,10 +168,12 @@ def test_compound_without_paths_joins_buildings_straight_to_its_gates():
     net = build_network(
         lines,
         crs=CRS,
-        compound_codes=["C"],
-        compound_geoms=[box(0, 0, 100, 100)],
-        gate_points=[Point(20, 0), Point(90, 0)],
-        gate_compound=["C", "C"],
+        compounds=CompoundInputs(
+            compound_codes=["C"],
+            compound_geoms=[box(0, 0, 100, 100)],
+            gate_points=[Point(20, 0), Point(90, 0)],
+            gate_compound=["C", "C"],
+        ),
     )
     dist, _s, _f, org = _distance(net, [(0, -15)], [(80, 60)])
     assert org.status[0] == SNAP_GATE
@@ -190,10 +195,12 @@ def test_nested_compound_gate_opens_onto_the_outer_compounds_paths():
         lines,
         crs=CRS,
         highway=["tertiary", "service", "service"],
-        compound_codes=["OUT", "IN"],
-        compound_geoms=[outer, box(120, 120, 180, 180)],
-        gate_points=[Point(100, 0), Point(150, 120)],
-        gate_compound=["OUT", "IN"],
+        compounds=CompoundInputs(
+            compound_codes=["OUT", "IN"],
+            compound_geoms=[outer, box(120, 120, 180, 180)],
+            gate_points=[Point(100, 0), Point(150, 120)],
+            gate_compound=["OUT", "IN"],
+        ),
     )
     assert len(net.gate_node) == 2
     dist, _s, _f, org = _distance(net, [(0, -10)], [(150, 150)])

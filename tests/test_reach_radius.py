@@ -208,12 +208,14 @@ def test_reasons_on_a_hand_built_street():
         walk_m=walk,
         distance_m=300,
         off_network=np.array([False, False, False, False, True, False]),
-        origin_compound=np.array([-1, -1, 0, -1, -1, -1]),
-        facility_compound=np.full(6, -1),
-        gate_xy=np.array([[-250, 40.0]]),
-        gate_compound=np.array([0]),
-        barriers=[river],
-        barrier_names=["小月河"],
+        obstacles=RD.Obstacles(
+            origin_compound=np.array([-1, -1, 0, -1, -1, -1]),
+            facility_compound=np.full(6, -1),
+            gate_xy=np.array([[-250, 40.0]]),
+            gate_compound=np.array([0]),
+            barriers=[river],
+            barrier_names=["小月河"],
+        ),
     )
     assert out["reason"].tolist() == [
         "detour",

@@ -17,7 +17,7 @@ from gridmap.crs import metric_crs
 from gridmap.demo.osm_places import walk_roads as demo_roads
 from gridmap.demo.synth import reading_order as synth_order
 from gridmap.errors import InvalidInput
-from gridmap.network import build_network, network_from_osm
+from gridmap.network import CompoundInputs, build_network, network_from_osm
 from gridmap.noding import node_lines, vertical_layer
 from gridmap.ordering import reading_order, reading_sequence
 from gridmap.units import metres_for, minutes_for
@@ -119,9 +119,11 @@ def test_private_road_is_walked_inside_its_compound_only():
         crs=UTM50,
         highway=roads["highway"],
         access=roads["access"],
-        line_compound=roads["compound_code"],
-        compound_codes=["C1"],
-        compound_geoms=[shapely.box(X0 - 10, Y0 - 10, X0 + 110, Y0 + 10)],
+        compounds=CompoundInputs(
+            line_compound=roads["compound_code"],
+            compound_codes=["C1"],
+            compound_geoms=[shapely.box(X0 - 10, Y0 - 10, X0 + 110, Y0 + 10)],
+        ),
     )
     assert sorted(set(net.edge_source.tolist())) == [0]
 

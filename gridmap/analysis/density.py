@@ -25,6 +25,7 @@ from pyproj import CRS
 from scipy.signal import fftconvolve
 
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 
 HECTARE_M2 = 10_000.0
 KERNELS = ("quartic", "gaussian")
@@ -59,7 +60,13 @@ class Surface:
         return (self.x0, self.y0 - ny * self.cell_m, self.x0 + nx * self.cell_m, self.y0)
 
     def centers(self) -> tuple[np.ndarray, np.ndarray]:
-        """Cell-centre coordinates (x of columns, y of rows)."""
+        """Cell-centre coordinates.
+
+        Returns
+        -------
+        x, y : numpy.ndarray
+            x of the columns and y of the rows, in the surface's metric CRS.
+        """
         ny, nx = self.values.shape
         return (
             self.x0 + (np.arange(nx) + 0.5) * self.cell_m,
@@ -67,13 +74,32 @@ class Surface:
         )
 
     def integral(self) -> float:
-        """Sum of the density over the surface: the count it represents."""
+        """Sum of the density over the surface: the count it represents.
+
+        Returns
+        -------
+        float
+            The count.
+        """
         if self.units != "per_ha":
-            raise InvalidInput(f"a surface in {self.units} has no count to integrate")
+            raise fail(
+                InvalidInput, N_("a surface in {units} has no count to integrate"), units=self.units
+            )
         return float(np.nansum(self.values) * self.cell_m**2 / HECTARE_M2)
 
     def sample(self, x: ArrayLike, y: ArrayLike) -> np.ndarray:
-        """Values at points (nearest cell; NaN outside)."""
+        """Values at points (nearest cell; NaN outside).
+
+        Parameters
+        ----------
+        x, y : array_like
+            Coordinates in the surface's metric CRS.
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per point.
+        """
         ny, nx = self.values.shape
         col = np.floor((np.asarray(x, float) - self.x0) / self.cell_m).astype(int)
         row = np.floor((self.y0 - np.asarray(y, float)) / self.cell_m).astype(int)
@@ -85,20 +111,66 @@ class Surface:
 
 def _check(bandwidth_m: float, cell_m: float, kernel: str) -> None:
     if not bandwidth_m > 0:
-        raise InvalidInput(f"bandwidth must be a positive number of metres, got {bandwidth_m}")
+        raise fail(
+            InvalidInput,
+            N_("bandwidth must be a positive number of metres, got {bandwidth_m}"),
+            bandwidth_m=bandwidth_m,
+        )
     if not cell_m > 0:
-        raise InvalidInput(f"cell size must be a positive number of metres, got {cell_m}")
+        raise _bad_cell(cell_m)
     if kernel not in KERNELS:
-        raise InvalidInput(f"unknown kernel {kernel!r}; use one of {', '.join(KERNELS)}")
+        raise fail(
+            InvalidInput,
+            N_("unknown kernel {kernel!r}; use one of {kernels}"),
+            kernel=kernel,
+            kernels=", ".join(KERNELS),
+        )
+
+
+def _bad_cell(cell_m: float) -> Exception:
+    """The refusal of a cell size that is not a positive number of metres."""
+    return fail(
+        InvalidInput,
+        N_("cell size must be a positive number of metres, got {cell_m}"),
+        cell_m=cell_m,
+    )
 
 
 def support_m(bandwidth_m: float, kernel: str) -> float:
-    """Distance beyond which the kernel is zero (quartic) or negligible (Gaussian, 4 sigma)."""
+    """Distance beyond which the kernel is zero (quartic) or negligible (Gaussian, 4 sigma).
+
+    Parameters
+    ----------
+    bandwidth_m : float
+        Bandwidth in metres.
+    kernel : str
+        "quartic" or "gaussian".
+
+    Returns
+    -------
+    float
+        Metres.
+    """
     return bandwidth_m if kernel == "quartic" else 4.0 * bandwidth_m
 
 
 def kernel_matrix(bandwidth_m: float, cell_m: float, kernel: str = "quartic") -> np.ndarray:
-    """The kernel sampled at cell-centre offsets, normalised to sum 1 (mass-preserving)."""
+    """The kernel sampled at cell-centre offsets, normalised to sum 1 (mass-preserving).
+
+    Parameters
+    ----------
+    bandwidth_m : float
+        Bandwidth in metres.
+    cell_m : float
+        Cell size in metres.
+    kernel : str
+        "quartic" or "gaussian".
+
+    Returns
+    -------
+    numpy.ndarray
+        A square matrix of weights.
+    """
     _check(bandwidth_m, cell_m, kernel)
     r = int(np.ceil(support_m(bandwidth_m, kernel) / cell_m))
     off = np.arange(-r, r + 1) * cell_m
@@ -120,6 +192,20 @@ def cell_grid(
     """West edge, north edge, columns, rows of a grid of ``cell_m`` covering ``bounds`` + pad.
 
     Edges are snapped to multiples of ``cell_m`` so surfaces of one cell size align.
+
+    Parameters
+    ----------
+    bounds : tuple of float
+        (minx, miny, maxx, maxy) in a metric CRS.
+    cell_m : float
+        Cell size in metres.
+    pad_m : float
+        Margin around the bounds in metres.
+
+    Returns
+    -------
+    tuple
+        x0, y0 (metres), number of columns, number of rows.
     """
     minx, miny, maxx, maxy = bounds
     x0 = np.floor((minx - pad_m) / cell_m) * cell_m
@@ -168,7 +254,7 @@ def _finite_points(
     ys = np.asarray(y, dtype=float)
     w = np.ones(len(xs)) if weights is None else np.asarray(weights, dtype=float)
     if not (len(xs) == len(ys) == len(w)):
-        raise InvalidInput("x, y and weights must have the same length")
+        raise fail(InvalidInput, N_("x, y and weights must have the same length"))
     ok = np.isfinite(xs) & np.isfinite(ys) & np.isfinite(w)
     return xs[ok], ys[ok], w[ok]
 
@@ -184,16 +270,38 @@ def kde(
     kernel: str = "quartic",
     bounds: tuple[float, float, float, float] | None = None,
 ) -> Surface:
-    """Kernel density of points (metric ``x``, ``y``; optional ``weights``) per hectare.
+    """Kernel density of points per hectare.
 
-    The grid covers ``bounds`` (default: the points) padded by the kernel support, so
-    the surface integrates to ``sum(weights)``. Out: :class:`Surface`.
+    The grid covers ``bounds`` (default: the points) padded by the kernel support, so the
+    surface integrates to ``sum(weights)``.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Point coordinates in the metric ``crs``.
+    weights : array_like, optional
+        Weight per point (default 1).
+    bandwidth_m : float
+        Bandwidth in metres.
+    cell_m : float
+        Cell size in metres.
+    crs : pyproj.CRS or str
+        The metric CRS of the points.
+    kernel : str
+        "quartic" or "gaussian".
+    bounds : tuple of float, optional
+        (minx, miny, maxx, maxy) in metres the surface must cover.
+
+    Returns
+    -------
+    Surface
+        The density grid.
     """
     _check(bandwidth_m, cell_m, kernel)
     x, y, w = _finite_points(x, y, weights)
     if bounds is None:
         if not len(x):
-            raise InvalidInput("no points to compute a density from, and no area given")
+            raise fail(InvalidInput, N_("no points to compute a density from, and no area given"))
         bounds = (x.min(), y.min(), x.max(), y.max())
     elif len(x):
         bounds = (
@@ -206,9 +314,15 @@ def kde(
     pad = (k.shape[0] // 2 + 1) * cell_m
     x0, y0, nx, ny = cell_grid(bounds, cell_m=cell_m, pad_m=pad)
     if nx * ny > 25_000_000:
-        raise InvalidInput(
-            f"a {nx} x {ny} grid of {cell_m} m cells is too large; "
-            "use a larger cell size or a smaller area"
+        raise fail(
+            InvalidInput,
+            N_(
+                "a {nx} x {ny} grid of {cell_m} m cells is too large; use a larger cell size "
+                "or a smaller area"
+            ),
+            nx=nx,
+            ny=ny,
+            cell_m=cell_m,
         )
     binned = _bin_linear(x, y, w, x0, y0, cell_m, nx, ny)
     if len(x) == 0 or k.shape == (1, 1):
@@ -234,11 +348,28 @@ def square_cells(
 ) -> gpd.GeoDataFrame:
     """Sum of ``weights`` (and of each array in ``extra``) per square cell of ``cell_m``.
 
-    Cells are aligned to multiples of ``cell_m`` (like :func:`cell_grid`). Out: one row
-    per non-empty cell: cell (id 'ix_iy'), value, per_ha, the extra sums, geometry.
+    Cells are aligned to multiples of ``cell_m`` (like :func:`cell_grid`).
+
+    Parameters
+    ----------
+    x, y : array_like
+        Point coordinates in the metric ``crs``.
+    weights : array_like, optional
+        Weight per point (default 1).
+    cell_m : float
+        Cell size in metres.
+    crs : pyproj.CRS or str
+        The metric CRS of the points.
+    extra : dict of str to array_like, optional
+        Further per-point values to sum per cell.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per non-empty cell: cell (id 'ix_iy'), value, per_ha, the extra sums, geometry.
     """
     if not cell_m > 0:
-        raise InvalidInput(f"cell size must be a positive number of metres, got {cell_m}")
+        raise _bad_cell(cell_m)
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
@@ -265,14 +396,32 @@ def h3_cells(
     resolution: int = 9,
     extra: dict[str, ArrayLike] | None = None,
 ) -> gpd.GeoDataFrame:
-    """Sum of ``weights`` per H3 cell (lon/lat in, EPSG:4326 polygons out).
+    """Sum of ``weights`` per H3 cell.
 
     Resolution 9 cells are about 0.1 km2 (174 m edge), 10 about 0.015 km2 (66 m).
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        Point coordinates in EPSG:4326 degrees.
+    weights : array_like, optional
+        Weight per point (default 1).
+    resolution : int
+        H3 resolution 0-15.
+    extra : dict of str to array_like, optional
+        Further per-point values to sum per cell.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per non-empty cell with its sums and EPSG:4326 polygon.
     """
     import h3
 
     if not 0 <= resolution <= 15:
-        raise InvalidInput(f"H3 resolution must be 0-15, got {resolution}")
+        raise fail(
+            InvalidInput, N_("H3 resolution must be 0-15, got {resolution}"), resolution=resolution
+        )
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     w = np.ones(len(lon)) if weights is None else np.asarray(weights, dtype=float)
@@ -294,9 +443,21 @@ def suppressed(households: ArrayLike, *, k: int = DEFAULT_K) -> np.ndarray:
     """True where a cell holds fewer than ``k`` households of a personal group (but some).
 
     Such cells must not be shown: a count of 1-4 can identify a family.
+
+    Parameters
+    ----------
+    households : array_like
+        Households per cell.
+    k : int
+        The smallest count that may be shown.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean per cell.
     """
     if k < 1:
-        raise InvalidInput(f"the small-count threshold k must be at least 1, got {k}")
+        raise fail(InvalidInput, N_("the small-count threshold k must be at least 1, got {k}"), k=k)
     h = np.asarray(households, dtype=float)
     few: np.ndarray = (h > 0) & (h < k)
     return few
@@ -305,8 +466,24 @@ def suppressed(households: ArrayLike, *, k: int = DEFAULT_K) -> np.ndarray:
 def suppress_points(
     x: ArrayLike, y: ArrayLike, households: ArrayLike, *, cell_m: float, k: int = DEFAULT_K
 ) -> np.ndarray:
-    """Index-aligned bool: points to *drop* because their ``cell_m`` square cell holds
-    fewer than ``k`` households of the group (the points' own household counts)."""
+    """Points to drop because their square cell holds fewer than ``k`` households of the group.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Point coordinates in a metric CRS.
+    households : array_like
+        The points' own household counts.
+    cell_m : float
+        Cell size in metres.
+    k : int
+        The smallest count that may be shown.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean per point, index-aligned: True to drop.
+    """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     h = np.asarray(households, dtype=float)

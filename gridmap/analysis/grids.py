@@ -75,7 +75,20 @@ PROVINCES = frozenset(
 def to_metric(
     frame: gpd.GeoDataFrame | gpd.GeoSeries, crs: pyproj.CRS | str | None = None
 ) -> gpd.GeoDataFrame | gpd.GeoSeries:
-    """``frame`` in the metric CRS of its own extent (or ``crs``)."""
+    """A frame in the metric CRS of its own extent (or ``crs``).
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame or geopandas.GeoSeries
+        Any CRS.
+    crs : pyproj.CRS or str, optional
+        The metric CRS to use (default: :func:`gridmap.crs.metric_crs` of the frame).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or geopandas.GeoSeries
+        The reprojected frame.
+    """
     if frame.crs is None:
         frame = frame.set_crs(STORAGE_CRS)
     if crs is None:
@@ -85,10 +98,21 @@ def to_metric(
 
 # --- topology ---------------------------------------------------------------------------
 def grid_overlaps(grids: gpd.GeoDataFrame, *, min_area_m2: float = 1.0) -> pd.DataFrame:
-    """Pairs of grids whose interiors overlap by at least ``min_area_m2``.
+    """Pairs of grids whose interiors overlap by at least ``min_area_m2``; shared edges and
+    corners are not overlaps.
 
-    Returns columns ``left``, ``right`` (index labels of ``grids``, left before right in
-    index order) and ``area_m2``; shared edges and corners are not overlaps.
+    Parameters
+    ----------
+    grids : geopandas.GeoDataFrame
+        The grid polygons.
+    min_area_m2 : float
+        Smallest overlap counted, in square metres.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``left``, ``right`` (index labels of ``grids``, left before right in index
+        order) and ``area_m2``.
     """
     cols = ["left", "right", "area_m2"]
     if len(grids) < 2:
@@ -106,8 +130,21 @@ def grid_overlaps(grids: gpd.GeoDataFrame, *, min_area_m2: float = 1.0) -> pd.Da
 
 
 def assign_by_location(geoms: gpd.GeoSeries, areas: gpd.GeoSeries) -> pd.Series:
-    """For each geometry, the index label of the area holding most of it (NaN-free: None
-    when it touches none). Points and lines use their representative point."""
+    """For each geometry, the area holding most of it; points and lines use their representative
+    point.
+
+    Parameters
+    ----------
+    geoms : geopandas.GeoSeries
+        The geometries to place.
+    areas : geopandas.GeoSeries
+        The area polygons (same CRS).
+
+    Returns
+    -------
+    pandas.Series
+        Aligned with ``geoms``: the index label of the area, None when it touches none.
+    """
     out = pd.Series([None] * len(geoms), index=geoms.index, dtype=object)
     if len(geoms) == 0 or len(areas) == 0:
         return out
@@ -137,12 +174,27 @@ def community_fit(
     min_area_m2: float = 1.0,
     outside_share: float = 0.99,
 ) -> pd.DataFrame:
-    """How each grid sits in its community (``grid_community``: community index label per grid).
+    """How each grid sits in its community.
 
-    Returns, aligned to ``grids``: ``outside_m2`` (area beyond the community boundary),
-    ``share_outside`` (0-1) and ``status``: 'inside', 'crosses' (at least
-    ``min_area_m2`` outside), 'outside' (``outside_share`` or more outside) or
-    'no_community' (label missing or unknown).
+    Parameters
+    ----------
+    grids : geopandas.GeoDataFrame
+        The grid polygons.
+    communities : geopandas.GeoDataFrame
+        The community polygons.
+    grid_community : pandas.Series
+        Community index label per grid.
+    min_area_m2 : float
+        Area in square metres beyond the boundary from which a grid crosses it.
+    outside_share : float
+        Share 0-1 beyond the boundary from which a grid is outside.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned to ``grids``: ``outside_m2`` (area beyond the community boundary),
+        ``share_outside`` (0-1) and ``status``: 'inside', 'crosses', 'outside' or
+        'no_community' (label missing or unknown).
     """
     out = pd.DataFrame(
         {"outside_m2": np.nan, "share_outside": np.nan, "status": "no_community"}, index=grids.index
@@ -173,8 +225,22 @@ def community_gaps(
 ) -> pd.DataFrame:
     """Area of each community (that has grids) not covered by any of its grids.
 
-    Returns, aligned to the communities that have at least one grid: ``gap_m2`` and
-    ``parts`` (separate gap polygons of at least ``min_area_m2``); only rows with a gap.
+    Parameters
+    ----------
+    grids : geopandas.GeoDataFrame
+        The grid polygons.
+    communities : geopandas.GeoDataFrame
+        The community polygons.
+    grid_community : pandas.Series
+        Community index label per grid.
+    min_area_m2 : float
+        Smallest gap polygon counted, in square metres.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned to the communities with a gap: ``gap_m2`` and ``parts`` (separate gap
+        polygons).
     """
     cols = ["gap_m2", "parts"]
     known = grid_community.notna() & grid_community.isin(communities.index)
@@ -196,7 +262,18 @@ def community_gaps(
 
 
 def duplicated_values(values: pd.Series) -> pd.Series:
-    """True for every row whose (non-empty) value occurs more than once."""
+    """True for every row whose (non-empty) value occurs more than once.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Codes or names.
+
+    Returns
+    -------
+    pandas.Series
+        Aligned bool.
+    """
     present = values.notna() & (values.astype(str).str.strip() != "")
     return present & values.duplicated(keep=False)
 
@@ -211,10 +288,19 @@ def household_load(
 ) -> pd.DataFrame:
     """Households per grid against the target band.
 
-    ``targets`` (optional, aligned) is a grid's own target; where given, the band is
-    target +-25% (capped by nothing else), else ``target_min``-``target_max``.
-    Returns aligned columns ``households``, ``low``, ``high``, ``status``
-    ('under', 'ok', 'over').
+    Parameters
+    ----------
+    households : pandas.Series
+        Households per grid.
+    targets : pandas.Series, optional
+        A grid's own target (aligned); where given, the band is target +-25%.
+    target_min, target_max : int
+        The band where a grid has no own target, in households.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned columns ``households``, ``low``, ``high``, ``status`` ('under', 'ok', 'over').
     """
     h = households.fillna(0).astype(int)
     low = pd.Series(float(target_min), index=h.index)
@@ -233,8 +319,21 @@ def household_load(
 
 # --- grid codes ----------------------------------------------------------------------------
 def sequence_numbers(geoms: gpd.GeoSeries, groups: pd.Series) -> pd.Series:
-    """1-based sequence of each polygon inside its group: rows from north to south, west to
-    east inside a row (see :mod:`gridmap.ordering`)."""
+    """1-based sequence of each polygon inside its group: rows from north to south, west to east
+    inside a row (see :mod:`gridmap.ordering`).
+
+    Parameters
+    ----------
+    geoms : geopandas.GeoSeries
+        The polygons.
+    groups : pandas.Series
+        The group (community) of each polygon.
+
+    Returns
+    -------
+    pandas.Series
+        Aligned sequence numbers.
+    """
     out = pd.Series(0, index=geoms.index, dtype=int)
     if len(geoms) == 0:
         return out
@@ -252,8 +351,25 @@ def sequence_numbers(geoms: gpd.GeoSeries, groups: pd.Series) -> pd.Series:
 def make_grid_code(
     community_code: str, sequence: int, *, scheme: str = "15", service_code: str | None = None
 ) -> str:
-    """The code of grid ``sequence`` in a community with a 12-digit code
-    (6 division + 3 street + 3 community). Raises ValueError when it cannot be made."""
+    """The code of grid ``sequence`` in a community with a 12-digit code (6 division + 3
+    street + 3 community).
+
+    Parameters
+    ----------
+    community_code : str
+        The 12-digit community code.
+    sequence : int
+        The grid's number in the community.
+    scheme : str
+        "15" or "20" (digits of the code).
+    service_code : str, optional
+        The 6-digit service-object code the 20-digit scheme needs.
+
+    Returns
+    -------
+    str
+        The code; ValueError when it cannot be made.
+    """
     cc = str(community_code or "").strip()
     if not (len(cc) == 12 and cc.isdigit()):
         raise ValueError(
@@ -276,10 +392,21 @@ def make_grid_code(
 def validate_grid_code(
     code: str, *, scheme: str | None = None, community_code: str | None = None
 ) -> str | None:
-    """None when ``code`` is a valid grid code, else the reason (English).
+    """Why a grid code is not valid, if it is not.
 
-    ``scheme`` None accepts either scheme (by length). With ``community_code`` (12 digits)
-    the code must lie inside that community.
+    Parameters
+    ----------
+    code : str
+        The code.
+    scheme : str, optional
+        "15" or "20"; None accepts either (by length).
+    community_code : str, optional
+        12 digits: the code must lie inside that community.
+
+    Returns
+    -------
+    str or None
+        None when ``code`` is valid, else the reason (English).
     """
     c = str(code or "").strip()
     if not c.isdigit():
@@ -311,9 +438,24 @@ def generate_grid_codes(
 ) -> pd.DataFrame:
     """Codes for every grid, numbered in reading order inside each community.
 
-    ``community_codes`` is aligned to ``grids``; codes in ``taken`` (already used by
-    other grids) are skipped. Returns aligned columns ``sequence`` and ``code``
-    (None where the community code is not 12 digits) and ``reason`` (why not).
+    Parameters
+    ----------
+    grids : geopandas.GeoDataFrame
+        The grid polygons.
+    community_codes : pandas.Series
+        Aligned to ``grids``.
+    scheme : str
+        "15" or "20".
+    service_code : str, optional
+        The 6-digit service-object code the 20-digit scheme needs.
+    taken : set of str
+        Codes already used by other grids (skipped).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned columns ``sequence`` and ``code`` (None where the community code is not 12
+        digits) and ``reason`` (why not).
     """
     seq = sequence_numbers(grids.geometry, community_codes)
     codes: list[str | None] = []
@@ -363,14 +505,25 @@ def rebalance_suggestions(
 ) -> pd.DataFrame:
     """Split or merge suggestions for grids outside their target band.
 
-    ``load`` is :func:`household_load`'s result (aligned to ``grids``); ``groups`` the
-    community (or street) of each grid: suggestions only pair grids of the same group
-    and sharing a boundary, so community and street boundaries stay where they are.
+    Suggestions only pair grids of the same group and sharing a boundary, so community and
+    street boundaries stay where they are.
 
-    Returns one row per unbalanced grid: ``grid`` (index label), ``action`` ('move',
-    'split', 'merge', 'take', 'none'), ``partner`` (index label or None), ``parts``,
-    ``households`` (moved or per part) and ``axis`` ('east-west' / 'north-south': the
-    direction along which a split line should run across the grid's longer side).
+    Parameters
+    ----------
+    grids : geopandas.GeoDataFrame
+        The grid polygons.
+    load : pandas.DataFrame
+        :func:`household_load`'s result (aligned to ``grids``).
+    groups : pandas.Series
+        The community (or street) of each grid.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unbalanced grid: ``grid`` (index label), ``action`` ('move', 'split',
+        'merge', 'take', 'none'), ``partner`` (index label or None), ``parts``,
+        ``households`` (moved or per part) and ``axis`` ('east-west' / 'north-south': the
+        direction along which a split line should run across the grid's longer side).
     """
     cols = ["grid", "action", "partner", "parts", "households", "axis"]
     bad = load.index[load["status"] != "ok"]

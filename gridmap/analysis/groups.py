@@ -13,6 +13,7 @@ import pandas as pd
 
 from gridmap import vocab
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 
 AGE_GROUPS = {
     "elderly60": (60, None, "60岁以上老人", "Aged 60+"),
@@ -23,7 +24,13 @@ AGE_GROUPS = {
 
 
 def group_codes() -> list[str]:
-    """Every group a heatmap or risk factor may name (age groups, household and resident tags)."""
+    """Every group a heatmap or risk factor may name (age groups, household and resident tags).
+
+    Returns
+    -------
+    list of str
+        The group codes.
+    """
     seen: dict[str, None] = {}
     for code in [
         *AGE_GROUPS,
@@ -76,7 +83,12 @@ def check_group(code: str) -> str:
         Listing the known groups.
     """
     if code not in group_codes():
-        raise InvalidInput(f"unknown group {code!r}; choose one of: {', '.join(group_codes())}")
+        raise fail(
+            InvalidInput,
+            N_("unknown group {code!r}; choose one of: {choices}"),
+            code=code,
+            choices=", ".join(group_codes()),
+        )
     return code
 
 
@@ -89,10 +101,23 @@ def group_counts(
 ) -> pd.DataFrame:
     """Households and residents of each group per building.
 
-    In: households (id, building_id, tags) and residents (household_id, birth_year,
-    tags). Out: one row per building_id with ``<group>_households`` (households with
-    at least one member in the group, or carrying the household tag) and
-    ``<group>_residents`` for every group, plus ``households`` and ``residents``.
+    Parameters
+    ----------
+    households : pandas.DataFrame
+        id, building_id, tags.
+    residents : pandas.DataFrame
+        household_id, birth_year, tags.
+    groups : list of str
+        Group codes (see :func:`group_codes`).
+    as_of_year : int
+        The year ages are counted at.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per building_id with ``<group>_households`` (households with at least one
+        member in the group, or carrying the household tag) and ``<group>_residents`` for every
+        group, plus ``households`` and ``residents``.
     """
     for g in groups:
         check_group(g)

@@ -21,6 +21,7 @@ Pure functions: arrays in a metric CRS in, arrays and frames out.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -51,15 +52,43 @@ CIRCLE_QUAD_SEGS = 64  # 256 segments: within 0.01% of the radius of a true circ
 
 
 def circles(xy: np.ndarray, radius_m: float, *, quad_segs: int = CIRCLE_QUAD_SEGS) -> np.ndarray:
-    """Circles of ``radius_m`` around points ((n, 2) metric coordinates)."""
+    """Circles of a service radius around facilities.
+
+    Parameters
+    ----------
+    xy : numpy.ndarray
+        (n, 2) metric coordinates.
+    radius_m : float
+        Radius in metres.
+    quad_segs : int
+        Segments per quarter circle.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shapely polygons, one per point.
+    """
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     rings: np.ndarray = shapely.buffer(shapely.points(xy), radius_m, quad_segs=quad_segs)
     return rings
 
 
 def paper_only(straight_m: ArrayLike, walk_m: ArrayLike, distance_m: float) -> np.ndarray:
-    """Inside the service radius but not within ``distance_m`` on foot (NaN walk: beyond
-    the search or off the network)."""
+    """Where a building is inside the service radius but not within it on foot.
+
+    Parameters
+    ----------
+    straight_m, walk_m : array_like
+        Straight-line and network distance in metres (NaN walk: beyond the search or off the
+        network).
+    distance_m : float
+        The service radius in metres.
+
+    Returns
+    -------
+    numpy.ndarray
+        True where covered on paper only.
+    """
     straight = np.asarray(straight_m, dtype=float)
     walk = np.asarray(walk_m, dtype=float)
     on_paper: np.ndarray = (straight <= distance_m) & ~(walk <= distance_m)
@@ -88,6 +117,22 @@ def _via_gates(
     return best
 
 
+@dataclass(frozen=True)
+class Obstacles:
+    """What may stand between a building and its facility, aligned as the buildings are:
+    ``origin_compound``/``facility_compound`` index the gated compound holding each (-1:
+    none); ``gate_xy`` and ``gate_compound`` are the gates (metric points) and their compound
+    index; ``barriers`` and ``barrier_names`` are lines people cannot cross (metric) and
+    their names. None: not known (that reason is not tried)."""
+
+    origin_compound: ArrayLike | None = None
+    facility_compound: ArrayLike | None = None
+    gate_xy: np.ndarray | None = None
+    gate_compound: ArrayLike | None = None
+    barriers: np.ndarray | None = None
+    barrier_names: Any = None
+
+
 def paper_only_reasons(
     *,
     origin_xy: np.ndarray,
@@ -96,27 +141,35 @@ def paper_only_reasons(
     walk_m: ArrayLike,
     distance_m: float,
     off_network: ArrayLike,
-    origin_compound: ArrayLike | None = None,
-    facility_compound: ArrayLike | None = None,
-    gate_xy: np.ndarray | None = None,
-    gate_compound: ArrayLike | None = None,
-    barriers: np.ndarray | None = None,
-    barrier_names: Any = None,
+    obstacles: Obstacles = Obstacles(),
     detour_limit: float = DEFAULT_DETOUR_LIMIT,
 ) -> pd.DataFrame:
     """Why each building covered on paper only is not reached on foot.
 
-    All arrays are aligned with the buildings (the ones not on paper only get no reason):
-    origin_xy, facility_xy  the building's point and the nearest facility by straight line
-    straight_m, walk_m      straight-line and network distance (NaN beyond the search)
-    off_network             the building did not join the walking network
-    origin_compound, facility_compound
-                            index of the gated compound holding each (-1: none)
-    gate_xy, gate_compound  the gates (metric points) and their compound index
-    barriers, barrier_names lines people cannot cross (metric) and their names
-    Returns ``reason`` (one of REASONS or None), ``detour`` (walk / straight, inf when
-    there is no walk within the search), ``via_gate_m`` (the shortest straight way through
-    the gates) and ``barrier`` (the name of the barrier crossed).
+    All arrays are aligned with the buildings (the ones not on paper only get no reason).
+
+    Parameters
+    ----------
+    origin_xy, facility_xy : numpy.ndarray
+        The building's point and the nearest facility by straight line, (n, 2) metric
+        coordinates.
+    straight_m, walk_m : array_like
+        Straight-line and network distance in metres (NaN beyond the search).
+    distance_m : float
+        The service radius in metres.
+    off_network : array_like
+        True where the building did not join the walking network.
+    obstacles : Obstacles
+        Compounds, gates and barriers; those not given are not tried as reasons.
+    detour_limit : float
+        Walk / straight-line ratio above which the reason is "detour".
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``reason`` (one of REASONS or None), ``detour`` (walk / straight, inf when there is
+        no walk within the search), ``via_gate_m`` (the shortest straight way through the
+        gates, metres) and ``barrier`` (the name of the barrier crossed).
     """
     straight = np.asarray(straight_m, dtype=float)
     walk = np.asarray(walk_m, dtype=float)
@@ -137,42 +190,13 @@ def paper_only_reasons(
 
     assign(np.asarray(off_network, bool)[todo], "off_network")
     o_xy, f_xy = origin_xy[todo], facility_xy[todo]
-    if gate_xy is not None and len(gate_xy):
-        gate_xy = np.asarray(gate_xy, float).reshape(-1, 2)
-        gate_comp = np.asarray(gate_compound, dtype=np.int64)
-        oc = (
-            np.full(len(todo), -1)
-            if origin_compound is None
-            else np.asarray(origin_compound, dtype=np.int64)[todo]
-        )
-        fc = (
-            np.full(len(todo), -1)
-            if facility_compound is None
-            else np.asarray(facility_compound, dtype=np.int64)[todo]
-        )
-        own = np.where(oc != fc, oc, -1)  # leaving one's own compound through its gates
-        theirs = np.where(fc != oc, fc, -1)  # entering the facility's compound
-        # Both ways round are lower bounds of the walk: the larger one holds.
-        best = np.maximum(
-            _via_gates(o_xy, f_xy, own, gate_xy, gate_comp),
-            _via_gates(f_xy, o_xy, theirs, gate_xy, gate_comp),
-        )
+    if obstacles.gate_xy is not None and len(obstacles.gate_xy):
+        best = _through_gates(o_xy, f_xy, todo, obstacles)
         via[todo] = np.where(np.isfinite(best), best, np.nan)
         assign(best > distance_m, "gate")
-    if barriers is not None and len(barriers) and left.any():
-        lines = np.asarray(barriers, dtype=object)
-        names = (
-            np.asarray(barrier_names, dtype=object)
-            if barrier_names is not None
-            else np.full(len(lines), None, dtype=object)
-        )
-        rows = np.flatnonzero(left)
-        seg = shapely.linestrings(np.stack([o_xy[rows], f_xy[rows]], axis=1))
-        si, bi = shapely.STRtree(lines).query(seg, predicate="intersects")
-        crossed = np.zeros(len(todo), bool)
-        crossed[rows[si]] = True
-        first = np.r_[True, si[1:] != si[:-1]] if len(si) else np.zeros(0, bool)
-        barrier[todo[rows[si[first]]]] = names[bi[first]]
+    if obstacles.barriers is not None and len(obstacles.barriers) and left.any():
+        crossed, named = _barriers_crossed(o_xy, f_xy, np.flatnonzero(left), obstacles)
+        barrier[todo] = named
         assign(crossed, "barrier")
     assign(detour[todo] > detour_limit, "detour")
     assign(np.ones(len(todo), bool), "longer_route")
@@ -186,6 +210,54 @@ def paper_only_reasons(
     )
 
 
+def _through_gates(
+    o_xy: np.ndarray, f_xy: np.ndarray, todo: np.ndarray, obstacles: Obstacles
+) -> np.ndarray:
+    """The shortest straight way from each building (rows ``todo``) to its facility through
+    the gates of the compounds it has to leave or enter (metres)."""
+    gate_xy = np.asarray(obstacles.gate_xy, float).reshape(-1, 2)
+    gate_comp = np.asarray(obstacles.gate_compound, dtype=np.int64)
+    oc = (
+        np.full(len(todo), -1)
+        if obstacles.origin_compound is None
+        else np.asarray(obstacles.origin_compound, dtype=np.int64)[todo]
+    )
+    fc = (
+        np.full(len(todo), -1)
+        if obstacles.facility_compound is None
+        else np.asarray(obstacles.facility_compound, dtype=np.int64)[todo]
+    )
+    own = np.where(oc != fc, oc, -1)  # leaving one's own compound through its gates
+    theirs = np.where(fc != oc, fc, -1)  # entering the facility's compound
+    # Both ways round are lower bounds of the walk: the larger one holds.
+    best: np.ndarray = np.maximum(
+        _via_gates(o_xy, f_xy, own, gate_xy, gate_comp),
+        _via_gates(f_xy, o_xy, theirs, gate_xy, gate_comp),
+    )
+    return best
+
+
+def _barriers_crossed(
+    o_xy: np.ndarray, f_xy: np.ndarray, rows: np.ndarray, obstacles: Obstacles
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which straight lines building -> facility (of ``rows``) cross a barrier, and the name
+    of the first one crossed (None elsewhere)."""
+    lines = np.asarray(obstacles.barriers, dtype=object)
+    names = (
+        np.asarray(obstacles.barrier_names, dtype=object)
+        if obstacles.barrier_names is not None
+        else np.full(len(lines), None, dtype=object)
+    )
+    seg = shapely.linestrings(np.stack([o_xy[rows], f_xy[rows]], axis=1))
+    si, bi = shapely.STRtree(lines).query(seg, predicate="intersects")
+    crossed = np.zeros(len(o_xy), bool)
+    crossed[rows[si]] = True
+    first = np.r_[True, si[1:] != si[:-1]] if len(si) else np.zeros(0, bool)
+    named = np.full(len(o_xy), None, dtype=object)
+    named[rows[si[first]]] = names[bi[first]]
+    return crossed, named
+
+
 def compare_by_area(
     straight_m: ArrayLike,
     walk_m: ArrayLike,
@@ -193,13 +265,27 @@ def compare_by_area(
     weights: pd.DataFrame,
     areas: dict[str, pd.Series],
 ) -> pd.DataFrame:
-    """Per area level and area: buildings where people live, residents and households
-    inside the radius (``*_radius``), within ``distance_m`` on foot (``*_walk``) and on
-    paper only (``*_paper_only`` = radius minus walk: a walk is never shorter than the
-    straight line).
+    """Per area level and area: buildings where people live, residents and households inside the
+    radius, within it on foot and on paper only.
 
-    weights  aligned with the buildings: 'residents' and 'households'
-    areas    level -> Series of area codes aligned with the buildings ('' for none)
+    Columns ``*_radius``, ``*_walk`` and ``*_paper_only`` (= radius minus walk: a walk is never
+    shorter than the straight line).
+
+    Parameters
+    ----------
+    straight_m, walk_m : array_like
+        Straight-line and network distance in metres, aligned with the buildings.
+    distance_m : float
+        The service radius in metres.
+    weights : pandas.DataFrame
+        'residents' and 'households', aligned with the buildings.
+    areas : dict of str to pandas.Series
+        Level -> area codes aligned with the buildings ('' for none).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per level and area.
     """
     straight = np.asarray(straight_m, dtype=float)
     walk = np.asarray(walk_m, dtype=float)

@@ -37,6 +37,7 @@ import yaml
 from gridmap import vocab
 from gridmap.analysis.groups import check_group, group_label
 from gridmap.errors import ConfigError, InvalidInput
+from gridmap.messages import N_, fail
 
 WEIGHTS_ENV = "GRIDMAP_RISK_WEIGHTS"
 
@@ -65,14 +66,24 @@ def _merge(
         if key not in base:
             # Category and group tables are open: new categories/groups may be added.
             if path.split(".")[-1] not in ("per_site", "per_household", "per_resident"):
-                raise ConfigError(
-                    f"{where}: unknown risk weight {here!r}; see "
-                    "gridmap/standards/risk_weights.yaml for the keys"
+                raise fail(
+                    ConfigError,
+                    N_(
+                        "{where}: unknown risk weight {key!r}; see "
+                        "gridmap/standards/risk_weights.yaml for the keys"
+                    ),
+                    where=where,
+                    key=here,
                 )
             out[key] = value
         elif isinstance(base[key], dict):
             if not isinstance(value, dict):
-                raise ConfigError(f"{where}: {here} must be a mapping of weights")
+                raise fail(
+                    ConfigError,
+                    N_("{where}: {key} must be a mapping of weights"),
+                    where=where,
+                    key=here,
+                )
             out[key] = _merge(base[key], value, where, here)
         else:
             out[key] = value
@@ -86,26 +97,47 @@ def _validate(weights: dict[str, Any], where: str) -> dict[str, Any]:
             if isinstance(value, dict):
                 walk(value, here)
             elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ConfigError(f"{where}: {here} must be a number >= 0, got {value!r}")
+                raise fail(
+                    ConfigError,
+                    N_("{where}: {key} must be a number >= 0, got {value!r}"),
+                    where=where,
+                    key=here,
+                    value=value,
+                )
 
     walk(weights, "")
     for cat in weights["key_sites"]["per_site"]:
         if cat not in vocab.KEY_SITE_CODES:
-            raise ConfigError(
-                f"{where}: key_sites.per_site.{cat} is not a key-site category; "
-                f"use one of {', '.join(sorted(vocab.KEY_SITE_CODES))}"
+            raise fail(
+                ConfigError,
+                N_(
+                    "{where}: key_sites.per_site.{cat} is not a key-site category; use one of {codes}"
+                ),
+                where=where,
+                cat=cat,
+                codes=", ".join(sorted(vocab.KEY_SITE_CODES)),
             )
     for sev in weights["hazards"]["per_open"]:
         if sev not in vocab.HAZARD_SEVERITY_CODES:
-            raise ConfigError(
-                f"{where}: hazards.per_open.{sev} is not a severity (low, medium, high)"
+            raise fail(
+                ConfigError,
+                N_("{where}: hazards.per_open.{sev} is not a severity (low, medium, high)"),
+                where=where,
+                sev=sev,
             )
     for table in ("per_household", "per_resident"):
         for g in weights["vulnerable"][table]:
             try:
                 check_group(g)
             except InvalidInput as exc:
-                raise ConfigError(f"{where}: vulnerable.{table}.{g}: {exc}") from exc
+                raise fail(
+                    ConfigError,
+                    N_("{where}: vulnerable.{table}.{group}: {reason}"),
+                    where=where,
+                    table=table,
+                    group=g,
+                    reason=getattr(exc, "note", None) or exc,
+                ) from exc
     return weights
 
 
@@ -119,11 +151,20 @@ def load_weights(path: str | Path | None = None) -> dict[str, Any]:
     try:
         user = yaml.safe_load(p.read_text("utf-8")) or {}
     except FileNotFoundError as exc:
-        raise ConfigError(f"risk weights file {p} does not exist") from exc
+        raise fail(ConfigError, N_("risk weights file {path} does not exist"), path=p) from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"risk weights file {p} is not valid YAML: {exc}") from exc
+        raise fail(
+            ConfigError,
+            N_("risk weights file {path} is not valid YAML: {reason}"),
+            path=p,
+            reason=exc,
+        ) from exc
     if not isinstance(user, dict):
-        raise ConfigError(f"risk weights file {p} must be a YAML mapping like the default file")
+        raise fail(
+            ConfigError,
+            N_("risk weights file {path} must be a YAML mapping like the default file"),
+            path=p,
+        )
     return _validate(_merge(weights, user, str(p)), str(p))
 
 
@@ -157,7 +198,18 @@ class RiskResult:
     counts: pd.DataFrame
 
     def explain(self, i: Any) -> list[dict[str, Any]]:
-        """The non-zero components of unit ``i``: name, count, points; largest first."""
+        """The non-zero components of one unit, largest first.
+
+        Parameters
+        ----------
+        i : object
+            The unit's index label.
+
+        Returns
+        -------
+        list of dict
+            name, count, points per component.
+        """
         row = self.components.loc[i]
         out = [
             {"component": c, "count": float(self.counts.loc[i, c]), "points": float(v)}
@@ -168,7 +220,20 @@ class RiskResult:
 
 
 def component_label(name: str, lang: str = "zh") -> str:
-    """Display label of a component name (Chinese or English)."""
+    """Display label of a component name.
+
+    Parameters
+    ----------
+    name : str
+        The component ("hazards.open", "key_sites.<category>", "vulnerable.<group>" ...).
+    lang : str
+        "zh" or "en".
+
+    Returns
+    -------
+    str
+        The label.
+    """
     head, _, tail = name.partition(".")
     zh = lang == "zh"
     if head == "key_sites":
@@ -247,8 +312,21 @@ def _result(
 
 
 def per_100_households(score: pd.Series, households: pd.Series) -> pd.Series:
-    """Score per 100 households, to compare grids of different sizes (NaN without
-    households): a large grid gathers more points by being large."""
+    """Score per 100 households, to compare grids of different sizes: a large grid gathers more
+    points by being large.
+
+    Parameters
+    ----------
+    score : pandas.Series
+        Risk score per grid.
+    households : pandas.Series
+        Households per grid (aligned).
+
+    Returns
+    -------
+    pandas.Series
+        Points per 100 households; NaN without households.
+    """
     hh = pd.to_numeric(households, errors="coerce").where(lambda h: h > 0)
     # Two decimals: a rate of exactly x.x5 stays x.x5 instead of rounding either way.
     return (score / hh * 100).round(2).rename("per_100_households")
@@ -264,29 +342,33 @@ def building_risk(
     weights: dict[str, Any] | None = None,
     as_of: datetime,
 ) -> RiskResult:
-    """Risk per building.
+    """Risk per building; every frame in one metric CRS.
 
-    In (one metric CRS): buildings (id, geometry); key sites (category, geometry);
-    hazards (severity, status, deadline, found_at, geometry); ``groups`` from
-    :func:`gridmap.analysis.groups.group_counts` (building_id, <group>_households,
-    <group>_residents); ``passed`` index-aligned bool (patrol passed in the window),
-    None to leave the patrol factor out. Out: :class:`RiskResult` aligned to buildings.
+    Parameters
+    ----------
+    buildings : geopandas.GeoDataFrame
+        id, geometry.
+    sites, hazards : geopandas.GeoDataFrame, optional
+        Key sites (category, geometry); hazards (severity, status, deadline, found_at, geometry).
+    groups : pandas.DataFrame, optional
+        :func:`~gridmap.analysis.groups.group_counts` per building_id.
+    passed : pandas.Series, optional
+        Patrol passed in the window (index-aligned bool); None leaves the factor out.
+    weights : dict, optional
+        Risk weights (default :func:`load_weights`).
+    as_of : datetime
+        The moment deadlines are judged at.
+
+    Returns
+    -------
+    RiskResult
+        Aligned to the buildings.
     """
     w = weights or load_weights()
     geoms = np.asarray(buildings.geometry.values, dtype=object)
     comps: dict[str, np.ndarray] = {}
     counts: dict[str, np.ndarray] = {}
-    ks = w["key_sites"]
-    for cat, per in ks["per_site"].items():
-        if sites is not None and len(sites):
-            sel = (sites["category"] == cat).to_numpy()
-            n = _near_counts(
-                geoms, np.asarray(sites.geometry.values, dtype=object)[sel], ks["radius_m"]
-            )
-        else:
-            n = np.zeros(len(buildings))
-        counts[f"key_sites.{cat}"] = n
-        comps[f"key_sites.{cat}"] = n * per
+    _near_key_sites(comps, counts, geoms, sites, w["key_sites"])
     sev, days, is_open = _hazard_parts(hazards, w, as_of)
     hz_geoms = (
         np.asarray(hazards.geometry.values, dtype=object)
@@ -321,6 +403,26 @@ def building_risk(
         counts["patrol.not_passed"] = not_passed
         comps["patrol.not_passed"] = not_passed * w["patrol"]["building_not_passed"]
     return _result(comps, counts, buildings.index)
+
+
+def _near_key_sites(
+    comps: dict[str, np.ndarray],
+    counts: dict[str, np.ndarray],
+    geoms: np.ndarray,
+    sites: gpd.GeoDataFrame | None,
+    ks: dict[str, Any],
+) -> None:
+    """Key sites of each category within the radius of each building, and their points."""
+    for cat, per in ks["per_site"].items():
+        if sites is not None and len(sites):
+            sel = (sites["category"] == cat).to_numpy()
+            n = _near_counts(
+                geoms, np.asarray(sites.geometry.values, dtype=object)[sel], ks["radius_m"]
+            )
+        else:
+            n = np.zeros(len(geoms))
+        counts[f"key_sites.{cat}"] = n
+        comps[f"key_sites.{cat}"] = n * per
 
 
 def _vulnerable(
@@ -359,10 +461,30 @@ def grid_risk(
     """Risk per grid: the factors counted inside each grid (by ``grid_code``) plus patrol
     coverage shortfall and overdue inspections.
 
-    In: grids (code, geometry); sites (category, grid_code); hazards (severity, status,
-    deadline, found_at, grid_code); ``groups`` one row per grid (grid_code first, then
-    <group>_households/_residents); ``street_pct`` and ``overdue_sites`` Series indexed
-    by grid code (None leaves the factor out). Out: :class:`RiskResult` aligned to grids.
+    Parameters
+    ----------
+    grids : geopandas.GeoDataFrame
+        code, geometry.
+    sites : geopandas.GeoDataFrame, optional
+        Key sites: category, grid_code.
+    hazards : geopandas.GeoDataFrame, optional
+        severity, status, deadline, found_at, grid_code.
+    groups : pandas.DataFrame, optional
+        One row per grid (grid_code first, then <group>_households/_residents).
+    street_pct : pandas.Series, optional
+        Patrolled share of the streets in percent, indexed by grid code (None leaves the
+        factor out).
+    overdue_sites : pandas.Series, optional
+        Overdue key-site inspections, indexed by grid code (None leaves the factor out).
+    weights : dict, optional
+        Risk weights (default :func:`load_weights`).
+    as_of : datetime
+        The moment deadlines are judged at.
+
+    Returns
+    -------
+    RiskResult
+        Aligned to the grids.
     """
     w = weights or load_weights()
     codes = grids["code"].to_numpy(dtype=object)

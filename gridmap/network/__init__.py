@@ -27,7 +27,7 @@ Everything is vectorised (numpy, shapely 2, STRtree); the graph feeds
 
 from __future__ import annotations
 
-from gridmap.network._build import build_network
+from gridmap.network._build import CompoundInputs, Tolerances, build_network
 from gridmap.network._graph import (
     BUILDER_VERSION,
     DEFAULT_GATE_LINK_M,
@@ -61,6 +61,7 @@ from gridmap.walkable import walkable
 __all__ = [
     "BUILDER_VERSION",
     "COMPOUND_AREA_KINDS",
+    "CompoundInputs",
     "DEFAULT_GATE_LINK_M",
     "DEFAULT_GATE_TOLERANCE_M",
     "DEFAULT_MAX_SNAP_M",
@@ -73,6 +74,7 @@ __all__ = [
     "SNAP_NODE",
     "SNAP_OFF",
     "Snap",
+    "Tolerances",
     "UNUSABLE_GATE",
     "build_network",
     "network_from_osm",

@@ -13,6 +13,7 @@ from numpy.typing import ArrayLike
 
 from gridmap import lines as L
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.network._gates import close_compounds, parent_compounds
 from gridmap.network._graph import (
     DEFAULT_GATE_LINK_M,
@@ -68,6 +69,38 @@ def _dangle_points(lines: np.ndarray, tol_m: float) -> tuple[np.ndarray, np.ndar
     return li, target, end_id[pi]
 
 
+@dataclass(frozen=True)
+class CompoundInputs:
+    """Gated compounds and their gates, for :func:`build_network` (metric CRS).
+
+    ``line_compound``: per street line the code of the compound it is an internal path of
+    (None/NaN: decided from the compound polygons and the highway value);
+    ``compound_codes``, ``compound_geoms``: the compounds (codes, polygons);
+    ``gate_points``, ``gate_compound``, ``gate_codes``: the gates (points, code of their
+    compound or None to find it from the outline, codes); ``gate_node_ids``: node ids that are
+    gates (OSM barrier/entrance nodes): lines are split there so a gate is always a node.
+    """
+
+    line_compound: Iterable[Any] | None = None
+    compound_codes: ArrayLike | None = None
+    compound_geoms: ArrayLike | None = None
+    gate_points: ArrayLike | None = None
+    gate_compound: Iterable[Any] | None = None
+    gate_codes: ArrayLike | None = None
+    gate_node_ids: Collection[int] | np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """Distances in metres :func:`build_network` joins things within: a gate to a compound
+    outline (``gate_tolerance_m``), a gate off the lines to the nearest edge
+    (``gate_link_m``), a dangling line end to another line (``snap_tolerance_m``)."""
+
+    gate_tolerance_m: float = DEFAULT_GATE_TOLERANCE_M
+    gate_link_m: float = DEFAULT_GATE_LINK_M
+    snap_tolerance_m: float = DEFAULT_SNAP_TOLERANCE_M
+
+
 def build_network(
     lines: ArrayLike,
     *,
@@ -78,50 +111,82 @@ def build_network(
     layer: TagValues | None = None,
     node_ids: NodeIds | None = None,
     noding: str = "intersections",
-    line_compound: Iterable[Any] | None = None,
-    compound_codes: ArrayLike | None = None,
-    compound_geoms: ArrayLike | None = None,
-    gate_points: ArrayLike | None = None,
-    gate_compound: Iterable[Any] | None = None,
-    gate_codes: ArrayLike | None = None,
-    gate_node_ids: Collection[int] | np.ndarray | None = None,
-    gate_tolerance_m: float = DEFAULT_GATE_TOLERANCE_M,
-    gate_link_m: float = DEFAULT_GATE_LINK_M,
-    snap_tolerance_m: float = DEFAULT_SNAP_TOLERANCE_M,
+    compounds: CompoundInputs = CompoundInputs(),
+    tolerances: Tolerances = Tolerances(),
 ) -> Network:
     """Build the walking network from street lines in the metric CRS ``crs``.
 
-    lines           array/GeoSeries of LineStrings (metric CRS)
-    highway, foot, access, layer
-                    optional aligned tag values (see ``gridmap.walkable``; ``layer`` keeps
-                    bridges and tunnels from joining streets they cross in "intersections"
-                    noding, see ``gridmap.noding``)
-    node_ids        optional per line a sequence of node ids, one per vertex (OSM ways):
-                    lines then join exactly where they share an id
-    noding          "intersections" or "vertices" for lines without node ids
-    line_compound   optional per line the code of the compound it is an internal path of
-                    (None/NaN: decided from the compound polygons and the highway value)
-    compound_codes, compound_geoms
-                    compounds (codes, polygons in the metric CRS)
-    gate_points, gate_compound, gate_codes
-                    gates (points, code of their compound or None to find it from the
-                    outline within ``gate_tolerance_m``, codes)
-    gate_node_ids   node ids that are gates (OSM barrier/entrance nodes): lines are split
-                    there so a gate is always a node
-    Returns a ``Network``; problems that do not stop the build are in ``warnings``.
+    Parameters
+    ----------
+    lines : array_like
+        Array/GeoSeries of LineStrings (metric CRS).
+    crs : str
+        The metric CRS of every geometry given.
+    highway, foot, access, layer : array_like, optional
+        Aligned tag values (see ``gridmap.walkable``; ``layer`` keeps bridges and tunnels
+        from joining streets they cross in "intersections" noding, see ``gridmap.noding``).
+    node_ids : sequence, optional
+        Per line a sequence of node ids, one per vertex (OSM ways): lines then join exactly
+        where they share an id.
+    noding : str
+        "intersections" or "vertices" for lines without node ids.
+    compounds : CompoundInputs
+        Gated compounds, their gates and internal paths.
+    tolerances : Tolerances
+        Join distances in metres.
+
+    Returns
+    -------
+    Network
+        The graph; problems that do not stop the build are in ``warnings``.
     """
     if noding not in NODINGS:
-        raise InvalidInput(f"noding must be one of {', '.join(NODINGS)} (got {noding!r})")
+        raise fail(
+            InvalidInput,
+            N_("noding must be one of {nodings} (got {noding!r})"),
+            nodings=", ".join(NODINGS),
+            noding=noding,
+        )
     warnings: list[str] = []
-    comps = _Compounds.of(compound_codes, compound_geoms)
-    gates = _gates(comps, gate_points, gate_compound, gate_codes, gate_tolerance_m, warnings)
-    ways = _walkable_ways(
-        np.asarray(lines, dtype=object), comps, highway, foot, access, layer, line_compound
+    comps = _Compounds.of(compounds.compound_codes, compounds.compound_geoms)
+    gates = _gates(
+        comps,
+        compounds.gate_points,
+        compounds.gate_compound,
+        compounds.gate_codes,
+        tolerances.gate_tolerance_m,
+        warnings,
     )
+    tags = (highway, foot, access, layer)
+    ways = _walkable_ways(np.asarray(lines, dtype=object), comps, *tags, compounds.line_compound)
     ids = _vertex_ids(ways, node_ids, warnings)
     xy, offsets, src, inserted = _noded_vertices(
-        ways, comps, noding, ids is not None, snap_tolerance_m
+        ways, comps, noding, ids is not None, tolerances.snap_tolerance_m
     )
+    key, split = _vertex_keys(xy, offsets, src, inserted, ids, compounds.gate_node_ids)
+    edges = _internal_paths(_edges(xy, offsets, key, split), ways, comps)
+    return close_compounds(
+        _network(crs, edges, ways, comps),
+        gates.points,
+        gates.compound,
+        gates.codes,
+        parent_compounds(comps.geom, comps.gated),
+        tolerances.gate_tolerance_m,
+        tolerances.gate_link_m,
+        warnings,
+    )
+
+
+def _vertex_keys(
+    xy: np.ndarray,
+    offsets: np.ndarray,
+    src: np.ndarray,
+    inserted: np.ndarray,
+    ids: np.ndarray | None,
+    gate_node_ids: Collection[int] | np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per noded vertex its node key (the node id where known, else its coordinates) and
+    whether the line is split there (a junction, or a gate node)."""
     key = coordinate_keys(xy)
     if ids is not None:
         key = np.where(src >= 0, ids[np.maximum(src, 0)], -1)
@@ -129,9 +194,12 @@ def build_network(
     split = split_vertices(key, inserted, offsets)
     if gate_node_ids is not None and ids is not None and len(gate_node_ids):
         split |= np.isin(key, np.asarray(list(gate_node_ids), dtype=np.int64))
-    edges = _edges(xy, offsets, key, split)
-    edges = _internal_paths(edges, ways, comps)
-    net = Network(
+    return key, split
+
+
+def _network(crs: str, edges: _Edges, ways: _Ways, comps: _Compounds) -> Network:
+    """The graph of the noded edges, before the compounds are closed."""
+    return Network(
         crs=crs,
         node_xy=edges.node_xy,
         edge_u=edges.u,
@@ -145,17 +213,6 @@ def build_network(
         compound_code=comps.code,
         compound_geom=comps.geom,
         compound_gated=comps.gated,
-    )
-    parent = parent_compounds(comps.geom, comps.gated)
-    return close_compounds(
-        net,
-        gates.points,
-        gates.compound,
-        gates.codes,
-        parent,
-        gate_tolerance_m,
-        gate_link_m,
-        warnings,
     )
 
 
@@ -173,7 +230,7 @@ class _Compounds:
         code = np.asarray(codes if codes is not None else [], dtype=object)
         geom = np.asarray(geoms if geoms is not None else [], dtype=object)
         if len(code) != len(geom):
-            raise InvalidInput("compound codes and polygons must have the same length")
+            raise fail(InvalidInput, N_("compound codes and polygons must have the same length"))
         return cls(
             code, geom, np.zeros(len(code), bool), shapely.STRtree(geom) if len(geom) else None
         )
@@ -271,7 +328,7 @@ def _walkable_ways(
     ok &= ~shapely.is_empty(geoms) & (shapely.get_num_coordinates(geoms) >= 2)
     keep = np.flatnonzero(ok)
     if len(keep) == 0:
-        raise InvalidInput("no walkable street lines: the network would be empty")
+        raise fail(InvalidInput, N_("no walkable street lines: the network would be empty"))
     private = ~walkable(
         hw[keep],
         foot=None if foot is None else np.asarray(foot, object)[keep],

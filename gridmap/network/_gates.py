@@ -96,42 +96,9 @@ def close_compounds(
     # 2. Other gates: a new gate node, linked straight to the nearest edge outside the
     # compound (a street, or the paths of the compound around or beside it) and to the
     # nearest internal path of its compound.
-    todo = np.flatnonzero(gate_node < 0)
-    if len(todo):
-        gxy = shapely.get_coordinates(g_pts[todo])
-        pe, pa, _ = nearest_on(net, gxy, g_comp[todo], link_m, outside=True)
-        ie, ia, _ = nearest_on(net, gxy, g_comp[todo], link_m)
-        if (pe < 0).any():
-            bad = g_codes[todo[pe < 0]]
-            warnings.append(
-                f"{len(bad)} gates have no street (or path of the compound around "
-                f"them) within {link_m:g} m and "
-                f"cannot be used ({', '.join(map(str, bad[:5]))})"
-            )
-        link = pe >= 0
-        with_int = link & (ie >= 0)
-        outer = net.edge_compound[pe[link]]  # the outside link belongs to the side it joins
-        net, at_nodes = split_edges(
-            net, np.r_[pe[link], ie[with_int]], np.r_[pa[link], ia[with_int]]
-        )
-        n_pub = int(link.sum())
-        gates_here = todo[link]
-        new_ids = net.n_nodes + np.arange(n_pub)
-        net = replace(
-            net, node_xy=np.vstack([net.node_xy, shapely.get_coordinates(g_pts[gates_here])])
-        )
-        gate_node[gates_here] = new_ids
-        net = add_edges(net, new_ids, at_nodes[:n_pub], outer, GATE_LINK)
-        net = add_edges(
-            net, new_ids[with_int[link]], at_nodes[n_pub:], g_comp[todo[with_int]], GATE_LINK
-        )
+    net = _link_gates(net, g_pts, g_comp, g_codes, gate_node, link_m, warnings)
     ok = gate_node >= 0
     gate_node, g_comp, g_codes = gate_node[ok], g_comp[ok], g_codes[ok]
-    # 3. Cut every other link. Each edge end gets a side key; ends with equal keys at a node
-    # stay joined, other keys get their own copy of the node. Public edges: -1. A compound's
-    # internal paths: a key shared with its siblings (same parent compound, or none), so a
-    # path crossing from one compound straight into its neighbour stays joined, while the
-    # public streets and the parent's paths are cut off. A gate joins everything there.
     have_gate = np.zeros(len(net.compound_code), bool)
     have_gate[g_comp] = True
     dead = net.compound_code[net.compound_gated & ~have_gate]
@@ -140,14 +107,67 @@ def close_compounds(
             f"{len(dead)} gated compounds have no usable gate; their internal "
             f"paths are unreachable ({', '.join(map(str, dead[:5]))})"
         )
-    if not (net.edge_compound >= 0).any():
-        return replace(
-            net,
-            gate_node=gate_node,
-            gate_compound=g_comp,
-            gate_code=g_codes,
-            warnings=tuple(warnings),
+    # 3. Cut every other link.
+    if (net.edge_compound >= 0).any():
+        net = _cut_other_links(net, gate_node, parent)
+    return replace(
+        net,
+        gate_node=gate_node,
+        gate_compound=g_comp,
+        gate_code=g_codes,
+        warnings=tuple(warnings),
+    )
+
+
+def _link_gates(
+    net: Network,
+    g_pts: np.ndarray,
+    g_comp: np.ndarray,
+    g_codes: np.ndarray,
+    gate_node: np.ndarray,
+    link_m: float,
+    warnings: list[str],
+) -> Network:
+    """Give each gate off the outline's crossings (``gate_node`` -1) a node of its own,
+    linked to the nearest edge outside and the nearest internal path within ``link_m``
+    metres; ``gate_node`` is filled in place."""
+    todo = np.flatnonzero(gate_node < 0)
+    if not len(todo):
+        return net
+    gxy = shapely.get_coordinates(g_pts[todo])
+    pe, pa, _ = nearest_on(net, gxy, g_comp[todo], link_m, outside=True)
+    ie, ia, _ = nearest_on(net, gxy, g_comp[todo], link_m)
+    if (pe < 0).any():
+        bad = g_codes[todo[pe < 0]]
+        warnings.append(
+            f"{len(bad)} gates have no street (or path of the compound around "
+            f"them) within {link_m:g} m and "
+            f"cannot be used ({', '.join(map(str, bad[:5]))})"
         )
+    link = pe >= 0
+    with_int = link & (ie >= 0)
+    outer = net.edge_compound[pe[link]]  # the outside link belongs to the side it joins
+    net, at_nodes = split_edges(net, np.r_[pe[link], ie[with_int]], np.r_[pa[link], ia[with_int]])
+    n_pub = int(link.sum())
+    gates_here = todo[link]
+    new_ids = net.n_nodes + np.arange(n_pub)
+    net = replace(net, node_xy=np.vstack([net.node_xy, shapely.get_coordinates(g_pts[gates_here])]))
+    gate_node[gates_here] = new_ids
+    net = add_edges(net, new_ids, at_nodes[:n_pub], outer, GATE_LINK)
+    return add_edges(
+        net, new_ids[with_int[link]], at_nodes[n_pub:], g_comp[todo[with_int]], GATE_LINK
+    )
+
+
+def _cut_other_links(net: Network, gate_node: np.ndarray, parent: np.ndarray) -> Network:
+    """Cut every link between a compound's paths and the rest except at its gates.
+
+    Each edge end gets a side key; ends with equal keys at a node stay joined, other keys get
+    their own copy of the node. Public edges: -1. A compound's internal paths: a key shared
+    with its siblings (same parent compound, or none), so a path crossing from one compound
+    straight into its neighbour stays joined, while the public streets and the parent's
+    paths are cut off. A gate joins everything there.
+    """
     node, edge = incidence(net.edge_u, net.edge_v)
     comp = net.edge_compound[edge]
     width = len(net.compound_code) + 1
@@ -167,13 +187,4 @@ def close_compounds(
         new_u[edge[rows[at_u]]] = ids[at_u]
         new_v[edge[rows[~at_u]]] = ids[~at_u]
         node_xy = np.vstack([node_xy, net.node_xy[copies["node"].to_numpy()]])
-    return replace(
-        net,
-        node_xy=node_xy,
-        edge_u=new_u,
-        edge_v=new_v,
-        gate_node=gate_node,
-        gate_compound=g_comp,
-        gate_code=g_codes,
-        warnings=tuple(warnings),
-    )
+    return replace(net, node_xy=node_xy, edge_u=new_u, edge_v=new_v)

@@ -8,7 +8,8 @@ import numpy as np
 
 from gridmap.crs import metric_crs
 from gridmap.errors import InvalidInput
-from gridmap.network._build import build_network
+from gridmap.messages import N_, fail
+from gridmap.network._build import CompoundInputs, Tolerances, build_network
 from gridmap.network._graph import (
     DEFAULT_GATE_LINK_M,
     DEFAULT_GATE_TOLERANCE_M,
@@ -79,7 +80,9 @@ def network_from_osm(
     node with). ``crs`` defaults to the local UTM zone.
     """
     if ways is None or len(ways) == 0:
-        raise InvalidInput("the OSM data holds no highways: no walking network can be built")
+        raise fail(
+            InvalidInput, N_("the OSM data holds no highways: no walking network can be built")
+        )
     crs = crs or str(metric_crs(ways))
     ways_m = ways.to_crs(crs)
     codes, polys = (
@@ -104,11 +107,12 @@ def network_from_osm(
         foot=ways["foot"].to_numpy(object) if "foot" in ways else None,
         access=ways["access"].to_numpy(object) if "access" in ways else None,
         node_ids=list(ways["nodes"]) if "nodes" in ways else None,
-        compound_codes=codes,
-        compound_geoms=polys,
-        gate_points=gate_pts,
-        gate_codes=gate_codes,
-        gate_node_ids=gate_ids,
-        gate_tolerance_m=gate_tolerance_m,
-        gate_link_m=gate_link_m,
+        compounds=CompoundInputs(
+            compound_codes=codes,
+            compound_geoms=polys,
+            gate_points=gate_pts,
+            gate_codes=gate_codes,
+            gate_node_ids=gate_ids,
+        ),
+        tolerances=Tolerances(gate_tolerance_m=gate_tolerance_m, gate_link_m=gate_link_m),
     )

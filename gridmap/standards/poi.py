@@ -17,6 +17,7 @@ import yaml
 
 from gridmap import vocab
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 
 EXCLUDE = "exclude"
 TABLE = "poi_categories.yaml"
@@ -49,8 +50,16 @@ def _table() -> dict[str, dict[tuple[str, ...], tuple[str, str]]]:
         for provider, mapping in providers.items():
             for key, value in mapping.items():
                 if value != EXCLUDE and value not in codes:
-                    raise InvalidInput(
-                        f"{TABLE}: {layer}.{provider}.{key}: {value!r} is not a {layer} category"
+                    raise fail(
+                        InvalidInput,
+                        N_(
+                            "{table}: {layer}.{provider}.{key}: {value!r} is not a {layer} category"
+                        ),
+                        table=TABLE,
+                        layer=layer,
+                        provider=provider,
+                        key=key,
+                        value=value,
                     )
                 entries[_path(str(key))] = (str(value), str(provider))
         out[layer] = entries
@@ -58,12 +67,36 @@ def _table() -> dict[str, dict[tuple[str, ...], tuple[str, str]]]:
 
 
 def covers(layer: str) -> bool:
-    """Whether the shipped table has entries for ``layer``."""
+    """Whether the shipped table has entries for ``layer``.
+
+    Parameters
+    ----------
+    layer : str
+        The layer's name.
+
+    Returns
+    -------
+    bool
+        True when some entry classifies that layer.
+    """
     return layer in _table()
 
 
 def classify(layer: str, value: str) -> Decision | None:
-    """The shipped table's decision for one cell; None when no entry covers it."""
+    """The shipped table's decision for one cell.
+
+    Parameters
+    ----------
+    layer : str
+        The layer's name.
+    value : str
+        The cell (an Amap or Baidu type, e.g. '医疗保健服务;综合医院').
+
+    Returns
+    -------
+    Decision or None
+        The category decided; None when no entry covers it.
+    """
     entries = _table().get(layer)
     if not entries or not value:
         return None

@@ -26,7 +26,8 @@ import pandas as pd
 import yaml
 
 from gridmap import vocab
-from gridmap.errors import InvalidInput
+from gridmap.errors import GridmapError, InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.units import metres_for, minutes_for
 
 RULE_FILES = (
@@ -75,15 +76,39 @@ class Rule:
     source: str = ""
 
     def threshold_m(self, speed_kmh: float) -> float:
-        """The network distance the rule is judged on (minutes x speed for minute rules)."""
+        """The network distance the rule is judged on (minutes x speed for minute rules).
+
+        Parameters
+        ----------
+        speed_kmh : float
+            Walking speed in km/h.
+
+        Returns
+        -------
+        float
+            Metres.
+        """
         if self.max_distance_m is not None:
             return float(self.max_distance_m)
         if self.max_minutes is None:  # the loader refuses such rules; a hand-made one may not
-            raise InvalidInput(f"rule {self.id}: give max_distance_m or max_minutes")
+            raise fail(
+                InvalidInput, N_("rule {rule}: give max_distance_m or max_minutes"), rule=self.id
+            )
         return float(metres_for(float(self.max_minutes), speed_kmh))
 
     def title(self, lang: str = "zh") -> str:
-        """The rule's title in ``lang`` (``zh`` or ``en``)."""
+        """The rule's title for people.
+
+        Parameters
+        ----------
+        lang : str
+            "zh" or "en".
+
+        Returns
+        -------
+        str
+            The title.
+        """
         return self.title_zh if lang == "zh" else self.title_en
 
 
@@ -96,11 +121,27 @@ class RuleSet:
     sources: tuple[str, ...]
 
     def enabled(self) -> list[Rule]:
-        """The enabled rules, in file order."""
+        """The enabled rules, in file order.
+
+        Returns
+        -------
+        list of Rule
+            The rules.
+        """
         return [r for r in self.rules if r.enabled]
 
     def get(self, rule_id: str) -> Rule:
         """The rule ``rule_id``.
+
+        Parameters
+        ----------
+        rule_id : str
+            The rule's id.
+
+        Returns
+        -------
+        Rule
+            The rule.
 
         Raises
         ------
@@ -110,10 +151,20 @@ class RuleSet:
         for r in self.rules:
             if r.id == rule_id:
                 return r
-        raise InvalidInput(f"no rule {rule_id!r}; see `gridmap standards` for the ids")
+        raise fail(
+            InvalidInput,
+            N_("no rule {rule_id!r}; see `gridmap standards` for the ids"),
+            rule_id=rule_id,
+        )
 
     def categories(self) -> list[str]:
-        """Every category some enabled rule needs, in first-use order."""
+        """Every category some enabled rule needs, in first-use order.
+
+        Returns
+        -------
+        list of str
+            The category codes.
+        """
         seen: dict[str, None] = {}
         for r in self.enabled():
             seen.update(dict.fromkeys(r.categories))
@@ -138,12 +189,24 @@ class RuleSet:
         return None
 
     def rules_for(self, category: str) -> list[Rule]:
-        """The enabled rules that judge facility ``category``."""
+        """The enabled rules that judge facility ``category``.
+
+        Parameters
+        ----------
+        category : str
+            A facility category.
+
+        Returns
+        -------
+        list of Rule
+            The rules.
+        """
         return [r for r in self.enabled() if category in r.categories]
 
 
-def _fail(where: str, what: str) -> InvalidInput:
-    return InvalidInput(f"{where}: {what}")
+def _fail(where: str, template: str, **params: Any) -> GridmapError:
+    """A refusal of the rules file ``where``; ``template`` starts with ``{where}: ``."""
+    return fail(InvalidInput, template, where=where, **params)
 
 
 def _rule(
@@ -154,28 +217,23 @@ def _rule(
     where: str,
     base: Rule | None = None,
 ) -> Rule:
+    """A rule read from a file (``where``), or the changes a user's file makes to ``base``."""
     if not isinstance(raw, dict) or not raw.get("id"):
-        raise _fail(where, "every rule needs an 'id'")
+        raise _fail(where, N_("{where}: every rule needs an 'id'"))
     rid = str(raw["id"])
     unknown = set(raw) - _FIELDS
     if unknown:
         raise _fail(
             where,
-            f"rule {rid}: unknown field(s) {', '.join(sorted(unknown))}; "
-            f"allowed: {', '.join(sorted(_FIELDS))}",
+            N_("{where}: rule {rule}: unknown field(s) {fields}; allowed: {allowed}"),
+            rule=rid,
+            fields=", ".join(sorted(unknown)),
+            allowed=", ".join(sorted(_FIELDS)),
         )
     data = {**defaults, **raw} if base is None else dict(raw)
     if base is None:
         data.setdefault("standard", standard)
-        for need in ("clause", "title_zh", "title_en", "categories"):
-            if not data.get(need):
-                raise _fail(
-                    where,
-                    f"rule {rid}: '{need}' is missing (every rule cites its "
-                    "clause and says what it checks)",
-                )
-        if data.get("max_distance_m") is None and data.get("max_minutes") is None:
-            raise _fail(where, f"rule {rid}: give max_distance_m or max_minutes")
+        _check_complete(data, rid, where)
     rule = (
         base
         if base is not None
@@ -191,38 +249,15 @@ def _rule(
     )
     changes = {k: v for k, v in data.items() if k in _FIELDS and k != "id"}
     if "categories" in changes:
-        cats = changes["categories"]
-        cats = [cats] if isinstance(cats, str) else list(cats or [])
-        bad = [c for c in cats if c not in vocab.FACILITY_CODES]
-        if bad:
-            raise _fail(
-                where,
-                f"rule {rid}: unknown facility categor"
-                f"{'y' if len(bad) == 1 else 'ies'} {', '.join(map(str, bad))}; "
-                f"use codes from gridmap.vocab.FACILITY_CATEGORIES "
-                f"(e.g. {', '.join(sorted(vocab.FACILITY_CODES)[:4])} ...)",
-            )
-        changes["categories"] = tuple(cats)
-    for key in ("max_distance_m", "max_minutes", "min_share"):
-        if key in changes and changes[key] is not None:
-            try:
-                changes[key] = float(changes[key])
-            except (TypeError, ValueError) as exc:
-                raise _fail(where, f"rule {rid}: {key} must be a number") from exc
-            if not math.isfinite(changes[key]) or changes[key] < 0:
-                raise _fail(where, f"rule {rid}: {key} must be a non-negative number")
-    if "max_distance_m" in changes and changes["max_distance_m"] is not None:
-        changes.setdefault("max_minutes", None)
-    elif changes.get("max_minutes") is not None:
-        changes["max_distance_m"] = None
-    if "min_share" in changes and changes["min_share"] > 1:
+        changes["categories"] = _categories(changes["categories"], rid, where)
+    _clean_numbers(changes, rid, where)
+    if "weight" in changes and changes["weight"] not in WEIGHTS:
         raise _fail(
             where,
-            f"rule {rid}: min_share is a share between 0 and 1 "
-            f"(got {changes['min_share']}; write 0.9 for 90%)",
+            N_("{where}: rule {rule}: weight must be one of {weights}"),
+            rule=rid,
+            weights=", ".join(WEIGHTS),
         )
-    if "weight" in changes and changes["weight"] not in WEIGHTS:
-        raise _fail(where, f"rule {rid}: weight must be one of {', '.join(WEIGHTS)}")
     if "enabled" in changes:
         changes["enabled"] = bool(changes["enabled"])
     for key in ("standard", "clause", "title_zh", "title_en", "basis", "tier", "note"):
@@ -233,14 +268,105 @@ def _rule(
     return replace(rule, **changes)
 
 
+def _check_complete(data: dict[str, Any], rid: str, where: str) -> None:
+    """Refuse a new rule that does not cite its clause, say what it checks or give a limit."""
+    for need in ("clause", "title_zh", "title_en", "categories"):
+        if not data.get(need):
+            raise _fail(
+                where,
+                N_(
+                    "{where}: rule {rule}: '{need}' is missing (every rule cites its clause and "
+                    "says what it checks)"
+                ),
+                rule=rid,
+                need=need,
+            )
+    if data.get("max_distance_m") is None and data.get("max_minutes") is None:
+        raise _fail(where, N_("{where}: rule {rule}: give max_distance_m or max_minutes"), rule=rid)
+
+
+def _categories(cats: Any, rid: str, where: str) -> tuple[str, ...]:
+    """A rule's facility categories (one code or a list), each a known code."""
+    cats = [cats] if isinstance(cats, str) else list(cats or [])
+    bad = [c for c in cats if c not in vocab.FACILITY_CODES]
+    if bad:
+        raise _fail(
+            where,
+            N_(
+                "{where}: rule {rule}: unknown facility category {codes}; use codes from "
+                "gridmap.vocab.FACILITY_CATEGORIES (e.g. {examples} ...)"
+            )
+            if len(bad) == 1
+            else N_(
+                "{where}: rule {rule}: unknown facility categories {codes}; use codes from "
+                "gridmap.vocab.FACILITY_CATEGORIES (e.g. {examples} ...)"
+            ),
+            rule=rid,
+            codes=", ".join(map(str, bad)),
+            examples=", ".join(sorted(vocab.FACILITY_CODES)[:4]),
+        )
+    return tuple(cats)
+
+
+def _clean_numbers(changes: dict[str, Any], rid: str, where: str) -> None:
+    """Distances, minutes and shares as non-negative floats (in place); a rule given in
+    metres drops its minutes and the other way round."""
+    for key in ("max_distance_m", "max_minutes", "min_share"):
+        if key in changes and changes[key] is not None:
+            try:
+                changes[key] = float(changes[key])
+            except (TypeError, ValueError) as exc:
+                raise _fail(
+                    where, N_("{where}: rule {rule}: {key} must be a number"), rule=rid, key=key
+                ) from exc
+            if not math.isfinite(changes[key]) or changes[key] < 0:
+                raise _fail(
+                    where,
+                    N_("{where}: rule {rule}: {key} must be a non-negative number"),
+                    rule=rid,
+                    key=key,
+                )
+    if "max_distance_m" in changes and changes["max_distance_m"] is not None:
+        changes.setdefault("max_minutes", None)
+    elif changes.get("max_minutes") is not None:
+        changes["max_distance_m"] = None
+    if "min_share" in changes and changes["min_share"] > 1:
+        raise _fail(
+            where,
+            N_(
+                "{where}: rule {rule}: min_share is a share between 0 and 1 (got {value}; "
+                "write 0.9 for 90%)"
+            ),
+            rule=rid,
+            value=changes["min_share"],
+        )
+
+
 def read_table(text: str, where: str, key: str = "rules") -> dict[str, Any]:
-    """A YAML table of cited entries: a mapping whose ``key`` is a list (rules, indicators)."""
+    """A YAML table of cited entries: a mapping whose ``key`` is a list (rules, indicators).
+
+    Parameters
+    ----------
+    text : str
+        The YAML text.
+    where : str
+        The file's name, for messages.
+    key : str
+        The name of the list.
+
+    Returns
+    -------
+    dict
+        The mapping, with an empty list under ``key`` when it had none.
+    """
     try:
         doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise _fail(where, f"not valid YAML ({str(exc).splitlines()[0]})") from exc
+        raise _fail(
+            where, N_("{where}: not valid YAML ({reason})"), reason=str(exc).splitlines()[0]
+        ) from exc
     if not isinstance(doc, dict) or not isinstance(doc.get(key, []), list):
-        raise _fail(where, f"expected a mapping with a '{key}:' list")
+        raise _fail(where, N_("{where}: expected a mapping with a '{key}:' list"), key=key)
     doc.setdefault(key, [])
     return doc
 
@@ -249,7 +375,18 @@ _read = read_table
 
 
 def load_rules(override: str | Path | None = None) -> RuleSet:
-    """The shipped rules, merged with the user's rules file ``override`` when given."""
+    """The shipped rules, merged with the user's rules file when given.
+
+    Parameters
+    ----------
+    override : str or Path, optional
+        The user's rules file.
+
+    Returns
+    -------
+    RuleSet
+        The rules, the level table and the files read.
+    """
     rules: list[Rule] = []
     levels: list[dict[str, Any]] = []
     sources: list[str] = []
@@ -269,7 +406,7 @@ def load_rules(override: str | Path | None = None) -> RuleSet:
     if override is not None:
         path = Path(override)
         if not path.is_file():
-            raise InvalidInput(f"{path}: rules file not found")
+            raise fail(InvalidInput, N_("{path}: rules file not found"), path=path)
         doc = _read(path.read_text("utf-8"), path.name)
         sources.append(str(path))
         index = {r.id: k for k, r in enumerate(rules)}
@@ -291,7 +428,7 @@ def load_rules(override: str | Path | None = None) -> RuleSet:
     ids = [r.id for r in rules]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
-        raise InvalidInput(f"duplicate rule ids: {', '.join(dup)}")
+        raise fail(InvalidInput, N_("duplicate rule ids: {ids}"), ids=", ".join(dup))
     return RuleSet(tuple(rules), tuple(levels), tuple(sources))
 
 
@@ -307,13 +444,29 @@ def evaluate(
 ) -> pd.DataFrame:
     """Pass/fail of every enabled rule in every area.
 
-    distances  aligned with the origins: '<category>_m' columns (NaN beyond the cutoff or
-               unreachable); a category without a column counts as absent (nobody covered)
-    weights    aligned: 'residents', 'households'
-    areas      level ('grid', 'community', 'street', ...) -> Series of area codes per origin
-    names      optional level -> {code: display name}
-    Returns one row per (rule, level, area): rule, standard, clause, title, categories,
-    threshold_m, minutes (at ``speed_kmh``), min_share, weight, total, covered, share, passed.
+    Parameters
+    ----------
+    rules : RuleSet or list of Rule
+        The rules (disabled ones are skipped).
+    distances : pandas.DataFrame
+        Aligned with the origins: '<category>_m' columns in metres (NaN beyond the cutoff or
+        unreachable); a category without a column counts as absent (nobody covered).
+    weights : pandas.DataFrame
+        Aligned: 'residents', 'households'.
+    areas : dict of str to pandas.Series
+        Level ('grid', 'community', 'street', ...) -> area code per origin.
+    speed_kmh : float
+        Walking speed in km/h (for minute rules and the minutes shown).
+    names : dict, optional
+        Level -> {code: display name}.
+    lang : str
+        Language of the titles, "zh" or "en".
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (rule, level, area): rule, standard, clause, title, categories,
+        threshold_m, minutes, min_share, weight, total, covered, share, passed, computed.
     """
     chosen = rules.enabled() if isinstance(rules, RuleSet) else [r for r in rules if r.enabled]
     rows = []

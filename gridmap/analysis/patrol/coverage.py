@@ -16,6 +16,7 @@ from gridmap.analysis.patrol.options import DEFAULT_OPTIONS, PatrolOptions
 from gridmap.analysis.patrol.periods import Period, _bin_of, shift_of
 from gridmap.analysis.patrol.streets import StreetNetwork
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 
 # Per-grid arrays (one value per grid, or grid x period) passed between the coverage steps.
 _Arrays = tuple[np.ndarray, ...]
@@ -53,7 +54,13 @@ class CoverageReport:
     buildings_passed: pd.Series = field(default_factory=lambda: pd.Series(dtype=bool))
 
     def totals(self) -> dict[str, Any]:
-        """Street-office totals over the whole range (each street piece counted once)."""
+        """Street-office totals over the whole range (each street piece counted once).
+
+        Returns
+        -------
+        dict
+            street_m, patrolled_m, street_pct, patrols and patrol_km.
+        """
         seg = self.segments
         street_m = float(seg["length_m"].sum())
         patrolled_m = float(seg.loc[seg["patrolled"], "length_m"].sum())
@@ -89,29 +96,36 @@ def coverage(
 ) -> CoverageReport:
     """Patrol coverage per grid and period.
 
-    In: the :func:`street_network`, cleaned fixes (:func:`clean_fixes`), the periods
-    (half-open, ascending), optional buildings (grid_code, households, geometry) and
-    key sites (code, grid_code, geometry), all in the network's metric CRS. ``shift``
-    'day' or 'night' counts only fixes of that shift. Out: :class:`CoverageReport`.
+    Parameters
+    ----------
+    network : StreetNetwork
+        The :func:`street_network` of the area.
+    clean : pandas.DataFrame
+        Cleaned fixes (:func:`clean_fixes`).
+    periods : list of Period
+        The periods, half-open and ascending.
+    buildings, sites : geopandas.GeoDataFrame, optional
+        Buildings (grid_code, households, geometry) and key sites (code, grid_code,
+        geometry), in the network's metric CRS.
+    shift : str
+        'all', or 'day' or 'night' to count only fixes of that shift.
+    longest : int
+        How many of the longest unpatrolled streets to list per grid.
+    options : PatrolOptions
+        Thresholds of cleaning and matching.
+
+    Returns
+    -------
+    CoverageReport
+        Everything computed.
     """
     if shift not in ("all", "day", "night"):
-        raise InvalidInput(f"shift must be all, day or night, got {shift!r}")
+        raise fail(InvalidInput, N_("shift must be all, day or night, got {shift!r}"), shift=shift)
     crs = network.crs
     grids = network.grids
     n_per = len(periods)
     segs = track_segments(clean, options=options)
-    bins = _bin_of(segs.t_mid, periods)
-    use = bins >= 0
-    if shift != "all":
-        use &= (
-            shift_of(
-                segs.t_mid,
-                day_start_hour=options.day_start_hour,
-                night_start_hour=options.night_start_hour,
-            )
-            == shift
-        )
-    seg_idx = np.flatnonzero(use)
+    bins, seg_idx = _chosen_chords(segs, periods, shift, options)
     tree = shapely.STRtree(segs.geoms[seg_idx]) if len(seg_idx) else None
 
     covered = match_pieces(
@@ -134,12 +148,6 @@ def coverage(
     # Only pieces with at least one segment in the selection (period and shift).
     chosen = np.unique(segs.piece[seg_idx])
     pieces_gdf = track_pieces(clean[clean["piece"].isin(chosen)], crs).reset_index(drop=True)
-    reasons = clean["reason"].value_counts().to_dict()
-    cleaning = {
-        "fixes": int(len(clean)),
-        "kept": int(clean["keep"].sum()),
-        "dropped": {k: int(v) for k, v in reasons.items() if k},
-    }
     site_frame = site_rows["frame"]
     return CoverageReport(
         periods,
@@ -150,10 +158,39 @@ def coverage(
         patrollers,
         site_frame,
         pieces_gdf,
-        cleaning,
+        _cleaning_counts(clean),
         options,
         passed_any,
     )
+
+
+def _chosen_chords(
+    segs: TrackSegments, periods: list[Period], shift: str, options: PatrolOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    """The period position of every chord, and the positions of the chords in a period and
+    of the shift asked for."""
+    bins = _bin_of(segs.t_mid, periods)
+    use = bins >= 0
+    if shift != "all":
+        use &= (
+            shift_of(
+                segs.t_mid,
+                day_start_hour=options.day_start_hour,
+                night_start_hour=options.night_start_hour,
+            )
+            == shift
+        )
+    return bins, np.flatnonzero(use)
+
+
+def _cleaning_counts(clean: pd.DataFrame) -> dict[str, Any]:
+    """Fixes read, kept, and dropped by reason."""
+    reasons = clean["reason"].value_counts().to_dict()
+    return {
+        "fixes": int(len(clean)),
+        "kept": int(clean["keep"].sum()),
+        "dropped": {k: int(v) for k, v in reasons.items() if k},
+    }
 
 
 def _segment_shares(

@@ -12,6 +12,7 @@ from numpy.typing import ArrayLike
 
 from gridmap.analysis.patrol.options import DEFAULT_OPTIONS, PatrolOptions, _require_metric
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 
 # A GPS jump that persists longer than this is a relocation, not a spike: restart there.
 _RESET_AFTER_S = 120.0
@@ -29,11 +30,26 @@ def fixes_frame(
     y: ArrayLike,
     accuracy_m: ArrayLike | None = None,
 ) -> pd.DataFrame:
-    """GPS fixes (one row each) from arrays; ``t`` local times, ``x``/``y`` metric coordinates.
+    """GPS fixes (one row each) from arrays.
 
-    Raw GPX/CSV records (patroller, time, lon, lat[, accuracy]) come in here after the
-    reader projected lon/lat. Out: columns track, patroller, t, x, y, accuracy_m,
-    sorted by track and time.
+    Raw GPX/CSV records (patroller, time, lon, lat[, accuracy]) come in here after the reader
+    projected lon/lat.
+
+    Parameters
+    ----------
+    track, patroller : array_like or scalar
+        Track id and patroller per fix (or one for all).
+    t : array_like
+        Local times.
+    x, y : array_like
+        Metric coordinates.
+    accuracy_m : array_like, optional
+        Reported accuracy in metres.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns track, patroller, t, x, y, accuracy_m, sorted by track and time.
     """
     n = len(x)
     frame = pd.DataFrame(
@@ -54,16 +70,27 @@ def fixes_frame(
     )
     if frame["t"].isna().any():
         row = int(np.flatnonzero(frame["t"].isna().to_numpy())[0])
-        raise InvalidInput(f"fix {row + 1} has no time; every fix needs patroller, time, lon, lat")
+        raise fail(
+            InvalidInput,
+            N_("fix {row} has no time; every fix needs patroller, time, lon, lat"),
+            row=row + 1,
+        )
     return frame.sort_values(["track", "t"], kind="stable").reset_index(drop=True)
 
 
 def track_fixes(tracks: gpd.GeoDataFrame) -> pd.DataFrame:
     """One row per vertex of stored tracks.
 
-    In: GeoDataFrame (metric CRS) with code, patroller, started_at, times (list of
-    seconds after started_at, one per vertex), geometry (LineString); optional
-    ``accuracy`` (list of metres per vertex). Out: :func:`fixes_frame` columns.
+    Parameters
+    ----------
+    tracks : geopandas.GeoDataFrame
+        Metric CRS; code, patroller, started_at, times (list of seconds after started_at, one
+        per vertex), geometry (LineString); optional ``accuracy`` (list of metres per vertex).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :func:`fixes_frame` columns.
     """
     _require_metric(tracks, "patrol tracks")
     if not len(tracks):
@@ -85,9 +112,15 @@ def track_fixes(tracks: gpd.GeoDataFrame) -> pd.DataFrame:
     bad = np.flatnonzero(lengths != counts)
     if len(bad):
         code = tracks["code"].iloc[bad[0]]
-        raise InvalidInput(
-            f"patrol track {code}: {lengths[bad[0]]} times for {counts[bad[0]]} "
-            "vertices; every vertex needs one time"
+        raise fail(
+            InvalidInput,
+            N_(
+                "patrol track {code}: {times} times for {vertices} vertices; every vertex "
+                "needs one time"
+            ),
+            code=code,
+            times=lengths[bad[0]],
+            vertices=counts[bad[0]],
         )
     seconds = np.concatenate(times) if times else np.zeros(0)
     started = pd.to_datetime(tracks["started_at"]).to_numpy().astype("datetime64[us]")
@@ -162,10 +195,21 @@ def _speed_scan(
 def clean_fixes(fixes: pd.DataFrame, *, options: PatrolOptions = DEFAULT_OPTIONS) -> pd.DataFrame:
     """Drop bad fixes and split tracks into pieces.
 
-    In: :func:`fixes_frame` columns (sorted by track, time). Out: the same rows and
-    index plus ``keep`` (bool), ``reason`` ('' kept; 'accuracy', 'speed', 'duplicate'
-    or 'isolated' dropped) and ``piece`` (int id of the continuous piece the fix
-    belongs to, -1 when dropped). A piece ends at a gap longer than ``max_gap_min``.
+    A piece ends at a gap longer than ``max_gap_min``.
+
+    Parameters
+    ----------
+    fixes : pandas.DataFrame
+        :func:`fixes_frame` columns (sorted by track, time).
+    options : PatrolOptions
+        The thresholds (accuracy, speed, gap).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same rows and index plus ``keep`` (bool), ``reason`` ('' kept; 'accuracy',
+        'speed', 'duplicate' or 'isolated' dropped) and ``piece`` (int id of the continuous
+        piece the fix belongs to, -1 when dropped).
     """
     out = fixes.copy()
     n = len(out)
@@ -221,8 +265,21 @@ def clean_fixes(fixes: pd.DataFrame, *, options: PatrolOptions = DEFAULT_OPTIONS
 
 
 def track_pieces(clean: pd.DataFrame, crs: Any) -> gpd.GeoDataFrame:
-    """The cleaned pieces as lines: piece, track, patroller, started_at, ended_at, length_m,
-    duration_s, geometry (in ``crs``)."""
+    """The cleaned pieces as lines.
+
+    Parameters
+    ----------
+    clean : pandas.DataFrame
+        :func:`clean_fixes` output.
+    crs : pyproj.CRS or str
+        The metric CRS of the fixes.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        piece, track, patroller, started_at, ended_at, length_m, duration_s, geometry (in
+        ``crs``).
+    """
     kept = clean[clean["keep"]]
     if not len(kept):
         return gpd.GeoDataFrame(

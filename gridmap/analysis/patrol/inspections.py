@@ -11,9 +11,19 @@ import pandas as pd
 def overdue_sites(sites: pd.DataFrame, *, as_of: datetime) -> pd.DataFrame:
     """Key sites past their inspection interval.
 
-    In: sites with code, name, category, grid_code, inspection_interval_days and
-    last_inspected (datetime or NaT when never inspected). Out: index-aligned frame
-    with due_at, days_overdue (float; inf when never inspected) and overdue (bool).
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        code, name, category, grid_code, inspection_interval_days and last_inspected
+        (datetime or NaT when never inspected).
+    as_of : datetime
+        The moment overdue is judged at.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index-aligned: due_at, days_overdue (float; inf when never inspected) and overdue
+        (bool).
     """
     last = pd.to_datetime(sites["last_inspected"])
     interval = pd.to_timedelta(sites["inspection_interval_days"].astype(float), unit="D")

@@ -32,12 +32,22 @@ class TrackSegments:
 def track_segments(
     clean: pd.DataFrame, *, options: PatrolOptions = DEFAULT_OPTIONS
 ) -> TrackSegments:
-    """Chords of at least ``step_m`` between kept fixes of the same piece, each with the
-    heading of the chord over ``heading_window`` chords on either side.
+    """Chords of at least ``step_m`` between kept fixes of the same piece, each with the heading
+    of the chord over ``heading_window`` chords on either side.
 
-    GPS noise makes single 5-second steps point anywhere and adds their zig-zag to the
-    distance; chords of ~15 m keep the direction and the walked length, and cut the
-    number of segments to match by about three.
+    GPS noise makes single 5-second steps point anywhere; ~15 m chords keep the direction.
+
+    Parameters
+    ----------
+    clean : pandas.DataFrame
+        :func:`clean_fixes` output.
+    options : PatrolOptions
+        ``step_m`` and ``heading_window``.
+
+    Returns
+    -------
+    TrackSegments
+        The chords.
     """
     kept = clean[clean["keep"]].sort_values(["piece", "t"], kind="stable")
     piece_all = kept["piece"].to_numpy()
@@ -111,13 +121,33 @@ def match_pieces(
     tree: shapely.STRtree | None = None,
     options: PatrolOptions = DEFAULT_OPTIONS,
 ) -> np.ndarray:
-    """Which street pieces a track runs along, per period: bool (pieces, n_bins).
+    """Which street pieces a track runs along, per period.
 
-    In: street pieces (mx, my, dx, dy), the track chords, the positions ``seg_idx`` of the
-    chords to use, each chord's period ``bins``; ``tree`` an STRtree of
-    ``segs.geoms[seg_idx]`` (built when None). A piece is covered in a period when a chord
-    of that period passes within ``tolerance_m`` of its midpoint heading along it (within
-    ``max_angle_deg``, either direction): one STRtree query for all pieces.
+    A piece is covered in a period when a chord of that period passes within ``tolerance_m``
+    of its midpoint heading along it (within ``max_angle_deg``, either direction): one STRtree
+    query for all pieces.
+
+    Parameters
+    ----------
+    pieces : pandas.DataFrame
+        Street pieces (mx, my, dx, dy).
+    segs : TrackSegments
+        The track chords.
+    seg_idx : numpy.ndarray
+        Positions of the chords to use.
+    bins : numpy.ndarray
+        Each chord's period position.
+    n_bins : int
+        Number of periods.
+    tree : shapely.STRtree, optional
+        STRtree of ``segs.geoms[seg_idx]`` (built when None).
+    options : PatrolOptions
+        ``tolerance_m`` and ``max_angle_deg``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean (pieces, n_bins).
     """
     covered = np.zeros((len(pieces), n_bins), dtype=bool)
     if not len(seg_idx) or not len(pieces):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,10 @@ class PatrolOptions:
 
     def __post_init__(self) -> None:
         if self.speed_slack_m < 0:
-            raise InvalidInput(
-                f"patrol option speed_slack_m must be >= 0, got {self.speed_slack_m}"
+            raise fail(
+                InvalidInput,
+                N_("patrol option speed_slack_m must be >= 0, got {value}"),
+                value=self.speed_slack_m,
             )
         for name in (
             "max_speed_kmh",
@@ -48,23 +51,38 @@ class PatrolOptions:
             "step_m",
         ):
             if not getattr(self, name) > 0:
-                raise InvalidInput(
-                    f"patrol option {name} must be positive, got {getattr(self, name)}"
+                raise fail(
+                    InvalidInput,
+                    N_("patrol option {name} must be positive, got {value}"),
+                    name=name,
+                    value=getattr(self, name),
                 )
         if not 0 < self.min_share <= 1:
-            raise InvalidInput(f"patrol option min_share must be in (0, 1], got {self.min_share}")
+            raise fail(
+                InvalidInput,
+                N_("patrol option min_share must be in (0, 1], got {value}"),
+                value=self.min_share,
+            )
         for name in ("day_start_hour", "night_start_hour"):
             if not 0 <= getattr(self, name) <= 23:
-                raise InvalidInput(
-                    f"patrol option {name} must be an hour 0-23, got {getattr(self, name)}"
+                raise fail(
+                    InvalidInput,
+                    N_("patrol option {name} must be an hour 0-23, got {value}"),
+                    name=name,
+                    value=getattr(self, name),
                 )
 
 
 def _require_metric(frame: gpd.GeoDataFrame, what: str) -> None:
     if frame.crs is None or not frame.crs.is_projected:
-        raise InvalidInput(
-            f"{what} must be in a projected (metric) CRS, got {frame.crs}; "
-            "project it first (e.g. frame.to_crs(gridmap.crs.metric_crs(frame)))"
+        raise fail(
+            InvalidInput,
+            N_(
+                "{what} must be in a projected (metric) CRS, got {crs}; project it first "
+                "(e.g. frame.to_crs(gridmap.crs.metric_crs(frame)))"
+            ),
+            what=what,
+            crs=frame.crs,
         )
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class Period:
 
     @property
     def label(self) -> str:
+        """The period as written: one day, or FIRST/LAST day."""
         last = self.end - timedelta(seconds=1)
         if self.start.date() == last.date():
             return self.start.date().isoformat()
@@ -35,22 +37,42 @@ def _parse_day(text: str, what: str) -> datetime:
             return datetime.combine(date.fromisoformat(text), datetime.min.time())
         return datetime.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidInput(
-            f"{what} {text!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)"
+        raise fail(
+            InvalidInput,
+            N_("{what} {text!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)"),
+            what=what,
+            text=text,
         ) from exc
 
 
 def parse_period(text: str) -> Period:
-    """``START/END`` (dates inclusive, or times), ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY-Www``."""
+    """A period as the user writes it.
+
+    Parameters
+    ----------
+    text : str
+        ``START/END`` (dates inclusive, or times), ``YYYY-MM-DD``, ``YYYY-MM`` or
+        ``YYYY-Www``.
+
+    Returns
+    -------
+    Period
+        The half-open period.
+    """
     text = (text or "").strip()
     try:
         return _parse_period(text)
     except InvalidInput:
         raise
     except (ValueError, OverflowError) as exc:  # month 13, week 99: the calendar refuses
-        raise InvalidInput(
-            f"period {text!r} is not on the calendar ({exc}); use a month "
-            "01-12 or an ISO week 01-53"
+        raise fail(
+            InvalidInput,
+            N_(
+                "period {text!r} is not on the calendar ({reason}); use a month 01-12 or an "
+                "ISO week 01-53"
+            ),
+            text=text,
+            reason=exc,
         ) from exc
 
 
@@ -62,7 +84,11 @@ def _parse_period(text: str) -> Period:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", b.strip()):
             end += timedelta(days=1)  # a date as END means the whole of that day
         if end <= start:
-            raise InvalidInput(f"period {text!r} ends before it starts; write START/END")
+            raise fail(
+                InvalidInput,
+                N_("period {text!r} ends before it starts; write START/END"),
+                text=text,
+            )
         return Period(start, end)
     if m := re.fullmatch(r"(\d{4})-(\d{2})", text):
         start = datetime(int(m[1]), int(m[2]), 1)
@@ -74,18 +100,37 @@ def _parse_period(text: str) -> Period:
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         start = _parse_day(text, "period")
         return Period(start, start + timedelta(days=1))
-    raise InvalidInput(
-        f"period {text!r} not understood; use START/END (2025-06-01/2025-06-30), "
-        "a day (2025-06-01), a month (2025-06) or an ISO week (2025-W23)"
+    raise fail(
+        InvalidInput,
+        N_(
+            "period {text!r} not understood; use START/END (2025-06-01/2025-06-30), "
+            "a day (2025-06-01), a month (2025-06) or an ISO week (2025-W23)"
+        ),
+        text=text,
     )
 
 
 def split_period(period: Period, by: str | None) -> list[Period]:
-    """``period`` cut into calendar days, ISO weeks (Monday first) or months; whole when None."""
+    """A period cut into calendar days, ISO weeks (Monday first) or months.
+
+    Parameters
+    ----------
+    period : Period
+        The whole period.
+    by : str or None
+        'day', 'week' or 'month'; None (or '', 'all', 'period') keeps it whole.
+
+    Returns
+    -------
+    list of Period
+        The parts, in order.
+    """
     if by in (None, "", "all", "period"):
         return [period]
     if by not in ("day", "week", "month"):
-        raise InvalidInput(f"cannot split a period by {by!r}; use day, week or month")
+        raise fail(
+            InvalidInput, N_("cannot split a period by {by!r}; use day, week or month"), by=by
+        )
     out: list[Period] = []
     cur = period.start
     while cur < period.end:
@@ -104,7 +149,20 @@ def split_period(period: Period, by: str | None) -> list[Period]:
 def shift_of(
     times: ArrayLike, *, day_start_hour: int = 6, night_start_hour: int = 20
 ) -> np.ndarray:
-    """'day' or 'night' for each local time (day = [day_start_hour, night_start_hour))."""
+    """'day' or 'night' for each local time (day = [day_start_hour, night_start_hour)).
+
+    Parameters
+    ----------
+    times : array_like
+        Local times.
+    day_start_hour, night_start_hour : int
+        Hours 0-23 at which the day and the night shift start.
+
+    Returns
+    -------
+    numpy.ndarray
+        'day' or 'night' per time.
+    """
     hours = pd.DatetimeIndex(times).hour.to_numpy()
     if day_start_hour < night_start_hour:
         day = (hours >= day_start_hour) & (hours < night_start_hour)

@@ -35,8 +35,20 @@ class StreetNetwork:
 
 
 def patrolled_roads(roads: gpd.GeoDataFrame) -> pd.Series:
-    """Index-aligned bool: roads a patrol can walk, by the rule of ``gridmap.walkable``
-    (private roads only as a compound's own roads: ``compound_code`` set)."""
+    """Roads a patrol can walk, by the rule of ``gridmap.walkable``.
+
+    Private roads count only as a compound's own roads (``compound_code`` set).
+
+    Parameters
+    ----------
+    roads : geopandas.GeoDataFrame
+        highway, foot, access and compound_code columns.
+
+    Returns
+    -------
+    pandas.Series
+        Index-aligned bool.
+    """
 
     def col(name: str) -> np.ndarray | None:
         return roads[name].to_numpy(object) if name in roads else None
@@ -49,7 +61,18 @@ def patrolled_roads(roads: gpd.GeoDataFrame) -> pd.Series:
 
 
 def road_levels(roads: pd.DataFrame) -> np.ndarray | None:
-    """Vertical level of each road from its layer/bridge/tunnel columns (None: none given)."""
+    """Vertical level of each road from its layer/bridge/tunnel columns.
+
+    Parameters
+    ----------
+    roads : pandas.DataFrame
+        The roads, with any of layer, bridge, tunnel.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Level per road; None when no such column is given.
+    """
     if not any(c in roads for c in ("layer", "bridge", "tunnel")):
         return None
     tags = [
@@ -62,11 +85,25 @@ def road_levels(roads: pd.DataFrame) -> np.ndarray | None:
 def street_network(
     roads: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, options: PatrolOptions = DEFAULT_OPTIONS
 ) -> StreetNetwork:
-    """Node ``roads`` into segments between intersections, cut them into pieces of at most
-    ``piece_m`` and assign every piece to the grids within ``edge_m`` of its midpoint.
+    """The streets a patrol may cover, in pieces assigned to grids.
 
-    In: roads (metric CRS; highway, foot, name columns) and grids (code, name,
-    geometry). Roads outside every grid and roads nobody patrols are left out.
+    Node ``roads`` into segments between intersections, cut them into pieces of at most
+    ``piece_m`` and assign every piece to the grids within ``edge_m`` of its midpoint. Roads
+    outside every grid and roads nobody patrols are left out.
+
+    Parameters
+    ----------
+    roads : geopandas.GeoDataFrame
+        Metric CRS; highway, foot, name columns.
+    grids : geopandas.GeoDataFrame
+        code, name, geometry.
+    options : PatrolOptions
+        ``piece_m`` and ``edge_m``.
+
+    Returns
+    -------
+    StreetNetwork
+        Segments, pieces and the grid of each piece.
     """
     _require_metric(roads, "roads")
     _require_metric(grids, "grids")

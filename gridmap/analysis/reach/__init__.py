@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from gridmap.analysis.reach.categories import (
     ReachTable,
+    SnapOptions,
     coverage,
     estimate_by_category,
     radius_by_category,
@@ -74,6 +75,7 @@ __all__ = [
     "PointJoin",
     "Progress",
     "ReachTable",
+    "SnapOptions",
     "SourceGraph",
     "Suggestion",
     "buffer_lines",

@@ -23,6 +23,7 @@ from gridmap.analysis.reach.defaults import (
 from gridmap.analysis.reach.engine import PointJoin, SourceGraph, metric_points
 from gridmap.crs import metric_crs
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.network import Network, Snap, snap_points
 from gridmap.units import metres_per_minute, minutes_for
 
@@ -45,9 +46,33 @@ class ReachTable:
     facility_status: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
 
     def distance(self, category: str) -> pd.Series:
+        """The distance column of a category.
+
+        Parameters
+        ----------
+        category : str
+            A facility category.
+
+        Returns
+        -------
+        pandas.Series
+            Metres per origin (NaN beyond the cutoff).
+        """
         return self.table[f"{category}_m"]
 
     def label(self, lang: str = "en") -> str:
+        """What the distances are, for every display of them (the method must be said).
+
+        Parameters
+        ----------
+        lang : str
+            "zh" or "en".
+
+        Returns
+        -------
+        str
+            The label.
+        """
         speed = self.params["speed_kmh"]
         if self.method == METHOD_RADIUS:
             return (
@@ -87,8 +112,10 @@ def _categories(
     facilities: pd.DataFrame, field_name: str, wanted: Iterable[Any] | None
 ) -> list[str]:
     if field_name not in facilities:
-        raise InvalidInput(
-            f"facilities have no {field_name!r} column; name the category field (--category-field)"
+        raise fail(
+            InvalidInput,
+            N_("facilities have no {field!r} column; name the category field (--category-field)"),
+            field=field_name,
         )
     have = [str(c) for c in pd.unique(facilities[field_name].dropna())]
     if wanted is None:
@@ -101,9 +128,19 @@ def _ids(facilities: pd.DataFrame, id_field: str | None) -> np.ndarray:
     if id_field is None:
         return np.asarray(facilities.index, dtype=object)
     if id_field not in facilities:
-        raise InvalidInput(f"facilities have no {id_field!r} column")
+        raise fail(InvalidInput, N_("facilities have no {field!r} column"), field=id_field)
     ids: np.ndarray = facilities[id_field].to_numpy(dtype=object)
     return ids
+
+
+@dataclass(frozen=True)
+class SnapOptions:
+    """How :func:`reach_by_category` joins points to the network: within ``max_snap_m``
+    metres, and ``origin_snap`` when the caller snapped the origins itself (e.g. at
+    building entrances or with known compounds)."""
+
+    max_snap_m: float = 300.0
+    origin_snap: Snap | None = None
 
 
 def reach_by_category(
@@ -116,22 +153,43 @@ def reach_by_category(
     categories: Iterable[str] | None = None,
     max_distance_m: float = np.inf,
     speed_kmh: float = DEFAULT_SPEED_KMH,
-    max_snap_m: float = 300.0,
-    origin_snap: Snap | None = None,
+    snapping: SnapOptions = SnapOptions(),
     progress: Progress | None = None,
 ) -> ReachTable:
     """Nearest facility of each category for every origin, on the network.
 
-    Origins and facilities are snapped once (``origin_snap`` when the caller snapped the
-    origins itself, e.g. at building entrances or with known compounds); then one
-    multi-source Dijkstra per category. ``categories`` defaults to every value of
-    ``category_field``; a category without any facility gives empty columns (nobody
-    covered).
+    Origins and facilities are snapped once; then one multi-source Dijkstra per category. A
+    category without any facility gives empty columns (nobody covered).
+
+    Parameters
+    ----------
+    network : Network
+        The walking network.
+    facilities, origins : geopandas.GeoDataFrame
+        The facilities (with a category column) and the origins (buildings).
+    category_field, id_field : str
+        The facilities' category and id columns (id None: the index).
+    categories : iterable of str, optional
+        The categories wanted (default: every value of ``category_field``).
+    max_distance_m : float
+        Cutoff in metres.
+    speed_kmh : float
+        Walking speed in km/h for the minutes.
+    snapping : SnapOptions
+        Snap distance in metres, and the origins already snapped by the caller.
+    progress : callable, optional
+        Called with (category, done, total) after each category.
+
+    Returns
+    -------
+    ReachTable
+        Method 'network'.
     """
     metres_per_minute(speed_kmh)
+    max_snap_m = snapping.max_snap_m
     cats = _categories(facilities, category_field, categories)
     fsnap = snap_points(network, metric_points(facilities, network.crs), max_snap_m=max_snap_m)
-    osnap = origin_snap or snap_points(
+    osnap = snapping.origin_snap or snap_points(
         network, metric_points(origins, network.crs), max_snap_m=max_snap_m
     )
     ids = _ids(facilities, id_field)
@@ -183,16 +241,44 @@ def estimate_by_category(
 
     Same table as ``reach_by_category`` with method 'estimate'; every display must say so
     (``ReachTable.label``).
+
+    Parameters
+    ----------
+    facilities : geopandas.GeoDataFrame
+        The facilities, with a category column.
+    origins : geopandas.GeoDataFrame
+        The origins (buildings).
+    crs : str, optional
+        The metric CRS to measure in (default: the UTM zone of the origins).
+    category_field : str
+        The facilities' category column.
+    id_field : str, optional
+        The facilities' id column (default: the index).
+    categories : iterable of str, optional
+        The categories wanted (default: every value of ``category_field``).
+    max_distance_m : float
+        Cutoff in metres.
+    speed_kmh : float
+        Walking speed in km/h for the minutes.
+    detour_factor : float
+        Walk / straight-line ratio assumed (at least 1).
+
+    Returns
+    -------
+    ReachTable
+        Method 'estimate'.
     """
     if detour_factor < 1:
-        raise InvalidInput(f"detour factor must be at least 1 (got {detour_factor})")
+        raise fail(
+            InvalidInput,
+            N_("detour factor must be at least 1 (got {detour_factor})"),
+            detour_factor=detour_factor,
+        )
     return _straight_line(
         facilities,
         origins,
+        (category_field, id_field, categories),
         crs=crs,
-        category_field=category_field,
-        id_field=id_field,
-        categories=categories,
         max_distance_m=max_distance_m,
         speed_kmh=speed_kmh,
         factor=detour_factor,
@@ -211,17 +297,42 @@ def radius_by_category(
     max_distance_m: float = np.inf,
     speed_kmh: float = DEFAULT_SPEED_KMH,
 ) -> ReachTable:
-    """The service radius: straight-line metres from each origin to the nearest facility
-    of each category, so an origin lies inside a facility's circle of radius r exactly when
-    ``<category>_m <= r`` (a true circle in the metric ``crs``). Minutes are empty: a
-    circle says nothing about walking. Method 'radius'."""
+    """The service radius: straight-line metres from each origin to the nearest facility of each
+    category.
+
+    An origin lies inside a facility's circle of radius r exactly when ``<category>_m <= r``
+    (a true circle in the metric ``crs``). Minutes are empty: a circle says nothing about
+    walking.
+
+    Parameters
+    ----------
+    facilities : geopandas.GeoDataFrame
+        The facilities, with a category column.
+    origins : geopandas.GeoDataFrame
+        The origins (buildings).
+    crs : str, optional
+        The metric CRS to measure in (default: the UTM zone of the origins).
+    category_field : str
+        The facilities' category column.
+    id_field : str, optional
+        The facilities' id column (default: the index).
+    categories : iterable of str, optional
+        The categories wanted (default: every value of ``category_field``).
+    max_distance_m : float
+        Cutoff in metres.
+    speed_kmh : float
+        Walking speed in km/h (checked, not used for minutes).
+
+    Returns
+    -------
+    ReachTable
+        Method 'radius'.
+    """
     return _straight_line(
         facilities,
         origins,
+        (category_field, id_field, categories),
         crs=crs,
-        category_field=category_field,
-        id_field=id_field,
-        categories=categories,
         max_distance_m=max_distance_m,
         speed_kmh=speed_kmh,
         factor=1.0,
@@ -232,17 +343,17 @@ def radius_by_category(
 def _straight_line(
     facilities: gpd.GeoDataFrame,
     origins: gpd.GeoDataFrame,
+    which: tuple[str, str | None, Any],
     *,
     crs: Any,
-    category_field: str,
-    id_field: str | None,
-    categories: Any,
     max_distance_m: float,
     speed_kmh: float,
     factor: float,
     method: str,
 ) -> ReachTable:
-    """Nearest facility per category by straight line (k-d tree) x ``factor``."""
+    """Nearest facility per category by straight line (k-d tree) x ``factor``; ``which``
+    holds the category field, the id field and the categories wanted."""
+    category_field, id_field, categories = which
     metres_per_minute(speed_kmh)
     crs = crs or str(metric_crs(origins))
     cats = _categories(facilities, category_field, categories)
@@ -287,6 +398,22 @@ def _straight_line(
 
 
 # --- coverage per area ------------------------------------------------------------------
+#: The columns of :func:`coverage`, in order.
+COVERAGE_COLUMNS = [
+    "level",
+    "area",
+    "category",
+    "threshold",
+    "threshold_m",
+    "residents",
+    "residents_covered",
+    "residents_share",
+    "households",
+    "households_covered",
+    "households_share",
+    "buildings",
+    "buildings_covered",
+]
 
 
 def coverage(
@@ -298,14 +425,23 @@ def coverage(
 ) -> pd.DataFrame:
     """Residents and households covered per area, category and threshold.
 
-    weights       aligned with the origins: 'residents' and 'households' columns
-    areas         area level -> Series aligned with the origins giving each origin's area code
-                  (e.g. {'grid': ..., 'community': ..., 'street': ...}); None codes are
-                  counted under '' (no area)
-    thresholds_m  label -> metres, e.g. {'5 min': 333.3, '300 m': 300}
-    Returns one row per (level, area, category, threshold): residents, residents_covered,
-    residents_share, households, households_covered, households_share (share 0..1, NaN when
-    nobody lives there), buildings and buildings_covered (buildings where people live).
+    Parameters
+    ----------
+    reach : ReachTable
+        The per-origin distances.
+    weights : pandas.DataFrame
+        Aligned with the origins: 'residents' and 'households' columns.
+    areas : dict of str to pandas.Series
+        Area level ('grid', 'community', 'street' ...) -> each origin's area code (None: '').
+    thresholds_m : dict of str to float
+        Label -> metres, e.g. {'5 min': 333.3, '300 m': 300}.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (level, area, category, threshold): residents, households and buildings
+        where people live, each total, ``_covered`` and ``_share`` (0..1, NaN when nobody
+        lives there; buildings without a share).
     """
     w = weights.reindex(reach.table.index)
     res = w["residents"].fillna(0).to_numpy(float)
@@ -346,21 +482,5 @@ def coverage(
                         )
                     )
     if not frames:
-        return pd.DataFrame(
-            columns=[
-                "level",
-                "area",
-                "category",
-                "threshold",
-                "threshold_m",
-                "residents",
-                "residents_covered",
-                "residents_share",
-                "households",
-                "households_covered",
-                "households_share",
-                "buildings",
-                "buildings_covered",
-            ]
-        )
+        return pd.DataFrame(columns=COVERAGE_COLUMNS)
     return pd.concat(frames, ignore_index=True)

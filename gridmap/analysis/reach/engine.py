@@ -15,6 +15,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from gridmap.analysis.reach.defaults import DEFAULT_SPEED_KMH
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.network import SNAP_EDGE, SNAP_OFF, Network, Snap, point_xy, snap_points
 from gridmap.units import metres_for, minutes_for
 
@@ -57,8 +58,20 @@ class SourceGraph:
     def run(
         self, which: ArrayLike | None = None, *, max_distance_m: float = np.inf
     ) -> NodeDistances:
-        """Distances from the sources ``which`` (indices; default all); ``source`` holds
-        indices into the full ``sources``."""
+        """Distances from some of the sources to every node (one Dijkstra).
+
+        Parameters
+        ----------
+        which : array_like, optional
+            Indices of the sources taking part (default all).
+        max_distance_m : float
+            Cutoff in metres.
+
+        Returns
+        -------
+        NodeDistances
+            ``source`` holds indices into the full ``sources``.
+        """
         n = self.network.n_nodes
         idx = np.arange(self.sources.n) if which is None else np.asarray(which, dtype=np.int64)
         idx = idx[self.live[idx]]
@@ -79,7 +92,22 @@ class SourceGraph:
 def node_distances(
     network: Network, sources: Snap, *, max_distance_m: float = np.inf
 ) -> NodeDistances:
-    """One multi-source Dijkstra from all ``sources`` (a ``Snap``) with a cutoff."""
+    """One multi-source Dijkstra from all ``sources`` with a cutoff.
+
+    Parameters
+    ----------
+    network : Network
+        The walking network.
+    sources : Snap
+        The snapped sources.
+    max_distance_m : float
+        Cutoff in metres.
+
+    Returns
+    -------
+    NodeDistances
+        Distance and nearest source per node.
+    """
     return SourceGraph(network, sources).run(max_distance_m=max_distance_m)
 
 
@@ -131,8 +159,22 @@ class PointJoin:
     def distances(
         self, nd: NodeDistances, which: ArrayLike | None = None, *, max_distance_m: float = np.inf
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Distance (m, inf beyond ``max_distance_m``) and nearest source of each target;
-        ``which``: the source indices that took part in the run (default all)."""
+        """Distance and nearest source of each target after one run.
+
+        Parameters
+        ----------
+        nd : NodeDistances
+            The run's node distances.
+        which : array_like, optional
+            The source indices that took part in the run (default all).
+        max_distance_m : float
+            Cutoff in metres.
+
+        Returns
+        -------
+        distance_m, source : numpy.ndarray
+            Metres per target (inf beyond ``max_distance_m``) and the nearest source's index.
+        """
         targets = self.targets
         dist = np.full(targets.n, np.inf)
         src = np.full(targets.n, -1, dtype=np.int64)
@@ -169,23 +211,56 @@ def point_distances(
     which: ArrayLike | None = None,
     max_distance_m: float = np.inf,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Distance (m, inf beyond ``max_distance_m``) and nearest source of each target point.
+    """Distance and nearest source of each target point.
 
-    ``sources`` (the Snap the distances came from; ``which``: the indices that took part)
-    adds the direct way along a shared edge. For many runs over the same points, build a
-    ``PointJoin`` once.
+    ``sources`` (the Snap the distances came from) adds the direct way along a shared edge.
+    For many runs over the same points, build a ``PointJoin`` once.
+
+    Parameters
+    ----------
+    nd : NodeDistances
+        The run's node distances.
+    targets : Snap
+        The snapped targets.
+    sources : Snap, optional
+        The snapped sources of the run.
+    which : array_like, optional
+        The source indices that took part in the run (default all).
+    max_distance_m : float
+        Cutoff in metres.
+
+    Returns
+    -------
+    distance_m, source : numpy.ndarray
+        Metres per target (inf beyond ``max_distance_m``) and the nearest source's index.
     """
     return PointJoin(targets, sources).distances(nd, which, max_distance_m=max_distance_m)
 
 
 def metric_points(points: Any, crs: str) -> np.ndarray:
-    """(n, 2) metric coordinates of a GeoSeries/GeoDataFrame (reprojected to ``crs``) or of
-    coordinates/shapely points already in it. Polygons count by their centroid."""
+    """(n, 2) metric coordinates of points, reprojected where needed; polygons count by their
+    centroid.
+
+    Parameters
+    ----------
+    points : GeoSeries, GeoDataFrame, array or shapely points
+        A GeoSeries/GeoDataFrame (reprojected to ``crs``), or coordinates/shapely points
+        already in it.
+    crs : str
+        The metric CRS.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, 2) coordinates in metres.
+    """
     if isinstance(points, gpd.GeoDataFrame):
         points = points.geometry
     if isinstance(points, gpd.GeoSeries):
         if points.crs is None:
-            raise InvalidInput("points have no CRS; set one (e.g. EPSG:4326) before analysis")
+            raise fail(
+                InvalidInput, N_("points have no CRS; set one (e.g. EPSG:4326) before analysis")
+            )
         geoms = np.asarray(points.to_crs(crs).values, dtype=object)
         non_point = shapely.get_type_id(geoms) != 0
         if non_point.any():
@@ -208,13 +283,30 @@ def nearest_facility(
 ) -> pd.DataFrame:
     """Network distance from every origin to its nearest facility (one category).
 
-    facilities, origins  GeoSeries/GeoDataFrames (any CRS; polygons by centroid) or (n, 2)
-                         arrays / shapely points in the network's metric CRS
-    Returns a DataFrame aligned with ``origins`` (same index when it has one): distance_m
-    and minutes (NaN beyond ``max_distance_m``, unreachable or off-network), facility
-    (label of the nearest facility in ``facilities``' index, or its position), snap
-    ('edge' | 'gate' | 'off_network') and leg_m (the origin's access leg). The walking
-    speed is in ``attrs['speed_kmh']``.
+    Parameters
+    ----------
+    network : Network
+        The walking network.
+    facilities, origins : GeoSeries, GeoDataFrame or array
+        Any CRS (polygons by centroid), or (n, 2) arrays / shapely points in the network's
+        metric CRS.
+    max_distance_m : float
+        Cutoff in metres.
+    speed_kmh : float
+        Walking speed in km/h for the minutes.
+    max_snap_m : float
+        Farthest a point may lie from the network, in metres.
+    facility_snap, origin_snap : Snap, optional
+        The points already snapped by the caller.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned with ``origins`` (same index when it has one): distance_m and minutes (NaN
+        beyond ``max_distance_m``, unreachable or off-network), facility (label of the nearest
+        facility in ``facilities``' index, or its position), snap ('edge' | 'gate' |
+        'off_network') and leg_m (the origin's access leg). The walking speed is in
+        ``attrs['speed_kmh']``.
     """
     fsnap = facility_snap or snap_points(
         network, metric_points(facilities, network.crs), max_snap_m=max_snap_m
@@ -260,11 +352,30 @@ def travel_time_grid(
     """Walking minutes from the nearest of ``sources`` on a regular grid over the network.
 
     A travel-time surface for heatmaps: cell centres every ``cell_m`` metres over the
-    network's extent, each snapped like a building (cells farther than ``max_snap_m`` from
-    a street are left out). Returns points (network CRS) with distance_m, minutes, source.
+    network's extent, each snapped like a building.
+
+    Parameters
+    ----------
+    network : Network
+        The walking network.
+    sources : GeoSeries, GeoDataFrame or array
+        The sources (see :func:`metric_points`).
+    cell_m : float
+        Cell size in metres.
+    speed_kmh : float
+        Walking speed in km/h.
+    max_minutes : float
+        Cutoff in minutes.
+    max_snap_m : float
+        Cells farther than this many metres from a street are left out.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Points (network CRS) with distance_m, minutes, source.
     """
     if len(network.node_xy) == 0:
-        raise InvalidInput("the network is empty")
+        raise fail(InvalidInput, N_("the network is empty"))
     minx, miny = network.node_xy.min(axis=0)
     maxx, maxy = network.node_xy.max(axis=0)
     gx, gy = np.meshgrid(

@@ -16,6 +16,7 @@ from gridmap import lines as L
 from gridmap.analysis.reach.defaults import DEFAULT_BUFFER_M, Progress
 from gridmap.analysis.reach.engine import node_distances
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.network import SNAP_EDGE, Network, Snap
 
 
@@ -56,8 +57,22 @@ def buffer_lines(lines: np.ndarray, width_m: float, *, quad_segs: int = 2) -> An
     capsules (5x faster, same polygon up to the arc approximation): the faces (polygonize)
     form a coverage whose union is cheap; inside a face the buffer is the face minus the face
     shrunk by ``width_m``; outside, the outer rings and every dangling, cut or partial piece
-    are buffered. Lines must meet at shared vertices (network pieces do); anything else
-    falls back to the plain union.
+    are buffered. Lines must meet at shared vertices (network pieces do); anything else falls
+    back to the plain union.
+
+    Parameters
+    ----------
+    lines : numpy.ndarray
+        LineStrings in a metric CRS.
+    width_m : float
+        Buffer width in metres.
+    quad_segs : int
+        Segments per quarter circle of the round ends.
+
+    Returns
+    -------
+    shapely geometry
+        The union.
     """
     lines = np.asarray(lines, dtype=object)
     lines = lines[~shapely.is_empty(lines)]
@@ -179,19 +194,43 @@ def isochrones(
 
     For each radius, the edges within reach (an edge only partly within reach is cut at the
     exact remaining distance; a source's own edge counts both ways from its position) plus
-    each source's access leg are buffered by ``buffer_m`` metres.
-    per_source  one polygon per source and radius (Dijkstra per source, in batches)
-    merged      one polygon per radius for all sources together (one multi-source run)
-    quad_segs   segments per quarter circle of the buffer's round ends (2: corners within
-                ~2 m of a true circle at 25 m)
-    Returns a GeoDataFrame (network CRS): source (index in ``sources``, -1 for merged),
-    radius_m, geometry. Sources off the network get no polygon.
+    each source's access leg are buffered. Sources off the network get no polygon.
+
+    Parameters
+    ----------
+    network : Network
+        The walking network.
+    sources : Snap
+        The snapped sources.
+    radii_m : iterable of float
+        Walking distances in metres.
+    buffer_m : float
+        Buffer width in metres.
+    per_source : bool
+        One polygon per source and radius (Dijkstra per source, in batches).
+    merged : bool
+        One polygon per radius for all sources together (one multi-source run).
+    quad_segs : int
+        Segments per quarter circle of the round ends (2: within ~2 m of a circle at 25 m).
+    batch_size : int
+        Sources per batch of per-source runs.
+    progress : callable, optional
+        Called with ("isochrones", sources done, sources in all) as batches finish.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Network CRS: source (index in ``sources``, -1 for merged), radius_m, geometry.
     """
     radii = np.sort(np.asarray(list(radii_m), dtype=float))
     if len(radii) == 0 or (radii <= 0).any():
-        raise InvalidInput("isochrone radii must be positive metres")
+        raise fail(InvalidInput, N_("isochrone radii must be positive metres"))
     if buffer_m <= 0:
-        raise InvalidInput(f"isochrone buffer width must be positive (got {buffer_m} m)")
+        raise fail(
+            InvalidInput,
+            N_("isochrone buffer width must be positive (got {buffer_m} m)"),
+            buffer_m=buffer_m,
+        )
     rmax = float(radii[-1])
     rows: list[tuple[int, float, object]] = []
     live = np.flatnonzero(np.bincount(sources.att_point, minlength=sources.n) > 0)

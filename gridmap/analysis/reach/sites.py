@@ -16,6 +16,7 @@ from scipy.spatial import cKDTree
 from gridmap.analysis.reach.defaults import DEFAULT_DETOUR_FACTOR
 from gridmap.analysis.reach.engine import _same_edge, _with_sources, node_distances, point_distances
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.network import SNAP_OFF, Network, Snap, snap_points
 
 
@@ -29,11 +30,22 @@ def gap_polygons(
     """Residential areas outside the reach: uncovered residential buildings, grown by
     ``buffer_m`` and merged where they touch, minus the covered (isochrone) area.
 
-    buildings    GeoDataFrame in a metric CRS with 'residents' and 'households' columns
-    uncovered    boolean mask aligned with ``buildings`` (residential and not within reach)
-    covered_area optional polygon (same CRS) removed from the gaps
-    Returns one polygon per gap (metric CRS) with buildings, residents and households,
-    largest first.
+    Parameters
+    ----------
+    buildings : geopandas.GeoDataFrame
+        Metric CRS, with 'residents' and 'households' columns.
+    uncovered : numpy.ndarray
+        Boolean mask aligned with ``buildings`` (residential and not within reach).
+    covered_area : shapely geometry, optional
+        Polygon (same CRS) removed from the gaps.
+    buffer_m : float
+        How far the buildings are grown, in metres.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One polygon per gap (metric CRS) with buildings, residents and households, largest
+        first.
     """
     cols = ["buildings", "residents", "households"]
     mask = np.asarray(uncovered, bool)
@@ -63,8 +75,25 @@ def gap_polygons(
 def candidate_nodes(
     network: Network, gaps: Any, *, max_candidates: int = 300, public_only: bool = True
 ) -> np.ndarray:
-    """Network nodes inside gap polygons, thinned on a square grid to at most
-    ``max_candidates`` (the node nearest each cell centre), as (k, 2) coordinates."""
+    """Network nodes inside gap polygons, thinned on a square grid (the node nearest each cell
+    centre).
+
+    Parameters
+    ----------
+    network : Network
+        The walking network.
+    gaps : array_like
+        Gap polygons in the network's CRS.
+    max_candidates : int
+        The most nodes to return.
+    public_only : bool
+        Only nodes on public edges (not inside gated compounds).
+
+    Returns
+    -------
+    numpy.ndarray
+        (k, 2) coordinates in metres.
+    """
     gaps = np.asarray(gaps, dtype=object)
     if len(gaps) == 0 or network.n_nodes == 0:
         return np.zeros((0, 2))
@@ -83,8 +112,21 @@ def candidate_nodes(
 
 
 def thin_points(xy: np.ndarray, max_points: int) -> np.ndarray:
-    """At most ``max_points`` of ``xy`` spread over their extent: on the coarsest square
-    grid that keeps no more than that, the point nearest each cell centre."""
+    """At most ``max_points`` of ``xy`` spread over their extent: on the coarsest square grid that
+    keeps no more than that, the point nearest each cell centre.
+
+    Parameters
+    ----------
+    xy : numpy.ndarray
+        (n, 2) coordinates.
+    max_points : int
+        The most points to keep.
+
+    Returns
+    -------
+    numpy.ndarray
+        The kept coordinates.
+    """
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     max_candidates = max_points
     if len(xy) <= max_candidates:
@@ -146,15 +188,36 @@ def suggest_sites(
 ) -> Suggestion:
     """Choose ``k`` new sites greedily, each adding the most residents within ``radius_m``.
 
-    facilities   Snap of the existing facilities of the category
-    origins      Snap of the buildings; ``weights`` aligned (residents, households)
-    candidates_xy  (c, 2) candidate points (metric CRS), e.g. ``candidate_nodes`` or the
-                 planner's own sites; each is snapped like a facility
     Coverage before and after each pick is the share of residents within ``radius_m``
     (off-network buildings count as not covered).
+
+    Parameters
+    ----------
+    network : Network
+        The walking network.
+    facilities : Snap
+        The existing facilities of the category.
+    origins : Snap
+        The buildings.
+    weights : pandas.DataFrame
+        Aligned with ``origins``: residents, households.
+    radius_m : float
+        Walking distance in metres a site serves.
+    candidates_xy : numpy.ndarray
+        (c, 2) candidate points (metric CRS), e.g. ``candidate_nodes`` or the planner's own
+        sites; each is snapped like a facility.
+    k : int
+        How many sites to pick.
+    batch_cells : float
+        Bound on the size of one batch of distance runs (candidates x nodes), for memory.
+
+    Returns
+    -------
+    Suggestion
+        The picks and the ranking of every candidate alone.
     """
     if k < 1:
-        raise InvalidInput(f"the number of sites must be at least 1 (got {k})")
+        raise fail(InvalidInput, N_("the number of sites must be at least 1 (got {k})"), k=k)
     res = weights["residents"].fillna(0).to_numpy(float)
     hh = weights["households"].fillna(0).to_numpy(float)
     total = float(res.sum())
@@ -164,18 +227,25 @@ def suggest_sites(
     cand = snap_points(network, candidates_xy, max_snap_m=np.inf)
     covered_before = total - float(res[~np.isfinite(d0)].sum())
     if cand.n == 0 or len(uncovered) == 0:
-        return _greedy(
-            sp.csr_array((cand.n, len(uncovered))),
-            res[uncovered],
-            hh[uncovered],
-            cand.xy,
-            k=k,
-            radius_m=radius_m,
-            covered_before=covered_before,
-            total=total,
-        )
-    targets = origins.subset(uncovered)
-    # Coverage matrix: candidate x uncovered building, within radius_m.
+        cover = sp.csr_array((cand.n, len(uncovered)))
+    else:
+        cover = _cover_matrix(network, cand, origins.subset(uncovered), radius_m, batch_cells)
+    return _greedy(
+        cover,
+        res[uncovered],
+        hh[uncovered],
+        cand.xy,
+        k=k,
+        radius_m=radius_m,
+        covered_before=covered_before,
+        total=total,
+    )
+
+
+def _cover_matrix(
+    network: Network, cand: Snap, targets: Snap, radius_m: float, batch_cells: float
+) -> sp.csr_array:
+    """Coverage matrix: candidate x target building, 1 where within ``radius_m``."""
     graph = _with_sources(network, cand)
     n = network.n_nodes
     size = max(1, int(batch_cells // max(graph.shape[0], 1)))
@@ -195,17 +265,7 @@ def suggest_sites(
     cols.append(t[d <= radius_m])
     r = np.concatenate(rows)
     c = np.concatenate(cols)
-    cover = sp.csr_array((np.ones(len(r)), (r, c)), shape=(cand.n, targets.n))
-    return _greedy(
-        cover,
-        res[uncovered],
-        hh[uncovered],
-        cand.xy,
-        k=k,
-        radius_m=radius_m,
-        covered_before=covered_before,
-        total=total,
-    )
+    return sp.csr_array((np.ones(len(r)), (r, c)), shape=(cand.n, targets.n))
 
 
 def _greedy(
@@ -275,9 +335,30 @@ def suggest_sites_estimate(
     k: int = 3,
     detour_factor: float = DEFAULT_DETOUR_FACTOR,
 ) -> Suggestion:
-    """``suggest_sites`` without a network: straight line x ``detour_factor`` (an estimate)."""
+    """``suggest_sites`` without a network: straight line x ``detour_factor`` (an estimate).
+
+    Parameters
+    ----------
+    facility_xy, origin_xy : numpy.ndarray
+        (n, 2) metric coordinates of the existing facilities and of the buildings.
+    weights : pandas.DataFrame
+        Aligned with the buildings: residents, households.
+    radius_m : float
+        Walking distance in metres a site serves.
+    candidates_xy : numpy.ndarray
+        (c, 2) candidate points in the same CRS.
+    k : int
+        How many sites to pick.
+    detour_factor : float
+        Walk / straight-line ratio assumed.
+
+    Returns
+    -------
+    Suggestion
+        The picks and the ranking of every candidate alone.
+    """
     if k < 1:
-        raise InvalidInput(f"the number of sites must be at least 1 (got {k})")
+        raise fail(InvalidInput, N_("the number of sites must be at least 1 (got {k})"), k=k)
     res = weights["residents"].fillna(0).to_numpy(float)
     hh = weights["households"].fillna(0).to_numpy(float)
     total = float(res.sum())
