@@ -8,6 +8,7 @@ of an assigned community, or in a community of an assigned street.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from geodata.db.models import (
@@ -20,6 +21,8 @@ from geodata.db.models import (
     PatrolTrack,
     Resident,
 )
+from gridmap.errors import NotFound, PermissionDenied
+from gridmap.messages import N_, fail
 from gridmap.privacy import Requester
 
 
@@ -66,6 +69,64 @@ def visible_grid_codes(session, requester: Requester) -> set[str] | None:
     if grids is None:
         return None
     return set(session.scalars(sa.select(Grid.code).where(Grid.id.in_(grids))))
+
+
+def key_site_in_areas(session: Session, requester: Requester, code: str) -> KeySite:
+    """Key site ``code``, refused when it does not exist or lies outside the requester's areas.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the key sites.
+    requester : Requester
+        Who asks: the site must lie in their areas.
+    code : str
+        The key site's code.
+
+    Returns
+    -------
+    KeySite
+        The key site's row.
+    """
+    site = session.scalar(sa.select(KeySite).where(KeySite.code == code))
+    if site is None:
+        raise fail(NotFound, N_("no key site with code {code}"), code=code)
+    if (
+        session.scalar(
+            scoped(sa.select(KeySite.id).where(KeySite.id == site.id), requester, KeySite)
+        )
+        is None
+    ):
+        raise fail(PermissionDenied, N_("Key site {code} is outside your areas."), code=code)
+    return site
+
+
+def household_in_areas(session: Session, requester: Requester, code: str) -> Household:
+    """Household ``code``, refused when it does not exist or lies outside the requester's areas.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the households.
+    requester : Requester
+        Who asks: the household's building must lie in their areas.
+    code : str
+        The household's code.
+
+    Returns
+    -------
+    Household
+        The household's row.
+    """
+    hh = session.scalar(
+        scoped(sa.select(Household).where(Household.code == code), requester, Household)
+    )
+    if hh is None:
+        exists = session.scalar(sa.select(Household.id).where(Household.code == code))
+        if exists is None:
+            raise fail(NotFound, N_("no household with code {code}"), code=code)
+        raise fail(PermissionDenied, N_("Household {code} is outside your areas."), code=code)
+    return hh
 
 
 # --- writing: where a row lies, and whether the requester may write there ----------------------
