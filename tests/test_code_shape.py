@@ -16,8 +16,6 @@ STILL_TOO_LONG: set[str] = {
     "geodata/db/indicators.py",
     "geodata/db/indicators.py:compute_figures",
     "geodata/db/indicators.py:indicator_report",
-    "geodata/db/layers.py:layer_frame",
-    "geodata/db/search.py:search",
     "geodata/importing/grids.py:_grid_load",
     "geodata/importing/people.py:_household_rows",
     "geodata/importing/tracks.py:_tracks_from_points",
