@@ -34,7 +34,6 @@ STILL_UNDOCUMENTED: set[str] = {
     "geodata/db/store.py",
     "geodata/db/street_view.py",
     "geodata/db/tokens.py",
-    "geodata/db/users.py",
     "geodata/demo.py",
     "geodata/export.py",
     "geodata/fields.py",
