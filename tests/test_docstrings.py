@@ -17,7 +17,6 @@ STILL_UNDOCUMENTED: set[str] = {
     "geodata/db/backend.py",
     "geodata/db/building_json.py",
     "geodata/db/bulk.py",
-    "geodata/db/engine.py",
     "geodata/db/features.py",
     "geodata/db/frames.py",
     "geodata/db/hazards.py",
