@@ -188,7 +188,7 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     Parameters
     ----------
     engine : Engine
-        The database engine.
+        The engine the sessions are bound to.
 
     Returns
     -------
@@ -204,7 +204,7 @@ def describe(engine: Engine) -> str:
     Parameters
     ----------
     engine : Engine
-        The database engine.
+        The engine to name.
 
     Returns
     -------

@@ -106,7 +106,7 @@ def hazard_photos(session: Session, requester: Requester, code: str) -> list[dic
     Parameters
     ----------
     session : Session
-        Database session.
+        Database session holding the photos and cases.
     requester : Requester
         Who asks: the case must lie in their areas.
     code : str
@@ -140,7 +140,7 @@ def photo_file(session: Session, requester: Requester, photo_id: int) -> Photo:
     Parameters
     ----------
     session : Session
-        Database session.
+        Database session holding the photos.
     requester : Requester
         Who asks: the case or key site the photo belongs to must lie in their areas.
     photo_id : int

@@ -512,7 +512,7 @@ def area_choices(session: Session) -> dict[str, list[tuple[str, str]]]:
     Parameters
     ----------
     session : Session
-        Database session.
+        Database session holding the places.
 
     Returns
     -------
