@@ -17,7 +17,6 @@ STILL_UNDOCUMENTED: set[str] = {
     "geodata/db/indicators.py",
     "geodata/db/jobs.py",
     "geodata/db/mygrid.py",
-    "geodata/db/repo.py",
     "geodata/db/street_view.py",
     "geodata/demo.py",
     "geodata/export.py",

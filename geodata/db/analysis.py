@@ -17,7 +17,7 @@ import pandas as pd
 from pyproj import CRS
 from sqlalchemy.orm import Session
 
-from geodata.db import memo, repo
+from geodata.db import memo, people, repo
 from gridmap.analysis import groups, patrol, risk
 from gridmap.crs import metric_crs
 from gridmap.errors import NotFound
@@ -542,7 +542,7 @@ def _risk_figures(
     buildings_m = buildings.to_crs(crs)
     sites_m = pat.overdue.to_crs(crs)
     hazards_m = hazards_as_of(repo.hazards_frame(session, everyone), as_of).to_crs(crs)
-    hh, res = repo.group_members(session, everyone, purpose="risk")
+    hh, res = people.group_members(session, everyone, purpose="risk")
     counts = groups.group_counts(hh, res, risk.vulnerable_groups(w), as_of_year=as_of.year)
     passed = pd.Series(
         buildings["id"].isin(pat.passed_building_ids).to_numpy(), index=buildings.index

@@ -15,7 +15,7 @@ import pandas as pd
 from pyproj import CRS
 from sqlalchemy.orm import Session
 
-from geodata.db import memo, repo
+from geodata.db import memo, people, repo
 from geodata.db.analysis import (
     Progress,
     analysis_as_of,
@@ -286,7 +286,7 @@ def _building_points(
     if group is None:
         w = b["households"].to_numpy(float)
         return _Points(x, y, w, w, "households")
-    hh_rows, res_rows = repo.group_members(session, requester, purpose=f"heatmap {layer}")
+    hh_rows, res_rows = people.group_members(session, requester, purpose=f"heatmap {layer}")
     as_of = analysis_as_of(session)
     counts = groups.group_counts(hh_rows, res_rows, [group], as_of_year=as_of.year)
     c = counts.set_index("building_id").reindex(b["id"]).fillna(0)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from geodata.db import analysis, layers, repo
 from geodata.db import hazards as cases_repo
+from geodata.db import people as people_repo
 from geodata.db.models import HouseholdVisit
 from gridmap import field, todo
 from gridmap.analysis import patrol
@@ -111,7 +112,7 @@ def visits_due(
 def _vulnerable(
     session: Session, requester: Requester, grid_code: str, buildings: gpd.GeoDataFrame
 ) -> pd.DataFrame:
-    hh = pd.DataFrame(repo.households(session, requester, grid_code=grid_code))
+    hh = pd.DataFrame(people_repo.households(session, requester, grid_code=grid_code))
     if not len(hh):
         return pd.DataFrame(
             columns=[
@@ -127,7 +128,7 @@ def _vulnerable(
                 "phone",
             ]
         )
-    people = pd.DataFrame(repo.residents(session, requester, grid_code=grid_code))
+    people = pd.DataFrame(people_repo.residents(session, requester, grid_code=grid_code))
     res_tags = (
         people.groupby("household_id")["tags"].agg(
             lambda ts: sorted({t for tags in ts for t in (tags or [])})
