@@ -45,7 +45,7 @@ def heatmap_cmd(layer, bandwidth_m, cell_m, kernel, period, k, grid_code, out, a
     """Kernel-density heatmap computed in metres, written as GeoTIFF or PNG."""
     from pathlib import Path
 
-    from geodata.db.analysis import heatmap
+    from geodata.db.heatmaps import HeatmapOptions, heatmap
     from geodata.raster import write_surface
     from gridmap.analysis.patrol import parse_period
     from gridmap.maps.heatmap import TIME_PALETTE, colorize, scale_max
@@ -59,11 +59,8 @@ def heatmap_cmd(layer, bandwidth_m, cell_m, kernel, period, k, grid_code, out, a
             session,
             Requester.system("cli"),
             layer=layer,
-            bandwidth_m=bandwidth_m,
-            cell_m=cell_m,
-            kernel=kernel,
+            options=HeatmapOptions(bandwidth_m=bandwidth_m, cell_m=cell_m, kernel=kernel, k=k),
             period=chosen,
-            k=k,
             grid_code=grid_code,
             progress=step,
         )

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from geodata.db import analysis
+from geodata.db import analysis, heatmaps
+from geodata.db.heatmaps import HeatmapOptions
 from gridmap.analysis import patrol
 from gridmap.maps.offline import external_urls
 from gridmap.privacy import Requester
@@ -215,19 +216,25 @@ def test_heatmap_command_writes_geotiff_and_png(demo_db, demo_session, tmp_path)
 
 
 def test_personal_group_cells_below_k_are_hidden(demo_session):
-    hm = analysis.heatmap(demo_session, Requester.system(), layer="group:disabled", cell_m=50)
+    hm = heatmaps.heatmap(
+        demo_session, Requester.system(), layer="group:disabled", options=HeatmapOptions(cell_m=50)
+    )
     assert hm.personal and hm.suppressed_cells > 0
     assert (hm.cells["households"] >= 5).all()
     assert hm.surface.integral() == pytest.approx(hm.total, rel=0.01)
-    everyone = analysis.heatmap(demo_session, Requester.system(), layer="households", cell_m=50)
+    everyone = heatmaps.heatmap(
+        demo_session, Requester.system(), layer="households", options=HeatmapOptions(cell_m=50)
+    )
     assert not everyone.personal and everyone.suppressed_cells == 0
-    h3 = analysis.heatmap(demo_session, Requester.system(), layer="group:disabled", cells="h3")
+    h3 = heatmaps.heatmap(
+        demo_session, Requester.system(), layer="group:disabled", options=HeatmapOptions(cells="h3")
+    )
     assert (h3.cells["households"] >= 5).all()
 
 
 def test_patrol_heatmap_has_weeks_and_integrates_to_minutes(demo_session):
     period = patrol.parse_period("2000-01-01/2100-01-01")
-    hm = analysis.heatmap(demo_session, Requester.system(), layer="patrol", period=period)
+    hm = heatmaps.heatmap(demo_session, Requester.system(), layer="patrol", period=period)
     assert hm.units == "patrol_minutes" and hm.total > 1000
     assert hm.surface.integral() == pytest.approx(hm.total, rel=0.01)
     assert hm.weekly["week"].nunique() >= 4
@@ -343,8 +350,11 @@ def test_analysis_pages_in_chromium(chromium, live_server, demo_db, backend, pat
 
 
 def test_density_surface_matches_the_building_counts(demo_session):
-    hm = analysis.heatmap(
-        demo_session, Requester.system(), layer="households", bandwidth_m=100, cell_m=25
+    hm = heatmaps.heatmap(
+        demo_session,
+        Requester.system(),
+        layer="households",
+        options=HeatmapOptions(bandwidth_m=100, cell_m=25),
     )
     s = hm.surface
     assert s.integral() == pytest.approx(hm.total, rel=0.01)
@@ -369,7 +379,7 @@ def test_group_heatmaps_are_audited(demo_session):
         ).scalar_one()
 
     before = audits()
-    analysis.heatmap(demo_session, Requester.system("auditor"), layer="group:elderly80")
+    heatmaps.heatmap(demo_session, Requester.system("auditor"), layer="group:elderly80")
     assert audits() == before + 1
     detail = (
         demo_session.execute(
@@ -384,7 +394,12 @@ def test_group_heatmaps_are_audited(demo_session):
 
 
 def test_travel_time_layer_uses_the_reachability_engine(demo_session):
-    hm = analysis.heatmap(demo_session, Requester.system(), layer="reach:health_station", cell_m=50)
+    hm = heatmaps.heatmap(
+        demo_session,
+        Requester.system(),
+        layer="reach:health_station",
+        options=HeatmapOptions(cell_m=50),
+    )
     s = hm.surface
     assert s.units == "minutes" and hm.units == "minutes"
     values = s.values[np.isfinite(s.values)]

@@ -6,7 +6,7 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from geodata.db import repo
+from geodata.db import people, repo
 from geodata.db.frames import to_ewkt
 from geodata.db.models import (
     AuditLog,
@@ -108,27 +108,27 @@ def test_each_role_sees_exactly_its_areas(session, world):
     street = Requester("s", "street_staff", street_ids=frozenset({world["streets"][0].id}))
     nobody = Requester("v", "viewer")
     admin = Requester.system()
-    assert codes(repo.households(session, leader)) == ["h-g2"]
-    assert codes(repo.households(session, community)) == ["h-g1", "h-g2"]
-    assert codes(repo.households(session, street)) == ["h-g1", "h-g2", "h-g3"]
-    assert codes(repo.households(session, admin)) == ["h-g1", "h-g2", "h-g3", "h-g4"]
-    assert repo.households(session, nobody) == []
+    assert codes(people.households(session, leader)) == ["h-g2"]
+    assert codes(people.households(session, community)) == ["h-g1", "h-g2"]
+    assert codes(people.households(session, street)) == ["h-g1", "h-g2", "h-g3"]
+    assert codes(people.households(session, admin)) == ["h-g1", "h-g2", "h-g3", "h-g4"]
+    assert people.households(session, nobody) == []
     assert codes(repo.hazards_frame(session, community).to_dict("records")) == ["hz-g1", "hz-g2"]
     assert codes(repo.patrol_tracks_frame(session, leader).to_dict("records")) == ["t-g2"]
-    assert len(repo.residents(session, street)) == 3
-    assert len(repo.residents(session, leader, grid_code="g1")) == 0  # outside: filter wins
+    assert len(people.residents(session, street)) == 3
+    assert len(people.residents(session, leader, grid_code="g1")) == 0  # outside: filter wins
 
 
 def test_residents_masked_unless_revealed_by_an_allowed_role(session, world):
     leader = Requester("leader", "grid_leader", grid_ids=frozenset({world["grids"]["g1"].id}))
-    [masked] = repo.residents(session, leader)
+    [masked] = people.residents(session, leader)
     assert masked["name"] == "张**"
     assert masked["phone"] == "138****5678"
     assert masked["id_number"] == "110108********123X"
-    [full] = repo.residents(session, leader, reveal=True)
+    [full] = people.residents(session, leader, reveal=True)
     assert full["name"] == "张三丰" and full["phone"] == "13812345678"
     with pytest.raises(PermissionDenied):
-        repo.residents(session, Requester("p", "planner"), reveal=True)
+        people.residents(session, Requester("p", "planner"), reveal=True)
     actions = session.scalars(sa.select(AuditLog.action).where(AuditLog.username == "leader")).all()
     assert actions == ["view_residents", "reveal_residents"]
 
@@ -142,7 +142,7 @@ def test_users_hash_passwords_and_carry_their_areas(session, world):
     assert authenticate(session, "nobody", password) is None
     req = requester_for(user)
     assert req.grid_ids == {world["grids"]["g3"].id}
-    assert codes(repo.households(session, req)) == ["h-g3"]
+    assert codes(people.households(session, req)) == ["h-g3"]
     with pytest.raises(NotFound, match="g99"):
         create_user(session, "wang", "grid_leader", grid_codes=["g99"])
     with pytest.raises(InvalidInput, match="role"):

@@ -14,8 +14,6 @@ TYPED = {"GridmapError", "InvalidInput", "NotFound", "PermissionDenied", "Config
 
 STILL_ENGLISH_ONLY: set[str] = {
     "geodata/backup.py",
-    "geodata/db/analysis.py",
-    "geodata/db/engine.py",
     "geodata/db/indicators.py",
     "geodata/db/street_view.py",
     "geodata/demo.py",

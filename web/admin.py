@@ -53,9 +53,11 @@ def user_form(username: str | None = None):
                 display_name=form.get("display_name"),
                 active=form.get("active") == "1",
                 password=form.get("password") or None,
-                street_codes=form.getlist("streets"),
-                community_codes=form.getlist("communities"),
-                grid_codes=form.getlist("grids"),
+                areas=accounts.AreaCodes(
+                    streets=form.getlist("streets"),
+                    communities=form.getlist("communities"),
+                    grids=form.getlist("grids"),
+                ),
                 create=create,
             )
             if form.get("password") and not create:  # a new password ends their sessions

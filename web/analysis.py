@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, g, render_template, request, url_for
 from flask_babel import gettext as _
 
-from geodata.db import analysis, repo
+from geodata.db import analysis, heatmaps, repo
 from gridmap.analysis import groups as groups_mod
 from gridmap.analysis import patrol as patrol_mod
 from gridmap.analysis.risk import component_label
@@ -285,17 +285,16 @@ def _heatmap_params() -> dict:
     }
 
 
-def _compute(p: dict) -> analysis.Heatmap:
-    return analysis.heatmap(
+def _compute(p: dict) -> heatmaps.Heatmap:
+    return heatmaps.heatmap(
         db_session(),
         g.requester,
         layer=p["layer"],
-        bandwidth_m=p["bandwidth_m"],
-        cell_m=p["cell_m"],
-        kernel=p["kernel"],
+        options=heatmaps.HeatmapOptions(
+            bandwidth_m=p["bandwidth_m"], cell_m=p["cell_m"], kernel=p["kernel"], cells=p["cells"]
+        ),
         period=_period(p["period"]),
         grid_code=p["grid"] or None,
-        cells=p["cells"],
     )
 
 
@@ -374,7 +373,7 @@ def heatmap_page():
     ), 400 if error else 200  # the page says what
 
 
-def _caption(p: dict, hm: analysis.Heatmap) -> str:
+def _caption(p: dict, hm: heatmaps.Heatmap) -> str:
     """What the surface shows, with its unit (the map's legend and the PNG's title)."""
     if hm.surface.units == "minutes":
         names = dict(_facility_categories(current_lang()))

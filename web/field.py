@@ -34,8 +34,8 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from geodata.db import field as field_repo
+from geodata.db import field_photos, phones, repo
 from geodata.db import hazards as cases_repo
-from geodata.db import repo
 from geodata.db.engine import gridmap_home
 from geodata.db.mygrid import field_rules, grid_view
 from gridmap import field, vocab
@@ -369,7 +369,7 @@ def submit():
 @bp.get("/field/api/photo/<int:photo_id>")
 def photo(photo_id: int):
     """One evidence photo, for those who may see the case or site it belongs to."""
-    record = field_repo.photo_file(db_session(), g.requester, photo_id)
+    record = field_photos.photo_file(db_session(), g.requester, photo_id)
     path = gridmap_home() / record.path
     if not path.is_file():
         raise NotFound(_("The photo file is missing from the photo store."))
@@ -384,7 +384,7 @@ def reveal():
     _require_field_role()
     data = request.get_json(silent=True) or request.form
     session = db_session()
-    out = field_repo.reveal_phone(
+    out = phones.reveal_phone(
         session,
         g.requester,
         household_code=str(data.get("household") or ""),

@@ -8,9 +8,8 @@ from datetime import datetime
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from geodata.db import field as field_repo
+from geodata.db import field_photos, repo
 from geodata.db import hazards as cases_repo
-from geodata.db import repo
 from geodata.db.analysis import analysis_as_of, figures_requester
 from gridmap import hazards as rules
 from gridmap import vocab
@@ -168,7 +167,7 @@ def _detail(code: str, *, error: str | None = None, status: int = 200):
     m, legends = hazards_map(grids, case, lang=lang, focus=case, _=_)
     repo.audit(session, g.requester, "hazard_view", code)
     row = _records(case)[0]
-    photos = field_repo.hazard_photos(session, g.requester, code)
+    photos = field_photos.hazard_photos(session, g.requester, code)
     return render_template(
         "hazards/detail.html",
         map=render_map(m, legends=legends),

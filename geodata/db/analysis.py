@@ -1,4 +1,4 @@
-"""Patrol coverage, risk and heatmaps on the database: load, project, call the pure analysis.
+"""Patrol coverage and risk on the database: load, project, call the pure analysis.
 
 The command line and the web pages both call these functions, so both answer the
 same question the same way. Everything personal goes through the scoped
@@ -11,53 +11,104 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 from pyproj import CRS
 from sqlalchemy.orm import Session
 
-from geodata.db import memo, repo
-from geodata.db.frames import STORAGE_CRS
-from gridmap import vocab
-from gridmap.analysis import density, groups, patrol, risk
+from geodata.db import memo, people, repo
+from gridmap.analysis import groups, patrol, risk
 from gridmap.crs import metric_crs
-from gridmap.errors import ConfigError, InvalidInput, NotFound
+from gridmap.errors import NotFound
 from gridmap.messages import N_, fail
 from gridmap.privacy import Requester
 
 Progress = Callable[[str], None]
 
 
-def _noop(_step: str) -> None:
+def no_progress(_step: str) -> None:
+    """Progress reporter that reports nothing (the default of every analysis).
+
+    Parameters
+    ----------
+    _step : str
+        The name of the step starting.
+    """
     return None
 
 
 def analysis_as_of(session: Session | None = None) -> datetime:
-    """ "Now" for analyses: the clock. Recording something never moves it; a past period is
-    judged as of its end (:func:`period_as_of`)."""
+    """ "Now" for analyses: the clock.
+
+    Recording something never moves it; a past period is judged as of its end
+    (:func:`period_as_of`).
+
+    Parameters
+    ----------
+    session : Session, optional
+        Unused: the clock is the same for every database.
+
+    Returns
+    -------
+    datetime
+        The current local time to the second.
+    """
     return datetime.now().replace(microsecond=0)
 
 
 def default_period(session: Session | None = None, *, days: int = 30) -> patrol.Period:
-    """The last ``days`` whole days up to and including today, by the clock."""
+    """The last ``days`` whole days up to and including today, by the clock.
+
+    Parameters
+    ----------
+    session : Session, optional
+        Passed to :func:`analysis_as_of`.
+    days : int
+        Length of the period in days.
+
+    Returns
+    -------
+    Period
+        From midnight ``days`` days ago to tonight's midnight.
+    """
     end_day = analysis_as_of(session).date() + timedelta(days=1)
     end = datetime.combine(end_day, datetime.min.time())
     return patrol.Period(end - timedelta(days=days), end)
 
 
 def period_as_of(period: patrol.Period) -> datetime:
-    """The moment a period's figures are judged at: its end, or now while it is running."""
+    """The moment a period's figures are judged at: its end, or now while it is running.
+
+    Parameters
+    ----------
+    period : Period
+        The period of the figures.
+
+    Returns
+    -------
+    datetime
+        The earlier of the period's end and now.
+    """
     return min(period.end, analysis_as_of())
 
 
 def figures_requester(requester: Requester) -> Requester:
-    """Who a figure is computed for: everybody. A figure is defined on all the data (a
-    patroller from the next grid walks this grid's streets too); the requester's areas
-    only decide which rows of the result they are shown."""
+    """Who a figure is computed for: everybody.
+
+    A figure is defined on all the data (a patroller from the next grid walks this grid's
+    streets too); the requester's areas only decide which rows of the result they are shown.
+
+    Parameters
+    ----------
+    requester : Requester
+        Who asks for the figure.
+
+    Returns
+    -------
+    Requester
+        An administrator of the same name, seeing all areas.
+    """
     return Requester(username=requester.username, role="admin")
 
 
@@ -66,7 +117,19 @@ def _require_grids(grids: gpd.GeoDataFrame) -> None:
         raise fail(NotFound, N_("no grids to analyse: load grids first (or ask for your areas)"))
 
 
-def _metric(grids: gpd.GeoDataFrame) -> CRS:
+def grids_metric_crs(grids: gpd.GeoDataFrame) -> CRS:
+    """The metric CRS to analyse ``grids`` in, refusing when there are none.
+
+    Parameters
+    ----------
+    grids : GeoDataFrame
+        The grids to analyse.
+
+    Returns
+    -------
+    CRS
+        A projected CRS in metres covering the grids.
+    """
     _require_grids(grids)
     return metric_crs(grids)
 
@@ -77,8 +140,20 @@ def _bbox(grids: gpd.GeoDataFrame, margin_deg: float = 0.002) -> tuple[float, fl
 
 
 # --- patrol ---------------------------------------------------------------------------
-def _with_accuracy(tracks: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Per-vertex GPS accuracy (metres) from props['accuracy'] when an import kept it."""
+def with_accuracy(tracks: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Tracks with their per-vertex GPS accuracy when an import kept it.
+
+    Parameters
+    ----------
+    tracks : GeoDataFrame
+        Patrol tracks, possibly with a ``props`` column.
+
+    Returns
+    -------
+    GeoDataFrame
+        The tracks without ``props``, with an ``accuracy`` column (metres) when any
+        vertex had one.
+    """
     if "props" not in tracks:
         return tracks
     acc = [(p or {}).get("accuracy") if isinstance(p, dict) else None for p in tracks["props"]]
@@ -99,7 +174,13 @@ class PatrolResult:
     passed_building_ids: set = field(default_factory=set)
 
     def overdue_only(self) -> gpd.GeoDataFrame:
-        """The key sites past their inspection interval, by grid, most days overdue first."""
+        """The key sites past their inspection interval, by grid, most days overdue first.
+
+        Returns
+        -------
+        GeoDataFrame
+            The overdue key sites (EPSG:4326).
+        """
         return self.overdue[self.overdue["overdue"]].sort_values(
             ["grid_code", "days_overdue"], ascending=[True, False]
         )
@@ -113,7 +194,7 @@ def patrol_figures(
     shift: str = "all",
     options: patrol.PatrolOptions | None = None,
     username: str = "system",
-    progress: Progress = _noop,
+    progress: Progress = no_progress,
 ) -> PatrolResult:
     """Patrol coverage of every grid in ``period``: the one definition of the figures.
 
@@ -121,6 +202,28 @@ def patrol_figures(
     grid who walks this grid's street patrols it); inspections count up to the period's
     end and overdue is judged at :func:`period_as_of`, so a closed period keeps its
     figures whatever is recorded later. Callers filter rows with :func:`patrol_rows`.
+
+    Parameters
+    ----------
+    session : Session
+        Database session.
+    period : Period
+        The period whose tracks count.
+    by : str, optional
+        Split the period by "day", "week" or "month" (None or "period": not split).
+    shift : str
+        Only fixes of this shift ("all", "day", "night").
+    options : PatrolOptions, optional
+        Thresholds of fix cleaning and street matching.
+    username : str
+        Who the reads are made for (audit).
+    progress : callable
+        Told the name of each step as it starts.
+
+    Returns
+    -------
+    PatrolResult
+        The coverage of every grid, the key sites with their overdue state.
     """
     options = options or patrol.PatrolOptions()
     by = None if by == "period" else by  # the same question either way
@@ -154,7 +257,7 @@ def _patrol_figures(
     everyone = Requester.system(username)
     progress("grids")
     grids = repo.grids_frame(session)
-    crs = _metric(grids)
+    crs = grids_metric_crs(grids)
     grids_m = grids.to_crs(crs)
     progress("streets")
     roads_m = repo.roads_frame(session, bbox=_bbox(grids), network_tags=True).to_crs(crs)
@@ -165,7 +268,7 @@ def _patrol_figures(
     sites = sites[sites["grid_code"].isin(grids["code"])]
     progress("tracks")
     tracks = repo.patrol_tracks_frame(session, everyone, start=period.start, end=period.end)
-    fixes = patrol.track_fixes(_with_accuracy(tracks).to_crs(crs))
+    fixes = patrol.track_fixes(with_accuracy(tracks).to_crs(crs))
     progress("cleaning")
     clean = patrol.clean_fixes(fixes, options=options)
     progress("matching")
@@ -186,9 +289,22 @@ def _patrol_figures(
 def patrol_rows(
     full: PatrolResult, grids: gpd.GeoDataFrame, track_codes: set[str] | None
 ) -> PatrolResult:
-    """The rows of ``full`` a viewer gets: the grids in ``grids``, the streets touching them
-    (each once), their key sites, and the tracks in ``track_codes`` (None: all). The
-    figures themselves are untouched."""
+    """The rows of ``full`` a viewer gets; the figures themselves are untouched.
+
+    Parameters
+    ----------
+    full : PatrolResult
+        The figures of every grid (:func:`patrol_figures`).
+    grids : GeoDataFrame
+        The grids shown: their streets (each once) and key sites are kept.
+    track_codes : set of str or None
+        The tracks drawn (None: all).
+
+    Returns
+    -------
+    PatrolResult
+        ``full`` restricted to the rows shown.
+    """
     codes = set(grids["code"])
     rep = full.report
     touches = rep.segments["grid_codes"].map(lambda s: bool(codes & set(str(s).split(","))))
@@ -229,12 +345,36 @@ def patrol_report(
     shift: str = "all",
     grid_code: str | None = None,
     options: patrol.PatrolOptions | None = None,
-    progress: Progress = _noop,
+    progress: Progress = no_progress,
 ) -> PatrolResult:
     """Coverage of the requester's grids (or one grid) in ``period`` split ``by`` day/week/month.
 
     The figures are those of :func:`patrol_figures` (all data); the requester's areas
     choose the grids, streets and key sites shown and the tracks drawn.
+
+    Parameters
+    ----------
+    session : Session
+        Database session.
+    requester : Requester
+        Who asks: their areas choose the rows; the view is audited.
+    period : Period, optional
+        The period (default: the last 30 days).
+    by : str, optional
+        Split the period by "day", "week" or "month".
+    shift : str
+        Only fixes of this shift ("all", "day", "night").
+    grid_code : str, optional
+        Only this grid.
+    options : PatrolOptions, optional
+        Thresholds of fix cleaning and street matching.
+    progress : callable
+        Told the name of each step as it starts.
+
+    Returns
+    -------
+    PatrolResult
+        The coverage rows the requester may see.
     """
     period = period or default_period(session)
     shown = repo.visible_grids_frame(session, requester, grid_code=grid_code)
@@ -282,8 +422,22 @@ class RiskReport:
 
 
 def hazards_as_of(hazards: gpd.GeoDataFrame, as_of: datetime) -> gpd.GeoDataFrame:
-    """Hazards as they stood at ``as_of``: found before it, and open when closed after it
-    (a case closed today was still open at the end of last month)."""
+    """Hazards as they stood at ``as_of``: found before it, and open when closed after it.
+
+    A case closed today was still open at the end of last month.
+
+    Parameters
+    ----------
+    hazards : GeoDataFrame
+        Hazards with ``found_at``, ``closed_at`` and ``status``.
+    as_of : datetime
+        The moment to look back at.
+
+    Returns
+    -------
+    GeoDataFrame
+        The hazards found before ``as_of``, those closed later marked "handled".
+    """
     found = pd.to_datetime(hazards["found_at"])
     out = hazards[(found < pd.Timestamp(as_of)).to_numpy()].copy()
     closed = pd.to_datetime(out["closed_at"])
@@ -301,7 +455,7 @@ def risk_report(
     weights: dict | None = None,
     as_of: datetime | None = None,
     period: patrol.Period | None = None,
-    progress: Progress = _noop,
+    progress: Progress = no_progress,
 ) -> RiskReport:
     """Building and grid risk in the requester's areas (see gridmap.analysis.risk).
 
@@ -309,6 +463,29 @@ def risk_report(
     end of ``period`` whose patrols then count instead of the weights' window; the
     requester's areas only choose the rows. Roles that may not see personal data
     (planner, viewer) get the vulnerable-resident factor per grid only, never per building.
+
+    Parameters
+    ----------
+    session : Session
+        Database session.
+    requester : Requester
+        Who asks: their areas choose the rows, and whether buildings carry the
+        vulnerable-resident factor; the view is audited.
+    grid_code : str, optional
+        Only this grid.
+    weights : dict, optional
+        Risk weights (default: ``risk.load_weights()``).
+    as_of : datetime, optional
+        The moment scored (default: now).
+    period : Period, optional
+        Score as of this period's end, counting its patrols.
+    progress : callable
+        Told the name of each step as it starts.
+
+    Returns
+    -------
+    RiskReport
+        The building and grid scores the requester may see.
     """
     w = weights or risk.load_weights()
     if period is not None:
@@ -365,7 +542,7 @@ def _risk_figures(
     buildings_m = buildings.to_crs(crs)
     sites_m = pat.overdue.to_crs(crs)
     hazards_m = hazards_as_of(repo.hazards_frame(session, everyone), as_of).to_crs(crs)
-    hh, res = repo.group_members(session, everyone, purpose="risk")
+    hh, res = people.group_members(session, everyone, purpose="risk")
     counts = groups.group_counts(hh, res, risk.vulnerable_groups(w), as_of_year=as_of.year)
     passed = pd.Series(
         buildings["id"].isin(pat.passed_building_ids).to_numpy(), index=buildings.index
@@ -410,388 +587,3 @@ def _risk_figures(
         risk.per_100_households(g_out["score"], g_out["households"]),
     )
     return RiskReport(b_out, g_out, b_risk, g_risk, w, as_of, by_building, window)
-
-
-# --- heatmaps ---------------------------------------------------------------------------
-BASE_LAYERS = ("households", "hazards", "incidents", "patrol")
-WEEKLY_CELL_M = 100.0  # the weekly slider shows cells of at least 1 ha (page weight)
-
-
-@dataclass
-class Heatmap:
-    """A computed heatmap layer: the surface, its cells and (for history layers) weeks."""
-
-    layer: str
-    surface: density.Surface
-    cells: gpd.GeoDataFrame  # EPSG:4326: cell, value, per_ha (suppressed cells removed)
-    total: float
-    units: str  # what one unit of ``value`` is: households, residents, ...
-    personal: bool
-    suppressed_cells: int
-    bandwidth_m: float
-    cell_m: float
-    period: patrol.Period | None
-    weekly: pd.DataFrame | None = None  # cell, ix, iy, week (Monday), value: history layers
-    weekly_cell_m: float = WEEKLY_CELL_M
-    notes: list[str] = field(default_factory=list)
-
-
-def parse_layer(layer: str) -> tuple[str, str | None]:
-    """'households' | 'group:NAME' | 'hazards' | 'incidents' | 'patrol' | 'reach:CATEGORY'."""
-    layer = (layer or "").strip()
-    kind, _, arg = layer.partition(":")
-    if kind in BASE_LAYERS and not arg:
-        return kind, None
-    if kind == "group" and arg:
-        return kind, groups.check_group(arg)
-    if kind == "reach" and arg:
-        return kind, arg
-    raise fail(
-        InvalidInput,
-        N_(
-            "unknown heatmap layer {given}; use households, group:NAME, "
-            "hazards, incidents, patrol or reach:CATEGORY"
-        ),
-        given=repr(layer),
-    )
-
-
-def _points(geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
-    pts = geoms.representative_point()
-    return pts.x.to_numpy(), pts.y.to_numpy()
-
-
-def heatmap(
-    session: Session,
-    requester: Requester,
-    *,
-    layer: str,
-    bandwidth_m: float = 150.0,
-    cell_m: float = 50.0,
-    period: patrol.Period | None = None,
-    kernel: str = "quartic",
-    k: int = density.DEFAULT_K,
-    grid_code: str | None = None,
-    cells: str = "square",
-    h3_resolution: int = 9,
-    progress: Progress = _noop,
-) -> Heatmap:
-    """Kernel density of a layer over the requester's grids (see gridmap.analysis.density).
-
-    Personal groups: points in ``cell_m`` cells with fewer than ``k`` group households
-    are left out of the surface and the cells, and the count of hidden cells is reported.
-    Layers of no personal data are kept in the memo per requester's areas; group and
-    patrol layers are computed on each view, which audits their use.
-    """
-    kind, _arg = parse_layer(layer)
-
-    def compute() -> Heatmap:
-        return _heatmap(
-            session,
-            requester,
-            layer=layer,
-            bandwidth_m=bandwidth_m,
-            cell_m=cell_m,
-            period=period,
-            kernel=kernel,
-            k=k,
-            grid_code=grid_code,
-            cells=cells,
-            h3_resolution=h3_resolution,
-            progress=progress,
-        )
-
-    if kind in ("group", "patrol"):
-        return compute()
-    scope = (
-        requester.role,
-        *(
-            tuple(sorted(ids))
-            for ids in (requester.street_ids, requester.community_ids, requester.grid_ids)
-        ),
-    )
-    key = (
-        "heatmap",
-        layer,
-        bandwidth_m,
-        cell_m,
-        period and (period.start, period.end),
-        kernel,
-        k,
-        grid_code,
-        cells,
-        h3_resolution,
-        scope,
-    )
-    return memo.cached(session, key, compute)
-
-
-def _heatmap(
-    session: Session,
-    requester: Requester,
-    *,
-    layer: str,
-    bandwidth_m: float,
-    cell_m: float,
-    period: patrol.Period | None,
-    kernel: str,
-    k: int,
-    grid_code: str | None,
-    cells: str,
-    h3_resolution: int,
-    progress: Progress,
-) -> Heatmap:
-    kind, arg = parse_layer(layer)
-    if cells not in ("square", "h3"):
-        raise fail(InvalidInput, N_("cells must be square or h3, got {given}"), given=repr(cells))
-    grids = repo.visible_grids_frame(session, requester, grid_code=grid_code)
-    crs = _metric(grids)
-    area = tuple(grids.to_crs(crs).total_bounds)
-    personal = kind == "group"
-    weekly = None
-    notes: list[str] = []
-    progress("loading")
-    if kind == "reach":
-        assert arg is not None  # parse_layer gives 'reach' its category
-        return _reach_heatmap(session, category=arg, cell_m=cell_m, grids=grids, crs=crs)
-    if kind in ("households", "group"):
-        b = repo.buildings_frame(session)
-        b = b[b["grid_code"].isin(grids["code"])].to_crs(crs)
-        x, y = _points(b.geometry)
-        if kind == "households":
-            w = b["households"].to_numpy(float)
-            hh = w
-            units = "households"
-        else:
-            assert arg is not None  # parse_layer gives 'group' its name
-            hh_rows, res_rows = repo.group_members(session, requester, purpose=f"heatmap {layer}")
-            as_of = analysis_as_of(session)
-            counts = groups.group_counts(hh_rows, res_rows, [arg], as_of_year=as_of.year)
-            c = counts.set_index("building_id").reindex(b["id"]).fillna(0)
-            hh = c[f"{arg}_households"].to_numpy(float)
-            if arg in vocab.HOUSEHOLD_TAG_CODES and arg not in vocab.RESIDENT_TAG_CODES:
-                w, units = hh, "households"  # a household tag (独居老人户): count households
-            else:
-                w, units = c[f"{arg}_residents"].to_numpy(float), "residents"
-    elif kind in ("hazards", "incidents"):
-        hz = repo.hazards_frame(
-            session, requester, open_only=kind == "hazards", grid_code=grid_code
-        )
-        if kind == "incidents":
-            period = period or default_period(session, days=84)
-            found = pd.to_datetime(hz["found_at"])
-            hz = hz[(found >= period.start) & (found < period.end)]
-        hz = hz.to_crs(crs)
-        x, y = hz.geometry.x.to_numpy(), hz.geometry.y.to_numpy()
-        w = np.ones(len(hz))
-        hh = w
-        units = "hazards" if kind == "hazards" else "incidents"
-        if kind == "incidents":
-            weekly = _weekly(
-                x, y, w, pd.to_datetime(hz["found_at"]), cell_m=max(cell_m, WEEKLY_CELL_M), crs=crs
-            )
-    else:  # patrol: minutes spent per hectare
-        period = period or default_period(session, days=28)
-        x, y, w, weekly = _patrol_minutes(
-            session, requester, period=period, grid_code=grid_code, cell_m=cell_m, crs=crs
-        )
-        hh = w
-        units = "patrol_minutes"
-    hidden = 0
-    if personal:
-        drop = density.suppress_points(x, y, hh, cell_m=cell_m, k=k)
-        hidden = (
-            int(
-                density.square_cells(
-                    x[drop & (hh > 0)], y[drop & (hh > 0)], cell_m=cell_m, crs=crs
-                ).shape[0]
-            )
-            if drop.any()
-            else 0
-        )
-        x, y, w, hh = x[~drop], y[~drop], w[~drop], hh[~drop]
-        notes.append(f"cells with fewer than {k} households hidden: {hidden}")
-    progress("density")
-    surface = density.kde(
-        x, y, w, bandwidth_m=bandwidth_m, cell_m=cell_m, crs=crs, kernel=kernel, bounds=area
-    )
-    if cells == "h3":
-        ll = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=crs).to_crs(STORAGE_CRS)
-        cell_frame = density.h3_cells(
-            ll.x, ll.y, w, resolution=h3_resolution, extra={"households": hh}
-        )
-        if personal:  # H3 cells are other units than the square ones: suppress again
-            cell_frame = cell_frame[~density.suppressed(cell_frame["households"], k=k)]
-    else:
-        cell_frame = density.square_cells(
-            x, y, w, cell_m=cell_m, crs=crs, extra={"households": hh}
-        ).to_crs(STORAGE_CRS)
-    return Heatmap(
-        layer,
-        surface,
-        cell_frame.reset_index(drop=True),
-        float(w.sum()),
-        units,
-        personal,
-        hidden,
-        bandwidth_m,
-        cell_m,
-        period,
-        weekly,
-        max(cell_m, WEEKLY_CELL_M),
-        notes,
-    )
-
-
-def _patrol_minutes(
-    session: Session,
-    requester: Requester,
-    *,
-    period: patrol.Period,
-    grid_code: str | None,
-    cell_m: float,
-    crs: Any,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
-    """Midpoints (x, y) and minutes of the patrol chords walked in ``period``, and the
-    minutes per cell and week; the read of the tracks is audited."""
-    tracks = repo.patrol_tracks_frame(session, requester, start=period.start, end=period.end)
-    repo.audit(
-        session,
-        requester,
-        "view_patrol_tracks",
-        grid_code,
-        {"tracks": len(tracks), "period": period.label, "purpose": "heatmap"},
-    )
-    clean = patrol.clean_fixes(patrol.track_fixes(_with_accuracy(tracks).to_crs(crs)))
-    segs = patrol.track_segments(clean)
-    inside = (segs.t_mid >= np.datetime64(period.start)) & (segs.t_mid < np.datetime64(period.end))
-    x, y = segs.mx[inside], segs.my[inside]
-    w = segs.dt_s[inside] / 60.0
-    weekly = _weekly(
-        x, y, w, pd.to_datetime(segs.t_mid[inside]), cell_m=max(cell_m, WEEKLY_CELL_M), crs=crs
-    )
-    return x, y, w, weekly
-
-
-def _reach_heatmap(
-    session: Session,
-    *,
-    category: str,
-    cell_m: float,
-    grids: gpd.GeoDataFrame,
-    crs,
-    max_minutes: float = 30.0,
-) -> Heatmap:
-    """Walking minutes to the nearest facility of ``category`` on ``cell_m`` cells.
-
-    Uses the reachability engine: the walking network stored in the database
-    (``geodata.network_store.ensure_network``) and ``gridmap.analysis.reach.travel_time_grid``
-    (cell centres snapped to the network like buildings, one multi-source run). Cells
-    farther than ``max_minutes`` or off the network are left empty.
-    """
-    if category not in vocab.FACILITY_CODES:
-        raise fail(
-            InvalidInput,
-            N_("unknown facility category {given}; use one of {choices}"),
-            given=repr(category),
-            choices=", ".join(sorted(vocab.FACILITY_CODES)),
-        )
-    try:
-        from geodata.network_store import ensure_network
-        from gridmap.analysis.reach import DEFAULT_SPEED_KMH, travel_time_grid
-    except ImportError as exc:  # pragma: no cover - the engine ships with gridmap
-        raise ConfigError(
-            "the travel-time layer needs the walking-network engine "
-            f"(gridmap reach), which this installation lacks: {exc}"
-        ) from exc
-    facilities = repo.facilities_frame(session, category=category)
-    if not len(facilities):
-        raise fail(
-            NotFound,
-            N_("no facility of category {facility} is loaded; import facilities first"),
-            facility=category,
-        )
-    stored = ensure_network(session)
-    if stored is None:
-        raise fail(
-            NotFound, N_("no streets are loaded, so there is no walking network to measure on")
-        )
-    net = stored.network
-    points = travel_time_grid(
-        net, facilities, cell_m=cell_m, speed_kmh=DEFAULT_SPEED_KMH, max_minutes=max_minutes
-    ).to_crs(crs)
-    # Keep the cells inside the requester's grids (plus one cell).
-    area = grids.to_crs(crs).union_all().buffer(cell_m)
-    points = points[points.within(area) & np.isfinite(points["minutes"])]
-    x, y = points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
-    minutes = points["minutes"].to_numpy(float)
-    if not len(x):
-        raise fail(
-            NotFound,
-            N_("no street cell reaches a {facility} within {minutes} minutes"),
-            facility=category,
-            minutes=f"{max_minutes:g}",
-        )
-    x0, y0 = x.min() - cell_m / 2, y.max() + cell_m / 2
-    nx = int(round((x.max() - x.min()) / cell_m)) + 1
-    ny = int(round((y.max() - y.min()) / cell_m)) + 1
-    values = np.full((ny, nx), np.nan)
-    values[
-        np.round((y0 - cell_m / 2 - y) / cell_m).astype(int),
-        np.round((x - x0 - cell_m / 2) / cell_m).astype(int),
-    ] = minutes
-    surface = density.Surface(
-        values,
-        float(x0),
-        float(y0),
-        float(cell_m),
-        CRS.from_user_input(crs),
-        "minutes",
-        float(len(facilities)),
-    )
-    half = cell_m / 2
-    cells = gpd.GeoDataFrame(
-        {
-            "cell": [f"{i}" for i in range(len(x))],
-            "value": np.round(minutes, 1),
-            "per_ha": np.round(minutes, 1),
-        },
-        geometry=gpd.GeoSeries(shapely.box(x - half, y - half, x + half, y + half), crs=crs),
-        crs=crs,
-    ).to_crs(STORAGE_CRS)
-    notes = [
-        f"walking at {DEFAULT_SPEED_KMH:g} km/h on the stored network; "
-        f"cells beyond {max_minutes:g} minutes are left empty"
-    ]
-    return Heatmap(
-        f"reach:{category}",
-        surface,
-        cells,
-        float(len(facilities)),
-        "minutes",
-        False,
-        0,
-        0.0,
-        cell_m,
-        None,
-        None,
-        max(cell_m, WEEKLY_CELL_M),
-        notes,
-    )
-
-
-def _weekly(x, y, w, times: pd.Series | pd.DatetimeIndex, *, cell_m: float, crs) -> pd.DataFrame:
-    """Values per square cell and ISO week (Monday) for the time slider."""
-    t = pd.DatetimeIndex(times)
-    week = t.normalize() - pd.to_timedelta(t.day_of_week, unit="D")
-    f = pd.DataFrame(
-        {
-            "ix": np.floor(x / cell_m).astype(np.int64),
-            "iy": np.floor(y / cell_m).astype(np.int64),
-            "week": week,
-            "value": w,
-        }
-    )
-    f = f.groupby(["ix", "iy", "week"], sort=True)["value"].sum().reset_index()
-    f["cell"] = f["ix"].astype(str) + "_" + f["iy"].astype(str)
-    return f[["cell", "ix", "iy", "week", "value"]]

@@ -13,12 +13,40 @@ Bbox = tuple[float, float, float, float]
 
 
 def is_postgis(session: Session) -> bool:
-    """True on PostGIS, False on SpatiaLite."""
+    """Whether a session is on PostGIS rather than SpatiaLite.
+
+    Parameters
+    ----------
+    session : Session
+        Database session, whose dialect is read.
+
+    Returns
+    -------
+    bool
+        True on PostGIS, False on SpatiaLite.
+    """
     return session.get_bind().dialect.name == "postgresql"
 
 
 def bbox_clause(session: Session, model, bbox: Bbox, column: str = "geom"):
-    """A WHERE clause: the row's geometry box intersects ``bbox`` (lon/lat), index-assisted."""
+    """A WHERE clause: the row's geometry box intersects ``bbox``, through the spatial index.
+
+    Parameters
+    ----------
+    session : Session
+        Database session (chooses the backend's form).
+    model : mapped class
+        The table's model; its ``id`` and geometry column are used.
+    bbox : tuple of float
+        (minx, miny, maxx, maxy) in EPSG:4326.
+    column : str
+        The geometry column.
+
+    Returns
+    -------
+    ColumnElement
+        The clause to pass to ``.where()``.
+    """
     minx, miny, maxx, maxy = (float(v) for v in bbox)
     geom = getattr(model, column)
     if is_postgis(session):
@@ -38,7 +66,20 @@ def bbox_clause(session: Session, model, bbox: Bbox, column: str = "geom"):
 
 
 def in_box(frame: gpd.GeoDataFrame, bbox: Bbox | None) -> gpd.GeoDataFrame:
-    """The rows of ``frame`` whose geometry box meets ``bbox`` (all rows without a box)."""
+    """The rows of ``frame`` whose geometry box meets ``bbox`` (all rows without a box).
+
+    Parameters
+    ----------
+    frame : GeoDataFrame
+        Rows in the CRS of ``bbox``.
+    bbox : tuple of float or None
+        (minx, miny, maxx, maxy); None keeps every row.
+
+    Returns
+    -------
+    GeoDataFrame
+        The rows meeting the box.
+    """
     if bbox is None or not len(frame):
         return frame
     minx, miny, maxx, maxy = bbox

@@ -47,6 +47,18 @@ ORDER BY b.id""")
 
 
 def usable(session: Session) -> bool:
+    """Whether buildings can be written as GeoJSON by the database (PostGIS only).
+
+    Parameters
+    ----------
+    session : Session
+        Database session.
+
+    Returns
+    -------
+    bool
+        True on PostGIS, whose SQL writes the GeoJSON.
+    """
     return is_postgis(session)
 
 
@@ -65,8 +77,29 @@ def _int_or_none(value):
 def ogc_page(
     session: Session, bbox: Bbox, crs: str, *, limit: int, offset: int, k: int = DEFAULT_K
 ) -> tuple[list[str], int]:
-    """(the features of one page as GeoJSON texts, numberMatched) of the ``buildings``
-    collection inside ``bbox`` (lon/lat), as :func:`gridmap.ogc.features` writes them."""
+    """One page of the OGC ``buildings`` collection inside ``bbox``, as GeoJSON feature texts.
+
+    Written as :func:`gridmap.ogc.features` writes them; the counts of buildings with fewer
+    than ``k`` households are hidden.
+
+    Parameters
+    ----------
+    session : Session
+        Database session (PostGIS).
+    bbox : tuple of float
+        (minx, miny, maxx, maxy) in EPSG:4326.
+    crs : str
+        The CRS URI asked for (its axis order decides the coordinates' order).
+    limit, offset : int
+        The page's size and first row.
+    k : int
+        Fewest households a building's counts may show.
+
+    Returns
+    -------
+    tuple of (list of str, int)
+        The features of the page and numberMatched.
+    """
     rows = session.execute(
         _OGC_SQL,
         {
@@ -119,8 +152,30 @@ def map_features(
     lang: str = "zh",
     grid_code: str | None = None,
 ) -> list[str]:
-    """The map layer ``buildings`` in ``bbox`` as GeoJSON feature texts, as
-    :func:`gridmap.vector.feature_collection` writes them (WGS84 display only)."""
+    """The map layer ``buildings`` in ``bbox`` as GeoJSON feature texts (WGS84 display only).
+
+    Written as :func:`gridmap.vector.feature_collection` writes them.
+
+    Parameters
+    ----------
+    session : Session
+        Database session (PostGIS) holding the buildings.
+    bbox : tuple of float
+        (minx, miny, maxx, maxy) in EPSG:4326.
+    tolerance_deg : float
+        Simplification tolerance in degrees.
+    decimals : int
+        Decimals of the coordinates written.
+    lang : str
+        Language of the use label ("zh" or "en").
+    grid_code : str, optional
+        Only the buildings of this grid.
+
+    Returns
+    -------
+    list of str
+        One GeoJSON feature per building.
+    """
     rows = session.execute(
         _MAP_SQL,
         {**_box(bbox), "tolerance": tolerance_deg, "decimals": decimals, "grid_code": grid_code},

@@ -43,8 +43,26 @@ def copy_insert(
     *,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Insert ``rows`` (column -> value; geometry as EWKT) into ``table`` with COPY on the
-    session's own connection, so they commit or roll back with everything else."""
+    """Insert rows into ``table`` with COPY on the session's own connection.
+
+    The rows commit or roll back with everything else in the session's transaction.
+
+    Parameters
+    ----------
+    session : Session
+        Database session (PostgreSQL).
+    table : Table
+        The table written.
+    rows : list of dict
+        Column -> value; geometry as EWKT.
+    progress : callable, optional
+        Told the number of rows sent so far.
+
+    Returns
+    -------
+    int
+        The number of rows inserted.
+    """
     from psycopg import sql
     from psycopg.types.json import Json
 

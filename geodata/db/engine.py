@@ -23,13 +23,13 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from gridmap.errors import ConfigError
+from gridmap.messages import N_, fail
 
 DB_FILENAME = "gridmap.sqlite"
 
 
 def gridmap_home(env: Mapping[str, str] = os.environ) -> Path:
-    """The folder of gridmap's files (photos, backups): ``GRIDMAP_HOME``, else the
-    current directory.
+    """The folder of gridmap's files (photos, backups): ``GRIDMAP_HOME``, else the current directory.
 
     Parameters
     ----------
@@ -39,12 +39,25 @@ def gridmap_home(env: Mapping[str, str] = os.environ) -> Path:
     Returns
     -------
     pathlib.Path
+        The folder (not created here).
     """
     return Path(env.get("GRIDMAP_HOME") or os.getcwd())
 
 
 def database_url(env: Mapping[str, str] = os.environ) -> str:
-    """The configured URL, normalised to the drivers gridmap ships with."""
+    """The configured database URL, normalised to the drivers gridmap ships with.
+
+    Parameters
+    ----------
+    env : mapping
+        The environment (default: ``os.environ``): ``GRIDMAP_DATABASE_URL``, else a
+        SpatiaLite file under ``GRIDMAP_HOME``.
+
+    Returns
+    -------
+    str
+        A SQLAlchemy URL (``postgresql+psycopg://`` for PostgreSQL).
+    """
     url = env.get("GRIDMAP_DATABASE_URL")
     if not url:
         return f"sqlite:///{gridmap_home(env) / DB_FILENAME}"
@@ -60,10 +73,12 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     Parameters
     ----------
     engine_or_url : Engine or str
+        The engine, or a database URL.
 
     Returns
     -------
     bool
+        True for SQLite, False for PostgreSQL.
     """
     url = engine_or_url.url if isinstance(engine_or_url, Engine) else make_url(engine_or_url)
     return url.get_backend_name() == "sqlite"
@@ -75,17 +90,24 @@ def _spatialite_library() -> str:
 
 def _on_sqlite_connect(dbapi_conn, _record) -> None:
     if not hasattr(dbapi_conn, "enable_load_extension"):
-        raise ConfigError(
-            "this Python's sqlite3 module cannot load extensions, so SpatiaLite cannot run; "
-            "use the Debian python3 (`make install` picks it) or set GRIDMAP_DATABASE_URL to PostGIS"
+        raise fail(
+            ConfigError,
+            N_(
+                "this Python's sqlite3 module cannot load extensions, so SpatiaLite cannot run; "
+                "use the Debian python3 (`make install` picks it) or set GRIDMAP_DATABASE_URL to PostGIS"
+            ),
         )
     dbapi_conn.enable_load_extension(True)
     try:
         dbapi_conn.load_extension(_spatialite_library())
     except sqlite3.OperationalError as exc:
-        raise ConfigError(
-            f"SpatiaLite could not be loaded ({exc}); install it with "
-            "`sudo apt-get install libsqlite3-mod-spatialite`"
+        raise fail(
+            ConfigError,
+            N_(
+                "SpatiaLite could not be loaded ({error}); install it with "
+                "`sudo apt-get install libsqlite3-mod-spatialite`"
+            ),
+            error=str(exc),
         ) from exc
     finally:
         dbapi_conn.enable_load_extension(False)
@@ -99,8 +121,23 @@ def _on_sqlite_connect(dbapi_conn, _record) -> None:
 def make_engine(
     url: str | None = None, *, echo: bool = False, pool_size: int = 5, max_overflow: int = 10
 ) -> Engine:
-    """An engine for ``url`` (default: the configured one) with spatial support loaded;
-    ``pool_size`` and ``max_overflow`` bound PostgreSQL's connection pool."""
+    """An engine for ``url`` with spatial support loaded.
+
+    Parameters
+    ----------
+    url : str, optional
+        The database URL (default: :func:`database_url`).
+    echo : bool
+        Log every SQL statement.
+    pool_size, max_overflow : int
+        Bounds of PostgreSQL's connection pool (connections kept, and opened beyond them).
+
+    Returns
+    -------
+    Engine
+        SQLite engines load SpatiaLite on each connection; PostgreSQL ones ping idle
+        connections before use.
+    """
     url = url or database_url()
     if is_sqlite(url):
         path = make_url(url).database
@@ -151,14 +188,27 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     Parameters
     ----------
     engine : Engine
+        The engine the sessions are bound to.
 
     Returns
     -------
     sessionmaker
+        Makes sessions bound to ``engine``.
     """
     return sessionmaker(engine, expire_on_commit=False)
 
 
 def describe(engine: Engine) -> str:
-    """One line naming the backend and database, password hidden."""
+    """One line naming the backend and database, password hidden.
+
+    Parameters
+    ----------
+    engine : Engine
+        The engine to name.
+
+    Returns
+    -------
+    str
+        The engine's URL with the password masked.
+    """
     return engine.url.render_as_string(hide_password=True)

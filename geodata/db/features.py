@@ -138,10 +138,28 @@ def read_collection(
     as_of: Callable[[], datetime],
     interval: tuple[datetime | None, datetime | None] | None = None,
 ) -> gpd.GeoDataFrame:
-    """Rows of ``coll`` meeting ``bbox`` (lon/lat), ordered by id, with the columns
-    ``id``, the collection's properties and the geometry; counts of people suppressed.
-    ``interval`` narrows the patrol tracks read (the caller still filters exactly);
-    ``as_of`` gives "now" for overdue inspections, asked only by the key sites."""
+    """Rows of an OGC collection meeting ``bbox``, ordered by id; counts of people suppressed.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the collection's table.
+    requester : Requester
+        Who asks: personal collections are read in their areas.
+    coll : Collection
+        The collection.
+    bbox : tuple of float or None
+        (minx, miny, maxx, maxy) in EPSG:4326; None: everywhere.
+    as_of : callable
+        Gives "now" for overdue inspections, asked only by the key sites.
+    interval : tuple of (datetime or None, datetime or None), optional
+        Narrows the patrol tracks read (the caller still filters exactly).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``id``, the collection's properties and the geometry.
+    """
     start, end = interval or (None, None)
     readers = {
         "streets": lambda: _streets(session),

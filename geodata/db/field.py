@@ -29,24 +29,16 @@ from sqlalchemy.orm import Session
 
 from geodata.db import hazards as cases_repo
 from geodata.db import repo
+from geodata.db.field_photos import store_photos
 from geodata.db.frames import to_ewkt
 from geodata.db.models import (
-    AuditLog,
-    Building,
     Grid,
-    Hazard,
-    HazardEvent,
-    Household,
     HouseholdVisit,
     Inspection,
-    KeySite,
     PatrolTrack,
-    Photo,
-    Resident,
     Submission,
 )
-from geodata.db.scope import scoped, visible_grids
-from geodata.photos import store_photo
+from geodata.db.scope import household_in_areas, key_site_in_areas, visible_grids
 from gridmap import field
 from gridmap.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from gridmap.messages import N_, fail
@@ -60,13 +52,31 @@ REBUILD_EVERY = 10
 
 
 @overload
-def local_time(ms: float) -> datetime: ...
+def local_time(ms: float) -> datetime:
+    """A number of milliseconds is always a time."""
+
+
 @overload
-def local_time(ms: float | int | str | None) -> datetime | None: ...
 def local_time(ms: float | int | str | None) -> datetime | None:
-    """Epoch milliseconds (a phone's clock) as naive local time, in the server's zone like
-    every other time gridmap writes (``datetime.now()``; run the server with the street
-    office's TZ, e.g. TZ=Asia/Shanghai)."""
+    """No time (None or empty) stays none."""
+
+
+def local_time(ms: float | int | str | None) -> datetime | None:
+    """Epoch milliseconds (a phone's clock) as naive local time.
+
+    In the server's zone like every other time gridmap writes (``datetime.now()``; run the
+    server with the street office's TZ, e.g. TZ=Asia/Shanghai).
+
+    Parameters
+    ----------
+    ms : float, int, str or None
+        Milliseconds since 1970-01-01 UTC.
+
+    Returns
+    -------
+    datetime or None
+        The local time, None when ``ms`` is None or empty.
+    """
     if ms is None or ms == "":
         return None
     try:
@@ -95,60 +105,6 @@ def _number(payload: dict, key: str, *, lo: float, hi: float, required: bool = T
     return value
 
 
-# --- photos -------------------------------------------------------------------------------
-def _store_photos(
-    session: Session,
-    requester: Requester,
-    photos: list[tuple[str, bytes]],
-    hints: list,
-    owner: str,
-    owner_id: int,
-    home: Path,
-    rules: dict,
-) -> list[int]:
-    limits = rules["photos"]
-    if len(photos) > int(limits["per_item"]):
-        raise fail(
-            InvalidInput,
-            N_("{n} photos: at most {limit} per item"),
-            n=len(photos),
-            limit=limits["per_item"],
-        )
-    used = int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Photo.bytes), 0))) or 0)
-    ids = []
-    for i, (name, data) in enumerate(photos):
-        hint = hints[i] if i < len(hints) and isinstance(hints[i], dict) else None
-        stored = store_photo(
-            data,
-            home=home,
-            name=name,
-            max_bytes=int(limits["max_bytes"]),
-            max_side_px=int(limits["max_side_px"]),
-            used_bytes=used,
-            total_bytes=int(float(limits["total_mb"]) * 1e6),
-            hint=hint,
-        )
-        used += stored.bytes
-        row = Photo(
-            owner=owner,
-            owner_id=owner_id,
-            path=stored.path,
-            sha256=stored.sha256,
-            bytes=stored.bytes,
-            width=stored.width,
-            height=stored.height,
-            taken_at=stored.taken_at,
-            lon=stored.lon,
-            lat=stored.lat,
-            uploaded_by=requester.username,
-            uploaded_at=datetime.now().replace(microsecond=0),
-        )
-        session.add(row)
-        session.flush()
-        ids.append(row.id)
-    return ids
-
-
 # --- the kinds of delivery ------------------------------------------------------------------
 class _Ctx:
     def __init__(self, session, requester, payload, photos, made_at, home, rules):
@@ -156,7 +112,7 @@ class _Ctx:
         self.photos, self.made_at, self.home, self.rules = photos, made_at, home, rules
 
     def store_photos(self, owner: str, owner_id: int) -> list[int]:
-        return _store_photos(
+        return store_photos(
             self.session,
             self.requester,
             self.photos,
@@ -209,23 +165,9 @@ def _hazard_act(c: _Ctx) -> dict:
     return {"hazard": code, "status": hazard.status, "photos": len(photos)}
 
 
-def _site(session: Session, requester: Requester, code: str) -> KeySite:
-    site = session.scalar(sa.select(KeySite).where(KeySite.code == code))
-    if site is None:
-        raise fail(NotFound, N_("no key site with code {code}"), code=code)
-    if (
-        session.scalar(
-            scoped(sa.select(KeySite.id).where(KeySite.id == site.id), requester, KeySite)
-        )
-        is None
-    ):
-        raise fail(PermissionDenied, N_("Key site {code} is outside your areas."), code=code)
-    return site
-
-
 def _inspection(c: _Ctx) -> dict:
     p = c.payload
-    site = _site(c.session, c.requester, str(p.get("site") or ""))
+    site = key_site_in_areas(c.session, c.requester, str(p.get("site") or ""))
     lon = _number(p, "lon", lo=-180, hi=180)
     lat = _number(p, "lat", lo=-90, hi=90)
     accuracy = _number(p, "accuracy", lo=0, hi=100000, required=False)
@@ -282,21 +224,9 @@ def _inspection(c: _Ctx) -> dict:
     }
 
 
-def _household(session: Session, requester: Requester, code: str) -> Household:
-    hh = session.scalar(
-        scoped(sa.select(Household).where(Household.code == code), requester, Household)
-    )
-    if hh is None:
-        exists = session.scalar(sa.select(Household.id).where(Household.code == code))
-        if exists is None:
-            raise fail(NotFound, N_("no household with code {code}"), code=code)
-        raise fail(PermissionDenied, N_("Household {code} is outside your areas."), code=code)
-    return hh
-
-
 def _visit(c: _Ctx) -> dict:
     p = c.payload
-    hh = _household(c.session, c.requester, str(p.get("household") or ""))
+    hh = household_in_areas(c.session, c.requester, str(p.get("household") or ""))
     kind = str(p.get("kind") or "visit")
     if kind not in ("visit", "call"):
         raise fail(InvalidInput, N_("kind: unknown value {value}"), value=kind)
@@ -331,8 +261,22 @@ def _patrol_ref(payload: dict) -> str:
 
 
 def rebuild_track(session: Session, requester: Requester, ref: str) -> PatrolTrack | None:
-    """The patrol_track of patrol ``ref`` from all its fixes received so far (None while
-    there are fewer than two distinct times)."""
+    """The patrol_track of patrol ``ref`` rebuilt from all its fixes received so far.
+
+    Parameters
+    ----------
+    session : Session
+        Database session.
+    requester : Requester
+        The patroller whose fixes are read.
+    ref : str
+        The patrol's id, generated by the phone.
+
+    Returns
+    -------
+    PatrolTrack or None
+        The track, or the stored one (None) while there are fewer than two distinct times.
+    """
     rows = (
         session.execute(
             sa.select(Submission.payload).where(
@@ -419,36 +363,42 @@ def submit(
     home: Path,
     rules: dict | None = None,
 ) -> tuple[dict, bool]:
-    """Apply one delivery; returns (result, first time). The same ``client_id`` again gives
-    the stored result and ``False``. Raises the handler's typed error otherwise."""
-    if not CLIENT_ID.match(client_id or ""):
-        raise fail(
-            InvalidInput,
-            N_("id: {value} is not a submission id (8-64 letters, digits, - or _)"),
-            value=client_id,
-        )
-    if requester.role not in cases_repo.rules.FIELD:
-        raise fail(
-            PermissionDenied,
-            N_("Your role ({role}) may not send field records."),
-            role=requester.role,
-        )
-    done = session.scalar(sa.select(Submission).where(Submission.client_id == client_id))
+    """Apply one delivery from the phone, exactly once.
+
+    The same ``client_id`` again gives the stored result and ``False``; a delivery that no
+    longer applies raises the handler's typed error.
+
+    Parameters
+    ----------
+    session : Session
+        Database session; the delivery is applied in its transaction.
+    requester : Requester
+        Who sent it.
+    client_id : str
+        The delivery's id, generated by the phone (8-64 letters, digits, - or _).
+    kind : str
+        One of ``HANDLERS``: hazard_report, hazard_act, inspection, visit, patrol_fix,
+        patrol_stop.
+    payload : dict
+        The delivery's fields.
+    made_at_ms : float, int, str or None
+        When it was made on the phone, epoch milliseconds (default: now).
+    photos : sequence of (str, bytes)
+        File name and content of the photos sent with it.
+    home : Path
+        The directory photo files are stored under.
+    rules : dict, optional
+        The field rules (default: ``gridmap.field.default_rules()``).
+
+    Returns
+    -------
+    tuple of (dict, bool)
+        The handler's result and whether this was the first delivery of ``client_id``.
+    """
+    done = _earlier_delivery(session, requester, client_id=client_id, kind=kind)
     if done is not None:
-        if done.username != requester.username:
-            raise fail(
-                Conflict, N_("The submission id {value} was used by someone else."), value=client_id
-            )
         return dict(done.result or {}), False
-    if kind not in HANDLERS:
-        raise fail(InvalidInput, N_("kind: unknown value {value}"), value=kind)
-    made_at = (local_time(made_at_ms) or datetime.now()).replace(microsecond=0)
-    if made_at > datetime.now() + timedelta(minutes=10):
-        raise fail(
-            InvalidInput,
-            N_("time: {value} lies in the future; check the phone's clock"),
-            value=f"{made_at:%Y-%m-%d %H:%M}",
-        )
+    made_at = _made_at(made_at_ms)
     ctx = _Ctx(
         session,
         requester,
@@ -475,145 +425,60 @@ def submit(
     )
     session.flush()
     if kind == "patrol_fix":
-        received = (
-            session.scalar(
-                sa.select(sa.func.count())
-                .select_from(Submission)
-                .where(Submission.ref == ref, Submission.kind == "patrol_fix")
-            )
-            or 0
-        )
         assert ref is not None  # _patrol_fix keeps the patrol's ref in the payload
-        if received == 2 or received % REBUILD_EVERY == 0:
-            rebuild_track(session, requester, ref)
+        _rebuild_now_and_then(session, requester, ref)
     return result, True
 
 
-# --- revealing one household's phone ------------------------------------------------------
-def reveal_phone(
-    session: Session,
-    requester: Requester,
-    *,
-    household_code: str,
-    reason: str,
-    rules: dict | None = None,
-) -> dict:
-    """The unmasked phone numbers of one household for ``reason`` (from the rules' list):
-    roles that may reveal only, inside their areas, at most ``reveal.per_day`` a day per
-    person; every reveal is audited with its reason."""
-    rules = rules or field.default_rules()
-    if not requester.may_reveal:
-        raise fail(
-            PermissionDenied,
-            N_("Your role ({role}) may not see phone numbers."),
-            role=requester.role,
-        )
-    if reason not in rules["reveal"]["reasons"]:
+def _earlier_delivery(
+    session: Session, requester: Requester, *, client_id: str, kind: str
+) -> Submission | None:
+    """The delivery of ``client_id`` already applied, after refusing what may not be sent."""
+    if not CLIENT_ID.match(client_id or ""):
         raise fail(
             InvalidInput,
-            N_("reason: choose one of {choices}"),
-            choices=", ".join(rules["reveal"]["reasons"]),
+            N_("id: {value} is not a submission id (8-64 letters, digits, - or _)"),
+            value=client_id,
         )
-    hh = _household(session, requester, household_code)
-    day = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    used = (
+    if requester.role not in cases_repo.rules.FIELD:
+        raise fail(
+            PermissionDenied,
+            N_("Your role ({role}) may not send field records."),
+            role=requester.role,
+        )
+    done = session.scalar(sa.select(Submission).where(Submission.client_id == client_id))
+    if done is not None:
+        if done.username != requester.username:
+            raise fail(
+                Conflict, N_("The submission id {value} was used by someone else."), value=client_id
+            )
+        return done
+    if kind not in HANDLERS:
+        raise fail(InvalidInput, N_("kind: unknown value {value}"), value=kind)
+    return None
+
+
+def _made_at(made_at_ms: float | int | str | None) -> datetime:
+    """When a delivery was made (default: now), refused when the phone's clock runs ahead."""
+    made_at = (local_time(made_at_ms) or datetime.now()).replace(microsecond=0)
+    if made_at > datetime.now() + timedelta(minutes=10):
+        raise fail(
+            InvalidInput,
+            N_("time: {value} lies in the future; check the phone's clock"),
+            value=f"{made_at:%Y-%m-%d %H:%M}",
+        )
+    return made_at
+
+
+def _rebuild_now_and_then(session: Session, requester: Requester, ref: str) -> None:
+    """Rebuild the track at the second fix of a patrol and every ``REBUILD_EVERY`` fixes."""
+    received = (
         session.scalar(
             sa.select(sa.func.count())
-            .select_from(AuditLog)
-            .where(
-                AuditLog.username == requester.username,
-                AuditLog.action == "reveal_phone",
-                AuditLog.at >= day,
-            )
+            .select_from(Submission)
+            .where(Submission.ref == ref, Submission.kind == "patrol_fix")
         )
         or 0
     )
-    limit = int(rules["reveal"]["per_day"])
-    if used >= limit:
-        raise fail(
-            PermissionDenied,
-            N_(
-                "You have revealed {n} phone numbers today, the daily "
-                "limit: ask your community office."
-            ),
-            n=limit,
-        )
-    people = session.execute(
-        sa.select(Resident.name, Resident.phone)
-        .where(Resident.household_id == hh.id)
-        .order_by(Resident.id)
-    ).all()
-    repo.audit(
-        session, requester, "reveal_phone", hh.code, {"reason": reason, "count": len(people)}
-    )
-    session.flush()
-    return {
-        "household": hh.code,
-        "reason": reason,
-        "left_today": limit - used - 1,
-        "people": [{"name": n, "phone": p} for n, p in people if p],
-    }
-
-
-def household_in_grid(session: Session, household_id: int) -> str | None:
-    """The code of the grid holding a household's building.
-
-    Parameters
-    ----------
-    session : Session
-    household_id : int
-
-    Returns
-    -------
-    str or None
-        None when the household or its building has no grid.
-    """
-    return session.scalar(
-        sa.select(Grid.code)
-        .join(Building, Building.grid_id == Grid.id)
-        .join(Household, Household.building_id == Building.id)
-        .where(Household.id == household_id)
-    )
-
-
-# --- evidence photos: read back through the scope of what they belong to ------------------
-def hazard_photos(session: Session, requester: Requester, code: str) -> list[dict]:
-    """The photos of case ``code`` (its report and every step), oldest first."""
-    hazard = cases_repo.get(session, requester, code)
-    events = sa.select(HazardEvent.id).where(HazardEvent.hazard_id == hazard.id)
-    rows = session.execute(
-        sa.select(
-            Photo.id, Photo.taken_at, Photo.lon, Photo.lat, Photo.uploaded_by, Photo.uploaded_at
-        )
-        .where(
-            sa.or_(
-                sa.and_(Photo.owner == "hazard", Photo.owner_id == hazard.id),
-                sa.and_(Photo.owner == "hazard_event", Photo.owner_id.in_(events)),
-            )
-        )
-        .order_by(Photo.uploaded_at, Photo.id)
-    ).all()
-    return [dict(r._mapping) for r in rows]
-
-
-def photo_file(session: Session, requester: Requester, photo_id: int) -> Photo:
-    """Photo ``photo_id`` if the requester may see what it belongs to."""
-    photo = session.get(Photo, photo_id)
-    if photo is None:
-        raise fail(NotFound, N_("no photo {id}"), id=photo_id)
-    if photo.owner == "inspection":
-        site = session.scalar(
-            sa.select(KeySite.code).join(Inspection).where(Inspection.id == photo.owner_id)
-        )
-        _site(session, requester, site or "")
-    else:
-        hazard_id = (
-            photo.owner_id
-            if photo.owner == "hazard"
-            else session.scalar(
-                sa.select(HazardEvent.hazard_id).where(HazardEvent.id == photo.owner_id)
-            )
-        )
-        code = session.scalar(sa.select(Hazard.code).where(Hazard.id == hazard_id))
-        cases_repo.get(session, requester, code or "")
-    return photo
+    if received == 2 or received % REBUILD_EVERY == 0:
+        rebuild_track(session, requester, ref)

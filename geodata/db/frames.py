@@ -22,7 +22,22 @@ def _wkb(value) -> bytes | None:
 
 
 def read_frame(session: Session, stmt: Select, *, geom: str = "geom") -> gpd.GeoDataFrame:
-    """Run ``stmt`` and return a GeoDataFrame whose geometry is the column ``geom``."""
+    """Run ``stmt`` and return its rows as a GeoDataFrame.
+
+    Parameters
+    ----------
+    session : Session
+        Database session.
+    stmt : Select
+        The query; its geometry column is read as WKB.
+    geom : str
+        The name of the geometry column.
+
+    Returns
+    -------
+    GeoDataFrame
+        The rows, in EPSG:4326.
+    """
     result = session.execute(stmt)
     df = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     wkb = df.pop(geom)  # also when there are no rows: no stray 'geom' column
@@ -31,14 +46,38 @@ def read_frame(session: Session, stmt: Select, *, geom: str = "geom") -> gpd.Geo
 
 
 def to_ewkt(geom: BaseGeometry | None, srid: int = 4326) -> str | None:
-    """EWKT for binding into a Geometry column on either backend."""
+    """EWKT for binding into a Geometry column on either backend.
+
+    Parameters
+    ----------
+    geom : BaseGeometry or None
+        The geometry.
+    srid : int
+        Its EPSG code.
+
+    Returns
+    -------
+    str or None
+        ``SRID=...;WKT``, None for no geometry.
+    """
     if geom is None or geom.is_empty:
         return None
     return f"SRID={srid};{shapely.to_wkt(geom, rounding_precision=-1, trim=True)}"
 
 
 def as_multi(geoms: Iterable[BaseGeometry]) -> list[BaseGeometry]:
-    """Polygons become one-part MultiPolygons: polygon columns are MULTIPOLYGON."""
+    """Polygons become one-part MultiPolygons: polygon columns are MULTIPOLYGON.
+
+    Parameters
+    ----------
+    geoms : iterable of BaseGeometry
+        The geometries.
+
+    Returns
+    -------
+    list of BaseGeometry
+        The geometries, polygons wrapped.
+    """
     out = []
     for g in geoms:
         if g is not None and g.geom_type == "Polygon":

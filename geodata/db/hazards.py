@@ -68,7 +68,28 @@ def report(
     description: str,
     at: datetime | None = None,
 ) -> Hazard:
-    """A new case at (lon, lat) WGS84, status ``reported``, with its first history step."""
+    """A new case at a point, status ``reported``, with its first history step.
+
+    Parameters
+    ----------
+    session : Session
+        Database session; the case is written in its transaction.
+    requester : Requester
+        Who reports: a role that may, the point inside their grids.
+    lon, lat : float
+        The hazard's place in degrees (WGS84).
+    category, severity : str
+        Codes of ``vocab.HAZARD_CATEGORIES`` and the severities of the hazard rules.
+    description : str
+        What was found.
+    at : datetime, optional
+        When it was found (default: now).
+
+    Returns
+    -------
+    Hazard
+        The new case, with its code.
+    """
     if "report" not in [t.action for t in rules.TRANSITIONS.values() if requester.role in t.roles]:
         raise fail(
             PermissionDenied,
@@ -117,7 +138,22 @@ def report(
 
 
 def get(session: Session, requester: Requester, code: str) -> Hazard:
-    """The case ``code`` if the requester may see it."""
+    """The case ``code`` if the requester may see it.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the cases.
+    requester : Requester
+        Who asks: the case's grid must lie in their areas.
+    code : str
+        The case code.
+
+    Returns
+    -------
+    Hazard
+        The case's row.
+    """
     hazard = session.scalar(sa.select(Hazard).where(Hazard.code == code))
     if hazard is None:
         raise fail(NotFound, N_("no hazard with code {code}"), code=code)
@@ -170,7 +206,32 @@ def act(
     deadline: datetime | None = None,
     at: datetime | None = None,
 ) -> HazardEvent:
-    """Apply ``action`` to case ``code``; returns the history step written."""
+    """Apply ``action`` to case ``code`` as the hazard rules allow the requester's role.
+
+    Parameters
+    ----------
+    session : Session
+        Database session; the step is written in its transaction.
+    requester : Requester
+        Who acts.
+    code : str
+        The case code.
+    action : str
+        The step (see :func:`allowed_actions`).
+    note : str, optional
+        Free text kept with the step.
+    responsible : str, optional
+        Who the case is assigned to (assigning steps).
+    deadline : datetime, optional
+        When it must be handled (assigning steps).
+    at : datetime, optional
+        When the step was taken (default: now).
+
+    Returns
+    -------
+    HazardEvent
+        The history step written.
+    """
     hazard = get(session, requester, code)
     at = (at or datetime.now()).replace(microsecond=0)
     step = rules.apply(
@@ -183,6 +244,30 @@ def act(
         responsible=responsible,
         deadline=deadline,
     )
+    _apply(hazard, action, step)
+    event = HazardEvent(
+        hazard_id=hazard.id,
+        at=at,
+        actor=requester.username,
+        action=action,
+        from_status=step.from_status,
+        to_status=step.to_status,
+        note=_step_note(step),
+    )
+    session.add(event)
+    repo.audit(
+        session,
+        requester,
+        f"hazard_{action}",
+        code,
+        {"from": step.from_status, "to": step.to_status},
+    )
+    session.flush()
+    return event
+
+
+def _apply(hazard: Hazard, action: str, step: rules.Step) -> None:
+    """Carry a step's outcome onto the case: status, assignment, closing, reopenings."""
     hazard.status = step.to_status
     if step.responsible:
         hazard.responsible = step.responsible
@@ -195,31 +280,16 @@ def act(
             **(hazard.props or {}),
             "reopened": (hazard.props or {}).get("reopened", 0) + 1,
         }
-    note = step.note
-    if step.responsible:
-        # language-neutral, the page translates the action around it
-        note = " · ".join(
-            p for p in (f"→ {step.responsible}", f"{step.deadline:%Y-%m-%d}", step.note) if p
-        )
-    event = HazardEvent(
-        hazard_id=hazard.id,
-        at=at,
-        actor=requester.username,
-        action=action,
-        from_status=step.from_status,
-        to_status=step.to_status,
-        note=note,
+
+
+def _step_note(step: rules.Step) -> str | None:
+    """The history note of a step; an assignment leads with who and by when."""
+    if not step.responsible:
+        return step.note
+    # language-neutral, the page translates the action around it
+    return " · ".join(
+        p for p in (f"→ {step.responsible}", f"{step.deadline:%Y-%m-%d}", step.note) if p
     )
-    session.add(event)
-    repo.audit(
-        session,
-        requester,
-        f"hazard_{action}",
-        code,
-        {"from": step.from_status, "to": step.to_status},
-    )
-    session.flush()
-    return event
 
 
 def history(session: Session, requester: Requester, code: str) -> list[dict]:
@@ -265,8 +335,28 @@ def cases_frame(
     overdue_only: bool = False,
     open_only: bool = False,
 ) -> gpd.GeoDataFrame:
-    """Cases in the requester's areas with community, due date, days overdue and
-    escalation level (computed at ``as_of``), newest first."""
+    """Cases in the requester's areas, newest first, judged at ``as_of``.
+
+    Parameters
+    ----------
+    session : Session
+        Database session.
+    requester : Requester
+        Who asks: their areas choose the cases.
+    as_of : datetime
+        The moment due dates, days overdue and escalation levels are computed at.
+    status : str, optional
+        Only cases in this status.
+    community_code, grid_code : str, optional
+        Only cases of this community or grid.
+    overdue_only, open_only : bool
+        Only overdue, or only open, cases.
+
+    Returns
+    -------
+    GeoDataFrame
+        Cases with community, due date, days overdue and escalation level (EPSG:4326).
+    """
     stmt = scoped(
         sa.select(
             Hazard.id,
@@ -300,6 +390,14 @@ def cases_frame(
     if grid_code:
         stmt = stmt.where(Grid.code == grid_code)
     frame = read_frame(session, stmt.order_by(Hazard.found_at.desc(), Hazard.id.desc()))
+    frame = _with_due_dates(frame, as_of=as_of)
+    if overdue_only:
+        frame = frame[frame["overdue"]]
+    return frame.reset_index(drop=True)
+
+
+def _with_due_dates(frame: gpd.GeoDataFrame, *, as_of: datetime) -> gpd.GeoDataFrame:
+    """The cases with their due date, and days overdue, overdue and escalation at ``as_of``."""
     for col in ("found_at", "deadline", "closed_at"):
         frame[col] = pd.to_datetime(frame[col])
     frame["due_at"] = [
@@ -319,13 +417,22 @@ def cases_frame(
         rules.escalation_level(s, d, as_of=as_of, found_at=f)
         for s, f, d in zip(frame["status"], frame["found_at"], frame["deadline"], strict=True)
     ]
-    if overdue_only:
-        frame = frame[frame["overdue"]]
-    return frame.reset_index(drop=True)
+    return frame
 
 
 def overdue_by_community(cases: pd.DataFrame) -> pd.DataFrame:
-    """Per community: open cases, overdue cases, the longest overdue (days)."""
+    """Per community: open cases, overdue cases, the longest overdue (days).
+
+    Parameters
+    ----------
+    cases : DataFrame
+        Rows of :func:`cases_frame`.
+
+    Returns
+    -------
+    DataFrame
+        One row per community.
+    """
     open_ = cases[cases["status"] != "closed"]
     if not len(open_):
         return pd.DataFrame(
@@ -343,8 +450,24 @@ def overdue_by_community(cases: pd.DataFrame) -> pd.DataFrame:
 
 
 def sweep_escalations(session: Session, requester: Requester, *, as_of: datetime) -> list[dict]:
-    """Record an ``escalate`` step for every open case whose escalation level rose since the
-    last sweep (level kept in ``props['escalation']``). Returns the cases escalated."""
+    """Record an ``escalate`` step for every open case whose escalation level rose.
+
+    The level reached is kept in ``props['escalation']``, so each level is recorded once.
+
+    Parameters
+    ----------
+    session : Session
+        Database session; the steps are written in its transaction.
+    requester : Requester
+        Who sweeps (the steps' actor; audited).
+    as_of : datetime
+        The moment days overdue are counted at.
+
+    Returns
+    -------
+    list of dict
+        The cases escalated: code, level, target and days overdue.
+    """
     cases = cases_frame(session, requester, as_of=as_of, open_only=True)
     done = []
     for row in cases.itertuples():

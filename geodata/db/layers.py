@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,7 +37,20 @@ BUILDING_LAYER = "buildings"
 
 
 def display_bbox_to_storage(bbox: Bbox, display: str) -> Bbox:
-    """The WGS84 box to read for a box seen on a ``display`` (GCJ-02) basemap."""
+    """The WGS84 box to read for a box seen on a ``display`` basemap.
+
+    Parameters
+    ----------
+    bbox : tuple of float
+        (minx, miny, maxx, maxy) in the display's coordinates (degrees).
+    display : str
+        "wgs84" or "gcj02" (the Amap basemap's shifted coordinates).
+
+    Returns
+    -------
+    tuple of float
+        The box in EPSG:4326, padded by about 50 m when shifted back from GCJ-02.
+    """
     if display != "gcj02":
         return bbox
     lon, lat = gcj02_to_wgs84([bbox[0], bbox[2]], [bbox[1], bbox[3]])
@@ -62,7 +76,22 @@ def _households_per_building():
 def buildings_in(
     session: Session, bbox: Bbox | None, *, grid_code: str | None = None
 ) -> gpd.GeoDataFrame:
-    """Buildings meeting ``bbox``: id, code, address, floors, use, grid_code, households."""
+    """Buildings meeting ``bbox``, with their household counts.
+
+    Parameters
+    ----------
+    session : Session
+        Database session.
+    bbox : tuple of float or None
+        (minx, miny, maxx, maxy) in EPSG:4326; None: everywhere.
+    grid_code : str, optional
+        Only the buildings of this grid.
+
+    Returns
+    -------
+    GeoDataFrame
+        id, code, name, address, floors, use, grid_code, households (EPSG:4326).
+    """
     count = (
         sa.select(sa.func.count(Household.id))
         .where(Household.building_id == Building.id)
@@ -92,6 +121,20 @@ def buildings_in(
 
 
 def building_count(session: Session, bbox: Bbox | None = None) -> int:
+    """How many buildings meet ``bbox`` (the spatial index answers at once).
+
+    Parameters
+    ----------
+    session : Session
+        Database session.
+    bbox : tuple of float, optional
+        (minx, miny, maxx, maxy) in EPSG:4326; None: everywhere.
+
+    Returns
+    -------
+    int
+        The number of buildings.
+    """
     stmt = sa.select(sa.func.count(Building.id))
     if bbox is not None:
         stmt = stmt.where(bbox_clause(session, Building, bbox))
@@ -99,7 +142,22 @@ def building_count(session: Session, bbox: Bbox | None = None) -> int:
 
 
 def building_details(session: Session, building_id: int, *, lang: str = "zh") -> dict:
-    """What a building's popup shows (aggregates only, nothing personal)."""
+    """What a building's popup shows (aggregates only, nothing personal).
+
+    Parameters
+    ----------
+    session : Session
+        Database session.
+    building_id : int
+        The building's id.
+    lang : str
+        Language of the use label ("zh" or "en").
+
+    Returns
+    -------
+    dict
+        Code, name, address, floors, use label, grid, households and residents.
+    """
     if not 0 < building_id <= 2**31 - 1:  # beyond PostgreSQL's integer: no such row
         raise fail(NotFound, N_("no building with id {id}"), id=building_id)
     per = _households_per_building()
@@ -128,11 +186,25 @@ def building_details(session: Session, building_id: int, *, lang: str = "zh") ->
 
 
 def building_tile(session: Session, z: int, x: int, y: int, *, display: str = "wgs84") -> bytes:
-    """Buildings of tile z/x/y as MVT (layer ``buildings``; feature id = building id;
-    properties households, use).
+    """Buildings of tile z/x/y as a Mapbox vector tile.
 
-    ``display="gcj02"``: the tile grid is the Amap one, so buildings are shifted to GCJ-02
+    Layer ``buildings``; feature id = building id; properties households, use. With
+    ``display="gcj02"`` the tile grid is the Amap one, so buildings are shifted to GCJ-02
     before they are cut into the tile.
+
+    Parameters
+    ----------
+    session : Session
+        Database session.
+    z, x, y : int
+        The tile's zoom, column and row.
+    display : str
+        "wgs84" or "gcj02".
+
+    Returns
+    -------
+    bytes
+        The encoded tile.
     """
     vector.check_tile(z, x, y)
     if is_postgis(session):
@@ -225,8 +297,16 @@ def _building_index(session: Session) -> _BuildingIndex:
 
 
 def warm_building_index(engine) -> None:
-    """Build the SpatiaLite tile index in the background (the overview page calls this when
-    it is about to ask for building tiles, so the first tiles need not wait for it)."""
+    """Build the SpatiaLite tile index in the background.
+
+    The overview page calls this when it is about to ask for building tiles, so the first
+    tiles need not wait for it; PostGIS needs no index.
+
+    Parameters
+    ----------
+    engine : Engine
+        The database engine.
+    """
     if engine.dialect.name == "postgresql":
         return
 
@@ -310,6 +390,19 @@ def _fillna(frame: gpd.GeoDataFrame, columns: list[str]) -> gpd.GeoDataFrame:
     return frame.assign(**{c: frame[c].where(frame[c].notna(), None) for c in columns})
 
 
+@dataclass(frozen=True)
+class _Ask:
+    """What :func:`layer_frame` was asked, handed to the reader of the layer."""
+
+    session: Session
+    requester: Requester
+    layer: str
+    bbox: Bbox | None
+    as_of: datetime
+    lang: str
+    grid_code: str | None
+
+
 def layer_frame(
     session: Session,
     requester: Requester,
@@ -320,109 +413,162 @@ def layer_frame(
     lang: str = "zh",
     grid_code: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """(rows of ``layer`` meeting ``bbox``, the properties its map uses).
+    """The rows of a map layer meeting ``bbox`` and the properties its map uses.
 
-    Layers: districts, streets, communities, grids, buildings, roads, facilities, key_sites, hazards. Key sites
-    and hazards are scoped to the requester's areas; the rest carry no personal data.
+    Key sites and hazards are scoped to the requester's areas; the rest carry no personal
+    data.
+
+    Parameters
+    ----------
+    session : Session
+        Database session.
+    requester : Requester
+        Who asks.
+    layer : str
+        districts, streets, communities, grids, buildings, roads, facilities, key_sites or
+        hazards.
+    bbox : tuple of float or None
+        (minx, miny, maxx, maxy) in EPSG:4326; None: everywhere.
+    as_of : datetime
+        The moment overdue key sites and hazards are judged at.
+    lang : str
+        Language of the labels ("zh" or "en").
+    grid_code : str, optional
+        Only this grid (grids, buildings, key sites, hazards).
+
+    Returns
+    -------
+    tuple of (GeoDataFrame, list of str)
+        The rows (EPSG:4326) and the names of the properties the map shows.
     """
-    if layer in ("districts", "streets"):
-        model = District if layer == "districts" else Street
-        stmt = sa.select(model.id, model.code, model.name, model.geom)
-        if bbox is not None:
-            stmt = stmt.where(bbox_clause(session, model, bbox))
-        return _fillna(read_frame(session, stmt), ["name"]), ["code", "name"]
-    if layer == "communities":
-        f = repo.communities_frame(session)
-        return in_box(f, bbox), ["code", "name", "grids", "households", "residents"]
-    if layer == "grids":
-        f = repo.grids_frame(session)
-        if grid_code:
-            f = f[f["code"] == grid_code]
-        f = f.assign(
-            target=f["target_households"].fillna(0).astype(int), leader=f["leader"].fillna("")
+    reader = _READERS.get(layer)
+    if reader is None:
+        raise fail(
+            NotFound,
+            N_("no map layer {layer}; layers are {choices}"),
+            layer=layer,
+            choices=", ".join(LAYERS),
         )
-        return in_box(f, bbox), [
-            "code",
-            "name",
-            "community_name",
-            "leader",
-            "households",
-            "target",
-            "residents",
-            "buildings",
-        ]
-    if layer == "buildings":
-        f = buildings_in(session, bbox, grid_code=grid_code)
-        f = f.assign(
-            use=[vocab.label(vocab.BUILDING_USES, u, lang) for u in f["use"]],
-            address=f["address"].fillna(f["code"]),
-        )
-        return f, ["id", "address", "households", "floors", "use", "grid_code"]
-    if layer == "roads":
-        stmt = sa.select(Road.id, Road.name, Road.highway, Road.geom)
-        if bbox is not None:
-            stmt = stmt.where(bbox_clause(session, Road, bbox))
-        f = read_frame(session, stmt)
-        return _fillna(f, ["name"]), ["name", "highway"]
-    if layer == "facilities":
-        stmt = sa.select(
-            Facility.id, Facility.code, Facility.name, Facility.category, Facility.geom
-        )
-        if bbox is not None:
-            stmt = stmt.where(bbox_clause(session, Facility, bbox))
-        f = read_frame(session, stmt)
-        labels = vocab.labels(vocab.FACILITY_CATEGORIES, lang)
-        f = f.assign(category_label=f["category"].map(labels).fillna(f["category"]))
-        return f, ["code", "name", "category", "category_label"]
-    if layer == "key_sites":
-        f = in_box(repo.key_sites_frame(session, requester, grid_code=grid_code), bbox)
-        f = f.join(overdue_sites(f, as_of=as_of))
-        labels = vocab.labels(vocab.KEY_SITE_CATEGORIES, lang)
-        f = f.assign(
-            category_label=f["category"].map(labels).fillna(f["category"]),
-            last=pd.to_datetime(f["last_inspected"]).dt.strftime("%Y-%m-%d"),
-            status=np.where(f["overdue"], "overdue", "ok"),
-        )
-        return _fillna(f, ["last", "address"]), [
-            "code",
-            "name",
-            "category_label",
-            "address",
-            "last",
-            "status",
-            "grid_code",
-        ]
-    if layer == "hazards":
-        f = repo.hazards_frame(session, requester, grid_code=grid_code)
-        f = in_box(f, bbox)
-        from gridmap import hazards as hz
+    return reader(_Ask(session, requester, layer, bbox, as_of, lang, grid_code))
 
-        f = f.assign(
-            overdue=[
-                hz.is_overdue(s, d, as_of=as_of, found_at=fa)
-                for s, d, fa in zip(f["status"], f["deadline"], f["found_at"], strict=True)
-            ],
-            status_label=[vocab.label(vocab.HAZARD_STATUSES, s, lang) for s in f["status"]],
-            category_label=[vocab.label(vocab.HAZARD_CATEGORIES, c, lang) for c in f["category"]],
-            deadline=pd.to_datetime(f["deadline"]).dt.strftime("%Y-%m-%d"),
-        )
-        f = f.assign(state=np.where(f["overdue"], "overdue", f["status"]))
-        return _fillna(f, ["deadline", "responsible"]), [
-            "code",
-            "category_label",
-            "status",
-            "status_label",
-            "state",
-            "deadline",
-            "responsible",
-            "grid_code",
-        ]
-    raise fail(
-        NotFound,
-        N_("no map layer {layer}; layers are {choices}"),
-        layer=layer,
-        choices=", ".join(LAYERS),
+
+def _places(ask: _Ask) -> tuple[gpd.GeoDataFrame, list[str]]:
+    session, bbox = ask.session, ask.bbox
+    model = District if ask.layer == "districts" else Street
+    stmt = sa.select(model.id, model.code, model.name, model.geom)
+    if bbox is not None:
+        stmt = stmt.where(bbox_clause(session, model, bbox))
+    return _fillna(read_frame(session, stmt), ["name"]), ["code", "name"]
+
+
+def _communities(ask: _Ask) -> tuple[gpd.GeoDataFrame, list[str]]:
+    f = repo.communities_frame(ask.session)
+    return in_box(f, ask.bbox), ["code", "name", "grids", "households", "residents"]
+
+
+def _grids(ask: _Ask) -> tuple[gpd.GeoDataFrame, list[str]]:
+    f = repo.grids_frame(ask.session)
+    if ask.grid_code:
+        f = f[f["code"] == ask.grid_code]
+    f = f.assign(target=f["target_households"].fillna(0).astype(int), leader=f["leader"].fillna(""))
+    return in_box(f, ask.bbox), [
+        "code",
+        "name",
+        "community_name",
+        "leader",
+        "households",
+        "target",
+        "residents",
+        "buildings",
+    ]
+
+
+def _buildings(ask: _Ask) -> tuple[gpd.GeoDataFrame, list[str]]:
+    f = buildings_in(ask.session, ask.bbox, grid_code=ask.grid_code)
+    f = f.assign(
+        use=[vocab.label(vocab.BUILDING_USES, u, ask.lang) for u in f["use"]],
+        address=f["address"].fillna(f["code"]),
     )
+    return f, ["id", "address", "households", "floors", "use", "grid_code"]
+
+
+def _roads(ask: _Ask) -> tuple[gpd.GeoDataFrame, list[str]]:
+    stmt = sa.select(Road.id, Road.name, Road.highway, Road.geom)
+    if ask.bbox is not None:
+        stmt = stmt.where(bbox_clause(ask.session, Road, ask.bbox))
+    f = read_frame(ask.session, stmt)
+    return _fillna(f, ["name"]), ["name", "highway"]
+
+
+def _facilities(ask: _Ask) -> tuple[gpd.GeoDataFrame, list[str]]:
+    stmt = sa.select(Facility.id, Facility.code, Facility.name, Facility.category, Facility.geom)
+    if ask.bbox is not None:
+        stmt = stmt.where(bbox_clause(ask.session, Facility, ask.bbox))
+    f = read_frame(ask.session, stmt)
+    labels = vocab.labels(vocab.FACILITY_CATEGORIES, ask.lang)
+    f = f.assign(category_label=f["category"].map(labels).fillna(f["category"]))
+    return f, ["code", "name", "category", "category_label"]
+
+
+def _key_sites(ask: _Ask) -> tuple[gpd.GeoDataFrame, list[str]]:
+    f = in_box(repo.key_sites_frame(ask.session, ask.requester, grid_code=ask.grid_code), ask.bbox)
+    f = f.join(overdue_sites(f, as_of=ask.as_of))
+    labels = vocab.labels(vocab.KEY_SITE_CATEGORIES, ask.lang)
+    f = f.assign(
+        category_label=f["category"].map(labels).fillna(f["category"]),
+        last=pd.to_datetime(f["last_inspected"]).dt.strftime("%Y-%m-%d"),
+        status=np.where(f["overdue"], "overdue", "ok"),
+    )
+    return _fillna(f, ["last", "address"]), [
+        "code",
+        "name",
+        "category_label",
+        "address",
+        "last",
+        "status",
+        "grid_code",
+    ]
+
+
+def _hazards(ask: _Ask) -> tuple[gpd.GeoDataFrame, list[str]]:
+    f = repo.hazards_frame(ask.session, ask.requester, grid_code=ask.grid_code)
+    f = in_box(f, ask.bbox)
+    from gridmap import hazards as hz
+
+    lang = ask.lang
+    f = f.assign(
+        overdue=[
+            hz.is_overdue(s, d, as_of=ask.as_of, found_at=fa)
+            for s, d, fa in zip(f["status"], f["deadline"], f["found_at"], strict=True)
+        ],
+        status_label=[vocab.label(vocab.HAZARD_STATUSES, s, lang) for s in f["status"]],
+        category_label=[vocab.label(vocab.HAZARD_CATEGORIES, c, lang) for c in f["category"]],
+        deadline=pd.to_datetime(f["deadline"]).dt.strftime("%Y-%m-%d"),
+    )
+    f = f.assign(state=np.where(f["overdue"], "overdue", f["status"]))
+    return _fillna(f, ["deadline", "responsible"]), [
+        "code",
+        "category_label",
+        "status",
+        "status_label",
+        "state",
+        "deadline",
+        "responsible",
+        "grid_code",
+    ]
+
+
+_READERS: dict[str, Callable[[_Ask], tuple[gpd.GeoDataFrame, list[str]]]] = {
+    "districts": _places,
+    "streets": _places,
+    "communities": _communities,
+    "grids": _grids,
+    "buildings": _buildings,
+    "roads": _roads,
+    "facilities": _facilities,
+    "key_sites": _key_sites,
+    "hazards": _hazards,
+}
 
 
 LAYERS = REGISTRY.map_layers  # the layers drawn on the map, in drawing order

@@ -29,8 +29,18 @@ _COMPUTING: dict[tuple, threading.Lock] = {}  # one lock per question being comp
 
 
 def data_fingerprint(session: Session) -> tuple:
-    """The data-version counters (one row per family of tables, and one telling databases
-    apart): one indexed read instead of an aggregate over every table."""
+    """The data-version counters: one indexed read instead of an aggregate over every table.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the data_version counters.
+
+    Returns
+    -------
+    tuple
+        (family, version) pairs: one row per family of tables, and one telling databases apart.
+    """
     rows = session.execute(
         sa.select(m.DataVersion.family, m.DataVersion.version).order_by(m.DataVersion.family)
     ).all()
@@ -40,8 +50,23 @@ def data_fingerprint(session: Session) -> tuple:
 def cached(session: Session, key: tuple, compute: Callable, *, copy: bool = False):
     """``compute()`` once per (database, ``key``, data fingerprint) within CACHE_SECONDS.
 
-    With ``copy`` the caller gets its own deep copy; otherwise the shared result, which
-    the caller must not change."""
+    Parameters
+    ----------
+    session : Session
+        Database session (its URL and data fingerprint are part of the key).
+    key : tuple
+        What the figure was computed from.
+    compute : callable
+        Computes the figure.
+    copy : bool
+        Give the caller its own deep copy; otherwise the shared result, which the caller
+        must not change.
+
+    Returns
+    -------
+    object
+        What ``compute()`` returned, now or earlier.
+    """
     if session.info.get("memo") is False:
         # A city-wide run's task sees one street office's part of the database: its figures
         # are not the whole's, though its question and the data-version counters are the same.
@@ -68,5 +93,6 @@ def cached(session: Session, key: tuple, compute: Callable, *, copy: bool = Fals
 
 
 def clear() -> None:
+    """Forget every kept figure."""
     with _LOCK:
         _CACHE.clear()

@@ -19,7 +19,18 @@ MIGRATIONS_DIR = Path(migrations.__file__).parent
 
 
 def include_object(obj, name, obj_type, reflected, compare_to) -> bool:
-    """Compare only gridmap's own tables: PostGIS and SpatiaLite own the rest."""
+    """Compare only gridmap's own tables: PostGIS and SpatiaLite own the rest.
+
+    Parameters
+    ----------
+    obj, name, obj_type, reflected, compare_to
+        What Alembic's ``include_object`` hook is given.
+
+    Returns
+    -------
+    bool
+        Whether autogenerate compares the object.
+    """
     if obj_type == "table" and reflected and name not in Base.metadata.tables:
         return False
     return alembic_helpers.include_object(obj, name, obj_type, reflected, compare_to)
@@ -31,10 +42,12 @@ def alembic_config(engine: Engine) -> Config:
     Parameters
     ----------
     engine : Engine
+        The database migrated.
 
     Returns
     -------
     alembic.config.Config
+        The configuration.
     """
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -45,7 +58,15 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` inside one transaction."""
+    """Bring the schema to ``revision`` inside one transaction.
+
+    Parameters
+    ----------
+    engine : Engine
+        The database migrated.
+    revision : str
+        The migration to reach ("head": the newest).
+    """
     cfg = alembic_config(engine)
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
@@ -53,18 +74,51 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The migration the database is at (None: an empty database)."""
+    """The migration the database is at.
+
+    Parameters
+    ----------
+    engine : Engine
+        The database asked.
+
+    Returns
+    -------
+    str or None
+        The revision, None for an empty database.
+    """
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def head_revision(engine: Engine) -> str | None:
-    """The newest migration gridmap ships."""
+    """The newest migration gridmap ships.
+
+    Parameters
+    ----------
+    engine : Engine
+        Any engine (the configuration needs one).
+
+    Returns
+    -------
+    str or None
+        The head revision.
+    """
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
 
 
 def schema_differences(engine: Engine) -> list:
-    """What autogenerate would change between the models and this database ([] = in sync)."""
+    """What autogenerate would change between the models and this database.
+
+    Parameters
+    ----------
+    engine : Engine
+        The database compared.
+
+    Returns
+    -------
+    list
+        Alembic's differences ([] = in sync).
+    """
     with engine.connect() as connection:
         context = MigrationContext.configure(
             connection, opts={"include_object": include_object, "compare_type": True}

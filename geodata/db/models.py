@@ -447,7 +447,18 @@ ENTITY_TABLES += ["indicator_snapshot", "street_result"]  # computed_models
 
 
 def model_for(table: str) -> type[Base]:
-    """The mapped class of ``table`` (a layer of ``gridmap.layers`` names its table)."""
+    """The mapped class of ``table`` (a layer of ``gridmap.layers`` names its table).
+
+    Parameters
+    ----------
+    table : str
+        The table's name.
+
+    Returns
+    -------
+    type
+        The model class.
+    """
     for mapper in Base.registry.mappers:
         if mapper.class_.__tablename__ == table:
             return mapper.class_

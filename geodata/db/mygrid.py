@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from geodata.db import analysis, layers, repo
 from geodata.db import hazards as cases_repo
+from geodata.db import people as people_repo
 from geodata.db.models import HouseholdVisit
 from gridmap import field, todo
 from gridmap.analysis import patrol
@@ -54,8 +55,26 @@ def field_rules() -> dict:
 def visits_due(
     session: Session, households: pd.DataFrame, *, as_of: datetime, rules: dict | None = None
 ) -> pd.DataFrame:
-    """The vulnerable ``households`` due for a visit on ``as_of``'s day (with address and
-    last visit), by the interval of their own and their members' tags."""
+    """The vulnerable ``households`` due for a visit on ``as_of``'s day.
+
+    Due by the visit interval of their own and their members' tags.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the visits.
+    households : DataFrame
+        The grid's vulnerable households.
+    as_of : datetime
+        The day judged.
+    rules : dict, optional
+        The field rules (default: :func:`field_rules`).
+
+    Returns
+    -------
+    DataFrame
+        The households due, with address and last visit.
+    """
     rules = rules or field_rules()
     if not len(households):
         return field.visits_due(
@@ -93,7 +112,7 @@ def visits_due(
 def _vulnerable(
     session: Session, requester: Requester, grid_code: str, buildings: gpd.GeoDataFrame
 ) -> pd.DataFrame:
-    hh = pd.DataFrame(repo.households(session, requester, grid_code=grid_code))
+    hh = pd.DataFrame(people_repo.households(session, requester, grid_code=grid_code))
     if not len(hh):
         return pd.DataFrame(
             columns=[
@@ -109,7 +128,7 @@ def _vulnerable(
                 "phone",
             ]
         )
-    people = pd.DataFrame(repo.residents(session, requester, grid_code=grid_code))
+    people = pd.DataFrame(people_repo.residents(session, requester, grid_code=grid_code))
     res_tags = (
         people.groupby("household_id")["tags"].agg(
             lambda ts: sorted({t for tags in ts for t in (tags or [])})
@@ -134,8 +153,25 @@ def _vulnerable(
 def grid_view(
     session: Session, requester: Requester, code: str, *, with_patrol: bool = True
 ) -> GridView:
-    """Everything the grid page and the printable report show (raises NotFound for an unknown
-    grid and PermissionDenied for a grid outside the requester's areas)."""
+    """Everything the grid page and the printable report show.
+
+    Parameters
+    ----------
+    session : Session
+        Database session.
+    requester : Requester
+        Who asks: refused (PermissionDenied) for a grid outside their areas.
+    code : str
+        The grid's code (NotFound for an unknown grid).
+    with_patrol : bool
+        Compute this week's patrol coverage too.
+
+    Returns
+    -------
+    GridView
+        The grid, its buildings, vulnerable households, key sites, cases, coverage and
+        to-do list.
+    """
     try:
         boundary = repo.visible_grids_frame(session, requester, grid_code=code)
     except NotFound as exc:
@@ -149,24 +185,9 @@ def grid_view(
     sites = repo.key_sites_frame(session, requester, grid_code=code)
     sites = sites.join(overdue_sites(sites, as_of=as_of))
     cases = cases_repo.cases_frame(session, requester, as_of=as_of, grid_code=code, open_only=True)
-    coverage = None
-    period = None
-    empty = gpd.GeoDataFrame(
-        {"name": [], "highway": [], "length_m": []}, geometry=gpd.GeoSeries([], crs=4326)
+    period, coverage, unpatrolled, patrolled = _week_patrol(
+        session, requester, code, as_of=as_of, with_patrol=with_patrol
     )
-    unpatrolled, patrolled = empty, empty
-    if with_patrol:
-        end = datetime.combine(as_of.date() + timedelta(days=1), datetime.min.time())
-        period = patrol.Period(end - timedelta(days=PATROL_DAYS), end)
-        res = analysis.patrol_report(session, requester, period=period, grid_code=code)
-        rows = res.report.grids
-        coverage = rows.iloc[0].to_dict() if len(rows) else None
-        segments = res.report.segments.to_crs(4326)
-        patrolled = segments[segments["patrolled"].astype(bool)]
-        unpatrolled = res.report.unpatrolled.to_crs(4326)
-        unpatrolled = unpatrolled[unpatrolled["grid_code"] == code].sort_values(
-            "length_m", ascending=False
-        )
     actionable = {
         c: cases_repo.allowed_actions(session, requester, cases_repo.get(session, requester, c))
         for c in cases["code"]
@@ -197,3 +218,29 @@ def grid_view(
         as_of=as_of,
         visits=due,
     )
+
+
+def _week_patrol(
+    session: Session, requester: Requester, code: str, *, as_of: datetime, with_patrol: bool
+) -> tuple[patrol.Period | None, dict | None, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The grid's patrol of the last ``PATROL_DAYS`` days: period, coverage row, and the
+    streets left unpatrolled (longest first) and patrolled; empty without ``with_patrol``."""
+    coverage = None
+    period = None
+    empty = gpd.GeoDataFrame(
+        {"name": [], "highway": [], "length_m": []}, geometry=gpd.GeoSeries([], crs=4326)
+    )
+    unpatrolled, patrolled = empty, empty
+    if with_patrol:
+        end = datetime.combine(as_of.date() + timedelta(days=1), datetime.min.time())
+        period = patrol.Period(end - timedelta(days=PATROL_DAYS), end)
+        res = analysis.patrol_report(session, requester, period=period, grid_code=code)
+        rows = res.report.grids
+        coverage = rows.iloc[0].to_dict() if len(rows) else None
+        segments = res.report.segments.to_crs(4326)
+        patrolled = segments[segments["patrolled"].astype(bool)]
+        unpatrolled = res.report.unpatrolled.to_crs(4326)
+        unpatrolled = unpatrolled[unpatrolled["grid_code"] == code].sort_values(
+            "length_m", ascending=False
+        )
+    return period, coverage, unpatrolled, patrolled

@@ -46,12 +46,20 @@ def _pct(part, whole):
 
 
 def street_tree(session: Session) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """(communities, grids), EPSG:4326.
+    """The communities and grids of the street with their load figures, EPSG:4326.
 
-    communities: code, name, street_name, grids, households, residents, buildings,
-    homes, homes_registered_pct, grid_cover_pct, load_over, load_under, geometry;
-    grids: code, name, community_code, community_name, leader, households, target,
-    residents, buildings, homes, homes_registered_pct, load ('under'/'ok'/'over'), geometry.
+    Parameters
+    ----------
+    session : Session
+        Database session holding the street's places and households.
+
+    Returns
+    -------
+    tuple of (GeoDataFrame, GeoDataFrame)
+        communities: code, name, street_name, grids, households, residents, buildings,
+        homes, homes_registered_pct, grid_cover_pct, load_over, load_under, geometry;
+        grids: code, name, community_code, community_name, leader, households, target,
+        residents, buildings, homes, homes_registered_pct, load ('under'/'ok'/'over'), geometry.
     """
     communities = repo.communities_frame(session)
     grids = repo.grids_frame(session)

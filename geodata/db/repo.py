@@ -1,9 +1,8 @@
 """Repositories: the only way rows leave the database.
 
-Queries that return households, residents, hazards or patrol tracks take the
-requesting user (``Requester``) and pass through ``scope.scoped``. Personal
-fields leave masked unless the caller asks for them with ``reveal=True`` and
-the requester's role allows it; every such read is written to the audit log.
+Queries that return hazards, patrol tracks or key sites take the requesting user
+(``Requester``) and pass through ``scope.scoped``; households and residents are read
+through :mod:`geodata.db.people`, which masks and audits them.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ from geodata.db.models import (
     Inspection,
     KeySite,
     PatrolTrack,
-    Resident,
     Road,
     Street,
 )
@@ -39,7 +37,7 @@ from geodata.db.scope import scoped, visible_grids
 from gridmap.errors import NotFound, PermissionDenied
 from gridmap.messages import N_, fail
 from gridmap.noding import vertical_layer
-from gridmap.privacy import Requester, mask_id_number, mask_name, mask_phone
+from gridmap.privacy import Requester
 
 
 def audit(
@@ -49,6 +47,21 @@ def audit(
     target: str | None = None,
     detail: dict | None = None,
 ) -> None:
+    """Write one audit-log entry in the caller's transaction.
+
+    Parameters
+    ----------
+    session : Session
+        Database session the entry is added to.
+    requester : Requester
+        Who did it.
+    action : str
+        What was done (``view_households``, ``grid_assign`` ...).
+    target : str, optional
+        The code of what it was done to.
+    detail : dict, optional
+        Counts and choices worth keeping (no personal data).
+    """
     session.add(
         AuditLog(
             at=datetime.now(),
@@ -81,7 +94,20 @@ def _households_per_grid():
 
 
 def grids_frame(session: Session, *, community_code: str | None = None) -> gpd.GeoDataFrame:
-    """Grids with their community, leader, target and household/resident/building counts."""
+    """Grids with their community, leader, target and household/resident/building counts.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the grids.
+    community_code : str, optional
+        Only the grids of this community.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per grid (EPSG:4326), by code.
+    """
     per = _households_per_grid()
     stmt = (
         sa.select(
@@ -108,6 +134,18 @@ def grids_frame(session: Session, *, community_code: str | None = None) -> gpd.G
 
 
 def communities_frame(session: Session) -> gpd.GeoDataFrame:
+    """Communities with their street and grid, household and resident counts.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the communities.
+
+    Returns
+    -------
+    GeoDataFrame
+        id, code, name, street_name, grids, households, residents (EPSG:4326), by code.
+    """
     per = _households_per_grid()
     grid_totals = (
         sa.select(
@@ -144,7 +182,22 @@ def buildings_frame(
     bbox: tuple[float, float, float, float] | None = None,
     grid_code: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Buildings with household and resident counts (aggregates only)."""
+    """Buildings with household and resident counts (aggregates only).
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the buildings.
+    bbox : tuple of float, optional
+        (minx, miny, maxx, maxy) in EPSG:4326.
+    grid_code : str, optional
+        Only the buildings of this grid.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per building (EPSG:4326).
+    """
     per = (
         sa.select(
             Household.building_id.label("building_id"),
@@ -179,8 +232,20 @@ def buildings_frame(
 
 
 def boundary_extents(session: Session) -> dict[str, tuple[float, float, float, float]]:
-    """(minx, miny, maxx, maxy) of the districts and of the streets, for the layers holding
-    rows (boundaries carry no personal data; every user may see them)."""
+    """The extents of the districts and of the streets, for the layers holding rows.
+
+    Boundaries carry no personal data; every user may see them.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the boundaries.
+
+    Returns
+    -------
+    dict of str to tuple of float
+        Layer -> (minx, miny, maxx, maxy) in EPSG:4326.
+    """
     out: dict[str, tuple[float, float, float, float]] = {}
     for layer, model in (("districts", District), ("streets", Street)):
         frame = read_frame(
@@ -193,104 +258,46 @@ def boundary_extents(session: Session) -> dict[str, tuple[float, float, float, f
 
 
 def street_summary(session: Session) -> dict:
-    """Name and label of the street office shown on the overview."""
+    """Name and label of the street office shown on the overview.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the street.
+
+    Returns
+    -------
+    dict
+        name, code and label (name and label None when no street is loaded).
+    """
     street = session.scalars(sa.select(Street).order_by(Street.code)).first()
     if street is None:
         return {"name": None, "label": None}
     return {"name": street.name, "code": street.code, "label": (street.props or {}).get("label")}
 
 
-# --- personal data (scoped, masked, audited) -----------------------------------
-def _check_reveal(requester: Requester, reveal: bool) -> None:
-    if reveal and not requester.may_reveal:
-        raise fail(
-            PermissionDenied,
-            N_("role {given} may not see unmasked personal data; ask a grid leader or admin"),
-            given=repr(requester.role),
-        )
-
-
-def households(
-    session: Session, requester: Requester, *, grid_code: str | None = None, tag: str | None = None
-) -> list[dict]:
-    stmt = scoped(
-        sa.select(
-            Household.id,
-            Household.code,
-            Household.unit,
-            Household.floor,
-            Household.room,
-            Household.size,
-            Household.tags,
-            Household.building_id,
-        ),
-        requester,
-        Household,
-    )
-    if grid_code:
-        grid_id = sa.select(Grid.id).where(Grid.code == grid_code).scalar_subquery()
-        stmt = stmt.where(
-            Household.building_id.in_(sa.select(Building.id).where(Building.grid_id == grid_id))
-        )
-    rows = [dict(r._mapping) for r in session.execute(stmt.order_by(Household.code))]
-    if tag:
-        rows = [r for r in rows if tag in (r["tags"] or [])]
-    audit(session, requester, "view_households", grid_code, {"count": len(rows), "tag": tag})
-    return rows
-
-
-def residents(
-    session: Session,
-    requester: Requester,
-    *,
-    grid_code: str | None = None,
-    household_id: int | None = None,
-    tag: str | None = None,
-    reveal: bool = False,
-) -> list[dict]:
-    """Residents in the requester's areas; name, phone and ID number masked unless revealed."""
-    _check_reveal(requester, reveal)
-    stmt = scoped(
-        sa.select(
-            Resident.id,
-            Resident.household_id,
-            Resident.name,
-            Resident.id_number,
-            Resident.phone,
-            Resident.birth_year,
-            Resident.sex,
-            Resident.tags,
-        ),
-        requester,
-        Resident,
-    )
-    if household_id is not None:
-        stmt = stmt.where(Resident.household_id == household_id)
-    if grid_code:
-        grid_id = sa.select(Grid.id).where(Grid.code == grid_code).scalar_subquery()
-        in_grid = sa.select(Household.id).join(Building, Household.building_id == Building.id)
-        stmt = stmt.where(Resident.household_id.in_(in_grid.where(Building.grid_id == grid_id)))
-    rows = [dict(r._mapping) for r in session.execute(stmt.order_by(Resident.id))]
-    if tag:
-        rows = [r for r in rows if tag in (r["tags"] or [])]
-    if not reveal:
-        for r in rows:
-            r["name"] = mask_name(r["name"])
-            r["phone"] = mask_phone(r["phone"])
-            r["id_number"] = mask_id_number(r["id_number"])
-    audit(
-        session,
-        requester,
-        "reveal_residents" if reveal else "view_residents",
-        grid_code,
-        {"count": len(rows), "household_id": household_id, "tag": tag},
-    )
-    return rows
-
-
+# --- activity in the requester's areas (scoped) ---------------------------------
 def hazards_frame(
     session: Session, requester: Requester, *, open_only: bool = False, grid_code: str | None = None
 ) -> gpd.GeoDataFrame:
+    """Hazard cases in the requester's areas, oldest first.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the cases.
+    requester : Requester
+        Whose areas choose the cases.
+    open_only : bool
+        Leave out closed cases.
+    grid_code : str, optional
+        Only the cases of this grid.
+
+    Returns
+    -------
+    GeoDataFrame
+        Code, category, severity, status, dates, responsible and grid_code (EPSG:4326).
+    """
     stmt = scoped(
         sa.select(
             Hazard.id,
@@ -324,6 +331,24 @@ def patrol_tracks_frame(
     end: datetime | None = None,
     grid_code: str | None = None,
 ) -> gpd.GeoDataFrame:
+    """Patrol tracks in the requester's areas that overlap ``start``-``end``, oldest first.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the tracks.
+    requester : Requester
+        Whose areas choose the tracks.
+    start, end : datetime, optional
+        Only tracks ending after ``start`` and starting before ``end``.
+    grid_code : str, optional
+        Only the tracks of this grid.
+
+    Returns
+    -------
+    GeoDataFrame
+        Code, patroller, start and end, vertex times (seconds), grid_code, props (EPSG:4326).
+    """
     stmt = scoped(
         sa.select(
             PatrolTrack.id,
@@ -354,8 +379,19 @@ def visible_grids_frame(
 ) -> gpd.GeoDataFrame:
     """The grids the requester may see (code, name, community, leader, counts, geometry).
 
-    Raises NotFound for an unknown ``grid_code`` and PermissionDenied for one outside
-    the requester's areas.
+    Parameters
+    ----------
+    session : Session
+        Database session holding the grids.
+    requester : Requester
+        Whose areas choose the grids.
+    grid_code : str, optional
+        Only this grid: NotFound when unknown, PermissionDenied when outside the areas.
+
+    Returns
+    -------
+    GeoDataFrame
+        The grids (EPSG:4326).
     """
     frame = grids_frame(session)
     if grid_code is not None:
@@ -383,9 +419,23 @@ def roads_frame(
     bbox: tuple[float, float, float, float] | None = None,
     network_tags: bool = False,
 ) -> gpd.GeoDataFrame:
-    """Street and path lines (id, code, name, highway, foot, access, geometry); with
-    ``network_tags`` also compound_code and layer (bridge/tunnel level), which decide where
-    a private road may be walked and where streets meet."""
+    """Street and path lines (id, code, name, highway, foot, access, geometry).
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the roads.
+    bbox : tuple of float, optional
+        (minx, miny, maxx, maxy) in EPSG:4326.
+    network_tags : bool
+        Add compound_code and layer (bridge/tunnel level), which decide where a private road
+        may be walked and where streets meet.
+
+    Returns
+    -------
+    GeoDataFrame
+        The roads (EPSG:4326).
+    """
     cols: list[Any] = [Road.id, Road.code, Road.name, Road.highway, Road.foot, Road.access]
     if network_tags:
         cols += [Compound.code.label("compound_code"), Road.props]
@@ -414,8 +464,24 @@ def key_sites_frame(
     grid_code: str | None = None,
     until: datetime | None = None,
 ) -> gpd.GeoDataFrame:
-    """Key sites in the requester's areas with their last inspection (NaT when never);
-    with ``until``, the last inspection before that moment (a past period's view)."""
+    """Key sites in the requester's areas with their last inspection (NaT when never).
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the key sites.
+    requester : Requester
+        Whose areas choose the sites.
+    grid_code : str, optional
+        Only the sites of this grid.
+    until : datetime, optional
+        The last inspection before this moment (a past period's view).
+
+    Returns
+    -------
+    GeoDataFrame
+        The key sites with ``last_inspected`` (EPSG:4326), by code.
+    """
     latest = sa.select(Inspection.site_id, sa.func.max(Inspection.inspected_at).label("last"))
     if until is not None:
         latest = latest.where(Inspection.inspected_at < until)
@@ -444,36 +510,19 @@ def key_sites_frame(
     return frame
 
 
-def group_members(
-    session: Session, requester: Requester, *, purpose: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Households (id, building_id, tags) and residents (household_id, birth_year, tags) of
-    the requester's areas, for aggregate counts only: no names, phones or ID numbers leave.
-
-    Audited as an aggregate use of personal data with ``purpose``.
-    """
-    hh_stmt = scoped(
-        sa.select(Household.id, Household.building_id, Household.tags), requester, Household
-    )
-    res_stmt = scoped(
-        sa.select(Resident.household_id, Resident.birth_year, Resident.tags), requester, Resident
-    )
-    hh = pd.DataFrame(session.execute(hh_stmt).all(), columns=["id", "building_id", "tags"])
-    res = pd.DataFrame(
-        session.execute(res_stmt).all(), columns=["household_id", "birth_year", "tags"]
-    )
-    audit(
-        session,
-        requester,
-        "aggregate_personal",
-        purpose,
-        {"households": len(hh), "residents": len(res)},
-    )
-    return hh, res
-
-
 def latest_activity(session: Session) -> datetime | None:
-    """The newest patrol, hazard or inspection time: the "today" of a demo database."""
+    """The newest patrol, hazard or inspection time: the "today" of a demo database.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the records.
+
+    Returns
+    -------
+    datetime or None
+        The newest time, None when nothing is recorded.
+    """
     times = [
         session.execute(sa.select(sa.func.max(col))).scalar()
         for col in (PatrolTrack.ended_at, Hazard.found_at, Inspection.inspected_at)
@@ -483,7 +532,20 @@ def latest_activity(session: Session) -> datetime | None:
 
 
 def facilities_frame(session: Session, *, category: str | None = None) -> gpd.GeoDataFrame:
-    """Service facilities (id, code, name, category, capacity, geometry); not personal data."""
+    """Service facilities (id, code, name, category, capacity, geometry); not personal data.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the facilities.
+    category : str, optional
+        Only this category.
+
+    Returns
+    -------
+    GeoDataFrame
+        The facilities (EPSG:4326).
+    """
     stmt = sa.select(
         Facility.id,
         Facility.code,

@@ -8,6 +8,7 @@ of an assigned community, or in a community of an assigned street.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from geodata.db.models import (
@@ -20,11 +21,24 @@ from geodata.db.models import (
     PatrolTrack,
     Resident,
 )
+from gridmap.errors import NotFound, PermissionDenied
+from gridmap.messages import N_, fail
 from gridmap.privacy import Requester
 
 
 def visible_grids(requester: Requester) -> Select | None:
-    """A SELECT of the grid ids the requester may see; None when unrestricted."""
+    """A SELECT of the grid ids the requester may see.
+
+    Parameters
+    ----------
+    requester : Requester
+        Whose assigned grids, communities and streets count.
+
+    Returns
+    -------
+    Select or None
+        The grid ids; None when unrestricted.
+    """
     if requester.all_areas:
         return None
     return (
@@ -41,7 +55,22 @@ def visible_grids(requester: Requester) -> Select | None:
 
 
 def scoped(stmt: Select, requester: Requester, entity) -> Select:
-    """Restrict ``stmt`` (which selects from ``entity``) to the requester's areas."""
+    """Restrict ``stmt`` (which selects from ``entity``) to the requester's areas.
+
+    Parameters
+    ----------
+    stmt : Select
+        The query.
+    requester : Requester
+        Whose areas restrict it.
+    entity : mapped class
+        Household, Resident, Hazard, PatrolTrack, Building, KeySite or Grid.
+
+    Returns
+    -------
+    Select
+        ``stmt`` joined and filtered to the rows of grids the requester may see.
+    """
     grids = visible_grids(requester)
     if grids is None:
         return stmt
@@ -61,11 +90,82 @@ def scoped(stmt: Select, requester: Requester, entity) -> Select:
 
 
 def visible_grid_codes(session, requester: Requester) -> set[str] | None:
-    """The codes of the grids the requester may see; None when unrestricted."""
+    """The codes of the grids the requester may see.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the grids.
+    requester : Requester
+        Whose areas count.
+
+    Returns
+    -------
+    set of str or None
+        The codes; None when unrestricted.
+    """
     grids = visible_grids(requester)
     if grids is None:
         return None
     return set(session.scalars(sa.select(Grid.code).where(Grid.id.in_(grids))))
+
+
+def key_site_in_areas(session: Session, requester: Requester, code: str) -> KeySite:
+    """Key site ``code``, refused when it does not exist or lies outside the requester's areas.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the key sites.
+    requester : Requester
+        Who asks: the site must lie in their areas.
+    code : str
+        The key site's code.
+
+    Returns
+    -------
+    KeySite
+        The key site's row.
+    """
+    site = session.scalar(sa.select(KeySite).where(KeySite.code == code))
+    if site is None:
+        raise fail(NotFound, N_("no key site with code {code}"), code=code)
+    if (
+        session.scalar(
+            scoped(sa.select(KeySite.id).where(KeySite.id == site.id), requester, KeySite)
+        )
+        is None
+    ):
+        raise fail(PermissionDenied, N_("Key site {code} is outside your areas."), code=code)
+    return site
+
+
+def household_in_areas(session: Session, requester: Requester, code: str) -> Household:
+    """Household ``code``, refused when it does not exist or lies outside the requester's areas.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the households.
+    requester : Requester
+        Who asks: the household's building must lie in their areas.
+    code : str
+        The household's code.
+
+    Returns
+    -------
+    Household
+        The household's row.
+    """
+    hh = session.scalar(
+        scoped(sa.select(Household).where(Household.code == code), requester, Household)
+    )
+    if hh is None:
+        exists = session.scalar(sa.select(Household.id).where(Household.code == code))
+        if exists is None:
+            raise fail(NotFound, N_("no household with code {code}"), code=code)
+        raise fail(PermissionDenied, N_("Household {code} is outside your areas."), code=code)
+    return hh
 
 
 # --- writing: where a row lies, and whether the requester may write there ----------------------
@@ -91,7 +191,19 @@ PLACE_LEVEL = {
 def writable_places(session, requester: Requester, level: str):
     """The grid/community/street ids (or, for ``area``, a geometry) the requester may write in.
 
-    None when unrestricted (city-wide roles).
+    Parameters
+    ----------
+    session : Session
+        Database session holding the places.
+    requester : Requester
+        Who writes.
+    level : str
+        "grid", "community", "street" or "area" (see ``PLACE_LEVEL``).
+
+    Returns
+    -------
+    set of int, geometry or None
+        The ids (or the union of the requester's streets); None when unrestricted.
     """
     import shapely
 
@@ -127,7 +239,24 @@ def writable_places(session, requester: Requester, level: str):
 
 
 def existing_places(session, layer: str, model, ids: list[int]) -> dict:
-    """The place (grid/community/street id, or geometry) of existing rows ``ids`` of a layer."""
+    """The place (grid/community/street id, or geometry) of existing rows of a layer.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the rows.
+    layer : str
+        The layer (a key of ``PLACE_LEVEL``).
+    model : mapped class
+        The layer's model.
+    ids : list of int
+        The rows' ids.
+
+    Returns
+    -------
+    dict
+        Row id -> its place.
+    """
     from geodata.db.models import Compound, Gate
 
     if not ids:
@@ -166,7 +295,20 @@ def existing_places(session, layer: str, model, ids: list[int]) -> dict:
 
 
 def in_place(place, allowed) -> bool:
-    """Whether a place lies in ``allowed`` (None: anywhere)."""
+    """Whether a place lies in ``allowed``.
+
+    Parameters
+    ----------
+    place : int, geometry or None
+        An id, or a geometry for ``area`` layers.
+    allowed : set, geometry or None
+        What :func:`writable_places` gave (None: anywhere).
+
+    Returns
+    -------
+    bool
+        True when the place is allowed.
+    """
     if allowed is None:
         return True
     if place is None:

@@ -46,6 +46,7 @@ class SessionRules:
         Returns
         -------
         SessionRules
+            The limits.
         """
         return cls(
             idle=timedelta(minutes=float(env.get("GRIDMAP_SESSION_IDLE_MIN", 30))),
@@ -65,7 +66,24 @@ def _changed(result: sa.Result[Any]) -> int:
 
 
 def start(session: Session, user: StaffUser, address: str | None, now: datetime) -> str:
-    """A new session for ``user``; returns the token for the cookie."""
+    """A new login session for ``user``.
+
+    Parameters
+    ----------
+    session : Session
+        Database session; the session row is written in its transaction.
+    user : StaffUser
+        Who logged in.
+    address : str or None
+        The client address.
+    now : datetime
+        The start time.
+
+    Returns
+    -------
+    str
+        The token for the cookie (only its hash is stored).
+    """
     token = secrets.token_urlsafe(32)
     session.add(
         StaffSession(
@@ -83,8 +101,25 @@ def start(session: Session, user: StaffUser, address: str | None, now: datetime)
 def resume(
     session: Session, token: str | None, rules: SessionRules, now: datetime
 ) -> StaffUser | None:
-    """The user of a live session, touching it; None (and the session ended) when it has
-    ended, idled out or passed its absolute limit."""
+    """The user of a live session, touching it.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the login sessions.
+    token : str or None
+        The cookie's session token.
+    rules : SessionRules
+        The idle and absolute limits.
+    now : datetime
+        The time of the request.
+
+    Returns
+    -------
+    StaffUser or None
+        The user; None (and the session ended) when it has ended, idled out or passed its
+        absolute limit.
+    """
     if not token:
         return None
     row = session.get(StaffSession, _key(token))
@@ -105,6 +140,7 @@ def end(session: Session, token: str | None, now: datetime) -> None:
     Parameters
     ----------
     session : Session
+        Database session; the session is ended in its transaction.
     token : str or None
         The cookie's session token.
     now : datetime
@@ -119,7 +155,24 @@ def end(session: Session, token: str | None, now: datetime) -> None:
 
 
 def end_all(session: Session, user_id: int, now: datetime, *, keep: str | None = None) -> int:
-    """End every live session of a user (but ``keep``'s); returns how many ended."""
+    """End every live session of a user (but ``keep``'s), as after a password change.
+
+    Parameters
+    ----------
+    session : Session
+        Database session; the sessions are ended in its transaction.
+    user_id : int
+        The user's id.
+    now : datetime
+        The end time recorded.
+    keep : str, optional
+        The token of a session to keep (the one changing the password).
+
+    Returns
+    -------
+    int
+        How many sessions ended.
+    """
     stmt = sa.update(StaffSession).where(
         StaffSession.user_id == user_id, StaffSession.ended_at.is_(None)
     )
@@ -129,7 +182,20 @@ def end_all(session: Session, user_id: int, now: datetime, *, keep: str | None =
 
 
 def live_count(session: Session, user_id: int) -> int:
-    """How many sessions of a user have not ended."""
+    """How many sessions of a user have not ended.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the login sessions.
+    user_id : int
+        The user's id.
+
+    Returns
+    -------
+    int
+        The number of live sessions.
+    """
     return (
         session.scalar(
             sa.select(sa.func.count())
@@ -146,11 +212,13 @@ def record_failure(session: Session, username: str, address: str | None, now: da
     Parameters
     ----------
     session : Session
+        Database session; the failure is written in its transaction.
     username : str
         As typed (first 50 characters kept).
     address : str or None
         The client address (first 64 characters kept).
     now : datetime
+        The time of the attempt.
     """
     session.add(LoginFailure(at=now, username=username[:50], address=(address or "")[:64] or None))
     session.flush()
@@ -159,7 +227,26 @@ def record_failure(session: Session, username: str, address: str | None, now: da
 def locked(
     session: Session, username: str, address: str | None, rules: SessionRules, now: datetime
 ) -> str | None:
-    """``account`` or ``address`` when too many recent failures lock the login, else None."""
+    """Whether too many recent failures lock the login, and for what.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the failed logins.
+    username : str
+        The account tried.
+    address : str or None
+        The client address.
+    rules : SessionRules
+        The number of failures allowed.
+    now : datetime
+        The time of the attempt.
+
+    Returns
+    -------
+    str or None
+        "account" or "address" when locked, else None.
+    """
     since = now - rules.window
 
     def failures(where) -> int:
@@ -180,7 +267,20 @@ def locked(
 
 
 def unlock(session: Session, username: str) -> int:
-    """Forget an account's failed logins (an administrator's unlock); returns how many."""
+    """Forget an account's failed logins (an administrator's unlock).
+
+    Parameters
+    ----------
+    session : Session
+        Database session; the failures are deleted in its transaction.
+    username : str
+        The account.
+
+    Returns
+    -------
+    int
+        How many failures were forgotten.
+    """
     return _changed(
         session.execute(sa.delete(LoginFailure).where(LoginFailure.username == username))
     )

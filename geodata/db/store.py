@@ -84,7 +84,22 @@ def _layer_rows(session: Session, spec: LayerSpec, frame: pd.DataFrame) -> list[
 
 
 def write_city(session: Session, city: City, progress: Progress | None = None) -> dict[str, int]:
-    """Insert every table of ``city``; returns rows written per table."""
+    """Insert every table of ``city``.
+
+    Parameters
+    ----------
+    session : Session
+        Database session; the rows are written in its transaction.
+    city : City
+        The city's tables.
+    progress : callable, optional
+        Told the table and the number of rows of each chunk written.
+
+    Returns
+    -------
+    dict of str to int
+        Rows written per table.
+    """
     written: dict[str, int] = {}
 
     def put(model, rows):
@@ -140,7 +155,18 @@ def _as_datetime(value) -> datetime:
 
 
 def table_counts(session: Session) -> dict[str, int]:
-    """Rows per entity table (the `gridmap stats` answer)."""
+    """Rows per entity table (the `gridmap stats` answer).
+
+    Parameters
+    ----------
+    session : Session
+        Database session counted.
+
+    Returns
+    -------
+    dict of str to int
+        Rows per table.
+    """
     return {
         name: session.execute(sa.select(sa.func.count()).select_from(sa.table(name))).scalar_one()
         for name in m.ENTITY_TABLES
@@ -148,7 +174,13 @@ def table_counts(session: Session) -> dict[str, int]:
 
 
 def clear_all(session: Session) -> None:
-    """Delete every row of gridmap's own tables (children first), in the caller's transaction."""
+    """Delete every row of gridmap's own tables (children first), in the caller's transaction.
+
+    Parameters
+    ----------
+    session : Session
+        Database session; the rows are deleted in its transaction.
+    """
     for table in reversed(m.Base.metadata.sorted_tables):
         if table.name != m.DataVersion.__tablename__:  # counters only ever go up
             session.execute(table.delete())

@@ -23,7 +23,18 @@ LAST_USED_EVERY_S = 60  # write last_used_at at most once a minute per token
 
 
 def token_hash(token: str) -> str:
-    """The SHA-256 hex digest stored in place of an API token."""
+    """The SHA-256 hex digest stored in place of an API token.
+
+    Parameters
+    ----------
+    token : str
+        The token as given to its user.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
@@ -35,9 +46,25 @@ def create_token(
     days: int | None = 90,
     now: datetime | None = None,
 ) -> tuple[ApiToken, str]:
-    """A new token for ``username`` valid ``days`` days (None: until revoked).
+    """A new API token for ``username``.
 
-    Returns the row and the token, which is not kept anywhere else.
+    Parameters
+    ----------
+    session : Session
+        Database session; the token's row is written in its transaction.
+    username : str
+        The token's user.
+    name : str
+        A label for the token (1-50 characters).
+    days : int or None
+        Days it is valid (1-3650; None: until revoked).
+    now : datetime, optional
+        The creation time (default: now).
+
+    Returns
+    -------
+    tuple of (ApiToken, str)
+        The row and the token, which is not kept anywhere else.
     """
     user = session.scalar(sa.select(StaffUser).where(StaffUser.username == username))
     if user is None:
@@ -67,9 +94,23 @@ def create_token(
 def user_for_token(
     session: Session, token: str, *, username: str | None = None, now: datetime | None = None
 ) -> StaffUser | None:
-    """The active user a valid (unexpired, unrevoked) token belongs to, else None.
+    """The active user a valid (unexpired, unrevoked) token belongs to.
 
-    ``username``: from HTTP Basic; it must be the token's own user.
+    Parameters
+    ----------
+    session : Session
+        Database session holding the tokens.
+    token : str
+        The token presented.
+    username : str, optional
+        The user name from HTTP Basic; it must be the token's own user.
+    now : datetime, optional
+        The time of the request (default: now).
+
+    Returns
+    -------
+    StaffUser or None
+        The user, else None.
     """
     if not token.startswith(PREFIX) or len(token) > 100:
         return None
@@ -119,12 +160,14 @@ def tokens_of(session: Session, username: str | None = None) -> list[ApiToken]:
     Parameters
     ----------
     session : Session
+        Database session holding the tokens.
     username : str or None
         Only this user's tokens when given.
 
     Returns
     -------
     list of ApiToken
+        The tokens' rows.
     """
     stmt = sa.select(ApiToken).join(StaffUser).order_by(StaffUser.username, ApiToken.id)
     if username is not None:
@@ -135,7 +178,24 @@ def tokens_of(session: Session, username: str | None = None) -> list[ApiToken]:
 def revoke_token(
     session: Session, token_id: int, *, username: str | None = None, now: datetime | None = None
 ) -> ApiToken:
-    """Revoke token ``token_id`` (of ``username`` when given: users revoke only their own)."""
+    """Revoke token ``token_id``.
+
+    Parameters
+    ----------
+    session : Session
+        Database session; the revocation is written in its transaction.
+    token_id : int
+        The token's id.
+    username : str, optional
+        The token must be this user's (users revoke only their own).
+    now : datetime, optional
+        The revocation time (default: now).
+
+    Returns
+    -------
+    ApiToken
+        The revoked token's row.
+    """
     row = session.get(ApiToken, token_id)
     if row is None or (username is not None and row.user.username != username):
         if username is None:
@@ -147,7 +207,20 @@ def revoke_token(
 
 
 def token_state(row: ApiToken, now: datetime | None = None) -> str:
-    """'revoked', 'expired' or 'active'."""
+    """Whether a token is revoked, expired or active.
+
+    Parameters
+    ----------
+    row : ApiToken
+        The token's row.
+    now : datetime, optional
+        The moment judged (default: now).
+
+    Returns
+    -------
+    str
+        "revoked", "expired" or "active".
+    """
     now = now or datetime.now()
     if row.revoked_at is not None:
         return "revoked"

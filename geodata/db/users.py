@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -26,6 +27,18 @@ _hasher = PasswordHasher()  # Argon2id with the library's current recommended co
 
 
 def hash_password(password: str) -> str:
+    """An Argon2id hash of ``password`` for storing.
+
+    Parameters
+    ----------
+    password : str
+        The password in clear.
+
+    Returns
+    -------
+    str
+        The encoded hash (salt and cost included).
+    """
     return _hasher.hash(password)
 
 
@@ -57,7 +70,28 @@ def create_user(
     community_codes: Sequence[str] = (),
     street_codes: Sequence[str] = (),
 ) -> tuple[StaffUser, str]:
-    """Add (or update) a user; returns it and the password (generated when not given)."""
+    """Add (or update) a user from the command line or a test, with a password.
+
+    Parameters
+    ----------
+    session : Session
+        Database session.
+    username : str
+        1-50 characters.
+    role : str
+        One of ``vocab.ROLE_CODES``.
+    password : str, optional
+        At least 8 characters (default: a generated one).
+    display_name : str, optional
+        Shown name (default: the existing one, or the user name).
+    grid_codes, community_codes, street_codes : sequence of str
+        The areas assigned, replacing the previous ones.
+
+    Returns
+    -------
+    tuple of (StaffUser, str)
+        The user and its password (the generated one when not given).
+    """
     if role not in ROLE_CODES:
         raise fail(
             InvalidInput,
@@ -86,7 +120,22 @@ def create_user(
 
 
 def authenticate(session: Session, username: str, password: str) -> StaffUser | None:
-    """The active user with this password, or None. Upgrades old hashes in place."""
+    """The active user with this password, or None; upgrades old hashes in place.
+
+    Parameters
+    ----------
+    session : Session
+        Database session.
+    username : str
+        The user name given.
+    password : str
+        The password given.
+
+    Returns
+    -------
+    StaffUser or None
+        The user when the password matches, None otherwise (in the same time either way).
+    """
     user = session.scalar(sa.select(StaffUser).where(StaffUser.username == username))
     if user is None or not user.active:
         _hasher.hash(password)  # spend the same time whether or not the user exists
@@ -101,6 +150,18 @@ def authenticate(session: Session, username: str, password: str) -> StaffUser | 
 
 
 def requester_for(user: StaffUser) -> Requester:
+    """Who a logged-in user is to the scoped queries: their role and assigned areas.
+
+    Parameters
+    ----------
+    user : StaffUser
+        The user.
+
+    Returns
+    -------
+    Requester
+        The user's name, role and street, community and grid ids.
+    """
     return Requester(
         username=user.username,
         role=user.role,
@@ -116,6 +177,20 @@ def _admin(requester: Requester) -> None:
 
 
 def list_users(session: Session, requester: Requester) -> list[dict]:
+    """Every user with their role, areas and last login, for the administration page.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the users and the audit log.
+    requester : Requester
+        Who asks (administrators only).
+
+    Returns
+    -------
+    list of dict
+        One row per user, by user name.
+    """
     _admin(requester)
     users = session.scalars(sa.select(StaffUser).order_by(StaffUser.username)).all()
     last = dict(
@@ -143,11 +218,36 @@ def list_users(session: Session, requester: Requester) -> list[dict]:
 
 
 def get_user(session: Session, requester: Requester, username: str) -> StaffUser:
+    """One user, for the administration form.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the users.
+    requester : Requester
+        Who asks (administrators only).
+    username : str
+        The user's name.
+
+    Returns
+    -------
+    StaffUser
+        The user's row.
+    """
     _admin(requester)
     user = session.scalar(sa.select(StaffUser).where(StaffUser.username == username))
     if user is None:
         raise fail(NotFound, N_("no user {name}"), name=username)
     return user
+
+
+@dataclass(frozen=True)
+class AreaCodes:
+    """The areas assigned to a user, by code: what a grid leader or community staff sees."""
+
+    streets: list[str] = field(default_factory=list)
+    communities: list[str] = field(default_factory=list)
+    grids: list[str] = field(default_factory=list)
 
 
 def save_user(
@@ -159,15 +259,73 @@ def save_user(
     display_name: str | None,
     active: bool,
     password: str | None,
-    street_codes: list[str],
-    community_codes: list[str],
-    grid_codes: list[str],
+    areas: AreaCodes,
     create: bool,
 ) -> tuple[StaffUser, str | None]:
-    """Create (``create=True``) or update a user. Returns the user and, for a new user
-    without a given password, the generated one (to be shown once)."""
+    """Create or update a user from the administration form (admins only; audited).
+
+    Parameters
+    ----------
+    session : Session
+        Database session; the user is written in its transaction.
+    requester : Requester
+        The administrator.
+    username : str
+        1-50 letters, digits, '.', '-' or '_'.
+    role : str
+        One of ``vocab.ROLE_CODES``.
+    display_name : str or None
+        Shown name (default: the user name).
+    active : bool
+        Whether the user may log in.
+    password : str or None
+        A new password (at least 8 characters); None keeps it, or generates one for a new user.
+    areas : AreaCodes
+        The streets, communities and grids assigned, replacing the previous ones.
+    create : bool
+        Create a new user (refused when the name is taken) rather than update one.
+
+    Returns
+    -------
+    tuple of (StaffUser, str or None)
+        The user and, for a new user without a given password, the generated one (to be
+        shown once).
+    """
     _admin(requester)
     username = (username or "").strip()
+    _check_account(username, role, password)
+    user, generated = _account_row(session, username, password, create=create)
+    if user.username == requester.username and (role != "admin" or not active):
+        raise fail(
+            InvalidInput,
+            N_("You cannot take away your own administrator role or deactivate yourself."),
+        )
+    user.role = role
+    user.display_name = (display_name or "").strip() or username
+    user.active = active
+    user.streets = _by_codes(session, Street, areas.streets, "street")
+    user.communities = _by_codes(session, Community, areas.communities, "community")
+    user.grids = _by_codes(session, Grid, areas.grids, "grid")
+    session.flush()
+    repo.audit(
+        session,
+        requester,
+        "user_create" if create else "user_update",
+        username,
+        {
+            "role": role,
+            "active": active,
+            "password_changed": bool(password),
+            "streets": areas.streets,
+            "communities": areas.communities,
+            "grids": areas.grids,
+        },
+    )
+    return user, generated
+
+
+def _check_account(username: str, role: str, password: str | None) -> None:
+    """Refuse a malformed user name, an unknown role or a short password."""
     if (
         not username
         or len(username) > 50
@@ -182,6 +340,12 @@ def save_user(
         )
     if password and len(password) < 8:
         raise fail(InvalidInput, N_("Password: at least 8 characters."))
+
+
+def _account_row(
+    session: Session, username: str, password: str | None, *, create: bool
+) -> tuple[StaffUser, str | None]:
+    """The new or existing user's row with its password set, and the generated password."""
     user = session.scalar(sa.select(StaffUser).where(StaffUser.username == username))
     generated = None
     if create:
@@ -195,37 +359,24 @@ def save_user(
         raise fail(NotFound, N_("no user {name}"), name=username)
     elif password:
         user.password_hash = hash_password(password)
-    if user.username == requester.username and (role != "admin" or not active):
-        raise fail(
-            InvalidInput,
-            N_("You cannot take away your own administrator role or deactivate yourself."),
-        )
-    user.role = role
-    user.display_name = (display_name or "").strip() or username
-    user.active = active
-    user.streets = _by_codes(session, Street, street_codes, "street")
-    user.communities = _by_codes(session, Community, community_codes, "community")
-    user.grids = _by_codes(session, Grid, grid_codes, "grid")
-    session.flush()
-    repo.audit(
-        session,
-        requester,
-        "user_create" if create else "user_update",
-        username,
-        {
-            "role": role,
-            "active": active,
-            "password_changed": bool(password),
-            "streets": street_codes,
-            "communities": community_codes,
-            "grids": grid_codes,
-        },
-    )
     return user, generated
 
 
 def grid_assignments(session: Session, requester: Requester) -> list[dict]:
-    """Every grid with its leader fields and the users assigned to it."""
+    """Every grid with its leader fields and the users assigned to it.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the grids and their users.
+    requester : Requester
+        Who asks (administrators only).
+
+    Returns
+    -------
+    list of dict
+        One row per grid, by code.
+    """
     _admin(requester)
     grids = session.scalars(sa.select(Grid).order_by(Grid.code)).all()
     users = session.scalars(sa.select(StaffUser).order_by(StaffUser.username)).all()
@@ -257,7 +408,23 @@ def assign_grid(
     target_households: int | None,
     usernames: list[str],
 ) -> None:
-    """Set a grid's leader fields and exactly which users are assigned to it."""
+    """Set a grid's leader fields and exactly which users are assigned to it (audited).
+
+    Parameters
+    ----------
+    session : Session
+        Database session; the change is made in its transaction.
+    requester : Requester
+        Who asks (administrators only).
+    code : str
+        The grid's code.
+    leader, leader_phone : str or None
+        The grid leader's name and phone number (digits, '-' and spaces).
+    target_households : int or None
+        How many households the grid should hold.
+    usernames : list of str
+        The users assigned to the grid; everybody else is taken off it.
+    """
     _admin(requester)
     grid = session.scalar(sa.select(Grid).where(Grid.code == code))
     if grid is None:
@@ -301,6 +468,26 @@ def audit_entries(
     action: str | None = None,
     limit: int = 200,
 ) -> list[dict]:
+    """The latest audit entries, newest first, for the administration page.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the audit log.
+    requester : Requester
+        Who asks (administrators only).
+    username : str, optional
+        Only the entries of this user.
+    action : str, optional
+        Only the entries of this action.
+    limit : int
+        Most entries returned.
+
+    Returns
+    -------
+    list of dict
+        Per entry its time, user, action, target and detail.
+    """
     _admin(requester)
     stmt = sa.select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
     if username:
@@ -320,6 +507,18 @@ def audit_entries(
 
 
 def area_choices(session: Session) -> dict[str, list[tuple[str, str]]]:
+    """Every street, community and grid a user may be assigned, for the form's lists.
+
+    Parameters
+    ----------
+    session : Session
+        Database session holding the places.
+
+    Returns
+    -------
+    dict of str to list of (str, str)
+        Per level the (code, name) pairs, by code.
+    """
     return {
         "streets": [
             (s.code, s.name) for s in session.scalars(sa.select(Street).order_by(Street.code))
