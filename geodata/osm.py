@@ -26,6 +26,7 @@ import shapely
 from osmium.filter import IdFilter, KeyFilter, TagFilter
 
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 
 SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")  # what libosmium reads
 
@@ -422,15 +423,18 @@ class _Collector:
 def _check_path(path: Path) -> None:
     name = path.name.lower()
     if not name.endswith(SUFFIXES):
-        raise InvalidInput(
-            f"{path.name}: unknown OSM file type; expected one of {', '.join(SUFFIXES)}"
+        raise fail(
+            InvalidInput,
+            N_("{file}: unknown OSM file type; expected one of {choices}"),
+            file=path.name,
+            choices=", ".join(SUFFIXES),
         )
     if not path.exists():
-        raise InvalidInput(f"{path.name}: file not found ({path})")
+        raise fail(InvalidInput, N_("{file}: file not found ({path})"), file=path.name, path=path)
     if not path.is_file():
-        raise InvalidInput(f"{path.name}: not a file ({path})")
+        raise fail(InvalidInput, N_("{file}: not a file ({path})"), file=path.name, path=path)
     if path.stat().st_size == 0:
-        raise InvalidInput(f"{path.name}: the file is empty")
+        raise fail(InvalidInput, N_("{file}: the file is empty"), file=path.name)
 
 
 def _header_bounds(processor: osmium.FileProcessor) -> tuple[float, float, float, float] | None:
@@ -481,6 +485,27 @@ def read_osm(path: str | os.PathLike[str], *, node_store: str = "flex_mem") -> O
     path = Path(path)
     _check_path(path)
     col = _Collector()
+    processor = _processor(path, node_store)
+    try:
+        bounds = _header_bounds(processor)
+        dispatch = {"n": col.node, "w": col.way, "r": col.relation, "a": col.area}
+        for obj in processor:
+            handle = dispatch.get(obj.type_str())
+            if handle:
+                handle(obj)
+        broken = _broken_relation_warnings(path, col)
+    except RuntimeError as exc:  # libosmium reports parse/decompression errors this way
+        raise fail(
+            InvalidInput, N_("{file}: not a readable OSM file ({error})"), file=path.name, error=exc
+        ) from exc
+    extract = _extract(path.name, bounds, col)
+    extract.warnings = broken + col.warnings
+    return extract
+
+
+def _processor(path: Path, node_store: str) -> osmium.FileProcessor:
+    """A pass over the file with node locations and areas, filtered (in C++) to the objects
+    the collector keeps."""
     nodes = KeyFilter(
         *POI_KEYS,
         "barrier",
@@ -498,30 +523,28 @@ def read_osm(path: str | os.PathLike[str], *, node_store: str = "flex_mem") -> O
     areas.enable_for(osmium.osm.AREA)
     relations = TagFilter(("type", "multipolygon"), ("type", "boundary"))
     relations.enable_for(osmium.osm.RELATION)
-    dispatch = {"n": col.node, "w": col.way, "r": col.relation, "a": col.area}
     try:
         processor = osmium.FileProcessor(str(path)).with_locations(node_store)
     except RuntimeError as exc:
-        raise InvalidInput(
-            f"node_store {node_store!r} is not a pyosmium index type ({exc})"
+        raise fail(
+            InvalidInput,
+            N_("node_store {store} is not a pyosmium index type ({error})"),
+            store=repr(node_store),
+            error=exc,
         ) from exc
-    processor = (
+    return (
         processor.with_areas()
         .with_filter(nodes)
         .with_filter(ways)
         .with_filter(areas)
         .with_filter(relations)
     )
-    try:
-        bounds = _header_bounds(processor)
-        for obj in processor:
-            handle = dispatch.get(obj.type_str())
-            if handle:
-                handle(obj)
-        broken = _broken_relation_warnings(path, col)
-    except RuntimeError as exc:  # libosmium reports parse/decompression errors this way
-        raise InvalidInput(f"{path.name}: not a readable OSM file ({exc})") from exc
 
+
+def _extract(
+    source: str, bounds: tuple[float, float, float, float] | None, col: _Collector
+) -> OsmExtract:
+    """The collected objects as frames (and a warning for highways missing node locations)."""
     if col.ways_missing_nodes:
         ids = ", ".join(f"w{w}" for w in col.ways_missing_nodes[:5])
         col.warnings.append(
@@ -540,8 +563,8 @@ def read_osm(path: str | os.PathLike[str], *, node_store: str = "flex_mem") -> O
         "tags",
     )
     area_columns = ("osm_type", "osm_id", "kind", "name", "tags")
-    extract = OsmExtract(
-        source=path.name,
+    return OsmExtract(
+        source=source,
         bounds=bounds,
         ways=col.ways_frame(),
         entrances=col.entrances_frame(),
@@ -549,5 +572,3 @@ def read_osm(path: str | os.PathLike[str], *, node_store: str = "flex_mem") -> O
         pois=col.pois_frame(),
         areas=col.polygons_frame(col.areas, col.area_wkb, area_columns, "area"),
     )
-    extract.warnings = broken + col.warnings
-    return extract

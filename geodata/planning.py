@@ -27,22 +27,15 @@ from sqlalchemy.orm import Session
 
 from geodata.db import models as m
 from geodata.db.frames import STORAGE_CRS, read_frame
-from geodata.reachability import (
-    AREA_LEVELS,
-    ReachReport,
-    building_snap,
-    compute_reach,
-    gaps_for,
-    isochrones_for,
-    store_run,
-    suggest_for,
-)
+from geodata.reach_inputs import building_snap
+from geodata.reach_layers import gaps_for, isochrones_for, suggest_for
+from geodata.reachability import AREA_LEVELS, ReachOptions, ReachReport, compute_reach, store_run
 from gridmap import vocab
 from gridmap.analysis import radius as RD
 from gridmap.analysis import reach as R
 from gridmap.errors import InvalidInput
 from gridmap.network import SNAP_OFF, walkable
-from gridmap.standards.rules import load_rules
+from gridmap.standards.rules import RuleSet, load_rules
 
 VIEWS = ("radius", "network", "compare")
 LEVELS = (5, 10, 15)
@@ -187,20 +180,7 @@ def plan_category(
     request = request.checked()
     cat = request.category
     rules = load_rules(rules_path)
-    needed = list(dict.fromkeys([cat] + [c for r in rules.rules_for(cat) for c in r.categories]))
-    run = {
-        "categories": needed,
-        "minutes": LEVELS,
-        "speed_kmh": request.speed_kmh,
-        "rules_path": rules_path,
-        "store": False,
-        "lang": lang,
-    }
-    radius = walk = None
-    if request.view in ("radius", "compare"):
-        radius = compute_reach(session, method=R.METHOD_RADIUS, **run)
-    if request.view in ("network", "compare"):
-        walk = compute_reach(session, method="auto", **run)
+    radius, walk = _runs(session, request, rules, rules_path=rules_path, lang=lang)
     main = radius if request.view == "radius" else walk
     assert main is not None and request.minutes is not None  # every view computes its own
     distance = rules.level_distance_m(request.minutes)
@@ -221,14 +201,7 @@ def plan_category(
     gaps = gaps_for(
         main, cat, distance, covered_area=merged.geometry.iloc[0] if len(merged) else None
     )
-    picks, n_cand = None, 0
-    if request.k > 0:
-        cand, labels = _candidates(request, main)
-        sugg, picks = suggest_for(
-            main, cat, distance_m=distance, k=request.k, candidates=cand, gaps=gaps
-        )
-        n_cand = len(sugg.ranking)
-        picks = _describe_sites(session, main, picks, labels)
+    picks, n_cand = _new_sites(session, request, main, distance, gaps)
     table = building_frame(
         main, cat, radius=radius, walk=walk, distance_m=distance, session=session
     )
@@ -250,13 +223,58 @@ def plan_category(
         request.candidates,
     )
     if store:
-        for report in (radius, walk):
-            if report is not None:
-                report.params["plan"] = request.params()
-                report.run_id = store_run(session, report, created_by=created_by)
-                plan.run_ids.append(report.run_id)
-        session.commit()
+        _store_plan(session, plan, created_by=created_by)
     return plan
+
+
+def _runs(
+    session: Session, request: PlanRequest, rules: RuleSet, *, rules_path, lang: str
+) -> tuple[ReachReport | None, ReachReport | None]:
+    """The service-radius and walking runs the view needs (None for the one it does not),
+    over the category and every category its rules name."""
+    cat = request.category
+    needed = list(dict.fromkeys([cat] + [c for r in rules.rules_for(cat) for c in r.categories]))
+    run = {
+        "categories": needed,
+        "minutes": LEVELS,
+        "speed_kmh": request.speed_kmh,
+        "rules_path": rules_path,
+        "lang": lang,
+    }
+    radius = walk = None
+    if request.view in ("radius", "compare"):
+        radius = compute_reach(session, ReachOptions(method=R.METHOD_RADIUS, **run), store=False)
+    if request.view in ("network", "compare"):
+        walk = compute_reach(session, ReachOptions(method="auto", **run), store=False)
+    return radius, walk
+
+
+def _new_sites(
+    session: Session,
+    request: PlanRequest,
+    main: ReachReport,
+    distance_m: float,
+    gaps: gpd.GeoDataFrame,
+) -> tuple[gpd.GeoDataFrame | None, int]:
+    """The greedy new sites with their street and address, and how many candidates they
+    were chosen from (none when the request asks for no sites)."""
+    if request.k <= 0:
+        return None, 0
+    cand, labels = _candidates(request, main)
+    sugg, picks = suggest_for(
+        main, request.category, distance_m=distance_m, k=request.k, candidates=cand, gaps=gaps
+    )
+    return _describe_sites(session, main, picks, labels), len(sugg.ranking)
+
+
+def _store_plan(session: Session, plan: CategoryPlan, *, created_by: str | None) -> None:
+    """Store the plan's runs with the request in ``params['plan']``."""
+    for report in (plan.radius, plan.walk):
+        if report is not None:
+            report.params["plan"] = plan.request.params()
+            report.run_id = store_run(session, report, created_by=created_by)
+            plan.run_ids.append(report.run_id)
+    session.commit()
 
 
 def _kind(report: ReachReport) -> str:

@@ -60,6 +60,31 @@ class TracksMixin(BuilderState):
                 value=str(frame[inv["time"]].iloc[k]),
             )
         pts = pts[pts["time"].notna() & pts["geometry"].notna()]
+        rows = self._track_lines(pts)
+        out = gpd.GeoDataFrame(
+            pd.DataFrame(
+                rows, columns=["patroller", "track", "code", "grid", "times", "_rows", "geometry"]
+            ),
+            geometry="geometry",
+            crs=frame.crs,
+        )
+        out["_row"] = [r[0] for r in out["_rows"]] if len(out) else []
+        self.report.notes.append(
+            note(
+                N_(
+                    "{points} patrol points grouped into {tracks} tracks "
+                    "(by patroller and track; a pause of over 30 minutes "
+                    "starts a new track)"
+                ),
+                points=len(pts),
+                tracks=len(out),
+            )
+        )
+        return out.drop(columns="_rows")
+
+    def _track_lines(self, pts: pd.DataFrame) -> list[dict]:
+        """One line per patroller, track and stretch without a long pause, from the points
+        sorted by time (a single point is dropped with a warning)."""
         rows = []
         for (who, track), part in pts.groupby(["patroller", "track"], sort=True, dropna=False):
             part = part.sort_values("time")
@@ -87,26 +112,7 @@ class TracksMixin(BuilderState):
                         "geometry": shapely.linestrings(xy),
                     }
                 )
-        out = gpd.GeoDataFrame(
-            pd.DataFrame(
-                rows, columns=["patroller", "track", "code", "grid", "times", "_rows", "geometry"]
-            ),
-            geometry="geometry",
-            crs=frame.crs,
-        )
-        out["_row"] = [r[0] for r in out["_rows"]] if len(out) else []
-        self.report.notes.append(
-            note(
-                N_(
-                    "{points} patrol points grouped into {tracks} tracks "
-                    "(by patroller and track; a pause of over 30 minutes "
-                    "starts a new track)"
-                ),
-                points=len(pts),
-                tracks=len(out),
-            )
-        )
-        return out.drop(columns="_rows")
+        return rows
 
     def _track_times(self, rec: dict, frame, k) -> None:
         row = rec["_row"]
