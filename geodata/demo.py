@@ -12,6 +12,7 @@ from geodata.db.store import Progress, clear_all, write_city
 from geodata.db.users import create_user
 from gridmap.demo.city import City
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 
 DEMO_ADMIN = "admin"
 
@@ -48,9 +49,12 @@ def holds_only_demo_data(session: Session) -> bool:
 def ensure_demo_target(session: Session) -> None:
     """Raise unless the database may be (re)filled with a demo."""
     if not holds_only_demo_data(session):
-        raise InvalidInput(
-            "this database holds data that is not a demo; build the demo into another "
-            "database (set GRIDMAP_HOME or GRIDMAP_DATABASE_URL)"
+        raise fail(
+            InvalidInput,
+            N_(
+                "this database holds data that is not a demo; build the demo into another "
+                "database (set GRIDMAP_HOME or GRIDMAP_DATABASE_URL)"
+            ),
         )
 
 

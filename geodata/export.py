@@ -39,6 +39,7 @@ from gridmap.analysis.density import DEFAULT_K, suppressed
 from gridmap.crs import STORAGE_CRS
 from gridmap.errors import PermissionDenied
 from gridmap.layers import REGISTRY, LayerSpec, Registry
+from gridmap.messages import fail
 from gridmap.notes import N_, rejected
 from gridmap.privacy import Requester, mask_id_number, mask_name, mask_phone
 
@@ -157,7 +158,11 @@ def layer_frame(
     spec = registry.spec(layer)
     name = spec.name
     if reveal and not requester.may_reveal:
-        raise PermissionDenied(f"role {requester.role!r} may not export unmasked personal data")
+        raise fail(
+            PermissionDenied,
+            N_("role {role} may not export unmasked personal data"),
+            role=repr(requester.role),
+        )
     if privacy.export_kind(requester.role, name) == "aggregate":
         return _aggregate(session, requester, name)
     if name == "households":

@@ -34,6 +34,7 @@ from gridmap import vocab
 from gridmap.analysis import radius as RD
 from gridmap.analysis import reach as R
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.network import SNAP_OFF, walkable
 from gridmap.standards.rules import RuleSet, load_rules
 
@@ -71,24 +72,42 @@ class PlanRequest:
             Naming the field that is wrong (category, view, level, sites, candidates, speed).
         """
         if self.category not in vocab.FACILITY_CODES:
-            raise InvalidInput(
-                f"unknown facility category {self.category!r}; known: "
-                f"{', '.join(c.code for c in vocab.FACILITY_CATEGORIES)}"
+            raise fail(
+                InvalidInput,
+                N_("unknown facility category {category}; known: {known}"),
+                category=repr(self.category),
+                known=", ".join(c.code for c in vocab.FACILITY_CATEGORIES),
             )
         if self.view not in VIEWS:
-            raise InvalidInput(f"view must be one of {', '.join(VIEWS)} (got {self.view!r})")
+            raise fail(
+                InvalidInput,
+                N_("view must be one of {choices} (got {given})"),
+                choices=", ".join(VIEWS),
+                given=repr(self.view),
+            )
         minutes = self.minutes if self.minutes is not None else own_level(self.category)
         if minutes not in LEVELS:
-            raise InvalidInput(f"level must be one of 5, 10, 15 minutes (got {minutes})")
+            raise fail(
+                InvalidInput,
+                N_("level must be one of 5, 10, 15 minutes (got {given})"),
+                given=minutes,
+            )
         if not 0 <= self.k <= MAX_SITES:
-            raise InvalidInput(f"the number of new sites must be 0 to {MAX_SITES} (got {self.k})")
+            raise fail(
+                InvalidInput,
+                N_("the number of new sites must be 0 to {limit} (got {given})"),
+                limit=MAX_SITES,
+                given=self.k,
+            )
         if self.candidates not in CANDIDATE_SOURCES:
-            raise InvalidInput(
-                f"candidates must be one of {', '.join(CANDIDATE_SOURCES)} "
-                f"(got {self.candidates!r})"
+            raise fail(
+                InvalidInput,
+                N_("candidates must be one of {choices} (got {given})"),
+                choices=", ".join(CANDIDATE_SOURCES),
+                given=repr(self.candidates),
             )
         if self.candidates == "file" and not self.candidate_points:
-            raise InvalidInput("the candidate file holds no points")
+            raise fail(InvalidInput, N_("the candidate file holds no points"))
         R.metres_per_minute(self.speed_kmh)
         return PlanRequest(
             self.category,
@@ -185,7 +204,11 @@ def plan_category(
     assert main is not None and request.minutes is not None  # every view computes its own
     distance = rules.level_distance_m(request.minutes)
     if distance is None:
-        raise InvalidInput(f"the standards give no distance for the {request.minutes}-minute level")
+        raise fail(
+            InvalidInput,
+            N_("the standards give no distance for the {minutes}-minute level"),
+            minutes=request.minutes,
+        )
     levels = [t.distance_m for t in main.thresholds]
     areas = _reach_areas(main, cat, levels, distance)
     if request.view == "compare":
@@ -311,9 +334,12 @@ def _candidates(request: PlanRequest, report: ReachReport):
         b = report.inputs.buildings
         public = b[(b["use"] == "public").to_numpy()]
         if public.empty:
-            raise InvalidInput(
-                "no building has the use 'public' (公共服务) to choose from; "
-                "import public buildings or upload a candidate file"
+            raise fail(
+                InvalidInput,
+                N_(
+                    "no building has the use 'public' (公共服务) to choose from; "
+                    "import public buildings or upload a candidate file"
+                ),
             )
         crs = report.metric_crs
         pts = gpd.GeoSeries(public.to_crs(crs).geometry.representative_point(), crs=crs).to_crs(

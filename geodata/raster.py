@@ -24,6 +24,7 @@ import numpy as np
 
 from gridmap.analysis.density import Surface
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 
 _SHORT, _LONG, _DOUBLE, _ASCII = 3, 4, 12, 2
 _SIZES = {_SHORT: 2, _LONG: 4, _DOUBLE: 8, _ASCII: 1}
@@ -33,7 +34,11 @@ _FORMAT = {_SHORT: "H", _LONG: "I", _DOUBLE: "d"}
 def _epsg(surface: Surface) -> int:
     code = surface.crs.to_epsg()
     if code is None:
-        raise InvalidInput(f"cannot write a GeoTIFF in {surface.crs.name}: it has no EPSG code")
+        raise fail(
+            InvalidInput,
+            N_("cannot write a GeoTIFF in {crs}: it has no EPSG code"),
+            crs=surface.crs.name,
+        )
     return int(code)
 
 
@@ -133,7 +138,7 @@ def png_bytes(rgba: np.ndarray) -> bytes:
     """An 8-bit RGBA PNG of ``rgba`` (rows, cols, 4)."""
     rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
     if rgba.ndim != 3 or rgba.shape[2] != 4:
-        raise InvalidInput("a PNG needs an RGBA image (rows, columns, 4)")
+        raise fail(InvalidInput, N_("a PNG needs an RGBA image (rows, columns, 4)"))
     ny, nx, _ = rgba.shape
     raw = np.concatenate([np.zeros((ny, 1), dtype=np.uint8), rgba.reshape(ny, nx * 4)], axis=1)
 
@@ -169,9 +174,9 @@ def surface_bytes(
         return geotiff_bytes(surface, tags=tags)
     if fmt == "png":
         if rgba is None:
-            raise InvalidInput("a PNG needs the coloured image (rgba)")
+            raise fail(InvalidInput, N_("a PNG needs the coloured image (rgba)"))
         return png_bytes(rgba)
-    raise InvalidInput(f"unknown format {fmt!r}; use tif or png")
+    raise fail(InvalidInput, N_("unknown format {format}; use tif or png"), format=repr(fmt))
 
 
 def write_surface(
@@ -182,7 +187,9 @@ def write_surface(
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".tif", ".tiff", ".png"):
-        raise InvalidInput(f"cannot write {path.name}: use a .tif or .png file name")
+        raise fail(
+            InvalidInput, N_("cannot write {file}: use a .tif or .png file name"), file=path.name
+        )
     data = surface_bytes(surface, suffix, rgba=rgba, tags=tags)
     path.write_bytes(data)
     if suffix == ".png":

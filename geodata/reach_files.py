@@ -23,7 +23,9 @@ import pandas as pd
 from geodata.readers import OSM_SUFFIXES
 from gridmap.crs import metric_crs
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.network import Network, build_network, network_from_osm
+from gridmap.notes import note
 from gridmap.privacy import neutralise_frame
 
 OUT_SUFFIXES = (".csv", ".geojson", ".gpkg")
@@ -43,14 +45,24 @@ def read_layer(path: str | Path, what: str) -> gpd.GeoDataFrame:
 
     path = Path(path)
     if not path.exists():
-        raise InvalidInput(f"{path}: {what} not found")
+        raise fail(InvalidInput, N_("{path}: {what} not found"), path=path, what=note(what))
     source = read_source(path)
     frame = source.frame
     if not source.spatial or frame.geometry.isna().all():
-        raise InvalidInput(f"{path.name}: {what} has no geometry (no lon/lat or WKT columns)")
+        raise fail(
+            InvalidInput,
+            N_("{file}: {what} has no geometry (no lon/lat or WKT columns)"),
+            file=path.name,
+            what=note(what),
+        )
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
     if frame.empty:
-        raise InvalidInput(f"{path.name}: {what} holds no features with geometry")
+        raise fail(
+            InvalidInput,
+            N_("{file}: {what} holds no features with geometry"),
+            file=path.name,
+            what=note(what),
+        )
     return frame.to_crs("EPSG:4326")
 
 
@@ -70,11 +82,13 @@ def read_network(
         return network_from_osm(
             extract.ways, extract.entrances, extract.areas, gated_compounds=gated_compounds
         )
-    lines = read_layer(path, "the network file")
+    lines = read_layer(path, N_("the network file"))
     lines = lines.explode(index_parts=False)
     lines = lines[lines.geom_type == "LineString"]
     if lines.empty:
-        raise InvalidInput(f"{Path(path).name}: the network file holds no lines")
+        raise fail(
+            InvalidInput, N_("{file}: the network file holds no lines"), file=Path(path).name
+        )
     crs = str(metric_crs(lines))
     metric = lines.to_crs(crs)
 
@@ -120,13 +134,18 @@ def read_facilities(
             "category",
             "id",
         )
-    frame = read_layer(path, "the facilities file")
+    frame = read_layer(path, N_("the facilities file"))
     cat = _column(frame, category_field)
     if cat is None:
-        raise InvalidInput(
-            f"{Path(path).name}: no column {category_field!r} for the facility "
-            f"category; columns are {', '.join(map(str, frame.columns))}; "
-            "name it with --category-field"
+        raise fail(
+            InvalidInput,
+            N_(
+                "{file}: no column {column} for the facility category; columns are "
+                "{columns}; name it with --category-field"
+            ),
+            file=Path(path).name,
+            column=repr(category_field),
+            columns=", ".join(map(str, frame.columns)),
         )
     ident = _id_column(frame, id_field, Path(path).name)
     if ident is None:
@@ -141,8 +160,12 @@ def _id_column(frame: pd.DataFrame, wanted: str | None, name: str) -> str | None
     if wanted:
         c = _column(frame, wanted)
         if c is None:
-            raise InvalidInput(
-                f"{name}: no column {wanted!r}; columns are {', '.join(map(str, frame.columns))}"
+            raise fail(
+                InvalidInput,
+                N_("{file}: no column {column}; columns are {columns}"),
+                file=name,
+                column=repr(wanted),
+                columns=", ".join(map(str, frame.columns)),
             )
         return c
     for cand in ID_CANDIDATES:
@@ -160,14 +183,16 @@ def read_origins(path: str | Path, *, id_field: str | None = None) -> tuple[gpd.
 
         b = read_osm(path).buildings
         if b.empty:
-            raise InvalidInput(
-                f"{Path(path).name}: the OSM file holds no buildings to use as origins"
+            raise fail(
+                InvalidInput,
+                N_("{file}: the OSM file holds no buildings to use as origins"),
+                file=Path(path).name,
             )
         frame = b.assign(
             osm_id=[f"{str(t)[0]}{int(i)}" for t, i in zip(b["osm_type"], b["osm_id"], strict=True)]
         )
         return frame[["osm_id", "name", "building", "geometry"]].reset_index(drop=True), "osm_id"
-    frame = read_layer(path, "the origins file").reset_index(drop=True)
+    frame = read_layer(path, N_("the origins file")).reset_index(drop=True)
     ident = _id_column(frame, id_field, Path(path).name)
     if ident is None:
         frame.insert(0, "origin_id", np.arange(1, len(frame) + 1))
@@ -186,7 +211,12 @@ def write_table(
     path = Path(path)
     suffix = "".join(path.suffixes[-1:]).lower()
     if suffix not in OUT_SUFFIXES:
-        raise InvalidInput(f"{path.name}: the output must end in {', '.join(OUT_SUFFIXES)}")
+        raise fail(
+            InvalidInput,
+            N_("{file}: the output must end in {suffixes}"),
+            file=path.name,
+            suffixes=", ".join(OUT_SUFFIXES),
+        )
     out = pd.concat(
         [origins[[id_column]].reset_index(drop=True), table.reset_index(drop=True)], axis=1
     )
@@ -214,11 +244,17 @@ MAX_CANDIDATES = 5000
 def read_candidates(path: str | Path) -> tuple[tuple[float, float, str | None], ...]:
     """The planner's candidate sites: (lon, lat, name) per feature (polygons by an inside
     point); the name comes from a name/名称/地址 column when there is one."""
-    frame = read_layer(path, "the candidate file")
+    frame = read_layer(path, N_("the candidate file"))
     if len(frame) > MAX_CANDIDATES:
-        raise InvalidInput(
-            f"{Path(path).name}: {len(frame)} candidate sites; at most "
-            f"{MAX_CANDIDATES} are compared (split the file or pick fewer)"
+        raise fail(
+            InvalidInput,
+            N_(
+                "{file}: {n} candidate sites; at most {limit} are compared "
+                "(split the file or pick fewer)"
+            ),
+            file=Path(path).name,
+            n=len(frame),
+            limit=MAX_CANDIDATES,
         )
     pts = frame.geometry.representative_point()
     col = next((c for c in (_column(frame, n) for n in NAME_CANDIDATES) if c), None)

@@ -17,12 +17,17 @@ from geodata.reachability import ReachReport
 from gridmap.analysis import reach as R
 from gridmap.analysis.radius import circles
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.network import snap_points
 
 
 def _category_facilities(report: ReachReport, category: str) -> gpd.GeoDataFrame:
     if category not in report.categories:
-        raise InvalidInput(f"category {category!r} was not computed in this run")
+        raise fail(
+            InvalidInput,
+            N_("category {category} was not computed in this run"),
+            category=repr(category),
+        )
     f = report.inputs.facilities
     return f[f["category"] == category]
 

@@ -32,6 +32,7 @@ from gridmap import vocab
 from gridmap.analysis import reach as R
 from gridmap.crs import metric_crs
 from gridmap.errors import InvalidInput, NotFound
+from gridmap.messages import N_, fail
 from gridmap.network import SNAP_OFF
 from gridmap.standards.rules import RuleSet, evaluate, load_rules
 
@@ -261,16 +262,21 @@ def _prepare(
     """The checked thresholds (minutes), rules, inputs and categories of a run, and the cutoff
     (metres) of its search."""
     if opts.method not in METHODS:
-        raise InvalidInput(f"method must be one of {', '.join(METHODS)} (got {opts.method!r})")
+        raise fail(
+            InvalidInput,
+            N_("method must be one of {choices} (got {given})"),
+            choices=", ".join(METHODS),
+            given=repr(opts.method),
+        )
     speed_kmh = opts.speed_kmh
     R.metres_per_minute(speed_kmh)
     minutes = sorted({float(x) for x in opts.minutes})
     if not minutes or minutes[0] <= 0:
-        raise InvalidInput("minutes must be positive numbers, e.g. 5,10,15")
+        raise fail(InvalidInput, N_("minutes must be positive numbers, e.g. 5,10,15"))
     ruleset = load_rules(opts.rules_path)
     inputs = load_inputs(session)
     if inputs.buildings.empty:
-        raise NotFound("the database holds no buildings; import them or build the demo")
+        raise fail(NotFound, N_("the database holds no buildings; import them or build the demo"))
     cats = _chosen_categories(opts.categories, ruleset, inputs)
     thresholds = thresholds_for(minutes, ruleset, speed_kmh, time_based=opts.time_based)
     rules_m = [r.threshold_m(speed_kmh) for r in ruleset.enabled() if set(r.categories) & set(cats)]
@@ -288,9 +294,12 @@ def _stored_network(session: Session, opts: ReachOptions) -> StoredNetwork | Non
     if opts.method in ("auto", "network"):
         stored = ensure_network(session, options=opts.network_options, rebuild=opts.rebuild_network)
         if stored is None and opts.method == "network":
-            raise NotFound(
-                "the database holds no roads, so there is no walking network; "
-                "import the street lines, or use --method estimate"
+            raise fail(
+                NotFound,
+                N_(
+                    "the database holds no roads, so there is no walking network; "
+                    "import the street lines, or use --method estimate"
+                ),
             )
     return stored
 
@@ -305,10 +314,13 @@ def _chosen_categories(
         cats = list(dict.fromkeys(categories))
         bad = [c for c in cats if c not in vocab.FACILITY_CODES]
         if bad:
-            raise InvalidInput(
-                f"unknown facility categor{'y' if len(bad) == 1 else 'ies'} "
-                f"{', '.join(bad)}; known: "
-                f"{', '.join(c.code for c in vocab.FACILITY_CATEGORIES)}"
+            raise fail(
+                InvalidInput,
+                N_("unknown facility category {category}; known: {known}")
+                if len(bad) == 1
+                else N_("unknown facility categories {category}; known: {known}"),
+                category=", ".join(bad),
+                known=", ".join(c.code for c in vocab.FACILITY_CATEGORIES),
             )
     else:
         wanted = set(ruleset.categories()) | have

@@ -14,6 +14,7 @@ from gridmap import permissions
 from gridmap.analysis import grids as ga
 from gridmap.errors import PermissionDenied
 from gridmap.layers import LayerSpec
+from gridmap.messages import N_, fail
 from gridmap.notes import Note, Problem, group_problems
 from gridmap.privacy import Requester
 
@@ -137,15 +138,30 @@ def _check_role(spec: LayerSpec, requester: Requester) -> None:
     if permissions.may_write(requester.role, spec.name):
         return
     if not permissions.layers_writable(requester.role):
-        raise PermissionDenied(f"role {requester.role!r} may not import data")
+        raise fail(
+            PermissionDenied, N_("role {role} may not import data"), role=repr(requester.role)
+        )
     writers = [r for r in permissions.WRITE if permissions.may_write(r, spec.name)]
     if writers == ["admin"]:
-        raise PermissionDenied(
-            f"only administrators may import {spec.name}; role {requester.role!r} may not"
+        raise fail(
+            PermissionDenied,
+            N_("only administrators may import {layer}; role {role} may not"),
+            layer=spec.name,
+            role=repr(requester.role),
         )
     if set(writers) == {"admin", "street_staff"}:
-        raise PermissionDenied(
-            f"only administrators and street-office staff may import "
-            f"{spec.name}; role {requester.role!r} may not"
+        raise fail(
+            PermissionDenied,
+            N_(
+                "only administrators and street-office staff may import "
+                "{layer}; role {role} may not"
+            ),
+            layer=spec.name,
+            role=repr(requester.role),
         )
-    raise PermissionDenied(f"role {requester.role!r} may not import {spec.name}")
+    raise fail(
+        PermissionDenied,
+        N_("role {role} may not import {layer}"),
+        role=repr(requester.role),
+        layer=spec.name,
+    )
