@@ -69,7 +69,22 @@ def _sqlite_path(engine: Engine) -> Path:
 
 
 def backup(engine: Engine, out: Path, *, home: Path | None = None) -> dict:
-    """Write the archive ``out``; returns its manifest."""
+    """Write the archive ``out``: the database dump, its manifest and the stored photos.
+
+    Parameters
+    ----------
+    engine : Engine
+        The configured database (PostGIS is dumped with pg_dump, SpatiaLite copied).
+    out : Path
+        The archive to write (a tar file), replaced only once complete.
+    home : Path, optional
+        The gridmap home holding the photos folder (default: the working directory).
+
+    Returns
+    -------
+    dict
+        The manifest: format, backend, schema revision, creation time and rows per table.
+    """
     backend = "postgis" if engine.dialect.name == "postgresql" else "spatialite"
     manifest = {
         "format": 1,
@@ -128,7 +143,22 @@ def _is_empty(engine: Engine) -> bool:
 
 
 def restore(engine: Engine, archive: Path, *, home: Path | None = None) -> dict:
-    """Restore ``archive`` into the (empty) database of ``engine``; returns the manifest."""
+    """Restore ``archive`` into the (empty) database of ``engine``.
+
+    Parameters
+    ----------
+    engine : Engine
+        The configured database; it must be empty and of the backend the archive holds.
+    archive : Path
+        A file written by :func:`backup`.
+    home : Path, optional
+        The gridmap home the photos go to (default: the working directory).
+
+    Returns
+    -------
+    dict
+        The archive's manifest.
+    """
     if not archive.is_file():
         raise fail(InvalidInput, N_("{archive}: no such backup file"), archive=archive)
     if not tarfile.is_tarfile(archive):

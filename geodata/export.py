@@ -154,7 +154,26 @@ def layer_frame(
     reveal: bool = False,
     registry: Registry = REGISTRY,
 ) -> gpd.GeoDataFrame:
-    """The rows of ``layer`` as an export frame in EPSG:4326 (see the module docstring)."""
+    """The rows of ``layer`` as an export frame in EPSG:4326 (see the module docstring).
+
+    Parameters
+    ----------
+    session : Session
+        The database session.
+    layer : str
+        The layer's name in the registry.
+    requester : Requester
+        Who exports; decides which rows and which personal fields are shown.
+    reveal : bool
+        Export personal data unmasked (refused unless the role may).
+    registry : Registry
+        The layers known to the export.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per feature, masked as the requester's role requires.
+    """
     spec = registry.spec(layer)
     name = spec.name
     if reveal and not requester.may_reveal:
@@ -287,7 +306,27 @@ def export_layer(
 ) -> tuple[Path, int]:
     """Write ``layer`` to ``out`` as ``fmt`` (geojson, gpkg or shp = zipped Shapefile).
 
-    Returns the path written and the number of features.
+    Parameters
+    ----------
+    session : Session
+        The database session.
+    layer : str
+        The layer's name in the registry.
+    fmt : str
+        'geojson', 'gpkg' or 'shp'.
+    out : str or Path
+        The file to write.
+    requester : Requester
+        Who exports; decides which rows and which personal fields are shown.
+    reveal : bool
+        Export personal data unmasked (refused unless the role may).
+    registry : Registry
+        The layers known to the export.
+
+    Returns
+    -------
+    tuple of (Path, int)
+        The path written and the number of features.
     """
     if fmt not in FORMATS:
         raise rejected(N_("unknown export format {fmt!r}; use geojson, gpkg or shp"), fmt=fmt)

@@ -27,15 +27,13 @@ from sqlalchemy.orm import Session
 
 from geodata.db import models as m
 from geodata.db.frames import STORAGE_CRS, read_frame
-from geodata.reach_inputs import building_snap
+from geodata.plan_tables import building_frame, compare_by_area
 from geodata.reach_layers import gaps_for, isochrones_for, suggest_for
-from geodata.reachability import AREA_LEVELS, ReachOptions, ReachReport, compute_reach, store_run
+from geodata.reachability import ReachOptions, ReachReport, compute_reach, store_run
 from gridmap import vocab
-from gridmap.analysis import radius as RD
 from gridmap.analysis import reach as R
 from gridmap.errors import InvalidInput
 from gridmap.messages import N_, fail
-from gridmap.network import SNAP_OFF, walkable
 from gridmap.standards.rules import RuleSet, load_rules
 
 VIEWS = ("radius", "network", "compare")
@@ -120,14 +118,30 @@ class PlanRequest:
         )
 
     def params(self) -> dict:
-        """The request as JSON-ready values (for storing beside the results)."""
+        """The request as JSON-ready values (for storing beside the results).
+
+        Returns
+        -------
+        dict
+        """
         out = asdict(self)
         out["candidate_points"] = [list(p) for p in self.candidate_points]
         return out
 
 
 def own_level(category: str) -> int:
-    """The life-circle level (minutes) a category belongs to."""
+    """The life-circle level a category belongs to.
+
+    Parameters
+    ----------
+    category : str
+        A facility category code.
+
+    Returns
+    -------
+    int
+        The level in minutes (15 for a category without one).
+    """
     return next((c.level_min for c in vocab.FACILITY_CATEGORIES if c.code == category), 15)
 
 
@@ -155,13 +169,34 @@ class CategoryPlan:
         return float(R.minutes_for(self.distance_m, self.request.speed_kmh))
 
     def coverage(self, report: ReachReport | None = None) -> pd.DataFrame:
-        """The category's coverage rows (per level, area and threshold) of ``report``."""
+        """The category's coverage rows (per level, area and threshold) of ``report``.
+
+        Parameters
+        ----------
+        report : ReachReport, optional
+            One of the plan's runs (default: the main one).
+
+        Returns
+        -------
+        DataFrame
+        """
         report = report or self.main
         cov = report.coverage
         return cov[cov["category"] == self.request.category]
 
     def street_totals(self, report: ReachReport | None = None) -> dict:
-        """Residents/households covered at the request's distance, whole street office."""
+        """Residents/households covered at the request's distance, whole street office.
+
+        Parameters
+        ----------
+        report : ReachReport, optional
+            One of the plan's runs (default: the main one).
+
+        Returns
+        -------
+        dict
+            Residents and households: in all, covered, and the covered share (None when none).
+        """
         cov = self.coverage(report)
         rows = cov[(cov["level"] == "street") & np.isclose(cov["threshold_m"], self.distance_m)]
         res = int(rows["residents"].sum())
@@ -178,7 +213,12 @@ class CategoryPlan:
         }
 
     def facility_counts(self) -> dict:
-        """Facilities of the category: total, considered, out of range."""
+        """Facilities of the category: total, considered, out of range.
+
+        Returns
+        -------
+        dict
+        """
         scope = self.main.facility_scope
         cat = self.request.category
         if cat not in scope.index:
@@ -195,7 +235,27 @@ def plan_category(
     created_by: str | None = None,
     lang: str = "zh",
 ) -> CategoryPlan:
-    """Answer ``request`` (see the module docstring)."""
+    """Answer ``request`` (see the module docstring).
+
+    Parameters
+    ----------
+    session : Session
+        The database session.
+    request : PlanRequest
+        The planner's question.
+    rules_path : str or Path, optional
+        A file of planning rules added to the standards.
+    store : bool
+        Store the runs, with the request, and commit.
+    created_by : str, optional
+        Who asked, recorded with the runs.
+    lang : str
+        Language of the rule texts ('zh' or 'en').
+
+    Returns
+    -------
+    CategoryPlan
+    """
     request = request.checked()
     cat = request.category
     rules = load_rules(rules_path)
@@ -209,21 +269,7 @@ def plan_category(
             N_("the standards give no distance for the {minutes}-minute level"),
             minutes=request.minutes,
         )
-    levels = [t.distance_m for t in main.thresholds]
-    areas = _reach_areas(main, cat, levels, distance)
-    if request.view == "compare":
-        assert radius is not None
-        areas = pd.concat(
-            [areas, _reach_areas(radius, cat, [distance], distance)], ignore_index=True
-        )
-    merged = areas[
-        areas["facility"].isna()
-        & np.isclose(areas["distance_m"], distance)
-        & (areas["kind"] == _kind(main))
-    ]
-    gaps = gaps_for(
-        main, cat, distance, covered_area=merged.geometry.iloc[0] if len(merged) else None
-    )
+    areas, gaps = _areas_and_gaps(main, radius, request, distance)
     picks, n_cand = _new_sites(session, request, main, distance, gaps)
     table = building_frame(
         main, cat, radius=radius, walk=walk, distance_m=distance, session=session
@@ -248,6 +294,31 @@ def plan_category(
     if store:
         _store_plan(session, plan, created_by=created_by)
     return plan
+
+
+def _areas_and_gaps(
+    main: ReachReport, radius: ReachReport | None, request: PlanRequest, distance: float
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The reach polygons of the view (with the service radius's circles when comparing)
+    and the gaps left outside the main run's merged reach at the level's distance
+    (metres)."""
+    cat = request.category
+    levels = [t.distance_m for t in main.thresholds]
+    areas = _reach_areas(main, cat, levels, distance)
+    if request.view == "compare":
+        assert radius is not None
+        areas = pd.concat(
+            [areas, _reach_areas(radius, cat, [distance], distance)], ignore_index=True
+        )
+    merged = areas[
+        areas["facility"].isna()
+        & np.isclose(areas["distance_m"], distance)
+        & (areas["kind"] == _kind(main))
+    ]
+    gaps = gaps_for(
+        main, cat, distance, covered_area=merged.geometry.iloc[0] if len(merged) else None
+    )
+    return areas, gaps
 
 
 def _runs(
@@ -393,171 +464,3 @@ def _describe_sites(
     out["lon"] = out.geometry.x.round(6)
     out["lat"] = out.geometry.y.round(6)
     return out
-
-
-def _barriers(session: Session, crs: str) -> tuple[np.ndarray, np.ndarray]:
-    """Lines people may not walk along or across: roads of a barrier class that are not
-    walkable (expressways, motorways, railways or rivers imported as lines), outside
-    compounds."""
-    roads = read_frame(
-        session,
-        sa.select(
-            m.Road.name, m.Road.highway, m.Road.foot, m.Road.access, m.Road.compound_id, m.Road.geom
-        ),
-    )
-    if roads.empty:
-        return np.zeros(0, dtype=object), np.zeros(0, dtype=object)
-    ok = walkable(
-        roads["highway"].to_numpy(object),
-        roads["foot"].to_numpy(object),
-        roads["access"].to_numpy(object),
-        in_compound=roads["compound_id"].notna().to_numpy(),
-    )
-    bar = roads[
-        ~ok
-        & roads["highway"].isin(RD.BARRIER_CLASSES).to_numpy()
-        & roads["compound_id"].isna().to_numpy()
-    ]
-    names = [n or h for n, h in zip(bar["name"], bar["highway"], strict=True)]
-    return (
-        np.asarray(bar.to_crs(crs).geometry.values, dtype=object),
-        np.asarray(names, dtype=object),
-    )
-
-
-def paper_only_table(
-    session: Session, radius: ReachReport, walk: ReachReport, category: str, distance_m: float
-) -> pd.DataFrame:
-    """Per building: straight and walking metres, inside the radius, within the walk, on
-    paper only, and the reason (see ``gridmap.analysis.radius.paper_only_reasons``)."""
-    b = walk.inputs.buildings
-    straight = radius.reach.distance(category).to_numpy(float)
-    walk_m = walk.reach.distance(category).to_numpy(float)
-    crs = walk.metric_crs
-    fac = radius.inputs.facilities
-    fxy_all = R.metric_points(fac, crs) if len(fac) else np.zeros((0, 2))
-    pos = pd.Series(np.arange(len(fac)), index=fac.index)
-    nearest = radius.reach.table[f"{category}_id"].to_numpy(object)
-    fxy = np.full((len(b), 2), np.nan)
-    has = np.array([i is not None for i in nearest], bool)
-    if has.any():
-        fxy[has] = fxy_all[pos.loc[list(nearest[has])].to_numpy()]
-    kw: dict = {}
-    if walk.network is not None:
-        net = walk.network.network
-        osnap = building_snap(net, b, max_snap_m=walk.params["max_snap_m"])
-        oxy = osnap.xy
-        off = osnap.status == SNAP_OFF
-        fcomp = np.full(len(b), -1)
-        fcomp[has] = net.compound_of(fxy[has])
-        kw = {
-            "origin_compound": osnap.compound,
-            "facility_compound": fcomp,
-            "gate_xy": net.node_xy[net.gate_node],
-            "gate_compound": net.gate_compound,
-        }
-        kw["barriers"], kw["barrier_names"] = _barriers(session, crs)
-    else:
-        oxy = R.metric_points(b, crs)
-        off = np.zeros(len(b), bool)
-    reasons = RD.paper_only_reasons(
-        origin_xy=oxy,
-        facility_xy=fxy,
-        straight_m=straight,
-        walk_m=walk_m,
-        distance_m=distance_m,
-        off_network=off,
-        **kw,
-    )
-    reasons.index = b.index
-    # Buildings where nobody lives are not "covered" on paper or otherwise (as the
-    # coverage and compare_by_area count them).
-    lived = RD.paper_only(straight, walk_m, distance_m) & (b["residents"] > 0).to_numpy()
-    reasons = reasons.where(pd.Series(lived, index=b.index), None)
-    reasons["detour"] = pd.to_numeric(reasons["detour"])
-    return pd.DataFrame(
-        {
-            "straight_m": straight,
-            "walk_m": walk_m,
-            "within_radius": straight <= distance_m,
-            "on_foot": walk_m <= distance_m,
-            "paper_only": lived,
-        },
-        index=b.index,
-    ).join(reasons)
-
-
-def compare_by_area(report: ReachReport, straight_m, walk_m, distance_m: float) -> pd.DataFrame:
-    """Inside the radius, on foot and on paper only per grid, community and street."""
-    b = report.inputs.buildings
-    return RD.compare_by_area(
-        straight_m,
-        walk_m,
-        distance_m,
-        b[["residents", "households"]],
-        {lv: b[lv] for lv in AREA_LEVELS},
-    )
-
-
-def building_frame(
-    main: ReachReport,
-    category: str,
-    *,
-    radius: ReachReport | None,
-    walk: ReachReport | None,
-    distance_m: float,
-    session: Session,
-) -> gpd.GeoDataFrame:
-    """One row per building (EPSG:4326 polygons): code, name, address, grid, community,
-    street, use, households, residents, straight_m (service radius view or comparison),
-    walk_m and walk_min, the nearest facility's code and name, covered, paper_only,
-    reason, detour, barrier, and ``state`` for the map (covered / paper_only / uncovered
-    / other)."""
-    b = main.inputs.buildings
-    fac = main.inputs.facilities
-    out = b[
-        [
-            "code",
-            "name",
-            "address",
-            "grid",
-            "community",
-            "street",
-            "use",
-            "households",
-            "residents",
-            "geometry",
-        ]
-    ].copy()
-    nan = np.full(len(b), np.nan)
-    out["straight_m"] = (
-        radius.reach.distance(category).to_numpy(float) if radius is not None else nan
-    )
-    out["walk_m"] = walk.reach.distance(category).to_numpy(float) if walk is not None else nan
-    out["walk_min"] = (
-        walk.reach.table[f"{category}_min"].to_numpy(float) if walk is not None else nan
-    )
-    ids = main.reach.table[f"{category}_id"]
-    out["facility_code"] = [fac["code"].get(i) if i is not None else None for i in ids]
-    out["facility_name"] = [fac["name"].get(i) if i is not None else None for i in ids]
-    covered = main.reach.distance(category).to_numpy(float) <= distance_m
-    out["covered"] = covered
-    out["paper_only"] = False
-    out["detour"] = np.nan
-    for c in ("reason", "barrier"):
-        out[c] = pd.Series([None] * len(b), index=b.index, dtype=object)
-    residential = (b["residents"] > 0).to_numpy()
-    if radius is not None and walk is not None:
-        po = paper_only_table(session, radius, walk, category, distance_m)
-        for c in ("paper_only", "reason", "detour", "barrier"):
-            out[c] = po[c]
-    out["state"] = np.where(
-        ~residential,
-        "other",
-        np.where(
-            out["paper_only"].to_numpy(bool),
-            "paper_only",
-            np.where(covered, "covered", "uncovered"),
-        ),
-    )
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=STORAGE_CRS)

@@ -54,7 +54,20 @@ def _metadata(surface: Surface, tags: dict | None) -> str:
 
 
 def geotiff_bytes(surface: Surface, *, tags: dict | None = None) -> bytes:
-    """The surface as a georeferenced float32 GeoTIFF (little-endian, deflate strips)."""
+    """The surface as a georeferenced float32 GeoTIFF (little-endian, deflate strips).
+
+    Parameters
+    ----------
+    surface : Surface
+        The density surface; its CRS must have an EPSG code.
+    tags : dict, optional
+        Extra metadata items written beside the units, cell size and total.
+
+    Returns
+    -------
+    bytes
+        The GeoTIFF file's content.
+    """
     values = np.ascontiguousarray(surface.values, dtype="<f4")
     ny, nx = values.shape
     rows_per_strip = max(1, min(ny, 65536 // max(1, nx * 4)))
@@ -98,6 +111,12 @@ def geotiff_bytes(surface: Surface, *, tags: dict | None = None) -> bytes:
         (42112, _ASCII, _metadata(surface, tags).encode("utf-8") + b"\0"),
         (42113, _ASCII, b"nan\0"),
     ]
+    return _tiff_file(entries, strips)
+
+
+def _tiff_file(entries: list[tuple[int, int, list | bytes]], strips: list[bytes]) -> bytes:
+    """A little-endian TIFF of one image file directory holding ``entries`` (tag, type,
+    values; the strip offsets are filled in here), then the strips."""
     n = len(entries)
     ifd_size = 2 + n * 12 + 4
     data_at = 8 + ifd_size
@@ -135,7 +154,18 @@ def geotiff_bytes(surface: Surface, *, tags: dict | None = None) -> bytes:
 
 
 def png_bytes(rgba: np.ndarray) -> bytes:
-    """An 8-bit RGBA PNG of ``rgba`` (rows, cols, 4)."""
+    """An 8-bit RGBA PNG of ``rgba``.
+
+    Parameters
+    ----------
+    rgba : numpy.ndarray
+        The coloured image, shaped (rows, columns, 4).
+
+    Returns
+    -------
+    bytes
+        The PNG file's content.
+    """
     rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
     if rgba.ndim != 3 or rgba.shape[2] != 4:
         raise fail(InvalidInput, N_("a PNG needs an RGBA image (rows, columns, 4)"))
@@ -160,7 +190,18 @@ def png_bytes(rgba: np.ndarray) -> bytes:
 
 
 def world_file(surface: Surface) -> str:
-    """ESRI world file: pixel size, rotation, and the centre of the top-left pixel."""
+    """ESRI world file: pixel size, rotation, and the centre of the top-left pixel.
+
+    Parameters
+    ----------
+    surface : Surface
+        The surface the PNG shows.
+
+    Returns
+    -------
+    str
+        The world file's six lines (metres of the surface's CRS).
+    """
     c = surface.cell_m
     return f"{c!r}\n0.0\n0.0\n{-c!r}\n{surface.x0 + c / 2!r}\n{surface.y0 - c / 2!r}\n"
 
@@ -168,7 +209,24 @@ def world_file(surface: Surface) -> str:
 def surface_bytes(
     surface: Surface, fmt: str, *, rgba: np.ndarray | None = None, tags: dict | None = None
 ) -> bytes:
-    """The file content of ``surface`` as 'tif' (values) or 'png' (``rgba`` colours)."""
+    """The file content of ``surface`` as 'tif' (values) or 'png' (``rgba`` colours).
+
+    Parameters
+    ----------
+    surface : Surface
+        The density surface.
+    fmt : str
+        'tif' (or 'tiff') or 'png', with or without the dot.
+    rgba : numpy.ndarray, optional
+        The coloured image; required for 'png'.
+    tags : dict, optional
+        Extra GeoTIFF metadata items.
+
+    Returns
+    -------
+    bytes
+        The file's content.
+    """
     fmt = fmt.lower().lstrip(".")
     if fmt in ("tif", "tiff"):
         return geotiff_bytes(surface, tags=tags)
@@ -182,8 +240,27 @@ def surface_bytes(
 def write_surface(
     surface: Surface, path: str | Path, *, rgba: np.ndarray | None = None, tags: dict | None = None
 ) -> Path:
-    """Write ``surface`` to ``path``: .tif/.tiff values, or .png colours (``rgba``) with
-    a .wld world file and a .png.aux.xml naming the CRS."""
+    """Write ``surface`` to ``path``: .tif/.tiff values, or .png colours.
+
+    A PNG gets a .wld world file and a .png.aux.xml naming the CRS beside it, so GIS
+    software places it.
+
+    Parameters
+    ----------
+    surface : Surface
+        The density surface.
+    path : str or Path
+        The file to write; its suffix chooses the format.
+    rgba : numpy.ndarray, optional
+        The coloured image; required for .png.
+    tags : dict, optional
+        Extra GeoTIFF metadata items.
+
+    Returns
+    -------
+    Path
+        The path written.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".tif", ".tiff", ".png"):

@@ -33,14 +33,38 @@ ID_CANDIDATES = ("id", "code", "osm_id", "fid", "gid", "objectid", "bm", "编码
 
 
 def is_osm(path: str | Path) -> bool:
-    """Whether ``path`` names an OpenStreetMap extract (.osm, .osm.pbf, .osm.gz ...)."""
+    """Whether ``path`` names an OpenStreetMap extract (.osm, .osm.pbf, .osm.gz ...).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file name.
+
+    Returns
+    -------
+    bool
+    """
     return str(path).lower().endswith(OSM_SUFFIXES)
 
 
 def read_layer(path: str | Path, what: str) -> gpd.GeoDataFrame:
-    """A vector layer in EPSG:4326 read the way data arrives (``geodata.readers``: zipped
-    Shapefiles, GBK/UTF-8, CSV/XLSX with lon/lat columns, CRS from .prj or the numbers);
-    ``what`` names it in errors ('the network file' ...)."""
+    """A vector layer in EPSG:4326 read the way data arrives.
+
+    Read through ``geodata.readers``: zipped Shapefiles, GBK/UTF-8, CSV/XLSX with lon/lat
+    columns, CRS from .prj or the numbers.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    what : str
+        Names the file in errors ('the network file' ...), marked with ``N_``.
+
+    Returns
+    -------
+    GeoDataFrame
+        The features with a geometry, in EPSG:4326.
+    """
     from geodata.readers import read_source
 
     path = Path(path)
@@ -74,7 +98,23 @@ def _column(frame: pd.DataFrame, name: str) -> str | None:
 def read_network(
     path: str | Path, *, noding: str = "intersections", gated_compounds: bool = True
 ) -> Network:
-    """The walking network of an OSM extract or a street-line layer."""
+    """The walking network of an OSM extract or a street-line layer.
+
+    Parameters
+    ----------
+    path : str or Path
+        An OSM extract or a file of street lines.
+    noding : str
+        'intersections' (street lines join where they cross) or 'vertices' (where they
+        share a vertex); OSM ways always join at shared nodes.
+    gated_compounds : bool
+        Honour gated compounds (OSM only).
+
+    Returns
+    -------
+    Network
+        The network in a metric CRS.
+    """
     if is_osm(path):
         from geodata.osm import read_osm
 
@@ -110,8 +150,22 @@ def read_network(
 def read_facilities(
     path: str | Path, *, category_field: str = "category", id_field: str | None = None
 ) -> tuple[gpd.GeoDataFrame, str, str]:
-    """Facilities (EPSG:4326) with their category and id columns; returns the frame and the
-    names of those two columns."""
+    """Facilities (EPSG:4326) with their category and id columns.
+
+    Parameters
+    ----------
+    path : str or Path
+        An OSM extract or a file of facilities.
+    category_field : str
+        The column holding the facility category.
+    id_field : str, optional
+        The id column (default: a known id column, else the row number from 1).
+
+    Returns
+    -------
+    tuple of (GeoDataFrame, str, str)
+        The facilities, the name of the category column and the name of the id column.
+    """
     if is_osm(path):
         from geodata.osm import read_osm
         from gridmap.demo.osm_city import FACILITY_RULES, match_rules
@@ -176,8 +230,20 @@ def _id_column(frame: pd.DataFrame, wanted: str | None, name: str) -> str | None
 
 
 def read_origins(path: str | Path, *, id_field: str | None = None) -> tuple[gpd.GeoDataFrame, str]:
-    """Origins (EPSG:4326; points or polygons) and the name of their id column (added as
-    'origin_id', the row number from 1, when the file has none)."""
+    """Origins (EPSG:4326; points or polygons) and the name of their id column.
+
+    Parameters
+    ----------
+    path : str or Path
+        An OSM extract (its buildings) or a file of origins.
+    id_field : str, optional
+        The id column (default: a known id column, else 'origin_id', the row number from 1).
+
+    Returns
+    -------
+    tuple of (GeoDataFrame, str)
+        The origins and the name of their id column.
+    """
     if is_osm(path):
         from geodata.osm import read_osm
 
@@ -207,6 +273,22 @@ def write_table(
 
     CSV adds lon/lat of the origin point; GeoJSON and GeoPackage keep the origin geometry
     (EPSG:4326).
+
+    Parameters
+    ----------
+    table : DataFrame
+        The per-origin results, in the origins' order.
+    origins : GeoDataFrame
+        The origins (EPSG:4326).
+    id_column : str
+        The origins' id column.
+    path : str or Path
+        The output file (.csv, .geojson or .gpkg).
+
+    Returns
+    -------
+    Path
+        The path written.
     """
     path = Path(path)
     suffix = "".join(path.suffixes[-1:]).lower()
@@ -242,8 +324,20 @@ MAX_CANDIDATES = 5000
 
 
 def read_candidates(path: str | Path) -> tuple[tuple[float, float, str | None], ...]:
-    """The planner's candidate sites: (lon, lat, name) per feature (polygons by an inside
-    point); the name comes from a name/名称/地址 column when there is one."""
+    """The planner's candidate sites, one per feature (polygons by an inside point).
+
+    The name comes from a name/名称/地址 column when there is one.
+
+    Parameters
+    ----------
+    path : str or Path
+        The planner's file of candidate sites.
+
+    Returns
+    -------
+    tuple of (float, float, str or None)
+        (lon, lat, name) per site, longitude and latitude in degrees (EPSG:4326).
+    """
     frame = read_layer(path, N_("the candidate file"))
     if len(frame) > MAX_CANDIDATES:
         raise fail(

@@ -35,8 +35,19 @@ class ReachInputs:
 
 
 def load_inputs(session: Session) -> ReachInputs:
-    """Every building with its grid/community/street and household/resident counts, and every
-    facility (aggregates only)."""
+    """Every building with its area codes and counts, and every facility (aggregates only).
+
+    Parameters
+    ----------
+    session : Session
+        The database session.
+
+    Returns
+    -------
+    ReachInputs
+        Buildings with grid/community/street and household/resident counts, facilities with
+        their category, and the names of the areas.
+    """
     per = (
         sa.select(
             m.Household.building_id.label("building_id"),
@@ -91,7 +102,20 @@ def load_inputs(session: Session) -> ReachInputs:
 
 
 def origin_points(buildings: gpd.GeoDataFrame, crs: str) -> np.ndarray:
-    """Entrance when known, else the centroid (metric CRS)."""
+    """Where a walk from each building starts: its entrance when known, else its centroid.
+
+    Parameters
+    ----------
+    buildings : GeoDataFrame
+        Buildings (EPSG:4326) with an ``entrance`` column (points or None).
+    crs : str
+        The metric CRS to give the points in.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, 2) x, y in metres of ``crs``.
+    """
     metric = buildings.to_crs(crs)
     xy = np.column_stack([metric.geometry.centroid.x, metric.geometry.centroid.y])
     has = buildings["entrance"].notna().to_numpy()
@@ -102,8 +126,25 @@ def origin_points(buildings: gpd.GeoDataFrame, crs: str) -> np.ndarray:
 
 
 def building_snap(net, buildings: gpd.GeoDataFrame, *, max_snap_m: float):
-    """Buildings onto the network at their entrance (else centroid), inside the gated
-    compound the database assigns them to (else the one around the point)."""
+    """Buildings onto the network at their entrance (else centroid).
+
+    Each is snapped inside the gated compound the database assigns it to (else the one around
+    the point), so a building behind a gate leaves through the gate.
+
+    Parameters
+    ----------
+    net : Network
+        The walking network.
+    buildings : GeoDataFrame
+        Buildings (EPSG:4326) with ``entrance`` and ``compound_code`` columns.
+    max_snap_m : float
+        Farthest a building may be from the network, in metres, before it is off-network.
+
+    Returns
+    -------
+    Snap
+        Where each building joins the network.
+    """
     xy = origin_points(buildings, net.crs)
     comp_index = {c: k for k, c in enumerate(net.compound_code)}
     explicit = np.array([comp_index.get(c, -1) for c in buildings["compound_code"]], dtype=np.int64)
@@ -119,10 +160,24 @@ def building_snap(net, buildings: gpd.GeoDataFrame, *, max_snap_m: float):
 def facilities_in_range(
     inputs: ReachInputs, max_distance_m: float
 ) -> tuple[ReachInputs, pd.DataFrame]:
-    """Only facilities within ``max_distance_m`` (straight line, a lower bound of any walk)
-    of a building where people live take part: one just over the street's boundary still
-    serves its residents, one in another city never does. Returns the inputs with those
-    facilities and, per category, how many there are, were considered and were out of range.
+    """Only the facilities that can serve someone take part.
+
+    A facility takes part when it is within ``max_distance_m`` (straight line, a lower bound of
+    any walk) of a building where people live: one just over the street's boundary still
+    serves its residents, one in another city never does.
+
+    Parameters
+    ----------
+    inputs : ReachInputs
+        The buildings and facilities.
+    max_distance_m : float
+        The run's cutoff in metres.
+
+    Returns
+    -------
+    tuple of (ReachInputs, DataFrame)
+        The inputs with those facilities and, per category, how many there are, were
+        considered and were out of range.
     """
     f, b = inputs.facilities, inputs.buildings
     lived = b[(b["residents"] > 0).to_numpy()]

@@ -40,8 +40,27 @@ def isochrones_for(
     buffer_m: float = R.DEFAULT_BUFFER_M,
     per_facility: bool = True,
 ) -> gpd.GeoDataFrame:
-    """Isochrones of one category (EPSG:4326): facility id (None for the merged polygon),
-    code, name, distance_m, minutes, estimate (True when straight-line circles)."""
+    """Isochrones of one category (EPSG:4326), or circles when the run has no network.
+
+    Parameters
+    ----------
+    report : ReachReport
+        The run.
+    category : str
+        A category the run computed.
+    distances_m : iterable of float
+        Walking distances in metres.
+    buffer_m : float
+        How far either side of the reached streets an isochrone extends, in metres.
+    per_facility : bool
+        Add one polygon per facility besides the merged one.
+
+    Returns
+    -------
+    GeoDataFrame
+        Facility id (None for the merged polygon), code, name, distance_m, minutes and
+        estimate (True when straight-line circles).
+    """
     fac = _category_facilities(report, category)
     cols = ["facility", "code", "name", "distance_m", "minutes", "estimate"]
     if fac.empty:
@@ -92,6 +111,22 @@ def isochrones_for(
 
 
 def covered_mask(report: ReachReport, category: str, distance_m: float) -> np.ndarray:
+    """Which buildings lie within ``distance_m`` of a facility of ``category``.
+
+    Parameters
+    ----------
+    report : ReachReport
+        The run.
+    category : str
+        A category the run computed.
+    distance_m : float
+        Distance in metres.
+
+    Returns
+    -------
+    numpy.ndarray
+        One bool per building, in the order of the run's buildings.
+    """
     return (report.reach.distance(category) <= distance_m).to_numpy()
 
 
@@ -103,8 +138,28 @@ def gaps_for(
     covered_area=None,
     buffer_m: float = 30.0,
 ) -> gpd.GeoDataFrame:
-    """Gap polygons (EPSG:4326) of one category and distance: residential buildings with
-    residents outside the reach, grown and merged; ``covered_area`` (EPSG:4326) removed."""
+    """Gap polygons (EPSG:4326) of one category and distance.
+
+    Residential buildings with residents outside the reach, grown and merged.
+
+    Parameters
+    ----------
+    report : ReachReport
+        The run.
+    category : str
+        A category the run computed.
+    distance_m : float
+        Distance in metres.
+    covered_area : shapely geometry, optional
+        Area (EPSG:4326) already covered, removed from the gaps.
+    buffer_m : float
+        How far the uncovered buildings are grown before merging, in metres.
+
+    Returns
+    -------
+    GeoDataFrame
+        The gap polygons.
+    """
     b = report.inputs.buildings
     crs = report.metric_crs
     residential = (b["residents"] > 0).to_numpy()
@@ -126,9 +181,31 @@ def suggest_for(
     max_candidates: int = 300,
     gaps: gpd.GeoDataFrame | None = None,
 ) -> tuple[R.Suggestion, gpd.GeoDataFrame]:
-    """Greedy k new sites for one category; candidates are the planner's points
-    (EPSG:4326) or network nodes inside the gaps. Returns the suggestion and the picks as
-    points (EPSG:4326) with their added coverage."""
+    """Greedy ``k`` new sites for one category, each adding the most residents covered.
+
+    Parameters
+    ----------
+    report : ReachReport
+        The run.
+    category : str
+        A category the run computed.
+    distance_m : float
+        The distance a new site must be within, in metres.
+    k : int
+        How many sites.
+    candidates : GeoSeries, optional
+        The planner's candidate points (EPSG:4326); default: network nodes inside the gaps
+        (uncovered buildings without a network).
+    max_candidates : int
+        Most candidates compared when they are drawn from the gaps.
+    gaps : GeoDataFrame, optional
+        The gaps, when already computed.
+
+    Returns
+    -------
+    tuple of (Suggestion, GeoDataFrame)
+        The suggestion and the picks as points (EPSG:4326) with their added coverage.
+    """
     fac = _category_facilities(report, category)
     b = report.inputs.buildings
     weights = b[["residents", "households"]]

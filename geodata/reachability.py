@@ -56,6 +56,26 @@ class Threshold:
 def thresholds_for(
     minutes, rules: RuleSet, speed_kmh: float, *, time_based: bool = False
 ) -> list[Threshold]:
+    """The coverage thresholds of a run, one per number of minutes.
+
+    A whole number of minutes the standards give a life-circle distance for (5/10/15: 300/500/
+    1000 m, GB 50180-2018) uses that distance unless ``time_based``; any other is minutes x speed.
+
+    Parameters
+    ----------
+    minutes : iterable of float
+        The thresholds in minutes.
+    rules : RuleSet
+        The planning rules, which know the life-circle distances.
+    speed_kmh : float
+        Walking speed in km/h.
+    time_based : bool
+        Use minutes x speed for every threshold.
+
+    Returns
+    -------
+    list of Threshold
+    """
     out = []
     for mins in minutes:
         level = (
@@ -103,13 +123,32 @@ class ReachReport:
 
     @property
     def speed_kmh(self) -> float:
+        """The run's walking speed in km/h."""
         return self.params["speed_kmh"]
 
     def label(self, lang: str = "en") -> str:
+        """What the distances are (network walk, estimate or service radius), for a reader.
+
+        Parameters
+        ----------
+        lang : str
+            'en' or 'zh'.
+
+        Returns
+        -------
+        str
+        """
         return self.reach.label(lang)
 
     def summary(self) -> dict:
-        """Residents covered per category and threshold over the whole database."""
+        """Residents covered per category and threshold over the whole database.
+
+        Returns
+        -------
+        dict
+            Per category and threshold the residents and those covered, the rules passed of the
+            total, and the facilities per category (total, considered, out of range).
+        """
         street = self.coverage[self.coverage["level"] == "street"]
         out: dict[str, dict] = {}
         for cat in self.categories:
@@ -133,8 +172,14 @@ class ReachReport:
         }
 
     def building_table(self) -> pd.DataFrame:
-        """Per building: code, area codes, households, residents, snap, then per category
-        distance (m), minutes and the nearest facility's code (empty beyond the cutoff)."""
+        """One row per building, for the building table and its downloads.
+
+        Returns
+        -------
+        DataFrame
+            Code, area codes, use, households, residents, snap, then per category the distance
+            (metres), minutes and the nearest facility's code (empty beyond the cutoff).
+        """
         b = self.inputs.buildings
         codes = self.inputs.facilities["code"]
         out = b[["code", "grid", "community", "street", "use", "households", "residents"]].copy()
@@ -423,7 +468,22 @@ def _rules_for(
 
 
 def store_run(session: Session, report: ReachReport, *, created_by: str | None) -> int:
-    """Insert the run and one result row per building and category; returns the run id."""
+    """Insert the run and one result row per building and category.
+
+    Parameters
+    ----------
+    session : Session
+        The database session (committed by the caller).
+    report : ReachReport
+        The run to store.
+    created_by : str or None
+        Who asked for the run.
+
+    Returns
+    -------
+    int
+        The new run's id.
+    """
     run = m.ReachRun(
         created_at=datetime.now(),
         created_by=created_by,
@@ -465,6 +525,21 @@ def store_run(session: Session, report: ReachReport, *, created_by: str | None) 
 
 
 def latest_runs(session: Session, limit: int = 10) -> list[dict]:
+    """The most recent stored runs, newest first, for the list of earlier runs.
+
+    Parameters
+    ----------
+    session : Session
+        The database session.
+    limit : int
+        How many runs at most.
+
+    Returns
+    -------
+    list of dict
+        Per run: id, time, who, method, speed (km/h), cutoff (metres), categories and the
+        planner's request when the planner page made it.
+    """
     runs = session.scalars(sa.select(m.ReachRun).order_by(m.ReachRun.id.desc()).limit(limit))
     return [
         {

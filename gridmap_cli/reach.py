@@ -520,7 +520,7 @@ def _echo_facilities(report) -> None:
 
 def _reach_compare(*, categories, minutes, speed_kmh, rules_path, as_json) -> None:
     """Service radius beside the walk: both runs stored, the paper-only buildings counted."""
-    from geodata.planning import compare_by_area, paper_only_table
+    from geodata.plan_tables import compare_by_area, paper_only_table
     from geodata.reachability import ReachOptions, compute_reach
 
     upgrade()
