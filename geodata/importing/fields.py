@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from geodata import fields as F
+from geodata.column_mapping import map_columns, normalise_name
 from geodata.importing.state import BuilderState
 from gridmap import vocab
 from gridmap.notes import N_, note, problem, rejected
@@ -156,7 +157,7 @@ class FieldsMixin(BuilderState):
                 or frame[c].notna().any()
                 and not (frame[c].astype(str).isin(["-1", "0", "NaT", "nan", "None", ""]).all())
             ]
-        mapping, props, clashes = F.map_columns(
+        mapping, props, clashes = map_columns(
             columns, self.spec.name, self.spec.allowed, self.opts.mapping, registry=self.registry
         )
         self.report.mapping = mapping
@@ -172,7 +173,7 @@ class FieldsMixin(BuilderState):
                 other=next(c for c, t in mapping.items() if t == target),
             )
         # A props column (as gridmap exports it) is merged back, not nested.
-        exported = [c for c in props if F.normalise_name(c) == "props"]
+        exported = [c for c in props if normalise_name(c) == "props"]
         props = [c for c in props if c not in exported]
         self.report.props_columns = props
         out = gpd.GeoDataFrame(

@@ -8,6 +8,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from geodata import fields as F
+from geodata.column_mapping import normalise_name
 from geodata.db import models as m
 from geodata.importing.fields import _per_value
 from geodata.importing.state import BuilderState
@@ -16,7 +17,7 @@ from gridmap.privacy import mask_id_number, mask_name
 
 
 def _address_key(address: str) -> str:
-    return F.normalise_name(address)
+    return normalise_name(address)
 
 
 class PeopleMixin(BuilderState):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 
-from geodata import fields as F
+from geodata.column_mapping import Mapping
 from geodata.readers import ReadOptions
 from gridmap import permissions
 from gridmap.analysis import grids as ga
@@ -26,7 +26,7 @@ Progress = Callable[[str, int, int], None]
 class ImportOptions:
     read: ReadOptions = field(default_factory=ReadOptions)
     community: str | None = None  # parent community code for every row without one
-    mapping: F.Mapping = field(default_factory=F.Mapping)
+    mapping: Mapping = field(default_factory=Mapping)
     code_scheme: str = "15"  # grid codes: "15" or "20" (CJ/T 349)
     service_code: str | None = None  # CJ/T 349 service-object code (6 digits)
     target_min: int = ga.DEFAULT_TARGET_MIN
@@ -126,7 +126,7 @@ class Prepared:
     rows: list[dict]  # column values; "_id" existing id or None, "_row" source row(s)
     preview: gpd.GeoDataFrame  # new/updated features in EPSG:4326 (code, name, action)
     requester: Requester
-    mapping: F.Mapping = field(default_factory=F.Mapping)  # the user's mapping (audited)
+    mapping: Mapping = field(default_factory=Mapping)  # the user's mapping (audited)
 
 
 def _noop(_stage: str, _done: int, _total: int) -> None:

@@ -11,6 +11,7 @@ import pandas as pd
 import shapely
 
 from geodata import fields as F
+from geodata.column_mapping import map_columns
 from geodata.importing.state import BuilderState
 from gridmap.notes import N_, note, rejected
 
@@ -20,7 +21,7 @@ class TracksMixin(BuilderState):
 
     def _tracks_from_points(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         """CSV/XLSX patrol points (patroller, time, lon, lat[, track]) -> one line per track."""
-        mapping, _props, _ = F.map_columns(
+        mapping, _props, _ = map_columns(
             [c for c in frame.columns if c not in ("geometry", "_row")],
             "patrol_tracks",
             {"patroller", "time", "track", "code", "grid"},

@@ -9,7 +9,7 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from geodata import fields as F
+from geodata.column_mapping import mapping_dict
 from geodata.db import models as m
 from geodata.db.bulk import can_copy, copy_insert
 from geodata.db.frames import to_ewkt
@@ -78,7 +78,7 @@ def write_rows(
             "crs": report.crs,
             "encoding": report.encoding,
             "excluded": report.excluded,
-            "mapping": F.mapping_dict(prepared.mapping),
+            "mapping": mapping_dict(prepared.mapping),
         },
     )
     session.flush()
