@@ -114,7 +114,22 @@ class FieldsMixin(BuilderState):
     """The mapped frame's fields, value by value or column by column."""
 
     def value(self, frame: pd.DataFrame, k, name: str):
-        """The mapped value of field ``name`` at row label ``k`` (after value maps/defaults)."""
+        """The mapped value of field ``name`` at row label ``k`` (after value maps/defaults).
+
+        Parameters
+        ----------
+        frame : DataFrame
+            The mapped frame.
+        k : hashable
+            The row label.
+        name : str
+            The field.
+
+        Returns
+        -------
+        object
+            The value, None when the row has none.
+        """
         v = frame.at[k, name] if name in frame.columns else None
         if F.is_blank(v) and name in self.opts.mapping.defaults:
             v = self.opts.mapping.defaults[name]
@@ -126,7 +141,19 @@ class FieldsMixin(BuilderState):
         return v
 
     def column(self, frame: pd.DataFrame, name: str) -> pd.Series:
-        """Field ``name`` for every row, as :meth:`value` gives it for one."""
+        """Field ``name`` for every row, as :meth:`value` gives it for one.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            The mapped frame.
+        name : str
+            The field.
+
+        Returns
+        -------
+        Series
+        """
         out = (
             frame[name]
             if name in frame.columns

@@ -70,13 +70,22 @@ class ImportReport:
 
     @property
     def errors(self) -> list[Problem]:
+        """The problems that stop the import from being written."""
         return [p for p in self.problems if p.severity == "error"]
 
     @property
     def ok(self) -> bool:
+        """Whether the import may be written (no errors)."""
         return not self.errors
 
     def as_dict(self) -> dict:
+        """The report as JSON-ready values (English texts), for the CLI's --json and the upload page.
+
+        Returns
+        -------
+        dict
+        """
+
         def t(n: Note | None) -> str | None:
             return n.text if n is not None else None
 

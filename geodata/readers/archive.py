@@ -13,8 +13,20 @@ from gridmap.notes import N_, InputRejected, note, rejected
 
 
 def member_name(info: zipfile.ZipInfo) -> str:
-    """A member's real name: zips from Chinese Windows store GBK without the UTF-8 flag,
-    which Python shows as cp437 mojibake."""
+    """A member's real name.
+
+    Zips from Chinese Windows store GBK without the UTF-8 flag, which Python shows as cp437
+    mojibake; the name is decoded back as UTF-8, else GB18030.
+
+    Parameters
+    ----------
+    info : zipfile.ZipInfo
+        The member.
+
+    Returns
+    -------
+    str
+    """
     if info.flag_bits & 0x800:
         return info.filename
     try:
@@ -37,7 +49,24 @@ def _unsafe_member(name: str) -> bool:
 
 
 def safe_extract(archive: Path, dest: Path, display: str, limits: Limits) -> list[Path]:
-    """Unpack ``archive`` into ``dest`` refusing zip-slip, links and bombs; returns files."""
+    """Unpack ``archive`` into ``dest`` refusing zip-slip, links and bombs.
+
+    Parameters
+    ----------
+    archive : Path
+        The zip file.
+    dest : Path
+        The folder to unpack into.
+    display : str
+        The archive's name, shown in errors.
+    limits : Limits
+        Most members, unpacked bytes and compression ratio allowed.
+
+    Returns
+    -------
+    list of Path
+        The files written (folders, ``__MACOSX`` and ``._`` files left out).
+    """
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
