@@ -14,6 +14,15 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
+# The column mapping lives in geodata.column_mapping; still importable from here.
+from geodata.column_mapping import SPECIAL_TARGETS as SPECIAL_TARGETS
+from geodata.column_mapping import Mapping as Mapping
+from geodata.column_mapping import dump_mapping as dump_mapping
+from geodata.column_mapping import load_mapping as load_mapping
+from geodata.column_mapping import map_columns as map_columns
+from geodata.column_mapping import mapping_dict as mapping_dict
+from geodata.column_mapping import normalise_name as normalise_name
+from geodata.column_mapping import with_choices as with_choices
 from gridmap import vocab
 
 

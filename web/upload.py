@@ -47,14 +47,13 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from geodata.column_mapping import dump_mapping, load_mapping, with_choices
 from geodata.db import repo
 from geodata.db.engine import gridmap_home
 from geodata.db.jobs import RUNNING, claim_job, get_job, interrupt_orphans, list_jobs, save_job
 from geodata.export import FORMATS as EXPORT_FORMATS
 from geodata.export import SUFFIX as EXPORT_SUFFIX
 from geodata.export import export_layer
-from geodata.fields import VOCABS
+from geodata.fields import VOCABS, dump_mapping, load_mapping, with_choices
 from geodata.importer import ImportOptions, Prepared, prepare, write
 from geodata.readers import LayerChoiceNeeded, Limits, ReadOptions, spool
 from gridmap import permissions, vocab
