@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from _common import best_of  # noqa: E402
 
+from geodata.column_mapping import Mapping  # noqa: E402
 from geodata.db.engine import make_engine, session_factory  # noqa: E402
 from geodata.db.migrate import upgrade  # noqa: E402
-from geodata.fields import Mapping  # noqa: E402
 from geodata.importer import ImportOptions, import_file  # noqa: E402
 from geodata.readers import read_source  # noqa: E402
 from gridmap import crs  # noqa: E402

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from geodata.db.migrate import current_revision
 from gridmap.errors import ConfigError, InvalidInput
+from gridmap.messages import N_, fail
 
 PHOTOS_DIR = "photos"
 
@@ -35,14 +36,23 @@ def _libpq_url(engine: Engine) -> str:
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        raise ConfigError(f"{name} is not installed (apt-get install postgresql-client)")
+        raise fail(
+            ConfigError,
+            N_("{name} is not installed (apt-get install postgresql-client)"),
+            name=name,
+        )
     return path
 
 
 def _run(args: list[str]) -> None:
     proc = subprocess.run(args, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise ConfigError(f"{Path(args[0]).name} failed: {proc.stderr.strip()[:2000]}")
+        raise fail(
+            ConfigError,
+            N_("{tool} failed: {error}"),
+            tool=Path(args[0]).name,
+            error=proc.stderr.strip()[:2000],
+        )
 
 
 def _counts(engine: Engine) -> dict[str, int]:
@@ -59,7 +69,22 @@ def _sqlite_path(engine: Engine) -> Path:
 
 
 def backup(engine: Engine, out: Path, *, home: Path | None = None) -> dict:
-    """Write the archive ``out``; returns its manifest."""
+    """Write the archive ``out``: the database dump, its manifest and the stored photos.
+
+    Parameters
+    ----------
+    engine : Engine
+        The configured database (PostGIS is dumped with pg_dump, SpatiaLite copied).
+    out : Path
+        The archive to write (a tar file), replaced only once complete.
+    home : Path, optional
+        The gridmap home holding the photos folder (default: the working directory).
+
+    Returns
+    -------
+    dict
+        The manifest: format, backend, schema revision, creation time and rows per table.
+    """
     backend = "postgis" if engine.dialect.name == "postgresql" else "spatialite"
     manifest = {
         "format": 1,
@@ -102,7 +127,11 @@ def _extract(tar: tarfile.TarFile, target: Path) -> None:
     for member in tar.getmembers():
         path = (target / member.name).resolve()
         if not (member.isfile() or member.isdir()) or not path.is_relative_to(target.resolve()):
-            raise InvalidInput(f"backup member {member.name!r} is not a plain file inside it")
+            raise fail(
+                InvalidInput,
+                N_("backup member {member} is not a plain file inside it"),
+                member=repr(member.name),
+            )
     tar.extractall(target)
 
 
@@ -114,11 +143,28 @@ def _is_empty(engine: Engine) -> bool:
 
 
 def restore(engine: Engine, archive: Path, *, home: Path | None = None) -> dict:
-    """Restore ``archive`` into the (empty) database of ``engine``; returns the manifest."""
+    """Restore ``archive`` into the (empty) database of ``engine``.
+
+    Parameters
+    ----------
+    engine : Engine
+        The configured database; it must be empty and of the backend the archive holds.
+    archive : Path
+        A file written by :func:`backup`.
+    home : Path, optional
+        The gridmap home the photos go to (default: the working directory).
+
+    Returns
+    -------
+    dict
+        The archive's manifest.
+    """
     if not archive.is_file():
-        raise InvalidInput(f"{archive}: no such backup file")
+        raise fail(InvalidInput, N_("{archive}: no such backup file"), archive=archive)
     if not tarfile.is_tarfile(archive):
-        raise InvalidInput(f"{archive}: not a gridmap backup (not a tar archive)")
+        raise fail(
+            InvalidInput, N_("{archive}: not a gridmap backup (not a tar archive)"), archive=archive
+        )
     backend = "postgis" if engine.dialect.name == "postgresql" else "spatialite"
     with tarfile.open(archive, "r") as tar, tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
@@ -128,15 +174,23 @@ def restore(engine: Engine, archive: Path, *, home: Path | None = None) -> dict:
                 raise KeyError("manifest.json")
             manifest = json.loads(member.read())
         except (KeyError, ValueError):
-            raise InvalidInput(f"{archive}: not a gridmap backup (no manifest.json)") from None
+            raise fail(
+                InvalidInput,
+                N_("{archive}: not a gridmap backup (no manifest.json)"),
+                archive=archive,
+            ) from None
         if manifest.get("backend") != backend:
-            raise InvalidInput(
-                f"{archive} holds a {manifest.get('backend')} database; the "
-                f"configured database is {backend}"
+            raise fail(
+                InvalidInput,
+                N_("{archive} holds a {found} database; the configured database is {backend}"),
+                archive=archive,
+                found=manifest.get("backend"),
+                backend=backend,
             )
         if not _is_empty(engine):
-            raise InvalidInput(
-                "the configured database is not empty: restore into a new, empty database"
+            raise fail(
+                InvalidInput,
+                N_("the configured database is not empty: restore into a new, empty database"),
             )
         _extract(tar, tmpdir)
         if backend == "postgis":
@@ -162,7 +216,9 @@ def restore(engine: Engine, archive: Path, *, home: Path | None = None) -> dict:
             shutil.copytree(photos, (home or Path.cwd()) / PHOTOS_DIR, dirs_exist_ok=True)
     engine.dispose()
     if _counts(engine) != manifest["counts"]:
-        raise ConfigError("the restored database does not hold the rows the backup recorded")
+        raise fail(
+            ConfigError, N_("the restored database does not hold the rows the backup recorded")
+        )
     return manifest
 
 

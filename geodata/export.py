@@ -39,6 +39,7 @@ from gridmap.analysis.density import DEFAULT_K, suppressed
 from gridmap.crs import STORAGE_CRS
 from gridmap.errors import PermissionDenied
 from gridmap.layers import REGISTRY, LayerSpec, Registry
+from gridmap.messages import fail
 from gridmap.notes import N_, rejected
 from gridmap.privacy import Requester, mask_id_number, mask_name, mask_phone
 
@@ -153,11 +154,34 @@ def layer_frame(
     reveal: bool = False,
     registry: Registry = REGISTRY,
 ) -> gpd.GeoDataFrame:
-    """The rows of ``layer`` as an export frame in EPSG:4326 (see the module docstring)."""
+    """The rows of ``layer`` as an export frame in EPSG:4326 (see the module docstring).
+
+    Parameters
+    ----------
+    session : Session
+        The database session.
+    layer : str
+        The layer's name in the registry.
+    requester : Requester
+        Who exports; decides which rows and which personal fields are shown.
+    reveal : bool
+        Export personal data unmasked (refused unless the role may).
+    registry : Registry
+        The layers known to the export.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per feature, masked as the requester's role requires.
+    """
     spec = registry.spec(layer)
     name = spec.name
     if reveal and not requester.may_reveal:
-        raise PermissionDenied(f"role {requester.role!r} may not export unmasked personal data")
+        raise fail(
+            PermissionDenied,
+            N_("role {role} may not export unmasked personal data"),
+            role=repr(requester.role),
+        )
     if privacy.export_kind(requester.role, name) == "aggregate":
         return _aggregate(session, requester, name)
     if name == "households":
@@ -282,7 +306,27 @@ def export_layer(
 ) -> tuple[Path, int]:
     """Write ``layer`` to ``out`` as ``fmt`` (geojson, gpkg or shp = zipped Shapefile).
 
-    Returns the path written and the number of features.
+    Parameters
+    ----------
+    session : Session
+        The database session.
+    layer : str
+        The layer's name in the registry.
+    fmt : str
+        'geojson', 'gpkg' or 'shp'.
+    out : str or Path
+        The file to write.
+    requester : Requester
+        Who exports; decides which rows and which personal fields are shown.
+    reveal : bool
+        Export personal data unmasked (refused unless the role may).
+    registry : Registry
+        The layers known to the export.
+
+    Returns
+    -------
+    tuple of (Path, int)
+        The path written and the number of features.
     """
     if fmt not in FORMATS:
         raise rejected(N_("unknown export format {fmt!r}; use geojson, gpkg or shp"), fmt=fmt)

@@ -4,7 +4,7 @@
                          requester, dry_run=True)
 
 :func:`prepare` reads the file (``geodata.readers``), maps its columns to fields
-(``geodata.fields``), normalises geometry for the layer (2D, valid, single or multi
+(``geodata.column_mapping``, values by ``geodata.fields``), normalises geometry for the layer (2D, valid, single or multi
 part, empties and zero areas dropped with a report line each), resolves parents (by
 code, else by location), decides insert or update for every row (by code, else by
 name), runs the layer's checks (grid topology, household load, codes; a GCJ-02
@@ -54,7 +54,19 @@ LAYERS = REGISTRY  # the layers a file may go to (gridmap.layers)
 
 
 def layer_spec(name: str, registry: Registry = REGISTRY) -> LayerSpec:
-    """The layer called ``name`` (or one of its words) in ``registry``."""
+    """The layer called ``name`` (or one of its words) in ``registry``.
+
+    Parameters
+    ----------
+    name : str
+        The layer's name, or one of its words ('楼栋', 'buildings' ...).
+    registry : Registry
+        The layers known.
+
+    Returns
+    -------
+    LayerSpec
+    """
     return registry.spec(name)
 
 
@@ -73,9 +85,35 @@ def import_file(
 ) -> ImportReport:
     """Read, check and (unless ``dry_run`` or errors) write ``path`` into ``layer``.
 
-    Writes happen in ``session``'s transaction; the caller commits. Raises
-    InvalidInput for files that cannot be read at all. ``registry``: the layers and their
-    fields (``gridmap.layers``).
+    Writes happen in ``session``'s transaction; the caller commits. Raises InvalidInput for
+    files that cannot be read at all.
+
+    Parameters
+    ----------
+    session : Session
+        The caller's session.
+    path : str or Path
+        The file (or archive) to import.
+    layer : str
+        The layer it goes to.
+    options : ImportOptions
+        Mapping, CRS, encoding and checks of the import.
+    requester : Requester
+        Who imports; the role decides which layers they may fill.
+    dry_run : bool
+        Check only, write nothing.
+    progress : callable, optional
+        Called with (stage, done, total).
+    display_name : str, optional
+        The file's name to show (an upload's own name rather than its spool file's).
+    workdir : Path, optional
+        Where archives are unpacked (default: a temporary folder).
+    registry : Registry
+        The layers and their fields (``gridmap.layers``).
+
+    Returns
+    -------
+    ImportReport
     """
     prepared = prepare(
         session,
@@ -108,8 +146,34 @@ def prepare(
     workdir: Path | None = None,
     registry: Registry = REGISTRY,
 ) -> Prepared:
-    """Read ``path``, map, normalise and check it for ``layer``: the rows to write and the
-    full report, nothing written (see the module docstring)."""
+    """Read ``path``, map, normalise and check it for ``layer``; nothing is written.
+
+    Parameters
+    ----------
+    session : Session
+        The caller's session (read only).
+    path : str or Path
+        The file (or archive) to import.
+    layer : str
+        The layer it goes to.
+    options : ImportOptions
+        Mapping, CRS, encoding and checks of the import.
+    requester : Requester
+        Who imports.
+    progress : callable, optional
+        Called with (stage, done, total).
+    display_name : str, optional
+        The file's name to show.
+    workdir : Path, optional
+        Where archives are unpacked.
+    registry : Registry
+        The layers and their fields.
+
+    Returns
+    -------
+    Prepared
+        The rows to write and the full report (see the module docstring).
+    """
     spec = registry.spec(layer)
     _check_role(spec, requester)
     progress = progress or _noop
@@ -141,8 +205,22 @@ def prepare(
 
 
 def write(session: Session, prepared: Prepared, *, progress: Progress | None = None) -> int:
-    """Insert and update every prepared row in the caller's transaction; returns rows written.
+    """Insert and update every prepared row in the caller's transaction.
 
     Refuses a report with errors. Hazards get an 'import' event; the import is audited.
+
+    Parameters
+    ----------
+    session : Session
+        The caller's session.
+    prepared : Prepared
+        What :func:`prepare` returned.
+    progress : callable, optional
+        Called with ("write", rows done, rows in all).
+
+    Returns
+    -------
+    int
+        The number of rows written.
     """
     return write_rows(session, prepared, chunk_rows=CHUNK, progress=progress)

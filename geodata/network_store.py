@@ -49,7 +49,12 @@ class NetworkOptions:
     snap_tolerance_m: float = DEFAULT_SNAP_TOLERANCE_M
 
     def as_dict(self) -> dict:
-        """The options as stored beside the network (distances in metres)."""
+        """The options as stored beside the network (distances in metres).
+
+        Returns
+        -------
+        dict
+        """
         return {
             "noding": self.noding,
             "gate_tolerance_m": self.gate_tolerance_m,
@@ -109,7 +114,21 @@ def _source_frames(session: Session):
 
 
 def fingerprint(roads, compounds, gates, options: NetworkOptions) -> str:
-    """A hash of every source row (attributes and geometry) and the build options."""
+    """A hash of every source row (attributes and geometry) and the build options.
+
+    A stored network is reused while its fingerprint matches, rebuilt when the roads change.
+
+    Parameters
+    ----------
+    roads, compounds, gates : GeoDataFrame
+        The source frames as the database holds them (EPSG:4326).
+    options : NetworkOptions
+        The build options.
+
+    Returns
+    -------
+    str
+    """
     h = hashlib.sha256(
         json.dumps({**options.as_dict(), "builder": BUILDER_VERSION}, sort_keys=True).encode()
     )
@@ -126,12 +145,35 @@ def fingerprint(roads, compounds, gates, options: NetworkOptions) -> str:
 
 
 def metric_crs_for(frame: gpd.GeoDataFrame) -> str:
-    """The local UTM zone of ``frame`` (EPSG:4326), as 'EPSG:xxxxx'."""
+    """The local UTM zone of ``frame`` (EPSG:4326), as 'EPSG:xxxxx'.
+
+    Parameters
+    ----------
+    frame : GeoDataFrame
+        Features in EPSG:4326.
+
+    Returns
+    -------
+    str
+    """
     return str(metric_crs(frame))
 
 
 def build_from_frames(roads, compounds, gates, options: NetworkOptions) -> Network:
-    """A Network from the road/compound/gate frames (EPSG:4326) as the database holds them."""
+    """A Network from the road/compound/gate frames (EPSG:4326) as the database holds them.
+
+    Parameters
+    ----------
+    roads, compounds, gates : GeoDataFrame
+        The source frames (EPSG:4326).
+    options : NetworkOptions
+        Noding and the gate and snap tolerances (metres).
+
+    Returns
+    -------
+    Network
+        In the roads' local UTM zone.
+    """
     crs = metric_crs_for(roads)
     roads_m = roads.to_crs(crs)
     return build_network(
@@ -180,7 +222,28 @@ def store_network(
     compound_ids: np.ndarray,
     source: str = SOURCE_DB,
 ) -> int:
-    """Insert ``net`` (replacing every stored network); returns the new network id."""
+    """Insert ``net``, replacing every stored network.
+
+    Parameters
+    ----------
+    session : Session
+        The database session (committed by the caller).
+    net : Network
+        The network built from the database's roads.
+    fp : str
+        Its sources' fingerprint.
+    options : NetworkOptions
+        The options it was built with.
+    road_ids, compound_ids : numpy.ndarray
+        Database ids of the roads and compounds, in the order the network indexes them.
+    source : str
+        What the network was built from.
+
+    Returns
+    -------
+    int
+        The new network's id.
+    """
     session.execute(sa.delete(m.WalkNetwork))
     gated_ids = [int(i) for i in compound_ids[net.compound_gated]]
     row = m.WalkNetwork(
@@ -212,13 +275,26 @@ def store_network(
         )
     for start in range(0, len(nodes), CHUNK):
         session.execute(sa.insert(m.WalkNode), nodes[start : start + CHUNK])
+    _store_edges(session, net, row.id, road_ids=road_ids, compound_ids=compound_ids)
+    return row.id
+
+
+def _store_edges(
+    session: Session,
+    net: Network,
+    network_id: int,
+    *,
+    road_ids: np.ndarray,
+    compound_ids: np.ndarray,
+) -> None:
+    """Insert the network's edges (EPSG:4326) with the road and compound each comes from."""
     edge_ll = _to_storage(net.geom_xy, net.crs)
     edge_wkt = shapely.to_wkt(
         L.to_geoms(edge_ll, net.geom_offsets), rounding_precision=-1, trim=True
     )
     edges = [
         {
-            "network_id": row.id,
+            "network_id": network_id,
             "seq": k,
             "u": int(net.edge_u[k]),
             "v": int(net.edge_v[k]),
@@ -234,11 +310,24 @@ def store_network(
     ]
     for start in range(0, len(edges), CHUNK):
         session.execute(sa.insert(m.WalkEdge), edges[start : start + CHUNK])
-    return row.id
 
 
 def load_network(session: Session, row: m.WalkNetwork, compounds: gpd.GeoDataFrame) -> Network:
-    """The stored network ``row`` as a Network in its metric CRS."""
+    """The stored network ``row`` as a Network in its metric CRS.
+
+    Parameters
+    ----------
+    session : Session
+        The database session.
+    row : WalkNetwork
+        The stored network.
+    compounds : GeoDataFrame
+        The compounds (EPSG:4326), in the order the network indexes them.
+
+    Returns
+    -------
+    Network
+    """
     crs = row.crs
     nodes = read_frame(
         session,
@@ -304,7 +393,19 @@ def ensure_network(
 ) -> StoredNetwork | None:
     """The stored network if still current, else a freshly built and stored one.
 
-    Returns None when the database holds no roads (callers fall back to the estimate).
+    Parameters
+    ----------
+    session : Session
+        The database session.
+    options : NetworkOptions, optional
+        The build options (default: the standard ones).
+    rebuild : bool
+        Build anew even when the stored network is current.
+
+    Returns
+    -------
+    StoredNetwork or None
+        None when the database holds no roads (callers fall back to the estimate).
     """
     options = options or NetworkOptions()
     roads, compounds, gates = _source_frames(session)
@@ -338,7 +439,19 @@ def ensure_network(
 
 
 def network_info(session: Session) -> dict | None:
-    """What the stored network is (for `gridmap network info` and the planner page)."""
+    """What the stored network is (for `gridmap network info` and the planner page).
+
+    Parameters
+    ----------
+    session : Session
+        The database session.
+
+    Returns
+    -------
+    dict or None
+        Id, build time, source, CRS, node and edge counts, options and warnings; None when
+        no network is stored.
+    """
     row = session.scalars(sa.select(m.WalkNetwork).order_by(m.WalkNetwork.id.desc())).first()
     if row is None:
         return None

@@ -51,6 +51,17 @@ def _link(href: str, rel: str, kind: str, title: str) -> dict:
 
 
 def landing(req: OgcRequest) -> dict:
+    """The landing page: what the service is and links to its other documents.
+
+    Parameters
+    ----------
+    req : OgcRequest
+        The request (base URL and the language to answer in).
+
+    Returns
+    -------
+    dict
+    """
     _ = req.gettext
     b = req.base
     return {
@@ -71,6 +82,17 @@ def landing(req: OgcRequest) -> dict:
 
 
 def conformance(_req: OgcRequest) -> dict:
+    """The OGC API conformance classes the service implements.
+
+    Parameters
+    ----------
+    _req : OgcRequest
+        The request (unused: the answer is the same for every client).
+
+    Returns
+    -------
+    dict
+    """
     return {"conformsTo": list(ogc.CONFORMANCE)}
 
 
@@ -114,6 +136,19 @@ def _collection_doc(req: OgcRequest, coll: ogc.Collection, extent) -> dict:
 
 
 def collections(session: Session, req: OgcRequest) -> dict:
+    """Every collection with its extent and links.
+
+    Parameters
+    ----------
+    session : Session
+        The database session.
+    req : OgcRequest
+        The request.
+
+    Returns
+    -------
+    dict
+    """
     _ = req.gettext
     extent = _area_extent(session)
     return {
@@ -126,11 +161,40 @@ def collections(session: Session, req: OgcRequest) -> dict:
 
 
 def collection(session: Session, req: OgcRequest, collection_id: str) -> dict:
+    """One collection's description.
+
+    Parameters
+    ----------
+    session : Session
+        The database session.
+    req : OgcRequest
+        The request.
+    collection_id : str
+        The collection (NotFound when unknown).
+
+    Returns
+    -------
+    dict
+    """
     coll = ogc.collection(collection_id)
     return _collection_doc(req, coll, _area_extent(session))
 
 
 def queryables(req: OgcRequest, collection_id: str) -> dict:
+    """The properties a client may filter one collection's items by.
+
+    Parameters
+    ----------
+    req : OgcRequest
+        The request.
+    collection_id : str
+        The collection (NotFound when unknown).
+
+    Returns
+    -------
+    dict
+        A JSON Schema of the queryables.
+    """
     coll = ogc.collection(collection_id)
     return ogc.queryables(
         coll, f"{req.base}/collections/{coll.id}/queryables", req.gettext(coll.title)
@@ -175,8 +239,27 @@ def items(
     *,
     as_of: Callable[[], datetime],
 ) -> tuple[dict, dict]:
-    """(GeoJSON FeatureCollection with numberMatched/numberReturned and paging links,
-    headers)."""
+    """One page of a collection's features, limited to the requester's areas.
+
+    Parameters
+    ----------
+    session : Session
+        The database session.
+    requester : Requester
+        Who asks; decides the areas and the personal fields shown.
+    req : OgcRequest
+        The request, with bbox, datetime, sortby, crs, limit and offset in ``args``.
+    collection_id : str
+        The collection.
+    as_of : callable
+        Gives the time the answer is stamped with.
+
+    Returns
+    -------
+    tuple of (dict, dict)
+        The GeoJSON FeatureCollection with numberMatched/numberReturned and paging links,
+        and the response headers.
+    """
     _ = req.gettext
     coll = ogc.collection(collection_id)
     limit = ogc.parse_int(
@@ -209,9 +292,28 @@ def items(
 def items_json(
     session: Session, requester: Requester, req: OgcRequest, collection_id: str
 ) -> tuple[str, dict] | None:
-    """:func:`items` as JSON text written mostly by the database, for the one query the
-    maps and GIS clients send most (buildings in a box, no other filter, on PostGIS);
-    None when the request is not that one (the caller then uses :func:`items`)."""
+    """:func:`items` as JSON text written mostly by the database.
+
+    Only for the one query the maps and GIS clients send most (buildings in a box, no other
+    filter, on PostGIS).
+
+    Parameters
+    ----------
+    session : Session
+        The database session.
+    requester : Requester
+        Who asks.
+    req : OgcRequest
+        The request.
+    collection_id : str
+        The collection.
+
+    Returns
+    -------
+    tuple of (str, dict) or None
+        The JSON text and the response headers; None when the request is not that one (the
+        caller then uses :func:`items`).
+    """
     args = req.args
     if (
         collection_id != "buildings"
@@ -264,7 +366,28 @@ def item(
     *,
     as_of: Callable[[], datetime],
 ) -> tuple[dict, dict]:
-    """One feature, or NotFound (also for a feature outside the requester's areas)."""
+    """One feature, or NotFound (also for a feature outside the requester's areas).
+
+    Parameters
+    ----------
+    session : Session
+        The database session.
+    requester : Requester
+        Who asks.
+    req : OgcRequest
+        The request.
+    collection_id : str
+        The collection.
+    feature_id : str
+        The feature's id.
+    as_of : callable
+        Gives the time the answer is stamped with.
+
+    Returns
+    -------
+    tuple of (dict, dict)
+        The GeoJSON Feature and the response headers.
+    """
     coll = ogc.collection(collection_id)
     crs = ogc.parse_crs(req.args.get("crs"))
     frame = read_collection(session, requester, coll, None, as_of=as_of)

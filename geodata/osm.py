@@ -13,7 +13,6 @@ walkability or use: that is ``gridmap``'s job. Every frame is EPSG:4326.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,20 @@ import pandas as pd
 import shapely
 from osmium.filter import IdFilter, KeyFilter, TagFilter
 
+from geodata.osm_tags import (
+    AREA_KEYS,
+    GATE_BARRIERS,
+    POI_KEYS,
+    area_kind,
+    chinese_address,
+    first_number,
+    is_entrance,
+    is_poi,
+    key_tags,
+    osm_name,
+)
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 
 SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")  # what libosmium reads
 
@@ -47,63 +59,7 @@ WAY_TAG_COLUMNS = (
     "bridge",
     "tunnel",
 )
-# Barrier values that are a way through a fence or wall (gate-like); `entrance=*` nodes count too.
-GATE_BARRIERS = frozenset(
-    {
-        "gate",
-        "lift_gate",
-        "swing_gate",
-        "sliding_gate",
-        "entrance",
-        "turnstile",
-        "full-height_turnstile",
-        "kissing_gate",
-        "stile",
-        "hampshire_gate",
-        "bump_gate",
-    }
-)
-# Any value of these keys makes a node or area a point of interest ...
-POI_KEYS = (
-    "amenity",
-    "shop",
-    "healthcare",
-    "education",
-    "leisure",
-    "office",
-    "tourism",
-    "craft",
-    "social_facility",
-)
-# ... and so do these key=value pairs (transport, and key-site objects such as hydrants).
-POI_TAGS = frozenset(
-    {
-        ("railway", "station"),
-        ("railway", "halt"),
-        ("public_transport", "station"),
-        ("public_transport", "platform"),
-        ("highway", "bus_stop"),
-        ("emergency", "fire_hydrant"),
-        ("man_made", "surveillance"),
-    }
-)
-# Street furniture that would only clutter the POI table.
-POI_NOISE = frozenset(
-    {
-        ("amenity", "bench"),
-        ("amenity", "waste_basket"),
-        ("amenity", "parking_space"),
-        ("amenity", "grit_bin"),
-    }
-)
-AREA_KEYS = ("landuse", "amenity", "leisure", "boundary")
-# Keys never copied into a `tags` dict: names are columns, the rest is editing metadata.
-_NOISE_KEY = re.compile(
-    r"^(name|name:.*|.*_name(:.*)?|payment:.*|brand:.*|wikidata|wikipedia|"
-    r"source(:.*)?|note(:.*)?|fixme|FIXME|check_date(:.*)?|survey:date)$"
-)
 _DTYPES = {"osm_id": "int64", "levels": "float64", "height": "float64"}
-_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
 
 
 @dataclass
@@ -130,77 +86,16 @@ class OsmExtract:
     warnings: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
+        """How many ways, entrances, buildings, POIs and areas were read.
+
+        Returns
+        -------
+        dict
+        """
         return {
             name: len(getattr(self, name))
             for name in ("ways", "entrances", "buildings", "pois", "areas")
         }
-
-
-# --- small pure helpers -------------------------------------------------------
-
-
-def osm_name(tags: dict[str, str]) -> str | None:
-    """Display name, Chinese first: ``name`` (in China usually Chinese), then ``name:zh``."""
-    return tags.get("name") or tags.get("name:zh") or tags.get("name:zh-Hans") or None
-
-
-def first_number(value: str | None) -> float | None:
-    """First number in a tag value ('6', '6.5', '30 m', '12;14', '18层') or None."""
-    if not value:
-        return None
-    match = _NUMBER.search(value.replace(",", "."))
-    return float(match.group()) if match else None
-
-
-def chinese_address(tags: dict[str, str]) -> str | None:
-    """An address in Chinese order (province city district street number), or None.
-
-    ``addr:full`` wins; a purely numeric house number gets '号'; repeated parts
-    (北京市 as both province and city) are written once.
-    """
-    if tags.get("addr:full"):
-        return tags["addr:full"]
-    parts: list[str] = []
-    for key in (
-        "addr:province",
-        "addr:city",
-        "addr:district",
-        "addr:subdistrict",
-        "addr:street",
-        "addr:place",
-        "addr:housenumber",
-    ):
-        value = (tags.get(key) or "").strip()
-        if not value or value in parts:
-            continue
-        if key == "addr:housenumber" and value.isdigit():
-            value += "号"
-        parts.append(value)
-    if not any(k in tags for k in ("addr:street", "addr:place", "addr:housenumber")):
-        return None  # province/city alone is no address
-    return "".join(parts) or None
-
-
-def key_tags(tags: dict[str, str]) -> dict[str, str]:
-    """Tags minus names and editing metadata (kept in the ``tags`` column)."""
-    return {k: v for k, v in tags.items() if not _NOISE_KEY.match(k)}
-
-
-def is_entrance(tags: dict[str, str]) -> bool:
-    return tags.get("barrier") in GATE_BARRIERS or tags.get("entrance", "no") != "no"
-
-
-def is_poi(tags: dict[str, str]) -> bool:
-    hit = any(k in tags for k in POI_KEYS) or any(kv in POI_TAGS for kv in tags.items())
-    return hit and not any(kv in POI_NOISE for kv in tags.items())
-
-
-def area_kind(tags: dict[str, str]) -> str | None:
-    """'key=value' of the first AREA_KEYS tag, or None when the area is none of them."""
-    for key in AREA_KEYS:
-        if key in tags:
-            return f"{key}={tags[key]}"
-    return None
 
 
 def _polygonal(geom: shapely.Geometry | None) -> shapely.Geometry | None:
@@ -422,15 +317,18 @@ class _Collector:
 def _check_path(path: Path) -> None:
     name = path.name.lower()
     if not name.endswith(SUFFIXES):
-        raise InvalidInput(
-            f"{path.name}: unknown OSM file type; expected one of {', '.join(SUFFIXES)}"
+        raise fail(
+            InvalidInput,
+            N_("{file}: unknown OSM file type; expected one of {choices}"),
+            file=path.name,
+            choices=", ".join(SUFFIXES),
         )
     if not path.exists():
-        raise InvalidInput(f"{path.name}: file not found ({path})")
+        raise fail(InvalidInput, N_("{file}: file not found ({path})"), file=path.name, path=path)
     if not path.is_file():
-        raise InvalidInput(f"{path.name}: not a file ({path})")
+        raise fail(InvalidInput, N_("{file}: not a file ({path})"), file=path.name, path=path)
     if path.stat().st_size == 0:
-        raise InvalidInput(f"{path.name}: the file is empty")
+        raise fail(InvalidInput, N_("{file}: the file is empty"), file=path.name)
 
 
 def _header_bounds(processor: osmium.FileProcessor) -> tuple[float, float, float, float] | None:
@@ -472,15 +370,47 @@ def _broken_relation_warnings(path: Path, col: _Collector) -> list[str]:
 def read_osm(path: str | os.PathLike[str], *, node_store: str = "flex_mem") -> OsmExtract:
     """Read highways, entrances, buildings, POIs and areas from an OSM file.
 
-    ``node_store`` is the pyosmium location index; 'flex_mem' suits anything up to a
-    country, 'dense_file_array,<file>' the planet. Raises ``InvalidInput`` (naming the
-    file) for a missing, empty, unknown-type or unreadable file. Problems that only
-    affect single objects (a clipped relation, a way without node locations) do not
-    raise: they are skipped and described in ``OsmExtract.warnings``.
+    Raises ``InvalidInput`` (naming the file) for a missing, empty, unknown-type or
+    unreadable file. Problems that only affect single objects (a clipped relation, a way
+    without node locations) do not raise: they are skipped and described in
+    ``OsmExtract.warnings``.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        An .osm, .osm.pbf or compressed OSM XML file.
+    node_store : str
+        The pyosmium location index; 'flex_mem' suits anything up to a country,
+        'dense_file_array,<file>' the planet.
+
+    Returns
+    -------
+    OsmExtract
     """
     path = Path(path)
     _check_path(path)
     col = _Collector()
+    processor = _processor(path, node_store)
+    try:
+        bounds = _header_bounds(processor)
+        dispatch = {"n": col.node, "w": col.way, "r": col.relation, "a": col.area}
+        for obj in processor:
+            handle = dispatch.get(obj.type_str())
+            if handle:
+                handle(obj)
+        broken = _broken_relation_warnings(path, col)
+    except RuntimeError as exc:  # libosmium reports parse/decompression errors this way
+        raise fail(
+            InvalidInput, N_("{file}: not a readable OSM file ({error})"), file=path.name, error=exc
+        ) from exc
+    extract = _extract(path.name, bounds, col)
+    extract.warnings = broken + col.warnings
+    return extract
+
+
+def _processor(path: Path, node_store: str) -> osmium.FileProcessor:
+    """A pass over the file with node locations and areas, filtered (in C++) to the objects
+    the collector keeps."""
     nodes = KeyFilter(
         *POI_KEYS,
         "barrier",
@@ -498,30 +428,28 @@ def read_osm(path: str | os.PathLike[str], *, node_store: str = "flex_mem") -> O
     areas.enable_for(osmium.osm.AREA)
     relations = TagFilter(("type", "multipolygon"), ("type", "boundary"))
     relations.enable_for(osmium.osm.RELATION)
-    dispatch = {"n": col.node, "w": col.way, "r": col.relation, "a": col.area}
     try:
         processor = osmium.FileProcessor(str(path)).with_locations(node_store)
     except RuntimeError as exc:
-        raise InvalidInput(
-            f"node_store {node_store!r} is not a pyosmium index type ({exc})"
+        raise fail(
+            InvalidInput,
+            N_("node_store {store} is not a pyosmium index type ({error})"),
+            store=repr(node_store),
+            error=exc,
         ) from exc
-    processor = (
+    return (
         processor.with_areas()
         .with_filter(nodes)
         .with_filter(ways)
         .with_filter(areas)
         .with_filter(relations)
     )
-    try:
-        bounds = _header_bounds(processor)
-        for obj in processor:
-            handle = dispatch.get(obj.type_str())
-            if handle:
-                handle(obj)
-        broken = _broken_relation_warnings(path, col)
-    except RuntimeError as exc:  # libosmium reports parse/decompression errors this way
-        raise InvalidInput(f"{path.name}: not a readable OSM file ({exc})") from exc
 
+
+def _extract(
+    source: str, bounds: tuple[float, float, float, float] | None, col: _Collector
+) -> OsmExtract:
+    """The collected objects as frames (and a warning for highways missing node locations)."""
     if col.ways_missing_nodes:
         ids = ", ".join(f"w{w}" for w in col.ways_missing_nodes[:5])
         col.warnings.append(
@@ -540,8 +468,8 @@ def read_osm(path: str | os.PathLike[str], *, node_store: str = "flex_mem") -> O
         "tags",
     )
     area_columns = ("osm_type", "osm_id", "kind", "name", "tags")
-    extract = OsmExtract(
-        source=path.name,
+    return OsmExtract(
+        source=source,
         bounds=bounds,
         ways=col.ways_frame(),
         entrances=col.entrances_frame(),
@@ -549,5 +477,3 @@ def read_osm(path: str | os.PathLike[str], *, node_store: str = "flex_mem") -> O
         pois=col.pois_frame(),
         areas=col.polygons_frame(col.areas, col.area_wkb, area_columns, "area"),
     )
-    extract.warnings = broken + col.warnings
-    return extract

@@ -64,7 +64,18 @@ def _gps(info) -> tuple[float | None, float | None]:
 
 
 def exif_time_and_place(image: Image.Image) -> tuple[datetime | None, float | None, float | None]:
-    """The EXIF time taken (local camera time) and GPS position, when the file has them."""
+    """The EXIF time taken (local camera time) and GPS position, when the file has them.
+
+    Parameters
+    ----------
+    image : PIL.Image.Image
+        The opened photo.
+
+    Returns
+    -------
+    tuple of (datetime or None, float or None, float or None)
+        Time taken, longitude and latitude (degrees, EPSG:4326).
+    """
     exif = image.getexif()
     taken = None
     text = exif.get_ifd(_EXIF_IFD).get(_EXIF_DATETIME_ORIGINAL) or exif.get(_EXIF_DATETIME)
@@ -77,19 +88,8 @@ def exif_time_and_place(image: Image.Image) -> tuple[datetime | None, float | No
     return taken, lon, lat
 
 
-def store_photo(
-    data: bytes,
-    *,
-    home: Path,
-    name: str,
-    max_bytes: int,
-    max_side_px: int,
-    used_bytes: int,
-    total_bytes: int,
-    hint: dict | None = None,
-) -> StoredPhoto:
-    """Check, re-encode and write one photo; ``hint`` is what the phone read from the
-    original's EXIF (taken_at ISO text, lon, lat), used when the file carries none."""
+def _open_photo(data: bytes, name: str, max_bytes: int) -> Image.Image:
+    """The photo decoded, refused when too large (bytes) or not a JPEG, PNG or WebP."""
     if len(data) > max_bytes:
         raise fail(
             InvalidInput,
@@ -107,6 +107,14 @@ def store_photo(
         raise fail(InvalidInput, N_("{file}: not a photo (JPEG, PNG or WebP)"), file=name) from exc
     if fmt not in ACCEPTED_FORMATS:
         raise fail(InvalidInput, N_("{file}: not a photo (JPEG, PNG or WebP)"), file=name)
+    return image
+
+
+def _time_and_place(
+    image: Image.Image, hint: dict | None
+) -> tuple[datetime | None, float | None, float | None]:
+    """The photo's time taken and position (lon, lat degrees): its EXIF, else the phone's
+    ``hint``."""
     taken, lon, lat = exif_time_and_place(image)
     hint = hint or {}
     if taken is None and hint.get("taken_at"):
@@ -121,6 +129,49 @@ def store_photo(
             lon = lat = None
         if lon is not None and lat is not None and not (-180 <= lon <= 180 and -90 <= lat <= 90):
             lon = lat = None
+    return taken, lon, lat
+
+
+def store_photo(
+    data: bytes,
+    *,
+    home: Path,
+    name: str,
+    max_bytes: int,
+    max_side_px: int,
+    used_bytes: int,
+    total_bytes: int,
+    hint: dict | None = None,
+) -> StoredPhoto:
+    """Check, re-encode and write one photo under ``home``.
+
+    The stored copy is a new JPEG without EXIF, XMP or ICC data, named by its SHA-256, so the
+    same photo is stored once.
+
+    Parameters
+    ----------
+    data : bytes
+        The uploaded file.
+    home : Path
+        The gridmap home; photos go to its ``photos`` folder.
+    name : str
+        The file's name, shown in errors.
+    max_bytes : int
+        Largest upload accepted, in bytes.
+    max_side_px : int
+        Longest side of the stored copy, in pixels.
+    used_bytes, total_bytes : int
+        Bytes the photo store already holds, and may hold at most.
+    hint : dict, optional
+        What the phone read from the original's EXIF (taken_at ISO text, lon, lat), used
+        when the file carries none.
+
+    Returns
+    -------
+    StoredPhoto
+    """
+    image = _open_photo(data, name, max_bytes)
+    taken, lon, lat = _time_and_place(image, hint)
     image = ImageOps.exif_transpose(image).convert("RGB")
     image.thumbnail((max_side_px, max_side_px))
     out = io.BytesIO()

@@ -27,22 +27,14 @@ from sqlalchemy.orm import Session
 
 from geodata.db import models as m
 from geodata.db.frames import STORAGE_CRS, read_frame
-from geodata.reachability import (
-    AREA_LEVELS,
-    ReachReport,
-    building_snap,
-    compute_reach,
-    gaps_for,
-    isochrones_for,
-    store_run,
-    suggest_for,
-)
+from geodata.plan_tables import building_frame, compare_by_area
+from geodata.reach_layers import gaps_for, isochrones_for, suggest_for
+from geodata.reachability import ReachOptions, ReachReport, compute_reach, store_run
 from gridmap import vocab
-from gridmap.analysis import radius as RD
 from gridmap.analysis import reach as R
 from gridmap.errors import InvalidInput
-from gridmap.network import SNAP_OFF, walkable
-from gridmap.standards.rules import load_rules
+from gridmap.messages import N_, fail
+from gridmap.standards.rules import RuleSet, load_rules
 
 VIEWS = ("radius", "network", "compare")
 LEVELS = (5, 10, 15)
@@ -78,24 +70,42 @@ class PlanRequest:
             Naming the field that is wrong (category, view, level, sites, candidates, speed).
         """
         if self.category not in vocab.FACILITY_CODES:
-            raise InvalidInput(
-                f"unknown facility category {self.category!r}; known: "
-                f"{', '.join(c.code for c in vocab.FACILITY_CATEGORIES)}"
+            raise fail(
+                InvalidInput,
+                N_("unknown facility category {category}; known: {known}"),
+                category=repr(self.category),
+                known=", ".join(c.code for c in vocab.FACILITY_CATEGORIES),
             )
         if self.view not in VIEWS:
-            raise InvalidInput(f"view must be one of {', '.join(VIEWS)} (got {self.view!r})")
+            raise fail(
+                InvalidInput,
+                N_("view must be one of {choices} (got {given})"),
+                choices=", ".join(VIEWS),
+                given=repr(self.view),
+            )
         minutes = self.minutes if self.minutes is not None else own_level(self.category)
         if minutes not in LEVELS:
-            raise InvalidInput(f"level must be one of 5, 10, 15 minutes (got {minutes})")
+            raise fail(
+                InvalidInput,
+                N_("level must be one of 5, 10, 15 minutes (got {given})"),
+                given=minutes,
+            )
         if not 0 <= self.k <= MAX_SITES:
-            raise InvalidInput(f"the number of new sites must be 0 to {MAX_SITES} (got {self.k})")
+            raise fail(
+                InvalidInput,
+                N_("the number of new sites must be 0 to {limit} (got {given})"),
+                limit=MAX_SITES,
+                given=self.k,
+            )
         if self.candidates not in CANDIDATE_SOURCES:
-            raise InvalidInput(
-                f"candidates must be one of {', '.join(CANDIDATE_SOURCES)} "
-                f"(got {self.candidates!r})"
+            raise fail(
+                InvalidInput,
+                N_("candidates must be one of {choices} (got {given})"),
+                choices=", ".join(CANDIDATE_SOURCES),
+                given=repr(self.candidates),
             )
         if self.candidates == "file" and not self.candidate_points:
-            raise InvalidInput("the candidate file holds no points")
+            raise fail(InvalidInput, N_("the candidate file holds no points"))
         R.metres_per_minute(self.speed_kmh)
         return PlanRequest(
             self.category,
@@ -108,14 +118,30 @@ class PlanRequest:
         )
 
     def params(self) -> dict:
-        """The request as JSON-ready values (for storing beside the results)."""
+        """The request as JSON-ready values (for storing beside the results).
+
+        Returns
+        -------
+        dict
+        """
         out = asdict(self)
         out["candidate_points"] = [list(p) for p in self.candidate_points]
         return out
 
 
 def own_level(category: str) -> int:
-    """The life-circle level (minutes) a category belongs to."""
+    """The life-circle level a category belongs to.
+
+    Parameters
+    ----------
+    category : str
+        A facility category code.
+
+    Returns
+    -------
+    int
+        The level in minutes (15 for a category without one).
+    """
     return next((c.level_min for c in vocab.FACILITY_CATEGORIES if c.code == category), 15)
 
 
@@ -143,13 +169,34 @@ class CategoryPlan:
         return float(R.minutes_for(self.distance_m, self.request.speed_kmh))
 
     def coverage(self, report: ReachReport | None = None) -> pd.DataFrame:
-        """The category's coverage rows (per level, area and threshold) of ``report``."""
+        """The category's coverage rows (per level, area and threshold) of ``report``.
+
+        Parameters
+        ----------
+        report : ReachReport, optional
+            One of the plan's runs (default: the main one).
+
+        Returns
+        -------
+        DataFrame
+        """
         report = report or self.main
         cov = report.coverage
         return cov[cov["category"] == self.request.category]
 
     def street_totals(self, report: ReachReport | None = None) -> dict:
-        """Residents/households covered at the request's distance, whole street office."""
+        """Residents/households covered at the request's distance, whole street office.
+
+        Parameters
+        ----------
+        report : ReachReport, optional
+            One of the plan's runs (default: the main one).
+
+        Returns
+        -------
+        dict
+            Residents and households: in all, covered, and the covered share (None when none).
+        """
         cov = self.coverage(report)
         rows = cov[(cov["level"] == "street") & np.isclose(cov["threshold_m"], self.distance_m)]
         res = int(rows["residents"].sum())
@@ -166,7 +213,12 @@ class CategoryPlan:
         }
 
     def facility_counts(self) -> dict:
-        """Facilities of the category: total, considered, out of range."""
+        """Facilities of the category: total, considered, out of range.
+
+        Returns
+        -------
+        dict
+        """
         scope = self.main.facility_scope
         cat = self.request.category
         if cat not in scope.index:
@@ -183,52 +235,42 @@ def plan_category(
     created_by: str | None = None,
     lang: str = "zh",
 ) -> CategoryPlan:
-    """Answer ``request`` (see the module docstring)."""
+    """Answer ``request`` (see the module docstring).
+
+    Parameters
+    ----------
+    session : Session
+        The database session.
+    request : PlanRequest
+        The planner's question.
+    rules_path : str or Path, optional
+        A file of planning rules added to the standards.
+    store : bool
+        Store the runs, with the request, and commit.
+    created_by : str, optional
+        Who asked, recorded with the runs.
+    lang : str
+        Language of the rule texts ('zh' or 'en').
+
+    Returns
+    -------
+    CategoryPlan
+    """
     request = request.checked()
     cat = request.category
     rules = load_rules(rules_path)
-    needed = list(dict.fromkeys([cat] + [c for r in rules.rules_for(cat) for c in r.categories]))
-    run = {
-        "categories": needed,
-        "minutes": LEVELS,
-        "speed_kmh": request.speed_kmh,
-        "rules_path": rules_path,
-        "store": False,
-        "lang": lang,
-    }
-    radius = walk = None
-    if request.view in ("radius", "compare"):
-        radius = compute_reach(session, method=R.METHOD_RADIUS, **run)
-    if request.view in ("network", "compare"):
-        walk = compute_reach(session, method="auto", **run)
+    radius, walk = _runs(session, request, rules, rules_path=rules_path, lang=lang)
     main = radius if request.view == "radius" else walk
     assert main is not None and request.minutes is not None  # every view computes its own
     distance = rules.level_distance_m(request.minutes)
     if distance is None:
-        raise InvalidInput(f"the standards give no distance for the {request.minutes}-minute level")
-    levels = [t.distance_m for t in main.thresholds]
-    areas = _reach_areas(main, cat, levels, distance)
-    if request.view == "compare":
-        assert radius is not None
-        areas = pd.concat(
-            [areas, _reach_areas(radius, cat, [distance], distance)], ignore_index=True
+        raise fail(
+            InvalidInput,
+            N_("the standards give no distance for the {minutes}-minute level"),
+            minutes=request.minutes,
         )
-    merged = areas[
-        areas["facility"].isna()
-        & np.isclose(areas["distance_m"], distance)
-        & (areas["kind"] == _kind(main))
-    ]
-    gaps = gaps_for(
-        main, cat, distance, covered_area=merged.geometry.iloc[0] if len(merged) else None
-    )
-    picks, n_cand = None, 0
-    if request.k > 0:
-        cand, labels = _candidates(request, main)
-        sugg, picks = suggest_for(
-            main, cat, distance_m=distance, k=request.k, candidates=cand, gaps=gaps
-        )
-        n_cand = len(sugg.ranking)
-        picks = _describe_sites(session, main, picks, labels)
+    areas, gaps = _areas_and_gaps(main, radius, request, distance)
+    picks, n_cand = _new_sites(session, request, main, distance, gaps)
     table = building_frame(
         main, cat, radius=radius, walk=walk, distance_m=distance, session=session
     )
@@ -250,13 +292,83 @@ def plan_category(
         request.candidates,
     )
     if store:
-        for report in (radius, walk):
-            if report is not None:
-                report.params["plan"] = request.params()
-                report.run_id = store_run(session, report, created_by=created_by)
-                plan.run_ids.append(report.run_id)
-        session.commit()
+        _store_plan(session, plan, created_by=created_by)
     return plan
+
+
+def _areas_and_gaps(
+    main: ReachReport, radius: ReachReport | None, request: PlanRequest, distance: float
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The reach polygons of the view (with the service radius's circles when comparing)
+    and the gaps left outside the main run's merged reach at the level's distance
+    (metres)."""
+    cat = request.category
+    levels = [t.distance_m for t in main.thresholds]
+    areas = _reach_areas(main, cat, levels, distance)
+    if request.view == "compare":
+        assert radius is not None
+        areas = pd.concat(
+            [areas, _reach_areas(radius, cat, [distance], distance)], ignore_index=True
+        )
+    merged = areas[
+        areas["facility"].isna()
+        & np.isclose(areas["distance_m"], distance)
+        & (areas["kind"] == _kind(main))
+    ]
+    gaps = gaps_for(
+        main, cat, distance, covered_area=merged.geometry.iloc[0] if len(merged) else None
+    )
+    return areas, gaps
+
+
+def _runs(
+    session: Session, request: PlanRequest, rules: RuleSet, *, rules_path, lang: str
+) -> tuple[ReachReport | None, ReachReport | None]:
+    """The service-radius and walking runs the view needs (None for the one it does not),
+    over the category and every category its rules name."""
+    cat = request.category
+    needed = list(dict.fromkeys([cat] + [c for r in rules.rules_for(cat) for c in r.categories]))
+    run = {
+        "categories": needed,
+        "minutes": LEVELS,
+        "speed_kmh": request.speed_kmh,
+        "rules_path": rules_path,
+        "lang": lang,
+    }
+    radius = walk = None
+    if request.view in ("radius", "compare"):
+        radius = compute_reach(session, ReachOptions(method=R.METHOD_RADIUS, **run), store=False)
+    if request.view in ("network", "compare"):
+        walk = compute_reach(session, ReachOptions(method="auto", **run), store=False)
+    return radius, walk
+
+
+def _new_sites(
+    session: Session,
+    request: PlanRequest,
+    main: ReachReport,
+    distance_m: float,
+    gaps: gpd.GeoDataFrame,
+) -> tuple[gpd.GeoDataFrame | None, int]:
+    """The greedy new sites with their street and address, and how many candidates they
+    were chosen from (none when the request asks for no sites)."""
+    if request.k <= 0:
+        return None, 0
+    cand, labels = _candidates(request, main)
+    sugg, picks = suggest_for(
+        main, request.category, distance_m=distance_m, k=request.k, candidates=cand, gaps=gaps
+    )
+    return _describe_sites(session, main, picks, labels), len(sugg.ranking)
+
+
+def _store_plan(session: Session, plan: CategoryPlan, *, created_by: str | None) -> None:
+    """Store the plan's runs with the request in ``params['plan']``."""
+    for report in (plan.radius, plan.walk):
+        if report is not None:
+            report.params["plan"] = plan.request.params()
+            report.run_id = store_run(session, report, created_by=created_by)
+            plan.run_ids.append(report.run_id)
+    session.commit()
 
 
 def _kind(report: ReachReport) -> str:
@@ -293,9 +405,12 @@ def _candidates(request: PlanRequest, report: ReachReport):
         b = report.inputs.buildings
         public = b[(b["use"] == "public").to_numpy()]
         if public.empty:
-            raise InvalidInput(
-                "no building has the use 'public' (公共服务) to choose from; "
-                "import public buildings or upload a candidate file"
+            raise fail(
+                InvalidInput,
+                N_(
+                    "no building has the use 'public' (公共服务) to choose from; "
+                    "import public buildings or upload a candidate file"
+                ),
             )
         crs = report.metric_crs
         pts = gpd.GeoSeries(public.to_crs(crs).geometry.representative_point(), crs=crs).to_crs(
@@ -349,171 +464,3 @@ def _describe_sites(
     out["lon"] = out.geometry.x.round(6)
     out["lat"] = out.geometry.y.round(6)
     return out
-
-
-def _barriers(session: Session, crs: str) -> tuple[np.ndarray, np.ndarray]:
-    """Lines people may not walk along or across: roads of a barrier class that are not
-    walkable (expressways, motorways, railways or rivers imported as lines), outside
-    compounds."""
-    roads = read_frame(
-        session,
-        sa.select(
-            m.Road.name, m.Road.highway, m.Road.foot, m.Road.access, m.Road.compound_id, m.Road.geom
-        ),
-    )
-    if roads.empty:
-        return np.zeros(0, dtype=object), np.zeros(0, dtype=object)
-    ok = walkable(
-        roads["highway"].to_numpy(object),
-        roads["foot"].to_numpy(object),
-        roads["access"].to_numpy(object),
-        in_compound=roads["compound_id"].notna().to_numpy(),
-    )
-    bar = roads[
-        ~ok
-        & roads["highway"].isin(RD.BARRIER_CLASSES).to_numpy()
-        & roads["compound_id"].isna().to_numpy()
-    ]
-    names = [n or h for n, h in zip(bar["name"], bar["highway"], strict=True)]
-    return (
-        np.asarray(bar.to_crs(crs).geometry.values, dtype=object),
-        np.asarray(names, dtype=object),
-    )
-
-
-def paper_only_table(
-    session: Session, radius: ReachReport, walk: ReachReport, category: str, distance_m: float
-) -> pd.DataFrame:
-    """Per building: straight and walking metres, inside the radius, within the walk, on
-    paper only, and the reason (see ``gridmap.analysis.radius.paper_only_reasons``)."""
-    b = walk.inputs.buildings
-    straight = radius.reach.distance(category).to_numpy(float)
-    walk_m = walk.reach.distance(category).to_numpy(float)
-    crs = walk.metric_crs
-    fac = radius.inputs.facilities
-    fxy_all = R.metric_points(fac, crs) if len(fac) else np.zeros((0, 2))
-    pos = pd.Series(np.arange(len(fac)), index=fac.index)
-    nearest = radius.reach.table[f"{category}_id"].to_numpy(object)
-    fxy = np.full((len(b), 2), np.nan)
-    has = np.array([i is not None for i in nearest], bool)
-    if has.any():
-        fxy[has] = fxy_all[pos.loc[list(nearest[has])].to_numpy()]
-    kw: dict = {}
-    if walk.network is not None:
-        net = walk.network.network
-        osnap = building_snap(net, b, max_snap_m=walk.params["max_snap_m"])
-        oxy = osnap.xy
-        off = osnap.status == SNAP_OFF
-        fcomp = np.full(len(b), -1)
-        fcomp[has] = net.compound_of(fxy[has])
-        kw = {
-            "origin_compound": osnap.compound,
-            "facility_compound": fcomp,
-            "gate_xy": net.node_xy[net.gate_node],
-            "gate_compound": net.gate_compound,
-        }
-        kw["barriers"], kw["barrier_names"] = _barriers(session, crs)
-    else:
-        oxy = R.metric_points(b, crs)
-        off = np.zeros(len(b), bool)
-    reasons = RD.paper_only_reasons(
-        origin_xy=oxy,
-        facility_xy=fxy,
-        straight_m=straight,
-        walk_m=walk_m,
-        distance_m=distance_m,
-        off_network=off,
-        obstacles=RD.Obstacles(**kw),
-    )
-    reasons.index = b.index
-    # Buildings where nobody lives are not "covered" on paper or otherwise (as the
-    # coverage and compare_by_area count them).
-    lived = RD.paper_only(straight, walk_m, distance_m) & (b["residents"] > 0).to_numpy()
-    reasons = reasons.where(pd.Series(lived, index=b.index), None)
-    reasons["detour"] = pd.to_numeric(reasons["detour"])
-    return pd.DataFrame(
-        {
-            "straight_m": straight,
-            "walk_m": walk_m,
-            "within_radius": straight <= distance_m,
-            "on_foot": walk_m <= distance_m,
-            "paper_only": lived,
-        },
-        index=b.index,
-    ).join(reasons)
-
-
-def compare_by_area(report: ReachReport, straight_m, walk_m, distance_m: float) -> pd.DataFrame:
-    """Inside the radius, on foot and on paper only per grid, community and street."""
-    b = report.inputs.buildings
-    return RD.compare_by_area(
-        straight_m,
-        walk_m,
-        distance_m,
-        b[["residents", "households"]],
-        {lv: b[lv] for lv in AREA_LEVELS},
-    )
-
-
-def building_frame(
-    main: ReachReport,
-    category: str,
-    *,
-    radius: ReachReport | None,
-    walk: ReachReport | None,
-    distance_m: float,
-    session: Session,
-) -> gpd.GeoDataFrame:
-    """One row per building (EPSG:4326 polygons): code, name, address, grid, community,
-    street, use, households, residents, straight_m (service radius view or comparison),
-    walk_m and walk_min, the nearest facility's code and name, covered, paper_only,
-    reason, detour, barrier, and ``state`` for the map (covered / paper_only / uncovered
-    / other)."""
-    b = main.inputs.buildings
-    fac = main.inputs.facilities
-    out = b[
-        [
-            "code",
-            "name",
-            "address",
-            "grid",
-            "community",
-            "street",
-            "use",
-            "households",
-            "residents",
-            "geometry",
-        ]
-    ].copy()
-    nan = np.full(len(b), np.nan)
-    out["straight_m"] = (
-        radius.reach.distance(category).to_numpy(float) if radius is not None else nan
-    )
-    out["walk_m"] = walk.reach.distance(category).to_numpy(float) if walk is not None else nan
-    out["walk_min"] = (
-        walk.reach.table[f"{category}_min"].to_numpy(float) if walk is not None else nan
-    )
-    ids = main.reach.table[f"{category}_id"]
-    out["facility_code"] = [fac["code"].get(i) if i is not None else None for i in ids]
-    out["facility_name"] = [fac["name"].get(i) if i is not None else None for i in ids]
-    covered = main.reach.distance(category).to_numpy(float) <= distance_m
-    out["covered"] = covered
-    out["paper_only"] = False
-    out["detour"] = np.nan
-    for c in ("reason", "barrier"):
-        out[c] = pd.Series([None] * len(b), index=b.index, dtype=object)
-    residential = (b["residents"] > 0).to_numpy()
-    if radius is not None and walk is not None:
-        po = paper_only_table(session, radius, walk, category, distance_m)
-        for c in ("paper_only", "reason", "detour", "barrier"):
-            out[c] = po[c]
-    out["state"] = np.where(
-        ~residential,
-        "other",
-        np.where(
-            out["paper_only"].to_numpy(bool),
-            "paper_only",
-            np.where(covered, "covered", "uncovered"),
-        ),
-    )
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=STORAGE_CRS)

@@ -24,6 +24,7 @@ import numpy as np
 
 from gridmap.analysis.density import Surface
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 
 _SHORT, _LONG, _DOUBLE, _ASCII = 3, 4, 12, 2
 _SIZES = {_SHORT: 2, _LONG: 4, _DOUBLE: 8, _ASCII: 1}
@@ -33,7 +34,11 @@ _FORMAT = {_SHORT: "H", _LONG: "I", _DOUBLE: "d"}
 def _epsg(surface: Surface) -> int:
     code = surface.crs.to_epsg()
     if code is None:
-        raise InvalidInput(f"cannot write a GeoTIFF in {surface.crs.name}: it has no EPSG code")
+        raise fail(
+            InvalidInput,
+            N_("cannot write a GeoTIFF in {crs}: it has no EPSG code"),
+            crs=surface.crs.name,
+        )
     return int(code)
 
 
@@ -49,7 +54,20 @@ def _metadata(surface: Surface, tags: dict | None) -> str:
 
 
 def geotiff_bytes(surface: Surface, *, tags: dict | None = None) -> bytes:
-    """The surface as a georeferenced float32 GeoTIFF (little-endian, deflate strips)."""
+    """The surface as a georeferenced float32 GeoTIFF (little-endian, deflate strips).
+
+    Parameters
+    ----------
+    surface : Surface
+        The density surface; its CRS must have an EPSG code.
+    tags : dict, optional
+        Extra metadata items written beside the units, cell size and total.
+
+    Returns
+    -------
+    bytes
+        The GeoTIFF file's content.
+    """
     values = np.ascontiguousarray(surface.values, dtype="<f4")
     ny, nx = values.shape
     rows_per_strip = max(1, min(ny, 65536 // max(1, nx * 4)))
@@ -93,6 +111,12 @@ def geotiff_bytes(surface: Surface, *, tags: dict | None = None) -> bytes:
         (42112, _ASCII, _metadata(surface, tags).encode("utf-8") + b"\0"),
         (42113, _ASCII, b"nan\0"),
     ]
+    return _tiff_file(entries, strips)
+
+
+def _tiff_file(entries: list[tuple[int, int, list | bytes]], strips: list[bytes]) -> bytes:
+    """A little-endian TIFF of one image file directory holding ``entries`` (tag, type,
+    values; the strip offsets are filled in here), then the strips."""
     n = len(entries)
     ifd_size = 2 + n * 12 + 4
     data_at = 8 + ifd_size
@@ -130,10 +154,21 @@ def geotiff_bytes(surface: Surface, *, tags: dict | None = None) -> bytes:
 
 
 def png_bytes(rgba: np.ndarray) -> bytes:
-    """An 8-bit RGBA PNG of ``rgba`` (rows, cols, 4)."""
+    """An 8-bit RGBA PNG of ``rgba``.
+
+    Parameters
+    ----------
+    rgba : numpy.ndarray
+        The coloured image, shaped (rows, columns, 4).
+
+    Returns
+    -------
+    bytes
+        The PNG file's content.
+    """
     rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
     if rgba.ndim != 3 or rgba.shape[2] != 4:
-        raise InvalidInput("a PNG needs an RGBA image (rows, columns, 4)")
+        raise fail(InvalidInput, N_("a PNG needs an RGBA image (rows, columns, 4)"))
     ny, nx, _ = rgba.shape
     raw = np.concatenate([np.zeros((ny, 1), dtype=np.uint8), rgba.reshape(ny, nx * 4)], axis=1)
 
@@ -155,7 +190,18 @@ def png_bytes(rgba: np.ndarray) -> bytes:
 
 
 def world_file(surface: Surface) -> str:
-    """ESRI world file: pixel size, rotation, and the centre of the top-left pixel."""
+    """ESRI world file: pixel size, rotation, and the centre of the top-left pixel.
+
+    Parameters
+    ----------
+    surface : Surface
+        The surface the PNG shows.
+
+    Returns
+    -------
+    str
+        The world file's six lines (metres of the surface's CRS).
+    """
     c = surface.cell_m
     return f"{c!r}\n0.0\n0.0\n{-c!r}\n{surface.x0 + c / 2!r}\n{surface.y0 - c / 2!r}\n"
 
@@ -163,26 +209,64 @@ def world_file(surface: Surface) -> str:
 def surface_bytes(
     surface: Surface, fmt: str, *, rgba: np.ndarray | None = None, tags: dict | None = None
 ) -> bytes:
-    """The file content of ``surface`` as 'tif' (values) or 'png' (``rgba`` colours)."""
+    """The file content of ``surface`` as 'tif' (values) or 'png' (``rgba`` colours).
+
+    Parameters
+    ----------
+    surface : Surface
+        The density surface.
+    fmt : str
+        'tif' (or 'tiff') or 'png', with or without the dot.
+    rgba : numpy.ndarray, optional
+        The coloured image; required for 'png'.
+    tags : dict, optional
+        Extra GeoTIFF metadata items.
+
+    Returns
+    -------
+    bytes
+        The file's content.
+    """
     fmt = fmt.lower().lstrip(".")
     if fmt in ("tif", "tiff"):
         return geotiff_bytes(surface, tags=tags)
     if fmt == "png":
         if rgba is None:
-            raise InvalidInput("a PNG needs the coloured image (rgba)")
+            raise fail(InvalidInput, N_("a PNG needs the coloured image (rgba)"))
         return png_bytes(rgba)
-    raise InvalidInput(f"unknown format {fmt!r}; use tif or png")
+    raise fail(InvalidInput, N_("unknown format {format}; use tif or png"), format=repr(fmt))
 
 
 def write_surface(
     surface: Surface, path: str | Path, *, rgba: np.ndarray | None = None, tags: dict | None = None
 ) -> Path:
-    """Write ``surface`` to ``path``: .tif/.tiff values, or .png colours (``rgba``) with
-    a .wld world file and a .png.aux.xml naming the CRS."""
+    """Write ``surface`` to ``path``: .tif/.tiff values, or .png colours.
+
+    A PNG gets a .wld world file and a .png.aux.xml naming the CRS beside it, so GIS
+    software places it.
+
+    Parameters
+    ----------
+    surface : Surface
+        The density surface.
+    path : str or Path
+        The file to write; its suffix chooses the format.
+    rgba : numpy.ndarray, optional
+        The coloured image; required for .png.
+    tags : dict, optional
+        Extra GeoTIFF metadata items.
+
+    Returns
+    -------
+    Path
+        The path written.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".tif", ".tiff", ".png"):
-        raise InvalidInput(f"cannot write {path.name}: use a .tif or .png file name")
+        raise fail(
+            InvalidInput, N_("cannot write {file}: use a .tif or .png file name"), file=path.name
+        )
     data = surface_bytes(surface, suffix, rgba=rgba, tags=tags)
     path.write_bytes(data)
     if suffix == ".png":

@@ -23,7 +23,9 @@ import pandas as pd
 from geodata.readers import OSM_SUFFIXES
 from gridmap.crs import metric_crs
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.network import Network, build_network, network_from_osm
+from gridmap.notes import note
 from gridmap.privacy import neutralise_frame
 
 OUT_SUFFIXES = (".csv", ".geojson", ".gpkg")
@@ -31,26 +33,60 @@ ID_CANDIDATES = ("id", "code", "osm_id", "fid", "gid", "objectid", "bm", "编码
 
 
 def is_osm(path: str | Path) -> bool:
-    """Whether ``path`` names an OpenStreetMap extract (.osm, .osm.pbf, .osm.gz ...)."""
+    """Whether ``path`` names an OpenStreetMap extract (.osm, .osm.pbf, .osm.gz ...).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file name.
+
+    Returns
+    -------
+    bool
+    """
     return str(path).lower().endswith(OSM_SUFFIXES)
 
 
 def read_layer(path: str | Path, what: str) -> gpd.GeoDataFrame:
-    """A vector layer in EPSG:4326 read the way data arrives (``geodata.readers``: zipped
-    Shapefiles, GBK/UTF-8, CSV/XLSX with lon/lat columns, CRS from .prj or the numbers);
-    ``what`` names it in errors ('the network file' ...)."""
+    """A vector layer in EPSG:4326 read the way data arrives.
+
+    Read through ``geodata.readers``: zipped Shapefiles, GBK/UTF-8, CSV/XLSX with lon/lat
+    columns, CRS from .prj or the numbers.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    what : str
+        Names the file in errors ('the network file' ...), marked with ``N_``.
+
+    Returns
+    -------
+    GeoDataFrame
+        The features with a geometry, in EPSG:4326.
+    """
     from geodata.readers import read_source
 
     path = Path(path)
     if not path.exists():
-        raise InvalidInput(f"{path}: {what} not found")
+        raise fail(InvalidInput, N_("{path}: {what} not found"), path=path, what=note(what))
     source = read_source(path)
     frame = source.frame
     if not source.spatial or frame.geometry.isna().all():
-        raise InvalidInput(f"{path.name}: {what} has no geometry (no lon/lat or WKT columns)")
+        raise fail(
+            InvalidInput,
+            N_("{file}: {what} has no geometry (no lon/lat or WKT columns)"),
+            file=path.name,
+            what=note(what),
+        )
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
     if frame.empty:
-        raise InvalidInput(f"{path.name}: {what} holds no features with geometry")
+        raise fail(
+            InvalidInput,
+            N_("{file}: {what} holds no features with geometry"),
+            file=path.name,
+            what=note(what),
+        )
     return frame.to_crs("EPSG:4326")
 
 
@@ -62,7 +98,23 @@ def _column(frame: pd.DataFrame, name: str) -> str | None:
 def read_network(
     path: str | Path, *, noding: str = "intersections", gated_compounds: bool = True
 ) -> Network:
-    """The walking network of an OSM extract or a street-line layer."""
+    """The walking network of an OSM extract or a street-line layer.
+
+    Parameters
+    ----------
+    path : str or Path
+        An OSM extract or a file of street lines.
+    noding : str
+        'intersections' (street lines join where they cross) or 'vertices' (where they
+        share a vertex); OSM ways always join at shared nodes.
+    gated_compounds : bool
+        Honour gated compounds (OSM only).
+
+    Returns
+    -------
+    Network
+        The network in a metric CRS.
+    """
     if is_osm(path):
         from geodata.osm import read_osm
 
@@ -70,11 +122,13 @@ def read_network(
         return network_from_osm(
             extract.ways, extract.entrances, extract.areas, gated_compounds=gated_compounds
         )
-    lines = read_layer(path, "the network file")
+    lines = read_layer(path, N_("the network file"))
     lines = lines.explode(index_parts=False)
     lines = lines[lines.geom_type == "LineString"]
     if lines.empty:
-        raise InvalidInput(f"{Path(path).name}: the network file holds no lines")
+        raise fail(
+            InvalidInput, N_("{file}: the network file holds no lines"), file=Path(path).name
+        )
     crs = str(metric_crs(lines))
     metric = lines.to_crs(crs)
 
@@ -96,8 +150,22 @@ def read_network(
 def read_facilities(
     path: str | Path, *, category_field: str = "category", id_field: str | None = None
 ) -> tuple[gpd.GeoDataFrame, str, str]:
-    """Facilities (EPSG:4326) with their category and id columns; returns the frame and the
-    names of those two columns."""
+    """Facilities (EPSG:4326) with their category and id columns.
+
+    Parameters
+    ----------
+    path : str or Path
+        An OSM extract or a file of facilities.
+    category_field : str
+        The column holding the facility category.
+    id_field : str, optional
+        The id column (default: a known id column, else the row number from 1).
+
+    Returns
+    -------
+    tuple of (GeoDataFrame, str, str)
+        The facilities, the name of the category column and the name of the id column.
+    """
     if is_osm(path):
         from geodata.osm import read_osm
         from gridmap.demo.osm_city import FACILITY_RULES, match_rules
@@ -120,13 +188,18 @@ def read_facilities(
             "category",
             "id",
         )
-    frame = read_layer(path, "the facilities file")
+    frame = read_layer(path, N_("the facilities file"))
     cat = _column(frame, category_field)
     if cat is None:
-        raise InvalidInput(
-            f"{Path(path).name}: no column {category_field!r} for the facility "
-            f"category; columns are {', '.join(map(str, frame.columns))}; "
-            "name it with --category-field"
+        raise fail(
+            InvalidInput,
+            N_(
+                "{file}: no column {column} for the facility category; columns are "
+                "{columns}; name it with --category-field"
+            ),
+            file=Path(path).name,
+            column=repr(category_field),
+            columns=", ".join(map(str, frame.columns)),
         )
     ident = _id_column(frame, id_field, Path(path).name)
     if ident is None:
@@ -141,8 +214,12 @@ def _id_column(frame: pd.DataFrame, wanted: str | None, name: str) -> str | None
     if wanted:
         c = _column(frame, wanted)
         if c is None:
-            raise InvalidInput(
-                f"{name}: no column {wanted!r}; columns are {', '.join(map(str, frame.columns))}"
+            raise fail(
+                InvalidInput,
+                N_("{file}: no column {column}; columns are {columns}"),
+                file=name,
+                column=repr(wanted),
+                columns=", ".join(map(str, frame.columns)),
             )
         return c
     for cand in ID_CANDIDATES:
@@ -153,21 +230,35 @@ def _id_column(frame: pd.DataFrame, wanted: str | None, name: str) -> str | None
 
 
 def read_origins(path: str | Path, *, id_field: str | None = None) -> tuple[gpd.GeoDataFrame, str]:
-    """Origins (EPSG:4326; points or polygons) and the name of their id column (added as
-    'origin_id', the row number from 1, when the file has none)."""
+    """Origins (EPSG:4326; points or polygons) and the name of their id column.
+
+    Parameters
+    ----------
+    path : str or Path
+        An OSM extract (its buildings) or a file of origins.
+    id_field : str, optional
+        The id column (default: a known id column, else 'origin_id', the row number from 1).
+
+    Returns
+    -------
+    tuple of (GeoDataFrame, str)
+        The origins and the name of their id column.
+    """
     if is_osm(path):
         from geodata.osm import read_osm
 
         b = read_osm(path).buildings
         if b.empty:
-            raise InvalidInput(
-                f"{Path(path).name}: the OSM file holds no buildings to use as origins"
+            raise fail(
+                InvalidInput,
+                N_("{file}: the OSM file holds no buildings to use as origins"),
+                file=Path(path).name,
             )
         frame = b.assign(
             osm_id=[f"{str(t)[0]}{int(i)}" for t, i in zip(b["osm_type"], b["osm_id"], strict=True)]
         )
         return frame[["osm_id", "name", "building", "geometry"]].reset_index(drop=True), "osm_id"
-    frame = read_layer(path, "the origins file").reset_index(drop=True)
+    frame = read_layer(path, N_("the origins file")).reset_index(drop=True)
     ident = _id_column(frame, id_field, Path(path).name)
     if ident is None:
         frame.insert(0, "origin_id", np.arange(1, len(frame) + 1))
@@ -182,11 +273,32 @@ def write_table(
 
     CSV adds lon/lat of the origin point; GeoJSON and GeoPackage keep the origin geometry
     (EPSG:4326).
+
+    Parameters
+    ----------
+    table : DataFrame
+        The per-origin results, in the origins' order.
+    origins : GeoDataFrame
+        The origins (EPSG:4326).
+    id_column : str
+        The origins' id column.
+    path : str or Path
+        The output file (.csv, .geojson or .gpkg).
+
+    Returns
+    -------
+    Path
+        The path written.
     """
     path = Path(path)
     suffix = "".join(path.suffixes[-1:]).lower()
     if suffix not in OUT_SUFFIXES:
-        raise InvalidInput(f"{path.name}: the output must end in {', '.join(OUT_SUFFIXES)}")
+        raise fail(
+            InvalidInput,
+            N_("{file}: the output must end in {suffixes}"),
+            file=path.name,
+            suffixes=", ".join(OUT_SUFFIXES),
+        )
     out = pd.concat(
         [origins[[id_column]].reset_index(drop=True), table.reset_index(drop=True)], axis=1
     )
@@ -212,13 +324,31 @@ MAX_CANDIDATES = 5000
 
 
 def read_candidates(path: str | Path) -> tuple[tuple[float, float, str | None], ...]:
-    """The planner's candidate sites: (lon, lat, name) per feature (polygons by an inside
-    point); the name comes from a name/名称/地址 column when there is one."""
-    frame = read_layer(path, "the candidate file")
+    """The planner's candidate sites, one per feature (polygons by an inside point).
+
+    The name comes from a name/名称/地址 column when there is one.
+
+    Parameters
+    ----------
+    path : str or Path
+        The planner's file of candidate sites.
+
+    Returns
+    -------
+    tuple of (float, float, str or None)
+        (lon, lat, name) per site, longitude and latitude in degrees (EPSG:4326).
+    """
+    frame = read_layer(path, N_("the candidate file"))
     if len(frame) > MAX_CANDIDATES:
-        raise InvalidInput(
-            f"{Path(path).name}: {len(frame)} candidate sites; at most "
-            f"{MAX_CANDIDATES} are compared (split the file or pick fewer)"
+        raise fail(
+            InvalidInput,
+            N_(
+                "{file}: {n} candidate sites; at most {limit} are compared "
+                "(split the file or pick fewer)"
+            ),
+            file=Path(path).name,
+            n=len(frame),
+            limit=MAX_CANDIDATES,
         )
     pts = frame.geometry.representative_point()
     col = next((c for c in (_column(frame, n) for n in NAME_CANDIDATES) if c), None)

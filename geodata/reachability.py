@@ -21,95 +21,25 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 import sqlalchemy as sa
-from scipy.spatial import cKDTree
 from sqlalchemy.orm import Session
 
 from geodata.db import models as m
-from geodata.db.frames import STORAGE_CRS, read_frame
 from geodata.network_store import NetworkOptions, StoredNetwork, ensure_network
+from geodata.reach_inputs import ReachInputs, building_snap, facilities_in_range, load_inputs
 from gridmap import vocab
 from gridmap.analysis import reach as R
-from gridmap.analysis.radius import circles
 from gridmap.crs import metric_crs
 from gridmap.errors import InvalidInput, NotFound
-from gridmap.network import SNAP_OFF, snap_points
+from gridmap.messages import N_, fail
+from gridmap.network import SNAP_OFF
 from gridmap.standards.rules import RuleSet, evaluate, load_rules
 
 Progress = Callable[[str, int, int], None]
 AREA_LEVELS = ("grid", "community", "street")
 METHODS = ("auto", "network", "estimate", "radius")
 RESIDENTIAL_USES = ("residential", "mixed")
-
-
-@dataclass
-class ReachInputs:
-    """Buildings (polygons, EPSG:4326, indexed by building id) with their area codes/names,
-    households and residents; facilities (points, indexed by facility id)."""
-
-    buildings: gpd.GeoDataFrame
-    facilities: gpd.GeoDataFrame
-    names: dict[str, dict[str, str]]
-
-
-def load_inputs(session: Session) -> ReachInputs:
-    """Every building with its grid/community/street and household/resident counts, and every
-    facility (aggregates only)."""
-    per = (
-        sa.select(
-            m.Household.building_id.label("building_id"),
-            sa.func.count(m.Household.id).label("households"),
-            sa.func.coalesce(sa.func.sum(m.Household.size), 0).label("residents"),
-        )
-        .group_by(m.Household.building_id)
-        .subquery()
-    )
-    stmt = (
-        sa.select(
-            m.Building.id,
-            m.Building.code,
-            m.Building.name,
-            m.Building.address,
-            m.Building.use,
-            m.Compound.code.label("compound_code"),
-            m.Grid.code.label("grid"),
-            m.Community.code.label("community"),
-            m.Street.code.label("street"),
-            sa.func.coalesce(per.c.households, 0).label("households"),
-            sa.func.coalesce(per.c.residents, 0).label("residents"),
-            sa.func.ST_AsBinary(m.Building.entrance).label("entrance_wkb"),
-            m.Building.geom,
-        )
-        .outerjoin(m.Compound, m.Building.compound_id == m.Compound.id)
-        .outerjoin(m.Grid, m.Building.grid_id == m.Grid.id)
-        .outerjoin(m.Community, m.Grid.community_id == m.Community.id)
-        .outerjoin(m.Street, m.Community.street_id == m.Street.id)
-        .outerjoin(per, per.c.building_id == m.Building.id)
-        .order_by(m.Building.id)
-    )
-    buildings = read_frame(session, stmt).set_index("id", drop=False)
-    buildings.index.name = None
-    entrance = [
-        shapely.from_wkb(bytes(w)) if w is not None else None for w in buildings.pop("entrance_wkb")
-    ]
-    buildings["entrance"] = pd.Series(entrance, index=buildings.index, dtype=object)
-    facilities = read_frame(
-        session,
-        sa.select(
-            m.Facility.id, m.Facility.code, m.Facility.name, m.Facility.category, m.Facility.geom
-        ).order_by(m.Facility.id),
-    ).set_index("id", drop=False)
-    facilities.index.name = None
-    names = {
-        "grid": dict(session.execute(sa.select(m.Grid.code, m.Grid.name)).all()),
-        "community": dict(session.execute(sa.select(m.Community.code, m.Community.name)).all()),
-        "street": dict(session.execute(sa.select(m.Street.code, m.Street.name)).all()),
-    }
-    return ReachInputs(buildings, facilities, names)
 
 
 @dataclass
@@ -126,6 +56,26 @@ class Threshold:
 def thresholds_for(
     minutes, rules: RuleSet, speed_kmh: float, *, time_based: bool = False
 ) -> list[Threshold]:
+    """The coverage thresholds of a run, one per number of minutes.
+
+    A whole number of minutes the standards give a life-circle distance for (5/10/15: 300/500/
+    1000 m, GB 50180-2018) uses that distance unless ``time_based``; any other is minutes x speed.
+
+    Parameters
+    ----------
+    minutes : iterable of float
+        The thresholds in minutes.
+    rules : RuleSet
+        The planning rules, which know the life-circle distances.
+    speed_kmh : float
+        Walking speed in km/h.
+    time_based : bool
+        Use minutes x speed for every threshold.
+
+    Returns
+    -------
+    list of Threshold
+    """
     out = []
     for mins in minutes:
         level = (
@@ -173,13 +123,32 @@ class ReachReport:
 
     @property
     def speed_kmh(self) -> float:
+        """The run's walking speed in km/h."""
         return self.params["speed_kmh"]
 
     def label(self, lang: str = "en") -> str:
+        """What the distances are (network walk, estimate or service radius), for a reader.
+
+        Parameters
+        ----------
+        lang : str
+            'en' or 'zh'.
+
+        Returns
+        -------
+        str
+        """
         return self.reach.label(lang)
 
     def summary(self) -> dict:
-        """Residents covered per category and threshold over the whole database."""
+        """Residents covered per category and threshold over the whole database.
+
+        Returns
+        -------
+        dict
+            Per category and threshold the residents and those covered, the rules passed of the
+            total, and the facilities per category (total, considered, out of range).
+        """
         street = self.coverage[self.coverage["level"] == "street"]
         out: dict[str, dict] = {}
         for cat in self.categories:
@@ -203,8 +172,14 @@ class ReachReport:
         }
 
     def building_table(self) -> pd.DataFrame:
-        """Per building: code, area codes, households, residents, snap, then per category
-        distance (m), minutes and the nearest facility's code (empty beyond the cutoff)."""
+        """One row per building, for the building table and its downloads.
+
+        Returns
+        -------
+        DataFrame
+            Code, area codes, use, households, residents, snap, then per category the distance
+            (metres), minutes and the nearest facility's code (empty beyond the cutoff).
+        """
         b = self.inputs.buildings
         codes = self.inputs.facilities["code"]
         out = b[["code", "grid", "community", "street", "use", "households", "residents"]].copy()
@@ -217,134 +192,76 @@ class ReachReport:
         return out
 
 
-def _origin_points(buildings: gpd.GeoDataFrame, crs: str) -> np.ndarray:
-    """Entrance when known, else the centroid (metric CRS)."""
-    metric = buildings.to_crs(crs)
-    xy = np.column_stack([metric.geometry.centroid.x, metric.geometry.centroid.y])
-    has = buildings["entrance"].notna().to_numpy()
-    if has.any():
-        ent = gpd.GeoSeries(list(buildings["entrance"][has]), crs=STORAGE_CRS).to_crs(crs)
-        xy[has] = np.column_stack([ent.x, ent.y])
-    return xy
+@dataclass(frozen=True)
+class ReachOptions:
+    """What one reachability run computes and how (see ``compute_reach``).
 
-
-def building_snap(net, buildings: gpd.GeoDataFrame, *, max_snap_m: float):
-    """Buildings onto the network at their entrance (else centroid), inside the gated
-    compound the database assigns them to (else the one around the point)."""
-    xy = _origin_points(buildings, net.crs)
-    comp_index = {c: k for k, c in enumerate(net.compound_code)}
-    explicit = np.array([comp_index.get(c, -1) for c in buildings["compound_code"]], dtype=np.int64)
-    explicit[(explicit >= 0) & ~net.compound_gated[np.maximum(explicit, 0)]] = -1
-    return snap_points(
-        net,
-        xy,
-        max_snap_m=max_snap_m,
-        compound=np.where(explicit >= 0, explicit, net.compound_of(xy)),
-    )
-
-
-def facilities_in_range(
-    inputs: ReachInputs, max_distance_m: float
-) -> tuple[ReachInputs, pd.DataFrame]:
-    """Only facilities within ``max_distance_m`` (straight line, a lower bound of any walk)
-    of a building where people live take part: one just over the street's boundary still
-    serves its residents, one in another city never does. Returns the inputs with those
-    facilities and, per category, how many there are, were considered and were out of range.
+    categories     facility category codes (default: every category the rules need or a
+                   facility has)
+    minutes        coverage thresholds; 5/10/15 use the GB 50180-2018 walking distances
+                   (300/500/1000 m) unless ``time_based``, others minutes x speed
+    max_minutes    cutoff of the search (default: the largest threshold or rule distance);
+                   beyond it distances are empty
+    method         'auto' (network when roads exist, else estimate), 'network', 'estimate',
+                   'radius'
     """
-    f, b = inputs.facilities, inputs.buildings
-    lived = b[(b["residents"] > 0).to_numpy()]
-    homes = lived if len(lived) else b
-    crs = str(metric_crs(b))
-    keep = np.zeros(len(f), bool)
-    if len(f) and len(homes):
-        d, _ = cKDTree(_origin_points(homes, crs)).query(R.metric_points(f, crs))
-        keep = d <= max_distance_m
-    cat = f["category"].fillna("").to_numpy(object)
-    scope = (
-        pd.DataFrame(
-            {"category": cat, "considered": keep.astype(int), "out_of_range": (~keep).astype(int)}
-        )
-        .groupby("category")
-        .sum()
-    )
-    scope.insert(0, "total", scope["considered"] + scope["out_of_range"])
-    return ReachInputs(b, f[keep], inputs.names), scope
+
+    categories: Iterable[str] | None = None
+    minutes: Iterable[float] = R.DEFAULT_MINUTES
+    speed_kmh: float = R.DEFAULT_SPEED_KMH
+    max_minutes: float | None = None
+    method: str = "auto"
+    detour_factor: float = R.DEFAULT_DETOUR_FACTOR
+    rules_path: str | Path | None = None
+    time_based: bool = False
+    max_snap_m: float = 300.0
+    network_options: NetworkOptions | None = None
+    rebuild_network: bool = False
+    lang: str = "zh"
 
 
 def compute_reach(
     session: Session,
+    options: ReachOptions | None = None,
     *,
-    categories=None,
-    minutes=R.DEFAULT_MINUTES,
-    speed_kmh: float = R.DEFAULT_SPEED_KMH,
-    max_minutes: float | None = None,
-    method: str = "auto",
-    detour_factor: float = R.DEFAULT_DETOUR_FACTOR,
-    rules_path: str | Path | None = None,
-    time_based: bool = False,
-    max_snap_m: float = 300.0,
-    network_options: NetworkOptions | None = None,
-    rebuild_network: bool = False,
     store: bool = True,
     created_by: str | None = None,
     progress: Progress | None = None,
-    lang: str = "zh",
 ) -> ReachReport:
     """Run reachability for the whole database (see the module docstring).
 
-    categories   facility category codes (default: every category the rules need or a
-                 facility has)
-    minutes      coverage thresholds; 5/10/15 use the GB 50180-2018 walking distances
-                 (300/500/1000 m) unless ``time_based``, others minutes x speed
-    max_minutes  cutoff of the search (default: the largest threshold or rule distance);
-                 beyond it distances are empty
-    method       'auto' (network when roads exist, else estimate), 'network', 'estimate'
+    Parameters
+    ----------
+    session : Session
+        The database session (read, and written when ``store``).
+    options : ReachOptions, optional
+        Categories, thresholds (minutes), speed (km/h), method and rules of the run;
+        the defaults when omitted.
+    store : bool
+        Keep the run and its per-building results in the database.
+    created_by : str, optional
+        Who asked for the run, recorded with it.
+    progress : callable, optional
+        Called with (stage, done, total) while the shortest paths run.
+
+    Returns
+    -------
+    ReachReport
+        The distances, coverage and judged rules of the run (``run_id`` set when stored).
     """
-    if method not in METHODS:
-        raise InvalidInput(f"method must be one of {', '.join(METHODS)} (got {method!r})")
-    R.metres_per_minute(speed_kmh)
-    minutes = sorted({float(x) for x in minutes})
-    if not minutes or minutes[0] <= 0:
-        raise InvalidInput("minutes must be positive numbers, e.g. 5,10,15")
-    ruleset = load_rules(rules_path)
-    inputs = load_inputs(session)
-    if inputs.buildings.empty:
-        raise NotFound("the database holds no buildings; import them or build the demo")
-    cats = _chosen_categories(categories, ruleset, inputs)
-    thresholds = thresholds_for(minutes, ruleset, speed_kmh, time_based=time_based)
-    rules_m = [r.threshold_m(speed_kmh) for r in ruleset.enabled() if set(r.categories) & set(cats)]
-    cutoff = (
-        float(R.metres_for(max_minutes, speed_kmh))
-        if max_minutes is not None
-        else max([t.distance_m for t in thresholds] + rules_m)
-    )
+    opts = options or ReachOptions()
+    minutes, ruleset, inputs, cats, thresholds, cutoff = _prepare(session, opts)
     warnings: list[str] = []
     inputs, scope = facilities_in_range(inputs, cutoff)
-    stored = None
-    if method in ("auto", "network"):
-        stored = ensure_network(session, options=network_options, rebuild=rebuild_network)
-        if stored is None and method == "network":
-            raise NotFound(
-                "the database holds no roads, so there is no walking network; "
-                "import the street lines, or use --method estimate"
-            )
+    stored = _stored_network(session, opts)
     b = inputs.buildings
     table, params = _reach_table(
-        stored,
-        inputs,
-        method=method,
-        cats=cats,
-        cutoff_m=cutoff,
-        speed_kmh=speed_kmh,
-        max_snap_m=max_snap_m,
-        detour_factor=detour_factor,
-        progress=progress,
-        warnings=warnings,
+        stored, inputs, opts, cats=cats, cutoff_m=cutoff, progress=progress, warnings=warnings
     )
     params.update(
         {
             "minutes": minutes,
-            "time_based": time_based,
+            "time_based": opts.time_based,
             "thresholds_m": {t.label: t.distance_m for t in thresholds},
             "rules": list(ruleset.sources),
         }
@@ -361,9 +278,9 @@ def compute_reach(
         weights,
         areas,
         cats=cats,
-        speed_kmh=speed_kmh,
+        speed_kmh=opts.speed_kmh,
         names=inputs.names,
-        lang=lang,
+        lang=opts.lang,
     )
     report = ReachReport(
         table.method,
@@ -384,6 +301,54 @@ def compute_reach(
     return report
 
 
+def _prepare(
+    session: Session, opts: ReachOptions
+) -> tuple[list[float], RuleSet, ReachInputs, list[str], list[Threshold], float]:
+    """The checked thresholds (minutes), rules, inputs and categories of a run, and the cutoff
+    (metres) of its search."""
+    if opts.method not in METHODS:
+        raise fail(
+            InvalidInput,
+            N_("method must be one of {choices} (got {given})"),
+            choices=", ".join(METHODS),
+            given=repr(opts.method),
+        )
+    speed_kmh = opts.speed_kmh
+    R.metres_per_minute(speed_kmh)
+    minutes = sorted({float(x) for x in opts.minutes})
+    if not minutes or minutes[0] <= 0:
+        raise fail(InvalidInput, N_("minutes must be positive numbers, e.g. 5,10,15"))
+    ruleset = load_rules(opts.rules_path)
+    inputs = load_inputs(session)
+    if inputs.buildings.empty:
+        raise fail(NotFound, N_("the database holds no buildings; import them or build the demo"))
+    cats = _chosen_categories(opts.categories, ruleset, inputs)
+    thresholds = thresholds_for(minutes, ruleset, speed_kmh, time_based=opts.time_based)
+    rules_m = [r.threshold_m(speed_kmh) for r in ruleset.enabled() if set(r.categories) & set(cats)]
+    cutoff = (
+        float(R.metres_for(opts.max_minutes, speed_kmh))
+        if opts.max_minutes is not None
+        else max([t.distance_m for t in thresholds] + rules_m)
+    )
+    return minutes, ruleset, inputs, cats, thresholds, cutoff
+
+
+def _stored_network(session: Session, opts: ReachOptions) -> StoredNetwork | None:
+    """The walking network the run uses (None for the straight-line methods or no roads)."""
+    stored = None
+    if opts.method in ("auto", "network"):
+        stored = ensure_network(session, options=opts.network_options, rebuild=opts.rebuild_network)
+        if stored is None and opts.method == "network":
+            raise fail(
+                NotFound,
+                N_(
+                    "the database holds no roads, so there is no walking network; "
+                    "import the street lines, or use --method estimate"
+                ),
+            )
+    return stored
+
+
 def _chosen_categories(
     categories: Iterable[str] | None, ruleset: RuleSet, inputs: ReachInputs
 ) -> list[str]:
@@ -394,10 +359,13 @@ def _chosen_categories(
         cats = list(dict.fromkeys(categories))
         bad = [c for c in cats if c not in vocab.FACILITY_CODES]
         if bad:
-            raise InvalidInput(
-                f"unknown facility categor{'y' if len(bad) == 1 else 'ies'} "
-                f"{', '.join(bad)}; known: "
-                f"{', '.join(c.code for c in vocab.FACILITY_CATEGORIES)}"
+            raise fail(
+                InvalidInput,
+                N_("unknown facility category {category}; known: {known}")
+                if len(bad) == 1
+                else N_("unknown facility categories {category}; known: {known}"),
+                category=", ".join(bad),
+                known=", ".join(c.code for c in vocab.FACILITY_CATEGORIES),
             )
     else:
         wanted = set(ruleset.categories()) | have
@@ -408,18 +376,17 @@ def _chosen_categories(
 def _reach_table(
     stored: StoredNetwork | None,
     inputs: ReachInputs,
+    opts: ReachOptions,
     *,
-    method: str,
     cats: list[str],
     cutoff_m: float,
-    speed_kmh: float,
-    max_snap_m: float,
-    detour_factor: float,
     progress: Progress | None,
     warnings: list[str],
 ) -> tuple[R.ReachTable, dict[str, Any]]:
     """The per-building table on the walking network when there is one, else by service
     radius or straight-line estimate; appends what a reader must know to ``warnings``."""
+    method, speed_kmh = opts.method, opts.speed_kmh
+    max_snap_m, detour_factor = opts.max_snap_m, opts.detour_factor
     b = inputs.buildings
     f = inputs.facilities
     if stored is not None:
@@ -500,7 +467,22 @@ def _rules_for(
 
 
 def store_run(session: Session, report: ReachReport, *, created_by: str | None) -> int:
-    """Insert the run and one result row per building and category; returns the run id."""
+    """Insert the run and one result row per building and category.
+
+    Parameters
+    ----------
+    session : Session
+        The database session (committed by the caller).
+    report : ReachReport
+        The run to store.
+    created_by : str or None
+        Who asked for the run.
+
+    Returns
+    -------
+    int
+        The new run's id.
+    """
     run = m.ReachRun(
         created_at=datetime.now(),
         created_by=created_by,
@@ -542,6 +524,21 @@ def store_run(session: Session, report: ReachReport, *, created_by: str | None) 
 
 
 def latest_runs(session: Session, limit: int = 10) -> list[dict]:
+    """The most recent stored runs, newest first, for the list of earlier runs.
+
+    Parameters
+    ----------
+    session : Session
+        The database session.
+    limit : int
+        How many runs at most.
+
+    Returns
+    -------
+    list of dict
+        Per run: id, time, who, method, speed (km/h), cutoff (metres), categories and the
+        planner's request when the planner page made it.
+    """
     runs = session.scalars(sa.select(m.ReachRun).order_by(m.ReachRun.id.desc()).limit(limit))
     return [
         {
@@ -556,152 +553,3 @@ def latest_runs(session: Session, limit: int = 10) -> list[dict]:
         }
         for r in runs
     ]
-
-
-# --- map layers and suggestions for one category ---------------------------------------
-
-
-def _category_facilities(report: ReachReport, category: str) -> gpd.GeoDataFrame:
-    if category not in report.categories:
-        raise InvalidInput(f"category {category!r} was not computed in this run")
-    f = report.inputs.facilities
-    return f[f["category"] == category]
-
-
-def isochrones_for(
-    report: ReachReport,
-    category: str,
-    *,
-    distances_m,
-    buffer_m: float = R.DEFAULT_BUFFER_M,
-    per_facility: bool = True,
-) -> gpd.GeoDataFrame:
-    """Isochrones of one category (EPSG:4326): facility id (None for the merged polygon),
-    code, name, distance_m, minutes, estimate (True when straight-line circles)."""
-    fac = _category_facilities(report, category)
-    cols = ["facility", "code", "name", "distance_m", "minutes", "estimate"]
-    if fac.empty:
-        return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=STORAGE_CRS)
-    speed = report.speed_kmh
-    if report.network is not None:
-        net = report.network.network
-        snap = snap_points(
-            net, R.metric_points(fac, net.crs), max_snap_m=report.params["max_snap_m"]
-        )
-        iso = R.isochrones(
-            net, snap, radii_m=distances_m, buffer_m=buffer_m, per_source=per_facility
-        )
-        crs = net.crs
-        estimate = False
-    else:
-        # Straight-line reach: circles (the service radius, or the estimate's radius / factor).
-        crs = report.metric_crs
-        xy = R.metric_points(fac, crs)
-        factor = report.params.get("detour_factor") or 1.0
-        rows = []
-        for d in sorted(distances_m):
-            rings = circles(xy, d / factor)
-            rows.append((-1, d, shapely.union_all(rings)))
-            if per_facility:
-                rows += [(k, d, g) for k, g in enumerate(rings)]
-        iso = gpd.GeoDataFrame(
-            {"source": [r[0] for r in rows], "radius_m": [r[1] for r in rows]},
-            geometry=[r[2] for r in rows],
-            crs=crs,
-        )
-        estimate = True
-    ids = fac.index.to_numpy()
-    src = iso["source"].to_numpy()
-    out = gpd.GeoDataFrame(
-        {
-            "facility": [int(ids[s]) if s >= 0 else None for s in src],
-            "code": [fac["code"].iloc[s] if s >= 0 else None for s in src],
-            "name": [fac["name"].iloc[s] if s >= 0 else None for s in src],
-            "distance_m": iso["radius_m"].to_numpy(),
-            "minutes": R.minutes_for(iso["radius_m"].to_numpy(), speed),
-            "estimate": estimate,
-        },
-        geometry=iso.geometry.values,
-        crs=crs,
-    )
-    return out.to_crs(STORAGE_CRS)
-
-
-def covered_mask(report: ReachReport, category: str, distance_m: float) -> np.ndarray:
-    return (report.reach.distance(category) <= distance_m).to_numpy()
-
-
-def gaps_for(
-    report: ReachReport,
-    category: str,
-    distance_m: float,
-    *,
-    covered_area=None,
-    buffer_m: float = 30.0,
-) -> gpd.GeoDataFrame:
-    """Gap polygons (EPSG:4326) of one category and distance: residential buildings with
-    residents outside the reach, grown and merged; ``covered_area`` (EPSG:4326) removed."""
-    b = report.inputs.buildings
-    crs = report.metric_crs
-    residential = (b["residents"] > 0).to_numpy()
-    uncovered = residential & ~covered_mask(report, category, distance_m)
-    area = None
-    if covered_area is not None:
-        area = gpd.GeoSeries([covered_area], crs=STORAGE_CRS).to_crs(crs).iloc[0]
-    gaps = R.gap_polygons(b.to_crs(crs), uncovered, covered_area=area, buffer_m=buffer_m)
-    return gaps.to_crs(STORAGE_CRS)
-
-
-def suggest_for(
-    report: ReachReport,
-    category: str,
-    *,
-    distance_m: float,
-    k: int = 3,
-    candidates: gpd.GeoSeries | None = None,
-    max_candidates: int = 300,
-    gaps: gpd.GeoDataFrame | None = None,
-) -> tuple[R.Suggestion, gpd.GeoDataFrame]:
-    """Greedy k new sites for one category; candidates are the planner's points
-    (EPSG:4326) or network nodes inside the gaps. Returns the suggestion and the picks as
-    points (EPSG:4326) with their added coverage."""
-    fac = _category_facilities(report, category)
-    b = report.inputs.buildings
-    weights = b[["residents", "households"]]
-    crs = report.metric_crs
-    net = report.network.network if report.network is not None else None
-    if gaps is None:
-        gaps = gaps_for(report, category, distance_m)
-    if candidates is not None:
-        cand_xy = R.metric_points(candidates, crs)
-    elif net is not None:
-        gap_geoms = np.asarray(gaps.to_crs(crs).geometry.values, dtype=object)
-        cand_xy = R.candidate_nodes(net, gap_geoms, max_candidates=max_candidates)
-    else:
-        pts = (
-            b[(b["residents"] > 0).to_numpy() & ~covered_mask(report, category, distance_m)]
-            .to_crs(crs)
-            .geometry.centroid
-        )
-        cand_xy = R.thin_points(np.column_stack([pts.x, pts.y]), max_candidates)
-    if net is not None:
-        osnap = building_snap(net, b, max_snap_m=report.params["max_snap_m"])
-        fsnap = snap_points(net, R.metric_points(fac, crs), max_snap_m=report.params["max_snap_m"])
-        sugg = R.suggest_sites(
-            net, fsnap, osnap, weights, radius_m=distance_m, candidates_xy=cand_xy, k=k
-        )
-    else:
-        sugg = R.suggest_sites_estimate(
-            R.metric_points(fac, crs),
-            _origin_points(b, crs),
-            weights,
-            radius_m=distance_m,
-            candidates_xy=cand_xy,
-            k=k,
-            detour_factor=report.params.get("detour_factor") or 1.0,
-        )
-    picks = sugg.picks
-    pts = gpd.GeoDataFrame(
-        picks.drop(columns=["x", "y"]), geometry=gpd.points_from_xy(picks["x"], picks["y"]), crs=crs
-    )
-    return sugg, pts.to_crs(STORAGE_CRS)

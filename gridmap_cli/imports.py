@@ -168,7 +168,7 @@ def import_cmd(
     LAYER: districts, streets, communities, grids, compounds, gates, roads, buildings,
     households, residents, key_sites, facilities, patrol_tracks or hazards.
     """
-    from geodata.fields import load_mapping
+    from geodata.column_mapping import load_mapping
     from geodata.importer import ImportOptions, import_file
     from geodata.readers import Limits, ReadOptions
 

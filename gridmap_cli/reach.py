@@ -364,15 +364,14 @@ def _reach_db(
     as_json,
 ) -> None:
     from geodata.network_store import NetworkOptions
-    from geodata.reachability import compute_reach
+    from geodata.reachability import ReachOptions, compute_reach
 
     upgrade()
     started = time.perf_counter()
     bar = _bar("shortest paths")
     try:
         with command_session() as session:
-            report = compute_reach(
-                session,
+            options = ReachOptions(
                 categories=categories,
                 minutes=minutes,
                 speed_kmh=speed_kmh,
@@ -384,10 +383,9 @@ def _reach_db(
                 max_snap_m=max_snap_m,
                 network_options=NetworkOptions(noding=noding),
                 rebuild_network=rebuild,
-                created_by="cli",
-                progress=bar,
                 lang="en",
             )
+            report = compute_reach(session, options, created_by="cli", progress=bar)
             if export_dir:
                 written = _export(report, Path(export_dir))
     finally:
@@ -522,8 +520,8 @@ def _echo_facilities(report) -> None:
 
 def _reach_compare(*, categories, minutes, speed_kmh, rules_path, as_json) -> None:
     """Service radius beside the walk: both runs stored, the paper-only buildings counted."""
-    from geodata.planning import compare_by_area, paper_only_table
-    from geodata.reachability import compute_reach
+    from geodata.plan_tables import compare_by_area, paper_only_table
+    from geodata.reachability import ReachOptions, compute_reach
 
     upgrade()
     started = time.perf_counter()
@@ -533,11 +531,10 @@ def _reach_compare(*, categories, minutes, speed_kmh, rules_path, as_json) -> No
             "minutes": minutes,
             "speed_kmh": speed_kmh,
             "rules_path": rules_path,
-            "created_by": "cli",
             "lang": "en",
         }
-        radius = compute_reach(session, method="radius", **run)
-        walk = compute_reach(session, method="auto", **run)
+        radius = compute_reach(session, ReachOptions(method="radius", **run), created_by="cli")
+        walk = compute_reach(session, ReachOptions(method="auto", **run), created_by="cli")
         paper: dict = {}
         for cat in walk.categories:
             paper[cat] = {}
@@ -596,7 +593,7 @@ def _export(report, folder: Path) -> list[Path]:
     import geopandas as gpd
     import pandas as pd
 
-    from geodata.reachability import gaps_for, isochrones_for
+    from geodata.reach_layers import gaps_for, isochrones_for
     from gridmap.privacy import neutralise_frame
 
     folder.mkdir(parents=True, exist_ok=True)

@@ -10,11 +10,11 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
+from geodata.column_mapping import Mapping
 from geodata.db import models as m
 from geodata.db.frames import read_frame
 from geodata.db.store import table_counts
 from geodata.export import export_layer
-from geodata.fields import Mapping
 from geodata.importer import ImportOptions, import_file
 from geodata.readers import ReadOptions
 from gridmap.errors import PermissionDenied

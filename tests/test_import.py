@@ -12,10 +12,10 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
+from geodata.column_mapping import Mapping, load_mapping
 from geodata.db import models as m
 from geodata.db.frames import read_frame
 from geodata.db.store import table_counts
-from geodata.fields import Mapping, load_mapping
 from geodata.importer import ImportOptions, import_file
 from geodata.network_store import ensure_network
 from geodata.osm import read_osm

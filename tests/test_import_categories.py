@@ -11,8 +11,8 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
+from geodata.column_mapping import Mapping
 from geodata.db.models import Facility
-from geodata.fields import Mapping
 from geodata.importer import ImportOptions, import_file
 from gridmap.notes import group_problems, problem
 from gridmap.privacy import Requester

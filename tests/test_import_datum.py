@@ -6,7 +6,7 @@ import warnings
 import pyogrio
 import shapely
 
-from geodata.fields import Mapping
+from geodata.column_mapping import Mapping
 from geodata.importer import ImportOptions, import_file
 from gridmap.crs import china_outline, share_inside
 from gridmap.privacy import Requester

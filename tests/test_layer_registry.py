@@ -13,9 +13,9 @@ import pyogrio
 import pytest
 import sqlalchemy as sa
 
+from geodata.column_mapping import Mapping, map_columns
 from geodata.db import models as m
 from geodata.export import export_layer
-from geodata.fields import Mapping, map_columns
 from geodata.importer import ImportOptions, import_file
 from geodata.readers import ReadOptions
 from gridmap.layers import REGISTRY, SHAPEFILE_NAME_MAX, Field

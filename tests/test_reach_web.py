@@ -15,14 +15,16 @@ def _text(html: str, element_id: str) -> str:
 
 
 def test_planner_page_shows_coverage_rules_and_sites(demo_app, demo_db, demo_session):
-    from geodata.reachability import compute_reach
+    from geodata.reachability import ReachOptions, compute_reach
 
     client = demo_app.test_client()
     login(client, demo_db[1])
     page = client.get("/planner?category=kindergarten&minutes=5&k=2&lang=en")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    report = compute_reach(demo_session, categories=["kindergarten", "nursery"], store=False)
+    report = compute_reach(
+        demo_session, ReachOptions(categories=["kindergarten", "nursery"]), store=False
+    )
     street = report.coverage[
         (report.coverage.level == "street")
         & (report.coverage.category == "kindergarten")

@@ -13,17 +13,8 @@ PACKAGES = ("gridmap", "geodata")
 TYPED = {"GridmapError", "InvalidInput", "NotFound", "PermissionDenied", "ConfigError", "Conflict"}
 
 STILL_ENGLISH_ONLY: set[str] = {
-    "geodata/backup.py",
     "geodata/db/indicators.py",
     "geodata/db/street_view.py",
-    "geodata/demo.py",
-    "geodata/export.py",
-    "geodata/importing/spec.py",
-    "geodata/osm.py",
-    "geodata/planning.py",
-    "geodata/raster.py",
-    "geodata/reach_files.py",
-    "geodata/reachability.py",
     "geodata/settings.py",
     "geodata/street_runs.py",
     "gridmap/analysis/indicators.py",

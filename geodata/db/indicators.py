@@ -83,7 +83,7 @@ def _areas(session: Session) -> tuple[pd.DataFrame, gpd.GeoDataFrame, dict]:
 
 def _health(session: Session) -> pd.DataFrame:
     """Per building: walking distance (m) to the nearest facility of the health categories."""
-    from geodata.reachability import compute_reach
+    from geodata.reachability import ReachOptions, compute_reach
 
     have = set(session.scalars(sa.select(m.Facility.category).distinct()))
     cats = [c for c in HEALTH_20 if c in have]
@@ -92,10 +92,7 @@ def _health(session: Session) -> pd.DataFrame:
     try:
         rep = compute_reach(
             session,
-            categories=cats,
-            minutes=[15, 20],
-            time_based=False,
-            max_minutes=20,
+            ReachOptions(categories=cats, minutes=[15, 20], time_based=False, max_minutes=20),
             store=False,
         )
     except NotFound:

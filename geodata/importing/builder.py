@@ -58,6 +58,14 @@ class Builder(
         self._listed: set[str] = set()
 
     def run(self) -> tuple[list[dict], gpd.GeoDataFrame]:
+        """Map, normalise and check every row of the source for the layer.
+
+        Returns
+        -------
+        tuple of (list of dict, GeoDataFrame)
+            The rows to write, and a preview (EPSG:4326) of every row: code, name, action
+            (insert or update) and whether it has an error, for the map.
+        """
         spec, src = self.spec, self.src
         if spec.geometry is not None and not src.spatial:
             raise rejected(

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from geodata import fields as F
+from geodata.column_mapping import map_columns, normalise_name
 from geodata.importing.state import BuilderState
 from gridmap import vocab
 from gridmap.notes import N_, note, problem, rejected
@@ -113,7 +114,22 @@ class FieldsMixin(BuilderState):
     """The mapped frame's fields, value by value or column by column."""
 
     def value(self, frame: pd.DataFrame, k, name: str):
-        """The mapped value of field ``name`` at row label ``k`` (after value maps/defaults)."""
+        """The mapped value of field ``name`` at row label ``k`` (after value maps/defaults).
+
+        Parameters
+        ----------
+        frame : DataFrame
+            The mapped frame.
+        k : hashable
+            The row label.
+        name : str
+            The field.
+
+        Returns
+        -------
+        object
+            The value, None when the row has none.
+        """
         v = frame.at[k, name] if name in frame.columns else None
         if F.is_blank(v) and name in self.opts.mapping.defaults:
             v = self.opts.mapping.defaults[name]
@@ -125,7 +141,19 @@ class FieldsMixin(BuilderState):
         return v
 
     def column(self, frame: pd.DataFrame, name: str) -> pd.Series:
-        """Field ``name`` for every row, as :meth:`value` gives it for one."""
+        """Field ``name`` for every row, as :meth:`value` gives it for one.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            The mapped frame.
+        name : str
+            The field.
+
+        Returns
+        -------
+        Series
+        """
         out = (
             frame[name]
             if name in frame.columns
@@ -156,7 +184,7 @@ class FieldsMixin(BuilderState):
                 or frame[c].notna().any()
                 and not (frame[c].astype(str).isin(["-1", "0", "NaT", "nan", "None", ""]).all())
             ]
-        mapping, props, clashes = F.map_columns(
+        mapping, props, clashes = map_columns(
             columns, self.spec.name, self.spec.allowed, self.opts.mapping, registry=self.registry
         )
         self.report.mapping = mapping
@@ -172,7 +200,7 @@ class FieldsMixin(BuilderState):
                 other=next(c for c, t in mapping.items() if t == target),
             )
         # A props column (as gridmap exports it) is merged back, not nested.
-        exported = [c for c in props if F.normalise_name(c) == "props"]
+        exported = [c for c in props if normalise_name(c) == "props"]
         props = [c for c in props if c not in exported]
         self.report.props_columns = props
         out = gpd.GeoDataFrame(

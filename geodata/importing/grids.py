@@ -253,7 +253,43 @@ class GridChecksMixin(BuilderState):
             )
 
     def _grid_load(self, rows: list[dict], new: gpd.GeoDataFrame) -> None:
+        """Each grid's household load against its target, a warning per grid outside it,
+        and the rebalancing suggestions."""
         opts = self.opts
+        counted = self._grid_households(rows, new)
+        if counted is None:
+            return
+        targets = pd.Series([r.get("target_households") for r in rows], index=new.index)
+        load = ga.household_load(
+            counted, targets=targets, target_min=opts.target_min, target_max=opts.target_max
+        )
+        for k, rec in zip(new.index, rows, strict=True):
+            entry = {
+                "row": rec["_row"],
+                "code": rec["code"],
+                "name": rec.get("name"),
+                **{
+                    c: (int(load.at[k, c]) if c != "status" else load.at[k, c])
+                    for c in ("households", "low", "high", "status")
+                },
+            }
+            self.report.load.append(entry)
+            if entry["status"] != "ok":
+                self.add(
+                    rec["_row"],
+                    "overloaded" if entry["status"] == "over" else "underloaded",
+                    "warning",
+                    N_("grid {code} has {households} households, target {low}-{high}"),
+                    code=rec["code"],
+                    households=entry["households"],
+                    low=entry["low"],
+                    high=entry["high"],
+                )
+        self._grid_rebalance(new, load)
+
+    def _grid_households(self, rows: list[dict], new: gpd.GeoDataFrame) -> pd.Series | None:
+        """Households per grid, counted from the buildings in the database, else the file's
+        column (None when neither knows); says which in ``report.load_source``."""
         buildings = buildings_frame(self.session)
         counted = None
         if len(buildings) and buildings["households"].sum() > 0:
@@ -286,33 +322,10 @@ class GridChecksMixin(BuilderState):
                     "户数 column)"
                 )
             )
-            return
-        targets = pd.Series([r.get("target_households") for r in rows], index=new.index)
-        load = ga.household_load(
-            counted, targets=targets, target_min=opts.target_min, target_max=opts.target_max
-        )
-        for k, rec in zip(new.index, rows, strict=True):
-            entry = {
-                "row": rec["_row"],
-                "code": rec["code"],
-                "name": rec.get("name"),
-                **{
-                    c: (int(load.at[k, c]) if c != "status" else load.at[k, c])
-                    for c in ("households", "low", "high", "status")
-                },
-            }
-            self.report.load.append(entry)
-            if entry["status"] != "ok":
-                self.add(
-                    rec["_row"],
-                    "overloaded" if entry["status"] == "over" else "underloaded",
-                    "warning",
-                    N_("grid {code} has {households} households, target {low}-{high}"),
-                    code=rec["code"],
-                    households=entry["households"],
-                    low=entry["low"],
-                    high=entry["high"],
-                )
+        return counted
+
+    def _grid_rebalance(self, new: gpd.GeoDataFrame, load: pd.DataFrame) -> None:
+        """Suggest moves, splits and merges that bring the grids to their targets."""
         suggestions = ga.rebalance_suggestions(new, load, new["community_id"])
         for _, s in suggestions.iterrows():
             code = new.at[s["grid"], "code"]

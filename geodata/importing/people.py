@@ -8,6 +8,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from geodata import fields as F
+from geodata.column_mapping import normalise_name
 from geodata.db import models as m
 from geodata.importing.fields import _per_value
 from geodata.importing.state import BuilderState
@@ -16,7 +17,7 @@ from gridmap.privacy import mask_id_number, mask_name
 
 
 def _address_key(address: str) -> str:
-    return F.normalise_name(address)
+    return normalise_name(address)
 
 
 class PeopleMixin(BuilderState):
@@ -43,6 +44,42 @@ class PeopleMixin(BuilderState):
         checks and messages are those of the other layers."""
         frame = self.frame
         by_code, by_address, grid_of = self._building_index()
+        rows_no = frame["_row"].to_numpy()
+        bid = self._household_buildings(frame, by_code, by_address)
+        values = {f: self._bulk_field(frame, f) for f in self.spec.fields}
+        values["size"] = np.array([v or 1 for v in values["size"]], dtype=object)
+        own = _per_value(self.column(frame, "code"), F.text)
+        props = frame["_props"].to_numpy()
+        rows = []
+        for j in range(len(frame)):
+            rec: dict[str, Any] = {
+                "_row": int(rows_no[j]),
+                "_id": None,
+                "building_id": bid[j],
+                **{f: values[f][j] for f in values},
+                "props": props[j] or None,
+            }
+            code = own[j]
+            if not code and bid[j] is not None:
+                if not (rec["unit"] or rec["room"]):
+                    self.add(
+                        rec["_row"],
+                        "missing_code",
+                        "error",
+                        N_("no household code and no unit/room to make one from"),
+                    )
+                code = "-".join(
+                    [self._building_codes[bid[j]], rec["unit"] or "", rec["room"] or ""]
+                )
+            rec["code"] = code
+            rec["_place"] = grid_of.get(bid[j])
+            rows.append(rec)
+        self._flag_duplicates(rows)
+        return rows
+
+    def _household_buildings(self, frame, by_code: dict, by_address: dict) -> np.ndarray:
+        """The building id of each household row (None where unmatched, each with its
+        error): by building code, else by a unique address."""
         rows_no = frame["_row"].to_numpy()
         given = _per_value(self.column(frame, "building"), F.text)
         bid = np.array([by_code.get(c) if c is not None else None for c in given], dtype=object)
@@ -87,36 +124,7 @@ class PeopleMixin(BuilderState):
                     "error",
                     N_("neither a building code (楼栋编码) nor an address (地址) is given"),
                 )
-        values = {f: self._bulk_field(frame, f) for f in self.spec.fields}
-        values["size"] = np.array([v or 1 for v in values["size"]], dtype=object)
-        own = _per_value(self.column(frame, "code"), F.text)
-        props = frame["_props"].to_numpy()
-        rows = []
-        for j in range(len(frame)):
-            rec: dict[str, Any] = {
-                "_row": int(rows_no[j]),
-                "_id": None,
-                "building_id": bid[j],
-                **{f: values[f][j] for f in values},
-                "props": props[j] or None,
-            }
-            code = own[j]
-            if not code and bid[j] is not None:
-                if not (rec["unit"] or rec["room"]):
-                    self.add(
-                        rec["_row"],
-                        "missing_code",
-                        "error",
-                        N_("no household code and no unit/room to make one from"),
-                    )
-                code = "-".join(
-                    [self._building_codes[bid[j]], rec["unit"] or "", rec["room"] or ""]
-                )
-            rec["code"] = code
-            rec["_place"] = grid_of.get(bid[j])
-            rows.append(rec)
-        self._flag_duplicates(rows)
-        return rows
+        return bid
 
     def _find_building(self, frame, k, row, by_code, by_address) -> int | None:
         code = F.text(self.value(frame, k, "building"))

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 
-from geodata import fields as F
+from geodata.column_mapping import Mapping
 from geodata.readers import ReadOptions
 from gridmap import permissions
 from gridmap.analysis import grids as ga
 from gridmap.errors import PermissionDenied
 from gridmap.layers import LayerSpec
+from gridmap.messages import N_, fail
 from gridmap.notes import Note, Problem, group_problems
 from gridmap.privacy import Requester
 
@@ -25,7 +26,7 @@ Progress = Callable[[str, int, int], None]
 class ImportOptions:
     read: ReadOptions = field(default_factory=ReadOptions)
     community: str | None = None  # parent community code for every row without one
-    mapping: F.Mapping = field(default_factory=F.Mapping)
+    mapping: Mapping = field(default_factory=Mapping)
     code_scheme: str = "15"  # grid codes: "15" or "20" (CJ/T 349)
     service_code: str | None = None  # CJ/T 349 service-object code (6 digits)
     target_min: int = ga.DEFAULT_TARGET_MIN
@@ -69,13 +70,22 @@ class ImportReport:
 
     @property
     def errors(self) -> list[Problem]:
+        """The problems that stop the import from being written."""
         return [p for p in self.problems if p.severity == "error"]
 
     @property
     def ok(self) -> bool:
+        """Whether the import may be written (no errors)."""
         return not self.errors
 
     def as_dict(self) -> dict:
+        """The report as JSON-ready values (English texts), for the CLI's --json and the upload page.
+
+        Returns
+        -------
+        dict
+        """
+
         def t(n: Note | None) -> str | None:
             return n.text if n is not None else None
 
@@ -125,7 +135,7 @@ class Prepared:
     rows: list[dict]  # column values; "_id" existing id or None, "_row" source row(s)
     preview: gpd.GeoDataFrame  # new/updated features in EPSG:4326 (code, name, action)
     requester: Requester
-    mapping: F.Mapping = field(default_factory=F.Mapping)  # the user's mapping (audited)
+    mapping: Mapping = field(default_factory=Mapping)  # the user's mapping (audited)
 
 
 def _noop(_stage: str, _done: int, _total: int) -> None:
@@ -137,15 +147,30 @@ def _check_role(spec: LayerSpec, requester: Requester) -> None:
     if permissions.may_write(requester.role, spec.name):
         return
     if not permissions.layers_writable(requester.role):
-        raise PermissionDenied(f"role {requester.role!r} may not import data")
+        raise fail(
+            PermissionDenied, N_("role {role} may not import data"), role=repr(requester.role)
+        )
     writers = [r for r in permissions.WRITE if permissions.may_write(r, spec.name)]
     if writers == ["admin"]:
-        raise PermissionDenied(
-            f"only administrators may import {spec.name}; role {requester.role!r} may not"
+        raise fail(
+            PermissionDenied,
+            N_("only administrators may import {layer}; role {role} may not"),
+            layer=spec.name,
+            role=repr(requester.role),
         )
     if set(writers) == {"admin", "street_staff"}:
-        raise PermissionDenied(
-            f"only administrators and street-office staff may import "
-            f"{spec.name}; role {requester.role!r} may not"
+        raise fail(
+            PermissionDenied,
+            N_(
+                "only administrators and street-office staff may import "
+                "{layer}; role {role} may not"
+            ),
+            layer=spec.name,
+            role=repr(requester.role),
         )
-    raise PermissionDenied(f"role {requester.role!r} may not import {spec.name}")
+    raise fail(
+        PermissionDenied,
+        N_("role {role} may not import {layer}"),
+        role=repr(requester.role),
+        layer=spec.name,
+    )

@@ -38,12 +38,45 @@ class BuilderState:
     _building_codes: dict[int, str]  # building id -> code (people)
 
     def add(self, row: int | None, kind: str, severity: str, template: str, **params: Any) -> None:
+        """Record a problem of one row (or of the whole file).
+
+        Parameters
+        ----------
+        row : int or None
+            The file's row number from 1; None for the whole file.
+        kind : str
+            What kind of problem ('unknown_building', 'bad_time' ...), for grouping.
+        severity : str
+            'error' (stops the import), 'warning' or 'info'.
+        template : str
+            The message, marked with ``N_``.
+        **params
+            The template's placeholder values.
+        """
         self.report.problems.append(problem(row, kind, severity, template, **params))
 
     def warn(self, template: str, **params: Any) -> None:
+        """Add a warning about the whole file to the report.
+
+        Parameters
+        ----------
+        template : str
+            The message, marked with ``N_``.
+        **params
+            The template's placeholder values.
+        """
         self.report.warnings.append(note(template, **params))
 
     def say(self, template: str, **params: Any) -> None:
+        """Add a note (what was done, not a problem) to the report.
+
+        Parameters
+        ----------
+        template : str
+            The message, marked with ``N_``.
+        **params
+            The template's placeholder values.
+        """
         self.report.notes.append(note(template, **params))
 
     if TYPE_CHECKING:

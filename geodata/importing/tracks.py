@@ -11,6 +11,7 @@ import pandas as pd
 import shapely
 
 from geodata import fields as F
+from geodata.column_mapping import map_columns
 from geodata.importing.state import BuilderState
 from gridmap.notes import N_, note, rejected
 
@@ -20,7 +21,7 @@ class TracksMixin(BuilderState):
 
     def _tracks_from_points(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         """CSV/XLSX patrol points (patroller, time, lon, lat[, track]) -> one line per track."""
-        mapping, _props, _ = F.map_columns(
+        mapping, _props, _ = map_columns(
             [c for c in frame.columns if c not in ("geometry", "_row")],
             "patrol_tracks",
             {"patroller", "time", "track", "code", "grid"},
@@ -60,6 +61,31 @@ class TracksMixin(BuilderState):
                 value=str(frame[inv["time"]].iloc[k]),
             )
         pts = pts[pts["time"].notna() & pts["geometry"].notna()]
+        rows = self._track_lines(pts)
+        out = gpd.GeoDataFrame(
+            pd.DataFrame(
+                rows, columns=["patroller", "track", "code", "grid", "times", "_rows", "geometry"]
+            ),
+            geometry="geometry",
+            crs=frame.crs,
+        )
+        out["_row"] = [r[0] for r in out["_rows"]] if len(out) else []
+        self.report.notes.append(
+            note(
+                N_(
+                    "{points} patrol points grouped into {tracks} tracks "
+                    "(by patroller and track; a pause of over 30 minutes "
+                    "starts a new track)"
+                ),
+                points=len(pts),
+                tracks=len(out),
+            )
+        )
+        return out.drop(columns="_rows")
+
+    def _track_lines(self, pts: pd.DataFrame) -> list[dict]:
+        """One line per patroller, track and stretch without a long pause, from the points
+        sorted by time (a single point is dropped with a warning)."""
         rows = []
         for (who, track), part in pts.groupby(["patroller", "track"], sort=True, dropna=False):
             part = part.sort_values("time")
@@ -87,26 +113,7 @@ class TracksMixin(BuilderState):
                         "geometry": shapely.linestrings(xy),
                     }
                 )
-        out = gpd.GeoDataFrame(
-            pd.DataFrame(
-                rows, columns=["patroller", "track", "code", "grid", "times", "_rows", "geometry"]
-            ),
-            geometry="geometry",
-            crs=frame.crs,
-        )
-        out["_row"] = [r[0] for r in out["_rows"]] if len(out) else []
-        self.report.notes.append(
-            note(
-                N_(
-                    "{points} patrol points grouped into {tracks} tracks "
-                    "(by patroller and track; a pause of over 30 minutes "
-                    "starts a new track)"
-                ),
-                points=len(pts),
-                tracks=len(out),
-            )
-        )
-        return out.drop(columns="_rows")
+        return rows
 
     def _track_times(self, rec: dict, frame, k) -> None:
         row = rec["_row"]

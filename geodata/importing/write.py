@@ -9,7 +9,7 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from geodata import fields as F
+from geodata.column_mapping import mapping_dict
 from geodata.db import models as m
 from geodata.db.bulk import can_copy, copy_insert
 from geodata.db.frames import to_ewkt
@@ -22,9 +22,25 @@ from gridmap.notes import N_, rejected
 def write_rows(
     session: Session, prepared: Prepared, *, chunk_rows: int, progress: Progress | None = None
 ) -> int:
-    """Insert and update every prepared row in the caller's transaction; returns rows written.
+    """Insert and update every prepared row in the caller's transaction.
 
     Refuses a report with errors. Hazards get an 'import' event; the import is audited.
+
+    Parameters
+    ----------
+    session : Session
+        The caller's session; committing is left to the caller.
+    prepared : Prepared
+        The checked rows and their report (see ``geodata.importer.prepare``).
+    chunk_rows : int
+        Rows per INSERT/UPDATE statement when COPY is not used.
+    progress : callable, optional
+        Called with ("write", rows done, rows in all).
+
+    Returns
+    -------
+    int
+        The number of rows written.
     """
     report, spec = prepared.report, prepared.spec
     if not report.ok:
@@ -43,54 +59,13 @@ def write_rows(
         else:
             updates.append({"b_id": rec["_id"], **values})
     total = len(inserts) + len(updates)
-    done = 0
     progress("write", 0, total)
-    if can_copy(session, len(inserts)):
-        copy_insert(session, table, inserts, progress=lambda n: progress("write", n, total))
-        done = len(inserts)
-    else:
-        for start in range(0, len(inserts), chunk_rows):
-            chunk = inserts[start : start + chunk_rows]
-            session.execute(sa.insert(table), chunk)
-            done += len(chunk)
-            progress("write", done, total)
-    if updates:
-        keys = sorted({k for u in updates for k in u} - {"b_id"})
-        stmt = (
-            sa.update(table)
-            .where(table.c.id == sa.bindparam("b_id"))
-            .values({k: sa.bindparam(k, type_=table.c[k].type) for k in keys})
-        )
-        for start in range(0, len(updates), chunk_rows):
-            chunk = [
-                {k: u.get(k) for k in ["b_id", *keys]} for u in updates[start : start + chunk_rows]
-            ]
-            session.execute(stmt, chunk)
-            done += len(chunk)
-            progress("write", done, total)
+    done = _insert(session, table, inserts, chunk_rows=chunk_rows, total=total, progress=progress)
+    _update(
+        session, table, updates, chunk_rows=chunk_rows, done=done, total=total, progress=progress
+    )
     if spec.name == "hazards" and inserts:
-        ids = dict(
-            session.execute(
-                sa.select(m.Hazard.code, m.Hazard.id).where(
-                    m.Hazard.code.in_([r["code"] for r in inserts])
-                )
-            ).all()
-        )
-        session.execute(
-            sa.insert(m.HazardEvent),
-            [
-                {
-                    "hazard_id": ids[r["code"]],
-                    "at": datetime.now().replace(microsecond=0),
-                    "actor": prepared.requester.username,
-                    "action": "import",
-                    "from_status": None,
-                    "to_status": r["status"],
-                    "note": f"imported from {report.file}",
-                }
-                for r in inserts
-            ],
-        )
+        _hazard_events(session, prepared, inserts)
     audit(
         session,
         prepared.requester,
@@ -103,7 +78,7 @@ def write_rows(
             "crs": report.crs,
             "encoding": report.encoding,
             "excluded": report.excluded,
-            "mapping": F.mapping_dict(prepared.mapping),
+            "mapping": mapping_dict(prepared.mapping),
         },
     )
     session.flush()
@@ -119,3 +94,80 @@ def write_rows(
     ]
     report.committed = True
     return total
+
+
+def _insert(
+    session: Session,
+    table: sa.Table,
+    inserts: list[dict],
+    *,
+    chunk_rows: int,
+    total: int,
+    progress: Progress,
+) -> int:
+    """Insert the new rows (COPY on PostGIS when there are many); returns how many."""
+    done = 0
+    if can_copy(session, len(inserts)):
+        copy_insert(session, table, inserts, progress=lambda n: progress("write", n, total))
+        done = len(inserts)
+    else:
+        for start in range(0, len(inserts), chunk_rows):
+            chunk = inserts[start : start + chunk_rows]
+            session.execute(sa.insert(table), chunk)
+            done += len(chunk)
+            progress("write", done, total)
+    return done
+
+
+def _update(
+    session: Session,
+    table: sa.Table,
+    updates: list[dict],
+    *,
+    chunk_rows: int,
+    done: int,
+    total: int,
+    progress: Progress,
+) -> None:
+    """Update the rows matched to existing ones (``b_id``), in chunks."""
+    if updates:
+        keys = sorted({k for u in updates for k in u} - {"b_id"})
+        stmt = (
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("b_id"))
+            .values({k: sa.bindparam(k, type_=table.c[k].type) for k in keys})
+        )
+        for start in range(0, len(updates), chunk_rows):
+            chunk = [
+                {k: u.get(k) for k in ["b_id", *keys]} for u in updates[start : start + chunk_rows]
+            ]
+            session.execute(stmt, chunk)
+            done += len(chunk)
+            progress("write", done, total)
+
+
+def _hazard_events(session: Session, prepared: Prepared, inserts: list[dict]) -> None:
+    """An 'import' event for each new hazard, so its history starts with the file."""
+    report = prepared.report
+    ids = dict(
+        session.execute(
+            sa.select(m.Hazard.code, m.Hazard.id).where(
+                m.Hazard.code.in_([r["code"] for r in inserts])
+            )
+        ).all()
+    )
+    session.execute(
+        sa.insert(m.HazardEvent),
+        [
+            {
+                "hazard_id": ids[r["code"]],
+                "at": datetime.now().replace(microsecond=0),
+                "actor": prepared.requester.username,
+                "action": "import",
+                "from_status": None,
+                "to_status": r["status"],
+                "note": f"imported from {report.file}",
+            }
+            for r in inserts
+        ],
+    )

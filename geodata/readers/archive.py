@@ -13,8 +13,20 @@ from gridmap.notes import N_, InputRejected, note, rejected
 
 
 def member_name(info: zipfile.ZipInfo) -> str:
-    """A member's real name: zips from Chinese Windows store GBK without the UTF-8 flag,
-    which Python shows as cp437 mojibake."""
+    """A member's real name.
+
+    Zips from Chinese Windows store GBK without the UTF-8 flag, which Python shows as cp437
+    mojibake; the name is decoded back as UTF-8, else GB18030.
+
+    Parameters
+    ----------
+    info : zipfile.ZipInfo
+        The member.
+
+    Returns
+    -------
+    str
+    """
     if info.flag_bits & 0x800:
         return info.filename
     try:
@@ -37,7 +49,24 @@ def _unsafe_member(name: str) -> bool:
 
 
 def safe_extract(archive: Path, dest: Path, display: str, limits: Limits) -> list[Path]:
-    """Unpack ``archive`` into ``dest`` refusing zip-slip, links and bombs; returns files."""
+    """Unpack ``archive`` into ``dest`` refusing zip-slip, links and bombs.
+
+    Parameters
+    ----------
+    archive : Path
+        The zip file.
+    dest : Path
+        The folder to unpack into.
+    display : str
+        The archive's name, shown in errors.
+    limits : Limits
+        Most members, unpacked bytes and compression ratio allowed.
+
+    Returns
+    -------
+    list of Path
+        The files written (folders, ``__MACOSX`` and ``._`` files left out).
+    """
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -52,42 +81,7 @@ def safe_extract(archive: Path, dest: Path, display: str, limits: Limits) -> lis
     out: list[Path] = []
     with zf:
         infos = zf.infolist()
-        if len(infos) > limits.max_members:
-            raise rejected(
-                N_("{file} holds {n} files, more than the {limit} allowed"),
-                file=display,
-                n=len(infos),
-                limit=limits.max_members,
-            )
-        declared = sum(i.file_size for i in infos)
-        if declared > limits.max_unpacked_bytes:
-            raise _bomb(display, limits)
-        for info in infos:
-            name = member_name(info)
-            if _unsafe_member(name):
-                raise rejected(
-                    N_(
-                        "{file} contains the path {member!r}, which points outside "
-                        "the archive (zip-slip); nothing was imported"
-                    ),
-                    file=display,
-                    member=name,
-                )
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                raise rejected(
-                    N_(
-                        "{file} contains a symbolic link {member!r}; archives with "
-                        "links are refused"
-                    ),
-                    file=display,
-                    member=name,
-                )
-            if (
-                info.file_size > limits.max_ratio * max(info.compress_size, 1)
-                and info.file_size > MB
-            ):
-                raise _bomb(display, limits)
+        _check_members(infos, display, limits)
         written = 0
         for info in infos:
             name = member_name(info).replace("\\", "/")
@@ -96,56 +90,103 @@ def safe_extract(archive: Path, dest: Path, display: str, limits: Limits) -> lis
                 continue
             target = dest.joinpath(*parts)
             if not target.resolve().is_relative_to(dest.resolve()):
-                raise rejected(
-                    N_(
-                        "{file} contains the path {member!r}, which points outside "
-                        "the archive (zip-slip); nothing was imported"
-                    ),
-                    file=display,
-                    member=name,
-                )
+                raise _zip_slip(display, name)
             target.parent.mkdir(parents=True, exist_ok=True)
-            member_bytes = 0
-            try:
-                with zf.open(info) as src, open(target, "wb") as dst:
-                    while chunk := src.read(MB):
-                        member_bytes += len(chunk)
-                        written += len(chunk)
-                        # Headers can lie: count what really comes out.
-                        if written > limits.max_unpacked_bytes or member_bytes > max(
-                            limits.max_ratio * max(info.compress_size, 1), MB
-                        ):
-                            raise _bomb(display, limits)
-                        dst.write(chunk)
-            except (
-                zipfile.BadZipFile,
-                zipfile.LargeZipFile,
-                EOFError,
-                OSError,
-                ValueError,
-                zlib.error,
-            ) as exc:
-                raise rejected(
-                    N_(
-                        "{file} is corrupt: {member!r} cannot be unpacked ({reason}); "
-                        "export or download it again"
-                    ),
-                    file=display,
-                    member=name,
-                    reason=str(exc),
-                ) from exc
-            except NotImplementedError as exc:
-                raise rejected(
-                    N_(
-                        "{file}: {member!r} uses a compression or encryption gridmap "
-                        "cannot read ({reason}); zip it again without a password"
-                    ),
-                    file=display,
-                    member=name,
-                    reason=str(exc),
-                ) from exc
+            written = _unpack(zf, info, target, name, display, limits, written)
             out.append(target)
     return out
+
+
+def _check_members(infos: list[zipfile.ZipInfo], display: str, limits: Limits) -> None:
+    """Refuse, before anything is written, too many members, declared sizes or ratios of a
+    bomb, and names or links that lead outside the archive."""
+    if len(infos) > limits.max_members:
+        raise rejected(
+            N_("{file} holds {n} files, more than the {limit} allowed"),
+            file=display,
+            n=len(infos),
+            limit=limits.max_members,
+        )
+    declared = sum(i.file_size for i in infos)
+    if declared > limits.max_unpacked_bytes:
+        raise _bomb(display, limits)
+    for info in infos:
+        name = member_name(info)
+        if _unsafe_member(name):
+            raise _zip_slip(display, name)
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise rejected(
+                N_("{file} contains a symbolic link {member!r}; archives with links are refused"),
+                file=display,
+                member=name,
+            )
+        if info.file_size > limits.max_ratio * max(info.compress_size, 1) and info.file_size > MB:
+            raise _bomb(display, limits)
+
+
+def _unpack(
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    target: Path,
+    name: str,
+    display: str,
+    limits: Limits,
+    written: int,
+) -> int:
+    """Copy one member to ``target``, counting the bytes that really come out against the
+    limits; returns the archive's bytes written so far."""
+    member_bytes = 0
+    try:
+        with zf.open(info) as src, open(target, "wb") as dst:
+            while chunk := src.read(MB):
+                member_bytes += len(chunk)
+                written += len(chunk)
+                # Headers can lie: count what really comes out.
+                if written > limits.max_unpacked_bytes or member_bytes > max(
+                    limits.max_ratio * max(info.compress_size, 1), MB
+                ):
+                    raise _bomb(display, limits)
+                dst.write(chunk)
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        EOFError,
+        OSError,
+        ValueError,
+        zlib.error,
+    ) as exc:
+        raise rejected(
+            N_(
+                "{file} is corrupt: {member!r} cannot be unpacked ({reason}); "
+                "export or download it again"
+            ),
+            file=display,
+            member=name,
+            reason=str(exc),
+        ) from exc
+    except NotImplementedError as exc:
+        raise rejected(
+            N_(
+                "{file}: {member!r} uses a compression or encryption gridmap "
+                "cannot read ({reason}); zip it again without a password"
+            ),
+            file=display,
+            member=name,
+            reason=str(exc),
+        ) from exc
+    return written
+
+
+def _zip_slip(display: str, member: str) -> InputRejected:
+    return rejected(
+        N_(
+            "{file} contains the path {member!r}, which points outside "
+            "the archive (zip-slip); nothing was imported"
+        ),
+        file=display,
+        member=member,
+    )
 
 
 def _bomb(display: str, limits: Limits):

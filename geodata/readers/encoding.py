@@ -61,6 +61,20 @@ _CJK_LDID = {"CP936", "CP950", "CP949", "CP932"}
 
 
 def normalise_encoding(name: str, display: str = "--encoding") -> str:
+    """The canonical name of an encoding a person gave ('gbk', 'cp936', 'utf8' ...).
+
+    Parameters
+    ----------
+    name : str
+        The encoding as given.
+    display : str
+        Where it was given, shown in the error when it is unknown.
+
+    Returns
+    -------
+    str
+        'UTF-8', 'CP936', 'GB18030' or another codec name in upper case.
+    """
     key = str(name).strip().lower().replace("_", "-") if name else ""
     key2 = key.replace("-", "") if key.replace("-", "").isdigit() else key
     canonical = _ENCODING_ALIASES.get(key2) or _ENCODING_ALIASES.get(key.replace("-", ""))
@@ -78,6 +92,17 @@ def normalise_encoding(name: str, display: str = "--encoding") -> str:
 
 
 def python_codec(encoding: str) -> str:
+    """The Python codec that decodes ``encoding``.
+
+    Parameters
+    ----------
+    encoding : str
+        A canonical encoding name (see :func:`normalise_encoding`).
+
+    Returns
+    -------
+    str
+    """
     return {"CP936": "gbk", "GB18030": "gb18030", "UTF-8": "utf-8"}.get(encoding, encoding.lower())
 
 
@@ -85,7 +110,18 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def guess_text_encoding(data: bytes) -> tuple[str, Note] | None:
-    """UTF-8 versus GB18030 from the bytes themselves; None when it is neither."""
+    """UTF-8 versus GB18030 from the bytes themselves.
+
+    Parameters
+    ----------
+    data : bytes
+        The text, or a sample of it.
+
+    Returns
+    -------
+    tuple of (str, Note) or None
+        The encoding and why; None when it is neither.
+    """
     if data.startswith(codecs.BOM_UTF8):
         return "UTF-8", note(N_("UTF-8 byte-order mark at the start of the file"))
     if not any(b >= 0x80 for b in data):
@@ -113,6 +149,20 @@ def guess_text_encoding(data: bytes) -> tuple[str, Note] | None:
 
 
 def detect_text_encoding(data: bytes, display: str = "the file") -> tuple[str, Note]:
+    """As :func:`guess_text_encoding`, refusing text that is neither UTF-8 nor GB18030.
+
+    Parameters
+    ----------
+    data : bytes
+        The text, or a sample of it.
+    display : str
+        The file's name, shown in the error.
+
+    Returns
+    -------
+    tuple of (str, Note)
+        The encoding and why.
+    """
     found = guess_text_encoding(data)
     if found is None:
         raise rejected(
@@ -132,7 +182,20 @@ def _dbf_records(dbf: Path, limit: int = 4 * MB) -> tuple[int, bytes]:
 
 
 def dbf_encoding(dbf: Path, display: str) -> tuple[str, Note]:
-    """Encoding of a Shapefile's .dbf: .cpg, then the language-driver byte, then the bytes."""
+    """Encoding of a Shapefile's .dbf: .cpg, then the language-driver byte, then the bytes.
+
+    Parameters
+    ----------
+    dbf : Path
+        The .dbf file.
+    display : str
+        The Shapefile's name, shown in messages.
+
+    Returns
+    -------
+    tuple of (str, Note)
+        The encoding and why.
+    """
     for cpg in (dbf.with_suffix(".cpg"), dbf.with_suffix(".CPG")):
         if cpg.exists():
             raw = cpg.read_bytes().decode("ascii", errors="replace").strip()

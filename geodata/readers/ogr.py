@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import warnings
+from dataclasses import dataclass
 from glob import escape as glob_escape
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from geodata.readers.encoding import (
 )
 from geodata.readers.source import MB, ReadOptions, SourceData
 from gridmap import crs as gcrs
-from gridmap.notes import N_, Note, Problem, note, problem, rejected
+from gridmap.notes import N_, InputRejected, Note, Problem, note, problem, rejected
 
 
 def _geometries(wkb: np.ndarray, rows_offset: int = 1) -> tuple[np.ndarray, list[Problem]]:
@@ -101,11 +102,7 @@ def _ogr_read(path: Path, layer: str | None, encoding: str | None, display: str)
                 str(path), layer=layer, encoding=encoding, datetime_as_string=True
             )
         except pyogrio.errors.DataSourceError as exc:
-            raise rejected(
-                N_("{file} cannot be opened ({reason}); the file may be corrupt or incomplete"),
-                file=display,
-                reason=_first_line(exc),
-            ) from exc
+            raise _cannot_open(display, exc) from exc
         except UnicodeDecodeError as exc:
             raise rejected(
                 N_(
@@ -128,6 +125,14 @@ def _ogr_read(path: Path, layer: str | None, encoding: str | None, display: str)
     data = {c: arr for c, arr in zip(columns, fields, strict=True)}
     frame = pd.DataFrame(data)
     return meta, frame, wkb, notes
+
+
+def _cannot_open(display: str, exc: BaseException) -> InputRejected:
+    return rejected(
+        N_("{file} cannot be opened ({reason}); the file may be corrupt or incomplete"),
+        file=display,
+        reason=_first_line(exc),
+    )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -178,9 +183,21 @@ def _with_rebuilt_shx(shp: Path, workdir: Path) -> Path:
     return target
 
 
-def _read_ogr(
-    path: Path, fmt: str, display: str, opts: ReadOptions, workdir: Path, base_notes: list[Note]
-) -> SourceData:
+@dataclass
+class _OgrInput:
+    """The file OGR reads (a UTF-8 copy, or with a rebuilt .shx, when needed), its text
+    encoding with the reason, the encoding to hand GDAL and what the reader must be told."""
+
+    path: Path
+    read_path: Path
+    encoding: str | None
+    reason: Note | None
+    gdal_encoding: str | None
+    warnings: list[Note]
+
+
+def _ogr_input(path: Path, fmt: str, display: str, opts: ReadOptions, workdir: Path) -> _OgrInput:
+    """Settle the encoding of ``path`` per format and make the copy OGR can read."""
     encoding: str | None = None
     enc_reason: Note | None = None
     read_path = path
@@ -223,21 +240,11 @@ def _read_ogr(
         )
     elif fmt == "gpkg":
         encoding, enc_reason = "UTF-8", note(N_("GeoPackage text is always UTF-8"))
+    return _OgrInput(path, read_path, encoding, enc_reason, gdal_encoding, read_warnings)
 
-    try:
-        listed = pyogrio.list_layers(str(read_path))
-    except pyogrio.errors.DataSourceError as exc:
-        raise rejected(
-            N_("{file} cannot be opened ({reason}); the file may be corrupt or incomplete"),
-            file=display,
-            reason=_first_line(exc),
-        ) from exc
-    layer_names = [str(n) for n, _t in listed]
-    if fmt == "gpx":
-        return _read_gpx(read_path, display, opts, layer_names, encoding, enc_reason, base_notes)
-    chosen = _pick(layer_names, opts.layer, display, "layer")
-    meta, frame, wkb, notes = _ogr_read(read_path, chosen, gdal_encoding, display)
-    geoms, problems = _geometries(wkb)
+
+def _declared_crs(meta: dict, fmt: str, path: Path, read_path: Path) -> gcrs.CrsChoice | None:
+    """The CRS the file declares, with where it says so (None when it declares none)."""
     declared: gcrs.CrsChoice | None = None
     if meta.get("crs"):
         wkt = None
@@ -259,6 +266,25 @@ def _read_ogr(
         ):
             source = note(N_("GeoJSON default (RFC 7946 is always WGS84)"))
         declared = gcrs.describe_declared(pyproj.CRS.from_user_input(meta["crs"]), source, wkt)
+    return declared
+
+
+def _read_ogr(
+    path: Path, fmt: str, display: str, opts: ReadOptions, workdir: Path, base_notes: list[Note]
+) -> SourceData:
+    src = _ogr_input(path, fmt, display, opts, workdir)
+    path, read_path, encoding, enc_reason = src.path, src.read_path, src.encoding, src.reason
+    try:
+        listed = pyogrio.list_layers(str(read_path))
+    except pyogrio.errors.DataSourceError as exc:
+        raise _cannot_open(display, exc) from exc
+    layer_names = [str(n) for n, _t in listed]
+    if fmt == "gpx":
+        return _read_gpx(read_path, display, opts, layer_names, encoding, enc_reason, base_notes)
+    chosen = _pick(layer_names, opts.layer, display, "layer")
+    meta, frame, wkb, notes = _ogr_read(read_path, chosen, src.gdal_encoding, display)
+    geoms, problems = _geometries(wkb)
+    declared = _declared_crs(meta, fmt, path, read_path)
     out = SourceData(
         name=display,
         format=fmt,
@@ -268,7 +294,7 @@ def _read_ogr(
         spatial=True,
         encoding=encoding,
         encoding_reason=enc_reason,
-        warnings=read_warnings + notes,
+        warnings=src.warnings + notes,
         notes=base_notes,
         problems=problems,
     )

@@ -32,9 +32,21 @@ def read_source(
 ) -> SourceData:
     """Read one file (or archive) into a :class:`SourceData` in EPSG:4326.
 
-    ``display_name`` is the name the user knows (an upload's original name);
-    ``workdir`` receives unpacked archives and transcoded copies (default: a temporary
-    directory removed before returning).
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    opts : ReadOptions, optional
+        Layer, encoding, CRS and coordinate choices (default: detect them).
+    display_name : str, optional
+        The name the user knows (an upload's original name).
+    workdir : Path, optional
+        Receives unpacked archives and transcoded copies (default: a temporary directory
+        removed before returning).
+
+    Returns
+    -------
+    SourceData
     """
     opts = opts or ReadOptions()
     path = Path(path)
@@ -104,6 +116,19 @@ def _read_any(path: Path, display: str, opts: ReadOptions, work: Path) -> Source
 
 
 def member_format(member: Path, display: str) -> str:
+    """The format of a file unpacked from an archive; archives inside it are refused.
+
+    Parameters
+    ----------
+    member : Path
+        The unpacked file.
+    display : str
+        The archive's name, shown in errors.
+
+    Returns
+    -------
+    str
+    """
     fmt = detect_format(member, f"{display}/{member.name}")
     if fmt in ("zip", "kmz") and member.suffix.lower() != ".kmz":
         raise rejected(
@@ -173,6 +198,18 @@ def _read_osm_ways(path: Path, display: str) -> SourceData:
 
 
 def list_layers(path: str | Path, opts: ReadOptions | None = None) -> list[str]:
-    """The layers (GeoPackage layers, sheets, archive members) a file offers."""
+    """The layers (GeoPackage layers, sheets, archive members) a file offers.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    opts : ReadOptions, optional
+        Read options, passed on to :func:`read_source`.
+
+    Returns
+    -------
+    list of str
+    """
     opts = opts or ReadOptions()
     return read_source(path, opts).layers

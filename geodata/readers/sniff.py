@@ -17,7 +17,18 @@ def _head(path: Path, n: int = 4096) -> bytes:
 
 
 def sniff(path: Path) -> str | None:
-    """The format the content says, ignoring the name (None: not recognised)."""
+    """The format the content says, ignoring the name.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+
+    Returns
+    -------
+    str or None
+        'zip', 'csv', 'geojson', 'gpkg', 'xlsx' ...; None when not recognised.
+    """
     head = _head(path)
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         try:
@@ -68,12 +79,22 @@ _KIND_NAMES = {
 }
 
 
-def detect_format(path: Path, display: str) -> str:
-    """The format of ``path``: by name, checked against the content (mislabelled -> error)."""
-    if display.lower().endswith(OSM_SUFFIXES):
-        return "osm"  # libosmium checks the content (and says so) when it reads
-    ext = path.suffix.lower()
-    actual = sniff(path)
+# The contents a declared format may hold (a .zip may be a KMZ and the other way round).
+_COMPATIBLE = {
+    "zip": {"zip", "kmz"},
+    "kmz": {"kmz", "zip"},
+    "csv": {"csv"},
+    "geojson": {"geojson"},
+    "shapefile": {"shapefile"},
+    "gpkg": {"gpkg"},
+    "kml": {"kml"},
+    "gpx": {"gpx"},
+    "xlsx": {"xlsx"},
+}
+
+
+def _refuse_parts(ext: str, actual: str | None, display: str) -> None:
+    """Refuse an old .xls workbook and the parts of a Shapefile sent without their .shp."""
     if ext == ".xls" or actual == "xls":
         raise rejected(
             N_(
@@ -98,6 +119,27 @@ def detect_format(path: Path, display: str) -> str:
             ),
             file=display,
         )
+
+
+def detect_format(path: Path, display: str) -> str:
+    """The format of ``path``: by name, checked against the content (mislabelled -> error).
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    display : str
+        The name the user knows, shown in errors.
+
+    Returns
+    -------
+    str
+    """
+    if display.lower().endswith(OSM_SUFFIXES):
+        return "osm"  # libosmium checks the content (and says so) when it reads
+    ext = path.suffix.lower()
+    actual = sniff(path)
+    _refuse_parts(ext, actual, display)
     declared = _EXTENSIONS.get(ext)
     if declared is None:
         if actual in (None, "xml"):
@@ -124,18 +166,7 @@ def detect_format(path: Path, display: str) -> str:
             ext=ext,
             kind=_KIND_NAMES.get(declared, declared),
         )
-    compatible = {
-        "zip": {"zip", "kmz"},
-        "kmz": {"kmz", "zip"},
-        "csv": {"csv"},
-        "geojson": {"geojson"},
-        "shapefile": {"shapefile"},
-        "gpkg": {"gpkg"},
-        "kml": {"kml"},
-        "gpx": {"gpx"},
-        "xlsx": {"xlsx"},
-    }
-    if actual not in compatible[declared]:
+    if actual not in _COMPATIBLE[declared]:
         raise rejected(
             N_(
                 "{file} is named {ext} but it is {actual}; rename it to match its "
