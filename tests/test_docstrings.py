@@ -119,7 +119,6 @@ STILL_UNDOCUMENTED: set[str] = {
     "gridmap/maps/risk.py",
     "gridmap/maps/safe.py",
     "gridmap/maps/standard.py",
-    "gridmap/mvt.py",
     "gridmap/noding.py",
     "gridmap/notes.py",
     "gridmap/ogc.py",
@@ -132,7 +131,6 @@ STILL_UNDOCUMENTED: set[str] = {
     "gridmap/standards/rules.py",
     "gridmap/todo.py",
     "gridmap/units.py",
-    "gridmap/vector.py",
     "gridmap/vocab.py",
     "gridmap/walkable.py",
 }

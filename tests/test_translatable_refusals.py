@@ -42,7 +42,6 @@ STILL_ENGLISH_ONLY: set[str] = {
     "gridmap/analysis/risk.py",
     "gridmap/demo/osm_city.py",
     "gridmap/field.py",
-    "gridmap/mvt.py",
     "gridmap/network/_build.py",
     "gridmap/network/_osm.py",
     "gridmap/standards/indicators.py",
