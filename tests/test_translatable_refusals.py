@@ -40,7 +40,6 @@ STILL_ENGLISH_ONLY: set[str] = {
     "gridmap/analysis/reach/isochrones.py",
     "gridmap/analysis/reach/sites.py",
     "gridmap/analysis/risk.py",
-    "gridmap/demo/osm_city.py",
     "gridmap/field.py",
     "gridmap/network/_build.py",
     "gridmap/network/_osm.py",
