@@ -41,7 +41,7 @@ from geodata.planning import LEVELS, CategoryPlan, PlanRequest, own_level, plan_
 from geodata.reachability import latest_runs
 from gridmap import vocab
 from gridmap.errors import GridmapError, InvalidInput, NotFound
-from gridmap.maps.reach import reach_map
+from gridmap.maps.reach import ReachMeasure, reach_map
 from gridmap.maps.reach_png import reach_png
 from gridmap.privacy import neutralise_frame
 from gridmap.units import minutes_for
@@ -332,13 +332,15 @@ def _map(plan: CategoryPlan, lang: str, run_id: int | None = None):
         plan.reach_areas,
         plan.gaps,
         plan.picks,
-        category_label=label,
-        distance_m=plan.distance_m,
-        minutes=plan.minutes_at_speed,
-        speed_kmh=plan.request.speed_kmh,
-        estimate=plan.main.method == "estimate",
+        measure=ReachMeasure(
+            category_label=label,
+            distance_m=plan.distance_m,
+            minutes=plan.minutes_at_speed,
+            speed_kmh=plan.request.speed_kmh,
+            estimate=plan.main.method == "estimate",
+            method_text=_method_text(plan, lang),
+        ),
         _=_,
-        method_text=_method_text(plan, lang),
         buildings_url=url,
         params={"run": run_id} if run_id is not None else None,
     )
