@@ -47,14 +47,14 @@ def shift_nested(coords: Any, *, lonlat: bool) -> Any:
     Parameters
     ----------
     coords : list
-        Positions, nested to any depth.
+        Positions, nested to any depth, the lists of one level not all of one length.
     lonlat : bool
-        Positions are [lon, lat] (GeoJSON order); else [lat, lon] (Leaflet order).
+        The order of each position, as for :func:`shift_positions`.
 
     Returns
     -------
     list
-        The shifted positions, nested the same way.
+        The shifted positions.
     """
     try:
         return shift_positions(coords, lonlat=lonlat)
