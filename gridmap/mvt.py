@@ -1,5 +1,5 @@
-"""Mapbox Vector Tile 2.1 in plain Python: :func:`encode_layer` / :func:`encode_mvt` and
-:func:`decode_mvt`.
+"""Mapbox Vector Tile 2.1 in plain Python: :func:`encode_layer` / :func:`encode_mvt` write
+tiles, :func:`gridmap.mvt_decode.decode_mvt` reads them back.
 
 Protobuf written by hand (the format has four message types): the SpatiaLite side of what
 PostGIS does with ``ST_AsMVTGeom`` + ``ST_AsMVT``. Geometries come in tile space, from
@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
-
-from gridmap.errors import InvalidInput
 
 MVT_EXTENT = 4096
 MVT_BUFFER = 64
@@ -364,17 +362,61 @@ def encode_layer(
     ids: Sequence[int] | None = None,
     extent: int = MVT_EXTENT,
 ) -> bytes:
-    """One MVT layer from tile-space geometries (see :func:`tile_geometries`) and their
-    properties -- one dict per feature, or ``columns`` (name -> one value per feature, the
-    faster way for many features); None values are left out, and so are features whose
-    geometry is empty."""
+    """One Mapbox vector tile layer from tile-space geometries and their properties.
+
+    Features whose geometry is empty are left out, and so are None property values.
+
+    Parameters
+    ----------
+    name : str
+        Name of the layer inside the tile.
+    geoms : sequence of shapely geometries
+        Geometries in tile space (see :func:`gridmap.vector.tile_geometries`).
+    properties : sequence of dict, optional
+        One dict of properties per feature.
+    columns : dict of str to sequence, optional
+        Property name -> one value per feature: the faster way for many features.
+    ids : sequence of int, optional
+        Feature ids, one per geometry.
+    extent : int
+        Tile extent in tile units.
+
+    Returns
+    -------
+    bytes
+        The encoded layer (a protobuf ``Layer`` message).
+    """
     n = len(geoms)
     if columns is None:
         names = list(dict.fromkeys(k for p in (properties or []) for k in p))
         columns = {k: [p.get(k) for p in properties or []] for k in names}
     keys = {k: i for i, k in enumerate(columns)}
+    values, value_ix = _value_indices(columns)
+    key_bytes = [_vb(i) for i in range(len(keys))]
+    garr = np.asarray(geoms, dtype=object)
+    types = shapely.get_type_id(garr) if n else np.zeros(0, int)
+    if n and np.all(np.isin(types, (-1, 3, 6)) | shapely.is_empty(garr)):
+        tag_ix = [
+            np.array([-1 if v is None else v for v in col], np.int64)
+            if any(v is None for v in col)
+            else np.asarray(col, np.int64)
+            for col in value_ix
+        ]
+        feats_bytes = _encode_polygon_features(
+            _polygon_payloads(garr), tag_ix, None if ids is None else np.asarray(ids, np.int64)
+        )
+        return _layer(name, feats_bytes, keys, values, extent)
+    id_list = [int(i) for i in ids] if ids is not None else None
+    feats = _encode_features(garr, id_list, key_bytes, value_ix)
+    return _layer(name, feats, keys, values, extent)
+
+
+def _value_indices(
+    columns: dict[str, Sequence[Any]],
+) -> tuple[dict[tuple[str, Any], int], list[Any]]:
+    """The layer's distinct values (by type and value) and, per column, the value index of
+    every feature (None: no tag)."""
     values: dict[tuple[str, Any], int] = {}
-    # per column: the value index of every feature (None: no tag)
     value_ix = []
     for col in columns.values():
         arr = np.asarray(col)
@@ -395,23 +437,16 @@ def encode_layer(
                 hit = seen[v] = values.setdefault((type(w).__name__, w), len(values))
             ix.append(hit)
         value_ix.append(ix)
-    key_bytes = [_vb(i) for i in range(len(keys))]
-    garr = np.asarray(geoms, dtype=object)
-    types = shapely.get_type_id(garr) if n else np.zeros(0, int)
-    if n and np.all(np.isin(types, (-1, 3, 6)) | shapely.is_empty(garr)):
-        tag_ix = [
-            np.array([-1 if v is None else v for v in col], np.int64)
-            if any(v is None for v in col)
-            else np.asarray(col, np.int64)
-            for col in value_ix
-        ]
-        feats_bytes = _encode_polygon_features(
-            _polygon_payloads(garr), tag_ix, None if ids is None else np.asarray(ids, np.int64)
-        )
-        return _layer(name, feats_bytes, keys, values, extent)
+    return values, value_ix
+
+
+def _encode_features(
+    garr: np.ndarray, id_list: list[int] | None, key_bytes: list[bytes], value_ix: list[Any]
+) -> bytes:
+    """The features of a layer of any geometry types, empty and collapsed ones left out."""
+    n = len(garr)
     fast = _polygon_commands_fast(garr) if n else []
     poly_types = shapely.get_type_id(garr) if n else []
-    id_list = [int(i) for i in ids] if ids is not None else None
     feats = []
     for i in range(n):
         geom = garr[i]
@@ -433,7 +468,7 @@ def encode_layer(
         body = b"\x08" + _varint(id_list[i]) if id_list is not None else b""
         body += b"\x12" + _vb(len(tags)) + tags + gtype + b"\x22" + _varint(len(payload)) + payload
         feats.append(b"\x12" + _varint(len(body)) + body)
-    return _layer(name, b"".join(feats), keys, values, extent)
+    return b"".join(feats)
 
 
 def _layer(
@@ -448,143 +483,16 @@ def _layer(
 
 
 def encode_mvt(layers: Sequence[bytes]) -> bytes:
-    """A tile from layers made by :func:`encode_layer`."""
+    """A tile from layers made by :func:`encode_layer`.
+
+    Parameters
+    ----------
+    layers : sequence of bytes
+        The encoded layers.
+
+    Returns
+    -------
+    bytes
+        The tile.
+    """
     return b"".join(layers)
-
-
-# --- protobuf reading (for tests, tools and comparing backends) -------------------------------
-def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
-    shift = result = 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return result, pos
-        shift += 7
-
-
-def _fields(buf: bytes) -> Iterator[tuple[int, int, Any]]:
-    """(field number, wire type, value: int for varints, bytes otherwise) of a message."""
-    pos = 0
-    while pos < len(buf):
-        key, pos = _read_varint(buf, pos)
-        field, wire = key >> 3, key & 7
-        val: int | bytes
-        if wire == 0:
-            val, pos = _read_varint(buf, pos)
-        elif wire == 1:
-            val, pos = buf[pos : pos + 8], pos + 8
-        elif wire == 2:
-            n, pos = _read_varint(buf, pos)
-            val, pos = buf[pos : pos + n], pos + n
-        elif wire == 5:
-            val, pos = buf[pos : pos + 4], pos + 4
-        else:
-            raise InvalidInput(f"not a vector tile: wire type {wire} at byte {pos}")
-        yield field, wire, val
-
-
-def _unzig(n: int) -> int:
-    return (n >> 1) ^ -(n & 1)
-
-
-def _packed_ints(buf: bytes) -> list[int]:
-    out, pos = [], 0
-    while pos < len(buf):
-        v, pos = _read_varint(buf, pos)
-        out.append(v)
-    return out
-
-
-def _decode_value(buf: bytes) -> Any:
-    for field, _wire, val in _fields(buf):
-        if field == 1:
-            return val.decode("utf-8")
-        if field == 2:
-            return struct.unpack("<f", val)[0]
-        if field == 3:
-            return struct.unpack("<d", val)[0]
-        if field in (4, 5):
-            return val if field == 5 or val < 2**63 else val - 2**64
-        if field == 6:
-            return _unzig(val)
-        if field == 7:
-            return bool(val)
-    return None
-
-
-def _decode_geometry(gtype: int, cmds: list[int]) -> BaseGeometry | None:
-    x = y = 0
-    i = 0
-    parts: list[list[tuple[int, int]]] = []
-    while i < len(cmds):
-        cid, count = cmds[i] & 7, cmds[i] >> 3
-        i += 1
-        if cid in (1, 2):
-            for _ in range(count):
-                x += _unzig(cmds[i])
-                y += _unzig(cmds[i + 1])
-                i += 2
-                if cid == 1:
-                    parts.append([(x, y)])
-                else:
-                    parts[-1].append((x, y))
-        elif cid == 7:
-            parts[-1].append(parts[-1][0])
-    if gtype == 1:
-        pts = [p[0] for p in parts]
-        return shapely.Point(pts[0]) if len(pts) == 1 else shapely.MultiPoint(pts)
-    if gtype == 2:
-        lines = [shapely.LineString(p) for p in parts]
-        return lines[0] if len(lines) == 1 else shapely.MultiLineString(lines)
-    if gtype == 3:
-        polys: list[tuple[list[tuple[int, int]], list[list[tuple[int, int]]]]] = []
-        for ring in parts:
-            area2 = _ring_area2(np.asarray(ring, float))
-            if area2 > 0 or not polys:
-                polys.append((ring, []))
-            else:
-                polys[-1][1].append(ring)
-        shapes = [shapely.Polygon(e, holes) for e, holes in polys]
-        return shapes[0] if len(shapes) == 1 else shapely.MultiPolygon(shapes)
-    return None
-
-
-def decode_mvt(data: bytes) -> dict[str, dict[str, Any]]:
-    """{layer name: {"extent": int, "features": [{"id", "properties", "geometry"}]}} with
-    geometries in tile space (shapely)."""
-    out: dict[str, dict[str, Any]] = {}
-    for field, _w, layer_buf in _fields(data):
-        if field != 3:
-            continue
-        name, extent, keys, values, raw = "", MVT_EXTENT, [], [], []
-        for f, _wire, val in _fields(layer_buf):
-            if f == 1:
-                name = val.decode("utf-8")
-            elif f == 2:
-                raw.append(val)
-            elif f == 3:
-                keys.append(val.decode("utf-8"))
-            elif f == 4:
-                values.append(_decode_value(val))
-            elif f == 5:
-                extent = val
-        feats = []
-        for fb in raw:
-            fid, tags, gtype, cmds = None, [], 0, []
-            for f, _wire, val in _fields(fb):
-                if f == 1:
-                    fid = val
-                elif f == 2:
-                    tags = _packed_ints(val)
-                elif f == 3:
-                    gtype = val
-                elif f == 4:
-                    cmds = _packed_ints(val)
-            props = {keys[tags[k]]: values[tags[k + 1]] for k in range(0, len(tags), 2)}
-            feats.append(
-                {"id": fid, "properties": props, "geometry": _decode_geometry(gtype, cmds)}
-            )
-        out[name] = {"extent": extent, "features": feats}
-    return out

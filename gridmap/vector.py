@@ -32,22 +32,71 @@ MAX_ZOOM = 22
 
 # --- zoom-dependent generalisation -------------------------------------------------------
 def pixel_deg(zoom: float) -> float:
-    """Width of one 256-px screen pixel in degrees of longitude at ``zoom``."""
+    """Width of one 256-px screen pixel in degrees of longitude at ``zoom``.
+
+    Parameters
+    ----------
+    zoom : float
+        Web map zoom level.
+
+    Returns
+    -------
+    float
+        Degrees of longitude.
+    """
     return float(360.0 / (256.0 * 2.0**zoom))
 
 
 def simplify_tolerance_deg(zoom: float) -> float:
-    """Half a pixel: anything smaller cannot be seen at this zoom."""
+    """Half a pixel: anything smaller cannot be seen at this zoom.
+
+    Parameters
+    ----------
+    zoom : float
+        Web map zoom level.
+
+    Returns
+    -------
+    float
+        Simplification tolerance in degrees.
+    """
     return pixel_deg(zoom) / 2.0
 
 
 def coordinate_decimals(zoom: float) -> int:
-    """Decimals of a degree that still resolve a tenth of a pixel (5 at z12 .. 7 at z20+)."""
+    """Decimals of a degree that still resolve a tenth of a pixel (5 at z12 .. 7 at z20+).
+
+    Parameters
+    ----------
+    zoom : float
+        Web map zoom level.
+
+    Returns
+    -------
+    int
+        Number of decimals to round coordinates to.
+    """
     return int(min(7, max(5, math.ceil(-math.log10(pixel_deg(zoom) / 10.0)))))
 
 
 def parse_bbox(text: str | None) -> tuple[float, float, float, float]:
-    """``minx,miny,maxx,maxy`` in degrees; raises InvalidInput naming the problem."""
+    """A ``minx,miny,maxx,maxy`` box in degrees, checked.
+
+    Parameters
+    ----------
+    text : str or None
+        The box as sent in a request.
+
+    Returns
+    -------
+    tuple of float
+        (minx, miny, maxx, maxy) in degrees.
+
+    Raises
+    ------
+    InvalidInput
+        Naming what is wrong with the box.
+    """
     try:
         minx, miny, maxx, maxy = (float(v) for v in (text or "").split(","))
     except ValueError as exc:
@@ -105,7 +154,20 @@ def parse_zoom(text: str | None, default: int = 16) -> int:
 
 
 def shift_geometries(geoms: np.ndarray, display: str) -> np.ndarray:
-    """Geometries (EPSG:4326) as shown on a ``display`` basemap: ``gcj02`` shifts them."""
+    """Geometries (EPSG:4326) as shown on a ``display`` basemap: ``gcj02`` shifts them.
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray
+        Shapely geometries in EPSG:4326.
+    display : str
+        The basemap's coordinate system: ``wgs84`` or ``gcj02``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The geometries in the display's coordinates.
+    """
     if display != "gcj02":
         return geoms
 
@@ -151,6 +213,24 @@ def feature_collection(
     Only ``properties`` travel; polygons and lines are simplified to half a pixel
     (topology kept), every coordinate is rounded to :func:`coordinate_decimals`, and for
     ``display="gcj02"`` the geometries are shifted to GCJ-02 first.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+        The features, EPSG:4326.
+    properties : sequence of str
+        The columns sent as properties.
+    zoom : float
+        Web map zoom level the features are shown at.
+    display : str
+        The basemap's coordinate system: ``wgs84`` or ``gcj02``.
+    simplify : bool
+        Simplify polygons and lines to half a pixel.
+
+    Returns
+    -------
+    dict
+        The FeatureCollection, ready for ``json.dumps``.
     """
     geoms = np.asarray(frame.geometry.values)
     if len(geoms) and simplify:
@@ -205,7 +285,18 @@ def check_tile(z: int, x: int, y: int) -> None:
 
 
 def tile_bounds_3857(z: int, x: int, y: int) -> tuple[float, float, float, float]:
-    """(minx, miny, maxx, maxy) of an XYZ tile in Web Mercator metres."""
+    """(minx, miny, maxx, maxy) of an XYZ tile in Web Mercator metres.
+
+    Parameters
+    ----------
+    z, x, y : int
+        Zoom, column and row of the tile.
+
+    Returns
+    -------
+    tuple of float
+        The tile's bounds in metres (EPSG:3857).
+    """
     size = 2 * ORIGIN_M / 2**z
     minx = -ORIGIN_M + x * size
     maxy = ORIGIN_M - y * size
@@ -253,7 +344,20 @@ def lonlat_to_mercator(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
 def tile_bbox_4326(
     z: int, x: int, y: int, *, buffer: float = 0.0
 ) -> tuple[float, float, float, float]:
-    """Lon/lat box of a tile, grown by ``buffer`` (a fraction of the tile's width)."""
+    """Lon/lat box of a tile, grown by ``buffer`` (a fraction of the tile's width).
+
+    Parameters
+    ----------
+    z, x, y : int
+        Zoom, column and row of the tile.
+    buffer : float
+        Margin as a fraction of the tile's width.
+
+    Returns
+    -------
+    tuple of float
+        (minx, miny, maxx, maxy) in degrees (EPSG:4326).
+    """
     minx, miny, maxx, maxy = tile_bounds_3857(z, x, y)
     pad = (maxx - minx) * buffer
     lon, lat = mercator_to_lonlat([minx - pad, maxx + pad], [miny - pad, maxy + pad])
@@ -263,7 +367,22 @@ def tile_bbox_4326(
 def to_tile_coords(
     geoms: np.ndarray | Sequence[BaseGeometry], z: int, x: int, y: int, *, extent: int = MVT_EXTENT
 ) -> np.ndarray:
-    """Lon/lat geometries -> tile pixel space (0..extent, y down), as float shapely geoms."""
+    """Lon/lat geometries in tile pixel space (0..extent, y down), as float shapely geoms.
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray or sequence of shapely geometries
+        Geometries in EPSG:4326.
+    z, x, y : int
+        Zoom, column and row of the tile.
+    extent : int
+        Tile extent in tile units.
+
+    Returns
+    -------
+    numpy.ndarray
+        The geometries in tile space.
+    """
     minx, miny, maxx, maxy = tile_bounds_3857(z, x, y)
     scale = extent / (maxx - minx)
 
@@ -283,8 +402,27 @@ def tile_geometries(
     extent: int = MVT_EXTENT,
     buffer: int = MVT_BUFFER,
 ) -> np.ndarray:
-    """What ``ST_AsMVTGeom(geom, tile, extent, buffer, clip=true)`` does, for footprints:
-    into tile space, clipped to the tile plus ``buffer`` units, snapped to whole units."""
+    """What ``ST_AsMVTGeom(geom, tile, extent, buffer, clip=true)`` does, for footprints.
+
+    The geometries go into tile space, are clipped to the tile plus ``buffer`` units and
+    snapped to whole units.
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray or sequence of shapely geometries
+        Geometries in EPSG:4326.
+    z, x, y : int
+        Zoom, column and row of the tile.
+    extent : int
+        Tile extent in tile units.
+    buffer : int
+        Margin kept around the tile, in tile units.
+
+    Returns
+    -------
+    numpy.ndarray
+        The tile-space geometries (empty where nothing is left).
+    """
     g = to_tile_coords(geoms, z, x, y, extent=extent)
     g = shapely.clip_by_rect(g, -buffer, -buffer, extent + buffer, extent + buffer)
     # snap to the integer grid (rounding: set_precision is 20x slower and the encoder drops

@@ -18,8 +18,6 @@ STILL_ENGLISH_ONLY: set[str] = {
     "geodata/settings.py",
     "geodata/street_runs.py",
     "gridmap/analysis/indicators.py",
-    "gridmap/demo/osm_city.py",
-    "gridmap/mvt.py",
     "gridmap/standards/indicators.py",
 }
 

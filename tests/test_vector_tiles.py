@@ -16,7 +16,7 @@ from geodata.db.engine import make_engine, session_factory
 from geodata.db.frames import to_ewkt
 from geodata.db.migrate import upgrade
 from geodata.db.models import Building, Household
-from gridmap import mvt, vector
+from gridmap import mvt, mvt_decode, vector
 from gridmap.crs import wgs84_to_gcj02
 
 Z = 17
@@ -93,14 +93,14 @@ def test_encoder_round_trips_through_mapbox_vector_tile():
     assert shapely.geometry.shape(feats[13]["geometry"]).equals(line)
     assert shapely.geometry.shape(feats[14]["geometry"]).equals(point)
     # our own decoder reads the same
-    ours = {f["id"]: f for f in mvt.decode_mvt(data)["t"]["features"]}
+    ours = {f["id"]: f for f in mvt_decode.decode_mvt(data)["t"]["features"]}
     assert ours[11]["geometry"].equals(poly) and ours[12]["geometry"].equals(multi)
 
 
 def test_exterior_rings_are_clockwise_on_screen():
     ccw = shapely.Polygon([(0, 0), (0, 50), (50, 50), (50, 0)])  # any input orientation
     data = mvt.encode_mvt([mvt.encode_layer("t", [ccw, ccw.reverse()], [{}, {}])])
-    for f in mvt.decode_mvt(data)["t"]["features"]:
+    for f in mvt_decode.decode_mvt(data)["t"]["features"]:
         ring = np.asarray(f["geometry"].exterior.coords)
         x, y = ring[:, 0], ring[:, 1]
         assert np.sum(x[:-1] * y[1:] - x[1:] * y[:-1]) > 0  # positive area in y-down space
@@ -216,7 +216,7 @@ def test_postgis_and_spatialite_tiles_decode_to_the_same_features(fresh_database
                     decoded[kind] = {
                         disp: {
                             f["id"]: f
-                            for f in mvt.decode_mvt(
+                            for f in mvt_decode.decode_mvt(
                                 layers.building_tile(s, 16, *tiles[disp], display=disp)
                             )["buildings"]["features"]
                         }

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from geodata.planning import CategoryPlan
 from gridmap import vocab
-from gridmap.maps.reach import reach_map
+from gridmap.maps.reach import ReachMeasure, reach_map
 from gridmap.units import minutes_for
 from web.maps import render_map  # basemap, standard controls, offline assets
 from web.reach_plans import buildings_frame, method_text, reason_labels
@@ -31,13 +31,15 @@ def _map(plan: CategoryPlan, lang: str, run_id: int | None = None):
         plan.reach_areas,
         plan.gaps,
         plan.picks,
-        category_label=label,
-        distance_m=plan.distance_m,
-        minutes=plan.minutes_at_speed,
-        speed_kmh=plan.request.speed_kmh,
-        estimate=plan.main.method == "estimate",
+        measure=ReachMeasure(
+            category_label=label,
+            distance_m=plan.distance_m,
+            minutes=plan.minutes_at_speed,
+            speed_kmh=plan.request.speed_kmh,
+            estimate=plan.main.method == "estimate",
+            method_text=method_text(plan, lang),
+        ),
         _=_,
-        method_text=method_text(plan, lang),
         buildings_url=url,
         params={"run": run_id} if run_id is not None else None,
     )

@@ -53,7 +53,18 @@ TARGET_HOUSEHOLDS_RANGE = (300, 500)
 
 
 def planned_target_households(households) -> np.ndarray:
-    """A plausible planned load per grid: its households to the nearest 50, within 300-500."""
+    """A plausible planned load per grid: its households to the nearest 50, within 300-500.
+
+    Parameters
+    ----------
+    households : array-like of int
+        Households in each grid.
+
+    Returns
+    -------
+    numpy.ndarray
+        The target households of each grid.
+    """
     low, high = TARGET_HOUSEHOLDS_RANGE
     return np.clip(np.round(np.asarray(households) / 50) * 50, low, high).astype(int)
 
@@ -79,7 +90,13 @@ class City:
     patrol_tracks: gpd.GeoDataFrame
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        """Every table by name, in the order they must be written (parents first)."""
+        """Every table by name, in the order they must be written (parents first).
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            The tables.
+        """
         return {
             f.name: getattr(self, f.name)
             for f in fields(self)
@@ -87,4 +104,11 @@ class City:
         }
 
     def counts(self) -> dict[str, int]:
+        """Rows of every table by name, in the order they are written.
+
+        Returns
+        -------
+        dict of str to int
+            The row counts.
+        """
         return {name: len(frame) for name, frame in self.frames().items()}

@@ -36,16 +36,14 @@ import shapely
 from gridmap.crs import metric_crs
 from gridmap.demo import people
 from gridmap.demo.city import City, planned_target_households
+from gridmap.demo.osm_compounds import compound_gates, compounds_in, internal_roads
 from gridmap.demo.osm_places import (
     Notes,
     assign_to,
     communities_of,
-    compound_gates,
-    compounds_in,
     frame_of,
     frame_polygon,
     grids_from_blocks,
-    internal_roads,
     prepare_buildings,
     reading_sequence_of,
     street_lines,
@@ -71,18 +69,43 @@ from gridmap.demo.osm_rules import (
 )
 from gridmap.demo.regions import merge_slivers, shared_boundaries, street_blocks
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.ordering import reading_order
 
 # Re-exported: the tag rules and sizes callers and tests read from here.
 __all__ = [
     "FACILITY_RULES",
     "GATE_SNAP_M",
+    "StreetOffice",
     "city_from_osm",
     "is_walkable",
     "match_rules",
     "reading_order",
     "shared_boundaries",
 ]
+
+
+@dataclass(frozen=True)
+class StreetOffice:
+    """The district and street office the OSM demo is named as.
+
+    ``district_code`` is a 6-digit GB/T 2260 region code and ``street_seq`` the 3-digit
+    number of the street office within it; together they prefix every grid code.
+    """
+
+    district_code: str = "110108"
+    district_name: str = "海淀区"
+    street_seq: str = "001"
+    street_name: str = "示例街道"
+
+    @property
+    def street_code(self) -> str:
+        """The street office's 9-digit code (district code + street sequence)."""
+        return self.district_code + self.street_seq
+
+
+_BUILDING_COLUMNS = ["code", "name", "address", "floors", "use", "compound_code", "grid_code"]
+_KEY_SITE_COLUMNS = ["code", "name", "category", "address", "grid_code", "inspection_interval_days"]
 
 
 def city_from_osm(
@@ -94,10 +117,7 @@ def city_from_osm(
     *,
     seed: int = 7,
     place_name: str = "OSM 示例",
-    district_code: str = "110108",
-    district_name: str = "海淀区",
-    street_seq: str = "001",
-    street_name: str = "示例街道",
+    office: StreetOffice = StreetOffice(),
     as_of: datetime = datetime(2025, 6, 30, 17, 0),
     warnings_out: list[str] | None = None,
 ) -> City:
@@ -105,29 +125,90 @@ def city_from_osm(
 
     Deterministic for a given ``seed``. Problems that do not stop the build (a compound
     without an OSM gate, an oversized grid) are logged and appended to ``warnings_out``.
-    Raises ``InvalidInput`` when there are no buildings or no street network to use.
+
+    Parameters
+    ----------
+    ways, entrances, buildings, pois, areas : geopandas.GeoDataFrame
+        The frames of the OSM extract (EPSG:4326).
+    seed : int
+        Seed of the random generator the synthetic people and records come from.
+    place_name : str
+        Name of the place, shown in the city's label.
+    office : StreetOffice
+        The district and street office the grids are coded under.
+    as_of : datetime
+        The moment the demo describes (records lie before it).
+    warnings_out : list of str, optional
+        Receives the problems that did not stop the build.
+
+    Returns
+    -------
+    City
+        The street office's frames, all in EPSG:4326.
+
+    Raises
+    ------
+    InvalidInput
+        When the codes are malformed or there are no buildings or no street network.
     """
     notes = Notes(warnings_out)
-    if len(district_code) != 6 or not district_code.isdigit() or len(street_seq) != 3:
-        raise InvalidInput(
-            f"district code must be 6 digits and street sequence 3 "
-            f"(got {district_code!r}, {street_seq!r})"
-        )
-    if buildings is None or buildings.empty:
-        raise InvalidInput("the OSM data holds no buildings: cannot place households")
-    if ways is None or ways.empty:
-        raise InvalidInput("the OSM data holds no highways: cannot form street blocks")
+    _refuse_unusable(office, buildings, ways)
     rng = np.random.default_rng(seed)
     crs = metric_crs(buildings)
-    areas_m = (
-        areas.to_crs(crs)
-        if len(areas)
-        else gpd.GeoDataFrame(
-            {"kind": [], "osm_type": [], "osm_id": [], "name": []}, geometry=[], crs=crs
-        )
+    areas_m = _metric_areas(areas, crs)
+    roads_m, b, streets, grid_polys, grid_households = _streets_and_grids(
+        ways, buildings, areas_m, notes, crs
+    )
+    leaders, grids_m, whole, admin = _areas(office, grid_polys, grid_households, rng, crs)
+    b, compounds_m, gates_m = _buildings_and_compounds(
+        b, grids_m, areas_m, roads_m, entrances, streets, notes, crs
+    )
+    buildings_m = b.sort_values("code").reset_index(drop=True)
+    dwellings = buildings_m[buildings_m["dwellings"] > 0]
+    households, residents = people.synth_population(
+        dwellings, rng, region=office.district_code, as_of_year=as_of.year
+    )
+    key_sites_m = key_sites_from(_site_candidates(pois, areas), grids_m, crs)
+    anchor_pt = gpd.GeoSeries([whole.centroid], crs=crs).to_crs(CRS).iloc[0]
+    return City(
+        label=_label(place_name),
+        anchor=(round(anchor_pt.x, 6), round(anchor_pt.y, 6)),
+        **{name: to_wgs(frame) for name, frame in admin.items()},
+        grids=to_wgs(grids_m),
+        compounds=to_wgs(compounds_m.drop(columns=["grid_code", "outline"])),
+        gates=to_wgs(gates_m),
+        roads=to_wgs(roads_m),
+        buildings=to_wgs(buildings_m[[*_BUILDING_COLUMNS, "geometry"]]),
+        households=households.reset_index(drop=True),
+        residents=residents,
+        facilities=facilities_from(pois),
+        key_sites=to_wgs(key_sites_m[[*_KEY_SITE_COLUMNS, "geometry"]]),
+        inspections=inspections_for(key_sites_m, leaders, rng, as_of),
+        hazards=hazards_for(buildings_m, grids_m, leaders, rng, as_of, crs),
+        patrol_tracks=patrol_tracks_for(grids_m, roads_m, leaders, rng, as_of),
     )
 
-    # Streets, blocks, grids, communities.
+
+def _metric_areas(areas, crs) -> gpd.GeoDataFrame:
+    """The OSM areas in the metric CRS (an empty frame with their columns when none)."""
+    if len(areas):
+        return areas.to_crs(crs)
+    return gpd.GeoDataFrame(
+        {"kind": [], "osm_type": [], "osm_id": [], "name": []}, geometry=[], crs=crs
+    )
+
+
+def _label(place_name: str) -> str:
+    """The city's bilingual label, saying that the households are synthetic."""
+    return (
+        f"OSM 实景示例（{place_name}，住户为合成数据） / "
+        f"OSM demo ({place_name}, synthetic households)"
+    )
+
+
+def _streets_and_grids(ways, buildings, areas_m, notes: Notes, crs):
+    """Walkable roads, buildings, the street lines and grids of adjacent street blocks:
+    (roads, buildings, street lines, grid polygons, households per grid), metric CRS."""
     roads_m = walk_roads(ways, crs)
     ways_m = ways.to_crs(crs)
     b = prepare_buildings(buildings, areas_m, crs)
@@ -135,76 +216,29 @@ def city_from_osm(
     streets = street_lines(ways_m, areas_m)
     blocks = merge_slivers(street_blocks(streets, frame))
     grid_polys, grid_households = grids_from_blocks(blocks, b, notes)
-    area = _Area(district_code, district_name, district_code + street_seq, street_name)
-    leaders, grids_m, whole, admin = _areas(area, grid_polys, grid_households, rng, crs)
-
-    b, compounds_m, gates_m = _buildings_and_compounds(
-        b, grids_m, areas_m, roads_m, entrances, streets, notes, crs
-    )
-    buildings_m = b.sort_values("code").reset_index(drop=True)
-    households, residents = people.synth_population(
-        buildings_m[buildings_m["dwellings"] > 0], rng, region=district_code, as_of_year=as_of.year
-    )
-    key_sites_m = key_sites_from(_site_candidates(pois, areas), grids_m, crs)
-
-    label = (
-        f"OSM 实景示例（{place_name}，住户为合成数据） / "
-        f"OSM demo ({place_name}, synthetic households)"
-    )
-    anchor_pt = gpd.GeoSeries([whole.centroid], crs=crs).to_crs(CRS).iloc[0]
-    return City(
-        label=label,
-        anchor=(round(anchor_pt.x, 6), round(anchor_pt.y, 6)),
-        **{name: to_wgs(frame) for name, frame in admin.items()},
-        grids=to_wgs(grids_m),
-        compounds=to_wgs(compounds_m.drop(columns=["grid_code", "outline"])),
-        gates=to_wgs(gates_m),
-        roads=to_wgs(roads_m),
-        buildings=to_wgs(
-            buildings_m[
-                [
-                    "code",
-                    "name",
-                    "address",
-                    "floors",
-                    "use",
-                    "compound_code",
-                    "grid_code",
-                    "geometry",
-                ]
-            ]
-        ),
-        households=households.reset_index(drop=True),
-        residents=residents,
-        facilities=facilities_from(pois),
-        key_sites=to_wgs(
-            key_sites_m[
-                [
-                    "code",
-                    "name",
-                    "category",
-                    "address",
-                    "grid_code",
-                    "inspection_interval_days",
-                    "geometry",
-                ]
-            ]
-        ),
-        inspections=inspections_for(key_sites_m, leaders, rng, as_of),
-        hazards=hazards_for(buildings_m, grids_m, leaders, rng, as_of, crs),
-        patrol_tracks=patrol_tracks_for(grids_m, roads_m, leaders, rng, as_of),
-    )
+    return roads_m, b, streets, grid_polys, grid_households
 
 
-@dataclass(frozen=True)
-class _Area:
-    district_code: str
-    district_name: str
-    street_code: str
-    street_name: str
+def _refuse_unusable(office: StreetOffice, buildings, ways) -> None:
+    """Raise ``InvalidInput`` for malformed codes or an extract without buildings or ways."""
+    district_code, street_seq = office.district_code, office.street_seq
+    if len(district_code) != 6 or not district_code.isdigit() or len(street_seq) != 3:
+        raise fail(
+            InvalidInput,
+            N_(
+                "district code must be 6 digits and street sequence 3 "
+                "(got {district_code}, {street_seq})"
+            ),
+            district_code=repr(district_code),
+            street_seq=repr(street_seq),
+        )
+    if buildings is None or buildings.empty:
+        raise fail(InvalidInput, N_("the OSM data holds no buildings: cannot place households"))
+    if ways is None or ways.empty:
+        raise fail(InvalidInput, N_("the OSM data holds no highways: cannot form street blocks"))
 
 
-def _areas(area: _Area, grid_polys, grid_households, rng, crs):
+def _areas(area: StreetOffice, grid_polys, grid_households, rng, crs):
     """Grids grouped into communities, numbered in reading order, with synthetic leaders:
     (leaders by grid code, grids, the street's outline, district/street/community frames)."""
     comm_label = communities_of(grid_polys, grid_households)

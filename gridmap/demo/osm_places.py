@@ -1,10 +1,9 @@
 """Places of the OSM demo city (metric CRS): walkable roads, buildings, grids and
-communities from street blocks, compounds and their gates."""
+communities from street blocks (compounds and their gates: :mod:`gridmap.demo.osm_compounds`)."""
 
 from __future__ import annotations
 
 import logging
-import math
 from collections import Counter
 
 import geopandas as gpd
@@ -20,23 +19,19 @@ from gridmap.demo.osm_rules import (
     COMPOUND_KINDS,
     CRS,
     FRAME_MARGIN_M,
-    GATE_SNAP_M,
     GRID_HOUSEHOLDS,
     M2_PER_DWELLING,
-    MIN_COMPOUND_PIECE_M2,
-    PEDESTRIAN_GATES,
     SINGLE_DWELLING,
     USE_FROM_LANDUSE,
     building_floors,
     building_use,
-    chinese_numeral,
     osm_code,
     road_access,
     tag_text,
 )
 from gridmap.demo.regions import grow_regions, shared_boundaries, split_heavy_block, split_in_two
 from gridmap.ordering import reading_order, reading_sequence
-from gridmap.walkable import FOOT_YES, internal_highway, walkable
+from gridmap.walkable import FOOT_YES, walkable
 
 logger = logging.getLogger("gridmap.demo.osm_city")
 
@@ -61,16 +56,57 @@ def _column(values) -> pd.Series | list:
 
 
 def frame_of(data: dict, geoms, crs) -> gpd.GeoDataFrame:
+    """A GeoDataFrame from columns and geometries.
+
+    Parameters
+    ----------
+    data : dict
+        The columns (scalars are repeated).
+    geoms : sequence of shapely geometries
+        One geometry per row.
+    crs : pyproj.CRS or str
+        Their CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The frame.
+    """
     frame = pd.DataFrame({k: _column(v) for k, v in data.items()})
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(list(geoms), crs=crs), crs=crs)
 
 
 def to_wgs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` in EPSG:4326, as every frame of a City is.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+        A frame in the metric CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The frame in EPSG:4326.
+    """
     return frame.to_crs(CRS)
 
 
 def walk_roads(ways: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
-    """Walkable ways split at junctions (nodes shared with another walkable way), metric."""
+    """Walkable ways split at junctions (nodes shared with another walkable way), metric.
+
+    Parameters
+    ----------
+    ways : geopandas.GeoDataFrame
+        The OSM ways (EPSG:4326), with their tags and node ids.
+    crs : pyproj.CRS or str
+        The metric CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The road pieces in the metric CRS.
+    """
     columns = ["code", "name", "highway", "foot", "access", "compound_code"]
     ways = ways.reset_index(drop=True)
     walk = walkable(
@@ -112,8 +148,23 @@ def walk_roads(ways: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
 
 
 def street_lines(ways_m: gpd.GeoDataFrame, areas_m: gpd.GeoDataFrame) -> np.ndarray:
-    """Lines that bound street blocks: BLOCK_HIGHWAYS ways, except those lying (>= 90% of
-    their length) inside a compound area, so that a gated compound stays one block."""
+    """Lines that bound street blocks.
+
+    These are the BLOCK_HIGHWAYS ways, except those lying (>= 90% of their length) inside a
+    compound area, so that a gated compound stays one block.
+
+    Parameters
+    ----------
+    ways_m : geopandas.GeoDataFrame
+        The OSM ways in the metric CRS.
+    areas_m : geopandas.GeoDataFrame
+        The OSM areas in the metric CRS.
+
+    Returns
+    -------
+    numpy.ndarray
+        The lines.
+    """
     lines = np.asarray(ways_m.geometry[ways_m["highway"].isin(BLOCK_HIGHWAYS)].values, dtype=object)
     grounds = np.asarray(
         areas_m.geometry[areas_m["kind"].isin(COMPOUND_KINDS)].values, dtype=object
@@ -127,6 +178,20 @@ def street_lines(ways_m: gpd.GeoDataFrame, areas_m: gpd.GeoDataFrame) -> np.ndar
 
 
 def frame_polygon(buildings_m: gpd.GeoSeries, ways_m: gpd.GeoSeries):
+    """The area the street blocks tile: the buildings' box (else the ways') with a margin.
+
+    Parameters
+    ----------
+    buildings_m : geopandas.GeoSeries
+        The buildings in the metric CRS.
+    ways_m : geopandas.GeoSeries
+        The ways in the metric CRS.
+
+    Returns
+    -------
+    shapely.Polygon
+        The box grown by FRAME_MARGIN_M metres.
+    """
     geoms = buildings_m if len(buildings_m) else ways_m
     minx, miny, maxx, maxy = geoms.total_bounds
     return shapely.box(minx, miny, maxx, maxy).buffer(FRAME_MARGIN_M, join_style="mitre")
@@ -151,7 +216,22 @@ def _landuse_at(points: np.ndarray, areas_m: gpd.GeoDataFrame) -> list[str | Non
 
 
 def prepare_buildings(buildings: gpd.GeoDataFrame, areas_m: gpd.GeoDataFrame, crs):
-    """Metric buildings with code, use, floors, dwellings and centroid columns."""
+    """Metric buildings with code, use, floors, dwellings and centroid columns.
+
+    Parameters
+    ----------
+    buildings : geopandas.GeoDataFrame
+        The OSM buildings (EPSG:4326).
+    areas_m : geopandas.GeoDataFrame
+        The OSM areas in the metric CRS (the landuse sets a default use).
+    crs : pyproj.CRS or str
+        The metric CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The buildings in the metric CRS.
+    """
     b = buildings.to_crs(crs).reset_index(drop=True)
     cent = shapely.centroid(np.asarray(b.geometry.values, dtype=object))
     kinds = _landuse_at(cent, areas_m)
@@ -180,7 +260,22 @@ def prepare_buildings(buildings: gpd.GeoDataFrame, areas_m: gpd.GeoDataFrame, cr
 
 
 def grids_from_blocks(blocks, b: gpd.GeoDataFrame, notes: Notes):
-    """Split heavy blocks, then grow grids; returns (grid polygons, households per grid)."""
+    """Split heavy blocks, then grow grids from adjacent blocks.
+
+    Parameters
+    ----------
+    blocks : numpy.ndarray
+        The street blocks (metric CRS).
+    b : geopandas.GeoDataFrame
+        The buildings of :func:`prepare_buildings`.
+    notes : Notes
+        Receives the problems that do not stop the build.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The grid polygons and the households of each grid.
+    """
     xy = b[["cx", "cy"]].to_numpy()
     weights = b["dwellings"].to_numpy(dtype=float)
     pieces = []
@@ -226,7 +321,20 @@ def grids_from_blocks(blocks, b: gpd.GeoDataFrame, notes: Notes):
 
 
 def communities_of(grids, households) -> np.ndarray:
-    """Community label per grid: adjacent grids grown to ~COMMUNITY_HOUSEHOLDS, at least 2."""
+    """Community label per grid: adjacent grids grown to ~COMMUNITY_HOUSEHOLDS, at least 2.
+
+    Parameters
+    ----------
+    grids : numpy.ndarray
+        The grid polygons (metric CRS).
+    households : numpy.ndarray
+        Households of each grid.
+
+    Returns
+    -------
+    numpy.ndarray
+        The community label of each grid.
+    """
     nbrs = shared_boundaries(grids)
     cent = shapely.centroid(grids)
     centers = np.column_stack([shapely.get_x(cent), shapely.get_y(cent)])
@@ -250,7 +358,18 @@ def communities_of(grids, households) -> np.ndarray:
 
 
 def reading_sequence_of(geoms) -> np.ndarray:
-    """Sequence number (1-based) of each polygon in reading order."""
+    """Sequence number (1-based) of each polygon in reading order.
+
+    Parameters
+    ----------
+    geoms : sequence of shapely polygons
+        The polygons (metric CRS).
+
+    Returns
+    -------
+    numpy.ndarray
+        The sequence numbers.
+    """
     cent = shapely.centroid(np.asarray(geoms, dtype=object))
     return reading_sequence(
         shapely.get_x(cent), shapely.get_y(cent), float(np.sqrt(np.median(shapely.area(geoms))))
@@ -258,191 +377,23 @@ def reading_sequence_of(geoms) -> np.ndarray:
 
 
 def assign_to(points, polys) -> np.ndarray:
-    """Index of the polygon holding each point (first on shared edges), -1 outside."""
+    """Index of the polygon holding each point (first on shared edges), -1 outside.
+
+    Parameters
+    ----------
+    points : numpy.ndarray
+        The points.
+    polys : numpy.ndarray
+        The polygons, in the points' CRS.
+
+    Returns
+    -------
+    numpy.ndarray
+        The polygon index of each point.
+    """
     owner = np.full(len(points), -1)
     if len(points) == 0 or len(polys) == 0:
         return owner
     pi, gi = shapely.STRtree(np.asarray(polys, dtype=object)).query(points, predicate="intersects")
     owner[pi[::-1]] = gi[::-1]
     return owner
-
-
-def compounds_in(areas_m, grids_m: gpd.GeoDataFrame, notes: Notes):
-    """Compound pieces: candidate areas, smallest first (nested ones keep their own ground),
-    clipped to each grid."""
-    cand = areas_m[areas_m["kind"].isin(COMPOUND_KINDS)].copy()
-    columns = ["code", "name", "community_code", "grid_code", "outline"]
-    if cand.empty:
-        return frame_of({c: [] for c in columns}, [], grids_m.crs)
-    cand["area_m2"] = cand.geometry.area
-    cand = cand.sort_values(["area_m2", "osm_id"]).reset_index(drop=True)
-    grid_geoms = np.asarray(grids_m.geometry.values, dtype=object)
-    tree = shapely.STRtree(grid_geoms)
-    cand_geoms = np.asarray(cand.geometry.values, dtype=object)
-    cand_tree = shapely.STRtree(cand_geoms)
-    placed = np.zeros(len(cand), dtype=bool)
-    rows, geoms = [], []
-    for i, area in cand.iterrows():
-        geom = area["geometry"]
-        inner = [k for k in cand_tree.query(geom, predicate="intersects") if placed[k]]
-        if inner:  # smaller compounds placed before keep their ground
-            geom = geom.difference(shapely.union_all(cand_geoms[inner]))
-        hits = tree.query(geom, predicate="intersects")
-        parts = []
-        for g in sorted(hits):
-            piece = shapely.intersection(geom, grid_geoms[g])
-            piece_area = piece.area
-            if piece_area >= max(MIN_COMPOUND_PIECE_M2, 0.05 * area.area_m2):
-                parts.append((g, piece))
-        if not parts:
-            continue
-        base = osm_code(area.osm_type, area.osm_id)
-        label = tag_text(area.get("name"), 90) or f"{COMPOUND_KINDS[area.kind]}（OSM未命名）"
-        for p, (g, piece) in enumerate(parts, start=1):
-            polys = [q for q in shapely.get_parts(piece) if q.geom_type == "Polygon"]
-            if not polys:
-                continue
-            multi = shapely.MultiPolygon(polys)
-            # The piece's share of the real fence: not the grid cut, not nested compounds.
-            fence = shapely.intersection(multi.boundary, area["geometry"].boundary.buffer(0.5))
-            rows.append(
-                {
-                    "code": base if len(parts) == 1 else f"{base}-{p}",
-                    "name": label if len(parts) == 1 else f"{label}（{chinese_numeral(p)}区）",
-                    "community_code": grids_m["community_code"].iloc[g],
-                    "grid_code": grids_m["code"].iloc[g],
-                    "outline": multi.boundary if fence.is_empty else fence,
-                }
-            )
-            geoms.append(multi)
-            placed[i] = True
-    out = frame_of({c: [r[c] for r in rows] for c in columns}, geoms, grids_m.crs)
-    return out.sort_values("code").reset_index(drop=True)
-
-
-def _direction(dx: float, dy: float) -> str:
-    """Compass word (北, 东北, ...) of a vector, for gate names."""
-    words = ("东", "东北", "北", "西北", "西", "西南", "南", "东南")
-    return words[int(round(math.degrees(math.atan2(dy, dx)) / 45.0)) % 8]
-
-
-def compound_gates(compounds_m, entrances_m, roads_m, block_roads_m, notes: Notes):
-    """OSM entrances within GATE_SNAP_M of a compound's outline; an inferred gate where a
-    road meets the outline for compounds without any."""
-    rows, geoms, inferred_count = [], [], 0
-    ent_geoms = (
-        np.asarray(entrances_m.geometry.values, dtype=object)
-        if len(entrances_m)
-        else np.array([], dtype=object)
-    )
-    road_geoms = np.asarray(roads_m.geometry.values, dtype=object)
-    streets = shapely.union_all(np.asarray(block_roads_m, dtype=object))
-    for _, comp in compounds_m.iterrows():
-        poly, outline = comp["geometry"], comp["outline"]
-        centre = poly.representative_point()
-        found = []
-        if len(ent_geoms):
-            near = np.flatnonzero(
-                (shapely.distance(ent_geoms, poly) <= GATE_SNAP_M)
-                & (shapely.distance(ent_geoms, outline) <= GATE_SNAP_M)
-            )
-            found = [(ent_geoms[k], entrances_m.iloc[k]) for k in near]
-        inferred = False
-        if not found:
-            point, how = _inferred_gate(outline, road_geoms, roads_m, streets)
-            if point is None:
-                notes(
-                    f"compound {comp['code']} ({comp['name']}): no OSM entrance and no road "
-                    "near its outline; no gate placed"
-                )
-                continue
-            notes(
-                f"compound {comp['code']} ({comp['name']}): no OSM entrance within "
-                f"{GATE_SNAP_M:.0f} m of its outline; placed an inferred gate {how}",
-                logging.INFO,
-            )
-            found, inferred = [(point, None)], True
-            inferred_count += 1
-        used: Counter[str] = Counter()
-        for n, (geom, ent) in enumerate(found, start=1):
-            word = _direction(geom.x - centre.x, geom.y - centre.y)
-            used[word] += 1
-            name = tag_text(ent["name"]) if ent is not None else None
-            if name is None:
-                name = f"{word}门" if used[word] == 1 else f"{word}{chinese_numeral(used[word])}门"
-                name += "（推定）" if inferred else ""
-            rows.append(
-                {
-                    "code": f"{comp['code']}-g{n}",
-                    "compound_code": comp["code"],
-                    "name": name[:50],
-                    "kind": _gate_kind(ent),
-                }
-            )
-            geoms.append(geom)
-    if inferred_count:
-        logger.warning(
-            "%d of %d compounds have no OSM entrance within %.0f m of their outline: "
-            "placed inferred gates (named …（推定）)",
-            inferred_count,
-            len(compounds_m),
-            GATE_SNAP_M,
-        )
-    columns = ["code", "compound_code", "name", "kind"]
-    return frame_of({c: [r[c] for r in rows] for c in columns}, geoms, compounds_m.crs)
-
-
-def _gate_kind(ent) -> str:
-    if ent is None:
-        return "both"
-    kind, foot = tag_text(ent.get("kind")), tag_text(ent.get("foot"))
-    if foot == "no":
-        return "vehicle"
-    if (
-        kind in PEDESTRIAN_GATES
-        or tag_text(ent.get("access")) == "foot"
-        or tag_text(ent.get("motor_vehicle")) == "no"
-    ):
-        return "pedestrian"
-    return "both"
-
-
-def _inferred_gate(outline, road_geoms, roads_m, streets):
-    """Where a walkable road crosses the outline (the crossing nearest a public street),
-    else the outline point nearest any road. Returns (point, description)."""
-    if len(road_geoms) == 0:
-        return None, ""
-    hits = shapely.STRtree(road_geoms).query(outline, predicate="intersects")
-    best = None
-    for k in hits:
-        for pt in shapely.get_parts(shapely.intersection(road_geoms[k], outline)):
-            if pt.geom_type != "Point":
-                pt = shapely.Point(shapely.get_coordinates(pt)[0])
-            d = 0.0 if streets.is_empty else float(shapely.distance(pt, streets))
-            if best is None or d < best[0]:
-                best = (d, pt, k)
-    if best is not None:
-        road = roads_m.iloc[best[2]]
-        return best[
-            1
-        ], f"where {tag_text(road['name']) or road['highway']} ({road['code']}) meets it"
-    k = int(np.argmin(shapely.distance(road_geoms, outline)))
-    pt = shapely.shortest_line(outline, road_geoms[k]).coords[0]
-    return shapely.Point(pt), f"on the outline nearest to road {roads_m['code'].iloc[k]}"
-
-
-def internal_roads(roads_m, compounds_m) -> list[str | None]:
-    """Compound code of roads lying (>= 90% of their length) inside one compound."""
-    out: list[str | None] = [None] * len(roads_m)
-    if compounds_m.empty or roads_m.empty:
-        return out
-    comp_geoms = np.asarray(compounds_m.geometry.values, dtype=object)
-    road_geoms = np.asarray(roads_m.geometry.values, dtype=object)
-    ri, ci = shapely.STRtree(comp_geoms).query(road_geoms, predicate="intersects")
-    inside = shapely.length(shapely.intersection(road_geoms[ri], comp_geoms[ci]))
-    share = inside / np.maximum(shapely.length(road_geoms[ri]), 1e-9)
-    internal = internal_highway(roads_m["highway"].to_numpy(object))
-    for r, c, s in zip(ri, ci, share, strict=True):
-        if s >= 0.9 and internal[r]:
-            out[r] = compounds_m["code"].iloc[c]
-    return out

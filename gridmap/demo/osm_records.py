@@ -28,7 +28,18 @@ from gridmap.units import minutes_for
 
 
 def facilities_from(pois: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """POIs that are life-circle facilities (FACILITY_RULES), real names kept."""
+    """POIs that are life-circle facilities (FACILITY_RULES), real names kept.
+
+    Parameters
+    ----------
+    pois : geopandas.GeoDataFrame
+        The OSM points of interest (EPSG:4326), with name and tags.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The facilities (code, name, category, capacity), EPSG:4326.
+    """
     zh = {c.code: c.zh for c in vocab.FACILITY_CATEGORIES}
     rows, geoms = [], []
     for _, poi in pois.iterrows():
@@ -62,7 +73,22 @@ def _capacity(tags: dict) -> int | None:
 def key_sites_from(
     candidates: gpd.GeoDataFrame, grids_m: gpd.GeoDataFrame, crs
 ) -> gpd.GeoDataFrame:
-    """POIs (and construction areas) that are key sites, inside the grids."""
+    """POIs (and construction areas) that are key sites, inside the grids.
+
+    Parameters
+    ----------
+    candidates : geopandas.GeoDataFrame
+        The POIs and construction-site points (EPSG:4326).
+    grids_m : geopandas.GeoDataFrame
+        The grids in the metric CRS.
+    crs : pyproj.CRS or str
+        The metric CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The key sites with their grid code and inspection interval, metric CRS.
+    """
     zh = {c.code: c.zh for c in vocab.KEY_SITE_CATEGORIES}
     rows, geoms = [], []
     for _, poi in candidates.iterrows():
@@ -92,7 +118,24 @@ def key_sites_from(
 
 
 def inspections_for(sites, leaders: dict[str, str], rng, as_of: datetime) -> pd.DataFrame:
-    """1-3 past inspections per key site; about a third of the sites are overdue."""
+    """1-3 past inspections per key site; about a third of the sites are overdue.
+
+    Parameters
+    ----------
+    sites : geopandas.GeoDataFrame
+        The key sites, with code, grid_code and inspection_interval_days.
+    leaders : dict of str to str
+        Grid leader name by grid code (the inspectors).
+    rng : numpy.random.Generator
+        The demo's random generator.
+    as_of : datetime
+        The moment the demo describes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        site_code, inspected_at, inspector, result, notes.
+    """
     notes_by_result = {
         "ok": "检查正常",
         "issue_found": "发现问题，已责令整改",
@@ -117,96 +160,141 @@ def inspections_for(sites, leaders: dict[str, str], rng, as_of: datetime) -> pd.
     return pd.DataFrame(rows, columns=["site_code", "inspected_at", "inspector", "result", "notes"])
 
 
+_HAZARD_COLUMNS = [
+    "code",
+    "category",
+    "severity",
+    "status",
+    "description",
+    "found_at",
+    "deadline",
+    "closed_at",
+    "reporter",
+    "responsible",
+    "grid_code",
+    "history",
+]
+_HAZARD_ACTIONS = {
+    "filed": "file",
+    "assigned": "assign",
+    "handled": "handle",
+    "reinspected": "reinspect",
+    "closed": "close",
+}
+_HAZARD_DAYS_FOR = {"low": 15, "medium": 7, "high": 3}
+
+
 def hazards_for(buildings_m, grids_m, leaders, rng, as_of: datetime, crs) -> gpd.GeoDataFrame:
-    """A few hazards at buildings, spread over the workflow (some overdue, some closed)."""
-    columns = [
-        "code",
-        "category",
-        "severity",
-        "status",
-        "description",
-        "found_at",
-        "deadline",
-        "closed_at",
-        "reporter",
-        "responsible",
-        "grid_code",
-        "history",
-    ]
+    """A few hazards at buildings, spread over the workflow (some overdue, some closed).
+
+    Parameters
+    ----------
+    buildings_m : geopandas.GeoDataFrame
+        Buildings in the metric CRS, with ``grid_code`` and ``name``.
+    grids_m : geopandas.GeoDataFrame
+        Grids in the metric CRS (their number sets how many hazards).
+    leaders : dict
+        Grid leader name by grid code (the reporters).
+    rng : numpy.random.Generator
+        The demo's random generator.
+    as_of : datetime
+        The moment the demo describes.
+    crs : pyproj.CRS or str
+        The metric CRS of the input frames.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per hazard, in EPSG:4326.
+    """
     n = min(12, max(3, len(grids_m) // 2))
     rows, geoms = [], []
     statuses = [t.code for t in vocab.HAZARD_STATUSES]
-    actions = {
-        "filed": "file",
-        "assigned": "assign",
-        "handled": "handle",
-        "reinspected": "reinspect",
-        "closed": "close",
-    }
-    days_for = {"low": 15, "medium": 7, "high": 3}
     candidates = buildings_m.index.to_numpy()
     if len(candidates) == 0:
-        return frame_of({c: [] for c in columns}, [], CRS)
+        return frame_of({c: [] for c in _HAZARD_COLUMNS}, [], CRS)
     for k, b in enumerate(rng.choice(candidates, size=min(n, len(candidates)), replace=False)):
         building = buildings_m.loc[b]
-        category = str(rng.choice(list(HAZARD_TEMPLATES)))
-        severity = str(rng.choice(["low", "medium", "high"], p=[0.6, 0.3, 0.1]))
-        status = statuses[int(rng.integers(0, len(statuses)))]
-        found = (as_of - timedelta(days=float(rng.uniform(1, 45)))).replace(second=0, microsecond=0)
-        reporter = leaders.get(building["grid_code"])
-        responsible = people.synth_name(rng, "M" if rng.random() < 0.5 else "F", 1980)
-        history = [
+        rows.append(_hazard_row(k, building, statuses, leaders, rng, as_of))
+        geoms.append(building.geometry.representative_point())
+    return frame_of({c: [r[c] for r in rows] for c in _HAZARD_COLUMNS}, geoms, crs).to_crs(CRS)
+
+
+def _hazard_row(k, building, statuses, leaders, rng, as_of: datetime) -> dict:
+    """One hazard at ``building``, walked through the workflow up to a drawn status."""
+    category = str(rng.choice(list(HAZARD_TEMPLATES)))
+    severity = str(rng.choice(["low", "medium", "high"], p=[0.6, 0.3, 0.1]))
+    status = statuses[int(rng.integers(0, len(statuses)))]
+    found = (as_of - timedelta(days=float(rng.uniform(1, 45)))).replace(second=0, microsecond=0)
+    reporter = leaders.get(building["grid_code"])
+    responsible = people.synth_name(rng, "M" if rng.random() < 0.5 else "F", 1980)
+    history = [
+        {
+            "at": found,
+            "actor": reporter,
+            "action": "report",
+            "from_status": None,
+            "to_status": "reported",
+            "note": "网格员巡查发现",
+        }
+    ]
+    at, deadline, closed_at = found, None, None
+    for prev, nxt in zip(statuses, statuses[1:], strict=False):
+        if statuses.index(status) < statuses.index(nxt):
+            break
+        at = min(at + timedelta(hours=float(rng.uniform(4, 72))), as_of)
+        if nxt == "assigned":
+            deadline = found + timedelta(days=_HAZARD_DAYS_FOR[severity])
+        if nxt == "closed":
+            closed_at = at
+        history.append(
             {
-                "at": found,
-                "actor": reporter,
-                "action": "report",
-                "from_status": None,
-                "to_status": "reported",
-                "note": "网格员巡查发现",
-            }
-        ]
-        at, deadline, closed_at = found, None, None
-        for prev, nxt in zip(statuses, statuses[1:], strict=False):
-            if statuses.index(status) < statuses.index(nxt):
-                break
-            at = min(at + timedelta(hours=float(rng.uniform(4, 72))), as_of)
-            if nxt == "assigned":
-                deadline = found + timedelta(days=days_for[severity])
-            if nxt == "closed":
-                closed_at = at
-            history.append(
-                {
-                    "at": at,
-                    "actor": responsible if nxt == "handled" else reporter,
-                    "action": actions[nxt],
-                    "from_status": prev,
-                    "to_status": nxt,
-                    "note": None,
-                }
-            )
-        rows.append(
-            {
-                "code": f"HZ-OSM-{k + 1:03d}",
-                "category": category,
-                "severity": severity,
-                "status": status,
-                "description": str(rng.choice(HAZARD_TEMPLATES[category]))
-                + (f"（{building['name']}）" if tag_text(building["name"]) else ""),
-                "found_at": found,
-                "deadline": deadline,
-                "closed_at": closed_at,
-                "reporter": reporter,
-                "responsible": responsible if deadline else None,
-                "grid_code": building["grid_code"],
-                "history": history,
+                "at": at,
+                "actor": responsible if nxt == "handled" else reporter,
+                "action": _HAZARD_ACTIONS[nxt],
+                "from_status": prev,
+                "to_status": nxt,
+                "note": None,
             }
         )
-        geoms.append(building.geometry.representative_point())
-    return frame_of({c: [r[c] for r in rows] for c in columns}, geoms, crs).to_crs(CRS)
+    return {
+        "code": f"HZ-OSM-{k + 1:03d}",
+        "category": category,
+        "severity": severity,
+        "status": status,
+        "description": str(rng.choice(HAZARD_TEMPLATES[category]))
+        + (f"（{building['name']}）" if tag_text(building["name"]) else ""),
+        "found_at": found,
+        "deadline": deadline,
+        "closed_at": closed_at,
+        "reporter": reporter,
+        "responsible": responsible if deadline else None,
+        "grid_code": building["grid_code"],
+        "history": history,
+    }
 
 
 def patrol_tracks_for(grids_m, roads_m, leaders, rng, as_of: datetime) -> gpd.GeoDataFrame:
-    """One recent walk per grid: its longest stretch of connected road (else its edge)."""
+    """One recent walk per grid: its longest stretch of connected road (else its edge).
+
+    Parameters
+    ----------
+    grids_m : geopandas.GeoDataFrame
+        The grids in the metric CRS.
+    roads_m : geopandas.GeoDataFrame
+        The walkable roads in the metric CRS.
+    leaders : dict of str to str
+        Grid leader name by grid code (the patrollers).
+    rng : numpy.random.Generator
+        The demo's random generator.
+    as_of : datetime
+        The moment the demo describes.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One track per grid, EPSG:4326.
+    """
     columns = ["code", "patroller", "grid_code", "started_at", "ended_at", "times"]
     rows, geoms = [], []
     road_geoms = np.asarray(roads_m.geometry.values, dtype=object)
@@ -252,7 +340,20 @@ def patrol_tracks_for(grids_m, roads_m, leaders, rng, as_of: datetime) -> gpd.Ge
 
 
 def area_points(areas: gpd.GeoDataFrame, kinds: list[str]) -> gpd.GeoDataFrame:
-    """Areas of the given kinds as POI-like rows (point inside, tags, no address)."""
+    """Areas of the given kinds as POI-like rows (point inside, tags, no address).
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame or None
+        The OSM areas (EPSG:4326), with kind.
+    kinds : list of str
+        The kinds kept, e.g. ``landuse=construction``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        osm_type, osm_id, name, address, tags and a point inside each area, EPSG:4326.
+    """
     columns = ["osm_type", "osm_id", "name", "address", "tags", "geometry"]
     if areas is None or areas.empty:
         return gpd.GeoDataFrame({c: [] for c in columns[:-1]}, geometry=[], crs=CRS)

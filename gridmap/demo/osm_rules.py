@@ -340,8 +340,20 @@ _NUMERALS = "零一二三四五六七八九十"
 
 
 def tag_text(value, max_len: int | None = None) -> str | None:
-    """A tag value as str (cut to ``max_len``, the database column width), None for
-    None/NaN/empty."""
+    """A tag value as str, None for None/NaN/empty.
+
+    Parameters
+    ----------
+    value : object
+        The tag value.
+    max_len : int, optional
+        Longest text kept (the database column width).
+
+    Returns
+    -------
+    str or None
+        The text.
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     value = str(value).strip()[:max_len]
@@ -349,7 +361,18 @@ def tag_text(value, max_len: int | None = None) -> str | None:
 
 
 def chinese_numeral(n: int) -> str:
-    """1 -> 一, 10 -> 十, 12 -> 十二, 21 -> 二十一 (for names; up to 99)."""
+    """1 -> 一, 10 -> 十, 12 -> 十二, 21 -> 二十一 (for names; up to 99).
+
+    Parameters
+    ----------
+    n : int
+        The number.
+
+    Returns
+    -------
+    str
+        The numeral.
+    """
     if n <= 10:
         return _NUMERALS[n]
     tens, ones = divmod(n, 10)
@@ -357,18 +380,56 @@ def chinese_numeral(n: int) -> str:
 
 
 def is_walkable(highway: str | None, foot: str | None, access: str | None) -> bool:
-    """Whether anyone may walk along an OSM way (``gridmap.walkable``; private roads count:
-    they are kept and flagged, and walked only inside a compound)."""
+    """Whether anyone may walk along an OSM way (``gridmap.walkable``).
+
+    Private roads count: they are kept and flagged, and walked only inside a compound.
+
+    Parameters
+    ----------
+    highway, foot, access : str or None
+        The way's tags.
+
+    Returns
+    -------
+    bool
+        True when the way is walkable.
+    """
     return bool(walkable([highway], [foot], [access], in_compound=True)[0])
 
 
 def road_access(foot: str | None, access: str | None) -> str | None:
-    """City ``access`` column: 'private' when the public may not use the way, else None."""
+    """City ``access`` column: 'private' when the public may not use the way, else None.
+
+    Parameters
+    ----------
+    foot, access : str or None
+        The way's tags.
+
+    Returns
+    -------
+    str or None
+        ``private`` or None.
+    """
     return "private" if private([foot], [access])[0] else None
 
 
 def match_rules(tags: dict, name: str | None, rules: dict) -> str | None:
-    """Category from a rule table (see FACILITY_RULES for the format), or None."""
+    """Category from a rule table (see FACILITY_RULES for the format), or None.
+
+    Parameters
+    ----------
+    tags : dict
+        The feature's OSM tags.
+    name : str or None
+        Its name (some rules match names).
+    rules : dict
+        The rule table.
+
+    Returns
+    -------
+    str or None
+        The category code.
+    """
     name = name or ""
     for (key, value), outcome in rules.items():
         have = tag_text(tags.get(key))
@@ -384,7 +445,22 @@ def match_rules(tags: dict, name: str | None, rules: dict) -> str | None:
 
 
 def building_use(building: str | None, tags: dict, landuse_kind: str | None) -> str:
-    """vocab.BUILDING_USES code from building=*, other tags, then the surrounding landuse."""
+    """vocab.BUILDING_USES code from building=*, other tags, then the surrounding landuse.
+
+    Parameters
+    ----------
+    building : str or None
+        The building=* value.
+    tags : dict
+        The building's other tags.
+    landuse_kind : str or None
+        Kind of the landuse area around it.
+
+    Returns
+    -------
+    str
+        The use code.
+    """
     building = tag_text(building) or "yes"
     if building in BUILDING_USE:
         return BUILDING_USE[building]
@@ -395,7 +471,24 @@ def building_use(building: str | None, tags: dict, landuse_kind: str | None) -> 
 
 
 def building_floors(levels, height, building: str | None, use: str) -> int:
-    """Floors from building:levels, else height / 3 m, else a default by type."""
+    """Floors from building:levels, else height / 3 m, else a default by type.
+
+    Parameters
+    ----------
+    levels : object
+        The building:levels tag.
+    height : object
+        The height tag, in metres.
+    building : str or None
+        The building=* value.
+    use : str
+        The building's use code.
+
+    Returns
+    -------
+    int
+        Floors (at least 1).
+    """
     for value, per_floor in ((levels, 1.0), (height, 3.0)):
         if value is not None and not (isinstance(value, float) and math.isnan(value)) and value > 0:
             return max(1, round(float(value) / per_floor))
@@ -403,7 +496,20 @@ def building_floors(levels, height, building: str | None, use: str) -> int:
 
 
 def chinese_name(name: str | None, category_zh: str) -> str:
-    """The real name when it has Chinese characters; else the category added to it."""
+    """The real name when it has Chinese characters; else the category added to it.
+
+    Parameters
+    ----------
+    name : str or None
+        The OSM name.
+    category_zh : str
+        The category's Chinese name.
+
+    Returns
+    -------
+    str
+        The name shown.
+    """
     name = tag_text(name)
     if name is None:
         return f"{category_zh}（OSM未命名）"
@@ -411,4 +517,18 @@ def chinese_name(name: str | None, category_zh: str) -> str:
 
 
 def osm_code(osm_type: str, osm_id) -> str:
+    """The code of an OSM feature in the city: ``osm-`` + type letter + id.
+
+    Parameters
+    ----------
+    osm_type : str
+        ``node``, ``way`` or ``relation``.
+    osm_id : int
+        The OSM id.
+
+    Returns
+    -------
+    str
+        The code.
+    """
     return f"osm-{str(osm_type)[0]}{int(osm_id)}"

@@ -197,7 +197,18 @@ AS_OF_YEAR = 2025
 
 
 def id_number_check_digit(first17: str) -> str:
-    """ISO 7064 MOD 11-2 check character of an 18-digit resident ID ('0'-'9' or 'X')."""
+    """ISO 7064 MOD 11-2 check character of an 18-digit resident ID ('0'-'9' or 'X').
+
+    Parameters
+    ----------
+    first17 : str
+        The first 17 digits.
+
+    Returns
+    -------
+    str
+        The check character.
+    """
     if len(first17) != 17 or not first17.isdigit():
         raise ValueError(f"expected 17 digits, got {first17!r}")
     total = sum(int(d) * (2 ** (17 - i) % 11) for i, d in enumerate(first17))
@@ -205,7 +216,18 @@ def id_number_check_digit(first17: str) -> str:
 
 
 def is_valid_id_number(value: str) -> bool:
-    """True for 18 characters with a plausible birth date and the right check character."""
+    """True for 18 characters with a plausible birth date and the right check character.
+
+    Parameters
+    ----------
+    value : str
+        The ID number.
+
+    Returns
+    -------
+    bool
+        Whether it is valid.
+    """
     if len(value) != 18 or not value[:17].isdigit():
         return False
     try:
@@ -216,7 +238,24 @@ def is_valid_id_number(value: str) -> bool:
 
 
 def make_id_number(region: str, birth: date, sequence: int, sex: str) -> str:
-    """18-digit ID: region + birth date + 3-digit sequence (odd last digit for men) + check."""
+    """18-digit ID: region + birth date + 3-digit sequence (odd last digit for men) + check.
+
+    Parameters
+    ----------
+    region : str
+        6-digit region code.
+    birth : date
+        Date of birth.
+    sequence : int
+        The sequence number (its parity is set by ``sex``).
+    sex : str
+        ``M`` or ``F``.
+
+    Returns
+    -------
+    str
+        The ID number.
+    """
     if len(region) != 6 or not region.isdigit():
         raise ValueError(f"region must be 6 digits, got {region!r}")
     seq = sequence % 1000
@@ -233,7 +272,24 @@ _SURNAME_P = np.array(list(SURNAMES.values()), dtype=float) / sum(SURNAMES.value
 def synth_name(
     rng: np.random.Generator, sex: str, birth_year: int, surname: str | None = None
 ) -> str:
-    """A Chinese name (surname + one or two given characters) fitting sex and generation."""
+    """A Chinese name (surname + one or two given characters) fitting sex and generation.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The random generator.
+    sex : str
+        ``M`` or ``F``.
+    birth_year : int
+        Year of birth.
+    surname : str, optional
+        The surname to use; drawn by frequency when None.
+
+    Returns
+    -------
+    str
+        The name.
+    """
     surname = surname or _SURNAME_LIST[rng.choice(len(_SURNAME_LIST), p=_SURNAME_P)]
     chars = GIVEN_CHARS[(sex, "old" if birth_year < 1970 else "new")]
     n = 1 if rng.random() < 0.3 else 2
@@ -241,13 +297,42 @@ def synth_name(
 
 
 def synth_phone(rng: np.random.Generator) -> str:
-    """An 11-digit mobile number with a real carrier prefix (fake subscriber part)."""
+    """An 11-digit mobile number with a real carrier prefix (fake subscriber part).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The random generator.
+
+    Returns
+    -------
+    str
+        The number.
+    """
     return MOBILE_PREFIXES[rng.integers(len(MOBILE_PREFIXES))] + f"{rng.integers(0, 10**8):08d}"
 
 
 def dwelling_counts(area_m2, floors, residential, *, m2_per_dwelling: float = 90.0) -> np.ndarray:
-    """Dwellings per building: footprint x floors / ``m2_per_dwelling`` (at least 1) where
-    ``residential`` is true, else 0. Arrays in, int array out."""
+    """Dwellings per building: footprint x floors / ``m2_per_dwelling`` (at least 1).
+
+    Buildings that are not ``residential`` have none.
+
+    Parameters
+    ----------
+    area_m2 : array-like of float
+        Footprint of each building in square metres.
+    floors : array-like of int
+        Floors of each building.
+    residential : array-like of bool
+        Whether each building holds homes.
+    m2_per_dwelling : float
+        Floor area per dwelling in square metres.
+
+    Returns
+    -------
+    numpy.ndarray
+        Dwellings of each building.
+    """
     gross = np.asarray(area_m2, dtype=float) * np.asarray(floors, dtype=float)
     n = np.maximum(1, np.round(gross / m2_per_dwelling)).astype(int)
     return np.where(np.asarray(residential, dtype=bool), n, 0)
@@ -258,10 +343,26 @@ def synth_households(
 ) -> pd.DataFrame:
     """One row per dwelling of every building with dwellings > 0.
 
-    ``buildings`` needs ``code`` and ``floors``; ``dwellings`` (array aligned with it)
-    defaults to a ``dwellings`` column. Dwellings fill floors bottom-up, two per landing
-    per unit (单元), so rooms read 101, 102, ... Sizes and the tags 'vacant'/'rental' are
-    drawn here; the people-derived tags come from ``household_tags_from_residents``.
+    Dwellings fill floors bottom-up, two per landing per unit (单元), so rooms read 101,
+    102, ... Sizes and the tags 'vacant'/'rental' are drawn here; the people-derived tags
+    come from :func:`household_tags_from_residents`.
+
+    Parameters
+    ----------
+    buildings : pandas.DataFrame
+        The buildings, with ``code`` and ``floors``.
+    rng : numpy.random.Generator
+        The random generator.
+    dwellings : array-like of int, optional
+        Dwellings of each building (aligned with ``buildings``); defaults to its
+        ``dwellings`` column.
+    rooms_per_landing : int
+        Dwellings per landing of a unit.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per dwelling.
     """
     counts = np.asarray(buildings["dwellings"] if dwellings is None else dwellings, dtype=int)
     rows = []
@@ -322,8 +423,23 @@ def synth_residents(
 ) -> pd.DataFrame:
     """Residents of every occupied household (``size`` people each), with vocab tags.
 
-    Columns: household_code, name, id_number, phone, birth_year, sex, tags. Children
-    share the father's (or first member's) surname; under-12s have no phone.
+    Children share the father's (or first member's) surname; under-12s have no phone.
+
+    Parameters
+    ----------
+    households : pandas.DataFrame
+        The households, with code and size.
+    rng : numpy.random.Generator
+        The random generator.
+    region : str
+        6-digit region code of the residents' ID numbers.
+    as_of_year : int
+        The year ages are counted to.
+
+    Returns
+    -------
+    pandas.DataFrame
+        household_code, name, id_number, phone, birth_year, sex, tags.
     """
     rows = []
     for code, size, htags in zip(
@@ -410,8 +526,24 @@ def _person_tags(
 def household_tags_from_residents(
     households: pd.DataFrame, residents: pd.DataFrame, *, as_of_year: int = AS_OF_YEAR
 ) -> pd.Series:
-    """Household tags (vocab.HOUSEHOLD_TAGS) from drawn ones plus what the members imply:
-    elderly_alone, empty_nest, low_income, disabled. Aligned with ``households``."""
+    """Household tags (vocab.HOUSEHOLD_TAGS): the drawn ones plus what the members imply.
+
+    The implied ones are elderly_alone, empty_nest, low_income and disabled.
+
+    Parameters
+    ----------
+    households : pandas.DataFrame
+        The households, with code and tags.
+    residents : pandas.DataFrame
+        Their residents.
+    as_of_year : int
+        The year ages are counted to.
+
+    Returns
+    -------
+    pandas.Series
+        The tags of each household, aligned with ``households``.
+    """
     by_household = residents.groupby("household_code", sort=False)
     derived: dict[str, list[str]] = {}
     for code, people in by_household:
@@ -442,7 +574,26 @@ def synth_population(
     region: str = "110108",
     as_of_year: int = AS_OF_YEAR,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Households and residents of ``buildings`` in one call (City column layout)."""
+    """Households and residents of ``buildings`` in one call (City column layout).
+
+    Parameters
+    ----------
+    buildings : pandas.DataFrame
+        The buildings, with ``code`` and ``floors``.
+    rng : numpy.random.Generator
+        The random generator.
+    dwellings : array-like of int, optional
+        Dwellings of each building; defaults to its ``dwellings`` column.
+    region : str
+        6-digit region code of the residents' ID numbers.
+    as_of_year : int
+        The year ages are counted to.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        The households and the residents.
+    """
     households = synth_households(buildings, rng, dwellings=dwellings)
     residents = synth_residents(households, rng, region=region, as_of_year=as_of_year)
     households["tags"] = household_tags_from_residents(households, residents, as_of_year=as_of_year)

@@ -13,7 +13,20 @@ from gridmap.demo.osm_rules import MIN_BLOCK_M2, MIN_BLOCK_WIDTH_M
 
 
 def shared_boundaries(polys, tolerance_m: float = 0.05) -> list[dict[int, float]]:
-    """Neighbours of each polygon with the length of boundary they share (>= 1 m)."""
+    """Neighbours of each polygon with the length of boundary they share (>= 1 m).
+
+    Parameters
+    ----------
+    polys : sequence of shapely polygons
+        The polygons (metric CRS).
+    tolerance_m : float
+        Gap in metres still counted as a shared boundary.
+
+    Returns
+    -------
+    list of dict of int to float
+        For each polygon, neighbour index -> shared length in metres.
+    """
     polys = np.asarray(polys, dtype=object)
     nbrs: list[dict[int, float]] = [{} for _ in range(len(polys))]
     if len(polys) < 2:
@@ -32,7 +45,20 @@ def shared_boundaries(polys, tolerance_m: float = 0.05) -> list[dict[int, float]
 
 
 def street_blocks(lines, frame) -> np.ndarray:
-    """Faces of the street network inside ``frame`` (a polygon): together they tile it."""
+    """Faces of the street network inside ``frame``: together they tile it.
+
+    Parameters
+    ----------
+    lines : sequence of shapely lines
+        The street centre lines (metric CRS).
+    frame : shapely polygon
+        The area to tile.
+
+    Returns
+    -------
+    numpy.ndarray
+        The block polygons.
+    """
     clipped = shapely.intersection(np.asarray(lines, dtype=object), frame)
     clipped = clipped[~shapely.is_empty(clipped)]
     noded = shapely.union_all(np.append(clipped, shapely.boundary(frame)))
@@ -43,7 +69,22 @@ def street_blocks(lines, frame) -> np.ndarray:
 def merge_slivers(
     blocks, min_area_m2: float = MIN_BLOCK_M2, min_width_m: float = MIN_BLOCK_WIDTH_M
 ) -> np.ndarray:
-    """Merge each sliver (small or thin face) into the neighbour it shares most edge with."""
+    """Merge each sliver (small or thin face) into the neighbour it shares most edge with.
+
+    Parameters
+    ----------
+    blocks : sequence of shapely polygons
+        The blocks (metric CRS).
+    min_area_m2 : float
+        Blocks smaller than this, in square metres, are slivers.
+    min_width_m : float
+        Blocks thinner than this, in metres, are slivers.
+
+    Returns
+    -------
+    numpy.ndarray
+        The blocks after merging.
+    """
     blocks = np.asarray(blocks, dtype=object)
     area = shapely.area(blocks)
     width = 2 * area / np.maximum(shapely.length(blocks), 1e-9)
@@ -73,8 +114,26 @@ def merge_slivers(
 
 
 def split_heavy_block(poly, xy: np.ndarray, weights: np.ndarray, max_weight: float) -> list:
-    """Cut ``poly`` with straight lines until every piece holds <= ``max_weight`` (homes of the
-    buildings at ``xy``); cuts run between buildings, across the longer side."""
+    """Cut ``poly`` with straight lines until every piece holds <= ``max_weight``.
+
+    Cuts run between buildings, across the longer side.
+
+    Parameters
+    ----------
+    poly : shapely polygon
+        The block (metric CRS).
+    xy : numpy.ndarray
+        Centroids of its buildings (metres).
+    weights : numpy.ndarray
+        Homes in each building.
+    max_weight : float
+        Most homes a piece may hold.
+
+    Returns
+    -------
+    list
+        The pieces.
+    """
     if weights.sum() <= max_weight or (weights > 0).sum() < 2:
         return [poly]
     minx, miny, maxx, maxy = poly.bounds
@@ -119,7 +178,28 @@ def grow_regions(
 
     Seeds are taken in ``order``; a region takes its nearest unassigned neighbour that
     still fits until it reaches ``low``. Regions lighter than ``min_keep`` then merge
-    into their lightest neighbouring region. Returns a region label per polygon.
+    into their lightest neighbouring region.
+
+    Parameters
+    ----------
+    weights : array-like of float
+        Weight (households) of each polygon.
+    nbrs : list of dict of int to float
+        Neighbours of each polygon with their shared boundary (see
+        :func:`shared_boundaries`).
+    order : array-like of int
+        The order seeds are taken in.
+    centers : numpy.ndarray
+        Centre of each polygon (metres).
+    low, high : float
+        Wanted range of a region's weight.
+    min_keep : float
+        Lightest region kept on its own.
+
+    Returns
+    -------
+    numpy.ndarray
+        A region label per polygon.
     """
     weights = np.asarray(weights, dtype=float)
     centers = np.asarray(centers, dtype=float)
@@ -146,7 +226,24 @@ def grow_regions(
 
 
 def merge_light_regions(label: np.ndarray, weights, nbrs, min_keep: float) -> np.ndarray:
-    """Merge regions lighter than ``min_keep`` into their lightest neighbour; relabel 0..n-1."""
+    """Merge regions lighter than ``min_keep`` into their lightest neighbour; relabel 0..n-1.
+
+    Parameters
+    ----------
+    label : numpy.ndarray
+        Region label of each polygon.
+    weights : array-like of float
+        Weight of each polygon.
+    nbrs : list of dict of int to float
+        Neighbours of each polygon.
+    min_keep : float
+        Lightest region kept on its own.
+
+    Returns
+    -------
+    numpy.ndarray
+        The new labels.
+    """
     label = label.copy()
     while True:
         totals: defaultdict[int, float] = defaultdict(float)
@@ -168,7 +265,24 @@ def merge_light_regions(label: np.ndarray, weights, nbrs, min_keep: float) -> np
 
 
 def split_in_two(label: np.ndarray, nbrs, order, weights) -> np.ndarray:
-    """Fallback when everything ended up in one region: a breadth-first half and the rest."""
+    """Fallback when everything ended up in one region: a breadth-first half and the rest.
+
+    Parameters
+    ----------
+    label : numpy.ndarray
+        Region label of each polygon (all equal).
+    nbrs : list of dict of int to float
+        Neighbours of each polygon.
+    order : array-like of int
+        The polygons in seed order (the first starts the half).
+    weights : array-like of float
+        Weight of each polygon.
+
+    Returns
+    -------
+    numpy.ndarray
+        Labels 0 and 1.
+    """
     if label.max() > 0 or len(label) < 2:
         return label
     start, half = order[0], np.sum(weights) / 2

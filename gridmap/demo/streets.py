@@ -23,6 +23,18 @@ MAX_STREETS = 999  # three digits of the street code
 
 
 def street_code(k: int) -> str:
+    """The 9-digit code of street office ``k`` of the generated city.
+
+    Parameters
+    ----------
+    k : int
+        Number of the street office (1 is the synthetic street itself).
+
+    Returns
+    -------
+    str
+        District code + the 3-digit street number.
+    """
     return f"{synth.DISTRICT_CODE}{k:03d}"
 
 
@@ -53,7 +65,24 @@ def _shifted(frame: pd.DataFrame, dx: float, dy: float) -> pd.DataFrame:
 
 
 def street_office(k: int, *, seed: int = 7, per_row: int = 1) -> City:
-    """Street office ``k`` of a city laid out ``per_row`` street offices wide."""
+    """Street office ``k`` of a city laid out ``per_row`` street offices wide.
+
+    Each is the synthetic street built with its own seed, renumbered and moved to its place.
+
+    Parameters
+    ----------
+    k : int
+        Number of the street office, 1 to ``MAX_STREETS``.
+    seed : int
+        Seed of street office 1; street office ``k`` uses ``seed + k - 1``.
+    per_row : int
+        Street offices per row of the city.
+
+    Returns
+    -------
+    City
+        The street office's frames (EPSG:4326); only street office 1 holds the district.
+    """
     if not 1 <= k <= MAX_STREETS:
         raise ValueError(f"street office number must be 1..{MAX_STREETS}, got {k}")
     city = synth.build_synthetic_city(seed=seed + k - 1)
@@ -72,8 +101,22 @@ def street_office(k: int, *, seed: int = 7, per_row: int = 1) -> City:
 
 
 def city_of_streets(n: int, *, seed: int = 7) -> Iterator[City]:
-    """The ``n`` street offices of a generated city, one at a time (each is ~55,000
-    residents: a city is written street office by street office)."""
+    """The ``n`` street offices of a generated city, one at a time.
+
+    Each is ~55,000 residents: a city is written street office by street office.
+
+    Parameters
+    ----------
+    n : int
+        Number of street offices.
+    seed : int
+        Seed of the first street office.
+
+    Yields
+    ------
+    City
+        Each street office in turn.
+    """
     per_row = max(1, math.ceil(math.sqrt(n)))
     for k in range(1, n + 1):
         yield street_office(k, seed=seed, per_row=per_row)

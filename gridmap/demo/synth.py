@@ -84,8 +84,20 @@ __all__ = [
 
 
 def build_synthetic_city(seed: int = 7) -> City:
-    """A complete synthetic street office (see the module docstring): pure, offline and
-    deterministic for a given ``seed``; every frame in EPSG:4326."""
+    """A complete synthetic street office (see the module docstring).
+
+    Pure, offline and deterministic for a given ``seed``; every frame in EPSG:4326.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the random generator every draw comes from.
+
+    Returns
+    -------
+    City
+        The street office's frames.
+    """
     rng = np.random.default_rng(seed)
     st = Street()
     lay_street_network(st, rng)
@@ -109,77 +121,12 @@ def build_synthetic_city(seed: int = 7) -> City:
     origin = np.array(
         Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True).transform(*ANCHOR_LONLAT)
     )
-    comp_code = st.comp_code
-    rr = st.road_rows
-    gate_seq: defaultdict[int, int] = defaultdict(int)
-    gate_codes = []
-    for g in st.gates:
-        gate_seq[g["compound"]] += 1
-        gate_codes.append(f"{comp_code[g['compound']]}G{gate_seq[g['compound']]}")
-    whole = multi(shapely.union_all(st.comm_polys))
     b = st.bld
     return City(
         label=LABEL,
         anchor=ANCHOR_LONLAT,
-        districts=wgs_frame({"code": [DISTRICT_CODE], "name": [DISTRICT_NAME]}, [whole], origin),
-        streets=wgs_frame(
-            {"code": [STREET_CODE], "name": [STREET_NAME], "district_code": [DISTRICT_CODE]},
-            [whole],
-            origin,
-        ),
-        communities=wgs_frame(
-            {"code": st.comm_codes, "name": st.comm_names, "street_code": STREET_CODE},
-            [multi(p) for p in st.comm_polys],
-            origin,
-        ),
-        grids=wgs_frame(
-            {
-                "code": st.grid_code,
-                "name": st.grid_name,
-                "community_code": np.array(st.comm_codes, dtype=object)[st.grid_comm],
-                "kind": "community",
-                "leader": st.leaders,
-                "leader_phone": st.leader_phone,
-                "target_households": st.target_households,
-            },
-            [multi(p) for p in st.grid_polys],
-            origin,
-        ),
-        compounds=wgs_frame(
-            {
-                "code": comp_code,
-                "name": st.comp_name,
-                "community_code": np.array(st.comm_codes, dtype=object)[
-                    st.compounds["community"].to_numpy()
-                ],
-            },
-            [multi(p) for p in st.compounds["geometry"]],
-            origin,
-        ),
-        gates=wgs_frame(
-            {
-                "code": gate_codes,
-                "compound_code": [comp_code[g["compound"]] for g in st.gates],
-                "name": [g["name"] for g in st.gates],
-                "kind": [g["kind"] for g in st.gates],
-            },
-            [Point(g["xy"]) for g in st.gates],
-            origin,
-        ),
-        roads=wgs_frame(
-            {
-                "code": [f"{STREET_CODE}R{i + 1:05d}" for i in range(len(rr))],
-                "name": [r["name"] for r in rr],
-                "highway": [r["highway"] for r in rr],
-                "foot": [r["foot"] for r in rr],
-                "access": [r["access"] for r in rr],
-                "compound_code": [
-                    comp_code[r["compound"]] if r["compound"] >= 0 else None for r in rr
-                ],
-            },
-            [LineString(r["coords"]) for r in rr],
-            origin,
-        ),
+        **_area_frames(st, origin),
+        **_compound_frames(st, origin),
         buildings=wgs_frame(
             {
                 c: b[c].to_numpy()
@@ -216,3 +163,82 @@ def build_synthetic_city(seed: int = 7) -> City:
             {c: tracks[c].to_numpy() for c in tracks.columns}, track_geoms, origin
         ),
     )
+
+
+def _area_frames(st: Street, origin) -> dict:
+    """The district, street, community and grid frames (EPSG:4326) by ``City`` field."""
+    whole = multi(shapely.union_all(st.comm_polys))
+    return {
+        "districts": wgs_frame({"code": [DISTRICT_CODE], "name": [DISTRICT_NAME]}, [whole], origin),
+        "streets": wgs_frame(
+            {"code": [STREET_CODE], "name": [STREET_NAME], "district_code": [DISTRICT_CODE]},
+            [whole],
+            origin,
+        ),
+        "communities": wgs_frame(
+            {"code": st.comm_codes, "name": st.comm_names, "street_code": STREET_CODE},
+            [multi(p) for p in st.comm_polys],
+            origin,
+        ),
+        "grids": wgs_frame(
+            {
+                "code": st.grid_code,
+                "name": st.grid_name,
+                "community_code": np.array(st.comm_codes, dtype=object)[st.grid_comm],
+                "kind": "community",
+                "leader": st.leaders,
+                "leader_phone": st.leader_phone,
+                "target_households": st.target_households,
+            },
+            [multi(p) for p in st.grid_polys],
+            origin,
+        ),
+    }
+
+
+def _compound_frames(st: Street, origin) -> dict:
+    """The compound, gate and road frames (EPSG:4326) by ``City`` field."""
+    comp_code = st.comp_code
+    rr = st.road_rows
+    gate_seq: defaultdict[int, int] = defaultdict(int)
+    gate_codes = []
+    for g in st.gates:
+        gate_seq[g["compound"]] += 1
+        gate_codes.append(f"{comp_code[g['compound']]}G{gate_seq[g['compound']]}")
+    return {
+        "compounds": wgs_frame(
+            {
+                "code": comp_code,
+                "name": st.comp_name,
+                "community_code": np.array(st.comm_codes, dtype=object)[
+                    st.compounds["community"].to_numpy()
+                ],
+            },
+            [multi(p) for p in st.compounds["geometry"]],
+            origin,
+        ),
+        "gates": wgs_frame(
+            {
+                "code": gate_codes,
+                "compound_code": [comp_code[g["compound"]] for g in st.gates],
+                "name": [g["name"] for g in st.gates],
+                "kind": [g["kind"] for g in st.gates],
+            },
+            [Point(g["xy"]) for g in st.gates],
+            origin,
+        ),
+        "roads": wgs_frame(
+            {
+                "code": [f"{STREET_CODE}R{i + 1:05d}" for i in range(len(rr))],
+                "name": [r["name"] for r in rr],
+                "highway": [r["highway"] for r in rr],
+                "foot": [r["foot"] for r in rr],
+                "access": [r["access"] for r in rr],
+                "compound_code": [
+                    comp_code[r["compound"]] if r["compound"] >= 0 else None for r in rr
+                ],
+            },
+            [LineString(r["coords"]) for r in rr],
+            origin,
+        ),
+    }

@@ -3,6 +3,7 @@ inspections, hazards and patrols."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -51,7 +52,20 @@ from gridmap.units import metres_for
 
 
 def facility_rows(st: Street, rng) -> tuple[pd.DataFrame, list]:
-    """Service facilities of every GB 50180 category, with deliberate gaps."""
+    """Service facilities of every GB 50180 category, with deliberate gaps.
+
+    Parameters
+    ----------
+    st : Street
+        The street being built.
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame and list
+        The facility rows and their points (local metres).
+    """
     comm_blocks = [np.flatnonzero(st.block_comm == c) for c in range(len(st.comm_codes))]
     b = st.bld
     non_res = b[(b["compound"] < 0) & ~b["use"].isin(["residential", "mixed"])]
@@ -107,8 +121,27 @@ def facility_rows(st: Street, rng) -> tuple[pd.DataFrame, list]:
 
 
 def key_site_rows(st: Street, fac: pd.DataFrame, fac_geoms: list, rng) -> tuple[pd.DataFrame, list]:
-    """Key sites of every category; schools, kindergartens, markets and nursing homes
-    are the matching facilities, old buildings are real 1980s slabs."""
+    """Key sites of every category.
+
+    Schools, kindergartens, markets and nursing homes are the matching facilities; old
+    buildings are real 1980s slabs.
+
+    Parameters
+    ----------
+    st : Street
+        The street being built.
+    fac : pandas.DataFrame
+        The facility rows of :func:`facility_rows`.
+    fac_geoms : list
+        Their points (local metres).
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame and list
+        The key-site rows and their points (local metres).
+    """
     address = addresser(st)
     comm_blocks = [np.flatnonzero(st.block_comm == c) for c in range(len(st.comm_codes))]
     old_b = st.bld[st.bld["old"] & st.bld["use"].eq("residential")]
@@ -161,7 +194,11 @@ def key_site_rows(st: Street, fac: pd.DataFrame, fac_geoms: list, rng) -> tuple[
                 }
             )
             geoms.append(pt)
-    ks = pd.DataFrame(rows)
+    return _coded_in_grids(st, pd.DataFrame(rows), geoms), geoms
+
+
+def _coded_in_grids(st: Street, ks: pd.DataFrame, geoms: list) -> pd.DataFrame:
+    """The key sites numbered, each in the grid holding it (else the nearest grid)."""
     pts = np.array(geoms, dtype=object)
     tree = shapely.STRtree(st.grid_polys)
     owner = np.full(len(ks), -1)
@@ -172,11 +209,26 @@ def key_site_rows(st: Street, fac: pd.DataFrame, fac_geoms: list, rng) -> tuple[
     ks.insert(0, "code", [f"{STREET_CODE}K{i + 1:04d}" for i in range(len(ks))])
     ks.insert(4, "grid_code", st.grid_code[owner])
     ks["grid"] = owner
-    return ks, geoms
+    return ks
 
 
 def inspection_rows(st: Street, ks: pd.DataFrame, rng) -> pd.DataFrame:
-    """Inspection history over ~90 days per key site; ~15% of sites are overdue."""
+    """Inspection history over ~90 days per key site; ~15% of sites are overdue.
+
+    Parameters
+    ----------
+    st : Street
+        The street being built (its office staff inspect).
+    ks : pandas.DataFrame
+        The key-site rows of :func:`key_site_rows`.
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per inspection.
+    """
     overdue = rng.random(len(ks)) < OVERDUE_SITE_SHARE
     rows = []
     for i, (code, interval, g) in enumerate(
@@ -204,7 +256,20 @@ def inspection_rows(st: Street, ks: pd.DataFrame, rng) -> pd.DataFrame:
 
 
 def hazard_rows(st: Street, rng) -> tuple[pd.DataFrame, list]:
-    """Hazard cases across the workflow with a consistent step history."""
+    """Hazard cases across the workflow with a consistent step history.
+
+    Parameters
+    ----------
+    st : Street
+        The street being built.
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame and list
+        The case rows and their points (local metres).
+    """
     n = int(rng.integers(100, 131))
     statuses = [s[0] for s in HAZARD_STEPS]
     status = rng.choice(statuses, n, p=[0.07, 0.08, 0.15, 0.12, 0.08, 0.5])
@@ -233,24 +298,7 @@ def hazard_rows(st: Street, rng) -> tuple[pd.DataFrame, list]:
             "reinspect": st.leaders[g],
             "close": st.staff[2 * c + 1],
         }
-        history, prev, at = [], None, found
-        for (to, action, note), off in zip(HAZARD_STEPS, offsets, strict=False):
-            if action == "assign":
-                note = f"责任人：{responsible}，限{deadline_d:.0f}天内整改"
-            if prev is not None:  # on a working day after the previous step, never today
-                day = min(found + timedelta(days=off), MIDNIGHT - timedelta(days=1))
-                at = max(office_time(day, rng), at + timedelta(minutes=10))
-            history.append(
-                {
-                    "at": at,
-                    "actor": str(actors[action]),
-                    "action": action,
-                    "from_status": prev,
-                    "to_status": to,
-                    "note": note,
-                }
-            )
-            prev = to
+        history = _hazard_history(actors, found, deadline_d, offsets, rng)
         pt = shapely.centroid(b["geometry"])
         if cats[i] == "traffic":  # on the street beside the building's block
             pt = frontage_points(st.blocks[[int(b["block"])]], 5.0, rng)[0]
@@ -279,38 +327,72 @@ def hazard_rows(st: Street, rng) -> tuple[pd.DataFrame, list]:
     return hz, geoms
 
 
+def _hazard_history(actors: dict, found, deadline_d: float, offsets: list, rng) -> list[dict]:
+    """The steps a case went through, each by its actor, on working days after ``found``."""
+    responsible = actors["handle"]
+    history, prev, at = [], None, found
+    for (to, action, note), off in zip(HAZARD_STEPS, offsets, strict=False):
+        if action == "assign":
+            note = f"责任人：{responsible}，限{deadline_d:.0f}天内整改"
+        if prev is not None:  # on a working day after the previous step, never today
+            day = min(found + timedelta(days=off), MIDNIGHT - timedelta(days=1))
+            at = max(office_time(day, rng), at + timedelta(minutes=10))
+        history.append(
+            {
+                "at": at,
+                "actor": str(actors[action]),
+                "action": action,
+                "from_status": prev,
+                "to_status": to,
+                "note": note,
+            }
+        )
+        prev = to
+    return history
+
+
+@dataclass(frozen=True)
+class _WalkNet:
+    """The road rows as a walking graph: edge ``i`` runs from node ``eu[i]`` to ``ev[i]``."""
+
+    coords: list
+    walkable: np.ndarray
+    internal: np.ndarray
+    street: np.ndarray  # named public streets
+    eu: np.ndarray
+    ev: np.ndarray
+    lengths_l: list
+    node_xy: np.ndarray
+
+
 def patrol_rows(st: Street, rng) -> tuple[pd.DataFrame, np.ndarray]:
-    """Four weeks of patrols per grid along the walking network (see ``random_route``)."""
-    coords = [r["coords"] for r in st.road_rows]
-    walkable = np.array([r["foot"] != "no" for r in st.road_rows])
-    internal = np.array([r["compound"] >= 0 for r in st.road_rows])
-    street = np.array([r["name"] is not None for r in st.road_rows])  # named public streets
-    eu, ev, n_nodes = walk_graph(coords)
-    lengths = np.array([np.hypot(*np.diff(c, axis=0).T).sum() for c in coords])
-    lengths_l = lengths.tolist()
+    """Four weeks of patrols per grid along the walking network (see ``random_route``).
+
+    Parameters
+    ----------
+    st : Street
+        The street being built, with its roads, grids and patrollers.
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame and numpy.ndarray
+        The track rows and their line geometries (local metres).
+    """
+    net = _walk_net(st.road_rows)
+    coords = net.coords
     lines = np.array([LineString(c) for c in coords], dtype=object)
     gi, ei = shapely.STRtree(lines).query(shapely.buffer(st.grid_polys, 40.0), predicate="contains")
-    node_xy = np.zeros((n_nodes, 2))
-    node_xy[eu] = [c[0] for c in coords]
-    node_xy[ev] = [c[-1] for c in coords]
     days = [MIDNIGHT - timedelta(days=d) for d in range(PATROL_DAYS, 0, -1)]
     rows: list[dict[str, Any]] = []
     xys: list[np.ndarray] = []
     for g in range(len(st.grid_polys)):
-        es = ei[gi == g]
-        es = es[walkable[es]]
-        # each grid skips a different share of its streets, so coverage differs
-        skip = street[es] & (rng.random(len(es)) < rng.uniform(0.0, 0.5))
-        centre = shapely.get_coordinates(shapely.centroid(st.grid_polys[g]))[0]
-        ends = np.r_[eu[es[street[es]]], ev[es[street[es]]]]
-        home = int(ends[np.argmin(np.hypot(*(node_xy[ends] - centre).T))])
-        adj = reachable_adjacency(es[~skip], eu, ev, home)
-        if sum(map(len, adj.values())) / 2 < 0.5 * len(es):  # skipping cut the grid apart
-            adj = reachable_adjacency(es, eu, ev, home)
+        adj, home = _patrol_area(net, ei[gi == g], st.grid_polys[g], rng)
         nodes = np.array(sorted(adj))
         weight = np.ones(len(coords))
-        night_weight = np.where(internal, weight * 4.0, weight)  # night: inside compounds
-        street_m = float(sum(lengths_l[e] for opts in adj.values() for e, _, _ in opts)) / 2
+        night_weight = np.where(net.internal, weight * 4.0, weight)  # night: inside compounds
+        street_m = float(sum(net.lengths_l[e] for opts in adj.values() for e, _, _ in opts)) / 2
         for day in days:
             for _ in range(int(rng.choice(4, p=[0.1, 0.45, 0.35, 0.1]))):
                 night = rng.random() < 0.15
@@ -322,29 +404,13 @@ def patrol_rows(st: Street, rng) -> tuple[pd.DataFrame, np.ndarray]:
                     adj,
                     start,
                     target_m,
-                    lengths_l,
+                    net.lengths_l,
                     (night_weight if night else weight).tolist(),
                     rng.random(3000).tolist(),
                 )
                 if not route:
                     continue
-                xy, times = gps_fixes(
-                    route_coords(route, coords),
-                    speed_kmh,
-                    float(rng.uniform(10, 30)),
-                    float(rng.uniform(3, 8)),
-                    rng,
-                )
-                if len(xy) > 40 and rng.random() < 0.03:  # a wrong fix or few, 200-500 m off
-                    j = int(rng.integers(5, len(xy) - 10))
-                    ang = rng.uniform(0, 2 * np.pi)
-                    xy[j : j + int(rng.integers(1, 5))] += rng.uniform(200, 500) * np.array(
-                        [np.cos(ang), np.sin(ang)]
-                    )
-                if len(xy) > 60 and rng.random() < 0.04:  # signal lost for a while
-                    j = int(rng.integers(10, len(xy) - 40))
-                    keep = np.r_[0:j, j + int(rng.integers(8, 25)) : len(xy)]
-                    xy, times = xy[keep], times[keep]
+                xy, times = _patrol_fixes(route, coords, speed_kmh, rng)
                 hour = rng.uniform(19.0, 22.0) if night else rng.uniform(8.0, 16.5)
                 started = (day + timedelta(hours=float(hour))).replace(second=0, microsecond=0)
                 who = st.patrollers[g][
@@ -370,7 +436,79 @@ def patrol_rows(st: Street, rng) -> tuple[pd.DataFrame, np.ndarray]:
     return tracks, geoms
 
 
+def _walk_net(road_rows: list) -> _WalkNet:
+    """The walking graph of the road rows, with each road's kind and length (metres)."""
+    coords = [r["coords"] for r in road_rows]
+    eu, ev, n_nodes = walk_graph(coords)
+    lengths = np.array([np.hypot(*np.diff(c, axis=0).T).sum() for c in coords])
+    node_xy = np.zeros((n_nodes, 2))
+    node_xy[eu] = [c[0] for c in coords]
+    node_xy[ev] = [c[-1] for c in coords]
+    return _WalkNet(
+        coords=coords,
+        walkable=np.array([r["foot"] != "no" for r in road_rows]),
+        internal=np.array([r["compound"] >= 0 for r in road_rows]),
+        street=np.array([r["name"] is not None for r in road_rows]),
+        eu=eu,
+        ev=ev,
+        lengths_l=lengths.tolist(),
+        node_xy=node_xy,
+    )
+
+
+def _patrol_area(net: _WalkNet, es: np.ndarray, grid_poly, rng) -> tuple[dict, int]:
+    """The walkable roads a grid's patrols use, as adjacency, and the node they start from."""
+    es = es[net.walkable[es]]
+    street = net.street
+    # each grid skips a different share of its streets, so coverage differs
+    skip = street[es] & (rng.random(len(es)) < rng.uniform(0.0, 0.5))
+    centre = shapely.get_coordinates(shapely.centroid(grid_poly))[0]
+    ends = np.r_[net.eu[es[street[es]]], net.ev[es[street[es]]]]
+    home = int(ends[np.argmin(np.hypot(*(net.node_xy[ends] - centre).T))])
+    adj = reachable_adjacency(es[~skip], net.eu, net.ev, home)
+    if sum(map(len, adj.values())) / 2 < 0.5 * len(es):  # skipping cut the grid apart
+        adj = reachable_adjacency(es, net.eu, net.ev, home)
+    return adj, home
+
+
+def _patrol_fixes(route, coords, speed_kmh: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    """GPS fixes along a route, now and then with a wrong fix or a gap in the signal."""
+    xy, times = gps_fixes(
+        route_coords(route, coords),
+        speed_kmh,
+        float(rng.uniform(10, 30)),
+        float(rng.uniform(3, 8)),
+        rng,
+    )
+    if len(xy) > 40 and rng.random() < 0.03:  # a wrong fix or few, 200-500 m off
+        j = int(rng.integers(5, len(xy) - 10))
+        ang = rng.uniform(0, 2 * np.pi)
+        xy[j : j + int(rng.integers(1, 5))] += rng.uniform(200, 500) * np.array(
+            [np.cos(ang), np.sin(ang)]
+        )
+    if len(xy) > 60 and rng.random() < 0.04:  # signal lost for a while
+        j = int(rng.integers(10, len(xy) - 40))
+        keep = np.r_[0:j, j + int(rng.integers(8, 25)) : len(xy)]
+        xy, times = xy[keep], times[keep]
+    return xy, times
+
+
 def wgs_frame(data: dict, geoms, origin: np.ndarray) -> gpd.GeoDataFrame:
-    """GeoDataFrame in EPSG:4326 from local-metre geometries."""
+    """GeoDataFrame in EPSG:4326 from local-metre geometries.
+
+    Parameters
+    ----------
+    data : dict
+        The columns.
+    geoms : sequence of shapely geometries
+        Geometries in metres east/north of ``origin``.
+    origin : numpy.ndarray
+        The anchor's (x, y) in the metric CRS (EPSG:4548).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The frame in EPSG:4326.
+    """
     g = shapely.transform(np.asarray(geoms, dtype=object), lambda xy: xy + origin)
     return gpd.GeoDataFrame(data, geometry=g, crs=METRIC_CRS).to_crs("EPSG:4326")

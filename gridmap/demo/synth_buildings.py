@@ -112,8 +112,22 @@ _USE_BY_STYLE = {"school": "public", "office": "office", "commercial": "commerci
 
 
 def row_layout(bounds, style: str, rng) -> np.ndarray:
-    """Candidate building rectangles in east-west rows (slabs face south), north to
-    south, as rows of (x0, y0, x1, y1, floors, units, doors_per_landing, old)."""
+    """Candidate building rectangles in east-west rows (slabs face south), north to south.
+
+    Parameters
+    ----------
+    bounds : tuple of float
+        (minx, miny, maxx, maxy) of the area to fill, local metres.
+    style : str
+        The building style (sets sizes, floors and spacing).
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    numpy.ndarray
+        Rows of (x0, y0, x1, y1, floors, units, doors_per_landing, old).
+    """
     minx, miny, maxx, maxy = bounds
     out = []
     y_top = maxy - WALL_CLEARANCE_M
@@ -139,14 +153,68 @@ def row_layout(bounds, style: str, rng) -> np.ndarray:
 def place_buildings(
     blocks, plan, public_kind, compounds: pd.DataFrame, lanes: list, rng
 ) -> pd.DataFrame:
-    """Buildings in compounds (rows clear of walls and lanes), in open residential blocks
-    and in public blocks (schools, offices, commercial), plus small service buildings in
-    compounds. Most blocks are thinned to BLOCK_MAX_HOUSEHOLDS so grids can be balanced.
-    One row per building."""
+    """Buildings in compounds, open residential blocks and public blocks.
+
+    Rows are kept clear of walls and lanes in compounds; public blocks hold schools,
+    offices and shops; compounds also get small service buildings. Most blocks are thinned
+    to BLOCK_MAX_HOUSEHOLDS so grids can be balanced.
+
+    Parameters
+    ----------
+    blocks : numpy.ndarray
+        Block polygons (local metres).
+    plan : numpy.ndarray
+        Plan of each block (0 public, 1/2 compounds, 3 open residential).
+    public_kind : list
+        What each public block holds (school, park, office, commercial), else None.
+    compounds : pandas.DataFrame
+        The compounds, with ``geometry`` and ``block``.
+    lanes : list
+        Internal lanes, each a dict with ``compound`` and ``coords``.
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per building.
+    """
+    owners = _building_owners(blocks, plan, public_kind, compounds, lanes, rng)
+    cand, own, boxes, kept = _kept_candidates(owners, len(blocks), rng)
+    areas = np.array([o[0] for o in owners], dtype=object)
+    corridors = np.array([o[1] for o in owners], dtype=object)
+    sel = np.flatnonzero(kept)
+    o = own[sel]
+    styles = np.array([owners[k][4] for k in o], dtype=object)
+    main = pd.DataFrame(
+        {
+            "geometry": boxes[sel],
+            "floors": cand[sel, 4].astype(int),
+            "units": cand[sel, 5].astype(int),
+            "per_floor": cand[sel, 6].astype(int),
+            "old": cand[sel, 7].astype(bool),
+            "use": np.array([_USE_BY_STYLE.get(s, "residential") for s in styles], dtype=object),
+            "block": np.array([owners[k][2] for k in o]),
+            "compound": np.array([owners[k][3] for k in o]),
+        }
+    )
+    in_comp = [k for k, ow in enumerate(owners) if ow[3] >= 0]
+    aux = service_buildings(areas[in_comp], corridors[in_comp], boxes[sel], rng)
+    aux_owner = [in_comp[k] for k in aux.pop("owner")]
+    aux["block"] = np.array([owners[k][2] for k in aux_owner], dtype=int)
+    aux["compound"] = np.array([owners[k][3] for k in aux_owner], dtype=int)
+    return pd.concat([main, aux], ignore_index=True)
+
+
+def _building_owners(blocks, plan, public_kind, compounds: pd.DataFrame, lanes: list, rng) -> list:
+    """The areas that get buildings: compounds (clear of their lanes), then open blocks.
+
+    Each is (area to fill, corridor, block, compound index or -1, style, keep p, max).
+    """
     lane_zone = defaultdict(list)
     for lane in lanes:
         lane_zone[lane["compound"]].append(LineString(lane["coords"]))
-    owners = []  # (area to fill, corridor, block, compound index or -1, style, keep p, max)
+    owners = []
     for ci, (poly, b) in enumerate(zip(compounds["geometry"], compounds["block"], strict=True)):
         style = str(rng.choice(_COMPOUND_STYLES, p=_COMPOUND_STYLE_P))
         corridor = (
@@ -177,6 +245,12 @@ def place_buildings(
         owners.append(
             (inner, Polygon(), b, -1, style, s["keep"] if plan[b] == 0 else 0.6, s.get("max", 999))
         )
+    return owners
+
+
+def _kept_candidates(owners: list, n_blocks: int, rng):
+    """Candidate building boxes laid out in rows per owner, and which of them are kept:
+    (candidates, owner of each, boxes, kept mask)."""
     rows, owner_idx = [], []
     for k, (area, _, _, _, style, _, _) in enumerate(owners):
         cand = row_layout(area.bounds, style, rng)
@@ -201,32 +275,12 @@ def place_buildings(
     # thin most blocks to a grid-sized number of homes (random buildings go: green space)
     block_of = np.array([o[2] for o in owners])[own]
     homes = cand[:, 4] * cand[:, 5] * cand[:, 6]
-    cap = np.where(rng.random(len(blocks)) < 0.85, BLOCK_MAX_HOUSEHOLDS, np.inf)
+    cap = np.where(rng.random(n_blocks) < 0.85, BLOCK_MAX_HOUSEHOLDS, np.inf)
     sel = rng.permutation(np.flatnonzero(kept))
     sel = sel[np.argsort(block_of[sel], kind="stable")]
     cum = pd.Series(homes[sel]).groupby(block_of[sel]).cumsum().to_numpy()
     kept[sel[(cum > cap[block_of[sel]]) & ~protected[sel]]] = False
-    sel = np.flatnonzero(kept)
-    o = own[sel]
-    styles = np.array([owners[k][4] for k in o], dtype=object)
-    main = pd.DataFrame(
-        {
-            "geometry": boxes[sel],
-            "floors": cand[sel, 4].astype(int),
-            "units": cand[sel, 5].astype(int),
-            "per_floor": cand[sel, 6].astype(int),
-            "old": cand[sel, 7].astype(bool),
-            "use": np.array([_USE_BY_STYLE.get(s, "residential") for s in styles], dtype=object),
-            "block": np.array([owners[k][2] for k in o]),
-            "compound": np.array([owners[k][3] for k in o]),
-        }
-    )
-    in_comp = [k for k, ow in enumerate(owners) if ow[3] >= 0]
-    aux = service_buildings(areas[in_comp], corridors[in_comp], boxes[sel], rng)
-    aux_owner = [in_comp[k] for k in aux.pop("owner")]
-    aux["block"] = np.array([owners[k][2] for k in aux_owner], dtype=int)
-    aux["compound"] = np.array([owners[k][3] for k in aux_owner], dtype=int)
-    return pd.concat([main, aux], ignore_index=True)
+    return cand, own, boxes, kept
 
 
 _SERVICE_USES = ("public", "public", "other")  # 物业/社区用房 (public), 配电室/车棚 (other)
@@ -235,9 +289,27 @@ _SERVICE_USES = ("public", "public", "other")  # 物业/社区用房 (public), �
 def service_buildings(
     areas: np.ndarray, corridors: np.ndarray, existing: np.ndarray, rng
 ) -> pd.DataFrame:
-    """Small one- or two-storey service buildings (物业用房, 配电室, 自行车棚 ...) in free
-    spots of each compound: random 8-16 x 6-9 m boxes that clear walls, lanes and other
-    buildings by 3 m; up to three per compound."""
+    """Small one- or two-storey service buildings (物业用房, 配电室, 自行车棚 ...) in compounds.
+
+    Random 8-16 x 6-9 m boxes in free spots that clear walls, lanes and other buildings by
+    3 m; up to three per compound.
+
+    Parameters
+    ----------
+    areas : numpy.ndarray
+        The buildable area of each compound (inside its walls).
+    corridors : numpy.ndarray
+        The lane corridor of each compound.
+    existing : numpy.ndarray
+        The buildings already placed.
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per service building, with its ``owner`` (index into ``areas``).
+    """
     n_try = 10
     owner = np.repeat(np.arange(len(areas)), n_try)
     bounds = shapely.bounds(areas)[owner]
@@ -273,7 +345,22 @@ def service_buildings(
 
 
 def adjust_uses(buildings: pd.DataFrame, arterial_union, rng) -> pd.DataFrame:
-    """Shops on the ground floor of some compound buildings by an arterial (商住, mixed)."""
+    """Shops on the ground floor of some compound buildings by an arterial (商住, mixed).
+
+    Parameters
+    ----------
+    buildings : pandas.DataFrame
+        The buildings.
+    arterial_union : shapely geometry
+        The arterial roads, local metres.
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with some uses set to ``mixed``.
+    """
     b = buildings.copy()
     inc = b["compound"].to_numpy() >= 0
     near_art = shapely.distance(b["geometry"].to_numpy(), arterial_union) < 30.0
@@ -303,6 +390,24 @@ def partition_blocks(
     Seeds are taken in reading order (north-west first); a group grows by the unassigned
     neighbour nearest its seed until it holds its share of what is left. Groups split in
     pieces, and very light groups, are merged into their lightest neighbouring group.
+
+    Parameters
+    ----------
+    members : list of int
+        The blocks to group.
+    weights : numpy.ndarray
+        Households of each block.
+    centres : numpy.ndarray
+        Centre of each block (x, y in local metres).
+    nbrs : list of set of int
+        Neighbours of each block.
+    target : float
+        Households wanted per group.
+
+    Returns
+    -------
+    list of list of int
+        The groups of blocks.
     """
     total = float(weights[members].sum())
     k = max(1, round(total / target))

@@ -289,40 +289,124 @@ _ID_CHECK = np.array(list("10X98765432"))
 # small helpers
 # =====================================================================================
 def reading_order(x, y, row_height_m: float = ROW_HEIGHT_M) -> np.ndarray:
-    """Reading order of ``gridmap.ordering`` with this street's row height by default: the
-    order grid, community and compound sequence numbers run in."""
+    """The order grid, community and compound sequence numbers run in.
+
+    The reading order of ``gridmap.ordering``, with this street's row height by default.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Coordinates in metres.
+    row_height_m : float
+        Height of a row in metres.
+
+    Returns
+    -------
+    numpy.ndarray
+        Indices in reading order.
+    """
     return ordering.reading_order(x, y, row_height_m)
 
 
 def sweep_order(x, y, band_m: float) -> np.ndarray:
-    """The order the builder takes blocks in while it lays out and groups them: west to east
-    inside fixed bands of ``band_m`` from the northernmost point. It shapes the generated
-    street (numbers nothing a person reads), so it stays as the demo was designed with."""
+    """The order the builder takes blocks in while it lays out and groups them.
+
+    West to east inside fixed bands of ``band_m`` from the northernmost point. It shapes the
+    generated street (numbers nothing a person reads), so it stays as the demo was designed
+    with.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Coordinates in metres.
+    band_m : float
+        Height of a band in metres.
+
+    Returns
+    -------
+    numpy.ndarray
+        Indices in sweep order.
+    """
     x, y = np.asarray(x, float), np.asarray(y, float)
     return np.lexsort((x, np.floor((y.max() - y) / band_m)))
 
 
 def largest(geom):
-    """Largest polygon part of ``geom`` (None when empty)."""
+    """Largest polygon part of ``geom`` (None when empty).
+
+    Parameters
+    ----------
+    geom : shapely geometry
+        A polygon or multipolygon.
+
+    Returns
+    -------
+    shapely.Polygon or None
+        Its largest part.
+    """
     parts = shapely.get_parts(geom)
     parts = parts[shapely.get_type_id(parts) == 3]
     return parts[np.argmax(shapely.area(parts))] if len(parts) else None
 
 
 def multi(geom) -> MultiPolygon:
+    """``geom`` as a MultiPolygon, as every area frame of the demo holds them.
+
+    Parameters
+    ----------
+    geom : shapely geometry
+        A polygon or multipolygon.
+
+    Returns
+    -------
+    shapely.MultiPolygon
+        The same area.
+    """
     return geom if geom.geom_type == "MultiPolygon" else MultiPolygon([geom])
 
 
 def pick(rng, options):
-    """Uniform choice from a sequence (keeps Python str, not numpy str)."""
+    """Uniform choice from a sequence (keeps Python str, not numpy str).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The demo's random generator.
+    options : sequence
+        What to choose from.
+
+    Returns
+    -------
+    object
+        One of ``options``.
+    """
     return options[int(rng.integers(len(options)))]
 
 
 def synth_names(
     rng, sex: np.ndarray, birth_year: np.ndarray, surname: np.ndarray | None = None
 ) -> np.ndarray:
-    """Chinese names: surname (given or drawn by frequency) + one or two characters from
-    the pool of the person's generation and sex."""
+    """Chinese names drawn for people of the given sex and generation.
+
+    Surname (given or drawn by frequency) + one or two characters from the pool of the
+    person's generation and sex.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The demo's random generator.
+    sex : numpy.ndarray
+        ``M`` or ``F`` per person.
+    birth_year : numpy.ndarray
+        Year of birth per person.
+    surname : numpy.ndarray, optional
+        Surnames to keep (a family's); drawn when None.
+
+    Returns
+    -------
+    numpy.ndarray
+        The names.
+    """
     n = len(sex)
     if surname is None:
         surname = np.array(list(SURNAMES))[
@@ -342,7 +426,20 @@ def synth_names(
 
 
 def synth_phones(rng, n: int) -> np.ndarray:
-    """11-digit mobile numbers with 13x/15x/18x prefixes."""
+    """11-digit mobile numbers with 13x/15x/18x prefixes.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The demo's random generator.
+    n : int
+        How many.
+
+    Returns
+    -------
+    numpy.ndarray
+        The numbers, as strings.
+    """
     prefix = np.array(MOBILE_PREFIXES, dtype=object)[rng.integers(0, len(MOBILE_PREFIXES), n)]
     tail = pd.Series(rng.integers(0, 10**8, n)).astype(str).str.zfill(8).to_numpy(dtype=object)
     return prefix + tail
@@ -351,8 +448,27 @@ def synth_phones(rng, n: int) -> np.ndarray:
 def synth_id_numbers(
     rng, region: np.ndarray, birth_year: np.ndarray, male: np.ndarray
 ) -> np.ndarray:
-    """Unique 18-digit ID numbers: region + birth date (inside ``birth_year``) + sequence
-    whose last digit is odd for men + MOD 11-2 check character."""
+    """Unique 18-digit ID numbers (GB 11643).
+
+    Region + birth date (inside ``birth_year``) + sequence whose last digit is odd for men
+    + MOD 11-2 check character.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The demo's random generator.
+    region : numpy.ndarray
+        6-digit region code per person.
+    birth_year : numpy.ndarray
+        Year of birth per person.
+    male : numpy.ndarray
+        True for men.
+
+    Returns
+    -------
+    numpy.ndarray
+        The ID numbers, as strings.
+    """
     n = len(region)
     year = birth_year.astype(int)
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
@@ -376,7 +492,20 @@ def synth_id_numbers(
 
 
 def tag_lists(mask: np.ndarray, codes: list[str]) -> list[list[str]]:
-    """Per-row tag lists from a boolean (rows x tags) matrix."""
+    """Per-row tag lists from a boolean (rows x tags) matrix.
+
+    Parameters
+    ----------
+    mask : numpy.ndarray
+        Boolean matrix, one column per tag.
+    codes : list of str
+        The tag of each column.
+
+    Returns
+    -------
+    list of list of str
+        The tags of each row.
+    """
     out: list[list[str]] = [[] for _ in range(mask.shape[0])]
     rows, cols = np.nonzero(mask)
     for r, c in zip(rows.tolist(), cols.tolist(), strict=True):

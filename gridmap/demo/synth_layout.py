@@ -41,7 +41,18 @@ def _stations(v: np.ndarray, ext_m: float) -> np.ndarray:
 
 
 def arterial_designs(rng) -> list[dict]:
-    """Arterial roads (名称, highway) with gentle bends; their faces become communities."""
+    """Arterial roads (名称, highway) with gentle bends; their faces become communities.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    list of dict
+        Road designs: name, highway, arterial (True) and geometry (local metres).
+    """
     xs, ys = np.array(ARTERIAL_X_M), np.array(ARTERIAL_Y_M)
     out = []
     for x, (name, hw) in zip(xs, NS_ARTERIALS, strict=True):
@@ -73,9 +84,24 @@ def _positions(lo: float, hi: float, spacing_m: float, rng) -> np.ndarray:
 
 
 def branch_designs(superblocks, rng) -> list[dict]:
-    """Branch roads inside each arterial superblock: east-west lines across it and
-    north-south lines, a quarter of which stop at an east-west branch (T junction).
-    Lines overshoot their end road by BRANCH_OVERSHOOT_M; the stubs are pruned later."""
+    """Branch roads inside each arterial superblock.
+
+    East-west lines cross it and north-south lines, a quarter of which stop at an east-west
+    branch (T junction). Lines overshoot their end road by BRANCH_OVERSHOOT_M; the stubs are
+    pruned later.
+
+    Parameters
+    ----------
+    superblocks : numpy.ndarray
+        The faces of the arterial network (local metres).
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    list of dict
+        Road designs: name, highway, arterial (False) and geometry (local metres).
+    """
     taken = {n for n, _ in NS_ARTERIALS + EW_ARTERIALS}
     names = [s + t for s in STEMS for t in ROAD_TAILS if s[-1] != t[0] and s + t not in taken]
     order = rng.permutation(len(names))
@@ -120,14 +146,37 @@ def _clip(line, superblock, beyond_m: float = 2.0):
 
 
 def node_ids(xy: np.ndarray) -> tuple[np.ndarray, int]:
-    """Integer node id per coordinate row (coordinates equal to the millimetre share one)."""
+    """Integer node id per coordinate row (coordinates equal to the millimetre share one).
+
+    Parameters
+    ----------
+    xy : numpy.ndarray
+        Coordinates (n x 2) in metres.
+
+    Returns
+    -------
+    tuple of numpy.ndarray and int
+        The node id of each row and the number of nodes.
+    """
     _, inv = np.unique(np.round(xy, 3), axis=0, return_inverse=True)
     return inv.ravel(), int(inv.max()) + 1
 
 
 def node_network(designs: list[dict]) -> pd.DataFrame:
-    """Noded road edges (split at every crossing) with the attributes of their design
-    line; branch stubs that end nowhere are pruned, arterial extensions are kept."""
+    """Noded road edges (split at every crossing) with the attributes of their design line.
+
+    Branch stubs that end nowhere are pruned; arterial extensions are kept.
+
+    Parameters
+    ----------
+    designs : list of dict
+        The road designs (name, highway, arterial, geometry).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per edge: geometry, name, highway and design (index into ``designs``).
+    """
     lines = np.array([d["geometry"] for d in designs], dtype=object)
     edges = shapely.get_parts(shapely.union_all(lines))
     mids = shapely.line_interpolate_point(edges, 0.5, normalized=True)
@@ -159,13 +208,39 @@ def node_network(designs: list[dict]) -> pd.DataFrame:
 
 
 def faces(lines) -> np.ndarray:
-    """Polygons enclosed by noded lines (dangling lines are ignored)."""
+    """Polygons enclosed by noded lines (dangling lines are ignored).
+
+    Parameters
+    ----------
+    lines : sequence of shapely geometries
+        Noded lines.
+
+    Returns
+    -------
+    numpy.ndarray
+        The polygons.
+    """
     return shapely.get_parts(shapely.polygonize(np.asarray(lines, dtype=object)))
 
 
 def merge_slivers(blocks: np.ndarray, min_area_m2: float = 2_000.0) -> np.ndarray:
-    """Blocks with tiny faces (where two nearly aligned roads cross) merged into the
-    neighbour they share the most road with; the merged edge becomes an inner stub."""
+    """Tiny faces (where two nearly aligned roads cross) merged into a neighbouring block.
+
+    Each goes to the neighbour it shares the most road with; the merged edge becomes an
+    inner stub.
+
+    Parameters
+    ----------
+    blocks : numpy.ndarray
+        Block polygons (metric CRS).
+    min_area_m2 : float
+        Faces smaller than this, in square metres, are merged.
+
+    Returns
+    -------
+    numpy.ndarray
+        The blocks after merging.
+    """
     parts = list(blocks)
     while True:
         area = shapely.area(np.array(parts, dtype=object))
@@ -184,7 +259,20 @@ def merge_slivers(blocks: np.ndarray, min_area_m2: float = 2_000.0) -> np.ndarra
 
 
 def block_neighbours(blocks: np.ndarray, min_shared_m: float = 1.0) -> list[set[int]]:
-    """Blocks sharing a stretch of road (not just a corner) with each block."""
+    """Blocks sharing a stretch of road (not just a corner) with each block.
+
+    Parameters
+    ----------
+    blocks : numpy.ndarray
+        Block polygons (metric CRS).
+    min_shared_m : float
+        Shortest shared boundary, in metres, that makes two blocks neighbours.
+
+    Returns
+    -------
+    list of set of int
+        The neighbours of each block.
+    """
     tree = shapely.STRtree(blocks)
     a, b = tree.query(blocks, predicate="intersects")
     m = a < b
@@ -215,8 +303,23 @@ _PUBLIC_KINDS = ("school", "school", "school", "park", "park", "office", "commer
 
 
 def plan_blocks(blocks: np.ndarray, rng) -> tuple[np.ndarray, list[str | None]]:
-    """Plan per block (0 public, 1/2 compounds, 3 open residential) and, for public
-    blocks, what they hold (school, park, office, commercial)."""
+    """Plan per block and, for public blocks, what they hold.
+
+    Plans are 0 public, 1/2 compounds, 3 open residential; public blocks hold a school,
+    park, office or commercial buildings.
+
+    Parameters
+    ----------
+    blocks : numpy.ndarray
+        Block polygons (local metres).
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    tuple of numpy.ndarray and list
+        The plan of each block and what each public block holds (None elsewhere).
+    """
     area = shapely.area(blocks)
     plan = rng.choice(4, size=len(blocks), p=_BLOCK_PLAN_P)
     plan[(plan == 2) & (area < 26_000)] = 1
@@ -246,7 +349,22 @@ def _split_block(poly, rng) -> list:
 
 
 def compound_outlines(blocks, plan, rng) -> pd.DataFrame:
-    """Compound walls: each planned block (or half block) inset by a 8-15 m setback."""
+    """Compound walls: each planned block (or half block) inset by a 8-15 m setback.
+
+    Parameters
+    ----------
+    blocks : numpy.ndarray
+        Block polygons (local metres).
+    plan : numpy.ndarray
+        Plan of each block (see :func:`plan_blocks`).
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per compound: block, setback_m, geometry.
+    """
     rows = []
     for b in np.flatnonzero((plan == 1) | (plan == 2)):
         parts = _split_block(blocks[b], rng) if plan[b] == 2 else [blocks[b]]
@@ -275,9 +393,22 @@ def plan_lanes(compounds: pd.DataFrame, public_edges: np.ndarray, rng) -> tuple[
 
     Lanes run from a hub (the centroid) east/south/west/north to the wall. A lane end
     becomes a gate when the wall there faces a street (within setback + 4 m of a road);
-    the other lanes stop 6 m short of the wall (internal dead ends). Returns
-    (gates, lanes): gates carry the compound index, xy, name and kind; lanes carry
-    coordinates, highway, access and foot.
+    the other lanes stop 6 m short of the wall (internal dead ends).
+
+    Parameters
+    ----------
+    compounds : pandas.DataFrame
+        The compounds (geometry, setback_m).
+    public_edges : numpy.ndarray
+        The public road edges (local metres).
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    tuple of list and list
+        Gates (compound index, xy, name, kind) and lanes (coordinates, highway, access,
+        foot).
     """
     tree = shapely.STRtree(public_edges)
     gates, lanes = [], []
@@ -339,8 +470,22 @@ def plan_lanes(compounds: pd.DataFrame, public_edges: np.ndarray, rng) -> tuple[
 
 
 def insert_ring_vertices(ring_xy: np.ndarray, pts: list[np.ndarray]) -> tuple[np.ndarray, list]:
-    """Ring coordinates with each point inserted into its nearest segment, so that gates
-    are exact vertices of the wall. Returns the ring and the (possibly snapped) points."""
+    """Ring coordinates with each point inserted into its nearest segment.
+
+    So that gates are exact vertices of the wall.
+
+    Parameters
+    ----------
+    ring_xy : numpy.ndarray
+        The ring's coordinates (closed).
+    pts : list of numpy.ndarray
+        The points to insert.
+
+    Returns
+    -------
+    tuple of numpy.ndarray and list
+        The ring and the (possibly snapped) points.
+    """
     a, b = ring_xy[:-1], ring_xy[1:]
     ab = b - a
     l2 = np.maximum((ab**2).sum(1), 1e-12)
@@ -366,9 +511,23 @@ def insert_ring_vertices(ring_xy: np.ndarray, pts: list[np.ndarray]) -> tuple[np
 
 
 def split_edge(coords: np.ndarray, dists_m: list[float]) -> tuple[list[np.ndarray], list]:
-    """Split a polyline at distances along it. Returns the pieces and the exact split
-    point of each distance (an existing vertex within 1 m is used instead; the ends are
-    never split)."""
+    """Split a polyline at distances along it.
+
+    An existing vertex within 1 m is used instead of a new split point; the ends are never
+    split.
+
+    Parameters
+    ----------
+    coords : numpy.ndarray
+        The polyline's coordinates (metres).
+    dists_m : list of float
+        Distances along the line, in metres.
+
+    Returns
+    -------
+    tuple of list and list
+        The pieces and the exact split point of each distance.
+    """
     seg = np.hypot(*np.diff(coords, axis=0).T)
     cum = np.r_[0.0, np.cumsum(seg)]
     points, cuts = [], {}  # position along the line -> (vertex or segment index, new point)

@@ -51,8 +51,20 @@ LOW_INCOME_HOUSEHOLD_P = 0.016
 
 
 def household_rows(buildings: pd.DataFrame) -> pd.DataFrame:
-    """One row per dwelling: units x residential floors x doors per landing; shops take
-    the ground floor of mixed buildings. Room '0302' = floor 3, door 2."""
+    """One row per dwelling: units x residential floors x doors per landing.
+
+    Shops take the ground floor of mixed buildings. Room '0302' = floor 3, door 2.
+
+    Parameters
+    ----------
+    buildings : pandas.DataFrame
+        The buildings, with code, floors, units, per_floor and use.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per dwelling: code, building_code, unit, floor, room.
+    """
     res = buildings[buildings["use"].isin(["residential", "mixed"])]
     first = np.where(res["use"].to_numpy() == "mixed", 2, 1)
     floors = np.maximum(res["floors"].to_numpy() - (first - 1), 1)
@@ -182,10 +194,22 @@ def _resident_tags(mem: dict[str, np.ndarray], size, tmpl, rental, low_income, r
 
 
 def population(n_households: int, rng) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Sizes and tags of ``n_households`` dwellings and their residents, vectorised:
-    a household template per dwelling -> members -> names, ID numbers, phones, tags.
+    """Sizes and tags of ``n_households`` dwellings and their residents.
 
-    Returns (households: size, tags; residents with a 'household' row index column).
+    Vectorised: a household template per dwelling -> members -> names, ID numbers, phones,
+    tags.
+
+    Parameters
+    ----------
+    n_households : int
+        Number of dwellings.
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        The households (size, tags) and the residents, with a 'household' row index column.
     """
     p = np.array([t[2] for t in _TEMPLATES])
     vacant = rng.random(n_households) < VACANT_SHARE

@@ -90,7 +90,15 @@ class Street:
 
 
 def lay_street_network(st: Street, rng) -> None:
-    """Arterials -> superblocks (communities); branch roads -> noded network -> blocks."""
+    """Arterials -> superblocks (communities); branch roads -> noded network -> blocks.
+
+    Parameters
+    ----------
+    st : Street
+        The street being built, filled in place.
+    rng : numpy.random.Generator
+        The demo's random generator.
+    """
     arterials = arterial_designs(rng)
     superblocks = faces(shapely.get_parts(shapely.union_all([a["geometry"] for a in arterials])))
     xy = shapely.get_coordinates(shapely.centroid(superblocks))
@@ -126,8 +134,18 @@ def _remap_compounds(st: Street, keep: np.ndarray) -> None:
 
 
 def lay_compounds_and_buildings(st: Street, rng) -> None:
-    """Compounds, their lanes and gates, and all buildings. Compounds left without a
-    building or without a gate are dropped (their buildings become open housing)."""
+    """Compounds, their lanes and gates, and all buildings.
+
+    Compounds left without a building or without a gate are dropped (their buildings
+    become open housing).
+
+    Parameters
+    ----------
+    st : Street
+        The street being built, filled in place.
+    rng : numpy.random.Generator
+        The demo's random generator.
+    """
     st.plan, st.public_kind = plan_blocks(st.blocks, rng)
     st.compounds = compound_outlines(st.blocks, st.plan, rng)
     st.gates, st.lanes = plan_lanes(st.compounds, st.net["geometry"].to_numpy(), rng)
@@ -156,8 +174,16 @@ def lay_compounds_and_buildings(st: Street, rng) -> None:
 
 
 def lay_walk_network(st: Street) -> None:
-    """Road rows: street edges split where gate connectors meet them, the connectors
-    (gate -> street) and the compounds' internal lanes, all sharing end points."""
+    """The road rows, all sharing end points.
+
+    They are the street edges split where gate connectors meet them, the connectors
+    (gate -> street) and the compounds' internal lanes.
+
+    Parameters
+    ----------
+    st : Street
+        The street being built, filled in place.
+    """
     edges = st.net["geometry"].to_numpy()
     gate_pts = shapely.points(np.array([g["xy"] for g in st.gates]))
     nearest = shapely.STRtree(edges).query_nearest(gate_pts, all_matches=False)[1]
@@ -212,8 +238,17 @@ def lay_walk_network(st: Street) -> None:
 
 
 def group_grids(st: Street, rng) -> None:
-    """Grids = groups of blocks by households inside each community; codes and names in
-    reading order; leaders, patrollers and office staff."""
+    """Grids as groups of blocks by households inside each community.
+
+    Codes and names go in reading order; leaders, patrollers and office staff are drawn.
+
+    Parameters
+    ----------
+    st : Street
+        The street being built, filled in place.
+    rng : numpy.random.Generator
+        The demo's random generator.
+    """
     b = st.bld
     homes = np.where(
         b["use"].isin(["residential", "mixed"]),
@@ -269,7 +304,20 @@ def group_grids(st: Street, rng) -> None:
 
 
 def addresser(st: Street):
-    """Function: points -> (road names, house numbers; odd on the left, even on the right)."""
+    """A function giving points their road names and house numbers.
+
+    Numbers are odd on the left of the road, even on the right.
+
+    Parameters
+    ----------
+    st : Street
+        The street, with its road designs laid out.
+
+    Returns
+    -------
+    callable
+        Points (local metres) -> (road names, house numbers).
+    """
     lines = np.array([d["geometry"] for d in st.designs], dtype=object)
     tree = shapely.STRtree(lines)
 
@@ -287,8 +335,18 @@ def addresser(st: Street):
 
 
 def codes_and_addresses(st: Street, rng) -> None:
-    """Compound codes (community code + 'C' + seq), names, addresses ('...路12号院'), and
-    building codes (grid code + 'B' + seq), names and addresses ('...号院3号楼')."""
+    """Codes, names and addresses of the compounds and buildings.
+
+    Compounds get community code + 'C' + seq and addresses like '...路12号院'; buildings get
+    grid code + 'B' + seq and addresses like '...号院3号楼'.
+
+    Parameters
+    ----------
+    st : Street
+        The street being built, filled in place.
+    rng : numpy.random.Generator
+        The demo's random generator.
+    """
     address = addresser(st)
     comp_comm = st.block_comm[st.compounds["block"].to_numpy()]
     st.compounds["community"] = comp_comm

@@ -17,8 +17,24 @@ from gridmap.demo.synth_layout import node_ids
 # 6. facilities, key sites, inspections, hazards
 # =====================================================================================
 def frontage_points(polys: np.ndarray, offset_m, rng) -> np.ndarray:
-    """Random points ``offset_m`` inside the kerb line of each block (pavement side,
-    outside any compound wall)."""
+    """Random points ``offset_m`` inside the kerb line of each block.
+
+    On the pavement side, outside any compound wall.
+
+    Parameters
+    ----------
+    polys : numpy.ndarray
+        Block polygons (local metres).
+    offset_m : float
+        Distance inside the kerb, in metres.
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    numpy.ndarray
+        One point per block.
+    """
     rings = shapely.get_exterior_ring(
         np.array(
             [
@@ -34,7 +50,24 @@ def frontage_points(polys: np.ndarray, offset_m, rng) -> np.ndarray:
 
 
 def roadside_points(edges: np.ndarray, offset_m: float, inside, rng) -> np.ndarray:
-    """Points beside road edges (mid-stretch), on the side that lies inside ``inside``."""
+    """Points beside road edges (mid-stretch), on the side that lies inside ``inside``.
+
+    Parameters
+    ----------
+    edges : numpy.ndarray
+        Road edges (local metres).
+    offset_m : float
+        Distance from the centre line, in metres.
+    inside : shapely geometry
+        The area the points must fall in.
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    numpy.ndarray
+        One point per edge.
+    """
     t = rng.uniform(0.3, 0.7, len(edges))
     a = shapely.line_interpolate_point(edges, t, normalized=True)
     b = shapely.line_interpolate_point(edges, np.minimum(t + 0.02, 1.0), normalized=True)
@@ -224,9 +257,32 @@ HAZARD_STEPS = (
 def fill(
     templates: tuple[str, ...], k: int, rng, used: set[str], community: str, cross: str = ""
 ) -> str:
-    """A name from the k-th template ('{s}' stem, '{c}' community, '{n}' surname, '{x}'
-    cross street) not in ``used``: other stems and templates are tried, then a branch
-    number is added (分店/二部 style)."""
+    """A name from the k-th template not in ``used``.
+
+    Templates hold '{s}' (stem), '{c}' (community), '{n}' (surname) and '{x}' (cross
+    street). Other stems and templates are tried, then a branch number is added (分店/二部
+    style).
+
+    Parameters
+    ----------
+    templates : tuple of str
+        The name templates.
+    k : int
+        Which template to start from.
+    rng : numpy.random.Generator
+        The demo's random generator.
+    used : set of str
+        Names already given (the new one is added).
+    community : str
+        The community's name, for '{c}'.
+    cross : str
+        The cross street's name, for '{x}'.
+
+    Returns
+    -------
+    str
+        The name.
+    """
     for attempt in range(40):
         t = templates[(k + attempt // 8) % len(templates)]
         name = t.format(s=pick(rng, STEMS), c=community, n=pick(rng, SURNAMES[:20]), x=cross)
@@ -240,8 +296,24 @@ def fill(
 
 def inspection_history(interval_days: int, overdue: bool, rng) -> list[int]:
     """Whole days before DEMO_TODAY of a site's inspections over ~90 days, newest first.
+
     The newest is more than ``interval_days`` old (by at least two days) when the site is
-    overdue and less than ``interval_days`` old otherwise."""
+    overdue and less than ``interval_days`` old otherwise.
+
+    Parameters
+    ----------
+    interval_days : int
+        The site's inspection interval in days.
+    overdue : bool
+        Whether the site is overdue.
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    list of int
+        Days before DEMO_TODAY.
+    """
     last = (
         int(rng.integers(interval_days + 2, interval_days + 26))
         if overdue
@@ -257,14 +329,41 @@ def inspection_history(interval_days: int, overdue: bool, rng) -> list[int]:
 
 
 def office_time(day: datetime, rng) -> datetime:
-    """A time between 08:30 and 18:00 on the date of ``day`` (whole minutes)."""
+    """A time between 08:30 and 18:00 on the date of ``day`` (whole minutes).
+
+    Parameters
+    ----------
+    day : datetime
+        The date.
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    datetime
+        The time.
+    """
     start = datetime(day.year, day.month, day.day, 8, 30)
     return start + timedelta(minutes=int(rng.integers(0, 570)))
 
 
 def hazard_steps(status: str, severity: str, rng) -> tuple[float, float, list[float]]:
-    """(found days ago, deadline days after found, step offsets in days after found) for a
-    case that has reached ``status``; every step is in the past."""
+    """Timing of a case that has reached ``status``; every step is in the past.
+
+    Parameters
+    ----------
+    status : str
+        The status reached.
+    severity : str
+        ``low``, ``medium`` or ``high`` (sets the deadline).
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    tuple
+        (found days ago, deadline days after found, step offsets in days after found).
+    """
     k = [s[0] for s in HAZARD_STEPS].index(status)
     lo_d, hi_d = {"high": (3, 7), "medium": (7, 15), "low": (15, 30)}[severity]
     deadline_d = int(rng.integers(lo_d, hi_d + 1))
@@ -286,7 +385,18 @@ def hazard_steps(status: str, severity: str, rng) -> tuple[float, float, list[fl
 # 7. patrol tracks
 # =====================================================================================
 def walk_graph(coords: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, int]:
-    """(start node, end node, number of nodes) of each polyline, joined at equal ends."""
+    """(start node, end node, number of nodes) of each polyline, joined at equal ends.
+
+    Parameters
+    ----------
+    coords : list of numpy.ndarray
+        The polylines' coordinates.
+
+    Returns
+    -------
+    tuple of numpy.ndarray, numpy.ndarray and int
+        Start node and end node of each polyline, and the number of nodes.
+    """
     ends = np.vstack([[c[0] for c in coords], [c[-1] for c in coords]])
     ids, n = node_ids(ends)
     return ids[: len(coords)], ids[len(coords) :], n
@@ -302,9 +412,28 @@ def random_route(
 ) -> list[tuple[int, bool]]:
     """A walk along road edges from ``start`` until ``target_m`` is covered.
 
-    ``adj[node]`` lists (edge, other node, forwards). At each node an edge is drawn by
-    weight with the uniforms ``u`` (one per step), avoiding U-turns except at dead ends
-    and damping edges already walked on this patrol. Returns (edge, forwards) steps.
+    At each node an edge is drawn by weight with the uniforms ``u`` (one per step),
+    avoiding U-turns except at dead ends and damping edges already walked on this patrol.
+
+    Parameters
+    ----------
+    adj : dict
+        ``adj[node]`` lists (edge, other node, forwards).
+    start : int
+        The start node.
+    target_m : float
+        Distance to walk, in metres.
+    lengths : list of float
+        Length of each edge in metres.
+    weight : list of float
+        Weight of each edge in the draw.
+    u : list of float
+        Uniform draws in [0, 1), one per step.
+
+    Returns
+    -------
+    list of tuple of int and bool
+        The (edge, forwards) steps.
     """
     route: list[tuple[int, bool]] = []
     node, came, total = start, -1, 0.0
@@ -331,8 +460,22 @@ def random_route(
 def reachable_adjacency(
     edges: np.ndarray, eu: np.ndarray, ev: np.ndarray, start: int
 ) -> dict[int, list[tuple[int, int, bool]]]:
-    """Adjacency lists (edge, other node, forwards) of the part of ``edges`` connected
-    to node ``start``."""
+    """Adjacency lists of the part of ``edges`` connected to node ``start``.
+
+    Parameters
+    ----------
+    edges : numpy.ndarray
+        Indices of the edges to use.
+    eu, ev : numpy.ndarray
+        Start and end node of every edge.
+    start : int
+        The node the part must contain.
+
+    Returns
+    -------
+    dict
+        Node -> list of (edge, other node, forwards).
+    """
     full: dict[int, list[tuple[int, int, bool]]] = defaultdict(list)
     for e in edges.tolist():
         full[int(eu[e])].append((e, int(ev[e]), True))
@@ -347,7 +490,20 @@ def reachable_adjacency(
 
 
 def route_coords(route: list[tuple[int, bool]], edge_coords: list[np.ndarray]) -> np.ndarray:
-    """Coordinates of a route of (edge, forwards) steps, joints not repeated."""
+    """Coordinates of a route of (edge, forwards) steps, joints not repeated.
+
+    Parameters
+    ----------
+    route : list of tuple of int and bool
+        The (edge, forwards) steps.
+    edge_coords : list of numpy.ndarray
+        The coordinates of every edge.
+
+    Returns
+    -------
+    numpy.ndarray
+        The route's coordinates.
+    """
     parts = [edge_coords[e] if fwd else edge_coords[e][::-1] for e, fwd in route]
     return np.concatenate([parts[0]] + [p[1:] for p in parts[1:]])
 
@@ -355,8 +511,26 @@ def route_coords(route: list[tuple[int, bool]], edge_coords: list[np.ndarray]) -
 def gps_fixes(
     route_xy: np.ndarray, speed_kmh: float, fix_s: float, noise_m: float, rng
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fixes along a route at walking speed: one every ~``fix_s`` s (jittered), with
-    Gaussian noise of ``noise_m``. Returns (xy, seconds since start)."""
+    """Fixes along a route at walking speed, with Gaussian noise.
+
+    Parameters
+    ----------
+    route_xy : numpy.ndarray
+        The route's coordinates in metres.
+    speed_kmh : float
+        Walking speed in km/h.
+    fix_s : float
+        Seconds between fixes (jittered).
+    noise_m : float
+        Standard deviation of the noise, in metres.
+    rng : numpy.random.Generator
+        The demo's random generator.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The fixes' xy and their seconds since the start.
+    """
     seg = np.hypot(*np.diff(route_xy, axis=0).T)
     cum = np.r_[0.0, np.cumsum(seg)]
     speed = speed_kmh / 3.6

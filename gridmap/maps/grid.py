@@ -9,6 +9,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import branca.colormap as cm
 import folium
 import geopandas as gpd
 import numpy as np
@@ -40,7 +41,36 @@ def grid_map(
     hazard_url: str | None = None,
     _: Gettext = _identity,
 ) -> tuple[folium.Map, list[Legend]]:
-    """All frames EPSG:4326 (see geodata.db.mygrid.GridView for the columns)."""
+    """The map of one grid: its outline, buildings, key sites, open hazards and patrolled streets.
+
+    All frames are EPSG:4326 (see ``geodata.db.mygrid.GridView`` for the columns).
+
+    Parameters
+    ----------
+    boundary : geopandas.GeoDataFrame
+        The grid's outline.
+    buildings : geopandas.GeoDataFrame
+        The grid's buildings.
+    sites : geopandas.GeoDataFrame
+        Its key sites.
+    cases : geopandas.GeoDataFrame
+        Its open hazard cases.
+    patrolled, unpatrolled : geopandas.GeoDataFrame
+        Its street segments walked and not walked on patrol.
+    lang : str
+        ``zh`` or ``en`` for the category and status names.
+    focus : tuple of float, optional
+        (lon, lat) of a search result, marked on the map.
+    hazard_url : str, optional
+        Link of a case's page, with ``__ID__`` for the case code.
+    _ : callable
+        Translation of the fixed texts.
+
+    Returns
+    -------
+    tuple of folium.Map and list of Legend
+        The map and its legend.
+    """
     m = base_map(tuple(boundary.total_bounds))
     SafeGeoJson(
         _rounded(boundary.assign(name=boundary["name"].fillna("")), ["code", "name"]),
@@ -49,41 +79,8 @@ def grid_map(
     ).add_to(m)
     cmap = households_colormap(buildings["households"], _("Households per building"))
     if len(buildings):
-        b = buildings.assign(
-            address=buildings["address"].fillna(buildings["code"]),
-            floors=buildings["floors"].fillna(0).astype(int),
-            use=[vocab.label(vocab.BUILDING_USES, u, lang) for u in buildings["use"]],
-        )
-        SafeGeoJson(
-            _rounded(b, ["address", "households", "floors", "use"]),
-            name=_("Buildings"),
-            style_function=lambda f: {
-                "fillColor": cmap(f["properties"]["households"]),
-                "color": "#444444",
-                "weight": 0.6,
-                "fillOpacity": 0.85,
-            },
-            tooltip=folium.GeoJsonTooltip(
-                ["address", "households"], [_("Address"), _("Households")]
-            ),
-            popup=folium.GeoJsonPopup(
-                ["address", "households", "floors", "use"],
-                [_("Address"), _("Households"), _("Floors"), _("Use")],
-            ),
-        ).add_to(m)
-    for frame, name, color, show in (
-        (patrolled, _("Patrolled streets (7 days)"), PATROLLED, True),
-        (unpatrolled, _("Unpatrolled streets (7 days)"), UNPATROLLED, True),
-    ):
-        layer = folium.FeatureGroup(name=name, show=show)
-        if len(frame):
-            f = frame.assign(name=frame["name"].fillna(""), length_m=frame["length_m"].round(0))
-            SafeGeoJson(
-                _rounded(f, ["name", "length_m"]),
-                style_function=lambda x, c=color: {"color": c, "weight": 4, "opacity": 0.85},
-                tooltip=folium.GeoJsonTooltip(["name", "length_m"], [_("Street"), _("Length (m)")]),
-            ).add_to(layer)
-        layer.add_to(m)
+        _add_buildings(m, buildings, cmap, lang, _)
+    _add_streets(m, patrolled, unpatrolled, _)
     _add_key_sites(m, sites, lang, _)
     _add_hazards(m, cases, lang, hazard_url, _)
     cmap.add_to(m)
@@ -101,6 +98,51 @@ def grid_map(
         ],
     )
     return m, [legend]
+
+
+def _add_buildings(
+    m: folium.Map, buildings: gpd.GeoDataFrame, cmap: cm.LinearColormap, lang: str, _: Gettext
+) -> None:
+    """The grid's buildings filled by households, with their address, floors and use."""
+    b = buildings.assign(
+        address=buildings["address"].fillna(buildings["code"]),
+        floors=buildings["floors"].fillna(0).astype(int),
+        use=[vocab.label(vocab.BUILDING_USES, u, lang) for u in buildings["use"]],
+    )
+    SafeGeoJson(
+        _rounded(b, ["address", "households", "floors", "use"]),
+        name=_("Buildings"),
+        style_function=lambda f: {
+            "fillColor": cmap(f["properties"]["households"]),
+            "color": "#444444",
+            "weight": 0.6,
+            "fillOpacity": 0.85,
+        },
+        tooltip=folium.GeoJsonTooltip(["address", "households"], [_("Address"), _("Households")]),
+        popup=folium.GeoJsonPopup(
+            ["address", "households", "floors", "use"],
+            [_("Address"), _("Households"), _("Floors"), _("Use")],
+        ),
+    ).add_to(m)
+
+
+def _add_streets(
+    m: folium.Map, patrolled: gpd.GeoDataFrame, unpatrolled: gpd.GeoDataFrame, _: Gettext
+) -> None:
+    """The streets walked and not walked on patrol in the last 7 days, one layer each."""
+    for frame, name, color, show in (
+        (patrolled, _("Patrolled streets (7 days)"), PATROLLED, True),
+        (unpatrolled, _("Unpatrolled streets (7 days)"), UNPATROLLED, True),
+    ):
+        layer = folium.FeatureGroup(name=name, show=show)
+        if len(frame):
+            f = frame.assign(name=frame["name"].fillna(""), length_m=frame["length_m"].round(0))
+            SafeGeoJson(
+                _rounded(f, ["name", "length_m"]),
+                style_function=lambda x, c=color: {"color": c, "weight": 4, "opacity": 0.85},
+                tooltip=folium.GeoJsonTooltip(["name", "length_m"], [_("Street"), _("Length (m)")]),
+            ).add_to(layer)
+        layer.add_to(m)
 
 
 def _add_key_sites(m: folium.Map, sites: gpd.GeoDataFrame, lang: str, _: Gettext) -> None:
@@ -198,10 +240,29 @@ def grid_svg(
     height: float = 120.0,
     north: str = "N",
 ) -> str:
-    """An SVG map of the grid for printing, ``width`` x ``height`` in millimetres, drawn in
-    the local metric CRS (true scale both ways), with a scale bar and a north arrow. Key
-    sites are numbered circles and hazards numbered triangles, in the order of the frames,
-    so the report's tables can refer to them."""
+    """An SVG map of the grid for printing, drawn at true scale in the local metric CRS.
+
+    It has a scale bar and a north arrow. Key sites are numbered circles and hazards
+    numbered triangles, in the order of the frames, so the report's tables can refer to them.
+
+    Parameters
+    ----------
+    boundary : geopandas.GeoDataFrame
+        The grid's outline (EPSG:4326).
+    buildings, sites, cases : geopandas.GeoDataFrame
+        Its buildings, key sites and open hazard cases (EPSG:4326).
+    patrolled, unpatrolled : geopandas.GeoDataFrame
+        Its street segments walked and not walked on patrol (EPSG:4326).
+    width, height : float
+        Size of the drawing in millimetres.
+    north : str
+        Letter of the north arrow.
+
+    Returns
+    -------
+    str
+        The SVG document.
+    """
     metric = to_metric(boundary)
     crs = metric.crs
     minx, miny, maxx, maxy = metric.total_bounds
@@ -229,6 +290,17 @@ def grid_svg(
             )
     for g in metric.geometry:
         out.append(f'<path d="{_path(g, tx)}" fill="none" stroke="#08306b" stroke-width="0.8"/>')
+    out += _svg_markers(sites, cases, crs, tx)
+    out += _svg_scale_and_north(width, height, scale, north)
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _svg_markers(
+    sites: gpd.GeoDataFrame, cases: gpd.GeoDataFrame, crs: Any, tx: Callable[..., np.ndarray]
+) -> list[str]:
+    """Numbered circles for the key sites and numbered triangles for the hazards."""
+    out = []
     for i, g in enumerate(sites.to_crs(crs).geometry if len(sites) else [], start=1):
         x, y = tx(np.asarray(g.coords))[0]
         color = SITE_OVERDUE if bool(sites["overdue"].iloc[i - 1]) else SITE_OK
@@ -244,26 +316,40 @@ def grid_svg(
             f'fill="{color}" stroke="#000" stroke-width="0.2"/>'
             f'<text x="{x:.1f}" y="{y + 1.1:.1f}" font-size="2.2" text-anchor="middle" fill="#fff">{i}</text>'
         )
-    # scale bar: a round length near a fifth of the width
+    return out
+
+
+def _svg_scale_and_north(width: float, height: float, scale: float, north: str) -> list[str]:
+    """A scale bar of a round length near a fifth of the width, and the north arrow
+    (``scale`` in millimetres per metre)."""
     bar_m = _nice_length((width / 5) / scale)
     bar = bar_m * scale
     label = f"{bar_m:g} m" if bar_m < 1000 else f"{bar_m / 1000:g} km"
-    out.append(
+    return [
         f'<g font-size="2.6"><rect x="5" y="{height - 7}" width="{bar:.1f}" height="1.4" fill="#000"/>'
-        f'<text x="5" y="{height - 8.5}">{label}</text></g>'
-    )
-    out.append(
+        f'<text x="5" y="{height - 8.5}">{label}</text></g>',
         f'<g transform="translate({width - 8},10)"><path d="M0,-6 L3,3 L0,1 L-3,3 Z" fill="#000"/>'
-        f'<text x="0" y="8" font-size="3" text-anchor="middle">{html.escape(north)}</text></g>'
-    )
-    out.append("</svg>")
-    return "".join(out)
+        f'<text x="0" y="8" font-size="3" text-anchor="middle">{html.escape(north)}</text></g>',
+    ]
 
 
 def svg_scale_m_per_mm(
     boundary: gpd.GeoDataFrame, *, width: float = 180.0, height: float = 120.0
 ) -> float:
-    """Metres on the ground per millimetre on paper of :func:`grid_svg` (for the caption)."""
+    """Metres on the ground per millimetre on paper of :func:`grid_svg` (for the caption).
+
+    Parameters
+    ----------
+    boundary : geopandas.GeoDataFrame
+        The grid's outline (EPSG:4326).
+    width, height : float
+        Size of the drawing in millimetres.
+
+    Returns
+    -------
+    float
+        Metres per millimetre.
+    """
     metric = to_metric(boundary)
     minx, miny, maxx, maxy = metric.total_bounds
     pad = 0.06 * max(maxx - minx, maxy - miny)

@@ -21,7 +21,7 @@ from folium.plugins import TimestampedGeoJson
 from pyproj import Transformer
 
 from gridmap.analysis.density import Surface
-from gridmap.maps.layers import DynamicGeoJson, popup_spec
+from gridmap.maps.layers import DynamicGeoJson, LayerFetch, popup_spec
 from gridmap.maps.overview import _identity, _rounded, base_map
 from gridmap.maps.safe import SafeGeoJson
 
@@ -271,10 +271,7 @@ def heatmap_map(
         DynamicGeoJson(
             cells_url,
             name=_("Cells"),
-            params=params,
             show=False,
-            once=True,
-            bbox=list(grids.total_bounds) if len(grids) else None,
             style={
                 "fillColor": {
                     "property": "per_ha",
@@ -284,6 +281,9 @@ def heatmap_map(
                 "weight": 0.3,
                 "fillOpacity": 0.7,
             },
+            fetch=LayerFetch(
+                params=params, once=True, bbox=list(grids.total_bounds) if len(grids) else None
+            ),
             tooltip="value",
             popup=popup_spec(
                 ["value", "per_ha", *(extra or {})],

@@ -26,9 +26,25 @@ def _bounds(*frames: gpd.GeoDataFrame) -> tuple[float, float, float, float] | No
 def import_preview_map(
     new: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, _: Gettext = _identity
 ) -> folium.Map:
-    """A map of ``new`` (columns row, code, name, action 'insert'/'update', error bool;
-    EPSG:4326) over ``grids`` (code, name; outlines). Features with errors are red,
-    inserts green, updates blue. At most :data:`PREVIEW_LIMIT` features are drawn.
+    """A map of the features of an import over the existing grids.
+
+    Features with errors are red, inserts green, updates blue. At most
+    :data:`PREVIEW_LIMIT` features are drawn.
+
+    Parameters
+    ----------
+    new : geopandas.GeoDataFrame
+        The file's features: row, code, name, action ('insert'/'update'), error (bool);
+        EPSG:4326.
+    grids : geopandas.GeoDataFrame
+        The grids already stored (code, name), drawn as outlines; EPSG:4326.
+    _ : callable
+        Translation of the fixed texts.
+
+    Returns
+    -------
+    folium.Map
+        The preview map.
     """
     new = new[new.geometry.notna()].head(PREVIEW_LIMIT)
     m = base_map(_bounds(new) or _bounds(grids))

@@ -18,6 +18,7 @@ or ``{"color": {"property": "status", "map": {...}, "default": "#888"}}``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from branca.element import MacroElement
@@ -28,7 +29,20 @@ from gridmap.maps.standard import GridmapLayer
 
 
 def ramp(values: Sequence[float], colors: Sequence[str]) -> list[list[Any]]:
-    """Evenly spaced colour stops from 0 to max(values) (at least 1)."""
+    """Evenly spaced colour stops from 0 to max(values) (at least 1).
+
+    Parameters
+    ----------
+    values : sequence of float
+        The values the scale must cover (NaN is ignored).
+    colors : sequence of str
+        The colours, lowest first.
+
+    Returns
+    -------
+    list of list
+        [value, colour] stops for a style's ``stops``.
+    """
     vmax = max([1.0, *[float(v) for v in values if v == v]])
     n = len(colors)
     return [[round(vmax * i / (n - 1), 3), c] for i, c in enumerate(colors)]
@@ -37,21 +51,49 @@ def ramp(values: Sequence[float], colors: Sequence[str]) -> list[list[Any]]:
 def popup_spec(
     fields: Sequence[str], labels: Sequence[str], *, link: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Popup of a dynamic layer: a table of ``fields`` labelled ``labels``; ``link`` is
-    ``{"field": f, "href": "/grid/__ID__", "label": "Open"}`` (``__ID__`` <- the field)."""
+    """Popup of a dynamic layer: a table of ``fields`` labelled ``labels``.
+
+    Parameters
+    ----------
+    fields : sequence of str
+        The properties shown.
+    labels : sequence of str
+        Their labels, in the same order.
+    link : dict, optional
+        ``{"field": f, "href": "/grid/__ID__", "label": "Open"}``: a link below the table,
+        ``__ID__`` replaced by the field's value.
+
+    Returns
+    -------
+    dict
+        The popup spec the runtime reads.
+    """
     spec: dict[str, Any] = {"fields": list(fields), "labels": list(labels)}
     if link:
         spec["link"] = link
     return spec
 
 
-class DynamicGeoJson(GridmapLayer, Layer):
-    """A GeoJSON layer fetched from ``url`` by bbox and zoom.
+@dataclass(frozen=True)
+class LayerFetch:
+    """How the browser fetches a dynamic layer.
 
-    ``once=True`` (small layers such as grids) fetches ``bbox`` once and again only after
-    the zoom changed by three levels (coarser or finer simplification); otherwise the layer
-    refetches when the view leaves what was fetched (half a screen of margin).
+    ``params`` go with every request; ``bbox`` (minx, miny, maxx, maxy in EPSG:4326) is
+    the box asked for; ``once=True`` (small layers such as grids) fetches ``bbox`` once
+    and again only after the zoom changed by three levels (coarser or finer
+    simplification), otherwise the layer refetches when the view leaves what was fetched
+    (half a screen of margin); below ``min_zoom`` nothing is fetched.
     """
+
+    params: dict[str, Any] | None = None
+    bbox: Sequence[float] | None = None
+    once: bool = False
+    min_zoom: int | None = None
+
+
+class DynamicGeoJson(GridmapLayer, Layer):
+    """A GeoJSON layer fetched from ``url`` by bbox and zoom (see :class:`LayerFetch`),
+    an overlay listed in the layer control."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
@@ -64,19 +106,14 @@ class DynamicGeoJson(GridmapLayer, Layer):
         *,
         name: str,
         style: dict[str, Any],
+        fetch: LayerFetch = LayerFetch(),
         popup: dict[str, Any] | None = None,
         tooltip: str | None = None,
         label: str | None = None,
         point_style: dict[str, Any] | None = None,
-        params: dict[str, Any] | None = None,
-        bbox: Sequence[float] | None = None,
-        once: bool = False,
-        min_zoom: int | None = None,
         show: bool = True,
-        overlay: bool = True,
-        control: bool = True,
     ):
-        super().__init__(name=name, overlay=overlay, control=control, show=show)
+        super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "DynamicGeoJson"
         self.url = url
         self.spec = {
@@ -86,10 +123,10 @@ class DynamicGeoJson(GridmapLayer, Layer):
             "tooltip": tooltip,
             "label": label,
             "pointStyle": point_style,
-            "params": params or {},
-            "bbox": list(bbox) if bbox is not None else None,
-            "once": once,
-            "minZoom": min_zoom,
+            "params": fetch.params or {},
+            "bbox": list(fetch.bbox) if fetch.bbox is not None else None,
+            "once": fetch.once,
+            "minZoom": fetch.min_zoom,
         }
 
     @property

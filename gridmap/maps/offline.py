@@ -336,18 +336,24 @@ def _guard_figure(figure: Figure, prefix: str) -> None:
 def localize_assets(figure_or_map: Element, static_url: str) -> None:
     """Point every JS/CSS link of a folium/branca tree at the vendored copies.
 
-    ``figure_or_map`` is a :class:`folium.Map` (its root Figure is used) or a
-    :class:`branca.element.Figure`; the whole tree is walked: the Figure, the
-    Map, every layer, plugin, control and colormap below it, and any Figure
-    nested in an IFrame. ``static_url`` is the URL prefix the app serves
-    ``web/static/`` under, e.g. ``"/static"`` or Flask's
-    ``url_for("static", filename="")``; links become
-    ``static_url + "/vendor/" + path``.
+    The whole tree is walked: the Figure, the Map, every layer, plugin, control and
+    colormap below it, and any Figure nested in an IFrame. Only instances are changed;
+    calling it again (e.g. after adding more layers) is safe.
 
-    Only instances are changed. Calling it again (e.g. after adding more
-    layers) is safe. Raises :class:`UnvendoredAssetError` (a ``ValueError``)
-    naming the URL and the element class for any external URL that is not in
-    :data:`ASSET_MAP`.
+    Parameters
+    ----------
+    figure_or_map : branca.element.Element
+        A :class:`folium.Map` (its root Figure is used) or a
+        :class:`branca.element.Figure`.
+    static_url : str
+        The URL prefix the app serves ``web/static/`` under, e.g. ``"/static"`` or Flask's
+        ``url_for("static", filename="")``; links become ``static_url + "/vendor/" + path``.
+
+    Raises
+    ------
+    UnvendoredAssetError
+        A ``ValueError`` naming the URL and the element class, for any external URL that
+        is not in :data:`ASSET_MAP`.
     """
     if not isinstance(figure_or_map, Element):
         raise TypeError(f"expected a folium/branca Element, got {type(figure_or_map).__name__}")
@@ -380,7 +386,13 @@ def localize_assets(figure_or_map: Element, static_url: str) -> None:
 
 
 def vendored_paths() -> list[str]:
-    """Every path under web/static/vendor/ that :data:`ASSET_MAP` points to."""
+    """Every path under web/static/vendor/ that :data:`ASSET_MAP` points to.
+
+    Returns
+    -------
+    list of str
+        The paths, sorted, each once.
+    """
     return sorted(set(ASSET_MAP.values()))
 
 
@@ -436,15 +448,26 @@ class _LoadFinder(HTMLParser):
 def external_urls(html: str, *, include_anchors: bool = False) -> list[str]:
     """External URLs the page's markup makes the browser load, in order, unique.
 
-    Looks at ``src``/``href``/``data``/``srcset``/``poster`` attributes of the
-    HTML markup, ``url(...)`` and ``@import`` in ``<style>`` blocks and
-    ``style`` attributes. External means ``http(s)://`` or protocol-relative
-    ``//``; ``data:`` URIs and relative or same-host paths are not.
+    Looks at ``src``/``href``/``data``/``srcset``/``poster`` attributes of the HTML
+    markup, ``url(...)`` and ``@import`` in ``<style>`` blocks and ``style`` attributes.
+    External means ``http(s)://`` or protocol-relative ``//``; ``data:`` URIs and relative
+    or same-host paths are not.
 
-    Not looked at: the bodies of ``<script>`` elements (tile URL templates and
-    attribution ``<a href>`` strings live there; they are JavaScript data, see
-    the module docstring) and, unless ``include_anchors``, the ``href`` of
-    ``<a>``/``<area>``, which is navigation a person starts, not a load.
+    Not looked at: the bodies of ``<script>`` elements (tile URL templates and attribution
+    ``<a href>`` strings live there; they are JavaScript data, see the module docstring).
+
+    Parameters
+    ----------
+    html : str
+        The page.
+    include_anchors : bool
+        Also count the ``href`` of ``<a>``/``<area>`` (navigation a person starts, not a
+        load).
+
+    Returns
+    -------
+    list of str
+        The external URLs.
     """
     finder = _LoadFinder(include_anchors)
     finder.feed(html)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import branca.colormap as cm
 import folium
 import geopandas as gpd
 from branca.element import MacroElement
 
-from gridmap.maps.layers import DynamicGeoJson, VectorTiles, popup_spec, ramp
+from gridmap.maps.layers import DynamicGeoJson, LayerFetch, VectorTiles, popup_spec, ramp
 from gridmap.maps.safe import SafeGeoJson
 from gridmap.maps.standard import Legend
 
@@ -26,9 +27,23 @@ def base_map(
     tiles: str | None = None,
     attribution: str | None = None,
 ) -> folium.Map:
-    """A map fitted to ``bounds`` (minx, miny, maxx, maxy) with a metric scale bar.
+    """A map fitted to ``bounds`` with a metric scale bar.
 
     No tiles by default: government intranets often cannot reach any tile server.
+
+    Parameters
+    ----------
+    bounds : tuple of float, optional
+        (minx, miny, maxx, maxy) in EPSG:4326; None leaves the default view.
+    tiles : str, optional
+        Background tile layer.
+    attribution : str, optional
+        Attribution of the tiles.
+
+    Returns
+    -------
+    folium.Map
+        The empty map.
     """
     m = folium.Map(
         tiles=tiles, attr=attribution, control_scale=True, prefer_canvas=True, zoom_start=15
@@ -68,6 +83,32 @@ def households_colormap(values: Iterable[float], caption: str) -> cm.LinearColor
     return cm.LinearColormap(["#ffffcc", "#fd8d3c", "#bd0026"], vmin=0, vmax=vmax, caption=caption)
 
 
+_GRID_POPUP_FIELDS = [
+    "code",
+    "name",
+    "community_name",
+    "leader",
+    "households",
+    "target",
+    "residents",
+    "buildings",
+]
+
+
+def _grid_popup_labels(_: Gettext) -> list[str]:
+    """The labels of ``_GRID_POPUP_FIELDS``, translated."""
+    return [
+        _("Code"),
+        _("Grid"),
+        _("Community"),
+        _("Grid leader"),
+        _("Households"),
+        _("Target households"),
+        _("Residents"),
+        _("Buildings"),
+    ]
+
+
 def overview_map(
     communities: gpd.GeoDataFrame,
     grids: gpd.GeoDataFrame,
@@ -78,8 +119,24 @@ def overview_map(
 ) -> folium.Map:
     """Communities (outlines), grids (fill by households), buildings (fill by households).
 
-    Frames come from the repository: grids need code, name, leader, households,
-    target_households, community_name; buildings need address, households, floors.
+    Parameters
+    ----------
+    communities : geopandas.GeoDataFrame
+        Communities (code, name, grids, households, residents), EPSG:4326.
+    grids : geopandas.GeoDataFrame
+        Grids (code, name, leader, households, target_households, community_name,
+        residents, buildings), EPSG:4326.
+    buildings : geopandas.GeoDataFrame
+        Buildings (address, households, floors, use), EPSG:4326.
+    _ : callable
+        Translation of the fixed texts.
+    tiles : str, optional
+        Background tile layer (none by default).
+
+    Returns
+    -------
+    folium.Map
+        The whole overview, every feature embedded.
     """
     bounds = (
         tuple(communities.total_bounds)
@@ -87,8 +144,30 @@ def overview_map(
         else (tuple(grids.total_bounds) if len(grids) else None)
     )
     m = base_map(bounds, tiles=tiles)
-
     grid_cmap = households_colormap(grids["households"], _("Households per grid"))
+    _grid_fill_layer(grids, grid_cmap, _).add_to(m)
+    _building_fill_layer(buildings, _).add_to(m)
+
+    community_layer = folium.FeatureGroup(name=_("Communities"), show=True)
+    SafeGeoJson(
+        _rounded(communities, ["code", "name", "grids", "households", "residents"]),
+        name=_("Communities"),
+        style_function=lambda f: {"fill": False, "color": "#08306b", "weight": 3},
+        tooltip=folium.GeoJsonTooltip(
+            ["name", "grids", "households"], [_("Community"), _("Grids"), _("Households")]
+        ),
+    ).add_to(community_layer)
+    community_layer.add_to(m)
+
+    grid_cmap.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+def _grid_fill_layer(
+    grids: gpd.GeoDataFrame, grid_cmap: cm.LinearColormap, _: Gettext
+) -> folium.FeatureGroup:
+    """The grids filled by households, with a popup of their figures."""
     grid_layer = folium.FeatureGroup(name=_("Grids"), show=True)
     grid_data = grids.assign(
         target=grids["target_households"].fillna(0).astype(int),
@@ -117,31 +196,13 @@ def overview_map(
         },
         highlight_function=lambda f: {"weight": 3, "color": "#1f4e79"},
         tooltip=folium.GeoJsonTooltip(["name", "households"], [_("Grid"), _("Households")]),
-        popup=folium.GeoJsonPopup(
-            [
-                "code",
-                "name",
-                "community_name",
-                "leader",
-                "households",
-                "target",
-                "residents",
-                "buildings",
-            ],
-            [
-                _("Code"),
-                _("Grid"),
-                _("Community"),
-                _("Grid leader"),
-                _("Households"),
-                _("Target households"),
-                _("Residents"),
-                _("Buildings"),
-            ],
-        ),
+        popup=folium.GeoJsonPopup(_GRID_POPUP_FIELDS, _grid_popup_labels(_)),
     ).add_to(grid_layer)
-    grid_layer.add_to(m)
+    return grid_layer
 
+
+def _building_fill_layer(buildings: gpd.GeoDataFrame, _: Gettext) -> folium.FeatureGroup:
+    """The buildings filled by households (outlines simplified to ~0.5 m)."""
     building_cmap = households_colormap(buildings["households"], _("Households per building"))
     building_layer = folium.FeatureGroup(name=_("Buildings"), show=True)
     b = buildings.assign(
@@ -160,22 +221,7 @@ def overview_map(
             ["address", "households", "floors"], [_("Address"), _("Households"), _("Floors")]
         ),
     ).add_to(building_layer)
-    building_layer.add_to(m)
-
-    community_layer = folium.FeatureGroup(name=_("Communities"), show=True)
-    SafeGeoJson(
-        _rounded(communities, ["code", "name", "grids", "households", "residents"]),
-        name=_("Communities"),
-        style_function=lambda f: {"fill": False, "color": "#08306b", "weight": 3},
-        tooltip=folium.GeoJsonTooltip(
-            ["name", "grids", "households"], [_("Community"), _("Grids"), _("Households")]
-        ),
-    ).add_to(community_layer)
-    community_layer.add_to(m)
-
-    grid_cmap.add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    return m
+    return building_layer
 
 
 # --- the live overview: layers loaded from the server by bbox and zoom ------------------------
@@ -194,113 +240,47 @@ def street_map(
     boundaries: dict[str, tuple[float, float, float, float]] | None = None,
     _: Gettext = _identity,
 ) -> tuple[folium.Map, list[MacroElement]]:
-    """The street overview for everyday use: community outlines embedded (a handful), grids,
-    buildings, key sites and facilities loaded from ``urls`` (layer endpoints; ``tiles`` is
-    the building vector-tile template, ``building`` the popup endpoint with ``__ID__``,
-    ``grid_page`` the grid page with ``__ID__``) by bbox and zoom. ``boundaries``: the
-    district and street layers that hold rows, with their extent; each is drawn (outline
-    and name) from its endpoint.
+    """The street overview for everyday use, its layers loaded by bbox and zoom.
 
-    Returns the map and its legends (for :func:`gridmap.maps.standard.finish_map`).
+    Community outlines are embedded (a handful); grids, buildings, key sites and facilities
+    are loaded from their endpoints.
+
+    Parameters
+    ----------
+    communities : geopandas.GeoDataFrame
+        Communities (code, name, grids, households), EPSG:4326.
+    grids : geopandas.GeoDataFrame
+        Grids (households), EPSG:4326: their extent and colour scale.
+    urls : dict of str to str
+        Layer endpoints by layer name; ``tiles`` is the building vector-tile template,
+        ``building`` the popup endpoint with ``__ID__``, ``grid_page`` the grid page
+        with ``__ID__``.
+    buildings_as_tiles : bool
+        Load buildings as vector tiles rather than GeoJSON.
+    focus : tuple of float, optional
+        (lon, lat) of a search result to open the map on.
+    fit : tuple of float, optional
+        (minx, miny, maxx, maxy) extent to show instead of the communities'.
+    boundaries : dict, optional
+        The district and street layers that hold rows, with their extent; each is drawn
+        (outline and name) from its endpoint.
+    _ : callable
+        Translation of the fixed texts.
+
+    Returns
+    -------
+    tuple of folium.Map and list of MacroElement
+        The map and its legends (for :func:`gridmap.maps.standard.finish_map`).
     """
     boundaries = boundaries or {}
-    bounds = (
-        tuple(communities.total_bounds)
-        if len(communities)
-        else (
-            tuple(grids.total_bounds)
-            if len(grids)
-            else boundaries.get("streets") or boundaries.get("districts")
-        )
-    )
+    bounds = _street_bounds(communities, grids, boundaries)
     m = base_map(fit or bounds)
-    for layer, name, colour, weight in (
-        ("districts", _("Districts"), "#54278f", 3),
-        ("streets", _("Streets"), "#807dba", 2),
-    ):
-        if layer in boundaries:
-            DynamicGeoJson(
-                urls[layer],
-                name=name,
-                once=True,
-                bbox=list(boundaries[layer]),
-                style={"fill": False, "color": colour, "weight": weight, "dashArray": "6 4"},
-                label="name",
-            ).add_to(m)
+    _add_boundaries(m, urls, boundaries, _)
     box = list(bounds) if bounds else None
     grid_stops = ramp(grids["households"] if len(grids) else [1], GRID_COLORS)
-    DynamicGeoJson(
-        urls["grids"],
-        name=_("Grids"),
-        once=True,
-        bbox=box,
-        style={
-            "fillColor": {"property": "households", "stops": grid_stops},
-            "color": "#555555",
-            "weight": 1,
-            "fillOpacity": 0.45,
-        },
-        tooltip="name",
-        popup=popup_spec(
-            [
-                "code",
-                "name",
-                "community_name",
-                "leader",
-                "households",
-                "target",
-                "residents",
-                "buildings",
-            ],
-            [
-                _("Code"),
-                _("Grid"),
-                _("Community"),
-                _("Grid leader"),
-                _("Households"),
-                _("Target households"),
-                _("Residents"),
-                _("Buildings"),
-            ],
-            link={"field": "code", "href": urls["grid_page"], "label": _("Open the grid page")},
-        ),
-    ).add_to(m)
+    _add_grids(m, urls, box, grid_stops, _)
     _add_buildings(m, urls, buildings_as_tiles, _)
-    DynamicGeoJson(
-        urls["key_sites"],
-        name=_("Key sites"),
-        show=False,
-        once=True,
-        bbox=box,
-        style={
-            "radius": 6,
-            "weight": 1,
-            "color": "#333333",
-            "fillOpacity": 0.9,
-            "fillColor": {"property": "status", "map": SITE_STATE_COLORS, "default": "#888888"},
-        },
-        tooltip="name",
-        popup=popup_spec(
-            ["name", "category_label", "address", "last", "grid_code"],
-            [_("Key site"), _("Category"), _("Address"), _("Last inspection"), _("Grid")],
-        ),
-    ).add_to(m)
-    DynamicGeoJson(
-        urls["facilities"],
-        name=_("Service facilities"),
-        show=False,
-        once=True,
-        bbox=box,
-        style={
-            "radius": 5,
-            "weight": 1,
-            "color": "#08519c",
-            "fillColor": "#6baed6",
-            "fillOpacity": 0.9,
-        },
-        tooltip="name",
-        popup=popup_spec(["name", "category_label"], [_("Facility"), _("Category")]),
-    ).add_to(m)
+    _add_sites_and_facilities(m, urls, box, _)
     community_layer = folium.FeatureGroup(name=_("Communities"), show=True)
     if len(communities):
         SafeGeoJson(
@@ -325,6 +305,110 @@ def street_map(
         )
     ]
     return m, legends
+
+
+def _street_bounds(
+    communities: gpd.GeoDataFrame,
+    grids: gpd.GeoDataFrame,
+    boundaries: dict[str, tuple[float, float, float, float]],
+) -> tuple[float, float, float, float] | None:
+    """The extent of the communities, else of the grids, else of the street or district."""
+    return (
+        tuple(communities.total_bounds)
+        if len(communities)
+        else (
+            tuple(grids.total_bounds)
+            if len(grids)
+            else boundaries.get("streets") or boundaries.get("districts")
+        )
+    )
+
+
+def _add_grids(
+    m: folium.Map,
+    urls: dict[str, str],
+    box: list[float] | None,
+    grid_stops: list[list[Any]],
+    _: Gettext,
+) -> None:
+    """The grids filled by households, each popup linking to the grid's page."""
+    DynamicGeoJson(
+        urls["grids"],
+        name=_("Grids"),
+        style={
+            "fillColor": {"property": "households", "stops": grid_stops},
+            "color": "#555555",
+            "weight": 1,
+            "fillOpacity": 0.45,
+        },
+        fetch=LayerFetch(once=True, bbox=box),
+        tooltip="name",
+        popup=popup_spec(
+            _GRID_POPUP_FIELDS,
+            _grid_popup_labels(_),
+            link={"field": "code", "href": urls["grid_page"], "label": _("Open the grid page")},
+        ),
+    ).add_to(m)
+
+
+def _add_boundaries(
+    m: folium.Map,
+    urls: dict[str, str],
+    boundaries: dict[str, tuple[float, float, float, float]],
+    _: Gettext,
+) -> None:
+    """The district and street outlines (dashed, named), each loaded once from its endpoint."""
+    for layer, name, colour, weight in (
+        ("districts", _("Districts"), "#54278f", 3),
+        ("streets", _("Streets"), "#807dba", 2),
+    ):
+        if layer in boundaries:
+            DynamicGeoJson(
+                urls[layer],
+                name=name,
+                style={"fill": False, "color": colour, "weight": weight, "dashArray": "6 4"},
+                fetch=LayerFetch(once=True, bbox=list(boundaries[layer])),
+                label="name",
+            ).add_to(m)
+
+
+def _add_sites_and_facilities(
+    m: folium.Map, urls: dict[str, str], box: list[float] | None, _: Gettext
+) -> None:
+    """Key sites (coloured by inspection state) and service facilities, hidden at first."""
+    DynamicGeoJson(
+        urls["key_sites"],
+        name=_("Key sites"),
+        show=False,
+        style={
+            "radius": 6,
+            "weight": 1,
+            "color": "#333333",
+            "fillOpacity": 0.9,
+            "fillColor": {"property": "status", "map": SITE_STATE_COLORS, "default": "#888888"},
+        },
+        fetch=LayerFetch(once=True, bbox=box),
+        tooltip="name",
+        popup=popup_spec(
+            ["name", "category_label", "address", "last", "grid_code"],
+            [_("Key site"), _("Category"), _("Address"), _("Last inspection"), _("Grid")],
+        ),
+    ).add_to(m)
+    DynamicGeoJson(
+        urls["facilities"],
+        name=_("Service facilities"),
+        show=False,
+        style={
+            "radius": 5,
+            "weight": 1,
+            "color": "#08519c",
+            "fillColor": "#6baed6",
+            "fillOpacity": 0.9,
+        },
+        fetch=LayerFetch(once=True, bbox=box),
+        tooltip="name",
+        popup=popup_spec(["name", "category_label"], [_("Facility"), _("Category")]),
+    ).add_to(m)
 
 
 def _add_buildings(m: folium.Map, urls: dict[str, str], as_tiles: bool, _: Gettext) -> None:
@@ -354,8 +438,8 @@ def _add_buildings(m: folium.Map, urls: dict[str, str], as_tiles: bool, _: Gette
             urls["buildings"],
             name=_("Buildings"),
             style=building_style,
+            fetch=LayerFetch(min_zoom=14),
             tooltip="address",
-            min_zoom=14,
             popup=popup_spec(
                 ["address", "households", "floors", "use", "grid_code"],
                 [_("Address"), _("Households"), _("Floors"), _("Use"), _("Grid")],

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap import vocab
-from gridmap.maps.layers import DynamicGeoJson, popup_spec
+from gridmap.maps.layers import DynamicGeoJson, LayerFetch, popup_spec
 from gridmap.maps.overview import _identity, base_map
 from gridmap.maps.standard import Legend
 
@@ -54,14 +54,34 @@ def patrol_layer_frames(
     lang: str = "zh",
     _: Gettext = _identity,
 ) -> dict[str, tuple[gpd.GeoDataFrame, list[str]]]:
-    """Each layer of the patrol map (or the ``only`` one): (frame in EPSG:4326, the
-    properties it sends).
+    """Each layer of the patrol map (or the ``only`` one) as its endpoint sends it.
 
-    grids: code, name, geometry; coverage: one row per grid_code (street_pct,
-    buildings_pct, households_pct, key_sites_pct, patrol_km); segments: name, highway,
-    length_m, share, patrolled; tracks() gives patroller, started_at, length_m (called
-    only when the tracks are asked for); overdue: name, category, grid_code,
-    last_inspected, days_overdue.
+    Parameters
+    ----------
+    grids : geopandas.GeoDataFrame
+        code, name, geometry (EPSG:4326).
+    coverage : pandas.DataFrame
+        One row per grid_code: street_pct, buildings_pct, households_pct, key_sites_pct,
+        patrol_km.
+    segments : geopandas.GeoDataFrame
+        Street segments: name, highway, length_m, share, patrolled.
+    tracks : callable
+        Gives the tracks (patroller, started_at, length_m); called only when the tracks are
+        asked for.
+    overdue : geopandas.GeoDataFrame
+        Key sites overdue for inspection: name, category, grid_code, last_inspected,
+        days_overdue.
+    only : str, optional
+        The one layer wanted (a ``PATROL_LAYERS`` name); all when None.
+    lang : str
+        ``zh`` or ``en`` for the key-site categories.
+    _ : callable
+        Translation of the fixed texts.
+
+    Returns
+    -------
+    dict
+        Layer name -> (frame in EPSG:4326, the properties it sends).
     """
     pcts = ("street_pct", "buildings_pct", "households_pct", "key_sites_pct")
     seg_props = ["name", "highway", "length_m", "share"]
@@ -89,27 +109,29 @@ def patrol_layer_frames(
             length_m=t["length_m"].round(0),
         ), ["patroller", "started_at", "length_m"]
 
-    def site_layer() -> tuple[pd.DataFrame, list[str]]:
-        names = vocab.labels(vocab.KEY_SITE_CATEGORIES, lang)
-        o = overdue.assign(
-            category=overdue["category"].map(names).fillna(overdue["category"]),
-            last=pd.to_datetime(overdue["last_inspected"])
-            .dt.strftime("%Y-%m-%d")
-            .fillna(_("never")),
-            days=overdue["days_overdue"].map(
-                lambda d: _("never inspected") if np.isinf(d) else f"{d:.0f}"
-            ),
-        )
-        return o, ["name", "category", "grid_code", "last", "days"]
-
     build = {
         "grids": grid_layer,
         "patrolled": lambda: street_layer(True),
         "unpatrolled": lambda: street_layer(False),
         "tracks": track_layer,
-        "overdue": site_layer,
+        "overdue": lambda: _overdue_layer(overdue, lang, _),
     }
     return {name: build[name]() for name in PATROL_LAYERS if only in (None, name)}
+
+
+def _overdue_layer(
+    overdue: gpd.GeoDataFrame, lang: str, _: Gettext
+) -> tuple[pd.DataFrame, list[str]]:
+    """The overdue key sites with their category in ``lang`` and readable dates."""
+    names = vocab.labels(vocab.KEY_SITE_CATEGORIES, lang)
+    o = overdue.assign(
+        category=overdue["category"].map(names).fillna(overdue["category"]),
+        last=pd.to_datetime(overdue["last_inspected"]).dt.strftime("%Y-%m-%d").fillna(_("never")),
+        days=overdue["days_overdue"].map(
+            lambda d: _("never inspected") if np.isinf(d) else f"{d:.0f}"
+        ),
+    )
+    return o, ["name", "category", "grid_code", "last", "days"]
 
 
 def patrol_map(
@@ -120,86 +142,38 @@ def patrol_map(
     _: Gettext = _identity,
     tracks_label: str | None = None,
 ) -> folium.Map:
-    """The map frame: one layer per ``PATROL_LAYERS`` name fetched from ``urls[name]``
-    (with ``params``: the page's period, split, shift and grid) for the box ``bounds``."""
+    """The patrol map's frame: each layer is fetched by the browser, not embedded.
+
+    Parameters
+    ----------
+    bounds : tuple of float, optional
+        (minx, miny, maxx, maxy) in EPSG:4326 the map is fitted to and the layers asked for.
+    urls : dict of str to str
+        The endpoint of each ``PATROL_LAYERS`` name.
+    params : dict of str to str, optional
+        Query parameters sent with every layer request (the page's period, split, shift
+        and grid).
+    _ : callable
+        Translation of the fixed texts.
+    tracks_label : str, optional
+        Name of the tracks layer (default "Patrol tracks").
+
+    Returns
+    -------
+    folium.Map
+        The map, with its coverage scale and legend.
+    """
     m = base_map(bounds)
     cmap = coverage_colormap(_("Street coverage (%)"))
     box = list(bounds) if bounds is not None else None
-    stops = [[100 * i / (len(COVERAGE_COLORS) - 1), c] for i, c in enumerate(COVERAGE_COLORS)]
-
-    def layer(name: str, title: str, style: dict[str, Any], **kw: Any) -> None:
+    for name, title, style, kw in _patrol_layer_specs(tracks_label, _):
         DynamicGeoJson(
-            urls[name], name=title, style=style, params=params, bbox=box, once=True, **kw
+            urls[name],
+            name=title,
+            style=style,
+            fetch=LayerFetch(params=params, bbox=box, once=True),
+            **kw,
         ).add_to(m)
-
-    layer(
-        "grids",
-        _("Grids by street coverage"),
-        {
-            "fillColor": {"property": "street_pct", "stops": stops},
-            "color": "#555555",
-            "weight": 1,
-            "fillOpacity": 0.35,
-        },
-        tooltip="name",
-        popup=popup_spec(
-            [
-                "code",
-                "name",
-                "street_pct",
-                "buildings_pct",
-                "households_pct",
-                "key_sites_pct",
-                "patrol_km",
-            ],
-            [
-                _("Code"),
-                _("Grid"),
-                _("Streets %"),
-                _("Buildings %"),
-                _("Households %"),
-                _("Key sites %"),
-                _("Patrol km"),
-            ],
-        ),
-    )
-    street_popup = popup_spec(
-        ["name", "length_m", "share"], [_("Street"), _("Length (m)"), _("Covered %")]
-    )
-    layer(
-        "patrolled",
-        _("Patrolled streets"),
-        {"color": PATROLLED, "weight": 3, "opacity": 0.9},
-        tooltip="name",
-        popup=street_popup,
-    )
-    layer(
-        "unpatrolled",
-        _("Unpatrolled streets"),
-        {"color": UNPATROLLED, "weight": 3, "opacity": 0.9},
-        tooltip="name",
-        popup=street_popup,
-    )
-    layer(
-        "tracks",
-        tracks_label or _("Patrol tracks"),
-        {"color": TRACK, "weight": 1.5, "opacity": 0.6},
-        show=False,
-        tooltip="patroller",
-        popup=popup_spec(
-            ["patroller", "started_at", "length_m"], [_("Patroller"), _("Started"), _("Length (m)")]
-        ),
-    )
-    layer(
-        "overdue",
-        _("Overdue inspections"),
-        {"radius": 6, "color": "#7f0000", "fillColor": OVERDUE, "fillOpacity": 0.9, "weight": 1},
-        tooltip="name",
-        popup=popup_spec(
-            ["name", "category", "grid_code", "last", "days"],
-            [_("Key site"), _("Category"), _("Grid"), _("Last inspection"), _("Days overdue")],
-        ),
-    )
     cmap.add_to(m)
     Legend(
         _("Legend"),
@@ -211,3 +185,99 @@ def patrol_map(
         ],
     ).add_to(m)
     return m
+
+
+def _patrol_layer_specs(
+    tracks_label: str | None, _: Gettext
+) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    """(name, title, style, other options) of each patrol layer, in drawing order."""
+    stops = [[100 * i / (len(COVERAGE_COLORS) - 1), c] for i, c in enumerate(COVERAGE_COLORS)]
+    street_popup = popup_spec(
+        ["name", "length_m", "share"], [_("Street"), _("Length (m)"), _("Covered %")]
+    )
+    return [
+        (
+            "grids",
+            _("Grids by street coverage"),
+            {
+                "fillColor": {"property": "street_pct", "stops": stops},
+                "color": "#555555",
+                "weight": 1,
+                "fillOpacity": 0.35,
+            },
+            {"tooltip": "name", "popup": _grid_coverage_popup(_)},
+        ),
+        (
+            "patrolled",
+            _("Patrolled streets"),
+            {"color": PATROLLED, "weight": 3, "opacity": 0.9},
+            {"tooltip": "name", "popup": street_popup},
+        ),
+        (
+            "unpatrolled",
+            _("Unpatrolled streets"),
+            {"color": UNPATROLLED, "weight": 3, "opacity": 0.9},
+            {"tooltip": "name", "popup": street_popup},
+        ),
+        (
+            "tracks",
+            tracks_label or _("Patrol tracks"),
+            {"color": TRACK, "weight": 1.5, "opacity": 0.6},
+            {
+                "show": False,
+                "tooltip": "patroller",
+                "popup": popup_spec(
+                    ["patroller", "started_at", "length_m"],
+                    [_("Patroller"), _("Started"), _("Length (m)")],
+                ),
+            },
+        ),
+        (
+            "overdue",
+            _("Overdue inspections"),
+            {
+                "radius": 6,
+                "color": "#7f0000",
+                "fillColor": OVERDUE,
+                "fillOpacity": 0.9,
+                "weight": 1,
+            },
+            {
+                "tooltip": "name",
+                "popup": popup_spec(
+                    ["name", "category", "grid_code", "last", "days"],
+                    [
+                        _("Key site"),
+                        _("Category"),
+                        _("Grid"),
+                        _("Last inspection"),
+                        _("Days overdue"),
+                    ],
+                ),
+            },
+        ),
+    ]
+
+
+def _grid_coverage_popup(_: Gettext) -> dict[str, Any]:
+    """The popup of a grid: its code, name and each coverage figure."""
+    return popup_spec(
+        [
+            "code",
+            "name",
+            "street_pct",
+            "buildings_pct",
+            "households_pct",
+            "key_sites_pct",
+            "patrol_km",
+        ],
+        [
+            _("Code"),
+            _("Grid"),
+            _("Streets %"),
+            _("Buildings %"),
+            _("Households %"),
+            _("Key sites %"),
+            _("Patrol km"),
+        ],
+    )

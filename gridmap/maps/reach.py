@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import folium
@@ -18,7 +19,7 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-from gridmap.maps.layers import DynamicGeoJson, popup_spec
+from gridmap.maps.layers import DynamicGeoJson, LayerFetch, popup_spec
 from gridmap.maps.overview import base_map
 from gridmap.maps.safe import SafeGeoJson, safe_text
 from gridmap.units import minutes_for
@@ -90,7 +91,18 @@ def _geojson(frame: gpd.GeoDataFrame, columns: list[str], *, simplify_deg: float
 
 
 def building_layer_frame(buildings: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """The planner's buildings as their layer sends them, and the properties it sends."""
+    """The planner's buildings as their layer sends them, and the properties it sends.
+
+    Parameters
+    ----------
+    buildings : geopandas.GeoDataFrame
+        The buildings as :func:`reach_map` takes them (EPSG:4326).
+
+    Returns
+    -------
+    tuple of geopandas.GeoDataFrame and list of str
+        The frame, rounded and without missing texts, and its properties.
+    """
     b = buildings.assign(
         address=buildings["address"].fillna(""),
         facility_name=buildings["facility_name"].fillna(""),
@@ -108,6 +120,23 @@ def building_layer_frame(buildings: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame,
     ]
 
 
+@dataclass(frozen=True)
+class ReachMeasure:
+    """What a reach map measures: one facility category at one threshold, and how.
+
+    ``distance_m`` is the walking distance in metres, ``minutes`` the same at
+    ``speed_kmh`` (km/h); ``estimate`` marks a straight-line estimate rather than the
+    walking network; ``method_text`` replaces the default description of the method.
+    """
+
+    category_label: str
+    distance_m: float
+    minutes: float
+    speed_kmh: float
+    estimate: bool
+    method_text: str | None = None
+
+
 def reach_map(
     buildings: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
@@ -115,56 +144,67 @@ def reach_map(
     gaps: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame | None,
     *,
-    category_label: str,
-    distance_m: float,
-    minutes: float,
-    speed_kmh: float,
-    estimate: bool,
+    measure: ReachMeasure,
     _: Gettext = _identity,
     tiles: str | None = None,
-    method_text: str | None = None,
     buildings_url: str | None = None,
     params: dict[str, Any] | None = None,
 ) -> folium.Map:
-    """The map of one category at one threshold (the buildings fetched from
-    ``buildings_url`` with ``params`` when given: :func:`building_layer_frame`, else
-    embedded).
+    """The map of one category at one threshold.
 
-    buildings   address, residents, households, distance_m (NaN beyond the cutoff),
-                minutes, facility_name, state (covered / paper_only / uncovered / other),
-                geometry
-    facilities  name, geometry (points)
-    isochrones  facility (None for the merged polygon of all facilities), name, distance_m,
-                minutes, kind ('isochrone', 'estimate' or 'circle'), geometry; merged
-                walking polygons are drawn per threshold, per-facility ones for
-                ``distance_m`` in a layer that starts hidden; circles (the service radius)
-                are drawn as outlines
-    gaps        buildings, residents, households, geometry
-    sites       rank, residents_added, households_added, share_before, share_after, geometry
+    Parameters
+    ----------
+    buildings : geopandas.GeoDataFrame
+        address, residents, households, distance_m (NaN beyond the cutoff), minutes,
+        facility_name, state (covered / paper_only / uncovered / other), geometry
+        (EPSG:4326).
+    facilities : geopandas.GeoDataFrame
+        name, geometry (points).
+    isochrones : geopandas.GeoDataFrame
+        facility (None for the merged polygon of all facilities), name, distance_m,
+        minutes, kind ('isochrone', 'estimate' or 'circle'), geometry; merged walking
+        polygons are drawn per threshold, per-facility ones for ``distance_m`` in a layer
+        that starts hidden; circles (the service radius) are drawn as outlines.
+    gaps : geopandas.GeoDataFrame
+        buildings, residents, households, geometry.
+    sites : geopandas.GeoDataFrame, optional
+        rank, residents_added, households_added, share_before, share_after, geometry.
+    measure : ReachMeasure
+        The category, threshold, walking speed and method, written on the map.
+    _ : callable
+        Translation of the fixed texts.
+    tiles : str, optional
+        Background tile layer (none by default).
+    buildings_url : str, optional
+        Endpoint the buildings are fetched from (:func:`building_layer_frame`); embedded
+        when None.
+    params : dict, optional
+        Query parameters sent with the buildings request.
+
+    Returns
+    -------
+    folium.Map
+        The map with its legend and layer control.
     """
     frames = [f for f in (buildings, isochrones) if f is not None and len(f)]
     bounds = tuple(frames[0].total_bounds) if frames else None
     m = base_map(bounds, tiles=tiles)
 
-    walked, circles, only_circles = _split_reach(isochrones, estimate)
+    walked, circles, only_circles = _split_reach(isochrones, measure.estimate)
     _add_walked_reach(
-        m, walked, only_circles=only_circles, distance_m=distance_m, speed_kmh=speed_kmh, _=_
+        m,
+        walked,
+        only_circles=only_circles,
+        distance_m=measure.distance_m,
+        speed_kmh=measure.speed_kmh,
+        _=_,
     )
-    has_circles = _add_circles(m, circles, distance_m, _)
+    has_circles = _add_circles(m, circles, measure.distance_m, _)
     _add_gaps(m, gaps, _)
     _add_buildings(m, buildings, buildings_url, params, _)
-    _add_facilities(m, facilities, sites, category_label, _)
+    _add_facilities(m, facilities, sites, measure.category_label, _)
     legend = _legend_html(
-        buildings,
-        category_label=category_label,
-        distance_m=distance_m,
-        minutes=minutes,
-        speed_kmh=speed_kmh,
-        estimate=estimate,
-        method_text=method_text,
-        only_circles=only_circles,
-        has_circles=has_circles,
-        _=_,
+        buildings, measure, only_circles=only_circles, has_circles=has_circles, _=_
     )
     m.add_child(Legend(legend))
     folium.LayerControl(collapsed=False).add_to(m)
@@ -312,15 +352,13 @@ def _add_buildings(
             DynamicGeoJson(
                 buildings_url,
                 name=name,
-                params=params,
-                once=True,
-                bbox=list(buildings.total_bounds),
                 style={
                     "fillColor": {"property": "state", "map": colors, "default": OTHER},
                     "color": "#444444",
                     "weight": 0.4,
                     "fillOpacity": 0.85,
                 },
+                fetch=LayerFetch(params=params, once=True, bbox=list(buildings.total_bounds)),
                 tooltip="address",
                 popup=popup_spec(*tip),
             ).add_to(m)
@@ -397,24 +435,19 @@ def _add_facilities(
 
 def _legend_html(
     buildings: gpd.GeoDataFrame,
+    measure: ReachMeasure,
     *,
-    category_label: str,
-    distance_m: float,
-    minutes: float,
-    speed_kmh: float,
-    estimate: bool,
-    method_text: str | None,
     only_circles: bool,
     has_circles: bool,
     _: Gettext,
 ) -> str:
     """The legend: category, threshold, method (red when estimated) and one key per layer."""
-    method = method_text or (
+    method = measure.method_text or (
         _("ESTIMATE: straight line × detour factor, no walking network")
-        if estimate
+        if measure.estimate
         else _("Network walking distance")
     )
-    method_style = "color:#b00020;font-weight:700" if estimate else "color:#555"
+    method_style = "color:#b00020;font-weight:700" if measure.estimate else "color:#555"
     entries = [
         (
             ISO_FILL,
@@ -435,17 +468,18 @@ def _legend_html(
         (SITE, _("Suggested site"), "dot"),
     ]
     rows = "".join(f"<div>{_swatch(c, kind=k)}{html.escape(text)}</div>" for c, text, k in entries)
+    distance_m = measure.distance_m
     speed_text = (
         _("Within %(m)s m of a facility in a straight line") % {"m": f"{distance_m:.0f}"}
         if only_circles
         else _("Within %(m)s m = %(min)s min at %(v)s km/h")
-        % {"m": f"{distance_m:.0f}", "min": f"{minutes:.1f}", "v": f"{speed_kmh:g}"}
+        % {"m": f"{distance_m:.0f}", "min": f"{measure.minutes:.1f}", "v": f"{measure.speed_kmh:g}"}
     )
     legend = (
         f'<div id="reach-legend" style="background:rgba(255,255,255,.93);padding:6px 8px;'
         f"border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font-size:12px;"
         f'line-height:18px;max-width:230px">'
-        f'<div style="font-weight:600">{html.escape(category_label)}</div>'
+        f'<div style="font-weight:600">{html.escape(measure.category_label)}</div>'
         f'<div>{html.escape(speed_text)}</div><div class="gm-method" '
         f'style="{method_style}">{html.escape(method)}</div>{rows}</div>'
     )

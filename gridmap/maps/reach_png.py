@@ -57,7 +57,15 @@ def _font() -> FontProperties:
 
 
 def map_axes(ax: Any, xmin: float, ymin: float, xmax: float, ymax: float) -> None:
-    """A map's axes: this extent at true scale, no ticks, no axis labels."""
+    """A map's axes: this extent at true scale, no ticks, no axis labels.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes to set up.
+    xmin, ymin, xmax, ymax : float
+        The extent shown, in the map's CRS units (metres).
+    """
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
     ax.set_aspect("equal")
@@ -87,16 +95,38 @@ def reach_png(
     width_px: int = 2480,
     dpi: int = 300,
 ) -> bytes:
-    """PNG bytes of the map, ``width_px`` wide (2480 px = A4 width at 300 dpi).
+    """The reach map as a PNG for print, with legend, scale bar and north arrow.
 
-    buildings    EPSG:4326 polygons with ``state`` (covered/paper_only/uncovered/other)
-    facilities   points; reach_areas: polygons with ``kind`` ('isochrone', 'circle',
-                 'estimate'), ``facility`` (None: merged) and ``distance_m``; the merged
-                 ones at ``distance_m`` are drawn
-    gaps, sites  polygons; points with ``rank``
-    labels       title, subtitle, and legend texts: covered, paper_only, uncovered, other,
-                 gap, facility, site, isochrone, circle, scale_unit ('m'), north ('N'),
-                 scale_bar and north_arrow (named in the PNG's ``Legend`` text chunk)
+    Parameters
+    ----------
+    buildings : geopandas.GeoDataFrame
+        EPSG:4326 polygons with ``state`` (covered/paper_only/uncovered/other).
+    facilities : geopandas.GeoDataFrame
+        The facilities (points).
+    reach_areas : geopandas.GeoDataFrame
+        Polygons with ``kind`` ('isochrone', 'circle', 'estimate'), ``facility`` (None:
+        merged) and ``distance_m``; the merged ones at ``distance_m`` are drawn.
+    gaps : geopandas.GeoDataFrame
+        Polygons of the gaps.
+    sites : geopandas.GeoDataFrame, optional
+        Suggested sites (points with ``rank``).
+    crs : str
+        The metric CRS the map is drawn in (e.g. an EPSG code).
+    distance_m : float
+        The reach distance drawn, in metres.
+    labels : mapping of str to str
+        Title, subtitle and legend texts: covered, paper_only, uncovered, other, gap,
+        facility, site, isochrone, circle, scale_unit ('m'), north ('N'), scale_bar and
+        north_arrow (named in the PNG's ``Legend`` text chunk).
+    width_px : int
+        Width of the picture in pixels (2480 px = A4 width at 300 dpi).
+    dpi : int
+        Resolution in dots per inch.
+
+    Returns
+    -------
+    bytes
+        The PNG file.
     """
     import matplotlib
 
@@ -119,6 +149,18 @@ def reach_png(
     handles += _draw_points(ax, facilities, sites, crs=crs, labels=labels, font=font)
     ax.set_xlabel("")
     ax.set_ylabel("")
+    _draw_legend(ax, handles, labels, font)
+    text = _draw_scale_and_north(ax, (xmin, ymin, xmax, ymax), pad, labels=labels, font=font)
+    _draw_titles(fig, labels, font, height_in=width_in * aspect + 1.2)
+    png = _png_bytes(fig, dpi, labels, handles, scale=text)
+    plt.close(fig)
+    return png
+
+
+def _draw_legend(
+    ax: Any, handles: list[Artist], labels: Mapping[str, str], font: FontProperties
+) -> None:
+    """The legend of the drawn layers, at the lower left above everything else."""
     legend = ax.legend(
         handles=handles,
         loc="lower left",
@@ -129,7 +171,32 @@ def reach_png(
         title_fontproperties=font,
     )
     legend.set_zorder(10)
-    text = _draw_scale_and_north(ax, (xmin, ymin, xmax, ymax), pad, labels=labels, font=font)
+
+
+def _png_bytes(
+    fig: Any, dpi: int, labels: Mapping[str, str], handles: list[Artist], *, scale: str
+) -> bytes:
+    """The figure as PNG, its title, legend entries and scale written as text chunks."""
+    # What the picture holds, for catalogues and checks: its legend entries, scale, arrow.
+    entries = (
+        [labels.get("legend", "")]
+        + [str(h.get_label()) for h in handles]
+        + [labels.get("scale_bar", "scale bar"), labels.get("north_arrow", "north arrow")]
+    )
+    out = io.BytesIO()
+    fig.savefig(
+        out,
+        format="png",
+        dpi=dpi,
+        metadata={"Title": labels["title"], "Legend": "|".join(entries), "Scale": scale},
+    )
+    return out.getvalue()
+
+
+def _draw_titles(
+    fig: Any, labels: Mapping[str, str], font: FontProperties, *, height_in: float
+) -> None:
+    """The title and, below it, the subtitle at the top left of a figure ``height_in`` high."""
     fig.text(
         0.02,
         0.985,
@@ -142,28 +209,13 @@ def reach_png(
     )
     fig.text(
         0.02,
-        0.985 - 0.45 / (width_in * aspect + 1.2),
+        0.985 - 0.45 / height_in,
         labels.get("subtitle", ""),
         ha="left",
         va="top",
         fontproperties=font,
         fontsize=8,
     )
-    # What the picture holds, for catalogues and checks: its legend entries, scale, arrow.
-    entries = (
-        [labels.get("legend", "")]
-        + [str(h.get_label()) for h in handles]
-        + [labels.get("scale_bar", "scale bar"), labels.get("north_arrow", "north arrow")]
-    )
-    out = io.BytesIO()
-    fig.savefig(
-        out,
-        format="png",
-        dpi=dpi,
-        metadata={"Title": labels["title"], "Legend": "|".join(entries), "Scale": text},
-    )
-    plt.close(fig)
-    return out.getvalue()
 
 
 def _draw_reach(

@@ -17,7 +17,18 @@ class MapParts:
 
 
 def map_parts(m: folium.Map) -> MapParts:
-    """Render ``m`` and split it so a page can place it inside its own layout."""
+    """Render ``m`` and split it so a page can place it inside its own layout.
+
+    Parameters
+    ----------
+    m : folium.Map
+        The finished map.
+
+    Returns
+    -------
+    MapParts
+        The tags for ``<head>``, the map's ``<div>`` and the script that builds it.
+    """
     figure = cast(Figure, m.get_root())  # folium puts every Map in a Figure
     for child in figure._children.values():
         child.render()

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.analysis.risk import component_label
-from gridmap.maps.layers import DynamicGeoJson, popup_spec
+from gridmap.maps.layers import DynamicGeoJson, LayerFetch, popup_spec
 from gridmap.maps.overview import _identity, base_map
 
 Gettext = Callable[[str], str]
@@ -26,7 +26,18 @@ MIN_RADIUS_PX, MAX_EXTRA_PX = 4, 8  # a building's marker grows with its score
 
 
 def risk_vmax(values: Sequence[float] | np.ndarray | pd.Series) -> float:
-    """Top of the colour scale: the highest score (1 when nothing scores)."""
+    """Top of the colour scale: the highest score (1 when nothing scores).
+
+    Parameters
+    ----------
+    values : sequence of float
+        The risk scores.
+
+    Returns
+    -------
+    float
+        The top of the scale.
+    """
     vmax = float(np.nanmax(values)) if len(values) else 0.0
     return vmax if vmax > 0 else 1.0
 
@@ -63,9 +74,26 @@ def risk_layer_frames(
     buildings: gpd.GeoDataFrame,
     building_components: pd.DataFrame,
 ) -> dict[str, tuple[gpd.GeoDataFrame, list[str]]]:
-    """grids (code, name, score, geometry) and buildings (address, grid_code, score,
-    geometry), EPSG:4326, each with its component frame (index-aligned): the frame and
-    the properties of each layer; building markers are the scoring buildings only."""
+    """The frame and the properties of each layer of the risk map.
+
+    Building markers are the scoring buildings only.
+
+    Parameters
+    ----------
+    grids : geopandas.GeoDataFrame
+        code, name, score, geometry (EPSG:4326).
+    grid_components : pandas.DataFrame
+        The grids' score components, index-aligned with ``grids``.
+    buildings : geopandas.GeoDataFrame
+        address, grid_code, score, geometry (EPSG:4326).
+    building_components : pandas.DataFrame
+        The buildings' score components, index-aligned with ``buildings``.
+
+    Returns
+    -------
+    dict
+        Layer name -> (frame in EPSG:4326, the properties it sends).
+    """
     g = (
         grids[["code", "name", "score", "geometry"]]
         .assign(name=grids["name"].fillna(""))
@@ -101,8 +129,30 @@ def risk_map(
     lang: str = "zh",
     _: Gettext = _identity,
 ) -> folium.Map:
-    """The map frame: the grids and the scoring buildings fetched from ``urls``; the
-    scores set the colour scales, the component names the popups."""
+    """The risk map's frame: the grids and the scoring buildings fetched from ``urls``.
+
+    Parameters
+    ----------
+    bounds : tuple of float, optional
+        (minx, miny, maxx, maxy) in EPSG:4326 the map is fitted to and the layers asked for.
+    urls : dict of str to str
+        The endpoints of the ``grids`` and ``buildings`` layers.
+    grid_scores, building_scores : pandas.Series
+        The scores, which set the colour scales.
+    grid_components, building_components : list of str
+        The component names shown in the popups.
+    params : dict of str to str, optional
+        Query parameters sent with every layer request.
+    lang : str
+        ``zh`` or ``en`` for the component names.
+    _ : callable
+        Translation of the fixed texts.
+
+    Returns
+    -------
+    folium.Map
+        The map, with its colour scale.
+    """
     m = base_map(bounds)
     box = list(bounds) if bounds is not None else None
     g_vmax, b_vmax = risk_vmax(grid_scores), risk_vmax(building_scores)
@@ -116,24 +166,19 @@ def risk_map(
     DynamicGeoJson(
         urls["grids"],
         name=_("Grids by risk"),
-        params=params,
-        bbox=box,
-        once=True,
         style={
             "fillColor": {"property": "score", "stops": _stops(g_vmax)},
             "color": "#555555",
             "weight": 1,
             "fillOpacity": 0.55,
         },
+        fetch=LayerFetch(params=params, bbox=box, once=True),
         tooltip="name",
         popup=popup(_("Grid"), "name", grid_components),
     ).add_to(m)
     DynamicGeoJson(
         urls["buildings"],
         name=_("Buildings by risk"),
-        params=params,
-        bbox=box,
-        once=True,
         style={
             "fillColor": {"property": "score", "stops": _stops(b_vmax)},
             "color": "#444444",
@@ -141,6 +186,7 @@ def risk_map(
             "fillOpacity": 0.9,
             "radius": {"property": "radius"},
         },
+        fetch=LayerFetch(params=params, bbox=box, once=True),
         tooltip="address",
         popup=popup(_("Address"), "address", building_components),
     ).add_to(m)

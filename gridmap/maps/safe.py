@@ -27,7 +27,21 @@ def _escape(value: Any) -> Any:
 
 
 def escaped_geojson(data: Any, markup: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A FeatureCollection (dict, JSON text or GeoDataFrame) with text properties escaped."""
+    """A FeatureCollection with its text properties HTML-escaped.
+
+    Parameters
+    ----------
+    data : dict, str or geopandas.GeoDataFrame
+        The FeatureCollection (dict, JSON text or GeoDataFrame).
+    markup : tuple of str
+        Properties that are markup by construction (built from escaped parts): left as
+        they are.
+
+    Returns
+    -------
+    dict
+        The FeatureCollection, safe to hand to folium.
+    """
     if hasattr(data, "to_json"):
         data = data.to_json(drop_id=True, na="null")
     if isinstance(data, str):
@@ -54,6 +68,16 @@ def safe_text(value: object) -> str:
     folium places those inside a JavaScript template literal that becomes HTML, so the
     text is HTML-escaped and the template literal's own specials (backtick, ``$``,
     backslash) become character references.
+
+    Parameters
+    ----------
+    value : object
+        The text (None gives an empty string).
+
+    Returns
+    -------
+    str
+        The escaped text.
     """
     return html.escape("" if value is None else str(value)).translate(
         {ord("`"): "&#96;", ord("$"): "&#36;", ord("\\"): "&#92;"}

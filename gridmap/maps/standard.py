@@ -32,12 +32,11 @@ from importlib import resources
 from typing import Any, cast
 
 import folium
-import numpy as np
 from branca.element import Element, Figure, MacroElement
 from folium.plugins import Fullscreen, TimeSliderChoropleth, TimestampedGeoJson
 from jinja2 import Template
 
-from gridmap.crs import wgs84_to_gcj02
+from gridmap.maps.gcj02 import shift_geojson, shift_nested, shift_positions
 
 Gettext = Callable[[str], str]
 
@@ -100,7 +99,13 @@ class BasemapSettings:
         )
 
     def available(self) -> tuple[str, ...]:
-        """The basemaps this installation can show, in :data:`BASEMAPS` order."""
+        """The basemaps this installation can show, in :data:`BASEMAPS` order.
+
+        Returns
+        -------
+        tuple of str
+            The basemap codes.
+        """
         ok = {
             "none": True,
             "xyz": bool(self.xyz_url),
@@ -110,11 +115,33 @@ class BasemapSettings:
         return tuple(b for b in BASEMAPS if ok[b])
 
     def resolve(self, choice: str | None) -> str:
-        """The user's choice when this installation offers it, else ``none``."""
+        """The user's choice when this installation offers it, else ``none``.
+
+        Parameters
+        ----------
+        choice : str or None
+            The basemap asked for.
+
+        Returns
+        -------
+        str
+            A basemap code this installation can show.
+        """
         return choice if choice in self.available() else "none"
 
     def tianditu(self, layer: str) -> str:
-        """URL template of a Tianditu layer (``vec`` vector, ``cva`` Chinese annotation)."""
+        """URL template of a Tianditu layer.
+
+        Parameters
+        ----------
+        layer : str
+            ``vec`` (vector) or ``cva`` (Chinese annotation).
+
+        Returns
+        -------
+        str
+            The tile URL template, with this installation's key.
+        """
         return self.tianditu_url.replace("{layer}", layer).replace("{key}", self.tianditu_key or "")
 
 
@@ -141,7 +168,18 @@ def basemap_label(code: str, _: Gettext = _identity) -> str:
 
 
 def display_crs(basemap: str) -> str:
-    """``gcj02`` when overlays must be shifted for ``basemap``, else ``wgs84``."""
+    """``gcj02`` when overlays must be shifted for ``basemap``, else ``wgs84``.
+
+    Parameters
+    ----------
+    basemap : str
+        The basemap code.
+
+    Returns
+    -------
+    str
+        The display coordinate system.
+    """
     return "gcj02" if basemap in GCJ02_BASEMAPS else "wgs84"
 
 
@@ -153,6 +191,20 @@ def basemap_layers(
 
     Only basemaps of the chosen one's datum are offered side by side: switching between
     WGS84 and GCJ-02 tiles needs the overlays redrawn, which the page's basemap selector does.
+
+    Parameters
+    ----------
+    basemap : str
+        The chosen basemap code.
+    settings : BasemapSettings
+        What this installation offers (tile URLs and keys).
+    _ : callable
+        Translation of the fixed texts.
+
+    Returns
+    -------
+    list of folium.map.Layer
+        The base layers.
     """
     basemap = settings.resolve(basemap)
     blank = folium.FeatureGroup(
@@ -209,54 +261,23 @@ def basemap_layers(
 
 
 # --- GCJ-02 display shift ----------------------------------------------------------------
-def _shift_positions(coords: Any, *, lonlat: bool) -> Any:
-    """Shift a nested list of positions ([lon, lat] when ``lonlat``, else [lat, lon])."""
-    arr = np.asarray(coords, dtype=float)
-    if arr.size == 0:
-        return coords
-    if arr.dtype == object or arr.ndim == 0:  # ragged (rings of different lengths): recurse
-        return [_shift_positions(c, lonlat=lonlat) for c in coords]
-    flat = arr.reshape(-1, arr.shape[-1])
-    lon, lat = (flat[:, 0], flat[:, 1]) if lonlat else (flat[:, 1], flat[:, 0])
-    glon, glat = wgs84_to_gcj02(lon, lat)
-    out = flat.copy()
-    if lonlat:
-        out[:, 0], out[:, 1] = glon, glat
-    else:
-        out[:, 0], out[:, 1] = glat, glon
-    return out.reshape(arr.shape).tolist()
-
-
-def _ragged_safe(coords: Any, *, lonlat: bool) -> Any:
-    try:
-        return _shift_positions(coords, lonlat=lonlat)
-    except ValueError:  # numpy refuses ragged nesting: go one level down
-        return [_ragged_safe(c, lonlat=lonlat) for c in coords]
-
-
-def shift_geojson(obj: dict[str, Any]) -> dict[str, Any]:
-    """A GeoJSON object (geometry, Feature or FeatureCollection) shifted WGS84 -> GCJ-02."""
-    kind = obj.get("type")
-    if kind == "FeatureCollection":
-        return {**obj, "features": [shift_geojson(f) for f in obj["features"]]}
-    if kind == "Feature":
-        geom = obj.get("geometry")
-        return {**obj, "geometry": shift_geojson(geom) if geom else geom}
-    if kind == "GeometryCollection":
-        return {**obj, "geometries": [shift_geojson(g) for g in obj["geometries"]]}
-    if "coordinates" in obj:
-        return {**obj, "coordinates": _ragged_safe(obj["coordinates"], lonlat=True)}
-    return obj
-
-
 def shift_to_gcj02(m: folium.Map) -> int:
     """Shift every overlay of ``m`` from WGS84 to GCJ-02 for display on Amap tiles.
 
     Handles what gridmap's builders use: GeoJson data, markers and circles, polylines and
     polygons, image overlays, TimeSliderChoropleth and TimestampedGeoJson, heat maps, the
-    map's centre and its
-    fit-bounds, and gridmap's own dynamic layers (told to ask the server for GCJ-02).
-    Returns the number of elements shifted. Calling it twice does nothing the second time.
+    map's centre and its fit-bounds, and gridmap's own dynamic layers (told to ask the server
+    for GCJ-02). Calling it twice does nothing the second time.
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map, changed in place.
+
+    Returns
+    -------
+    int
+        The number of elements shifted.
     """
     if getattr(m, "_gridmap_display", "wgs84") == "gcj02":
         return 0
@@ -268,7 +289,7 @@ def shift_to_gcj02(m: folium.Map) -> int:
             if isinstance(spec, dict) and spec.get("bbox"):
                 # the box a layer asks for is in the display's coordinates, like the view's
                 # (unshifted, the server reads a box ~500 m off and drops the edge)
-                (x0, y0), (x1, y1) = _shift_positions(
+                (x0, y0), (x1, y1) = shift_positions(
                     [spec["bbox"][:2], spec["bbox"][2:]], lonlat=True
                 )
                 spec["bbox"] = [x0, y0, x1, y1]
@@ -278,19 +299,19 @@ def shift_to_gcj02(m: folium.Map) -> int:
         elif isinstance(el, folium.GeoJson) and isinstance(getattr(el, "data", None), dict):
             el.data = shift_geojson(el.data)
         elif isinstance(el, folium.raster_layers.ImageOverlay):
-            el.bounds = _ragged_safe(el.bounds, lonlat=False)
+            el.bounds = shift_nested(el.bounds, lonlat=False)
         elif type(el).__name__ == "HeatMap" and hasattr(el, "data"):
-            el.data = [_shift_positions(p[:2], lonlat=False) + list(p[2:]) for p in el.data]
+            el.data = [shift_positions(p[:2], lonlat=False) + list(p[2:]) for p in el.data]
         elif isinstance(el, folium.map.FitBounds):
-            el.bounds = _ragged_safe(el.bounds, lonlat=False)
+            el.bounds = shift_nested(el.bounds, lonlat=False)
         elif getattr(el, "locations", None) is not None:
-            el.locations = _ragged_safe(el.locations, lonlat=False)
+            el.locations = shift_nested(el.locations, lonlat=False)
         elif isinstance(el, folium.Map):
             if el.location is not None:
-                el.location = _shift_positions(el.location, lonlat=False)
+                el.location = shift_positions(el.location, lonlat=False)
             continue
         elif getattr(el, "location", None) is not None:
-            el.location = _shift_positions(el.location, lonlat=False)
+            el.location = shift_positions(el.location, lonlat=False)
         else:
             continue
         n += 1
@@ -312,7 +333,13 @@ def _walk(element: Element) -> Iterator[Any]:
 
 # --- the gridmap runtime (measure control, legends, dynamic layers) ----------------------
 def runtime_js() -> str:
-    """gridmap's own map JavaScript (``gridmap/maps/runtime.js``), inlined once per page."""
+    """gridmap's own map JavaScript (``gridmap/maps/runtime.js``), inlined once per page.
+
+    Returns
+    -------
+    str
+        The script's source.
+    """
     return resources.files("gridmap.maps").joinpath("runtime.js").read_text(encoding="utf-8")
 
 
@@ -328,7 +355,13 @@ class Runtime(MacroElement):
 
     # branca declares Element.render -> str, yet its MacroElement.render returns None
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
-        """Add the runtime script and its strings to the page header (once per page)."""
+        """Add the runtime script and its strings to the page header (once per page).
+
+        Parameters
+        ----------
+        **kwargs
+            Passed on by branca's rendering (unused).
+        """
         figure = cast(Figure, self.get_root())  # added to a Map, which sits in a Figure
         if "gridmap_runtime" not in figure.header._children:
             figure.header.add_child(
@@ -437,8 +470,20 @@ _UNUSED_ASSETS = {"bootstrap", "bootstrap_css"}
 
 
 def trim_assets(m: folium.Map) -> list[str]:
-    """Drop the map's default scripts and styles nothing on it uses (a phone downloads and
-    parses less: Bootstrap alone is 250 kB). Returns the names dropped."""
+    """Drop the map's default scripts and styles nothing on it uses.
+
+    A phone downloads and parses less: Bootstrap alone is 250 kB.
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map, changed in place.
+
+    Returns
+    -------
+    list of str
+        The names of the assets dropped.
+    """
     elements = list(_walk(m))
     drop = set(_UNUSED_ASSETS)
     if not any(isinstance(e, folium.Icon) or type(e).__name__ == "BeautifyIcon" for e in elements):
@@ -460,10 +505,34 @@ def finish_map(
     fullscreen: bool = True,
     measure: bool = True,
 ) -> folium.Map:
-    """Give ``m`` the standard set: basemap layers, GCJ-02 shift on Amap, scale bar,
-    fullscreen, measure tool, the given legends and exactly one layer control (last, so that
-    it lists every layer). Safe to call on any builder's map, also one that already added a
-    LayerControl of its own; calling it twice changes nothing more.
+    """Give ``m`` the standard set of basemaps and controls.
+
+    That is: basemap layers, GCJ-02 shift on Amap, scale bar, fullscreen, measure tool, the
+    given legends and exactly one layer control (last, so that it lists every layer). Safe to
+    call on any builder's map, also one that already added a LayerControl of its own; calling
+    it twice changes nothing more.
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map, changed in place.
+    basemap : str
+        The chosen basemap code.
+    settings : BasemapSettings, optional
+        What this installation offers; the default settings when None.
+    _ : callable
+        Translation of the fixed texts.
+    legends : iterable of Legend
+        Legends added to the map.
+    fullscreen : bool
+        Add the fullscreen button.
+    measure : bool
+        Add the measuring tool.
+
+    Returns
+    -------
+    folium.Map
+        ``m`` itself.
     """
     if getattr(m, "_gridmap_finished", False):
         return m
