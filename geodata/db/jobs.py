@@ -24,12 +24,28 @@ STALE_AFTER = timedelta(minutes=30)  # a running job on another host unheard of 
 
 
 def here() -> tuple[str, int]:
-    """(host, pid) of this process, as jobs record them."""
+    """The host and process that a job row records as its runner.
+
+    Returns
+    -------
+    tuple of (str, int)
+        The host name (at most 100 characters) and the process id.
+    """
     return socket.gethostname()[:100], os.getpid()
 
 
 def save_job(sessions: sessionmaker[Session], job_id: str, **values) -> None:
-    """Create or update one job row in a short transaction of its own."""
+    """Create or update one job row in a short transaction of its own.
+
+    Parameters
+    ----------
+    sessions : sessionmaker
+        Opens the job's own transaction, apart from the work the job does.
+    job_id : str
+        The job's id; the row is created when there is none.
+    **values
+        Columns to set (state, done, total, error, result ...).
+    """
     host, pid = here()
     now = datetime.now().replace(microsecond=0)
     with sessions.begin() as session:
@@ -43,12 +59,40 @@ def save_job(sessions: sessionmaker[Session], job_id: str, **values) -> None:
 
 
 def get_job(session: Session, job_id: str) -> Job | None:
-    """The job ``job_id``, or None when there is none."""
+    """One job by id.
+
+    Parameters
+    ----------
+    session : Session
+        An open session.
+    job_id : str
+        The job's id.
+
+    Returns
+    -------
+    Job or None
+        The row, or None when there is no such job.
+    """
     return session.get(Job, job_id)
 
 
 def list_jobs(session: Session, *, owner: str | None, limit: int = 100) -> list[Job]:
-    """The newest jobs first; ``owner`` None lists everyone's."""
+    """The newest jobs first.
+
+    Parameters
+    ----------
+    session : Session
+        An open session.
+    owner : str or None
+        Only this user's jobs; None lists everyone's.
+    limit : int
+        At most this many rows.
+
+    Returns
+    -------
+    list of Job
+        Newest first.
+    """
     stmt = sa.select(Job).order_by(Job.created_at.desc(), Job.id).limit(limit)
     if owner is not None:
         stmt = stmt.where(Job.owner == owner)
@@ -68,11 +112,25 @@ def _alive(pid: int) -> bool:
 def interrupt_orphans(
     session: Session, *, alive: Callable[[int], bool] = _alive, now: datetime | None = None
 ) -> list[str]:
-    """Mark running jobs whose process is gone as 'interrupted'; returns their ids.
+    """Mark running jobs whose process is gone as 'interrupted'.
 
     A job of this host is orphaned when its process no longer runs; a job of another host
     when it has not been updated for :data:`STALE_AFTER`. Their imports never committed:
     the rows they were writing are not in the database.
+
+    Parameters
+    ----------
+    session : Session
+        The caller's transaction; the caller commits.
+    alive : callable
+        Tells whether a process id of this host still runs.
+    now : datetime, optional
+        The time to judge staleness by (default: now).
+
+    Returns
+    -------
+    list of str
+        The ids of the jobs marked interrupted.
     """
     host, _pid = here()
     now = now or datetime.now()
@@ -91,7 +149,24 @@ def claim_job(
     sessions: sessionmaker[Session], job_id: str, *, from_states: tuple[str, ...], to_state: str
 ) -> bool:
     """Move the job from one of ``from_states`` to ``to_state`` unless another process (or
-    a second click) did first: with several server processes, one job is confirmed once."""
+    a second click) did first: with several server processes, one job is confirmed once.
+
+    Parameters
+    ----------
+    sessions : sessionmaker
+        Opens the short transaction of the claim.
+    job_id : str
+        The job's id.
+    from_states : tuple of str
+        The states the job may be in to be claimed.
+    to_state : str
+        The state it moves to.
+
+    Returns
+    -------
+    bool
+        True when this call moved it, False when it was not in one of ``from_states``.
+    """
     with sessions.begin() as session:
         # An UPDATE answers a CursorResult (with rowcount); Session.execute's stubs say Result.
         stmt = (
