@@ -6,6 +6,8 @@ The subcommand modules import this module, never ``gridmap_cli.main`` (which imp
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 import sys
 from collections.abc import Callable, Iterator
@@ -84,6 +86,40 @@ class ProgressBar:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
+
+
+def category_bar(label: str):
+    """A progress bar on stderr (the importer's) fed by (category, done, total) callbacks;
+    ``.close()`` ends it."""
+    bar = ProgressBar(enabled=True)
+
+    def progress(_what: str, done: int, total: int) -> None:
+        bar(label, done, total)
+
+    progress.close = bar.close
+    return progress
+
+
+def option_group(cls: type, name: str, *options: Callable) -> Callable:
+    """Add ``options`` to a command and hand the command their values as one ``cls``.
+
+    ``cls`` is a frozen dataclass whose fields are the options' parameter names; the command
+    receives it as the keyword argument ``name``. The options appear in ``--help`` where
+    the decorator stands, in the order given, exactly as if written one by one.
+    """
+    fields = [f.name for f in dataclasses.fields(cls)]
+
+    def decorate(command: Callable) -> Callable:
+        @functools.wraps(command)
+        def collect(*args, **kwargs):
+            kwargs[name] = cls(**{f: kwargs.pop(f) for f in fields})
+            return command(*args, **kwargs)
+
+        for option in reversed(options):
+            collect = option(collect)
+        return collect
+
+    return decorate
 
 
 @contextmanager

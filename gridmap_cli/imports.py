@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from gridmap.analysis.grids import DEFAULT_TARGET_MAX, DEFAULT_TARGET_MIN
 from gridmap.layers import REGISTRY
-from gridmap_cli.common import ProgressBar, command_session, settings, upgrade
+from gridmap_cli.common import ProgressBar, command_session, option_group, settings, upgrade
 
 LAYER_CHOICES = REGISTRY.choices()  # layer names and their hyphenated forms
 
@@ -74,62 +75,97 @@ def _print_report(report) -> None:
         echo(f"written: {d['written']} ({d['inserts']} inserted, {d['updates']} updated)")
 
 
+@dataclass(frozen=True)
+class SourceFlags:
+    """How the file is read: which layer, its CRS, datum and text encoding."""
+
+    source_layer: str | None
+    crs: str | None
+    central_meridian: float | None
+    coords: str
+    encoding: str | None
+
+
+@dataclass(frozen=True)
+class LayerFlags:
+    """How rows become the layer's records: community, field mapping, grid codes and sizes."""
+
+    community: str | None
+    mapping_file: str | None
+    code_scheme: str
+    service_code: str | None
+    target_min: int
+    target_max: int
+
+
+source_options = option_group(
+    SourceFlags,
+    "source",
+    click.option(
+        "--layer",
+        "source_layer",
+        help="Layer, sheet or archive member to read "
+        "(GeoPackage layers, XLSX sheets, zips with several Shapefiles).",
+    ),
+    click.option("--crs", help="CRS of the file, overriding its .prj (e.g. EPSG:4549)."),
+    click.option(
+        "--central-meridian",
+        type=float,
+        help="Central meridian of six-digit Gauss-Kruger eastings (e.g. 120).",
+    ),
+    click.option(
+        "--coords",
+        type=click.Choice(["wgs84", "gcj02", "bd09"]),
+        default="wgs84",
+        show_default=True,
+        help="Datum of lon/lat: Amap/Tencent gcj02, Baidu bd09.",
+    ),
+    click.option("--encoding", help="Text encoding, overriding .cpg and detection (UTF-8, GBK)."),
+)
+layer_options = option_group(
+    LayerFlags,
+    "fields",
+    click.option("--community", help="Community code of every row that names none."),
+    click.option(
+        "--mapping",
+        "mapping_file",
+        type=click.Path(exists=True, dir_okay=False),
+        help="YAML/JSON file: column -> field, value maps (a value -> exclude leaves its "
+        "rows out), defaults. Amap/Baidu POI types map by themselves "
+        "(gridmap/standards/poi_categories.yaml).",
+    ),
+    click.option(
+        "--code-scheme",
+        type=click.Choice(["15", "20"]),
+        default="15",
+        show_default=True,
+        help="Scheme of generated grid codes (20 = CJ/T 349).",
+    ),
+    click.option(
+        "--service-code", help="CJ/T 349 service-object code (6 digits) for --code-scheme 20."
+    ),
+    click.option(
+        "--target-min",
+        type=int,
+        default=DEFAULT_TARGET_MIN,
+        show_default=True,
+        help="Fewest households a grid should hold.",
+    ),
+    click.option(
+        "--target-max",
+        type=int,
+        default=DEFAULT_TARGET_MAX,
+        show_default=True,
+        help="Most households a grid should hold.",
+    ),
+)
+
+
 @click.command("import")
 @click.argument("layer", type=click.Choice(LAYER_CHOICES), metavar="LAYER")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--layer",
-    "source_layer",
-    help="Layer, sheet or archive member to read "
-    "(GeoPackage layers, XLSX sheets, zips with several Shapefiles).",
-)
-@click.option("--crs", help="CRS of the file, overriding its .prj (e.g. EPSG:4549).")
-@click.option(
-    "--central-meridian",
-    type=float,
-    help="Central meridian of six-digit Gauss-Kruger eastings (e.g. 120).",
-)
-@click.option(
-    "--coords",
-    type=click.Choice(["wgs84", "gcj02", "bd09"]),
-    default="wgs84",
-    show_default=True,
-    help="Datum of lon/lat: Amap/Tencent gcj02, Baidu bd09.",
-)
-@click.option("--encoding", help="Text encoding, overriding .cpg and detection (UTF-8, GBK).")
-@click.option("--community", help="Community code of every row that names none.")
-@click.option(
-    "--mapping",
-    "mapping_file",
-    type=click.Path(exists=True, dir_okay=False),
-    help="YAML/JSON file: column -> field, value maps (a value -> exclude leaves its "
-    "rows out), defaults. Amap/Baidu POI types map by themselves "
-    "(gridmap/standards/poi_categories.yaml).",
-)
-@click.option(
-    "--code-scheme",
-    type=click.Choice(["15", "20"]),
-    default="15",
-    show_default=True,
-    help="Scheme of generated grid codes (20 = CJ/T 349).",
-)
-@click.option(
-    "--service-code", help="CJ/T 349 service-object code (6 digits) for --code-scheme 20."
-)
-@click.option(
-    "--target-min",
-    type=int,
-    default=DEFAULT_TARGET_MIN,
-    show_default=True,
-    help="Fewest households a grid should hold.",
-)
-@click.option(
-    "--target-max",
-    type=int,
-    default=DEFAULT_TARGET_MAX,
-    show_default=True,
-    help="Most households a grid should hold.",
-)
+@source_options
+@layer_options
 @click.option("--max-mb", type=int, help="Largest accepted file (default GRIDMAP_MAX_UPLOAD_MB).")
 @click.option("--dry-run", is_flag=True, help="Print the report; write nothing.")
 @click.option(
@@ -143,17 +179,8 @@ def _print_report(report) -> None:
 def import_cmd(
     layer,
     path,
-    source_layer,
-    crs,
-    central_meridian,
-    coords,
-    encoding,
-    community,
-    mapping_file,
-    code_scheme,
-    service_code,
-    target_min,
-    target_max,
+    source: SourceFlags,
+    fields: LayerFlags,
     max_mb,
     dry_run,
     as_user,
@@ -175,19 +202,19 @@ def import_cmd(
     limits = Limits(max_bytes=max_mb * 1024 * 1024 if max_mb else settings().max_upload_bytes)
     options = ImportOptions(
         read=ReadOptions(
-            layer=source_layer,
-            crs=crs,
-            central_meridian=central_meridian,
-            coords=coords,
-            encoding=encoding,
+            layer=source.source_layer,
+            crs=source.crs,
+            central_meridian=source.central_meridian,
+            coords=source.coords,
+            encoding=source.encoding,
             limits=limits,
         ),
-        community=community,
-        mapping=load_mapping(mapping_file),
-        code_scheme=code_scheme,
-        service_code=service_code,
-        target_min=target_min,
-        target_max=target_max,
+        community=fields.community,
+        mapping=load_mapping(fields.mapping_file),
+        code_scheme=fields.code_scheme,
+        service_code=fields.service_code,
+        target_min=fields.target_min,
+        target_max=fields.target_max,
     )
     upgrade()
     bar = ProgressBar(enabled=True)

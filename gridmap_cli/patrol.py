@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 
 import click
 
 from gridmap.errors import InvalidInput
-from gridmap_cli.common import command_session, fmt, records, steps, table
+from gridmap_cli.common import command_session, fmt, option_group, records, steps, table
 
 
 def _hours(text: str) -> tuple[int, int]:
@@ -19,6 +20,69 @@ def _hours(text: str) -> tuple[int, int]:
             f"--day-hours {text!r}: write START-END in whole hours, e.g. 6-20"
         ) from exc
     return a, b
+
+
+@dataclass(frozen=True)
+class TrackOptions:
+    """How patrol tracks are cleaned and matched to streets, buildings and key sites."""
+
+    tolerance_m: float
+    max_speed_kmh: float
+    max_accuracy_m: float
+    gap_min: float
+    pass_m: float
+
+    def patrol_options(self, day_hours: str):
+        """The analysis options of these choices, day shift ``day_hours`` (START-END)."""
+        from gridmap.analysis.patrol import PatrolOptions
+
+        start, end = _hours(day_hours)
+        return PatrolOptions(
+            tolerance_m=self.tolerance_m,
+            max_speed_kmh=self.max_speed_kmh,
+            max_accuracy_m=self.max_accuracy_m,
+            max_gap_min=self.gap_min,
+            pass_m=self.pass_m,
+            visit_m=self.pass_m,
+            day_start_hour=start,
+            night_start_hour=end,
+        )
+
+
+track_options = option_group(
+    TrackOptions,
+    "tracks",
+    click.option(
+        "--tolerance-m",
+        default=20.0,
+        show_default=True,
+        help="A track this close to a street runs along it.",
+    ),
+    click.option(
+        "--max-speed-kmh",
+        default=15.0,
+        show_default=True,
+        help="Fixes implying a faster walk are GPS jumps.",
+    ),
+    click.option(
+        "--max-accuracy-m",
+        default=50.0,
+        show_default=True,
+        help="Fixes reported less accurate than this are dropped.",
+    ),
+    click.option(
+        "--gap-min",
+        default=10.0,
+        show_default=True,
+        help="Tracks are split at longer gaps between fixes.",
+    ),
+    click.option(
+        "--pass-m",
+        default=30.0,
+        show_default=True,
+        help="A building (or key site) this close to a track was passed (visited).",
+    ),
+)
 
 
 @click.command("patrol")
@@ -48,67 +112,16 @@ def _hours(text: str) -> tuple[int, int]:
     help="Day shift hours START-END; the rest is night.",
 )
 @click.option("--grid", "grid_code", help="Only this grid.")
-@click.option(
-    "--tolerance-m",
-    default=20.0,
-    show_default=True,
-    help="A track this close to a street runs along it.",
-)
-@click.option(
-    "--max-speed-kmh",
-    default=15.0,
-    show_default=True,
-    help="Fixes implying a faster walk are GPS jumps.",
-)
-@click.option(
-    "--max-accuracy-m",
-    default=50.0,
-    show_default=True,
-    help="Fixes reported less accurate than this are dropped.",
-)
-@click.option(
-    "--gap-min",
-    default=10.0,
-    show_default=True,
-    help="Tracks are split at longer gaps between fixes.",
-)
-@click.option(
-    "--pass-m",
-    default=30.0,
-    show_default=True,
-    help="A building (or key site) this close to a track was passed (visited).",
-)
+@track_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def patrol_cmd(
-    period,
-    by,
-    shift,
-    day_hours,
-    grid_code,
-    tolerance_m,
-    max_speed_kmh,
-    max_accuracy_m,
-    gap_min,
-    pass_m,
-    as_json,
-):
+def patrol_cmd(period, by, shift, day_hours, grid_code, tracks: TrackOptions, as_json):
     """Patrol coverage (巡查覆盖率) per grid: streets, buildings, households, key sites;
     overdue inspections, longest unpatrolled streets and per-patroller totals."""
     from geodata.db.analysis import patrol_report
-    from gridmap.analysis.patrol import PatrolOptions, parse_period
+    from gridmap.analysis.patrol import parse_period
     from gridmap.privacy import Requester
 
-    start, end = _hours(day_hours)
-    options = PatrolOptions(
-        tolerance_m=tolerance_m,
-        max_speed_kmh=max_speed_kmh,
-        max_accuracy_m=max_accuracy_m,
-        max_gap_min=gap_min,
-        pass_m=pass_m,
-        visit_m=pass_m,
-        day_start_hour=start,
-        night_start_hour=end,
-    )
+    options = tracks.patrol_options(day_hours)
     chosen = parse_period(period) if period else None
     with steps("patrol", 5) as step, command_session() as session:
         res = patrol_report(
@@ -121,54 +134,63 @@ def patrol_cmd(
             options=options,
             progress=step,
         )
+    if as_json:
+        out = _patrol_json(res, by, shift, day_hours, tracks, options)
+        click.echo(json.dumps(out, ensure_ascii=False))
+        return
+    _echo_patrol(res, shift)
+
+
+def _patrol_json(res, by, shift, day_hours, tracks: TrackOptions, options) -> dict:
+    """The patrol report as one JSON object, with the options it was computed with."""
     rep = res.report
     overdue = res.overdue_only()
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "period": {
-                        "start": res.period.start.isoformat(),
-                        "end": res.period.end.isoformat(),
-                        "label": res.period.label,
-                        "by": by,
-                        "shift": shift,
-                    },
-                    "as_of": res.as_of.isoformat(),
-                    "crs": res.crs.to_string(),
-                    "options": {
-                        "tolerance_m": tolerance_m,
-                        "max_speed_kmh": max_speed_kmh,
-                        "max_accuracy_m": max_accuracy_m,
-                        "gap_min": gap_min,
-                        "min_share": options.min_share,
-                        "pass_m": options.pass_m,
-                        "visit_m": options.visit_m,
-                        "visit_min_s": options.visit_min_s,
-                        "day_hours": day_hours,
-                    },
-                    "totals": rep.totals(),
-                    "cleaning": rep.cleaning,
-                    "grids": records(rep.grids.drop(columns=["period_start"])),
-                    "overdue_sites": records(
-                        overdue,
-                        [
-                            "code",
-                            "name",
-                            "category",
-                            "grid_code",
-                            "last_inspected",
-                            "inspection_interval_days",
-                            "days_overdue",
-                        ],
-                    ),
-                    "unpatrolled": records(rep.unpatrolled.drop(columns="geometry")),
-                    "patrollers": records(rep.patrollers),
-                },
-                ensure_ascii=False,
-            )
-        )
-        return
+    return {
+        "period": {
+            "start": res.period.start.isoformat(),
+            "end": res.period.end.isoformat(),
+            "label": res.period.label,
+            "by": by,
+            "shift": shift,
+        },
+        "as_of": res.as_of.isoformat(),
+        "crs": res.crs.to_string(),
+        "options": {
+            "tolerance_m": tracks.tolerance_m,
+            "max_speed_kmh": tracks.max_speed_kmh,
+            "max_accuracy_m": tracks.max_accuracy_m,
+            "gap_min": tracks.gap_min,
+            "min_share": options.min_share,
+            "pass_m": options.pass_m,
+            "visit_m": options.visit_m,
+            "visit_min_s": options.visit_min_s,
+            "day_hours": day_hours,
+        },
+        "totals": rep.totals(),
+        "cleaning": rep.cleaning,
+        "grids": records(rep.grids.drop(columns=["period_start"])),
+        "overdue_sites": records(
+            overdue,
+            [
+                "code",
+                "name",
+                "category",
+                "grid_code",
+                "last_inspected",
+                "inspection_interval_days",
+                "days_overdue",
+            ],
+        ),
+        "unpatrolled": records(rep.unpatrolled.drop(columns="geometry")),
+        "patrollers": records(rep.patrollers),
+    }
+
+
+def _echo_patrol(res, shift: str) -> None:
+    """The patrol report as text: totals, one row per grid, overdue sites, unpatrolled
+    streets, patrollers."""
+    rep = res.report
+    overdue = res.overdue_only()
     t = rep.totals()
     click.echo(f"patrol coverage {res.period.label} ({shift}); as of {res.as_of:%Y-%m-%d %H:%M}")
     click.echo(
@@ -206,6 +228,11 @@ def patrol_cmd(
             "km",
         ],
     )
+    _echo_lists(rep, overdue)
+
+
+def _echo_lists(rep, overdue) -> None:
+    """Overdue key sites, the longest unpatrolled streets per grid, the patrollers."""
     if len(overdue):
         click.echo(f"\noverdue key-site inspections: {len(overdue)}")
         table(

@@ -28,7 +28,7 @@ def risk_cmd(period, grid_code, weights, top, as_json):
     """Explainable risk index per grid and building: every score with its components."""
     from geodata.db.analysis import risk_report
     from gridmap.analysis.patrol import parse_period
-    from gridmap.analysis.risk import component_label, load_weights
+    from gridmap.analysis.risk import load_weights
     from gridmap.privacy import Requester
 
     w = load_weights(weights)
@@ -44,47 +44,54 @@ def risk_cmd(period, grid_code, weights, top, as_json):
         )
     grids = rep.grids.sort_values("score", ascending=False)
     buildings = rep.buildings.sort_values("score", ascending=False)
-
-    def explain(result, i):
-        return [
-            {"component": e["component"], "count": e["count"], "points": e["points"]}
-            for e in result.explain(i)
-        ]
-
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "as_of": rep.as_of.isoformat(),
-                    "weights": rep.weights,
-                    "patrol_window": rep.patrol_period.label,
-                    "grids": [
-                        {
-                            "code": r["code"],
-                            "name": r["name"],
-                            "score": jsonable(r["score"]),
-                            "households": jsonable(r["households"]),
-                            "per_100_households": jsonable(r["per_100_households"]),
-                            "components": explain(rep.grid_risk, i),
-                        }
-                        for i, r in grids.iterrows()
-                    ],
-                    "buildings": [
-                        {
-                            "code": r["code"],
-                            "address": jsonable(r["address"]),
-                            "grid_code": r["grid_code"],
-                            "score": jsonable(r["score"]),
-                            "components": explain(rep.building_risk, i),
-                        }
-                        for i, r in buildings.head(top).iterrows()
-                    ],
-                    "buildings_total": len(buildings),
-                },
-                ensure_ascii=False,
-            )
-        )
+        click.echo(json.dumps(_risk_json(rep, grids, buildings, top), ensure_ascii=False))
         return
+    _echo_risk(rep, grids, buildings, top, weights)
+
+
+def _explain(result, i) -> list[dict]:
+    return [
+        {"component": e["component"], "count": e["count"], "points": e["points"]}
+        for e in result.explain(i)
+    ]
+
+
+def _risk_json(rep, grids, buildings, top: int) -> dict:
+    """Every grid and the ``top`` buildings with their scores' components, as one JSON object."""
+    return {
+        "as_of": rep.as_of.isoformat(),
+        "weights": rep.weights,
+        "patrol_window": rep.patrol_period.label,
+        "grids": [
+            {
+                "code": r["code"],
+                "name": r["name"],
+                "score": jsonable(r["score"]),
+                "households": jsonable(r["households"]),
+                "per_100_households": jsonable(r["per_100_households"]),
+                "components": _explain(rep.grid_risk, i),
+            }
+            for i, r in grids.iterrows()
+        ],
+        "buildings": [
+            {
+                "code": r["code"],
+                "address": jsonable(r["address"]),
+                "grid_code": r["grid_code"],
+                "score": jsonable(r["score"]),
+                "components": _explain(rep.building_risk, i),
+            }
+            for i, r in buildings.head(top).iterrows()
+        ],
+        "buildings_total": len(buildings),
+    }
+
+
+def _echo_risk(rep, grids, buildings, top: int, weights) -> None:
+    """Every grid and the ``top`` buildings as text, each score with its largest components."""
+    from gridmap.analysis.risk import component_label
+
     click.echo(
         f"risk index as of {rep.as_of:%Y-%m-%d} (weights: {weights or 'defaults'}); "
         "every score is the sum of its components"

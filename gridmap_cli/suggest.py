@@ -81,32 +81,38 @@ def suggest_cmd(
         plan = plan_category(session, request, rules_path=rules_path, store=False, lang="en")
     seconds = time.perf_counter() - started
     rows = site_rows(plan)
+    if as_json:
+        click.echo(json.dumps(_plan_json(plan, rows, request, seconds), ensure_ascii=False))
+        return
+    _echo_plan(plan, rows, category)
+
+
+def _plan_json(plan, rows: list[dict], request, seconds: float) -> dict:
+    """The suggested sites and the coverage they start from, as one JSON object."""
     before = plan.street_totals()
     report = plan.main
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "category": category,
-                    "k": k,
-                    "distance_m": plan.distance_m,
-                    "minutes": round(plan.minutes_at_speed, 2),
-                    "speed_kmh": speed_kmh,
-                    "method": report.method,
-                    "label": report.label("en"),
-                    "residents_total": before["residents"],
-                    "residents_covered": before["residents_covered"],
-                    "candidate_source": plan.candidate_source,
-                    "candidates": plan.candidates,
-                    "gaps": len(plan.gaps),
-                    "facilities": plan.facility_counts(),
-                    "picks": rows,
-                    "seconds": round(seconds, 2),
-                },
-                ensure_ascii=False,
-            )
-        )
-        return
+    return {
+        "category": request.category,
+        "k": request.k,
+        "distance_m": plan.distance_m,
+        "minutes": round(plan.minutes_at_speed, 2),
+        "speed_kmh": request.speed_kmh,
+        "method": report.method,
+        "label": report.label("en"),
+        "residents_total": before["residents"],
+        "residents_covered": before["residents_covered"],
+        "candidate_source": plan.candidate_source,
+        "candidates": plan.candidates,
+        "gaps": len(plan.gaps),
+        "facilities": plan.facility_counts(),
+        "picks": rows,
+        "seconds": round(seconds, 2),
+    }
+
+
+def _echo_plan(plan, rows: list[dict], category: str) -> None:
+    """The suggested sites as text, each with what it adds."""
+    report = plan.main
     click.echo(report.label("en").upper() if report.method == "estimate" else report.label("en"))
     click.echo(
         f"{category}: covered within {plan.distance_m:.0f} m "

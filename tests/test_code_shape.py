@@ -16,13 +16,6 @@ STILL_TOO_LONG: set[str] = {
     "geodata/db/indicators.py",
     "geodata/db/indicators.py:compute_figures",
     "geodata/db/indicators.py:indicator_report",
-    "gridmap_cli/patrol.py:patrol_cmd",
-    "gridmap_cli/reach.py",
-    "gridmap_cli/reach.py:_reach_db",
-    "gridmap_cli/reach.py:_reach_files",
-    "gridmap_cli/reach.py:reach_cmd",
-    "gridmap_cli/risk.py:risk_cmd",
-    "gridmap_cli/suggest.py:suggest_cmd",
 }
 
 
