@@ -14,6 +14,7 @@ from pathlib import Path
 
 from geodata.db.engine import database_url, gridmap_home
 from geodata.db.sessions import SessionRules
+from geodata.readers.source import Limits
 from gridmap.errors import ConfigError
 from gridmap.maps.standard import BasemapSettings
 
@@ -26,6 +27,11 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(text)
     except ValueError as exc:
         raise ConfigError(f"{name}={text} is not a whole number") from exc
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    text = env.get(name)
+    return Path(text) if text else None
 
 
 @dataclass(frozen=True)
@@ -43,10 +49,23 @@ class Settings:
     session_rules: SessionRules  # GRIDMAP_SESSION_IDLE_MIN, _MAX_HOURS, LOGIN_MAX_FAILURES
     basemaps: BasemapSettings  # GRIDMAP_TIANDITU_KEY, GRIDMAP_XYZ_URL, ...
     dask_scheduler: str | None = None  # GRIDMAP_DASK_SCHEDULER: tcp://host:8786, else local
+    risk_weights: Path | None = None  # GRIDMAP_RISK_WEIGHTS: YAML over the shipped weights
+    field_rules: Path | None = None  # GRIDMAP_FIELD_RULES: YAML over the shipped field rules
+    max_vertices_feature: int = Limits.max_vertices_feature  # GRIDMAP_MAX_VERTICES_FEATURE
+    max_vertices_file: int = Limits.max_vertices_file  # GRIDMAP_MAX_VERTICES_FILE
 
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * MB
+
+    def read_limits(self, max_bytes: int | None = None) -> Limits:
+        """The safety caps of one import: ``max_bytes`` (default: the largest upload) and
+        the configured vertex caps."""
+        return Limits(
+            max_bytes=self.max_upload_bytes if max_bytes is None else max_bytes,
+            max_vertices_feature=self.max_vertices_feature,
+            max_vertices_file=self.max_vertices_file,
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -71,4 +90,10 @@ class Settings:
             session_rules=rules,
             basemaps=BasemapSettings.from_env(env),
             dask_scheduler=(env.get("GRIDMAP_DASK_SCHEDULER") or "").strip() or None,
+            risk_weights=_path(env, "GRIDMAP_RISK_WEIGHTS"),
+            field_rules=_path(env, "GRIDMAP_FIELD_RULES"),
+            max_vertices_feature=_int(
+                env, "GRIDMAP_MAX_VERTICES_FEATURE", Limits.max_vertices_feature
+            ),
+            max_vertices_file=_int(env, "GRIDMAP_MAX_VERTICES_FILE", Limits.max_vertices_file),
         )

@@ -197,9 +197,9 @@ def import_cmd(
     """
     from geodata.column_mapping import load_mapping
     from geodata.importer import ImportOptions, import_file
-    from geodata.readers import Limits, ReadOptions
+    from geodata.readers import ReadOptions
 
-    limits = Limits(max_bytes=max_mb * 1024 * 1024 if max_mb else settings().max_upload_bytes)
+    limits = settings().read_limits(max_mb * 1024 * 1024 if max_mb else None)
     options = ImportOptions(
         read=ReadOptions(
             layer=source.source_layer,

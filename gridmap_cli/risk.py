@@ -6,7 +6,7 @@ import json
 
 import click
 
-from gridmap_cli.common import command_session, jsonable, steps
+from gridmap_cli.common import command_session, jsonable, settings, steps
 
 
 @click.command("risk")
@@ -31,7 +31,7 @@ def risk_cmd(period, grid_code, weights, top, as_json):
     from gridmap.analysis.risk import load_weights
     from gridmap.privacy import Requester
 
-    w = load_weights(weights)
+    w = load_weights(weights or settings().risk_weights)
     chosen = parse_period(period) if period else None
     with steps("risk", 6) as step, command_session() as session:
         rep = risk_report(

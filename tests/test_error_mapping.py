@@ -2,6 +2,7 @@
 4xx for what the person can change, 500 (and a log line for the operator) for what the
 installation lacks."""
 
+import dataclasses
 import logging
 import re
 
@@ -69,7 +70,8 @@ def test_a_missing_setting_file_is_500_with_a_log_line(
     demo_app, demo_db, leader, monkeypatch, tmp_path, caplog
 ):
     missing = tmp_path / "field_rules.yaml"
-    monkeypatch.setenv("GRIDMAP_FIELD_RULES", str(missing))
+    settings = dataclasses.replace(demo_app.config["SETTINGS"], field_rules=missing)
+    monkeypatch.setitem(demo_app.config, "SETTINGS", settings)
     client = _client(demo_app, demo_db, leader, PASSWORD)
     with caplog.at_level(logging.ERROR, logger="gridmap.web"):
         r = client.get("/field/api/me", headers={"Accept": "application/json"})

@@ -7,13 +7,13 @@ grid or layer) are shown on the page above the form.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, g, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 
 from geodata.db import analysis, heatmaps, repo
 from gridmap.analysis import groups as groups_mod
 from gridmap.analysis import patrol as patrol_mod
-from gridmap.analysis.risk import component_label
+from gridmap.analysis.risk import component_label, load_weights
 from gridmap.display import grid_label
 from gridmap.errors import GridmapError, InvalidInput
 from gridmap.maps.heatmap import (
@@ -172,7 +172,11 @@ def patrol_layer(name: str):
 # --- risk -------------------------------------------------------------------------------
 def _risk(grid: str, period: str) -> analysis.RiskReport:
     return analysis.risk_report(
-        db_session(), g.requester, grid_code=grid or None, period=_period(period)
+        db_session(),
+        g.requester,
+        grid_code=grid or None,
+        weights=load_weights(current_app.config["SETTINGS"].risk_weights),
+        period=_period(period),
     )
 
 

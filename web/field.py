@@ -37,13 +37,13 @@ from geodata.db import field as field_repo
 from geodata.db import field_photos, phones, repo
 from geodata.db import hazards as cases_repo
 from geodata.db.engine import gridmap_home
-from geodata.db.mygrid import field_rules, grid_view
+from geodata.db.mygrid import grid_view
 from gridmap import field, vocab
 from gridmap import hazards as hazard_rules
 from gridmap.errors import InvalidInput, NotFound, PermissionDenied
 from web.auth import csrf_token
 from web.db import db_session
-from web.grid import _labels, todo_text
+from web.grid import _labels, field_rules, todo_text
 from web.i18n import action_labels, current_lang
 
 bp = Blueprint("field", __name__)
@@ -226,7 +226,7 @@ def grid_bundle(code: str):
     """Everything the phone draws and lists for one grid, in one response (cached offline)."""
     _require_field_role()
     session = db_session()
-    view = grid_view(session, g.requester, code)
+    view = grid_view(session, g.requester, code, rules=field_rules())
     lang = current_lang()
     labels = _labels(lang)
     boundary = view.boundary

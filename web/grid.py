@@ -5,11 +5,10 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from geodata.db import repo
-from geodata.db.mygrid import grid_view
+from geodata.db import mygrid, repo
 from gridmap import field, vocab
 from gridmap.maps.grid import grid_map, grid_svg, svg_scale_m_per_mm
 from web.db import db_session
@@ -55,6 +54,11 @@ def _labels(lang: str) -> dict:
             "dismiss": _("dismiss"),
         },
     }
+
+
+def field_rules() -> dict:
+    """The installation's field rules: its own file (GRIDMAP_FIELD_RULES) over the packaged."""
+    return mygrid.field_rules(current_app.config["SETTINGS"].field_rules)
 
 
 def todo_text(item, labels: dict) -> str:
@@ -109,7 +113,9 @@ def _context(
     code: str, *, with_patrol: bool = True, printed: bool = False, sensitive: bool = False
 ) -> dict:
     session = db_session()
-    view = grid_view(session, g.requester, code, with_patrol=with_patrol)
+    view = mygrid.grid_view(
+        session, g.requester, code, with_patrol=with_patrol, rules=field_rules()
+    )
     lang = current_lang()
     labels = _labels(lang)
     return {

@@ -1,14 +1,14 @@
-"""Logging, configured once for the process: level from GRIDMAP_LOG_LEVEL (default INFO),
-one access line per request (method, path, status, user, how authenticated, milliseconds) on
-the ``gridmap.access`` logger, and unhandled errors with their traceback (Flask logs them on
-the app's logger, which reaches the same handler)."""
+"""Logging, configured once for the process: level from the settings (GRIDMAP_LOG_LEVEL,
+default INFO), one access line per request (method, path, status, user, how authenticated,
+milliseconds) on the ``gridmap.access`` logger, and unhandled errors with their traceback
+(Flask logs them on the app's logger, which reaches the same handler)."""
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
+from collections.abc import Mapping
 
 from flask import Flask, g, request
 
@@ -19,8 +19,9 @@ _HANDLER_NAME = "gridmap"
 access_log = logging.getLogger("gridmap.access")
 
 
-def configure(env=os.environ) -> None:
-    """Install one stderr handler on the root logger at ``GRIDMAP_LOG_LEVEL`` of ``env``."""
+def configure(env: Mapping[str, str]) -> None:
+    """Install one stderr handler on the root logger at ``GRIDMAP_LOG_LEVEL`` of ``env`` (the
+    app and ``gridmap serve`` take the level from their Settings: :func:`configure_level`)."""
     configure_level(env.get("GRIDMAP_LOG_LEVEL", "INFO"))
 
 

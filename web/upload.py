@@ -143,7 +143,7 @@ def _options(form, mapping_text: str | None, mapping_name: str | None) -> Import
         central_meridian=number("central_meridian"),
         coords=form.get("coords") or "wgs84",
         encoding=(form.get("encoding") or "").strip() or None,
-        limits=Limits(max_bytes=_max_bytes()),
+        limits=current_app.config["SETTINGS"].read_limits(_max_bytes()),
     )
     return ImportOptions(
         read=read,

@@ -85,6 +85,10 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
 
 
 def _spatialite_library() -> str:
+    # Read here, not from Settings: where the shared library lies is a property of the host,
+    # and the connection that loads it may be opened by any process (a Dask worker on
+    # another machine, a test, a benchmark) that was never handed this installation's
+    # Settings; the same knob as the driver's own environment variables.
     return os.environ.get("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
 
 

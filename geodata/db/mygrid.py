@@ -7,9 +7,9 @@ Everything personal comes through the scoped, masking, auditing repositories.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -47,9 +47,19 @@ class GridView:
     visits: pd.DataFrame | None = None  # households due for a visit today (all of them)
 
 
-def field_rules() -> dict:
-    """The field rules: the packaged YAML, with ``GRIDMAP_FIELD_RULES`` laid over it."""
-    return field.load_rules(os.environ.get("GRIDMAP_FIELD_RULES") or None)
+def field_rules(path: str | Path | None = None) -> dict:
+    """The field rules: the packaged YAML, with the file ``path`` laid over it.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The installation's rules file (``Settings.field_rules``, GRIDMAP_FIELD_RULES).
+
+    Returns
+    -------
+    dict
+    """
+    return field.load_rules(path or None)
 
 
 def visits_due(
@@ -68,7 +78,7 @@ def visits_due(
     as_of : datetime
         The day judged.
     rules : dict, optional
-        The field rules (default: :func:`field_rules`).
+        The field rules (default: the packaged ones).
 
     Returns
     -------
@@ -151,7 +161,12 @@ def _vulnerable(
 
 
 def grid_view(
-    session: Session, requester: Requester, code: str, *, with_patrol: bool = True
+    session: Session,
+    requester: Requester,
+    code: str,
+    *,
+    with_patrol: bool = True,
+    rules: dict | None = None,
 ) -> GridView:
     """Everything the grid page and the printable report show.
 
@@ -165,6 +180,8 @@ def grid_view(
         The grid's code (NotFound for an unknown grid).
     with_patrol : bool
         Compute this week's patrol coverage too.
+    rules : dict, optional
+        The installation's field rules (default: the packaged ones).
 
     Returns
     -------
@@ -192,7 +209,7 @@ def grid_view(
         c: cases_repo.allowed_actions(session, requester, cases_repo.get(session, requester, c))
         for c in cases["code"]
     }
-    rules = field_rules()
+    rules = rules or field_rules()
     due = visits_due(session, households, as_of=as_of, rules=rules)
     items = todo.todo_items(
         sites=sites,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -12,7 +11,8 @@ from gridmap.notes import Note, Problem
 MB = 1024 * 1024
 
 
-DEFAULT_MAX_BYTES = int(os.environ.get("GRIDMAP_MAX_UPLOAD_MB", "200")) * MB
+# GRIDMAP_MAX_UPLOAD_MB's default; the installation's value comes in through its Settings
+DEFAULT_MAX_BYTES = 200 * MB
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,8 @@ class Limits:
     max_members: int = 2000
     # vertices of one feature and of the whole file (GRIDMAP_MAX_VERTICES_FEATURE/_FILE):
     # a million-vertex polygon would hold the server's memory while its preview lives
-    max_vertices_feature: int = field(
-        default_factory=lambda: int(os.environ.get("GRIDMAP_MAX_VERTICES_FEATURE", 100_000))
-    )
-    max_vertices_file: int = field(
-        default_factory=lambda: int(os.environ.get("GRIDMAP_MAX_VERTICES_FILE", 5_000_000))
-    )
+    max_vertices_feature: int = 100_000
+    max_vertices_file: int = 5_000_000
 
 
 @dataclass

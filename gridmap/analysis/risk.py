@@ -21,7 +21,6 @@ Component names (columns of :attr:`RiskResult.components`):
 from __future__ import annotations
 
 import copy
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
@@ -38,8 +37,6 @@ from gridmap import vocab
 from gridmap.analysis.groups import check_group, group_label
 from gridmap.errors import ConfigError, InvalidInput
 from gridmap.messages import N_, fail
-
-WEIGHTS_ENV = "GRIDMAP_RISK_WEIGHTS"
 
 
 def default_weights() -> dict[str, Any]:
@@ -142,9 +139,10 @@ def _validate(weights: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def load_weights(path: str | Path | None = None) -> dict[str, Any]:
-    """The default weights, overridden by ``path`` (or $GRIDMAP_RISK_WEIGHTS) when given."""
+    """The default weights, overridden by the YAML file ``path`` when given (the installation's
+    comes from ``Settings.risk_weights``, GRIDMAP_RISK_WEIGHTS)."""
     weights = default_weights()
-    path = path or os.environ.get(WEIGHTS_ENV) or None
+    path = path or None
     if path is None:
         return _validate(weights, "gridmap/standards/risk_weights.yaml")
     p = Path(path)

@@ -4,7 +4,7 @@ has drawn its layers::
 
     m = base_map(bounds)                 # gridmap.maps.overview
     ...                                  # the page's layers, colormaps (legends)
-    finish_map(m, basemap="tianditu", settings=BasemapSettings.from_env(os.environ), _=_)
+    finish_map(m, basemap="tianditu", settings=settings.basemaps, _=_)  # the installation's
 
 Basemaps (chosen per user, vocabulary :data:`BASEMAPS`):
 
@@ -18,14 +18,14 @@ Basemaps (chosen per user, vocabulary :data:`BASEMAPS`):
   stored data stays WGS84, and coordinates clicked on such a map are shifted back by the
   server (``gridmap.crs.gcj02_to_wgs84``).
 
-Pure: no Flask. Settings come in as a :class:`BasemapSettings` (the app builds it from the
-environment); strings arrive through the ``_`` callable.
+Pure: no Flask, no environment. Settings come in as a :class:`BasemapSettings` (the app's
+``Settings.basemaps``, read from the environment once); strings arrive through the ``_``
+callable.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -76,13 +76,14 @@ class BasemapSettings:
     amap_url: str | None = AMAP_URL
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> BasemapSettings:
+    def from_env(cls, env: Mapping[str, str]) -> BasemapSettings:
         """Basemap settings from ``GRIDMAP_XYZ_URL``, ``GRIDMAP_TIANDITU_KEY``, ``GRIDMAP_AMAP_URL`` ...
 
         Parameters
         ----------
         env : mapping
-            The environment (default: ``os.environ``); unset or empty values keep the defaults.
+            The environment variables (``Settings.from_env`` passes its own); unset or empty
+            values keep the defaults.
 
         Returns
         -------
