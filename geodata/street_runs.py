@@ -15,15 +15,13 @@ office after another in this process (the peer of the benchmark; the same tasks)
 
 from __future__ import annotations
 
-import math
 import os
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -32,6 +30,7 @@ from geodata.db import models as m
 from geodata.db.jobs import save_job
 from gridmap.analysis.patrol import Period
 from gridmap.errors import ConfigError
+from gridmap.json_values import json_value
 
 ANALYSES = ("patrol", "risk", "indicators", "reach")
 SCHEDULER_ENV = "GRIDMAP_DASK_SCHEDULER"
@@ -40,26 +39,10 @@ RETRIES = 2  # a task failing (or losing its worker) three times is reported as 
 
 
 # --- what each analysis stores per street office ------------------------------------------
-def _json_value(v):
-    if isinstance(v, (np.integer, np.bool_)):
-        return v.item()
-    if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(v) else None
-    if isinstance(v, (pd.Timestamp, datetime, date)):
-        return None if pd.isna(v) else v.isoformat()
-    if isinstance(v, dict):
-        return {str(k): _json_value(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple, set, np.ndarray)):
-        return [_json_value(x) for x in v]
-    if v is None or isinstance(v, (str, int, bool)):
-        return v
-    return None if pd.isna(v) else str(v)
-
-
 def _records(frame: pd.DataFrame, level: str, area_column: str) -> list[tuple[str, str, dict]]:
     plain = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
     return [
-        (level, str(r[area_column]), {k: _json_value(v) for k, v in r.items()})
+        (level, str(r[area_column]), {k: json_value(v) for k, v in r.items()})
         for r in plain.to_dict("records")
     ]
 
@@ -90,7 +73,7 @@ def _indicators(session: Session, period: Period) -> list[tuple[str, str, dict]]
 
     rows = compute_rows(session, period, indicators=load_indicators(), username="run")
     return [
-        (r["level"], f"{r['area']}:{r['indicator']}", {k: _json_value(v) for k, v in r.items()})
+        (r["level"], f"{r['area']}:{r['indicator']}", {k: json_value(v) for k, v in r.items()})
         for r in rows.to_dict("records")
     ]
 
@@ -108,7 +91,7 @@ def _reach(session: Session, period: Period) -> list[tuple[str, str, dict]]:
                 str(area),
                 {
                     "coverage": [
-                        {k: _json_value(v) for k, v in r.items() if k not in ("level", "area")}
+                        {k: json_value(v) for k, v in r.items() if k not in ("level", "area")}
                         for r in rows.to_dict("records")
                     ]
                 },

@@ -1,5 +1,5 @@
 """What every `gridmap` subcommand shares: the database session and schema upgrade, progress
-bars on stderr, one JSON encoding of values, plain-text tables.
+bars on stderr, JSON-ready records, plain-text tables.
 
 The subcommand modules import this module, never ``gridmap_cli.main`` (which imports them).
 """
@@ -16,6 +16,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from gridmap.json_values import json_value
 
 if TYPE_CHECKING:
     from geodata.settings import Settings
@@ -129,31 +131,16 @@ def steps(label: str, n: int) -> Iterator[Callable[[Any], None]]:
         yield lambda _step: bar.update(1)
 
 
-def jsonable(value: Any, *, digits: int | None = None) -> Any:
-    """``value`` as JSON can hold it: NaN and infinity become null, dates ISO text, numpy
-    scalars Python numbers; floats rounded to ``digits`` decimals when given."""
-    if value is None:
-        return None
-    if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            return None
-        return value if digits is None else round(value, digits)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return jsonable(value.item(), digits=digits)
-    return value
-
-
 def rounded(value: Any) -> Any:
-    """:func:`jsonable` with floats to 4 decimals, as reach figures are stated."""
-    return jsonable(value, digits=4)
+    """:func:`~gridmap.json_values.json_value` with floats to 4 decimals, as reach figures
+    are stated."""
+    return json_value(value, digits=4)
 
 
 def records(frame, columns: list[str] | None = None) -> list[dict]:
     """The rows of a DataFrame as JSON-ready dicts."""
     frame = frame if columns is None else frame[columns]
-    return [{k: jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    return [{k: json_value(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def table(rows: list[list], headers: list[str]) -> None:

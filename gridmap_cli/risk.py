@@ -6,7 +6,8 @@ import json
 
 import click
 
-from gridmap_cli.common import command_session, jsonable, settings, steps
+from gridmap.json_values import json_value
+from gridmap_cli.common import command_session, settings, steps
 
 
 @click.command("risk")
@@ -67,9 +68,9 @@ def _risk_json(rep, grids, buildings, top: int) -> dict:
             {
                 "code": r["code"],
                 "name": r["name"],
-                "score": jsonable(r["score"]),
-                "households": jsonable(r["households"]),
-                "per_100_households": jsonable(r["per_100_households"]),
+                "score": json_value(r["score"]),
+                "households": json_value(r["households"]),
+                "per_100_households": json_value(r["per_100_households"]),
                 "components": _explain(rep.grid_risk, i),
             }
             for i, r in grids.iterrows()
@@ -77,9 +78,9 @@ def _risk_json(rep, grids, buildings, top: int) -> dict:
         "buildings": [
             {
                 "code": r["code"],
-                "address": jsonable(r["address"]),
+                "address": json_value(r["address"]),
                 "grid_code": r["grid_code"],
-                "score": jsonable(r["score"]),
+                "score": json_value(r["score"]),
                 "components": _explain(rep.building_risk, i),
             }
             for i, r in buildings.head(top).iterrows()
