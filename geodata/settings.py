@@ -56,11 +56,21 @@ class Settings:
 
     @property
     def max_upload_bytes(self) -> int:
+        """The largest accepted upload in bytes."""
         return self.max_upload_mb * MB
 
     def read_limits(self, max_bytes: int | None = None) -> Limits:
-        """The safety caps of one import: ``max_bytes`` (default: the largest upload) and
-        the configured vertex caps."""
+        """The safety caps of one import, with this installation's vertex caps.
+
+        Parameters
+        ----------
+        max_bytes : int, optional
+            Largest accepted file in bytes (default: the largest upload).
+
+        Returns
+        -------
+        Limits
+        """
         return Limits(
             max_bytes=self.max_upload_bytes if max_bytes is None else max_bytes,
             max_vertices_feature=self.max_vertices_feature,
@@ -69,6 +79,22 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        """The settings of ``env``, every value checked once, here.
+
+        Parameters
+        ----------
+        env : mapping
+            The environment variables (default: the process's).
+
+        Returns
+        -------
+        Settings
+
+        Raises
+        ------
+        ConfigError
+            Naming the variable whose value does not parse.
+        """
         try:
             rules = SessionRules.from_env(env)
         except ValueError as exc:
