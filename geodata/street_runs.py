@@ -32,6 +32,7 @@ from geodata.db import models as m
 from geodata.db.jobs import save_job
 from gridmap.analysis.patrol import Period
 from gridmap.errors import ConfigError
+from gridmap.messages import N_, fail
 
 ANALYSES = ("patrol", "risk", "indicators", "reach")
 SCHEDULER_ENV = "GRIDMAP_DASK_SCHEDULER"
@@ -126,6 +127,42 @@ COMPUTE: dict[str, Callable[[Session, Period], list[tuple[str, str, dict]]]] = {
 
 
 # --- one task -------------------------------------------------------------------------------
+def _store_rows(
+    sessions,
+    run_id: str,
+    analysis: str,
+    street_code: str,
+    period: Period,
+    rows: list[tuple[str, str, dict]],
+) -> None:
+    """Replace the street office's rows of ``analysis`` for ``period``, in one transaction."""
+    start, end = period.start, period.end
+    now = datetime.now().replace(microsecond=0)
+    with sessions.begin() as session:
+        session.execute(
+            sa.delete(m.StreetResult).where(
+                m.StreetResult.analysis == analysis,
+                m.StreetResult.period_start == start,
+                m.StreetResult.period_end == end,
+                m.StreetResult.street_code == street_code,
+            )
+        )
+        session.add_all(
+            m.StreetResult(
+                run_id=run_id,
+                analysis=analysis,
+                period_start=start,
+                period_end=end,
+                street_code=street_code,
+                level=level,
+                area=area_code,
+                values=values,
+                computed_at=now,
+            )
+            for level, area_code, values in rows
+        )
+
+
 def run_street(
     url: str,
     analysis: str,
@@ -137,8 +174,27 @@ def run_street(
 ) -> dict:
     """Compute ``analysis`` of one street office for [start, end) and store its rows.
 
-    Runs on a Dask worker (or in the calling process); returns a summary. Raises on failure
-    after writing the error into the task's job row.
+    Runs on a Dask worker (or in the calling process). Raises on failure after writing the
+    error into the task's job row.
+
+    Parameters
+    ----------
+    url : str
+        The database URL (each task opens the database itself).
+    analysis : str
+        One of ANALYSES.
+    street_code : str
+    start, end : datetime
+        The period, half-open.
+    run_id : str
+        The run's job id, kept with the rows.
+    task_id : str
+        This task's job id.
+
+    Returns
+    -------
+    dict
+        street, rows stored and seconds taken.
     """
     from geodata.db.engine import make_engine, session_factory
     from geodata.db.street_view import street_area, street_view
@@ -164,30 +220,7 @@ def run_street(
             rows = COMPUTE[analysis](street_view(session, area), period)
             session.rollback()
         save_job(sessions, task_id, stage="storing")
-        now = datetime.now().replace(microsecond=0)
-        with sessions.begin() as session:
-            session.execute(
-                sa.delete(m.StreetResult).where(
-                    m.StreetResult.analysis == analysis,
-                    m.StreetResult.period_start == start,
-                    m.StreetResult.period_end == end,
-                    m.StreetResult.street_code == street_code,
-                )
-            )
-            session.add_all(
-                m.StreetResult(
-                    run_id=run_id,
-                    analysis=analysis,
-                    period_start=start,
-                    period_end=end,
-                    street_code=street_code,
-                    level=level,
-                    area=area_code,
-                    values=values,
-                    computed_at=now,
-                )
-                for level, area_code, values in rows
-            )
+        _store_rows(sessions, run_id, analysis, street_code, Period(start, end), rows)
         seconds = round(time.perf_counter() - started, 2)
         summary = {"street": street_code, "rows": len(rows), "seconds": seconds}
         save_job(
@@ -225,8 +258,12 @@ def _client(scheduler: str | None, workers: int | None):
         try:
             return Client(scheduler, timeout=20), scheduler
         except (OSError, TimeoutError) as exc:
-            raise ConfigError(
-                f"cannot reach the Dask scheduler {scheduler} ({SCHEDULER_ENV}): {exc}"
+            raise fail(
+                ConfigError,
+                N_("cannot reach the Dask scheduler {scheduler} ({variable}): {error}"),
+                scheduler=scheduler,
+                variable=SCHEDULER_ENV,
+                error=str(exc),
             ) from exc
     n = workers or os.cpu_count() or 1
     cluster = LocalCluster(
@@ -249,9 +286,31 @@ def run_streets(
 ) -> RunOutcome:
     """Run ``analysis`` for every street office with grids (or ``codes``) in ``period``.
 
-    ``scheduler``: a Dask scheduler address, None for a local cluster, or "sequential".
-    ``progress(summary, failed_code)`` after each task. Failed tasks are reported in the
-    outcome (and their job rows), never dropped.
+    Failed tasks are reported in the outcome (and their job rows), never dropped.
+
+    Parameters
+    ----------
+    sessions : sessionmaker
+        Sessions of the database the run's job rows are written to.
+    url : str
+        The database URL the tasks open.
+    analysis : str
+        One of ANALYSES.
+    period : Period
+    codes : list of str or None
+        The street offices; None for every one with grids.
+    scheduler : str or None
+        A Dask scheduler address, None for a local cluster, or "sequential".
+    workers : int or None
+        Processes of the local cluster (default one per core).
+    owner : str
+        Who started the run (kept in the job rows).
+    progress : callable or None
+        ``progress(summary, failed_code)`` after each task.
+
+    Returns
+    -------
+    RunOutcome
     """
     from geodata.db.street_view import street_codes
 
@@ -366,7 +425,20 @@ def _run(
 
 
 def stored_results(session: Session, analysis: str, period: Period) -> list[dict]:
-    """The stored rows of ``analysis`` for ``period``, in street, level and area order."""
+    """The stored rows of ``analysis`` for ``period``, in street, level and area order.
+
+    Parameters
+    ----------
+    session : Session
+    analysis : str
+        One of ANALYSES.
+    period : Period
+
+    Returns
+    -------
+    list of dict
+        street, level, area and values per row.
+    """
     rows = session.execute(
         sa.select(
             m.StreetResult.street_code,

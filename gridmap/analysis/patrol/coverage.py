@@ -36,6 +36,9 @@ class CoverageReport:
     patrollers: per patroller (and period): patrols, km, hours, day_hours, night_hours.
     sites: per key site: visited (bool), visits, last_visit, minutes_near.
     buildings_passed: index-aligned with the buildings given: passed in any period.
+    whole: one row per grid over the whole range (all periods as one): grid_code, street_m,
+        patrolled_m, households, households_covered, the values a single period spanning
+        the range would give (a month's figures from a run split by week).
     pieces: the cleaned track pieces (lines) used.
     cleaning: counts of fixes kept and dropped by reason.
     """
@@ -51,6 +54,7 @@ class CoverageReport:
     cleaning: dict[str, Any]
     options: PatrolOptions
     buildings_passed: pd.Series = field(default_factory=lambda: pd.Series(dtype=bool))
+    whole: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def totals(self) -> dict[str, Any]:
         """Street-office totals over the whole range (each street piece counted once)."""
@@ -141,6 +145,7 @@ def coverage(
         "dropped": {k: int(v) for k, v in reasons.items() if k},
     }
     site_frame = site_rows["frame"]
+    whole = _whole_range(network, share_all >= options.min_share, buildings, grid_pos, passed_any)
     return CoverageReport(
         periods,
         shift,
@@ -153,6 +158,37 @@ def coverage(
         cleaning,
         options,
         passed_any,
+        whole,
+    )
+
+
+def _whole_range(
+    network: StreetNetwork,
+    patrolled_any: np.ndarray,
+    buildings: gpd.GeoDataFrame | None,
+    grid_pos: pd.Series,
+    passed_any: pd.Series,
+) -> pd.DataFrame:
+    """Street metres and households per grid, patrolled and passed over the whole range."""
+    street_m, patrolled_m = _street_metres(network, patrolled_any[:, None], 1)
+    hh_total: np.ndarray = np.zeros(len(grid_pos))
+    hh_passed: np.ndarray = np.zeros(len(grid_pos))
+    if buildings is not None and len(buildings):
+        bg = grid_pos.reindex(buildings["grid_code"].to_numpy()).to_numpy()
+        has = ~np.isnan(bg)
+        bgi = np.where(has, bg, 0).astype(int)
+        hh = buildings["households"].fillna(0).to_numpy(float)
+        sel = has & passed_any.to_numpy(dtype=bool)
+        hh_total = np.bincount(bgi[has], weights=hh[has], minlength=len(grid_pos))
+        hh_passed = np.bincount(bgi[sel], weights=hh[sel], minlength=len(grid_pos))
+    return pd.DataFrame(
+        {
+            "grid_code": network.grids["code"].to_numpy(),
+            "street_m": np.round(street_m, 1),
+            "patrolled_m": np.round(patrolled_m[:, 0], 1),
+            "households": hh_total.astype(int),
+            "households_covered": hh_passed.astype(int),
+        }
     )
 
 
