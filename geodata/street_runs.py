@@ -15,11 +15,13 @@ office after another in this process (the peer of the benchmark; the same tasks)
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -38,6 +40,9 @@ ANALYSES = ("patrol", "risk", "indicators", "reach")
 SCHEDULER_ENV = "GRIDMAP_DASK_SCHEDULER"
 SEQUENTIAL = "sequential"
 RETRIES = 2  # a task failing (or losing its worker) three times is reported as failed
+# Allocations between two collections of the youngest generation while a task computes
+# (Python's default: 700).
+GC_THRESHOLD = 20_000
 
 
 # --- what each analysis stores per street office ------------------------------------------
@@ -127,6 +132,22 @@ COMPUTE: dict[str, Callable[[Session, Period], list[tuple[str, str, dict]]]] = {
 
 
 # --- one task -------------------------------------------------------------------------------
+@contextmanager
+def _collect_less() -> Iterator[None]:
+    """Collect garbage less often while a task computes.
+
+    A street office's frames and geometries are a few hundred thousand objects that live
+    until the task ends; at the default threshold the collector scans them again and
+    again, about a fifth of the task's CPU time. Cycles are still collected, later.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(GC_THRESHOLD, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def _store_rows(
     sessions,
     run_id: str,
@@ -217,7 +238,8 @@ def run_street(
         period = Period(start, end)
         with sessions() as session:  # read only: the computation's audit rows are not kept
             area = street_area(session, street_code)
-            rows = COMPUTE[analysis](street_view(session, area), period)
+            with _collect_less():
+                rows = COMPUTE[analysis](street_view(session, area), period)
             session.rollback()
         save_job(sessions, task_id, stage="storing")
         _store_rows(sessions, run_id, analysis, street_code, Period(start, end), rows)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -44,6 +46,7 @@ CHRONIC_FIELDS = {
     "bp_checked_35": ("bp_checked", "首诊测压"),
 }
 RESIDENTIAL = ("residential", "mixed")
+CHRONIC_TAGS = frozenset({"hypertension", "diabetes"})
 
 
 def _noop(_step: str) -> None:
@@ -199,16 +202,15 @@ def _chronic(session: Session, as_of: datetime) -> pd.DataFrame:
         .join(m.Building, m.Household.building_id == m.Building.id)
         .join(m.Grid, m.Building.grid_id == m.Grid.id)
     ).all()
-    f = pd.DataFrame(rows, columns=["grid_code", "birth_year", "tags", "props"])
-    tags = f["tags"].map(lambda t: set(t or []))
+    # Plain tuples: pandas probes each SQLAlchemy row for a dtype, slowly, one by one.
+    f = pd.DataFrame([tuple(r) for r in rows], columns=["grid_code", "birth_year", "tags", "props"])
     out = pd.DataFrame({"grid_code": f["grid_code"]})
-    patient = tags.map(lambda t: bool(t & {"hypertension", "diabetes"}))
+    patient = f["tags"].map(lambda t: bool(t) and not CHRONIC_TAGS.isdisjoint(t))
     age = as_of.year - pd.to_numeric(f["birth_year"], errors="coerce")
     out["chronic_patients"] = patient
     out["residents_35"] = age >= 35
-    props = f["props"].map(lambda p: p or {})
     for figure, keys in CHRONIC_FIELDS.items():
-        value = props.map(lambda p, keys=keys: next((p[k] for k in keys if k in p), None))
+        value = f["props"].map(partial(_first_of, keys=keys))
         if value.notna().sum() == 0:
             out[figure] = np.nan  # the register lacks the field: no data, not zero
             continue
@@ -216,6 +218,15 @@ def _chronic(session: Session, as_of: datetime) -> pd.DataFrame:
         base = patient if figure != "bp_checked_35" else out["residents_35"]
         out[figure] = yes & base
     return out
+
+
+def _first_of(props: dict | None, keys: tuple[str, ...]) -> Any:
+    """The value of the first of ``keys`` in a resident's props (None: none of them)."""
+    if props:
+        for k in keys:
+            if k in props:
+                return props[k]
+    return None
 
 
 def _per_grid(frame: pd.DataFrame, codes: pd.Index, key: str = "grid_code") -> pd.DataFrame:
