@@ -9,6 +9,7 @@ period's end (:func:`~geodata.db.analysis.period_as_of`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
@@ -47,6 +48,7 @@ CHRONIC_FIELDS = {
 }
 RESIDENTIAL = ("residential", "mixed")
 CHRONIC_TAGS = frozenset({"hypertension", "diabetes"})
+EMPTY_JSON = frozenset({"[]", "null", "{}", '""'})  # JSON texts of no tags
 
 
 def _noop(_step: str) -> None:
@@ -196,8 +198,11 @@ def _hazards(session: Session, period: Period, as_of: datetime) -> pd.DataFrame:
 
 
 def _chronic(session: Session, as_of: datetime) -> pd.DataFrame:
+    # Tags as their JSON text: most residents have none, and decoding each "[]" is the
+    # costliest step of reading the register.
+    tags_json = sa.cast(m.Resident.tags, sa.Text)
     rows = session.execute(
-        sa.select(m.Grid.code, m.Resident.birth_year, m.Resident.tags, m.Resident.props)
+        sa.select(m.Grid.code, m.Resident.birth_year, tags_json, m.Resident.props)
         .join(m.Household, m.Resident.household_id == m.Household.id)
         .join(m.Building, m.Household.building_id == m.Building.id)
         .join(m.Grid, m.Building.grid_id == m.Grid.id)
@@ -205,7 +210,7 @@ def _chronic(session: Session, as_of: datetime) -> pd.DataFrame:
     # Plain tuples: pandas probes each SQLAlchemy row for a dtype, slowly, one by one.
     f = pd.DataFrame([tuple(r) for r in rows], columns=["grid_code", "birth_year", "tags", "props"])
     out = pd.DataFrame({"grid_code": f["grid_code"]})
-    patient = f["tags"].map(lambda t: bool(t) and not CHRONIC_TAGS.isdisjoint(t))
+    patient = f["tags"].map(_is_patient)
     age = as_of.year - pd.to_numeric(f["birth_year"], errors="coerce")
     out["chronic_patients"] = patient
     out["residents_35"] = age >= 35
@@ -218,6 +223,14 @@ def _chronic(session: Session, as_of: datetime) -> pd.DataFrame:
         base = patient if figure != "bp_checked_35" else out["residents_35"]
         out[figure] = yes & base
     return out
+
+
+def _is_patient(tags_json: str | None) -> bool:
+    """Whether a resident's tags (JSON text) name a disease of the chronic programme."""
+    if tags_json is None or tags_json in EMPTY_JSON:
+        return False
+    tags = json.loads(tags_json)
+    return bool(tags) and not CHRONIC_TAGS.isdisjoint(tags)
 
 
 def _first_of(props: dict | None, keys: tuple[str, ...]) -> Any:

@@ -10,6 +10,8 @@ id (``enabled: false`` drops it) and adds new ones, exactly like the reach rules
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -255,6 +257,12 @@ def _read(text: str, where: str) -> dict[str, Any]:
     return doc
 
 
+@functools.cache
+def _shipped() -> dict[str, Any]:
+    """The shipped table, read once per process (every street office's task asks for it)."""
+    return _read(resources.files("gridmap.standards").joinpath(SHIPPED).read_text("utf-8"), SHIPPED)
+
+
 def load_indicators(override: str | Path | None = None) -> IndicatorSet:
     """The shipped indicators, merged with the deployment's file when given.
 
@@ -267,7 +275,7 @@ def load_indicators(override: str | Path | None = None) -> IndicatorSet:
     -------
     IndicatorSet
     """
-    doc = _read(resources.files("gridmap.standards").joinpath(SHIPPED).read_text("utf-8"), SHIPPED)
+    doc = copy.deepcopy(_shipped())
     items = [_indicator(raw, where=SHIPPED) for raw in doc["indicators"]]
     params = dict(doc.get("params") or {})
     sources = [SHIPPED]
