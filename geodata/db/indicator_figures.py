@@ -214,7 +214,11 @@ def _chronic(session: Session, as_of: datetime) -> pd.DataFrame:
     age = as_of.year - pd.to_numeric(f["birth_year"], errors="coerce")
     out["chronic_patients"] = patient
     out["residents_35"] = age >= 35
+    no_props = f["props"].isna().all()  # then every field is missing: no need to look
     for figure, keys in CHRONIC_FIELDS.items():
+        if no_props:
+            out[figure] = np.nan
+            continue
         value = f["props"].map(partial(_first_of, keys=keys))
         if value.notna().sum() == 0:
             out[figure] = np.nan  # the register lacks the field: no data, not zero
