@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -43,20 +44,27 @@ def _last_month() -> str:
     return f"{prev.year}-{prev.month:02d}"
 
 
-def _gridmap(args: list[str], url: str) -> tuple[float, str]:
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _gridmap(args: list[str], url: str) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (the command and the worker processes it started, as
+    they are reaped) and the output of one ``gridmap`` command."""
     env = {k: v for k, v in os.environ.items() if k != "GRIDMAP_DASK_SCHEDULER"}
     env["GRIDMAP_DATABASE_URL"] = url
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), _children_cpu_s()
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "gridmap"), *args],
         env=env,
         capture_output=True,
         text=True,
     )
-    seconds = time.perf_counter() - t
+    seconds, cpu_s = time.perf_counter() - t, _children_cpu_s() - cpu
     if proc.returncode != 0:
         raise SystemExit(f"gridmap {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return seconds, proc.stdout.strip()
+    return seconds, cpu_s, proc.stdout.strip()
 
 
 def bench(url: str, args) -> None:
@@ -80,15 +88,20 @@ def bench(url: str, args) -> None:
     )
     month = _last_month()
     run = ["run", args.analysis, "--all-streets", "--period", month]
-    engine_s, out = _gridmap([*run, "--workers", str(args.workers)], url)
+    engine_s, engine_cpu, out = _gridmap([*run, "--workers", str(args.workers)], url)
     print(
-        f"engine  (local Dask cluster, {args.workers} processes): {engine_s:8.1f} s   {out}",
+        f"engine  (local Dask cluster, {args.workers} processes): {engine_s:8.1f} s "
+        f"(cpu {engine_cpu:.1f} s)   {out}",
         flush=True,
     )
     with sessions() as s:
         by_engine = stored_results(s, args.analysis, parse_period(month))
-    peer_s, out = _gridmap([*run, "--sequential"], url)
-    print(f"peer    (sequential, one process):            {peer_s:8.1f} s   {out}", flush=True)
+    peer_s, peer_cpu, out = _gridmap([*run, "--sequential"], url)
+    print(
+        f"peer    (sequential, one process):            {peer_s:8.1f} s "
+        f"(cpu {peer_cpu:.1f} s)   {out}",
+        flush=True,
+    )
     with sessions() as s:
         by_peer = stored_results(s, args.analysis, parse_period(month))
     assert by_engine == by_peer and by_engine, "the engine's rows differ from the peer's"
@@ -96,6 +109,13 @@ def bench(url: str, args) -> None:
     print(
         f"identical rows: {len(by_engine)}; peer / engine = {peer_s / engine_s:.2f}; "
         f"per street office: engine {per_street:.1f} s, peer {peer_s / args.streets:.1f} s"
+    )
+    print(
+        f"CPU per street office: engine {engine_cpu / args.streets:.1f} s, peer "
+        f"{peer_cpu / args.streets:.1f} s (start-up included; load-independent, unlike the "
+        f"wall times on a shared machine); {CITY_STREETS} street offices at the peer's CPU "
+        f"rate on {args.workers} idle cores: "
+        f"{peer_cpu / args.streets * CITY_STREETS / args.workers / 60:.1f} min"
     )
     print(
         f"{CITY_STREETS} street offices at this rate: engine {per_street * CITY_STREETS / 60:.0f} "

@@ -27,8 +27,17 @@ HEADERS = [
 
 
 def status_text(row: dict) -> str:
-    """The result column of an indicator row in Chinese: stars (``3★``, ``未达3★``) or
-    达标/未达标/无数据.
+    """The result column of an indicator row in Chinese.
+
+    Parameters
+    ----------
+    row : dict
+        An indicator row (``stars``, ``status``).
+
+    Returns
+    -------
+    str
+        Stars (``3★``, ``未达3★``) or 达标/未达标/无数据.
     """
     if row.get("stars") is not None:
         return f"{row['stars']}★" if row["stars"] else "未达3★"
@@ -37,7 +46,18 @@ def status_text(row: dict) -> str:
 
 
 def indicators_xlsx(report: dict) -> bytes:
-    """``report`` from :func:`geodata.db.indicators.indicator_report`."""
+    """An indicator report as an Excel workbook, one sheet per level, as handed upward.
+
+    Parameters
+    ----------
+    report : dict
+        From :func:`geodata.db.indicators.indicator_report`.
+
+    Returns
+    -------
+    bytes
+        The .xlsx file.
+    """
     book = openpyxl.Workbook()
     book.remove(book.active)
     rows = report["indicators"]

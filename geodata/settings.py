@@ -17,6 +17,7 @@ from geodata.db.sessions import SessionRules
 from geodata.readers.source import Limits
 from gridmap.errors import ConfigError
 from gridmap.maps.standard import BasemapSettings
+from gridmap.messages import N_, fail
 
 MB = 1024 * 1024
 
@@ -26,7 +27,9 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     try:
         return int(text)
     except ValueError as exc:
-        raise ConfigError(f"{name}={text} is not a whole number") from exc
+        raise fail(
+            ConfigError, N_("{name}={text} is not a whole number"), name=name, text=text
+        ) from exc
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:
@@ -98,9 +101,13 @@ class Settings:
         try:
             rules = SessionRules.from_env(env)
         except ValueError as exc:
-            raise ConfigError(
-                f"GRIDMAP_SESSION_IDLE_MIN, GRIDMAP_SESSION_MAX_HOURS and "
-                f"GRIDMAP_LOGIN_MAX_FAILURES must be numbers ({exc})"
+            raise fail(
+                ConfigError,
+                N_(
+                    "GRIDMAP_SESSION_IDLE_MIN, GRIDMAP_SESSION_MAX_HOURS and "
+                    "GRIDMAP_LOGIN_MAX_FAILURES must be numbers ({error})"
+                ),
+                error=str(exc),
             ) from exc
         return cls(
             home=gridmap_home(env),

@@ -30,6 +30,13 @@ ANALYSES = ("patrol", "risk", "indicators", "reach")  # geodata.street_runs.COMP
     is_flag=True,
     help="No cluster: the same tasks one after another in this process.",
 )
+def _inputs(analysis: str) -> dict:
+    """What every task of the run is handed: the installation's risk weights for risk."""
+    from gridmap.analysis.risk import load_weights
+
+    return {"risk_weights": load_weights(settings().risk_weights)} if analysis == "risk" else {}
+
+
 def run_cmd(analysis, all_streets, streets, period, workers, sequential) -> None:
     """Compute patrol coverage, risk, indicators or reachability of many street offices,
     one task per street office on a Dask cluster, each reading its street office from the
@@ -82,6 +89,7 @@ def run_cmd(analysis, all_streets, streets, period, workers, sequential) -> None
                 scheduler=scheduler,
                 workers=workers,
                 progress=lambda _summary, _failed: bar.update(1),
+                inputs=_inputs(analysis),
             )
     finally:
         engine.dispose()

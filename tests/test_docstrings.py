@@ -13,16 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("gridmap", "geodata")
 
 STILL_UNDOCUMENTED: set[str] = {
-    "geodata/db/indicators.py",
-    "geodata/db/street_view.py",
-    "geodata/indicator_export.py",
-    "geodata/street_runs.py",
-    "gridmap/analysis/indicators.py",
-    "gridmap/analysis/risk.py",
     "gridmap/maps/heatmap.py",
     "gridmap/maps/heatmap_png.py",
     "gridmap/maps/indicators.py",
-    "gridmap/standards/indicators.py",
 }
 
 

@@ -292,3 +292,32 @@ def _broken_track(sessions, street: str, period: str):
     finally:
         with sessions.begin() as s:
             s.get(m.PatrolTrack, track_id).times = times
+
+
+def test_run_risk_hands_the_installations_weights_to_every_task(demo_db, tmp_path, monkeypatch):
+    """`gridmap run risk` reads GRIDMAP_RISK_WEIGHTS once and every task scores with it."""
+    from geodata.db.analysis import period_as_of, risk_report
+    from gridmap.analysis.risk import load_weights
+    from gridmap.privacy import Requester
+
+    engine = demo_db[0]
+    url = engine.url.render_as_string(hide_password=False)
+    period = _last_week()
+    weights_file = tmp_path / "weights.yaml"
+    weights_file.write_text("hazards:\n  per_open:\n    low: 40\n    medium: 60\n    high: 90\n")
+    monkeypatch.setenv("GRIDMAP_RISK_WEIGHTS", str(weights_file))
+    run_gridmap("run", "risk", "--all-streets", "--period", period, "--sequential", url=url)
+    sessions = session_factory(engine)
+    with sessions() as s:
+        rows = stored_results(s, "risk", parse_period(period))
+        as_of = period_as_of(parse_period(period))
+        local = risk_report(
+            s, Requester.system("t"), weights=load_weights(weights_file), as_of=as_of
+        )
+        shipped = risk_report(s, Requester.system("t"), as_of=as_of)
+    local_score = local.grids.set_index("code")["score"]
+    shipped_score = shipped.grids.set_index("code")["score"]
+    assert sorted(r["area"] for r in rows) == sorted(local_score.index)
+    for r in rows:
+        assert r["values"]["score"] == pytest.approx(float(local_score[r["area"]])), r["area"]
+    assert (local_score > shipped_score).any()  # the file's weights were the ones used

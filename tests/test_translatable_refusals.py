@@ -12,14 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("gridmap", "geodata")
 TYPED = {"GridmapError", "InvalidInput", "NotFound", "PermissionDenied", "ConfigError", "Conflict"}
 
-STILL_ENGLISH_ONLY: set[str] = {
-    "geodata/db/indicators.py",
-    "geodata/db/street_view.py",
-    "geodata/settings.py",
-    "geodata/street_runs.py",
-    "gridmap/analysis/indicators.py",
-    "gridmap/standards/indicators.py",
-}
+STILL_ENGLISH_ONLY: set[str] = set()
 
 
 def english_only_raises(tree: ast.AST) -> list[int]:

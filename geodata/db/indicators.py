@@ -1,10 +1,11 @@
-"""Indicators on the database: gather every figure of a period, evaluate, close, answer.
+"""Indicators on the database: evaluate a period's figures, close the period, answer.
 
-One function computes the figures of a period from all the data
-(:func:`period_figures`); :func:`indicator_report` evaluates the indicator table on them
-and gives a requester the rows of their areas (grids they may see, and the communities
-and street those grids lie in). A closed period answers from its snapshot
-(``indicator_snapshot``) and lists what changed in the data since (corrections).
+The figures of a period come from all the data (:mod:`geodata.db.indicator_figures`,
+kept in memory by :func:`period_figures`); :func:`indicator_report` evaluates the
+indicator table on them and gives a requester the rows of their areas (grids they may
+see, and the communities and street those grids lie in). A closed period answers from
+its snapshot (``indicator_snapshot``) and lists what changed in the data since
+(corrections).
 
 Time: everything is judged as it stood at the period's end (inspections before it, hazard
 statuses from the case history before it), so figures of a past period do not move when
@@ -13,10 +14,9 @@ something is recorded today.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
+from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
@@ -24,31 +24,25 @@ from sqlalchemy.orm import Session
 
 from geodata.db import memo, repo
 from geodata.db import models as m
-from geodata.db.analysis import analysis_as_of, default_period, patrol_figures, period_as_of
-from geodata.db.frames import read_frame
+from geodata.db.analysis import analysis_as_of, default_period, period_as_of
+from geodata.db.indicator_figures import Progress, compute_figures
 from geodata.db.scope import visible_grid_codes
-from gridmap import hazards as hazard_rules
 from gridmap.analysis import indicators as ind
 from gridmap.analysis.patrol import Period, parse_period
-from gridmap.crs import metric_crs
-from gridmap.display import grid_label
-from gridmap.errors import InvalidInput, NotFound
+from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.privacy import Requester
 from gridmap.standards.indicators import IndicatorSet, load_indicators
-from gridmap.units import metres_for
 
-Progress = Callable[[str], None]
-HEALTH_15 = ("health_center", "health_station")
-HEALTH_20 = ("health_center", "health_station", "clinic")
-DOCTOR_KEYS = ("doctors", "医生数", "责任医生", "责任医生数")
-# Register fields of the chronic-disease programme, as import columns land in props.
-CHRONIC_FIELDS = {
-    "chronic_managed": ("managed", "规范管理"),
-    "chronic_medicated": ("medicated", "规律服药"),
-    "chronic_controlled": ("controlled", "血压控制", "控制达标"),
-    "bp_checked_35": ("bp_checked", "首诊测压"),
-}
-RESIDENTIAL = ("residential", "mixed")
+__all__ = [
+    "close_period",
+    "compute_figures",
+    "compute_rows",
+    "indicator_report",
+    "period_figures",
+    "resolve_period",
+]
+LEVELS = ("grid", "community", "street")
 
 
 def _noop(_step: str) -> None:
@@ -56,222 +50,18 @@ def _noop(_step: str) -> None:
 
 
 def resolve_period(text: str | None) -> Period:
-    """A period from its text (month, ISO week, day, START/END); default the last 30 days."""
+    """A period from its text; without one, the last 30 days.
+
+    Parameters
+    ----------
+    text : str or None
+        A month (2026-11), ISO week, day or START/END.
+
+    Returns
+    -------
+    Period
+    """
     return parse_period(text) if text else default_period(days=30)
-
-
-# --- figures ------------------------------------------------------------------------------
-def _areas(session: Session) -> tuple[pd.DataFrame, gpd.GeoDataFrame, dict]:
-    grids = repo.grids_frame(session)
-    comm = read_frame(
-        session,
-        sa.select(
-            m.Community.code, m.Community.name, m.Street.code.label("street_code"), m.Community.geom
-        )
-        .outerjoin(m.Street, m.Community.street_id == m.Street.id)
-        .order_by(m.Community.code),
-    )
-    street_of = comm.set_index("code")["street_code"]
-    grids["street_code"] = street_of.reindex(grids["community_code"]).to_numpy()
-    names = {
-        "grid": {r.code: grid_label(r.community_name, r.name, r.code) for r in grids.itertuples()},
-        "community": dict(zip(comm["code"], comm["name"], strict=True)),
-        "street": dict(session.execute(sa.select(m.Street.code, m.Street.name)).all()),
-    }
-    return grids, comm, names
-
-
-def _health(session: Session) -> pd.DataFrame:
-    """Per building: walking distance (m) to the nearest facility of the health categories."""
-    from geodata.reachability import ReachOptions, compute_reach
-
-    have = set(session.scalars(sa.select(m.Facility.category).distinct()))
-    cats = [c for c in HEALTH_20 if c in have]
-    if not cats:
-        return pd.DataFrame()
-    try:
-        rep = compute_reach(
-            session,
-            ReachOptions(categories=cats, minutes=[15, 20], time_based=False, max_minutes=20),
-            store=False,
-        )
-    except NotFound:
-        return pd.DataFrame()
-    table = rep.building_table()
-    speed = rep.speed_kmh
-    out = pd.DataFrame({"grid": table["grid"], "residents": table["residents"]})
-    d15 = (
-        table[[f"{c}_m" for c in cats if c in HEALTH_15]].min(axis=1, skipna=True)
-        if any(c in HEALTH_15 for c in cats)
-        else pd.Series(np.nan, index=table.index)
-    )
-    d20 = table[[f"{c}_m" for c in cats]].min(axis=1, skipna=True)
-    limit_15 = rep.ruleset.level_distance_m(15) or 1000.0
-    limit_20 = float(metres_for(20, speed))
-    out["in_15"] = (d15 <= limit_15).to_numpy()
-    out["in_20"] = (d20 <= limit_20).to_numpy()
-    return out
-
-
-def _doctors(session: Session, grids: gpd.GeoDataFrame) -> pd.Series:
-    fac = read_frame(
-        session,
-        sa.select(m.Facility.id, m.Facility.category, m.Facility.props, m.Facility.geom).where(
-            m.Facility.category.in_(HEALTH_20)
-        ),
-    )
-    counts = []
-    for p in fac["props"] if len(fac) else []:
-        p = p or {}
-        value = next((p[k] for k in DOCTOR_KEYS if p.get(k) not in (None, "")), None)
-        try:
-            counts.append(float(value) if value is not None else np.nan)
-        except (TypeError, ValueError):
-            counts.append(np.nan)
-    if not counts or all(np.isnan(counts)):
-        return pd.Series(np.nan, index=grids["code"])  # the register holds no doctors: no data
-    fac = fac.assign(doctors=np.nan_to_num(counts))
-    joined = gpd.sjoin(
-        fac[["doctors", "geometry"]], grids[["code", "geometry"]], predicate="within", how="inner"
-    )
-    return joined.groupby("code")["doctors"].sum().reindex(grids["code"]).fillna(0.0)
-
-
-def _hazards(session: Session, period: Period, as_of: datetime) -> pd.DataFrame:
-    """Per hazard: its grid and the period's flags, judged at ``as_of`` from the history."""
-    hz = read_frame(
-        session,
-        sa.select(
-            m.Hazard.id,
-            m.Hazard.status,
-            m.Hazard.found_at,
-            m.Hazard.deadline,
-            m.Hazard.closed_at,
-            m.Hazard.responsible,
-            m.Grid.code.label("grid_code"),
-            m.Hazard.geom,
-        ).outerjoin(m.Grid, m.Hazard.grid_id == m.Grid.id),
-    )
-    ev = pd.DataFrame(
-        session.execute(
-            sa.select(
-                m.HazardEvent.hazard_id,
-                m.HazardEvent.at,
-                m.HazardEvent.action,
-                m.HazardEvent.to_status,
-            )
-        ).all(),
-        columns=["hazard_id", "at", "action", "to_status"],
-    )
-    ev["at"] = pd.to_datetime(ev["at"])
-    for col in ("found_at", "deadline", "closed_at"):
-        hz[col] = pd.to_datetime(hz[col])
-    start, end, cut = (pd.Timestamp(period.start), pd.Timestamp(period.end), pd.Timestamp(as_of))
-    before = ev[ev["at"] < cut].sort_values("at", kind="stable")
-    status_then = before.groupby("hazard_id")["to_status"].last()
-    assigned_then = set(before.loc[before["to_status"] == "assigned", "hazard_id"])
-    reinspected = set(before.loc[before["action"] == "reinspect", "hazard_id"])
-    closed = hz["closed_at"].where(hz["closed_at"] < cut)
-    status = hz["id"].map(status_then)
-    # Without a history row the case stood as recorded, unless it was closed after the cut.
-    status = status.fillna(
-        hz["status"].where(closed.notna() | (hz["status"] != "closed"), "handled")
-    )
-    found = (hz["found_at"] >= start) & (hz["found_at"] < end)
-    due = (hz["deadline"] >= start) & (hz["deadline"] < end)
-    closed_in = closed.notna() & (closed >= start) & (closed < end)
-    known = hz["found_at"] < cut
-    overdue = [
-        bool(k) and hazard_rules.is_overdue(s, d, as_of=as_of, found_at=f)
-        for k, s, d, f in zip(known, status, hz["deadline"], hz["found_at"], strict=True)
-    ]
-    has_people = hz["responsible"].notna() & hz["deadline"].notna()
-    return pd.DataFrame(
-        {
-            "grid_code": hz["grid_code"],
-            "hazards_found": found,
-            "hazards_assigned": found & has_people & hz["id"].isin(assigned_then),
-            "hazards_due": due,
-            "hazards_closed_on_time": due & closed.notna() & (closed <= hz["deadline"]),
-            "hazards_closed": closed_in,
-            "hazards_reinspected": closed_in & hz["id"].isin(reinspected),
-            "hazards_overdue": np.asarray(overdue, dtype=bool),
-        }
-    )
-
-
-def _chronic(session: Session, as_of: datetime) -> pd.DataFrame:
-    rows = session.execute(
-        sa.select(m.Grid.code, m.Resident.birth_year, m.Resident.tags, m.Resident.props)
-        .join(m.Household, m.Resident.household_id == m.Household.id)
-        .join(m.Building, m.Household.building_id == m.Building.id)
-        .join(m.Grid, m.Building.grid_id == m.Grid.id)
-    ).all()
-    f = pd.DataFrame(rows, columns=["grid_code", "birth_year", "tags", "props"])
-    tags = f["tags"].map(lambda t: set(t or []))
-    out = pd.DataFrame({"grid_code": f["grid_code"]})
-    patient = tags.map(lambda t: bool(t & {"hypertension", "diabetes"}))
-    age = as_of.year - pd.to_numeric(f["birth_year"], errors="coerce")
-    out["chronic_patients"] = patient
-    out["residents_35"] = age >= 35
-    props = f["props"].map(lambda p: p or {})
-    for figure, keys in CHRONIC_FIELDS.items():
-        value = props.map(lambda p, keys=keys: next((p[k] for k in keys if k in p), None))
-        if value.notna().sum() == 0:
-            out[figure] = np.nan  # the register lacks the field: no data, not zero
-            continue
-        yes = value.map(lambda v: str(v).strip().lower() in ("1", "true", "yes", "是", "y"))
-        base = patient if figure != "bp_checked_35" else out["residents_35"]
-        out[figure] = yes & base
-    return out
-
-
-def _per_grid(frame: pd.DataFrame, codes: pd.Index, key: str = "grid_code") -> pd.DataFrame:
-    cols = [c for c in frame.columns if c != key]
-    if not len(frame):
-        return pd.DataFrame(0.0, index=codes, columns=cols)
-    sums = {}
-    for c in cols:
-        col = frame[c]
-        if col.isna().all():
-            sums[c] = pd.Series(np.nan, index=codes)
-        else:
-            sums[c] = col.astype(float).groupby(frame[key]).sum().reindex(codes).fillna(0.0)
-    return pd.DataFrame(sums, index=codes)
-
-
-def _tiling(grids: gpd.GeoDataFrame, comm: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Per community: its area, the part inside its grids, the part under two or more."""
-    crs = metric_crs(comm) if len(comm) else None
-    rows = []
-    if crs is None:
-        return pd.DataFrame(columns=["code", *ind.COMMUNITY_FIGURES])
-    cm = comm.to_crs(crs)
-    gm = grids.to_crs(crs)
-    for code, geom in zip(cm["code"], cm.geometry, strict=True):
-        mine = gm[gm["community_code"] == code].geometry
-        if geom is None or geom.is_empty:
-            rows.append(
-                {
-                    "code": code,
-                    "community_area_m2": np.nan,
-                    "grid_cover_m2": np.nan,
-                    "grid_overlap_m2": np.nan,
-                }
-            )
-            continue
-        union = mine.union_all() if len(mine) else None
-        cover = union.intersection(geom).area if union is not None else 0.0
-        overlap = max(float(mine.area.sum()) - (union.area if union is not None else 0.0), 0.0)
-        rows.append(
-            {
-                "code": code,
-                "community_area_m2": round(geom.area, 1),
-                "grid_cover_m2": round(cover, 1),
-                "grid_overlap_m2": round(overlap, 1),
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 def period_figures(
@@ -285,7 +75,19 @@ def period_figures(
     """Every figure of ``period`` per grid, community and street, from all the data.
 
     Kept in memory per database, period, band and data fingerprint (:mod:`geodata.db.memo`),
-    so a page, its print view, its download and the API ask once."""
+    so a page, its print view, its download and the API ask once.
+
+    Parameters
+    ----------
+    session, period, indicators, username, progress
+        As for :func:`~geodata.db.indicator_figures.compute_figures` (the band of
+        ``indicators`` is part of the memo's key).
+
+    Returns
+    -------
+    tuple
+        A copy of :func:`~geodata.db.indicator_figures.compute_figures`' answer.
+    """
     key = ("indicators", period.start, period.end, indicators.households_band)
     return memo.cached(
         session,
@@ -295,105 +97,6 @@ def period_figures(
         ),
         copy=True,
     )
-
-
-def compute_figures(
-    session: Session,
-    period: Period,
-    *,
-    indicators: IndicatorSet,
-    username: str = "system",
-    progress: Progress = _noop,
-) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, str]]]:
-    """The naive path: every figure of ``period`` recomputed from the tables."""
-    as_of = period_as_of(period)
-    grids, comm, names = _areas(session)
-    if not len(grids):
-        raise NotFound("no grids: load grids first (gridmap import grids ...)")
-    codes = pd.Index(grids["code"])
-    fig = pd.DataFrame(index=codes)
-    fig["grids"] = 1.0
-    progress("buildings")
-    b = repo.buildings_frame(session)
-    in_grid = b[b["grid_code"].notna()]
-    fig["households"] = in_grid.groupby("grid_code")["households"].sum().reindex(codes).fillna(0)
-    fig["residents"] = in_grid.groupby("grid_code")["residents"].sum().reindex(codes).fillna(0)
-    fig["households_in_grid"] = fig["households"]
-    res = in_grid[in_grid["use"].isin(RESIDENTIAL)]
-    fig["residential_buildings"] = res.groupby("grid_code").size().reindex(codes).fillna(0)
-    fig["residential_buildings_with_households"] = (
-        res[res["households"] > 0].groupby("grid_code").size().reindex(codes).fillna(0)
-    )
-    lo, hi = indicators.households_band
-    fig["grids_in_band"] = ((fig["households"] >= lo) & (fig["households"] <= hi)).astype(float)
-    progress("reach")
-    health = _health(session)
-    if len(health):
-        h = health[health["grid"].notna()]
-        for name, flag in (
-            ("residents_health_15min", "in_15"),
-            ("residents_health_20min", "in_20"),
-        ):
-            fig[name] = (h["residents"] * h[flag]).groupby(h["grid"]).sum().reindex(codes).fillna(0)
-    else:
-        fig["residents_health_15min"] = fig["residents_health_20min"] = np.nan
-    fig["doctors"] = _doctors(session, grids).to_numpy()
-    progress("patrol")
-    for by, suffix in (("week", "weeks"), ("month", "months")):
-        pat = patrol_figures(session, period=period, by=by, username=username)
-        per = (
-            pat.report.grids.groupby("grid_code")
-            .agg(
-                street=("street_m", "sum"),
-                patrolled=("patrolled_m", "sum"),
-                hh=("households", "sum"),
-                hh_cov=("households_covered", "sum"),
-            )
-            .reindex(codes)
-        )
-        fig[f"street_m_{suffix}"] = per["street"].to_numpy()
-        fig[f"street_patrolled_m_{suffix}"] = per["patrolled"].to_numpy()
-        fig[f"household_{suffix}"] = per["hh"].to_numpy()
-        fig[f"households_patrolled_{suffix}"] = per["hh_cov"].to_numpy()
-        if by == "month":
-            fig["street_m"] = (
-                pat.report.grids.groupby("grid_code")["street_m"].first().reindex(codes).to_numpy()
-            )
-            sites = pat.overdue
-            fig["key_sites"] = sites.groupby("grid_code").size().reindex(codes).fillna(0)
-            fig["key_sites_in_interval"] = (
-                sites[~sites["overdue"].astype(bool)]
-                .groupby("grid_code")
-                .size()
-                .reindex(codes)
-                .fillna(0)
-            )
-    progress("hazards")
-    fig = fig.join(_per_grid(_hazards(session, period, as_of), codes))
-    progress("register")
-    fig = fig.join(_per_grid(_chronic(session, as_of), codes))
-    fig = fig.reset_index().rename(columns={"index": "code"})
-    fig["community_code"] = grids["community_code"].to_numpy()
-    fig["street_code"] = grids["street_code"].to_numpy()
-    tiling = _tiling(grids, comm).merge(comm[["code", "street_code"]], on="code", how="right")
-    hh_all = dict(
-        session.execute(
-            sa.select(m.Street.code, sa.func.count(m.Household.id))
-            .select_from(m.Household)
-            .join(m.Building, m.Household.building_id == m.Building.id)
-            .join(m.Grid, m.Building.grid_id == m.Grid.id, isouter=True)
-            .join(m.Community, m.Grid.community_id == m.Community.id, isouter=True)
-            .join(m.Street, m.Community.street_id == m.Street.id, isouter=True)
-            .group_by(m.Street.code)
-        ).all()
-    )
-    total = sum(hh_all.values())
-    streets = (
-        {code: float(total) for code in names["street"]}
-        if len(names["street"]) == 1
-        else {code: float(n) for code, n in hh_all.items() if code}
-    )
-    return ind.roll_up(fig, tiling, {"households_all": streets}), names
 
 
 # --- the report a requester gets ------------------------------------------------------------
@@ -474,13 +177,45 @@ def _snapshot(session: Session, period: Period) -> list[m.IndicatorSnapshot]:
     )
 
 
+def _check_level(level: str | None) -> None:
+    if level is not None and level not in LEVELS:
+        raise fail(
+            InvalidInput, N_("level must be grid, community or street (got {level!r})"), level=level
+        )
+
+
+def _period_json(period: Period) -> dict[str, str]:
+    return {"start": period.start.isoformat(), "end": period.end.isoformat(), "label": period.label}
+
+
+def _corrections(live: pd.DataFrame, rows: pd.DataFrame) -> list[dict]:
+    """Every reported row whose value differs from the one computed from today's data."""
+    now_of = live.set_index(["indicator", "level", "area"])["value"]
+    fixes: list[dict] = []
+    for r in rows.itertuples():
+        now = now_of.get((r.indicator, r.level, r.area))
+        now = None if now is None or pd.isna(now) else float(now)
+        if now != r.value:
+            fixes.append(
+                {
+                    "indicator": r.indicator,
+                    "level": r.level,
+                    "area": r.area,
+                    "area_name": r.area_name,
+                    "reported": r.value,
+                    "now": now,
+                }
+            )
+    return fixes
+
+
 def indicator_report(
     session: Session,
     requester: Requester,
     *,
     period: Period,
     level: str | None = None,
-    rules_path=None,
+    rules_path: str | Path | None = None,
     lang: str = "zh",
     corrections: bool = False,
     progress: Progress = _noop,
@@ -489,9 +224,31 @@ def indicator_report(
 
     A closed period answers from its snapshot; with ``corrections`` the figures are also
     recomputed from today's data and every value that differs is listed as a correction.
+
+    Parameters
+    ----------
+    session : Session
+    requester : Requester
+        Who asks: the rows of their grids and the communities and street those lie in.
+    period : Period
+    level : str or None
+        ``grid``, ``community`` or ``street``; None for all three.
+    rules_path : str, Path or None
+        The deployment's indicators file merged over the shipped one.
+    lang : str
+        ``zh`` or ``en`` for names.
+    corrections : bool
+        List the values of a closed period that today's data would change.
+    progress : callable
+        Called with a stage name as the figures are gathered.
+
+    Returns
+    -------
+    dict
+        period, as_of, source (snapshot or computed), closed_at, closed_by, rules,
+        indicators (one row per indicator and area, with its trend) and corrections.
     """
-    if level is not None and level not in ("grid", "community", "street"):
-        raise InvalidInput(f"level must be grid, community or street (got {level!r})")
+    _check_level(level)
     indicators = load_indicators(rules_path)
     snap = _snapshot(session, period)
     if snap:
@@ -511,52 +268,36 @@ def indicator_report(
     if level is not None and len(rows):
         rows = rows[rows["level"] == level]
     rows = _visible_rows(session, requester, rows, _grid_areas(session)) if len(rows) else rows
-    fixes: list[dict] = []
+    fixes = None
     if snap and corrections:
         live = compute_rows(
             session, period, indicators=indicators, username=requester.username, lang=lang
         )
-        live = live.set_index(["indicator", "level", "area"])["value"]
-        for r in rows.itertuples():
-            now = live.get((r.indicator, r.level, r.area))
-            now = None if now is None or pd.isna(now) else float(now)
-            if now != r.value:
-                fixes.append(
-                    {
-                        "indicator": r.indicator,
-                        "level": r.level,
-                        "area": r.area,
-                        "area_name": r.area_name,
-                        "reported": r.value,
-                        "now": now,
-                    }
-                )
-    trend = _trend(session, period)
-    if len(rows):
-        rows = rows.assign(
-            trend=[trend.get((r.indicator, r.level, r.area), []) for r in rows.itertuples()]
-        )
+        fixes = _corrections(live, rows)
+    rows = _with_trend(session, period, rows)
     repo.audit(
-        session,
-        requester,
-        "view_indicators",
-        level,
-        {"period": period.label, "rows": int(len(rows))},
+        session, requester, "view_indicators", level, {"period": period.label, "rows": len(rows)}
     )
     return {
-        "period": {
-            "start": period.start.isoformat(),
-            "end": period.end.isoformat(),
-            "label": period.label,
-        },
+        "period": _period_json(period),
         "as_of": period_as_of(period).isoformat(),
         "source": source,
         "closed_at": closed_at.isoformat() if closed_at else None,
         "closed_by": closed_by,
         "rules": list(indicators.sources),
         "indicators": [_clean(r) for r in rows.to_dict("records")],
-        "corrections": fixes if snap and corrections else None,
+        "corrections": fixes,
     }
+
+
+def _with_trend(session: Session, period: Period, rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with the values of the closed periods before, per row (see :func:`_trend`)."""
+    if not len(rows):
+        return rows
+    trend = _trend(session, period)
+    return rows.assign(
+        trend=[trend.get((r.indicator, r.level, r.area), []) for r in rows.itertuples()]
+    )
 
 
 def _trend(session: Session, period: Period, last: int = 6) -> dict[tuple, list[dict]]:
@@ -603,23 +344,50 @@ def close_period(
     period: Period,
     *,
     by: str,
-    rules_path=None,
+    rules_path: str | Path | None = None,
     replace: bool = False,
     progress: Progress = _noop,
 ) -> int:
-    """Store every indicator of a period that has ended; returns the rows stored."""
+    """Store every indicator of a period that has ended, so its figures stay as reported.
+
+    Parameters
+    ----------
+    session : Session
+    period : Period
+        A period that has ended.
+    by : str
+        Who closes it (kept with the snapshot and in the audit).
+    rules_path : str, Path or None
+        The deployment's indicators file merged over the shipped one.
+    replace : bool
+        Close a period already closed again, with today's data.
+    progress : callable
+        Called with a stage name as the figures are gathered.
+
+    Returns
+    -------
+    int
+        The rows stored.
+    """
     now = analysis_as_of()
     if period.end > now:
-        raise InvalidInput(
-            f"period {period.label} has not ended yet (it ends "
-            f"{period.end.isoformat(sep=' ')}); close it afterwards"
+        raise fail(
+            InvalidInput,
+            N_("period {period} has not ended yet (it ends {end}); close it afterwards"),
+            period=period.label,
+            end=period.end.isoformat(sep=" "),
         )
     existing = _snapshot(session, period)
     if existing and not replace:
-        raise InvalidInput(
-            f"period {period.label} was closed at "
-            f"{existing[0].closed_at.isoformat(sep=' ')} by {existing[0].closed_by}; "
-            "pass --replace to close it again with today's data"
+        raise fail(
+            InvalidInput,
+            N_(
+                "period {period} was closed at {closed_at} by {closed_by}; "
+                "pass --replace to close it again with today's data"
+            ),
+            period=period.label,
+            closed_at=existing[0].closed_at.isoformat(sep=" "),
+            closed_by=existing[0].closed_by,
         )
     rows = compute_rows(
         session, period, indicators=load_indicators(rules_path), username=by, progress=progress

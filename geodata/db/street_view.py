@@ -25,6 +25,7 @@ from geodata.db import models as m
 from geodata.db.frames import read_frame
 from geodata.db.layers import bbox_clause
 from gridmap.errors import NotFound
+from gridmap.messages import N_, fail
 
 NEAR_DEG = 0.004  # ~400 m: patrol tracks passing the street office's edge
 REACH_DEG = 0.025  # ~2.1 km east-west, 2.8 km north-south: a 20-minute walk and more
@@ -41,12 +42,33 @@ class StreetArea:
     bbox: tuple[float, float, float, float]
 
     def near(self, margin_deg: float) -> tuple[float, float, float, float]:
+        """The box grown by a margin on every side, for what may count from nearby.
+
+        Parameters
+        ----------
+        margin_deg : float
+            Margin in degrees (lon/lat).
+
+        Returns
+        -------
+        tuple of float
+            (minx, miny, maxx, maxy) in lon/lat.
+        """
         minx, miny, maxx, maxy = self.bbox
         return (minx - margin_deg, miny - margin_deg, maxx + margin_deg, maxy + margin_deg)
 
 
 def street_codes(session: Session) -> list[str]:
-    """Codes of the street offices that have grids, in code order."""
+    """Codes of the street offices that have grids, in code order.
+
+    Parameters
+    ----------
+    session : Session
+
+    Returns
+    -------
+    list of str
+    """
     return list(
         session.scalars(
             sa.select(m.Street.code)
@@ -59,9 +81,26 @@ def street_codes(session: Session) -> list[str]:
 
 
 def street_area(session: Session, code: str) -> StreetArea:
+    """What a street office's task reads: its ids and the box of its grids.
+
+    Parameters
+    ----------
+    session : Session
+    code : str
+        The street office's code.
+
+    Returns
+    -------
+    StreetArea
+
+    Raises
+    ------
+    NotFound
+        No street office has that code, or it has no grids.
+    """
     street = session.scalars(sa.select(m.Street).where(m.Street.code == code)).first()
     if street is None:
-        raise NotFound(f"no street office with code {code}")
+        raise fail(NotFound, N_("no street office with code {code}"), code=code)
     grids = read_frame(
         session,
         sa.select(m.Grid.id, m.Grid.geom)
@@ -70,7 +109,7 @@ def street_area(session: Session, code: str) -> StreetArea:
         .order_by(m.Grid.id),
     )
     if not len(grids):
-        raise NotFound(f"street office {code} has no grids")
+        raise fail(NotFound, N_("street office {code} has no grids"), code=code)
     minx, miny, maxx, maxy = (float(v) for v in grids.total_bounds)
     return StreetArea(
         code, street.name, street.id, tuple(int(i) for i in grids["id"]), (minx, miny, maxx, maxy)
@@ -78,8 +117,21 @@ def street_area(session: Session, code: str) -> StreetArea:
 
 
 def street_view(session: Session, area: StreetArea) -> Session:
-    """Make every ORM query of ``session`` see only ``area`` (see the module docstring);
-    returns the session. Figures computed on it are never taken from or kept in memory."""
+    """Make every ORM query of ``session`` see only ``area`` (see the module docstring).
+
+    Figures computed on it are never taken from or kept in memory.
+
+    Parameters
+    ----------
+    session : Session
+        Changed in place.
+    area : StreetArea
+
+    Returns
+    -------
+    Session
+        ``session`` itself.
+    """
     grid_ids = list(area.grid_ids)
     buildings = sa.select(m.Building.id).where(m.Building.grid_id.in_(grid_ids))
     households = sa.select(m.Household.id).where(m.Household.building_id.in_(buildings))

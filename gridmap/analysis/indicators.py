@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 
 # The figures a formula may name: what each one counts (all add up across areas).
 FIGURES: dict[str, str] = {
@@ -86,24 +87,43 @@ def _parse(formula: str, where: str) -> ast.Expression:
     try:
         tree = ast.parse(formula, mode="eval")
     except SyntaxError as exc:
-        raise InvalidInput(
-            f"{where}: formula {formula!r} is not an expression "
-            "(figures, numbers, + - * / and parentheses)"
+        raise fail(
+            InvalidInput,
+            N_(
+                "{where}: formula {formula!r} is not an expression "
+                "(figures, numbers, + - * / and parentheses)"
+            ),
+            where=where,
+            formula=formula,
         ) from exc
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             if node.id not in FIGURES:
-                raise InvalidInput(
-                    f"{where}: formula names unknown figure {node.id!r}; known: "
-                    f"{', '.join(FIGURES)}"
+                raise fail(
+                    InvalidInput,
+                    N_("{where}: formula names unknown figure {name!r}; known: {known}"),
+                    where=where,
+                    name=node.id,
+                    known=", ".join(FIGURES),
                 )
         elif not isinstance(node, _ALLOWED):
-            raise InvalidInput(
-                f"{where}: formula {formula!r} may only use figures, numbers, "
-                "+ - * / and parentheses"
+            raise fail(
+                InvalidInput,
+                N_(
+                    "{where}: formula {formula!r} may only use figures, numbers, "
+                    "+ - * / and parentheses"
+                ),
+                where=where,
+                formula=formula,
             )
         if isinstance(node, ast.Constant) and not isinstance(node.value, int | float):
-            raise InvalidInput(f"{where}: formula {formula!r}: {node.value!r} is not a number")
+            raise fail(
+                InvalidInput,
+                N_("{where}: formula {formula!r}: {value!r} is not a number"),
+                where=where,
+                formula=formula,
+                value=node.value,
+            )
     return tree
 
 
@@ -125,7 +145,17 @@ def check_formula(formula: str, *, where: str) -> None:
 
 
 def formula_figures(formula: str) -> list[str]:
-    """The figures a formula names, in order of appearance."""
+    """The figures a formula names, in order of appearance.
+
+    Parameters
+    ----------
+    formula : str
+        E.g. ``residents / area_ha``.
+
+    Returns
+    -------
+    list of str
+    """
     seen = dict.fromkeys(
         n.id for n in ast.walk(_parse(formula, "formula")) if isinstance(n, ast.Name)
     )
@@ -133,8 +163,20 @@ def formula_figures(formula: str) -> list[str]:
 
 
 def evaluate_formula(formula: str, figures: pd.DataFrame) -> np.ndarray:
-    """The formula on every row of ``figures`` (float; NaN where a figure is missing or a
-    denominator is zero)."""
+    """The formula on every row of ``figures``.
+
+    Parameters
+    ----------
+    formula : str
+        Arithmetic over figure names (see :func:`check_formula`).
+    figures : pandas.DataFrame
+        One row per area, one column per figure.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float per row; NaN where a figure is missing or a denominator is zero.
+    """
 
     def ev(node: ast.AST) -> np.ndarray:
         if isinstance(node, ast.Expression):
@@ -151,7 +193,12 @@ def evaluate_formula(formula: str, figures: pd.DataFrame) -> np.ndarray:
             v = ev(node.operand)
             return -v if isinstance(node.op, ast.USub) else v
         if not isinstance(node, ast.BinOp):  # _parse admits no other node
-            raise InvalidInput(f"formula {formula!r}: unexpected {type(node).__name__}")
+            raise fail(
+                InvalidInput,
+                N_("formula {formula!r}: unexpected {node}"),
+                formula=formula,
+                node=type(node).__name__,
+            )
         a, b = ev(node.left), ev(node.right)
         if isinstance(node.op, ast.Div):
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -169,10 +216,22 @@ def roll_up(
 ) -> dict[str, pd.DataFrame]:
     """Figures per level, indexed by area code.
 
-    grid_figures: one row per grid with ``code``, ``community_code``, ``street_code`` and
-    figure columns; community_figures: ``code``, ``street_code`` and COMMUNITY_FIGURES.
     Communities and the street are the sums of their grids (a figure missing in every
-    grid stays missing) plus their own figures; ``street_extra`` adds street-only figures.
+    grid stays missing) plus their own figures.
+
+    Parameters
+    ----------
+    grid_figures : pandas.DataFrame
+        One row per grid with ``code``, ``community_code``, ``street_code`` and figures.
+    community_figures : pandas.DataFrame
+        ``code``, ``street_code`` and COMMUNITY_FIGURES (areas in square metres).
+    street_extra : dict or None
+        Street-only figures: figure name -> {street code: value}.
+
+    Returns
+    -------
+    dict
+        ``grid``, ``community`` and ``street`` -> figures indexed by area code.
     """
     cols = [c for c in grid_figures.columns if c in FIGURES]
     grid = grid_figures.set_index("code")
@@ -211,6 +270,35 @@ def _judge(ind: Any, value: float | None) -> tuple[str, int | None]:
     return ("pass" if ok else "fail"), None
 
 
+ROW_COLUMNS = (
+    "indicator",
+    "name",
+    "level",
+    "area",
+    "area_name",
+    "value",
+    "unit",
+    "direction",
+    "target",
+    "threshold",
+    "status",
+    "stars",
+    "formula",
+    "figures",
+    "source",
+)
+
+
+def _inputs(frame: pd.DataFrame, code: Any, used: list[str]) -> dict[str, float | None]:
+    """The figures a formula used for one area, rounded to 0.01 (None: missing)."""
+    inputs: dict[str, float | None] = {}
+    for f in used:
+        v = frame.at[code, f] if f in frame else np.nan
+        v = float(v) if v is not None and pd.notna(v) else None
+        inputs[f] = round(v, 2) if v is not None else None
+    return inputs
+
+
 def evaluate(
     indicators: Any,
     figures: dict[str, pd.DataFrame],
@@ -219,8 +307,27 @@ def evaluate(
     level: str | None = None,
     lang: str = "zh",
 ) -> pd.DataFrame:
-    """One row per (indicator, level, area): value (rounded to 0.01), status, stars and the
-    figures the formula used."""
+    """Every enabled indicator judged on every area of its levels.
+
+    Parameters
+    ----------
+    indicators : IndicatorSet
+        The indicator table (:func:`gridmap.standards.indicators.load_indicators`).
+    figures : dict
+        Per level, the figures indexed by area code (:func:`roll_up`).
+    names : dict
+        Per level, area code -> display name.
+    level : str or None
+        ``grid``, ``community`` or ``street``; None for all.
+    lang : str
+        ``zh`` or ``en`` for indicator names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (indicator, level, area): value (rounded to 0.01), status, stars and
+        the figures the formula used.
+    """
     rows = []
     for ind in indicators.enabled():
         for lv in ind.levels:
@@ -231,11 +338,7 @@ def evaluate(
             used = formula_figures(ind.formula)
             for code, value in zip(frame.index, values, strict=True):
                 status, stars = _judge(ind, value)
-                inputs = {}
-                for f in used:
-                    v = frame.at[code, f] if f in frame else np.nan
-                    v = float(v) if v is not None and pd.notna(v) else None
-                    inputs[f] = round(v, 2) if v is not None else None
+                inputs = _inputs(frame, code, used)
                 rows.append(
                     {
                         "indicator": ind.id,
@@ -255,23 +358,4 @@ def evaluate(
                         "source": ind.source,
                     }
                 )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "indicator",
-            "name",
-            "level",
-            "area",
-            "area_name",
-            "value",
-            "unit",
-            "direction",
-            "target",
-            "threshold",
-            "status",
-            "stars",
-            "formula",
-            "figures",
-            "source",
-        ],
-    )
+    return pd.DataFrame(rows, columns=list(ROW_COLUMNS))

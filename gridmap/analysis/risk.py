@@ -139,8 +139,19 @@ def _validate(weights: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def load_weights(path: str | Path | None = None) -> dict[str, Any]:
-    """The default weights, overridden by the YAML file ``path`` when given (the installation's
-    comes from ``Settings.risk_weights``, GRIDMAP_RISK_WEIGHTS)."""
+    """The default weights, overridden by the YAML file ``path`` when given.
+
+    Parameters
+    ----------
+    path : str or Path or None
+        A YAML file with the keys it changes (the installation's comes from
+        ``Settings.risk_weights``, GRIDMAP_RISK_WEIGHTS); None for the shipped weights.
+
+    Returns
+    -------
+    dict
+        The validated weights (points per count, radii in metres).
+    """
     weights = default_weights()
     path = path or None
     if path is None:

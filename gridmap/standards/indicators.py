@@ -10,6 +10,8 @@ id (``enabled: false`` drops it) and adds new ones, exactly like the reach rules
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gridmap.errors import InvalidInput
+from gridmap.messages import N_, fail
 from gridmap.standards.rules import read_table
 
 SHIPPED = "indicators.yaml"
@@ -53,7 +56,17 @@ class Indicator:
     origin: str = ""
 
     def name(self, lang: str = "zh") -> str:
-        """The indicator's name in ``lang`` (``zh`` or ``en``)."""
+        """The indicator's name in a language.
+
+        Parameters
+        ----------
+        lang : str
+            ``zh`` or ``en``.
+
+        Returns
+        -------
+        str
+        """
         return self.name_zh if lang == "zh" else self.name_en
 
     @property
@@ -62,7 +75,17 @@ class Indicator:
         return self.target.get("stars")
 
     def threshold_text(self, lang: str = "zh") -> str:
-        """The target as people read it: '≥ 90 %', '300–500 户', '3★ ≥ 75 / 4★ ≥ 77.5 / 5★ ≥ 80 %'."""
+        """The target as people read it: '≥ 90 %', '300–500 户', '3★ ≥ 75 / 4★ ≥ 77.5 / 5★ ≥ 80 %'.
+
+        Parameters
+        ----------
+        lang : str
+            ``zh`` or ``en`` (the unit is written as the table gives it).
+
+        Returns
+        -------
+        str
+        """
         unit = f" {self.unit}" if self.unit else ""
         t = self.target
         if self.stars:
@@ -81,11 +104,29 @@ class IndicatorSet:
     sources: tuple[str, ...] = field(default_factory=tuple)
 
     def enabled(self, level: str | None = None) -> list[Indicator]:
-        """The enabled indicators, those of ``level`` (grid, community, street) when given."""
+        """The enabled indicators, those of one level when given.
+
+        Parameters
+        ----------
+        level : str or None
+            ``grid``, ``community`` or ``street``; None for every level.
+
+        Returns
+        -------
+        list of Indicator
+        """
         return [i for i in self.indicators if i.enabled and (level is None or level in i.levels)]
 
     def get(self, indicator_id: str) -> Indicator:
-        """The indicator ``indicator_id``.
+        """The indicator with an id.
+
+        Parameters
+        ----------
+        indicator_id : str
+
+        Returns
+        -------
+        Indicator
 
         Raises
         ------
@@ -95,7 +136,11 @@ class IndicatorSet:
         for i in self.indicators:
             if i.id == indicator_id:
                 return i
-        raise InvalidInput(f"no indicator {indicator_id!r}; `gridmap indicators --list` names them")
+        raise fail(
+            InvalidInput,
+            N_("no indicator {id!r}; `gridmap indicators --list` names them"),
+            id=indicator_id,
+        )
 
     @property
     def households_band(self) -> tuple[float, float]:
@@ -212,16 +257,32 @@ def _read(text: str, where: str) -> dict[str, Any]:
     return doc
 
 
+@functools.cache
+def _shipped() -> dict[str, Any]:
+    """The shipped table, read once per process (every street office's task asks for it)."""
+    return _read(resources.files("gridmap.standards").joinpath(SHIPPED).read_text("utf-8"), SHIPPED)
+
+
 def load_indicators(override: str | Path | None = None) -> IndicatorSet:
-    """The shipped indicators, merged with the deployment's file ``override`` when given."""
-    doc = _read(resources.files("gridmap.standards").joinpath(SHIPPED).read_text("utf-8"), SHIPPED)
+    """The shipped indicators, merged with the deployment's file when given.
+
+    Parameters
+    ----------
+    override : str, Path or None
+        A YAML file of indicators replacing shipped ones by id or adding new ones.
+
+    Returns
+    -------
+    IndicatorSet
+    """
+    doc = copy.deepcopy(_shipped())
     items = [_indicator(raw, where=SHIPPED) for raw in doc["indicators"]]
     params = dict(doc.get("params") or {})
     sources = [SHIPPED]
     if override is not None:
         path = Path(override)
         if not path.is_file():
-            raise InvalidInput(f"{path}: indicators file not found")
+            raise fail(InvalidInput, N_("{path}: indicators file not found"), path=str(path))
         user = _read(path.read_text("utf-8"), path.name)
         sources.append(str(path))
         params.update(user.get("params") or {})
@@ -236,9 +297,13 @@ def load_indicators(override: str | Path | None = None) -> IndicatorSet:
                 items.append(item)
     band = params.get("households_band", (300, 500))
     if not (isinstance(band, list | tuple) and len(band) == 2):
-        raise InvalidInput(f"{sources[-1]}: params.households_band must be [MIN, MAX]")
+        raise fail(
+            InvalidInput,
+            N_("{source}: params.households_band must be [MIN, MAX]"),
+            source=sources[-1],
+        )
     ids = [i.id for i in items]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
-        raise InvalidInput(f"duplicate indicator ids: {', '.join(dup)}")
+        raise fail(InvalidInput, N_("duplicate indicator ids: {ids}"), ids=", ".join(dup))
     return IndicatorSet(tuple(items), params, tuple(sources))

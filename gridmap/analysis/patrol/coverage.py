@@ -37,6 +37,9 @@ class CoverageReport:
     patrollers: per patroller (and period): patrols, km, hours, day_hours, night_hours.
     sites: per key site: visited (bool), visits, last_visit, minutes_near.
     buildings_passed: index-aligned with the buildings given: passed in any period.
+    whole: one row per grid over the whole range (all periods as one): grid_code, street_m,
+        patrolled_m, households, households_covered, the values a single period spanning
+        the range would give (a month's figures from a run split by week).
     pieces: the cleaned track pieces (lines) used.
     cleaning: counts of fixes kept and dropped by reason.
     """
@@ -52,6 +55,7 @@ class CoverageReport:
     cleaning: dict[str, Any]
     options: PatrolOptions
     buildings_passed: pd.Series = field(default_factory=lambda: pd.Series(dtype=bool))
+    whole: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def totals(self) -> dict[str, Any]:
         """Street-office totals over the whole range (each street piece counted once).
@@ -121,9 +125,7 @@ def coverage(
     """
     if shift not in ("all", "day", "night"):
         raise fail(InvalidInput, N_("shift must be all, day or night, got {shift!r}"), shift=shift)
-    crs = network.crs
-    grids = network.grids
-    n_per = len(periods)
+    grids, n_per = network.grids, len(periods)
     segs = track_segments(clean, options=options)
     bins, seg_idx = _chosen_chords(segs, periods, shift, options)
     tree = shapely.STRtree(segs.geoms[seg_idx]) if len(seg_idx) else None
@@ -147,8 +149,8 @@ def coverage(
     patrollers = _patroller_totals(segs, seg_idx, bins, periods, options)
     # Only pieces with at least one segment in the selection (period and shift).
     chosen = np.unique(segs.piece[seg_idx])
-    pieces_gdf = track_pieces(clean[clean["piece"].isin(chosen)], crs).reset_index(drop=True)
-    site_frame = site_rows["frame"]
+    pieces_gdf = track_pieces(clean[clean["piece"].isin(chosen)], network.crs)
+    whole = _whole_range(network, share_all >= options.min_share, buildings, grid_pos, passed_any)
     return CoverageReport(
         periods,
         shift,
@@ -156,11 +158,42 @@ def coverage(
         segments,
         unpatrolled,
         patrollers,
-        site_frame,
-        pieces_gdf,
+        site_rows["frame"],
+        pieces_gdf.reset_index(drop=True),
         _cleaning_counts(clean),
         options,
         passed_any,
+        whole,
+    )
+
+
+def _whole_range(
+    network: StreetNetwork,
+    patrolled_any: np.ndarray,
+    buildings: gpd.GeoDataFrame | None,
+    grid_pos: pd.Series,
+    passed_any: pd.Series,
+) -> pd.DataFrame:
+    """Street metres and households per grid, patrolled and passed over the whole range."""
+    street_m, patrolled_m = _street_metres(network, patrolled_any[:, None], 1)
+    hh_total: np.ndarray = np.zeros(len(grid_pos))
+    hh_passed: np.ndarray = np.zeros(len(grid_pos))
+    if buildings is not None and len(buildings):
+        bg = grid_pos.reindex(buildings["grid_code"].to_numpy()).to_numpy()
+        has = ~np.isnan(bg)
+        bgi = np.where(has, bg, 0).astype(int)
+        hh = buildings["households"].fillna(0).to_numpy(float)
+        sel = has & passed_any.to_numpy(dtype=bool)
+        hh_total = np.bincount(bgi[has], weights=hh[has], minlength=len(grid_pos))
+        hh_passed = np.bincount(bgi[sel], weights=hh[sel], minlength=len(grid_pos))
+    return pd.DataFrame(
+        {
+            "grid_code": network.grids["code"].to_numpy(),
+            "street_m": np.round(street_m, 1),
+            "patrolled_m": np.round(patrolled_m[:, 0], 1),
+            "households": hh_total.astype(int),
+            "households_covered": hh_passed.astype(int),
+        }
     )
 
 
