@@ -19,9 +19,6 @@ STILL_UNDOCUMENTED: set[str] = {
     "geodata/street_runs.py",
     "gridmap/analysis/indicators.py",
     "gridmap/analysis/risk.py",
-    "gridmap/maps/heatmap.py",
-    "gridmap/maps/heatmap_png.py",
-    "gridmap/maps/indicators.py",
     "gridmap/standards/indicators.py",
 }
 
