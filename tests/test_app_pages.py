@@ -653,7 +653,7 @@ def _weeks_spec(page: str) -> tuple[str, dict, str]:
 
 
 def test_heatmap_weekly_cells_are_fetched_and_scoped(demo_app, demo_db, db, people):
-    from geodata.db import analysis
+    from geodata.db import heatmaps
     from geodata.db.engine import session_factory as sessions
     from gridmap.privacy import Requester
 
@@ -663,7 +663,7 @@ def test_heatmap_weekly_cells_are_fetched_and_scoped(demo_app, demo_db, db, peop
     assert url == "/heatmap/layers/weeks" and params == {"layer": "patrol", "weekly": "1"}
     body = admin.get(url, query_string={**params, "display": display}).get_json()
     with sessions(demo_db[0])() as s:
-        hm = analysis.heatmap(s, Requester.system(), layer="patrol")
+        hm = heatmaps.heatmap(s, Requester.system(), layer="patrol")
     weeks = {f"{w:%Y-%m-%d}" for w in hm.weekly["week"]}
     assert len(body["features"]) == len(hm.weekly) > 0
     assert {f["properties"]["times"][0] for f in body["features"]} == weeks
@@ -680,7 +680,7 @@ def test_heatmap_weekly_cells_are_fetched_and_scoped(demo_app, demo_db, db, peop
         requester = Requester(
             username="p_leader", role="grid_leader", grid_ids=frozenset([grid_id])
         )
-        theirs = analysis.heatmap(s, requester, layer="patrol").weekly
+        theirs = heatmaps.heatmap(s, requester, layer="patrol").weekly
     assert len(mine) == len(theirs)
     assert sum(f["properties"]["value"] for f in mine) == pytest.approx(
         theirs["value"].sum(), abs=0.05 * len(theirs)
