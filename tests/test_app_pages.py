@@ -614,3 +614,117 @@ def test_streets_read_as_the_street_office_level(demo_app, demo_db):
         page = client.get(path).get_data(as_text=True)
         assert "街道" in page and "街巷覆盖率" not in page, path
     assert "街巷巡查覆盖率 %" in client.get("/patrol").get_data(as_text=True)
+
+
+# --- every view of every analysis page stays small; the big layers are fetched ------------
+ANALYSIS_VIEWS = [
+    "/patrol",
+    "/risk",
+    "/planner",
+    "/heatmap",
+    "/heatmap?layer=patrol&weekly=1",
+    "/heatmap?layer=incidents&weekly=1&cells=h3",
+    "/heatmap?layer=group&group=elderly_alone",
+    "/heatmap?layer=group&group=elderly_alone&cells=h3",
+    "/heatmap?layer=reach&category=health_station",
+    "/heatmap?layer=households&bandwidth_m=50&cell_m=25",
+    "/indicators",
+    "/indicators?map=grids.households_band",
+]
+
+
+@pytest.mark.parametrize("path", ANALYSIS_VIEWS)
+def test_every_analysis_view_is_under_300_kb(demo_app, demo_db, path):
+    r = _client(demo_app, "admin", demo_db[1]).get(path)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200, path
+    assert len(page.encode()) < 300 * 1024, (path, len(page.encode()))
+    assert '"times"' not in page  # no weekly cells written into the page
+
+
+def _weeks_spec(page: str) -> tuple[str, dict, str]:
+    """The weekly slider's endpoint, the parameters it sends and its display CRS."""
+    found = re.search(
+        r'GM\.withParams\(("[^"]*"),\s*Object\.assign\(\{display: ("[^"]*")\}, (\{.*?\})\)\)',
+        page,
+    )
+    assert found, "no weekly slider on the page"
+    return json.loads(found.group(1)), json.loads(found.group(3)), json.loads(found.group(2))
+
+
+def test_heatmap_weekly_cells_are_fetched_and_scoped(demo_app, demo_db, db, people):
+    from geodata.db import heatmaps
+    from geodata.db.engine import session_factory as sessions
+    from gridmap.privacy import Requester
+
+    admin = _client(demo_app, "admin", demo_db[1])
+    page = admin.get("/heatmap?layer=patrol&weekly=1").get_data(as_text=True)
+    url, params, display = _weeks_spec(page)
+    assert url == "/heatmap/layers/weeks" and params == {"layer": "patrol", "weekly": "1"}
+    body = admin.get(url, query_string={**params, "display": display}).get_json()
+    with sessions(demo_db[0])() as s:
+        hm = heatmaps.heatmap(s, Requester.system(), layer="patrol")
+    weeks = {f"{w:%Y-%m-%d}" for w in hm.weekly["week"]}
+    assert len(body["features"]) == len(hm.weekly) > 0
+    assert {f["properties"]["times"][0] for f in body["features"]} == weeks
+    total = sum(f["properties"]["value"] for f in body["features"])
+    assert total == pytest.approx(hm.weekly["value"].sum(), abs=0.05 * len(hm.weekly))
+    n_weeks = int(re.search(r'id="n-weeks">(\d+)<', page).group(1))
+    assert n_weeks == len(weeks)
+    # a grid leader gets the weeks of the own grid's patrols: part of what the admin sees
+    leader = _client(demo_app, "p_leader")
+    mine = leader.get(url, query_string=params).get_json()["features"]
+    assert 0 < len(mine) < len(body["features"])
+    with sessions(demo_db[0])() as s:
+        grid_id = s.scalar(sa.select(Grid.id).where(Grid.code == people["grid"]))
+        requester = Requester(
+            username="p_leader", role="grid_leader", grid_ids=frozenset([grid_id])
+        )
+        theirs = heatmaps.heatmap(s, requester, layer="patrol").weekly
+    assert len(mine) == len(theirs)
+    assert sum(f["properties"]["value"] for f in mine) == pytest.approx(
+        theirs["value"].sum(), abs=0.05 * len(theirs)
+    )
+    everyone = {
+        (json.dumps(f["geometry"]), f["properties"]["times"][0]): f["properties"]["value"]
+        for f in body["features"]
+    }
+    for f in mine:
+        key = (json.dumps(f["geometry"]), f["properties"]["times"][0])
+        assert f["properties"]["value"] <= everyone[key] + 0.05
+    # the page without the slider asks for no weeks; outside the areas there are none
+    assert "/heatmap/layers/weeks" not in admin.get("/heatmap?layer=patrol").get_data(as_text=True)
+    other = leader.get(url, query_string={**params, "grid": people["other_grid"]})
+    assert other.status_code in (403, 404)
+
+
+def test_indicator_map_areas_are_fetched_with_the_same_figures_for_every_viewer(
+    demo_app, demo_db, db, people
+):
+    admin = _client(demo_app, "admin", demo_db[1])
+    page = admin.get("/indicators").get_data(as_text=True)
+    assert '"type":"Feature"' not in page.replace(" ", "")  # nothing embedded
+    ((url, spec),) = _layer_specs(page).items()
+    indicator = url.rsplit("/", 1)[1]
+    assert url == f"/indicators/layers/{indicator}" and spec["params"] == {"period": ""}
+    feats = {f["properties"]["code"]: f["properties"] for f in _fetch(admin, spec)}
+    assert len(feats) == db.scalar(sa.text("SELECT count(*) FROM grid"))
+    api = admin.get("/api/indicators?level=grid").get_json()["indicators"]
+    rows = {r["area"]: r for r in api if r["indicator"] == indicator}
+    assert set(feats) == set(rows)
+    for code, p in feats.items():
+        assert p.get("value") == pytest.approx(rows[code]["value"]), code
+        assert p["status"] == rows[code]["status"]
+        assert p["edge"] == ("#c62828" if p["status"] == "fail" else "#555555")
+        assert p["color"] == "#bdbdbd" if rows[code]["value"] is None else p["color"] != "#bdbdbd"
+    # the grid leader: the own grid only, with the admin's figures
+    leader = _client(demo_app, "p_leader")
+    leader_page = leader.get("/indicators").get_data(as_text=True)
+    mine = _fetch(leader, _layer_specs(leader_page)[url])
+    assert [f["properties"]["code"] for f in mine] == [people["grid"]]
+    theirs = feats[people["grid"]]
+    assert mine[0]["properties"].get("value") == theirs.get("value")
+    assert mine[0]["properties"]["status"] == theirs["status"]
+    assert leader.get("/indicators/layers/no-such-indicator").status_code == 404
+    chosen = admin.get("/indicators?map=grids.households_band").get_data(as_text=True)
+    assert "/indicators/layers/grids.households_band" in chosen

@@ -68,6 +68,7 @@ ROUTES = {
         ({"name": "no-such-layer"}, "", AREA_OR_EMPTY_404),
     ],
     "analysis.heatmap_cells": [({}, "layer=households", AREA_PAGES)],
+    "analysis.heatmap_weeks": [({}, "layer=patrol&weekly=1", AREA_PAGES)],
     "api.building": [({"building_id": "in"}, "", ALL_OK)],
     "api.building_tile": [({"z": 15, "x": 26978, "y": 12409}, "", ALL_OK)],
     "api.layer_geojson": [
@@ -136,6 +137,10 @@ ROUTES = {
     "indicators.indicators_page": [({}, "", AREA_OR_EMPTY)],
     "indicators.indicators_print": [({}, "", AREA_OR_EMPTY)],
     "indicators.indicators_download": [({}, "", AREA_OR_EMPTY)],
+    "indicators.indicator_layer": [
+        ({"indicator": "health.reach_15min"}, "zoom=16", AREA_OR_EMPTY),
+        ({"indicator": "no-such-indicator"}, "", AREA_OR_EMPTY_404),
+    ],
 }
 
 

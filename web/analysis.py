@@ -7,7 +7,17 @@ grid or layer) are shown on the page above the form.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from geodata.db import analysis, heatmaps, repo
@@ -16,19 +26,26 @@ from gridmap.analysis import patrol as patrol_mod
 from gridmap.analysis.risk import component_label, load_weights
 from gridmap.display import grid_label
 from gridmap.errors import GridmapError, InvalidInput
+from gridmap.maps.gcj02 import shift_geojson
 from gridmap.maps.heatmap import (
     PALETTE,
     TIME_PALETTE,
+    HeatmapView,
     cell_frame,
     colorize,
     heatmap_map,
     scale_max,
+    weekly_features,
 )
 from gridmap.maps.patrol import PATROL_LAYERS, patrol_layer_frames, patrol_map
 from gridmap.maps.risk import RISK_LAYERS, risk_layer_frames, risk_map
 from web.db import db_session
 from web.i18n import current_lang, error_text
-from web.maps import layer_response, render_map  # basemap, controls, offline assets
+from web.maps import (  # basemap, controls, offline assets
+    layer_response,
+    render_map,
+    requested_display,
+)
 
 bp = Blueprint("analysis", __name__)
 
@@ -341,21 +358,18 @@ def heatmap_page():
     lang = current_lang()
     caption = _caption(p, hm)
     grids = repo.visible_grids_frame(session, g.requester, grid_code=p["grid"] or None)
-    m = heatmap_map(
-        hm.surface,
-        hm.cells,
-        grids,
+    query = {k: v for k, v in request.args.items() if k != "lang"}
+    slider = p["weekly"] and hm.weekly is not None and len(hm.weekly) > 0
+    view = HeatmapView(
         caption=caption,
         layer_name=_("Density"),
         value_label=_("Walking minutes") if travel else unit,
-        weekly=hm.weekly if p["weekly"] else None,
-        weekly_cell_m=hm.weekly_cell_m,
         travel_time=travel,
         cells_url=url_for("analysis.heatmap_cells"),
-        params={k: v for k, v in request.args.items() if k != "lang"},
-        _=_,
+        weeks_url=url_for("analysis.heatmap_weeks") if slider else None,
+        params=query,
     )
-    query = {k: v for k, v in request.args.items() if k != "lang"}
+    m = heatmap_map(hm.surface, hm.cells, grids, view, _=_)
     return render_template(
         "analysis/heatmap.html",
         map=render_map(m),
@@ -398,6 +412,25 @@ def heatmap_cells():
     """The heatmap's cells (small counts already suppressed) in the map's box."""
     hm = _compute(_heatmap_params())  # bbox, zoom and display are the layer's own
     return layer_response(*cell_frame(hm.cells))
+
+
+@bp.route("/heatmap/layers/weeks")
+def heatmap_weeks():
+    """The weekly slider's cells of the heatmap's history layer (all weeks, the whole box:
+    the slider shows one week at a time)."""
+    hm = _compute(_heatmap_params())
+    s = hm.surface
+    body = weekly_features(
+        hm.weekly,
+        cell_m=hm.weekly_cell_m or s.cell_m,
+        crs=s.crs,
+        colors=TIME_PALETTE if s.units == "minutes" else PALETTE,
+    )
+    if requested_display() == "gcj02":
+        body = shift_geojson(body)
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "private, max-age=30"
+    return response
 
 
 def _facility_categories(lang: str) -> list[tuple[str, str]]:

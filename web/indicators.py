@@ -4,6 +4,7 @@
     GET /indicators/print?period=          the A4 print view handed upward
     GET /indicators/download.xlsx?period=  the Excel workbook (audited)
     GET /api/indicators?level=&period=     JSON: the same rows as `gridmap indicators --json`
+    GET /indicators/layers/<indicator>?period=&bbox=&zoom=   the map's areas (GeoJSON)
 
 Every figure comes from geodata.db.indicators.indicator_report (all data; the viewer's
 areas only choose rows), so the page, the download, the API and the command line agree.
@@ -12,17 +13,17 @@ areas only choose rows), so the page, the download, the API and the command line
 from __future__ import annotations
 
 import numpy as np
-from flask import Blueprint, Response, g, jsonify, render_template, request
+from flask import Blueprint, Response, abort, g, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 
 from geodata.db import repo
 from geodata.db.indicators import indicator_report, resolve_period
 from geodata.indicator_export import indicators_xlsx, status_text
 from gridmap.display import show
-from gridmap.maps.indicators import indicator_map
+from gridmap.maps.indicators import indicator_layer_frame, indicator_map
 from web.db import db_session
 from web.i18n import current_lang
-from web.maps import render_map
+from web.maps import layer_response, render_map
 
 bp = Blueprint("indicators", __name__)
 LEVELS = ("street", "community", "grid")
@@ -73,19 +74,32 @@ def _tables(report: dict) -> list[dict]:
     return out
 
 
+def _definitions(report: dict) -> list[dict]:
+    """Each indicator once, with its formula, source and target (the rows link here)."""
+    seen: dict[str, dict] = {}
+    for r in report["indicators"]:
+        seen.setdefault(r["indicator"], r)
+    return [
+        {k: r[k] for k in ("indicator", "name", "formula", "source", "threshold")}
+        for r in seen.values()
+    ]
+
+
 @bp.get("/api/indicators")
 def api_indicators():
     return jsonify(_report(corrections=request.args.get("corrections") == "1"))
 
 
-def _choropleth(chosen: str):
-    """The map of one indicator over the viewer's grids (or communities), and the choices."""
+def _map_choices() -> list:
+    """The indicators a map can show: those reported per grid or per community."""
     from gridmap.standards.indicators import load_indicators
 
-    items = [i for i in load_indicators().enabled() if {"grid", "community"} & set(i.levels)]
-    ind = next((i for i in items if i.id == chosen), items[0] if items else None)
-    if ind is None:
-        return None, [], None
+    return [i for i in load_indicators().enabled() if {"grid", "community"} & set(i.levels)]
+
+
+def _map_areas(ind):
+    """The viewer's grids (or communities) with ``ind``'s value, shown text and status,
+    in EPSG:4326 (the areas without a row for the viewer left out)."""
     level = "grid" if "grid" in ind.levels else "community"
     session = db_session()
     rep = indicator_report(
@@ -101,23 +115,48 @@ def _choropleth(chosen: str):
     else:
         areas = repo.communities_frame(session)[["code", "geometry"]]
     areas = areas[areas["code"].isin(rows)].reset_index(drop=True)
-    if not len(areas):
-        return None, items, ind
-    areas = areas.assign(
+    return areas.assign(
         area_name=[rows[c]["area_name"] for c in areas["code"]],
         value=[np.nan if rows[c]["value"] is None else rows[c]["value"] for c in areas["code"]],
         shown=[show(rows[c]["value"]) for c in areas["code"]],
         status=[rows[c]["status"] for c in areas["code"]],
     )
+
+
+def _choropleth(chosen: str):
+    """The map of one indicator over the viewer's grids (or communities), and the choices;
+    the page holds the frame and the scale, the areas come from ``indicator_layer``."""
+    items = _map_choices()
+    ind = next((i for i in items if i.id == chosen), items[0] if items else None)
+    if ind is None:
+        return None, [], None
+    areas = _map_areas(ind)
+    if not len(areas):
+        return None, items, ind
     m, legends = indicator_map(
-        areas,
+        tuple(float(v) for v in areas.total_bounds),
+        url_for("indicators.indicator_layer", indicator=ind.id),
+        areas["value"].to_numpy(float),
         title=ind.name(current_lang()),
         unit=ind.unit,
         threshold=ind.threshold_text(current_lang()),
         lower_is_better=ind.direction == "lower",
+        params={"period": request.args.get("period", "")},
         _=_,
     )
     return render_map(m, legends=legends), items, ind
+
+
+@bp.get("/indicators/layers/<indicator>")
+def indicator_layer(indicator: str):
+    """The areas of the indicator map (the viewer's, values the same for every viewer)."""
+    ind = next((i for i in _map_choices() if i.id == indicator), None)
+    if ind is None:
+        abort(404)
+    frame, props = indicator_layer_frame(
+        _map_areas(ind), unit=ind.unit, lower_is_better=ind.direction == "lower"
+    )
+    return layer_response(frame, props)
 
 
 @bp.get("/indicators")
@@ -128,6 +167,7 @@ def indicators_page():
         "indicators/index.html",
         report=report,
         tables=_tables(report),
+        definitions=_definitions(report),
         args=request.args,
         street=repo.street_summary(db_session()),
         map=map_parts,

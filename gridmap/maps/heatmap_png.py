@@ -29,9 +29,35 @@ def heatmap_png(
     width_px: int = 1600,
     dpi: int = 200,
 ) -> bytes:
-    """PNG bytes ``width_px`` wide: ``rgba`` (the surface coloured on 0..``vmax`` with
-    ``colors``) placed on the surface's bounds, ``grids`` outlined, a colour bar from 0 to
-    ``vmax`` captioned ``unit_label``, ``title`` above, a scale bar in metres."""
+    """The heatmap as a PNG for people: the coloured surface on its bounds with the grids
+    outlined, a colour bar with the unit, the title above and a scale bar in metres.
+
+    Parameters
+    ----------
+    surface : Surface
+        The surface in its metric CRS (its bounds place the image; the scale bar is true).
+    rgba : numpy.ndarray
+        The surface coloured on 0..``vmax`` with ``colors`` (see ``colorize``).
+    grids : geopandas.GeoDataFrame
+        Grids to outline (any CRS; drawn in the surface's).
+    vmax : float
+        Top of the colour bar in the surface's unit.
+    title : str
+        What the surface shows, above the map.
+    unit_label : str
+        The colour bar's caption (the unit).
+    colors : list of str
+        Hex colours from low to high, as used for ``rgba``.
+    width_px : int
+        Width of the image in pixels.
+    dpi : int
+        Dots per inch (sets the text size relative to the image).
+
+    Returns
+    -------
+    bytes
+        The PNG file.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
