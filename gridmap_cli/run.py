@@ -30,13 +30,6 @@ ANALYSES = ("patrol", "risk", "indicators", "reach")  # geodata.street_runs.COMP
     is_flag=True,
     help="No cluster: the same tasks one after another in this process.",
 )
-def _inputs(analysis: str) -> dict:
-    """What every task of the run is handed: the installation's risk weights for risk."""
-    from gridmap.analysis.risk import load_weights
-
-    return {"risk_weights": load_weights(settings().risk_weights)} if analysis == "risk" else {}
-
-
 def run_cmd(analysis, all_streets, streets, period, workers, sequential) -> None:
     """Compute patrol coverage, risk, indicators or reachability of many street offices,
     one task per street office on a Dask cluster, each reading its street office from the
@@ -106,3 +99,10 @@ def run_cmd(analysis, all_streets, streets, period, workers, sequential) -> None
             f"{len(outcome.failed)} street offices failed after retries ({SCHEDULER_ENV} "
             f"{'set' if settings().dask_scheduler else 'unset'}); see job {outcome.run_id}"
         )
+
+
+def _inputs(analysis: str) -> dict:
+    """What every task of the run is handed: the installation's risk weights for risk."""
+    from gridmap.analysis.risk import load_weights
+
+    return {"risk_weights": load_weights(settings().risk_weights)} if analysis == "risk" else {}

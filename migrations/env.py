@@ -8,9 +8,10 @@ tables (spatial_ref_sys, geometry_columns, SpatiaLite's many internals).
 from alembic import context
 from geoalchemy2 import alembic_helpers
 
-from geodata.db.engine import database_url, is_sqlite, make_engine
+from geodata.db.engine import is_sqlite, make_engine
 from geodata.db.migrate import include_object
 from geodata.db.models import Base
+from geodata.settings import Settings
 
 config = context.config
 
@@ -33,7 +34,9 @@ connection = config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:
-    engine = make_engine(config.get_main_option("sqlalchemy.url") or database_url())
+    engine = make_engine(
+        config.get_main_option("sqlalchemy.url") or Settings.from_env().database_url
+    )
     with engine.begin() as conn:
         _run(conn)
     engine.dispose()

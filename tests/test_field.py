@@ -4,6 +4,7 @@ check-in must be near its site, patrol fixes become a patrol_track, a step on a 
 is a conflict, phone reveals are audited and limited, errors are pages for browsers; and
 the to-do list's pure parts. Both backends."""
 
+import dataclasses
 import io
 import json
 import re
@@ -94,9 +95,11 @@ def place(demo_db):
     }
 
 
-@pytest.fixture(autouse=True)
-def photo_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("GRIDMAP_HOME", str(tmp_path))
+@pytest.fixture
+def photo_home(demo_app, tmp_path, monkeypatch):
+    """The app's home (where photos are stored) moved to a temporary folder for one test."""
+    settings = dataclasses.replace(demo_app.config["SETTINGS"], home=tmp_path)
+    monkeypatch.setitem(demo_app.config, "SETTINGS", settings)
     return tmp_path
 
 

@@ -5,9 +5,9 @@ patrol`; reports a hazard with a photo offline that arrives once when back onlin
 in at a key site; and the service worker opens the app with no connection. No request
 leaves for another host. Screenshots in test-artifacts/screenshots."""
 
+import dataclasses
 import io
 import json
-import os
 import time
 from datetime import date
 
@@ -30,11 +30,11 @@ OFFLINE_NOISE = [r"ERR_INTERNET_DISCONNECTED", r"Failed to fetch"]
 
 
 @pytest.fixture(scope="module")
-def leader(demo_db, tmp_path_factory):
+def leader(demo_db, demo_app, tmp_path_factory):
     """A grid leader of a grid with streets and a key site; photos under a temporary home."""
-    old_home = os.environ.get("GRIDMAP_HOME")
+    old_settings = demo_app.config["SETTINGS"]
     home = tmp_path_factory.mktemp("field-home")
-    os.environ["GRIDMAP_HOME"] = str(home)
+    demo_app.config["SETTINGS"] = dataclasses.replace(old_settings, home=home)
     with session_factory(demo_db[0]).begin() as s:
         grid = s.execute(
             sa.select(Grid.code, sa.func.ST_AsText(Grid.geom))
@@ -75,10 +75,7 @@ def leader(demo_db, tmp_path_factory):
         "home": home,
         "centre": polygon.representative_point(),
     }
-    if old_home is None:
-        os.environ.pop("GRIDMAP_HOME", None)
-    else:
-        os.environ["GRIDMAP_HOME"] = old_home
+    demo_app.config["SETTINGS"] = old_settings
 
 
 def _street_inside(polygon, roads):

@@ -99,7 +99,7 @@ READS_THE_ENVIRONMENT = {
 # Functions still defaulting to os.environ, waiting to take their values from the Settings
 # (the list may only shrink): engine's helpers, which Settings.from_env calls with its own
 # mapping but web/field.py (photos) and migrations/env.py still call without one.
-STILL_READING = {"geodata/db/engine.py:gridmap_home", "geodata/db/engine.py:database_url"}
+STILL_READING: set[str] = set()
 
 
 def _environment_reads() -> set[str]:

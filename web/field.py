@@ -24,6 +24,7 @@ import geopandas as gpd
 from flask import (
     Blueprint,
     Response,
+    current_app,
     g,
     jsonify,
     render_template,
@@ -36,7 +37,6 @@ from sqlalchemy.exc import IntegrityError
 from geodata.db import field as field_repo
 from geodata.db import field_photos, phones, repo
 from geodata.db import hazards as cases_repo
-from geodata.db.engine import gridmap_home
 from geodata.db.mygrid import grid_view
 from gridmap import field, vocab
 from gridmap import hazards as hazard_rules
@@ -353,7 +353,7 @@ def submit():
             payload=sub.get("payload") if isinstance(sub.get("payload"), dict) else {},
             made_at_ms=sub.get("made_at"),
             photos=photos,
-            home=gridmap_home(),
+            home=current_app.config["SETTINGS"].home,
             rules=field_rules(),
         )
 
@@ -370,7 +370,7 @@ def submit():
 def photo(photo_id: int):
     """One evidence photo, for those who may see the case or site it belongs to."""
     record = field_photos.photo_file(db_session(), g.requester, photo_id)
-    path = gridmap_home() / record.path
+    path = current_app.config["SETTINGS"].home / record.path
     if not path.is_file():
         raise NotFound(_("The photo file is missing from the photo store."))
     body = path.read_bytes()  # at most a few hundred kB

@@ -28,13 +28,13 @@ from gridmap.messages import N_, fail
 DB_FILENAME = "gridmap.sqlite"
 
 
-def gridmap_home(env: Mapping[str, str] = os.environ) -> Path:
+def gridmap_home(env: Mapping[str, str]) -> Path:
     """The folder of gridmap's files (photos, backups): ``GRIDMAP_HOME``, else the current directory.
 
     Parameters
     ----------
     env : mapping
-        The environment (default: ``os.environ``).
+        The environment (Settings.from_env hands it in).
 
     Returns
     -------
@@ -44,13 +44,13 @@ def gridmap_home(env: Mapping[str, str] = os.environ) -> Path:
     return Path(env.get("GRIDMAP_HOME") or os.getcwd())
 
 
-def database_url(env: Mapping[str, str] = os.environ) -> str:
+def database_url(env: Mapping[str, str]) -> str:
     """The configured database URL, normalised to the drivers gridmap ships with.
 
     Parameters
     ----------
     env : mapping
-        The environment (default: ``os.environ``): ``GRIDMAP_DATABASE_URL``, else a
+        The environment (Settings.from_env hands it in): ``GRIDMAP_DATABASE_URL``, else a
         SpatiaLite file under ``GRIDMAP_HOME``.
 
     Returns
@@ -123,14 +123,14 @@ def _on_sqlite_connect(dbapi_conn, _record) -> None:
 
 
 def make_engine(
-    url: str | None = None, *, echo: bool = False, pool_size: int = 5, max_overflow: int = 10
+    url: str, *, echo: bool = False, pool_size: int = 5, max_overflow: int = 10
 ) -> Engine:
     """An engine for ``url`` with spatial support loaded.
 
     Parameters
     ----------
-    url : str, optional
-        The database URL (default: :func:`database_url`).
+    url : str
+        The database URL (the installation's is ``Settings.database_url``).
     echo : bool
         Log every SQL statement.
     pool_size, max_overflow : int
@@ -142,7 +142,6 @@ def make_engine(
         SQLite engines load SpatiaLite on each connection; PostgreSQL ones ping idle
         connections before use.
     """
-    url = url or database_url()
     if is_sqlite(url):
         path = make_url(url).database
         if path and path != ":memory:":
