@@ -147,3 +147,16 @@ def test_every_page_view_writes_its_audit_row(demo_app, demo_db):
         assert client.get(path + query).status_code == 200
     assert _computed() == computed + 1
     assert views() == before + 4
+
+
+def test_a_running_period_expires_like_the_other_entries(demo_session, monkeypatch):
+    admin = Requester.system("memo_admin")
+    running = heatmaps.heatmap(demo_session, admin, layer="incidents")
+    assert running.period.end > datetime.now()  # the default period ends tonight
+    computed = _computed()
+    heatmaps.heatmap(demo_session, admin, layer="incidents")
+    assert _computed() == computed
+    monkeypatch.setattr(memo, "CACHE_SECONDS", 0)  # the entry's time is up
+    again = heatmaps.heatmap(demo_session, admin, layer="incidents")
+    assert _computed() == computed + 1 and again is not running
+    assert again.total == running.total
