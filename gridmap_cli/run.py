@@ -11,6 +11,13 @@ from gridmap_cli.common import make_engine, settings
 ANALYSES = ("patrol", "risk", "indicators", "reach")  # geodata.street_runs.COMPUTE
 
 
+def _inputs(analysis: str) -> dict:
+    """What every task of the run is handed: the installation's risk weights for risk."""
+    from gridmap.analysis.risk import load_weights
+
+    return {"risk_weights": load_weights(settings().risk_weights)} if analysis == "risk" else {}
+
+
 @click.command("run")
 @click.argument("analysis", type=click.Choice(ANALYSES))
 @click.option("--all-streets", is_flag=True, help="Every street office that has grids.")

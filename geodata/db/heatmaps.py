@@ -7,7 +7,7 @@ only, and results leave in EPSG:4326 with the metric CRS they were computed in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import numpy as np
@@ -34,6 +34,8 @@ from gridmap.privacy import Requester
 
 BASE_LAYERS = ("households", "hazards", "incidents", "patrol")
 WEEKLY_CELL_M = 100.0  # the weekly slider shows cells of at least 1 ha (page weight)
+DEFAULT_DAYS = {"incidents": 84, "patrol": 28}  # history layers' default period, in days
+_Audit = tuple[str, str | None, dict]  # an audit row: action, target, detail
 
 
 @dataclass
@@ -53,6 +55,8 @@ class Heatmap:
     weekly: pd.DataFrame | None = None  # cell, ix, iy, week (Monday), value: history layers
     weekly_cell_m: float = WEEKLY_CELL_M
     notes: list[str] = field(default_factory=list)
+    # (action, target, detail) of the audit rows its reads wrote: each view writes them again
+    audits: list[_Audit] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class _Points:
     units: str
     period: patrol.Period | None = None
     weekly: pd.DataFrame | None = None
+    audits: list[_Audit] = field(default_factory=list)
 
 
 def parse_layer(layer: str) -> tuple[str, str | None]:
@@ -130,8 +135,8 @@ def heatmap(
 
     Personal groups: points in ``cell_m`` cells with fewer than ``k`` group households
     are left out of the surface and the cells, and the count of hidden cells is reported.
-    Layers of no personal data are kept in the memo per requester's areas; group and
-    patrol layers are computed on each view, which audits their use.
+    Every layer is kept in the memo per requester's role and areas until the data it
+    reads changes; each view is audited as the computation was.
 
     Parameters
     ----------
@@ -157,8 +162,12 @@ def heatmap(
     """
     opts = options or HeatmapOptions()
     kind, _arg = parse_layer(layer)
+    if period is None and kind in DEFAULT_DAYS:  # the key names the days the default covers
+        period = default_period(session, days=DEFAULT_DAYS[kind])
+    computed = []
 
     def compute() -> Heatmap:
+        computed.append(True)
         return _heatmap(
             session,
             requester,
@@ -169,8 +178,25 @@ def heatmap(
             progress=progress,
         )
 
-    if kind in ("group", "patrol"):
-        return compute()
+    hm = memo.cached(session, _memo_key(requester, layer, opts, period, grid_code), compute)
+    if not computed:  # from memory: audit this view as its computation audited the first
+        for action, target, detail in hm.audits:
+            repo.audit(session, requester, action, target, detail)
+    return hm
+
+
+def _memo_key(
+    requester: Requester,
+    layer: str,
+    opts: HeatmapOptions,
+    period: patrol.Period | None,
+    grid_code: str | None,
+) -> tuple:
+    """What a heatmap depends on besides the data: the question and who may see what.
+
+    The role decides the reveal rights and whether the areas are all; the area ids decide
+    which points are read. Viewers with the same role and areas share an entry.
+    """
     scope = (
         requester.role,
         *(
@@ -178,7 +204,7 @@ def heatmap(
             for ids in (requester.street_ids, requester.community_ids, requester.grid_ids)
         ),
     )
-    key = (
+    return (
         "heatmap",
         layer,
         opts.bandwidth_m,
@@ -191,7 +217,6 @@ def heatmap(
         opts.h3_resolution,
         scope,
     )
-    return memo.cached(session, key, compute)
 
 
 def _heatmap(
@@ -232,11 +257,10 @@ def _heatmap(
             crs=crs,
         )
     else:  # patrol: minutes spent per hectare
-        period = period or default_period(session, days=28)
-        x, y, w, weekly = _patrol_minutes(
+        period = period or default_period(session, days=DEFAULT_DAYS["patrol"])
+        pts = _patrol_minutes(
             session, requester, period=period, grid_code=grid_code, cell_m=cell_m, crs=crs
         )
-        pts = _Points(x, y, w, w, "patrol_minutes", period, weekly)
     hidden = 0
     if personal:
         pts, hidden = _suppress(pts, cell_m=cell_m, k=opts.k, crs=crs)
@@ -267,6 +291,7 @@ def _heatmap(
         pts.weekly,
         max(cell_m, WEEKLY_CELL_M),
         notes,
+        pts.audits,
     )
 
 
@@ -286,14 +311,19 @@ def _building_points(
     if group is None:
         w = b["households"].to_numpy(float)
         return _Points(x, y, w, w, "households")
-    hh_rows, res_rows = people.group_members(session, requester, purpose=f"heatmap {layer}")
+    purpose = f"heatmap {layer}"
+    hh_rows, res_rows = people.group_members(session, requester, purpose=purpose)
+    # the row group_members wrote, for the views answered from memory
+    audits: list[_Audit] = [
+        ("aggregate_personal", purpose, {"households": len(hh_rows), "residents": len(res_rows)})
+    ]
     as_of = analysis_as_of(session)
     counts = groups.group_counts(hh_rows, res_rows, [group], as_of_year=as_of.year)
     c = counts.set_index("building_id").reindex(b["id"]).fillna(0)
     hh = c[f"{group}_households"].to_numpy(float)
     if group in vocab.HOUSEHOLD_TAG_CODES and group not in vocab.RESIDENT_TAG_CODES:
-        return _Points(x, y, hh, hh, "households")  # a household tag (独居老人户)
-    return _Points(x, y, c[f"{group}_residents"].to_numpy(float), hh, "residents")
+        return _Points(x, y, hh, hh, "households", audits=audits)  # a household tag (独居老人户)
+    return _Points(x, y, c[f"{group}_residents"].to_numpy(float), hh, "residents", audits=audits)
 
 
 def _hazard_points(
@@ -309,7 +339,7 @@ def _hazard_points(
     """Open hazards, or the incidents found in ``period`` (default: 12 weeks) by week."""
     hz = repo.hazards_frame(session, requester, open_only=kind == "hazards", grid_code=grid_code)
     if kind == "incidents":
-        period = period or default_period(session, days=84)
+        period = period or default_period(session, days=DEFAULT_DAYS["incidents"])
         found = pd.to_datetime(hz["found_at"])
         hz = hz[(found >= period.start) & (found < period.end)]
     hz = hz.to_crs(crs)
@@ -336,7 +366,7 @@ def _suppress(pts: _Points, *, cell_m: float, k: int, crs: CRS) -> tuple[_Points
         if drop.any()
         else 0
     )
-    kept = _Points(x[~drop], y[~drop], w[~drop], hh[~drop], pts.units, pts.period, pts.weekly)
+    kept = replace(pts, x=x[~drop], y=y[~drop], w=w[~drop], hh=hh[~drop])
     return kept, hidden
 
 
@@ -363,17 +393,13 @@ def _patrol_minutes(
     grid_code: str | None,
     cell_m: float,
     crs: CRS,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
-    """Midpoints (x, y) and minutes of the patrol chords walked in ``period``, and the
-    minutes per cell and week; the read of the tracks is audited."""
+) -> _Points:
+    """Midpoints and minutes of the patrol chords walked in ``period``, and the minutes per
+    cell and week; the read of the tracks is audited."""
     tracks = repo.patrol_tracks_frame(session, requester, start=period.start, end=period.end)
-    repo.audit(
-        session,
-        requester,
-        "view_patrol_tracks",
-        grid_code,
-        {"tracks": len(tracks), "period": period.label, "purpose": "heatmap"},
-    )
+    detail = {"tracks": len(tracks), "period": period.label, "purpose": "heatmap"}
+    audit = ("view_patrol_tracks", grid_code, detail)
+    repo.audit(session, requester, *audit)
     clean = patrol.clean_fixes(patrol.track_fixes(with_accuracy(tracks).to_crs(crs)))
     segs = patrol.track_segments(clean)
     inside = (segs.t_mid >= np.datetime64(period.start)) & (segs.t_mid < np.datetime64(period.end))
@@ -382,7 +408,7 @@ def _patrol_minutes(
     weekly = _weekly(
         x, y, w, pd.to_datetime(segs.t_mid[inside]), cell_m=max(cell_m, WEEKLY_CELL_M), crs=crs
     )
-    return x, y, w, weekly
+    return _Points(x, y, w, w, "patrol_minutes", period, weekly, [audit])
 
 
 def _reach_heatmap(

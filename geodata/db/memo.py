@@ -26,6 +26,7 @@ MAX_ENTRIES = 16
 _CACHE: OrderedDict = OrderedDict()
 _LOCK = threading.Lock()
 _COMPUTING: dict[tuple, threading.Lock] = {}  # one lock per question being computed
+_STATS = {"computed": 0, "kept": 0}  # answers computed, answers given from memory
 
 
 def data_fingerprint(session: Session) -> tuple:
@@ -82,9 +83,11 @@ def cached(session: Session, key: tuple, compute: Callable, *, copy: bool = Fals
             hit = _CACHE.get(full)
             if hit is not None and now - hit[0] < CACHE_SECONDS:
                 _CACHE.move_to_end(full)
+                _STATS["kept"] += 1
                 return copy_mod.deepcopy(hit[1]) if copy else hit[1]
         result = compute()
         with _LOCK:
+            _STATS["computed"] += 1
             _CACHE[full] = (now, copy_mod.deepcopy(result) if copy else result)
             while len(_CACHE) > MAX_ENTRIES:
                 _CACHE.popitem(last=False)
@@ -96,3 +99,15 @@ def clear() -> None:
     """Forget every kept figure."""
     with _LOCK:
         _CACHE.clear()
+
+
+def statistics() -> dict[str, int]:
+    """How many answers were computed and how many were given from memory since start.
+
+    Returns
+    -------
+    dict
+        ``computed`` and ``kept`` counts, a copy.
+    """
+    with _LOCK:
+        return dict(_STATS)
