@@ -106,10 +106,3 @@ def run_cmd(analysis, all_streets, streets, period, workers, sequential) -> None
             f"{len(outcome.failed)} street offices failed after retries ({SCHEDULER_ENV} "
             f"{'set' if settings().dask_scheduler else 'unset'}); see job {outcome.run_id}"
         )
-
-
-def _inputs(analysis: str) -> dict:
-    """What every task of the run is handed: the installation's risk weights for risk."""
-    from gridmap.analysis.risk import load_weights
-
-    return {"risk_weights": load_weights(settings().risk_weights)} if analysis == "risk" else {}
