@@ -26,7 +26,7 @@ from gridmap.analysis import patrol as patrol_mod
 from gridmap.analysis.risk import component_label, load_weights
 from gridmap.display import grid_label
 from gridmap.errors import GridmapError, InvalidInput
-from gridmap.maps.gcj02 import shift_geojson
+from gridmap.maps.amap_shift import shift_geojson
 from gridmap.maps.heatmap import (
     PALETTE,
     TIME_PALETTE,

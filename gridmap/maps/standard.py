@@ -36,7 +36,7 @@ from branca.element import Element, Figure, MacroElement
 from folium.plugins import Fullscreen, TimeSliderChoropleth, TimestampedGeoJson
 from jinja2 import Template
 
-from gridmap.maps.gcj02 import shift_geojson, shift_nested, shift_positions
+from gridmap.maps.amap_shift import shift_geojson, shift_nested, shift_positions
 
 Gettext = Callable[[str], str]
 
