@@ -11,6 +11,13 @@ from gridmap_cli.common import make_engine, settings
 ANALYSES = ("patrol", "risk", "indicators", "reach")  # geodata.street_runs.COMPUTE
 
 
+def _inputs(analysis: str) -> dict:
+    """What every task of the run is handed: the installation's risk weights for risk."""
+    from gridmap.analysis.risk import load_weights
+
+    return {"risk_weights": load_weights(settings().risk_weights)} if analysis == "risk" else {}
+
+
 @click.command("run")
 @click.argument("analysis", type=click.Choice(ANALYSES))
 @click.option("--all-streets", is_flag=True, help="Every street office that has grids.")
@@ -30,13 +37,6 @@ ANALYSES = ("patrol", "risk", "indicators", "reach")  # geodata.street_runs.COMP
     is_flag=True,
     help="No cluster: the same tasks one after another in this process.",
 )
-def _inputs(analysis: str) -> dict:
-    """What every task of the run is handed: the installation's risk weights for risk."""
-    from gridmap.analysis.risk import load_weights
-
-    return {"risk_weights": load_weights(settings().risk_weights)} if analysis == "risk" else {}
-
-
 def run_cmd(analysis, all_streets, streets, period, workers, sequential) -> None:
     """Compute patrol coverage, risk, indicators or reachability of many street offices,
     one task per street office on a Dask cluster, each reading its street office from the
