@@ -11,7 +11,12 @@ import pandas as pd
 import shapely
 
 from gridmap.analysis.patrol.fixes import track_pieces
-from gridmap.analysis.patrol.matching import TrackSegments, match_pieces, track_segments
+from gridmap.analysis.patrol.matching import (
+    TrackSegments,
+    match_pieces,
+    points_within,
+    track_segments,
+)
 from gridmap.analysis.patrol.options import DEFAULT_OPTIONS, PatrolOptions
 from gridmap.analysis.patrol.periods import Period, _bin_of, shift_of
 from gridmap.analysis.patrol.streets import StreetNetwork
@@ -457,12 +462,10 @@ def _site_visits(
     minutes = np.zeros(len(sites))
     last = np.full(len(sites), np.datetime64("NaT"), dtype="datetime64[us]")
     if len(order):
-        pts = shapely.points(kept[["x", "y"]].to_numpy()[order])
-        tree = shapely.STRtree(pts)
-        si, fi = tree.query(
+        si, fi = points_within(
             np.asarray(sites.geometry.values, dtype=object),
-            predicate="dwithin",
-            distance=options.visit_m,
+            kept[["x", "y"]].to_numpy()[order],
+            options.visit_m,
         )
         if len(si):
             pos = order[fi]  # position in the kept frame: consecutive = consecutive fixes

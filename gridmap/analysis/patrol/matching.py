@@ -162,3 +162,41 @@ def match_pieces(
     along = cosang >= np.cos(np.radians(options.max_angle_deg))
     covered[p[along], bins[sq[along]]] = True
     return covered
+
+
+def points_within(
+    geoms: np.ndarray, xy: np.ndarray, distance_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which points lie within ``distance_m`` of which geometries.
+
+    The pairs an STRtree of the points queried with ``dwithin`` gives, without making a
+    geometry of every point: many fixes, few sites.
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray
+        The geometries (object array).
+    xy : numpy.ndarray
+        The points' coordinates (n, 2), in metres.
+    distance_m : float
+        The distance, in metres.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Positions in ``geoms`` and in ``xy`` of each pair, by geometry.
+    """
+    by_x = np.argsort(xy[:, 0], kind="stable")
+    xs = xy[by_x, 0]
+    pad = distance_m + 1.0  # a wider box than needed: the exact test follows
+    box = shapely.bounds(geoms)
+    lo = np.searchsorted(xs, box[:, 0] - pad, "left")
+    hi = np.searchsorted(xs, box[:, 2] + pad, "right")
+    gi, pi = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    for j in range(len(geoms)):
+        cand = by_x[lo[j] : hi[j]]
+        cand = cand[(xy[cand, 1] >= box[j, 1] - pad) & (xy[cand, 1] <= box[j, 3] + pad)]
+        near = cand[shapely.dwithin(geoms[j], shapely.points(xy[cand]), distance_m)]
+        gi.append(np.full(len(near), j, dtype=np.int64))
+        pi.append(near.astype(np.int64))
+    return np.concatenate(gi), np.concatenate(pi)
