@@ -14,6 +14,7 @@ from gridmap.analysis.patrol.fixes import track_pieces
 from gridmap.analysis.patrol.matching import (
     TrackSegments,
     match_pieces,
+    passed_by_period,
     points_within,
     track_segments,
 )
@@ -295,13 +296,13 @@ def _buildings_passed(
         b_total = np.bincount(bgi[has], minlength=n_grid).astype(float)
         hh_total = np.bincount(bgi[has], weights=hh[has], minlength=n_grid)
         if tree is not None:
-            bi, q = tree.query(
+            passed = passed_by_period(
                 np.asarray(buildings.geometry.values, dtype=object),
-                predicate="dwithin",
-                distance=options.pass_m,
+                tree.geometries,
+                seg_bins,
+                max(n_per, 1),
+                options.pass_m,
             )
-            passed = np.zeros((len(buildings), max(n_per, 1)), dtype=bool)
-            passed[bi, seg_bins[q]] = True
             passed_any[:] = passed.any(axis=1)
             for k in range(n_per):
                 sel = has & passed[:, k]

@@ -200,3 +200,38 @@ def points_within(
         gi.append(np.full(len(near), j, dtype=np.int64))
         pi.append(near.astype(np.int64))
     return np.concatenate(gi), np.concatenate(pi)
+
+
+def passed_by_period(
+    geoms: np.ndarray, chords: np.ndarray, bins: np.ndarray, n_bins: int, distance_m: float
+) -> np.ndarray:
+    """Which geometries a chord of each period passes within ``distance_m``.
+
+    A nearest-chord search per period stops at the first chord in reach, where a
+    ``dwithin`` query lists every chord near every geometry.
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray
+        The geometries (object array), e.g. buildings.
+    chords : numpy.ndarray
+        The track chords (object array).
+    bins : numpy.ndarray
+        Each chord's period position.
+    n_bins : int
+        Number of periods.
+    distance_m : float
+        The distance, in metres.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean (geometries, n_bins).
+    """
+    passed = np.zeros((len(geoms), n_bins), dtype=bool)
+    for k in range(n_bins):
+        mine = chords[bins == k]
+        if len(mine):
+            gi, _ = shapely.STRtree(mine).query_nearest(geoms, max_distance=distance_m)
+            passed[gi, k] = True
+    return passed
