@@ -22,7 +22,6 @@ import pandas as pd
 import shapely
 from numpy.typing import ArrayLike
 from pyproj import CRS
-from scipy.signal import fftconvolve
 
 from gridmap.errors import InvalidInput
 from gridmap.messages import N_, fail
@@ -328,6 +327,10 @@ def kde(
     if len(x) == 0 or k.shape == (1, 1):
         dens = binned
     else:
+        # scipy.signal takes ~1.5 s to import: only the density maps need it, not every
+        # process that imports this module for its suppression rules.
+        from scipy.signal import fftconvolve
+
         dens = fftconvolve(binned, k, mode="same")
         dens[np.abs(dens) < 1e-12 * max(1.0, float(np.abs(w).sum()))] = 0.0  # FFT round-off
     values = dens * (HECTARE_M2 / cell_m**2)

@@ -15,6 +15,8 @@ distance; minutes at the run's walking speed are shown beside. A rule given in
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -374,6 +376,13 @@ def read_table(text: str, where: str, key: str = "rules") -> dict[str, Any]:
 _read = read_table
 
 
+@functools.cache
+def _shipped_table(name: str) -> dict[str, Any]:
+    """A shipped rules file, parsed once per process (every street office's task loads the
+    rules); callers get a deep copy."""
+    return _read(resources.files("gridmap.standards").joinpath(name).read_text("utf-8"), name)
+
+
 def load_rules(override: str | Path | None = None) -> RuleSet:
     """The shipped rules, merged with the user's rules file when given.
 
@@ -391,7 +400,7 @@ def load_rules(override: str | Path | None = None) -> RuleSet:
     levels: list[dict[str, Any]] = []
     sources: list[str] = []
     for name in RULE_FILES:
-        doc = _read(resources.files("gridmap.standards").joinpath(name).read_text("utf-8"), name)
+        doc = copy.deepcopy(_shipped_table(name))
         sources.append(name)
         levels += doc.get("levels", [])
         for raw in doc["rules"]:

@@ -11,7 +11,13 @@ import pandas as pd
 import shapely
 
 from gridmap.analysis.patrol.fixes import track_pieces
-from gridmap.analysis.patrol.matching import TrackSegments, match_pieces, track_segments
+from gridmap.analysis.patrol.matching import (
+    TrackSegments,
+    match_pieces,
+    passed_by_period,
+    points_within,
+    track_segments,
+)
 from gridmap.analysis.patrol.options import DEFAULT_OPTIONS, PatrolOptions
 from gridmap.analysis.patrol.periods import Period, _bin_of, shift_of
 from gridmap.analysis.patrol.streets import StreetNetwork
@@ -290,13 +296,13 @@ def _buildings_passed(
         b_total = np.bincount(bgi[has], minlength=n_grid).astype(float)
         hh_total = np.bincount(bgi[has], weights=hh[has], minlength=n_grid)
         if tree is not None:
-            bi, q = tree.query(
+            passed = passed_by_period(
                 np.asarray(buildings.geometry.values, dtype=object),
-                predicate="dwithin",
-                distance=options.pass_m,
+                tree.geometries,
+                seg_bins,
+                max(n_per, 1),
+                options.pass_m,
             )
-            passed = np.zeros((len(buildings), max(n_per, 1)), dtype=bool)
-            passed[bi, seg_bins[q]] = True
             passed_any[:] = passed.any(axis=1)
             for k in range(n_per):
                 sel = has & passed[:, k]
@@ -457,12 +463,10 @@ def _site_visits(
     minutes = np.zeros(len(sites))
     last = np.full(len(sites), np.datetime64("NaT"), dtype="datetime64[us]")
     if len(order):
-        pts = shapely.points(kept[["x", "y"]].to_numpy()[order])
-        tree = shapely.STRtree(pts)
-        si, fi = tree.query(
+        si, fi = points_within(
             np.asarray(sites.geometry.values, dtype=object),
-            predicate="dwithin",
-            distance=options.visit_m,
+            kept[["x", "y"]].to_numpy()[order],
+            options.visit_m,
         )
         if len(si):
             pos = order[fi]  # position in the kept frame: consecutive = consecutive fixes

@@ -192,6 +192,18 @@ def _speed_scan(
     return keep, restart
 
 
+def _rows_of(ok: np.ndarray, track: np.ndarray, wanted: np.ndarray) -> list[np.ndarray]:
+    """The positions in ``ok`` (ascending) of each wanted track's fixes: one grouping of
+    all tracks rather than a comparison of every fix per wanted track."""
+    if not len(wanted):
+        return []
+    codes, uniques = pd.factorize(track[ok], use_na_sentinel=False)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    at = {u: k for k, u in enumerate(uniques)}
+    return [ok[order[bounds[at[tr]] : bounds[at[tr] + 1]]] for tr in wanted]
+
+
 def clean_fixes(fixes: pd.DataFrame, *, options: PatrolOptions = DEFAULT_OPTIONS) -> pd.DataFrame:
     """Drop bad fixes and split tracks into pieces.
 
@@ -235,8 +247,7 @@ def clean_fixes(fixes: pd.DataFrame, *, options: PatrolOptions = DEFAULT_OPTIONS
         dist = np.hypot(np.diff(x[ok]), np.diff(y[ok]))
         too_fast = same_track & (dt <= gap_s) & (dist > max_mps * dt + options.speed_slack_m)
         # Only tracks with a violation need the sequential scan.
-        for tr in pd.unique(track[ok[1:][too_fast]]):
-            rows = ok[track[ok] == tr]
+        for rows in _rows_of(ok, track, pd.unique(track[ok[1:][too_fast]])):
             keep, rs = _speed_scan(x[rows], y[rows], s[rows], max_mps, gap_s, options.speed_slack_m)
             reason[rows[~keep]] = "speed"
             restart[rows[rs]] = True

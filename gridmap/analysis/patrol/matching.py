@@ -162,3 +162,76 @@ def match_pieces(
     along = cosang >= np.cos(np.radians(options.max_angle_deg))
     covered[p[along], bins[sq[along]]] = True
     return covered
+
+
+def points_within(
+    geoms: np.ndarray, xy: np.ndarray, distance_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which points lie within ``distance_m`` of which geometries.
+
+    The pairs an STRtree of the points queried with ``dwithin`` gives, without making a
+    geometry of every point: many fixes, few sites.
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray
+        The geometries (object array).
+    xy : numpy.ndarray
+        The points' coordinates (n, 2), in metres.
+    distance_m : float
+        The distance, in metres.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Positions in ``geoms`` and in ``xy`` of each pair, by geometry.
+    """
+    by_x = np.argsort(xy[:, 0], kind="stable")
+    xs = xy[by_x, 0]
+    pad = distance_m + 1.0  # a wider box than needed: the exact test follows
+    box = shapely.bounds(geoms)
+    lo = np.searchsorted(xs, box[:, 0] - pad, "left")
+    hi = np.searchsorted(xs, box[:, 2] + pad, "right")
+    gi, pi = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    for j in range(len(geoms)):
+        cand = by_x[lo[j] : hi[j]]
+        cand = cand[(xy[cand, 1] >= box[j, 1] - pad) & (xy[cand, 1] <= box[j, 3] + pad)]
+        near = cand[shapely.dwithin(geoms[j], shapely.points(xy[cand]), distance_m)]
+        gi.append(np.full(len(near), j, dtype=np.int64))
+        pi.append(near.astype(np.int64))
+    return np.concatenate(gi), np.concatenate(pi)
+
+
+def passed_by_period(
+    geoms: np.ndarray, chords: np.ndarray, bins: np.ndarray, n_bins: int, distance_m: float
+) -> np.ndarray:
+    """Which geometries a chord of each period passes within ``distance_m``.
+
+    A nearest-chord search per period stops at the first chord in reach, where a
+    ``dwithin`` query lists every chord near every geometry.
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray
+        The geometries (object array), e.g. buildings.
+    chords : numpy.ndarray
+        The track chords (object array).
+    bins : numpy.ndarray
+        Each chord's period position.
+    n_bins : int
+        Number of periods.
+    distance_m : float
+        The distance, in metres.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean (geometries, n_bins).
+    """
+    passed = np.zeros((len(geoms), n_bins), dtype=bool)
+    for k in range(n_bins):
+        mine = chords[bins == k]
+        if len(mine):
+            gi, _ = shapely.STRtree(mine).query_nearest(geoms, max_distance=distance_m)
+            passed[gi, k] = True
+    return passed
