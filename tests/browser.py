@@ -243,6 +243,15 @@ def browser_login(page: Page, base_url: str, password: str, username: str = "adm
     page.wait_for_load_state("networkidle")
 
 
+def wait_layers_drawn(page: Page, *, timeout: float = 60_000) -> None:
+    """Wait until no map layer request is in flight (after a pan or zoom asked for new data).
+
+    Playwright's "networkidle" load state only concerns the page's first load; a layer that
+    redraws after a click would close the popup the click opened.
+    """
+    wait_until(page, "window.GM && window.GM.pending() === 0", timeout=timeout)
+
+
 def wait_until(page: Page, expression: str, *, timeout: float = 30_000, poll_ms: int = 100) -> None:
     """Wait until the JavaScript ``expression`` is truthy on ``page``.
 

@@ -16,7 +16,7 @@ from geodata.db.engine import session_factory
 from geodata.db.models import Building, Community, Grid, StaffUser
 from gridmap.crs import wgs84_to_gcj02
 
-from browser import PageWatch, save_screenshot, wait_until
+from browser import PageWatch, save_screenshot, wait_layers_drawn, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -188,7 +188,7 @@ def test_click_a_grid_opens_its_popup(page, live_server, demo_db, backend):
     _wait_map(page)
     # bring the spot to the middle of the map, clear of the controls, then click it
     page.evaluate(f"() => {{ ({MAP})().setView([{spot.y}, {spot.x}], 17, {{animate: false}}); }}")
-    page.wait_for_load_state("networkidle")
+    wait_layers_drawn(page)
     xy = page.evaluate(f"() => ({MAP})().latLngToContainerPoint([{spot.y}, {spot.x}])")
     box = page.locator(".folium-map").bounding_box()
     page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])

@@ -20,6 +20,8 @@
   }
   GM.begin = function () { pending += 1; };
   GM.end = function () { pending = Math.max(0, pending - 1); checkReady(); };
+  // layer requests in flight: 0 once every dynamic layer has drawn its current view
+  GM.pending = function () { return pending; };
   GM.maps = [];
   GM.mapCreated = function (map) {
     created += 1; GM.maps.push(map);
