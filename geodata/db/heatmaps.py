@@ -314,9 +314,7 @@ def _building_points(
     purpose = f"heatmap {layer}"
     hh_rows, res_rows = people.group_members(session, requester, purpose=purpose)
     # the row group_members wrote, for the views answered from memory
-    audits: list[_Audit] = [
-        ("aggregate_personal", purpose, {"households": len(hh_rows), "residents": len(res_rows)})
-    ]
+    audits: list[_Audit] = [people.group_members_audit(purpose, hh_rows, res_rows)]
     as_of = analysis_as_of(session)
     counts = groups.group_counts(hh_rows, res_rows, [group], as_of_year=as_of.year)
     c = counts.set_index("building_id").reindex(b["id"]).fillna(0)
