@@ -10,7 +10,6 @@ period's end (:func:`~geodata.db.analysis.period_as_of`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from geodata.db import models as m
 from geodata.db import repo
-from geodata.db.analysis import patrol_figures, period_as_of
+from geodata.db.analysis import Progress, no_progress, patrol_figures, period_as_of
 from geodata.db.frames import read_frame
 from gridmap import hazards as hazard_rules
 from gridmap.analysis import indicators as ind
@@ -35,7 +34,6 @@ from gridmap.messages import N_, fail
 from gridmap.standards.indicators import IndicatorSet
 from gridmap.units import metres_for
 
-Progress = Callable[[str], None]
 HEALTH_15 = ("health_center", "health_station")
 HEALTH_20 = ("health_center", "health_station", "clinic")
 DOCTOR_KEYS = ("doctors", "医生数", "责任医生", "责任医生数")
@@ -49,10 +47,6 @@ CHRONIC_FIELDS = {
 RESIDENTIAL = ("residential", "mixed")
 CHRONIC_TAGS = frozenset({"hypertension", "diabetes"})
 EMPTY_JSON = frozenset({"[]", "null", "{}", '""'})  # JSON texts of no tags
-
-
-def _noop(_step: str) -> None:
-    return None
 
 
 def _areas(session: Session) -> tuple[pd.DataFrame, gpd.GeoDataFrame, dict]:
@@ -391,7 +385,7 @@ def compute_figures(
     *,
     indicators: IndicatorSet,
     username: str = "system",
-    progress: Progress = _noop,
+    progress: Progress = no_progress,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, str]]]:
     """Every figure of ``period`` recomputed from the tables (no memo).
 

@@ -24,8 +24,14 @@ from sqlalchemy.orm import Session
 
 from geodata.db import memo, repo
 from geodata.db import models as m
-from geodata.db.analysis import analysis_as_of, default_period, period_as_of
-from geodata.db.indicator_figures import Progress, compute_figures
+from geodata.db.analysis import (
+    Progress,
+    analysis_as_of,
+    default_period,
+    no_progress,
+    period_as_of,
+)
+from geodata.db.indicator_figures import compute_figures
 from geodata.db.scope import visible_grid_codes
 from gridmap.analysis import indicators as ind
 from gridmap.analysis.patrol import Period, parse_period
@@ -43,10 +49,6 @@ __all__ = [
     "resolve_period",
 ]
 LEVELS = ("grid", "community", "street")
-
-
-def _noop(_step: str) -> None:
-    return None
 
 
 def resolve_period(text: str | None) -> Period:
@@ -70,7 +72,7 @@ def period_figures(
     *,
     indicators: IndicatorSet,
     username: str = "system",
-    progress: Progress = _noop,
+    progress: Progress = no_progress,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, str]]]:
     """Every figure of ``period`` per grid, community and street, from all the data.
 
@@ -137,7 +139,7 @@ def compute_rows(
     indicators: IndicatorSet,
     username: str = "system",
     lang: str = "zh",
-    progress: Progress = _noop,
+    progress: Progress = no_progress,
 ) -> pd.DataFrame:
     """The indicators of ``period`` computed from the database, not stored.
 
@@ -218,7 +220,7 @@ def indicator_report(
     rules_path: str | Path | None = None,
     lang: str = "zh",
     corrections: bool = False,
-    progress: Progress = _noop,
+    progress: Progress = no_progress,
 ) -> dict:
     """The indicators of ``period`` for the requester's areas (JSON-ready).
 
@@ -346,7 +348,7 @@ def close_period(
     by: str,
     rules_path: str | Path | None = None,
     replace: bool = False,
-    progress: Progress = _noop,
+    progress: Progress = no_progress,
 ) -> int:
     """Store every indicator of a period that has ended, so its figures stay as reported.
 
