@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 import shapely
 import sqlalchemy as sa
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from geodata.db.engine import session_factory
 from geodata.db.models import Building, Community, Grid, StaffUser
@@ -188,11 +189,19 @@ def test_click_a_grid_opens_its_popup(page, live_server, demo_db, backend):
     _wait_map(page)
     # bring the spot to the middle of the map, clear of the controls, then click it
     page.evaluate(f"() => {{ ({MAP})().setView([{spot.y}, {spot.x}], 17, {{animate: false}}); }}")
-    wait_layers_drawn(page)
-    xy = page.evaluate(f"() => ({MAP})().latLngToContainerPoint([{spot.y}, {spot.x}])")
-    box = page.locator(".folium-map").bounding_box()
-    page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
     popup = page.locator(".leaflet-popup-content")
+    # On a loaded machine a layer may still be redrawing (or its tiles drawing) when the
+    # click lands, which leaves no popup: click again once the layers have settled.
+    for _attempt in range(5):
+        wait_layers_drawn(page)
+        xy = page.evaluate(f"() => ({MAP})().latLngToContainerPoint([{spot.y}, {spot.x}])")
+        box = page.locator(".folium-map").bounding_box()
+        page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
+        try:
+            popup.wait_for(timeout=6_000)
+            break
+        except PlaywrightTimeoutError:
+            continue
     popup.wait_for()
     assert name in popup.inner_text() and code in popup.inner_text()
     assert popup.locator("a").get_attribute("href") == f"/grid/{code}"
